@@ -1,0 +1,45 @@
+import { Command, Option } from 'commander';
+import { AdminClient, scopePath } from '../client.js';
+import { materialForApi, readInputFile } from '../files.js';
+import { print, publishedNote } from '../output.js';
+import { adminOptions } from './admin-options.js';
+import { KeyshareError } from '../../service/errors.js';
+
+export function anchorCommand(): Command {
+  const cmd = new Command('anchor').description('add or remove trust anchors of a scope');
+  adminOptions(
+    cmd
+      .command('add <scope>')
+      .description('add a certificate (--cert) or a public key / OpenPGP key (--key) to a scope')
+      .option('--cert <file>', 'X.509 certificate, PEM or DER')
+      .option('--key <file>', 'PEM public key (e.g. cosign.pub) or OpenPGP public key (armored or binary)')
+      .addOption(new Option('--type <type>', 'certificate anchor type').choices(['ca', 'signingAuthority', 'tsa']))
+      .option('--name <name>', 'a name for the anchor')
+      .option('--identity <identity...>', 'trusted identity, e.g. "x509.subject: CN=ci,O=Acme" (repeatable)')
+      .addHelpText('after', '\nExamples:\n  keyshare anchor add registry.acme.io --cert acme-root.pem --name acme-root\n  keyshare anchor add registry.acme.io/team-a --key cosign.pub --name ci\n  keyshare anchor add registry.acme.io/team-a --key release.asc'),
+  ).action(async (scope: string, o) => {
+    if (Boolean(o.cert) === Boolean(o.key)) throw new KeyshareError('USAGE', 'give exactly one of --cert FILE or --key FILE');
+    const material = materialForApi(readInputFile(o.cert ?? o.key));
+    const body = {
+      ...(o.cert ? { certificate: material.value } : { publicKey: material.value }),
+      encoding: material.encoding,
+      type: o.type,
+      name: o.name,
+      trustedIdentities: o.identity,
+    };
+    const r = await AdminClient.from(o).call<{ anchor: { id: string; type: string; name: string }; published: { timestampVersion: number } | null }>(
+      'POST',
+      `${scopePath(scope)}/anchors`,
+      body,
+    );
+    print(o.json, r, () => `added ${r.anchor.type} anchor ${r.anchor.id} (${r.anchor.name}) to ${scope}${publishedNote(r)}`);
+  });
+  adminOptions(cmd.command('rm <scope> <id>').description('remove an anchor from a scope')).action(async (scope: string, id: string, o) => {
+    const r = await AdminClient.from(o).call<{ published: { timestampVersion: number } | null }>(
+      'DELETE',
+      `${scopePath(scope)}/anchors/${encodeURIComponent(id)}`,
+    );
+    print(o.json, r, () => `removed anchor ${id} from ${scope}${publishedNote(r)}`);
+  });
+  return cmd;
+}

@@ -1,0 +1,27 @@
+import { Command } from 'commander';
+import { initDataDir } from '../../service/instance.js';
+import { dataDir } from '../settings.js';
+import { print } from '../output.js';
+
+export function initCommand(): Command {
+  return new Command('init')
+    .description('create a new trust repository in the data dir: root and online keys, root.json, admin.token')
+    .option('--data <dir>', 'data dir (env KEYSHARE_DATA, default ./keyshare-data)')
+    .option('--root-keys <n>', 'number of root keys', (v) => Number(v), 1)
+    .option('--root-threshold <m>', 'signatures needed on root metadata', (v) => Number(v), 1)
+    .option('--json', 'print machine-readable JSON')
+    .addHelpText('after', '\nExamples:\n  keyshare init --data /var/lib/keyshare\n  keyshare init --root-keys 3 --root-threshold 2')
+    .action(async (o) => {
+      const dir = dataDir(o.data);
+      const r = await initDataDir({ dataDir: dir, rootKeys: o.rootKeys, rootThreshold: o.rootThreshold });
+      print(o.json, r, () => [
+        `initialised a keyshare repository in ${dir}`,
+        `  root.json:   ${r.rootPath}   (give this to clients, out of band, to pin)`,
+        `  admin token: ${r.tokenPath}`,
+        `  root keys:   ${r.rootKeyPaths.join(', ')}`,
+        '',
+        `Move the root keys offline: copy ${r.rootKeyPaths.length > 1 ? 'each of them to its own' : 'it to an'} offline medium and delete ${r.rootKeyPaths.length > 1 ? 'them' : 'it'} from this machine.`,
+        'They are needed only to sign a new root (key rotation); the online keys stay in keys/.',
+      ]);
+    });
+}

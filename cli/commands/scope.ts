@@ -1,0 +1,52 @@
+import { Command, Option } from 'commander';
+import { AdminClient, scopePath } from '../client.js';
+import { print, publishedNote } from '../output.js';
+import { adminOptions } from './admin-options.js';
+import { LEVELS } from '../../service/domain/types.js';
+
+interface ScopeView {
+  scope: string;
+  inherit: boolean;
+  level: string | null;
+}
+
+export function scopeCommand(): Command {
+  const cmd = new Command('scope').description('define registry, namespace and repository scopes');
+  adminOptions(
+    cmd
+      .command('add <scope>')
+      .description('create a scope: *, *.example.com, host[:port], or host[:port]/path')
+      .option('--no-inherit', 'do not inherit anchors, revocations and level from parent scopes')
+      .addOption(new Option('--level <level>', 'signature verification level').choices(LEVELS as string[]))
+      .addHelpText('after', '\nExamples:\n  keyshare scope add registry.acme.io\n  keyshare scope add registry.acme.io/team-a --level audit\n  keyshare scope add "*.acme.io" --no-inherit'),
+  ).action(async (scope: string, o) => {
+    const r = await AdminClient.from(o).call<{ scope: ScopeView; published: { timestampVersion: number } | null }>('POST', '/scopes', {
+      scope,
+      inherit: o.inherit,
+      level: o.level ?? null,
+    });
+    print(o.json, r, () => `created scope ${scope}${publishedNote(r)}`);
+  });
+  adminOptions(cmd.command('ls').description('list scopes')).action(async (o) => {
+    const r = await AdminClient.from(o).call<{ scopes: ScopeView[] }>('GET', '/scopes');
+    print(o.json, r, () => r.scopes.map((s) => `${s.scope}\t${s.level ?? '(inherited level)'}${s.inherit ? '' : '\tno-inherit'}`));
+  });
+  adminOptions(cmd.command('show <scope>').description('show a scope and its own anchors')).action(async (scope: string, o) => {
+    const r = await AdminClient.from(o).call<{ scope: ScopeView; anchors: { id: string; name: string; type: string; notAfter: string | null }[] }>(
+      'GET',
+      scopePath(scope),
+    );
+    print(o.json, r, () => [
+      `scope: ${r.scope.scope}`,
+      `inherit: ${r.scope.inherit}`,
+      `level: ${r.scope.level ?? '(inherited)'}`,
+      `anchors:${r.anchors.length ? '' : ' none'}`,
+      ...r.anchors.map((a) => `  ${a.id}\t${a.type}\t${a.name}${a.notAfter ? `\texpires ${a.notAfter}` : ''}`),
+    ]);
+  });
+  adminOptions(cmd.command('rm <scope>').description('remove a scope and its anchors')).action(async (scope: string, o) => {
+    const r = await AdminClient.from(o).call<{ published: { timestampVersion: number } | null }>('DELETE', scopePath(scope));
+    print(o.json, r, () => `removed scope ${scope}${publishedNote(r)}`);
+  });
+  return cmd;
+}

@@ -1,0 +1,10 @@
+/**
+ * The crypto boundary: the only module that imports @peculiar/x509, openpgp or webcrypto.
+ * Everything it exports speaks plain data and KeyshareError codes.
+ */
+export { cryptoProvider, setCryptoProvider } from './provider.js';
+export { MAX_MATERIAL_BYTES, decodePem, encodePem, sha256Hex, type PemBlock } from './encoding.js';
+export { parseCertificate, certificateValidity, type ParsedCertificate, type CertificateValidity } from './x509.js';
+export { parsePublicKey, MIN_RSA_BITS, type ParsedPublicKey, type PublicKeyAlgorithm } from './public-key.js';
+export { parsePgpPublicKey, pgpKeyring, type ParsedPgpKey } from './pgp.js';
+export { detectMaterial, type MaterialKind } from './detect.js';

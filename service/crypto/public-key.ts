@@ -1,0 +1,130 @@
+/** PEM / DER SubjectPublicKeyInfo (RFC 5280 4.1.2.7) public keys, e.g. cosign.pub. */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { KeyshareError, Codes } from '../errors.js';
+import { x509 } from './provider.js';
+import {
+  MAX_MATERIAL_BYTES,
+  NEVER_UPLOAD_PRIVATE,
+  asText,
+  decodePem,
+  encodePem,
+  isDerSequence,
+  isPrivateKeyDer,
+  isPrivateKeyLabel,
+  sha256Hex,
+} from './encoding.js';
+
+export type PublicKeyAlgorithm = 'ecdsa-p256' | 'ecdsa-p384' | 'rsa' | 'ed25519';
+
+export interface ParsedPublicKey {
+  /** `sha256:<hex of the SubjectPublicKeyInfo DER>` (CONTRACT "Anchor IDs"). */
+  id: string;
+  /** One "PUBLIC KEY" block, trailing newline. */
+  pem: string;
+  spkiDer: Uint8Array;
+  algorithm: PublicKeyAlgorithm;
+  /** Key size: the RSA modulus length, or the EC field size. */
+  bits?: number;
+}
+
+/** Smallest RSA modulus accepted (NIST SP 800-131A: 2048 bits). */
+export const MIN_RSA_BITS = 2048;
+
+function bad(message: string, cause?: unknown): KeyshareError {
+  return new KeyshareError(Codes.BAD_PUBLIC_KEY, message, { cause });
+}
+function unsupported(message: string): KeyshareError {
+  return new KeyshareError(
+    Codes.UNSUPPORTED_KEY,
+    `${message}; supported keys are ECDSA P-256, ECDSA P-384, RSA >= ${MIN_RSA_BITS} bits and Ed25519`,
+  );
+}
+
+/** The SPKI DER from PEM text or DER bytes. A PKCS#1 "RSA PUBLIC KEY" is converted to SPKI. */
+function spkiDerOf(input: string | Uint8Array): Uint8Array {
+  const size = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
+  if (size > MAX_MATERIAL_BYTES) throw bad(`public key is larger than ${MAX_MATERIAL_BYTES} bytes`);
+  const text = asText(input);
+  if (text === null) {
+    if (typeof input === 'string') throw bad('not a PEM public key');
+    if (isDerSequence(input) && isPrivateKeyDer(input)) throw bad(NEVER_UPLOAD_PRIVATE);
+    return new Uint8Array(input);
+  }
+  let blocks;
+  try {
+    blocks = decodePem(text);
+  } catch (e) {
+    throw bad(`malformed PEM: ${(e as Error).message}`, e);
+  }
+  if (blocks.some((b) => isPrivateKeyLabel(b.label))) throw bad(NEVER_UPLOAD_PRIVATE);
+  if (blocks.length !== 1) {
+    throw bad(blocks.length === 0 ? 'no "-----BEGIN PUBLIC KEY-----" block found' : 'expected exactly one PEM block');
+  }
+  const block = blocks[0]!;
+  if (block.label === 'PUBLIC KEY') return block.der;
+  if (block.label === 'RSA PUBLIC KEY') {
+    // RFC 8017 A.1.1 RSAPublicKey: re-encode as SPKI so that the ID is the same either way.
+    try {
+      const key = createPublicKey({ key: Buffer.from(block.der), format: 'der', type: 'pkcs1' });
+      return new Uint8Array(key.export({ format: 'der', type: 'spki' }));
+    } catch (e) {
+      throw bad('malformed RSA PUBLIC KEY', e);
+    }
+  }
+  if (block.label === 'CERTIFICATE') throw bad('this is a certificate, not a public key');
+  throw bad(`expected a "PUBLIC KEY" PEM block, found "${block.label}"`);
+}
+
+/** Parses a SubjectPublicKeyInfo public key (PEM or DER) and checks its algorithm. */
+export function parsePublicKey(input: string | Uint8Array): ParsedPublicKey {
+  const spkiDer = spkiDerOf(input);
+  // The ID hashes the DER: refuse trailing bytes and non-minimal lengths.
+  if (!isDerSequence(spkiDer)) throw bad('not a DER-encoded SubjectPublicKeyInfo');
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
+  } catch (e) {
+    // Well-formed SPKI with an algorithm OpenSSL does not know is unsupported, not garbage.
+    if (isWellFormedSpki(spkiDer)) throw unsupported('unknown public key algorithm');
+    throw bad('not a valid public key', e);
+  }
+  const { algorithm, bits } = classify(key);
+  const parsed: ParsedPublicKey = {
+    id: `sha256:${sha256Hex(spkiDer)}`,
+    pem: encodePem('PUBLIC KEY', spkiDer),
+    spkiDer,
+    algorithm,
+  };
+  if (bits !== undefined) parsed.bits = bits;
+  return parsed;
+}
+
+function isWellFormedSpki(der: Uint8Array): boolean {
+  try {
+    new x509.PublicKey(new Uint8Array(der)).algorithm;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function classify(key: KeyObject): { algorithm: PublicKeyAlgorithm; bits?: number } {
+  const type = key.asymmetricKeyType;
+  const details = key.asymmetricKeyDetails ?? {};
+  switch (type) {
+    case 'ec':
+      // RFC 5480 2.1.1.1 named curves; Node reports OpenSSL names.
+      if (details.namedCurve === 'prime256v1') return { algorithm: 'ecdsa-p256', bits: 256 };
+      if (details.namedCurve === 'secp384r1') return { algorithm: 'ecdsa-p384', bits: 384 };
+      throw unsupported(`EC curve ${details.namedCurve ?? 'unknown'} is not supported`);
+    case 'rsa': {
+      const bits = details.modulusLength ?? 0;
+      if (bits < MIN_RSA_BITS) throw unsupported(`RSA key of ${bits} bits is too small`);
+      return { algorithm: 'rsa', bits };
+    }
+    case 'ed25519':
+      return { algorithm: 'ed25519' };
+    default:
+      throw unsupported(`${type ?? 'unknown'} keys are not supported`);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * TUF signing keys behind the Signer port. File keys are Ed25519 PKCS#8 PEM; an HSM signer
+ * implements the same interface.
+ */
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { canonicalize } from '@tufjs/canonical-json';
+import { KeyshareError } from '../errors.js';
+
+/** A TUF key as it appears in root.json and delegations (TUF spec 4.2, "KEY"). */
+export interface TufPublicKey {
+  keytype: string;
+  scheme: string;
+  keyval: { public: string };
+}
+
+/** The port every signer implements. */
+export interface Signer {
+  readonly keyid: string;
+  readonly publicKey: TufPublicKey;
+  sign(data: Uint8Array): Promise<Uint8Array>;
+}
+
+/** TUF spec 4.2: KEYID is the hex SHA-256 of the canonical JSON of the public key. */
+export function tufKeyId(key: TufPublicKey): string {
+  return createHash('sha256').update(canonicalize(key as never)).digest('hex');
+}
+
+function tufKeyFromPublic(pub: KeyObject): TufPublicKey {
+  if (pub.asymmetricKeyType === 'ed25519') {
+    // keyval.public is the 32-byte raw key in hex: the last 32 bytes of the SPKI DER.
+    const spki = pub.export({ type: 'spki', format: 'der' });
+    return { keytype: 'ed25519', scheme: 'ed25519', keyval: { public: spki.subarray(spki.length - 32).toString('hex') } };
+  }
+  if (pub.asymmetricKeyType === 'ec' && pub.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
+    return { keytype: 'ecdsa', scheme: 'ecdsa-sha2-nistp256', keyval: { public: pub.export({ type: 'spki', format: 'pem' }).toString() } };
+  }
+  throw new KeyshareError('UNSUPPORTED_KEY', `TUF signing keys must be Ed25519 or ECDSA P-256, not ${pub.asymmetricKeyType}`);
+}
+
+export function tufPublicKeyFromPem(pem: string): TufPublicKey {
+  try {
+    return tufKeyFromPublic(createPublicKey(pem));
+  } catch (e) {
+    if (e instanceof KeyshareError) throw e;
+    throw new KeyshareError('BAD_PUBLIC_KEY', 'not a PEM public or private key', { cause: e });
+  }
+}
+
+export class FileSigner implements Signer {
+  readonly keyid: string;
+  readonly publicKey: TufPublicKey;
+  private readonly key: KeyObject;
+
+  constructor(privatePem: string) {
+    try {
+      this.key = createPrivateKey(privatePem);
+    } catch (e) {
+      throw new KeyshareError('BAD_PRIVATE_KEY', 'not a PKCS#8 PEM private key', { cause: e });
+    }
+    this.publicKey = tufKeyFromPublic(createPublicKey(this.key));
+    this.keyid = tufKeyId(this.publicKey);
+  }
+
+  async sign(data: Uint8Array): Promise<Uint8Array> {
+    const algorithm = this.publicKey.keytype === 'ed25519' ? null : 'sha256';
+    return nodeSign(algorithm, data, this.key);
+  }
+}
+
+/** A fresh Ed25519 private key as PKCS#8 PEM. */
+export function generateSigningKeyPem(): string {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+}

@@ -1,0 +1,146 @@
+/**
+ * The effective trust of a scope (CONTRACT.md "A trust document"). Pure and deterministic:
+ * the same state gives the same bytes.
+ */
+import { scopeContains, scopeSpecificity } from './scope.js';
+import {
+  TRUST_MEDIA_TYPE,
+  type AnchorRecord,
+  type Level,
+  type Revocations,
+  type ScopeRecord,
+  type TrustAnchor,
+  type TrustDocument,
+} from './types.js';
+
+export const DEFAULT_LEVEL: Level = 'strict';
+
+/** A trust document before the publisher stamps it with a version and a time. */
+export type TrustContent = Omit<TrustDocument, 'version' | 'issuedAt'>;
+
+export interface TrustInputs {
+  scope: ScopeRecord;
+  /** Defined scopes that strictly contain `scope` (any order; extras are ignored). */
+  ancestors: ScopeRecord[];
+  anchorsByScope: ReadonlyMap<string, AnchorRecord[]>;
+  /** All revocations; scoped ones apply where their scope is in the inheritance chain. */
+  revocations: Revocations;
+  /** Issuer anchor IDs that have a published CRL. */
+  crlIssuers: ReadonlySet<string>;
+}
+
+/**
+ * [scope, parent, grandparent, ...]: CONTRACT.md, a scope inherits from its parents unless it
+ * was created with --no-inherit. The parent is the most specific defined scope containing it.
+ */
+export function inheritanceChain(scope: ScopeRecord, ancestors: ScopeRecord[]): ScopeRecord[] {
+  const sorted = ancestors
+    .filter((a) => a.scope !== scope.scope && scopeContains(a.scope, scope.scope))
+    .sort((a, b) => scopeSpecificity(b.scope) - scopeSpecificity(a.scope) || cmp(a.scope, b.scope));
+  const chain = [scope];
+  let current = scope;
+  for (const candidate of sorted) {
+    if (!current.inherit) break;
+    if (!scopeContains(candidate.scope, current.scope)) continue;
+    chain.push(candidate);
+    current = candidate;
+  }
+  return chain;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function appliesTo(revocationScope: string | null | undefined, chainScopes: Set<string>): boolean {
+  return revocationScope == null || chainScopes.has(revocationScope);
+}
+
+/** Keeps one entry per key (the earliest revocation), sorted by key. */
+function dedupe<T extends { revokedAt: string }>(items: T[], key: (t: T) => string): T[] {
+  const byKey = new Map<string, T>();
+  for (const item of items) {
+    const k = key(item);
+    const seen = byKey.get(k);
+    if (!seen || item.revokedAt < seen.revokedAt) byKey.set(k, item);
+  }
+  return [...byKey.entries()].sort(([a], [b]) => cmp(a, b)).map(([, v]) => v);
+}
+
+function toTrustAnchor(a: AnchorRecord): TrustAnchor {
+  const isCertificate = a.type === 'ca' || a.type === 'signingAuthority' || a.type === 'tsa';
+  const out = { id: a.id, name: a.name, type: a.type } as TrustAnchor;
+  if (isCertificate) {
+    out.certificate = a.material;
+    out.trustedIdentities = a.trustedIdentities && a.trustedIdentities.length > 0 ? [...a.trustedIdentities] : ['*'];
+  } else {
+    out.publicKey = a.material;
+  }
+  out.definedAt = a.scope;
+  if (a.source) out.source = a.source;
+  return out;
+}
+
+export function isAnchorRevoked(anchor: AnchorRecord, revoked: Revocations['keys'] | Set<string>, certificates: Revocations['certificates'] = []): boolean {
+  const ids = revoked instanceof Set ? revoked : new Set(revoked.map((k) => k.id));
+  if (ids.has(anchor.id) || (anchor.keyId != null && ids.has(anchor.keyId))) return true;
+  // A self-issued certificate anchor revoked by (issuer, serial): its issuer ID is its own ID.
+  return certificates.some((c) => anchor.serial != null && c.serial === anchor.serial && c.issuer === anchor.id);
+}
+
+export function effectiveTrust(inputs: TrustInputs): TrustContent {
+  const chain = inheritanceChain(inputs.scope, inputs.ancestors);
+  const chainScopes = new Set(chain.map((s) => s.scope));
+  const level = chain.find((s) => s.level != null)?.level ?? DEFAULT_LEVEL;
+
+  const revocations: Revocations = {
+    certificates: inputs.revocations.certificates.filter((r) => appliesTo(r.scope, chainScopes)),
+    keys: inputs.revocations.keys.filter((r) => appliesTo(r.scope, chainScopes)),
+    signatures: inputs.revocations.signatures.filter((r) => appliesTo(r.scope, chainScopes)),
+  };
+  const revokedKeyIds = new Set(revocations.keys.map((k) => k.id));
+
+  // The most specific definition of an anchor wins (chain order: most specific first).
+  const anchors = new Map<string, AnchorRecord>();
+  for (const s of chain) {
+    for (const a of inputs.anchorsByScope.get(s.scope) ?? []) {
+      if (!anchors.has(a.id)) anchors.set(a.id, a);
+    }
+  }
+  // CONTRACT.md: a revoked key never appears in anchors.
+  const kept = [...anchors.values()]
+    .filter((a) => !isAnchorRevoked(a, revokedKeyIds, revocations.certificates))
+    .sort((a, b) => cmp(a.id, b.id));
+
+  const strip = <T extends { scope?: string | null }>({ scope: _scope, ...rest }: T) => rest;
+  return {
+    mediaType: TRUST_MEDIA_TYPE,
+    scope: inputs.scope.scope,
+    level,
+    inherit: inputs.scope.inherit,
+    anchors: kept.map(toTrustAnchor),
+    revoked: {
+      certificates: dedupe(revocations.certificates, (c) => `${c.issuer}/${c.serial}`).map(strip),
+      keys: dedupe(revocations.keys, (k) => k.id).map(strip),
+      signatures: dedupe(revocations.signatures, (s) => s.digest).map(strip),
+    },
+    crls: kept
+      .filter((a) => a.type === 'ca' && inputs.crlIssuers.has(a.id))
+      .map((a) => ({ issuer: a.id, target: crlTargetPath(a.id) })),
+  };
+}
+
+export function crlTargetPath(issuerId: string): string {
+  return `crl/${issuerId.replace(/^sha256:/, '')}.crl`;
+}
+
+/** Stamps content with its version and time, in the contract's field order. */
+export function stampTrust(content: TrustContent, version: number, issuedAt: string): TrustDocument {
+  const { mediaType, scope, ...rest } = content;
+  return { mediaType, scope, version, issuedAt, ...rest };
+}
+
+/** Deterministic bytes: fixed field order (objects are built in order), 2-space JSON, trailing newline. */
+export function serializeJson(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}

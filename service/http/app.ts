@@ -1,0 +1,76 @@
+/** The HTTP service: createApp(deps) builds it; tests call app.request() without a socket. */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { Instance } from '../instance.js';
+import { KeyshareError, Codes, isKeyshareError } from '../errors.js';
+import type { AppEnv } from './context.js';
+import { statusFor } from './errors.js';
+import { bearerAuth, requireWriter } from './middleware/auth.js';
+import { tufRoutes } from './routes/tuf.js';
+import { scopeRoutes } from './routes/scopes.js';
+import { revocationRoutes } from './routes/revocations.js';
+import { validationHook } from './validation.js';
+
+export interface AppDeps {
+  instance: Instance;
+  /** Request body limit for the admin API (bytes). */
+  maxBodyBytes?: number;
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const log = deps.log ?? (() => {});
+
+  app.use('*', async function injectInstance(c, next) {
+    c.set('instance', deps.instance);
+    await next();
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', (c) => {
+    const ts = deps.instance.publisher.latestMetadata('timestamp');
+    const ready = ts !== undefined && Date.parse(ts.expires) > Date.now();
+    return c.json({ status: ready ? 'ready' : 'not ready', timestampVersion: ts?.version ?? null }, ready ? 200 : 503);
+  });
+
+  app.route('/tuf', tufRoutes());
+
+  const api = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  api.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.maxBodyBytes ?? DEFAULT_MAX_BODY,
+      onError: () => {
+        throw new KeyshareError(Codes.BODY_TOO_LARGE, `request bodies are limited to ${deps.maxBodyBytes ?? DEFAULT_MAX_BODY} bytes`);
+      },
+    }),
+  );
+  api.use('*', bearerAuth());
+  api.use('*', requireWriter());
+  api.route('/scopes', scopeRoutes());
+  api.route('/', revocationRoutes());
+  app.route('/api/v1', api);
+
+  app.notFound((c) => c.json({ code: Codes.NOT_FOUND, message: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    if (isKeyshareError(err)) {
+      const status = statusFor(err.code);
+      const body: Record<string, unknown> = { code: err.code, message: err.message };
+      if (err.details !== undefined) body.details = err.details;
+      return c.json(body, status);
+    }
+    if (err instanceof HTTPException && err.status < 500) {
+      return c.json({ code: Codes.BAD_REQUEST, message: err.message || 'bad request' }, err.status);
+    }
+    if (err instanceof SyntaxError) return c.json({ code: Codes.BAD_REQUEST, message: 'the body is not valid JSON' }, 400);
+    // Never leak stack traces or SQL: log the cause, answer "internal error".
+    log({ level: 'error', msg: 'internal error', err: String(err?.stack ?? err) });
+    return c.json({ code: Codes.INTERNAL, message: 'internal error' }, 500);
+  });
+  return app;
+}

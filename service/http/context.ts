@@ -1,0 +1,16 @@
+import type { Instance } from '../instance.js';
+import type { TokenRole } from '../auth/tokens.js';
+
+export interface Principal {
+  tokenId: string;
+  role: TokenRole;
+  scopes: string[] | null;
+}
+
+/** Typed context variables: handlers get their dependencies here, never by import. */
+export interface AppEnv {
+  Variables: {
+    instance: Instance;
+    principal: Principal;
+  };
+}

@@ -1,0 +1,21 @@
+/** One table from error codes to HTTP statuses (STYLE.md "Errors"). Anything unlisted is a 400. */
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { Codes } from '../errors.js';
+
+const STATUS: Record<string, ContentfulStatusCode> = {
+  [Codes.UNAUTHORIZED]: 401,
+  [Codes.FORBIDDEN]: 403,
+  [Codes.NOT_FOUND]: 404,
+  [Codes.SCOPE_NOT_FOUND]: 404,
+  [Codes.ANCHOR_NOT_FOUND]: 404,
+  [Codes.SCOPE_EXISTS]: 409,
+  [Codes.ANCHOR_EXISTS]: 409,
+  [Codes.CONFLICT]: 409,
+  [Codes.BODY_TOO_LARGE]: 413,
+  [Codes.NOT_INITIALIZED]: 503,
+  [Codes.INTERNAL]: 500,
+};
+
+export function statusFor(code: string): ContentfulStatusCode {
+  return STATUS[code] ?? 400;
+}

@@ -1,0 +1,113 @@
+/** /api/v1/scopes and their anchors. */
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import type { AppEnv } from '../context.js';
+import { Anchor, AnchorCreate, AnchorParam, ErrorBody, Published, Scope, ScopeCreate, ScopeParam } from '../schemas.js';
+import { validationHook } from '../validation.js';
+import type { AnchorRecord } from '../../domain/types.js';
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
+const errors = {
+  400: json(ErrorBody, 'invalid request'),
+  401: json(ErrorBody, 'missing or invalid token'),
+  404: json(ErrorBody, 'no such scope or anchor'),
+  409: json(ErrorBody, 'already exists'),
+};
+
+const listScopes = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['scopes'],
+  summary: 'List scopes',
+  responses: { 200: json(z.object({ scopes: z.array(Scope) }), 'every defined scope'), ...errors },
+});
+const createScope = createRoute({
+  method: 'post',
+  path: '/',
+  tags: ['scopes'],
+  summary: 'Create a scope',
+  request: { body: { content: { 'application/json': { schema: ScopeCreate } }, required: true } },
+  responses: { 201: json(z.object({ scope: Scope, published: Published }), 'created'), ...errors },
+});
+const getScope = createRoute({
+  method: 'get',
+  path: '/{scope}',
+  tags: ['scopes'],
+  summary: 'Read a scope with its own anchors',
+  request: { params: ScopeParam },
+  responses: { 200: json(z.object({ scope: Scope, anchors: z.array(Anchor) }), 'the scope'), ...errors },
+});
+const deleteScope = createRoute({
+  method: 'delete',
+  path: '/{scope}',
+  tags: ['scopes'],
+  summary: 'Remove a scope and its anchors',
+  request: { params: ScopeParam },
+  responses: { 200: json(z.object({ published: Published }), 'removed'), ...errors },
+});
+const addAnchor = createRoute({
+  method: 'post',
+  path: '/{scope}/anchors',
+  tags: ['anchors'],
+  summary: 'Add an anchor (certificate, public key or OpenPGP key) to a scope',
+  request: { params: ScopeParam, body: { content: { 'application/json': { schema: AnchorCreate } }, required: true } },
+  responses: { 201: json(z.object({ anchor: Anchor, published: Published }), 'added'), ...errors },
+});
+const removeAnchor = createRoute({
+  method: 'delete',
+  path: '/{scope}/anchors/{id}',
+  tags: ['anchors'],
+  summary: 'Remove an anchor from a scope',
+  request: { params: AnchorParam },
+  responses: { 200: json(z.object({ published: Published }), 'removed'), ...errors },
+});
+
+export const published = (r: { published: { timestampVersion: number } | null }) =>
+  r.published ? { timestampVersion: r.published.timestampVersion } : null;
+
+export const anchorView = (a: AnchorRecord) => ({
+  scope: a.scope,
+  id: a.id,
+  name: a.name,
+  type: a.type,
+  material: a.material,
+  trustedIdentities: a.trustedIdentities,
+  subject: a.subject ?? null,
+  notAfter: a.notAfter ?? null,
+});
+
+const decode = (value: string, encoding?: string) => (encoding === 'base64' ? Buffer.from(value, 'base64') : value);
+
+export function scopeRoutes(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.openapi(listScopes, (c) => c.json({ scopes: c.get('instance').service.listScopes() }, 200));
+  app.openapi(createScope, async (c) => {
+    const body = c.req.valid('json');
+    const r = await c.get('instance').service.createScope({ scope: body.scope, inherit: body.inherit, level: body.level as never });
+    return c.json({ scope: r.scope, published: published(r) }, 201);
+  });
+  app.openapi(getScope, (c) => {
+    const r = c.get('instance').service.getScope(c.req.valid('param').scope);
+    return c.json({ scope: r.scope, anchors: r.anchors.map(anchorView) }, 200);
+  });
+  app.openapi(deleteScope, async (c) => {
+    const r = await c.get('instance').service.deleteScope(c.req.valid('param').scope);
+    return c.json({ published: published(r) }, 200);
+  });
+  app.openapi(addAnchor, async (c) => {
+    const body = c.req.valid('json');
+    const r = await c.get('instance').service.addAnchor(c.req.valid('param').scope, {
+      certificate: body.certificate === undefined ? undefined : decode(body.certificate, body.encoding),
+      publicKey: body.publicKey === undefined ? undefined : decode(body.publicKey, body.encoding),
+      type: body.type,
+      name: body.name,
+      trustedIdentities: body.trustedIdentities,
+    });
+    return c.json({ anchor: anchorView(r.anchor), published: published(r) }, 201);
+  });
+  app.openapi(removeAnchor, async (c) => {
+    const { scope, id } = c.req.valid('param');
+    const r = await c.get('instance').service.removeAnchor(scope, id);
+    return c.json({ published: published(r) }, 200);
+  });
+  return app;
+}

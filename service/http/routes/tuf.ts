@@ -1,0 +1,84 @@
+/**
+ * /tuf/: the TUF repository (CONTRACT.md "The published repository"), served from memory
+ * where it can be. Versioned files are immutable; timestamp.json changes and gets a short max-age.
+ */
+import { Hono, type Context } from 'hono';
+import { MetadataKind } from '@tufjs/models';
+import type { AppEnv } from '../context.js';
+import { parseMetadata } from '../../repo/tuf.js';
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+const SHORT = 'public, max-age=1';
+
+function send(c: Context<AppEnv>, bytes: Uint8Array, type: string, etag: string, cacheControl: string) {
+  const quoted = `"${etag}"`;
+  c.header('ETag', quoted);
+  c.header('Cache-Control', cacheControl);
+  if (c.req.header('if-none-match') === quoted) return c.body(null, 304);
+  c.header('Content-Type', type);
+  return c.body(bytes as Uint8Array<ArrayBuffer>);
+}
+
+export const contentType = (path: string) =>
+  path.endsWith('.json') ? 'application/json' : path.endsWith('.crl') ? 'application/pkix-crl' : 'application/octet-stream';
+
+export function tufRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get('/timestamp.json', (c) => {
+    const ts = c.get('instance').publisher.latestMetadata('timestamp')!;
+    return send(c, ts.bytes, 'application/json', `timestamp-${ts.version}`, SHORT);
+  });
+
+  // The newest root, for convenience; clients pin theirs out of band and walk {N}.root.json.
+  app.get('/root.json', (c) => {
+    const root = c.get('instance').publisher.latestMetadata('root')!;
+    return send(c, root.bytes, 'application/json', `root-${root.version}`, SHORT);
+  });
+
+  app.get('/targets/*', (c) => {
+    const path = decodeURIComponent(c.req.path.replace(/^.*?\/tuf\/targets\//, ''));
+    const { store, publisher } = c.get('instance');
+    const slash = path.lastIndexOf('/');
+    const dir = slash >= 0 ? path.slice(0, slash + 1) : '';
+    const base = path.slice(slash + 1);
+    // TUF spec 5.7.3: consistent snapshot target names are {hash}.{name}.
+    const hashed = /^([0-9a-f]{64})\.(.+)$/.exec(base);
+    if (hashed) {
+      const target = store.getTarget(hashed[1]!, dir + hashed[2]!);
+      if (target) return send(c, target.bytes, contentType(target.path), target.sha256, IMMUTABLE);
+    }
+    // A plain path serves the current file (for people and non-TUF tools; TUF clients use the hashed name).
+    const hash = currentTargetHash(publisher, path);
+    const target = hash ? store.getTarget(hash, path) : null;
+    if (!target) return c.json({ code: 'NOT_FOUND', message: `no target ${path}` }, 404);
+    return send(c, target.bytes, contentType(path), target.sha256, SHORT);
+  });
+
+  app.get('/:file{[0-9]+\\.[a-z0-9-]+\\.json}', (c) => {
+    const m = /^(\d+)\.([a-z0-9-]+)\.json$/.exec(c.req.param('file'))!;
+    const version = Number(m[1]);
+    const role = m[2]!;
+    const { store, publisher } = c.get('instance');
+    const latest = publisher.latestMetadata(role);
+    const rec = latest && latest.version === version ? latest : store.getMetadata(role, version);
+    if (!rec) return c.json({ code: 'NOT_FOUND', message: `no ${role} version ${version}` }, 404);
+    return send(c, rec.bytes, 'application/json', `${role}-${version}`, IMMUTABLE);
+  });
+
+  return app;
+}
+
+/** The sha256 of the current version of a target path, from its role's latest metadata. */
+function currentTargetHash(publisher: { latestMetadata(role: string): { bytes: Buffer } | undefined }, path: string): string | null {
+  const targets = parseMetadata(MetadataKind.Targets, publisher.latestMetadata('targets')!.bytes).signed;
+  const top = targets.targets[path];
+  if (top) return top.hashes.sha256 ?? null;
+  const trust = publisher.latestMetadata('trust');
+  if (!trust) return null;
+  const bins = parseMetadata(MetadataKind.Targets, trust.bytes).signed.delegations?.succinctRoles;
+  if (!bins) return null;
+  const bin = publisher.latestMetadata(bins.getRoleForTarget(path));
+  if (!bin) return null;
+  return parseMetadata(MetadataKind.Targets, bin.bytes).signed.targets[path]?.hashes.sha256 ?? null;
+}

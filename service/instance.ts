@@ -1,0 +1,131 @@
+/**
+ * A keyshare instance on a data dir: `<data>/keyshare.db`, `<data>/keys/`, `<data>/root.json`
+ * and `<data>/admin.token`. init creates them; open loads them for serving.
+ */
+import { existsSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { issueToken } from './auth/tokens.js';
+import { KeyshareError, Codes } from './errors.js';
+import { generateKeys, loadOnlineSigners, loadRootSigners } from './repo/keys.js';
+import { DEFAULT_BIN_BITS, DEFAULT_EXPIRY, type ExpiryConfig } from './repo/layout.js';
+import { Publisher, type PublishResult } from './repo/publisher.js';
+import { buildRoot, signRoot } from './repo/root.js';
+import { metadataBytes } from './repo/tuf.js';
+import { FileSigner } from './crypto/signer.js';
+import { Store } from './store/index.js';
+import { TrustService } from './trust-service.js';
+
+export interface InitOptions {
+  dataDir: string;
+  rootKeys?: number;
+  rootThreshold?: number;
+  binBits?: number;
+  expiry?: Partial<ExpiryConfig>;
+  clock?: () => Date;
+}
+
+export interface InitResult {
+  rootPath: string;
+  tokenPath: string;
+  rootKeyPaths: string[];
+}
+
+export const dbPath = (dataDir: string) => join(dataDir, 'keyshare.db');
+export const rootPath = (dataDir: string) => join(dataDir, 'root.json');
+export const tokenPath = (dataDir: string) => join(dataDir, 'admin.token');
+
+export function isInitialized(dataDir: string): boolean {
+  return existsSync(rootPath(dataDir)) && existsSync(dbPath(dataDir));
+}
+
+/** Atomic file write: a temporary sibling, then rename. */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data, { mode });
+  renameSync(tmp, path);
+}
+
+export async function initDataDir(options: InitOptions): Promise<InitResult> {
+  const { dataDir } = options;
+  const rootKeys = options.rootKeys ?? 1;
+  const threshold = options.rootThreshold ?? 1;
+  if (!Number.isInteger(rootKeys) || rootKeys < 1 || rootKeys > 32) throw new KeyshareError(Codes.CONFIG_INVALID, '--root-keys must be between 1 and 32');
+  if (!Number.isInteger(threshold) || threshold < 1 || threshold > rootKeys) {
+    throw new KeyshareError(Codes.CONFIG_INVALID, `--root-threshold must be between 1 and --root-keys (${rootKeys})`);
+  }
+  if (existsSync(rootPath(dataDir)) || existsSync(dbPath(dataDir)) || existsSync(join(dataDir, 'keys'))) {
+    throw new KeyshareError(Codes.ALREADY_INITIALIZED, `${dataDir} already holds a keyshare repository`);
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const now = (options.clock ?? (() => new Date()))();
+  const expiry = { ...DEFAULT_EXPIRY, ...options.expiry };
+  const { rootPems, rootPaths } = generateKeys(dataDir, rootKeys);
+  const online = loadOnlineSigners(dataDir);
+  const rootSigners = rootPems.map((p) => new FileSigner(p));
+  const root = buildRoot({ version: 1, now, lifetimeSeconds: expiry.root, rootKeys: rootSigners.map((s) => s.publicKey), rootThreshold: threshold, online });
+  await signRoot(root, rootSigners);
+  const rootBytes = metadataBytes(root);
+
+  const store = Store.open(dbPath(dataDir));
+  try {
+    store.transaction(() => {
+      store.setMeta('expiry', JSON.stringify(expiry));
+      store.putRoot({ role: 'root', version: 1, bytes: rootBytes, expires: root.signed.expires }, now.toISOString());
+    });
+    const publisher = new Publisher(store, online, { expiry, clock: options.clock });
+    await publisher.bootstrap(options.binBits ?? 8);
+    const token = issueToken();
+    store.addToken({ id: token.id, hash: token.hash, role: 'admin', scopes: null, expiresAt: null, createdAt: now.toISOString(), revokedAt: null });
+    writeFileAtomic(tokenPath(dataDir), token.token + '\n', 0o600);
+  } finally {
+    store.close();
+  }
+  writeFileAtomic(rootPath(dataDir), rootBytes);
+  return { rootPath: rootPath(dataDir), tokenPath: tokenPath(dataDir), rootKeyPaths: rootPaths };
+}
+
+export interface OpenOptions {
+  dataDir: string;
+  clock?: () => Date;
+  onPublished?: (r: PublishResult) => void;
+  onPublishError?: (e: unknown) => void;
+}
+
+export interface Instance {
+  dataDir: string;
+  store: Store;
+  publisher: Publisher;
+  service: TrustService;
+  /** True while root keys are still in the data dir (development only). */
+  rootKeysOnline: boolean;
+  close(): Promise<void>;
+}
+
+export function openInstance(options: OpenOptions): Instance {
+  const { dataDir } = options;
+  if (!isInitialized(dataDir)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${dataDir} is not initialised (run \`keyshare init\`)`);
+  const store = Store.open(dbPath(dataDir));
+  const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse(store.getMeta('expiry') ?? '{}') };
+  const publisher = new Publisher(store, loadOnlineSigners(dataDir), {
+    expiry,
+    clock: options.clock,
+    onPublished: options.onPublished,
+    onError: options.onPublishError,
+  });
+  publisher.load();
+  const service = new TrustService(store, publisher, options.clock);
+  return {
+    dataDir,
+    store,
+    publisher,
+    service,
+    rootKeysOnline: loadRootSigners(dataDir).length > 0,
+    async close() {
+      publisher.stop();
+      await publisher.idle();
+      store.close();
+    },
+  };
+}
+
+export { DEFAULT_BIN_BITS };

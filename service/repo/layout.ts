@@ -1,0 +1,47 @@
+/**
+ * The shape of keyshare's TUF repository.
+ *
+ *   root ─ targets (index.json)
+ *            └─ "trust" (path_hash_prefixes: every path; terminating)
+ *                 └─ succinct hashed bins "bin-00".."bin-ff" (TAP 15): trust/*.json, crl/*.crl
+ *
+ * Per-tenant roles (a later feature) go into targets' delegations before "trust", so one
+ * change re-signs a bounded set of roles: one bin, snapshot and timestamp (plus targets when
+ * index.json changes).
+ */
+// @tufjs/models does not re-export the delegation classes from its index.
+import { SuccinctRoles } from '@tufjs/models/dist/role.js';
+
+export const TRUST_ROLE = 'trust';
+export const BIN_PREFIX = 'bin';
+export const INDEX_TARGET = 'index.json';
+export const DEFAULT_BIN_BITS = 8;
+/** Every SHA-256 hex path hash starts with one of these: a delegation that matches all paths. */
+export const ALL_HASH_PREFIXES = [...'0123456789abcdef'];
+
+export interface ExpiryConfig {
+  timestamp: number;
+  snapshot: number;
+  targets: number;
+  root: number;
+}
+
+const DAY = 86_400;
+/** Defaults (seconds): timestamp 1 day, snapshot 7 days, targets 30 days, root 1 year. */
+export const DEFAULT_EXPIRY: ExpiryConfig = { timestamp: DAY, snapshot: 7 * DAY, targets: 30 * DAY, root: 365 * DAY };
+
+export function binRoles(keyids: string[], bitLength: number): SuccinctRoles {
+  return new SuccinctRoles({ keyIDs: keyids, threshold: 1, bitLength, namePrefix: BIN_PREFIX });
+}
+
+export function isBinRole(role: string): boolean {
+  return /^bin-[0-9a-f]+$/.test(role);
+}
+
+/** The lifetime that applies to a role: delegated roles expire like targets. */
+export function lifetimeOf(role: string, expiry: ExpiryConfig): number {
+  if (role === 'timestamp') return expiry.timestamp;
+  if (role === 'snapshot') return expiry.snapshot;
+  if (role === 'root') return expiry.root;
+  return expiry.targets;
+}

@@ -1,0 +1,378 @@
+/**
+ * The publisher: turns committed changes into a new signed TUF repository version.
+ *
+ * It reads the dirty scopes, recomputes their trust documents (pure domain code), re-signs
+ * only the roles whose content changed (one hashed bin per changed target, targets when
+ * index.json changes, then snapshot and timestamp), and commits everything in one store
+ * transaction. Nothing is visible until that commit. When idle it publishes at once;
+ * changes that arrive during a publish are coalesced into the next one.
+ */
+import { createHash } from 'node:crypto';
+import { DelegatedRole } from '@tufjs/models/dist/role.js';
+import { Delegations } from '@tufjs/models/dist/delegations.js';
+import { MetaFile, Metadata, MetadataKind, Root, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
+import { ancestorCandidates, trustTargetPath } from '../domain/scope.js';
+import { effectiveTrust, serializeJson, stampTrust } from '../domain/trust.js';
+import type { AnchorRecord, ScopeRecord, TrustIndex } from '../domain/types.js';
+import type { MetadataRecord, Store, TargetRecord, TrustDocRecord } from '../store/index.js';
+import type { Signer } from '../crypto/signer.js';
+import type { OnlineSigners } from './keys.js';
+import { KeyshareError, Codes } from '../errors.js';
+import {
+  ALL_HASH_PREFIXES,
+  BIN_PREFIX,
+  INDEX_TARGET,
+  TRUST_ROLE,
+  binRoles,
+  isBinRole,
+  lifetimeOf,
+  type ExpiryConfig,
+} from './layout.js';
+import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
+
+export interface PublisherOptions {
+  expiry: ExpiryConfig;
+  clock?: () => Date;
+  /** Called after each publish lands (metrics, static copies, notifications). */
+  onPublished?: (result: PublishResult) => void;
+  onError?: (error: unknown) => void;
+}
+
+export interface PublishResult {
+  timestampVersion: number;
+  /** Roles signed by this publish (e.g. ['bin-3f', 'snapshot', 'timestamp']). */
+  rolesSigned: string[];
+  bytesWritten: number;
+  documentsChanged: number;
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** TUF spec 4.2: expires is whole seconds; issuedAt follows the same form. */
+const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export class Publisher {
+  /** The newest signed version of every role: what /tuf/ serves. */
+  private latest = new Map<string, MetadataRecord>();
+  private index = new Map<string, number>();
+  private running: Promise<PublishResult | null> | null = null;
+  private pending = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly clock: () => Date;
+
+  constructor(
+    private readonly store: Store,
+    private readonly signers: OnlineSigners,
+    private readonly options: PublisherOptions,
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** Creates targets, the trust delegation, every empty bin, snapshot and timestamp (version 1). */
+  async bootstrap(binBits: number): Promise<void> {
+    if (this.store.latestMetadata('timestamp')) throw new KeyshareError(Codes.ALREADY_INITIALIZED, 'the repository is already published');
+    const now = this.clock();
+    const { targets } = this.signers;
+    const bins = binRoles([targets.keyid], binBits);
+    const records: MetadataRecord[] = [];
+    const add = async (role: string, md: Metadata<Targets>, signer: Signer) => {
+      await signMetadata(md, [signer]);
+      records.push({ role, version: md.signed.version, bytes: metadataBytes(md), expires: md.signed.expires });
+    };
+    const targetsExpiry = expiresAt(now, this.options.expiry.targets);
+    const trustRole = new Targets({
+      version: 1,
+      specVersion: SPEC_VERSION,
+      expires: targetsExpiry,
+      delegations: new Delegations({ keys: { [targets.keyid]: tufKey(targets.keyid, targets.publicKey) }, succinctRoles: bins }),
+    });
+    await add(TRUST_ROLE, new Metadata(trustRole), targets);
+    for (const bin of bins.getRoles()) {
+      await add(bin, new Metadata(new Targets({ version: 1, specVersion: SPEC_VERSION, expires: targetsExpiry })), targets);
+    }
+    const indexBytes = Buffer.from(serializeJson(indexDocument(new Map())));
+    const top = new Targets({
+      version: 1,
+      specVersion: SPEC_VERSION,
+      expires: targetsExpiry,
+      targets: { [INDEX_TARGET]: targetFile(INDEX_TARGET, indexBytes) },
+      delegations: new Delegations({
+        keys: { [targets.keyid]: tufKey(targets.keyid, targets.publicKey) },
+        roles: {
+          [TRUST_ROLE]: new DelegatedRole({
+            name: TRUST_ROLE,
+            keyIDs: [targets.keyid],
+            threshold: 1,
+            terminating: true,
+            pathHashPrefixes: ALL_HASH_PREFIXES,
+          }),
+        },
+      }),
+    });
+    await add('targets', new Metadata(top), targets);
+    const meta: Record<string, MetaFile> = {};
+    for (const r of records) meta[`${r.role}.json`] = new MetaFile({ version: r.version });
+    const rest = await this.signSnapshotAndTimestamp(now, meta, 1, 1);
+    this.store.commitPublish({
+      upToSeq: this.store.changeSeq(),
+      docs: [],
+      targets: [{ sha256: sha256(indexBytes), path: INDEX_TARGET, bytes: indexBytes }],
+      metadata: [...records, ...rest],
+      publishedAt: now.toISOString(),
+      baseTimestampVersion: 0,
+    });
+  }
+
+  /** Loads the served state from the store. Call once before serving. */
+  load(): void {
+    this.latest = new Map(this.store.latestMetadataAll().map((r) => [r.role, r]));
+    this.index = new Map(this.store.listTrustDocs().map((d) => [d.scope, d.version]));
+    if (!this.latest.has('timestamp') || !this.latest.has('root')) {
+      throw new KeyshareError(Codes.NOT_INITIALIZED, 'the repository has not been initialised (run `keyshare init`)');
+    }
+  }
+
+  latestMetadata(role: string): MetadataRecord | undefined {
+    return this.latest.get(role);
+  }
+
+  /** Publishes pending changes now, or after the publish in flight (coalescing). */
+  notify(): Promise<PublishResult | null> {
+    if (this.running) {
+      this.pending = true;
+      return this.running.then(() => this.running ?? this.notify());
+    }
+    this.running = this.publish()
+      .catch((e) => {
+        this.options.onError?.(e);
+        return null;
+      })
+      .finally(() => {
+        this.running = null;
+        if (this.pending) {
+          this.pending = false;
+          void this.notify();
+        }
+      });
+    return this.running;
+  }
+
+  /** Waits until everything committed so far is published. */
+  async flush(): Promise<void> {
+    for (let i = 0; i < 100 && (this.running || this.store.listDirty().length > 0); i++) {
+      await (this.running ?? this.notify());
+    }
+  }
+
+  /** Re-signs roles before they expire: checks every `intervalMs`. */
+  start(intervalMs = 30_000): void {
+    this.stop();
+    this.timer = setInterval(() => void this.notify(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Roles past half their lifetime: re-sign them so clients never see expired metadata. */
+  private expiringRoles(now: Date): Set<string> {
+    const out = new Set<string>();
+    for (const [role, rec] of this.latest) {
+      if (role === 'root') continue;
+      const left = (Date.parse(rec.expires) - now.getTime()) / 1000;
+      if (left < lifetimeOf(role, this.options.expiry) / 2) out.add(role);
+    }
+    return out;
+  }
+
+  /** One publish. Returns null when there was nothing to do. */
+  async publish(): Promise<PublishResult | null> {
+    const now = this.clock();
+    const upToSeq = this.store.changeSeq();
+    const dirty = this.store.listDirty();
+    const expiring = this.expiringRoles(now);
+    if (dirty.length === 0 && expiring.size === 0) return null;
+    const baseTimestamp = this.latest.get('timestamp')!;
+
+    const { docs, targetChanges } = this.recomputeDocuments(dirty.map((d) => d.scope), now);
+    const newIndex = new Map(this.index);
+    for (const d of docs) {
+      if (d.deleted) newIndex.delete(d.scope);
+      else newIndex.set(d.scope, d.version);
+    }
+    const targetRecords: TargetRecord[] = [];
+    for (const [path, bytes] of targetChanges) if (bytes) targetRecords.push({ sha256: sha256(bytes), path, bytes });
+
+    // Group target changes by hashed bin (TAP 15), then re-sign each touched bin once.
+    const trustMd = parseMetadata(MetadataKind.Targets, this.latest.get(TRUST_ROLE)!.bytes);
+    const bins = trustMd.signed.delegations!.succinctRoles!;
+    const byBin = new Map<string, Map<string, Buffer | null>>();
+    for (const [path, bytes] of targetChanges) {
+      const bin = bins.getRoleForTarget(path);
+      if (!byBin.has(bin)) byBin.set(bin, new Map());
+      byBin.get(bin)!.set(path, bytes);
+    }
+    for (const role of expiring) if (isBinRole(role) && !byBin.has(role)) byBin.set(role, new Map());
+
+    const metadata: MetadataRecord[] = [];
+    const targetsExpiry = expiresAt(now, this.options.expiry.targets);
+    const resign = async (role: string, build: (old: Targets) => Targets) => {
+      const old = parseMetadata(MetadataKind.Targets, this.latest.get(role)!.bytes).signed;
+      const md = new Metadata(build(old));
+      await signMetadata(md, [this.signers.targets]);
+      metadata.push({ role, version: md.signed.version, bytes: metadataBytes(md), expires: md.signed.expires });
+    };
+    for (const [bin, changes] of byBin) {
+      await resign(bin, (old) => {
+        const targets = { ...old.targets };
+        for (const [path, bytes] of changes) {
+          if (bytes) targets[path] = targetFile(path, bytes);
+          else delete targets[path];
+        }
+        return new Targets({ version: old.version + 1, specVersion: SPEC_VERSION, expires: targetsExpiry, targets: sortedKeys(targets) });
+      });
+    }
+    if (expiring.has(TRUST_ROLE)) {
+      await resign(TRUST_ROLE, (old) => new Targets({ version: old.version + 1, specVersion: SPEC_VERSION, expires: targetsExpiry, delegations: old.delegations }));
+    }
+    const indexChanged = docs.length > 0;
+    let indexBytes: Buffer | null = null;
+    if (indexChanged) {
+      indexBytes = Buffer.from(serializeJson(indexDocument(newIndex)));
+      targetRecords.push({ sha256: sha256(indexBytes), path: INDEX_TARGET, bytes: indexBytes });
+    }
+    if (indexChanged || expiring.has('targets')) {
+      await resign('targets', (old) => {
+        const targets = { ...old.targets };
+        if (indexBytes) targets[INDEX_TARGET] = targetFile(INDEX_TARGET, indexBytes);
+        return new Targets({ version: old.version + 1, specVersion: SPEC_VERSION, expires: targetsExpiry, targets, delegations: old.delegations });
+      });
+    }
+
+    const oldSnapshot = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed;
+    const meta: Record<string, MetaFile> = { ...oldSnapshot.meta };
+    for (const m of metadata) meta[`${m.role}.json`] = new MetaFile({ version: m.version });
+    const rest = await this.signSnapshotAndTimestamp(now, meta, oldSnapshot.version + 1, baseTimestamp.version + 1);
+    metadata.push(...rest);
+
+    this.store.commitPublish({
+      upToSeq,
+      docs,
+      targets: targetRecords,
+      metadata,
+      publishedAt: now.toISOString(),
+      baseTimestampVersion: baseTimestamp.version,
+    });
+    // Only after the commit: serve the new version.
+    for (const m of metadata) this.latest.set(m.role, m);
+    this.index = newIndex;
+    const result: PublishResult = {
+      timestampVersion: baseTimestamp.version + 1,
+      rolesSigned: metadata.map((m) => m.role),
+      bytesWritten: metadata.reduce((n, m) => n + m.bytes.length, 0) + targetRecords.reduce((n, t) => n + t.bytes.length, 0),
+      documentsChanged: docs.length,
+    };
+    this.options.onPublished?.(result);
+    return result;
+  }
+
+  private async signSnapshotAndTimestamp(now: Date, meta: Record<string, MetaFile>, snapshotVersion: number, timestampVersion: number): Promise<MetadataRecord[]> {
+    const snapshot = new Metadata(
+      new Snapshot({ version: snapshotVersion, specVersion: SPEC_VERSION, expires: expiresAt(now, this.options.expiry.snapshot), meta: sortedKeys(meta) }),
+    );
+    await signMetadata(snapshot, [this.signers.snapshot]);
+    const snapshotBytes = metadataBytes(snapshot);
+    const timestamp = new Metadata(
+      new Timestamp({
+        version: timestampVersion,
+        specVersion: SPEC_VERSION,
+        expires: expiresAt(now, this.options.expiry.timestamp),
+        snapshotMeta: new MetaFile({ version: snapshotVersion, length: snapshotBytes.length, hashes: { sha256: sha256(snapshotBytes) } }),
+      }),
+    );
+    await signMetadata(timestamp, [this.signers.timestamp]);
+    return [
+      { role: 'snapshot', version: snapshotVersion, bytes: snapshotBytes, expires: snapshot.signed.expires },
+      { role: 'timestamp', version: timestampVersion, bytes: metadataBytes(timestamp), expires: timestamp.signed.expires },
+    ];
+  }
+
+  /**
+   * The scopes a change can affect are the dirty scopes and every defined scope under one of
+   * them (inheritance). Recomputes their documents; returns those whose content changed.
+   */
+  private recomputeDocuments(dirtyScopes: string[], now: Date): { docs: TrustDocRecord[]; targetChanges: Map<string, Buffer | null> } {
+    const docs: TrustDocRecord[] = [];
+    const targetChanges = new Map<string, Buffer | null>();
+    if (dirtyScopes.length === 0) return { docs, targetChanges };
+
+    const all = this.store.listScopes();
+    const byName = new Map(all.map((s) => [s.scope, s]));
+    const dirtySet = new Set(dirtyScopes);
+    const affected = new Set(dirtyScopes);
+    for (const s of all) {
+      if (affected.has(s.scope)) continue;
+      if (ancestorCandidates(s.scope).some((a) => dirtySet.has(a))) affected.add(s.scope);
+    }
+    const ancestorsOf = (scope: string): ScopeRecord[] =>
+      ancestorCandidates(scope).flatMap((c) => (byName.has(c) ? [byName.get(c)!] : []));
+
+    const defined = [...affected].filter((s) => byName.has(s));
+    const chainScopes = new Set<string>();
+    for (const s of defined) {
+      chainScopes.add(s);
+      for (const a of ancestorsOf(s)) chainScopes.add(a.scope);
+    }
+    const anchorsByScope = new Map<string, AnchorRecord[]>();
+    for (const a of this.store.listAnchors([...chainScopes])) {
+      if (!anchorsByScope.has(a.scope)) anchorsByScope.set(a.scope, []);
+      anchorsByScope.get(a.scope)!.push(a);
+    }
+    const revocations = this.store.listRevocations();
+    const previous = this.store.getTrustDocs([...affected]);
+    const issuedAt = isoSeconds(now);
+
+    for (const scope of [...affected].sort()) {
+      const prev = previous.get(scope);
+      const rec = byName.get(scope);
+      if (!rec) {
+        if (prev && !prev.deleted) {
+          docs.push({ ...prev, version: prev.version + 1, issuedAt, deleted: true });
+          targetChanges.set(trustTargetPath(scope), null);
+        }
+        continue;
+      }
+      const content = effectiveTrust({ scope: rec, ancestors: ancestorsOf(scope), anchorsByScope, revocations, crlIssuers: new Set() });
+      const digest = sha256(Buffer.from(serializeJson(content)));
+      if (prev && !prev.deleted && prev.digest === digest) continue;
+      const version = (prev?.version ?? 0) + 1;
+      docs.push({ scope, version, issuedAt, digest, deleted: false });
+      targetChanges.set(trustTargetPath(scope), Buffer.from(serializeJson(stampTrust(content, version, issuedAt))));
+    }
+    return { docs, targetChanges };
+  }
+}
+
+function targetFile(path: string, bytes: Uint8Array): TargetFile {
+  return new TargetFile({ path, length: bytes.length, hashes: { sha256: sha256(bytes) } });
+}
+
+function sortedKeys<T>(rec: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(rec).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function indexDocument(index: Map<string, number>): TrustIndex {
+  return {
+    mediaType: 'application/vnd.keyshare.index.v1+json',
+    scopes: [...index.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([scope, version]) => ({ scope, path: trustTargetPath(scope), version })),
+  };
+}
+
+export { BIN_PREFIX };

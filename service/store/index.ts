@@ -1,0 +1,376 @@
+/**
+ * The store: the only code that touches the database (drizzle over better-sqlite3, WAL mode).
+ * Each public write runs in one transaction; `transaction(fn)` groups several into one.
+ * Writes that change a scope's effective trust mark it dirty for the publisher.
+ */
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { and, eq, inArray, lte, sql, desc } from 'drizzle-orm';
+import { join } from 'node:path';
+import * as t from './schema.js';
+import { KeyshareError, Codes } from '../errors.js';
+import { packageRoot } from '../util/paths.js';
+import type {
+  AnchorRecord,
+  AnchorType,
+  Level,
+  RevocationReason,
+  Revocations,
+  ScopeRecord,
+} from '../domain/types.js';
+
+/** Marks everything dirty: a change that applies everywhere (e.g. a revocation without scope). */
+export const ALL_SCOPES = '*';
+
+export interface RevocationInput {
+  kind: 'certificate' | 'key' | 'signature';
+  /** certificate: issuer + serial; key: id; signature: digest */
+  issuer?: string;
+  serial?: string;
+  id?: string;
+  digest?: string;
+  scope: string | null;
+  reason: RevocationReason;
+  revokedAt: string;
+}
+
+export interface TrustDocRecord {
+  scope: string;
+  version: number;
+  issuedAt: string;
+  digest: string;
+  deleted: boolean;
+}
+
+export interface MetadataRecord {
+  role: string;
+  version: number;
+  bytes: Buffer;
+  expires: string;
+}
+
+export interface TargetRecord {
+  sha256: string;
+  path: string;
+  bytes: Buffer;
+}
+
+export interface TokenRecord {
+  id: string;
+  hash: string;
+  role: string;
+  scopes: string[] | null;
+  expiresAt: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** What one publish writes, all in one transaction. */
+export interface PublishCommit {
+  upToSeq: number;
+  docs: TrustDocRecord[];
+  targets: TargetRecord[];
+  metadata: MetadataRecord[];
+  publishedAt: string;
+  /** Expected current timestamp version: a different one means another publisher won (CONFLICT). */
+  baseTimestampVersion: number;
+}
+
+export class Store {
+  private constructor(
+    private readonly sqlite: Database.Database,
+    private readonly db: BetterSQLite3Database<typeof t>,
+  ) {}
+
+  /** Opens (or creates) the database and applies pending migrations. */
+  static open(file: string): Store {
+    const sqlite = new Database(file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = ON');
+    const db = drizzle(sqlite, { schema: t });
+    migrate(db, { migrationsFolder: join(packageRoot(), 'service/store/migrations/sqlite') });
+    return new Store(sqlite, db);
+  }
+
+  static memory(): Store {
+    return Store.open(':memory:');
+  }
+
+  close(): void {
+    this.sqlite.close();
+  }
+
+  /** Runs `fn` in one transaction: all of it lands, or none. */
+  transaction<T>(fn: () => T): T {
+    return this.sqlite.transaction(fn).immediate();
+  }
+
+  // ---- meta ----
+  getMeta(key: string): string | null {
+    return this.db.select().from(t.meta).where(eq(t.meta.key, key)).get()?.value ?? null;
+  }
+  setMeta(key: string, value: string): void {
+    this.db.insert(t.meta).values({ key, value }).onConflictDoUpdate({ target: t.meta.key, set: { value } }).run();
+  }
+
+  // ---- change tracking ----
+  private markDirty(scope: string): void {
+    const seq = Number(this.getMeta('change_seq') ?? '0') + 1;
+    this.setMeta('change_seq', String(seq));
+    this.db.insert(t.dirty).values({ scope, seq }).onConflictDoUpdate({ target: t.dirty.scope, set: { seq } }).run();
+  }
+  listDirty(): { scope: string; seq: number }[] {
+    return this.db.select().from(t.dirty).all();
+  }
+  changeSeq(): number {
+    return Number(this.getMeta('change_seq') ?? '0');
+  }
+
+  // ---- scopes ----
+  listScopes(): ScopeRecord[] {
+    return this.db.select().from(t.scopes).orderBy(t.scopes.scope).all().map(toScope);
+  }
+  getScope(scope: string): ScopeRecord | null {
+    const row = this.db.select().from(t.scopes).where(eq(t.scopes.scope, scope)).get();
+    return row ? toScope(row) : null;
+  }
+  requireScope(scope: string): ScopeRecord {
+    const s = this.getScope(scope);
+    if (!s) throw new KeyshareError(Codes.SCOPE_NOT_FOUND, `scope ${JSON.stringify(scope)} is not defined`);
+    return s;
+  }
+  createScope(rec: ScopeRecord, now: Date): void {
+    this.transaction(() => {
+      if (this.getScope(rec.scope)) throw new KeyshareError(Codes.SCOPE_EXISTS, `scope ${JSON.stringify(rec.scope)} already exists`);
+      this.db
+        .insert(t.scopes)
+        .values({ scope: rec.scope, inherit: rec.inherit, level: rec.level, source: rec.source ?? null, createdAt: now.toISOString() })
+        .run();
+      this.markDirty(rec.scope);
+    });
+  }
+  updateScope(rec: ScopeRecord): void {
+    this.transaction(() => {
+      this.requireScope(rec.scope);
+      this.db.update(t.scopes).set({ inherit: rec.inherit, level: rec.level }).where(eq(t.scopes.scope, rec.scope)).run();
+      this.markDirty(rec.scope);
+    });
+  }
+  deleteScope(scope: string): void {
+    this.transaction(() => {
+      this.requireScope(scope);
+      this.db.delete(t.anchors).where(eq(t.anchors.scope, scope)).run();
+      this.db.delete(t.scopes).where(eq(t.scopes.scope, scope)).run();
+      this.markDirty(scope);
+    });
+  }
+
+  // ---- anchors ----
+  listAnchors(scopes?: string[]): AnchorRecord[] {
+    const q = this.db.select().from(t.anchors);
+    const rows = scopes ? (scopes.length ? q.where(inArray(t.anchors.scope, scopes)).all() : []) : q.all();
+    return rows.map(toAnchor).sort((a, b) => (a.scope + a.id < b.scope + b.id ? -1 : 1));
+  }
+  getAnchor(scope: string, id: string): AnchorRecord | null {
+    const row = this.db.select().from(t.anchors).where(and(eq(t.anchors.scope, scope), eq(t.anchors.id, id))).get();
+    return row ? toAnchor(row) : null;
+  }
+  addAnchor(rec: AnchorRecord, now: Date): void {
+    this.transaction(() => {
+      this.requireScope(rec.scope);
+      if (this.getAnchor(rec.scope, rec.id)) {
+        throw new KeyshareError(Codes.ANCHOR_EXISTS, `anchor ${rec.id} is already defined at scope ${JSON.stringify(rec.scope)}`);
+      }
+      this.db.insert(t.anchors).values({ ...fromAnchor(rec), createdAt: now.toISOString() }).run();
+      this.markDirty(rec.scope);
+    });
+  }
+  /** Replaces an anchor's definition (same scope and ID). */
+  replaceAnchor(rec: AnchorRecord, now: Date): void {
+    this.transaction(() => {
+      this.db.delete(t.anchors).where(and(eq(t.anchors.scope, rec.scope), eq(t.anchors.id, rec.id))).run();
+      this.db.insert(t.anchors).values({ ...fromAnchor(rec), createdAt: now.toISOString() }).run();
+      this.markDirty(rec.scope);
+    });
+  }
+  removeAnchor(scope: string, id: string): void {
+    this.transaction(() => {
+      this.requireScope(scope);
+      const res = this.db.delete(t.anchors).where(and(eq(t.anchors.scope, scope), eq(t.anchors.id, id))).run();
+      if (res.changes === 0) throw new KeyshareError(Codes.ANCHOR_NOT_FOUND, `no anchor ${id} at scope ${JSON.stringify(scope)}`);
+      this.markDirty(scope);
+    });
+  }
+
+  // ---- revocations ----
+  listRevocations(): Revocations {
+    const out: Revocations = { certificates: [], keys: [], signatures: [] };
+    for (const r of this.db.select().from(t.revocations).orderBy(t.revocations.id).all()) {
+      const base = { revokedAt: r.revokedAt, reason: r.reason as RevocationReason, scope: r.scope === '' ? null : r.scope };
+      if (r.kind === 'certificate') out.certificates.push({ issuer: r.issuer!, serial: r.serial!, ...base });
+      else if (r.kind === 'key') out.keys.push({ id: r.subject, ...base });
+      else out.signatures.push({ digest: r.subject, ...base });
+    }
+    return out;
+  }
+  /** Adds a revocation; returns false when the same one already exists (idempotent). */
+  addRevocation(r: RevocationInput): boolean {
+    return this.transaction(() => {
+      const subject = r.kind === 'certificate' ? `${r.issuer}/${r.serial}` : r.kind === 'key' ? r.id! : r.digest!;
+      const scope = r.scope ?? '';
+      const existing = this.db
+        .select()
+        .from(t.revocations)
+        .where(and(eq(t.revocations.kind, r.kind), eq(t.revocations.subject, subject), eq(t.revocations.scope, scope)))
+        .get();
+      if (existing) return false;
+      this.db
+        .insert(t.revocations)
+        .values({ kind: r.kind, subject, issuer: r.issuer ?? null, serial: r.serial ?? null, scope, reason: r.reason, revokedAt: r.revokedAt })
+        .run();
+      this.markDirty(r.scope ?? ALL_SCOPES);
+      return true;
+    });
+  }
+
+  // ---- published trust documents ----
+  getTrustDocs(scopes: string[]): Map<string, TrustDocRecord> {
+    const out = new Map<string, TrustDocRecord>();
+    for (let i = 0; i < scopes.length; i += 500) {
+      const chunk = scopes.slice(i, i + 500);
+      for (const r of this.db.select().from(t.trustDocs).where(inArray(t.trustDocs.scope, chunk)).all()) out.set(r.scope, r);
+    }
+    return out;
+  }
+  listTrustDocs(): TrustDocRecord[] {
+    return this.db.select().from(t.trustDocs).where(eq(t.trustDocs.deleted, false)).orderBy(t.trustDocs.scope).all();
+  }
+
+  // ---- TUF repository ----
+  latestMetadata(role: string): MetadataRecord | null {
+    return this.db.select().from(t.tufMetadata).where(eq(t.tufMetadata.role, role)).orderBy(desc(t.tufMetadata.version)).limit(1).get() ?? null;
+  }
+  /** The newest version of every role. */
+  latestMetadataAll(): MetadataRecord[] {
+    return this.sqlite
+      .prepare(
+        `SELECT role, version, bytes, expires FROM tuf_metadata m
+         WHERE version = (SELECT MAX(version) FROM tuf_metadata WHERE role = m.role)`,
+      )
+      .all() as MetadataRecord[];
+  }
+  getMetadata(role: string, version: number): MetadataRecord | null {
+    return this.db.select().from(t.tufMetadata).where(and(eq(t.tufMetadata.role, role), eq(t.tufMetadata.version, version))).get() ?? null;
+  }
+  listMetadataVersions(role: string): MetadataRecord[] {
+    return this.db.select().from(t.tufMetadata).where(eq(t.tufMetadata.role, role)).orderBy(t.tufMetadata.version).all();
+  }
+  getTarget(sha256: string, path: string): TargetRecord | null {
+    return this.db.select().from(t.tufTargets).where(and(eq(t.tufTargets.sha256, sha256), eq(t.tufTargets.path, path))).get() ?? null;
+  }
+  /** Stores root metadata outside a publish (init and root rotation). */
+  putRoot(rec: MetadataRecord, publishedAt: string): void {
+    this.db.insert(t.tufMetadata).values({ ...rec, publishedAt }).run();
+  }
+
+  /**
+   * One publish, atomically: new documents, targets and metadata land together, and the dirty
+   * marks it consumed are cleared. Throws CONFLICT if another publish landed first.
+   */
+  commitPublish(c: PublishCommit): void {
+    this.transaction(() => {
+      const current = this.latestMetadata('timestamp')?.version ?? 0;
+      if (current !== c.baseTimestampVersion) {
+        throw new KeyshareError(Codes.CONFLICT, `timestamp moved from ${c.baseTimestampVersion} to ${current} during publish`);
+      }
+      for (const d of c.docs) {
+        this.db.insert(t.trustDocs).values(d).onConflictDoUpdate({ target: t.trustDocs.scope, set: d }).run();
+      }
+      for (const tg of c.targets) {
+        this.db.insert(t.tufTargets).values({ ...tg, publishedAt: c.publishedAt }).onConflictDoNothing().run();
+      }
+      for (const m of c.metadata) {
+        this.db.insert(t.tufMetadata).values({ ...m, publishedAt: c.publishedAt }).run();
+      }
+      this.db.delete(t.dirty).where(lte(t.dirty.seq, c.upToSeq)).run();
+    });
+  }
+
+  /** Drops non-root metadata versions older than `keep` per role and published before `before`. */
+  pruneMetadata(keep: number, before: string): number {
+    const res = this.sqlite
+      .prepare(
+        `DELETE FROM tuf_metadata WHERE role <> 'root' AND published_at < ? AND version <= (
+           SELECT MAX(m.version) FROM tuf_metadata m WHERE m.role = tuf_metadata.role) - ?`,
+      )
+      .run(before, keep);
+    return res.changes;
+  }
+
+  // ---- tokens ----
+  addToken(rec: TokenRecord): void {
+    this.db.insert(t.tokens).values(rec).run();
+  }
+  getToken(id: string): TokenRecord | null {
+    return this.db.select().from(t.tokens).where(eq(t.tokens.id, id)).get() ?? null;
+  }
+  listTokens(): TokenRecord[] {
+    return this.db.select().from(t.tokens).orderBy(t.tokens.createdAt).all();
+  }
+  revokeToken(id: string, at: string): boolean {
+    return this.db.update(t.tokens).set({ revokedAt: at }).where(eq(t.tokens.id, id)).run().changes > 0;
+  }
+
+  /** For tests and diagnostics: row counts. */
+  count(table: 'scopes' | 'anchors' | 'revocations' | 'tuf_metadata' | 'tuf_targets'): number {
+    return (this.sqlite.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  }
+
+  /** Exposed for the few callers that need a raw statement in tests (e.g. tampering). */
+  rawForTests(): Database.Database {
+    return this.sqlite;
+  }
+}
+
+function toScope(r: typeof t.scopes.$inferSelect): ScopeRecord {
+  return { scope: r.scope, inherit: r.inherit, level: (r.level as Level | null) ?? null, source: r.source };
+}
+
+function toAnchor(r: typeof t.anchors.$inferSelect): AnchorRecord {
+  return {
+    scope: r.scope,
+    id: r.id,
+    name: r.name,
+    type: r.type as AnchorType,
+    material: r.material,
+    trustedIdentities: r.trustedIdentities ?? null,
+    keyId: r.keyId,
+    serial: r.serial,
+    issuerName: r.issuerName,
+    subject: r.subject,
+    notAfter: r.notAfter,
+    source: r.source,
+  };
+}
+
+function fromAnchor(a: AnchorRecord) {
+  return {
+    scope: a.scope,
+    id: a.id,
+    name: a.name,
+    type: a.type,
+    material: a.material,
+    trustedIdentities: a.trustedIdentities,
+    keyId: a.keyId ?? null,
+    serial: a.serial ?? null,
+    issuerName: a.issuerName ?? null,
+    subject: a.subject ?? null,
+    notAfter: a.notAfter ?? null,
+    source: a.source ?? null,
+  };
+}
+
+export { sql };

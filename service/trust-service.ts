@@ -1,0 +1,281 @@
+/**
+ * The admin operations: validate with the pure domain, write through the store (one
+ * transaction each), then let the publisher publish. The HTTP handlers call only this.
+ */
+import { buildAnchor, normalizeAnchorId, type AnchorInput } from './domain/anchor.js';
+import { parseScope } from './domain/scope.js';
+import { LEVELS, REVOCATION_REASONS, type AnchorRecord, type Level, type RevocationReason, type ScopeRecord } from './domain/types.js';
+import { KeyshareError, Codes, isKeyshareError } from './errors.js';
+import type { Publisher, PublishResult } from './repo/publisher.js';
+import type { RevocationInput, Store } from './store/index.js';
+
+export interface ScopeInput {
+  scope: string;
+  inherit?: boolean;
+  level?: Level | null;
+}
+
+export interface ApplyAnchor extends Omit<AnchorInput, 'scope'> {}
+export interface ApplyScope extends ScopeInput {
+  anchors?: ApplyAnchor[];
+}
+export interface ApplyRevocations {
+  certificates?: { issuer: string; serial: string; reason?: RevocationReason; scope?: string | null }[];
+  keys?: { id: string; reason?: RevocationReason; scope?: string | null }[];
+  signatures?: { digest: string; reason?: RevocationReason; scope?: string | null }[];
+}
+export interface ApplyFile {
+  scopes?: ApplyScope[];
+  revoked?: ApplyRevocations;
+}
+export interface ApplySummary {
+  scopesCreated: string[];
+  scopesUpdated: string[];
+  scopesRemoved: string[];
+  anchorsAdded: number;
+  anchorsUpdated: number;
+  anchorsRemoved: number;
+  revocationsAdded: number;
+  changed: boolean;
+}
+
+export interface InvalidEntry {
+  path: string;
+  code: string;
+  message: string;
+}
+
+export interface WriteResult {
+  published: PublishResult | null;
+}
+
+export function checkLevel(level: unknown): Level | null {
+  if (level === undefined || level === null) return null;
+  if (!LEVELS.includes(level as Level)) throw new KeyshareError(Codes.BAD_REQUEST, `level must be one of ${LEVELS.join(', ')}`);
+  return level as Level;
+}
+
+export function checkReason(reason: unknown): RevocationReason {
+  if (reason === undefined || reason === null) return 'unspecified';
+  if (!REVOCATION_REASONS.includes(reason as RevocationReason)) {
+    throw new KeyshareError('REASON_INVALID', `reason must be one of the RFC 5280 names: ${REVOCATION_REASONS.join(', ')}`);
+  }
+  return reason as RevocationReason;
+}
+
+const HEX_DIGEST = /^sha256:[0-9a-f]{64}$/;
+const PGP_ID = /^pgp:[0-9a-f]{40}$/;
+
+export class TrustService {
+  constructor(
+    private readonly store: Store,
+    private readonly publisher: Publisher,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** After a write: publish it (coalesced with concurrent writes). */
+  private async published(): Promise<WriteResult> {
+    return { published: await this.publisher.notify() };
+  }
+
+  listScopes(): ScopeRecord[] {
+    return this.store.listScopes();
+  }
+
+  getScope(scope: string): { scope: ScopeRecord; anchors: AnchorRecord[] } {
+    parseScope(scope);
+    return { scope: this.store.requireScope(scope), anchors: this.store.listAnchors([scope]) };
+  }
+
+  async createScope(input: ScopeInput): Promise<WriteResult & { scope: ScopeRecord }> {
+    parseScope(input.scope);
+    const rec: ScopeRecord = { scope: input.scope, inherit: input.inherit ?? true, level: checkLevel(input.level), source: null };
+    this.store.createScope(rec, this.clock());
+    return { scope: rec, ...(await this.published()) };
+  }
+
+  async deleteScope(scope: string): Promise<WriteResult> {
+    parseScope(scope);
+    this.store.deleteScope(scope);
+    return this.published();
+  }
+
+  async addAnchor(scope: string, input: Omit<AnchorInput, 'scope'>): Promise<WriteResult & { anchor: AnchorRecord }> {
+    parseScope(scope);
+    this.store.requireScope(scope);
+    const anchor = await buildAnchor({ ...input, scope }, this.clock());
+    this.store.addAnchor(anchor, this.clock());
+    return { anchor, ...(await this.published()) };
+  }
+
+  async removeAnchor(scope: string, id: string): Promise<WriteResult> {
+    parseScope(scope);
+    this.store.removeAnchor(scope, normalizeAnchorId(id));
+    return this.published();
+  }
+
+  /** Validates a revocation request and returns what to store. */
+  revocation(input: {
+    kind: 'certificate' | 'key' | 'signature';
+    issuer?: string;
+    serial?: string;
+    id?: string;
+    digest?: string;
+    reason?: unknown;
+    scope?: string | null;
+  }): RevocationInput {
+    const reason = checkReason(input.reason);
+    const scope = input.scope ?? null;
+    if (scope !== null) parseScope(scope);
+    const revokedAt = this.clock().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const bad = (what: string) => new KeyshareError(Codes.BAD_REQUEST, what);
+    switch (input.kind) {
+      case 'key': {
+        const id = normalizeAnchorId(input.id ?? '');
+        if (!HEX_DIGEST.test(id) && !PGP_ID.test(id)) throw bad('a key ID is sha256:<64 hex> or pgp:<40 hex>');
+        return { kind: 'key', id, reason, scope, revokedAt };
+      }
+      case 'signature': {
+        const digest = (input.digest ?? '').toLowerCase();
+        if (!HEX_DIGEST.test(digest)) throw bad('a signature digest is sha256:<64 hex>');
+        return { kind: 'signature', digest, reason, scope, revokedAt };
+      }
+      case 'certificate': {
+        const issuer = normalizeAnchorId(input.issuer ?? '');
+        const serial = (input.serial ?? '').toLowerCase().replace(/^0x/, '');
+        if (!HEX_DIGEST.test(issuer)) throw bad('the issuer is a CA anchor ID, sha256:<64 hex>');
+        if (!/^[0-9a-f]{1,40}$/.test(serial)) throw bad('the serial is hex, at most 20 octets (RFC 5280 4.1.2.2)');
+        return { kind: 'certificate', issuer, serial: serial.replace(/^(00)+(?=.)/, ''), reason, scope, revokedAt };
+      }
+    }
+  }
+
+  async revoke(input: Parameters<TrustService['revocation']>[0]): Promise<WriteResult & { added: boolean; revocation: RevocationInput }> {
+    const revocation = this.revocation(input);
+    const added = this.store.addRevocation(revocation);
+    return { added, revocation, ...(await this.published()) };
+  }
+
+  /**
+   * Declarative trust (CONTRACT.md `apply`): validates every entry first and refuses the whole
+   * file, naming every invalid entry, if any is bad; otherwise makes the changes in one
+   * transaction. Writes only differences, so a second apply changes nothing.
+   */
+  async apply(file: ApplyFile, options: { prune?: boolean } = {}): Promise<WriteResult & { summary: ApplySummary }> {
+    const now = this.clock();
+    const errors: InvalidEntry[] = [];
+    const record = (path: string, e: unknown) => {
+      if (isKeyshareError(e)) errors.push({ path, code: e.code, message: e.message });
+      else throw e;
+    };
+    if (typeof file !== 'object' || file === null || Array.isArray(file)) {
+      throw new KeyshareError(Codes.APPLY_INVALID, 'an apply file is an object with "scopes" and "revoked"');
+    }
+    const wanted = new Map<string, { rec: ScopeRecord; anchors: Map<string, AnchorRecord> }>();
+    for (const [i, entry] of (file.scopes ?? []).entries()) {
+      const path = `scopes[${i}]`;
+      try {
+        if (typeof entry?.scope !== 'string') throw new KeyshareError(Codes.SCOPE_INVALID, 'scope is required');
+        parseScope(entry.scope);
+        if (wanted.has(entry.scope)) throw new KeyshareError(Codes.APPLY_INVALID, `scope ${entry.scope} is listed twice`);
+        if (entry.inherit !== undefined && typeof entry.inherit !== 'boolean') throw new KeyshareError(Codes.BAD_REQUEST, 'inherit must be true or false');
+        const rec: ScopeRecord = { scope: entry.scope, inherit: entry.inherit ?? true, level: checkLevel(entry.level), source: null };
+        const anchors = new Map<string, AnchorRecord>();
+        for (const [j, a] of (entry.anchors ?? []).entries()) {
+          try {
+            const anchor = await buildAnchor({ ...a, scope: entry.scope }, now);
+            if (anchors.has(anchor.id)) throw new KeyshareError(Codes.ANCHOR_EXISTS, `anchor ${anchor.id} is listed twice`);
+            anchors.set(anchor.id, anchor);
+          } catch (e) {
+            record(`${path}.anchors[${j}]`, e);
+          }
+        }
+        wanted.set(entry.scope, { rec, anchors });
+      } catch (e) {
+        record(path, e);
+      }
+    }
+    const revocations: RevocationInput[] = [];
+    const revoked = file.revoked ?? {};
+    const collect = <T>(list: T[] | undefined, name: string, f: (x: T) => RevocationInput) =>
+      (list ?? []).forEach((x, i) => {
+        try {
+          revocations.push(f(x));
+        } catch (e) {
+          record(`revoked.${name}[${i}]`, e);
+        }
+      });
+    collect(revoked.certificates, 'certificates', (c) => this.revocation({ kind: 'certificate', ...c }));
+    collect(revoked.keys, 'keys', (k) => this.revocation({ kind: 'key', ...k }));
+    collect(revoked.signatures, 'signatures', (s) => this.revocation({ kind: 'signature', ...s }));
+    if (errors.length > 0) {
+      throw new KeyshareError(
+        Codes.APPLY_INVALID,
+        `${errors.length} invalid ${errors.length === 1 ? 'entry' : 'entries'}, nothing was changed: ` +
+          errors.map((e) => `${e.path}: ${e.code}: ${e.message}`).join('; '),
+        { details: errors },
+      );
+    }
+
+    const summary: ApplySummary = {
+      scopesCreated: [],
+      scopesUpdated: [],
+      scopesRemoved: [],
+      anchorsAdded: 0,
+      anchorsUpdated: 0,
+      anchorsRemoved: 0,
+      revocationsAdded: 0,
+      changed: false,
+    };
+    this.store.transaction(() => {
+      for (const { rec, anchors } of wanted.values()) {
+        const existing = this.store.getScope(rec.scope);
+        if (!existing) {
+          this.store.createScope(rec, now);
+          summary.scopesCreated.push(rec.scope);
+        } else if (existing.inherit !== rec.inherit || existing.level !== rec.level) {
+          this.store.updateScope(rec);
+          summary.scopesUpdated.push(rec.scope);
+        }
+        const current = new Map(this.store.listAnchors([rec.scope]).map((a) => [a.id, a]));
+        for (const [id, a] of anchors) {
+          const old = current.get(id);
+          if (!old) {
+            this.store.addAnchor(a, now);
+            summary.anchorsAdded++;
+          } else if (anchorDiffers(old, a)) {
+            this.store.replaceAnchor(a, now);
+            summary.anchorsUpdated++;
+          }
+        }
+        if (options.prune) {
+          for (const id of current.keys()) {
+            if (!anchors.has(id) && !current.get(id)!.source) {
+              this.store.removeAnchor(rec.scope, id);
+              summary.anchorsRemoved++;
+            }
+          }
+        }
+      }
+      if (options.prune) {
+        // --prune removes local scopes the file does not name; revocations are never pruned.
+        for (const s of this.store.listScopes()) {
+          if (!wanted.has(s.scope) && !s.source) {
+            summary.anchorsRemoved += this.store.listAnchors([s.scope]).length;
+            this.store.deleteScope(s.scope);
+            summary.scopesRemoved.push(s.scope);
+          }
+        }
+      }
+      for (const r of revocations) if (this.store.addRevocation(r)) summary.revocationsAdded++;
+    });
+    summary.changed =
+      summary.scopesCreated.length + summary.scopesUpdated.length + summary.scopesRemoved.length +
+        summary.anchorsAdded + summary.anchorsUpdated + summary.anchorsRemoved + summary.revocationsAdded > 0;
+    return { summary, ...(summary.changed ? await this.published() : { published: null }) };
+  }
+}
+
+function anchorDiffers(a: AnchorRecord, b: AnchorRecord): boolean {
+  return a.name !== b.name || a.type !== b.type || JSON.stringify(a.trustedIdentities ?? null) !== JSON.stringify(b.trustedIdentities ?? null);
+}

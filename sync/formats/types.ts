@@ -1,0 +1,37 @@
+/**
+ * Types shared by the format writers (`keyshare fetch --format ...`, CONTRACT.md "What
+ * `fetch --format` writes into --out"). Writers are pure: trust documents in, files out.
+ */
+import type { TrustDocument } from '../../service/domain/types.js';
+
+export interface OutputFile {
+  /** Relative POSIX path inside --out. */
+  path: string;
+  content: string | Uint8Array;
+  mode?: number;
+}
+
+export interface FormatInput {
+  /** Verified trust documents, one per requested scope (may include the '*' scope). */
+  documents: TrustDocument[];
+  /** Each --repository, resolved to its keyshare scope by the caller. */
+  repositories: { repository: string; scope: string }[];
+  /** The FINAL absolute --out path (files are staged elsewhere, then renamed), for absolute paths inside configs. */
+  outDir: string;
+}
+
+export interface FormatOutput {
+  files: OutputFile[];
+  warnings: string[];
+}
+
+export type FormatName = 'notation' | 'containers' | 'pem' | 'json';
+export const FORMAT_NAMES: readonly FormatName[] = ['notation', 'containers', 'pem', 'json'];
+
+/** Error codes of this area (thrown as KeyshareError). */
+export const FormatCodes = {
+  /** The trust cannot be expressed faithfully in the target format (or the format is unknown). */
+  FORMAT_UNSUPPORTED: 'FORMAT_UNSUPPORTED',
+  /** The input is inconsistent (duplicate scope, repository without its scope's document, ...). */
+  FORMAT_INPUT_INVALID: 'FORMAT_INPUT_INVALID',
+} as const;
