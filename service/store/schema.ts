@@ -98,3 +98,68 @@ export const tokens = sqliteTable('tokens', {
   createdAt: text('created_at').notNull(),
   revokedAt: text('revoked_at'),
 });
+
+/** The newest accepted CRL per CA anchor (RFC 5280), published byte for byte. */
+export const crls = sqliteTable('crls', {
+  issuer: text('issuer').primaryKey(), // the CA anchor ID
+  crlNumber: text('crl_number').notNull(), // hex, RFC 5280 5.2.3
+  thisUpdate: text('this_update').notNull(),
+  nextUpdate: text('next_update').notNull(),
+  der: blob('der', { mode: 'buffer' }).notNull(),
+  url: text('url'), // fetched on a schedule when set
+  lastFetchAt: text('last_fetch_at'),
+  lastError: text('last_error'),
+  updatedAt: text('updated_at').notNull(),
+});
+
+/** Hash-chained audit log: every change and every denied attempt. */
+export const audit = sqliteTable('audit', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  at: text('at').notNull(),
+  tokenId: text('token_id'),
+  action: text('action').notNull(),
+  scope: text('scope'),
+  target: text('target'),
+  outcome: text('outcome').notNull(), // ok | denied | failed
+  before: text('before_digest'),
+  after: text('after_digest'),
+  details: text('details', { mode: 'json' }).$type<Record<string, unknown> | null>(),
+  prevHash: text('prev_hash').notNull(),
+  hash: text('hash').notNull(),
+});
+
+/** Upstream keyshare services this one follows (federate or mirror). */
+export const upstreams = sqliteTable('upstreams', {
+  name: text('name').primaryKey(),
+  url: text('url').notNull(),
+  mode: text('mode').notNull(), // federate | mirror
+  scopes: text('scopes', { mode: 'json' }).$type<string[] | null>(),
+  root: blob('root', { mode: 'buffer' }).notNull(), // the pinned root.json
+  state: text('state', { mode: 'json' }).$type<Record<string, unknown> | null>(),
+  timestampVersion: integer('timestamp_version'),
+  lastSuccessAt: text('last_success_at'),
+  lastError: text('last_error'),
+  createdAt: text('created_at').notNull(),
+});
+
+/** Files of upstream repositories (mirror mode: served byte for byte; federate: the verified documents). */
+export const upstreamFiles = sqliteTable(
+  'upstream_files',
+  {
+    upstream: text('upstream').notNull(),
+    path: text('path').notNull(),
+    bytes: blob('bytes', { mode: 'buffer' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.upstream, t.path] })],
+);
+
+/** Local blocks of upstream anchors (federation): the anchor is dropped from the scope here. */
+export const anchorBlocks = sqliteTable(
+  'anchor_blocks',
+  {
+    scope: text('scope').notNull(),
+    anchorId: text('anchor_id').notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.anchorId] })],
+);
