@@ -67,7 +67,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     if (err instanceof HTTPException && err.status < 500) {
       return c.json({ code: Codes.BAD_REQUEST, message: err.message || 'bad request' }, err.status);
     }
-    if (err instanceof SyntaxError) return c.json({ code: Codes.BAD_REQUEST, message: 'the body is not valid JSON' }, 400);
     // Never leak stack traces or SQL: log the cause, answer "internal error".
     log({ level: 'error', msg: 'internal error', err: String(err?.stack ?? err) });
     return c.json({ code: Codes.INTERNAL, message: 'internal error' }, 500);
