@@ -122,10 +122,11 @@ export class TufClient {
   readonly metadataDir: string;
   private readonly targetDir: string;
 
-  constructor(
-    private readonly url: string,
-    pinnedRoot: string,
-  ) {
+  /** The service URL; a test may point the same client (and its trusted metadata) at a restarted service. */
+  url: string;
+
+  constructor(url: string, pinnedRoot: string) {
+    this.url = url;
     const dir = tempDir('keyshare-tuf-client-');
     this.metadataDir = join(dir, 'metadata');
     this.targetDir = join(dir, 'targets');

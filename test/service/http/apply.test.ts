@@ -1,0 +1,238 @@
+/**
+ * POST /api/v1/apply (CONTRACT.md `apply`): declarative trust that is idempotent, atomic, names
+ * every invalid entry, and with prune removes what the file does not name (never revocations).
+ */
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readFixture, readFixtureText } from '../../../fixtures/index.js';
+import { openInstance, type Instance } from '../../../service/instance.js';
+import { expectedCertId, expectedSpkiId } from '../crypto/helpers.js';
+import { appApi, cleanupTempDirs, newDataDir, scopePath, type Api } from '../../support/service.js';
+
+const ROOT_CA = readFixtureText('certs/root-ca.pem');
+const INTERMEDIATE_CA = readFixtureText('certs/intermediate-ca.pem');
+const EC_KEY = readFixtureText('keys/ec-p256.pub.pem');
+const ED_KEY = readFixtureText('keys/ed25519.pub.pem');
+const PGP_KEY = readFixtureText('pgp/release.pub.asc');
+const REVOKED_KEY_ID = `sha256:${'cd'.repeat(32)}`;
+
+let instance: Instance;
+let api: Api;
+
+beforeEach(async () => {
+  const dir = await newDataDir();
+  instance = openInstance({ dataDir: dir.dataDir });
+  api = appApi(instance, dir.token).api;
+});
+afterEach(async () => {
+  await instance?.close();
+});
+afterAll(() => cleanupTempDirs());
+
+const timestampVersion = () => instance.publisher.latestMetadata('timestamp')!.version;
+const scopeNames = async () => (await api('GET', '/scopes')).body.scopes.map((s: { scope: string }) => s.scope);
+const anchorIds = async (scope: string) => (await api('GET', scopePath(scope))).body.anchors.map((a: { id: string }) => a.id).sort();
+const publishedDoc = (scope: string) => {
+  const path = scope === '*' ? 'trust/_default.json' : `trust/${scope}.json`;
+  const rec = instance.store.listTrustDocs().find((d) => d.scope === scope);
+  return rec ? { version: rec.version, path } : null;
+};
+
+const FILE = {
+  scopes: [
+    {
+      scope: 'registry.acme.io',
+      level: 'strict',
+      anchors: [
+        { certificate: ROOT_CA, name: 'acme-root', type: 'ca' },
+        {
+          certificate: INTERMEDIATE_CA,
+          type: 'signingAuthority',
+          trustedIdentities: ['x509.subject: CN=Keyshare Test Signer, O=Keyshare Fixtures, ST=WA, C=US'],
+        },
+      ],
+    },
+    { scope: 'registry.acme.io/team-a', level: 'audit', anchors: [{ publicKey: EC_KEY, name: 'ci' }, { publicKey: PGP_KEY }] },
+    { scope: 'registry.acme.io/isolated', inherit: false },
+    { scope: '*' },
+  ],
+  revoked: { keys: [{ id: REVOKED_KEY_ID, reason: 'keyCompromise' }] },
+};
+
+describe('when the same file is applied twice', () => {
+  it('makes the changes the first time, in one publish', async () => {
+    const before = timestampVersion();
+    const res = await api('POST', '/apply', FILE);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.summary).toMatchObject({
+      scopesCreated: ['registry.acme.io', 'registry.acme.io/team-a', 'registry.acme.io/isolated', '*'],
+      anchorsAdded: 4,
+      revocationsAdded: 1,
+      changed: true,
+    });
+    expect(res.body.published.timestampVersion).toBe(before + 1);
+    expect(timestampVersion()).toBe(before + 1);
+    expect(await anchorIds('registry.acme.io')).toEqual([expectedCertId(ROOT_CA), expectedCertId(INTERMEDIATE_CA)].sort());
+    expect((await api('GET', scopePath('registry.acme.io/isolated'))).body.scope).toMatchObject({ inherit: false, level: null });
+  });
+
+  it('returns changed=false the second time and publishes nothing new', async () => {
+    await api('POST', '/apply', FILE);
+    const ts = timestampVersion();
+    const docs = instance.store.listTrustDocs();
+    const res = await api('POST', '/apply', FILE);
+    expect(res.status).toBe(200);
+    expect(res.body.summary).toEqual({
+      scopesCreated: [],
+      scopesUpdated: [],
+      scopesRemoved: [],
+      anchorsAdded: 0,
+      anchorsUpdated: 0,
+      anchorsRemoved: 0,
+      revocationsAdded: 0,
+      changed: false,
+    });
+    expect(res.body.published).toBeNull();
+    await instance.publisher.flush();
+    expect(timestampVersion()).toBe(ts);
+    expect(instance.store.listTrustDocs()).toEqual(docs);
+  });
+
+  it('changes nothing when the same file lists its entries in another order and another encoding', async () => {
+    await api('POST', '/apply', FILE);
+    const ts = timestampVersion();
+    const reordered = {
+      revoked: { keys: [{ id: REVOKED_KEY_ID.toUpperCase().replace('SHA256', 'sha256'), reason: 'keyCompromise' }] },
+      scopes: [...FILE.scopes].reverse().map((s) => ({ ...s, anchors: s.anchors ? [...s.anchors].reverse() : undefined })),
+    };
+    reordered.scopes.find((s) => s.scope === 'registry.acme.io/team-a')!.anchors![1] = { publicKey: `\n${EC_KEY}\n\n`, name: 'ci' };
+    const res = await api('POST', '/apply', reordered);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.summary.changed).toBe(false);
+    expect(timestampVersion()).toBe(ts);
+  });
+
+  it('updates only what differs: a level, a name', async () => {
+    await api('POST', '/apply', FILE);
+    const changed = structuredClone(FILE);
+    changed.scopes[0]!.level = 'permissive';
+    changed.scopes[1]!.anchors![0]!.name = 'ci-renamed';
+    const res = await api('POST', '/apply', changed);
+    expect(res.body.summary).toMatchObject({ scopesUpdated: ['registry.acme.io'], anchorsUpdated: 1, anchorsAdded: 0, changed: true });
+    const team = (await api('GET', scopePath('registry.acme.io/team-a'))).body.anchors;
+    expect(team.find((a: { id: string }) => a.id === expectedSpkiId(EC_KEY)).name).toBe('ci-renamed');
+  });
+});
+
+describe('when a file has invalid entries', () => {
+  const bad = {
+    scopes: [
+      { scope: 'good.acme.io', anchors: [{ publicKey: ED_KEY }] },
+      { scope: 'Bad.Acme.io' },
+      { scope: 'good.acme.io/team', anchors: [{ publicKey: EC_KEY }, { certificate: readFixtureText('certs/non-ca.pem'), type: 'ca' }] },
+      { scope: 'expired.acme.io', anchors: [{ certificate: readFixtureText('certs/expired-ca.pem') }] },
+    ],
+    revoked: { keys: [{ id: REVOKED_KEY_ID }, { id: 'not-an-id' }] },
+  };
+
+  it('refuses the whole file with APPLY_INVALID and names every bad entry in details', async () => {
+    const res = await api('POST', '/apply', bad);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('APPLY_INVALID');
+    expect(res.body.details).toEqual([
+      expect.objectContaining({ path: 'scopes[1]', code: 'SCOPE_INVALID' }),
+      expect.objectContaining({ path: 'scopes[2].anchors[1]', code: 'NOT_A_CA' }),
+      expect.objectContaining({ path: 'scopes[3].anchors[0]', code: 'CERT_EXPIRED' }),
+      expect.objectContaining({ path: 'revoked.keys[1]', code: 'ANCHOR_INVALID' }),
+    ]);
+    for (const d of res.body.details) expect(typeof d.message).toBe('string');
+  });
+
+  it('names both entries when exactly two are bad', async () => {
+    const two = { scopes: [{ scope: 'ok.acme.io' }, { scope: 'registry.acme.io/../x' }, { scope: 'ok.acme.io/t', anchors: [{ publicKey: readFixtureText('keys/garbage.pub.pem') }] }] };
+    const res = await api('POST', '/apply', two);
+    expect(res.body.code).toBe('APPLY_INVALID');
+    expect(res.body.details.map((d: { path: string; code: string }) => [d.path, d.code])).toEqual([
+      ['scopes[1]', 'SCOPE_INVALID'],
+      ['scopes[2].anchors[0]', 'BAD_PUBLIC_KEY'],
+    ]);
+  });
+
+  it('changes nothing at all', async () => {
+    await api('POST', '/apply', { scopes: [{ scope: 'existing.acme.io', anchors: [{ publicKey: ED_KEY }] }] });
+    const ts = timestampVersion();
+    const scopes = await scopeNames();
+    await api('POST', '/apply', bad);
+    await api('POST', '/apply?prune=true', bad);
+    await instance.publisher.flush();
+    expect(await scopeNames()).toEqual(scopes);
+    expect(await anchorIds('existing.acme.io')).toEqual([expectedSpkiId(ED_KEY)]);
+    expect((await api('GET', '/revocations')).body.keys).toEqual([]);
+    expect(timestampVersion()).toBe(ts);
+  });
+
+  it('refuses a scope listed twice, and an anchor listed twice in a scope (PEM and DER alike)', async () => {
+    const res = await api('POST', '/apply', {
+      scopes: [
+        { scope: 'twice.acme.io' },
+        { scope: 'twice.acme.io' },
+        { scope: 'dup.acme.io', anchors: [{ publicKey: EC_KEY }, { publicKey: readFixture('keys/ec-p256.pub.der').toString('base64') }] },
+      ],
+    });
+    expect(res.body.code).toBe('APPLY_INVALID');
+    expect(res.body.details.map((d: { path: string }) => d.path)).toContain('scopes[1]');
+  });
+});
+
+describe('when a file is applied with prune', () => {
+  beforeEach(async () => {
+    const res = await api('POST', '/apply', FILE);
+    expect(res.status).toBe(200);
+    await api('POST', '/scopes', { scope: 'extra.acme.io' });
+    await api('POST', '/revocations', { kind: 'signature', digest: `sha256:${'ef'.repeat(32)}`, scope: 'registry.acme.io' });
+  });
+
+  const pruned = {
+    scopes: [{ scope: 'registry.acme.io', level: 'strict', anchors: [{ certificate: ROOT_CA, name: 'acme-root', type: 'ca' }] }],
+  };
+
+  it('removes the scopes and anchors that the file does not name', async () => {
+    const res = await api('POST', '/apply?prune=true', pruned);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.summary.scopesRemoved.sort()).toEqual(['*', 'extra.acme.io', 'registry.acme.io/isolated', 'registry.acme.io/team-a'].sort());
+    expect(await scopeNames()).toEqual(['registry.acme.io']);
+    expect(await anchorIds('registry.acme.io')).toEqual([expectedCertId(ROOT_CA)]);
+  });
+
+  it('never removes revocations', async () => {
+    const before = (await api('GET', '/revocations')).body;
+    expect(before.keys).toHaveLength(1);
+    expect(before.signatures).toHaveLength(1);
+    await api('POST', '/apply?prune=true', pruned);
+    expect((await api('GET', '/revocations')).body).toEqual(before);
+    await api('POST', '/apply?prune=true', { scopes: [] });
+    expect((await api('GET', '/revocations')).body).toEqual(before);
+  });
+
+  it('unpublishes the removed scopes in the same publish', async () => {
+    const ts = timestampVersion();
+    const res = await api('POST', '/apply?prune=true', pruned);
+    expect(res.body.published.timestampVersion).toBe(ts + 1);
+    expect(instance.store.listTrustDocs().map((d) => d.scope)).toEqual(['registry.acme.io']);
+    expect(publishedDoc('extra.acme.io')).toBeNull();
+  });
+
+  it('is idempotent too', async () => {
+    await api('POST', '/apply?prune=true', pruned);
+    const ts = timestampVersion();
+    const res = await api('POST', '/apply?prune=true', pruned);
+    expect(res.body.summary.changed).toBe(false);
+    expect(timestampVersion()).toBe(ts);
+  });
+
+  it('removes nothing without prune', async () => {
+    const res = await api('POST', '/apply', pruned);
+    expect(res.body.summary.changed).toBe(false);
+    expect((await scopeNames()).length).toBe(5);
+    expect(await anchorIds('registry.acme.io')).toHaveLength(2);
+  });
+});
