@@ -10,13 +10,15 @@ import { scopeCommand } from './commands/scope.js';
 import { anchorCommand } from './commands/anchor.js';
 import { applyCommand } from './commands/apply.js';
 import { revokeCommand } from './commands/revoke.js';
+import { rootCommand } from './commands/root.js';
+import { keyCommand } from './commands/key.js';
 
 export function buildProgram(): Command {
   const program = new Command('keyshare')
     .description('keyshare: trust distribution for signed container images, published as a TUF repository')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [initCommand(), serveCommand(), scopeCommand(), anchorCommand(), applyCommand(), revokeCommand()]) {
+  for (const cmd of [initCommand(), serveCommand(), scopeCommand(), anchorCommand(), applyCommand(), revokeCommand(), rootCommand(), keyCommand()]) {
     program.addCommand(cmd);
   }
   const exitOverride = (cmd: Command) => {

@@ -10,7 +10,9 @@ import { generateKeys, loadOnlineSigners, loadRootSigners } from './repo/keys.js
 import { DEFAULT_BIN_BITS, DEFAULT_EXPIRY, type ExpiryConfig } from './repo/layout.js';
 import { Publisher, type PublishResult } from './repo/publisher.js';
 import { buildRoot, signRoot } from './repo/root.js';
-import { metadataBytes } from './repo/tuf.js';
+import { metadataBytes, parseMetadata } from './repo/tuf.js';
+import { loadSignersForRoot } from './repo/online-keys.js';
+import { MetadataKind } from '@tufjs/models';
 import { FileSigner } from './crypto/signer.js';
 import { Store } from './store/index.js';
 import { TrustService } from './trust-service.js';
@@ -106,7 +108,10 @@ export function openInstance(options: OpenOptions): Instance {
   if (!isInitialized(dataDir)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${dataDir} is not initialised (run \`keyshare init\`)`);
   const store = Store.open(dbPath(dataDir));
   const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse(store.getMeta('expiry') ?? '{}') };
-  const publisher = new Publisher(store, loadOnlineSigners(dataDir), {
+  // The online keys that the published root names (after a rotation, possibly a staged next key).
+  const rootRecord = store.latestMetadata('root');
+  const signers = rootRecord ? loadSignersForRoot(dataDir, parseMetadata(MetadataKind.Root, rootRecord.bytes).signed) : loadOnlineSigners(dataDir);
+  const publisher = new Publisher(store, signers, {
     expiry,
     clock: options.clock,
     onPublished: options.onPublished,

@@ -72,3 +72,12 @@ export function generateSigningKeyPem(): string {
   const { privateKey } = generateKeyPairSync('ed25519');
   return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 }
+
+/** The SPKI PEM public key of a PEM public or private key (e.g. to propose a root key without sending its private half). */
+export function publicKeyPem(pem: string): string {
+  try {
+    return createPublicKey(pem).export({ type: 'spki', format: 'pem' }).toString();
+  } catch (e) {
+    throw new KeyshareError('BAD_PUBLIC_KEY', 'not a PEM public or private key', { cause: e });
+  }
+}

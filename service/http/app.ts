@@ -11,6 +11,7 @@ import { bearerAuth, requireWriter } from './middleware/auth.js';
 import { tufRoutes } from './routes/tuf.js';
 import { scopeRoutes } from './routes/scopes.js';
 import { revocationRoutes } from './routes/revocations.js';
+import { rootRoutes } from './routes/root.js';
 import { validationHook } from './validation.js';
 
 export interface AppDeps {
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.use('*', requireWriter());
   api.route('/scopes', scopeRoutes());
   api.route('/', revocationRoutes());
+  api.route('/', rootRoutes());
   app.route('/api/v1', api);
 
   app.notFound((c) => c.json({ code: Codes.NOT_FOUND, message: `no route for ${c.req.method} ${c.req.path}` }, 404));

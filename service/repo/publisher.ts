@@ -29,6 +29,7 @@ import {
   type ExpiryConfig,
 } from './layout.js';
 import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
+import { rekeyMetadata } from './rekey.js';
 
 export interface PublisherOptions {
   expiry: ExpiryConfig;
@@ -61,7 +62,7 @@ export class Publisher {
 
   constructor(
     private readonly store: Store,
-    private readonly signers: OnlineSigners,
+    private signers: OnlineSigners,
     private readonly options: PublisherOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
@@ -177,6 +178,50 @@ export class Publisher {
 
   async idle(): Promise<void> {
     while (this.running) await this.running;
+  }
+
+  /**
+   * Publishes root N+1 (already checked against both thresholds, TUF spec 5.3.4) and, when it
+   * names new online keys, switches to `signers` and re-signs every role a rotated key signs,
+   * in the same commit (TUF spec 5.3.11: clients then drop cached timestamp and snapshot and
+   * recover). Runs between publishes, never during one.
+   */
+  async publishRoot(root: MetadataRecord, signers: OnlineSigners): Promise<PublishResult> {
+    while (this.running) await this.running;
+    const task = (async () => {
+      const now = this.clock();
+      const base = this.latest.get('timestamp')!;
+      const resigned = await rekeyMetadata({
+        latest: this.latest,
+        nextRoot: parseMetadata(MetadataKind.Root, root.bytes).signed,
+        signers,
+        now,
+        expiry: this.options.expiry,
+      });
+      const metadata = [root, ...resigned];
+      // upToSeq 0: consumes no dirty marks; pending changes go out in the next publish.
+      this.store.commitPublish({ upToSeq: 0, docs: [], targets: [], metadata, publishedAt: now.toISOString(), baseTimestampVersion: base.version });
+      this.signers = signers;
+      for (const m of metadata) this.latest.set(m.role, m);
+      const result: PublishResult = {
+        timestampVersion: this.latest.get('timestamp')!.version,
+        rolesSigned: metadata.map((m) => m.role),
+        bytesWritten: metadata.reduce((n, m) => n + m.bytes.length, 0),
+        documentsChanged: 0,
+      };
+      this.options.onPublished?.(result);
+      return result;
+    })();
+    this.running = task
+      .catch(() => null)
+      .finally(() => {
+        this.running = null;
+        if (this.pending) {
+          this.pending = false;
+          void this.notify();
+        }
+      });
+    return task;
   }
 
   /** Roles past half their lifetime: re-sign them so clients never see expired metadata. */

@@ -1,0 +1,46 @@
+import { Command, Argument } from 'commander';
+import { AdminClient } from '../client.js';
+import { print } from '../output.js';
+import { adminOptions } from './admin-options.js';
+import { OFFLINE_STEPS, proposalLines } from './root.js';
+import type { RotateResult } from '../../service/root-ceremony.js';
+
+export function keyCommand(): Command {
+  const cmd = new Command('key').description('online signing keys (targets, snapshot, timestamp)');
+  adminOptions(
+    cmd
+      .command('rotate')
+      .description('replace an online key with a new one, named by root N+1')
+      .addArgument(new Argument('<role>', 'the online role').choices(['timestamp', 'snapshot', 'targets']))
+      .addHelpText(
+        'after',
+        [
+          '',
+          'The service generates the new key in its data dir and stages root N+1 naming it.',
+          '- While the root keys are still in the data dir (development), it signs root N+1 with them and',
+          '  publishes it at once, then re-signs every role the old key signed (for targets: the trust role',
+          '  and every hashed bin too). Clients recover on their next refresh (TUF spec 5.3.11).',
+          '- When the root keys are offline, root N+1 waits for their signatures; the old key keeps',
+          '  signing until it is published.',
+          '',
+          ...OFFLINE_STEPS,
+        ].join('\n'),
+      ),
+  ).action(async (role: string, o) => {
+    const r = await AdminClient.from(o).call<RotateResult>('POST', `/keys/${role}/rotate`);
+    print(o.json, r, () =>
+      r.published
+        ? [
+            `rotated the ${role} key: new key ${r.keyid}`,
+            `published root v${r.published.version} and re-signed ${r.published.rolesSigned.length - 1} roles (timestamp version ${r.published.timestampVersion})`,
+          ]
+        : [
+            `staged root v${r.proposal!.version} with a new ${role} key ${r.keyid}; the ${role} key in use does not change until it is published.`,
+            ...proposalLines(r.proposal!),
+            '',
+            ...OFFLINE_STEPS,
+          ],
+    );
+  });
+  return cmd;
+}

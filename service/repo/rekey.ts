@@ -1,0 +1,120 @@
+/**
+ * Re-signing after a root rotation that changed online keys (TUF spec 5.3.11): clients drop
+ * cached timestamp and snapshot when their keys rotate, and verify every targets role afresh
+ * against the new keys, so each role signed by a rotated key gets a new version signed by
+ * the new key. A new targets key also replaces the old one wherever a delegation names it
+ * (the `trust` role and the hashed bins use the targets key: see Publisher.bootstrap).
+ */
+import { createHash } from 'node:crypto';
+import { MetaFile, Metadata, MetadataKind, Snapshot, Targets, Timestamp, type Root } from '@tufjs/models';
+import type { MetadataRecord } from '../store/index.js';
+import type { OnlineSigners } from './keys.js';
+import { lifetimeOf, type ExpiryConfig } from './layout.js';
+import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
+
+export interface RekeyInput {
+  /** The newest record of every role, as served now (root N among them). */
+  latest: ReadonlyMap<string, MetadataRecord>;
+  /** Root N+1, about to be published. */
+  nextRoot: Root;
+  signers: OnlineSigners;
+  now: Date;
+  expiry: ExpiryConfig;
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const TOP = new Set(['root', 'snapshot', 'timestamp']);
+
+/** The roles whose key IDs differ between two roots. */
+export function rotatedRoles(previous: Root, next: Root): Set<string> {
+  const out = new Set<string>();
+  for (const role of ['targets', 'snapshot', 'timestamp']) {
+    const a = [...(previous.roles[role]?.keyIDs ?? [])].sort().join(',');
+    const b = [...(next.roles[role]?.keyIDs ?? [])].sort().join(',');
+    if (a !== b) out.add(role);
+  }
+  return out;
+}
+
+/** Replaces old key IDs by the new one in a delegations JSON object; true when it changed. */
+function rewriteDelegations(delegations: Record<string, any>, oldIds: Set<string>, newId: string, newKey: Record<string, unknown>): boolean {
+  let changed = false;
+  const keys = delegations.keys as Record<string, unknown>;
+  for (const id of Object.keys(keys)) {
+    if (oldIds.has(id)) {
+      delete keys[id];
+      changed = true;
+    }
+  }
+  const swap = (ids: string[]) => {
+    if (!ids.some((id) => oldIds.has(id))) return ids;
+    changed = true;
+    return [...new Set(ids.map((id) => (oldIds.has(id) ? newId : id)))];
+  };
+  for (const role of (delegations.roles ?? []) as { keyids: string[] }[]) role.keyids = swap(role.keyids);
+  if (delegations.succinct_roles) delegations.succinct_roles.keyids = swap(delegations.succinct_roles.keyids);
+  if (changed) keys[newId] = newKey;
+  return changed;
+}
+
+/**
+ * The metadata to publish together with root N+1: every targets-type role signed by a rotated
+ * targets key (delegations rewritten), then snapshot and timestamp signed by their current
+ * keys. Returns [] when root N+1 changes no online key.
+ */
+export async function rekeyMetadata(input: RekeyInput): Promise<MetadataRecord[]> {
+  const { latest, nextRoot, signers, now, expiry } = input;
+  const previous = parseMetadata(MetadataKind.Root, latest.get('root')!.bytes).signed;
+  const rotated = rotatedRoles(previous, nextRoot);
+  if (rotated.size === 0) return [];
+
+  const out: MetadataRecord[] = [];
+  if (rotated.has('targets')) {
+    const oldIds = new Set(previous.roles.targets?.keyIDs ?? []);
+    const newKey = tufKey(signers.targets.keyid, signers.targets.publicKey).toJSON();
+    for (const [role, rec] of [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (TOP.has(role)) continue;
+      const md = parseMetadata(MetadataKind.Targets, rec.bytes);
+      // Only roles the targets key signs are ours to re-sign; a role with a key of its own
+      // (e.g. one an offline tenant signs) keeps its signature.
+      if (!Object.keys(md.signatures).some((id) => oldIds.has(id))) continue;
+      const json = md.signed.toJSON() as Record<string, any>;
+      if (json.delegations) rewriteDelegations(json.delegations, oldIds, signers.targets.keyid, newKey);
+      json.version = md.signed.version + 1;
+      json.expires = expiresAt(now, lifetimeOf(role, expiry));
+      const next = new Metadata(Targets.fromJSON(json as never));
+      await signMetadata(next, [signers.targets]);
+      out.push({ role, version: next.signed.version, bytes: metadataBytes(next), expires: next.signed.expires });
+    }
+  }
+
+  // Snapshot and timestamp: new versions signed with the (possibly new) keys.
+  const oldSnapshot = parseMetadata(MetadataKind.Snapshot, latest.get('snapshot')!.bytes).signed;
+  const meta: Record<string, MetaFile> = { ...oldSnapshot.meta };
+  for (const m of out) meta[`${m.role}.json`] = new MetaFile({ version: m.version });
+  const snapshot = new Metadata(
+    new Snapshot({
+      version: oldSnapshot.version + 1,
+      specVersion: SPEC_VERSION,
+      expires: expiresAt(now, expiry.snapshot),
+      meta: Object.fromEntries(Object.entries(meta).sort(([a], [b]) => (a < b ? -1 : 1))),
+    }),
+  );
+  await signMetadata(snapshot, [signers.snapshot]);
+  const snapshotBytes = metadataBytes(snapshot);
+  const oldTimestamp = parseMetadata(MetadataKind.Timestamp, latest.get('timestamp')!.bytes).signed;
+  const timestamp = new Metadata(
+    new Timestamp({
+      version: oldTimestamp.version + 1,
+      specVersion: SPEC_VERSION,
+      expires: expiresAt(now, expiry.timestamp),
+      snapshotMeta: new MetaFile({ version: snapshot.signed.version, length: snapshotBytes.length, hashes: { sha256: sha256(snapshotBytes) } }),
+    }),
+  );
+  await signMetadata(timestamp, [signers.timestamp]);
+  out.push(
+    { role: 'snapshot', version: snapshot.signed.version, bytes: snapshotBytes, expires: snapshot.signed.expires },
+    { role: 'timestamp', version: timestamp.signed.version, bytes: metadataBytes(timestamp), expires: timestamp.signed.expires },
+  );
+  return out;
+}

@@ -1,0 +1,152 @@
+/**
+ * The client's persistent cache: what tuf-js has verified (so that versions never go
+ * backwards across runs, TUF 5.4.3 / 5.5.5) and the verified target files (so that unchanged
+ * trust is not downloaded again).
+ *
+ *   <cache>/keyshare-cache.json   which pinned root filled it, when it was last fetched online
+ *   <cache>/metadata/             tuf-js metadataDir: root.json, timestamp.json, snapshot.json, ...
+ *   <cache>/targets/              tuf-js targetDir: verified target files
+ *
+ * The default cache is one folder per server under $XDG_CACHE_HOME/keyshare (~/.cache/keyshare).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { Metadata, MetadataKind, type Root } from '@tufjs/models';
+import { KeyshareError } from '../../service/errors.js';
+import { FetchCodes } from './errors.js';
+
+/** tuf-js's default cap on root metadata (Config.rootMaxLength). */
+export const MAX_ROOT_BYTES = 512_000;
+const STATE_FILE = 'keyshare-cache.json';
+
+export interface CacheLayout {
+  dir: string;
+  metadataDir: string;
+  targetsDir: string;
+  statePath: string;
+}
+
+export interface CacheState {
+  /** sha256 of the pinned root that seeded this cache: a different pin starts afresh. */
+  pinnedRootSha256: string;
+  server: string;
+  /** The last successful online fetch (ISO), null before the first. */
+  fetchedAt: string | null;
+  timestampVersion: number | null;
+}
+
+export function cacheLayout(dir: string): CacheLayout {
+  return { dir, metadataDir: join(dir, 'metadata'), targetsDir: join(dir, 'targets'), statePath: join(dir, STATE_FILE) };
+}
+
+/** XDG Base Directory spec: $XDG_CACHE_HOME if absolute, else ~/.cache; then keyshare/<server>. */
+export function defaultCacheDir(server: string, env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache');
+  return join(base, 'keyshare', serverFolder(server));
+}
+
+/** `https://keyshare.acme.io:8443/x` → `https_keyshare.acme.io_8443_x`: one folder per server. */
+export function serverFolder(server: string): string {
+  const u = new URL(server);
+  const path = u.pathname.replace(/\/+$/, '');
+  return `${u.protocol.replace(/:$/, '')}_${u.host}${path}`.replace(/[^a-zA-Z0-9.-]/g, '_');
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Reads and checks the pinned root (a path or its bytes): a TUF root signed by a threshold of
+ * its own keys (TUF 5.2). It may be expired: 5.3.10 checks the final root.
+ */
+export function readPinnedRoot(root: string | Uint8Array): Buffer {
+  let bytes: Buffer;
+  if (typeof root === 'string') {
+    try {
+      if (statSync(root).size > MAX_ROOT_BYTES) throw new Error(`larger than ${MAX_ROOT_BYTES} bytes`);
+      bytes = readFileSync(root);
+    } catch (e) {
+      throw new KeyshareError(FetchCodes.ROOT_INVALID, `cannot read the pinned root ${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  } else {
+    if (root.length > MAX_ROOT_BYTES) throw new KeyshareError(FetchCodes.ROOT_INVALID, `the pinned root is larger than ${MAX_ROOT_BYTES} bytes`);
+    bytes = Buffer.from(root);
+  }
+  parseRoot(bytes, 'the pinned root');
+  return bytes;
+}
+
+function parseRoot(bytes: Buffer, what: string): Metadata<Root> {
+  try {
+    const md = Metadata.fromJSON(MetadataKind.Root, JSON.parse(bytes.toString('utf8')));
+    md.verifyDelegate(MetadataKind.Root, md);
+    return md;
+  } catch (e) {
+    throw new KeyshareError(FetchCodes.ROOT_INVALID, `${what} is not a TUF root signed by its own keys: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+export function readState(layout: CacheLayout): CacheState | null {
+  try {
+    if (statSync(layout.statePath).size > 64 * 1024) return null;
+    const s = JSON.parse(readFileSync(layout.statePath, 'utf8')) as CacheState;
+    return typeof s.pinnedRootSha256 === 'string' ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+export function writeState(layout: CacheLayout, state: CacheState): void {
+  const tmp = `${layout.statePath}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  renameSync(tmp, layout.statePath);
+}
+
+/**
+ * Makes the cache ready for an Updater pinned to `pinned` (never trust on first use):
+ * - filled from this pin before, or its root.json is the pin itself: keep it (its root.json
+ *   was reached from the pin through verified rotations, TUF 5.3);
+ * - otherwise, online: start afresh from the pin; offline: NOT_CACHED.
+ */
+export function prepareCache(layout: CacheLayout, pinned: Buffer, server: string, offline: boolean): CacheState {
+  const pin = sha256(pinned);
+  const state = readState(layout);
+  const cachedRoot = readCachedRoot(layout);
+  if (cachedRoot && state?.pinnedRootSha256 === pin) return state;
+  if (cachedRoot && state && cachedRoot.equals(pinned)) {
+    const next = { ...state, pinnedRootSha256: pin };
+    if (!offline) writeState(layout, next);
+    return next;
+  }
+  if (offline) {
+    throw new KeyshareError(
+      FetchCodes.NOT_CACHED,
+      `offline, and the cache ${layout.dir} holds no trust fetched with this root: run keyshare fetch online once first`,
+    );
+  }
+  rmSync(layout.metadataDir, { recursive: true, force: true });
+  rmSync(layout.targetsDir, { recursive: true, force: true });
+  mkdirSync(layout.metadataDir, { recursive: true, mode: 0o700 });
+  mkdirSync(layout.targetsDir, { recursive: true, mode: 0o700 });
+  // TUF 5.2: the trusted root is the pinned one.
+  writeFileSync(join(layout.metadataDir, 'root.json'), pinned, { mode: 0o600 });
+  const fresh: CacheState = { pinnedRootSha256: pin, server, fetchedAt: null, timestampVersion: null };
+  writeState(layout, fresh);
+  return fresh;
+}
+
+/** The cached root.json if it is a well-formed, self-signed root; null otherwise. */
+function readCachedRoot(layout: CacheLayout): Buffer | null {
+  const file = join(layout.metadataDir, 'root.json');
+  if (!existsSync(file) || !existsSync(layout.targetsDir)) return null;
+  try {
+    if (statSync(file).size > MAX_ROOT_BYTES) return null;
+    const bytes = readFileSync(file);
+    parseRoot(bytes, 'the cached root');
+    return bytes;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Error codes of the verified fetch (CONTRACT.md "CLI": stable upper-case codes), and the
+ * mapping from tuf-js / @tufjs/models errors to them. Tests assert codes, never messages.
+ */
+import { LengthOrHashMismatchError, UnsignedMetadataError } from '@tufjs/models/dist/error.js';
+import {
+  BadVersionError,
+  DownloadError,
+  DownloadLengthMismatchError,
+  ExpiredMetadataError,
+  RuntimeError,
+} from 'tuf-js/dist/error.js';
+import { KeyshareError, isKeyshareError } from '../../service/errors.js';
+
+export const FetchCodes = {
+  /** TUF 5.3.5, 5.4.3, 5.5.5, 5.6.4: a version lower than one already trusted (or inconsistent ones). */
+  ROLLBACK: 'ROLLBACK',
+  /** TUF 5.3.10, 5.4.4, 5.5.6, 5.6.5: a freeze attack, or a cache too old to start offline. */
+  EXPIRED_METADATA: 'EXPIRED_METADATA',
+  /** TUF 5.3.4, 5.4.2, 5.5.3, 5.6.3: not signed by a threshold of the keys the trusted root names. */
+  BAD_SIGNATURE: 'BAD_SIGNATURE',
+  /** TUF 5.5.2, 5.6.2, 5.7.3: a file whose length or hash differs from the signed metadata. */
+  HASH_MISMATCH: 'HASH_MISMATCH',
+  /** The server could not be reached, or answered with an HTTP error. */
+  DOWNLOAD_FAILED: 'DOWNLOAD_FAILED',
+  /** A requested scope is not in index.json, or no defined scope contains a requested repository. */
+  UNKNOWN_SCOPE: 'UNKNOWN_SCOPE',
+  /** The pinned root cannot be read, or is not a TUF root signed by its own keys. */
+  ROOT_INVALID: 'ROOT_INVALID',
+  /** Signed metadata or a target that is malformed or inconsistent (index.json vs trust documents). */
+  METADATA_INVALID: 'METADATA_INVALID',
+  /** --offline, and the cache lacks what is needed: run one fetch online first. */
+  NOT_CACHED: 'NOT_CACHED',
+  /** --out cannot be written, or holds files keyshare fetch did not write. */
+  OUT_INVALID: 'OUT_INVALID',
+} as const;
+
+/** Thrown by the offline fetcher for anything not in the cache. */
+export class NotCachedError extends Error {
+  override name = 'NotCachedError';
+}
+
+const ROLLBACK_HINT = 'the server offered metadata older than, or inconsistent with, what this client already trusts (rollback attack?)';
+const EXPIRED_HINT = 'the metadata has expired (freeze attack, or a server that stopped re-signing)';
+const SIGNATURE_HINT = 'the metadata is not signed by the keys of the pinned root (wrong server or root, or an attack)';
+const HASH_HINT = 'a file does not match the length and hash in its signed metadata (tampering?)';
+
+/**
+ * tuf-js 5.0.1 wraps failures while loading snapshot and targets roles in a RuntimeError whose
+ * message embeds the cause as text ("Unable to load ... error Error: snapshot.json is expired"),
+ * so the class is lost. These patterns recover it from the messages tuf-js and @tufjs/models emit.
+ */
+const WRAPPED: [RegExp, string, string][] = [
+  [/NotCachedError|not in the offline cache/, FetchCodes.NOT_CACHED, 'the cache does not hold it'],
+  [/is expired/, FetchCodes.EXPIRED_METADATA, EXPIRED_HINT],
+  [/was signed by \d+\/\d+ keys|failed to verify .* signature|no signature for key|no public key found/, FetchCodes.BAD_SIGNATURE, SIGNATURE_HINT],
+  [/Expected (length|hash)|Max length reached|Hash algorithm .* not supported/, FetchCodes.HASH_MISMATCH, HASH_HINT],
+  [/Expected version|less than current version|does not match snapshot version|doesn't match timestamp|Missing file .* in new snapshot/, FetchCodes.ROLLBACK, ROLLBACK_HINT],
+  [/Failed to download|download failed|cannot reach|HTTP \d{3}/, FetchCodes.DOWNLOAD_FAILED, 'a download failed'],
+];
+
+function coded(code: string, hint: string, e: Error): KeyshareError {
+  return new KeyshareError(code, `${hint}: ${e.message}`, { cause: e });
+}
+
+/** Turns anything a verified fetch throws into a KeyshareError with a stable code. */
+export function toFetchError(e: unknown): KeyshareError {
+  if (isKeyshareError(e)) return e;
+  const err = e instanceof Error ? e : new Error(String(e));
+  if (err instanceof NotCachedError) return coded(FetchCodes.NOT_CACHED, 'offline, and the cache does not hold what is needed (run one fetch online first)', err);
+  if (err instanceof ExpiredMetadataError) return coded(FetchCodes.EXPIRED_METADATA, EXPIRED_HINT, err);
+  // EqualVersionError is a BadVersionError too.
+  if (err instanceof BadVersionError) return coded(FetchCodes.ROLLBACK, ROLLBACK_HINT, err);
+  if (err instanceof UnsignedMetadataError) return coded(FetchCodes.BAD_SIGNATURE, SIGNATURE_HINT, err);
+  if (err instanceof LengthOrHashMismatchError || err instanceof DownloadLengthMismatchError) return coded(FetchCodes.HASH_MISMATCH, HASH_HINT, err);
+  if (err instanceof DownloadError || err.name === 'TimeoutError' || err.name === 'AbortError') {
+    return coded(FetchCodes.DOWNLOAD_FAILED, 'cannot download the repository', err);
+  }
+  if (err instanceof RuntimeError) {
+    for (const [pattern, code, hint] of WRAPPED) if (pattern.test(err.message)) return coded(code, hint, err);
+  }
+  // Everything else: a malformed file (ValueError, TypeError, SyntaxError) or a repository error.
+  return coded(FetchCodes.METADATA_INVALID, 'the repository metadata is invalid', err);
+}

@@ -1,0 +1,177 @@
+/**
+ * fetchTrust: the verified trust documents for some scopes, fetched over TUF with tuf-js's
+ * Updater pinned to a root given out of band (never trust on first use).
+ *
+ * Online: the Updater refreshes (TUF 5.3 root, 5.4 timestamp, 5.5 snapshot, 5.6 targets)
+ * against the persistent cache, so a run where nothing changed downloads timestamp.json and
+ * nothing else (plus the 5.3.3 probe for a newer root, a 404). Targets whose cached copy still
+ * matches the signed hashes are not downloaded again (5.7.2).
+ * Offline: tuf-js verifies the cached files again from the trusted root, expiry included.
+ * Nothing is returned unless every check passed; the caller writes output only then.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { Metadata, MetadataKind, type Root, type Snapshot, type Targets, type Timestamp } from '@tufjs/models';
+import { Updater, type Fetcher } from 'tuf-js';
+import type { TrustDocument, TrustIndex } from '../../service/domain/types.js';
+import { KeyshareError, Codes } from '../../service/errors.js';
+import { cacheLayout, defaultCacheDir, prepareCache, readPinnedRoot, writeState } from './cache.js';
+import { FetchCodes, toFetchError } from './errors.js';
+import { CacheFetcher, HttpFetcher } from './fetcher.js';
+import { parseIndex, parseTrustDocument, selectScopes } from './select.js';
+
+export const INDEX_TARGET = 'index.json';
+
+export interface FetchTrustOptions {
+  /** The keyshare server, e.g. https://keyshare.acme.io (the repository is under /tuf/). */
+  server: string;
+  /** The pinned root.json: a path, or its bytes. */
+  root: string | Uint8Array;
+  /** Cache dir (default: defaultCacheDir(server)). */
+  cache?: string;
+  /** Scopes to fetch. With neither scopes nor repositories: every scope in index.json. */
+  scopes?: string[];
+  /** Repositories (host[:port]/path) to fetch the trust for, each resolved to its scope. */
+  repositories?: string[];
+  /** Start from the cache alone, with no network. */
+  offline?: boolean;
+  /**
+   * The reference time: metadata expired at `now` is refused, and the cache age is measured
+   * to it. tuf-js also checks expiry against the system clock (TUF 5.1: fixed start time).
+   */
+  now?: Date;
+  /** The online Fetcher port (default: HttpFetcher). */
+  fetcher?: Fetcher;
+}
+
+export interface FetchMetadataInfo {
+  server: string;
+  offline: boolean;
+  cacheDir: string;
+  rootVersion: number;
+  timestampVersion: number;
+  snapshotVersion: number;
+  expires: { timestamp: string; snapshot: string; targets: string };
+  /** The last online fetch this trust comes from (ISO). */
+  fetchedAt: string;
+  /** Seconds from fetchedAt to the reference time: 0 online, the cache age offline. */
+  ageSeconds: number;
+}
+
+export interface FetchTrustResult {
+  documents: TrustDocument[];
+  repositories: { repository: string; scope: string }[];
+  index: TrustIndex;
+  metadata: FetchMetadataInfo;
+}
+
+export function normalizeServer(server: string): string {
+  let u: URL;
+  try {
+    u = new URL(server);
+  } catch {
+    throw new KeyshareError(Codes.CONFIG_INVALID, `--server must be an http(s) URL, not ${JSON.stringify(server)}`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new KeyshareError(Codes.CONFIG_INVALID, `--server must be an http(s) URL, not ${server}`);
+  return u.toString().replace(/\/+$/, '');
+}
+
+export async function fetchTrust(options: FetchTrustOptions): Promise<FetchTrustResult> {
+  const now = options.now ?? new Date();
+  const server = normalizeServer(options.server);
+  const pinned = readPinnedRoot(options.root);
+  const layout = cacheLayout(options.cache ?? defaultCacheDir(server));
+  const offline = options.offline ?? false;
+  const state = prepareCache(layout, pinned, server, offline);
+  const metadataBaseUrl = `${server}/tuf`;
+  const targetBaseUrl = `${server}/tuf/targets`;
+
+  // Offline, tuf-js starts from a scratch dir holding only the trusted root and re-verifies
+  // every cached file it asks for; the cache itself is only read.
+  const metadataDir = offline ? mkdtempSync(join(layout.dir, '.offline-')) : layout.metadataDir;
+  try {
+    if (offline) {
+      if (!state.fetchedAt) throw new KeyshareError(FetchCodes.NOT_CACHED, `offline, and the cache ${layout.dir} was never filled: run keyshare fetch online once first`);
+      // The cached root was reached from the pin through verified rotations (cache.ts).
+      writeFileSync(join(metadataDir, 'root.json'), readFileSync(join(layout.metadataDir, 'root.json')));
+    }
+    const updater = new Updater({
+      metadataDir,
+      metadataBaseUrl,
+      targetDir: layout.targetsDir,
+      targetBaseUrl,
+      fetcher: offline ? new CacheFetcher(layout, metadataBaseUrl, targetBaseUrl) : (options.fetcher ?? new HttpFetcher()),
+    });
+    await updater.refresh();
+    const verified = verifiedMetadata(metadataDir, now);
+
+    const index = parseIndex(await readTarget(updater, INDEX_TARGET));
+    const selection = selectScopes(index, options.scopes, options.repositories);
+    const documents: TrustDocument[] = [];
+    for (const scope of selection.scopes) {
+      const entry = index.scopes.find((s) => s.scope === scope)!;
+      documents.push(parseTrustDocument(await readTarget(updater, entry.path), entry));
+    }
+
+    const fetchedAt = offline ? state.fetchedAt! : now.toISOString();
+    if (!offline) writeState(layout, { ...state, server, fetchedAt, timestampVersion: verified.timestampVersion });
+    return {
+      documents,
+      repositories: selection.repositories,
+      index,
+      metadata: {
+        server,
+        offline,
+        cacheDir: layout.dir,
+        ...verified,
+        fetchedAt,
+        ageSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(fetchedAt)) / 1000)),
+      },
+    };
+  } catch (e) {
+    throw toFetchError(e);
+  } finally {
+    if (offline) rmSync(metadataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * TUF 5.7: find the target through the delegations, use the cached copy when it matches the
+ * signed length and hashes, download it otherwise; then verify the very bytes returned.
+ */
+async function readTarget(updater: Updater, path: string): Promise<Buffer> {
+  const info = await updater.getTargetInfo(path);
+  if (!info) throw new KeyshareError(FetchCodes.METADATA_INVALID, `the signed targets do not hold ${path}`);
+  const file = (await updater.findCachedTarget(info)) ?? (await updater.downloadTarget(info));
+  const bytes = readFileSync(file);
+  await info.verify(Readable.from([bytes]));
+  return bytes;
+}
+
+/**
+ * The metadata tuf-js just accepted (it persists a file only after accepting it), checked
+ * once more for expiry at the caller's reference time (TUF 5.4.4, 5.5.6, 5.6.5).
+ */
+function verifiedMetadata(metadataDir: string, now: Date) {
+  const read = <T extends Root | Timestamp | Snapshot | Targets>(kind: MetadataKind, role: string): Metadata<T> => {
+    const file = join(metadataDir, `${role}.json`);
+    if (!existsSync(file)) throw new KeyshareError(FetchCodes.METADATA_INVALID, `no verified ${role}.json after the refresh`);
+    return Metadata.fromJSON(kind as never, JSON.parse(readFileSync(file, 'utf8'))) as unknown as Metadata<T>;
+  };
+  const root = read<Root>(MetadataKind.Root, 'root');
+  const timestamp = read<Timestamp>(MetadataKind.Timestamp, 'timestamp');
+  const snapshot = read<Snapshot>(MetadataKind.Snapshot, 'snapshot');
+  const targets = read<Targets>(MetadataKind.Targets, 'targets');
+  for (const [role, md] of [['root', root], ['timestamp', timestamp], ['snapshot', snapshot], ['targets', targets]] as const) {
+    if (md.signed.isExpired(now)) {
+      throw new KeyshareError(FetchCodes.EXPIRED_METADATA, `${role}.json expired at ${md.signed.expires} (reference time ${now.toISOString()})`);
+    }
+  }
+  return {
+    rootVersion: root.signed.version,
+    timestampVersion: timestamp.signed.version,
+    snapshotVersion: snapshot.signed.version,
+    expires: { timestamp: timestamp.signed.expires, snapshot: snapshot.signed.expires, targets: targets.signed.expires },
+  };
+}

@@ -1,0 +1,11 @@
+/**
+ * The client library (what `keyshare fetch`, an init container or an admission controller
+ * imports): verified fetch of trust documents over TUF, the cache, and writing --out.
+ * Pair it with a writer from sync/formats.
+ */
+export { fetchTrust, normalizeServer, INDEX_TARGET, type FetchTrustOptions, type FetchTrustResult, type FetchMetadataInfo } from './fetch-trust.js';
+export { FetchCodes, NotCachedError, toFetchError } from './errors.js';
+export { HttpFetcher, CacheFetcher, type HttpFetcherOptions } from './fetcher.js';
+export { cacheLayout, defaultCacheDir, serverFolder, readPinnedRoot, type CacheLayout, type CacheState } from './cache.js';
+export { parseIndex, selectScopes, parseTrustDocument, type Selection } from './select.js';
+export { writeOutDir, checkOutDir } from './out-dir.js';

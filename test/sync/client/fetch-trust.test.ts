@@ -1,0 +1,230 @@
+/**
+ * fetchTrust against a running service: verified documents, scope resolution, the cache (one
+ * request when nothing changed), pinning, and --offline.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFixtureText } from '../../../fixtures/index.js';
+import { isKeyshareError } from '../../../service/errors.js';
+import { fetchTrust, selectScopes, serverFolder, type FetchTrustOptions } from '../../../sync/client/index.js';
+import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../../support/service.js';
+import { TestProxy } from './support.js';
+
+let svc: TestService;
+let other: TestService;
+let proxy: TestProxy;
+
+async function ok(res: Promise<{ status: number; body: any }>): Promise<any> {
+  const r = await res;
+  expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
+  return r.body;
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (isKeyshareError(e)) return e.code;
+    throw e;
+  }
+  throw new Error('expected a refusal');
+}
+
+const options = (extra: Partial<FetchTrustOptions> = {}): FetchTrustOptions => ({
+  server: proxy.url,
+  root: join(svc.dataDir, 'root.json'),
+  cache: tempDir('keyshare-cache-'),
+  ...extra,
+});
+
+beforeAll(async () => {
+  svc = await startTestService();
+  other = await startTestService();
+  proxy = await TestProxy.start(svc.url);
+  await ok(svc.api('POST', '/scopes', { scope: '*' }));
+  await ok(svc.api('POST', `${scopePath('*')}/anchors`, { publicKey: readFixtureText('keys/ec-p256.pub.pem'), name: 'default-ci' }));
+  await ok(svc.api('POST', '/scopes', { scope: 'registry.acme.io' }));
+  await ok(svc.api('POST', `${scopePath('registry.acme.io')}/anchors`, { certificate: readFixtureText('certs/root-ca.pem'), name: 'acme-root' }));
+  await ok(svc.api('POST', '/scopes', { scope: 'registry.acme.io/team-a' }));
+  await ok(svc.api('POST', `${scopePath('registry.acme.io/team-a')}/anchors`, { publicKey: readFixtureText('pgp/release.pub.asc') }));
+});
+
+afterAll(async () => {
+  await proxy?.close();
+  await svc?.close();
+  await other?.close();
+  cleanupTempDirs();
+});
+
+describe('when no scope or repository is named', () => {
+  it('returns every scope of index.json, each verified and matching its index entry', async () => {
+    const r = await fetchTrust(options());
+    expect(r.documents.map((d) => d.scope)).toEqual(['*', 'registry.acme.io', 'registry.acme.io/team-a']);
+    for (const d of r.documents) {
+      expect(d.mediaType).toBe('application/vnd.keyshare.trust.v1+json');
+      expect(d.version).toBe(r.index.scopes.find((s) => s.scope === d.scope)!.version);
+    }
+    // team-a: its OpenPGP key, plus what it inherits from registry.acme.io and *.
+    expect(r.documents[2]!.anchors.map((a) => a.type).sort()).toEqual(['ca', 'pgp', 'publicKey']);
+    expect(r.metadata).toMatchObject({ offline: false, ageSeconds: 0, rootVersion: 1 });
+    expect(r.metadata.timestampVersion).toBeGreaterThan(1);
+  });
+});
+
+describe('when repositories are named', () => {
+  it('resolves each to the most specific defined scope, whole path components only', async () => {
+    const r = await fetchTrust(options({ repositories: ['registry.acme.io/team-a/app', 'registry.acme.io/teamwork/app', 'docker.io/library/nginx'] }));
+    expect(r.repositories).toEqual([
+      { repository: 'registry.acme.io/team-a/app', scope: 'registry.acme.io/team-a' },
+      { repository: 'registry.acme.io/teamwork/app', scope: 'registry.acme.io' },
+      { repository: 'docker.io/library/nginx', scope: '*' },
+    ]);
+    expect(r.documents.map((d) => d.scope)).toEqual(['*', 'registry.acme.io', 'registry.acme.io/team-a']);
+  });
+
+  it('fetches only the scopes named and those the repositories resolve to', async () => {
+    const r = await fetchTrust(options({ scopes: ['registry.acme.io'], repositories: ['registry.acme.io/team-a/app'] }));
+    expect(r.documents.map((d) => d.scope)).toEqual(['registry.acme.io', 'registry.acme.io/team-a']);
+  });
+
+  it('refuses a scope that index.json does not list with UNKNOWN_SCOPE', async () => {
+    expect(await codeOf(fetchTrust(options({ scopes: ['registry.other.io'] })))).toBe('UNKNOWN_SCOPE');
+  });
+
+  it('refuses a repository that no scope contains with UNKNOWN_SCOPE (no default scope)', () => {
+    const index = { mediaType: 'application/vnd.keyshare.index.v1+json' as const, scopes: [{ scope: 'registry.acme.io', path: 'trust/registry.acme.io.json', version: 1 }] };
+    expect(selectScopes(index, [], ['registry.acme.io/x']).repositories).toEqual([{ repository: 'registry.acme.io/x', scope: 'registry.acme.io' }]);
+    let code = '';
+    try {
+      selectScopes(index, [], ['docker.io/library/nginx']);
+    } catch (e) {
+      code = isKeyshareError(e) ? e.code : String(e);
+    }
+    expect(code).toBe('UNKNOWN_SCOPE');
+  });
+
+  it('refuses an invalid repository with SCOPE_INVALID', async () => {
+    expect(await codeOf(fetchTrust(options({ repositories: ['Registry.acme.io/App'] })))).toBe('SCOPE_INVALID');
+  });
+});
+
+describe('when the cache holds the current trust', () => {
+  it('costs one download when nothing changed: timestamp.json, after the 404 of the root probe (TUF 5.3.3)', async () => {
+    const cache = tempDir('keyshare-cache-');
+    await fetchTrust(options({ cache }));
+    const from = proxy.log.length;
+    const r = await fetchTrust(options({ cache }));
+    expect(proxy.since(from)).toEqual([
+      { path: '/tuf/2.root.json', status: 404 },
+      { path: '/tuf/timestamp.json', status: 200 },
+    ]);
+    expect(r.documents).toHaveLength(3);
+  });
+
+  it('downloads only the roles and targets that changed', async () => {
+    const cache = tempDir('keyshare-cache-');
+    await fetchTrust(options({ cache }));
+    await ok(svc.api('POST', `${scopePath('registry.acme.io/team-a')}/anchors`, { publicKey: readFixtureText('keys/ed25519.pub.pem'), name: 'ci' }));
+    const from = proxy.log.length;
+    const r = await fetchTrust(options({ cache }));
+    const paths = proxy.since(from).map((l) => l.path);
+    expect(paths.filter((p) => p.startsWith('/tuf/targets/'))).toEqual([
+      expect.stringMatching(/^\/tuf\/targets\/[0-9a-f]{64}\.index\.json$/),
+      expect.stringMatching(/^\/tuf\/targets\/trust\/registry\.acme\.io\/[0-9a-f]{64}\.team-a\.json$/),
+    ]);
+    // One hashed bin, no trust role (it did not change), no other bin.
+    expect(paths.filter((p) => /\.bin-[0-9a-f]+\.json$/.test(p))).toHaveLength(1);
+    expect(paths.some((p) => p.endsWith('.trust.json'))).toBe(false);
+    expect(r.documents.find((d) => d.scope === 'registry.acme.io/team-a')!.anchors.map((a) => a.name)).toContain('ci');
+  });
+
+  it('downloads a target again when its cached copy was altered', async () => {
+    const cache = tempDir('keyshare-cache-');
+    await fetchTrust(options({ cache }));
+    const file = join(cache, 'targets', encodeURIComponent('trust/registry.acme.io.json'));
+    writeFileSync(file, readFileSync(file, 'utf8').replace('acme-root', 'evil-root'));
+    const from = proxy.log.length;
+    const r = await fetchTrust(options({ cache }));
+    expect(proxy.since(from).some((l) => l.path.endsWith('.registry.acme.io.json'))).toBe(true);
+    const names = r.documents.find((d) => d.scope === 'registry.acme.io')!.anchors.map((a) => a.name);
+    expect(names).toContain('acme-root');
+    expect(names).not.toContain('evil-root');
+  });
+
+  it('uses a per-server folder under $XDG_CACHE_HOME/keyshare by default', async () => {
+    const xdg = tempDir('keyshare-xdg-');
+    const saved = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = xdg;
+    try {
+      await fetchTrust({ server: proxy.url, root: join(svc.dataDir, 'root.json') });
+    } finally {
+      if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = saved;
+    }
+    const dir = join(xdg, 'keyshare', serverFolder(proxy.url));
+    expect(serverFolder(proxy.url)).toMatch(/^http_127\.0\.0\.1_\d+$/);
+    expect(existsSync(join(dir, 'metadata', 'timestamp.json'))).toBe(true);
+  });
+});
+
+describe('when the pinned root does not match the repository', () => {
+  it('refuses metadata signed by another root with BAD_SIGNATURE (no trust on first use)', async () => {
+    expect(await codeOf(fetchTrust(options({ root: join(other.dataDir, 'root.json') })))).toBe('BAD_SIGNATURE');
+  });
+
+  it('refuses a pinned root that is not a self-signed TUF root with ROOT_INVALID', async () => {
+    const bad = join(tempDir(), 'root.json');
+    const root = JSON.parse(readFileSync(join(svc.dataDir, 'root.json'), 'utf8'));
+    root.signed.version = 7; // the signature no longer covers it
+    writeFileSync(bad, JSON.stringify(root));
+    expect(await codeOf(fetchTrust(options({ root: bad })))).toBe('ROOT_INVALID');
+    expect(await codeOf(fetchTrust(options({ root: join(tempDir(), 'missing.json') })))).toBe('ROOT_INVALID');
+  });
+
+  it('starts afresh when the same cache is used with another pin', async () => {
+    const cache = tempDir('keyshare-cache-');
+    await fetchTrust(options({ cache }));
+    const r = await fetchTrust({ server: other.url, root: join(other.dataDir, 'root.json'), cache });
+    expect(r.index.scopes).toEqual([]);
+  });
+});
+
+describe('when offline', () => {
+  it('starts from the cache alone, with no request, and says how old it is', async () => {
+    const cache = tempDir('keyshare-cache-');
+    const online = await fetchTrust(options({ cache }));
+    const down = await TestProxy.start('http://127.0.0.1:9');
+    await down.close(); // a server that is down
+    const later = new Date(Date.parse(online.metadata.fetchedAt) + 3_600_000);
+    const r = await fetchTrust({ server: down.url, root: join(svc.dataDir, 'root.json'), cache, offline: true, now: later });
+    expect(r.documents).toEqual(online.documents);
+    expect(r.metadata).toMatchObject({ offline: true, ageSeconds: 3600, fetchedAt: online.metadata.fetchedAt, timestampVersion: online.metadata.timestampVersion });
+    expect(down.log).toEqual([]);
+  });
+
+  it('refuses with EXPIRED_METADATA once the cached timestamp has expired', async () => {
+    const cache = tempDir('keyshare-cache-');
+    const online = await fetchTrust(options({ cache }));
+    const after = new Date(Date.parse(online.metadata.expires.timestamp) + 1000);
+    expect(await codeOf(fetchTrust(options({ cache, offline: true, now: after })))).toBe('EXPIRED_METADATA');
+  });
+
+  it('refuses with NOT_CACHED when nothing was fetched online before', async () => {
+    expect(await codeOf(fetchTrust(options({ offline: true })))).toBe('NOT_CACHED');
+  });
+
+  it('refuses with NOT_CACHED a scope that was never fetched online', async () => {
+    const cache = tempDir('keyshare-cache-');
+    await fetchTrust(options({ cache, scopes: ['registry.acme.io'] }));
+    expect(await codeOf(fetchTrust(options({ cache, offline: true, scopes: ['*'] })))).toBe('NOT_CACHED');
+  });
+
+  it('refuses with HASH_MISMATCH a cached target that was altered', async () => {
+    const cache = tempDir('keyshare-cache-');
+    await fetchTrust(options({ cache }));
+    const file = join(cache, 'targets', encodeURIComponent('trust/registry.acme.io.json'));
+    writeFileSync(file, readFileSync(file, 'utf8').replace('acme-root', 'evil-root'));
+    expect(await codeOf(fetchTrust(options({ cache, offline: true })))).toBe('HASH_MISMATCH');
+  });
+});
