@@ -34,7 +34,7 @@ async function sign(...signers: Signer[]) {
 
 beforeAll(async () => {
   const dataDir = await initTestDataDir({ rootKeys: 3, rootThreshold: 2 });
-  [k1, k2, k3] = [1, 2, 3].map((i) => rootKey(dataDir, i)) as [Signer, Signer, Signer];
+  [k1, k2, k3] = [rootKey(dataDir, 1), rootKey(dataDir, 2), rootKey(dataDir, 3)];
   // The root a client pins out of band before any rotation.
   pinnedV1 = join(scratchDir(), 'root-v1.json');
   copyFileSync(join(dataDir, 'root.json'), pinnedV1);
