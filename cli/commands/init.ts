@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { initDataDir } from '../../service/instance.js';
 import { dataDir } from '../settings.js';
 import { print } from '../output.js';
 
@@ -12,6 +11,8 @@ export function initCommand(): Command {
     .option('--json', 'print machine-readable JSON')
     .addHelpText('after', '\nExamples:\n  keyshare init --data /var/lib/keyshare\n  keyshare init --root-keys 3 --root-threshold 2')
     .action(async (o) => {
+      // Loaded on use: the service modules cost most of the CLI's start-up, which admin commands do not need.
+      const { initDataDir } = await import('../../service/instance.js');
       const dir = dataDir(o.data);
       const r = await initDataDir({ dataDir: dir, rootKeys: o.rootKeys, rootThreshold: o.rootThreshold });
       print(o.json, r, () => [

@@ -1,6 +1,4 @@
 import { Command } from 'commander';
-import { initDataDir, isInitialized, openInstance } from '../../service/instance.js';
-import { startServer } from '../../service/server.js';
 import { dataDir, listenAddress } from '../settings.js';
 
 export function serveCommand(): Command {
@@ -10,6 +8,9 @@ export function serveCommand(): Command {
     .option('--listen <host:port>', 'listen address (env KEYSHARE_LISTEN, default 127.0.0.1:8080)')
     .addHelpText('after', '\nOn first start with an empty data dir, serve initialises a DEVELOPMENT repository.\n\nExample:\n  keyshare serve --data ./keyshare-data --listen 127.0.0.1:8080')
     .action(async (o) => {
+      // Loaded on use: the service modules cost most of the CLI's start-up, which admin commands do not need.
+      const { initDataDir, isInitialized, openInstance } = await import('../../service/instance.js');
+      const { startServer } = await import('../../service/server.js');
       const dir = dataDir(o.data);
       if (!isInitialized(dir)) {
         const r = await initDataDir({ dataDir: dir });
