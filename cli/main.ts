@@ -10,6 +10,7 @@ import { scopeCommand } from './commands/scope.js';
 import { anchorCommand } from './commands/anchor.js';
 import { applyCommand } from './commands/apply.js';
 import { revokeCommand } from './commands/revoke.js';
+import { fetchCommand } from './commands/fetch.js';
 import { rootCommand } from './commands/root.js';
 import { keyCommand } from './commands/key.js';
 
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
     .description('keyshare: trust distribution for signed container images, published as a TUF repository')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [initCommand(), serveCommand(), scopeCommand(), anchorCommand(), applyCommand(), revokeCommand(), rootCommand(), keyCommand()]) {
+  for (const cmd of [initCommand(), serveCommand(), scopeCommand(), anchorCommand(), applyCommand(), revokeCommand(), rootCommand(), keyCommand(), fetchCommand()]) {
     program.addCommand(cmd);
   }
   const exitOverride = (cmd: Command) => {

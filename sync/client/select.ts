@@ -3,7 +3,7 @@
  * scope of each repository asked for), and each trust document against its index entry.
  * Pure: bytes and names in, values out.
  */
-import { parseRepository, parseScope, resolveRepositoryScope, trustTargetPath } from '../../service/domain/scope.js';
+import { DEFAULT_SCOPE, parseRepository, parseScope, resolveRepositoryScope, trustTargetPath } from '../../service/domain/scope.js';
 import { LEVELS, TRUST_MEDIA_TYPE, type TrustDocument, type TrustIndex } from '../../service/domain/types.js';
 import { KeyshareError } from '../../service/errors.js';
 import { FetchCodes } from './errors.js';
@@ -57,12 +57,14 @@ export function parseIndex(bytes: Uint8Array): TrustIndex {
 /**
  * The scopes to fetch. With neither scopes nor repositories: every scope in index.json.
  * Otherwise the scopes named, plus the scope of each repository: the most specific defined
- * scope that contains it (CONTRACT.md "Scopes").
+ * scope that contains it (CONTRACT.md "Scopes"), plus the default scope `*` whenever it is
+ * defined, since it governs every other repository (CONTRACT.md: notation gets a `*` policy
+ * "when the default scope exists", containers its `default`).
  */
 export function selectScopes(index: TrustIndex, scopes: string[] = [], repositories: string[] = []): Selection {
   const defined = index.scopes.map((s) => s.scope);
   if (scopes.length === 0 && repositories.length === 0) return { scopes: [...defined].sort(), repositories: [] };
-  const chosen = new Set<string>();
+  const chosen = new Set<string>(defined.includes(DEFAULT_SCOPE) ? [DEFAULT_SCOPE] : []);
   for (const scope of scopes) {
     parseScope(scope);
     if (!defined.includes(scope)) {

@@ -83,9 +83,11 @@ describe('when repositories are named', () => {
     expect(r.documents.map((d) => d.scope)).toEqual(['*', 'registry.acme.io', 'registry.acme.io/team-a']);
   });
 
-  it('fetches only the scopes named and those the repositories resolve to', async () => {
-    const r = await fetchTrust(options({ scopes: ['registry.acme.io'], repositories: ['registry.acme.io/team-a/app'] }));
-    expect(r.documents.map((d) => d.scope)).toEqual(['registry.acme.io', 'registry.acme.io/team-a']);
+  it('fetches only the scopes named, those the repositories resolve to, and the default scope', async () => {
+    const r = await fetchTrust(options({ scopes: ['registry.acme.io/team-a'] }));
+    expect(r.documents.map((d) => d.scope)).toEqual(['*', 'registry.acme.io/team-a']);
+    const s = await fetchTrust(options({ repositories: ['registry.acme.io/team-a/app'] }));
+    expect(s.documents.map((d) => d.scope)).toEqual(['*', 'registry.acme.io/team-a']);
   });
 
   it('refuses a scope that index.json does not list with UNKNOWN_SCOPE', async () => {
@@ -217,7 +219,7 @@ describe('when offline', () => {
   it('refuses with NOT_CACHED a scope that was never fetched online', async () => {
     const cache = tempDir('keyshare-cache-');
     await fetchTrust(options({ cache, scopes: ['registry.acme.io'] }));
-    expect(await codeOf(fetchTrust(options({ cache, offline: true, scopes: ['*'] })))).toBe('NOT_CACHED');
+    expect(await codeOf(fetchTrust(options({ cache, offline: true, scopes: ['registry.acme.io/team-a'] })))).toBe('NOT_CACHED');
   });
 
   it('refuses with HASH_MISMATCH a cached target that was altered', async () => {
