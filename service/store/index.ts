@@ -170,8 +170,15 @@ export class Store {
 
   // ---- anchors ----
   listAnchors(scopes?: string[]): AnchorRecord[] {
-    const q = this.db.select().from(t.anchors);
-    const rows = scopes ? (scopes.length ? q.where(inArray(t.anchors.scope, scopes)).all() : []) : q.all();
+    let rows: (typeof t.anchors.$inferSelect)[];
+    if (!scopes) rows = this.db.select().from(t.anchors).all();
+    else {
+      // In chunks: SQLite refuses more than 32766 bound variables, and a publish can ask for every scope.
+      rows = [];
+      for (let i = 0; i < scopes.length; i += 500) {
+        rows.push(...this.db.select().from(t.anchors).where(inArray(t.anchors.scope, scopes.slice(i, i + 500))).all());
+      }
+    }
     return rows.map(toAnchor).sort((a, b) => (a.scope + a.id < b.scope + b.id ? -1 : 1));
   }
   getAnchor(scope: string, id: string): AnchorRecord | null {

@@ -1,0 +1,202 @@
+/**
+ * The publisher: one change re-signs a bounded set of roles whatever the number of scopes
+ * (hashed bins, TUF TAP 15), and a publish that fails to commit leaves the last good version served.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SuccinctRoles } from '@tufjs/models/dist/role.js';
+import { readFixtureText } from '../../../fixtures/index.js';
+import { buildAnchor } from '../../../service/domain/anchor.js';
+import { openInstance, type Instance } from '../../../service/instance.js';
+import type { PublishResult } from '../../../service/repo/publisher.js';
+import { TufClient, appApi, cleanupTempDirs, newDataDir, startTestService, type TestService } from '../../support/service.js';
+
+afterAll(() => cleanupTempDirs());
+
+const NOW = () => new Date();
+
+/** N registry scopes, created in one transaction and published once. */
+async function instanceWithScopes(n: number): Promise<Instance> {
+  const { dataDir } = await newDataDir();
+  const instance = openInstance({ dataDir });
+  instance.store.transaction(() => {
+    for (let i = 0; i < n; i++) instance.store.createScope({ scope: `r${i}.acme.io`, inherit: true, level: null }, NOW());
+  });
+  await instance.publisher.flush();
+  expect(instance.store.listDirty()).toEqual([]);
+  expect(instance.store.listTrustDocs()).toHaveLength(n);
+  return instance;
+}
+
+/** One change: an anchor added to one scope. Returns what that publish signed. */
+async function oneChange(instance: Instance, scope: string): Promise<PublishResult> {
+  const anchor = await buildAnchor({ scope, publicKey: readFixtureText('keys/ed25519.pub.pem') }, NOW());
+  instance.store.addAnchor(anchor, NOW());
+  const result = await instance.publisher.publish();
+  expect(result).not.toBeNull();
+  return result!;
+}
+
+/** The hashed bin (TAP 15) that holds a target, computed from the published delegation. */
+function binOf(instance: Instance, path: string): string {
+  const trust = JSON.parse(instance.publisher.latestMetadata('trust')!.bytes.toString('utf8'));
+  const succinct = trust.signed.delegations.succinct_roles;
+  return new SuccinctRoles({ keyIDs: succinct.keyids, threshold: succinct.threshold, bitLength: succinct.bit_length, namePrefix: succinct.name_prefix }).getRoleForTarget(path);
+}
+
+describe('when one anchor changes among many scopes', () => {
+  const results = new Map<number, { result: PublishResult; bin: string }>();
+
+  for (const n of [10, 10_000]) {
+    it(`re-signs one bin, targets, snapshot and timestamp at ${n} scopes`, async () => {
+      const instance = await instanceWithScopes(n);
+      try {
+        const scope = `r${Math.floor(n / 2)}.acme.io`;
+        const started = performance.now();
+        const result = await oneChange(instance, scope);
+        const ms = performance.now() - started;
+        const bin = binOf(instance, `trust/${scope}.json`);
+        expect([...result.rolesSigned].sort()).toEqual([bin, 'snapshot', 'targets', 'timestamp'].sort());
+        expect(result.documentsChanged).toBe(1);
+        results.set(n, { result, bin });
+        // A loose bound, so that a publish that walks every scope's document shows up.
+        expect(ms).toBeLessThan(10_000);
+      } finally {
+        await instance.close();
+      }
+    });
+  }
+
+  it('signs the same number of roles at 10 and at 10,000 scopes', () => {
+    const small = results.get(10);
+    const large = results.get(10_000);
+    expect(small && large, 'both sizes ran').toBeTruthy();
+    expect(large!.result.rolesSigned.length).toBe(small!.result.rolesSigned.length);
+    expect(large!.result.rolesSigned.length).toBe(4);
+    const kinds = (r: PublishResult) => r.rolesSigned.map((role) => (/^bin-[0-9a-f]+$/.test(role) ? 'bin' : role)).sort();
+    expect(kinds(large!.result)).toEqual(kinds(small!.result));
+  });
+});
+
+describe('when a parent scope changes', () => {
+  it('re-signs the bins of the parent and of its children only, not every bin', async () => {
+    const instance = await instanceWithScopes(0);
+    try {
+      instance.store.transaction(() => {
+        instance.store.createScope({ scope: 'parent.acme.io', inherit: true, level: null }, NOW());
+        for (let i = 0; i < 3; i++) instance.store.createScope({ scope: `parent.acme.io/team-${i}`, inherit: true, level: null }, NOW());
+        for (let i = 0; i < 50; i++) instance.store.createScope({ scope: `other${i}.acme.io`, inherit: true, level: null }, NOW());
+      });
+      await instance.publisher.flush();
+      const result = await oneChange(instance, 'parent.acme.io');
+      const expectedBins = new Set(['parent.acme.io', 'parent.acme.io/team-0', 'parent.acme.io/team-1', 'parent.acme.io/team-2'].map((s) => binOf(instance, `trust/${s}.json`)));
+      expect(result.documentsChanged).toBe(4);
+      expect(new Set(result.rolesSigned.filter((r) => r.startsWith('bin-')))).toEqual(expectedBins);
+    } finally {
+      await instance.close();
+    }
+  });
+});
+
+describe('when nothing changed', () => {
+  it('publishes nothing', async () => {
+    const instance = await instanceWithScopes(3);
+    try {
+      const ts = instance.publisher.latestMetadata('timestamp')!.version;
+      expect(await instance.publisher.publish()).toBeNull();
+      expect(instance.publisher.latestMetadata('timestamp')!.version).toBe(ts);
+    } finally {
+      await instance.close();
+    }
+  });
+});
+
+describe('when committing a publish fails', () => {
+  let svc: TestService;
+  let client: TufClient;
+  let goodVersion: number;
+  const errors: unknown[] = [];
+
+  beforeAll(async () => {
+    svc = await startTestService({ open: { onPublishError: (e) => errors.push(e) } });
+    // No background re-signing or retries: each publish here is one the test asks for.
+    svc.instance.publisher.stop();
+    expect((await svc.api('POST', '/scopes', { scope: 'before.acme.io' })).status).toBe(201);
+    client = TufClient.pinnedTo(svc.url, svc.dataDir);
+    expect(await client.readJson('trust/before.acme.io.json')).not.toBeNull();
+    goodVersion = client.trusted('timestamp').signed.version;
+  });
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(async () => {
+    await svc?.close();
+  });
+
+  const servedTimestamp = async () => JSON.parse(await (await fetch(`${svc.url}/tuf/timestamp.json`)).text()).signed.version;
+
+  it('keeps serving the last good version when the commit throws', async () => {
+    const commit = vi.spyOn(svc.instance.store, 'commitPublish').mockImplementationOnce(() => {
+      throw new Error('simulated crash: disk full');
+    });
+    const res = await svc.api('POST', '/scopes', { scope: 'during.acme.io' });
+    // The change itself is committed; only its publication failed.
+    expect(res.status).toBe(201);
+    expect(res.body.published).toBeNull();
+    expect(commit).toHaveBeenCalledTimes(1);
+    expect(errors).toHaveLength(1);
+    expect(await servedTimestamp()).toBe(goodVersion);
+    expect(svc.instance.publisher.latestMetadata('timestamp')!.version).toBe(goodVersion);
+    // A client refreshes against it without trouble, and sees no trace of the failed publish.
+    expect(await client.readJson('trust/during.acme.io.json')).toBeNull();
+    expect(await client.readJson('trust/before.acme.io.json')).not.toBeNull();
+    expect(client.trusted('timestamp').signed.version).toBe(goodVersion);
+  });
+
+  it('publishes the change with the next version once a later publish succeeds', async () => {
+    await svc.instance.publisher.flush();
+    expect(await servedTimestamp()).toBe(goodVersion + 1);
+    expect((await client.readJson('trust/during.acme.io.json'))?.scope).toBe('during.acme.io');
+    goodVersion += 1;
+  });
+
+  it('rolls back a commit that fails halfway: nothing of it lands, even after a restart', async () => {
+    const raw = svc.instance.store.rawForTests();
+    const snapshotBefore = svc.instance.store.latestMetadata('snapshot')!.version;
+    const docsBefore = svc.instance.store.listTrustDocs();
+    // The timestamp is written last: every other row of the publish is in the transaction when it fails.
+    raw.exec(`CREATE TRIGGER crash_on_timestamp BEFORE INSERT ON tuf_metadata WHEN NEW.role = 'timestamp'
+              BEGIN SELECT RAISE(ABORT, 'simulated crash'); END`);
+    try {
+      const res = await svc.api('POST', '/scopes', { scope: 'halfway.acme.io' });
+      expect(res.status).toBe(201);
+      expect(res.body.published).toBeNull();
+      expect(svc.instance.store.latestMetadata('snapshot')!.version).toBe(snapshotBefore);
+      expect(svc.instance.store.latestMetadata('timestamp')!.version).toBe(goodVersion);
+      expect(svc.instance.store.listTrustDocs()).toEqual(docsBefore);
+      expect(svc.instance.store.listDirty().map((d) => d.scope)).toContain('halfway.acme.io');
+      expect(await servedTimestamp()).toBe(goodVersion);
+    } finally {
+      raw.exec('DROP TRIGGER crash_on_timestamp');
+    }
+
+    // Restart on the same data dir: the last good version is what is served, then the change goes out.
+    const dataDir = svc.dataDir;
+    await svc.close();
+    svc = await startTestService({ dataDir });
+    svc.instance.publisher.stop();
+    client.url = svc.url;
+    expect(await client.readJson('trust/halfway.acme.io.json')).not.toBeNull();
+    expect(client.trusted('timestamp').signed.version).toBe(goodVersion + 1);
+  });
+
+  it('never serves a timestamp whose snapshot or targets are missing', async () => {
+    const { app } = appApi(svc.instance, svc.token);
+    const ts = JSON.parse(await (await app.request('/tuf/timestamp.json')).text());
+    const snapshotVersion = ts.signed.meta['snapshot.json'].version;
+    const snapshot = await app.request(`/tuf/${snapshotVersion}.snapshot.json`);
+    expect(snapshot.status).toBe(200);
+    const meta = JSON.parse(await snapshot.text()).signed.meta as Record<string, { version: number }>;
+    for (const [file, { version }] of Object.entries(meta)) {
+      const res = await app.request(`/tuf/${version}.${file}`);
+      expect(res.status, file).toBe(200);
+    }
+  });
+});
