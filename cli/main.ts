@@ -10,6 +10,7 @@ import { scopeCommand } from './commands/scope.js';
 import { anchorCommand } from './commands/anchor.js';
 import { applyCommand } from './commands/apply.js';
 import { revokeCommand } from './commands/revoke.js';
+import { crlCommand } from './commands/crl.js';
 import { fetchCommand } from './commands/fetch.js';
 import { rootCommand } from './commands/root.js';
 import { keyCommand } from './commands/key.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   for (const cmd of [initCommand(), serveCommand(), scopeCommand(), anchorCommand(), applyCommand(), revokeCommand(), rootCommand(), keyCommand(), fetchCommand()]) {
     program.addCommand(cmd);
   }
+  program.addCommand(crlCommand());
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(exitOverride);

@@ -8,6 +8,9 @@ import { LEVELS, REVOCATION_REASONS, type AnchorRecord, type Level, type Revocat
 import { KeyshareError, Codes, isKeyshareError } from './errors.js';
 import type { Publisher, PublishResult } from './repo/publisher.js';
 import type { RevocationInput, Store } from './store/index.js';
+import { acceptCrl, caAnchors, certificateIssuerId } from './domain/crl.js';
+import { crlTargetPath } from './domain/trust.js';
+import { parseCertificateChain, parseCrl } from './crypto/index.js';
 
 export interface ScopeInput {
   scope: string;
@@ -142,16 +145,22 @@ export class TrustService {
       }
       case 'certificate': {
         const issuer = normalizeAnchorId(input.issuer ?? '');
-        const serial = (input.serial ?? '').toLowerCase().replace(/^0x/, '');
+        let serial = (input.serial ?? '').toLowerCase().replace(/^0x/, '').replace(/:/g, '');
         if (!HEX_DIGEST.test(issuer)) throw bad('the issuer is a CA anchor ID, sha256:<64 hex>');
-        if (!/^[0-9a-f]{1,40}$/.test(serial)) throw bad('the serial is hex, at most 20 octets (RFC 5280 4.1.2.2)');
-        return { kind: 'certificate', issuer, serial: serial.replace(/^(00)+(?=.)/, ''), reason, scope, revokedAt };
+        if (!/^[0-9a-f]{1,42}$/.test(serial)) throw bad('the serial is hex, at most 20 octets (RFC 5280 4.1.2.2)');
+        // Whole octets, as certificates and CRL entries give them (`a1b` is `0a1b`), without the sign octet.
+        if (serial.length % 2 === 1) serial = `0${serial}`;
+        serial = serial.replace(/^(00)+(?=[0-9a-f]{2})/, '');
+        if (serial.length > 40) throw bad('the serial is hex, at most 20 octets (RFC 5280 4.1.2.2)');
+        return { kind: 'certificate', issuer, serial, reason, scope, revokedAt };
       }
     }
   }
 
-  async revoke(input: Parameters<TrustService['revocation']>[0]): Promise<WriteResult & { added: boolean; revocation: RevocationInput }> {
-    const revocation = this.revocation(input);
+  async revoke(
+    input: Parameters<TrustService['revocation']>[0] & { certificate?: string; encoding?: 'text' | 'base64' },
+  ): Promise<WriteResult & { added: boolean; revocation: RevocationInput }> {
+    const revocation = this.revocation(input.kind === 'certificate' && input.certificate != null ? { ...input, ...this.certificateTarget(input.certificate, input.encoding) } : input);
     const added = this.store.addRevocation(revocation);
     return { added, revocation, ...(await this.published()) };
   }
@@ -274,6 +283,76 @@ export class TrustService {
         summary.anchorsAdded + summary.anchorsUpdated + summary.anchorsRemoved + summary.revocationsAdded > 0;
     return { summary, ...(summary.changed ? await this.published() : { published: null }) };
   }
+
+  /**
+   * `revoke cert --cert FILE`: the issuer anchor ID and serial of a certificate (PEM, or DER as
+   * base64). The issuer is the certificate itself when self-issued, else the CA anchor (any
+   * scope) or a CA certificate given after it in the file that signed it.
+   */
+  certificateTarget(certificate: string, encoding: 'text' | 'base64' = 'text'): { issuer: string; serial: string } {
+    const material = encoding === 'base64' ? new Uint8Array(Buffer.from(certificate, 'base64')) : certificate;
+    const [cert, ...given] = parseCertificateChain(material);
+    return { issuer: certificateIssuerId(cert!, caAnchors(this.store.listAnchors()), given), serial: cert!.serialHex };
+  }
+
+  /**
+   * `crl add`: checks a CRL (service/domain/crl.ts: issuer, signature, times, number) and, only
+   * when accepted, stores it for publication as `crl/{issuer-hex}.crl`. `url` records where
+   * the service fetches the issuer's next CRL from (null clears it; undefined keeps it).
+   */
+  async addCrl(input: string | Uint8Array, options: { url?: string | null; fetchedAt?: string } = {}): Promise<WriteResult & { crl: CrlInfo }> {
+    const now = this.clock();
+    const crl = parseCrl(input);
+    const storedEntries = (issuer: string) => {
+      const rec = this.store.getCrl(issuer);
+      if (!rec) return null;
+      let entries: Set<string> | undefined;
+      try {
+        entries = new Set(parseCrl(rec.der).entries.map((e) => e.serialHex));
+      } catch {
+        entries = undefined;
+      }
+      return { crlNumber: rec.crlNumber, entries };
+    };
+    const decision = acceptCrl({ crl, anchors: caAnchors(this.store.listAnchors()), stored: storedEntries, now });
+    const at = now.toISOString();
+    this.store.putCrl(
+      {
+        issuer: decision.issuer,
+        crlNumber: crl.crlNumber!,
+        thisUpdate: crl.thisUpdate.toISOString(),
+        nextUpdate: crl.nextUpdate!.toISOString(),
+        der: Buffer.from(crl.der),
+        updatedAt: at,
+        ...(options.url !== undefined ? { url: options.url } : {}),
+        ...(options.fetchedAt !== undefined ? { lastFetchAt: options.fetchedAt } : {}),
+      },
+      decision.entriesChanged,
+    );
+    const info: CrlInfo = {
+      issuer: decision.issuer,
+      crlNumber: crl.crlNumber!,
+      thisUpdate: crl.thisUpdate.toISOString(),
+      nextUpdate: crl.nextUpdate!.toISOString(),
+      revoked: crl.entries.length,
+      digest: crl.digest,
+      target: crlTargetPath(decision.issuer),
+    };
+    return { crl: info, ...(await this.published()) };
+  }
+}
+
+/** What `crl add` reports about an accepted CRL. */
+export interface CrlInfo {
+  issuer: string;
+  crlNumber: string;
+  thisUpdate: string;
+  nextUpdate: string;
+  /** How many certificates it lists. */
+  revoked: number;
+  digest: string;
+  /** The TUF target path; the same bytes are at `/{target}` on the service. */
+  target: string;
 }
 
 function anchorDiffers(a: AnchorRecord, b: AnchorRecord): boolean {

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { AdminClient } from '../client.js';
-import { readInputFile } from '../files.js';
+import { materialForApi, readInputFile } from '../files.js';
 import { print, publishedNote } from '../output.js';
 import { adminOptions } from './admin-options.js';
 import { REVOCATION_REASONS } from '../../service/domain/types.js';
@@ -18,15 +18,17 @@ export function revokeCommand(): Command {
     cmd
       .command('cert')
       .description('revoke a certificate, given as a file or as issuer anchor ID and serial')
-      .option('--cert <file>', 'the certificate (PEM or DER)')
+      .option('--cert <file>', 'the certificate (PEM or DER); its issuer is found among the CA anchors, or give the issuing CA after it in a PEM file')
       .option('--issuer <id>', 'the issuing CA anchor ID (sha256:...)')
       .option('--serial <hex>', 'the serial number in hex')
       .addOption(reason())
       .addOption(scope()),
   ).action(async (o) => {
     if (!o.cert && !(o.issuer && o.serial)) throw new KeyshareError('USAGE', 'give --cert FILE, or --issuer ID and --serial HEX');
-    const body = o.cert
-      ? { kind: 'certificate', certificate: readInputFile(o.cert).toString('utf8'), reason: o.reason, scope: o.scope ?? null }
+    // PEM as text, DER as base64 (materialForApi); a PEM file may add the issuing CA after the certificate.
+    const material = o.cert ? materialForApi(readInputFile(o.cert)) : null;
+    const body = material
+      ? { kind: 'certificate', certificate: material.value, encoding: material.encoding, reason: o.reason, scope: o.scope ?? null }
       : { kind: 'certificate', issuer: o.issuer, serial: o.serial, reason: o.reason, scope: o.scope ?? null };
     const r = await AdminClient.from(o).call<Result>('POST', '/revocations', body);
     print(o.json, r, () => report('the certificate', r));

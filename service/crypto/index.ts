@@ -8,3 +8,19 @@ export { parseCertificate, certificateValidity, type ParsedCertificate, type Cer
 export { parsePublicKey, MIN_RSA_BITS, type ParsedPublicKey, type PublicKeyAlgorithm } from './public-key.js';
 export { parsePgpPublicKey, pgpKeyring, type ParsedPgpKey } from './pgp.js';
 export { detectMaterial, type MaterialKind } from './detect.js';
+export {
+  parseCrl,
+  crlPem,
+  compareCrlNumbers,
+  crlTimeStatus,
+  verifyCrlSignature,
+  verifyCertificateSignature,
+  verifySignedDer,
+  MAX_CRL_BYTES,
+  CrlCodes,
+  type ParsedCrl,
+  type CrlEntry,
+  type CrlTimeStatus,
+  type SignatureCheck,
+} from './crl.js';
+export { parseCertificateChain, validateChain, checkPath, MAX_PATH_LENGTH, type ChainResult } from './chain.js';

@@ -27,6 +27,14 @@ export interface TrustInputs {
   revocations: Revocations;
   /** Issuer anchor IDs that have a published CRL. */
   crlIssuers: ReadonlySet<string>;
+  /**
+   * Subject DN of every CA certificate anchor, by anchor ID, in any scope. A certificate
+   * revocation names its issuer by anchor ID; an anchor issued by that CA (an intermediate)
+   * names it by DN. RFC 5280 4.1.2.2: issuer name and serial identify a certificate.
+   */
+  caSubjects?: ReadonlyMap<string, string>;
+  /** Serials listed on the current CRL of each CA anchor, by anchor ID (RFC 5280 5.1.2.6). */
+  crlRevoked?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /**
@@ -56,13 +64,13 @@ function appliesTo(revocationScope: string | null | undefined, chainScopes: Set<
   return revocationScope == null || chainScopes.has(revocationScope);
 }
 
-/** Keeps one entry per key (the earliest revocation), sorted by key. */
-function dedupe<T extends { revokedAt: string }>(items: T[], key: (t: T) => string): T[] {
+/** Keeps one entry per key (the earliest revocation, then the first reason by name: never input order), sorted by key. */
+function dedupe<T extends { revokedAt: string; reason: string }>(items: T[], key: (t: T) => string): T[] {
   const byKey = new Map<string, T>();
   for (const item of items) {
     const k = key(item);
     const seen = byKey.get(k);
-    if (!seen || item.revokedAt < seen.revokedAt) byKey.set(k, item);
+    if (!seen || item.revokedAt < seen.revokedAt || (item.revokedAt === seen.revokedAt && item.reason < seen.reason)) byKey.set(k, item);
   }
   return [...byKey.entries()].sort(([a], [b]) => cmp(a, b)).map(([, v]) => v);
 }
@@ -81,11 +89,26 @@ function toTrustAnchor(a: AnchorRecord): TrustAnchor {
   return out;
 }
 
-export function isAnchorRevoked(anchor: AnchorRecord, revoked: Revocations['keys'] | Set<string>, certificates: Revocations['certificates'] = []): boolean {
+export function isAnchorRevoked(
+  anchor: AnchorRecord,
+  revoked: Revocations['keys'] | Set<string>,
+  certificates: Revocations['certificates'] = [],
+  issuers: { caSubjects?: ReadonlyMap<string, string>; crlRevoked?: ReadonlyMap<string, ReadonlySet<string>> } = {},
+): boolean {
   const ids = revoked instanceof Set ? revoked : new Set(revoked.map((k) => k.id));
   if (ids.has(anchor.id) || (anchor.keyId != null && ids.has(anchor.keyId))) return true;
-  // A self-issued certificate anchor revoked by (issuer, serial): its issuer ID is its own ID.
-  return certificates.some((c) => anchor.serial != null && c.serial === anchor.serial && c.issuer === anchor.id);
+  if (anchor.serial == null) return false;
+  // The issuer anchor `issuerId` issued this anchor when the IDs are the same (self-issued) or
+  // its subject is this anchor's issuer name (RFC 5280 4.1.2.4).
+  const issuedBy = (issuerId: string) =>
+    issuerId === anchor.id || (anchor.issuerName != null && issuers.caSubjects?.get(issuerId) === anchor.issuerName);
+  if (certificates.some((c) => c.serial === anchor.serial && issuedBy(c.issuer))) return true;
+  // On its issuer's current CRL. A CA's own CRL does not revoke the CA itself (RFC 5280 5: a CRL
+  // lists certificates the CA issued; a self-signed root is distrusted by removing it).
+  for (const [issuerId, serials] of issuers.crlRevoked ?? []) {
+    if (issuerId !== anchor.id && serials.has(anchor.serial) && issuedBy(issuerId)) return true;
+  }
+  return false;
 }
 
 export function effectiveTrust(inputs: TrustInputs): TrustContent {
@@ -109,7 +132,7 @@ export function effectiveTrust(inputs: TrustInputs): TrustContent {
   }
   // CONTRACT.md: a revoked key never appears in anchors.
   const kept = [...anchors.values()]
-    .filter((a) => !isAnchorRevoked(a, revokedKeyIds, revocations.certificates))
+    .filter((a) => !isAnchorRevoked(a, revokedKeyIds, revocations.certificates, inputs))
     .sort((a, b) => cmp(a.id, b.id));
 
   const strip = <T extends { scope?: string | null }>({ scope: _scope, ...rest }: T) => rest;
@@ -125,7 +148,7 @@ export function effectiveTrust(inputs: TrustInputs): TrustContent {
       signatures: dedupe(revocations.signatures, (s) => s.digest).map(strip),
     },
     crls: kept
-      .filter((a) => a.type === 'ca' && inputs.crlIssuers.has(a.id))
+      .filter((a) => (a.type === 'ca' || a.type === 'tsa') && inputs.crlIssuers.has(a.id))
       .map((a) => ({ issuer: a.id, target: crlTargetPath(a.id) })),
   };
 }

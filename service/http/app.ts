@@ -11,6 +11,7 @@ import { bearerAuth, requireWriter } from './middleware/auth.js';
 import { tufRoutes } from './routes/tuf.js';
 import { scopeRoutes } from './routes/scopes.js';
 import { revocationRoutes } from './routes/revocations.js';
+import { crlFileRoutes, crlRoutes } from './routes/crls.js';
 import { rootRoutes } from './routes/root.js';
 import { validationHook } from './validation.js';
 
@@ -40,6 +41,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.route('/tuf', tufRoutes());
+  app.route('/crl', crlFileRoutes());
 
   const api = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   api.use(
@@ -55,6 +57,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.use('*', requireWriter());
   api.route('/scopes', scopeRoutes());
   api.route('/', revocationRoutes());
+  api.route('/crls', crlRoutes());
   api.route('/', rootRoutes());
   app.route('/api/v1', api);
 

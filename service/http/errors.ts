@@ -15,6 +15,8 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   PROPOSAL_PENDING: 409,
   PROPOSAL_STALE: 409,
   [Codes.BODY_TOO_LARGE]: 413,
+  CRL_TOO_LARGE: 413,
+  ROLLBACK: 409,
   [Codes.NOT_INITIALIZED]: 503,
   [Codes.INTERNAL]: 500,
 };

@@ -53,7 +53,10 @@ export const RevocationCreate = z
     serial: z.string().optional(),
     id: z.string().optional(),
     digest: z.string().optional(),
-    certificate: z.string().optional().openapi({ description: 'revoke this certificate (PEM): its issuer and serial are read from it' }),
+    certificate: z.string().optional().openapi({
+      description: 'revoke this certificate (PEM, or DER as base64 with encoding=base64): its serial is read from it, and its issuer is itself (self-issued), the CA anchor that signed it, or a CA certificate given after it',
+    }),
+    encoding: z.enum(['text', 'base64']).optional(),
     reason: Reason.optional(),
     scope: z.string().nullable().optional(),
   })

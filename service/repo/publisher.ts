@@ -12,9 +12,10 @@ import { DelegatedRole } from '@tufjs/models/dist/role.js';
 import { Delegations } from '@tufjs/models/dist/delegations.js';
 import { MetaFile, Metadata, MetadataKind, Root, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
 import { ancestorCandidates, trustTargetPath } from '../domain/scope.js';
-import { effectiveTrust, serializeJson, stampTrust } from '../domain/trust.js';
+import { crlTargetPath, effectiveTrust, serializeJson, stampTrust } from '../domain/trust.js';
+import { parseCrl } from '../crypto/crl.js';
 import type { AnchorRecord, ScopeRecord, TrustIndex } from '../domain/types.js';
-import type { MetadataRecord, Store, TargetRecord, TrustDocRecord } from '../store/index.js';
+import { CRL_DIRTY_PREFIX, type MetadataRecord, type Store, type TargetRecord, type TrustDocRecord } from '../store/index.js';
 import type { Signer } from '../crypto/signer.js';
 import type { OnlineSigners } from './keys.js';
 import { KeyshareError, Codes } from '../errors.js';
@@ -244,7 +245,14 @@ export class Publisher {
     if (dirty.length === 0 && expiring.size === 0) return null;
     const baseTimestamp = this.latest.get('timestamp')!;
 
-    const { docs, targetChanges } = this.recomputeDocuments(dirty.map((d) => d.scope), now);
+    // Dirty keys are scopes, except `crl:<issuer>`, which marks a CRL target (published byte for byte).
+    const dirtyScopes = dirty.map((d) => d.scope).filter((k) => !k.startsWith(CRL_DIRTY_PREFIX));
+    const { docs, targetChanges } = this.recomputeDocuments(dirtyScopes, now);
+    for (const d of dirty) {
+      if (!d.scope.startsWith(CRL_DIRTY_PREFIX)) continue;
+      const crl = this.store.getCrl(d.scope.slice(CRL_DIRTY_PREFIX.length));
+      if (crl) targetChanges.set(crlTargetPath(crl.issuer), Buffer.from(crl.der));
+    }
     const newIndex = new Map(this.index);
     for (const d of docs) {
       if (d.deleted) newIndex.delete(d.scope);
@@ -347,6 +355,36 @@ export class Publisher {
     ];
   }
 
+  /** Serials on each stored CRL, by CRL digest: a CRL is parsed once, not on every publish. */
+  private crlSerials = new Map<string, ReadonlySet<string>>();
+
+  /** What effectiveTrust needs to know about CA anchors and their CRLs. */
+  private crlInputs(): { crlIssuers: Set<string>; caSubjects: Map<string, string>; crlRevoked: Map<string, ReadonlySet<string>> } {
+    const crls = this.store.listCrls();
+    const crlRevoked = new Map<string, ReadonlySet<string>>();
+    const seen = new Map<string, ReadonlySet<string>>();
+    for (const c of crls) {
+      const digest = sha256(c.der);
+      let serials = this.crlSerials.get(digest);
+      if (!serials) {
+        // Stored CRLs were checked when accepted; one that no longer parses revokes nothing here.
+        try {
+          serials = new Set(parseCrl(c.der).entries.map((e) => e.serialHex));
+        } catch {
+          serials = new Set();
+        }
+      }
+      seen.set(digest, serials);
+      crlRevoked.set(c.issuer, serials);
+    }
+    this.crlSerials = seen;
+    const caSubjects = new Map<string, string>();
+    for (const a of this.store.listAnchors()) {
+      if ((a.type === 'ca' || a.type === 'tsa') && a.subject) caSubjects.set(a.id, a.subject);
+    }
+    return { crlIssuers: new Set(crls.map((c) => c.issuer)), caSubjects, crlRevoked };
+  }
+
   /**
    * The scopes a change can affect are the dirty scopes and every defined scope under one of
    * them (inheritance). Recomputes their documents; returns those whose content changed.
@@ -379,6 +417,7 @@ export class Publisher {
       anchorsByScope.get(a.scope)!.push(a);
     }
     const revocations = this.store.listRevocations();
+    const crlInputs = this.crlInputs();
     const previous = this.store.getTrustDocs([...affected]);
     const issuedAt = isoSeconds(now);
 
@@ -392,7 +431,7 @@ export class Publisher {
         }
         continue;
       }
-      const content = effectiveTrust({ scope: rec, ancestors: ancestorsOf(scope), anchorsByScope, revocations, crlIssuers: new Set() });
+      const content = effectiveTrust({ scope: rec, ancestors: ancestorsOf(scope), anchorsByScope, revocations, ...crlInputs });
       const digest = sha256(Buffer.from(serializeJson(content)));
       if (prev && !prev.deleted && prev.digest === digest) continue;
       const version = (prev?.version ?? 0) + 1;

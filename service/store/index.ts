@@ -22,6 +22,22 @@ import type {
 
 /** Marks everything dirty: a change that applies everywhere (e.g. a revocation without scope). */
 export const ALL_SCOPES = '*';
+/** Dirty keys `crl:<issuer anchor ID>` mark a CRL target, not a scope. */
+export const CRL_DIRTY_PREFIX = 'crl:';
+
+/** A stored CRL (schema `crls`): the DER exactly as accepted, published byte for byte. */
+export interface CrlRecord {
+  issuer: string;
+  /** Minimal lower-case hex (RFC 5280 5.2.3). */
+  crlNumber: string;
+  thisUpdate: string;
+  nextUpdate: string;
+  der: Buffer;
+  url: string | null;
+  lastFetchAt: string | null;
+  lastError: string | null;
+  updatedAt: string;
+}
 
 export interface RevocationInput {
   kind: 'certificate' | 'key' | 'signature';
@@ -241,6 +257,46 @@ export class Store {
       this.markDirty(r.scope ?? ALL_SCOPES);
       return true;
     });
+  }
+
+  // ---- CRLs (the newest accepted one per CA anchor) ----
+  getCrl(issuer: string): CrlRecord | null {
+    return this.db.select().from(t.crls).where(eq(t.crls.issuer, issuer)).get() ?? null;
+  }
+  listCrls(): CrlRecord[] {
+    return this.db.select().from(t.crls).orderBy(t.crls.issuer).all();
+  }
+  /**
+   * Stores a CRL that the caller checked, replacing the issuer's previous one. RFC 5280 5.2.3:
+   * the CRL number only goes up, so a number not greater than the stored one is ROLLBACK,
+   * checked here again inside the transaction in case two uploads race. Marks the CRL target
+   * dirty, and every scope when the trust documents may change (the issuer's first CRL, or a
+   * different set of revoked serials, which can revoke anchors).
+   */
+  putCrl(rec: Omit<CrlRecord, 'url' | 'lastFetchAt' | 'lastError'> & { url?: string | null; lastFetchAt?: string | null }, affectsTrust: boolean): void {
+    this.transaction(() => {
+      const existing = this.getCrl(rec.issuer);
+      if (existing && BigInt(`0x${rec.crlNumber}`) <= BigInt(`0x${existing.crlNumber}`)) {
+        throw new KeyshareError('ROLLBACK', `CRL number ${rec.crlNumber} is not greater than the stored ${existing.crlNumber} (RFC 5280 5.2.3)`);
+      }
+      const row = {
+        ...rec,
+        url: rec.url !== undefined ? rec.url : (existing?.url ?? null),
+        lastFetchAt: rec.lastFetchAt !== undefined ? rec.lastFetchAt : (existing?.lastFetchAt ?? null),
+        lastError: null,
+      };
+      this.db.insert(t.crls).values(row).onConflictDoUpdate({ target: t.crls.issuer, set: row }).run();
+      this.markDirty(`${CRL_DIRTY_PREFIX}${rec.issuer}`);
+      if (affectsTrust || !existing) this.markDirty(ALL_SCOPES);
+    });
+  }
+  /** Records an automatic fetch of an issuer's CRL URL (success: error null). */
+  recordCrlFetch(issuer: string, at: string, error: string | null): void {
+    this.db.update(t.crls).set({ lastFetchAt: at, lastError: error }).where(eq(t.crls.issuer, issuer)).run();
+  }
+  /** Sets or clears the URL the service fetches an issuer's CRL from. */
+  setCrlUrl(issuer: string, url: string | null): boolean {
+    return this.db.update(t.crls).set({ url }).where(eq(t.crls.issuer, issuer)).run().changes > 0;
   }
 
   // ---- published trust documents ----
