@@ -214,7 +214,7 @@ export class RootCeremony {
     const result = await this.deps.publisher.publishRoot({ role: 'root', version: md.signed.version, bytes, expires: md.signed.expires }, signers);
     this.deps.store.setMeta(PROPOSAL_KEY, '');
     writeFileAtomic(rootPath(this.deps.dataDir), bytes);
-    promoteNextKeys(this.deps.dataDir, md.signed);
+    promoteNextKeys(this.deps.dataDir, s.nextKeys);
     const rotatedRoles = (['targets', 'snapshot', 'timestamp'] as const).filter(
       (r) => (trusted.roles[r]?.keyIDs ?? []).join() !== (md.signed.roles[r]?.keyIDs ?? []).join(),
     );
@@ -226,12 +226,13 @@ export class RootCeremony {
    * data dir (development), signs with them and publishes at once; otherwise the proposal waits
    * for offline signatures (`keyshare root sign`, then `keyshare root publish`).
    */
-  async rotate(role: string): Promise<RotateResult> {
+  async rotate(role: string, options: { pkcs11?: string } = {}): Promise<RotateResult> {
     if (!isOnlineRole(role)) throw new KeyshareError(Codes.BAD_REQUEST, `the role must be targets, snapshot or timestamp, not ${JSON.stringify(role)}`);
     if (this.stored()) {
       throw new KeyshareError(CeremonyCodes.PROPOSAL_PENDING, 'a root is already staged: publish or discard it (`keyshare root status`) before rotating a key');
     }
-    const signer = stageNextKey(this.deps.dataDir, role);
+    const signer = stageNextKey(this.deps.dataDir, role, options.pkcs11);
+    (signer as { close?(): void }).close?.();
     let view: ProposalView;
     try {
       view = this.propose({}, { online: { [role]: signer.publicKey }, nextKeys: [role], reason: `key rotate ${role}` });

@@ -12,6 +12,7 @@ export function keyCommand(): Command {
       .command('rotate')
       .description('replace an online key with a new one, named by root N+1')
       .addArgument(new Argument('<role>', 'the online role').choices(['timestamp', 'snapshot', 'targets']))
+      .option('--pkcs11 <token-uri>', 'generate the new key (ECDSA P-256) inside this PKCS#11 token instead of a key file')
       .addHelpText(
         'after',
         [
@@ -23,11 +24,16 @@ export function keyCommand(): Command {
           '- When the root keys are offline, root N+1 waits for their signatures; the old key keeps',
           '  signing until it is published.',
           '',
+          'With --pkcs11, the service generates the key inside the token (non-extractable) and keeps',
+          'its URI in keys/<role>.pkcs11; the service needs the PIN (pin-value or pin-source in the URI,',
+          'or KEYSHARE_PKCS11_PIN in its environment). Example (SoftHSM2):',
+          '  keyshare key rotate timestamp --pkcs11 "pkcs11:token=keyshare?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=/etc/keyshare/pin"',
+          '',
           ...OFFLINE_STEPS,
         ].join('\n'),
       ),
   ).action(async (role: string, o) => {
-    const r = await AdminClient.from(o).call<RotateResult>('POST', `/keys/${role}/rotate`);
+    const r = await AdminClient.from(o).call<RotateResult>('POST', `/keys/${role}/rotate`, o.pkcs11 ? { pkcs11: o.pkcs11 } : {});
     print(o.json, r, () =>
       r.published
         ? [

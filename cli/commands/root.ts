@@ -6,6 +6,7 @@ import { print } from '../output.js';
 import { adminOptions } from './admin-options.js';
 import { openKeySigner } from '../signers.js';
 import { publicKeyPem } from '../../service/crypto/signer.js';
+import { Pkcs11Signer, isPkcs11Uri } from '../../service/crypto/pkcs11.js';
 import { KeyshareError } from '../../service/errors.js';
 import { parseRootJson, signRootProposal } from '../../service/repo/ceremony.js';
 import type { ProposalView, RootPublishResult } from '../../service/root-ceremony.js';
@@ -73,14 +74,23 @@ export function rootCommand(): Command {
     cmd
       .command('propose')
       .description('stage root N+1: add or remove root keys, change the root threshold or expiry')
-      .option('--add-key <file>', 'add a root key: a PEM public key (a private key file is read for its public key only); repeatable', collect, [])
+      .option('--add-key <file|pkcs11-uri>', 'add a root key: a PEM public key (a private key file is read for its public key only), or a key in a PKCS#11 token; repeatable', collect, [])
       .option('--remove-key <keyid>', 'remove a root key by its TUF key ID (hex); repeatable', collect, [])
       .option('--threshold <m>', 'root signatures needed from root N+1 on', (v) => Number(v))
       .option('--expires <d>', 'root N+1 expiry: a duration (365d, 52w, 1y) or an ISO 8601 time (default: the configured root lifetime)')
       .option('--out <file>', 'also write the staged root to FILE, to sign offline'),
   ).action(async (o) => {
     if (o.threshold !== undefined && !Number.isInteger(o.threshold)) throw new KeyshareError('USAGE', '--threshold must be an integer');
-    const addKeys = (o.addKey as string[]).map((f) => publicKeyPem(readInputFile(f).toString('utf8')));
+    const addKeys: string[] = [];
+    for (const f of o.addKey as string[]) {
+      if (!isPkcs11Uri(f)) {
+        addKeys.push(publicKeyPem(readInputFile(f).toString('utf8')));
+        continue;
+      }
+      const signer = Pkcs11Signer.open(f);
+      addKeys.push(signer.publicKeyPem);
+      signer.close();
+    }
     const body = { addKeys, removeKeys: o.removeKey, threshold: o.threshold, expires: o.expires };
     const p = await AdminClient.from(o).call<ProposalView>('POST', '/root/proposal', body);
     if (o.out) writeStaged(o.out, p.metadata);

@@ -9,34 +9,48 @@ import { existsSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Root } from '@tufjs/models';
 import { FileSigner, generateSigningKeyPem, type Signer } from '../crypto/signer.js';
+import { Pkcs11Signer, generatePkcs11Key } from '../crypto/pkcs11.js';
 import { KeyshareError, Codes } from '../errors.js';
 import { ONLINE_ROLES, keysDir, writeNewKey, type OnlineRole, type OnlineSigners } from './keys.js';
 
 export const currentKeyPath = (dataDir: string, role: OnlineRole) => join(keysDir(dataDir), `${role}.pem`);
 export const nextKeyPath = (dataDir: string, role: OnlineRole) => join(keysDir(dataDir), `${role}.next.pem`);
+/** A key in a PKCS#11 token: the file holds its RFC 7512 URI (with the module, and maybe the PIN: 0600). */
+export const currentTokenKeyPath = (dataDir: string, role: OnlineRole) => join(keysDir(dataDir), `${role}.pkcs11`);
+export const nextTokenKeyPath = (dataDir: string, role: OnlineRole) => join(keysDir(dataDir), `${role}.next.pkcs11`);
 
 export function isOnlineRole(role: string): role is OnlineRole {
   return (ONLINE_ROLES as string[]).includes(role);
 }
 
-/** Candidate signers for a role: the current key and a staged next key, when present. */
-function candidates(dataDir: string, role: OnlineRole): Signer[] {
-  const out: Signer[] = [];
+/**
+ * The signer for `role` among the current and staged keys whose key ID is one of `wanted`:
+ * key files first, then PKCS#11 keys (opened only when no file matched; others are closed).
+ */
+function findSigner(dataDir: string, role: OnlineRole, wanted: Set<string>): Signer | null {
   for (const path of [currentKeyPath(dataDir, role), nextKeyPath(dataDir, role)]) {
-    if (existsSync(path)) out.push(new FileSigner(readFileSync(path, 'utf8')));
+    if (!existsSync(path)) continue;
+    const s = new FileSigner(readFileSync(path, 'utf8'));
+    if (wanted.has(s.keyid)) return s;
   }
-  return out;
+  for (const path of [currentTokenKeyPath(dataDir, role), nextTokenKeyPath(dataDir, role)]) {
+    if (!existsSync(path)) continue;
+    const s = Pkcs11Signer.open(readFileSync(path, 'utf8').trim());
+    if (wanted.has(s.keyid)) return s;
+    s.close();
+  }
+  return null;
 }
 
 /** The online signers that `root` names, found among the key files (current or next). */
 export function loadSignersForRoot(dataDir: string, root: Root): OnlineSigners {
   const pick = (role: OnlineRole): Signer => {
     const wanted = new Set(root.roles[role]?.keyIDs ?? []);
-    const found = candidates(dataDir, role).find((s) => wanted.has(s.keyid));
+    const found = findSigner(dataDir, role, wanted);
     if (!found) {
       throw new KeyshareError(
         Codes.NOT_INITIALIZED,
-        `root v${root.version} names ${[...wanted].join(', ')} for the ${role} role, and no key file in ${keysDir(dataDir)} holds it`,
+        `root v${root.version} names ${[...wanted].join(', ')} for the ${role} role, and no key in ${keysDir(dataDir)} (file or PKCS#11) holds it`,
       );
     }
     return found;
@@ -44,37 +58,44 @@ export function loadSignersForRoot(dataDir: string, root: Root): OnlineSigners {
   return { targets: pick('targets'), snapshot: pick('snapshot'), timestamp: pick('timestamp') };
 }
 
-/** Generates the next key of an online role (replacing a stale, unpublished one). */
-export function stageNextKey(dataDir: string, role: OnlineRole): Signer {
-  const path = nextKeyPath(dataDir, role);
-  if (existsSync(path)) unlinkSync(path);
+/**
+ * Generates the next key of an online role (replacing a stale, unpublished one): a key file,
+ * or, given a token URI, a key pair generated inside that PKCS#11 token.
+ */
+export function stageNextKey(dataDir: string, role: OnlineRole, tokenUri?: string): Signer {
+  discardNextKeys(dataDir, [role]);
+  if (tokenUri) {
+    const uri = generatePkcs11Key(tokenUri, `keyshare-${role}-${new Date().toISOString().replace(/[-:.]/g, '')}`);
+    writeNewKey(nextTokenKeyPath(dataDir, role), uri + '\n');
+    return Pkcs11Signer.open(uri);
+  }
   const pem = generateSigningKeyPem();
-  writeNewKey(path, pem);
+  writeNewKey(nextKeyPath(dataDir, role), pem);
   return new FileSigner(pem);
 }
 
 /** Removes staged next keys (the proposal that named them was discarded). */
 export function discardNextKeys(dataDir: string, roles: OnlineRole[] = ONLINE_ROLES): void {
   for (const role of roles) {
-    const path = nextKeyPath(dataDir, role);
-    if (existsSync(path)) unlinkSync(path);
+    for (const path of [nextKeyPath(dataDir, role), nextTokenKeyPath(dataDir, role)]) if (existsSync(path)) unlinkSync(path);
   }
 }
 
 /**
- * After root N+1 is published: a next key that root N+1 names becomes the current key. The
- * rename replaces the retired key file atomically; the retired key is of no further use.
+ * After root N+1 is published: the staged next key of each role it rotated becomes the current
+ * key. The rename replaces a retired key of the same kind atomically; a retired key of the
+ * other kind (a key file after moving to PKCS#11) is deleted. A retired key is of no further use.
  */
-export function promoteNextKeys(dataDir: string, root: Root): OnlineRole[] {
-  const promoted: OnlineRole[] = [];
-  for (const role of ONLINE_ROLES) {
-    const path = nextKeyPath(dataDir, role);
-    if (!existsSync(path)) continue;
-    const s = new FileSigner(readFileSync(path, 'utf8'));
-    if ((root.roles[role]?.keyIDs ?? []).includes(s.keyid)) {
-      renameSync(path, currentKeyPath(dataDir, role));
-      promoted.push(role);
+export function promoteNextKeys(dataDir: string, roles: OnlineRole[]): void {
+  for (const role of roles) {
+    const pem = nextKeyPath(dataDir, role);
+    const token = nextTokenKeyPath(dataDir, role);
+    if (existsSync(pem)) {
+      renameSync(pem, currentKeyPath(dataDir, role));
+      if (existsSync(currentTokenKeyPath(dataDir, role))) unlinkSync(currentTokenKeyPath(dataDir, role));
+    } else if (existsSync(token)) {
+      renameSync(token, currentTokenKeyPath(dataDir, role));
+      if (existsSync(currentKeyPath(dataDir, role))) unlinkSync(currentKeyPath(dataDir, role));
     }
   }
-  return promoted;
 }

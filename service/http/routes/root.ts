@@ -101,7 +101,23 @@ const rotateKey = createRoute({
   path: '/keys/{role}/rotate',
   tags: ['keys'],
   summary: 'Rotate an online key: publishes at once while root keys are in the data dir, otherwise stages root N+1 for signing',
-  request: { params: RoleParam },
+  request: {
+    params: RoleParam,
+    body: {
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              pkcs11: z.string().startsWith('pkcs11:').optional().openapi({
+                description: 'generate the new key in this PKCS#11 token (RFC 7512 URI with module-path; PIN as pin-value, pin-source or KEYSHARE_PKCS11_PIN)',
+              }),
+            })
+            .openapi('KeyRotate'),
+        },
+      },
+      required: false,
+    },
+  },
   responses: {
     200: json(z.object({ role: z.string(), keyid: z.string(), published: PublishResult.nullable(), proposal: Proposal.nullable() }), 'rotated or staged'),
     ...errors,
@@ -137,6 +153,9 @@ export function rootRoutes(): OpenAPIHono<AppEnv> {
     return c.json((body.metadata ? cer.importSigned(body.metadata) : cer.addSignatures(body.signatures!)) as never, 200);
   });
   app.openapi(publishRoot, async (c) => c.json((await ceremony(c).publish()) as never, 200));
-  app.openapi(rotateKey, async (c) => c.json((await ceremony(c).rotate(c.req.valid('param').role)) as never, 200));
+  app.openapi(rotateKey, async (c) => {
+    const body = (c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {}) ?? {};
+    return c.json((await ceremony(c).rotate(c.req.valid('param').role, { pkcs11: body.pkcs11 })) as never, 200);
+  });
   return app;
 }
