@@ -113,7 +113,7 @@ describe('when the same file is applied twice', () => {
 
   it('updates only what differs: a level, a name', async () => {
     await api('POST', '/apply', FILE);
-    const changed = structuredClone(FILE);
+    const changed = structuredClone(FILE) as { scopes: { level?: string; anchors?: { name?: string }[] }[] };
     changed.scopes[0]!.level = 'permissive';
     changed.scopes[1]!.anchors![0]!.name = 'ci-renamed';
     const res = await api('POST', '/apply', changed);
