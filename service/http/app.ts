@@ -9,6 +9,7 @@ import type { AppEnv } from './context.js';
 import { statusFor } from './errors.js';
 import { bearerAuth, requireWriter } from './middleware/auth.js';
 import { tufRoutes } from './routes/tuf.js';
+import { mirrorRoutes } from './routes/mirrors.js';
 import { scopeRoutes } from './routes/scopes.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { crlFileRoutes, crlRoutes } from './routes/crls.js';
@@ -41,6 +42,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.route('/tuf', tufRoutes());
+  app.route('/mirrors', mirrorRoutes());
   app.route('/crl', crlFileRoutes());
 
   const api = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

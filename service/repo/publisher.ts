@@ -166,15 +166,36 @@ export class Publisher {
   }
 
   /** Re-signs roles before they expire: checks every `intervalMs`. */
-  start(intervalMs = 30_000): void {
+  start(intervalMs = 30_000, watchMs = 2_000): void {
     this.stop();
     this.timer = setInterval(() => void this.notify(), intervalMs);
     this.timer.unref();
+    // Writes by other processes on the same data dir (`keyshare bundle import` commits trust,
+    // `keyshare bundle export` publishes a version): a cheap check picks them up within seconds.
+    this.watcher = setInterval(() => this.checkExternalWrites(), watchMs);
+    this.watcher.unref();
+  }
+
+  private watcher: NodeJS.Timeout | null = null;
+  private seenSeq = -1;
+
+  /** Reloads when another process published; publishes what another process committed. Cheap: two indexed reads. */
+  checkExternalWrites(): void {
+    if (this.running) return;
+    const moved = this.store.latestMetadata('timestamp')?.version !== this.latest.get('timestamp')?.version;
+    if (moved) this.load();
+    const seq = this.store.changeSeq();
+    if (moved || seq !== this.seenSeq) {
+      this.seenSeq = seq;
+      void this.notify();
+    }
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.watcher) clearInterval(this.watcher);
+    this.watcher = null;
   }
 
   async idle(): Promise<void> {
@@ -238,6 +259,8 @@ export class Publisher {
 
   /** One publish. Returns null when there was nothing to do. */
   async publish(): Promise<PublishResult | null> {
+    // Another process may have published (`keyshare bundle export`): build on what is stored.
+    if (this.store.latestMetadata('timestamp')?.version !== this.latest.get('timestamp')?.version) this.load();
     const now = this.clock();
     const upToSeq = this.store.changeSeq();
     const dirty = this.store.listDirty();

@@ -82,6 +82,21 @@ export interface TokenRecord {
   revokedAt: string | null;
 }
 
+/** An upstream row: a followed keyshare service, or the origin of imported bundles (sync/bundle). */
+export interface UpstreamRecord {
+  name: string;
+  url: string;
+  mode: string;
+  scopes: string[] | null;
+  /** The pinned (for bundles: the newest verified) root.json. */
+  root: Buffer;
+  state: Record<string, unknown> | null;
+  timestampVersion: number | null;
+  lastSuccessAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+}
+
 /** What one publish writes, all in one transaction. */
 export interface PublishCommit {
   upToSeq: number;
@@ -385,6 +400,28 @@ export class Store {
   }
   revokeToken(id: string, at: string): boolean {
     return this.db.update(t.tokens).set({ revokedAt: at }).where(eq(t.tokens.id, id)).run().changes > 0;
+  }
+
+  // ---- upstreams and their files (mirror mode: served byte for byte under /mirrors/{name}/tuf/) ----
+  getUpstream(name: string): UpstreamRecord | null {
+    return (this.db.select().from(t.upstreams).where(eq(t.upstreams.name, name)).get() as UpstreamRecord | undefined) ?? null;
+  }
+  /** Inserts or replaces an upstream row. */
+  putUpstream(rec: UpstreamRecord): void {
+    this.db.insert(t.upstreams).values(rec).onConflictDoUpdate({ target: t.upstreams.name, set: rec }).run();
+  }
+  /** Replaces every file of an upstream (paths relative to its repository, e.g. `1.root.json`). */
+  replaceUpstreamFiles(upstream: string, files: Iterable<{ path: string; bytes: Buffer }>): void {
+    this.transaction(() => {
+      this.db.delete(t.upstreamFiles).where(eq(t.upstreamFiles.upstream, upstream)).run();
+      for (const f of files) this.db.insert(t.upstreamFiles).values({ upstream, path: f.path, bytes: f.bytes }).run();
+    });
+  }
+  getUpstreamFile(upstream: string, path: string): Buffer | null {
+    return this.db.select().from(t.upstreamFiles).where(and(eq(t.upstreamFiles.upstream, upstream), eq(t.upstreamFiles.path, path))).get()?.bytes ?? null;
+  }
+  countUpstreamFiles(upstream: string): number {
+    return this.db.select({ n: sql<number>`count(*)` }).from(t.upstreamFiles).where(eq(t.upstreamFiles.upstream, upstream)).get()?.n ?? 0;
   }
 
   /** For tests and diagnostics: row counts. */

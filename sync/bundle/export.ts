@@ -1,0 +1,329 @@
+/**
+ * `keyshare bundle export`: this service's repository as one tar file (CONTRACT.md "Offline
+ * bundles"), made from the data dir whether or not the service runs (SQLite in WAL mode lets
+ * it read and commit next to a running service).
+ *
+ * Validity. A site may import a bundle weeks after it was made, so the bundle's timestamp and
+ * snapshot are valid for `--valid-for`, and so is every targets role in it (a role expiring
+ * earlier is re-signed with the longer expiry, as a new version).
+ *
+ * Versions. An outside TUF client verifies the bundle against this repository's root, and a
+ * client may see both the bundle (e.g. through a mirror) and the live repository. Each version
+ * number of a role must therefore name one content only, and versions must only go up. The
+ * export reserves its versions in the live repository's sequence, in one commit that is
+ * checked against concurrent publishes (CONFLICT, then it starts over):
+ *   - re-signed targets roles become the live versions too (same content, later expiry);
+ *   - the bundle's long-lived snapshot and timestamp are version S+1 / T+1 (stored, so every
+ *     version number has its bytes, but never served as the newest);
+ *   - a live snapshot and timestamp S+2 / T+2 with the usual short lifetimes follow at once,
+ *     so online clients never get the long-lived timestamp as current.
+ * The next bundle therefore always has higher versions than this one, which is what the
+ * importer's rollback check relies on. A running service notices the new live version within
+ * seconds (Publisher.checkExternalWrites) and serves it.
+ *
+ * --scopes. A filtered bundle holds all the metadata (the bins still list every target, which
+ * is valid TUF: a client fetches only the targets it asks for) and only the trust files of
+ * the matching scopes, plus index.json and every CRL (public revocation data). Scope names
+ * outside the filter stay visible in the metadata; their trust documents do not travel.
+ *
+ * Streaming: metadata is held in memory (as the publisher does); target files are read from
+ * the store one at a time and written through node-tar with back-pressure.
+ */
+import { once } from 'node:events';
+import { createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { MetaFile, Metadata, MetadataKind, Snapshot, Targets, Timestamp } from '@tufjs/models';
+import { Header, Pack, ReadEntry } from 'tar';
+import { parseScope, scopeContains } from '../../service/domain/scope.js';
+import type { TrustIndex } from '../../service/domain/types.js';
+import { KeyshareError, Codes, isKeyshareError } from '../../service/errors.js';
+import { dbPath, isInitialized } from '../../service/instance.js';
+import { DEFAULT_EXPIRY, INDEX_TARGET, type ExpiryConfig } from '../../service/repo/layout.js';
+import { loadSignersForRoot } from '../../service/repo/online-keys.js';
+import type { OnlineSigners } from '../../service/repo/keys.js';
+import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata } from '../../service/repo/tuf.js';
+import { Store, type MetadataRecord } from '../../service/store/index.js';
+import {
+  BUNDLE_JSON,
+  BUNDLE_MEDIA_TYPE,
+  TUF_DIR,
+  consistentTargetName,
+  originOf,
+  sha256Hex,
+  type BundleFile,
+  type BundleManifest,
+  type BundleTarget,
+} from './format.js';
+
+export const DEFAULT_VALID_FOR_SECONDS = 30 * 86_400;
+
+export interface ExportProgress {
+  files: number;
+  totalFiles: number;
+  bytes: number;
+  totalBytes: number;
+}
+
+export interface ExportOptions {
+  dataDir: string;
+  out: string;
+  /** Scope patterns (`*.acme.io`, `registry.acme.io`): only their trust files travel. */
+  scopes?: string[];
+  validForSeconds?: number;
+  gzip?: boolean;
+  clock?: () => Date;
+  onProgress?: (p: ExportProgress) => void;
+}
+
+export interface ExportResult {
+  out: string;
+  origin: string;
+  createdAt: string;
+  expires: string;
+  versions: BundleManifest['versions'];
+  scopes: number;
+  targets: number;
+  files: number;
+  bytes: number;
+  warnings: string[];
+}
+
+/** One file of the archive: metadata bytes in memory, or a target read from the store when written. */
+type Entry = BundleFile & ({ bytes: Buffer } | { target: { sha256: string; path: string } });
+
+interface Prepared {
+  manifest: BundleManifest;
+  entries: Entry[];
+  warnings: string[];
+}
+
+const MAX_ATTEMPTS = 5;
+const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export async function exportBundle(options: ExportOptions): Promise<ExportResult> {
+  const validFor = options.validForSeconds ?? DEFAULT_VALID_FOR_SECONDS;
+  if (!Number.isInteger(validFor) || validFor < 60) throw new KeyshareError(Codes.BAD_REQUEST, '--valid-for must be at least one minute');
+  const filter = options.scopes && options.scopes.length > 0 ? [...new Set(options.scopes)] : null;
+  for (const p of filter ?? []) parseScope(p);
+  if (!isInitialized(options.dataDir)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${options.dataDir} is not initialised (run \`keyshare init\`)`);
+
+  const store = Store.open(dbPath(options.dataDir));
+  try {
+    let prepared: Prepared | null = null;
+    for (let attempt = 1; !prepared; attempt++) {
+      try {
+        prepared = await prepare(store, options, validFor, filter);
+      } catch (e) {
+        // Another publish landed between our read and our commit: start over from the new state.
+        if (!(isKeyshareError(e) && e.code === Codes.CONFLICT) || attempt >= MAX_ATTEMPTS) throw e;
+      }
+    }
+    const bytes = await writeArchive(store, prepared, options);
+    const m = prepared.manifest;
+    return {
+      out: options.out,
+      origin: m.origin,
+      createdAt: m.createdAt,
+      expires: m.expires,
+      versions: m.versions,
+      scopes: m.scopes.included.length,
+      targets: m.targets.length,
+      files: m.files.length + 1,
+      bytes,
+      warnings: prepared.warnings,
+    };
+  } finally {
+    store.close();
+  }
+}
+
+/** Reads the repository, signs what the bundle needs, reserves the versions (one commit). */
+async function prepare(store: Store, options: ExportOptions, validFor: number, filter: string[] | null): Promise<Prepared> {
+  const now = (options.clock ?? (() => new Date()))();
+  const createdAt = iso(now);
+  const bundleExpires = expiresAt(now, validFor);
+  const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse(store.getMeta('expiry') ?? '{}') };
+  const warnings: string[] = [];
+
+  // One statement: a consistent view of the newest version of every role.
+  const latest = new Map(store.latestMetadataAll().map((r) => [r.role, r]));
+  const timestamp = latest.get('timestamp');
+  const snapshotRec = latest.get('snapshot');
+  const rootRec = latest.get('root');
+  if (!timestamp || !snapshotRec || !rootRec) throw new KeyshareError(Codes.NOT_INITIALIZED, 'the repository has not been published yet');
+  const roots = store.listMetadataVersions('root');
+  if (roots.length === 0 || roots[0]!.version !== 1 || roots.some((r, i) => r.version !== i + 1)) {
+    throw new KeyshareError(Codes.INTERNAL, 'the root versions in the store are not 1..N');
+  }
+  const root = parseMetadata(MetadataKind.Root, rootRec.bytes).signed;
+  if (Date.parse(root.expires) < Date.parse(bundleExpires)) {
+    warnings.push(`root v${root.version} expires at ${root.expires}, before the bundle (${bundleExpires}): sign a new root, or importers will refuse the bundle then`);
+  }
+  const signers = loadSignersForRoot(options.dataDir, root);
+  const origin = originOf(parseMetadata(MetadataKind.Root, roots[0]!.bytes).signed.toJSON());
+
+  // Every targets role the snapshot lists, re-signed when it would expire before the bundle.
+  const oldSnapshot = parseMetadata(MetadataKind.Snapshot, snapshotRec.bytes).signed;
+  const roleRecords = new Map<string, MetadataRecord>();
+  const resigned: MetadataRecord[] = [];
+  for (const [file, meta] of Object.entries(oldSnapshot.meta)) {
+    const role = file.replace(/\.json$/, '');
+    const rec = latest.get(role)?.version === meta.version ? latest.get(role)! : store.getMetadata(role, meta.version);
+    if (!rec) throw new KeyshareError(Codes.INTERNAL, `${role} version ${meta.version}, which the snapshot names, is not in the store`);
+    if (Date.parse(rec.expires) < Date.parse(bundleExpires)) {
+      const next = await resignTargetsRole(rec, bundleExpires, signers);
+      resigned.push(next);
+      roleRecords.set(role, next);
+    } else {
+      roleRecords.set(role, rec);
+    }
+  }
+  const meta: Record<string, MetaFile> = {};
+  for (const [role, rec] of [...roleRecords].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) meta[`${role}.json`] = new MetaFile({ version: rec.version });
+
+  const sv = oldSnapshot.version;
+  const tv = timestamp.version;
+  const [bundleSnapshot, bundleTimestamp] = await signSnapshotAndTimestamp(signers, meta, sv + 1, tv + 1, bundleExpires, bundleExpires);
+  const [liveSnapshot, liveTimestamp] = await signSnapshotAndTimestamp(signers, meta, sv + 2, tv + 2, expiresAt(now, expiry.snapshot), expiresAt(now, expiry.timestamp));
+
+  // Target files: every target of the top-level targets role and of the delegated roles.
+  const targetFiles: BundleTarget[] = [];
+  for (const rec of roleRecords.values()) {
+    const signed = parseMetadata(MetadataKind.Targets, rec.bytes).signed;
+    for (const t of Object.values(signed.targets)) {
+      const sha = t.hashes.sha256;
+      if (!sha) throw new KeyshareError(Codes.INTERNAL, `target ${t.path} has no sha256`);
+      targetFiles.push({ path: t.path, length: t.length, sha256: sha });
+    }
+  }
+  const indexTarget = targetFiles.find((t) => t.path === INDEX_TARGET);
+  if (!indexTarget) throw new KeyshareError(Codes.INTERNAL, 'the repository has no index.json');
+  const indexBytes = store.getTarget(indexTarget.sha256, INDEX_TARGET)?.bytes;
+  if (!indexBytes) throw new KeyshareError(Codes.INTERNAL, 'index.json is not in the store');
+  const scopeOfPath = new Map((JSON.parse(indexBytes.toString('utf8')) as TrustIndex).scopes.map((s) => [s.path, s.scope]));
+  const included: string[] = [];
+  const selected = targetFiles
+    .filter((t) => {
+      const scope = scopeOfPath.get(t.path);
+      if (scope === undefined) return true; // index.json, CRLs, any other target
+      const keep = !filter || filter.some((p) => scopeContains(p, scope));
+      if (keep) included.push(scope);
+      return keep;
+    })
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+  // The files, in archive order: roots, timestamp, snapshot, targets roles, target files.
+  const entries: Entry[] = [];
+  const addBytes = (name: string, bytes: Buffer) => entries.push({ path: `${TUF_DIR}/${name}`, length: bytes.length, sha256: sha256Hex(bytes), bytes });
+  for (const r of roots) addBytes(`${r.version}.root.json`, r.bytes);
+  addBytes('timestamp.json', bundleTimestamp.bytes);
+  addBytes(`${bundleSnapshot.version}.snapshot.json`, bundleSnapshot.bytes);
+  for (const [role, rec] of roleRecords) addBytes(`${rec.version}.${role}.json`, rec.bytes);
+  for (const t of selected) {
+    entries.push({ path: `${TUF_DIR}/targets/${consistentTargetName(t.path, t.sha256)}`, length: t.length, sha256: t.sha256, target: { sha256: t.sha256, path: t.path } });
+  }
+
+  const manifest: BundleManifest = {
+    mediaType: BUNDLE_MEDIA_TYPE,
+    origin,
+    createdAt,
+    expires: bundleExpires,
+    versions: { root: root.version, timestamp: bundleTimestamp.version, snapshot: bundleSnapshot.version, targets: roleRecords.get('targets')?.version ?? 0 },
+    scopes: { filter, included: included.sort() },
+    targets: selected,
+    files: entries.map(({ path, length, sha256 }) => ({ path, length, sha256 })),
+  };
+
+  // Reserve the versions: fails with CONFLICT if a publish landed since our read.
+  store.commitPublish({
+    upToSeq: 0, // consumes no dirty marks: pending changes go out with the next publish
+    docs: [],
+    targets: [],
+    metadata: [...resigned, bundleSnapshot, bundleTimestamp, liveSnapshot, liveTimestamp],
+    publishedAt: now.toISOString(),
+    baseTimestampVersion: tv,
+  });
+  return { manifest, entries, warnings };
+}
+
+/** The same role, content unchanged, as the next version with a later expiry. */
+async function resignTargetsRole(rec: MetadataRecord, expires: string, signers: OnlineSigners): Promise<MetadataRecord> {
+  const signed = (JSON.parse(rec.bytes.toString('utf8')) as { signed: Record<string, unknown> }).signed;
+  const md = new Metadata(Targets.fromJSON({ ...signed, version: rec.version + 1, expires } as never));
+  // The trust role and the hashed bins are delegated to the targets key (Publisher.bootstrap).
+  await signMetadata(md, [signers.targets]);
+  return { role: rec.role, version: md.signed.version, bytes: metadataBytes(md), expires: md.signed.expires };
+}
+
+async function signSnapshotAndTimestamp(
+  signers: OnlineSigners,
+  meta: Record<string, MetaFile>,
+  snapshotVersion: number,
+  timestampVersion: number,
+  snapshotExpires: string,
+  timestampExpires: string,
+): Promise<[MetadataRecord, MetadataRecord]> {
+  const snapshot = new Metadata(new Snapshot({ version: snapshotVersion, specVersion: SPEC_VERSION, expires: snapshotExpires, meta }));
+  await signMetadata(snapshot, [signers.snapshot]);
+  const snapshotBytes = metadataBytes(snapshot);
+  const timestamp = new Metadata(
+    new Timestamp({
+      version: timestampVersion,
+      specVersion: SPEC_VERSION,
+      expires: timestampExpires,
+      snapshotMeta: new MetaFile({ version: snapshotVersion, length: snapshotBytes.length, hashes: { sha256: sha256Hex(snapshotBytes) } }),
+    }),
+  );
+  await signMetadata(timestamp, [signers.timestamp]);
+  return [
+    { role: 'snapshot', version: snapshotVersion, bytes: snapshotBytes, expires: snapshotExpires },
+    { role: 'timestamp', version: timestampVersion, bytes: metadataBytes(timestamp), expires: timestampExpires },
+  ];
+}
+
+/** Streams the archive to `<out>.partial-*`, then renames it: no half-written bundle under the real name. */
+async function writeArchive(store: Store, prepared: Prepared, options: ExportOptions): Promise<number> {
+  const gzip = options.gzip ?? /\.(tgz|gz)$/.test(options.out);
+  const tmp = `${options.out}.partial-${process.pid}`;
+  const mtime = new Date(prepared.manifest.createdAt);
+  const pack = new Pack({ portable: true, gzip: gzip ? { level: 9 } : undefined });
+  const written = pipeline(pack, createWriteStream(tmp, { mode: 0o644 }));
+  // An error on the file side ends the pipeline; stop feeding the pack then.
+  let failed: unknown = null;
+  written.catch((e) => (failed = e));
+  const totalBytes = prepared.entries.reduce((n, e) => n + e.length, 0);
+  const progress: ExportProgress = { files: 0, totalFiles: prepared.entries.length, bytes: 0, totalBytes };
+
+  const add = async (path: string, bytes: Buffer) => {
+    if (failed) throw failed;
+    const entry = new ReadEntry(new Header({ path, mode: 0o644, size: bytes.length, type: 'File', mtime }));
+    entry.end(bytes);
+    if (!pack.write(entry)) await Promise.race([once(pack, 'drain'), written]);
+  };
+  try {
+    await add(BUNDLE_JSON, Buffer.from(JSON.stringify(prepared.manifest, null, 2) + '\n'));
+    for (const e of prepared.entries) {
+      let bytes: Buffer;
+      if ('bytes' in e) bytes = e.bytes;
+      else {
+        const t = store.getTarget(e.target.sha256, e.target.path);
+        if (!t || sha256Hex(t.bytes) !== e.sha256 || t.bytes.length !== e.length) {
+          throw new KeyshareError(Codes.INTERNAL, `target ${e.target.path} in the store does not match its metadata`);
+        }
+        bytes = t.bytes;
+      }
+      await add(e.path, bytes);
+      progress.files++;
+      progress.bytes += bytes.length;
+      options.onProgress?.({ ...progress });
+    }
+    pack.end();
+    await written;
+    renameSync(tmp, options.out);
+  } catch (e) {
+    pack.destroy?.();
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  return statSync(options.out).size;
+}

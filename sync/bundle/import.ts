@@ -1,0 +1,276 @@
+/**
+ * `keyshare bundle import`: verification first, then one store transaction (CONTRACT.md
+ * "Offline bundles"). The importer is an orchestrator in the tuf-js `updater.ts` mould: it
+ * extracts (sync/bundle/extract.ts, with limits), verifies (verify.ts: bundle.json digests,
+ * the root chain, the TUF client workflow pinned to --root), checks the bundle is newer than
+ * the last one from the same origin, and only then writes:
+ *
+ *  - the imported scopes, with their anchors and revocations, `source = bundle:<origin>`
+ *    (federate.ts); the publisher republishes them under this service's own root;
+ *  - the origin as an upstream row named `<origin>` (url `bundle:<origin>`, mode `mirror`,
+ *    the newest verified root, the versions seen), and the bundle's repository files in
+ *    upstream_files, served byte for byte under /mirrors/<origin>/tuf/.
+ *
+ * Idempotent: the same bundle again changes nothing. Works on the data dir whether or not the
+ * service runs: the writes mark scopes dirty, and a running service's publisher notices the
+ * change within seconds (Publisher.checkExternalWrites); a stopped one publishes at start.
+ *
+ * What a bundle does to scopes of its origin: scopes the origin's signed index.json no longer
+ * lists are removed here. A scope the index lists but the bundle does not carry (a --scopes
+ * export) keeps what an earlier bundle brought, and is reported in `notInBundle`. A scope that
+ * exists here but belongs to someone else (defined locally, or by another origin) is a
+ * conflict: the import is refused (SCOPE_EXISTS) and nothing changes.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KeyshareError, Codes } from '../../service/errors.js';
+import { dbPath, isInitialized } from '../../service/instance.js';
+import { INDEX_TARGET } from '../../service/repo/layout.js';
+import { Store } from '../../service/store/index.js';
+import { BundleCodes, bundleError } from './errors.js';
+import { DEFAULT_LIMITS, extractBundle, type ExtractLimits } from './extract.js';
+import { AnchorParser, anchorDiffers, federateDocument, parseIndex, type FederatedScope } from './federate.js';
+import { SOURCE_PREFIX } from './format.js';
+import { verifyBundle, type VerifiedBundle } from './verify.js';
+
+export interface ImportOptions {
+  /** The bundle file (tar, or gzip-compressed tar). */
+  file: string;
+  /** The pinned root.json of the origin, out of band (never taken from the bundle). */
+  root: Buffer;
+  /** The data dir to import into; or an open store (in-process, e.g. tests). */
+  dataDir?: string;
+  store?: Store;
+  /** Called after the commit when the importer runs inside a service (publish now). */
+  publisher?: { notify(): Promise<unknown> };
+  clock?: () => Date;
+  limits?: Partial<ExtractLimits>;
+  /** Where the scratch directory goes (default: the OS temp dir). */
+  tmpDir?: string;
+}
+
+export interface ImportResult {
+  origin: string;
+  source: string;
+  /** False when this exact bundle was imported before: nothing was written. */
+  changed: boolean;
+  createdAt: string;
+  expires: string;
+  versions: { root: number; timestamp: number; snapshot: number };
+  scopes: { created: string[]; updated: string[]; removed: string[]; unchanged: number; notInBundle: string[] };
+  anchors: { added: number; updated: number; removed: number };
+  revocationsAdded: number;
+  /** Where this service serves the origin's repository byte for byte. */
+  mirror: string;
+}
+
+/** What the upstream row's `state` holds for a bundle origin. */
+export interface BundleState {
+  kind: 'bundle';
+  rootVersion: number;
+  timestampVersion: number;
+  timestampSha256: string;
+  snapshotVersion: number;
+  roleVersions: Record<string, number>;
+  createdAt: string;
+  expires: string;
+  importedAt: string;
+  scopes: string[];
+}
+
+export const bundleSource = (origin: string) => `${SOURCE_PREFIX}${origin}`;
+export const mirrorPath = (origin: string) => `/mirrors/${origin}/tuf/`;
+
+const rollback = (m: string) => bundleError(BundleCodes.ROLLBACK, m);
+
+/**
+ * TUF spec 5.4.3, 5.5.5 across bundles: no version may go down from the last bundle imported
+ * from the same origin. Returns 'same' for that very bundle again (idempotent import).
+ */
+export function compareWithPrevious(prev: BundleState | null, v: VerifiedBundle): 'first' | 'same' | 'newer' {
+  if (!prev) return 'first';
+  const ts = v.timestamp.version;
+  if (ts < prev.timestampVersion) {
+    throw rollback(`the bundle's timestamp is version ${ts}, older than version ${prev.timestampVersion} imported from origin ${v.origin} (created ${prev.createdAt})`);
+  }
+  if (ts === prev.timestampVersion) {
+    if (v.timestamp.sha256 === prev.timestampSha256) return 'same';
+    throw rollback(`the bundle's timestamp version ${ts} differs from the one already imported with that version`);
+  }
+  if (v.root.version < prev.rootVersion) throw rollback(`the bundle's root is version ${v.root.version}, older than version ${prev.rootVersion} already trusted`);
+  if (v.snapshot.version < prev.snapshotVersion) throw rollback(`the bundle's snapshot is version ${v.snapshot.version}, older than version ${prev.snapshotVersion}`);
+  for (const [role, version] of Object.entries(prev.roleVersions)) {
+    const now = v.snapshot.meta[role];
+    if (now === undefined) throw rollback(`the bundle's snapshot lacks ${role}, which the last bundle had`);
+    if (now < version) throw rollback(`the bundle's ${role} is version ${now}, older than version ${version}`);
+  }
+  return 'newer';
+}
+
+export async function importBundle(options: ImportOptions): Promise<ImportResult> {
+  const now = (options.clock ?? (() => new Date()))();
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const scratch = mkdtempSync(join(options.tmpDir ?? tmpdir(), 'keyshare-bundle-'));
+  try {
+    const dir = join(scratch, 'bundle');
+    const extracted = await extractBundle(options.file, dir, limits);
+    const verified = await verifyBundle(dir, extracted, options.root, now, join(scratch, 'work'));
+    return await withStore(options, (store) => apply(store, verified, now, options));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+async function withStore<T>(options: ImportOptions, fn: (store: Store) => Promise<T>): Promise<T> {
+  if (options.store) return fn(options.store);
+  if (!options.dataDir) throw new KeyshareError(Codes.CONFIG_INVALID, 'importBundle needs a data dir or a store');
+  if (!isInitialized(options.dataDir)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${options.dataDir} is not initialised (run \`keyshare init\`)`);
+  const store = Store.open(dbPath(options.dataDir));
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+async function apply(store: Store, v: VerifiedBundle, now: Date, options: ImportOptions): Promise<ImportResult> {
+  const origin = v.origin;
+  const source = bundleSource(origin);
+  const result: ImportResult = {
+    origin,
+    source,
+    changed: false,
+    createdAt: v.manifest.createdAt,
+    expires: v.timestamp.expires,
+    versions: { root: v.root.version, timestamp: v.timestamp.version, snapshot: v.snapshot.version },
+    scopes: { created: [], updated: [], removed: [], unchanged: 0, notInBundle: [] },
+    anchors: { added: 0, updated: 0, removed: 0 },
+    revocationsAdded: 0,
+    mirror: mirrorPath(origin),
+  };
+
+  const upstream = store.getUpstream(origin);
+  if (upstream && upstream.url !== source) {
+    throw new KeyshareError(Codes.CONFLICT, `an upstream named ${origin} exists and is not a bundle origin`);
+  }
+  const prev = (upstream?.state as BundleState | null | undefined)?.kind === 'bundle' ? (upstream!.state as unknown as BundleState) : null;
+  if (compareWithPrevious(prev, v) === 'same') return result;
+
+  // The trust documents: the signed index names the origin's scopes; the bundle may carry fewer.
+  const byPath = new Map(v.targets.map((t) => [t.path, t]));
+  const indexTarget = byPath.get(INDEX_TARGET);
+  if (!indexTarget) throw bundleError(BundleCodes.BUNDLE_INVALID, 'the bundle has no index.json');
+  const index = parseIndex(readFileSync(indexTarget.file));
+  const indexPaths = new Set(index.values());
+  for (const t of v.targets) {
+    if (t.path.startsWith('trust/') && !indexPaths.has(t.path)) throw bundleError(BundleCodes.BUNDLE_INVALID, `${t.path} is not in the origin's index.json`);
+  }
+  const parser = new AnchorParser();
+  const wanted = new Map<string, FederatedScope>();
+  for (const [scope, path] of index) {
+    const t = byPath.get(path);
+    if (!t) {
+      result.scopes.notInBundle.push(scope);
+      continue;
+    }
+    wanted.set(scope, await federateDocument(path, readFileSync(t.file), source, parser));
+  }
+
+  const existing = new Map(store.listScopes().map((s) => [s.scope, s]));
+  const conflicts = [...wanted.keys()].filter((s) => existing.has(s) && existing.get(s)!.source !== source);
+  if (conflicts.length > 0) {
+    throw new KeyshareError(
+      Codes.SCOPE_EXISTS,
+      `${conflicts.length} of the bundle's scopes already exist here from another source (local or another origin), nothing was changed: ` +
+        conflicts.slice(0, 10).join(', ') + (conflicts.length > 10 ? ', ...' : ''),
+      { details: { conflicts } },
+    );
+  }
+  const removed = [...existing.values()].filter((s) => s.source === source && !index.has(s.scope)).map((s) => s.scope);
+  result.scopes.notInBundle = result.scopes.notInBundle.filter((s) => existing.get(s)?.source === source);
+
+  const state: BundleState = {
+    kind: 'bundle',
+    rootVersion: v.root.version,
+    timestampVersion: v.timestamp.version,
+    timestampSha256: v.timestamp.sha256,
+    snapshotVersion: v.snapshot.version,
+    roleVersions: v.snapshot.meta,
+    createdAt: v.manifest.createdAt,
+    expires: v.timestamp.expires,
+    importedAt: now.toISOString(),
+    scopes: [...wanted.keys()].sort(),
+  };
+
+  // Everything verified and planned: one transaction, all of it or nothing.
+  store.transaction(() => {
+    for (const f of wanted.values()) {
+      const old = existing.get(f.scope.scope);
+      let touched = false;
+      if (!old) {
+        store.createScope(f.scope, now);
+        result.scopes.created.push(f.scope.scope);
+      } else if (old.inherit !== f.scope.inherit || old.level !== f.scope.level) {
+        store.updateScope(f.scope);
+        touched = true;
+      }
+      const current = new Map(store.listAnchors([f.scope.scope]).map((a) => [a.id, a]));
+      const ids = new Set(f.anchors.map((a) => a.id));
+      for (const a of f.anchors) {
+        const c = current.get(a.id);
+        if (!c) {
+          store.addAnchor(a, now);
+          result.anchors.added++;
+          touched = true;
+        } else if (anchorDiffers(c, a)) {
+          store.replaceAnchor(a, now);
+          result.anchors.updated++;
+          touched = true;
+        }
+      }
+      // Anchors this origin brought and no longer lists; an anchor added here locally stays.
+      for (const c of current.values()) {
+        if (!ids.has(c.id) && c.source === source) {
+          store.removeAnchor(f.scope.scope, c.id);
+          result.anchors.removed++;
+          touched = true;
+        }
+      }
+      for (const r of f.revocations) {
+        if (store.addRevocation(r)) {
+          result.revocationsAdded++;
+          touched = true;
+        }
+      }
+      if (old && touched) result.scopes.updated.push(f.scope.scope);
+      else if (old) result.scopes.unchanged++;
+    }
+    // Revocations stay (they only ever restrict, and apply to this scope name alone).
+    for (const scope of removed) {
+      store.deleteScope(scope);
+      result.scopes.removed.push(scope);
+    }
+    store.putUpstream({
+      name: origin,
+      url: source,
+      mode: 'mirror',
+      scopes: v.manifest.scopes.filter,
+      root: v.root.bytes,
+      state: state as unknown as Record<string, unknown>,
+      timestampVersion: v.timestamp.version,
+      lastSuccessAt: now.toISOString(),
+      lastError: null,
+      createdAt: upstream?.createdAt ?? now.toISOString(),
+    });
+    store.replaceUpstreamFiles(
+      origin,
+      (function* () {
+        for (const f of v.files) yield { path: f.path, bytes: readFileSync(f.file) };
+      })(),
+    );
+  });
+  result.changed = true;
+  await options.publisher?.notify();
+  return result;
+}
