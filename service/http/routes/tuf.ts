@@ -10,11 +10,18 @@ import { parseMetadata } from '../../repo/tuf.js';
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const SHORT = 'public, max-age=1';
 
+/** RFC 9110 13.1.2: If-None-Match is "*" or a list of entity tags, compared weakly (W/ ignored). */
+function matches(ifNoneMatch: string | undefined, quoted: string): boolean {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === quoted);
+}
+
 function send(c: Context<AppEnv>, bytes: Uint8Array, type: string, etag: string, cacheControl: string) {
   const quoted = `"${etag}"`;
   c.header('ETag', quoted);
   c.header('Cache-Control', cacheControl);
-  if (c.req.header('if-none-match') === quoted) return c.body(null, 304);
+  if (matches(c.req.header('if-none-match'), quoted)) return c.body(null, 304);
   c.header('Content-Type', type);
   return c.body(bytes as Uint8Array<ArrayBuffer>);
 }
