@@ -98,7 +98,7 @@ export class TestProxy {
       return { status: own.status ?? 200, body: own.body };
     }
     const res = await fetch(this.upstream + path, { signal: AbortSignal.timeout(10_000) });
-    let body = Buffer.from(await res.arrayBuffer());
+    let body: Buffer = Buffer.from(await res.arrayBuffer());
     if (res.ok) this.seen.set(path, body);
     if (res.ok && this.transform) body = this.transform(path, body);
     this.log.push({ path, status: res.status });
