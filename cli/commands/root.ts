@@ -4,12 +4,12 @@ import { AdminClient } from '../client.js';
 import { readInputFile } from '../files.js';
 import { print } from '../output.js';
 import { adminOptions } from './admin-options.js';
-import { openKeySigner } from '../signers.js';
-import { publicKeyPem } from '../../service/crypto/signer.js';
-import { Pkcs11Signer, isPkcs11Uri } from '../../service/crypto/pkcs11.js';
 import { KeyshareError } from '../../service/errors.js';
-import { parseRootJson, signRootProposal } from '../../service/repo/ceremony.js';
 import type { ProposalView, RootPublishResult } from '../../service/root-ceremony.js';
+
+// Loaded on use: TUF models, crypto and the PKCS#11 addon cost start-up that other commands do not need.
+const ceremonyCore = () => import('../../service/repo/ceremony.js');
+const signers = () => import('../signers.js');
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 const short = (id: string) => id.slice(0, 12);
@@ -81,16 +81,9 @@ export function rootCommand(): Command {
       .option('--out <file>', 'also write the staged root to FILE, to sign offline'),
   ).action(async (o) => {
     if (o.threshold !== undefined && !Number.isInteger(o.threshold)) throw new KeyshareError('USAGE', '--threshold must be an integer');
+    const { publicKeyPemOf } = await signers();
     const addKeys: string[] = [];
-    for (const f of o.addKey as string[]) {
-      if (!isPkcs11Uri(f)) {
-        addKeys.push(publicKeyPem(readInputFile(f).toString('utf8')));
-        continue;
-      }
-      const signer = Pkcs11Signer.open(f);
-      addKeys.push(signer.publicKeyPem);
-      signer.close();
-    }
+    for (const f of o.addKey as string[]) addKeys.push(await publicKeyPemOf(f));
     const body = { addKeys, removeKeys: o.removeKey, threshold: o.threshold, expires: o.expires };
     const p = await AdminClient.from(o).call<ProposalView>('POST', '/root/proposal', body);
     if (o.out) writeStaged(o.out, p.metadata);
@@ -137,8 +130,9 @@ export function rootCommand(): Command {
 
     if (o.key && o.in) {
       // Offline: no service, no token. The service checks the signature when it is imported.
+      const { parseRootJson, signRootProposal } = await ceremonyCore();
       const staged = parseRootJson(readJsonFile(o.in));
-      const signer = await openKeySigner(o.key);
+      const signer = await (await signers()).openKeySigner(o.key);
       try {
         const [s] = await signRootProposal(staged, [signer]);
         const out = staged.toJSON() as { signatures: { keyid: string; sig: string }[] };
@@ -162,7 +156,8 @@ export function rootCommand(): Command {
       p = await client.call<ProposalView>('POST', '/root/proposal/signatures', { metadata: readJsonFile(o.in) });
     } else {
       const staged = await client.call<ProposalView>('GET', '/root/proposal');
-      const signer = await openKeySigner(o.key);
+      const { parseRootJson, signRootProposal } = await ceremonyCore();
+      const signer = await (await signers()).openKeySigner(o.key);
       try {
         const sigs = await signRootProposal(parseRootJson(staged.metadata), [signer]);
         p = await client.call<ProposalView>('POST', '/root/proposal/signatures', { signatures: sigs });

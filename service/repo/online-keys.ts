@@ -99,3 +99,19 @@ export function promoteNextKeys(dataDir: string, roles: OnlineRole[]): void {
     }
   }
 }
+
+/**
+ * `init --pkcs11 TOKEN-URI`: the online keys are generated inside the token instead of files
+ * (CONTRACT.md "init": the online keys stay in the data dir, or in a PKCS#11 token when one is
+ * named). The key files that `generateKeys` wrote are removed; keys/{role}.pkcs11 name the
+ * token keys.
+ */
+export function moveOnlineKeysToToken(dataDir: string, tokenUri: string): OnlineSigners {
+  const open = (role: OnlineRole): Signer => {
+    const uri = generatePkcs11Key(tokenUri, `keyshare-${role}-${new Date().toISOString().replace(/[-:.]/g, '')}`);
+    writeNewKey(currentTokenKeyPath(dataDir, role), uri + '\n');
+    if (existsSync(currentKeyPath(dataDir, role))) unlinkSync(currentKeyPath(dataDir, role));
+    return Pkcs11Signer.open(uri);
+  };
+  return { targets: open('targets'), snapshot: open('snapshot'), timestamp: open('timestamp') };
+}

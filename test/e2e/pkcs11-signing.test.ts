@@ -76,6 +76,27 @@ describe.skipIf(!available)('when keys live in a PKCS#11 token (SoftHSM2)', () =
     });
   });
 
+  it('initialises a repository whose online keys are all in the token', async () => {
+    const dataDir = await initTestDataDir({ pkcs11: tokenUri });
+    for (const role of ['targets', 'snapshot', 'timestamp']) {
+      expect(existsSync(join(dataDir, 'keys', `${role}.pem`)), role).toBe(false);
+      expect(readFileSync(join(dataDir, 'keys', `${role}.pkcs11`), 'utf8')).toMatch(new RegExp(`^pkcs11:token=keyshare;object=keyshare-${role}-`));
+    }
+    const svc = await serve(dataDir);
+    try {
+      await svc.api('POST', '/scopes', { scope: 'registry.acme.io' });
+      const client = new CachingTufClient(svc.url, join(dataDir, 'root.json'));
+      expect(await client.readJson('trust/registry.acme.io.json')).toMatchObject({ scope: 'registry.acme.io' });
+      const root = client.cached('root').signed;
+      for (const role of ['targets', 'snapshot', 'timestamp']) {
+        expect(root.keys[root.roles[role].keyids[0]].keytype, role).toBe('ecdsa');
+        expect(client.signedBy(role)).toEqual(root.roles[role].keyids);
+      }
+    } finally {
+      await svc.close();
+    }
+  });
+
   describe('and the timestamp key is rotated into the token', () => {
     let svc: Running;
     let client: CachingTufClient;
