@@ -11,7 +11,7 @@ import { DEFAULT_BIN_BITS, DEFAULT_EXPIRY, type ExpiryConfig } from './repo/layo
 import { Publisher, type PublishResult } from './repo/publisher.js';
 import { buildRoot, signRoot } from './repo/root.js';
 import { metadataBytes, parseMetadata } from './repo/tuf.js';
-import { loadSignersForRoot } from './repo/online-keys.js';
+import { loadSignersForRoot, moveOnlineKeysToToken } from './repo/online-keys.js';
 import { MetadataKind } from '@tufjs/models';
 import { FileSigner } from './crypto/signer.js';
 import { Store } from './store/index.js';
@@ -24,6 +24,8 @@ export interface InitOptions {
   binBits?: number;
   expiry?: Partial<ExpiryConfig>;
   clock?: () => Date;
+  /** A PKCS#11 token URI: generate the online keys inside it instead of key files. */
+  pkcs11?: string;
 }
 
 export interface InitResult {
@@ -62,7 +64,7 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   const now = (options.clock ?? (() => new Date()))();
   const expiry = { ...DEFAULT_EXPIRY, ...options.expiry };
   const { rootPems, rootPaths } = generateKeys(dataDir, rootKeys);
-  const online = loadOnlineSigners(dataDir);
+  const online = options.pkcs11 ? moveOnlineKeysToToken(dataDir, options.pkcs11) : loadOnlineSigners(dataDir);
   const rootSigners = rootPems.map((p) => new FileSigner(p));
   const root = buildRoot({ version: 1, now, lifetimeSeconds: expiry.root, rootKeys: rootSigners.map((s) => s.publicKey), rootThreshold: threshold, online });
   await signRoot(root, rootSigners);
