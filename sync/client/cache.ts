@@ -7,10 +7,12 @@
  *   <cache>/metadata/             tuf-js metadataDir: root.json, timestamp.json, snapshot.json, ...
  *   <cache>/targets/              tuf-js targetDir: verified target files
  *
+ *   <cache>/lock                  held by the fetch using the cache (pid inside)
+ *
  * The default cache is one folder per server under $XDG_CACHE_HOME/keyshare (~/.cache/keyshare).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { Metadata, MetadataKind, type Root } from '@tufjs/models';
@@ -148,5 +150,53 @@ function readCachedRoot(layout: CacheLayout): Buffer | null {
     return bytes;
   } catch {
     return null;
+  }
+}
+
+const LOCK_WAIT_MS = 60_000;
+
+function holderAlive(lockFile: string): boolean {
+  try {
+    const pid = Number(readFileSync(lockFile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `fn` while holding the cache's lock file, so that two fetches sharing a cache (parallel
+ * CI jobs) never read files the other is writing, nor reset the cache under it. A lock whose
+ * process is gone is taken over.
+ */
+export async function withCacheLock<T>(layout: CacheLayout, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(layout.dir, { recursive: true, mode: 0o700 });
+  const lockFile = join(layout.dir, 'lock');
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const fd = openSync(lockFile, 'wx', 0o600);
+      writeFileSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (!holderAlive(lockFile)) {
+        rmSync(lockFile, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new KeyshareError(FetchCodes.CACHE_BUSY, `the cache ${layout.dir} is held by another fetch (${lockFile}) for more than ${LOCK_WAIT_MS / 1000} s`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lockFile, { force: true });
   }
 }

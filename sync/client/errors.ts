@@ -31,6 +31,8 @@ export const FetchCodes = {
   METADATA_INVALID: 'METADATA_INVALID',
   /** --offline, and the cache lacks what is needed: run one fetch online first. */
   NOT_CACHED: 'NOT_CACHED',
+  /** Another fetch held the cache's lock for too long. */
+  CACHE_BUSY: 'CACHE_BUSY',
   /** --out cannot be written, or holds files keyshare fetch did not write. */
   OUT_INVALID: 'OUT_INVALID',
 } as const;

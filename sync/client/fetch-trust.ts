@@ -16,7 +16,7 @@ import { Metadata, MetadataKind, type Root, type Snapshot, type Targets, type Ti
 import { Updater, type Fetcher } from 'tuf-js';
 import type { TrustDocument, TrustIndex } from '../../service/domain/types.js';
 import { KeyshareError, Codes } from '../../service/errors.js';
-import { cacheLayout, defaultCacheDir, prepareCache, readPinnedRoot, writeState } from './cache.js';
+import { cacheLayout, defaultCacheDir, prepareCache, readPinnedRoot, withCacheLock, writeState, type CacheLayout } from './cache.js';
 import { FetchCodes, toFetchError } from './errors.js';
 import { CacheFetcher, HttpFetcher } from './fetcher.js';
 import { parseIndex, parseTrustDocument, selectScopes } from './select.js';
@@ -43,6 +43,8 @@ export interface FetchTrustOptions {
   now?: Date;
   /** The online Fetcher port (default: HttpFetcher). */
   fetcher?: Fetcher;
+  /** Also fetch the CRL targets the selected documents list (`crls`), verified like any target. */
+  crls?: boolean;
 }
 
 export interface FetchMetadataInfo {
@@ -64,6 +66,8 @@ export interface FetchTrustResult {
   repositories: { repository: string; scope: string }[];
   index: TrustIndex;
   metadata: FetchMetadataInfo;
+  /** With `crls: true`: the DER of each CRL target the documents list, by target path. */
+  crls: Map<string, Uint8Array>;
 }
 
 export function normalizeServer(server: string): string {
@@ -78,11 +82,19 @@ export function normalizeServer(server: string): string {
 }
 
 export async function fetchTrust(options: FetchTrustOptions): Promise<FetchTrustResult> {
-  const now = options.now ?? new Date();
   const server = normalizeServer(options.server);
   const pinned = readPinnedRoot(options.root);
   const layout = cacheLayout(options.cache ?? defaultCacheDir(server));
   const offline = options.offline ?? false;
+  if (offline && !existsSync(layout.dir)) {
+    throw new KeyshareError(FetchCodes.NOT_CACHED, `offline, and there is no cache at ${layout.dir}: run keyshare fetch online once first`);
+  }
+  return withCacheLock(layout, () => fetchLocked({ ...options, server, offline }, pinned, layout));
+}
+
+async function fetchLocked(options: FetchTrustOptions & { server: string; offline: boolean }, pinned: Buffer, layout: CacheLayout): Promise<FetchTrustResult> {
+  const now = options.now ?? new Date();
+  const { server, offline } = options;
   const state = prepareCache(layout, pinned, server, offline);
   const metadataBaseUrl = `${server}/tuf`;
   const targetBaseUrl = `${server}/tuf/targets`;
@@ -113,6 +125,14 @@ export async function fetchTrust(options: FetchTrustOptions): Promise<FetchTrust
       const entry = index.scopes.find((s) => s.scope === scope)!;
       documents.push(parseTrustDocument(await readTarget(updater, entry.path), entry));
     }
+    const crls = new Map<string, Uint8Array>();
+    if (options.crls) {
+      for (const doc of documents) {
+        for (const c of doc.crls ?? []) {
+          if (!crls.has(c.target)) crls.set(c.target, await readTarget(updater, c.target));
+        }
+      }
+    }
 
     const fetchedAt = offline ? state.fetchedAt! : now.toISOString();
     if (!offline) writeState(layout, { ...state, server, fetchedAt, timestampVersion: verified.timestampVersion });
@@ -120,6 +140,7 @@ export async function fetchTrust(options: FetchTrustOptions): Promise<FetchTrust
       documents,
       repositories: selection.repositories,
       index,
+      crls,
       metadata: {
         server,
         offline,

@@ -2,6 +2,7 @@
  * fetchTrust against a running service: verified documents, scope resolution, the cache (one
  * request when nothing changed), pinning, and --offline.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,6 +153,16 @@ describe('when the cache holds the current trust', () => {
     const names = r.documents.find((d) => d.scope === 'registry.acme.io')!.anchors.map((a) => a.name);
     expect(names).toContain('acme-root');
     expect(names).not.toContain('evil-root');
+  });
+
+  it('lets two fetches share a cache one after the other (lock file), and takes over a dead one', async () => {
+    const cache = tempDir('keyshare-cache-');
+    const [a, b] = await Promise.all([fetchTrust(options({ cache })), fetchTrust(options({ cache }))]);
+    expect(b.documents).toEqual(a.documents);
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    writeFileSync(join(cache, 'lock'), `${dead}\n`);
+    expect((await fetchTrust(options({ cache }))).documents).toEqual(a.documents);
+    expect(existsSync(join(cache, 'lock'))).toBe(false);
   });
 
   it('uses a per-server folder under $XDG_CACHE_HOME/keyshare by default', async () => {
