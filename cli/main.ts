@@ -6,6 +6,8 @@ import { Command, CommanderError } from 'commander';
 import { isKeyshareError } from '../service/errors.js';
 import { initCommand } from './commands/init.js';
 import { serveCommand } from './commands/serve.js';
+import { tokenCommand } from './commands/token.js';
+import { auditCommand } from './commands/audit.js';
 import { scopeCommand } from './commands/scope.js';
 import { anchorCommand } from './commands/anchor.js';
 import { applyCommand } from './commands/apply.js';
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   for (const cmd of [initCommand(), serveCommand(), scopeCommand(), anchorCommand(), applyCommand(), revokeCommand(), rootCommand(), keyCommand(), fetchCommand()]) {
     program.addCommand(cmd);
   }
+  program.addCommand(tokenCommand());
+  program.addCommand(auditCommand());
   program.addCommand(crlCommand());
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();

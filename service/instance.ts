@@ -16,6 +16,9 @@ import { MetadataKind } from '@tufjs/models';
 import { FileSigner } from './crypto/signer.js';
 import { Store } from './store/index.js';
 import { TrustService } from './trust-service.js';
+import { AuditLog } from './audit/log.js';
+import { tokenDigest } from './audit/digest.js';
+import { TokenService } from './auth/token-service.js';
 
 export interface InitOptions {
   dataDir: string;
@@ -79,7 +82,12 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     const publisher = new Publisher(store, online, { expiry, clock: options.clock });
     await publisher.bootstrap(options.binBits ?? 8);
     const token = issueToken();
-    store.addToken({ id: token.id, hash: token.hash, role: 'admin', scopes: null, expiresAt: null, createdAt: now.toISOString(), revokedAt: null });
+    const tokenRec = { id: token.id, hash: token.hash, role: 'admin', scopes: null, expiresAt: null, createdAt: now.toISOString(), revokedAt: null };
+    store.transaction(() => {
+      store.addToken(tokenRec);
+      // The audit chain starts with the admin token that init writes (actor null: init itself).
+      new AuditLog(store, () => now).append({ actor: null, action: 'token.create', outcome: 'ok', target: token.id, after: tokenDigest(tokenRec), details: { role: 'admin', by: 'init' } });
+    });
     writeFileAtomic(tokenPath(dataDir), token.token + '\n', 0o600);
   } finally {
     store.close();
@@ -100,6 +108,9 @@ export interface Instance {
   store: Store;
   publisher: Publisher;
   service: TrustService;
+  /** The hash-chained audit log; it records every change made through the store inside `audit.run`. */
+  audit: AuditLog;
+  tokens: TokenService;
   /** True while root keys are still in the data dir (development only). */
   rootKeysOnline: boolean;
   close(): Promise<void>;
@@ -121,11 +132,15 @@ export function openInstance(options: OpenOptions): Instance {
   });
   publisher.load();
   const service = new TrustService(store, publisher, options.clock);
+  const audit = new AuditLog(store, options.clock).attach();
+  const tokens = new TokenService(store, audit, options.clock);
   return {
     dataDir,
     store,
     publisher,
     service,
+    audit,
+    tokens,
     rootKeysOnline: loadRootSigners(dataDir).length > 0,
     async close() {
       publisher.stop();

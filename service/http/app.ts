@@ -7,7 +7,10 @@ import type { Instance } from '../instance.js';
 import { KeyshareError, Codes, isKeyshareError } from '../errors.js';
 import type { AppEnv } from './context.js';
 import { statusFor } from './errors.js';
-import { bearerAuth, requireWriter } from './middleware/auth.js';
+import { authorizeRequest, bearerAuth } from './middleware/auth.js';
+import { auditDenials } from './middleware/audit.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { auditRoutes } from './routes/audit.js';
 import { tufRoutes } from './routes/tuf.js';
 import { mirrorRoutes } from './routes/mirrors.js';
 import { scopeRoutes } from './routes/scopes.js';
@@ -55,8 +58,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       },
     }),
   );
+  api.use('*', auditDenials());
   api.use('*', bearerAuth());
-  api.use('*', requireWriter());
+  // Default deny; routes check the scopes they write (service/auth/authorize.ts).
+  api.use('*', authorizeRequest());
+  api.route('/tokens', tokenRoutes());
+  api.route('/audit', auditRoutes());
   api.route('/scopes', scopeRoutes());
   api.route('/', revocationRoutes());
   api.route('/crls', crlRoutes());

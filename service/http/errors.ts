@@ -11,6 +11,8 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   [Codes.SCOPE_EXISTS]: 409,
   [Codes.ANCHOR_EXISTS]: 409,
   [Codes.CONFLICT]: 409,
+  TOKEN_NOT_FOUND: 404,
+  LAST_ADMIN_TOKEN: 409,
   NO_PROPOSAL: 404,
   PROPOSAL_PENDING: 409,
   PROPOSAL_STALE: 409,

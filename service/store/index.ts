@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { and, eq, inArray, lte, sql, desc } from 'drizzle-orm';
+import { and, eq, gt, gte, inArray, lte, sql, desc } from 'drizzle-orm';
 import { join } from 'node:path';
 import * as t from './schema.js';
 import { KeyshareError, Codes } from '../errors.js';
@@ -97,6 +97,32 @@ export interface UpstreamRecord {
   createdAt: string;
 }
 
+/** One audit log entry as stored (service/audit/chain.ts defines the hash). */
+export interface AuditRecord {
+  seq: number;
+  at: string;
+  tokenId: string | null;
+  action: string;
+  scope: string | null;
+  target: string | null;
+  outcome: string;
+  before: string | null;
+  after: string | null;
+  details: Record<string, unknown> | null;
+  prevHash: string;
+  hash: string;
+}
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+/** Sees every outermost write transaction: `begin` before `fn`, `commit` after it, inside the transaction. */
+export interface TransactionObserver {
+  begin(): unknown;
+  commit(pending: unknown): void;
+}
+
 /** What one publish writes, all in one transaction. */
 export interface PublishCommit {
   upToSeq: number;
@@ -134,9 +160,27 @@ export class Store {
     this.sqlite.close();
   }
 
-  /** Runs `fn` in one transaction: all of it lands, or none. */
+  /**
+   * Runs `fn` in one transaction: all of it lands, or none. The outermost transaction is shown
+   * to the observer (the audit log), which records who changed what inside the same transaction.
+   */
   transaction<T>(fn: () => T): T {
-    return this.sqlite.transaction(fn).immediate();
+    const observer = this.sqlite.inTransaction ? null : this.observer;
+    if (!observer) return this.sqlite.transaction(fn).immediate();
+    return this.sqlite
+      .transaction(() => {
+        const pending = observer.begin();
+        const result = fn();
+        if (pending !== null) observer.commit(pending);
+        return result;
+      })
+      .immediate();
+  }
+
+  private observer: TransactionObserver | null = null;
+  /** service/audit installs itself here. */
+  observeTransactions(observer: TransactionObserver | null): void {
+    this.observer = observer;
   }
 
   // ---- meta ----
@@ -427,6 +471,37 @@ export class Store {
   /** For tests and diagnostics: row counts. */
   count(table: 'scopes' | 'anchors' | 'revocations' | 'tuf_metadata' | 'tuf_targets'): number {
     return (this.sqlite.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  }
+
+  // ---- audit (hash-chained; see service/audit/chain.ts) ----
+  /**
+   * Appends one entry: `link` gets the current head and returns the linked entry. Runs inside
+   * the caller's transaction when there is one (the change and its entry land together), and
+   * never shows itself to the observer.
+   */
+  appendAudit(link: (head: AuditHead | null) => AuditRecord): AuditRecord {
+    return this.sqlite
+      .transaction(() => {
+        const entry = link(this.auditHead() ?? this.lastAuditRow());
+        this.db.insert(t.audit).values(entry).run();
+        this.setMeta('audit_head', JSON.stringify({ seq: entry.seq, hash: entry.hash }));
+        return entry;
+      })
+      .immediate();
+  }
+  /** The head recorded with the last append (null before the first). */
+  auditHead(): AuditHead | null {
+    const v = this.getMeta('audit_head');
+    return v ? (JSON.parse(v) as AuditHead) : null;
+  }
+  private lastAuditRow(): AuditHead | null {
+    const row = this.db.select({ seq: t.audit.seq, hash: t.audit.hash }).from(t.audit).orderBy(desc(t.audit.seq)).limit(1).get();
+    return row ?? null;
+  }
+  /** Entries in seq order: after `afterSeq`, at or after `since` (ISO time), at most `limit`. */
+  listAudit(q: { afterSeq?: number; since?: string; limit: number }): AuditRecord[] {
+    const where = and(q.afterSeq !== undefined ? gt(t.audit.seq, q.afterSeq) : undefined, q.since !== undefined ? gte(t.audit.at, q.since) : undefined);
+    return this.db.select().from(t.audit).where(where).orderBy(t.audit.seq).limit(q.limit).all() as AuditRecord[];
   }
 
   /** Exposed for the few callers that need a raw statement in tests (e.g. tampering). */

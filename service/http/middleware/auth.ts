@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { parseToken, secretMatches, type TokenRole } from '../../auth/tokens.js';
 import { KeyshareError, Codes } from '../../errors.js';
+import { Actions, authorizeAttempt } from '../../auth/authorize.js';
 import type { AppEnv } from '../context.js';
 
 /** Bearer-token authentication against hashed tokens in the store (constant-time compare). */
@@ -23,12 +24,36 @@ export function bearerAuth(options: { clock?: () => Date } = {}): MiddlewareHand
   };
 }
 
-/** Writes need an admin or editor token. */
-export function requireWriter(): MiddlewareHandler<AppEnv> {
-  return async function requireWriterMiddleware(c, next) {
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && c.get('principal').role === 'reader') {
-      throw new KeyshareError(Codes.FORBIDDEN, 'this token can only read');
+/**
+ * Default deny for the admin API (authorisation rules: service/auth/authorize.ts). Reads pass;
+ * the writes an editor may make inside its scopes pass on to their route, which calls
+ * `authorize` with the scopes it writes; any other write (tokens, upstreams, CRLs, root and
+ * key ceremonies, tenants, and every write route added later) needs an admin token.
+ */
+export function authorizeRequest(): MiddlewareHandler<AppEnv> {
+  return async function authorizeRequestMiddleware(c, next) {
+    const method = c.req.method.toUpperCase();
+    if (method !== 'GET' && method !== 'HEAD') {
+      const known = WRITE_ROUTES.find((r) => r.method === method && r.path.test(c.req.path));
+      authorizeAttempt(c.get('principal'), known?.action ?? `${method} ${c.req.path}`);
     }
     await next();
   };
 }
+
+/**
+ * Write routes and their actions. Editors may attempt the scoped ones (each route then checks
+ * the scopes it writes with `authorize`); a write not listed here is admin-only.
+ */
+const WRITE_ROUTES: { method: string; path: RegExp; action: string }[] = [
+  { method: 'POST', path: /^\/api\/v1\/scopes\/?$/, action: Actions.SCOPE_CREATE },
+  { method: 'DELETE', path: /^\/api\/v1\/scopes\/[^/]+\/?$/, action: Actions.SCOPE_DELETE },
+  { method: 'POST', path: /^\/api\/v1\/scopes\/[^/]+\/anchors\/?$/, action: Actions.ANCHOR_ADD },
+  { method: 'DELETE', path: /^\/api\/v1\/scopes\/[^/]+\/anchors\/[^/]+\/?$/, action: Actions.ANCHOR_REMOVE },
+  { method: 'POST', path: /^\/api\/v1\/revocations\/?$/, action: Actions.REVOKE },
+  { method: 'POST', path: /^\/api\/v1\/apply\/?$/, action: Actions.APPLY },
+  { method: 'POST', path: /^\/api\/v1\/crls\/?$/, action: Actions.CRL_ADD },
+  { method: 'POST', path: /^\/api\/v1\/tokens\/?$/, action: Actions.TOKEN_CREATE },
+  { method: 'DELETE', path: /^\/api\/v1\/tokens\/[^/]+\/?$/, action: Actions.TOKEN_REVOKE },
+  { method: 'POST', path: /^\/api\/v1\/tokens\/[^/]+\/rotate\/?$/, action: Actions.TOKEN_ROTATE },
+];

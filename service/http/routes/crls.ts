@@ -12,6 +12,9 @@ import { published } from './scopes.js';
 import { crlTargetPath } from '../../domain/trust.js';
 import { MAX_CRL_BYTES } from '../../crypto/index.js';
 import type { CrlRecord } from '../../store/index.js';
+import { Actions } from '../../auth/authorize.js';
+import { crlsDigest } from '../../audit/digest.js';
+import { audited } from '../authz.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
@@ -94,7 +97,9 @@ export function crlRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(addCrl, async (c) => {
     const body = c.req.valid('json');
     const input = body.encoding === 'base64' ? new Uint8Array(Buffer.from(body.crl, 'base64')) : body.crl;
-    const r = await c.get('instance').service.addCrl(input);
+    const { service, store } = c.get('instance');
+    // Admin-only (service/auth/authorize.ts): a CRL changes the trust of every scope with its CA.
+    const r = await audited(c, { action: Actions.CRL_ADD, scopes: [], digest: () => crlsDigest(store) }, () => service.addCrl(input));
     return c.json({ crl: r.crl, published: published(r) }, 201);
   });
   return app;

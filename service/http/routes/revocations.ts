@@ -4,9 +4,20 @@ import type { AppEnv } from '../context.js';
 import { ApplyBody, ErrorBody, Published, RevocationCreate } from '../schemas.js';
 import { validationHook } from '../validation.js';
 import { published } from './scopes.js';
+import { Actions, applyFileScopes } from '../../auth/authorize.js';
+import { revocationsDigest, trustStateDigest } from '../../audit/digest.js';
+import { audited } from '../authz.js';
+
+/** What was revoked, for the audit entry. */
+const revocationTarget = (b: { kind: string; issuer?: string; serial?: string; id?: string; digest?: string; certificate?: string }) =>
+  b.kind === 'key' ? (b.id ?? null) : b.kind === 'signature' ? (b.digest ?? null) : b.issuer ? `${b.issuer}/${b.serial ?? ''}` : b.certificate ? 'certificate' : null;
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
-const errors = { 400: json(ErrorBody, 'invalid request'), 401: json(ErrorBody, 'missing or invalid token') };
+const errors = {
+  400: json(ErrorBody, 'invalid request'),
+  401: json(ErrorBody, 'missing or invalid token'),
+  403: json(ErrorBody, 'the token may not write at these scopes (a revocation without scope, and --prune, need an admin token)'),
+};
 
 const listRevocations = createRoute({
   method: 'get',
@@ -40,11 +51,25 @@ export function revocationRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(listRevocations, (c) => c.json({ ...c.get('instance').store.listRevocations() } as never, 200));
   app.openapi(revoke, async (c) => {
     const body = c.req.valid('json');
-    const r = await c.get('instance').service.revoke(body);
+    const scope = body.scope ?? null;
+    const { service, store } = c.get('instance');
+    const r = await audited(
+      c,
+      { action: Actions.REVOKE, scopes: [scope], scope, target: revocationTarget(body), digest: () => revocationsDigest(store, scope) },
+      () => service.revoke(body),
+    );
     return c.json({ added: r.added, revocation: r.revocation, published: published(r) }, 201);
   });
   app.openapi(apply, async (c) => {
-    const r = await c.get('instance').service.apply(c.req.valid('json') as never, { prune: c.req.valid('query').prune === 'true' });
+    const file = c.req.valid('json');
+    const prune = c.req.valid('query').prune === 'true';
+    const { service, store } = c.get('instance');
+    // --prune can remove any scope, so it is admin-only (service/auth/authorize.ts).
+    const r = await audited(
+      c,
+      { action: prune ? Actions.APPLY_PRUNE : Actions.APPLY, scopes: applyFileScopes(file), details: { prune }, digest: () => trustStateDigest(store) },
+      () => service.apply(file as never, { prune }),
+    );
     return c.json({ summary: r.summary, published: published(r) }, 200);
   });
   return app;

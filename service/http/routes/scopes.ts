@@ -4,11 +4,15 @@ import type { AppEnv } from '../context.js';
 import { Anchor, AnchorCreate, AnchorParam, ErrorBody, Published, Scope, ScopeCreate, ScopeParam } from '../schemas.js';
 import { validationHook } from '../validation.js';
 import type { AnchorRecord } from '../../domain/types.js';
+import { Actions } from '../../auth/authorize.js';
+import { scopeDigest } from '../../audit/digest.js';
+import { audited } from '../authz.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
   400: json(ErrorBody, 'invalid request'),
   401: json(ErrorBody, 'missing or invalid token'),
+  403: json(ErrorBody, 'the token may not write at this scope'),
   404: json(ErrorBody, 'no such scope or anchor'),
   409: json(ErrorBody, 'already exists'),
 };
@@ -82,7 +86,10 @@ export function scopeRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(listScopes, (c) => c.json({ scopes: c.get('instance').service.listScopes() }, 200));
   app.openapi(createScope, async (c) => {
     const body = c.req.valid('json');
-    const r = await c.get('instance').service.createScope({ scope: body.scope, inherit: body.inherit, level: body.level as never });
+    const { service, store } = c.get('instance');
+    const r = await audited(c, { action: Actions.SCOPE_CREATE, scopes: [body.scope], scope: body.scope, digest: () => scopeDigest(store, body.scope) }, () =>
+      service.createScope({ scope: body.scope, inherit: body.inherit, level: body.level as never }),
+    );
     return c.json({ scope: r.scope, published: published(r) }, 201);
   });
   app.openapi(getScope, (c) => {
@@ -90,23 +97,32 @@ export function scopeRoutes(): OpenAPIHono<AppEnv> {
     return c.json({ scope: r.scope, anchors: r.anchors.map(anchorView) }, 200);
   });
   app.openapi(deleteScope, async (c) => {
-    const r = await c.get('instance').service.deleteScope(c.req.valid('param').scope);
+    const { scope } = c.req.valid('param');
+    const { service, store } = c.get('instance');
+    const r = await audited(c, { action: Actions.SCOPE_DELETE, scopes: [scope], scope, digest: () => scopeDigest(store, scope) }, () => service.deleteScope(scope));
     return c.json({ published: published(r) }, 200);
   });
   app.openapi(addAnchor, async (c) => {
     const body = c.req.valid('json');
-    const r = await c.get('instance').service.addAnchor(c.req.valid('param').scope, {
+    const { scope } = c.req.valid('param');
+    const { service, store } = c.get('instance');
+    const r = await audited(c, { action: Actions.ANCHOR_ADD, scopes: [scope], scope, digest: () => scopeDigest(store, scope) }, () =>
+      service.addAnchor(scope, {
       certificate: body.certificate === undefined ? undefined : decode(body.certificate, body.encoding),
       publicKey: body.publicKey === undefined ? undefined : decode(body.publicKey, body.encoding),
       type: body.type,
       name: body.name,
       trustedIdentities: body.trustedIdentities,
-    });
+      }),
+    );
     return c.json({ anchor: anchorView(r.anchor), published: published(r) }, 201);
   });
   app.openapi(removeAnchor, async (c) => {
     const { scope, id } = c.req.valid('param');
-    const r = await c.get('instance').service.removeAnchor(scope, id);
+    const { service, store } = c.get('instance');
+    const r = await audited(c, { action: Actions.ANCHOR_REMOVE, scopes: [scope], scope, target: id, digest: () => scopeDigest(store, scope) }, () =>
+      service.removeAnchor(scope, id),
+    );
     return c.json({ published: published(r) }, 200);
   });
   return app;

@@ -1,0 +1,66 @@
+/**
+ * The "before" and "after" digests of audit entries: sha256 over the canonical JSON of the
+ * state an action touches. null means "nothing there" (before a create, after a delete).
+ * Reads only through the store's public methods.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalize } from '@tufjs/canonical-json';
+import type { AnchorRecord, Revocations } from '../domain/types.js';
+import type { Store, TokenRecord } from '../store/index.js';
+
+export function digestOf(value: unknown): string {
+  return 'sha256:' + createHash('sha256').update(canonicalize(value as never)).digest('hex');
+}
+
+const anchorState = (a: AnchorRecord) => ({
+  scope: a.scope,
+  id: a.id,
+  name: a.name,
+  type: a.type,
+  trustedIdentities: a.trustedIdentities ?? null,
+  material: digestOf(a.material),
+  source: a.source ?? null,
+});
+
+function revocationsAt(all: Revocations, keep: (scope: string | null) => boolean): Revocations {
+  const at = (x: { scope?: string | null }) => keep(x.scope ?? null);
+  return { certificates: all.certificates.filter(at), keys: all.keys.filter(at), signatures: all.signatures.filter(at) };
+}
+
+const isEmpty = (r: Revocations) => r.certificates.length + r.keys.length + r.signatures.length === 0;
+
+/** One scope: its definition, its own anchors and the revocations made at it. */
+export function scopeDigest(store: Store, scope: string): string | null {
+  const rec = store.getScope(scope);
+  const anchors = store.listAnchors([scope]);
+  const revoked = revocationsAt(store.listRevocations(), (s) => s === scope);
+  if (!rec && anchors.length === 0 && isEmpty(revoked)) return null;
+  return digestOf({ scope: rec ? { scope: rec.scope, inherit: rec.inherit, level: rec.level, source: rec.source ?? null } : null, anchors: anchors.map(anchorState), revoked });
+}
+
+/** The revocations made at one scope, or (null) those that apply everywhere. */
+export function revocationsDigest(store: Store, scope: string | null): string | null {
+  const revoked = revocationsAt(store.listRevocations(), (s) => s === scope);
+  return isEmpty(revoked) ? null : digestOf(revoked);
+}
+
+/** Everything an admin defines: every scope, anchor and revocation (for apply). */
+export function trustStateDigest(store: Store): string {
+  return digestOf({
+    scopes: store.listScopes().map((s) => ({ scope: s.scope, inherit: s.inherit, level: s.level, source: s.source ?? null })),
+    anchors: store.listAnchors().map(anchorState),
+    revoked: store.listRevocations(),
+  });
+}
+
+/** Every stored CRL: issuer, number and a digest of its DER. */
+export function crlsDigest(store: Store): string | null {
+  const crls = store.listCrls();
+  return crls.length ? digestOf(crls.map((c) => ({ issuer: c.issuer, crlNumber: c.crlNumber, der: digestOf(c.der.toString('base64')) }))) : null;
+}
+
+/** A token's record without its hash. */
+export function tokenDigest(rec: TokenRecord | null): string | null {
+  if (!rec) return null;
+  return digestOf({ id: rec.id, role: rec.role, scopes: rec.scopes, expiresAt: rec.expiresAt, createdAt: rec.createdAt, revokedAt: rec.revokedAt });
+}

@@ -1,0 +1,159 @@
+/**
+ * Token management (issue 7, "Tokens"): create, list, revoke, rotate. Tokens are random and
+ * shown once; only their hash is stored (tokens.ts). Each change and its audit entry land in
+ * one transaction. Who may call these is decided by authorize.ts (admins only).
+ */
+import { parseScope } from '../domain/scope.js';
+import { KeyshareError, Codes } from '../errors.js';
+import type { Store, TokenRecord } from '../store/index.js';
+import { parseDuration } from '../util/duration.js';
+import type { AuditLog } from '../audit/log.js';
+import { tokenDigest } from '../audit/digest.js';
+import { issueToken, type TokenRole } from './tokens.js';
+import { Actions } from './authorize.js';
+
+export const TOKEN_ROLES: readonly TokenRole[] = ['admin', 'editor', 'reader'];
+export const TOKEN_NOT_FOUND = 'TOKEN_NOT_FOUND';
+export const LAST_ADMIN_TOKEN = 'LAST_ADMIN_TOKEN';
+/** More patterns than this on one token is a mistake, not a policy. */
+const MAX_PATTERNS = 256;
+
+export interface TokenCreate {
+  role: TokenRole;
+  /** Scope patterns, editors only: the scope and everything under it. */
+  scopes?: string[] | null;
+  /** A duration (30d, 12h); none means the token does not expire. */
+  expires?: string | null;
+}
+
+/** What `token create` prints (CONTRACT.md): the secret is in `token`, shown only this once. */
+export interface CreatedToken {
+  id: string;
+  token: string;
+  role: TokenRole;
+  scopes: string[] | null;
+  expiresAt: string | null;
+}
+
+export interface TokenView {
+  id: string;
+  role: TokenRole;
+  scopes: string[] | null;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  status: 'active' | 'expired' | 'revoked';
+}
+
+const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export class TokenService {
+  constructor(
+    private readonly store: Store,
+    private readonly audit: AuditLog,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Checks role, patterns and expiry; throws BAD_REQUEST or SCOPE_INVALID. */
+  private validate(input: TokenCreate, now: Date): { role: TokenRole; scopes: string[] | null; expiresAt: string | null } {
+    if (!TOKEN_ROLES.includes(input.role)) throw new KeyshareError(Codes.BAD_REQUEST, `role must be one of ${TOKEN_ROLES.join(', ')}`);
+    const patterns = [...new Set(input.scopes ?? [])];
+    if (input.role === 'editor') {
+      if (patterns.length === 0) throw new KeyshareError(Codes.BAD_REQUEST, 'an editor token needs --scopes: the scope patterns it may write');
+      if (patterns.length > MAX_PATTERNS) throw new KeyshareError(Codes.BAD_REQUEST, `at most ${MAX_PATTERNS} scope patterns`);
+      for (const p of patterns) parseScope(p);
+    } else if (patterns.length > 0) {
+      throw new KeyshareError(Codes.BAD_REQUEST, `scope patterns apply to editor tokens only (an ${input.role} token ${input.role === 'admin' ? 'writes' : 'reads'} everywhere)`);
+    }
+    const expiresAt = input.expires ? iso(new Date(now.getTime() + parseDuration(input.expires))) : null;
+    return { role: input.role, scopes: input.role === 'editor' ? patterns.sort() : null, expiresAt };
+  }
+
+  create(actor: string | null, input: TokenCreate): CreatedToken {
+    const now = this.clock();
+    const { role, scopes, expiresAt } = this.validate(input, now);
+    const issued = issueToken();
+    const rec: TokenRecord = { id: issued.id, hash: issued.hash, role, scopes, expiresAt, createdAt: iso(now), revokedAt: null };
+    this.store.transaction(() => {
+      this.store.addToken(rec);
+      this.audit.append({ actor, action: Actions.TOKEN_CREATE, outcome: 'ok', target: rec.id, before: null, after: tokenDigest(rec), details: { role, scopes, expiresAt } });
+    });
+    return { id: rec.id, token: issued.token, role, scopes, expiresAt };
+  }
+
+  list(): TokenView[] {
+    const now = this.clock();
+    return this.store.listTokens().map((r) => this.view(r, now));
+  }
+
+  get(id: string): TokenView {
+    return this.view(this.require(id), this.clock());
+  }
+
+  /**
+   * Revokes a token at once (the next request with it is UNAUTHORIZED). Idempotent. Refuses to
+   * revoke the last usable admin token: create another first (or use `rotate`).
+   */
+  revoke(actor: string | null, id: string): TokenView {
+    const now = this.clock();
+    return this.store.transaction(() => {
+      const rec = this.require(id);
+      if (rec.revokedAt !== null) return this.view(rec, now);
+      if (rec.role === 'admin' && this.isActive(rec, now) && !this.store.listTokens().some((t) => t.id !== id && t.role === 'admin' && this.isActive(t, now))) {
+        throw new KeyshareError(LAST_ADMIN_TOKEN, `token ${id} is the last admin token; create another admin token first (keyshare token rotate-admin)`);
+      }
+      this.store.revokeToken(id, iso(now));
+      const after = this.require(id);
+      this.audit.append({ actor, action: Actions.TOKEN_REVOKE, outcome: 'ok', target: id, before: tokenDigest(rec), after: tokenDigest(after) });
+      return this.view(after, now);
+    });
+  }
+
+  /**
+   * Replaces a token with a new secret of the same role, patterns and expiry, and revokes the
+   * old one, in one transaction (this is how the admin token from `init` is rotated).
+   */
+  rotate(actor: string | null, id: string): CreatedToken & { replaced: string } {
+    const now = this.clock();
+    const issued = issueToken();
+    return this.store.transaction(() => {
+      const old = this.require(id);
+      if (!this.isActive(old, now)) throw new KeyshareError(Codes.CONFLICT, `token ${id} is ${this.view(old, now).status}; create a new one instead`);
+      const rec: TokenRecord = { ...old, id: issued.id, hash: issued.hash, createdAt: iso(now), revokedAt: null };
+      this.store.addToken(rec);
+      this.store.revokeToken(id, iso(now));
+      this.audit.append({
+        actor,
+        action: Actions.TOKEN_ROTATE,
+        outcome: 'ok',
+        target: id,
+        before: tokenDigest(old),
+        after: tokenDigest(this.require(id)),
+        details: { replacement: rec.id },
+      });
+      return { id: rec.id, token: issued.token, role: rec.role as TokenRole, scopes: rec.scopes, expiresAt: rec.expiresAt, replaced: id };
+    });
+  }
+
+  private require(id: string): TokenRecord {
+    const rec = /^[0-9a-f]{12}$/.test(id) ? this.store.getToken(id) : null;
+    if (!rec) throw new KeyshareError(TOKEN_NOT_FOUND, `no token ${JSON.stringify(id)}`);
+    return rec;
+  }
+
+  private isActive(r: TokenRecord, now: Date): boolean {
+    return r.revokedAt === null && (r.expiresAt === null || Date.parse(r.expiresAt) > now.getTime());
+  }
+
+  private view(r: TokenRecord, now: Date): TokenView {
+    return {
+      id: r.id,
+      role: r.role as TokenRole,
+      scopes: r.scopes,
+      createdAt: r.createdAt,
+      expiresAt: r.expiresAt,
+      revokedAt: r.revokedAt,
+      status: r.revokedAt !== null ? 'revoked' : this.isActive(r, now) ? 'active' : 'expired',
+    };
+  }
+}
