@@ -13,6 +13,7 @@ import { anchorCommand } from './commands/anchor.js';
 import { applyCommand } from './commands/apply.js';
 import { revokeCommand } from './commands/revoke.js';
 import { crlCommand } from './commands/crl.js';
+import { checkCommand } from './commands/check.js';
 import { fetchCommand } from './commands/fetch.js';
 import { rootCommand } from './commands/root.js';
 import { keyCommand } from './commands/key.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   program.addCommand(tokenCommand());
   program.addCommand(auditCommand());
   program.addCommand(crlCommand());
+  program.addCommand(checkCommand());
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(exitOverride);

@@ -64,9 +64,11 @@ Examples:
         scopes: o.scope,
         repositories: o.repository,
         offline: Boolean(o.offline),
+        // pem writes {store}.crl.pem beside each bundle: fetch the CRL targets too.
+        crls: o.format === 'pem',
       });
       const out = resolve(o.out);
-      const written = await writeFormat(o.format as FormatName, { documents: result.documents, repositories: result.repositories, outDir: out });
+      const written = await writeFormat(o.format as FormatName, { documents: result.documents, repositories: result.repositories, outDir: out, crls: result.crls });
       writeOutDir(out, written.files);
       for (const w of written.warnings) process.stderr.write(`keyshare: warning: ${w}\n`);
       print(

@@ -1,7 +1,10 @@
 /**
  * `fetch --format pem`: one `{store}.pem` certificate bundle per scope (CONTRACT.md), every
- * certificate anchor (ca, signingAuthority, tsa) of the scope concatenated in ID order.
+ * certificate anchor (ca, signingAuthority, tsa) of the scope concatenated in ID order; and
+ * beside it `{store}.crl.pem`, the CRLs the scope's document lists (issue 4), as `X509 CRL`
+ * blocks (RFC 7468 section 6) in issuer order, for `openssl verify -crl_check -CRLfile`.
  */
+import { encodePem } from '../../service/crypto/index.js';
 import { anchorPem, anchorsOfType, assignStores, sortedDocuments, sortFiles } from './names.js';
 import type { FormatInput, FormatOutput, OutputFile } from './types.js';
 
@@ -21,6 +24,14 @@ export async function writePem(input: FormatInput): Promise<FormatOutput> {
       path: `${stores.get(doc.scope)!}.pem`,
       content: certs.map((a) => anchorPem(doc.scope, a, 'certificate')).join(''),
     });
+    const crls = [...(doc.crls ?? [])].sort((a, b) => (a.issuer < b.issuer ? -1 : a.issuer > b.issuer ? 1 : 0));
+    const blocks: string[] = [];
+    for (const c of crls) {
+      const der = input.crls?.get(c.target);
+      if (der) blocks.push(encodePem('X509 CRL', der));
+      else if (input.crls) warnings.push(`pem: the CRL ${c.target} of scope ${doc.scope} was not fetched; not in ${stores.get(doc.scope)!}.crl.pem`);
+    }
+    if (blocks.length > 0) files.push({ path: `${stores.get(doc.scope)!}.crl.pem`, content: blocks.join('') });
   }
   return { files: sortFiles(files), warnings };
 }

@@ -18,6 +18,8 @@ export interface FormatInput {
   repositories: { repository: string; scope: string }[];
   /** The FINAL absolute --out path (files are staged elsewhere, then renamed), for absolute paths inside configs. */
   outDir: string;
+  /** The verified CRL targets the documents list (`crls`), DER by target path; writers that carry CRLs use them. */
+  crls?: ReadonlyMap<string, Uint8Array>;
 }
 
 export interface FormatOutput {
