@@ -17,6 +17,7 @@ import { checkCommand } from './commands/check.js';
 import { fetchCommand } from './commands/fetch.js';
 import { rootCommand } from './commands/root.js';
 import { keyCommand } from './commands/key.js';
+import { bundleCommand } from './commands/bundle.js';
 
 export function buildProgram(): Command {
   const program = new Command('keyshare')
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   program.addCommand(tokenCommand());
   program.addCommand(auditCommand());
   program.addCommand(crlCommand());
+  program.addCommand(bundleCommand());
   program.addCommand(checkCommand());
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();

@@ -464,6 +464,10 @@ export class Store {
   getUpstreamFile(upstream: string, path: string): Buffer | null {
     return this.db.select().from(t.upstreamFiles).where(and(eq(t.upstreamFiles.upstream, upstream), eq(t.upstreamFiles.path, path))).get()?.bytes ?? null;
   }
+  /** Every file of an upstream, one row at a time (the connection is busy until the iteration ends). */
+  listUpstreamFiles(upstream: string): IterableIterator<{ path: string; bytes: Buffer }> {
+    return this.sqlite.prepare('SELECT path, bytes FROM upstream_files WHERE upstream = ? ORDER BY path').iterate(upstream) as IterableIterator<{ path: string; bytes: Buffer }>;
+  }
   countUpstreamFiles(upstream: string): number {
     return this.db.select({ n: sql<number>`count(*)` }).from(t.upstreamFiles).where(eq(t.upstreamFiles.upstream, upstream)).get()?.n ?? 0;
   }

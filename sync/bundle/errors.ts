@@ -11,6 +11,8 @@ export const BundleCodes = {
   BUNDLE_INVALID: 'BUNDLE_INVALID',
   /** Over a size or file-count limit, including a decompression bomb. */
   BUNDLE_TOO_LARGE: 'BUNDLE_TOO_LARGE',
+  /** An incremental bundle whose base this site does not have (import the bundles in between). */
+  BUNDLE_GAP: 'BUNDLE_GAP',
   /** An entry with `..`, an absolute path, or a link. */
   PATH_TRAVERSAL: 'PATH_TRAVERSAL',
   ROLLBACK: FetchCodes.ROLLBACK,

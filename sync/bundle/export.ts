@@ -26,11 +26,17 @@
  * the matching scopes, plus index.json and every CRL (public revocation data). Scope names
  * outside the filter stay visible in the metadata; their trust documents do not travel.
  *
+ * --since (incremental): only the metadata of roles whose version moved since the base bundle,
+ * and only the target files those roles did not list then. Roots, timestamp and snapshot
+ * always travel. The importer completes it with the files kept from earlier bundles.
+ *
  * Streaming: metadata is held in memory (as the publisher does); target files are read from
  * the store one at a time and written through node-tar with back-pressure.
  */
 import { once } from 'node:events';
-import { createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { MetaFile, Metadata, MetadataKind, Snapshot, Targets, Timestamp } from '@tufjs/models';
 import { Header, Pack, ReadEntry } from 'tar';
@@ -43,9 +49,12 @@ import { loadSignersForRoot } from '../../service/repo/online-keys.js';
 import type { OnlineSigners } from '../../service/repo/keys.js';
 import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata } from '../../service/repo/tuf.js';
 import { Store, type MetadataRecord } from '../../service/store/index.js';
+import { BundleCodes } from './errors.js';
+import { extractBundle } from './extract.js';
 import {
   BUNDLE_JSON,
   BUNDLE_MEDIA_TYPE,
+  parseManifest,
   TUF_DIR,
   consistentTargetName,
   originOf,
@@ -73,6 +82,11 @@ export interface ExportOptions {
   gzip?: boolean;
   clock?: () => Date;
   onProgress?: (p: ExportProgress) => void;
+  /**
+   * An incremental bundle: only what changed since an earlier bundle of this repository, given
+   * as its file or its timestamp version. The importer needs that earlier bundle (or a later one).
+   */
+  since?: { bundle: string } | { timestamp: number };
 }
 
 export interface ExportResult {
@@ -102,6 +116,7 @@ const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export async function exportBundle(options: ExportOptions): Promise<ExportResult> {
   const validFor = options.validForSeconds ?? DEFAULT_VALID_FOR_SECONDS;
+  const since = options.since ? await resolveSince(options.since) : null;
   if (!Number.isInteger(validFor) || validFor < 60) throw new KeyshareError(Codes.BAD_REQUEST, '--valid-for must be at least one minute');
   const filter = options.scopes && options.scopes.length > 0 ? [...new Set(options.scopes)] : null;
   for (const p of filter ?? []) parseScope(p);
@@ -112,7 +127,7 @@ export async function exportBundle(options: ExportOptions): Promise<ExportResult
     let prepared: Prepared | null = null;
     for (let attempt = 1; !prepared; attempt++) {
       try {
-        prepared = await prepare(store, options, validFor, filter);
+        prepared = await prepare(store, options, validFor, filter, since);
       } catch (e) {
         // Another publish landed between our read and our commit: start over from the new state.
         if (!(isKeyshareError(e) && e.code === Codes.CONFLICT) || attempt >= MAX_ATTEMPTS) throw e;
@@ -138,7 +153,7 @@ export async function exportBundle(options: ExportOptions): Promise<ExportResult
 }
 
 /** Reads the repository, signs what the bundle needs, reserves the versions (one commit). */
-async function prepare(store: Store, options: ExportOptions, validFor: number, filter: string[] | null): Promise<Prepared> {
+async function prepare(store: Store, options: ExportOptions, validFor: number, filter: string[] | null, since: Since | null): Promise<Prepared> {
   const now = (options.clock ?? (() => new Date()))();
   const createdAt = iso(now);
   const bundleExpires = expiresAt(now, validFor);
@@ -183,20 +198,26 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
 
   const sv = oldSnapshot.version;
   const tv = timestamp.version;
+  const base = since ? baseOf(store, since, origin, tv) : null;
   const [bundleSnapshot, bundleTimestamp] = await signSnapshotAndTimestamp(signers, meta, sv + 1, tv + 1, bundleExpires, bundleExpires);
   const [liveSnapshot, liveTimestamp] = await signSnapshotAndTimestamp(signers, meta, sv + 2, tv + 2, expiresAt(now, expiry.snapshot), expiresAt(now, expiry.timestamp));
 
   // Target files: every target of the top-level targets role and of the delegated roles.
+  // Incremental: only roles whose version moved since the base, and only their new targets.
   const targetFiles: BundleTarget[] = [];
-  for (const rec of roleRecords.values()) {
-    const signed = parseMetadata(MetadataKind.Targets, rec.bytes).signed;
-    for (const t of Object.values(signed.targets)) {
+  let indexTarget: BundleTarget | undefined;
+  for (const [role, rec] of roleRecords) {
+    const baseVersion = base?.meta.get(role);
+    const old = baseVersion === undefined ? null : baseVersion === rec.version ? 'same' : store.getMetadata(role, baseVersion);
+    const known = new Set(old && old !== 'same' ? Object.values(parseMetadata(MetadataKind.Targets, old.bytes).signed.targets).map((t) => `${t.path}\n${t.hashes.sha256}`) : []);
+    for (const t of Object.values(parseMetadata(MetadataKind.Targets, rec.bytes).signed.targets)) {
       const sha = t.hashes.sha256;
       if (!sha) throw new KeyshareError(Codes.INTERNAL, `target ${t.path} has no sha256`);
-      targetFiles.push({ path: t.path, length: t.length, sha256: sha });
+      const file = { path: t.path, length: t.length, sha256: sha };
+      if (t.path === INDEX_TARGET) indexTarget = file;
+      if (old !== 'same' && !known.has(`${t.path}\n${sha}`)) targetFiles.push(file);
     }
   }
-  const indexTarget = targetFiles.find((t) => t.path === INDEX_TARGET);
   if (!indexTarget) throw new KeyshareError(Codes.INTERNAL, 'the repository has no index.json');
   const indexBytes = store.getTarget(indexTarget.sha256, INDEX_TARGET)?.bytes;
   if (!indexBytes) throw new KeyshareError(Codes.INTERNAL, 'index.json is not in the store');
@@ -218,7 +239,7 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
   for (const r of roots) addBytes(`${r.version}.root.json`, r.bytes);
   addBytes('timestamp.json', bundleTimestamp.bytes);
   addBytes(`${bundleSnapshot.version}.snapshot.json`, bundleSnapshot.bytes);
-  for (const [role, rec] of roleRecords) addBytes(`${rec.version}.${role}.json`, rec.bytes);
+  for (const [role, rec] of roleRecords) if (base?.meta.get(role) !== rec.version) addBytes(`${rec.version}.${role}.json`, rec.bytes);
   for (const t of selected) {
     entries.push({ path: `${TUF_DIR}/targets/${consistentTargetName(t.path, t.sha256)}`, length: t.length, sha256: t.sha256, target: { sha256: t.sha256, path: t.path } });
   }
@@ -230,6 +251,7 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
     expires: bundleExpires,
     versions: { root: root.version, timestamp: bundleTimestamp.version, snapshot: bundleSnapshot.version, targets: roleRecords.get('targets')?.version ?? 0 },
     scopes: { filter, included: included.sort() },
+    since: base ? { timestamp: base.timestamp, snapshot: base.snapshot } : null,
     targets: selected,
     files: entries.map(({ path, length, sha256 }) => ({ path, length, sha256 })),
   };
@@ -244,6 +266,42 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
     baseTimestampVersion: tv,
   });
   return { manifest, entries, warnings };
+}
+
+type Since = { timestamp: number; origin: string | null };
+
+/** `--since`: a bundle file (its bundle.json) or a timestamp version. */
+async function resolveSince(since: NonNullable<ExportOptions['since']>): Promise<Since> {
+  if ('timestamp' in since) {
+    if (!Number.isSafeInteger(since.timestamp) || since.timestamp < 1) throw new KeyshareError(Codes.BAD_REQUEST, '--since takes a bundle file or a timestamp version');
+    return { timestamp: since.timestamp, origin: null };
+  }
+  const scratch = mkdtempSync(join(tmpdir(), 'keyshare-since-'));
+  try {
+    const files = await extractBundle(since.bundle, scratch);
+    if (!files.has(BUNDLE_JSON)) throw new KeyshareError(BundleCodes.BUNDLE_INVALID, `${since.bundle} has no bundle.json`);
+    const m = parseManifest(readFileSync(join(scratch, BUNDLE_JSON)));
+    return { timestamp: m.versions.timestamp, origin: m.origin };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The base of an incremental bundle: its timestamp and snapshot versions, and the snapshot's role versions. */
+function baseOf(store: Store, since: Since, origin: string, currentTimestamp: number): { timestamp: number; snapshot: number; meta: Map<string, number> } {
+  if (since.origin !== null && since.origin !== origin) {
+    throw new KeyshareError(Codes.BAD_REQUEST, `the --since bundle comes from origin ${since.origin}, not from this repository (${origin})`);
+  }
+  if (since.timestamp > currentTimestamp) throw new KeyshareError(Codes.BAD_REQUEST, `--since names timestamp version ${since.timestamp}, newer than this repository's (${currentTimestamp})`);
+  const gone = (what: string) =>
+    new KeyshareError(Codes.NOT_FOUND, `${what} of the --since base (timestamp version ${since.timestamp}) is no longer in the store: export a full bundle`);
+  const ts = store.getMetadata('timestamp', since.timestamp);
+  if (!ts) throw gone('the timestamp');
+  const snapshotVersion = parseMetadata(MetadataKind.Timestamp, ts.bytes).signed.snapshotMeta.version;
+  const snapshot = store.getMetadata('snapshot', snapshotVersion);
+  if (!snapshot) throw gone('the snapshot');
+  const meta = new Map(Object.entries(parseMetadata(MetadataKind.Snapshot, snapshot.bytes).signed.meta).map(([file, m]) => [file.replace(/\.json$/, ''), m.version]));
+  return { timestamp: since.timestamp, snapshot: snapshotVersion, meta };
 }
 
 /** The same role, content unchanged, as the next version with a later expiry. */

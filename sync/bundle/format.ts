@@ -39,6 +39,12 @@ export interface BundleManifest {
   expires: string;
   versions: { root: number; timestamp: number; snapshot: number; targets: number };
   scopes: { filter: string[] | null; included: string[] };
+  /**
+   * An incremental bundle (`--since`): the versions of the bundle it continues from. It carries
+   * only the metadata and target files that changed since; the importer completes it with the
+   * files kept from the earlier bundles, and refuses it (BUNDLE_GAP) if it lacks that base.
+   */
+  since?: { timestamp: number; snapshot: number } | null;
   targets: BundleTarget[];
   files: BundleFile[];
 }
@@ -106,6 +112,11 @@ export function parseManifest(bytes: Buffer): BundleManifest {
   const s = m.scopes;
   if (!isObject(s) || !Array.isArray(s.included) || !s.included.every((x) => typeof x === 'string')) throw invalid('scopes.included must be a list of scopes');
   if (s.filter !== null && !(Array.isArray(s.filter) && s.filter.every((x) => typeof x === 'string'))) throw invalid('scopes.filter must be null or a list');
+  const since = m.since;
+  if (since !== undefined && since !== null) {
+    if (!isObject(since) || !Number.isSafeInteger(since.timestamp) || !Number.isSafeInteger(since.snapshot)) throw invalid('since must give timestamp and snapshot versions');
+    if ((since.timestamp as number) >= (v.timestamp as number)) throw invalid('since must be older than the bundle');
+  }
   checkEntries<BundleTarget>(m.targets, 'targets');
   const files = checkEntries<BundleFile>(m.files, 'files');
   for (const f of files) if (!f.path.startsWith(`${TUF_DIR}/`)) throw invalid(`files lists ${f.path}, outside ${TUF_DIR}/`);

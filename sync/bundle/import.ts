@@ -11,6 +11,9 @@
  *    the newest verified root, the versions seen), and the bundle's repository files in
  *    upstream_files, served byte for byte under /mirrors/<origin>/tuf/.
  *
+ * Incremental bundles (`export --since`) carry only what changed: the files kept from the
+ * earlier bundles complete them before verification, and a missing base is BUNDLE_GAP.
+ *
  * Idempotent: the same bundle again changes nothing. Works on the data dir whether or not the
  * service runs: the writes mark scopes dirty, and a running service's publisher notices the
  * change within seconds (Publisher.checkExternalWrites); a stopped one publishes at start.
@@ -21,9 +24,9 @@
  * exists here but belongs to someone else (defined locally, or by another origin) is a
  * conflict: the import is refused (SCOPE_EXISTS) and nothing changes.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { KeyshareError, Codes } from '../../service/errors.js';
 import { dbPath, isInitialized } from '../../service/instance.js';
 import { INDEX_TARGET } from '../../service/repo/layout.js';
@@ -31,7 +34,7 @@ import { Store } from '../../service/store/index.js';
 import { BundleCodes, bundleError } from './errors.js';
 import { DEFAULT_LIMITS, extractBundle, type ExtractLimits } from './extract.js';
 import { AnchorParser, anchorDiffers, federateDocument, parseIndex, type FederatedScope } from './federate.js';
-import { SOURCE_PREFIX } from './format.js';
+import { BUNDLE_JSON, SOURCE_PREFIX, TUF_DIR, parseManifest, type BundleManifest } from './format.js';
 import { verifyBundle, type VerifiedBundle } from './verify.js';
 
 export interface ImportOptions {
@@ -115,10 +118,40 @@ export async function importBundle(options: ImportOptions): Promise<ImportResult
   try {
     const dir = join(scratch, 'bundle');
     const extracted = await extractBundle(options.file, dir, limits);
-    const verified = await verifyBundle(dir, extracted, options.root, now, join(scratch, 'work'));
-    return await withStore(options, (store) => apply(store, verified, now, options));
+    return await withStore(options, async (store) => {
+      if (extracted.has(BUNDLE_JSON)) completeIncremental(store, dir, parseManifest(readFileSync(join(dir, BUNDLE_JSON))));
+      const verified = await verifyBundle(dir, extracted, options.root, now, join(scratch, 'work'));
+      return apply(store, verified, now, options);
+    });
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * An incremental bundle continues from an earlier one: this site must hold that base or a later
+ * bundle of the same origin (else BUNDLE_GAP). The files kept from the earlier bundles go into
+ * the extracted repository where the bundle has none, and verification then covers the whole.
+ * Nothing here is trusted yet: what does not verify is refused or dropped by verifyBundle.
+ */
+function completeIncremental(store: Store, dir: string, manifest: BundleManifest): void {
+  if (!manifest.since) return;
+  const upstream = store.getUpstream(manifest.origin);
+  const prev = (upstream?.state as BundleState | null | undefined)?.kind === 'bundle' && upstream?.url === bundleSource(manifest.origin) ? (upstream.state as unknown as BundleState) : null;
+  if (!prev || prev.timestampVersion < manifest.since.timestamp) {
+    throw bundleError(
+      BundleCodes.BUNDLE_GAP,
+      `this incremental bundle continues from timestamp version ${manifest.since.timestamp} of origin ${manifest.origin}, ` +
+        (prev ? `but the last bundle imported here is version ${prev.timestampVersion}` : 'and no bundle of that origin was imported here') +
+        ': import the bundles in between first, or a full bundle',
+    );
+  }
+  const tufDir = join(dir, TUF_DIR);
+  for (const f of store.listUpstreamFiles(manifest.origin)) {
+    const file = join(tufDir, ...f.path.split('/'));
+    if (existsSync(file)) continue;
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, f.bytes, { flag: 'wx' });
   }
 }
 

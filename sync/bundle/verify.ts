@@ -10,7 +10,9 @@
  *     files through a fetcher (TUF spec 5.3-5.6): every delegated role the snapshot lists; then
  *     every target file in the bundle against its verified TargetFile (5.7).
  * Every file of the bundle must have been read by (2) or (3): a file nothing verified is
- * refused, so the mirror later serves verified bytes only.
+ * refused, so the mirror later serves verified bytes only. For an incremental bundle the
+ * directory also holds the files kept from earlier bundles (import.ts); the same workflow
+ * verifies the whole, and only what it verified is kept.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -37,7 +39,7 @@ export interface VerifiedBundle {
   timestamp: { version: number; sha256: string; expires: string };
   snapshot: { version: number; meta: Record<string, number> };
   targets: VerifiedTarget[];
-  /** Every file of the repository, relative to tuf/ (e.g. `1.root.json`), for the mirror. */
+  /** Every verified file of the repository, relative to tuf/ (e.g. `1.root.json`), for the mirror. */
   files: { path: string; file: string }[];
 }
 
@@ -142,29 +144,42 @@ export async function verifyBundle(dir: string, extracted: Map<string, number>, 
   try {
     await updater.refresh();
     // Every delegated role, not only those on the path of a target the bundle carries.
+    const listed = new Map<string, string>();
     const visit = async (role: string, parent: string, depth: number): Promise<void> => {
       if (depth > 8) throw invalid('the delegations are nested too deeply');
       const md = await internals.loadTargets(role, parent);
+      for (const t of Object.values(md?.signed.targets ?? {})) if (t.hashes.sha256) listed.set(t.path, t.hashes.sha256);
       const d = md?.signed.delegations;
       if (!d) return;
       for (const child of Object.keys(d.roles ?? {})) await visit(child, role, depth + 1);
       for (const child of d.succinctRoles?.getRoles() ?? []) await visit(child, role, depth + 1);
     };
     await visit(MetadataKind.Targets, MetadataKind.Root, 0);
+    const carried = new Map(manifest.targets.map((t) => [t.path, t]));
     for (const t of manifest.targets) {
-      const info = await updater.getTargetInfo(t.path);
-      if (!info) throw invalid(`target ${t.path} is not in the signed metadata`);
-      if (info.hashes.sha256 !== t.sha256 || info.length !== t.length) {
-        throw bundleError(BundleCodes.HASH_MISMATCH, `bundle.json's digest of ${t.path} differs from the signed metadata's`);
+      const sha = listed.get(t.path);
+      if (!sha) throw invalid(`target ${t.path} is not in the signed metadata`);
+      if (sha !== t.sha256) throw bundleError(BundleCodes.HASH_MISMATCH, `bundle.json's digest of ${t.path} differs from the signed metadata's`);
+    }
+    // Every target the metadata lists and the directory holds (for an incremental bundle, also
+    // those kept from earlier bundles), each resolved through the delegations like a client does.
+    for (const [path, sha] of listed) {
+      const rel = `targets/${consistentTargetName(path, sha)}`;
+      const file = join(tufDir, rel);
+      if (!existsSync(file)) {
+        if (carried.has(path)) throw invalid(`target ${path} is missing (${TUF_DIR}/${rel})`);
+        continue;
+      }
+      const info = await updater.getTargetInfo(path);
+      if (!info || info.hashes.sha256 !== sha) continue; // listed by a role not trusted for this path: not verified
+      if (carried.has(path) && info.length !== carried.get(path)!.length) {
+        throw bundleError(BundleCodes.HASH_MISMATCH, `bundle.json's length of ${path} differs from the signed metadata's`);
       }
       // TUF spec 5.7.3: the file, under its consistent-snapshot name, against the verified length
       // and hashes. The same check as tuf-js's downloadTarget, minus its copy to a target dir.
-      const rel = `targets/${consistentTargetName(t.path, t.sha256)}`;
-      const file = join(tufDir, rel);
-      if (!existsSync(file)) throw invalid(`target ${t.path} is missing (${TUF_DIR}/${rel})`);
       await info.verify(Readable.from([readFileSync(file)]));
       fetcher.served.add(rel);
-      targets.push({ path: t.path, sha256: t.sha256, file });
+      targets.push({ path, sha256: sha, file });
     }
   } catch (e) {
     throw toBundleError(e);
@@ -189,6 +204,6 @@ export async function verifyBundle(dir: string, extracted: Map<string, number>, 
       meta: Object.fromEntries(Object.entries(snapshot.signed.meta).map(([file, m]) => [file.replace(/\.json$/, ''), m.version])),
     },
     targets,
-    files: manifest.files.map((f) => ({ path: f.path.slice(TUF_DIR.length + 1), file: join(dir, f.path) })),
+    files: [...verified].sort().map((rel) => ({ path: rel, file: join(tufDir, rel) })),
   };
 }

@@ -385,3 +385,63 @@ describe('when a scope of the bundle already exists here from another source', (
     }
   });
 });
+
+describe('incremental bundles (--since)', () => {
+  it('carry only what changed, chain in order, complete the mirror, and refuse a gap', async () => {
+    const { dataDir: site2 } = await newDataDir();
+    const into = (file: string, dataDir = site2) => importBundle({ dataDir, file, root: originRoot, tmpDir: work });
+    const base = join(work, 'inc-base.tar');
+    await exportBundle({ dataDir: originDir, out: base });
+    expect((await into(base)).changed).toBe(true);
+
+    const P384 = readFixtureText('keys/ec-p384.pub.pem');
+    await origin.service.addAnchor('registry.acme.io/team-5', { publicKey: P384, name: 'p384' });
+    await origin.publisher.flush();
+    const inc1 = join(work, 'inc-1.tar');
+    const e1 = await exportBundle({ dataDir: originDir, out: inc1, since: { bundle: base } });
+    // Only what changed travels: team-5's document and the index (plus metadata).
+    const dir = tempDir('keyshare-inc-');
+    await tar.x({ file: inc1, cwd: dir });
+    const m1 = JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8')) as BundleManifest;
+    expect(m1.since).toEqual({ timestamp: expect.any(Number), snapshot: expect.any(Number) });
+    expect(m1.targets.map((t) => t.path).sort()).toEqual(['index.json', 'trust/registry.acme.io/team-5.json']);
+
+    await origin.service.createScope({ scope: 'registry.acme.io/team-new' });
+    await origin.publisher.flush();
+    const inc2 = join(work, 'inc-2.tar');
+    await exportBundle({ dataDir: originDir, out: inc2, since: { timestamp: e1.versions.timestamp } });
+
+    const state = () => {
+      const inst = openInstance({ dataDir: site2 });
+      try {
+        return JSON.stringify([inst.store.listScopes(), inst.store.listAnchors(), inst.store.changeSeq(), inst.store.getUpstream(e1.origin)?.state]);
+      } finally {
+        void inst.close();
+      }
+    };
+    const before = state();
+    expect(await codeOf(into(inc2))).toBe('BUNDLE_GAP');
+    expect(state()).toBe(before);
+    const { dataDir: fresh } = await newDataDir();
+    expect(await codeOf(into(inc1, fresh))).toBe('BUNDLE_GAP');
+
+    const r1 = await into(inc1);
+    expect(r1.scopes.updated).toEqual(['registry.acme.io/team-5']);
+    expect(r1.scopes.removed).toEqual([]);
+    const r2 = await into(inc2);
+    expect(r2.scopes.created).toEqual(['registry.acme.io/team-new']);
+    expect(await codeOf(into(inc1))).toBe('ROLLBACK');
+
+    const svc = await startTestService({ dataDir: site2 });
+    try {
+      const mirror = new TufClient(`${svc.url}/mirrors/${e1.origin}`, join(originDir, 'root.json'));
+      expect((await mirror.readJson<TrustDoc>(trustPath('registry.acme.io/team-6')))!.scope).toBe('registry.acme.io/team-6');
+      expect((await mirror.readJson<TrustDoc>(trustPath('registry.acme.io/team-new')))!.scope).toBe('registry.acme.io/team-new');
+      const local = TufClient.pinnedTo(svc.url, site2);
+      const doc = await local.readJson<TrustDoc>(trustPath('registry.acme.io/team-5'));
+      expect(doc!.anchors.map((a) => a.id)).toContain(expectedSpkiId(P384));
+    } finally {
+      await svc.close();
+    }
+  });
+});

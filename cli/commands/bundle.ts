@@ -1,0 +1,118 @@
+import { Command } from 'commander';
+import { resolve } from 'node:path';
+import { KeyshareError, Codes } from '../../service/errors.js';
+import { parseDuration } from '../../service/util/duration.js';
+import { exportBundle, type ExportProgress } from '../../sync/bundle/export.js';
+import { importBundle } from '../../sync/bundle/import.js';
+import { readInputFile } from '../files.js';
+import { print } from '../output.js';
+import { dataDir } from '../settings.js';
+
+/** A one-line progress bar on stderr, only when stderr is a terminal. */
+function progressBar(): { update(p: ExportProgress): void; done(): void } {
+  if (!process.stderr.isTTY) return { update() {}, done() {} };
+  let last = 0;
+  const draw = (p: ExportProgress) => {
+    const width = 30;
+    const frac = p.totalBytes > 0 ? p.bytes / p.totalBytes : p.files / Math.max(1, p.totalFiles);
+    const filled = Math.round(frac * width);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${p.files}/${p.totalFiles} files, ${(p.bytes / 1e6).toFixed(1)} MB`);
+  };
+  return {
+    update(p) {
+      const t = Date.now();
+      if (t - last < 100 && p.files !== p.totalFiles) return;
+      last = t;
+      draw(p);
+    },
+    done() {
+      if (last !== 0) process.stderr.write('\n');
+    },
+  };
+}
+
+export function bundleCommand(): Command {
+  const cmd = new Command('bundle').description('offline bundles for air-gapped sites: export this repository to one file, import one from another service');
+
+  cmd
+    .command('export')
+    .description("write this service's trust as one tar file: bundle.json and a complete TUF repository (tuf/)")
+    .requiredOption('--out <file>', 'the bundle to write (.tar, or .tar.gz / .tgz for gzip)')
+    .option('--scopes <pattern...>', 'only the trust files of these scopes (and what they contain); all metadata still travels')
+    .option('--valid-for <duration>', 'how long the bundle stays verifiable (its timestamp, snapshot and targets roles)', '30d')
+    .option('--since <bundle-or-version>', 'incremental: only what changed since an earlier bundle (its file, or its timestamp version)')
+    .option('--gzip', 'gzip the tar (implied by a .gz or .tgz name)')
+    .option('--data <dir>', 'data dir (env KEYSHARE_DATA, default ./keyshare-data)')
+    .option('--json', 'print machine-readable JSON')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Works on the data dir whether or not the service runs; it needs the online keys in <data>/keys.',
+        'The export publishes a new repository version (its versions stay above the bundle\'s).',
+        '',
+        'Examples:',
+        '  keyshare bundle export --out trust-2026-11.tar.gz',
+        '  keyshare bundle export --out acme.tar --scopes "*.acme.io" --valid-for 90d',
+        '  keyshare bundle export --out week-48.tar.gz --since trust-2026-11.tar.gz      # incremental',
+      ].join('\n'),
+    )
+    .action(async (o) => {
+      const validForSeconds = Math.floor(parseDuration(o.validFor) / 1000);
+      const bar = progressBar();
+      const r = await exportBundle({
+        dataDir: dataDir(o.data),
+        out: resolve(o.out),
+        scopes: o.scopes,
+        since: o.since === undefined ? undefined : /^\d+$/.test(o.since) ? { timestamp: Number(o.since) } : { bundle: resolve(o.since) },
+        validForSeconds,
+        gzip: o.gzip,
+        onProgress: o.json ? undefined : (p) => bar.update(p),
+      }).finally(() => bar.done());
+      for (const w of r.warnings) process.stderr.write(`keyshare: warning: ${w}\n`);
+      print(o.json, r, () => [
+        `wrote ${r.out} (${r.files} files, ${r.bytes} bytes)`,
+        `  origin:   ${r.origin}`,
+        `  scopes:   ${r.scopes}`,
+        `  versions: timestamp ${r.versions.timestamp}, snapshot ${r.versions.snapshot}, root ${r.versions.root}`,
+        `  valid until ${r.expires}`,
+      ]);
+    });
+
+  cmd
+    .command('import <file>')
+    .description("verify a bundle against the origin's pinned root, then federate its trust into this service")
+    .requiredOption('--root <file>', "the origin's root.json, obtained out of band (never from the bundle)")
+    .option('--data <dir>', 'data dir (env KEYSHARE_DATA, default ./keyshare-data)')
+    .option('--json', 'print machine-readable JSON')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Nothing changes unless the whole bundle verifies (TUF client workflow against --root, bundle.json digests,',
+        'newer than the last bundle from the same origin). Importing the same bundle twice changes nothing.',
+        'Works on the data dir whether or not the service runs; a running service publishes within seconds.',
+        '',
+        'Example:',
+        '  keyshare bundle import trust-2026-11.tar.gz --root central-root.json',
+      ].join('\n'),
+    )
+    .action(async (file: string, o) => {
+      const root = readInputFile(o.root);
+      if (root.length > 1024 * 1024) throw new KeyshareError(Codes.BAD_REQUEST, `${o.root} is too large for a root.json`);
+      const r = await importBundle({ file: resolve(file), root, dataDir: dataDir(o.data) });
+      print(o.json, r, () => {
+        if (!r.changed) return `already imported: origin ${r.origin}, timestamp version ${r.versions.timestamp}; nothing changed`;
+        const lines = [
+          `imported origin ${r.origin} (timestamp version ${r.versions.timestamp}, created ${r.createdAt}, valid until ${r.expires})`,
+          `  scopes: ${r.scopes.created.length} created, ${r.scopes.updated.length} updated, ${r.scopes.removed.length} removed, ${r.scopes.unchanged} unchanged`,
+          `  anchors: ${r.anchors.added} added, ${r.anchors.updated} updated, ${r.anchors.removed} removed; ${r.revocationsAdded} revocations added`,
+          `  mirror: ${r.mirror}`,
+        ];
+        if (r.scopes.notInBundle.length) lines.push(`  ${r.scopes.notInBundle.length} scopes of this origin were not in the bundle and keep their earlier trust`);
+        return lines;
+      });
+    });
+
+  return cmd;
+}
