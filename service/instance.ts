@@ -2,7 +2,7 @@
  * A keyshare instance on a data dir: `<data>/keyshare.db`, `<data>/keys/`, `<data>/root.json`
  * and `<data>/admin.token`. init creates them; open loads them for serving.
  */
-import { existsSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { issueToken } from './auth/tokens.js';
 import { KeyshareError, Codes } from './errors.js';
@@ -123,6 +123,8 @@ export function openInstance(options: OpenOptions): Instance {
   const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse(store.getMeta('expiry') ?? '{}') };
   // The online keys that the published root names (after a rotation, possibly a staged next key).
   const rootRecord = store.latestMetadata('root');
+  // <data>/root.json is the current root (CONTRACT.md): repair it if a root rotation stopped before writing it.
+  if (rootRecord && !readFileSync(rootPath(dataDir)).equals(rootRecord.bytes)) writeFileAtomic(rootPath(dataDir), rootRecord.bytes);
   const signers = rootRecord ? loadSignersForRoot(dataDir, parseMetadata(MetadataKind.Root, rootRecord.bytes).signed) : loadOnlineSigners(dataDir);
   const publisher = new Publisher(store, signers, {
     expiry,

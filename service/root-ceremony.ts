@@ -7,6 +7,7 @@
  */
 import { Metadata, MetadataKind, type Root } from '@tufjs/models';
 import { tufPublicKeyFromPem } from './crypto/signer.js';
+import { assertModuleAllowed } from './crypto/pkcs11.js';
 import { KeyshareError, Codes } from './errors.js';
 import {
   CeremonyCodes,
@@ -231,6 +232,7 @@ export class RootCeremony {
     if (this.stored()) {
       throw new KeyshareError(CeremonyCodes.PROPOSAL_PENDING, 'a root is already staged: publish or discard it (`keyshare root status`) before rotating a key');
     }
+    if (options.pkcs11) assertModuleAllowed(options.pkcs11);
     const signer = stageNextKey(this.deps.dataDir, role, options.pkcs11);
     (signer as { close?(): void }).close?.();
     let view: ProposalView;

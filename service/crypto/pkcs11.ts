@@ -94,6 +94,22 @@ export function parsePkcs11Uri(uri: string, env: NodeJS.ProcessEnv = process.env
   return out as Pkcs11Uri;
 }
 
+/**
+ * A PKCS#11 module is native code loaded into the process, so a URI that arrives over the
+ * admin API may only name a module the operator configured: KEYSHARE_PKCS11_MODULE, or one of
+ * KEYSHARE_PKCS11_MODULES (separated by ":"). Throws PKCS11_MODULE_NOT_ALLOWED otherwise.
+ */
+export function assertModuleAllowed(uri: string, env: NodeJS.ProcessEnv = process.env): void {
+  const { modulePath } = parsePkcs11Uri(uri, env);
+  const allowed = [env.KEYSHARE_PKCS11_MODULE, ...(env.KEYSHARE_PKCS11_MODULES ?? '').split(':')].filter((m): m is string => !!m);
+  if (!allowed.includes(modulePath)) {
+    throw new KeyshareError(
+      'PKCS11_MODULE_NOT_ALLOWED',
+      `the service loads only the PKCS#11 modules its operator configured (KEYSHARE_PKCS11_MODULE or KEYSHARE_PKCS11_MODULES), not ${modulePath}`,
+    );
+  }
+}
+
 /** One loaded module per path, initialised once per process, finalised after its last user. */
 const modules = new Map<string, { lib: pkcs11js.PKCS11; users: number }>();
 

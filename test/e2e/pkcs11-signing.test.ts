@@ -110,7 +110,16 @@ describe.skipIf(!available)('when keys live in a PKCS#11 token (SoftHSM2)', () =
     });
     afterAll(async () => svc?.close());
 
+    it('loads only the PKCS#11 module the operator configured', async () => {
+      delete process.env.KEYSHARE_PKCS11_MODULE;
+      const r = await svc.api('POST', '/keys/timestamp/rotate', { pkcs11: tokenUri.replace(MODULE!, '/tmp/evil.so') });
+      expect(r.body.code).toBe('PKCS11_MODULE_NOT_ALLOWED');
+      expect((await svc.api('POST', '/keys/timestamp/rotate', { pkcs11: tokenUri })).body.code).toBe('PKCS11_MODULE_NOT_ALLOWED');
+      expect(existsSync(join(svc.dataDir, 'keys', 'timestamp.next.pkcs11'))).toBe(false);
+    });
+
     it('publishes root v2 naming the token key, and tuf-js accepts timestamps it signs', async () => {
+      process.env.KEYSHARE_PKCS11_MODULE = MODULE;
       const r = await svc.api('POST', '/keys/timestamp/rotate', { pkcs11: tokenUri });
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       expect(r.body.published).toMatchObject({ version: 2, rotatedRoles: ['timestamp'] });
