@@ -68,8 +68,15 @@ export class AuditLog implements TransactionObserver {
    */
   async run<T>(actor: string | null, info: AuditInfo, fn: () => Promise<T>): Promise<T> {
     const ctx: Context = { ...info, actor, recorded: false };
+    // For an operation that writes outside Store.transaction: recorded right after it instead.
+    const before = info.digest?.() ?? null;
     try {
-      return await this.current.run(ctx, fn);
+      const result = await this.current.run(ctx, fn);
+      if (!ctx.recorded) {
+        this.append({ actor, action: info.action, outcome: 'ok', scope: info.scope, target: info.target, before, after: info.digest?.() ?? null, details: info.details });
+        ctx.recorded = true;
+      }
+      return result;
     } catch (e) {
       // Denials are recorded by the HTTP layer (middleware/audit.ts), once.
       const denied = isKeyshareError(e) && (e.code === Codes.FORBIDDEN || e.code === Codes.UNAUTHORIZED);

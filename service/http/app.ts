@@ -8,7 +8,7 @@ import { KeyshareError, Codes, isKeyshareError } from '../errors.js';
 import type { AppEnv } from './context.js';
 import { statusFor } from './errors.js';
 import { authorizeRequest, bearerAuth } from './middleware/auth.js';
-import { auditDenials } from './middleware/audit.js';
+import { auditRequests } from './middleware/audit.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { tufRoutes } from './routes/tuf.js';
@@ -58,7 +58,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       },
     }),
   );
-  api.use('*', auditDenials());
+  api.use('*', auditRequests());
   api.use('*', bearerAuth());
   // Default deny; routes check the scopes they write (service/auth/authorize.ts).
   api.use('*', authorizeRequest());

@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import { authorize } from '../auth/authorize.js';
 import type { AuditInfo } from '../audit/log.js';
 import type { AppEnv } from './context.js';
+import { markAudited } from './middleware/audit.js';
 
 /** Throws FORBIDDEN unless the caller may perform `action` on each of `scopes` (null: everywhere). */
 export function authorizeFor(c: Context<AppEnv>, action: string, scopes: readonly (string | null)[]): void {
@@ -17,5 +18,6 @@ export function authorizeFor(c: Context<AppEnv>, action: string, scopes: readonl
 export function audited<T>(c: Context<AppEnv>, info: AuditInfo & { scopes: readonly (string | null)[] }, fn: () => Promise<T>): Promise<T> {
   const { scopes, ...rest } = info;
   authorizeFor(c, info.action, scopes);
+  markAudited(c.req.raw);
   return c.get('instance').audit.run(c.get('principal').tokenId, rest, fn);
 }

@@ -5,6 +5,7 @@ import { ErrorBody } from '../schemas.js';
 import { validationHook } from '../validation.js';
 import { Actions } from '../../auth/authorize.js';
 import { authorizeFor } from '../authz.js';
+import { markAudited } from '../middleware/audit.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
@@ -87,6 +88,7 @@ export function tokenRoutes(): OpenAPIHono<AppEnv> {
     authorizeFor(c, Actions.TOKEN_CREATE, []);
     const body = c.req.valid('json');
     const created = c.get('instance').tokens.create(c.get('principal').tokenId, { role: body.role, scopes: body.scopes, expires: body.expires });
+    markAudited(c.req.raw); // the token service recorded it, in the same transaction
     c.header('cache-control', 'no-store');
     return c.json(created, 201);
   });
@@ -96,11 +98,14 @@ export function tokenRoutes(): OpenAPIHono<AppEnv> {
   });
   app.openapi(revokeToken, (c) => {
     authorizeFor(c, Actions.TOKEN_REVOKE, []);
-    return c.json({ token: c.get('instance').tokens.revoke(c.get('principal').tokenId, c.req.valid('param').id) }, 200);
+    const token = c.get('instance').tokens.revoke(c.get('principal').tokenId, c.req.valid('param').id);
+    markAudited(c.req.raw);
+    return c.json({ token }, 200);
   });
   app.openapi(rotateToken, (c) => {
     authorizeFor(c, Actions.TOKEN_ROTATE, []);
     const created = c.get('instance').tokens.rotate(c.get('principal').tokenId, c.req.valid('param').id);
+    markAudited(c.req.raw);
     c.header('cache-control', 'no-store');
     return c.json(created, 201);
   });

@@ -123,6 +123,29 @@ describe('when changes are made', () => {
   });
 });
 
+describe('when a write route does not record its own entry (root and key ceremonies, routes added later)', () => {
+  it('records it after the request: ok, or failed with the code', async () => {
+    expect((await admin('DELETE', '/root/proposal')).status).toBe(404);
+    const rotated = await admin('POST', '/keys/timestamp/rotate', {});
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+    const log = (await entries()).slice(1);
+    expect(log).toHaveLength(2);
+    expect(log[0]).toMatchObject({ tokenId: adminId, action: 'DELETE /api/v1/root/proposal', outcome: 'failed', details: { code: 'NO_PROPOSAL' } });
+    expect(log[1]).toMatchObject({ tokenId: adminId, action: 'POST /api/v1/keys/timestamp/rotate', outcome: 'ok', details: { status: 200 } });
+  });
+
+  it('records a token change once, and a refused one as failed', async () => {
+    const created = (await admin('POST', '/tokens', { role: 'reader' })).body;
+    expect((await admin('DELETE', `/tokens/${created.id}`)).status).toBe(200);
+    expect((await admin('DELETE', '/tokens/0123456789ab')).status).toBe(404);
+    expect((await entries()).slice(1).map((e) => [e.action, e.outcome, e.target])).toEqual([
+      ['token.create', 'ok', created.id],
+      ['token.revoke', 'ok', created.id],
+      ['DELETE /api/v1/tokens/0123456789ab', 'failed', null],
+    ]);
+  });
+});
+
 describe('audit verify', () => {
   it('passes on an untouched chain', async () => {
     await makeHistory();
