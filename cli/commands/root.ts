@@ -17,7 +17,7 @@ const short = (id: string) => id.slice(0, 12);
 /** Human lines for a staged root. */
 export function proposalLines(p: ProposalView): string[] {
   const r = (x: ProposalView['status']['trusted'], label: string) =>
-    `  root v${x.version} (${label}): ${x.signedBy.length} of ${x.threshold} needed${x.signedBy.length ? ` (signed: ${x.signedBy.map(short).join(', ')})` : ''}`;
+    `  root v${x.version} (${label}): needs ${x.threshold}, has ${x.signedBy.length}${x.signedBy.length ? ` (${x.signedBy.map(short).join(', ')})` : ''}${x.missing === 0 ? ': met' : ''}`;
   return [
     `staged root v${p.version}${p.reason ? ` (${p.reason})` : ''}, created ${p.createdAt}`,
     ...p.changes.map((c) => `  ${c}`),
