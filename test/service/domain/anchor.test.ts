@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   anchorExpiry,
@@ -25,6 +26,10 @@ describe('buildAnchor', () => {
         trustedIdentities: null,
         notAfter: '2045-01-01T00:00:00.000Z',
         subject: 'CN=Keyshare Test Root CA, O=Keyshare Fixtures, ST=WA, C=US',
+        // For revocation: the key inside (revoke key by SPKI ID), and the serial with the issuer name.
+        keyId: expectedSpkiId(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'pem' }).toString()),
+        serial: '0a1b',
+        issuerName: 'CN=Keyshare Test Root CA, O=Keyshare Fixtures, ST=WA, C=US',
       });
     });
 
@@ -148,6 +153,7 @@ describe('buildAnchor', () => {
         trustedIdentities: null,
         notAfter: null,
         subject: null,
+        keyId: expectedSpkiId(pem),
       });
     });
 
