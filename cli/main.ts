@@ -18,6 +18,8 @@ import { fetchCommand } from './commands/fetch.js';
 import { rootCommand } from './commands/root.js';
 import { keyCommand } from './commands/key.js';
 import { bundleCommand } from './commands/bundle.js';
+import { completionCommand } from './commands/completion.js';
+import { addMissingExamples } from './help.js';
 
 export function buildProgram(): Command {
   const program = new Command('keyshare')
@@ -32,6 +34,9 @@ export function buildProgram(): Command {
   program.addCommand(crlCommand());
   program.addCommand(bundleCommand());
   program.addCommand(checkCommand());
+  program.addCommand(completionCommand());
+  // Every command's --help ends with examples (cli/help.ts fills in any a command lacks).
+  addMissingExamples(program);
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(exitOverride);

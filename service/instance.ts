@@ -101,6 +101,8 @@ export interface OpenOptions {
   clock?: () => Date;
   onPublished?: (r: PublishResult) => void;
   onPublishError?: (e: unknown) => void;
+  /** Metadata lifetimes set in the configuration; they win over those stored at init. */
+  expiry?: Partial<ExpiryConfig>;
 }
 
 export interface Instance {
@@ -120,7 +122,7 @@ export function openInstance(options: OpenOptions): Instance {
   const { dataDir } = options;
   if (!isInitialized(dataDir)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${dataDir} is not initialised (run \`keyshare init\`)`);
   const store = Store.open(dbPath(dataDir));
-  const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse(store.getMeta('expiry') ?? '{}') };
+  const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse(store.getMeta('expiry') ?? '{}'), ...options.expiry };
   // The online keys that the published root names (after a rotation, possibly a staged next key).
   const rootRecord = store.latestMetadata('root');
   // <data>/root.json is the current root (CONTRACT.md): repair it if a root rotation stopped before writing it.

@@ -1,6 +1,9 @@
 /** Runs the HTTP service on a socket, with the publisher's re-signing timer and graceful shutdown. */
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './http/app.js';
+import { createMetrics } from './http/metrics.js';
+import type { ConsoleOptions } from './http/ui/console.js';
+import type { Logger } from './log.js';
 import type { Instance } from './instance.js';
 import { KeyshareError, Codes } from './errors.js';
 
@@ -16,9 +19,24 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: (m[1] ?? m[2])!, port };
 }
 
-export async function startServer(instance: Instance, listen: string, log: (e: Record<string, unknown>) => void = () => {}): Promise<RunningServer> {
+export interface ServerOptions {
+  logger?: Logger;
+  /** Admin API request body limit (bytes). */
+  maxBodyBytes?: number;
+  /** On close, how long in-flight requests get before their connections are cut (default 30 s). */
+  shutdownTimeoutMs?: number;
+  console?: ConsoleOptions;
+}
+
+export async function startServer(
+  instance: Instance,
+  listen: string,
+  log: (e: Record<string, unknown>) => void = () => {},
+  options: ServerOptions = {},
+): Promise<RunningServer> {
   const { host, port } = parseListen(listen);
-  const app = createApp({ instance, log });
+  const metrics = createMetrics(instance, { processMetrics: true });
+  const app = createApp({ instance, log, logger: options.logger, metrics, maxBodyBytes: options.maxBodyBytes, console: options.console });
   // Publish anything committed while no publisher ran (e.g. an import into the data dir), then keep roles fresh.
   await instance.publisher.notify();
   instance.publisher.start();
@@ -28,12 +46,26 @@ export async function startServer(instance: Instance, listen: string, log: (e: R
   });
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
+  let closing: Promise<void> | null = null;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`,
-    async close() {
-      // Stop accepting, let in-flight requests finish, let a running publish complete.
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await instance.close();
+    close() {
+      closing ??= (async () => {
+        // Stop accepting and close idle keep-alive connections; in-flight requests finish
+        // (and with them any publish they started). Past the timeout, connections are cut.
+        const http = server as import('node:http').Server;
+        const timer = setTimeout(() => http.closeAllConnections?.(), options.shutdownTimeoutMs ?? 30_000);
+        timer.unref();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          http.closeIdleConnections?.();
+        });
+        clearTimeout(timer);
+        // Then a running publish completes (it commits in one transaction, or not at all), and the store closes.
+        await instance.close();
+        metrics.close();
+      })();
+      return closing;
     },
   };
 }

@@ -1,19 +1,34 @@
 import { Command } from 'commander';
-import { dataDir, listenAddress } from '../settings.js';
+import { configOptions } from '../config-options.js';
 
 export function serveCommand(): Command {
-  return new Command('serve')
+  const cmd = new Command('serve')
     .description('run the service: the TUF repository under /tuf/ and the admin API under /api/v1/')
     .option('--data <dir>', 'data dir (env KEYSHARE_DATA, default ./keyshare-data)')
     .option('--listen <host:port>', 'listen address (env KEYSHARE_LISTEN, default 127.0.0.1:8080)')
-    .addHelpText('after', '\nOn first start with an empty data dir, serve initialises a DEVELOPMENT repository.\n\nExample:\n  keyshare serve --data ./keyshare-data --listen 127.0.0.1:8080')
-    .action(async (o) => {
+    .addHelpText(
+      'after',
+      '\nOn first start with an empty data dir, serve initialises a DEVELOPMENT repository.\n' +
+        'Settings come from flags, then KEYSHARE_* environment variables, then keyshare.yaml (in the data dir, or --config FILE).\n' +
+        'SIGTERM stops it gracefully: in-flight requests finish and a running publish completes.\n\n' +
+        'Examples:\n  keyshare serve --data ./keyshare-data --listen 127.0.0.1:8080\n  KEYSHARE_LOG_LEVEL=debug keyshare serve --config /etc/keyshare/keyshare.yaml\n',
+    );
+  return configOptions(cmd).action(async (o) => {
+      // One validated configuration: flags, then environment, then keyshare.yaml (service/config.ts).
+      const { loadConfig } = await import('../../service/config.js');
+      const config = loadConfig({ flags: o });
+      // Validated, but not served by this version yet (CONTRACT.md "Settings"): refuse rather than ignore them.
+      const { KeyshareError, Codes } = await import('../../service/errors.js');
+      if (config.database !== null) throw new KeyshareError(Codes.CONFIG_INVALID, 'database: only the embedded SQLite database in the data dir is supported by this version');
+      if (config.staticDir !== null) throw new KeyshareError(Codes.CONFIG_INVALID, 'static-dir: static copies of the repository are not supported by this version');
       // Loaded on use: the service modules cost most of the CLI's start-up, which admin commands do not need.
+      const { createLogger } = await import('../../service/log.js');
       const { initDataDir, isInitialized, openInstance } = await import('../../service/instance.js');
       const { startServer } = await import('../../service/server.js');
-      const dir = dataDir(o.data);
+      const logger = createLogger({ level: config.logLevel });
+      const dir = config.data;
       if (!isInitialized(dir)) {
-        const r = await initDataDir({ dataDir: dir });
+        const r = await initDataDir({ dataDir: dir, expiry: config.expiry });
         process.stderr.write(
           [
             '',
@@ -26,18 +41,31 @@ export function serveCommand(): Command {
           ].join('\n'),
         );
       }
-      const log = (e: Record<string, unknown>) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), ...e }) + '\n');
-      const instance = openInstance({ dataDir: dir, onPublishError: (e) => log({ level: 'error', msg: 'publish failed', err: String(e) }) });
-      const server = await startServer(instance, listenAddress(o.listen), log);
+      const log = (e: Record<string, unknown>) => {
+        const { level, msg, ...rest } = e;
+        const method = level === 'error' || level === 'warn' || level === 'debug' ? level : 'info';
+        logger[method](rest, typeof msg === 'string' ? msg : undefined);
+      };
+      const instance = openInstance({ dataDir: dir, expiry: config.expiry, onPublishError: (err) => logger.error({ err }, 'publish failed') });
+      const server = await startServer(instance, config.listen, log, {
+        logger,
+        maxBodyBytes: config.maxBodyBytes,
+        shutdownTimeoutMs: config.shutdownTimeoutMs,
+        console: { sessionTtlSeconds: config.sessionTtlSeconds },
+      });
+      logger.info({ url: server.url, data: dir, config: config.configFile }, 'serving');
       process.stderr.write(`keyshare serving ${server.url}/tuf/ (root.json: ${dir}/root.json, admin token: ${dir}/admin.token)\n`);
       let stopping = false;
-      const stop = async () => {
+      const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
+        // Graceful: in-flight requests finish and a running publish completes before the exit.
+        logger.info({ signal }, 'shutting down');
         await server.close();
+        logger.info('stopped');
         process.exit(0);
       };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
     });
 }

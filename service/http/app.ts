@@ -18,12 +18,23 @@ import { revocationRoutes } from './routes/revocations.js';
 import { crlFileRoutes, crlRoutes } from './routes/crls.js';
 import { rootRoutes } from './routes/root.js';
 import { validationHook } from './validation.js';
+import { silentLogger, type Logger } from '../log.js';
+import { requestContext } from './middleware/request-context.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { openApiRoutes } from './openapi.js';
+import { consoleRoutes, type ConsoleOptions } from './ui/console.js';
 
 export interface AppDeps {
   instance: Instance;
   /** Request body limit for the admin API (bytes). */
   maxBodyBytes?: number;
   log?: (entry: Record<string, unknown>) => void;
+  /** Structured logs (service/log.ts); silent when not given. */
+  logger?: Logger;
+  /** Prometheus metrics; by default a registry of this app's own. */
+  metrics?: Metrics;
+  /** The web console at /ui/. */
+  console?: ConsoleOptions;
 }
 
 export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
@@ -31,11 +42,15 @@ export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const log = deps.log ?? (() => {});
+  const logger = deps.logger ?? silentLogger();
+  const metrics = deps.metrics ?? createMetrics(deps.instance);
 
   app.use('*', async function injectInstance(c, next) {
     c.set('instance', deps.instance);
     await next();
   });
+  app.use('*', requestContext({ logger }));
+  app.use('*', metrics.middleware);
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', (c) => {
@@ -43,6 +58,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const ready = ts !== undefined && Date.parse(ts.expires) > Date.now();
     return c.json({ status: ready ? 'ready' : 'not ready', timestampVersion: ts?.version ?? null }, ready ? 200 : 503);
   });
+
+  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
 
   app.route('/tuf', tufRoutes());
   app.route('/mirrors', mirrorRoutes());
@@ -68,7 +85,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route('/', revocationRoutes());
   api.route('/crls', crlRoutes());
   api.route('/', rootRoutes());
+  // /api/v1/openapi.json and /api/docs need no token: mounted before the admin API's middleware.
+  app.route('/api', openApiRoutes(api));
   app.route('/api/v1', api);
+
+  app.get('/ui', (c) => c.redirect('/ui/', 301));
+  app.route('/ui/', consoleRoutes(deps.console));
 
   app.notFound((c) => c.json({ code: Codes.NOT_FOUND, message: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
@@ -83,6 +105,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }
     // Never leak stack traces or SQL: log the cause, answer "internal error".
     log({ level: 'error', msg: 'internal error', err: String(err?.stack ?? err) });
+    (c.var.log ?? logger).error({ err }, 'internal error');
     return c.json({ code: Codes.INTERNAL, message: 'internal error' }, 500);
   });
   return app;

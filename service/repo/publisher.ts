@@ -48,6 +48,14 @@ export interface PublishResult {
   documentsChanged: number;
 }
 
+/** One publish as observers see it: result null and no error means there was nothing to publish. */
+export interface PublishEvent {
+  result: PublishResult | null;
+  error?: unknown;
+  seconds: number;
+}
+export type PublishObserver = (event: PublishEvent) => void;
+
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 /** TUF spec 4.2: expires is whole seconds; issuedAt follows the same form. */
 const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -143,7 +151,7 @@ export class Publisher {
       this.pending = true;
       return this.running.then(() => this.running ?? this.notify());
     }
-    this.running = this.publish()
+    this.running = this.observed(() => this.publish())
       .catch((e) => {
         this.options.onError?.(e);
         return null;
@@ -156,6 +164,35 @@ export class Publisher {
         }
       });
     return this.running;
+  }
+
+  /** Observers of every publish (metrics): its result or error, and how long it took. */
+  private readonly observers = new Set<PublishObserver>();
+
+  observe(observer: PublishObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  private async observed(run: () => Promise<PublishResult | null>): Promise<PublishResult | null> {
+    const started = performance.now();
+    const tell = (event: PublishEvent) => {
+      for (const o of this.observers) {
+        try {
+          o(event);
+        } catch {
+          // an observer never breaks a publish
+        }
+      }
+    };
+    try {
+      const result = await run();
+      tell({ result, seconds: (performance.now() - started) / 1000 });
+      return result;
+    } catch (error) {
+      tell({ result: null, error, seconds: (performance.now() - started) / 1000 });
+      throw error;
+    }
   }
 
   /** Waits until everything committed so far is published. */

@@ -123,6 +123,30 @@ export interface TransactionObserver {
   commit(pending: unknown): void;
 }
 
+/** A stored CRL as the console and metrics see it (no DER). */
+export interface CrlSummary {
+  issuer: string;
+  crlNumber: string;
+  thisUpdate: string;
+  nextUpdate: string;
+  url: string | null;
+  lastFetchAt: string | null;
+  lastError: string | null;
+  updatedAt: string;
+}
+
+/** An upstream's sync state as the console and metrics see it. */
+export interface UpstreamSummary {
+  name: string;
+  url: string;
+  mode: string;
+  scopes: string[] | null;
+  timestampVersion: number | null;
+  lastSuccessAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+}
+
 /** What one publish writes, all in one transaction. */
 export interface PublishCommit {
   upToSeq: number;
@@ -444,6 +468,42 @@ export class Store {
   }
   revokeToken(id: string, at: string): boolean {
     return this.db.update(t.tokens).set({ revokedAt: at }).where(eq(t.tokens.id, id)).run().changes > 0;
+  }
+
+  // ---- operations views (web console, metrics): read-only summaries ----
+  /** Every stored CRL without its DER: issuer, number, thisUpdate, nextUpdate and fetch state. */
+  crlSummaries(): CrlSummary[] {
+    return this.db
+      .select({
+        issuer: t.crls.issuer,
+        crlNumber: t.crls.crlNumber,
+        thisUpdate: t.crls.thisUpdate,
+        nextUpdate: t.crls.nextUpdate,
+        url: t.crls.url,
+        lastFetchAt: t.crls.lastFetchAt,
+        lastError: t.crls.lastError,
+        updatedAt: t.crls.updatedAt,
+      })
+      .from(t.crls)
+      .orderBy(t.crls.issuer)
+      .all();
+  }
+  /** Every upstream's sync state, without its pinned root or files. */
+  upstreamSummaries(): UpstreamSummary[] {
+    return this.db
+      .select({
+        name: t.upstreams.name,
+        url: t.upstreams.url,
+        mode: t.upstreams.mode,
+        scopes: t.upstreams.scopes,
+        timestampVersion: t.upstreams.timestampVersion,
+        lastSuccessAt: t.upstreams.lastSuccessAt,
+        lastError: t.upstreams.lastError,
+        createdAt: t.upstreams.createdAt,
+      })
+      .from(t.upstreams)
+      .orderBy(t.upstreams.name)
+      .all();
   }
 
   // ---- upstreams and their files (mirror mode: served byte for byte under /mirrors/{name}/tuf/) ----

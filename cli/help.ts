@@ -1,0 +1,92 @@
+/**
+ * Examples at the end of every command's --help. Commands define their own with
+ * `addHelpText('after', '\nExamples:\n  ...')`; for any that does not, `addMissingExamples`
+ * adds the ones below, a group lists its subcommands' first examples, and as a last resort an
+ * example is made from the command's usage so that no --help ends without one.
+ */
+import type { Command } from 'commander';
+
+/** Examples by command path, for commands that do not define their own. */
+export const EXAMPLES: Record<string, string[]> = {
+  '': [
+    'keyshare serve                                   # the service on 127.0.0.1:8080 (initialises ./keyshare-data)',
+    'keyshare scope add registry.acme.io',
+    'keyshare anchor add registry.acme.io --cert acme-root.pem --name acme-root',
+    'keyshare fetch --server http://127.0.0.1:8080 --root root.json --out ./trust --format notation',
+    'keyshare completion bash > /etc/bash_completion.d/keyshare',
+  ],
+  'scope ls': ['keyshare scope ls', 'keyshare scope ls --json'],
+  'scope show': ['keyshare scope show registry.acme.io/team-a', 'keyshare scope show "*" --json'],
+  'scope rm': ['keyshare scope rm registry.acme.io/team-a'],
+  'anchor rm': ['keyshare anchor rm registry.acme.io sha256:51df999e985db5e71e4be9474f03ba5d4d9f9ba56cd7acb278cdb830309c96c0'],
+  'revoke cert': [
+    'keyshare revoke cert --cert leaf.pem --reason keyCompromise',
+    'keyshare revoke cert --issuer sha256:51df...96c0 --serial 8badf00d --scope registry.acme.io',
+  ],
+  'revoke key': ['keyshare revoke key sha256:51df...96c0 --reason keyCompromise', 'keyshare revoke key pgp:0123456789abcdef0123456789abcdef01234567 --scope registry.acme.io/team-a'],
+  'revoke signature': ['keyshare revoke signature sha256:3b6a...e1f0 --reason superseded'],
+  'root propose': ['keyshare root propose --add-key new-root.pub.pem --threshold 2', 'keyshare root propose --remove-key 4e8f...a1c2 --expires 1y'],
+  'root status': ['keyshare root status', 'keyshare root status --out root-next.json      # to sign offline'],
+  'root sign': [
+    'keyshare root sign --key keys/root-0.pem',
+    'keyshare root sign --key "pkcs11:token=root;object=root-1"',
+    'keyshare root sign --key root-1.pem --in root-next.json --out root-next.signed.json   # offline',
+  ],
+  'root publish': ['keyshare root publish', 'keyshare root publish --json'],
+  'root discard': ['keyshare root discard'],
+  'key rotate': ['keyshare key rotate timestamp', 'keyshare key rotate targets --pkcs11 "pkcs11:token=keyshare"'],
+  'crl add': ['keyshare crl add intermediate-ca.crl', 'keyshare crl add intermediate-ca.crl.pem --json'],
+  'crl ls': ['keyshare crl ls', 'keyshare crl ls --json'],
+  'token ls': ['keyshare token ls', 'keyshare token ls --json'],
+  'token revoke': ['keyshare token revoke 0123456789ab'],
+  'token rotate': ['keyshare token rotate 0123456789ab --json'],
+  'token rotate-admin': ['keyshare token rotate-admin                    # rewrites <data>/admin.token'],
+  'audit verify': ['keyshare audit verify', 'keyshare audit verify --json > audit-head.json   # keep the head elsewhere'],
+  completion: ['source <(keyshare completion bash)', 'keyshare completion zsh > "${fpath[1]}/_keyshare"'],
+};
+
+/** The full --help text of a command, including text added with addHelpText. */
+export function helpText(cmd: Command): string {
+  let text = '';
+  const saved = (cmd as unknown as { _outputConfiguration: object })._outputConfiguration;
+  cmd.configureOutput({ writeOut: (s) => (text += s), writeErr: (s) => (text += s) });
+  try {
+    cmd.outputHelp();
+  } finally {
+    (cmd as unknown as { _outputConfiguration: object })._outputConfiguration = saved;
+  }
+  return text;
+}
+
+export const hasExamples = (cmd: Command) => /\bExamples?:/.test(helpText(cmd));
+
+function pathOf(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** A runnable-looking example from the usage: required arguments as placeholders. */
+function fromUsage(cmd: Command): string {
+  const args = cmd.registeredArguments.filter((a) => a.required).map((a) => a.name().toUpperCase());
+  const required = cmd.options.filter((o) => o.mandatory).map((o) => `${o.long} ${o.flags.match(/<([^>]+)>/)?.[1]?.toUpperCase() ?? ''}`.trim());
+  return ['keyshare', pathOf(cmd), ...args, ...required].filter(Boolean).join(' ');
+}
+
+function firstExample(cmd: Command): string | null {
+  const m = /\bExamples?:\n\s*(.+)/.exec(helpText(cmd));
+  return m ? m[1]!.trim() : null;
+}
+
+export function addMissingExamples(program: Command): void {
+  const visit = (cmd: Command) => {
+    cmd.commands.forEach(visit);
+    if (hasExamples(cmd)) return;
+    const path = pathOf(cmd);
+    const lines =
+      EXAMPLES[path] ??
+      (cmd.commands.length > 0 ? cmd.commands.map(firstExample).filter((e): e is string => e !== null) : [fromUsage(cmd)]);
+    cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+  };
+  visit(program);
+}

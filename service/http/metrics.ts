@@ -1,0 +1,193 @@
+/**
+ * Prometheus metrics at /metrics (CONTRACT.md: text format, names `keyshare_*`). Each app gets
+ * its own registry, never prom-client's global one, so that apps built side by side (tests,
+ * several instances in one process) do not share counters.
+ *
+ * Request and publish metrics are counted as they happen; the state of the repository (role
+ * versions and expiry, CRLs, upstreams, anchors expiring soon) is read when scraped.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { matchedRoutes } from 'hono/route';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Instance } from '../instance.js';
+import { isBinRole } from '../repo/layout.js';
+import type { AppEnv } from './context.js';
+
+/** Anchors whose notAfter falls within this window count as expiring soon. */
+export const EXPIRING_SOON_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+export interface MetricsOptions {
+  clock?: () => Date;
+  /** Node process metrics (keyshare_process_*, keyshare_nodejs_*): on for a real server, off in tests. */
+  processMetrics?: boolean;
+}
+
+export interface Metrics {
+  registry: Registry;
+  /** Counts every request by method, route pattern and status, with its latency. */
+  middleware: MiddlewareHandler<AppEnv>;
+  /** Stops observing the publisher. */
+  close(): void;
+}
+
+/** The route pattern that answered (bounded label values: never the raw path). */
+function routeLabel(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string {
+  const routes = matchedRoutes(c);
+  const answered = routes[c.req.routeIndex];
+  if (answered && answered.method !== 'ALL') return answered.path;
+  for (let i = routes.length - 1; i >= 0; i--) if (routes[i]!.method !== 'ALL') return routes[i]!.path;
+  return 'unmatched';
+}
+
+export function createMetrics(instance: Instance, options: MetricsOptions = {}): Metrics {
+  const clock = options.clock ?? (() => new Date());
+  const registry = new Registry();
+  const registers = [registry];
+  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'keyshare_' });
+
+  const requests = new Counter({
+    name: 'keyshare_http_requests_total',
+    help: 'HTTP requests by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers,
+  });
+  const latency = new Histogram({
+    name: 'keyshare_http_request_duration_seconds',
+    help: 'HTTP request latency by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const publishes = new Counter({
+    name: 'keyshare_publish_total',
+    help: 'Publishes of the TUF repository by outcome (ok, error; noop when there was nothing to publish)',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const publishLatency = new Histogram({
+    name: 'keyshare_publish_duration_seconds',
+    help: 'Time to build, sign and commit one publish',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const rolesSigned = new Counter({
+    name: 'keyshare_publish_roles_signed_total',
+    help: 'TUF roles signed by publishes',
+    registers,
+  });
+  for (const outcome of ['ok', 'error', 'noop']) publishes.labels(outcome).inc(0);
+
+  /** Per-role state: top-level roles by name; the hashed bins as one series ("bins": the soonest expiry, the highest version). */
+  const roleState = () => {
+    const out = new Map<string, { version: number; expires: number }>();
+    for (const m of instance.store.latestMetadataAll()) {
+      const role = isBinRole(m.role) ? 'bins' : m.role;
+      const expires = Date.parse(m.expires);
+      const seen = out.get(role);
+      out.set(role, seen ? { version: Math.max(seen.version, m.version), expires: Math.min(seen.expires, expires) } : { version: m.version, expires });
+    }
+    return out;
+  };
+  new Gauge({
+    name: 'keyshare_role_expiry_seconds',
+    help: 'Seconds until the newest version of each TUF role expires (bins: the soonest of the hashed bins)',
+    labelNames: ['role'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const now = clock().getTime();
+      for (const [role, s] of roleState()) this.labels(role).set((s.expires - now) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'keyshare_role_version',
+    help: 'The current version of each TUF role (bins: the highest of the hashed bins)',
+    labelNames: ['role'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [role, s] of roleState()) this.labels(role).set(s.version);
+    },
+  });
+  new Gauge({
+    name: 'keyshare_upstream_lag_seconds',
+    help: 'Seconds since the last successful sync of each upstream (since it was added, if never)',
+    labelNames: ['upstream'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const now = clock().getTime();
+      for (const u of instance.store.upstreamSummaries()) this.labels(u.name).set((now - Date.parse(u.lastSuccessAt ?? u.createdAt)) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'keyshare_upstream_error',
+    help: '1 when the last sync of an upstream failed, else 0',
+    labelNames: ['upstream'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const u of instance.store.upstreamSummaries()) this.labels(u.name).set(u.lastError ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'keyshare_upstream_timestamp_version',
+    help: "The upstream timestamp version this service last accepted",
+    labelNames: ['upstream'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const u of instance.store.upstreamSummaries()) if (u.timestampVersion !== null) this.labels(u.name).set(u.timestampVersion);
+    },
+  });
+  new Gauge({
+    name: 'keyshare_crl_next_update_seconds',
+    help: 'Seconds until the nextUpdate of the newest CRL of each CA anchor (negative: stale)',
+    labelNames: ['issuer'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const now = clock().getTime();
+      for (const crl of instance.store.crlSummaries()) this.labels(crl.issuer).set((Date.parse(crl.nextUpdate) - now) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'keyshare_anchors_expiring_soon',
+    help: `Certificate anchors whose notAfter is within ${EXPIRING_SOON_DAYS} days (already expired ones included)`,
+    registers,
+    collect() {
+      const limit = clock().getTime() + EXPIRING_SOON_DAYS * DAY_MS;
+      this.set(instance.store.listAnchors().filter((a) => a.notAfter && Date.parse(a.notAfter) <= limit).length);
+    },
+  });
+  new Gauge({
+    name: 'keyshare_anchors_expired',
+    help: 'Certificate anchors past their notAfter',
+    registers,
+    collect() {
+      const now = clock().getTime();
+      this.set(instance.store.listAnchors().filter((a) => a.notAfter && Date.parse(a.notAfter) <= now).length);
+    },
+  });
+
+  const unobserve = instance.publisher.observe((e) => {
+    const outcome = e.error !== undefined ? 'error' : e.result ? 'ok' : 'noop';
+    publishes.labels(outcome).inc();
+    if (outcome !== 'noop') publishLatency.observe(e.seconds);
+    if (e.result) rolesSigned.inc(e.result.rolesSigned.length);
+  });
+
+  const middleware: MiddlewareHandler<AppEnv> = async function metricsMiddleware(c, next) {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const labels = { method: c.req.method, route: routeLabel(c), status: String(c.res.status) };
+      requests.inc(labels);
+      latency.observe(labels, (performance.now() - started) / 1000);
+    }
+  };
+
+  return { registry, middleware, close: unobserve };
+}

@@ -1,0 +1,59 @@
+/**
+ * The console's writes go through the same gate as the admin API's: `authorize` decides
+ * (service/auth/authorize.ts), the change runs inside the audit log's `run` so that it and its
+ * entry land together (service/audit/log.ts), and a refusal is recorded as a denied attempt.
+ */
+import { ForbiddenError, authorize } from '../../auth/authorize.js';
+import { revocationsDigest, scopeDigest } from '../../audit/digest.js';
+import type { Instance } from '../../instance.js';
+import type { Principal } from '../context.js';
+import type { AuditRow } from './views.js';
+
+export interface ConsoleWrite {
+  action: string;
+  /** The scope written to; null means "everywhere" (a revocation without scope). */
+  scope: string | null;
+  /** For a revocation: the digest covers the revocations at `scope` (or everywhere). */
+  nullScope?: boolean;
+  target?: string | null;
+}
+
+/** What was revoked, for the audit entry (the same as the API's). */
+export function revocationTarget(b: { kind: string; issuer?: string; serial?: string; id?: string; digest?: string }): string | null {
+  return b.kind === 'key' ? (b.id ?? null) : b.kind === 'signature' ? (b.digest ?? null) : b.issuer ? `${b.issuer}/${b.serial ?? ''}` : null;
+}
+
+export async function consoleWrite<T>(instance: Instance, principal: Principal, w: ConsoleWrite, fn: () => Promise<T>): Promise<T> {
+  const { store, audit } = instance;
+  try {
+    authorize(principal, w.action, [w.scope]);
+  } catch (e) {
+    if (e instanceof ForbiddenError) {
+      audit.append({
+        actor: principal.tokenId,
+        action: w.action,
+        outcome: 'denied',
+        scope: w.scope,
+        target: w.target ?? null,
+        details: { via: 'console', code: e.code, message: e.message },
+      });
+    }
+    throw e;
+  }
+  const digest = w.action === 'revocation.add' ? () => revocationsDigest(store, w.scope) : w.scope !== null ? () => scopeDigest(store, w.scope!) : undefined;
+  return audit.run(principal.tokenId, { action: w.action, scope: w.scope, target: w.target ?? null, details: { via: 'console' }, digest }, fn);
+}
+
+/** The newest audit entries before `before` (a seq), newest first, and where older ones start. */
+export function consoleAudit(instance: Instance, before: number | null, pageSize: number): { entries: AuditRow[]; older: number | null } | null {
+  const { store, audit } = instance;
+  const head = store.auditHead();
+  if (!head) return { entries: [], older: null };
+  const top = Math.min(before !== null ? before - 1 : head.seq, head.seq);
+  const from = Math.max(0, top - pageSize);
+  const entries = audit
+    .list({ afterSeq: from, limit: top - from })
+    .filter((e) => e.seq <= top)
+    .reverse();
+  return { entries, older: from > 0 ? from + 1 : null };
+}

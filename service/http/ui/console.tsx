@@ -1,0 +1,360 @@
+/**
+ * The web console at /ui/ (CONTRACT.md "HTTP"): server-rendered pages and plain HTML forms that
+ * work without JavaScript.
+ *
+ * Security:
+ * - Sign-in takes a token in the form field `token`; the session cookie is HttpOnly,
+ *   SameSite=Strict, Path=/ui, and Secure over https. The token itself is never stored.
+ * - Every form carries a CSRF token (the session's, or before sign-in one paired with a
+ *   short-lived cookie), compared in constant time; a cross-origin Origin header is refused too.
+ * - Writes call the same TrustService operations as the admin API, through the same
+ *   authorisation (service/auth/authorize.ts) and the same audit log, as the token's principal.
+ * - Strict CSP (no scripts at all), no framing, no caching of pages.
+ */
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { html } from 'hono/html';
+import type { JSX } from 'hono/jsx/jsx-runtime';
+import { detectMaterial } from '../../crypto/index.js';
+import { KeyshareError, Codes, isKeyshareError } from '../../errors.js';
+import type { Level } from '../../domain/types.js';
+import { DEFAULT_EXPIRY, lifetimeOf, type ExpiryConfig } from '../../repo/layout.js';
+import type { AppEnv } from '../context.js';
+import { consoleAudit, consoleWrite, revocationTarget } from './actions.js';
+import { expiringAnchors, expiryOf, roleExpiry, roleStates, scopeTree } from './model.js';
+import {
+  COOKIE_PATH,
+  SESSION_COOKIE,
+  SIGNIN_COOKIE,
+  SessionStore,
+  principalForToken,
+  principalForTokenId,
+  randomId,
+  sameSecret,
+  type ConsoleSession,
+} from './session.js';
+import {
+  AuditPage,
+  CONSOLE_CSS,
+  CrlsPage,
+  ErrorPage,
+  OverviewPage,
+  RepositoryPage,
+  RevocationsPage,
+  ScopesPage,
+  SignInPage,
+  UpstreamsPage,
+  type PageUser,
+} from './views.js';
+
+export interface ConsoleOptions {
+  /** Session lifetime (default 8 hours). */
+  sessionTtlSeconds?: number;
+  clock?: () => Date;
+  /** Largest form body, uploads included (default 1 MiB). */
+  maxBodyBytes?: number;
+}
+
+type ConsoleEnv = { Variables: AppEnv['Variables'] & { session: ConsoleSession } };
+type C = Context<ConsoleEnv>;
+
+const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const AUDIT_PAGE = 50;
+
+const page = (c: C, el: JSX.Element, status: 200 | 400 | 401 | 403 | 404 | 500 = 200) => c.html(html`<!doctype html>${el}`, status);
+
+const userOf = (s: ConsoleSession): PageUser => ({ tokenId: s.tokenId, role: s.role, scopes: s.scopes, csrf: s.csrf });
+
+const isHttps = (c: C) => new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
+
+/** Takes the one-time message left by the last form post. */
+function takeFlash(s: ConsoleSession) {
+  const f = s.flash;
+  s.flash = null;
+  return f;
+}
+
+/** Post/Redirect/Get: a form post answers with a redirect and leaves its outcome in the session. */
+function done(c: C, to: string, kind: 'ok' | 'error', text: string) {
+  c.get('session').flash = { kind, text };
+  return c.redirect(to, 303);
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v.trim() : '';
+}
+
+/** A readable message for a failed write: the stable code and what it means. */
+function failure(e: unknown): string {
+  if (isKeyshareError(e)) return `${e.code}: ${e.message}`;
+  return 'internal error';
+}
+
+export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
+  const clock = options.clock ?? (() => new Date());
+  const sessions = new SessionStore({ ttlSeconds: options.sessionTtlSeconds ?? 8 * 3600, clock });
+  const app = new Hono<ConsoleEnv>();
+
+  app.use('*', async function consoleHeaders(c, next) {
+    await next();
+    c.res.headers.set('Content-Security-Policy', CSP);
+    c.res.headers.set('X-Frame-Options', 'DENY');
+    c.res.headers.set('X-Content-Type-Options', 'nosniff');
+    // same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on form posts.
+    c.res.headers.set('Referrer-Policy', 'same-origin');
+    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
+  });
+
+  app.get('/console.css', (c) => c.body(CONSOLE_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'public, max-age=3600' }));
+
+  // Form bodies are capped before they are read (STYLE.md "Cap every size").
+  const maxBody = options.maxBodyBytes ?? 1024 * 1024;
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: maxBody,
+      onError: (c) => c.html(html`<!doctype html>${(<ErrorPage status={413} message={`Forms and uploads are limited to ${maxBody} bytes.`} user={null} />)}`, 413),
+    }),
+  );
+
+  /** Cross-origin form posts are refused outright (the CSRF token is checked as well). */
+  app.use('*', async function sameOrigin(c, next) {
+    if (c.req.method === 'POST') {
+      const origin = c.req.header('origin');
+      if (origin && origin !== 'null' && origin !== new URL(c.req.url).origin) {
+        return page(c, <ErrorPage status={403} message="Cross-origin form posts are refused." user={null} />, 403);
+      }
+      if (origin === 'null') return page(c, <ErrorPage status={403} message="Cross-origin form posts are refused." user={null} />, 403);
+    }
+    await next();
+  });
+
+  const signInPage = (c: C, error?: string, status: 200 | 400 | 401 = 200) => {
+    const csrf = randomId();
+    setCookie(c, SIGNIN_COOKIE, csrf, { httpOnly: true, sameSite: 'Strict', path: COOKIE_PATH, secure: isHttps(c), maxAge: 600 });
+    return page(c, <SignInPage csrf={csrf} error={error} />, status);
+  };
+
+  /** The session of this request, if any and if its token is still valid. */
+  const currentSession = (c: C): ConsoleSession | null => {
+    const s = sessions.get(getCookie(c, SESSION_COOKIE));
+    if (!s) return null;
+    const principal = principalForTokenId(c.get('instance').store, s.tokenId, clock());
+    if (!principal) {
+      sessions.delete(s.id);
+      return null;
+    }
+    // Role or scopes may have changed since sign-in: the token's record decides.
+    s.role = principal.role;
+    s.scopes = principal.scopes;
+    return s;
+  };
+
+  app.get('/signin', (c) => (currentSession(c) ? c.redirect('/ui/', 303) : signInPage(c)));
+
+  app.post('/signin', async (c) => {
+    const body = await c.req.parseBody();
+    if (!sameSecret(getCookie(c, SIGNIN_COOKIE), str(body.csrf))) {
+      return signInPage(c, 'The sign-in form expired. Please try again.', 400);
+    }
+    const principal = principalForToken(c.get('instance').store, str(body.token), clock());
+    if (!principal) {
+      c.get('log')?.info({ event: 'console.signin', outcome: 'denied' }, 'console sign-in refused');
+      return signInPage(c, 'That token is not valid (unknown, revoked or expired).', 401);
+    }
+    // A fresh session ID at every sign-in (no session fixation).
+    const old = sessions.get(getCookie(c, SESSION_COOKIE));
+    if (old) sessions.delete(old.id);
+    const session = sessions.create(principal);
+    deleteCookie(c, SIGNIN_COOKIE, { path: COOKIE_PATH });
+    setCookie(c, SESSION_COOKIE, session.id, {
+      httpOnly: true,
+      sameSite: 'Strict',
+      path: COOKIE_PATH,
+      secure: isHttps(c),
+      maxAge: options.sessionTtlSeconds ?? 8 * 3600,
+    });
+    c.get('log')?.info({ event: 'console.signin', outcome: 'ok', tokenId: principal.tokenId }, 'console sign-in');
+    return c.redirect('/ui/', 303);
+  });
+
+  // Everything below needs a session.
+  app.use('*', async function requireSession(c, next) {
+    const s = currentSession(c);
+    if (!s) {
+      if (c.req.method === 'GET' || c.req.method === 'HEAD') return signInPage(c);
+      return signInPage(c, 'Your session has ended. Please sign in again.', 401);
+    }
+    c.set('session', s);
+    c.set('principal', { tokenId: s.tokenId, role: s.role, scopes: s.scopes });
+    if (c.req.method === 'POST') {
+      const body = await c.req.parseBody();
+      if (!sameSecret(s.csrf, str(body.csrf))) {
+        return page(c, <ErrorPage status={403} message="The form's security token did not match. Reload the page and try again." user={userOf(s)} />, 403);
+      }
+    }
+    await next();
+  });
+
+  app.post('/signout', (c) => {
+    sessions.delete(c.get('session').id);
+    deleteCookie(c, SESSION_COOKIE, { path: COOKIE_PATH });
+    return c.redirect('/ui/signin', 303);
+  });
+
+  const canWrite = (s: ConsoleSession) => s.role !== 'reader';
+
+  const overview = (c: C) => {
+    const s = c.get('session');
+    const instance = c.get('instance');
+    const now = clock();
+    const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse(instance.store.getMeta('expiry') ?? '{}') };
+    const revocations = instance.store.listRevocations();
+    return page(
+      c,
+      <OverviewPage
+        user={userOf(s)}
+        flash={takeFlash(s)}
+        now={now}
+        counts={{
+          scopes: instance.store.listScopes().length,
+          anchors: instance.store.listAnchors().length,
+          revocations: revocations.keys.length + revocations.certificates.length + revocations.signatures.length,
+        }}
+        expiring={expiringAnchors(instance, now)}
+        roles={roleStates(instance, now).map((r) => ({ ...r, health: roleExpiry(r, lifetimeOf(r.role === 'bins' ? 'targets' : r.role, expiry), now) }))}
+      />,
+    );
+  };
+  app.get('/', overview);
+
+  app.get('/scopes', (c) => {
+    const s = c.get('session');
+    const now = clock();
+    return page(c, <ScopesPage user={userOf(s)} flash={takeFlash(s)} tree={scopeTree(c.get('instance'), now)} now={now} canWrite={canWrite(s)} />);
+  });
+
+  app.post('/scopes', async (c) => {
+    const body = await c.req.parseBody();
+    const scope = str(body.scope);
+    const level = str(body.level);
+    try {
+      const { service } = c.get('instance');
+      await consoleWrite(c.get('instance'), c.get('principal'), { action: 'scope.create', scope }, () =>
+        service.createScope({ scope, inherit: body.noInherit !== '1', level: level ? (level as Level) : null }),
+      );
+      return done(c, '/ui/scopes', 'ok', `Created scope ${scope}.`);
+    } catch (e) {
+      return done(c, '/ui/scopes', 'error', `Could not create scope ${scope || '(empty)'}: ${failure(e)}`);
+    }
+  });
+
+  app.post('/anchors', async (c) => {
+    const body = await c.req.parseBody();
+    const scope = str(body.scope);
+    try {
+      const file = body.file;
+      let material: string | Uint8Array | null = null;
+      if (file instanceof File && file.size > 0) material = new Uint8Array(await file.arrayBuffer());
+      else if (str(body.material)) material = str(body.material);
+      if (material === null) throw new KeyshareError(Codes.ANCHOR_INVALID, 'choose a file, or paste a certificate or public key');
+      const kind = detectMaterial(material);
+      if (kind === 'privateKey') throw new KeyshareError(Codes.BAD_PUBLIC_KEY, 'this is a private key: never upload private keys');
+      const identities = str(body.identities)
+        .split(';')
+        .map((x) => x.trim())
+        .filter(Boolean);
+      const isCert = kind === 'certificate';
+      const { service } = c.get('instance');
+      const r = await consoleWrite(c.get('instance'), c.get('principal'), { action: 'anchor.add', scope }, () =>
+        service.addAnchor(scope, {
+          ...(isCert ? { certificate: material! } : { publicKey: material! }),
+          type: isCert ? ((str(body.type) || 'ca') as 'ca') : undefined,
+          name: str(body.name) || undefined,
+          trustedIdentities: isCert && identities.length ? identities : undefined,
+        }),
+      );
+      return done(c, '/ui/scopes', 'ok', `Added ${r.anchor.type} anchor ${r.anchor.name} (${r.anchor.id}) to ${scope}.`);
+    } catch (e) {
+      return done(c, '/ui/scopes', 'error', `Could not add the anchor to ${scope || '(no scope)'}: ${failure(e)}`);
+    }
+  });
+
+  app.get('/revocations', (c) => {
+    const s = c.get('session');
+    const q = c.req.query();
+    return page(
+      c,
+      <RevocationsPage
+        user={userOf(s)}
+        flash={takeFlash(s)}
+        revocations={c.get('instance').store.listRevocations()}
+        canWrite={canWrite(s)}
+        prefill={{ kind: q.kind, id: q.id, digest: q.digest, issuer: q.issuer, serial: q.serial }}
+        scopes={c.get('instance').store.listScopes().map((x) => x.scope)}
+      />,
+    );
+  });
+
+  app.post('/revocations', async (c) => {
+    const body = await c.req.parseBody();
+    const kind = str(body.kind) as 'key' | 'certificate' | 'signature';
+    const scope = str(body.scope) || null;
+    const input = {
+      kind,
+      id: kind === 'key' ? str(body.id) : undefined,
+      digest: kind === 'signature' ? str(body.digest) : undefined,
+      issuer: kind === 'certificate' ? str(body.issuer) : undefined,
+      serial: kind === 'certificate' ? str(body.serial) : undefined,
+      reason: str(body.reason) || undefined,
+      scope,
+    };
+    try {
+      if (!['key', 'certificate', 'signature'].includes(kind)) throw new KeyshareError(Codes.BAD_REQUEST, 'choose what to revoke');
+      const { service } = c.get('instance');
+      const r = await consoleWrite(c.get('instance'), c.get('principal'), { action: 'revocation.add', scope, nullScope: true, target: revocationTarget(input) }, () => service.revoke(input));
+      const what = kind === 'key' ? `key ${input.id}` : kind === 'signature' ? `signature ${input.digest}` : `certificate ${input.serial} of ${input.issuer}`;
+      return done(c, '/ui/revocations', 'ok', r.added ? `Revoked ${what} ${scope ? `at ${scope}` : 'everywhere'}.` : `${what} was already revoked.`);
+    } catch (e) {
+      return done(c, '/ui/revocations', 'error', `Could not revoke: ${failure(e)}`);
+    }
+  });
+
+  app.get('/crls', (c) => {
+    const s = c.get('session');
+    const { store } = c.get('instance');
+    const now = clock();
+    const names = new Map(store.listAnchors().map((a) => [a.id, a.subject ?? a.name]));
+    const crls = store.crlSummaries().map((x) => ({ ...x, issuerName: names.get(x.issuer) ?? null, expiry: expiryOf(x.nextUpdate, now) }));
+    return page(c, <CrlsPage user={userOf(s)} flash={takeFlash(s)} now={now} crls={crls} />);
+  });
+
+  app.get('/upstreams', (c) => {
+    const s = c.get('session');
+    return page(c, <UpstreamsPage user={userOf(s)} flash={takeFlash(s)} now={clock()} upstreams={c.get('instance').store.upstreamSummaries()} />);
+  });
+
+  app.get('/repository', (c) => {
+    const s = c.get('session');
+    const instance = c.get('instance');
+    const now = clock();
+    const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse(instance.store.getMeta('expiry') ?? '{}') };
+    const roles = roleStates(instance, now).map((r) => ({ ...r, health: roleExpiry(r, lifetimeOf(r.role === 'bins' ? 'targets' : r.role, expiry), now) }));
+    return page(c, <RepositoryPage user={userOf(s)} flash={takeFlash(s)} now={now} roles={roles} />);
+  });
+
+  app.get('/audit', (c) => {
+    const s = c.get('session');
+    const before = Number(c.req.query('before'));
+    const result = consoleAudit(c.get('instance'), Number.isInteger(before) && before > 0 ? before : null, AUDIT_PAGE);
+    return page(c, <AuditPage user={userOf(s)} flash={takeFlash(s)} entries={result?.entries ?? null} older={result?.older ?? null} />);
+  });
+
+  app.notFound((c) => page(c as C, <ErrorPage status={404} message={`There is no page at ${c.req.path}.`} user={null} />, 404));
+  app.onError((err, c) => {
+    c.get('log')?.error({ err }, 'console error');
+    return page(c as C, <ErrorPage status={500} message="Internal error. The details are in the service's log." user={null} />, 500);
+  });
+  return app;
+}

@@ -1,0 +1,181 @@
+/**
+ * The web console over app.request() (the browser flow is in test/e2e/console.test.ts): the
+ * session cookie, CSRF protection, token rights, and sessions that end with their token.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openInstance, type Instance } from '../../../service/instance.js';
+import { readFixtureText } from '../../../fixtures/index.js';
+import { appApi, cleanupTempDirs, newDataDir, type Api } from '../../support/service.js';
+
+const ORIGIN = 'http://localhost';
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+const csrfIn = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+const cookieFrom = (res: Response, name: string) => res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`));
+
+describe('the web console', () => {
+  let instance: Instance;
+  let token: string;
+  let app: ReturnType<typeof appApi>['app'];
+  let api: Api;
+
+  beforeAll(async () => {
+    const d = await newDataDir();
+    token = d.token;
+    instance = openInstance({ dataDir: d.dataDir });
+    ({ app, api } = appApi(instance, token));
+    await api('POST', '/scopes', { scope: 'registry.acme.io' });
+    await api('POST', '/scopes', { scope: 'registry.acme.io/team-a' });
+  });
+  afterAll(async () => {
+    await instance.close();
+    cleanupTempDirs();
+  });
+
+  /** Signs in with `t`; returns the session cookie and the page's CSRF token. */
+  async function signIn(t: string): Promise<{ cookie: string; csrf: string; res: Response }> {
+    const page = await app.request('/ui/');
+    const pre = cookieFrom(page, 'ks_signin')!.split(';')[0]!;
+    const res = await app.request('/ui/signin', {
+      method: 'POST',
+      headers: { cookie: pre, 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
+      body: form({ token: t, csrf: csrfIn(await page.text()) }),
+    });
+    const set = cookieFrom(res, 'ks_session');
+    if (!set) return { cookie: '', csrf: '', res };
+    const cookie = set.split(';')[0]!;
+    const scopes = await app.request('/ui/scopes', { headers: { cookie } });
+    return { cookie, csrf: csrfIn(await scopes.text()), res };
+  }
+
+  const post = (path: string, cookie: string, fields: Record<string, string>, origin = ORIGIN) =>
+    app.request(path, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', origin }, body: form(fields) });
+
+  it('shows a sign-in form with a field named token, and no data, without a session', async () => {
+    const res = await app.request('/ui/scopes');
+    const html = await res.text();
+    expect(html).toContain('name="token"');
+    expect(html).not.toContain('registry.acme.io');
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('sets an HttpOnly, SameSite=Strict session cookie that is not the token', async () => {
+    const { res } = await signIn(token);
+    expect(res.status).toBe(303);
+    const set = cookieFrom(res, 'ks_session')!;
+    expect(set).toMatch(/; HttpOnly/);
+    expect(set).toMatch(/; SameSite=Strict/);
+    expect(set).toMatch(/; Path=\/ui/);
+    expect(set).not.toContain(token);
+    expect(set).not.toContain(token.slice(16));
+  });
+
+  it('refuses a wrong token, and a sign-in without its CSRF pair', async () => {
+    const bad = await signIn(`${token.slice(0, -3)}abc`);
+    expect(bad.res.status).toBe(401);
+    expect(bad.cookie).toBe('');
+    const noPair = await app.request('/ui/signin', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
+      body: form({ token, csrf: 'guess' }),
+    });
+    expect(noPair.status).toBe(400);
+    expect(cookieFrom(noPair, 'ks_session')).toBeUndefined();
+  });
+
+  it('refuses a form post without the CSRF token, or from another origin', async () => {
+    const { cookie, csrf } = await signIn(token);
+    const missing = await post('/ui/scopes', cookie, { scope: 'csrf.example' });
+    expect(missing.status).toBe(403);
+    const wrong = await post('/ui/scopes', cookie, { scope: 'csrf.example', csrf: csrf.slice(0, -1) + 'x' });
+    expect(wrong.status).toBe(403);
+    const cross = await post('/ui/scopes', cookie, { scope: 'csrf.example', csrf }, 'https://evil.example');
+    expect(cross.status).toBe(403);
+    expect(instance.store.getScope('csrf.example')).toBeNull();
+    const ok = await post('/ui/scopes', cookie, { scope: 'csrf.example', csrf });
+    expect(ok.status).toBe(303);
+    expect(instance.store.getScope('csrf.example')).not.toBeNull();
+  });
+
+  it('adds a scope, an anchor (pasted) and a revocation through the same operations as the API, audited', async () => {
+    const { cookie, csrf } = await signIn(token);
+    expect((await post('/ui/scopes', cookie, { scope: 'registry.acme.io/team-b', level: 'audit', noInherit: '1', csrf })).status).toBe(303);
+    expect(instance.store.getScope('registry.acme.io/team-b')).toMatchObject({ inherit: false, level: 'audit' });
+    const res = await post('/ui/anchors', cookie, { scope: 'registry.acme.io/team-b', material: readFixtureText('keys/ec-p256.pub.pem'), name: 'ci', csrf });
+    expect(res.status).toBe(303);
+    const [anchor] = instance.store.listAnchors(['registry.acme.io/team-b']);
+    expect(anchor).toMatchObject({ type: 'publicKey', name: 'ci' });
+    const page = await (await app.request('/ui/scopes', { headers: { cookie } })).text();
+    expect(page).toContain(`Added publicKey anchor ci (${anchor!.id}) to registry.acme.io/team-b.`);
+    await post('/ui/revocations', cookie, { kind: 'key', id: anchor!.id, reason: 'keyCompromise', scope: 'registry.acme.io/team-b', csrf });
+    expect(instance.store.listRevocations().keys).toContainEqual(expect.objectContaining({ id: anchor!.id, reason: 'keyCompromise', scope: 'registry.acme.io/team-b' }));
+    const audit = (await api('GET', '/audit')).body;
+    const entries: { action: string; details: { via?: string } | null; outcome: string }[] = audit.entries ?? audit;
+    const mine = entries.filter((e) => e.details?.via === 'console').map((e) => `${e.action} ${e.outcome}`);
+    expect(mine).toEqual(expect.arrayContaining(['scope.create ok', 'anchor.add ok', 'revocation.add ok']));
+  });
+
+  it('reports a refused change by its code, and changes nothing', async () => {
+    const { cookie, csrf } = await signIn(token);
+    await post('/ui/anchors', cookie, { scope: 'registry.acme.io', material: readFixtureText('certs/non-ca.pem'), csrf });
+    const page = await (await app.request('/ui/scopes', { headers: { cookie } })).text();
+    expect(page).toMatch(/role="alert"[^>]*>Could not add the anchor to registry.acme.io: NOT_A_CA: /);
+    expect(instance.store.listAnchors(['registry.acme.io'])).toEqual([]);
+  });
+
+  it('lets a reader see but not change, and keeps an editor inside its scopes', async () => {
+    const reader = (await api('POST', '/tokens', { role: 'reader' })).body.token as string;
+    const r = await signIn(reader);
+    const scopes = await (await app.request('/ui/scopes', { headers: { cookie: r.cookie } })).text();
+    expect(scopes).toContain('registry.acme.io/team-a');
+    expect(scopes).not.toContain('action="/ui/anchors"');
+    await post('/ui/scopes', r.cookie, { scope: 'reader.example', csrf: r.csrf });
+    expect(instance.store.getScope('reader.example')).toBeNull();
+
+    const editor = (await api('POST', '/tokens', { role: 'editor', scopes: ['registry.acme.io/team-a'] })).body.token as string;
+    const e = await signIn(editor);
+    await post('/ui/scopes', e.cookie, { scope: 'registry.acme.io/team-a/app', csrf: e.csrf });
+    expect(instance.store.getScope('registry.acme.io/team-a/app')).not.toBeNull();
+    await post('/ui/scopes', e.cookie, { scope: 'registry.acme.io/other', csrf: e.csrf });
+    expect(instance.store.getScope('registry.acme.io/other')).toBeNull();
+    const page = await (await app.request('/ui/scopes', { headers: { cookie: e.cookie } })).text();
+    expect(page).toContain('FORBIDDEN');
+  });
+
+  it('ends a session when its token is revoked, and at sign-out', async () => {
+    const created = (await api('POST', '/tokens', { role: 'admin' })).body;
+    const s = await signIn(created.token);
+    expect((await app.request('/ui/audit', { headers: { cookie: s.cookie } })).status).toBe(200);
+    expect(await (await app.request('/ui/audit', { headers: { cookie: s.cookie } })).text()).toContain('<h1>Audit log</h1>');
+    await api('DELETE', `/tokens/${created.id}`);
+    expect(await (await app.request('/ui/audit', { headers: { cookie: s.cookie } })).text()).toContain('<h1>Sign in</h1>');
+
+    const t = await signIn(token);
+    const out = await post('/ui/signout', t.cookie, { csrf: t.csrf });
+    expect(out.status).toBe(303);
+    expect(await (await app.request('/ui/', { headers: { cookie: t.cookie } })).text()).toContain('<h1>Sign in</h1>');
+  });
+
+  it('renders every view', async () => {
+    const { cookie } = await signIn(token);
+    for (const [path, title] of [
+      ['/ui/', 'Overview'],
+      ['/ui/scopes', 'Scopes'],
+      ['/ui/revocations', 'Revocations'],
+      ['/ui/crls', 'CRLs'],
+      ['/ui/upstreams', 'Upstreams'],
+      ['/ui/repository', 'Repository'],
+      ['/ui/audit', 'Audit log'],
+    ]) {
+      const res = await app.request(path!, { headers: { cookie } });
+      expect(res.status, path).toBe(200);
+      const html = await res.text();
+      expect(html, path).toContain(`<h1>${title}</h1>`);
+      expect(html, path).toContain('<html lang="en">');
+      expect(html, path).not.toContain('<script');
+    }
+    const repo = await (await app.request('/ui/repository', { headers: { cookie } })).text();
+    for (const role of ['root', 'timestamp', 'snapshot', 'targets']) expect(repo).toContain(`<th scope="row">${role}</th>`);
+  });
+});
