@@ -248,6 +248,9 @@ export class Publisher {
   async publishRoot(root: MetadataRecord, signers: OnlineSigners): Promise<PublishResult> {
     while (this.running) await this.running;
     const task = (async () => {
+      // Two publishes of the same proposal: only the first lands.
+      const current = this.latest.get('root')!.version;
+      if (root.version !== current + 1) throw new KeyshareError(Codes.CONFLICT, `root v${root.version} cannot follow root v${current}`);
       const now = this.clock();
       const base = this.latest.get('timestamp')!;
       const resigned = await rekeyMetadata({

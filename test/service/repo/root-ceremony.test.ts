@@ -124,6 +124,18 @@ describe('when root v1 (2 of 3 keys) is rotated to root v2 with two new keys', (
   });
 });
 
+describe('when the same proposal is published twice at once', () => {
+  it('publishes it once', async () => {
+    expect((await svc.api('POST', '/root/proposal', { expires: '400d' })).status).toBe(201);
+    expect((await sign(k3, k4.signer)).body.status.met).toBe(true);
+    const results = await Promise.all([svc.api('POST', '/root/publish'), svc.api('POST', '/root/publish')]);
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(results.find((r) => r.status !== 200)!.body.code).toMatch(/^(CONFLICT|NO_PROPOSAL)$/);
+    expect((await fetch(`${svc.url}/tuf/3.root.json`)).status).toBe(200);
+    expect((await fetch(`${svc.url}/tuf/4.root.json`)).status).toBe(404);
+  });
+});
+
 describe('when a proposal is malformed', () => {
   it('refuses to remove a key that is not a root key', async () => {
     const r = await svc.api('POST', '/root/proposal', { removeKeys: ['00'.repeat(32)] });
