@@ -1,6 +1,7 @@
 /** Runs the HTTP service on a socket, with the publisher's re-signing timer and graceful shutdown. */
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './http/app.js';
+import { CrlRefresher } from './crl/refresh.js';
 import { createMetrics } from './http/metrics.js';
 import type { ConsoleOptions } from './http/ui/console.js';
 import type { Logger } from './log.js';
@@ -40,6 +41,9 @@ export async function startServer(
   // Publish anything committed while no publisher ran (e.g. an import into the data dir), then keep roles fresh.
   await instance.publisher.notify();
   instance.publisher.start();
+  // CRLs registered with a URL are fetched again on a schedule derived from nextUpdate.
+  const crlRefresher = new CrlRefresher(instance.store, instance.service);
+  crlRefresher.start();
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
     s.once('error', reject);
@@ -62,6 +66,8 @@ export async function startServer(
         });
         clearTimeout(timer);
         // Then a running publish completes (it commits in one transaction, or not at all), and the store closes.
+        crlRefresher.stop();
+        await crlRefresher.idle();
         await instance.close();
         metrics.close();
       })();

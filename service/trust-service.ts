@@ -8,7 +8,7 @@ import { LEVELS, REVOCATION_REASONS, type AnchorRecord, type Level, type Revocat
 import { KeyshareError, Codes, isKeyshareError } from './errors.js';
 import type { Publisher, PublishResult } from './repo/publisher.js';
 import type { RevocationInput, Store } from './store/index.js';
-import { acceptCrl, caAnchors, certificateIssuerId } from './domain/crl.js';
+import { CrlCodes, acceptCrl, caAnchors, certificateIssuerId } from './domain/crl.js';
 import { crlTargetPath } from './domain/trust.js';
 import { parseCertificateChain, parseCrl } from './crypto/index.js';
 
@@ -298,9 +298,13 @@ export class TrustService {
   /**
    * `crl add`: checks a CRL (service/domain/crl.ts: issuer, signature, times, number) and, only
    * when accepted, stores it for publication as `crl/{issuer-hex}.crl`. `url` records where
-   * the service fetches the issuer's next CRL from (null clears it; undefined keeps it).
+   * the service fetches the issuer's next CRL from (null clears it; undefined keeps it);
+   * `expectIssuer` refuses a CRL of another CA (a URL registered for one anchor).
    */
-  async addCrl(input: string | Uint8Array, options: { url?: string | null; fetchedAt?: string } = {}): Promise<WriteResult & { crl: CrlInfo }> {
+  async addCrl(
+    input: string | Uint8Array,
+    options: { url?: string | null; fetchedAt?: string; expectIssuer?: string } = {},
+  ): Promise<WriteResult & { crl: CrlInfo }> {
     const now = this.clock();
     const crl = parseCrl(input);
     const storedEntries = (issuer: string) => {
@@ -315,6 +319,9 @@ export class TrustService {
       return { crlNumber: rec.crlNumber, entries };
     };
     const decision = acceptCrl({ crl, anchors: caAnchors(this.store.listAnchors()), stored: storedEntries, now });
+    if (options.expectIssuer !== undefined && decision.issuer !== options.expectIssuer) {
+      throw new KeyshareError(CrlCodes.CRL_UNKNOWN_ISSUER, `the CRL is issued by anchor ${decision.issuer}, not ${options.expectIssuer}`);
+    }
     const at = now.toISOString();
     this.store.putCrl(
       {
@@ -329,16 +336,24 @@ export class TrustService {
       },
       decision.entriesChanged,
     );
-    const info: CrlInfo = {
-      issuer: decision.issuer,
-      crlNumber: crl.crlNumber!,
-      thisUpdate: crl.thisUpdate.toISOString(),
-      nextUpdate: crl.nextUpdate!.toISOString(),
+    return { crl: this.crlInfo(decision.issuer), ...(await this.published()) };
+  }
+
+  /** What `crl add` reports about the stored CRL of an issuer (CRL_UNKNOWN_ISSUER when none). */
+  crlInfo(issuer: string): CrlInfo {
+    const rec = this.store.getCrl(issuer);
+    if (!rec) throw new KeyshareError(CrlCodes.CRL_UNKNOWN_ISSUER, `no CRL is stored for ${issuer}`);
+    const crl = parseCrl(rec.der);
+    return {
+      issuer,
+      crlNumber: rec.crlNumber,
+      thisUpdate: rec.thisUpdate,
+      nextUpdate: rec.nextUpdate,
       revoked: crl.entries.length,
       digest: crl.digest,
-      target: crlTargetPath(decision.issuer),
+      target: crlTargetPath(issuer),
+      url: rec.url,
     };
-    return { crl: info, ...(await this.published()) };
   }
 }
 
@@ -353,6 +368,8 @@ export interface CrlInfo {
   digest: string;
   /** The TUF target path; the same bytes are at `/{target}` on the service. */
   target: string;
+  /** Where the service fetches the next CRL from, if anywhere. */
+  url: string | null;
 }
 
 function anchorDiffers(a: AnchorRecord, b: AnchorRecord): boolean {

@@ -16,6 +16,7 @@ export function anchorCommand(): Command {
       .addOption(new Option('--type <type>', 'certificate anchor type').choices(['ca', 'signingAuthority', 'tsa']))
       .option('--name <name>', 'a name for the anchor')
       .option('--identity <identity...>', 'trusted identity, e.g. "x509.subject: CN=ci,O=Acme" (repeatable)')
+      .option('--crl-url <url>', "a CA's CRL URL: fetched now, checked, published, and kept fresh by the service")
       .addHelpText('after', '\nExamples:\n  keyshare anchor add registry.acme.io --cert acme-root.pem --name acme-root\n  keyshare anchor add registry.acme.io/team-a --key cosign.pub --name ci\n  keyshare anchor add registry.acme.io/team-a --key release.asc'),
   ).action(async (scope: string, o) => {
     if (Boolean(o.cert) === Boolean(o.key)) throw new KeyshareError('USAGE', 'give exactly one of --cert FILE or --key FILE');
@@ -32,7 +33,20 @@ export function anchorCommand(): Command {
       `${scopePath(scope)}/anchors`,
       body,
     );
-    print(o.json, r, () => `added ${r.anchor.type} anchor ${r.anchor.id} (${r.anchor.name}) to ${scope}${publishedNote(r)}`);
+    if (!o.crlUrl) {
+      print(o.json, r, () => `added ${r.anchor.type} anchor ${r.anchor.id} (${r.anchor.name}) to ${scope}${publishedNote(r)}`);
+      return;
+    }
+    // The anchor is in place; its CRL comes from the URL, with every check of `crl add`.
+    const crl = await AdminClient.from(o).call<{ crl: { crlNumber: string; nextUpdate: string; target: string }; published: { timestampVersion: number } | null }>(
+      'POST',
+      '/crls',
+      { url: o.crlUrl, issuer: r.anchor.id },
+    );
+    print(o.json, { ...r, crl: crl.crl }, () => [
+      `added ${r.anchor.type} anchor ${r.anchor.id} (${r.anchor.name}) to ${scope}${publishedNote(r)}`,
+      `added its CRL number ${crl.crl.crlNumber} from ${o.crlUrl} (next update ${crl.crl.nextUpdate}), kept fresh from there${publishedNote(crl)}`,
+    ]);
   });
   adminOptions(cmd.command('rm <scope> <id>').description('remove an anchor from a scope')).action(async (scope: string, id: string, o) => {
     const r = await AdminClient.from(o).call<{ published: { timestampVersion: number } | null }>(

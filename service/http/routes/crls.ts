@@ -12,6 +12,8 @@ import { published } from './scopes.js';
 import { crlTargetPath } from '../../domain/trust.js';
 import { MAX_CRL_BYTES } from '../../crypto/index.js';
 import type { CrlRecord } from '../../store/index.js';
+import { normalizeAnchorId } from '../../domain/anchor.js';
+import { addCrlFromUrl, checkCrlUrl } from '../../crl/refresh.js';
 import { Actions } from '../../auth/authorize.js';
 import { crlsDigest } from '../../audit/digest.js';
 import { audited } from '../authz.js';
@@ -27,9 +29,14 @@ const errors = {
 
 export const CrlCreate = z
   .object({
-    crl: z.string().min(1).openapi({ description: 'the CRL: PEM ("X509 CRL"), or DER as base64 with encoding=base64' }),
+    crl: z.string().min(1).optional().openapi({ description: 'the CRL: PEM ("X509 CRL"), or DER as base64 with encoding=base64' }),
     encoding: z.enum(['text', 'base64']).optional(),
+    url: z.string().min(1).max(2048).optional().openapi({
+      description: 'where the CA publishes its CRL (http or https): without crl, fetched now; either way, fetched again on a schedule derived from nextUpdate',
+    }),
+    issuer: z.string().optional().openapi({ description: 'the CA anchor ID the CRL must belong to' }),
   })
+  .refine((b) => b.crl !== undefined || b.url !== undefined, { message: 'give crl, url, or both' })
   .openapi('CrlCreate');
 
 export const CrlView = z
@@ -58,7 +65,16 @@ const addCrl = createRoute({
   responses: {
     201: json(
       z.object({
-        crl: z.object({ issuer: z.string(), crlNumber: z.string(), thisUpdate: z.string(), nextUpdate: z.string(), revoked: z.number(), digest: z.string(), target: z.string() }),
+        crl: z.object({
+          issuer: z.string(),
+          crlNumber: z.string(),
+          thisUpdate: z.string(),
+          nextUpdate: z.string(),
+          revoked: z.number(),
+          digest: z.string(),
+          target: z.string(),
+          url: z.string().nullable(),
+        }),
         published: Published,
       }),
       'accepted',
@@ -96,10 +112,16 @@ export function crlRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(listCrls, (c) => c.json({ crls: c.get('instance').store.listCrls().map(crlView) }, 200));
   app.openapi(addCrl, async (c) => {
     const body = c.req.valid('json');
-    const input = body.encoding === 'base64' ? new Uint8Array(Buffer.from(body.crl, 'base64')) : body.crl;
     const { service, store } = c.get('instance');
+    const issuer = body.issuer === undefined ? undefined : normalizeAnchorId(body.issuer);
+    const url = body.url === undefined ? undefined : checkCrlUrl(body.url);
     // Admin-only (service/auth/authorize.ts): a CRL changes the trust of every scope with its CA.
-    const r = await audited(c, { action: Actions.CRL_ADD, scopes: [], digest: () => crlsDigest(store) }, () => service.addCrl(input));
+    const r = await audited(c, { action: Actions.CRL_ADD, scopes: [], target: url ?? null, digest: () => crlsDigest(store) }, () => {
+      // Without the CRL itself: fetch it from the URL now (same checks), then keep it fresh.
+      if (body.crl === undefined) return addCrlFromUrl(store, service, url!, { issuer });
+      const input = body.encoding === 'base64' ? new Uint8Array(Buffer.from(body.crl, 'base64')) : body.crl;
+      return service.addCrl(input, { ...(url !== undefined ? { url } : {}), expectIssuer: issuer });
+    });
     return c.json({ crl: r.crl, published: published(r) }, 201);
   });
   return app;
