@@ -56,6 +56,10 @@ export interface PublishEvent {
 }
 export type PublishObserver = (event: PublishEvent) => void;
 
+/** A superseded version stays downloadable this long, for clients in the middle of an update. */
+export const GC_GRACE_MS = 60 * 60 * 1000;
+const GC_INTERVAL_MS = 5 * 60 * 1000;
+
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 /** TUF spec 4.2: expires is whole seconds; issuedAt follows the same form. */
 const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -393,8 +397,20 @@ export class Publisher {
       bytesWritten: metadata.reduce((n, m) => n + m.bytes.length, 0) + targetRecords.reduce((n, t) => n + t.bytes.length, 0),
       documentsChanged: docs.length,
     };
+    this.collectGarbage(now);
     this.options.onPublished?.(result);
     return result;
+  }
+
+  private lastGc = 0;
+  /**
+   * Drops versions and target files superseded more than GC_GRACE_MS ago (at most every
+   * GC_INTERVAL_MS), so the database does not grow with every publish. Root versions stay.
+   */
+  private collectGarbage(now: Date): void {
+    if (now.getTime() - this.lastGc < GC_INTERVAL_MS) return;
+    this.lastGc = now.getTime();
+    this.store.pruneSuperseded(new Date(now.getTime() - GC_GRACE_MS).toISOString());
   }
 
   private async signSnapshotAndTimestamp(now: Date, meta: Record<string, MetaFile>, snapshotVersion: number, timestampVersion: number): Promise<MetadataRecord[]> {

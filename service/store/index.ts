@@ -445,15 +445,26 @@ export class Store {
     });
   }
 
-  /** Drops non-root metadata versions older than `keep` per role and published before `before`. */
-  pruneMetadata(keep: number, before: string): number {
-    const res = this.sqlite
-      .prepare(
-        `DELETE FROM tuf_metadata WHERE role <> 'root' AND published_at < ? AND version <= (
-           SELECT MAX(m.version) FROM tuf_metadata m WHERE m.role = tuf_metadata.role) - ?`,
-      )
-      .run(before, keep);
-    return res.changes;
+  /**
+   * Garbage-collects what no client can still need: a non-root metadata version, or a target
+   * file, whose successor was published before `before` (the grace period lets a client that
+   * read the previous timestamp finish its update). Root versions are kept forever.
+   */
+  pruneSuperseded(before: string): { metadata: number; targets: number } {
+    return this.transaction(() => ({
+      metadata: this.sqlite
+        .prepare(
+          `DELETE FROM tuf_metadata WHERE role <> 'root' AND EXISTS (
+             SELECT 1 FROM tuf_metadata n WHERE n.role = tuf_metadata.role AND n.version > tuf_metadata.version AND n.published_at < ?)`,
+        )
+        .run(before).changes,
+      targets: this.sqlite
+        .prepare(
+          `DELETE FROM tuf_targets WHERE EXISTS (
+             SELECT 1 FROM tuf_targets n WHERE n.path = tuf_targets.path AND n.published_at > tuf_targets.published_at AND n.published_at < ?)`,
+        )
+        .run(before).changes,
+    }));
   }
 
   // ---- tokens ----

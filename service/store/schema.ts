@@ -86,7 +86,7 @@ export const tufTargets = sqliteTable(
     bytes: blob('bytes', { mode: 'buffer' }).notNull(),
     publishedAt: text('published_at').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.sha256, t.path] })],
+  (t) => [primaryKey({ columns: [t.sha256, t.path] }), index('tuf_targets_path').on(t.path, t.publishedAt)],
 );
 
 export const tokens = sqliteTable('tokens', {

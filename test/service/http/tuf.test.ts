@@ -173,7 +173,7 @@ describe('when the root has more than one version', () => {
     await signRoot(root2, signers);
     store.store.putRoot({ role: 'root', version: 2, bytes: metadataBytes(root2), expires: root2.signed.expires }, new Date().toISOString());
     // Pruning old metadata never drops a root version.
-    store.store.pruneMetadata(1, new Date(Date.now() + 86_400_000).toISOString());
+    store.store.pruneSuperseded(new Date(Date.now() + 86_400_000).toISOString());
     await store.close();
 
     const svc = await startTestService({ dataDir: dir });

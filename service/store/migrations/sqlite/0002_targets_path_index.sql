@@ -1,0 +1,1 @@
+CREATE INDEX `tuf_targets_path` ON `tuf_targets` (`path`,`published_at`);
