@@ -56,8 +56,8 @@ describe('when the server is down and the cache is fresh', () => {
 
 describe('when the server is down and the cached timestamp has expired', () => {
   it('refuses with EXPIRED_METADATA and leaves --out untouched', async () => {
-    // Timestamps that live 4 seconds: fetch right after a publish, then let it expire.
-    const svc = await startTestService({ init: { expiry: { timestamp: 4 } } });
+    // Timestamps that live 6 seconds: fetch right after a publish, then let it expire.
+    const svc = await startTestService({ init: { expiry: { timestamp: 6 } } });
     services.push(svc);
     await ok(svc, 'POST', '/scopes', { scope: 'registry.acme.io' });
     await ok(svc, 'POST', `${scopePath('registry.acme.io')}/anchors`, { certificate: readFixtureText('certs/root-ca.pem') });
