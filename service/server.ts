@@ -7,6 +7,7 @@ import type { ConsoleOptions } from './http/ui/console.js';
 import type { Logger } from './log.js';
 import type { Instance } from './instance.js';
 import { KeyshareError, Codes } from './errors.js';
+import { StaticDir } from './repo/static-dir.js';
 
 export interface RunningServer {
   url: string;
@@ -27,6 +28,8 @@ export interface ServerOptions {
   /** On close, how long in-flight requests get before their connections are cut (default 30 s). */
   shutdownTimeoutMs?: number;
   console?: ConsoleOptions;
+  /** `--static-dir`: also write the repository there as plain files, on start-up and after every publish. */
+  staticDir?: string | null;
 }
 
 export async function startServer(
@@ -38,6 +41,17 @@ export async function startServer(
   const { host, port } = parseListen(listen);
   const metrics = createMetrics(instance, { processMetrics: true });
   const app = createApp({ instance, log, logger: options.logger, metrics, maxBodyBytes: options.maxBodyBytes, console: options.console });
+  // The static copy: the whole repository now (start fails if the directory cannot be written),
+  // then what each publish, root publish or reload of another process's publish adds.
+  const staticDir = options.staticDir ? startStaticDir(instance, options.staticDir, log) : null;
+  if (staticDir) {
+    try {
+      await staticDir.writeAll();
+    } catch (e) {
+      staticDir.unsubscribe();
+      throw e;
+    }
+  }
   // Publish anything committed while no publisher ran (e.g. an import into the data dir), then keep roles fresh.
   await instance.publisher.notify();
   instance.publisher.start();
@@ -68,10 +82,33 @@ export async function startServer(
         // Then a running publish completes (it commits in one transaction, or not at all), and the store closes.
         crlRefresher.stop();
         await crlRefresher.idle();
+        if (staticDir) {
+          // The last publish reaches the static dir before the store closes.
+          instance.publisher.stop();
+          await instance.publisher.idle();
+          await staticDir.dir.close();
+          staticDir.unsubscribe();
+        }
         await instance.close();
         metrics.close();
       })();
       return closing;
     },
   };
+}
+
+function startStaticDir(instance: Instance, dir: string, log: (e: Record<string, unknown>) => void): { dir: StaticDir; writeAll(): Promise<void>; unsubscribe(): void } {
+  const { store, publisher } = instance;
+  const staticDir = new StaticDir(
+    dir,
+    {
+      latestMetadata: (role) => publisher.latestMetadata(role),
+      getMetadata: (role, version) => store.getMetadata(role, version),
+      listMetadataVersions: (role) => store.listMetadataVersions(role),
+      getTarget: (sha256, path) => store.getTarget(sha256, path),
+    },
+    { onError: (err) => log({ level: 'error', msg: 'static dir write failed', err: err instanceof Error ? err.message : String(err) }) },
+  );
+  const unsubscribe = publisher.onServedChange(() => void staticDir.update());
+  return { dir: staticDir, writeAll: () => staticDir.writeAll(), unsubscribe };
 }

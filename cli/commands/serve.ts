@@ -20,7 +20,6 @@ export function serveCommand(): Command {
       // Validated, but not served by this version yet (CONTRACT.md "Settings"): refuse rather than ignore them.
       const { KeyshareError, Codes } = await import('../../service/errors.js');
       if (config.database !== null) throw new KeyshareError(Codes.CONFIG_INVALID, 'database: only the embedded SQLite database in the data dir is supported by this version');
-      if (config.staticDir !== null) throw new KeyshareError(Codes.CONFIG_INVALID, 'static-dir: static copies of the repository are not supported by this version');
       // Loaded on use: the service modules cost most of the CLI's start-up, which admin commands do not need.
       const { createLogger } = await import('../../service/log.js');
       const { initDataDir, isInitialized, openInstance } = await import('../../service/instance.js');
@@ -52,6 +51,7 @@ export function serveCommand(): Command {
         maxBodyBytes: config.maxBodyBytes,
         shutdownTimeoutMs: config.shutdownTimeoutMs,
         console: { sessionTtlSeconds: config.sessionTtlSeconds },
+        staticDir: config.staticDir,
       });
       logger.info({ url: server.url, data: dir, config: config.configFile }, 'serving');
       process.stderr.write(`keyshare serving ${server.url}/tuf/ (root.json: ${dir}/root.json, admin token: ${dir}/admin.token)\n`);

@@ -143,10 +143,29 @@ export class Publisher {
     if (!this.latest.has('timestamp') || !this.latest.has('root')) {
       throw new KeyshareError(Codes.NOT_INITIALIZED, 'the repository has not been initialised (run `keyshare init`)');
     }
+    this.servedChanged();
   }
 
   latestMetadata(role: string): MetadataRecord | undefined {
     return this.latest.get(role);
+  }
+
+  /** Told whenever the served repository changes: a publish, a root publish, or a (re)load of the stored one. */
+  private readonly servedListeners = new Set<() => void>();
+
+  onServedChange(listener: () => void): () => void {
+    this.servedListeners.add(listener);
+    return () => this.servedListeners.delete(listener);
+  }
+
+  private servedChanged(): void {
+    for (const l of this.servedListeners) {
+      try {
+        l();
+      } catch {
+        // a listener never breaks a publish
+      }
+    }
   }
 
   /** Publishes pending changes now, or after the publish in flight (coalescing). */
@@ -276,6 +295,7 @@ export class Publisher {
         documentsChanged: 0,
       };
       this.options.onPublished?.(result);
+      this.servedChanged();
       return result;
     })();
     this.running = task
@@ -399,6 +419,7 @@ export class Publisher {
     };
     this.collectGarbage(now);
     this.options.onPublished?.(result);
+    this.servedChanged();
     return result;
   }
 
