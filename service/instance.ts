@@ -12,6 +12,7 @@ import { Publisher, type PublishResult } from './repo/publisher.js';
 import { buildRoot, signRoot } from './repo/root.js';
 import { metadataBytes, parseMetadata } from './repo/tuf.js';
 import { loadSignersForRoot, moveOnlineKeysToToken } from './repo/online-keys.js';
+import { verifiedNewerRoot } from './repo/ceremony.js';
 import { MetadataKind } from '@tufjs/models';
 import { FileSigner } from './crypto/signer.js';
 import { Store } from './store/index.js';
@@ -126,7 +127,10 @@ export function openInstance(options: OpenOptions): Instance {
   // The online keys that the published root names (after a rotation, possibly a staged next key).
   const rootRecord = store.latestMetadata('root');
   // <data>/root.json is the current root (CONTRACT.md): repair it if a root rotation stopped before writing it.
-  if (rootRecord && !readFileSync(rootPath(dataDir)).equals(rootRecord.bytes)) writeFileAtomic(rootPath(dataDir), rootRecord.bytes);
+  if (rootRecord && !readFileSync(rootPath(dataDir)).equals(rootRecord.bytes)) {
+    const newer = verifiedNewerRoot(readFileSync(rootPath(dataDir)), store.listMetadataVersions('root'));
+    if (newer) writeFileAtomic(rootPath(dataDir), newer);
+  }
   const signers = rootRecord ? loadSignersForRoot(dataDir, parseMetadata(MetadataKind.Root, rootRecord.bytes).signed) : loadOnlineSigners(dataDir);
   const publisher = new Publisher(store, signers, {
     expiry,

@@ -292,3 +292,33 @@ export function parseExpiry(value: string, now: Date): number {
   if (!(seconds > 0)) throw new KeyshareError(CeremonyCodes.BAD_EXPIRY, '--expires must be in the future');
   return seconds;
 }
+
+/**
+ * `<data>/root.json` after a root rotation that stopped before writing it: the newest root that
+ * the stored root versions reach from the file's root, each step verified against the
+ * thresholds of both roots (TUF spec 5.3.4), as a client would walk them. Null when the file
+ * is current, or when any step does not verify: then the file is left as it is, so that a root
+ * written into the database behind the ceremony's back never becomes the root people pin.
+ */
+export function verifiedNewerRoot(fileBytes: Uint8Array, stored: { version: number; bytes: Uint8Array }[]): Buffer | null {
+  let trusted: Metadata<Root>;
+  try {
+    trusted = parseRootJson(JSON.parse(Buffer.from(fileBytes).toString('utf8')));
+  } catch {
+    return null;
+  }
+  let newest: Buffer | null = null;
+  for (const rec of [...stored].filter((r) => r.version > trusted.signed.version).sort((a, b) => a.version - b.version)) {
+    if (rec.version !== trusted.signed.version + 1) return null;
+    let next: Metadata<Root>;
+    try {
+      next = parseRootJson(JSON.parse(Buffer.from(rec.bytes).toString('utf8')));
+    } catch {
+      return null;
+    }
+    if (next.signed.version !== rec.version || !signatureStatus(trusted.signed, next).met) return null;
+    trusted = next;
+    newest = Buffer.from(rec.bytes);
+  }
+  return newest;
+}

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metadata, MetadataKind, type Root } from '@tufjs/models';
 import { FileSigner, generateSigningKeyPem, publicKeyPem, type Signer } from '../../../service/crypto/signer.js';
-import { signRootProposal } from '../../../service/repo/ceremony.js';
+import { proposeRoot, signRootProposal, signatureStatus } from '../../../service/repo/ceremony.js';
+import { metadataBytes, parseMetadata, signMetadata } from '../../../service/repo/tuf.js';
+import { openInstance } from '../../../service/instance.js';
 import { CachingTufClient, initTestDataDir, removeScratchDirs, scratchDir, serve, type Running } from '../../support/tuf-client.js';
 
 const rootKey = (dataDir: string, i: number) => new FileSigner(readFileSync(join(dataDir, 'keys', `root-${i}.pem`), 'utf8'));
@@ -133,6 +135,35 @@ describe('when the same proposal is published twice at once', () => {
     expect(results.find((r) => r.status !== 200)!.body.code).toMatch(/^(CONFLICT|NO_PROPOSAL)$/);
     expect((await fetch(`${svc.url}/tuf/3.root.json`)).status).toBe(200);
     expect((await fetch(`${svc.url}/tuf/4.root.json`)).status).toBe(404);
+  });
+});
+
+describe('when a root v2 signed only by keys that root v1 does not hold is served anyway', () => {
+  it('is refused by tuf-js too (TUF spec 5.3.4), so the check does not rest on the service alone', async () => {
+    const dataDir = await initTestDataDir({ rootKeys: 3, rootThreshold: 2 });
+    const instance = openInstance({ dataDir });
+    try {
+      // What an attacker with write access to the database could do: bypass the ceremony.
+      const v1 = parseMetadata(MetadataKind.Root, instance.store.latestMetadata('root')!.bytes).signed;
+      const ids = v1.roles.root!.keyIDs;
+      const forged = proposeRoot(v1, { addKeys: [k4.signer.publicKey, k5.signer.publicKey], removeKeyIds: ids, threshold: 2, lifetimeSeconds: 86_400 }, new Date());
+      await signMetadata(forged, [k4.signer, k5.signer]);
+      expect(signatureStatus(v1, forged)).toMatchObject({ met: false, trusted: { missing: 2 }, proposed: { missing: 0 } });
+      instance.store.putRoot({ role: 'root', version: 2, bytes: metadataBytes(forged), expires: forged.signed.expires }, new Date().toISOString());
+    } finally {
+      await instance.close();
+    }
+    const pinned = join(scratchDir(), 'root-v1.json');
+    copyFileSync(join(dataDir, 'root.json'), pinned);
+    const forgedSvc = await serve(dataDir);
+    try {
+      expect((await fetch(`${forgedSvc.url}/tuf/2.root.json`)).status).toBe(200);
+      await expect(new CachingTufClient(forgedSvc.url, pinned).read('index.json')).rejects.toThrow(/root/i);
+      // Nor does the forged root become <data>/root.json, the file people hand out to pin.
+      expect(JSON.parse(readFileSync(join(dataDir, 'root.json'), 'utf8')).signed.version).toBe(1);
+    } finally {
+      await forgedSvc.close();
+    }
   });
 });
 
