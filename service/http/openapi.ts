@@ -30,7 +30,7 @@ export function openApiDocument(api: OpenAPIHono<AppEnv>, version = '0.1.0'): Op
       version,
       description:
         'Define scopes, trust anchors and revocations; keyshare publishes them as a signed TUF repository under /tuf/. ' +
-        'Errors are `{ "code", "message" }` with a stable upper-case code. A scope in a path is URL-encoded.',
+        'Errors are JSON objects { "code", "message" } with a stable upper-case code. A scope in a path is URL-encoded.',
     },
     servers: [{ url: API_BASE }],
     security: [{ [BEARER_SCHEME]: [] }],

@@ -188,7 +188,8 @@ const ScopeItem: FC<{ node: ScopeNode; now: Date; canRevoke: boolean }> = ({ nod
       </h3>
       <p class="meta">
         level <strong>{node.level}</strong>
-        {node.ownLevel ? '' : ' (inherited)'} · {node.inherit ? 'inherits from parents' : <strong>does not inherit</strong>}
+        {node.ownLevel ? '' : node.scope === '*' ? ' (default)' : ' (inherited)'} ·{' '}
+        {node.scope === '*' ? 'the default scope' : node.inherit ? 'inherits from parents' : <strong>does not inherit</strong>}
         {node.source ? ` · from upstream ${node.source}` : ''}
       </p>
       {node.anchors.length > 0 ? <AnchorTable node={node} now={now} canRevoke={canRevoke} /> : <p class="muted">No effective anchors.</p>}
@@ -217,7 +218,7 @@ export const ScopesPage: FC<{ user: PageUser; flash: Flash | null; tree: ScopeNo
       {tree.length === 0 ? (
         <p class="muted">No scopes yet.</p>
       ) : (
-        <ul class="tree" aria-labelledby="tree">
+        <ul class="tree top" aria-labelledby="tree">
           {tree.map((n) => (
             <ScopeItem node={n} now={now} canRevoke={canWrite} />
           ))}
@@ -337,7 +338,7 @@ export const OverviewPage: FC<{
       <p class="ok-text">None: no anchor expires within {WARN_DAYS} days.</p>
     ) : (
       <table>
-        <caption>{expiring.length} anchors need attention</caption>
+        <caption>{expiring.length === 1 ? '1 anchor needs' : `${expiring.length} anchors need`} attention</caption>
         <thead>
           <tr>
             <th scope="col">Scope</th>
@@ -438,7 +439,7 @@ export const RevocationsPage: FC<{ user: PageUser; flash: Flash | null; revocati
   return (
     <Layout title="Revocations" user={user} active="/ui/revocations" flash={flash}>
       {canWrite ? (
-        <form method="post" action="/ui/revocations" class="card">
+        <form method="post" action="/ui/revocations" class="card medium">
           <Csrf token={user.csrf} />
           <fieldset>
             <legend>Revoke</legend>
@@ -727,11 +728,11 @@ tr.row-warning td { background:var(--warn-bg); } tr.row-critical td, tr.row-expi
 .flash { padding:.6em .9em; border-radius:6px; border:1px solid; }
 .flash.ok { background:#dafbe1; border-color:#4ac26b; } .flash.error { background:var(--crit-bg); border-color:var(--crit); }
 .tree { list-style:none; padding-left:1.2em; border-left:2px solid var(--line); }
-ul.tree:first-of-type { padding-left:0; border-left:0; }
+ul.tree.top { padding-left:0; border-left:0; }
 .scope { margin:.6em 0; } .meta { margin:.1em 0 .4em; color:var(--muted); }
 .forms { display:grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap:1em; margin-top:2em; }
 .card { border:1px solid var(--line); border-radius:8px; padding:.8em 1em; background:#fff; }
-.card.narrow { max-width:520px; }
+.card.narrow { max-width:520px; } .card.medium { max-width:760px; }
 fieldset { border:0; padding:0; margin:0; } legend { font-weight:700; font-size:1.1em; margin-bottom:.4em; }
 label { display:block; font-weight:600; margin-bottom:.2em; }
 input[type=checkbox] + label { display:inline; font-weight:400; }
