@@ -30,7 +30,7 @@ function run(args: string[], env: Record<string, string> = {}): Proc {
   return { child, stderr: () => err, exit };
 }
 
-async function waitFor<T>(f: () => T | undefined | null, what: string, ms = 20_000): Promise<T> {
+async function waitFor<T>(f: () => T | undefined | null, what: string, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = f();

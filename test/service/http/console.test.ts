@@ -157,6 +157,27 @@ describe('the web console', () => {
     expect(await (await app.request('/ui/', { headers: { cookie: t.cookie } })).text()).toContain('<h1>Sign in</h1>');
   });
 
+  it('shows CRLs with their nextUpdate and upstreams with their lag and last error', async () => {
+    const { cookie } = await signIn(token);
+    const db = instance.store.rawForTests();
+    const issuer = `sha256:${'c'.repeat(64)}`;
+    const stale = new Date(Date.now() - 3600_000).toISOString();
+    db.prepare(`INSERT INTO crls (issuer, crl_number, this_update, next_update, der, updated_at) VALUES (?, '2a', ?, ?, x'00', ?)`).run(issuer, stale, stale, stale);
+    const lastSync = new Date(Date.now() - 3 * 3600_000).toISOString();
+    db.prepare(
+      `INSERT INTO upstreams (name, url, mode, root, timestamp_version, last_success_at, last_error, created_at) VALUES ('corp-hq', 'https://hq.example', 'mirror', x'00', 17, ?, 'HTTP 503', ?)`,
+    ).run(lastSync, lastSync);
+    const crls = await (await app.request('/ui/crls', { headers: { cookie } })).text();
+    expect(crls).toContain(issuer);
+    expect(crls).toContain('2a');
+    expect(crls).toContain(`Stale since ${stale}`);
+    const upstreams = await (await app.request('/ui/upstreams', { headers: { cookie } })).text();
+    expect(upstreams).toContain('corp-hq');
+    expect(upstreams).toContain('3 hours behind');
+    expect(upstreams).toContain('HTTP 503');
+    expect(upstreams).toContain('>17<');
+  });
+
   it('renders every view', async () => {
     const { cookie } = await signIn(token);
     for (const [path, title] of [
