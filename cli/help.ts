@@ -42,6 +42,9 @@ export const EXAMPLES: Record<string, string[]> = {
   'token rotate': ['keyshare token rotate 0123456789ab --json'],
   'token rotate-admin': ['keyshare token rotate-admin                    # rewrites <data>/admin.token'],
   'audit verify': ['keyshare audit verify', 'keyshare audit verify --json > audit-head.json   # keep the head elsewhere'],
+  'upstream ls': ['keyshare upstream ls', 'keyshare upstream ls --json       # name, url, mode, lastSuccessAt, lastError, version'],
+  'upstream show': ['keyshare upstream show hq', 'keyshare upstream show hq --json'],
+  'upstream rm': ['keyshare upstream rm hq'],
   completion: ['source <(keyshare completion bash)', 'keyshare completion zsh > "${fpath[1]}/_keyshare"'],
 };
 
