@@ -164,9 +164,18 @@ describe('the web console', () => {
     const stale = new Date(Date.now() - 3600_000).toISOString();
     db.prepare(`INSERT INTO crls (issuer, crl_number, this_update, next_update, der, updated_at) VALUES (?, '2a', ?, ?, x'00', ?)`).run(issuer, stale, stale, stale);
     const lastSync = new Date(Date.now() - 3 * 3600_000).toISOString();
-    db.prepare(
-      `INSERT INTO upstreams (name, url, mode, root, timestamp_version, last_success_at, last_error, created_at) VALUES ('corp-hq', 'https://hq.example', 'mirror', x'00', 17, ?, 'HTTP 503', ?)`,
-    ).run(lastSync, lastSync);
+    instance.store.putUpstream({
+      name: 'corp-hq',
+      url: 'https://hq.example',
+      mode: 'mirror',
+      scopes: null,
+      root: Buffer.from('{}'),
+      state: null,
+      timestampVersion: 17,
+      lastSuccessAt: lastSync,
+      lastError: 'HTTP 503',
+      createdAt: lastSync,
+    });
     const crls = await (await app.request('/ui/crls', { headers: { cookie } })).text();
     expect(crls).toContain(issuer);
     expect(crls).toContain('2a');

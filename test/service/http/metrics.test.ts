@@ -110,9 +110,18 @@ describe('the /metrics endpoint', () => {
       new Date().toISOString(),
     );
     const lastSync = new Date(Date.now() - 120_000).toISOString();
-    db.prepare(
-      `INSERT INTO upstreams (name, url, mode, root, timestamp_version, last_success_at, last_error, created_at) VALUES ('corp', 'https://corp.example', 'federate', x'00', 42, ?, 'connection refused', ?)`,
-    ).run(lastSync, lastSync);
+    instance.store.putUpstream({
+      name: 'corp',
+      url: 'https://corp.example',
+      mode: 'federate',
+      scopes: null,
+      root: Buffer.from('{}'),
+      state: null,
+      timestampVersion: 42,
+      lastSuccessAt: lastSync,
+      lastError: 'connection refused',
+      createdAt: lastSync,
+    });
     ({ samples } = await scrape());
     expect(samples.find((s) => s.name === 'keyshare_anchors_expiring_soon')!.value).toBe(1);
     const crl = samples.find((s) => s.name === 'keyshare_crl_next_update_seconds')!;
