@@ -17,9 +17,9 @@ export function serveCommand(): Command {
       // One validated configuration: flags, then environment, then keyshare.yaml (service/config.ts).
       const { loadConfig } = await import('../../service/config.js');
       const config = loadConfig({ flags: o });
-      // Validated, but not served by this version yet (CONTRACT.md "Settings"): refuse rather than ignore them.
-      const { KeyshareError, Codes } = await import('../../service/errors.js');
-      if (config.database !== null) throw new KeyshareError(Codes.CONFIG_INVALID, 'database: only the embedded SQLite database in the data dir is supported by this version');
+      // Validated, but not served by this version yet (CONTRACT.md "Settings"): refuse rather than ignore it.
+      const { assertSupportedDatabase } = await import('../../service/store/database.js');
+      assertSupportedDatabase(config.database);
       // Loaded on use: the service modules cost most of the CLI's start-up, which admin commands do not need.
       const { createLogger } = await import('../../service/log.js');
       const { initDataDir, isInitialized, openInstance } = await import('../../service/instance.js');

@@ -1,0 +1,87 @@
+/**
+ * Debian's PostgreSQL for tests: a throw-away cluster in a temp dir, on a free 127.0.0.1 port,
+ * started and stopped by the test itself (no system service). As root, initdb and postgres
+ * run as the `postgres` user, since PostgreSQL refuses to run as root.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { freePort } from './nginx.js';
+
+function findBinDir(): string | null {
+  const base = '/usr/lib/postgresql';
+  if (!existsSync(base)) return null;
+  const versions = readdirSync(base).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+  for (const v of versions) if (existsSync(join(base, v, 'bin', 'postgres'))) return join(base, v, 'bin');
+  return null;
+}
+
+export const POSTGRES_BIN_DIR = findBinDir();
+
+export interface RunningPostgres {
+  /** postgres://keyshare@127.0.0.1:PORT/keyshare */
+  url: string;
+  stop(): Promise<void>;
+}
+
+function runAs(): { uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0) return {};
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid, gid };
+}
+
+export async function startPostgres(): Promise<RunningPostgres> {
+  if (!POSTGRES_BIN_DIR) throw new Error('PostgreSQL is not installed (Debian package postgresql)');
+  const dir = mkdtempSync(join(tmpdir(), 'keyshare-pg-'));
+  const user = runAs();
+  if (user.uid !== undefined) chownSync(dir, user.uid, user.gid!);
+  const data = join(dir, 'data');
+  execFileSync(join(POSTGRES_BIN_DIR, 'initdb'), ['-D', data, '-U', 'keyshare', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'], {
+    ...user,
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const port = await freePort();
+  const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1'];
+  // A test cluster: durability does not matter, a loaded machine does.
+  for (const s of ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'max_connections=40', 'shared_buffers=16MB']) args.push('-c', s);
+  const child: ChildProcess = spawn(join(POSTGRES_BIN_DIR, 'postgres'), args, { ...user, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const admin = `postgres://keyshare@127.0.0.1:${port}/postgres`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`postgres exited: ${stderr}`);
+    const c = new pg.Client({ connectionString: admin });
+    try {
+      await c.connect();
+      await c.query('CREATE DATABASE keyshare');
+      await c.end();
+      break;
+    } catch (e) {
+      await c.end().catch(() => {});
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`postgres did not start: ${(e as Error).message}\n${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return {
+    url: `postgres://keyshare@127.0.0.1:${port}/keyshare`,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGINT'); // fast shutdown
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
