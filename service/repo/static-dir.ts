@@ -90,7 +90,7 @@ export class StaticDir {
     return this.schedule(false).catch((e) => this.options.onError?.(e));
   }
 
-  /** Waits for the pass in flight; later changes are ignored. */
+  /** Finishes the passes already asked for; later changes are ignored. */
   async close(): Promise<void> {
     this.closed = true;
     while (this.running) await this.running.catch(() => {});
@@ -113,7 +113,7 @@ export class StaticDir {
   }
 
   private async loop(): Promise<void> {
-    while (this.wanted && !this.closed) {
+    while (this.wanted) {
       const full = this.wantedFull;
       this.wanted = false;
       this.wantedFull = false;

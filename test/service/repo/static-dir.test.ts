@@ -154,6 +154,18 @@ describe('when a change is published', () => {
   });
 });
 
+describe('when the service stops right after a publish', () => {
+  it('writes that publish before the store closes', async () => {
+    const r = await start();
+    await caughtUp(r);
+    expect((await r.api('POST', '/scopes', { scope: 'last.acme.io' })).status).toBe(201);
+    await r.instance.publisher.flush();
+    const last = r.instance.publisher.latestMetadata('timestamp')!.version;
+    await stop(r);
+    expect(timestampVersionIn(r.staticDir)).toBe(last);
+  });
+});
+
 describe('StaticDir on its own', () => {
   it('coalesces updates that arrive during a pass, and never writes a timestamp older than the last', async () => {
     const r = await start();
