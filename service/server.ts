@@ -40,6 +40,14 @@ export async function startServer(
 ): Promise<RunningServer> {
   const { host, port } = parseListen(listen);
   const metrics = createMetrics(instance, { processMetrics: true });
+  // One log line per publish: the timestamp version, the roles signed and the time it took.
+  const logger = options.logger;
+  const unobserve = logger
+    ? instance.publisher.observe((e) => {
+        // (failures are logged by the instance's onPublishError)
+        if (e.result) logger.info({ timestampVersion: e.result.timestampVersion, roles: e.result.rolesSigned.length, documents: e.result.documentsChanged, seconds: e.seconds }, 'published');
+      })
+    : () => {};
   const app = createApp({ instance, log, logger: options.logger, metrics, maxBodyBytes: options.maxBodyBytes, console: options.console });
   // The static copy: the whole repository now (start fails if the directory cannot be written),
   // then what each publish, root publish or reload of another process's publish adds.
@@ -91,6 +99,7 @@ export async function startServer(
         }
         await instance.close();
         metrics.close();
+        unobserve();
       })();
       return closing;
     },

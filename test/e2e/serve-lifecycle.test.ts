@@ -125,6 +125,9 @@ describe('when the service gets SIGTERM', () => {
     expect(await p.exit).toBe(0);
     const log = p.stderr();
     expect(log).toContain('"msg":"stopped"');
+    // The publish is logged with the version it made.
+    const published = log.split('\n').filter((l) => l.includes('"msg":"published"')).map((l) => JSON.parse(l));
+    expect(published.map((p) => p.timestampVersion)).toContain(created.published.timestampVersion);
     // The request was logged with its request ID and status.
     const line = log.split('\n').find((l) => l.includes('"path":"/api/v1/scopes"'));
     expect(JSON.parse(line!)).toMatchObject({ msg: 'request', method: 'POST', status: 201, reqId: expect.any(String) });
