@@ -30,6 +30,8 @@ import { dirname, join } from 'node:path';
 import { KeyshareError, Codes } from '../../service/errors.js';
 import { dbPath, isInitialized } from '../../service/instance.js';
 import { INDEX_TARGET } from '../../service/repo/layout.js';
+import { parseMetadata } from '../../service/repo/tuf.js';
+import { MetadataKind } from '@tufjs/models';
 import { Store } from '../../service/store/index.js';
 import { BundleCodes, bundleError } from './errors.js';
 import { DEFAULT_LIMITS, extractBundle, type ExtractLimits } from './extract.js';
@@ -87,18 +89,40 @@ export const mirrorPath = (origin: string) => `/mirrors/${origin}/tuf/`;
 
 const rollback = (m: string) => bundleError(BundleCodes.ROLLBACK, m);
 
+/** The keys and threshold of each top-level role of a root, to tell a rotation. */
+function roleKeys(rootBytes: Buffer, role: 'timestamp' | 'snapshot'): string {
+  const r = parseMetadata(MetadataKind.Root, rootBytes).signed.roles[role];
+  return JSON.stringify([[...(r?.keyIDs ?? [])].sort(), r?.threshold]);
+}
+
+/**
+ * TUF spec 5.3.11: whether the timestamp or snapshot keys changed between the root trusted from
+ * the last bundle and the bundle's root. Then the trusted timestamp and snapshot are dropped,
+ * which is how a repository recovers from a fast-forward attack (versions pushed up with a
+ * compromised key start again lower).
+ */
+export function timestampOrSnapshotRotated(trustedRoot: Buffer, bundleRoot: Buffer): boolean {
+  return (['timestamp', 'snapshot'] as const).some((role) => roleKeys(trustedRoot, role) !== roleKeys(bundleRoot, role));
+}
+
 /**
  * TUF spec 5.4.3, 5.5.5 across bundles: no version may go down from the last bundle imported
- * from the same origin. Returns 'same' for that very bundle again (idempotent import).
+ * from the same origin, unless the timestamp or snapshot keys were rotated since (5.3.11: the
+ * trusted timestamp and snapshot are dropped; the root version still may not go down).
+ * Returns 'same' for that very bundle again (idempotent import).
  */
-export function compareWithPrevious(prev: BundleState | null, v: VerifiedBundle): 'first' | 'same' | 'newer' {
+export function compareWithPrevious(prev: BundleState | null, v: VerifiedBundle, rotated = false): 'first' | 'same' | 'newer' {
   if (!prev) return 'first';
   const ts = v.timestamp.version;
+  if (ts === prev.timestampVersion && v.timestamp.sha256 === prev.timestampSha256) return 'same';
+  if (rotated) {
+    if (v.root.version < prev.rootVersion) throw rollback(`the bundle's root is version ${v.root.version}, older than version ${prev.rootVersion} already trusted`);
+    return 'newer';
+  }
   if (ts < prev.timestampVersion) {
     throw rollback(`the bundle's timestamp is version ${ts}, older than version ${prev.timestampVersion} imported from origin ${v.origin} (created ${prev.createdAt})`);
   }
   if (ts === prev.timestampVersion) {
-    if (v.timestamp.sha256 === prev.timestampSha256) return 'same';
     throw rollback(`the bundle's timestamp version ${ts} differs from the one already imported with that version`);
   }
   if (v.root.version < prev.rootVersion) throw rollback(`the bundle's root is version ${v.root.version}, older than version ${prev.rootVersion} already trusted`);
@@ -119,13 +143,23 @@ export async function importBundle(options: ImportOptions): Promise<ImportResult
     const dir = join(scratch, 'bundle');
     const extracted = await extractBundle(options.file, dir, limits);
     return await withStore(options, async (store) => {
-      if (extracted.has(BUNDLE_JSON)) completeIncremental(store, dir, parseManifest(readFileSync(join(dir, BUNDLE_JSON))));
-      const verified = await verifyBundle(dir, extracted, options.root, now, join(scratch, 'work'));
+      const manifest = extracted.has(BUNDLE_JSON) ? parseManifest(readFileSync(join(dir, BUNDLE_JSON))) : null;
+      if (manifest) completeIncremental(store, dir, manifest);
+      // The newest root earlier bundles of this origin brought (verifyBundle checks the origin).
+      const trusted = manifest ? previousBundle(store, manifest.origin) : null;
+      const verified = await verifyBundle(dir, extracted, options.root, now, join(scratch, 'work'), trusted?.root);
       return apply(store, verified, now, options);
     });
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** The upstream row of a bundle origin imported before, with its state; null if none. */
+function previousBundle(store: Store, origin: string): { root: Buffer; state: BundleState } | null {
+  const upstream = store.getUpstream(origin);
+  if (!upstream || upstream.url !== bundleSource(origin) || (upstream.state as BundleState | null)?.kind !== 'bundle') return null;
+  return { root: upstream.root, state: upstream.state as unknown as BundleState };
 }
 
 /**
@@ -136,8 +170,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportResult
  */
 function completeIncremental(store: Store, dir: string, manifest: BundleManifest): void {
   if (!manifest.since) return;
-  const upstream = store.getUpstream(manifest.origin);
-  const prev = (upstream?.state as BundleState | null | undefined)?.kind === 'bundle' && upstream?.url === bundleSource(manifest.origin) ? (upstream.state as unknown as BundleState) : null;
+  const prev = previousBundle(store, manifest.origin)?.state ?? null;
   if (!prev || prev.timestampVersion < manifest.since.timestamp) {
     throw bundleError(
       BundleCodes.BUNDLE_GAP,
@@ -188,7 +221,8 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
     throw new KeyshareError(Codes.CONFLICT, `an upstream named ${origin} exists and is not a bundle origin`);
   }
   const prev = (upstream?.state as BundleState | null | undefined)?.kind === 'bundle' ? (upstream!.state as unknown as BundleState) : null;
-  if (compareWithPrevious(prev, v) === 'same') return result;
+  const rotated = prev !== null && timestampOrSnapshotRotated(upstream!.root, v.root.bytes);
+  if (compareWithPrevious(prev, v, rotated) === 'same') return result;
 
   // The trust documents: the signed index names the origin's scopes; the bundle may carry fewer.
   const byPath = new Map(v.targets.map((t) => [t.path, t]));

@@ -55,6 +55,8 @@ function parseRoot(bytes: Buffer, what: string, code: string = BundleCodes.BUNDL
   try {
     return Metadata.fromJSON(MetadataKind.Root, JSON.parse(bytes.toString('utf8')));
   } catch (e) {
+    // Two signatures under one key ID: one key counted twice towards a threshold (TUF spec 5.3.4).
+    if (/multiple signatures found for keyid/.test((e as Error).message)) throw toBundleError(e);
     throw bundleError(code, `${what} is not TUF root metadata: ${(e as Error).message}`, e);
   }
 }
@@ -73,9 +75,12 @@ const canonical = (md: Metadata<Root>) => canonicalize(md.signed.toJSON() as nev
 
 /**
  * Verifies the bundle extracted in `dir` (`bundle.json`, `tuf/`) against `pinnedRoot`, at the
- * reference time `now`. `work` is an empty scratch directory.
+ * reference time `now`. `work` is an empty scratch directory. `trustedRoot` is the newest root
+ * earlier bundles of the same origin brought: the chain must hold it (TUF spec 5.2: a client
+ * updates from the newest root it trusts), so a chain forked with a root key rotated out since
+ * is refused even though it verifies from the pinned root.
  */
-export async function verifyBundle(dir: string, extracted: Map<string, number>, pinnedRoot: Buffer, now: Date, work: string): Promise<VerifiedBundle> {
+export async function verifyBundle(dir: string, extracted: Map<string, number>, pinnedRoot: Buffer, now: Date, work: string, trustedRoot?: Buffer): Promise<VerifiedBundle> {
   // 1. bundle.json and the digests it lists.
   if (!extracted.has(BUNDLE_JSON)) throw invalid('the archive has no bundle.json');
   const manifest = parseManifest(readFileSync(join(dir, BUNDLE_JSON)));
@@ -116,6 +121,19 @@ export async function verifyBundle(dir: string, extracted: Map<string, number>, 
       BundleCodes.BAD_SIGNATURE,
       `the pinned root (version ${pinned.signed.version}) is not a root of this bundle's repository: the bundle comes from another repository, or the wrong root was given`,
     );
+  }
+  if (trustedRoot) {
+    const trusted = parseRoot(trustedRoot, 'the root trusted from earlier bundles');
+    const at = roots[trusted.signed.version - 1];
+    if (!at) {
+      throw bundleError(BundleCodes.ROLLBACK, `the bundle's newest root is version ${newest}, older than version ${trusted.signed.version} already trusted from an earlier bundle`);
+    }
+    if (canonical(at) !== canonical(trusted)) {
+      throw bundleError(
+        BundleCodes.BAD_SIGNATURE,
+        `the bundle's root version ${trusted.signed.version} differs from the one already trusted from an earlier bundle of this origin: a forked root chain`,
+      );
+    }
   }
   // Roots before the pinned one are verified by the chain above; tuf-js verifies the rest again.
   for (let v = 1; v <= pinned.signed.version; v++) verified.add(rootFiles.get(v)!);

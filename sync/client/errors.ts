@@ -55,7 +55,8 @@ const HASH_HINT = 'a file does not match the length and hash in its signed metad
 const WRAPPED: [RegExp, string, string][] = [
   [/NotCachedError|not in the offline cache/, FetchCodes.NOT_CACHED, 'the cache does not hold it'],
   [/is expired/, FetchCodes.EXPIRED_METADATA, EXPIRED_HINT],
-  [/was signed by \d+\/\d+ keys|failed to verify .* signature|no signature for key|no public key found/, FetchCodes.BAD_SIGNATURE, SIGNATURE_HINT],
+  // Two signatures under one key ID: an attempt to count one key twice towards a threshold (TUF 5.4.2).
+  [/was signed by \d+\/\d+ keys|failed to verify .* signature|no signature for key|no public key found|multiple signatures found for keyid/, FetchCodes.BAD_SIGNATURE, SIGNATURE_HINT],
   [/Expected (length|hash)|Max length reached|Hash algorithm .* not supported/, FetchCodes.HASH_MISMATCH, HASH_HINT],
   [/Expected version|less than current version|does not match snapshot version|doesn't match timestamp|Missing file .* in new snapshot/, FetchCodes.ROLLBACK, ROLLBACK_HINT],
   [/Failed to download|download failed|cannot reach|HTTP \d{3}/, FetchCodes.DOWNLOAD_FAILED, 'a download failed'],
@@ -78,7 +79,7 @@ export function toFetchError(e: unknown): KeyshareError {
   if (err instanceof DownloadError || err.name === 'TimeoutError' || err.name === 'AbortError') {
     return coded(FetchCodes.DOWNLOAD_FAILED, 'cannot download the repository', err);
   }
-  if (err instanceof RuntimeError) {
+  if (err instanceof RuntimeError || /multiple signatures found for keyid/.test(err.message)) {
     for (const [pattern, code, hint] of WRAPPED) if (pattern.test(err.message)) return coded(code, hint, err);
   }
   // Everything else: a malformed file (ValueError, TypeError, SyntaxError) or a repository error.

@@ -8,8 +8,14 @@
  * matches the signed hashes are not downloaded again (5.7.2).
  * Offline: tuf-js verifies the cached files again from the trusted root, expiry included.
  * Nothing is returned unless every check passed; the caller writes output only then.
+ *
+ * The cache changes only when the whole fetch is accepted (tuf-js `updater.ts` persists each
+ * role as it accepts it, so a refused fetch would otherwise leave a half-advanced cache).
+ * Online, tuf-js works on a staged copy of the cached metadata and downloads targets into the
+ * stage; once every check passed, the staged files replace the cached ones, each by an atomic
+ * rename.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Metadata, MetadataKind, type Root, type Snapshot, type Targets, type Timestamp } from '@tufjs/models';
@@ -22,6 +28,15 @@ import { CacheFetcher, HttpFetcher } from './fetcher.js';
 import { parseIndex, parseTrustDocument, selectScopes } from './select.js';
 
 export const INDEX_TARGET = 'index.json';
+
+/**
+ * The largest target this client downloads, whatever the signed metadata says (STYLE.md: cap
+ * every size read from a network before parsing). Trust documents are kilobytes; large CRLs
+ * run to tens of megabytes.
+ */
+export const MAX_TARGET_BYTES = 64 * 1024 * 1024;
+/** A file over a size limit: endless data (the same code upstream sync uses). */
+const TOO_LARGE = 'TOO_LARGE';
 
 export interface FetchTrustOptions {
   /** The keyshare server, e.g. https://keyshare.acme.io (the repository is under /tuf/). */
@@ -98,44 +113,58 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
   const state = prepareCache(layout, pinned, server, offline);
   const metadataBaseUrl = `${server}/tuf`;
   const targetBaseUrl = `${server}/tuf/targets`;
+  // We hold the lock: scratch dirs left by a fetch that was killed are ours to remove.
+  for (const name of readdirSync(layout.dir)) if (/^\.(offline|next)-/.test(name)) rmSync(join(layout.dir, name), { recursive: true, force: true });
 
   // Offline, tuf-js starts from a scratch dir holding only the trusted root and re-verifies
-  // every cached file it asks for; the cache itself is only read.
-  const metadataDir = offline ? mkdtempSync(join(layout.dir, '.offline-')) : layout.metadataDir;
+  // every cached file it asks for; the cache itself is only read. Online, it works on a stage.
+  const scratch = mkdtempSync(join(layout.dir, offline ? '.offline-' : '.next-'));
+  const metadataDir = join(scratch, 'metadata');
+  const stagedTargets = join(scratch, 'targets');
   try {
     if (offline) {
       if (!state.fetchedAt) throw new KeyshareError(FetchCodes.NOT_CACHED, `offline, and the cache ${layout.dir} was never filled: run keyshare fetch online once first`);
+      mkdirSync(metadataDir, { mode: 0o700 });
       // The cached root was reached from the pin through verified rotations (cache.ts).
       writeFileSync(join(metadataDir, 'root.json'), readFileSync(join(layout.metadataDir, 'root.json')));
+    } else {
+      cpSync(layout.metadataDir, metadataDir, { recursive: true });
+      mkdirSync(stagedTargets, { mode: 0o700 });
     }
     const updater = new Updater({
       metadataDir,
       metadataBaseUrl,
-      targetDir: layout.targetsDir,
+      targetDir: offline ? layout.targetsDir : stagedTargets,
       targetBaseUrl,
       fetcher: offline ? new CacheFetcher(layout, metadataBaseUrl, targetBaseUrl) : (options.fetcher ?? new HttpFetcher()),
     });
+    const dirs = { cached: layout.targetsDir, staged: offline ? null : stagedTargets };
     await updater.refresh();
     const verified = verifiedMetadata(metadataDir, now);
 
-    const index = parseIndex(await readTarget(updater, INDEX_TARGET));
+    const index = parseIndex(await readTarget(updater, INDEX_TARGET, dirs));
     const selection = selectScopes(index, options.scopes, options.repositories);
     const documents: TrustDocument[] = [];
     for (const scope of selection.scopes) {
       const entry = index.scopes.find((s) => s.scope === scope)!;
-      documents.push(parseTrustDocument(await readTarget(updater, entry.path), entry));
+      documents.push(parseTrustDocument(await readTarget(updater, entry.path, dirs), entry));
     }
     const crls = new Map<string, Uint8Array>();
     if (options.crls) {
       for (const doc of documents) {
         for (const c of doc.crls ?? []) {
-          if (!crls.has(c.target)) crls.set(c.target, await readTarget(updater, c.target));
+          if (!crls.has(c.target)) crls.set(c.target, await readTarget(updater, c.target, dirs));
         }
       }
     }
 
     const fetchedAt = offline ? state.fetchedAt! : now.toISOString();
-    if (!offline) writeState(layout, { ...state, server, fetchedAt, timestampVersion: verified.timestampVersion });
+    if (!offline) {
+      // Every check passed: only now does the cache move forward (TUF 5.4.5, 5.5.7, 5.6.6 persist).
+      commitStage(metadataDir, layout.metadataDir);
+      commitStage(stagedTargets, layout.targetsDir);
+      writeState(layout, { ...state, server, fetchedAt, timestampVersion: verified.timestampVersion });
+    }
     return {
       documents,
       repositories: selection.repositories,
@@ -153,18 +182,37 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
   } catch (e) {
     throw toFetchError(e);
   } finally {
-    if (offline) rmSync(metadataDir, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Moves every file of `stage` over its namesake in `dir`, each by an atomic rename. */
+function commitStage(stage: string, dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const name of readdirSync(stage)) {
+    const from = join(stage, name);
+    if (!statSync(from).isFile()) continue;
+    const to = join(dir, name);
+    if (existsSync(to) && readFileSync(to).equals(readFileSync(from))) continue;
+    renameSync(from, to);
   }
 }
 
 /**
  * TUF 5.7: find the target through the delegations, use the cached copy when it matches the
- * signed length and hashes, download it otherwise; then verify the very bytes returned.
+ * signed length and hashes, download it (online: into the stage) otherwise; then verify the
+ * very bytes returned. A signed length over MAX_TARGET_BYTES is refused before any download.
  */
-async function readTarget(updater: Updater, path: string): Promise<Buffer> {
+async function readTarget(updater: Updater, path: string, dirs: { cached: string; staged: string | null }): Promise<Buffer> {
   const info = await updater.getTargetInfo(path);
   if (!info) throw new KeyshareError(FetchCodes.METADATA_INVALID, `the signed targets do not hold ${path}`);
-  const file = (await updater.findCachedTarget(info)) ?? (await updater.downloadTarget(info));
+  if (info.length > MAX_TARGET_BYTES) {
+    throw new KeyshareError(TOO_LARGE, `the signed metadata gives ${path} a length of ${info.length} bytes; this client reads at most ${MAX_TARGET_BYTES}`);
+  }
+  // tuf-js names a target's file after its URI-encoded path.
+  const name = encodeURIComponent(path);
+  const cached = await updater.findCachedTarget(info, join(dirs.cached, name));
+  const file = cached ?? (dirs.staged ? await updater.downloadTarget(info, join(dirs.staged, name)) : await updater.downloadTarget(info));
   const bytes = readFileSync(file);
   await info.verify(Readable.from([bytes]));
   return bytes;
