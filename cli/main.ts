@@ -18,6 +18,7 @@ import { fetchCommand } from './commands/fetch.js';
 import { rootCommand } from './commands/root.js';
 import { keyCommand } from './commands/key.js';
 import { bundleCommand } from './commands/bundle.js';
+import { syncCommand, upstreamCommand } from './commands/upstream.js';
 import { completionCommand } from './commands/completion.js';
 import { addMissingExamples } from './help.js';
 
@@ -32,6 +33,8 @@ export function buildProgram(): Command {
   program.addCommand(tokenCommand());
   program.addCommand(auditCommand());
   program.addCommand(crlCommand());
+  program.addCommand(upstreamCommand());
+  program.addCommand(syncCommand());
   program.addCommand(bundleCommand());
   program.addCommand(checkCommand());
   program.addCommand(completionCommand());

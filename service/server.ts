@@ -7,6 +7,8 @@ import type { ConsoleOptions } from './http/ui/console.js';
 import type { Logger } from './log.js';
 import type { Instance } from './instance.js';
 import { KeyshareError, Codes } from './errors.js';
+import { closeFeed } from './http/routes/feed.js';
+import { UpstreamManager, type ManagerOptions } from '../sync/upstream/manager.js';
 import { StaticDir } from './repo/static-dir.js';
 
 export interface RunningServer {
@@ -28,6 +30,8 @@ export interface ServerOptions {
   /** On close, how long in-flight requests get before their connections are cut (default 30 s). */
   shutdownTimeoutMs?: number;
   console?: ConsoleOptions;
+  /** Upstreams (sync/upstream): poll interval, change feed, limits. */
+  upstreams?: ManagerOptions;
   /** `--static-dir`: also write the repository there as plain files, on start-up and after every publish. */
   staticDir?: string | null;
 }
@@ -66,6 +70,9 @@ export async function startServer(
   // CRLs registered with a URL are fetched again on a schedule derived from nextUpdate.
   const crlRefresher = new CrlRefresher(instance.store, instance.service);
   crlRefresher.start();
+  // Upstreams: polled with jitter, and followed through their change feeds (sync/upstream).
+  const upstreams = UpstreamManager.for(instance, options.upstreams);
+  upstreams.start();
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
     s.once('error', reject);
@@ -82,6 +89,9 @@ export async function startServer(
         const http = server as import('node:http').Server;
         const timer = setTimeout(() => http.closeAllConnections?.(), options.shutdownTimeoutMs ?? 30_000);
         timer.unref();
+        // Long-polls of the change feed are answered now, not held until the timeout; no new syncs start.
+        closeFeed(instance.publisher);
+        upstreams.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           http.closeIdleConnections?.();
@@ -90,6 +100,7 @@ export async function startServer(
         // Then a running publish completes (it commits in one transaction, or not at all), and the store closes.
         crlRefresher.stop();
         await crlRefresher.idle();
+        await upstreams.idle();
         if (staticDir) {
           // The last publish reaches the static dir before the store closes.
           instance.publisher.stop();

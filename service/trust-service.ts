@@ -10,6 +10,7 @@ import type { Publisher, PublishResult } from './repo/publisher.js';
 import type { RevocationInput, Store } from './store/index.js';
 import { CrlCodes, acceptCrl, caAnchors, certificateIssuerId } from './domain/crl.js';
 import { crlTargetPath } from './domain/trust.js';
+import { assertAnchorRemovable, assertScopeAppliable, assertScopeRemovable } from './domain/federation.js';
 import { parseCertificateChain, parseCrl } from './crypto/index.js';
 
 export interface ScopeInput {
@@ -101,6 +102,8 @@ export class TrustService {
     parseScope(scope);
     this.store.deleteScope(scope);
     return this.published();
+    // A federated scope belongs to its upstreams (service/domain/federation.ts).
+    assertScopeRemovable(this.store.requireScope(scope));
   }
 
   async addAnchor(scope: string, input: Omit<AnchorInput, 'scope'>): Promise<WriteResult & { anchor: AnchorRecord }> {
@@ -115,6 +118,9 @@ export class TrustService {
     parseScope(scope);
     this.store.removeAnchor(scope, normalizeAnchorId(id));
     return this.published();
+    // An upstream's anchor is blocked, not removed (service/domain/federation.ts).
+    const anchor = this.store.getAnchor(scope, normalizeAnchorId(id));
+    if (anchor) assertAnchorRemovable(anchor);
   }
 
   /** Validates a revocation request and returns what to store. */
@@ -189,6 +195,8 @@ export class TrustService {
         if (wanted.has(entry.scope)) throw new KeyshareError(Codes.APPLY_INVALID, `scope ${entry.scope} is listed twice`);
         if (entry.inherit !== undefined && typeof entry.inherit !== 'boolean') throw new KeyshareError(Codes.BAD_REQUEST, 'inherit must be true or false');
         const rec: ScopeRecord = { scope: entry.scope, inherit: entry.inherit ?? true, level: checkLevel(entry.level), source: null };
+        const federated = this.store.getScope(entry.scope);
+        if (federated) assertScopeAppliable(federated);
         const anchors = new Map<string, AnchorRecord>();
         for (const [j, a] of (entry.anchors ?? []).entries()) {
           try {

@@ -3,6 +3,7 @@ import { AdminClient, scopePath } from '../client.js';
 import { materialForApi, readInputFile } from '../files.js';
 import { print, publishedNote } from '../output.js';
 import { adminOptions } from './admin-options.js';
+import { addBlockCommands } from './upstream.js';
 import { KeyshareError } from '../../service/errors.js';
 
 export function anchorCommand(): Command {
@@ -55,5 +56,7 @@ export function anchorCommand(): Command {
     );
     print(o.json, r, () => `removed anchor ${id} from ${scope}${publishedNote(r)}`);
   });
+  // Federation: hide an upstream's anchor here (cli/commands/upstream.ts).
+  addBlockCommands(cmd);
   return cmd;
 }

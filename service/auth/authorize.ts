@@ -24,6 +24,9 @@ export const Actions = {
   SCOPE_DELETE: 'scope.delete',
   ANCHOR_ADD: 'anchor.add',
   ANCHOR_REMOVE: 'anchor.remove',
+  /** Hide an (upstream) anchor at a scope, and lift that (federation, issue 5). */
+  ANCHOR_BLOCK: 'anchor.block',
+  ANCHOR_UNBLOCK: 'anchor.unblock',
   REVOKE: 'revocation.add',
   APPLY: 'apply',
   APPLY_PRUNE: 'apply.prune',
@@ -43,6 +46,8 @@ const SCOPED_ACTIONS: ReadonlySet<string> = new Set([
   Actions.SCOPE_DELETE,
   Actions.ANCHOR_ADD,
   Actions.ANCHOR_REMOVE,
+  Actions.ANCHOR_BLOCK,
+  Actions.ANCHOR_UNBLOCK,
   Actions.REVOKE,
   Actions.APPLY,
 ]);

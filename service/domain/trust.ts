@@ -35,6 +35,12 @@ export interface TrustInputs {
   caSubjects?: ReadonlyMap<string, string>;
   /** Serials listed on the current CRL of each CA anchor, by anchor ID (RFC 5280 5.1.2.6). */
   crlRevoked?: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * Anchor IDs blocked locally, by the scope they are blocked at (federation: an upstream's
+   * anchor the local admin does not want). A block applies to its scope and to every scope
+   * that inherits from it.
+   */
+  blocked?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /**
@@ -130,8 +136,10 @@ export function effectiveTrust(inputs: TrustInputs): TrustContent {
       if (!anchors.has(a.id)) anchors.set(a.id, a);
     }
   }
+  const blocked = new Set(chain.flatMap((s) => [...(inputs.blocked?.get(s.scope) ?? [])]));
   // CONTRACT.md: a revoked key never appears in anchors.
   const kept = [...anchors.values()]
+    .filter((a) => !blocked.has(a.id))
     .filter((a) => !isAnchorRevoked(a, revokedKeyIds, revocations.certificates, inputs))
     .sort((a, b) => cmp(a.id, b.id));
 
@@ -150,6 +158,9 @@ export function effectiveTrust(inputs: TrustInputs): TrustContent {
     crls: kept
       .filter((a) => (a.type === 'ca' || a.type === 'tsa') && inputs.crlIssuers.has(a.id))
       .map((a) => ({ issuer: a.id, target: crlTargetPath(a.id) })),
+    // A federated scope names where it comes from (sync/upstream/source.ts), so that a
+    // downstream can recognise its own trust coming back round a loop.
+    ...(inputs.scope.source ? { source: inputs.scope.source } : {}),
   };
 }
 

@@ -102,6 +102,8 @@ export interface TrustDocument {
     signatures: Omit<SignatureRevocation, 'scope'>[];
   };
   crls: { issuer: string; target: string }[];
+  /** A federated scope: the upstreams it comes from (sync/upstream/source.ts). Absent for a local scope. */
+  source?: string;
 }
 
 /** index.json: every scope with its trust file's path and version. */

@@ -13,6 +13,9 @@ import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { tufRoutes } from './routes/tuf.js';
 import { mirrorRoutes } from './routes/mirrors.js';
+import { feedRoutes } from './routes/feed.js';
+import { upstreamRoutes } from './routes/upstreams.js';
+import { blockRoutes } from './routes/blocks.js';
 import { scopeRoutes } from './routes/scopes.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { crlFileRoutes, crlRoutes } from './routes/crls.js';
@@ -62,6 +65,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
 
   app.route('/tuf', tufRoutes());
+  // The change feed downstream services subscribe to (sync/upstream): before the repository's files.
+  app.route('/tuf', feedRoutes());
   app.route('/mirrors', mirrorRoutes());
   app.route('/crl', crlFileRoutes());
 
@@ -80,6 +85,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Default deny; routes check the scopes they write (service/auth/authorize.ts).
   api.use('*', authorizeRequest());
   api.route('/tokens', tokenRoutes());
+  api.route('/scopes', blockRoutes());
+  api.route('/', upstreamRoutes());
   api.route('/audit', auditRoutes());
   api.route('/scopes', scopeRoutes());
   api.route('/', revocationRoutes());

@@ -531,7 +531,7 @@ export class Publisher {
         }
         continue;
       }
-      const content = effectiveTrust({ scope: rec, ancestors: ancestorsOf(scope), anchorsByScope, revocations, ...crlInputs });
+      const content = effectiveTrust({ scope: rec, ancestors: ancestorsOf(scope), anchorsByScope, revocations, ...crlInputs, blocked });
       const digest = sha256(Buffer.from(serializeJson(content)));
       if (prev && !prev.deleted && prev.digest === digest) continue;
       const version = (prev?.version ?? 0) + 1;
@@ -560,3 +560,9 @@ function indexDocument(index: Map<string, number>): TrustIndex {
 }
 
 export { BIN_PREFIX };
+    // Local blocks of upstream anchors (federation), by the scope they are blocked at.
+    const blocked = new Map<string, Set<string>>();
+    for (const b of this.store.listAnchorBlocks()) {
+      if (!blocked.has(b.scope)) blocked.set(b.scope, new Set());
+      blocked.get(b.scope)!.add(b.anchorId);
+    }

@@ -260,6 +260,14 @@ export class Store {
   }
   deleteScope(scope: string): void {
     this.transaction(() => {
+  /** A federated scope's definition from its upstreams (sync/upstream/federate.ts): inherit, level and source. */
+  updateFederatedScope(rec: ScopeRecord): void {
+    this.transaction(() => {
+      this.requireScope(rec.scope);
+      this.db.update(t.scopes).set({ inherit: rec.inherit, level: rec.level, source: rec.source ?? null }).where(eq(t.scopes.scope, rec.scope)).run();
+      this.markDirty(rec.scope);
+    });
+  }
       this.requireScope(scope);
       this.db.delete(t.anchors).where(eq(t.anchors.scope, scope)).run();
       this.db.delete(t.scopes).where(eq(t.scopes.scope, scope)).run();
@@ -545,6 +553,48 @@ export class Store {
 
   /** For tests and diagnostics: row counts. */
   count(table: 'scopes' | 'anchors' | 'revocations' | 'tuf_metadata' | 'tuf_targets'): number {
+  /** Every upstream row, pinned roots and state included (sync/upstream). */
+  listUpstreams(): UpstreamRecord[] {
+    return this.db.select().from(t.upstreams).orderBy(t.upstreams.name).all() as UpstreamRecord[];
+  }
+  /** Records the outcome of a sync without touching the rest of the row; false when the row is gone. */
+  updateUpstreamStatus(
+    name: string,
+    status: Partial<Pick<UpstreamRecord, 'state' | 'timestampVersion' | 'lastSuccessAt' | 'lastError' | 'root'>>,
+  ): boolean {
+    if (Object.keys(status).length === 0) return this.getUpstream(name) !== null;
+    return this.db.update(t.upstreams).set(status).where(eq(t.upstreams.name, name)).run().changes > 0;
+  }
+  /** Removes an upstream row and its files; false when there was none. */
+  deleteUpstream(name: string): boolean {
+    return this.transaction(() => {
+      this.db.delete(t.upstreamFiles).where(eq(t.upstreamFiles.upstream, name)).run();
+      return this.db.delete(t.upstreams).where(eq(t.upstreams.name, name)).run().changes > 0;
+    });
+  }
+
+  // ---- local blocks of upstream anchors (federation): the anchor is left out of the scope's trust here ----
+  listAnchorBlocks(scope?: string): { scope: string; anchorId: string; createdAt: string }[] {
+    const q = this.db.select().from(t.anchorBlocks);
+    return (scope === undefined ? q : q.where(eq(t.anchorBlocks.scope, scope))).orderBy(t.anchorBlocks.scope, t.anchorBlocks.anchorId).all();
+  }
+  /** Blocks an anchor ID at a scope; false when it was already blocked there (idempotent). */
+  addAnchorBlock(scope: string, anchorId: string, now: Date): boolean {
+    return this.transaction(() => {
+      this.requireScope(scope);
+      const res = this.db.insert(t.anchorBlocks).values({ scope, anchorId, createdAt: now.toISOString() }).onConflictDoNothing().run();
+      if (res.changes > 0) this.markDirty(scope);
+      return res.changes > 0;
+    });
+  }
+  /** Lifts a block; false when there was none. */
+  removeAnchorBlock(scope: string, anchorId: string): boolean {
+    return this.transaction(() => {
+      const res = this.db.delete(t.anchorBlocks).where(and(eq(t.anchorBlocks.scope, scope), eq(t.anchorBlocks.anchorId, anchorId))).run();
+      if (res.changes > 0) this.markDirty(scope);
+      return res.changes > 0;
+    });
+  }
     return (this.sqlite.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
   }
 

@@ -6,7 +6,8 @@
  * the last one from the same origin, and only then writes:
  *
  *  - the imported scopes, with their anchors and revocations, `source = bundle:<origin>`
- *    (federate.ts); the publisher republishes them under this service's own root;
+ *    (sync/upstream/federate.ts, shared with online upstreams); the publisher republishes
+ *    them under this service's own root;
  *  - the origin as an upstream row named `<origin>` (url `bundle:<origin>`, mode `mirror`,
  *    the newest verified root, the versions seen), and the bundle's repository files in
  *    upstream_files, served byte for byte under /mirrors/<origin>/tuf/.
@@ -21,8 +22,10 @@
  * What a bundle does to scopes of its origin: scopes the origin's signed index.json no longer
  * lists are removed here. A scope the index lists but the bundle does not carry (a --scopes
  * export) keeps what an earlier bundle brought, and is reported in `notInBundle`. A scope that
- * exists here but belongs to someone else (defined locally, or by another origin) is a
- * conflict: the import is refused (SCOPE_EXISTS) and nothing changes.
+ * another origin or an online upstream also defines is merged (the union of anchors, each
+ * with its source), as for online upstreams. A scope defined locally here is a conflict: the
+ * import is refused (SCOPE_EXISTS) and nothing changes (an online sync, which nobody watches,
+ * leaves such a scope out and reports it in the upstream's lastError instead).
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +38,22 @@ import { MetadataKind } from '@tufjs/models';
 import { Store } from '../../service/store/index.js';
 import { BundleCodes, bundleError } from './errors.js';
 import { DEFAULT_LIMITS, extractBundle, type ExtractLimits } from './extract.js';
-import { AnchorParser, anchorDiffers, federateDocument, parseIndex, type FederatedScope } from './federate.js';
+import {
+  AnchorParser,
+  addRevocations,
+  applyFederation,
+  contributionsFromStore,
+  federateDocument,
+  federationOwners,
+  fromContributions,
+  parseIndex,
+  planFederation,
+  toContributions,
+  type Contributions,
+  type FederatedScope,
+} from '../upstream/federate.js';
+import { selfIdentity } from '../upstream/identity.js';
+import { bundleHop } from '../upstream/source.js';
 import { BUNDLE_JSON, SOURCE_PREFIX, TUF_DIR, parseManifest, type BundleManifest } from './format.js';
 import { verifyBundle, type VerifiedBundle } from './verify.js';
 
@@ -82,6 +100,8 @@ export interface BundleState {
   expires: string;
   importedAt: string;
   scopes: string[];
+  /** What this origin brings to federated scopes (sync/upstream/federate.ts); absent before it was kept. */
+  federated?: Contributions;
 }
 
 export const bundleSource = (origin: string) => `${SOURCE_PREFIX}${origin}`;
@@ -228,34 +248,44 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
   const byPath = new Map(v.targets.map((t) => [t.path, t]));
   const indexTarget = byPath.get(INDEX_TARGET);
   if (!indexTarget) throw bundleError(BundleCodes.BUNDLE_INVALID, 'the bundle has no index.json');
-  const index = parseIndex(readFileSync(indexTarget.file));
+  const invalid = (m: string, cause?: unknown) => bundleError(BundleCodes.BUNDLE_INVALID, m, cause);
+  const index = parseIndex(readFileSync(indexTarget.file), invalid);
   const indexPaths = new Set(index.values());
   for (const t of v.targets) {
     if (t.path.startsWith('trust/') && !indexPaths.has(t.path)) throw bundleError(BundleCodes.BUNDLE_INVALID, `${t.path} is not in the origin's index.json`);
   }
-  const parser = new AnchorParser();
+  const federation = { hop: bundleHop(origin), self: selfIdentity(store), parser: new AnchorParser(invalid), invalid };
+  // What this origin brought before (the scopes a --scopes bundle does not carry keep it).
+  const before = prev?.federated ? fromContributions(prev.federated) : contributionsFromStore(store, source);
   const wanted = new Map<string, FederatedScope>();
+  const mine = new Map<string, FederatedScope>();
   for (const [scope, path] of index) {
     const t = byPath.get(path);
     if (!t) {
       result.scopes.notInBundle.push(scope);
+      const kept = before.get(scope);
+      if (kept) mine.set(scope, kept);
       continue;
     }
-    wanted.set(scope, await federateDocument(path, readFileSync(t.file), source, parser));
+    // null: this site's own trust, come back through the origin (a loop): not imported again.
+    const f = await federateDocument(path, readFileSync(t.file), federation);
+    if (f) {
+      wanted.set(scope, f);
+      mine.set(scope, f);
+    }
   }
 
+  // A scope defined locally here is never taken over by an origin (sync/upstream/federate.ts).
   const existing = new Map(store.listScopes().map((s) => [s.scope, s]));
-  const conflicts = [...wanted.keys()].filter((s) => existing.has(s) && existing.get(s)!.source !== source);
+  const conflicts = [...wanted.keys()].filter((s) => existing.has(s) && existing.get(s)!.source == null);
   if (conflicts.length > 0) {
     throw new KeyshareError(
       Codes.SCOPE_EXISTS,
-      `${conflicts.length} of the bundle's scopes already exist here from another source (local or another origin), nothing was changed: ` +
-        conflicts.slice(0, 10).join(', ') + (conflicts.length > 10 ? ', ...' : ''),
+      `${conflicts.length} of the bundle's scopes are defined locally here, nothing was changed: ` + conflicts.slice(0, 10).join(', ') + (conflicts.length > 10 ? ', ...' : ''),
       { details: { conflicts } },
     );
   }
-  const removed = [...existing.values()].filter((s) => s.source === source && !index.has(s.scope)).map((s) => s.scope);
-  result.scopes.notInBundle = result.scopes.notInBundle.filter((s) => existing.get(s)?.source === source);
+  result.scopes.notInBundle = result.scopes.notInBundle.filter((s) => mine.has(s));
 
   const state: BundleState = {
     kind: 'bundle',
@@ -267,57 +297,30 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
     createdAt: v.manifest.createdAt,
     expires: v.timestamp.expires,
     importedAt: now.toISOString(),
-    scopes: [...wanted.keys()].sort(),
+    scopes: [...mine.keys()].sort(),
+    federated: toContributions(mine.values()),
   };
 
-  // Everything verified and planned: one transaction, all of it or nothing.
+  // Everything verified and planned: one transaction, all of it or nothing. Another origin or
+  // upstream defining the same scope is merged with this one, never overwritten.
   store.transaction(() => {
-    for (const f of wanted.values()) {
-      const old = existing.get(f.scope.scope);
-      let touched = false;
-      if (!old) {
-        store.createScope(f.scope, now);
-        result.scopes.created.push(f.scope.scope);
-      } else if (old.inherit !== f.scope.inherit || old.level !== f.scope.level) {
-        store.updateScope(f.scope);
-        touched = true;
-      }
-      const current = new Map(store.listAnchors([f.scope.scope]).map((a) => [a.id, a]));
-      const ids = new Set(f.anchors.map((a) => a.id));
-      for (const a of f.anchors) {
-        const c = current.get(a.id);
-        if (!c) {
-          store.addAnchor(a, now);
-          result.anchors.added++;
-          touched = true;
-        } else if (anchorDiffers(c, a)) {
-          store.replaceAnchor(a, now);
-          result.anchors.updated++;
-          touched = true;
-        }
-      }
-      // Anchors this origin brought and no longer lists; an anchor added here locally stays.
-      for (const c of current.values()) {
-        if (!ids.has(c.id) && c.source === source) {
-          store.removeAnchor(f.scope.scope, c.id);
-          result.anchors.removed++;
-          touched = true;
-        }
-      }
-      for (const r of f.revocations) {
-        if (store.addRevocation(r)) {
-          result.revocationsAdded++;
-          touched = true;
-        }
-      }
-      if (old && touched) result.scopes.updated.push(f.scope.scope);
-      else if (old) result.scopes.unchanged++;
-    }
-    // Revocations stay (they only ever restrict, and apply to this scope name alone).
-    for (const scope of removed) {
-      store.deleteScope(scope);
-      result.scopes.removed.push(scope);
-    }
+    const plan = planFederation(federationOwners(store, { owner: source, scopes: mine }), store.listScopes(), store.listAnchors());
+    applyFederation(store, plan, now);
+    // Revocations only ever restrict: each document's are added at its scope, never removed.
+    const revoked = addRevocations(store, wanted.values());
+    result.revocationsAdded = revoked.added;
+    const created = new Set(plan.createScopes.map((s) => s.scope));
+    result.scopes.created = [...created];
+    result.scopes.removed = plan.deleteScopes;
+    const touched = new Set([...plan.touched, ...revoked.scopes]);
+    result.scopes.updated = [...mine.keys()].filter((s) => touched.has(s) && !created.has(s));
+    result.scopes.unchanged = wanted.size - [...wanted.keys()].filter((s) => touched.has(s)).length;
+    const ours = (scope: string) => mine.has(scope) || plan.deleteScopes.includes(scope);
+    result.anchors = {
+      added: plan.addAnchors.filter((a) => ours(a.scope)).length,
+      updated: plan.replaceAnchors.filter((a) => ours(a.scope)).length,
+      removed: plan.removeAnchors.filter((a) => ours(a.scope)).length,
+    };
     store.putUpstream({
       name: origin,
       url: source,

@@ -26,6 +26,7 @@ import { cacheLayout, defaultCacheDir, prepareCache, readPinnedRoot, withCacheLo
 import { FetchCodes, toFetchError } from './errors.js';
 import { CacheFetcher, HttpFetcher } from './fetcher.js';
 import { parseIndex, parseTrustDocument, selectScopes } from './select.js';
+import { scopeContains } from '../../service/domain/scope.js';
 
 export const INDEX_TARGET = 'index.json';
 
@@ -60,6 +61,29 @@ export interface FetchTrustOptions {
   fetcher?: Fetcher;
   /** Also fetch the CRL targets the selected documents list (`crls`), verified like any target. */
   crls?: boolean;
+  /**
+   * Scope patterns instead of `scopes`: every scope in index.json that one of them contains (a
+   * pattern is a scope and everything under it). An empty list selects nothing.
+   */
+  patterns?: string[];
+  /** Also return the verified bytes of index.json and of each document (`raw`), as served. */
+  raw?: boolean;
+  /**
+   * Also return the whole repository as served, every byte verified (`repository`): timestamp,
+   * snapshot, targets and every delegated role reached through the delegations, and every
+   * target file (consistent-snapshot names), so that it can be mirrored byte for byte.
+   */
+  mirror?: boolean;
+  /** tuf-js limits (e.g. rootMaxLength, snapshotMaxLength, targetsMaxLength, maxDelegations). */
+  updaterConfig?: Partial<UpdaterConfig>;
+}
+
+type UpdaterConfig = NonNullable<ConstructorParameters<typeof Updater>[0]['config']>;
+
+/** A repository file as served under /tuf/, by its path there (`3.snapshot.json`, `targets/trust/<sha256>.x.json`). */
+export interface RepositoryFile {
+  path: string;
+  bytes: Buffer;
 }
 
 export interface FetchMetadataInfo {
@@ -83,6 +107,10 @@ export interface FetchTrustResult {
   metadata: FetchMetadataInfo;
   /** With `crls: true`: the DER of each CRL target the documents list, by target path. */
   crls: Map<string, Uint8Array>;
+  /** With `raw: true`: the verified bytes of index.json and of each document, by target path. */
+  raw: Map<string, Buffer>;
+  /** With `mirror: true` (online): every file of the repository except root versions, verified. */
+  repository: RepositoryFile[] | null;
 }
 
 export function normalizeServer(server: string): string {
@@ -137,18 +165,27 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       targetDir: offline ? layout.targetsDir : stagedTargets,
       targetBaseUrl,
       fetcher: offline ? new CacheFetcher(layout, metadataBaseUrl, targetBaseUrl) : (options.fetcher ?? new HttpFetcher()),
+      ...(options.updaterConfig ? { config: options.updaterConfig } : {}),
     });
     const dirs = { cached: layout.targetsDir, staged: offline ? null : stagedTargets };
     await updater.refresh();
     const verified = verifiedMetadata(metadataDir, now);
 
-    const index = parseIndex(await readTarget(updater, INDEX_TARGET, dirs));
-    const selection = selectScopes(index, options.scopes, options.repositories);
+    const raw = new Map<string, Buffer>();
+    const indexBytes = await readTarget(updater, INDEX_TARGET, dirs);
+    if (options.raw) raw.set(INDEX_TARGET, indexBytes);
+    const index = parseIndex(indexBytes);
+    const selection = options.patterns
+      ? { scopes: index.scopes.map((s) => s.scope).filter((s) => options.patterns!.some((p) => scopeContains(p, s))).sort(), repositories: [] }
+      : selectScopes(index, options.scopes, options.repositories);
     const documents: TrustDocument[] = [];
     for (const scope of selection.scopes) {
       const entry = index.scopes.find((s) => s.scope === scope)!;
-      documents.push(parseTrustDocument(await readTarget(updater, entry.path, dirs), entry));
+      const bytes = await readTarget(updater, entry.path, dirs);
+      if (options.raw) raw.set(entry.path, bytes);
+      documents.push(parseTrustDocument(bytes, entry));
     }
+    const repository = options.mirror && !offline ? await wholeRepository(updater, metadataDir, dirs) : null;
     const crls = new Map<string, Uint8Array>();
     if (options.crls) {
       for (const doc of documents) {
@@ -170,6 +207,8 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       repositories: selection.repositories,
       index,
       crls,
+      raw,
+      repository,
       metadata: {
         server,
         offline,
@@ -216,6 +255,65 @@ async function readTarget(updater: Updater, path: string, dirs: { cached: string
   const bytes = readFileSync(file);
   await info.verify(Readable.from([bytes]));
   return bytes;
+}
+
+/** What wholeRepository reads from tuf-js 5.0.1 beyond its public API (pinned in package.json). */
+interface UpdaterInternals {
+  trustedSet: { snapshot?: Metadata<Snapshot> };
+  loadTargets(role: string, parent: string): Promise<Metadata<Targets> | undefined>;
+}
+
+/** Bounds on a mirrored repository (a hostile upstream must not make this service store without limit). */
+const MIRROR_MAX_ROLES = 4096;
+const MIRROR_MAX_TARGETS = 100_000;
+
+/**
+ * Every file of the repository the Updater just verified, for a byte-for-byte mirror: each
+ * delegated role is loaded through the delegations (TUF 5.6), and each target of each role is
+ * read against its signed length and hashes (5.7). Metadata bytes are those tuf-js verified.
+ */
+async function wholeRepository(updater: Updater, metadataDir: string, dirs: { cached: string; staged: string | null }): Promise<RepositoryFile[]> {
+  const internals = updater as unknown as UpdaterInternals;
+  if (typeof internals.loadTargets !== 'function' || !internals.trustedSet) {
+    throw new KeyshareError(Codes.INTERNAL, 'this tuf-js version does not expose what mirroring needs');
+  }
+  const snapshot = internals.trustedSet.snapshot;
+  if (!snapshot) throw new KeyshareError(FetchCodes.METADATA_INVALID, 'no verified snapshot after the refresh');
+  const targets = new Set<string>();
+  const visited = new Set<string>();
+  const visit = async (role: string, parent: string, depth: number): Promise<void> => {
+    if (visited.has(role)) return;
+    if (depth > 8 || visited.size >= MIRROR_MAX_ROLES) throw new KeyshareError(FetchCodes.METADATA_INVALID, 'the delegations are nested too deeply or are too many');
+    visited.add(role);
+    const md = await internals.loadTargets(role, parent);
+    if (!md) return;
+    for (const t of Object.values(md.signed.targets ?? {})) targets.add(t.path);
+    if (targets.size > MIRROR_MAX_TARGETS) throw new KeyshareError('TOO_LARGE', `the repository has more than ${MIRROR_MAX_TARGETS} targets`);
+    const d = md.signed.delegations;
+    if (!d) return;
+    for (const child of Object.keys(d.roles ?? {})) await visit(child, role, depth + 1);
+    for (const child of d.succinctRoles?.getRoles() ?? []) await visit(child, role, depth + 1);
+  };
+  await visit(MetadataKind.Targets, MetadataKind.Root, 0);
+  const read = (role: string) => readFileSync(join(metadataDir, `${encodeURIComponent(role)}.json`));
+  const files: RepositoryFile[] = [
+    { path: 'timestamp.json', bytes: read('timestamp') },
+    { path: `${snapshot.signed.version}.snapshot.json`, bytes: read('snapshot') },
+  ];
+  for (const [file, meta] of Object.entries(snapshot.signed.meta)) {
+    const role = file.replace(/\.json$/, '');
+    // Only roles reached through the delegations were verified; another listed role is not served.
+    if (visited.has(role)) files.push({ path: `${meta.version}.${role}.json`, bytes: read(role) });
+  }
+  for (const path of [...targets].sort()) {
+    const info = await updater.getTargetInfo(path);
+    // A path listed by a role not trusted for it (TUF 5.6.7) is not this repository's target.
+    if (!info?.hashes.sha256) continue;
+    const bytes = await readTarget(updater, path, dirs);
+    const slash = path.lastIndexOf('/');
+    files.push({ path: `targets/${path.slice(0, slash + 1)}${info.hashes.sha256}.${path.slice(slash + 1)}`, bytes });
+  }
+  return files;
 }
 
 /**

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BaseFetcher } from 'tuf-js';
-import { DownloadError, DownloadHTTPError } from 'tuf-js/dist/error.js';
+import { DownloadError, DownloadHTTPError, DownloadLengthMismatchError } from 'tuf-js/dist/error.js';
 import { NotCachedError } from './errors.js';
 
 type Body = ReadableStream<Uint8Array<ArrayBuffer>>;
@@ -15,6 +15,13 @@ export interface HttpFetcherOptions {
   /** Per request, including the body (default 30 s). */
   timeoutMs?: number;
   userAgent?: string;
+  /** Aborts every request, e.g. at the deadline of a whole sync. */
+  signal?: AbortSignal;
+  /**
+   * Refuses a response body over this many bytes, whatever the caller's own cap (tuf-js caps
+   * each file at its signed length or its configured maximum; this bounds them all).
+   */
+  maxBytes?: number;
 }
 
 /** Plain HTTP(S) GETs, no retries (a refused fetch is reported, not hidden), each one recorded. */
@@ -30,9 +37,10 @@ export class HttpFetcher extends BaseFetcher {
     this.requests.push(url);
     let res: Response;
     try {
+      const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 30_000);
       res = await fetch(url, {
         headers: { 'user-agent': this.options.userAgent ?? 'keyshare-fetch' },
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+        signal: this.options.signal ? AbortSignal.any([timeout, this.options.signal]) : timeout,
       });
     } catch (e) {
       const cause = (e as Error).cause as Error | undefined;
@@ -43,7 +51,22 @@ export class HttpFetcher extends BaseFetcher {
       // tuf-js reads a 403/404 on {N}.root.json as "no newer root" (TUF 5.3.3).
       throw new DownloadHTTPError(`download failed: HTTP ${res.status} for ${url}`, res.status);
     }
-    return res.body as Body;
+    const max = this.options.maxBytes;
+    if (max === undefined) return res.body as Body;
+    if (Number(res.headers.get('content-length') ?? '0') > max) {
+      await res.body.cancel().catch(() => {});
+      throw new DownloadLengthMismatchError(`Max length reached: ${url} announces more than ${max} bytes`);
+    }
+    let seen = 0;
+    return res.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          seen += chunk.length;
+          if (seen > max) controller.error(new DownloadLengthMismatchError(`Max length reached: ${url} sent more than ${max} bytes`));
+          else controller.enqueue(chunk);
+        },
+      }),
+    ) as Body;
   }
 }
 

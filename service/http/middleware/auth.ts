@@ -50,6 +50,8 @@ const WRITE_ROUTES: { method: string; path: RegExp; action: string }[] = [
   { method: 'DELETE', path: /^\/api\/v1\/scopes\/[^/]+\/?$/, action: Actions.SCOPE_DELETE },
   { method: 'POST', path: /^\/api\/v1\/scopes\/[^/]+\/anchors\/?$/, action: Actions.ANCHOR_ADD },
   { method: 'DELETE', path: /^\/api\/v1\/scopes\/[^/]+\/anchors\/[^/]+\/?$/, action: Actions.ANCHOR_REMOVE },
+  { method: 'POST', path: /^\/api\/v1\/scopes\/[^/]+\/blocks\/?$/, action: Actions.ANCHOR_BLOCK },
+  { method: 'DELETE', path: /^\/api\/v1\/scopes\/[^/]+\/blocks\/[^/]+\/?$/, action: Actions.ANCHOR_UNBLOCK },
   { method: 'POST', path: /^\/api\/v1\/revocations\/?$/, action: Actions.REVOKE },
   { method: 'POST', path: /^\/api\/v1\/apply\/?$/, action: Actions.APPLY },
   { method: 'POST', path: /^\/api\/v1\/crls\/?$/, action: Actions.CRL_ADD },

@@ -75,11 +75,14 @@ export function scopeTree(instance: Instance, now: Date): ScopeNode[] {
   }
   const revocations = store.listRevocations();
   const crlIssuers = new Set<string>();
+  // Anchors blocked locally (federation) are left out here as in the published documents.
+  const blocked = new Map<string, Set<string>>();
+  for (const b of store.listAnchorBlocks()) blocked.set(b.scope, (blocked.get(b.scope) ?? new Set()).add(b.anchorId));
   const ancestorsOf = (scope: string): ScopeRecord[] => ancestorCandidates(scope).flatMap((c) => (byName.has(c) ? [byName.get(c)!] : []));
 
   const nodes = new Map<string, ScopeNode>();
   for (const s of scopes) {
-    const trust = effectiveTrust({ scope: s, ancestors: ancestorsOf(s.scope), anchorsByScope, revocations, crlIssuers });
+    const trust = effectiveTrust({ scope: s, ancestors: ancestorsOf(s.scope), anchorsByScope, revocations, crlIssuers, blocked });
     nodes.set(s.scope, {
       scope: s.scope,
       inherit: s.inherit,

@@ -1,0 +1,82 @@
+/**
+ * Benchmark state: a data dir with N scopes of one anchor each, built with one `apply`
+ * through TrustService (one transaction, one published version). The apply is also B4.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initDataDir, openInstance, tokenPath, rootPath } from '../../service/instance.js';
+import type { ApplyFile } from '../../service/trust-service.js';
+import type { PublishResult } from '../../service/repo/publisher.js';
+import { INDEX_TARGET } from '../../service/repo/layout.js';
+import { parseMetadata } from '../../service/repo/tuf.js';
+import { MetadataKind } from '@tufjs/models';
+
+export interface BenchState {
+  scopes: number;
+  dataDir: string;
+  token: string;
+  rootPath: string;
+  /** B4: the apply that built the state. */
+  apply: { ms: number; scopesPerSecond: number; versionsPublished: number };
+}
+
+/** Distinct public keys, reused round-robin (a key may be an anchor at many scopes). */
+export function keyPool(n: number): string[] {
+  return Array.from({ length: n }, () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }).toString());
+}
+
+export const scopeName = (i: number) => `r${i}.bench.example`;
+
+export function applyFile(n: number, keys: string[]): ApplyFile {
+  return { scopes: Array.from({ length: n }, (_, i) => ({ scope: scopeName(i), anchors: [{ publicKey: keys[i % keys.length]!, name: `key-${i % keys.length}` }] })) };
+}
+
+export async function buildState(dataDir: string, n: number, keys: string[]): Promise<BenchState> {
+  await initDataDir({ dataDir });
+  const instance = openInstance({ dataDir });
+  try {
+    const before = instance.publisher.latestMetadata('timestamp')!.version;
+    const file = applyFile(n, keys);
+    const t0 = performance.now();
+    const r = await instance.service.apply(file);
+    const ms = performance.now() - t0;
+    if (n > 0 && !r.published) throw new Error('apply published nothing');
+    const after = instance.publisher.latestMetadata('timestamp')!.version;
+    return {
+      scopes: n,
+      dataDir,
+      token: readFileSync(tokenPath(dataDir), 'utf8').trim(),
+      rootPath: rootPath(dataDir),
+      apply: { ms, scopesPerSecond: n / (ms / 1000), versionsPublished: after - before },
+    };
+  } finally {
+    await instance.close();
+  }
+}
+
+export interface SingleChange {
+  rolesSigned: string[];
+  bytesWritten: number;
+  documentsChanged: number;
+  indexBytes: number;
+  ms: number;
+}
+
+/** B3: one scoped revocation through TrustService; what its publish signed and wrote. */
+export async function singleChange(dataDir: string, scope: string): Promise<SingleChange> {
+  const instance = openInstance({ dataDir });
+  try {
+    const t0 = performance.now();
+    const r = await instance.service.revoke({ kind: 'key', id: `sha256:${randomBytes(32).toString('hex')}`, scope, reason: 'keyCompromise' });
+    const ms = performance.now() - t0;
+    const p: PublishResult | null = r.published;
+    if (!p) throw new Error('the revocation published nothing');
+    const targets = parseMetadata(MetadataKind.Targets, instance.publisher.latestMetadata('targets')!.bytes).signed;
+    return { rolesSigned: p.rolesSigned, bytesWritten: p.bytesWritten, documentsChanged: p.documentsChanged, indexBytes: targets.targets[INDEX_TARGET]?.length ?? 0, ms };
+  } finally {
+    await instance.close();
+  }
+}
+
+export const readToken = (dataDir: string) => readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();

@@ -1,0 +1,58 @@
+/**
+ * HTTP load from a separate process: wrk when it is installed (Debian `wrk`), else autocannon
+ * (a dev dependency). Keep-alive connections, no pipelining. Returns requests per second.
+ */
+import { join } from 'node:path';
+import { projectDir, run, which } from './proc.js';
+
+export interface LoadResult {
+  rps: number;
+  /** Responses that were not 2xx, and socket errors: a run with either is not a valid figure. */
+  bad: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface LoadTool {
+  name: string;
+  run(url: string, opts: { seconds: number; connections: number }): Promise<LoadResult>;
+}
+
+export async function loadTool(): Promise<LoadTool> {
+  const wrk = process.env.KEYSHARE_BENCH_NO_WRK ? null : await which('wrk');
+  if (wrk) return { name: 'wrk', run: (url, o) => runWrk(wrk, url, o) };
+  return { name: 'autocannon', run: runAutocannon };
+}
+
+async function runAutocannon(url: string, o: { seconds: number; connections: number }): Promise<LoadResult> {
+  const bin = join(projectDir, 'node_modules/autocannon/autocannon.js');
+  const r = await run(process.execPath, [bin, '-c', String(o.connections), '-d', String(o.seconds), '-j', '-n', url], { timeoutMs: (o.seconds + 30) * 1000 });
+  if (r.code !== 0) throw new Error(`autocannon failed (${r.code}): ${r.stderr}`);
+  const j = JSON.parse(r.stdout) as {
+    requests: { total: number };
+    duration: number;
+    non2xx: number;
+    errors: number;
+    timeouts: number;
+    latency: { p50: number; p99: number };
+  };
+  return { rps: j.requests.total / j.duration, bad: j.non2xx + j.errors + j.timeouts, p50Ms: j.latency.p50, p99Ms: j.latency.p99 };
+}
+
+async function runWrk(bin: string, url: string, o: { seconds: number; connections: number }): Promise<LoadResult> {
+  const r = await run(bin, ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', url], { timeoutMs: (o.seconds + 30) * 1000 });
+  if (r.code !== 0) throw new Error(`wrk failed (${r.code}): ${r.stderr}`);
+  const num = (re: RegExp) => Number(re.exec(r.stdout)?.[1] ?? 0);
+  const ms = (re: RegExp) => {
+    const m = re.exec(r.stdout);
+    if (!m) return NaN;
+    const v = Number(m[1]);
+    return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+  };
+  return {
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    bad: num(/Non-2xx or 3xx responses:\s+(\d+)/) + num(/Socket errors:.*?(\d+)/),
+    p50Ms: ms(/50%\s+([\d.]+)(us|ms|s)/),
+    p99Ms: ms(/99%\s+([\d.]+)(us|ms|s)/),
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * `npm run bench`: measures keyshare against baselines measured in the same run (issue 9).
+ *
+ *   npm run bench                 full run: 1k / 10k / 100k scopes (at most 15 minutes)
+ *   npm run bench -- --quick      about 2 minutes: 500 / 2k / 5k scopes, fewer and shorter rounds
+ *   npm run bench -- --only B1,B5 some figures only (docs/BENCHMARKS.md is then left alone)
+ *   npm run bench -- --keep       keep the work dir (data dirs, bundles) for a look afterwards
+ *
+ * Every figure is a ratio against a baseline measured in this run, or a count: these machines
+ * are shared and noisy. Load comes from a separate process (wrk when installed, else
+ * autocannon); the service and each baseline run in processes of their own. Prints a table,
+ * writes bench/results/latest.json and the results block of docs/BENCHMARKS.md.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildState, keyPool, scopeName, singleChange, type BenchState, type SingleChange } from './lib/fixture.js';
+import { loadTool } from './lib/load.js';
+import { benchDir, startChild, type Child } from './lib/proc.js';
+import { benchRead, benchRss } from './lib/read.js';
+import { benchPublish } from './lib/publish.js';
+import { benchClient } from './lib/client.js';
+import { benchChain } from './lib/chain.js';
+import { benchBundle } from './lib/bundle.js';
+import { gitCommit, machine, printTable, updateDocs, writeJson, type Row } from './lib/report.js';
+import { fmtBytes, fmtMs } from './lib/stats.js';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const keep = argv.includes('--keep');
+const onlyArg = argv.find((a) => a.startsWith('--only'));
+const only = onlyArg ? new Set((onlyArg.includes('=') ? onlyArg.split('=')[1]! : argv[argv.indexOf(onlyArg) + 1]!).split(',').map((s) => s.trim().toUpperCase())) : null;
+const want = (id: string) => !only || only.has(id);
+
+const P = quick
+  ? { sizes: [500, 2_000, 5_000], read: { seconds: 2, rounds: 3, warmupSeconds: 1, connections: 32 }, publishIterations: 12, publishWarmup: 2, startRounds: 3, revocations: 5, bundleRounds: 1, bundleIndex: 2 }
+  : { sizes: [1_000, 10_000, 100_000], read: { seconds: 4, rounds: 5, warmupSeconds: 2, connections: 32 }, publishIterations: 30, publishWarmup: 3, startRounds: 7, revocations: 20, bundleRounds: 3, bundleIndex: 1 };
+const POLL_MS = 10_000;
+
+const started = performance.now();
+const log = (s: string) => process.stderr.write(`[${Math.round((performance.now() - started) / 1000)}s] ${s}\n`);
+const rows: Row[] = [];
+const notes: string[] = [];
+
+/** A figure that failed to run is reported as not measured, with its error; the others go on. */
+async function step(id: string, f: () => Promise<Row[]>): Promise<void> {
+  if (!want(id)) return;
+  log(`${id} ...`);
+  try {
+    rows.push(...(await f()));
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    log(`${id} failed: ${msg}`);
+    rows.push({ id, figure: '(failed)', value: msg.slice(0, 200), baseline: '-', ratio: '-', goal: '-', status: 'not measured' });
+  }
+}
+
+const work = mkdtempSync(join(tmpdir(), 'keyshare-bench-'));
+const load = await loadTool();
+let nginxNote: string | null = null;
+log(`work dir ${work}; load generator ${load.name}; ${quick ? 'quick' : 'full'} run`);
+try {
+  const keys = keyPool(64);
+  const states: BenchState[] = [];
+  const needStates = !only || ['B1', 'B2', 'B3', 'B4', 'B5', 'B7', 'B8'].some((b) => only.has(b));
+  if (needStates) {
+    for (const n of P.sizes) {
+      log(`building ${n} scopes (one apply)`);
+      states.push(await buildState(join(work, `s${n}`), n, keys));
+    }
+  }
+  const largest = states[states.length - 1];
+
+  await step('B4', async () => {
+    const a = largest!.apply;
+    return [
+      {
+        id: 'B4',
+        figure: `apply of ${largest!.scopes.toLocaleString('en-US')} scopes, one anchor each`,
+        value: `${Math.round(a.scopesPerSecond)} scopes/s (${fmtMs(a.ms)}, ${a.versionsPublished} version${a.versionsPublished === 1 ? '' : 's'} published)`,
+        baseline: 'scopes per second',
+        ratio: '-',
+        goal: '≥ 2,000/s, one version',
+        status: a.scopesPerSecond >= 2000 && a.versionsPublished === 1 ? 'met' : 'missed',
+        data: { ...a, bySize: states.map((s) => ({ scopes: s.scopes, ...s.apply })) },
+      },
+    ];
+  });
+
+  await step('B3', async () => {
+    const changes: [BenchState, SingleChange][] = [];
+    for (const s of states) changes.push([s, await singleChange(s.dataDir, scopeName(Math.floor(s.scopes / 2)))]);
+    const first = changes[0]![1];
+    const last = changes[changes.length - 1]![1];
+    const sameRoles = changes.every(([, c]) => c.rolesSigned.length === first.rolesSigned.length);
+    const withoutIndex = (c: SingleChange) => c.bytesWritten - c.indexBytes;
+    return changes.map(([s, c]) => {
+      const isLast = c === last;
+      const bounded = sameRoles && last.bytesWritten <= 2 * first.bytesWritten;
+      return {
+        id: 'B3',
+        figure: `one change at ${s.scopes.toLocaleString('en-US')} scopes: roles re-signed, bytes written`,
+        value: `${c.rolesSigned.length} roles (${c.rolesSigned.map((r) => (r.startsWith('bin-') ? 'bin' : r)).join(', ')}), ${fmtBytes(c.bytesWritten)}`,
+        baseline: 'none (a count)',
+        ratio: `index.json ${fmtBytes(c.indexBytes)}; rest ${fmtBytes(withoutIndex(c))}`,
+        goal: isLast ? 'bounded in scope count' : '-',
+        status: isLast ? (bounded ? 'met' : 'missed') : 'info',
+        data: { ...c },
+      };
+    });
+  });
+
+  await step('B1', async () => {
+    const r = await benchRead(states[0]!.dataDir, join(work, 'b1'), load, P.read, log);
+    nginxNote = r.nginx;
+    return r.rows;
+  });
+
+  // B2, B8 and B5 share one service per scope count, running side by side.
+  if (['B2', 'B5', 'B8'].some(want)) {
+    log('starting one service per scope count');
+    const servers: Child[] = [];
+    try {
+      for (const s of states) servers.push(await startChild(join(benchDir, 'lib/server-child.ts'), { data: s.dataDir }));
+      const url = (i: number) => servers[i]!.ready.url as string;
+      await step('B2', () =>
+        benchPublish(
+          states.map((s, i) => ({ scopes: s.scopes, url: url(i), token: s.token })),
+          P.publishIterations,
+          P.publishWarmup,
+          log,
+        ),
+      );
+      await step('B8', () => benchRss(servers[servers.length - 1]!, largest!.scopes, load, P.read));
+      await step('B5', async () => {
+        const ends = [0, states.length - 1];
+        const r = await benchClient(ends.map((i) => ({ scopes: states[i]!.scopes, url: url(i), rootPath: states[i]!.rootPath })), join(work, 'b5'), P.startRounds, log);
+        if (r.note) notes.push(`B5: ${r.note}.`);
+        return r.rows;
+      });
+    } finally {
+      for (const s of servers) await s.stop();
+    }
+  }
+
+  await step('B6', () => benchChain(join(work, 'b6'), P.revocations, POLL_MS, log));
+
+  await step('B7', () =>
+    benchBundle(
+      { scopes: states[0]!.scopes, dataDir: states[0]!.dataDir, rootPath: states[0]!.rootPath },
+      { scopes: states[P.bundleIndex]!.scopes, dataDir: states[P.bundleIndex]!.dataDir, rootPath: states[P.bundleIndex]!.rootPath },
+      join(work, 'b7'),
+      P.bundleRounds,
+      log,
+    ),
+  );
+} finally {
+  if (!keep) rmSync(work, { recursive: true, force: true });
+}
+
+const seconds = (performance.now() - started) / 1000;
+if (quick) notes.unshift(`Quick run: ${P.sizes.join(' / ')} scopes instead of 1k / 10k / 100k, ${P.read.rounds} rounds of ${P.read.seconds} s for B1, ${P.publishIterations} writes per size for B2; the goals are stated for the full run's sizes.`);
+notes.push(`B1: ${P.read.connections} keep-alive connections, ${P.read.rounds} rounds of ${P.read.seconds} s after a ${P.read.warmupSeconds} s warm-up per subject, subjects interleaved (rotating order); medians.`);
+notes.push('B2: the write is a key revocation at one leaf scope over the admin API; latency runs from sending it to the first GET of /tuf/timestamp.json that shows the new version. The services of every size run side by side and the writes alternate between them.');
+const info = { date: new Date().toISOString().slice(0, 10), mode: (quick ? 'quick' : 'full') as 'quick' | 'full', seconds, git: gitCommit(), machine: machine(load.name, nginxNote), sizes: P.sizes, notes };
+printTable(rows);
+const json = writeJson(info, rows);
+log(`wrote ${json}`);
+if (!only) log(`updated ${updateDocs(info, rows)}`);
+log(`done in ${Math.round(seconds)} s`);

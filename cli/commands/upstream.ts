@@ -1,0 +1,156 @@
+/**
+ * `keyshare upstream add|ls|show|rm`, `keyshare sync [NAME]` and `keyshare anchor block|unblock`
+ * (issue 5: chaining services). Thin: they call the admin API.
+ */
+import { Command, Option } from 'commander';
+import { AdminClient, scopePath } from '../client.js';
+import { readInputFile } from '../files.js';
+import { print, publishedNote } from '../output.js';
+import { adminOptions } from './admin-options.js';
+import { KeyshareError } from '../../service/errors.js';
+
+interface UpstreamView {
+  name: string;
+  url: string;
+  mode: string;
+  scopes: string[] | null;
+  version: number | null;
+  lastSuccessAt: string | null;
+  lastError: string | null;
+  kind: 'online' | 'bundle';
+  origin: string | null;
+  federatedScopes: number | null;
+  conflicts: string[];
+  mirror: string | null;
+  expires: string | null;
+}
+interface SyncOutcome {
+  name: string;
+  ok: boolean;
+  changed: boolean;
+  timestampVersion: number | null;
+  error: { code: string; message: string } | null;
+  scopes?: { created: string[]; updated: string[]; removed: string[]; conflicts: string[] };
+  revocationsAdded?: number;
+  mirrorFiles?: number;
+}
+
+const describe = (u: UpstreamView) => [
+  `${u.name}\t${u.mode}\t${u.url}`,
+  `  version ${u.version ?? '-'}, last success ${u.lastSuccessAt ?? 'never'}${u.kind === 'bundle' ? ' (bundle origin: imported, never polled)' : ''}`,
+  ...(u.scopes ? [`  scopes ${u.scopes.join(' ')}`] : []),
+  ...(u.mirror ? [`  mirrored at ${u.mirror}`] : []),
+  ...(u.lastError ? [`  last error: ${u.lastError}`] : []),
+];
+
+const outcomeLine = (o: SyncOutcome) => {
+  if (!o.ok) return `${o.name}: failed: ${o.error?.code}: ${o.error?.message}`;
+  const parts = [`${o.name}: timestamp version ${o.timestampVersion}`, o.changed ? 'changed' : 'no change'];
+  if (o.scopes) parts.push(`scopes +${o.scopes.created.length} ~${o.scopes.updated.length} -${o.scopes.removed.length}`);
+  if (o.revocationsAdded) parts.push(`${o.revocationsAdded} revocations added`);
+  if (o.mirrorFiles !== undefined) parts.push(`${o.mirrorFiles} files mirrored`);
+  if (o.scopes?.conflicts.length) parts.push(`left out (defined locally): ${o.scopes.conflicts.join(' ')}`);
+  return parts.join(', ');
+};
+
+export function upstreamCommand(): Command {
+  const cmd = new Command('upstream').description('follow other keyshare services: federate their scopes, or mirror their repository').addHelpText(
+    'after',
+    [
+      '',
+      'Modes:',
+      '  federate  (default) the upstream\'s scopes (those under --scopes) become scopes here, marked with their',
+      '            source and republished under this service\'s root. Locally you may add anchors to them,',
+      '            block an upstream anchor (keyshare anchor block), and revoke; a local revocation always wins.',
+      '            Two upstreams defining one scope are merged: the union of their anchors, each with its source.',
+      '  mirror    the upstream repository is served byte for byte under /mirrors/NAME/tuf/, for clients pinned',
+      '            to the upstream\'s root.',
+      'Upstreams are polled every 60 s (with jitter) and followed through their change feed (/tuf/feed), so a',
+      'revocation upstream is published here within seconds. A failing upstream changes nothing here: the last',
+      'good state stays, and upstream ls shows lastError.',
+    ].join('\n'),
+  );
+  adminOptions(
+    cmd
+      .command('add <name>')
+      .description("follow a keyshare service, pinned to its root.json (got out of band); syncs it once")
+      .requiredOption('--url <url>', 'the upstream service, e.g. https://keyshare.hq.acme.io')
+      .requiredOption('--root <file>', "the upstream's root.json")
+      .addOption(new Option('--mode <mode>', 'federate its scopes, or mirror its repository').choices(['federate', 'mirror']).default('federate'))
+      .option('--scopes <pattern...>', 'federate only these scopes and everything under them (default: everything)')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  keyshare upstream add hq --url https://keyshare.hq.acme.io --root hq-root.json --scopes registry.acme.io\n  keyshare upstream add vendor --url https://trust.vendor.example --root vendor-root.json --mode mirror',
+      ),
+  ).action(async (name: string, o) => {
+    const root = readInputFile(o.root).toString('utf8');
+    const r = await AdminClient.from(o).call<{ upstream: UpstreamView; sync: SyncOutcome }>('POST', '/upstreams', {
+      name,
+      url: o.url,
+      root,
+      mode: o.mode,
+      scopes: o.scopes ?? null,
+    });
+    print(o.json, r, () => [`added upstream ${name} (${r.upstream.mode})`, `first sync: ${outcomeLine(r.sync)}`]);
+  });
+  adminOptions(cmd.command('ls').description('list upstreams with their sync state (--json: name, url, mode, version, lastSuccessAt, lastError ...)')).action(async (o) => {
+    const r = await AdminClient.from(o).call<{ upstreams: UpstreamView[] }>('GET', '/upstreams');
+    print(o.json, r, () => (r.upstreams.length ? r.upstreams.flatMap(describe) : ['no upstreams']));
+  });
+  adminOptions(cmd.command('show <name>').description('one upstream with its sync state')).action(async (name: string, o) => {
+    const r = await AdminClient.from(o).call<{ upstream: UpstreamView }>('GET', `/upstreams/${encodeURIComponent(name)}`);
+    print(o.json, r.upstream, () => [
+      ...describe(r.upstream),
+      ...(r.upstream.origin ? [`  origin ${r.upstream.origin}`] : []),
+      ...(r.upstream.federatedScopes !== null ? [`  ${r.upstream.federatedScopes} scopes federated`] : []),
+      ...(r.upstream.conflicts.length ? [`  left out (defined locally): ${r.upstream.conflicts.join(' ')}`] : []),
+      ...(r.upstream.expires ? [`  its timestamp expires ${r.upstream.expires}`] : []),
+    ]);
+  });
+  adminOptions(cmd.command('rm <name>').description('stop following an upstream: its mirror, and the federated scopes only it defines, are removed')).action(
+    async (name: string, o) => {
+      const r = await AdminClient.from(o).call<{ removed: string; scopesRemoved: string[] }>('DELETE', `/upstreams/${encodeURIComponent(name)}`);
+      print(o.json, r, () => `removed upstream ${name}${r.scopesRemoved.length ? `, and ${r.scopesRemoved.length} federated scopes` : ''}`);
+    },
+  );
+  return cmd;
+}
+
+export function syncCommand(): Command {
+  return adminOptions(
+    new Command('sync')
+      .argument('[name]', 'the upstream to sync (default: every online upstream)')
+      .description('sync upstreams now, rather than at the next poll; exits 1 if a sync failed')
+      .addHelpText('after', '\nExamples:\n  keyshare sync\n  keyshare sync hq --json'),
+  ).action(async (name: string | undefined, o) => {
+    const path = name === undefined ? '/sync' : `/upstreams/${encodeURIComponent(name)}/sync`;
+    const r = await AdminClient.from(o).call<{ results: SyncOutcome[] }>('POST', path);
+    print(o.json, r, () => (r.results.length ? r.results.map(outcomeLine) : ['no upstreams to sync']));
+    const failed = r.results.find((x) => !x.ok);
+    if (failed) {
+      throw new KeyshareError(failed.error!.code, `sync of ${failed.name} failed: ${failed.error!.message}`);
+    }
+  });
+}
+
+/** `anchor block SCOPE ID` and `anchor unblock SCOPE ID`, added to the `anchor` command. */
+export function addBlockCommands(anchor: Command): void {
+  adminOptions(
+    anchor
+      .command('block <scope> <id>')
+      .description("hide an (upstream) anchor at a scope: it leaves this scope's trust, and that of scopes inheriting from it, until unblocked")
+      .addHelpText('after', '\nExamples:\n  keyshare anchor block registry.acme.io sha256:51df999e985db5e71e4be9474f03ba5d4d9f9ba56cd7acb278cdb830309c96c0'),
+  ).action(async (scope: string, id: string, o) => {
+    const r = await AdminClient.from(o).call<{ added: boolean; published: { timestampVersion: number } | null }>('POST', `${scopePath(scope)}/blocks`, { id });
+    print(o.json, r, () => (r.added ? `blocked anchor ${id} at ${scope}${publishedNote(r)}` : `anchor ${id} was already blocked at ${scope}`));
+  });
+  adminOptions(
+    anchor
+      .command('unblock <scope> <id>')
+      .description('lift a block')
+      .addHelpText('after', '\nExamples:\n  keyshare anchor unblock registry.acme.io sha256:51df999e985db5e71e4be9474f03ba5d4d9f9ba56cd7acb278cdb830309c96c0'),
+  ).action(async (scope: string, id: string, o) => {
+    const r = await AdminClient.from(o).call<{ published: { timestampVersion: number } | null }>('DELETE', `${scopePath(scope)}/blocks/${encodeURIComponent(id)}`);
+    print(o.json, r, () => `unblocked anchor ${id} at ${scope}${publishedNote(r)}`);
+  });
+}

@@ -1,0 +1,71 @@
+/**
+ * /api/v1/scopes/{scope}/blocks: local blocks of (upstream) anchors (service/anchor-blocks.ts,
+ * service/domain/federation.ts). Scoped writes: an editor may block inside its scope patterns.
+ */
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import type { AppEnv } from '../context.js';
+import { AnchorParam, ErrorBody, Published, ScopeParam } from '../schemas.js';
+import { validationHook } from '../validation.js';
+import { published } from './scopes.js';
+import { Actions } from '../../auth/authorize.js';
+import { scopeDigest } from '../../audit/digest.js';
+import { audited } from '../authz.js';
+import { AnchorBlocks } from '../../anchor-blocks.js';
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
+const errors = {
+  400: json(ErrorBody, 'invalid request'),
+  401: json(ErrorBody, 'missing or invalid token'),
+  403: json(ErrorBody, 'the token may not write at this scope'),
+  404: json(ErrorBody, 'no such scope, or no such block'),
+};
+
+const Block = z.object({ scope: z.string(), anchorId: z.string(), createdAt: z.string() }).openapi('AnchorBlock');
+
+const listBlocks = createRoute({
+  method: 'get',
+  path: '/{scope}/blocks',
+  tags: ['anchors'],
+  summary: 'List the anchors blocked at a scope',
+  request: { params: ScopeParam },
+  responses: { 200: json(z.object({ blocks: z.array(Block) }), 'the blocks'), ...errors },
+});
+const addBlock = createRoute({
+  method: 'post',
+  path: '/{scope}/blocks',
+  tags: ['anchors'],
+  summary: "Block an anchor at a scope: it is left out of this scope's trust (and of scopes inheriting from it), whatever the upstream says",
+  request: { params: ScopeParam, body: { content: { 'application/json': { schema: z.object({ id: z.string().min(1).max(100) }) } }, required: true } },
+  responses: { 201: json(z.object({ added: z.boolean(), block: Block, published: Published }), 'blocked'), ...errors },
+});
+const removeBlock = createRoute({
+  method: 'delete',
+  path: '/{scope}/blocks/{id}',
+  tags: ['anchors'],
+  summary: 'Lift a block',
+  request: { params: AnchorParam },
+  responses: { 200: json(z.object({ published: Published }), 'lifted'), ...errors },
+});
+
+export function blockRoutes(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const blocks = (c: { get(k: 'instance'): AppEnv['Variables']['instance'] }) => {
+    const { store, publisher } = c.get('instance');
+    return new AnchorBlocks(store, publisher);
+  };
+  app.openapi(listBlocks, (c) => c.json({ blocks: blocks(c).list(c.req.valid('param').scope) }, 200));
+  app.openapi(addBlock, async (c) => {
+    const { scope } = c.req.valid('param');
+    const { id } = c.req.valid('json');
+    const { store } = c.get('instance');
+    const r = await audited(c, { action: Actions.ANCHOR_BLOCK, scopes: [scope], scope, target: id, digest: () => scopeDigest(store, scope) }, () => blocks(c).block(scope, id));
+    return c.json({ added: r.added, block: r.block, published: published(r) }, 201);
+  });
+  app.openapi(removeBlock, async (c) => {
+    const { scope, id } = c.req.valid('param');
+    const { store } = c.get('instance');
+    const r = await audited(c, { action: Actions.ANCHOR_UNBLOCK, scopes: [scope], scope, target: id, digest: () => scopeDigest(store, scope) }, () => blocks(c).unblock(scope, id));
+    return c.json({ published: published(r) }, 200);
+  });
+  return app;
+}

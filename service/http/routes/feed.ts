@@ -1,0 +1,89 @@
+/**
+ * GET /tuf/feed?after=N[&wait=S]: the change feed that downstream keyshare services subscribe
+ * to (sync/upstream/manager.ts). A long-poll: it answers `{ "timestampVersion", "rootVersion" }`
+ * as soon as the published timestamp version is above N, or after S seconds (default 25, at
+ * most 60) with the current one. Public like the rest of /tuf/: it only announces versions of
+ * public, signed metadata, and a client trusts nothing it says without verifying the
+ * repository itself. Waiters are bounded; the server's shutdown answers them all at once.
+ */
+import { Hono } from 'hono';
+import type { AppEnv } from '../context.js';
+import type { Publisher } from '../../repo/publisher.js';
+
+export const FEED_DEFAULT_WAIT_SECONDS = 25;
+export const FEED_MAX_WAIT_SECONDS = 60;
+/** Long-polls held open at once, per instance; more are answered at once. */
+export const FEED_MAX_WAITERS = 1000;
+
+class ChangeFeed {
+  private readonly waiters = new Set<() => void>();
+  private closed = false;
+
+  constructor(private readonly publisher: Publisher) {}
+
+  version(): { timestampVersion: number; rootVersion: number } {
+    return {
+      timestampVersion: this.publisher.latestMetadata('timestamp')?.version ?? 0,
+      rootVersion: this.publisher.latestMetadata('root')?.version ?? 0,
+    };
+  }
+
+  /** Resolves when the timestamp version is above `after`, after `ms`, on abort, or at shutdown. */
+  wait(after: number, ms: number, signal: AbortSignal): Promise<void> {
+    if (this.closed || this.version().timestampVersion > after || this.waiters.size >= FEED_MAX_WAITERS) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        clearInterval(check);
+        unobserve();
+        signal.removeEventListener('abort', done);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      // Publishes in this process wake it at once; another process's (a shared database) within a second.
+      const unobserve = this.publisher.observe(() => {
+        if (this.version().timestampVersion > after) done();
+      });
+      const check = setInterval(() => {
+        if (this.version().timestampVersion > after) done();
+      }, 1000);
+      signal.addEventListener('abort', done);
+      this.waiters.add(done);
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const done of [...this.waiters]) done();
+  }
+}
+
+const feeds = new WeakMap<Publisher, ChangeFeed>();
+
+function feedOf(publisher: Publisher): ChangeFeed {
+  let f = feeds.get(publisher);
+  if (!f) feeds.set(publisher, (f = new ChangeFeed(publisher)));
+  return f;
+}
+
+/** Answers every waiting long-poll now and every later one at once (server shutdown). */
+export function closeFeed(publisher: Publisher): void {
+  feedOf(publisher).close();
+}
+
+/** Mounted at /tuf. */
+export function feedRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.get('/feed', async (c) => {
+    const feed = feedOf(c.get('instance').publisher);
+    const afterParam = c.req.query('after');
+    const after = afterParam !== undefined && /^\d{1,15}$/.test(afterParam) ? Number(afterParam) : -1;
+    const waitParam = c.req.query('wait');
+    const wait = waitParam !== undefined && /^\d{1,4}$/.test(waitParam) ? Math.min(Number(waitParam), FEED_MAX_WAIT_SECONDS) : FEED_DEFAULT_WAIT_SECONDS;
+    if (after >= 0 && wait > 0) await feed.wait(after, wait * 1000, c.req.raw.signal);
+    c.header('Cache-Control', 'no-store');
+    return c.json(feed.version());
+  });
+  return app;
+}

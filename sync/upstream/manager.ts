@@ -1,0 +1,448 @@
+/**
+ * The upstreams of one running instance: add, list, remove and sync them, and keep them fresh.
+ *
+ * Freshness, per online upstream:
+ *  - a poll every `pollMs` (default 60 s) with ±20 % jitter, so that many downstreams of one
+ *    service do not arrive together;
+ *  - a subscription to the upstream's change feed (`GET {url}/tuf/feed?after=N`, a long-poll
+ *    answered when the upstream publishes a timestamp version above N): a new version starts a
+ *    sync at once. The feed is only a hint: what is accepted is always what the verified client
+ *    reads, so a lying feed can cause a sync, never a change;
+ *  - after a sync refused with BAD_SIGNATURE (metadata signed by a key the trusted root does
+ *    not name, as while an upstream rotates its keys), a refetch at once rather than at the
+ *    next poll, a few times, with a growing delay.
+ * Syncs of one upstream never overlap: a request during a sync runs once after it. Bundle
+ * origins (url `bundle:...`) are listed but never polled.
+ */
+import { rmSync } from 'node:fs';
+import { parseScope } from '../../service/domain/scope.js';
+import { KeyshareError, Codes } from '../../service/errors.js';
+import type { Instance } from '../../service/instance.js';
+import type { UpstreamRecord } from '../../service/store/index.js';
+import { readPinnedRoot } from '../client/cache.js';
+import { normalizeServer } from '../client/fetch-trust.js';
+import { UpstreamCodes, upstreamError } from './errors.js';
+import { applyFederation, federates, federationOwners, ownerOfRow, planFederation } from './federate.js';
+import { parseRootBytes, selfIdentity } from './identity.js';
+import { originOf } from '../bundle/format.js';
+import { UPSTREAM_NAME } from './source.js';
+import { isBundleRow, syncUpstream, upstreamCacheDir, upstreamState, type SyncLimits, type SyncOutcome } from './sync.js';
+
+export type UpstreamMode = 'federate' | 'mirror';
+export const UPSTREAM_MODES: readonly UpstreamMode[] = ['federate', 'mirror'];
+
+export interface UpstreamInput {
+  name: string;
+  url: string;
+  /** The upstream's root.json, pinned out of band. */
+  root: string | Uint8Array;
+  mode?: UpstreamMode;
+  /** Scope patterns (a scope and everything under it); null or empty: everything. */
+  scopes?: string[] | null;
+}
+
+/** An upstream as `upstream ls` shows it (CONTRACT.md: name, url, mode, lastSuccessAt, lastError, version). */
+export interface UpstreamView {
+  name: string;
+  url: string;
+  mode: string;
+  scopes: string[] | null;
+  /** The upstream's timestamp version this service last accepted. */
+  version: number | null;
+  lastSuccessAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+  /** `online` (polled, with the change feed) or `bundle` (an origin of imported bundles: never polled). */
+  kind: 'online' | 'bundle';
+  /** The upstream repository's identity, once known. */
+  origin: string | null;
+  /** federate: the scopes it brings; conflicts: scopes it defines that are defined locally, left out. */
+  federatedScopes: number | null;
+  conflicts: string[];
+  /** Where a mirrored repository is served byte for byte. */
+  mirror: string | null;
+  /** When the upstream's timestamp last accepted expires. */
+  expires: string | null;
+}
+
+export interface ManagerOptions {
+  /** Time between polls of one upstream (default 60 s), with ±20 % jitter. */
+  pollMs?: number;
+  /** Subscribe to each upstream's change feed (default true). */
+  feed?: boolean;
+  /** How long one feed request waits upstream (seconds, default 25). */
+  feedWaitSeconds?: number;
+  limits?: Partial<SyncLimits>;
+  clock?: () => Date;
+  /** Called after every sync (logs, tests). */
+  onSync?: (outcome: SyncOutcome) => void;
+}
+
+export const DEFAULT_POLL_MS = 60_000;
+const FEED_MAX_BYTES = 4096;
+/** Quick refetches after BAD_SIGNATURE before falling back to the poll. */
+const UNKNOWN_KEY_RETRIES = 3;
+
+interface Runner {
+  url: string;
+  createdAt: string;
+  running: Promise<SyncOutcome> | null;
+  pending: boolean;
+  timer: NodeJS.Timeout | null;
+  feed: AbortController | null;
+  /** The highest timestamp version seen, from syncs or the feed. */
+  seen: number;
+  quickRetries: number;
+  stopped: boolean;
+}
+
+const managers = new WeakMap<Instance, UpstreamManager>();
+
+export class UpstreamManager {
+  private readonly runners = new Map<string, Runner>();
+  private started = false;
+  private rescan: NodeJS.Timeout | null = null;
+  private readonly syncing = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly instance: Instance,
+    private options: ManagerOptions = {},
+  ) {}
+
+  /** The manager of an instance (one per instance; options apply when it is first made). */
+  static for(instance: Instance, options?: ManagerOptions): UpstreamManager {
+    let m = managers.get(instance);
+    if (!m) managers.set(instance, (m = new UpstreamManager(instance, options)));
+    else if (options) m.options = { ...m.options, ...options };
+    return m;
+  }
+
+  private get store() {
+    return this.instance.store;
+  }
+
+  private clock(): Date {
+    return (this.options.clock ?? (() => new Date()))();
+  }
+
+  // ---- the admin operations ----
+
+  list(): UpstreamView[] {
+    return this.store.listUpstreams().map(view);
+  }
+
+  get(name: string): UpstreamView {
+    const row = this.store.getUpstream(name);
+    if (!row) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_FOUND, `no upstream named ${name}`);
+    return view(row);
+  }
+
+  /** Adds an upstream, then syncs it once (a failed first sync is reported, and the upstream stays). */
+  async add(input: UpstreamInput): Promise<{ upstream: UpstreamView; sync: SyncOutcome }> {
+    const invalid = (m: string) => upstreamError(UpstreamCodes.UPSTREAM_INVALID, m);
+    if (typeof input.name !== 'string' || !UPSTREAM_NAME.test(input.name)) {
+      throw invalid('an upstream name is 1-64 characters of letters, digits, ".", "_" and "-", starting with a letter or digit');
+    }
+    let url: string;
+    try {
+      url = normalizeServer(input.url);
+    } catch {
+      throw invalid(`--url must be an http(s) URL of a keyshare service, not ${JSON.stringify(input.url)}`);
+    }
+    if (new URL(url).username || new URL(url).password) throw invalid('an upstream URL carries no credentials');
+    const mode = input.mode ?? 'federate';
+    if (!UPSTREAM_MODES.includes(mode)) throw invalid(`--mode is federate or mirror, not ${JSON.stringify(mode)}`);
+    const scopes = input.scopes && input.scopes.length > 0 ? [...new Set(input.scopes)].sort() : null;
+    for (const s of scopes ?? []) parseScope(s);
+    if (scopes && mode === 'mirror') throw invalid('a mirror serves the whole upstream repository: --scopes is for --mode federate');
+    const root = readPinnedRoot(typeof input.root === 'string' ? Buffer.from(input.root, 'utf8') : input.root);
+    // A root version 1 names its repository at once: following this service itself is refused.
+    const pinned = parseRootBytes(root, 'the pinned root');
+    if (pinned.signed.version === 1 && originOf(pinned.signed.toJSON()) === selfIdentity(this.store)) {
+      throw upstreamError(UpstreamCodes.UPSTREAM_LOOP, 'this root is this service\'s own: a service cannot follow itself');
+    }
+    const now = this.clock().toISOString();
+    this.store.transaction(() => {
+      if (this.store.getUpstream(input.name)) throw upstreamError(UpstreamCodes.UPSTREAM_EXISTS, `an upstream named ${input.name} exists (remove it first)`);
+      this.store.putUpstream({ name: input.name, url, mode, scopes, root, state: null, timestampVersion: null, lastSuccessAt: null, lastError: null, createdAt: now });
+    });
+    // A fresh cache for a fresh upstream (a removed one of the same name may have left one).
+    rmSync(upstreamCacheDir(this.instance.dataDir, input.name), { recursive: true, force: true });
+    const outcome = await this.sync(input.name);
+    if (this.started) this.reconcileRunners();
+    return { upstream: this.get(input.name), sync: outcome[0]! };
+  }
+
+  /** Removes an upstream: its mirror, and every federated scope only it defined (with anything added on top). */
+  async remove(name: string): Promise<{ removed: string; scopesRemoved: string[] }> {
+    const row = this.store.getUpstream(name);
+    if (!row) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_FOUND, `no upstream named ${name}`);
+    this.stopRunner(name);
+    await this.runners.get(name)?.running;
+    const now = this.clock();
+    let scopesRemoved: string[] = [];
+    this.store.transaction(() => {
+      if (federates(row)) {
+        const plan = planFederation(federationOwners(this.store, undefined, ownerOfRow(row)), this.store.listScopes(), this.store.listAnchors());
+        applyFederation(this.store, plan, now);
+        scopesRemoved = plan.deleteScopes;
+      }
+      this.store.deleteUpstream(name);
+    });
+    this.runners.delete(name);
+    rmSync(upstreamCacheDir(this.instance.dataDir, name), { recursive: true, force: true });
+    if (federates(row)) await this.instance.publisher.notify();
+    return { removed: name, scopesRemoved };
+  }
+
+  /** Syncs one upstream now, or every online one. */
+  async sync(name?: string): Promise<SyncOutcome[]> {
+    if (name !== undefined) {
+      const row = this.store.getUpstream(name);
+      if (!row) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_FOUND, `no upstream named ${name}`);
+      if (isBundleRow(row)) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_POLLED, `${name} is the origin of imported bundles: it is never polled (import a newer bundle instead)`);
+      return [await this.request(name)];
+    }
+    const names = this.store.listUpstreams().filter((r) => !isBundleRow(r)).map((r) => r.name);
+    return Promise.all(names.map((n) => this.request(n)));
+  }
+
+  // ---- scheduling ----
+
+  private runner(name: string): Runner {
+    let r = this.runners.get(name);
+    if (!r) {
+      const row = this.store.getUpstream(name);
+      r = {
+        url: row?.url ?? '',
+        createdAt: row?.createdAt ?? '',
+        running: null,
+        pending: false,
+        timer: null,
+        feed: null,
+        seen: row?.timestampVersion ?? 0,
+        quickRetries: 0,
+        stopped: !this.started,
+      };
+      this.runners.set(name, r);
+    }
+    return r;
+  }
+
+  /** Runs a sync, or joins the one running and runs once more after it (coalescing). */
+  private request(name: string): Promise<SyncOutcome> {
+    const r = this.runner(name);
+    if (r.running) {
+      r.pending = true;
+      return r.running.then(() => r.running ?? this.request(name));
+    }
+    const run = (async () => {
+      try {
+        return await syncUpstream(
+          {
+            store: this.store,
+            dataDir: this.instance.dataDir,
+            publisher: this.instance.publisher,
+            audit: this.instance.audit,
+            clock: this.options.clock,
+            limits: this.options.limits,
+          },
+          name,
+        );
+      } catch (e) {
+        const err = e instanceof KeyshareError ? e : new KeyshareError(Codes.INTERNAL, (e as Error).message, { cause: e });
+        return { name, ok: false, changed: false, timestampVersion: null, error: { code: err.code, message: err.message } } satisfies SyncOutcome;
+      }
+    })();
+    r.running = run;
+    const tracked = run.then((outcome) => {
+      r.running = null;
+      if (outcome.timestampVersion !== null) r.seen = Math.max(r.seen, outcome.timestampVersion);
+      this.options.onSync?.(outcome);
+      this.afterSync(name, r, outcome);
+      if (r.pending) {
+        r.pending = false;
+        void this.request(name);
+      }
+      return outcome;
+    });
+    this.syncing.add(tracked);
+    void tracked.finally(() => this.syncing.delete(tracked));
+    return run;
+  }
+
+  private afterSync(name: string, r: Runner, outcome: SyncOutcome): void {
+    if (r.stopped) return;
+    // A signature by a key the trusted root does not name: fetch again at once (the new root
+    // may be published just after), a few times, before waiting for the next poll.
+    if (outcome.error?.code === UpstreamCodes.BAD_SIGNATURE && r.quickRetries < UNKNOWN_KEY_RETRIES) {
+      r.quickRetries++;
+      this.schedule(name, r, 250 * 2 ** r.quickRetries);
+      return;
+    }
+    if (outcome.ok) r.quickRetries = 0;
+    this.schedule(name, r, this.pollDelay());
+  }
+
+  private pollDelay(): number {
+    const base = this.options.pollMs ?? DEFAULT_POLL_MS;
+    return Math.round(base * (0.8 + 0.4 * Math.random()));
+  }
+
+  private schedule(name: string, r: Runner, ms: number): void {
+    if (r.timer) clearTimeout(r.timer);
+    r.timer = setTimeout(() => {
+      r.timer = null;
+      if (!r.stopped) void this.request(name);
+    }, ms);
+    r.timer.unref();
+  }
+
+  /** Starts polling and feeds for every online upstream (and picks up rows added or removed). */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.reconcileRunners();
+    this.rescan = setInterval(() => this.reconcileRunners(), 30_000);
+    this.rescan.unref();
+  }
+
+  private reconcileRunners(): void {
+    const rows = new Map(this.store.listUpstreams().filter((r) => !isBundleRow(r)).map((r) => [r.name, r]));
+    for (const [name, r] of this.runners) {
+      const row = rows.get(name);
+      if (!row || row.createdAt !== r.createdAt) {
+        this.stopRunner(name);
+        this.runners.delete(name);
+      }
+    }
+    for (const [name, row] of rows) {
+      const r = this.runner(name);
+      r.stopped = false;
+      r.url = row.url;
+      r.createdAt = row.createdAt;
+      // The first poll soon after start (spread out), then every pollMs.
+      if (!r.timer && !r.running) this.schedule(name, r, Math.round(Math.random() * Math.min(2_000, this.options.pollMs ?? DEFAULT_POLL_MS)));
+      if (this.options.feed !== false && !r.feed) void this.follow(name, r);
+    }
+  }
+
+  private stopRunner(name: string): void {
+    const r = this.runners.get(name);
+    if (!r) return;
+    r.stopped = true;
+    if (r.timer) clearTimeout(r.timer);
+    r.timer = null;
+    r.feed?.abort();
+    r.feed = null;
+  }
+
+  /**
+   * The change feed: long-polls `{url}/tuf/feed?after=N`; a version above what was seen starts
+   * a sync. Errors back off (1 s doubling to 60 s); an upstream without a feed (404) is only polled.
+   */
+  private async follow(name: string, r: Runner): Promise<void> {
+    const controller = new AbortController();
+    r.feed = controller;
+    let backoff = 1_000;
+    const wait = this.options.feedWaitSeconds ?? 25;
+    while (!r.stopped && !controller.signal.aborted) {
+      try {
+        const signal = AbortSignal.any([controller.signal, AbortSignal.timeout((wait + 10) * 1000)]);
+        const res = await fetch(`${r.url}/tuf/feed?after=${r.seen}&wait=${wait}`, { signal, headers: { 'user-agent': 'keyshare-upstream' } });
+        if (res.status === 404) {
+          await res.body?.cancel().catch(() => {});
+          backoff = 5 * 60_000;
+          throw new Error('no change feed');
+        }
+        const text = await readCapped(res, FEED_MAX_BYTES);
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        const version = (JSON.parse(text) as { timestampVersion?: unknown }).timestampVersion;
+        if (!Number.isSafeInteger(version)) throw new Error('not a feed answer');
+        backoff = 1_000;
+        if ((version as number) > r.seen) {
+          r.seen = version as number;
+          await this.request(name);
+          // However fast the feed answers, at most a few syncs a second.
+          await sleep(200, controller.signal);
+        } else if ((version as number) < r.seen) {
+          // An upstream answering below what was accepted (restored from a backup, or lying):
+          // no hot loop on it; the poll goes on.
+          await sleep(backoff * 5, controller.signal);
+        }
+      } catch {
+        if (r.stopped || controller.signal.aborted) break;
+        await sleep(backoff, controller.signal);
+        backoff = Math.min(backoff * 2, 60_000);
+      }
+    }
+    if (r.feed === controller) r.feed = null;
+  }
+
+  /** Stops polling and feeds; syncs in flight finish (see idle). */
+  stop(): void {
+    this.started = false;
+    if (this.rescan) clearInterval(this.rescan);
+    this.rescan = null;
+    for (const name of this.runners.keys()) this.stopRunner(name);
+  }
+
+  /** Waits for syncs in flight. */
+  async idle(): Promise<void> {
+    while (this.syncing.size > 0) await Promise.allSettled([...this.syncing]);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    t.unref();
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}
+
+async function readCapped(res: Response, max: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      await reader.cancel().catch(() => {});
+      throw new Error('feed answer too large');
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function view(row: UpstreamRecord): UpstreamView {
+  const bundle = isBundleRow(row);
+  const s = upstreamState(row);
+  const bundleState = bundle ? (row.state as { scopes?: string[]; expires?: string } | null) : null;
+  return {
+    name: row.name,
+    url: row.url,
+    mode: row.mode,
+    scopes: row.scopes,
+    version: row.timestampVersion,
+    lastSuccessAt: row.lastSuccessAt,
+    lastError: row.lastError,
+    createdAt: row.createdAt,
+    kind: bundle ? 'bundle' : 'online',
+    origin: bundle ? row.url.slice('bundle:'.length) : (s?.origin ?? null),
+    federatedScopes: s?.federated ? Object.keys(s.federated.scopes).length : (bundleState?.scopes?.length ?? null),
+    conflicts: s?.conflicts ?? [],
+    mirror: row.mode === 'mirror' ? `/mirrors/${row.name}/tuf/` : null,
+    expires: s?.expires ?? bundleState?.expires ?? null,
+  };
+}
