@@ -33,9 +33,9 @@ export function buildProgram(): Command {
   program.addCommand(tokenCommand());
   program.addCommand(auditCommand());
   program.addCommand(crlCommand());
+  program.addCommand(bundleCommand());
   program.addCommand(upstreamCommand());
   program.addCommand(syncCommand());
-  program.addCommand(bundleCommand());
   program.addCommand(checkCommand());
   program.addCommand(completionCommand());
   // Every command's --help ends with examples (cli/help.ts fills in any a command lacks).

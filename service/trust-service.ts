@@ -100,10 +100,10 @@ export class TrustService {
 
   async deleteScope(scope: string): Promise<WriteResult> {
     parseScope(scope);
-    this.store.deleteScope(scope);
-    return this.published();
     // A federated scope belongs to its upstreams (service/domain/federation.ts).
     assertScopeRemovable(this.store.requireScope(scope));
+    this.store.deleteScope(scope);
+    return this.published();
   }
 
   async addAnchor(scope: string, input: Omit<AnchorInput, 'scope'>): Promise<WriteResult & { anchor: AnchorRecord }> {
@@ -116,11 +116,11 @@ export class TrustService {
 
   async removeAnchor(scope: string, id: string): Promise<WriteResult> {
     parseScope(scope);
-    this.store.removeAnchor(scope, normalizeAnchorId(id));
-    return this.published();
     // An upstream's anchor is blocked, not removed (service/domain/federation.ts).
     const anchor = this.store.getAnchor(scope, normalizeAnchorId(id));
     if (anchor) assertAnchorRemovable(anchor);
+    this.store.removeAnchor(scope, normalizeAnchorId(id));
+    return this.published();
   }
 
   /** Validates a revocation request and returns what to store. */
@@ -193,10 +193,10 @@ export class TrustService {
         if (typeof entry?.scope !== 'string') throw new KeyshareError(Codes.SCOPE_INVALID, 'scope is required');
         parseScope(entry.scope);
         if (wanted.has(entry.scope)) throw new KeyshareError(Codes.APPLY_INVALID, `scope ${entry.scope} is listed twice`);
-        if (entry.inherit !== undefined && typeof entry.inherit !== 'boolean') throw new KeyshareError(Codes.BAD_REQUEST, 'inherit must be true or false');
-        const rec: ScopeRecord = { scope: entry.scope, inherit: entry.inherit ?? true, level: checkLevel(entry.level), source: null };
         const federated = this.store.getScope(entry.scope);
         if (federated) assertScopeAppliable(federated);
+        if (entry.inherit !== undefined && typeof entry.inherit !== 'boolean') throw new KeyshareError(Codes.BAD_REQUEST, 'inherit must be true or false');
+        const rec: ScopeRecord = { scope: entry.scope, inherit: entry.inherit ?? true, level: checkLevel(entry.level), source: null };
         const anchors = new Map<string, AnchorRecord>();
         for (const [j, a] of (entry.anchors ?? []).entries()) {
           try {

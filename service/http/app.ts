@@ -64,9 +64,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
 
-  app.route('/tuf', tufRoutes());
   // The change feed downstream services subscribe to (sync/upstream): before the repository's files.
   app.route('/tuf', feedRoutes());
+  app.route('/tuf', tufRoutes());
   app.route('/mirrors', mirrorRoutes());
   app.route('/crl', crlFileRoutes());
 
@@ -85,13 +85,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Default deny; routes check the scopes they write (service/auth/authorize.ts).
   api.use('*', authorizeRequest());
   api.route('/tokens', tokenRoutes());
-  api.route('/scopes', blockRoutes());
-  api.route('/', upstreamRoutes());
   api.route('/audit', auditRoutes());
   api.route('/scopes', scopeRoutes());
   api.route('/', revocationRoutes());
   api.route('/crls', crlRoutes());
   api.route('/', rootRoutes());
+  api.route('/scopes', blockRoutes());
+  api.route('/', upstreamRoutes());
   // /api/v1/openapi.json and /api/docs need no token: mounted before the admin API's middleware.
   app.route('/api', openApiRoutes(api));
   app.route('/api/v1', api);

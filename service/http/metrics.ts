@@ -40,6 +40,17 @@ function routeLabel(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string {
   return 'unmatched';
 }
 
+/** A read shared by several gauges of one scrape: made once, until `reset`. */
+function perScrape<T>(read: () => T): { get: () => T; reset: () => void } {
+  let value: { v: T } | null = null;
+  return {
+    get: () => (value ??= { v: read() }).v,
+    reset: () => {
+      value = null;
+    },
+  };
+}
+
 export function createMetrics(instance: Instance, options: MetricsOptions = {}): Metrics {
   const clock = options.clock ?? (() => new Date());
   const registry = new Registry();
@@ -79,7 +90,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
   for (const outcome of ['ok', 'error', 'noop']) publishes.labels(outcome).inc(0);
 
   /** Per-role state: top-level roles by name; the hashed bins as one series ("bins": the soonest expiry, the highest version). */
-  const roleState = () => {
+  const roleStateRead = perScrape(() => {
     const out = new Map<string, { version: number; expires: number }>();
     for (const m of instance.store.latestMetadataAll()) {
       const role = isBinRole(m.role) ? 'bins' : m.role;
@@ -88,13 +99,20 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
       out.set(role, seen ? { version: Math.max(seen.version, m.version), expires: Math.min(seen.expires, expires) } : { version: m.version, expires });
     }
     return out;
-  };
+  });
+  const upstreamsRead = perScrape(() => instance.store.upstreamSummaries());
+  const anchorsRead = perScrape(() => instance.store.listAnchors().flatMap((a) => (a.notAfter ? [Date.parse(a.notAfter)] : [])));
+  const roleState = roleStateRead.get;
+  const upstreams = upstreamsRead.get;
+  const anchorExpiries = anchorsRead.get;
   new Gauge({
     name: 'keyshare_role_expiry_seconds',
     help: 'Seconds until the newest version of each TUF role expires (bins: the soonest of the hashed bins)',
     labelNames: ['role'] as const,
     registers,
     collect() {
+      // The first gauge read by a scrape (the registry reads metrics in registration order): fresh reads from here on.
+      for (const r of [roleStateRead, upstreamsRead, anchorsRead]) r.reset();
       this.reset();
       const now = clock().getTime();
       for (const [role, s] of roleState()) this.labels(role).set((s.expires - now) / 1000);
@@ -118,7 +136,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     collect() {
       this.reset();
       const now = clock().getTime();
-      for (const u of instance.store.upstreamSummaries()) this.labels(u.name).set((now - Date.parse(u.lastSuccessAt ?? u.createdAt)) / 1000);
+      for (const u of upstreams()) this.labels(u.name).set((now - Date.parse(u.lastSuccessAt ?? u.createdAt)) / 1000);
     },
   });
   new Gauge({
@@ -128,7 +146,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     registers,
     collect() {
       this.reset();
-      for (const u of instance.store.upstreamSummaries()) this.labels(u.name).set(u.lastError ? 1 : 0);
+      for (const u of upstreams()) this.labels(u.name).set(u.lastError ? 1 : 0);
     },
   });
   new Gauge({
@@ -138,7 +156,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     registers,
     collect() {
       this.reset();
-      for (const u of instance.store.upstreamSummaries()) if (u.timestampVersion !== null) this.labels(u.name).set(u.timestampVersion);
+      for (const u of upstreams()) if (u.timestampVersion !== null) this.labels(u.name).set(u.timestampVersion);
     },
   });
   new Gauge({
@@ -158,7 +176,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     registers,
     collect() {
       const limit = clock().getTime() + EXPIRING_SOON_DAYS * DAY_MS;
-      this.set(instance.store.listAnchors().filter((a) => a.notAfter && Date.parse(a.notAfter) <= limit).length);
+      this.set(anchorExpiries().filter((t) => t <= limit).length);
     },
   });
   new Gauge({
@@ -167,7 +185,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     registers,
     collect() {
       const now = clock().getTime();
-      this.set(instance.store.listAnchors().filter((a) => a.notAfter && Date.parse(a.notAfter) <= now).length);
+      this.set(anchorExpiries().filter((t) => t <= now).length);
     },
   });
 

@@ -518,6 +518,12 @@ export class Publisher {
     }
     const revocations = this.store.listRevocations();
     const crlInputs = this.crlInputs();
+    // Local blocks of upstream anchors (federation), by the scope they are blocked at.
+    const blocked = new Map<string, Set<string>>();
+    for (const b of this.store.listAnchorBlocks()) {
+      if (!blocked.has(b.scope)) blocked.set(b.scope, new Set());
+      blocked.get(b.scope)!.add(b.anchorId);
+    }
     const previous = this.store.getTrustDocs([...affected]);
     const issuedAt = isoSeconds(now);
 
@@ -560,9 +566,3 @@ function indexDocument(index: Map<string, number>): TrustIndex {
 }
 
 export { BIN_PREFIX };
-    // Local blocks of upstream anchors (federation), by the scope they are blocked at.
-    const blocked = new Map<string, Set<string>>();
-    for (const b of this.store.listAnchorBlocks()) {
-      if (!blocked.has(b.scope)) blocked.set(b.scope, new Set());
-      blocked.get(b.scope)!.add(b.anchorId);
-    }

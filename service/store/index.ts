@@ -258,8 +258,6 @@ export class Store {
       this.markDirty(rec.scope);
     });
   }
-  deleteScope(scope: string): void {
-    this.transaction(() => {
   /** A federated scope's definition from its upstreams (sync/upstream/federate.ts): inherit, level and source. */
   updateFederatedScope(rec: ScopeRecord): void {
     this.transaction(() => {
@@ -268,6 +266,8 @@ export class Store {
       this.markDirty(rec.scope);
     });
   }
+  deleteScope(scope: string): void {
+    this.transaction(() => {
       this.requireScope(scope);
       this.db.delete(t.anchors).where(eq(t.anchors.scope, scope)).run();
       this.db.delete(t.scopes).where(eq(t.scopes.scope, scope)).run();
@@ -550,9 +550,6 @@ export class Store {
   countUpstreamFiles(upstream: string): number {
     return this.db.select({ n: sql<number>`count(*)` }).from(t.upstreamFiles).where(eq(t.upstreamFiles.upstream, upstream)).get()?.n ?? 0;
   }
-
-  /** For tests and diagnostics: row counts. */
-  count(table: 'scopes' | 'anchors' | 'revocations' | 'tuf_metadata' | 'tuf_targets'): number {
   /** Every upstream row, pinned roots and state included (sync/upstream). */
   listUpstreams(): UpstreamRecord[] {
     return this.db.select().from(t.upstreams).orderBy(t.upstreams.name).all() as UpstreamRecord[];
@@ -595,6 +592,9 @@ export class Store {
       return res.changes > 0;
     });
   }
+
+  /** For tests and diagnostics: row counts. */
+  count(table: 'scopes' | 'anchors' | 'revocations' | 'tuf_metadata' | 'tuf_targets'): number {
     return (this.sqlite.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
   }
 
