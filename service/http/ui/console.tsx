@@ -211,6 +211,7 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
     const now = clock();
     const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse(instance.store.getMeta('expiry') ?? '{}') };
     const revocations = instance.store.listRevocations();
+    const crls = instance.store.crlSummaries().map((x) => expiryOf(x.nextUpdate, now));
     return page(
       c,
       <OverviewPage
@@ -223,6 +224,11 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
           revocations: revocations.keys.length + revocations.certificates.length + revocations.signatures.length,
         }}
         expiring={expiringAnchors(instance, now)}
+        attention={{
+          staleCrls: crls.filter((x) => x.kind === 'expired').length,
+          dueCrls: crls.filter((x) => x.kind === 'critical').length,
+          failingUpstreams: instance.store.upstreamSummaries().filter((u) => u.lastError).map((u) => u.name),
+        }}
         roles={roleStates(instance, now).map((r) => ({ ...r, health: roleExpiry(r, lifetimeOf(r.role === 'bins' ? 'targets' : r.role, expiry), now) }))}
       />,
     );

@@ -316,8 +316,40 @@ export const OverviewPage: FC<{
   counts: { scopes: number; anchors: number; revocations: number };
   expiring: ExpiringAnchor[];
   roles: (RoleState & { health: Expiry })[];
-}> = ({ user, flash, now, counts, expiring, roles }) => (
+  /** CRLs stale or due within 7 days, and upstreams whose last sync failed. */
+  attention: { staleCrls: number; dueCrls: number; failingUpstreams: string[] };
+}> = ({ user, flash, now, counts, expiring, roles, attention }) => (
   <Layout title="Overview" user={user} active="/ui/" flash={flash}>
+    {(attention.staleCrls > 0 || attention.dueCrls > 0 || attention.failingUpstreams.length > 0) && (
+      <section class="card attention" aria-labelledby="attention">
+        <h2 id="attention">Needs attention</h2>
+        <ul>
+          {attention.staleCrls > 0 && (
+            <li>
+              <a href="/ui/crls">
+                <strong class="exp expired">{attention.staleCrls === 1 ? '1 CRL is' : `${attention.staleCrls} CRLs are`} past nextUpdate</strong>
+              </a>
+            </li>
+          )}
+          {attention.dueCrls > 0 && (
+            <li>
+              <a href="/ui/crls">
+                <span class="exp critical">
+                  {attention.dueCrls === 1 ? '1 CRL reaches' : `${attention.dueCrls} CRLs reach`} nextUpdate within {CRITICAL_DAYS} days
+                </span>
+              </a>
+            </li>
+          )}
+          {attention.failingUpstreams.length > 0 && (
+            <li>
+              <a href="/ui/upstreams">
+                <strong class="exp expired">Last sync failed: {attention.failingUpstreams.join(', ')}</strong>
+              </a>
+            </li>
+          )}
+        </ul>
+      </section>
+    )}
     <ul class="counts" aria-label="Totals">
       <li>
         <a href="/ui/scopes">
@@ -732,6 +764,7 @@ ul.tree.top { padding-left:0; border-left:0; }
 .scope { margin:.6em 0; } .meta { margin:.1em 0 .4em; color:var(--muted); }
 .forms { display:grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap:1em; margin-top:2em; }
 .card { border:1px solid var(--line); border-radius:8px; padding:.8em 1em; background:#fff; }
+.attention { border-color:var(--crit); margin-bottom:1em; } .attention h2 { margin-top:0; }
 .card.narrow { max-width:520px; } .card.medium { max-width:760px; }
 fieldset { border:0; padding:0; margin:0; } legend { font-weight:700; font-size:1.1em; margin-bottom:.4em; }
 label { display:block; font-weight:600; margin-bottom:.2em; }

@@ -185,6 +185,11 @@ describe('the web console', () => {
     expect(upstreams).toContain('3 hours behind');
     expect(upstreams).toContain('HTTP 503');
     expect(upstreams).toContain('>17<');
+    // And the overview says so at a glance.
+    const overview = await (await app.request('/ui/', { headers: { cookie } })).text();
+    expect(overview).toContain('Needs attention');
+    expect(overview).toContain('1 CRL is past nextUpdate');
+    expect(overview).toContain('Last sync failed: corp-hq');
   });
 
   it('renders every view', async () => {
