@@ -80,8 +80,8 @@ export interface ManagerOptions {
 
 export const DEFAULT_POLL_MS = 60_000;
 const FEED_MAX_BYTES = 4096;
-/** Quick refetches after BAD_SIGNATURE before falling back to the poll. */
-const UNKNOWN_KEY_RETRIES = 3;
+/** Quick refetches after BAD_SIGNATURE (after 0.5, 1, 2, 4, 8 s) before falling back to the poll. */
+const UNKNOWN_KEY_RETRIES = 5;
 
 interface Runner {
   url: string;

@@ -434,6 +434,17 @@ describe('faults: a failing upstream never changes what is served, and recovery 
     await expectRecovery((d) => ids(d).includes(ED_ID));
   });
 
+  it('a signature by an unknown key: refetched at once, not at the next poll', async () => {
+    const ts = JSON.parse(proxy.seen.get('/tuf/timestamp.json')!.toString('utf8'));
+    ts.signatures = [{ keyid: 'ab'.repeat(32), sig: 'cd'.repeat(64) }];
+    proxy.mode = { kind: 'replay', path: /\/timestamp\.json/, bytes: Buffer.from(JSON.stringify(ts)) };
+    await expectFault(/^BAD_SIGNATURE$/);
+    proxy.mode = { kind: 'pass' };
+    // No sync is asked for, and the next poll is an hour away: the quick refetch heals it.
+    const healed = await eventually(() => upstream(F, 's'), (u) => u.lastError === null, 20_000);
+    expect(healed.lastError).toBeNull();
+  });
+
   it('a stopped upstream, restarted', async () => {
     const dataDir = S.dataDir;
     await S.close();
