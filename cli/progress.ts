@@ -9,8 +9,8 @@
 export interface Progress {
   /** Advances by `n` (default 1). */
   tick(n?: number): void;
-  /** Sets the count done (and optionally a new total). */
-  update(done: number, total?: number): void;
+  /** Sets the count done (and optionally a new total, and a note shown after the count, e.g. "12.3 MB"). */
+  update(done: number, total?: number, note?: string): void;
   /** Clears the bar. */
   done(): void;
   /** Whether it draws at all. */
@@ -37,6 +37,7 @@ export function progress(options: ProgressOptions): Progress {
   let count = 0;
   let last = -Infinity;
   let drawn = false;
+  let note = '';
   const draw = (force = false) => {
     if (!enabled) return;
     const now = clock();
@@ -45,7 +46,7 @@ export function progress(options: ProgressOptions): Progress {
     const width = Math.max(10, Math.min(40, (stream.columns ?? 80) - options.label.length - 24));
     const ratio = total > 0 ? Math.min(1, count / total) : 0;
     const filled = Math.round(ratio * width);
-    stream.write(`\r\x1b[K${options.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${count}/${total} ${Math.floor(ratio * 100)}%`);
+    stream.write(`\r\x1b[K${options.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${count}/${total} ${Math.floor(ratio * 100)}%${note ? ` ${note}` : ''}`);
     drawn = true;
   };
   return {
@@ -54,9 +55,10 @@ export function progress(options: ProgressOptions): Progress {
       count += n;
       draw(count >= total);
     },
-    update(done, newTotal) {
+    update(done, newTotal, newNote) {
       count = done;
       if (newTotal !== undefined) total = newTotal;
+      if (newNote !== undefined) note = newNote;
       draw(count >= total);
     },
     done() {

@@ -7,29 +7,7 @@ import { importBundle } from '../../sync/bundle/import.js';
 import { readInputFile } from '../files.js';
 import { print } from '../output.js';
 import { dataDir } from '../settings.js';
-
-/** A one-line progress bar on stderr, only when stderr is a terminal. */
-function progressBar(): { update(p: ExportProgress): void; done(): void } {
-  if (!process.stderr.isTTY) return { update() {}, done() {} };
-  let last = 0;
-  const draw = (p: ExportProgress) => {
-    const width = 30;
-    const frac = p.totalBytes > 0 ? p.bytes / p.totalBytes : p.files / Math.max(1, p.totalFiles);
-    const filled = Math.round(frac * width);
-    process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${p.files}/${p.totalFiles} files, ${(p.bytes / 1e6).toFixed(1)} MB`);
-  };
-  return {
-    update(p) {
-      const t = Date.now();
-      if (t - last < 100 && p.files !== p.totalFiles) return;
-      last = t;
-      draw(p);
-    },
-    done() {
-      if (last !== 0) process.stderr.write('\n');
-    },
-  };
-}
+import { progress } from '../progress.js';
 
 export function bundleCommand(): Command {
   const cmd = new Command('bundle').description('offline bundles for air-gapped sites: export this repository to one file, import one from another service');
@@ -59,7 +37,8 @@ export function bundleCommand(): Command {
     )
     .action(async (o) => {
       const validForSeconds = Math.floor(parseDuration(o.validFor) / 1000);
-      const bar = progressBar();
+      // A bar on stderr, only when it is a terminal and without --json (cli/progress.ts).
+      const bar = progress({ label: 'exporting', total: 0, json: o.json });
       const r = await exportBundle({
         dataDir: dataDir(o.data),
         out: resolve(o.out),
@@ -67,7 +46,7 @@ export function bundleCommand(): Command {
         since: o.since === undefined ? undefined : /^\d+$/.test(o.since) ? { timestamp: Number(o.since) } : { bundle: resolve(o.since) },
         validForSeconds,
         gzip: o.gzip,
-        onProgress: o.json ? undefined : (p) => bar.update(p),
+        onProgress: (p: ExportProgress) => bar.update(p.files, p.totalFiles, `${(p.bytes / 1e6).toFixed(1)} MB`),
       }).finally(() => bar.done());
       for (const w of r.warnings) process.stderr.write(`keyshare: warning: ${w}\n`);
       print(o.json, r, () => [
