@@ -20,6 +20,7 @@ import { keyCommand } from './commands/key.js';
 import { bundleCommand } from './commands/bundle.js';
 import { syncCommand, upstreamCommand } from './commands/upstream.js';
 import { completionCommand } from './commands/completion.js';
+import { tenantCommand } from './commands/tenant.js';
 import { addMissingExamples } from './help.js';
 
 export function buildProgram(): Command {
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   program.addCommand(upstreamCommand());
   program.addCommand(syncCommand());
   program.addCommand(checkCommand());
+  program.addCommand(tenantCommand());
   program.addCommand(completionCommand());
   // Every command's --help ends with examples (cli/help.ts fills in any a command lacks).
   addMissingExamples(program);

@@ -13,6 +13,7 @@ import { buildRoot, signRoot } from './repo/root.js';
 import { metadataBytes, parseMetadata } from './repo/tuf.js';
 import { loadSignersForRoot, moveOnlineKeysToToken } from './repo/online-keys.js';
 import { verifiedNewerRoot } from './repo/ceremony.js';
+import { loadTenantSigners } from './repo/tenants.js';
 import { MetadataKind } from '@tufjs/models';
 import { FileSigner } from './crypto/signer.js';
 import { Store } from './store/index.js';
@@ -139,6 +140,7 @@ export function openInstance(options: OpenOptions): Instance {
     onError: options.onPublishError,
   });
   publisher.load();
+  for (const [name, signer] of loadTenantSigners(dataDir)) publisher.setTenantSigner(name, signer);
   const service = new TrustService(store, publisher, options.clock);
   const audit = new AuditLog(store, options.clock).attach();
   const tokens = new TokenService(store, audit, options.clock);

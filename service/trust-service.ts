@@ -12,6 +12,7 @@ import { CrlCodes, acceptCrl, caAnchors, certificateIssuerId } from './domain/cr
 import { crlTargetPath } from './domain/trust.js';
 import { assertAnchorRemovable, assertScopeAppliable, assertScopeRemovable } from './domain/federation.js';
 import { parseCertificateChain, parseCrl } from './crypto/index.js';
+import { checkScopeInTenant, listTenants } from './repo/tenants.js';
 
 export interface ScopeInput {
   scope: string;
@@ -93,6 +94,7 @@ export class TrustService {
 
   async createScope(input: ScopeInput): Promise<WriteResult & { scope: ScopeRecord }> {
     parseScope(input.scope);
+    checkScopeInTenant(input.scope, listTenants(this.store));
     const rec: ScopeRecord = { scope: input.scope, inherit: input.inherit ?? true, level: checkLevel(input.level), source: null };
     this.store.createScope(rec, this.clock());
     return { scope: rec, ...(await this.published()) };
@@ -248,6 +250,7 @@ export class TrustService {
       for (const { rec, anchors } of wanted.values()) {
         const existing = this.store.getScope(rec.scope);
         if (!existing) {
+          checkScopeInTenant(rec.scope, listTenants(this.store));
           this.store.createScope(rec, now);
           summary.scopesCreated.push(rec.scope);
         } else if (existing.inherit !== rec.inherit || existing.level !== rec.level) {

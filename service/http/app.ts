@@ -20,6 +20,7 @@ import { scopeRoutes } from './routes/scopes.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { crlFileRoutes, crlRoutes } from './routes/crls.js';
 import { rootRoutes } from './routes/root.js';
+import { tenantRoutes } from './routes/tenants.js';
 import { validationHook } from './validation.js';
 import { silentLogger, type Logger } from '../log.js';
 import { requestContext } from './middleware/request-context.js';
@@ -90,6 +91,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route('/', revocationRoutes());
   api.route('/crls', crlRoutes());
   api.route('/', rootRoutes());
+  api.route('/', tenantRoutes());
   api.route('/scopes', blockRoutes());
   api.route('/', upstreamRoutes());
   // /api/v1/openapi.json and /api/docs need no token: mounted before the admin API's middleware.

@@ -31,6 +31,7 @@ import {
 } from './layout.js';
 import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
 import { rekeyMetadata } from './rekey.js';
+import { isTenantBinRole, isTenantRole, leafRoleFor, targetsLoader, tenantAddition, tenantOfRole, withVersions, type TenantRecord } from './tenants.js';
 
 export interface PublisherOptions {
   expiry: ExpiryConfig;
@@ -72,6 +73,8 @@ export class Publisher {
   private pending = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly clock: () => Date;
+  /** Keys of service-held tenant roles, by tenant name (service/repo/tenants.ts). Offline tenants have none. */
+  private readonly tenantSigners = new Map<string, Signer>();
 
   constructor(
     private readonly store: Store,
@@ -149,6 +152,18 @@ export class Publisher {
   latestMetadata(role: string): MetadataRecord | undefined {
     return this.latest.get(role);
   }
+
+  /** The key of a service-held tenant's role and bins. */
+  setTenantSigner(tenant: string, signer: Signer): void {
+    this.tenantSigners.set(tenant, signer);
+  }
+
+  /** Who signs a targets-type role: the tenant's key for a tenant's role and bins, else the targets key; null when offline. */
+  private signerFor(role: string): Signer | null {
+    const tenant = tenantOfRole(role);
+    return tenant === null ? this.signers.targets : (this.tenantSigners.get(tenant) ?? null);
+  }
+
 
   /** Told whenever the served repository changes: a publish, a root publish, or a (re)load of the stored one. */
   private readonly servedListeners = new Set<() => void>();
@@ -310,6 +325,61 @@ export class Publisher {
     return task;
   }
 
+  /**
+   * Publishes a service-held tenant (service/repo/tenants.ts): its delegation in targets, its
+   * role and bins signed by `signer`, and its scopes' documents moved out of the service's bins.
+   * `persist` runs in the same transaction (the tenant's definition). Runs between publishes.
+   */
+  async publishTenant(tenant: TenantRecord, signer: Signer, persist: () => void): Promise<PublishResult> {
+    return this.exclusive(async () => {
+      const now = this.clock();
+      const base = this.latest.get('timestamp')!;
+      const { metadata } = await tenantAddition({ latest: this.latest, tenant, tenantSigner: signer, targetsSigner: this.signers.targets, now, expiry: this.options.expiry });
+      const oldSnapshot = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed;
+      metadata.push(...(await this.signSnapshotAndTimestamp(now, withVersions(oldSnapshot.meta, metadata), oldSnapshot.version + 1, base.version + 1)));
+      this.store.transaction(() => {
+        persist();
+        // upToSeq 0: consumes no dirty marks; pending changes go out in the next publish.
+        this.store.commitPublish({ upToSeq: 0, docs: [], targets: [], metadata, publishedAt: now.toISOString(), baseTimestampVersion: base.version });
+      });
+      this.tenantSigners.set(tenant.name, signer);
+      return this.landed(metadata);
+    });
+  }
+
+  /** Runs `task` between publishes, never during one (as publishRoot does); a publish asked for meanwhile runs after it. */
+  private async exclusive<T>(task: () => Promise<T>): Promise<T> {
+    while (this.running) await this.running;
+    const run = task();
+    this.running = run
+      .then(
+        () => null,
+        () => null,
+      )
+      .finally(() => {
+        this.running = null;
+        if (this.pending) {
+          this.pending = false;
+          void this.notify();
+        }
+      });
+    return run;
+  }
+
+  /** Serves committed metadata and tells observers. */
+  private landed(metadata: MetadataRecord[]): PublishResult {
+    for (const m of metadata) this.latest.set(m.role, m);
+    const result: PublishResult = {
+      timestampVersion: this.latest.get('timestamp')!.version,
+      rolesSigned: metadata.map((m) => m.role),
+      bytesWritten: metadata.reduce((n, m) => n + m.bytes.length, 0),
+      documentsChanged: 0,
+    };
+    this.options.onPublished?.(result);
+    this.servedChanged();
+    return result;
+  }
+
   /** Roles past half their lifetime: re-sign them so clients never see expired metadata. */
   private expiringRoles(now: Date): Set<string> {
     const out = new Set<string>();
@@ -340,6 +410,34 @@ export class Publisher {
       const crl = this.store.getCrl(d.scope.slice(CRL_DIRTY_PREFIX.length));
       if (crl) targetChanges.set(crlTargetPath(crl.issuer), Buffer.from(crl.der));
     }
+    // Group target changes by the bin a client finds them in (TUF spec 5.6.7: the same walk of the
+    // delegations; a tenant's paths are in the tenant's bins, service/repo/tenants.ts).
+    const load = targetsLoader(this.latest);
+    const byBin = new Map<string, Map<string, Buffer | null>>();
+    for (const [path, bytes] of targetChanges) {
+      const bin = leafRoleFor(path, load);
+      if (!bin) throw new KeyshareError(Codes.INTERNAL, `no role is trusted for ${path}`);
+      if (!byBin.has(bin)) byBin.set(bin, new Map());
+      byBin.get(bin)!.set(path, bytes);
+    }
+    // An offline tenant signs its own bins (`keyshare tenant sign`): its changes wait, and the
+    // dirty marks that led to them stay, so that the next publish recomputes them.
+    const keepDirty = new Set<string>();
+    let held = false;
+    for (const [bin, changes] of byBin) {
+      if (this.signerFor(bin)) continue;
+      held = true;
+      byBin.delete(bin);
+      for (const path of changes.keys()) targetChanges.delete(path);
+    }
+    for (let i = docs.length - 1; i >= 0; i--) {
+      const d = docs[i]!;
+      if (targetChanges.has(trustTargetPath(d.scope))) continue;
+      docs.splice(i, 1);
+      const causes = new Set([d.scope, ...ancestorCandidates(d.scope)]);
+      for (const k of dirty) if (causes.has(k.scope)) keepDirty.add(k.scope);
+    }
+    if (held && docs.length === 0 && targetChanges.size === 0 && ![...expiring].some((r) => this.signerFor(r))) return null;
     const newIndex = new Map(this.index);
     for (const d of docs) {
       if (d.deleted) newIndex.delete(d.scope);
@@ -348,23 +446,15 @@ export class Publisher {
     const targetRecords: TargetRecord[] = [];
     for (const [path, bytes] of targetChanges) if (bytes) targetRecords.push({ sha256: sha256(bytes), path, bytes });
 
-    // Group target changes by hashed bin (TAP 15), then re-sign each touched bin once.
-    const trustMd = parseMetadata(MetadataKind.Targets, this.latest.get(TRUST_ROLE)!.bytes);
-    const bins = trustMd.signed.delegations!.succinctRoles!;
-    const byBin = new Map<string, Map<string, Buffer | null>>();
-    for (const [path, bytes] of targetChanges) {
-      const bin = bins.getRoleForTarget(path);
-      if (!byBin.has(bin)) byBin.set(bin, new Map());
-      byBin.get(bin)!.set(path, bytes);
-    }
-    for (const role of expiring) if (isBinRole(role) && !byBin.has(role)) byBin.set(role, new Map());
+    // Re-sign each touched bin once (TAP 15), and bins about to expire.
+    for (const role of expiring) if ((isBinRole(role) || isTenantBinRole(role)) && this.signerFor(role) && !byBin.has(role)) byBin.set(role, new Map());
 
     const metadata: MetadataRecord[] = [];
     const targetsExpiry = expiresAt(now, this.options.expiry.targets);
     const resign = async (role: string, build: (old: Targets) => Targets) => {
       const old = parseMetadata(MetadataKind.Targets, this.latest.get(role)!.bytes).signed;
       const md = new Metadata(build(old));
-      await signMetadata(md, [this.signers.targets]);
+      await signMetadata(md, [this.signerFor(role)!]);
       metadata.push({ role, version: md.signed.version, bytes: metadataBytes(md), expires: md.signed.expires });
     };
     for (const [bin, changes] of byBin) {
@@ -377,8 +467,9 @@ export class Publisher {
         return new Targets({ version: old.version + 1, specVersion: SPEC_VERSION, expires: targetsExpiry, targets: sortedKeys(targets) });
       });
     }
-    if (expiring.has(TRUST_ROLE)) {
-      await resign(TRUST_ROLE, (old) => new Targets({ version: old.version + 1, specVersion: SPEC_VERSION, expires: targetsExpiry, delegations: old.delegations }));
+    for (const role of [TRUST_ROLE, ...[...expiring].filter(isTenantRole)]) {
+      if (!expiring.has(role) || !this.signerFor(role)) continue;
+      await resign(role, (old) => new Targets({ version: old.version + 1, specVersion: SPEC_VERSION, expires: targetsExpiry, delegations: old.delegations }));
     }
     const indexChanged = docs.length > 0;
     let indexBytes: Buffer | null = null;
@@ -407,6 +498,7 @@ export class Publisher {
       metadata,
       publishedAt: now.toISOString(),
       baseTimestampVersion: baseTimestamp.version,
+      keepDirty: [...keepDirty],
     });
     // Only after the commit: serve the new version.
     for (const m of metadata) this.latest.set(m.role, m);

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { and, eq, gt, gte, inArray, lte, sql, desc } from 'drizzle-orm';
+import { and, eq, gt, gte, inArray, lte, notInArray, sql, desc } from 'drizzle-orm';
 import { join } from 'node:path';
 import * as t from './schema.js';
 import { KeyshareError, Codes } from '../errors.js';
@@ -156,6 +156,8 @@ export interface PublishCommit {
   publishedAt: string;
   /** Expected current timestamp version: a different one means another publisher won (CONFLICT). */
   baseTimestampVersion: number;
+  /** Dirty marks to keep although consumed (changes waiting for an offline tenant's signature). */
+  keepDirty?: string[];
 }
 
 export class Store {
@@ -449,7 +451,8 @@ export class Store {
       for (const m of c.metadata) {
         this.db.insert(t.tufMetadata).values({ ...m, publishedAt: c.publishedAt }).run();
       }
-      this.db.delete(t.dirty).where(lte(t.dirty.seq, c.upToSeq)).run();
+      const keep = c.keepDirty ?? [];
+      this.db.delete(t.dirty).where(keep.length ? and(lte(t.dirty.seq, c.upToSeq), notInArray(t.dirty.scope, keep)) : lte(t.dirty.seq, c.upToSeq)).run();
     });
   }
 

@@ -47,6 +47,8 @@ import { dbPath, isInitialized } from '../../service/instance.js';
 import { DEFAULT_EXPIRY, INDEX_TARGET, type ExpiryConfig } from '../../service/repo/layout.js';
 import { loadSignersForRoot } from '../../service/repo/online-keys.js';
 import type { OnlineSigners } from '../../service/repo/keys.js';
+import { loadTenantSigners, tenantOfRole } from '../../service/repo/tenants.js';
+import type { Signer } from '../../service/crypto/signer.js';
 import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata } from '../../service/repo/tuf.js';
 import { Store, type MetadataRecord } from '../../service/store/index.js';
 import { BundleCodes } from './errors.js';
@@ -180,13 +182,19 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
   // Every targets role the snapshot lists, re-signed when it would expire before the bundle.
   const oldSnapshot = parseMetadata(MetadataKind.Snapshot, snapshotRec.bytes).signed;
   const roleRecords = new Map<string, MetadataRecord>();
+  let tenantKeys: Map<string, Signer> | undefined;
+  const tenantSigners = () => (tenantKeys ??= loadTenantSigners(options.dataDir));
   const resigned: MetadataRecord[] = [];
   for (const [file, meta] of Object.entries(oldSnapshot.meta)) {
     const role = file.replace(/\.json$/, '');
     const rec = latest.get(role)?.version === meta.version ? latest.get(role)! : store.getMetadata(role, meta.version);
     if (!rec) throw new KeyshareError(Codes.INTERNAL, `${role} version ${meta.version}, which the snapshot names, is not in the store`);
-    if (Date.parse(rec.expires) < Date.parse(bundleExpires)) {
-      const next = await resignTargetsRole(rec, bundleExpires, signers);
+    // A tenant's role and bins are signed by the tenant's key (service/repo/tenants.ts); an
+    // offline tenant's key is not here, so its roles go into the bundle as they are.
+    const tenant = tenantOfRole(role);
+    const signer = tenant === null ? signers.targets : tenantSigners().get(tenant);
+    if (signer && Date.parse(rec.expires) < Date.parse(bundleExpires)) {
+      const next = await resignTargetsRole(rec, bundleExpires, signer);
       resigned.push(next);
       roleRecords.set(role, next);
     } else {
@@ -305,11 +313,12 @@ function baseOf(store: Store, since: Since, origin: string, currentTimestamp: nu
 }
 
 /** The same role, content unchanged, as the next version with a later expiry. */
-async function resignTargetsRole(rec: MetadataRecord, expires: string, signers: OnlineSigners): Promise<MetadataRecord> {
+async function resignTargetsRole(rec: MetadataRecord, expires: string, signer: Signer): Promise<MetadataRecord> {
   const signed = (JSON.parse(rec.bytes.toString('utf8')) as { signed: Record<string, unknown> }).signed;
   const md = new Metadata(Targets.fromJSON({ ...signed, version: rec.version + 1, expires } as never));
-  // The trust role and the hashed bins are delegated to the targets key (Publisher.bootstrap).
-  await signMetadata(md, [signers.targets]);
+  // The trust role and the hashed bins are delegated to the targets key (Publisher.bootstrap),
+  // a tenant's role and bins to the tenant's key.
+  await signMetadata(md, [signer]);
   return { role: rec.role, version: md.signed.version, bytes: metadataBytes(md), expires: md.signed.expires };
 }
 

@@ -1,0 +1,345 @@
+/**
+ * Tenants (issue 7, "Tenants"): a tenant owns scopes, and the trust documents of those scopes
+ * are signed by a delegated TUF role of its own, with a key of its own.
+ *
+ *   root ─ targets (index.json)
+ *            ├─ "tenant-{name}" (paths: the tenant's scopes; terminating; the tenant's key)
+ *            │    └─ succinct hashed bins "tenant-{name}-bin-0".."tenant-{name}-bin-f" (TAP 15)
+ *            └─ "trust" (every other path; terminating) ─ "bin-00".."bin-ff"
+ *
+ * Tenant roles come before "trust" in targets' delegations (TUF spec 5.6.7.2: delegations are
+ * searched in order, and a terminating one ends the search), so a client looks up a tenant's
+ * scopes in the tenant's role only, and any other path never reaches a tenant's role: a
+ * compromised tenant key signs nothing a client accepts outside the tenant's paths.
+ *
+ * Path patterns: tuf-js (like python-tuf) matches a pattern component by component, with the
+ * same number of components, each by a glob. A tenant owning P therefore gets
+ * `trust/P.json`, `trust/P/*.json`, `trust/P/*\/*.json`, ... down to MAX_SCOPE_COMPONENTS
+ * components; a scope deeper than that inside a tenant is refused.
+ *
+ * Pure, except for the key files (`tenantKeyPath`, `loadTenantSigners`, `writeTenantKey`).
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { MetaFile, Metadata, MetadataKind, Targets, type TargetFile } from '@tufjs/models';
+// @tufjs/models does not re-export the delegation classes from its index.
+import { DelegatedRole, SuccinctRoles } from '@tufjs/models/dist/role.js';
+import { Delegations } from '@tufjs/models/dist/delegations.js';
+import { FileSigner, generateSigningKeyPem, tufKeyId, type Signer, type TufPublicKey } from '../crypto/signer.js';
+import { parseScope, scopeContains, trustTargetPath } from '../domain/scope.js';
+import { KeyshareError, Codes } from '../errors.js';
+import type { MetadataRecord } from '../store/index.js';
+import { keysDir, writeNewKey } from './keys.js';
+import { TRUST_ROLE, lifetimeOf, type ExpiryConfig } from './layout.js';
+import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
+
+export const TENANT_ROLE_PREFIX = 'tenant-';
+/** 16 bins per tenant: a change re-signs one bin of the tenant, whatever the tenant's size. */
+export const TENANT_BIN_BITS = 4;
+/** The deepest scope (host plus path components) a tenant's delegation covers. */
+export const MAX_SCOPE_COMPONENTS = 16;
+/** Tenant definitions live in the store's meta table under this key (a JSON array). */
+export const TENANTS_META_KEY = 'tenants';
+
+export const TenantCodes = {
+  TENANT_INVALID: 'TENANT_INVALID',
+  TENANT_NOT_FOUND: 'TENANT_NOT_FOUND',
+  TENANT_EXISTS: 'TENANT_EXISTS',
+  TENANT_OVERLAP: 'TENANT_OVERLAP',
+  TENANT_KEY_MISSING: 'TENANT_KEY_MISSING',
+} as const;
+
+export interface TenantRecord {
+  name: string;
+  /** Scopes the tenant owns, each with everything under it. */
+  patterns: string[];
+  /** True when the tenant holds its role key; the service then cannot sign its role. */
+  offline: boolean;
+  keyid: string;
+  publicKey: TufPublicKey;
+  binBits: number;
+  createdAt: string;
+}
+
+export const tenantRole = (name: string) => `${TENANT_ROLE_PREFIX}${name}`;
+export const tenantBinPrefix = (name: string) => `${tenantRole(name)}-bin`;
+
+/** The tenant a role belongs to (its own role or one of its bins), or null. */
+export function tenantOfRole(role: string): string | null {
+  if (!role.startsWith(TENANT_ROLE_PREFIX)) return null;
+  return role.slice(TENANT_ROLE_PREFIX.length).replace(/-bin-[0-9a-f]+$/, '');
+}
+export const isTenantRole = (role: string) => role.startsWith(TENANT_ROLE_PREFIX) && !/-bin-[0-9a-f]+$/.test(role);
+export const isTenantBinRole = (role: string) => role.startsWith(TENANT_ROLE_PREFIX) && /-bin-[0-9a-f]+$/.test(role);
+
+/**
+ * A tenant name: lower-case DNS-label-like words joined by "-", at most 40 characters, without
+ * "-bin-" (so that no tenant's role name can equal another tenant's bin name).
+ */
+export function checkTenantName(name: string): string {
+  if (typeof name !== 'string' || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(name) || name.length > 40 || name.includes('-bin-')) {
+    throw new KeyshareError(
+      TenantCodes.TENANT_INVALID,
+      `tenant name ${JSON.stringify(name)} is invalid: use lower-case letters, digits and single "-" (at most 40 characters, not containing "-bin-")`,
+    );
+  }
+  return name;
+}
+
+const components = (scope: string) => scope.split('/').length;
+
+/**
+ * Validates a tenant's scope patterns against the other tenants: each is a registry or a
+ * namespace (not `*` or a wildcard), at most MAX_SCOPE_COMPONENTS - 1 deep, and owned by no
+ * other tenant (one scope, one tenant). Patterns inside another of the same list are dropped.
+ */
+export function checkTenantPatterns(patterns: string[], others: readonly TenantRecord[]): string[] {
+  if (!Array.isArray(patterns) || patterns.length === 0) throw new KeyshareError(TenantCodes.TENANT_INVALID, 'a tenant needs at least one scope pattern');
+  const normalized = [...new Set(patterns.map((p) => String(p).trim().toLowerCase()))];
+  for (const p of normalized) {
+    const parsed = parseScope(p);
+    if (parsed.kind !== 'registry' && parsed.kind !== 'path') {
+      throw new KeyshareError(Codes.SCOPE_INVALID, `a tenant owns a registry or a namespace (host[:port] or host[:port]/path), not ${JSON.stringify(p)}`);
+    }
+    if (components(p) >= MAX_SCOPE_COMPONENTS) {
+      throw new KeyshareError(Codes.SCOPE_INVALID, `${JSON.stringify(p)} is too deep for a tenant: at most ${MAX_SCOPE_COMPONENTS - 1} components`);
+    }
+    for (const t of others) {
+      const clash = t.patterns.find((q) => scopeContains(q, p) || scopeContains(p, q));
+      if (clash) throw new KeyshareError(TenantCodes.TENANT_OVERLAP, `${JSON.stringify(p)} overlaps ${JSON.stringify(clash)} of tenant ${t.name}: a scope belongs to one tenant`);
+    }
+  }
+  return normalized.filter((p) => !normalized.some((q) => q !== p && scopeContains(q, p))).sort();
+}
+
+/** The tenant that owns a scope, if any. */
+export function tenantOwning(scope: string, tenants: readonly TenantRecord[]): TenantRecord | null {
+  if (scope === '*' || scope.startsWith('*.')) return null;
+  return tenants.find((t) => t.patterns.some((p) => scopeContains(p, scope))) ?? null;
+}
+
+/** Refuses a scope inside a tenant that the tenant's delegation cannot cover (too deep). */
+export function checkScopeInTenant(scope: string, tenants: readonly TenantRecord[]): void {
+  const t = tenantOwning(scope, tenants);
+  if (t && components(scope) > MAX_SCOPE_COMPONENTS) {
+    throw new KeyshareError(Codes.SCOPE_INVALID, `${JSON.stringify(scope)} is inside tenant ${t.name} and deeper than ${MAX_SCOPE_COMPONENTS} components, which a tenant's delegation covers`);
+  }
+}
+
+/** TUF path patterns for the trust documents of a pattern and every scope under it. */
+export function tenantPathPatterns(patterns: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const p of patterns) {
+    out.push(trustTargetPath(p));
+    for (let k = 1; components(p) + k <= MAX_SCOPE_COMPONENTS; k++) out.push(`trust/${p}/${'*/'.repeat(k - 1)}*.json`);
+  }
+  return out;
+}
+
+export function tenantDelegation(t: TenantRecord): DelegatedRole {
+  return new DelegatedRole({ name: tenantRole(t.name), keyIDs: [t.keyid], threshold: 1, terminating: true, paths: tenantPathPatterns(t.patterns) });
+}
+
+export function tenantBins(t: TenantRecord): SuccinctRoles {
+  return new SuccinctRoles({ keyIDs: [t.keyid], threshold: 1, bitLength: t.binBits, namePrefix: tenantBinPrefix(t.name) });
+}
+
+/**
+ * The role whose metadata lists `path`, found the way a TUF client finds it (TUF spec 5.6.7):
+ * from targets, the first delegation trusted for the path, down to a role that delegates no
+ * further. Null when no delegation covers it.
+ */
+export function leafRoleFor(path: string, load: (role: string) => Targets | undefined): string | null {
+  let role = 'targets';
+  for (let depth = 0; depth < 8; depth++) {
+    const d = load(role)?.delegations;
+    if (!d) return role;
+    if (d.succinctRoles) {
+      role = d.succinctRoles.getRoleForTarget(path);
+      continue;
+    }
+    const next = Object.values(d.roles ?? {}).find((r) => r.isDelegatedPath(path));
+    if (!next) return null;
+    role = next.name;
+  }
+  return null;
+}
+
+/** Parsed targets-type metadata of the latest records, each parsed once. */
+export function targetsLoader(latest: ReadonlyMap<string, MetadataRecord>): (role: string) => Targets | undefined {
+  const cache = new Map<string, Targets>();
+  return (role) => {
+    if (cache.has(role)) return cache.get(role);
+    const rec = latest.get(role);
+    if (!rec) return undefined;
+    const signed = parseMetadata(MetadataKind.Targets, rec.bytes).signed;
+    cache.set(role, signed);
+    return signed;
+  };
+}
+
+export interface TenantAdditionInput {
+  latest: ReadonlyMap<string, MetadataRecord>;
+  tenant: TenantRecord;
+  /** The tenant's key; null for an offline tenant (its roles come in `presigned`). */
+  tenantSigner: Signer | null;
+  targetsSigner: Signer;
+  now: Date;
+  expiry: ExpiryConfig;
+}
+
+export interface TenantAddition {
+  /** The new and changed targets-type roles (not snapshot and timestamp). */
+  metadata: MetadataRecord[];
+  /** Unsigned when there is no tenant signer: the tenant's role and bins, for the tenant to sign. */
+  unsigned: Map<string, Metadata<Targets>>;
+}
+
+/**
+ * Publishing a tenant: a new delegation in targets (before "trust"), the tenant's role with its
+ * bins, and the tenant's existing trust documents moved out of the service's bins into the
+ * tenant's bins (same bytes, same target entries: only the role that signs them changes).
+ */
+export async function tenantAddition(input: TenantAdditionInput): Promise<TenantAddition> {
+  const { latest, tenant, now, expiry } = input;
+  const load = targetsLoader(latest);
+  const top = load('targets');
+  if (!top?.delegations?.roles) throw new KeyshareError(Codes.INTERNAL, 'targets has no delegations');
+  const name = tenantRole(tenant.name);
+  if (top.delegations.roles[name] || latest.has(name)) throw new KeyshareError(TenantCodes.TENANT_EXISTS, `tenant ${tenant.name} is already published`);
+  const delegation = tenantDelegation(tenant);
+  const expires = expiresAt(now, lifetimeOf(name, expiry));
+
+  // Move the tenant's existing documents: from each service bin, the entries the new delegation covers.
+  const bins = tenantBins(tenant);
+  const moved = new Map<string, Record<string, TargetFile>>([...bins.getRoles()].map((b): [string, Record<string, TargetFile>] => [b, {}]));
+  const trustBins = load(TRUST_ROLE)?.delegations?.succinctRoles;
+  const changedServiceBins: MetadataRecord[] = [];
+  for (const bin of trustBins?.getRoles() ?? []) {
+    const signed = load(bin);
+    if (!signed) continue;
+    const keep: Record<string, TargetFile> = {};
+    let touched = false;
+    for (const [path, file] of Object.entries(signed.targets)) {
+      if (path.startsWith('trust/') && delegation.isDelegatedPath(path)) {
+        moved.get(bins.getRoleForTarget(path))![path] = file;
+        touched = true;
+      } else {
+        keep[path] = file;
+      }
+    }
+    if (!touched) continue;
+    const md = new Metadata(new Targets({ version: signed.version + 1, specVersion: SPEC_VERSION, expires: expiresAt(now, lifetimeOf(bin, expiry)), targets: keep }));
+    await signMetadata(md, [input.targetsSigner]);
+    changedServiceBins.push(record(bin, md));
+  }
+
+  const unsigned = new Map<string, Metadata<Targets>>();
+  unsigned.set(
+    name,
+    new Metadata(
+      new Targets({
+        version: 1,
+        specVersion: SPEC_VERSION,
+        expires,
+        delegations: new Delegations({ keys: { [tenant.keyid]: tufKey(tenant.keyid, tenant.publicKey) }, succinctRoles: bins }),
+      }),
+    ),
+  );
+  for (const [bin, targets] of moved) {
+    unsigned.set(bin, new Metadata(new Targets({ version: 1, specVersion: SPEC_VERSION, expires, targets: sortedKeys(targets) })));
+  }
+
+  // targets: the tenant's delegation goes before "trust" (and after earlier tenants).
+  const roles: Record<string, DelegatedRole> = {};
+  for (const [n, r] of Object.entries(top.delegations.roles)) if (n !== TRUST_ROLE) roles[n] = r;
+  roles[name] = delegation;
+  if (top.delegations.roles[TRUST_ROLE]) roles[TRUST_ROLE] = top.delegations.roles[TRUST_ROLE];
+  const newTop = new Metadata(
+    new Targets({
+      version: top.version + 1,
+      specVersion: SPEC_VERSION,
+      expires: expiresAt(now, lifetimeOf('targets', expiry)),
+      targets: top.targets,
+      delegations: new Delegations({ keys: { ...top.delegations.keys, [tenant.keyid]: tufKey(tenant.keyid, tenant.publicKey) }, roles }),
+    }),
+  );
+  await signMetadata(newTop, [input.targetsSigner]);
+
+  const metadata = [record('targets', newTop), ...changedServiceBins];
+  if (input.tenantSigner) {
+    for (const [role, md] of unsigned) {
+      await signMetadata(md, [input.tenantSigner]);
+      metadata.push(record(role, md));
+    }
+    unsigned.clear();
+  }
+  return { metadata, unsigned };
+}
+
+/** The snapshot meta for a set of new role versions on top of the old meta. */
+export function withVersions(meta: Record<string, MetaFile>, records: readonly MetadataRecord[]): Record<string, MetaFile> {
+  const out = { ...meta };
+  for (const r of records) out[`${r.role}.json`] = new MetaFile({ version: r.version });
+  return out;
+}
+
+function record(role: string, md: Metadata<Targets>): MetadataRecord {
+  return { role, version: md.signed.version, bytes: metadataBytes(md), expires: md.signed.expires };
+}
+
+function sortedKeys<T>(rec: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(rec).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+// ---- tenant definitions (the store's meta table) ----
+
+/** Reads and writes tenant definitions through the store's meta table. */
+export interface MetaStore {
+  getMeta(key: string): string | null;
+  setMeta(key: string, value: string): void;
+}
+
+export function listTenants(store: MetaStore): TenantRecord[] {
+  const raw = store.getMeta(TENANTS_META_KEY);
+  return raw ? (JSON.parse(raw) as TenantRecord[]) : [];
+}
+
+export function saveTenants(store: MetaStore, tenants: readonly TenantRecord[]): void {
+  store.setMeta(TENANTS_META_KEY, JSON.stringify([...tenants].sort((a, b) => (a.name < b.name ? -1 : 1))));
+}
+
+export function newTenantRecord(input: { name: string; patterns: string[]; offline: boolean; publicKey: TufPublicKey; now: Date; binBits?: number }): TenantRecord {
+  return {
+    name: input.name,
+    patterns: input.patterns,
+    offline: input.offline,
+    keyid: tufKeyId(input.publicKey),
+    publicKey: input.publicKey,
+    binBits: input.binBits ?? TENANT_BIN_BITS,
+    createdAt: input.now.toISOString(),
+  };
+}
+
+// ---- the keys of service-held tenants: keys/tenant-{name}.pem (PKCS#8, 0600) ----
+
+export const tenantKeyPath = (dataDir: string, name: string) => join(keysDir(dataDir), `${tenantRole(name)}.pem`);
+
+/** Generates a service-held tenant key; an existing key file for the name is reused. */
+export function ensureTenantKey(dataDir: string, name: string): FileSigner {
+  const path = tenantKeyPath(dataDir, name);
+  if (!existsSync(path)) writeNewKey(path, generateSigningKeyPem());
+  return new FileSigner(readFileSync(path, 'utf8'));
+}
+
+/** The service-held tenant keys in the data dir, by tenant name. */
+export function loadTenantSigners(dataDir: string): Map<string, Signer> {
+  const out = new Map<string, Signer>();
+  const dir = keysDir(dataDir);
+  if (!existsSync(dir)) return out;
+  for (const f of readdirSync(dir)) {
+    const m = /^tenant-([a-z0-9-]+)\.pem$/.exec(f);
+    if (m) out.set(m[1]!, new FileSigner(readFileSync(join(dir, f), 'utf8')));
+  }
+  return out;
+}
