@@ -45,6 +45,8 @@ export const EXAMPLES: Record<string, string[]> = {
   'upstream ls': ['keyshare upstream ls', 'keyshare upstream ls --json       # name, url, mode, lastSuccessAt, lastError, version'],
   'upstream show': ['keyshare upstream show hq', 'keyshare upstream show hq --json'],
   'upstream rm': ['keyshare upstream rm hq'],
+  'tenant ls': ['keyshare tenant ls', 'keyshare tenant ls --json'],
+  'tenant show': ['keyshare tenant show team-a', 'keyshare tenant show team-a --json'],
   completion: ['source <(keyshare completion bash)', 'keyshare completion zsh > "${fpath[1]}/_keyshare"'],
 };
 

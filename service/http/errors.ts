@@ -19,6 +19,11 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   [Codes.BODY_TOO_LARGE]: 413,
   CRL_TOO_LARGE: 413,
   ROLLBACK: 409,
+  // Upstreams and federation (sync/upstream, service/domain/federation.ts).
+  UPSTREAM_NOT_FOUND: 404,
+  UPSTREAM_EXISTS: 409,
+  SCOPE_FEDERATED: 409,
+  ANCHOR_FEDERATED: 409,
   [Codes.NOT_INITIALIZED]: 503,
   [Codes.INTERNAL]: 500,
 };

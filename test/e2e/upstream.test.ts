@@ -18,7 +18,9 @@ import { expectedCertId, expectedPgpFingerprint, expectedSpkiId } from '../servi
 import { UpstreamManager } from '../../sync/upstream/manager.js';
 import { exportBundle } from '../../sync/bundle/export.js';
 import { importBundle } from '../../sync/bundle/import.js';
-import { TufClient, cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
+import { openInstance } from '../../service/instance.js';
+import { startServer } from '../../service/server.js';
+import { TufClient, cleanupTempDirs, httpApi, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 
 const EC = readFixtureText('keys/ec-p256.pub.pem');
@@ -345,6 +347,8 @@ describe('faults: a failing upstream never changes what is served, and recovery 
   let proxy: FaultProxy;
   let atF: TufClient;
   const scope = 'registry.acme.io/team-a';
+  let firstTimestamp: Buffer;
+  const managerOptions = { feed: false, pollMs: 3_600_000, limits: { requestTimeoutMs: 1_000, syncTimeoutMs: 8_000 } };
 
   /** What F serves for the scope, through an outside client. */
   const served = () => atF.readJson<TrustDoc>(trustPath(scope));
@@ -381,11 +385,12 @@ describe('faults: a failing upstream never changes what is served, and recovery 
     proxy = await new FaultProxy(S.url).start();
     proxies.push(proxy);
     // Short limits so that a slow upstream fails fast; no feed or poll, so that only the syncs asked for run.
-    UpstreamManager.for(F.instance, { feed: false, pollMs: 3_600_000, limits: { requestTimeoutMs: 1_000, syncTimeoutMs: 8_000 } });
+    UpstreamManager.for(F.instance, managerOptions);
     const r = await addUpstream(F, { name: 's', url: proxy.url, root: rootOf(S) });
     expect(r.sync.ok, JSON.stringify(r.sync)).toBe(true);
     atF = TufClient.pinnedTo(F.url, F.dataDir);
     expect(ids(await served())).toEqual([EC_ID]);
+    firstTimestamp = proxy.seen.get('/tuf/timestamp.json')!;
   });
 
   it('a dead upstream', async () => {
@@ -443,6 +448,24 @@ describe('faults: a failing upstream never changes what is served, and recovery 
     // No sync is asked for, and the next poll is an hour away: the quick refetch heals it.
     const healed = await eventually(() => upstream(F, 's'), (u) => u.lastError === null, 20_000);
     expect(healed.lastError).toBeNull();
+  });
+
+  it('keeps its state across a restart of the downstream: versions never go backwards', async () => {
+    const before = await upstream(F, 's');
+    await F.close();
+    const instance = openInstance({ dataDir: F.dataDir });
+    UpstreamManager.for(instance, managerOptions);
+    const server = await startServer(instance, '127.0.0.1:0');
+    F = { ...F, instance, server, url: server.url, api: httpApi(server.url, F.token), close: () => server.close() };
+    services.push(F);
+    atF.url = F.url;
+    expect(await upstream(F, 's')).toEqual(before);
+    const [outcome] = await syncNow(F, 's');
+    expect(outcome).toMatchObject({ ok: true, changed: false, timestampVersion: before.version });
+    // The first timestamp this service ever accepted is now a rollback.
+    proxy.mode = { kind: 'replay', path: /\/timestamp\.json/, bytes: firstTimestamp };
+    await expectFault(/^ROLLBACK$/);
+    await expectRecovery((d) => ids(d).includes(ED_ID));
   });
 
   it('a stopped upstream, restarted', async () => {
