@@ -10,6 +10,10 @@ import { KeyshareError, Codes } from './errors.js';
 import { closeFeed } from './http/routes/feed.js';
 import { UpstreamManager, type ManagerOptions } from '../sync/upstream/manager.js';
 import { StaticDir } from './repo/static-dir.js';
+import { tufFastPath } from './http/routes/tuf.js';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import type { Counter, Histogram } from 'prom-client';
 
 export interface RunningServer {
   url: string;
@@ -73,8 +77,18 @@ export async function startServer(
   // Upstreams: polled with jitter, and followed through their change feeds (sync/upstream).
   const upstreams = UpstreamManager.for(instance, options.upstreams);
   upstreams.start();
+  const fast = fastReads(instance, metrics.registry, options.logger);
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        hostname: host,
+        port,
+        // The hot TUF reads are answered before hono (service/http/routes/tuf.ts tufFastPath).
+        createServer: ((opts: object, listener: RequestListener) => createServer(opts, (req, res) => fast(req, res) || listener(req, res))) as never,
+      },
+      () => resolve(s),
+    );
     s.once('error', reject);
   });
   const address = server.address();
@@ -131,4 +145,32 @@ function startStaticDir(instance: Instance, dir: string, log: (e: Record<string,
   );
   const unsubscribe = publisher.onServedChange(() => void staticDir.update());
   return { dir: staticDir, writeAll: () => staticDir.writeAll(), unsubscribe };
+}
+
+/**
+ * The node request listener's first look at a request: a hot TUF read is answered from memory
+ * (tufFastPath), counted in the same metrics as hono's requests, with a request ID, and logged
+ * at debug (like /healthz: one info line per client refresh cost more than serving it, bench B1).
+ * Returns false for anything else.
+ */
+function fastReads(instance: Instance, registry: import('prom-client').Registry, logger?: Logger): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const serveFast = tufFastPath(instance);
+  const requests = registry.getSingleMetric('keyshare_http_requests_total') as Counter<'method' | 'route' | 'status'> | undefined;
+  const latency = registry.getSingleMetric('keyshare_http_request_duration_seconds') as Histogram<'method' | 'route' | 'status'> | undefined;
+  const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+  return function fastRead(req, res) {
+    const started = performance.now();
+    const ifNoneMatch = req.headers['if-none-match'];
+    const r = serveFast(req.method, req.url, Array.isArray(ifNoneMatch) ? ifNoneMatch.join(',') : ifNoneMatch);
+    if (!r) return false;
+    const incoming = req.headers['x-request-id'];
+    const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.writeHead(r.status, { ...r.headers, 'x-request-id': requestId });
+    res.end(r.body ?? undefined);
+    const labels = { method: 'GET', route: r.route, status: String(r.status) };
+    requests?.inc(labels);
+    latency?.observe(labels, (performance.now() - started) / 1000);
+    if (logger?.isLevelEnabled('debug')) logger.debug({ reqId: requestId, method: 'GET', path: req.url, status: r.status, ms: Math.round((performance.now() - started) * 10) / 10 }, 'request');
+    return true;
+  };
 }

@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { DelegatedRole } from '@tufjs/models/dist/role.js';
 import { Delegations } from '@tufjs/models/dist/delegations.js';
 import { MetaFile, Metadata, MetadataKind, Root, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
-import { ancestorCandidates, trustTargetPath } from '../domain/scope.js';
+import { DEFAULT_SCOPE, ancestorCandidates, trustTargetPath } from '../domain/scope.js';
+import { IndexSerializer } from './index-doc.js';
 import { crlTargetPath, effectiveTrust, serializeJson, stampTrust } from '../domain/trust.js';
 import { parseCrl } from '../crypto/crl.js';
 import type { AnchorRecord, ScopeRecord, TrustIndex } from '../domain/types.js';
@@ -143,6 +144,8 @@ export class Publisher {
   load(): void {
     this.latest = new Map(this.store.latestMetadataAll().map((r) => [r.role, r]));
     this.index = new Map(this.store.listTrustDocs().map((d) => [d.scope, d.version]));
+    // Another process may have changed anything: the scope list is read again on the next publish.
+    this.scopeCache = null;
     if (!this.latest.has('timestamp') || !this.latest.has('root')) {
       throw new KeyshareError(Codes.NOT_INITIALIZED, 'the repository has not been initialised (run `keyshare init`)');
     }
@@ -474,7 +477,7 @@ export class Publisher {
     const indexChanged = docs.length > 0;
     let indexBytes: Buffer | null = null;
     if (indexChanged) {
-      indexBytes = Buffer.from(serializeJson(indexDocument(newIndex)));
+      indexBytes = this.indexSerializer.bytes(newIndex);
       targetRecords.push({ sha256: sha256(indexBytes), path: INDEX_TARGET, bytes: indexBytes });
     }
     if (indexChanged || expiring.has('targets')) {
@@ -571,10 +574,62 @@ export class Publisher {
     }
     this.crlSerials = seen;
     const caSubjects = new Map<string, string>();
-    for (const a of this.store.listAnchors()) {
+    for (const a of this.store.listAnchorsOfTypes(['ca', 'tsa'])) {
       if ((a.type === 'ca' || a.type === 'tsa') && a.subject) caSubjects.set(a.id, a.subject);
     }
     return { crlIssuers: new Set(crls.map((c) => c.issuer)), caSubjects, crlRevoked };
+  }
+
+  /** index.json, serialised incrementally (same bytes as serializeJson of the index document). */
+  private readonly indexSerializer = new IndexSerializer();
+
+  /**
+   * Every defined scope, kept in step with the store without reading all of them on each publish
+   * (bench B2: at 100k scopes that read cost more than the rest of a single change). Every write
+   * to a scope marks it dirty (service/store), so re-reading the dirty ones keeps the cache
+   * exact; load() drops it, and the next publish reads every scope again.
+   */
+  private scopeCache: { byName: Map<string, ScopeRecord>; sorted: string[] } | null = null;
+
+  private definedScopes(dirtyScopes: string[]): Map<string, ScopeRecord> {
+    if (!this.scopeCache) {
+      const all = this.store.listScopes();
+      this.scopeCache = { byName: new Map(all.map((s) => [s.scope, s])), sorted: all.map((s) => s.scope).sort(compareStrings) };
+      return this.scopeCache.byName;
+    }
+    const { byName, sorted } = this.scopeCache;
+    for (const scope of dirtyScopes) {
+      const rec = this.store.getScope(scope);
+      const i = lowerBound(sorted, scope);
+      const present = sorted[i] === scope;
+      if (rec) {
+        byName.set(scope, rec);
+        if (!present) sorted.splice(i, 0, scope);
+      } else {
+        byName.delete(scope);
+        if (present) sorted.splice(i, 1);
+      }
+    }
+    return byName;
+  }
+
+  /** The dirty scopes and every defined scope under one of them (CONTRACT.md "Scopes": inheritance). */
+  private affectedScopes(dirtyScopes: string[]): Set<string> {
+    const { sorted } = this.scopeCache!;
+    const affected = new Set(dirtyScopes);
+    const wide = new Set(dirtyScopes.filter((d) => d === DEFAULT_SCOPE || d.startsWith('*.')));
+    if (wide.size > 0) {
+      // The default scope or a wildcard contains scopes by their host: look at every scope.
+      for (const s of sorted) if (!affected.has(s) && ancestorCandidates(s).some((a) => wide.has(a))) affected.add(s);
+    }
+    for (const d of dirtyScopes) {
+      if (wide.has(d)) continue;
+      // A registry or path scope contains exactly the scopes that extend it by whole path
+      // components (`acme.io/team` does not contain `acme.io/teamwork`): one sorted run.
+      const prefix = `${d}/`;
+      for (let i = lowerBound(sorted, prefix); i < sorted.length && sorted[i]!.startsWith(prefix); i++) affected.add(sorted[i]!);
+    }
+    return affected;
   }
 
   /**
@@ -586,14 +641,8 @@ export class Publisher {
     const targetChanges = new Map<string, Buffer | null>();
     if (dirtyScopes.length === 0) return { docs, targetChanges };
 
-    const all = this.store.listScopes();
-    const byName = new Map(all.map((s) => [s.scope, s]));
-    const dirtySet = new Set(dirtyScopes);
-    const affected = new Set(dirtyScopes);
-    for (const s of all) {
-      if (affected.has(s.scope)) continue;
-      if (ancestorCandidates(s.scope).some((a) => dirtySet.has(a))) affected.add(s.scope);
-    }
+    const byName = this.definedScopes(dirtyScopes);
+    const affected = this.affectedScopes(dirtyScopes);
     const ancestorsOf = (scope: string): ScopeRecord[] =>
       ancestorCandidates(scope).flatMap((c) => (byName.has(c) ? [byName.get(c)!] : []));
 
@@ -638,6 +687,19 @@ export class Publisher {
     }
     return { docs, targetChanges };
   }
+}
+
+const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function lowerBound(sorted: string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function targetFile(path: string, bytes: Uint8Array): TargetFile {

@@ -6,6 +6,7 @@ import { Hono, type Context } from 'hono';
 import { MetadataKind } from '@tufjs/models';
 import type { AppEnv } from '../context.js';
 import { parseMetadata } from '../../repo/tuf.js';
+import type { Instance } from '../../instance.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const SHORT = 'public, max-age=1';
@@ -88,4 +89,75 @@ function currentTargetHash(publisher: { latestMetadata(role: string): { bytes: B
   const bin = publisher.latestMetadata(bins.getRoleForTarget(path));
   if (!bin) return null;
   return parseMetadata(MetadataKind.Targets, bin.bytes).signed.targets[path]?.hashes.sha256 ?? null;
+}
+
+/** A response of the hot read path: what the routes above send for the same request. */
+export interface FastResponse {
+  status: 200 | 304;
+  headers: Record<string, string>;
+  body: Uint8Array | null;
+  /** The route pattern hono would have matched (the metrics label). */
+  route: string;
+}
+
+/** Target files read from the store, kept by their consistent-snapshot name (immutable: TUF spec 5.7.3). */
+const DEFAULT_TARGET_CACHE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The hot read path: timestamp.json, the current version of each role and target files by
+ * their hashed names, served from memory, in front of hono and its middleware (service/server.ts).
+ * Every TUF client refresh asks for these, and the middleware chain (request log line at info,
+ * route matching, Response objects) and a database read per target cost most of a request
+ * (bench B1, docs/BENCHMARKS.md). The responses are those of `tufRoutes` (same status, body,
+ * ETag, Cache-Control, Content-Type); anything else returns null and goes to hono.
+ */
+export function tufFastPath(instance: Pick<Instance, 'publisher' | 'store'>, options: { maxCacheBytes?: number } = {}) {
+  const max = options.maxCacheBytes ?? DEFAULT_TARGET_CACHE_BYTES;
+  // Insertion order is use order (an entry is moved to the end when used): least recently used first.
+  const cache = new Map<string, { bytes: Buffer; type: string }>();
+  let cached = 0;
+  const respond = (bytes: Uint8Array, type: string, etag: string, cacheControl: string, ifNoneMatch: string | undefined, route: string): FastResponse => {
+    const quoted = `"${etag}"`;
+    if (matches(ifNoneMatch, quoted)) return { status: 304, headers: { ETag: quoted, 'Cache-Control': cacheControl }, body: null, route };
+    return { status: 200, headers: { ETag: quoted, 'Cache-Control': cacheControl, 'Content-Type': type, 'Content-Length': String(bytes.length) }, body: bytes, route };
+  };
+  return function serveFast(method: string | undefined, url: string | undefined, ifNoneMatch: string | undefined): FastResponse | null {
+    // Plain GETs of plain paths only: anything encoded, with a query, or another method goes to hono.
+    if (method !== 'GET' || !url || !url.startsWith('/tuf/') || url.includes('%') || url.includes('?')) return null;
+    if (url === '/tuf/timestamp.json') {
+      const ts = instance.publisher.latestMetadata('timestamp');
+      return ts ? respond(ts.bytes, 'application/json', `timestamp-${ts.version}`, SHORT, ifNoneMatch, '/tuf/timestamp.json') : null;
+    }
+    const meta = /^\/tuf\/(\d+)\.([a-z0-9-]+)\.json$/.exec(url);
+    if (meta) {
+      const latest = instance.publisher.latestMetadata(meta[2]!);
+      if (!latest || String(latest.version) !== meta[1]) return null;
+      return respond(latest.bytes, 'application/json', `${meta[2]}-${meta[1]}`, IMMUTABLE, ifNoneMatch, '/tuf/:file{[0-9]+\\.[a-z0-9-]+\\.json}');
+    }
+    const target = /^\/tuf\/targets\/((?:[^/]+\/)*)([0-9a-f]{64})\.([^/]+)$/.exec(url);
+    if (target) {
+      const [, dir, sha, name] = target;
+      const key = `${sha}/${dir}${name}`;
+      let hit = cache.get(key);
+      if (hit) {
+        cache.delete(key);
+        cache.set(key, hit);
+      } else {
+        const rec = instance.store.getTarget(sha!, dir! + name!);
+        if (!rec) return null;
+        hit = { bytes: rec.bytes, type: contentType(rec.path) };
+        if (rec.bytes.length <= max / 4) {
+          cache.set(key, hit);
+          cached += rec.bytes.length;
+          for (const [k, v] of cache) {
+            if (cached <= max) break;
+            cache.delete(k);
+            cached -= v.bytes.length;
+          }
+        }
+      }
+      return respond(hit.bytes, hit.type, sha!, IMMUTABLE, ifNoneMatch, '/tuf/targets/*');
+    }
+    return null;
+  };
 }
