@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { AdminClient } from '../client.js';
 import { readInputFile } from '../files.js';
 import { print, publishedNote } from '../output.js';
@@ -15,6 +14,8 @@ export function applyCommand(): Command {
       .addHelpText('after', '\nExample file (YAML):\n  scopes:\n    - scope: registry.acme.io\n      level: strict\n      anchors:\n        - name: acme-root\n          type: ca\n          certificate: |\n            -----BEGIN CERTIFICATE-----\n            ...\n\nExample:\n  keyshare apply trust.yaml --prune'),
   ).action(async (file: string, o) => {
     let doc: unknown;
+    // yaml is loaded on use: other commands start without it (bench B5).
+    const { parse: parseYaml } = await import('yaml');
     try {
       doc = parseYaml(readInputFile(file).toString('utf8'));
     } catch (e) {

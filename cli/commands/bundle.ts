@@ -2,8 +2,7 @@ import { Command } from 'commander';
 import { resolve } from 'node:path';
 import { KeyshareError, Codes } from '../../service/errors.js';
 import { parseDuration } from '../../service/util/duration.js';
-import { exportBundle, type ExportProgress } from '../../sync/bundle/export.js';
-import { importBundle } from '../../sync/bundle/import.js';
+import type { ExportProgress } from '../../sync/bundle/export.js';
 import { readInputFile } from '../files.js';
 import { print } from '../output.js';
 import { dataDir } from '../settings.js';
@@ -39,6 +38,8 @@ export function bundleCommand(): Command {
       const validForSeconds = Math.floor(parseDuration(o.validFor) / 1000);
       // A bar on stderr, only when it is a terminal and without --json (cli/progress.ts).
       const bar = progress({ label: 'exporting', total: 0, json: o.json });
+      // Loaded on use (with the store and tar): other commands start without them.
+      const { exportBundle } = await import('../../sync/bundle/export.js');
       const r = await exportBundle({
         dataDir: dataDir(o.data),
         out: resolve(o.out),
@@ -79,6 +80,7 @@ export function bundleCommand(): Command {
     .action(async (file: string, o) => {
       const root = readInputFile(o.root);
       if (root.length > 1024 * 1024) throw new KeyshareError(Codes.BAD_REQUEST, `${o.root} is too large for a root.json`);
+      const { importBundle } = await import('../../sync/bundle/import.js');
       const r = await importBundle({ file: resolve(file), root, dataDir: dataDir(o.data) });
       print(o.json, r, () => {
         if (!r.changed) return `already imported: origin ${r.origin}, timestamp version ${r.versions.timestamp}; nothing changed`;

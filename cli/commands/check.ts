@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { fetchTrust } from '../../sync/client/index.js';
-import { decideCheck } from '../../sync/check/index.js';
 import { KeyshareError } from '../../service/errors.js';
 import { readInputFile } from '../files.js';
 import { print } from '../output.js';
@@ -57,6 +56,8 @@ Examples:
       const scope = fetched.repositories.find((r) => r.repository === repository)?.scope;
       const document = fetched.documents.find((d) => d.scope === scope);
       if (!document) throw new KeyshareError('UNTRUSTED', `no trust document for ${repository}`);
+      // Loaded on use: it brings X.509 and CRL parsing, which other commands' start-up does not need.
+      const { decideCheck } = await import('../../sync/check/index.js');
       const decision = decideCheck({ document, key: o.key, certificates, signature: o.signature, crls: fetched.crls, now });
       print(o.json, { repository, ...decision, metadata: fetched.metadata }, () => `trusted: ${decision.reason}`);
       if (!decision.trusted) throw new KeyshareError(decision.code!, decision.reason);

@@ -3,11 +3,18 @@
  * to files (no fs, no network). The caller stages the files and renames them into --out.
  */
 import { KeyshareError } from '../../service/errors.js';
-import { writeContainers } from './containers.js';
 import { writeJson } from './json.js';
 import { writeNotation } from './notation.js';
 import { writePem } from './pem.js';
 import { FORMAT_NAMES, FormatCodes, type FormatInput, type FormatName, type FormatOutput } from './types.js';
+
+/**
+ * The containers writer pulls in yaml and OpenPGP: it is loaded when used, so that `keyshare
+ * fetch` of the other formats starts without them (bench B5, docs/BENCHMARKS.md).
+ */
+export async function writeContainers(input: FormatInput): Promise<FormatOutput> {
+  return (await import('./containers.js')).writeContainers(input);
+}
 
 const WRITERS: Record<FormatName, (input: FormatInput) => Promise<FormatOutput>> = {
   notation: writeNotation,
@@ -24,7 +31,7 @@ export async function writeFormat(name: FormatName, input: FormatInput): Promise
 }
 
 export { writeNotation, isRegistryScope, type NotationPolicy, type NotationTrustPolicyDocument } from './notation.js';
-export { writeContainers, type ContainersPolicy, type PolicyRequirement } from './containers.js';
+export type { ContainersPolicy, PolicyRequirement } from './containers.js';
 export { writePem } from './pem.js';
 export { writeJson, type JsonFormatIndex } from './json.js';
 export { storeName } from './names.js';

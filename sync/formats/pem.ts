@@ -4,7 +4,8 @@
  * beside it `{store}.crl.pem`, the CRLs the scope's document lists (issue 4), as `X509 CRL`
  * blocks (RFC 7468 section 6) in issuer order, for `openssl verify -crl_check -CRLfile`.
  */
-import { encodePem } from '../../service/crypto/index.js';
+// encoding.js alone: the crypto index loads X.509 and OpenPGP, which PEM bundles do not need (CLI start-up, bench B5).
+import { encodePem } from '../../service/crypto/encoding.js';
 import { anchorPem, anchorsOfType, assignStores, sortedDocuments, sortFiles } from './names.js';
 import type { FormatInput, FormatOutput, OutputFile } from './types.js';
 
