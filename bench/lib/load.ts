@@ -3,7 +3,7 @@
  * (a dev dependency). Keep-alive connections, no pipelining. Returns requests per second.
  */
 import { join } from 'node:path';
-import { projectDir, run, which } from './proc.js';
+import { benchDir, projectDir, run, startChild, which, type Child } from './proc.js';
 
 export interface LoadResult {
   rps: number;
@@ -16,13 +16,34 @@ export interface LoadResult {
 export interface LoadTool {
   name: string;
   run(url: string, opts: { seconds: number; connections: number }): Promise<LoadResult>;
+  close(): Promise<void>;
 }
 
 export async function loadTool(): Promise<LoadTool> {
   const wrk = process.env.KEYSHARE_BENCH_NO_WRK ? null : await which('wrk');
-  if (wrk) return { name: 'wrk', run: (url, o) => runWrk(wrk, url, o) };
-  return { name: 'autocannon', run: runAutocannon };
+  if (wrk) return { name: 'wrk', run: (url, o) => runWrk(wrk, url, o), close: async () => {} };
+  // autocannon in one long-lived process of its own (bench/lib/load-child.ts).
+  let child: Child | null = null;
+  return {
+    name: 'autocannon',
+    async run(url, o) {
+      child ??= await startChild(join(benchDir, 'lib/load-child.ts'), {});
+      const c = child;
+      const result = new Promise<LoadResult & { error?: string }>((resolve) => c.proc.once('message', (m) => resolve(m as LoadResult & { error?: string })));
+      c.proc.send({ url, seconds: o.seconds, connections: o.connections });
+      const r = await result;
+      if (r.error) throw new Error(`autocannon: ${r.error}`);
+      return r;
+    },
+    async close() {
+      await child?.stop();
+      child = null;
+    },
+  };
 }
+
+/** autocannon as a command (one process per run); kept for comparison with the long-lived one. */
+export { runAutocannon };
 
 async function runAutocannon(url: string, o: { seconds: number; connections: number }): Promise<LoadResult> {
   const bin = join(projectDir, 'node_modules/autocannon/autocannon.js');

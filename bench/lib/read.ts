@@ -76,12 +76,15 @@ export async function benchRead(dataDir: string, work: string, load: LoadTool, o
       log(`  B1 round ${round + 1}/${o.rounds}: ${[...samples].map(([k, v]) => `${k}=${Math.round(v[v.length - 1]!)}`).join(' ')}`);
     }
     const med = (n: string) => median(samples.get(n)!);
+    // The ratio is the median of each round's ratio: the two runs of a round are seconds apart,
+    // so a change in the machine's load between rounds moves both.
+    const ratioOf = (a: string, b: string) => median(samples.get(a)!.map((x, i) => x / samples.get(b)![i]!));
     const rows: Row[] = [];
     for (const p of Object.keys(paths)) {
       const k = med(`keyshare:${p}`);
       const n = med(`node:${p}`);
       const what = p === 'timestamp' ? '/tuf/timestamp.json' : `trust target (${fmtBytes(target.bytes.length)}, hashed name)`;
-      const ratio = k / n;
+      const ratio = ratioOf(`keyshare:${p}`, `node:${p}`);
       rows.push({
         id: 'B1',
         figure: `req/s ${what}`,
@@ -94,7 +97,7 @@ export async function benchRead(dataDir: string, work: string, load: LoadTool, o
       });
       if (servers.some((s) => s.name === 'nginx')) {
         const g = med(`nginx:${p}`);
-        rows.push({ id: 'B1', figure: `req/s ${what}, vs nginx`, value: `${Math.round(k)} req/s`, baseline: `nginx ${Math.round(g)} req/s`, ratio: `${sig(k / g, 2)}×`, goal: 'report', status: 'info' });
+        rows.push({ id: 'B1', figure: `req/s ${what}, vs nginx`, value: `${Math.round(k)} req/s`, baseline: `nginx ${Math.round(g)} req/s`, ratio: `${sig(ratioOf(`keyshare:${p}`, `nginx:${p}`), 2)}×`, goal: 'report', status: 'info' });
       }
     }
     if (typeof nginx === 'string') rows.push({ id: 'B1', figure: 'req/s vs nginx', value: '-', baseline: nginx, ratio: '-', goal: 'report', status: 'not measured' });
