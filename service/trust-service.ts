@@ -71,6 +71,15 @@ export function checkReason(reason: unknown): RevocationReason {
 const HEX_DIGEST = /^sha256:[0-9a-f]{64}$/;
 const PGP_ID = /^pgp:[0-9a-f]{40}$/;
 
+const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A list in an apply file: absent is empty; anything but a list is refused, naming where. */
+function listOf(v: unknown, path: string): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new KeyshareError(Codes.APPLY_INVALID, `${path} must be a list`);
+  return v;
+}
+
 export class TrustService {
   constructor(
     private readonly store: Store,
@@ -140,6 +149,9 @@ export class TrustService {
     if (scope !== null) parseScope(scope);
     const revokedAt = this.clock().toISOString().replace(/\.\d{3}Z$/, 'Z');
     const bad = (what: string) => new KeyshareError(Codes.BAD_REQUEST, what);
+    for (const field of ['issuer', 'serial', 'id', 'digest'] as const) {
+      if (input[field] !== undefined && input[field] !== null && typeof input[field] !== 'string') throw bad(`${field} must be a string`);
+    }
     switch (input.kind) {
       case 'key': {
         const id = normalizeAnchorId(input.id ?? '');
@@ -185,14 +197,15 @@ export class TrustService {
       if (isKeyshareError(e)) errors.push({ path, code: e.code, message: e.message });
       else throw e;
     };
-    if (typeof file !== 'object' || file === null || Array.isArray(file)) {
+    if (!isObject(file)) {
       throw new KeyshareError(Codes.APPLY_INVALID, 'an apply file is an object with "scopes" and "revoked"');
     }
     const wanted = new Map<string, { rec: ScopeRecord; anchors: Map<string, AnchorRecord> }>();
-    for (const [i, entry] of (file.scopes ?? []).entries()) {
+    for (const [i, entry] of listOf(file.scopes, 'scopes').entries()) {
       const path = `scopes[${i}]`;
       try {
-        if (typeof entry?.scope !== 'string') throw new KeyshareError(Codes.SCOPE_INVALID, 'scope is required');
+        if (!isObject(entry)) throw new KeyshareError(Codes.APPLY_INVALID, 'a scope entry is an object');
+        if (typeof entry.scope !== 'string') throw new KeyshareError(Codes.SCOPE_INVALID, 'scope is required');
         parseScope(entry.scope);
         if (wanted.has(entry.scope)) throw new KeyshareError(Codes.APPLY_INVALID, `scope ${entry.scope} is listed twice`);
         const federated = this.store.getScope(entry.scope);
@@ -200,8 +213,9 @@ export class TrustService {
         if (entry.inherit !== undefined && typeof entry.inherit !== 'boolean') throw new KeyshareError(Codes.BAD_REQUEST, 'inherit must be true or false');
         const rec: ScopeRecord = { scope: entry.scope, inherit: entry.inherit ?? true, level: checkLevel(entry.level), source: null };
         const anchors = new Map<string, AnchorRecord>();
-        for (const [j, a] of (entry.anchors ?? []).entries()) {
+        for (const [j, a] of listOf(entry.anchors, `${path}.anchors`).entries()) {
           try {
+            if (!isObject(a)) throw new KeyshareError(Codes.ANCHOR_INVALID, 'an anchor is an object');
             const anchor = await buildAnchor({ ...a, scope: entry.scope }, now);
             if (anchors.has(anchor.id)) throw new KeyshareError(Codes.ANCHOR_EXISTS, `anchor ${anchor.id} is listed twice`);
             anchors.set(anchor.id, anchor);
@@ -216,10 +230,12 @@ export class TrustService {
     }
     const revocations: RevocationInput[] = [];
     const revoked = file.revoked ?? {};
+    if (!isObject(revoked)) throw new KeyshareError(Codes.APPLY_INVALID, '"revoked" is an object with "certificates", "keys" and "signatures"');
     const collect = <T>(list: T[] | undefined, name: string, f: (x: T) => RevocationInput) =>
-      (list ?? []).forEach((x, i) => {
+      listOf(list, `revoked.${name}`).forEach((x, i) => {
         try {
-          revocations.push(f(x));
+          if (!isObject(x)) throw new KeyshareError(Codes.BAD_REQUEST, 'a revocation is an object');
+          revocations.push(f(x as T));
         } catch (e) {
           record(`revoked.${name}[${i}]`, e);
         }

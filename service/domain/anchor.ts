@@ -35,6 +35,9 @@ export async function buildAnchor(input: AnchorInput, now: Date): Promise<Anchor
   const hasCert = input.certificate !== undefined && input.certificate !== null;
   const hasKey = input.publicKey !== undefined && input.publicKey !== null;
   if (hasCert === hasKey) throw invalid('give exactly one of a certificate or a public key');
+  // Apply files come from hand-written YAML: anything but text or bytes is refused here.
+  const material = hasCert ? input.certificate : input.publicKey;
+  if (typeof material !== 'string' && !(material instanceof Uint8Array)) throw invalid(`${hasCert ? 'certificate' : 'publicKey'} must be PEM text or DER bytes`);
   return hasCert
     ? certificateAnchor(input, input.certificate!, now)
     : keyAnchor(input, input.publicKey!);
