@@ -6,5 +6,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Many tests wait on child processes and sockets rather than CPU: on a 2-core CI machine
+    // vitest's default (cores - 1 = one worker) leaves the machine idle most of the time.
+    poolOptions: { forks: { maxForks: 3, minForks: 1 } },
   },
 });
