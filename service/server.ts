@@ -38,6 +38,20 @@ export interface ServerOptions {
   upstreams?: ManagerOptions;
   /** `--static-dir`: also write the repository there as plain files, on start-up and after every publish. */
   staticDir?: string | null;
+  /** A client must send a request's headers within this time (default 15 s): slow-header clients (slowloris) are cut. */
+  headersTimeoutMs?: number;
+  /** ... and the whole request, body included, within this time (default 60 s). Long-polls answered slowly are not affected. */
+  requestTimeoutMs?: number;
+}
+
+/** Defaults for the slow-client limits (node's are 60 s and 300 s, checked every 30 s). */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 15_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+function slowClientLimits(options: ServerOptions) {
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout);
+  return { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.max(100, Math.min(2_000, Math.floor(headersTimeout / 2))) };
 }
 
 export async function startServer(
@@ -86,6 +100,9 @@ export async function startServer(
         port,
         // The hot TUF reads are answered before hono (service/http/routes/tuf.ts tufFastPath).
         createServer: ((opts: object, listener: RequestListener) => createServer(opts, (req, res) => fast(req, res) || listener(req, res))) as never,
+        // Slow clients hold a socket and memory each: headers and whole requests have deadlines,
+        // checked often enough that a deadline is kept to within a second or two.
+        serverOptions: slowClientLimits(options),
       },
       () => resolve(s),
     );
