@@ -21,6 +21,7 @@ import { bundleCommand } from './commands/bundle.js';
 import { syncCommand, upstreamCommand } from './commands/upstream.js';
 import { completionCommand } from './commands/completion.js';
 import { tenantCommand } from './commands/tenant.js';
+import { backupCommand, restoreCommand } from './commands/backup.js';
 import { addMissingExamples } from './help.js';
 
 export function buildProgram(): Command {
@@ -39,6 +40,8 @@ export function buildProgram(): Command {
   program.addCommand(syncCommand());
   program.addCommand(checkCommand());
   program.addCommand(tenantCommand());
+  program.addCommand(backupCommand());
+  program.addCommand(restoreCommand());
   program.addCommand(completionCommand());
   // Every command's --help ends with examples (cli/help.ts fills in any a command lacks).
   addMissingExamples(program);

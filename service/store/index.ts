@@ -198,6 +198,20 @@ export class Store {
   }
 
   /**
+   * A consistent copy of the whole database in `file` (SQLite's online backup API), while this
+   * or any other connection keeps writing: `keyshare backup`.
+   */
+  async backupTo(file: string): Promise<void> {
+    await this.sqlite.backup(file);
+  }
+
+  /** SQLite's integrity check: 'ok', or what is damaged (`keyshare restore` refuses then). */
+  integrityCheck(): string {
+    const rows = this.sqlite.pragma('integrity_check') as { integrity_check: string }[];
+    return rows.map((r) => r.integrity_check).join('; ');
+  }
+
+  /**
    * Runs `fn` in one transaction: all of it lands, or none. The outermost transaction is shown
    * to the observer (the audit log), which records who changed what inside the same transaction.
    */
