@@ -77,6 +77,14 @@ export interface UpstreamState {
   conflicts?: string[];
   /** mirror: how many files are served under /mirrors/<name>/tuf/. */
   mirrorFiles?: number;
+  /** The timestamp and snapshot keys of the newest root accepted, to tell a rotation (TUF 5.3.11). */
+  onlineKeys?: string;
+}
+
+/** The keys and thresholds of the timestamp and snapshot roles of a root. */
+function onlineKeysOf(rootBytes: Buffer): string {
+  const roles = (JSON.parse(rootBytes.toString('utf8')) as { signed: { roles: Record<string, { keyids: string[]; threshold: number }> } }).signed.roles;
+  return JSON.stringify(['timestamp', 'snapshot'].map((r) => [[...(roles[r]?.keyids ?? [])].sort(), roles[r]?.threshold]));
 }
 
 export interface SyncOutcome {
@@ -149,8 +157,13 @@ async function read(deps: SyncDeps, row: UpstreamRecord, now: Date, limits: Sync
     updaterConfig: { snapshotMaxLength: limits.maxFileBytes, targetsMaxLength: limits.maxFileBytes },
   });
   const m = res.metadata;
+  // TUF 5.3.11: once the timestamp or snapshot keys rotate, the trusted timestamp and snapshot
+  // are dropped, so that a repository recovers from a fast-forward attack; the root stays a floor.
+  const newestRoot = join(cache, 'metadata', 'root.json');
+  const onlineKeys = existsSync(newestRoot) ? onlineKeysOf(readFileSync(newestRoot)) : undefined;
+  const rotated = prev?.onlineKeys !== undefined && onlineKeys !== undefined && prev.onlineKeys !== onlineKeys;
   // What this service accepted before is the floor, even if the client cache was lost (TUF 5.4.3, 5.5.5).
-  if (prev && (m.timestampVersion < prev.timestampVersion || m.rootVersion < prev.rootVersion || m.snapshotVersion < prev.snapshotVersion)) {
+  if (prev && (m.rootVersion < prev.rootVersion || (!rotated && (m.timestampVersion < prev.timestampVersion || m.snapshotVersion < prev.snapshotVersion)))) {
     throw upstreamError(
       FetchCodes.ROLLBACK,
       `the upstream offered timestamp ${m.timestampVersion} / snapshot ${m.snapshotVersion} / root ${m.rootVersion}, older than the accepted ${prev.timestampVersion} / ${prev.snapshotVersion} / ${prev.rootVersion}`,
@@ -158,6 +171,7 @@ async function read(deps: SyncDeps, row: UpstreamRecord, now: Date, limits: Sync
   }
   const unchanged =
     prev !== null &&
+    !rotated &&
     prev.timestampVersion === m.timestampVersion &&
     prev.rootVersion === m.rootVersion &&
     prev.mode === row.mode &&
@@ -208,6 +222,7 @@ async function read(deps: SyncDeps, row: UpstreamRecord, now: Date, limits: Sync
     timestampVersion: m.timestampVersion,
     snapshotVersion: m.snapshotVersion,
     expires: m.expires.timestamp,
+    ...(onlineKeys !== undefined ? { onlineKeys } : {}),
     ...(scopes ? { federated: toContributions(scopes.values()) } : {}),
     ...(!federate ? { mirrorFiles: files ? files.length : (prev?.mirrorFiles ?? 0) } : {}),
   };

@@ -3,7 +3,9 @@
  * attacker serves:
  *  - `fetch`: the CLI command (in-process), --format json into --out, with a --cache;
  *  - `check`: the CLI command (in-process), a key against a repository, with a --cache;
- *  - `bundle import`: the importer into a store, from a bundle made of the served files.
+ *  - `bundle import`: the importer into a store, from a bundle made of the served files;
+ *  - `upstream federate` and `upstream mirror`: one sync of an upstream row pointing at the
+ *    server (sync/upstream/sync.ts), with its cache in a data dir.
  * Each returns the refusal code (null when it accepted), and shows its "last good state": what
  * a refusal must leave exactly as it was.
  */
@@ -18,13 +20,16 @@ import { isKeyshareError } from '../../../service/errors.js';
 import { Store } from '../../../service/store/index.js';
 import { importBundle } from '../../../sync/bundle/import.js';
 import { BUNDLE_MEDIA_TYPE, originOf } from '../../../sync/bundle/format.js';
+import { syncUpstream } from '../../../sync/upstream/sync.js';
 import { rawTar } from '../../sync/bundle/support.js';
 import { tempDir } from '../../support/service.js';
 import { consistentName, sha256 } from './repository.js';
 import type { EvilServer } from './server.js';
 
-export type ConsumerName = 'fetch' | 'check' | 'bundle import';
-export const CONSUMERS: ConsumerName[] = ['fetch', 'check', 'bundle import'];
+export type ConsumerName = 'fetch' | 'check' | 'bundle import' | 'upstream federate' | 'upstream mirror';
+export const CONSUMERS: ConsumerName[] = ['fetch', 'check', 'bundle import', 'upstream federate', 'upstream mirror'];
+/** The consumers that read a repository over HTTP (a misbehaving server means nothing to a bundle). */
+export const HTTP_CONSUMERS: ConsumerName[] = ['fetch', 'check', 'upstream federate', 'upstream mirror'];
 
 export interface Consumer {
   readonly name: ConsumerName;
@@ -173,7 +178,40 @@ class BundleConsumer implements Consumer {
   }
 }
 
+class UpstreamConsumer implements Consumer {
+  readonly store = Store.memory();
+  private readonly dataDir = tempDir('keyshare-attack-upstream-');
+
+  constructor(
+    readonly name: 'upstream federate' | 'upstream mirror',
+    private readonly server: EvilServer,
+    pinnedRoot: Buffer,
+  ) {
+    const mode = name === 'upstream federate' ? 'federate' : 'mirror';
+    this.store.putUpstream({ name: 'up', url: server.url, mode, scopes: null, root: pinnedRoot, state: null, timestampVersion: null, lastSuccessAt: null, lastError: null, createdAt: new Date().toISOString() });
+  }
+
+  async run(files: Map<string, Buffer>): Promise<string | null> {
+    this.server.files = files;
+    const outcome = await syncUpstream({ store: this.store, dataDir: this.dataDir, publisher: { notify: async () => null }, limits: { requestTimeoutMs: 5_000 } }, 'up');
+    return outcome.ok ? null : outcome.error!.code;
+  }
+
+  /** Everything a sync writes, but the upstream's lastError (a failed sync records why, and nothing else). */
+  state(): unknown {
+    const db = this.store.rawForTests();
+    const dump = (table: string) => db.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[];
+    const tables = Object.fromEntries(['scopes', 'anchors', 'revocations', 'upstream_files', 'dirty'].map((t) => [t, dump(t)]));
+    return { ...tables, upstreams: dump('upstreams').map(({ last_error: _, ...rest }) => rest), cache: tree(this.dataDir) };
+  }
+
+  close(): void {
+    this.store.close();
+  }
+}
+
 export function makeConsumer(name: ConsumerName, server: EvilServer, pinnedRoot: Buffer, check: { key: string; repository: string }): Consumer {
   if (name === 'bundle import') return new BundleConsumer(pinnedRoot);
+  if (name === 'upstream federate' || name === 'upstream mirror') return new UpstreamConsumer(name, server, pinnedRoot);
   return new HttpConsumer(name, server, pinnedRoot, check.key, check.repository);
 }
