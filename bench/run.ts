@@ -16,10 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildState, keyPool, scopeName, singleChange, type BenchState, type SingleChange } from './lib/fixture.js';
 import { loadTool } from './lib/load.js';
-import { benchDir, startChild, type Child } from './lib/proc.js';
+import { startService, type Child } from './lib/proc.js';
 import { benchRead, benchRss } from './lib/read.js';
 import { benchPublish } from './lib/publish.js';
-import { benchClient } from './lib/client.js';
+import { benchClient, cliCommand } from './lib/client.js';
 import { benchChain } from './lib/chain.js';
 import { benchBundle } from './lib/bundle.js';
 import { gitCommit, machine, printTable, updateDocs, writeJson, type Row } from './lib/report.js';
@@ -57,6 +57,9 @@ async function step(id: string, f: () => Promise<Row[]>): Promise<void> {
 
 const work = mkdtempSync(join(tmpdir(), 'keyshare-bench-'));
 const load = await loadTool();
+// The built CLI (what `npm start` runs) when dist/ is current; else everything runs through tsx.
+const cli = cliCommand();
+if (cli.note) notes.push(cli.note + '.');
 let nginxNote: string | null = null;
 log(`work dir ${work}; load generator ${load.name}; ${quick ? 'quick' : 'full'} run`);
 try {
@@ -111,7 +114,7 @@ try {
   });
 
   await step('B1', async () => {
-    const r = await benchRead(states[0]!.dataDir, join(work, 'b1'), load, P.read, log);
+    const r = await benchRead(states[0]!.dataDir, join(work, 'b1'), load, P.read, cli.built, log);
     nginxNote = r.nginx;
     return r.rows;
   });
@@ -121,7 +124,7 @@ try {
     log('starting one service per scope count');
     const servers: Child[] = [];
     try {
-      for (const s of states) servers.push(await startChild(join(benchDir, 'lib/server-child.ts'), { data: s.dataDir }));
+      for (const s of states) servers.push(await startService({ data: s.dataDir }, cli.built));
       const url = (i: number) => servers[i]!.ready.url as string;
       await step('B2', () =>
         benchPublish(
@@ -135,7 +138,6 @@ try {
       await step('B5', async () => {
         const ends = [0, states.length - 1];
         const r = await benchClient(ends.map((i) => ({ scopes: states[i]!.scopes, url: url(i), rootPath: states[i]!.rootPath })), join(work, 'b5'), P.startRounds, log);
-        if (r.note) notes.push(`B5: ${r.note}.`);
         return r.rows;
       });
     } finally {

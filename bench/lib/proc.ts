@@ -78,6 +78,48 @@ export async function startChild(file: string, config: unknown, opts: { timeoutM
 
 let children = 0;
 
+/**
+ * The service as users run it: `node bin/keyshare.js serve` (the built CLI) when dist/ is
+ * current, else bench/lib/server-child.ts through tsx (which costs start-up time and about
+ * 90 MB of RSS; the caller notes it). Logs (info, as serve defaults) go to a file.
+ */
+export async function startService(config: { data: string; staticDir?: string }, builtCli: boolean): Promise<Child> {
+  if (!builtCli) return startChild(join(benchDir, 'lib/server-child.ts'), config);
+  const port = await freePort();
+  const logFile = join(tmpdir(), `keyshare-bench-${process.pid}-${++children}.log`);
+  const fd = openSync(logFile, 'a');
+  const args = [join(projectDir, 'bin/keyshare.js'), 'serve', '--data', config.data, '--listen', `127.0.0.1:${port}`];
+  if (config.staticDir) args.push('--static-dir', config.staticDir);
+  const proc = spawn(process.execPath, args, { cwd: projectDir, stdio: ['ignore', 'ignore', fd] });
+  closeSync(fd);
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const end = Date.now() + 120_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`keyshare serve exited with ${proc.exitCode}: ${readFileSync(logFile, 'utf8').slice(-4000)}`);
+    if (Date.now() > end) {
+      proc.kill('SIGKILL');
+      throw new Error('keyshare serve did not start in time');
+    }
+    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    proc,
+    pid: proc.pid!,
+    ready: { url },
+    async stop() {
+      if (proc.exitCode !== null) return;
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+      rmSync(logFile, { force: true });
+    },
+  };
+}
+
 /** Resident set size of a process now and its peak (kB → bytes), from /proc. */
 export function rssOf(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { getBytes, hashedTargetPath, waitFor } from './http.js';
 import type { LoadTool } from './load.js';
 import { startNginx } from './nginx.js';
-import { benchDir, rssOf, startChild, type Child } from './proc.js';
+import { benchDir, rssOf, startChild, startService, type Child } from './proc.js';
 import type { Row } from './report.js';
 import { fmtBytes, median, sig, sleep } from './stats.js';
 import { scopeName } from './fixture.js';
@@ -27,9 +27,9 @@ interface Subject {
   url: string;
 }
 
-export async function benchRead(dataDir: string, work: string, load: LoadTool, o: ReadOptions, log: (s: string) => void): Promise<{ rows: Row[]; nginx: string | null }> {
+export async function benchRead(dataDir: string, work: string, load: LoadTool, o: ReadOptions, builtCli: boolean, log: (s: string) => void): Promise<{ rows: Row[]; nginx: string | null }> {
   const staticDir = join(work, 'static');
-  const ks = await startChild(join(benchDir, 'lib/server-child.ts'), { data: dataDir, staticDir });
+  const ks = await startService({ data: dataDir, staticDir }, builtCli);
   const children: { stop(): Promise<void> }[] = [ks];
   try {
     const url = ks.ready.url as string;
