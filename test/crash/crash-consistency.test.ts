@@ -1,6 +1,6 @@
 /**
  * Crash consistency, short form (test/crash/harness.ts): `keyshare serve` killed with SIGKILL
- * at random moments during publishes, apply files, CRL adds and a bundle import, then checked
+ * at random moments during publishes, apply files, CRL adds, upstream syncs and a bundle import, then checked
  * after every restart. `npm run soak` runs the long form (KEYSHARE_CRASH_KILLS, default 200 there).
  * Runs the built CLI (bin/keyshare.js → dist/, built by `npm test`'s pretest).
  */
@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs } from '../support/service.js';
 import { runCampaign } from './harness.js';
 
-const KILLS = Number(process.env.KEYSHARE_CRASH_KILLS ?? '12');
+const KILLS = Number(process.env.KEYSHARE_CRASH_KILLS ?? '10');
 const SEED = Number(process.env.KEYSHARE_CRASH_SEED ?? Date.now() % 2 ** 31);
 
 afterAll(() => cleanupTempDirs());

@@ -1,12 +1,14 @@
 /**
  * Crash consistency: `keyshare serve` (the built CLI) is killed with SIGKILL at random moments
- * while admins write (scopes, anchors, revocations, apply files, CRLs) and a `keyshare bundle
- * import` runs next to it on the same data dir. After every restart:
+ * while admins write (scopes, anchors, revocations, apply files, CRLs), while it syncs an
+ * upstream (federate) whose trust keeps changing, and while a `keyshare bundle import` runs
+ * next to it on the same data dir. After every restart:
  *  - the served repository verifies with tuf-js, for a fresh client and for one that kept its
  *    metadata across every crash (so versions never went backwards);
  *  - every change acknowledged to a client (a 2xx answer, an import that exited 0) is served;
  *  - nothing half-applied is visible: an apply file's scopes are all there or none, a
- *    bundle's scopes are those of one whole bundle, and the database and the repository agree.
+ *    bundle's scopes are those of one whole bundle, the upstream's those of one whole version
+ *    of it, and the database and the repository agree.
  * At the end: SQLite's integrity check and the audit chain.
  *
  * One campaign is a loop of lives: start, write until a random moment, kill, verify. The
@@ -15,6 +17,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
 import { parseCrl } from '../../service/crypto/index.js';
@@ -23,7 +26,7 @@ import { dbPath, openInstance } from '../../service/instance.js';
 import { Store } from '../../service/store/index.js';
 import { exportBundle } from '../../sync/bundle/export.js';
 import { CRL_CA_PEM, mintCrl } from '../support/crl-mint.js';
-import { newDataDir, tempDir, TufClient } from '../support/service.js';
+import { newDataDir, startTestService, tempDir, TufClient, type TestService } from '../support/service.js';
 
 const BIN = resolve('bin', 'keyshare.js');
 const BASE = 'crash.test';
@@ -95,6 +98,9 @@ interface Ledger {
   /** Bundle k holds the origin scopes 1..k; the highest acknowledged, the highest attempted. */
   bundleAcked: number;
   bundleTried: number;
+  /** The upstream defines u1..uN.upstream.test (N grows); a sync acknowledged when it had `upstreamAcked` of them. */
+  upstreamScopes: number;
+  upstreamAcked: number;
 }
 
 export interface CampaignOptions {
@@ -125,15 +131,46 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   await setup.close();
   const caHex = ca.anchor.id.slice('sha256:'.length);
 
-  const ledger: Ledger = { scopes: new Set([BASE]), anchors: new Map([[BASE, new Set([ca.anchor.id])]]), revokedKeys: new Set(), applies: [], crlNumber: 0, crlAcked: 0, bundleAcked: 0, bundleTried: 0 };
+  const ledger: Ledger = {
+    scopes: new Set([BASE]),
+    anchors: new Map([[BASE, new Set([ca.anchor.id])]]),
+    revokedKeys: new Set(),
+    applies: [],
+    crlNumber: 0,
+    crlAcked: 0,
+    bundleAcked: 0,
+    bundleTried: 0,
+    upstreamScopes: 0,
+    upstreamAcked: 0,
+  };
+  // An upstream keyshare service (in this process: it is never killed) whose trust keeps growing.
+  const upstream = await startTestService();
+  const upstreamGrows = async () => {
+    const scope = `u${ledger.upstreamScopes + 1}.upstream.test`;
+    const r = await upstream.api('POST', '/apply', { scopes: [{ scope, anchors: [{ publicKey: pemKey().pem }] }] });
+    if (r.status !== 200) throw new Error(`the upstream refused ${scope}: ${JSON.stringify(r.body)}`);
+    ledger.upstreamScopes++;
+  };
+  await upstreamGrows();
   const stats = { acknowledged: 0, inFlight: 0 };
   // One outside client keeps its trusted metadata across every crash: versions must never go back.
   const lasting = TufClient.pinnedTo('http://invalid', dataDir);
   let n = 0;
 
+  try {
   for (let life = 0; life < options.kills; life++) {
     const serve = await startServe(dataDir);
     if (life > 0) await verify(serve.url, dataDir, token, ledger, lasting, caHex);
+    if (life === 0) {
+      // Followed in federate mode; the service also polls it and follows its change feed on its own.
+      const r = await fetch(`${serve.url}/api/v1/upstreams`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'hq', url: upstream.url, root: readFileSync(join(upstream.dataDir, 'root.json'), 'utf8'), mode: 'federate' }),
+      });
+      if (r.status >= 300) throw new Error(`upstream add: ${r.status} ${await r.text()}`);
+      ledger.upstreamAcked = 1;
+    }
     const api = (method: string, path: string, body?: unknown) =>
       fetch(`${serve.url}/api/v1${path}`, {
         method,
@@ -145,6 +182,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     let dead = false;
     const lifeMs = Math.floor(random() * (options.maxLifeMs ?? 1500));
 
+    let writeError: unknown = null;
     const writes = (async () => {
       while (!dead) {
         const kind = random();
@@ -180,11 +218,22 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
             entry.acked = true;
             for (const s of scopes) ledger.scopes.add(s);
           };
-        } else if (kind < 0.9) {
+        } else if (kind < 0.84) {
           const number = ++ledger.crlNumber;
           const der = await mintCrl(number);
           send = () => api('POST', '/crls', { crl: der.toString('base64'), encoding: 'base64' });
           onAck = () => (ledger.crlAcked = Math.max(ledger.crlAcked, number));
+        } else if (kind < 0.9) {
+          // The upstream changes, then this service syncs it (it may also sync on its own, any time).
+          if (random() < 0.6) await upstreamGrows();
+          const had = ledger.upstreamScopes;
+          send = async () => {
+            const r = await api('POST', '/upstreams/hq/sync');
+            const results = r.ok ? ((await r.clone().json()) as { results: { ok: boolean }[] }).results : [];
+            if (r.ok && !results.every((x) => x.ok)) throw new Error(`sync failed: ${await r.text()}`);
+            return r;
+          };
+          onAck = () => (ledger.upstreamAcked = Math.max(ledger.upstreamAcked, had));
         } else {
           if (importer || ledger.bundleTried >= originBundles.files.length) continue;
           const k = ++ledger.bundleTried;
@@ -214,7 +263,9 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
           stats.inFlight++; // cut off by the kill: it may or may not have landed, but wholly or not at all
         }
       }
-    })();
+    })().catch((e) => {
+      writeError = e;
+    });
 
     await new Promise((r) => setTimeout(r, lifeMs));
     dead = true;
@@ -222,9 +273,13 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     (importer as ChildProcess | null)?.kill('SIGKILL');
     await serve.exited;
     await writes;
+    if (writeError) throw writeError;
     log(`life ${life + 1}/${options.kills}: killed after ${lifeMs} ms; ${stats.acknowledged} acknowledged, ${stats.inFlight} cut off so far`);
   }
 
+  } finally {
+    await upstream.close();
+  }
   // A last start: everything verified once more, including every trust document.
   const serve = await startServe(dataDir);
   try {
@@ -245,13 +300,26 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
 }
 
 async function verify(url: string, dataDir: string, token: string, ledger: Ledger, lasting: TufClient, caHex: string, full = false): Promise<void> {
-  // The served repository verifies for a client that kept its metadata across the crashes...
+  // The served repository verifies for a client that kept its metadata across the crashes.
+  // Right after a start the service may sync its upstream on its own, committing and then
+  // publishing: read until the database and the repository agree (every stored scope served).
   lasting.url = url;
-  const index = await lasting.readJson<{ scopes: { scope: string; version: number }[] }>('index.json');
-  // ...and for a fresh one, pinned to root.json only.
+  const storedScopes = async () =>
+    new Set(((await (await fetch(`${url}/api/v1/scopes`, { headers: { authorization: `Bearer ${token}` } })).json()).scopes as { scope: string }[]).map((s) => s.scope));
+  let served = new Set<string>();
+  let stored = new Set<string>();
+  for (let attempt = 0; attempt < 100; attempt++) {
+    stored = await storedScopes();
+    const index = await lasting.readJson<{ scopes: { scope: string; version: number }[] }>('index.json');
+    served = new Set(index!.scopes.map((s) => s.scope));
+    if ([...stored].every((s) => served.has(s)) && [...served].every((s) => stored.has(s))) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(served, 'stored scopes = served scopes').toEqual(stored);
+  // A fresh client, pinned to root.json only, verifies it too.
   const fresh = TufClient.pinnedTo(url, dataDir);
-  expect(await fresh.readJson('index.json')).toEqual(index);
-  const served = new Set(index!.scopes.map((s) => s.scope));
+  const freshIndex = await fresh.readJson<{ scopes: { scope: string }[] }>('index.json');
+  for (const s of ledger.scopes) expect(freshIndex!.scopes.some((x) => x.scope === s), `a fresh client sees ${s}`).toBe(true);
 
   // Every acknowledged scope is served.
   for (const s of ledger.scopes) expect(served.has(s), `acknowledged scope ${s} is served`).toBe(true);
@@ -266,10 +334,13 @@ async function verify(url: string, dataDir: string, token: string, ledger: Ledge
   expect(bundleScopes.sort((x, y) => x - y), 'the scopes of one whole bundle').toEqual(Array.from({ length: k }, (_, i) => i + 1));
   expect(k).toBeGreaterThanOrEqual(ledger.bundleAcked);
   expect(k).toBeLessThanOrEqual(ledger.bundleTried);
+  // The upstream's scopes are those of one whole version of it (u1..uj), at least the acknowledged sync's.
+  const fromUpstream = [...served].flatMap((s) => /^u(\d+)\.upstream\.test$/.exec(s)?.[1] ?? []).map(Number).sort((x, y) => x - y);
+  const j = fromUpstream.length;
+  expect(fromUpstream, 'the scopes of one whole version of the upstream').toEqual(Array.from({ length: j }, (_, i) => i + 1));
+  expect(j).toBeGreaterThanOrEqual(ledger.upstreamAcked);
+  expect(j).toBeLessThanOrEqual(ledger.upstreamScopes);
 
-  // The database and the repository agree: every stored scope is published.
-  const listed = await (await fetch(`${url}/api/v1/scopes`, { headers: { authorization: `Bearer ${token}` } })).json();
-  expect(new Set(listed.scopes.map((s: { scope: string }) => s.scope)), 'stored scopes = served scopes').toEqual(served);
 
   // The base scope: its acknowledged anchors and every acknowledged revocation, and the newest CRL.
   const base = await lasting.readJson(trustTargetPath(BASE));
