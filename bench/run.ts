@@ -16,14 +16,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildState, keyPool, scopeName, singleChange, type BenchState, type SingleChange } from './lib/fixture.js';
 import { loadTool } from './lib/load.js';
-import { startService, type Child } from './lib/proc.js';
+import { run, startService, type Child } from './lib/proc.js';
 import { benchRead, benchRss } from './lib/read.js';
 import { benchPublish } from './lib/publish.js';
 import { benchClient, cliCommand } from './lib/client.js';
 import { benchChain } from './lib/chain.js';
 import { benchBundle } from './lib/bundle.js';
 import { gitCommit, machine, printTable, updateDocs, writeJson, type Row } from './lib/report.js';
-import { fmtBytes, fmtMs } from './lib/stats.js';
+import { fmtBytes, fmtMs, median } from './lib/stats.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -38,6 +38,14 @@ const P = quick
 const POLL_MS = 10_000;
 
 const started = performance.now();
+
+/** How busy the machine is, as the median start-to-exit time of `node -e 0` (absolute figures, B4 and B2's p50, move with it). */
+async function nodeStartMs(): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) times.push((await run(process.execPath, ['-e', '0'])).ms);
+  return median(times);
+}
+const busyAtStart = await nodeStartMs();
 const log = (s: string) => process.stderr.write(`[${Math.round((performance.now() - started) / 1000)}s] ${s}\n`);
 const rows: Row[] = [];
 const notes: string[] = [];
@@ -161,6 +169,11 @@ try {
   if (!keep) rmSync(work, { recursive: true, force: true });
 }
 
+const busyAtEnd = await nodeStartMs();
+notes.unshift(
+  `How busy the machine was: \`node -e 0\` took ${fmtMs(busyAtStart)} at the start of the run and ${fmtMs(busyAtEnd)} at the end (median of 5). ` +
+    'Ratios against a baseline of the same run hold across such changes; absolute figures (B4 scopes/s, B2 p50) do not.',
+);
 const seconds = (performance.now() - started) / 1000;
 if (quick) notes.unshift(`Quick run: ${P.sizes.join(' / ')} scopes instead of 1k / 10k / 100k, ${P.read.rounds} rounds of ${P.read.seconds} s for B1, ${P.publishIterations} writes per size for B2; the goals are stated for the full run's sizes.`);
 notes.push(`B1: ${P.read.connections} keep-alive connections, ${P.read.rounds} rounds of ${P.read.seconds} s after a ${P.read.warmupSeconds} s warm-up per subject, subjects interleaved (rotating order); req/s are medians, ratios the median of the per-round ratios.`);

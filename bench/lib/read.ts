@@ -124,9 +124,10 @@ export async function benchRss(server: Child, scopes: number, load: LoadTool, o:
   for (const path of ['/tuf/timestamp.json', target.urlPath]) await load.run(`${url}${path}`, { seconds: o.seconds * 2, connections: o.connections });
   sampling = false;
   await sampler;
-  const goal = 300 * 2 ** 20;
+  // 300 MB, decimal: 286 MiB.
+  const goal = 300e6;
   return [
-    { id: 'B8', figure: `service RSS, ${scopes.toLocaleString('en-US')} scopes, idle`, value: fmtBytes(idle), baseline: 'none', ratio: '-', goal: '≤ 300 MB', status: idle <= goal ? 'met' : 'missed', data: { bytes: idle } },
-    { id: 'B8', figure: `service RSS, ${scopes.toLocaleString('en-US')} scopes, under B1 load (peak)`, value: fmtBytes(peak), baseline: 'none', ratio: '-', goal: '≤ 300 MB', status: peak <= goal ? 'met' : 'missed', data: { bytes: peak } },
+    { id: 'B8', figure: `service RSS, ${scopes.toLocaleString('en-US')} scopes, idle`, value: fmtBytes(idle), baseline: 'none', ratio: '-', goal: '≤ 300 MB (286 MiB)', status: idle <= goal ? 'met' : 'missed', data: { bytes: idle } },
+    { id: 'B8', figure: `service RSS, ${scopes.toLocaleString('en-US')} scopes, under B1 load (peak)`, value: fmtBytes(peak), baseline: 'none', ratio: '-', goal: '≤ 300 MB (286 MiB)', status: peak <= goal ? 'met' : 'missed', data: { bytes: peak } },
   ];
 }
