@@ -22,7 +22,7 @@ import { importBundle } from '../../sync/bundle/import.js';
 import { fetchTrust } from '../../sync/client/index.js';
 import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
 
-const SECONDS = Number(process.env.KEYSHARE_CONCURRENCY_SECONDS ?? '6');
+const SECONDS = Number(process.env.KEYSHARE_CONCURRENCY_SECONDS ?? '5');
 const pem = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
 
 afterAll(() => cleanupTempDirs());
@@ -196,8 +196,9 @@ describe('when a bundle export publishes on the same data dir while the service 
 
       // Each export verifies, in order, at a site pinned to the service's root.
       const site = Store.memory();
+      const root1 = Buffer.from(await (await fetch(`${svc.url}/tuf/1.root.json`)).arrayBuffer());
       try {
-        for (const file of bundles) await importBundle({ file, root: Buffer.from(await (await fetch(`${svc.url}/tuf/1.root.json`)).arrayBuffer()), store: site, tmpDir: dir });
+        for (const file of bundles) await importBundle({ file, root: root1, store: site, tmpDir: dir });
       } finally {
         site.close();
       }

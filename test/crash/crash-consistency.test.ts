@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs } from '../support/service.js';
 import { runCampaign } from './harness.js';
 
-const KILLS = Number(process.env.KEYSHARE_CRASH_KILLS ?? '10');
+const KILLS = Number(process.env.KEYSHARE_CRASH_KILLS ?? '8');
 const SEED = Number(process.env.KEYSHARE_CRASH_SEED ?? Date.now() % 2 ** 31);
 
 afterAll(() => cleanupTempDirs());
