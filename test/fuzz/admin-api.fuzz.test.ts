@@ -107,7 +107,7 @@ function requestFor(doc: any, route: Route) {
 // The routes come from the service's OpenAPI description, read once at load: one test per route.
 const made = await newDataDir();
 token = made.token;
-instance = openInstance({ dataDir: made.dataDir });
+instance = await openInstance({ dataDir: made.dataDir });
 app = appApi(instance, token).app;
 const doc = await (await app.request('/api/v1/openapi.json')).json();
 for (const [path, ops] of Object.entries<any>(doc.paths)) {
