@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { fetchTrust, writeOutDir, type FetchTrustResult } from '../../sync/client/index.js';
-import { FORMAT_NAMES, writeFormat, type FormatName } from '../../sync/formats/index.js';
+import { FORMAT_NAMES, type FormatName } from '../../sync/formats/types.js';
 import { print } from '../output.js';
 import { serverUrl } from '../settings.js';
 
@@ -68,6 +68,8 @@ Examples:
         crls: o.format === 'pem',
       });
       const out = resolve(o.out);
+      // Loaded on use, after the fetch: the writers are not needed to start (bench B5).
+      const { writeFormat } = await import('../../sync/formats/index.js');
       const written = await writeFormat(o.format as FormatName, { documents: result.documents, repositories: result.repositories, outDir: out, crls: result.crls });
       writeOutDir(out, written.files);
       for (const w of written.warnings) process.stderr.write(`keyshare: warning: ${w}\n`);
