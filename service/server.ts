@@ -12,6 +12,8 @@ import { UpstreamManager, type ManagerOptions } from '../sync/upstream/manager.j
 import { StaticDir } from './repo/static-dir.js';
 import { notModified, tufFastPath } from './http/routes/tuf.js';
 import { randomUUID } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 
 export interface RunningServer {
@@ -91,6 +93,7 @@ export async function startServer(
   const upstreams = UpstreamManager.for(instance, options.upstreams);
   upstreams.start();
   const fast = fastReads(instance, metrics, options.logger);
+  const stopGc = collectAfterPublishing(instance.publisher);
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve(
       {
@@ -139,6 +142,7 @@ export async function startServer(
           staticDir.unsubscribe();
         }
         await instance.close();
+        stopGc();
         metrics.close();
         unobserve();
       })();
@@ -184,4 +188,53 @@ function fastReads(instance: Instance, metrics: Metrics, logger?: Logger): (req:
     if (logger?.isLevelEnabled('debug')) logger.debug({ reqId: requestId, method: 'GET', path: req.url, status }, 'request');
     return true;
   };
+}
+
+/** Publishing this many bytes since the last collection, then a quiet spell, makes one. */
+const GC_AFTER_BYTES = 32 * 1024 * 1024;
+const GC_QUIET_MS = 1_000;
+
+/**
+ * One full garbage collection after start-up, and once publishing has gone quiet when publishes
+ * wrote at least GC_AFTER_BYTES since the last one. Each publish at 100k scopes leaves an 11 MB index.json and
+ * its copies behind, and V8 collects nothing while a process is idle: the service sat at 330
+ * MiB after a burst of publishes, about 230 MiB after one collection (bench B8,
+ * docs/BENCHMARKS.md). V8's `gc` is reached the way jest-leak-detector reaches it (a context
+ * made after --expose-gc); the collection runs incrementally (execution: 'async'), so that
+ * requests are not held for a whole collection. Without it (a V8 that refuses), nothing is done.
+ */
+function collectAfterPublishing(publisher: Instance['publisher']): () => void {
+  const gc = exposedGc();
+  if (!gc) return () => {};
+  let written = 0;
+  let timer: NodeJS.Timeout | null = null;
+  const collectWhenQuiet = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      written = 0;
+      gc({ type: 'major', execution: 'async' });
+    }, GC_QUIET_MS);
+    timer.unref();
+  };
+  const unobserve = publisher.observe((e) => {
+    written += e.result?.bytesWritten ?? 0;
+    if (written >= GC_AFTER_BYTES) collectWhenQuiet();
+  });
+  // Start-up (reading every scope and role) leaves garbage too.
+  collectWhenQuiet();
+  return () => {
+    unobserve();
+    if (timer) clearTimeout(timer);
+  };
+}
+
+function exposedGc(): ((options: { type: 'major'; execution: 'async' }) => unknown) | null {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc: unknown = runInNewContext('gc');
+    return typeof gc === 'function' ? (gc as (options: { type: 'major'; execution: 'async' }) => unknown) : null;
+  } catch {
+    return null;
+  }
 }
