@@ -4,45 +4,48 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isKeyshareError } from '../service/errors.js';
-import { initCommand } from './commands/init.js';
-import { serveCommand } from './commands/serve.js';
-import { tokenCommand } from './commands/token.js';
-import { auditCommand } from './commands/audit.js';
-import { scopeCommand } from './commands/scope.js';
-import { anchorCommand } from './commands/anchor.js';
-import { applyCommand } from './commands/apply.js';
-import { revokeCommand } from './commands/revoke.js';
-import { crlCommand } from './commands/crl.js';
-import { checkCommand } from './commands/check.js';
-import { fetchCommand } from './commands/fetch.js';
-import { rootCommand } from './commands/root.js';
-import { keyCommand } from './commands/key.js';
-import { bundleCommand } from './commands/bundle.js';
-import { syncCommand, upstreamCommand } from './commands/upstream.js';
-import { completionCommand } from './commands/completion.js';
-import { tenantCommand } from './commands/tenant.js';
-import { backupCommand, restoreCommand } from './commands/backup.js';
 import { addMissingExamples } from './help.js';
 
-export function buildProgram(): Command {
+/**
+ * Every command in --help order, with the module that defines it. A command line that names a
+ * command loads that module alone (and what it imports): loading all of them cost about 40 ms
+ * of `keyshare fetch --offline`'s start (bench B5, docs/BENCHMARKS.md). --help, --version,
+ * completion and anything unknown load them all.
+ */
+const COMMANDS: [name: string, load: () => Promise<Command>][] = [
+  ['init', async () => (await import('./commands/init.js')).initCommand()],
+  ['serve', async () => (await import('./commands/serve.js')).serveCommand()],
+  ['scope', async () => (await import('./commands/scope.js')).scopeCommand()],
+  ['anchor', async () => (await import('./commands/anchor.js')).anchorCommand()],
+  ['apply', async () => (await import('./commands/apply.js')).applyCommand()],
+  ['revoke', async () => (await import('./commands/revoke.js')).revokeCommand()],
+  ['root', async () => (await import('./commands/root.js')).rootCommand()],
+  ['key', async () => (await import('./commands/key.js')).keyCommand()],
+  ['fetch', async () => (await import('./commands/fetch.js')).fetchCommand()],
+  ['token', async () => (await import('./commands/token.js')).tokenCommand()],
+  ['audit', async () => (await import('./commands/audit.js')).auditCommand()],
+  ['crl', async () => (await import('./commands/crl.js')).crlCommand()],
+  ['bundle', async () => (await import('./commands/bundle.js')).bundleCommand()],
+  ['upstream', async () => (await import('./commands/upstream.js')).upstreamCommand()],
+  ['sync', async () => (await import('./commands/upstream.js')).syncCommand()],
+  ['check', async () => (await import('./commands/check.js')).checkCommand()],
+  ['tenant', async () => (await import('./commands/tenant.js')).tenantCommand()],
+  ['backup', async () => (await import('./commands/backup.js')).backupCommand()],
+  ['restore', async () => (await import('./commands/backup.js')).restoreCommand()],
+  ['completion', async () => (await import('./commands/completion.js')).completionCommand()],
+];
+
+/**
+ * The program: every command, or only `command` when it names one (whose --help, options and
+ * behaviour are the same either way; completion needs them all, and loads them all).
+ */
+export async function buildProgram(command?: string): Promise<Command> {
   const program = new Command('keyshare')
     .description('keyshare: trust distribution for signed container images, published as a TUF repository')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [initCommand(), serveCommand(), scopeCommand(), anchorCommand(), applyCommand(), revokeCommand(), rootCommand(), keyCommand(), fetchCommand()]) {
-    program.addCommand(cmd);
-  }
-  program.addCommand(tokenCommand());
-  program.addCommand(auditCommand());
-  program.addCommand(crlCommand());
-  program.addCommand(bundleCommand());
-  program.addCommand(upstreamCommand());
-  program.addCommand(syncCommand());
-  program.addCommand(checkCommand());
-  program.addCommand(tenantCommand());
-  program.addCommand(backupCommand());
-  program.addCommand(restoreCommand());
-  program.addCommand(completionCommand());
+  const named = COMMANDS.filter(([name]) => name === command && name !== 'completion');
+  for (const cmd of await Promise.all((named.length > 0 ? named : COMMANDS).map(([, load]) => load()))) program.addCommand(cmd);
   // Every command's --help ends with examples (cli/help.ts fills in any a command lacks).
   addMissingExamples(program);
   const exitOverride = (cmd: Command) => {
@@ -55,7 +58,8 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    // argv: node, script, then the command (if any).
+    await (await buildProgram(argv[2])).parseAsync(argv);
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { fetchTrust, writeOutDir, type FetchTrustResult } from '../../sync/client/index.js';
 import { KeyshareError } from '../../service/errors.js';
-import { FORMAT_NAMES, writeFormat, type FormatName } from '../../sync/formats/index.js';
+import { FORMAT_NAMES, type FormatName } from '../../sync/formats/types.js';
 import { print } from '../output.js';
 import { serverUrl } from '../settings.js';
 
@@ -131,6 +131,8 @@ Examples:
         // pem writes {store}.crl.pem beside each bundle, and notation's CRL cache takes the CRLs: fetch the CRL targets too.
         crls: o.format === 'pem' || crlCache !== null,
       });
+      // Loaded on use, after the fetch: the writers are not needed to start (bench B5).
+      const { writeFormat } = await import('../../sync/formats/index.js');
       const written = await writeFormat(o.format as FormatName, { documents: result.documents, repositories: result.repositories, outDir: out, crls: result.crls });
       writeOutDir(out, written.files);
       const seeded = crlCache ? await seedCrlCache(result, crlCache) : null;

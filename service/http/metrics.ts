@@ -27,6 +27,13 @@ export interface Metrics {
   registry: Registry;
   /** Counts every request by method, route pattern and status, with its latency. */
   middleware: MiddlewareHandler<AppEnv>;
+  /**
+   * Counts a request answered by the hot read path (service/server.ts): a plain integer, added
+   * to keyshare_http_requests_total when scraped. Its latency, microseconds of synchronous
+   * work, is not observed: prom-client's labelled inc and observe on every request cost more
+   * than the rest of such a request besides the socket write (bench B1, docs/BENCHMARKS.md).
+   */
+  countFastRead(route: string, status: 200 | 304): void;
   /** Stops observing the publisher. */
   close(): void;
 }
@@ -57,12 +64,27 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
   const registers = [registry];
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'keyshare_' });
 
+  /** Hot-read counts not yet added to `requests`, by route and status. */
+  const fastReads = new Map<string, { labels: { method: string; route: string; status: string }; n: number }>();
   const requests = new Counter({
     name: 'keyshare_http_requests_total',
     help: 'HTTP requests by method, route pattern and status',
     labelNames: ['method', 'route', 'status'] as const,
     registers,
+    collect() {
+      for (const c of fastReads.values()) {
+        if (c.n === 0) continue;
+        this.inc(c.labels, c.n);
+        c.n = 0;
+      }
+    },
   });
+  const countFastRead = (route: string, status: 200 | 304) => {
+    const key = status === 200 ? route : `${route} ${status}`;
+    const c = fastReads.get(key);
+    if (c) c.n++;
+    else fastReads.set(key, { labels: { method: 'GET', route, status: String(status) }, n: 1 });
+  };
   const latency = new Histogram({
     name: 'keyshare_http_request_duration_seconds',
     help: 'HTTP request latency by method, route pattern and status',
@@ -208,5 +230,5 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     }
   };
 
-  return { registry, middleware, close: unobserve };
+  return { registry, middleware, countFastRead, close: unobserve };
 }

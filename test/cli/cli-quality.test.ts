@@ -24,7 +24,7 @@ beforeAll(async () => {
   const argv = process.argv;
   process.argv = [argv[0]!, 'keyshare', '--version'];
   try {
-    program = (await import('../../cli/main.js')).buildProgram();
+    program = await (await import('../../cli/main.js')).buildProgram();
   } finally {
     process.argv = argv;
   }

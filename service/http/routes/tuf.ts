@@ -7,7 +7,6 @@ import { MetadataKind } from '@tufjs/models';
 import type { AppEnv } from '../context.js';
 import { parseMetadata } from '../../repo/tuf.js';
 import type { Instance } from '../../instance.js';
-import type { TargetRecord } from '../../store/index.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const SHORT = 'public, max-age=1';
@@ -92,13 +91,36 @@ function currentTargetHash(publisher: { latestMetadata(role: string): { bytes: B
   return parseMetadata(MetadataKind.Targets, bin.bytes).signed.targets[path]?.hashes.sha256 ?? null;
 }
 
-/** A response of the hot read path: what the routes above send for the same request. */
-export interface FastResponse {
-  status: 200 | 304;
-  headers: Record<string, string>;
-  body: Uint8Array | null;
+/**
+ * One prebuilt answer of the hot read path: the bytes, and writeHead's flat header lists for
+ * the 200 and the 304 (the headers `send` above gives the same request), built once per
+ * published file rather than once per request (bench B1, docs/BENCHMARKS.md).
+ */
+export interface FastEntry {
+  body: Uint8Array;
+  /** The quoted ETag, for If-None-Match. */
+  etag: string;
+  ok: string[];
+  notModified: string[];
   /** The route pattern hono would have matched (the metrics label). */
   route: string;
+}
+
+function fastEntry(body: Uint8Array, type: string, etag: string, cacheControl: string, route: string): FastEntry {
+  const quoted = `"${etag}"`;
+  return {
+    body,
+    etag: quoted,
+    ok: ['ETag', quoted, 'Cache-Control', cacheControl, 'Content-Type', type, 'Content-Length', String(body.length)],
+    notModified: ['ETag', quoted, 'Cache-Control', cacheControl],
+    route,
+  };
+}
+
+/** Whether a request's If-None-Match header matches an entry (then the answer is a 304). */
+export function notModified(entry: FastEntry, ifNoneMatch: string | string[] | undefined): boolean {
+  if (ifNoneMatch === undefined) return false;
+  return matches(Array.isArray(ifNoneMatch) ? ifNoneMatch.join(',') : ifNoneMatch, entry.etag);
 }
 
 /** Target files read from the store, kept by their consistent-snapshot name (immutable: TUF spec 5.7.3). */
@@ -109,59 +131,71 @@ const DEFAULT_TARGET_CACHE_BYTES = 32 * 1024 * 1024;
  * their hashed names, served from memory, in front of hono and its middleware (service/server.ts).
  * Every TUF client refresh asks for these, and the middleware chain (request log line at info,
  * route matching, Response objects) and a database read per target cost most of a request
- * (bench B1, docs/BENCHMARKS.md). The responses are those of `tufRoutes` (same status, body,
+ * (bench B1, docs/BENCHMARKS.md). The answers are those of `tufRoutes` (same status, body,
  * ETag, Cache-Control, Content-Type); anything else returns null and goes to hono.
+ *
+ * Answers are kept by URL: a hit is one map lookup. Metadata answers are for the served
+ * versions, dropped whenever the served repository changes; target answers are immutable
+ * (hashed names) and kept in an LRU bounded in bytes.
  */
 export function tufFastPath(instance: Pick<Instance, 'publisher' | 'store'>, options: { maxCacheBytes?: number } = {}) {
   const max = options.maxCacheBytes ?? DEFAULT_TARGET_CACHE_BYTES;
+  const metadata = new Map<string, FastEntry>();
+  const unsubscribe = instance.publisher.onServedChange(() => metadata.clear());
   // Insertion order is use order (an entry is moved to the end when used): least recently used first.
-  const cache = new Map<string, { bytes: Buffer; type: string }>();
+  const targets = new Map<string, FastEntry>();
   let cached = 0;
-  const remember = (key: string, rec: TargetRecord) => {
-    if (cache.has(key) || rec.bytes.length > max / 4) return;
-    cache.set(key, { bytes: rec.bytes, type: contentType(rec.path) });
-    cached += rec.bytes.length;
-    for (const [k, v] of cache) {
-      if (cached <= max) break;
-      cache.delete(k);
-      cached -= v.bytes.length;
-    }
-  };
-  const respond = (bytes: Uint8Array, type: string, etag: string, cacheControl: string, ifNoneMatch: string | undefined, route: string): FastResponse => {
-    const quoted = `"${etag}"`;
-    if (matches(ifNoneMatch, quoted)) return { status: 304, headers: { ETag: quoted, 'Cache-Control': cacheControl }, body: null, route };
-    return { status: 200, headers: { ETag: quoted, 'Cache-Control': cacheControl, 'Content-Type': type, 'Content-Length': String(bytes.length) }, body: bytes, route };
-  };
-  return function serveFast(method: string | undefined, url: string | undefined, ifNoneMatch: string | undefined): FastResponse | null {
-    // Plain GETs of plain paths only: anything encoded, with a query, or another method goes to hono.
-    if (method !== 'GET' || !url || !url.startsWith('/tuf/') || url.includes('%') || url.includes('?')) return null;
+
+  /** The answer for a metadata URL not seen since the last change (what the routes would send), or null. */
+  const build = (url: string): FastEntry | null => {
+    // Plain paths only: anything encoded or with a query goes to hono.
+    if (!url.startsWith('/tuf/') || url.includes('%') || url.includes('?')) return null;
     if (url === '/tuf/timestamp.json') {
       const ts = instance.publisher.latestMetadata('timestamp');
-      return ts ? respond(ts.bytes, 'application/json', `timestamp-${ts.version}`, SHORT, ifNoneMatch, '/tuf/timestamp.json') : null;
+      return ts ? fastEntry(ts.bytes, 'application/json', `timestamp-${ts.version}`, SHORT, '/tuf/timestamp.json') : null;
     }
     const meta = /^\/tuf\/(\d+)\.([a-z0-9-]+)\.json$/.exec(url);
     if (meta) {
       const latest = instance.publisher.latestMetadata(meta[2]!);
       if (!latest || String(latest.version) !== meta[1]) return null;
-      return respond(latest.bytes, 'application/json', `${meta[2]}-${meta[1]}`, IMMUTABLE, ifNoneMatch, '/tuf/:file{[0-9]+\\.[a-z0-9-]+\\.json}');
+      return fastEntry(latest.bytes, 'application/json', `${meta[2]}-${meta[1]}`, IMMUTABLE, '/tuf/:file{[0-9]+\\.[a-z0-9-]+\\.json}');
     }
     const target = /^\/tuf\/targets\/((?:[^/]+\/)*)([0-9a-f]{64})\.([^/]+)$/.exec(url);
     if (target) {
       const [, dir, sha, name] = target;
-      const key = `${sha}/${dir}${name}`;
-      const hit = cache.get(key);
-      if (!hit) {
-        // A miss goes to hono (the same response) while the store read fills the cache for the next request.
-        void instance.store.getTarget(sha!, dir! + name!).then(
-          (rec) => rec && remember(key, rec),
-          () => {},
-        );
-        return null;
-      }
-      cache.delete(key);
-      cache.set(key, hit);
-      return respond(hit.bytes, hit.type, sha!, IMMUTABLE, ifNoneMatch, '/tuf/targets/*');
+      // The store is async: a miss goes to hono (the same response) while this read fills the cache for the next request.
+      void instance.store.getTarget(sha!, dir! + name!).then(
+        (rec) => rec && rememberTarget(url, fastEntry(rec.bytes, contentType(rec.path), sha!, IMMUTABLE, '/tuf/targets/*')),
+        () => {},
+      );
     }
     return null;
   };
+
+  const rememberTarget = (url: string, entry: FastEntry) => {
+    if (targets.has(url) || entry.body.length > max / 4) return;
+    targets.set(url, entry);
+    cached += entry.body.length;
+    for (const [k, v] of targets) {
+      if (cached <= max) break;
+      targets.delete(k);
+      cached -= v.body.length;
+    }
+  };
+
+  function lookup(method: string | undefined, url: string | undefined): FastEntry | null {
+    if (method !== 'GET' || !url) return null;
+    let hit = metadata.get(url);
+    if (hit) return hit;
+    hit = targets.get(url);
+    if (hit) {
+      targets.delete(url);
+      targets.set(url, hit);
+      return hit;
+    }
+    const built = build(url);
+    if (built) metadata.set(url, built);
+    return built;
+  }
+  return Object.assign(lookup, { close: unsubscribe });
 }

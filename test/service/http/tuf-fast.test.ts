@@ -72,6 +72,21 @@ describe('when a client reads the hot TUF files over a socket', () => {
     expect(metrics).toMatch(/keyshare_http_requests_total\{method="GET",route="\/tuf\/timestamp.json",status="200"\} [1-9]/);
   });
 
+  it('serves the new timestamp and targets role once a change is published, never the old ones', async () => {
+    const before = await both('/tuf/timestamp.json');
+    const api = httpApi(svc.url, svc.token);
+    expect((await api('POST', '/scopes', { scope: 'registry.acme.io/team-b' })).status).toBe(201);
+    await svc.instance.publisher.flush();
+    const after = await both('/tuf/timestamp.json');
+    expect(after.fast.body.equals(before.fast.body)).toBe(false);
+    expect(after.fast.body.equals(after.slow.body)).toBe(true);
+    expect(after.fast.headers).toEqual(after.slow.headers);
+    for (const path of await hotPaths()) {
+      const r = await both(path);
+      expect(r.fast.body.equals(r.slow.body), path).toBe(true);
+    }
+  });
+
   it('leaves other paths to the routes: a missing target is a 404 with a JSON body', async () => {
     const r = await fetch(`${svc.url}/tuf/targets/trust/${'0'.repeat(64)}.nothing.json`);
     expect(r.status).toBe(404);
