@@ -13,7 +13,8 @@ import { readFixtureText } from '../../fixtures/index.js';
 import { FileSigner, publicKeyPem, type Signer } from '../../service/crypto/signer.js';
 import { tenantKeyPath } from '../../service/repo/tenants.js';
 import { packageRoot } from '../../service/util/paths.js';
-import { TufClient, cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
+import { openInstance } from '../../service/instance.js';
+import { TufClient, appApi, cleanupTempDirs, newDataDir, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -253,5 +254,38 @@ describe('the CLI', () => {
     const rm = await keyshare(['tenant', 'rm', 'team-c']);
     expect(rm.code, rm.stderr).toBe(0);
     expect(rm.stdout).toMatch(/^removed tenant team-c \(published as timestamp version \d+\)\n$/);
+  });
+});
+
+describe('when an offline tenant\'s roles pass half their lifetime', () => {
+  it('stages them for the tenant to re-sign, without publishing in the meantime', async () => {
+    let now = Date.now();
+    const { dataDir, token } = await newDataDir({ binBits: 4 });
+    const instance = openInstance({ dataDir, clock: () => new Date(now) });
+    try {
+      const { api } = appApi(instance, token);
+      await ok(api('POST', '/scopes', { scope: TEAM_A }));
+      await ok(api('POST', '/tenants', { name: 'team-a', scopes: [TEAM_A], offline: true, publicKey: publicKeyPem(readFixtureText('keys/ec-p256.key.pem')) }));
+      const first = (await ok(api('GET', '/tenants/team-a/pending'), 200)).pending;
+      await ok(api('POST', '/tenants/team-a/signatures', { id: first.id, signatures: await signaturesFor(first, tenantKey) }));
+      await instance.publisher.flush();
+
+      now += 16 * 86_400_000; // past half of the 30-day targets lifetime
+      await instance.publisher.notify(); // re-signs what the service signs
+      const p = (await ok(api('GET', '/tenants/team-a/pending'), 200)).pending;
+      expect(p.kind).toBe('update');
+      expect(p.roles).toHaveLength(17);
+      expect(p.documents).toEqual([]);
+      const version = instance.publisher.latestMetadata('timestamp')!.version;
+      expect(await instance.publisher.notify()).toBeNull(); // no publish of nothing while it waits
+      expect((await ok(api('GET', '/tenants/team-a/pending'), 200)).pending.id).toBe(p.id);
+
+      await ok(api('POST', '/tenants/team-a/signatures', { id: p.id, signatures: await signaturesFor(p, tenantKey) }));
+      expect(instance.publisher.latestMetadata('timestamp')!.version).toBe(version + 1);
+      const role = JSON.parse(instance.publisher.latestMetadata('tenant-team-a')!.bytes.toString('utf8')).signed;
+      expect(Date.parse(role.expires)).toBeGreaterThan(now + 29 * 86_400_000);
+    } finally {
+      await instance.close();
+    }
   });
 });
