@@ -47,6 +47,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'upstream rm': ['keyshare upstream rm hq'],
   'tenant ls': ['keyshare tenant ls', 'keyshare tenant ls --json'],
   'tenant show': ['keyshare tenant show team-a', 'keyshare tenant show team-a --json'],
+  'tenant rm': ['keyshare tenant rm team-a', 'keyshare tenant rm team-a --json'],
   completion: ['source <(keyshare completion bash)', 'keyshare completion zsh > "${fpath[1]}/_keyshare"'],
 };
 

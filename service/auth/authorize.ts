@@ -7,7 +7,9 @@
  *   is a scope and everything under it (`scopeContains`). So an editor of
  *   `registry.acme.io/team-a` cannot create `registry.acme.io` or `*`, which would govern
  *   scopes outside its pattern. A write without a scope (a revocation that applies
- *   everywhere) is admin-only, and so is `apply --prune`, which can remove any scope.
+ *   everywhere) is admin-only, and so is `apply --prune`, which can remove any scope. Reading
+ *   and signing an offline tenant's pending roles counts as a write to every one of the
+ *   tenant's patterns: the editor's patterns must cover them all.
  * - reader: reads only.
  * Every other action (tokens, upstreams, sync, CRLs, root and key ceremonies, tenants, and
  * any write route not listed as scoped) is admin-only: default deny.
@@ -30,6 +32,9 @@ export const Actions = {
   REVOKE: 'revocation.add',
   APPLY: 'apply',
   APPLY_PRUNE: 'apply.prune',
+  /** An offline tenant's roles waiting for its signature: read them, and publish them signed. */
+  TENANT_PENDING: 'tenant.pending',
+  TENANT_SIGN: 'tenant.sign',
   CRL_ADD: 'crl.add',
   TOKEN_CREATE: 'token.create',
   TOKEN_LIST: 'token.list',
@@ -50,6 +55,8 @@ const SCOPED_ACTIONS: ReadonlySet<string> = new Set([
   Actions.ANCHOR_UNBLOCK,
   Actions.REVOKE,
   Actions.APPLY,
+  Actions.TENANT_PENDING,
+  Actions.TENANT_SIGN,
 ]);
 
 /** The caller as far as authorisation is concerned (structurally the HTTP Principal). */

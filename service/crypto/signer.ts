@@ -2,7 +2,7 @@
  * TUF signing keys behind the Signer port. File keys are Ed25519 PKCS#8 PEM; an HSM signer
  * implements the same interface.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { canonicalize } from '@tufjs/canonical-json';
 import { KeyshareError } from '../errors.js';
 
@@ -44,6 +44,31 @@ export function tufPublicKeyFromPem(pem: string): TufPublicKey {
     if (e instanceof KeyshareError) throw e;
     throw new KeyshareError('BAD_PUBLIC_KEY', 'not a PEM public or private key', { cause: e });
   }
+}
+
+/** The SPKI DER prefix of an Ed25519 public key (RFC 8410): the raw 32 bytes follow it. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/**
+ * Whether `sigHex` is a signature by `key` over `data` (TUF spec 4.2: over the canonical JSON of
+ * `signed`; ed25519, or ecdsa-sha2-nistp256 with a DER signature). False for anything malformed.
+ */
+export function verifyTufSignature(key: TufPublicKey, data: Uint8Array, sigHex: string): boolean {
+  if (!/^(?:[0-9a-f]{2})+$/.test(sigHex)) return false;
+  try {
+    if (key.keytype === 'ed25519' && key.scheme === 'ed25519' && /^[0-9a-f]{64}$/.test(key.keyval.public)) {
+      const pub = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(key.keyval.public, 'hex')]), format: 'der', type: 'spki' });
+      return nodeVerify(null, data, pub, Buffer.from(sigHex, 'hex'));
+    }
+    if (key.keytype === 'ecdsa' && key.scheme === 'ecdsa-sha2-nistp256') {
+      const pub = createPublicKey(key.keyval.public);
+      if (pub.asymmetricKeyDetails?.namedCurve !== 'prime256v1') return false;
+      return nodeVerify('sha256', data, pub, Buffer.from(sigHex, 'hex'));
+    }
+  } catch {
+    return false;
+  }
+  return false;
 }
 
 export class FileSigner implements Signer {

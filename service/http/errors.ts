@@ -24,6 +24,11 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   UPSTREAM_EXISTS: 409,
   SCOPE_FEDERATED: 409,
   ANCHOR_FEDERATED: 409,
+  // Tenants (service/repo/tenants.ts, tenant-pending.ts).
+  TENANT_NOT_FOUND: 404,
+  TENANT_EXISTS: 409,
+  NOTHING_TO_SIGN: 404,
+  STALE_SIGNING_REQUEST: 409,
   [Codes.NOT_INITIALIZED]: 503,
   [Codes.INTERNAL]: 500,
 };

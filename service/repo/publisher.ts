@@ -32,7 +32,31 @@ import {
 } from './layout.js';
 import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
 import { rekeyMetadata } from './rekey.js';
-import { isTenantBinRole, isTenantRole, leafRoleFor, targetsLoader, tenantAddition, tenantOfRole, withVersions, type TenantRecord } from './tenants.js';
+import {
+  isTenantBinRole,
+  isTenantRole,
+  leafRoleFor,
+  listTenants,
+  targetsLoader,
+  tenantAddition,
+  tenantOfRole,
+  tenantOwning,
+  tenantRemoval,
+  tenantRole,
+  withVersions,
+  type TenantRecord,
+} from './tenants.js';
+import {
+  PendingCodes,
+  newPendingSet,
+  pendingMeta,
+  pendingTargets,
+  readPending,
+  signPendingSet,
+  writePending,
+  type PendingSet,
+  type TenantSignature,
+} from './tenant-pending.js';
 
 export interface PublisherOptions {
   expiry: ExpiryConfig;
@@ -240,9 +264,15 @@ export class Publisher {
   /** Waits until everything committed so far is published. */
   async flush(): Promise<void> {
     for (let i = 0; i < 100 && (this.running || (await this.store.listDirty()).length > 0); i++) {
+      this.onlyHeld = false;
       await (this.running ?? this.notify());
+      // The dirty marks left wait for an offline tenant's signature.
+      if (this.onlyHeld && !this.running) return;
     }
   }
+
+  /** Set by a publish that found only changes waiting for an offline tenant's signature. */
+  private onlyHeld = false;
 
   /** Re-signs roles before they expire: checks every `intervalMs`. */
   start(intervalMs = 30_000, watchMs = 2_000): void {
@@ -355,6 +385,121 @@ export class Publisher {
     });
   }
 
+  /**
+   * An offline tenant (service/repo/tenant-pending.ts): its definition is saved (`persist`) with
+   * its first role and bins, unsigned, as a pending set. Its delegation is published only with
+   * the tenant's signatures (`publishTenantSignatures`).
+   */
+  async stageTenant(tenant: TenantRecord, persist: () => Promise<void>): Promise<PendingSet> {
+    return this.exclusive(async () => {
+      const set = await this.additionSet(tenant, this.clock());
+      await this.store.transaction(async () => {
+        await persist();
+        await this.store.setMeta(...pendingMeta(tenant.name, set));
+      });
+      return set;
+    });
+  }
+
+  /** An offline tenant's first roles, built from the served repository. */
+  private async additionSet(tenant: TenantRecord, now: Date): Promise<PendingSet> {
+    const { unsigned } = await tenantAddition({ latest: this.latest, tenant, tenantSigner: null, targetsSigner: this.signers.targets, now, expiry: this.options.expiry });
+    return newPendingSet({ tenant: tenant.name, kind: 'add', basis: '', roles: unsigned, now });
+  }
+
+  /**
+   * Publishes an offline tenant's pending set with the tenant's signatures (checked by
+   * signPendingSet), with snapshot and timestamp, in one commit. A set that no longer matches the
+   * served repository is refused (STALE_SIGNING_REQUEST) and rebuilt for the tenant to sign again.
+   */
+  async publishTenantSignatures(tenant: TenantRecord, id: string, signatures: readonly TenantSignature[]): Promise<PublishResult> {
+    return this.exclusive(async () => {
+      if ((await this.store.latestMetadata('timestamp'))?.version !== this.latest.get('timestamp')?.version) this.load();
+      const now = this.clock();
+      const pending = await readPending(this.store, tenant.name);
+      if (!pending) throw new KeyshareError(PendingCodes.NOTHING_TO_SIGN, `tenant ${tenant.name} has nothing to sign`);
+      const stale = (why: string) => new KeyshareError(PendingCodes.STALE_SIGNING_REQUEST, `${why}: fetch tenant ${tenant.name}'s pending roles again and sign them`);
+      if (pending.id !== id) throw stale(`the pending set is ${pending.id.slice(0, 12)}, not ${id.slice(0, 12)}`);
+      const signed = signPendingSet(pending, tenant, signatures);
+      if (pending.roles.some((r) => Date.parse(String(r.signed.expires)) <= now.getTime())) {
+        await writePending(this.store, tenant.name, pending.kind === 'add' ? await this.additionSet(tenant, now) : null);
+        if (pending.kind === 'update') void this.notify();
+        throw stale('the pending roles have expired');
+      }
+      const base = this.latest.get('timestamp')!;
+      let metadata: MetadataRecord[] = signed;
+      let docs: TrustDocRecord[] = [];
+      let newIndex = this.index;
+      const targetRecords = pendingTargets(pending);
+      if (pending.kind === 'add') {
+        // Rebuilt from the served repository: the same roles, or trust changed since they were staged.
+        const addition = await tenantAddition({ latest: this.latest, tenant, tenantSigner: null, targetsSigner: this.signers.targets, now, expiry: this.options.expiry, tenantExpires: String(pending.roles[0]!.signed.expires) });
+        const rebuilt = newPendingSet({ tenant: tenant.name, kind: 'add', basis: '', roles: addition.unsigned, now });
+        if (rebuilt.id !== pending.id) {
+          await writePending(this.store, tenant.name, rebuilt);
+          throw stale('trust in the tenant\'s scopes changed since its roles were staged');
+        }
+        metadata = [...addition.metadata, ...signed];
+      } else {
+        // TUF spec 5.5.5: a role's version never goes down; each must follow the one clients have.
+        const behind = pending.roles.find((r) => (this.latest.get(r.role)?.version ?? 0) !== r.version - 1);
+        if (behind) {
+          void this.notify(); // the next publish rebuilds the set on the served versions
+          throw stale(`${behind.role} v${behind.version} does not follow the served version`);
+        }
+        docs = pending.docs;
+        newIndex = new Map(this.index);
+        for (const d of docs) {
+          if (d.deleted) newIndex.delete(d.scope);
+          else newIndex.set(d.scope, d.version);
+        }
+        const indexBytes = this.indexSerializer.bytes(newIndex);
+        targetRecords.push({ sha256: sha256(indexBytes), path: INDEX_TARGET, bytes: indexBytes });
+        const old = parseMetadata(MetadataKind.Targets, this.latest.get('targets')!.bytes).signed;
+        const top = new Metadata(nextTargets(old, expiresAt(now, this.options.expiry.targets), new Map([[INDEX_TARGET, indexBytes]])));
+        await signMetadata(top, [this.signers.targets]);
+        metadata = [...signed, { role: 'targets', version: top.signed.version, bytes: metadataBytes(top), expires: top.signed.expires }];
+      }
+      const oldSnapshot = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed;
+      metadata.push(...(await this.signSnapshotAndTimestamp(now, withVersions(oldSnapshot.meta, metadata), oldSnapshot.version + 1, base.version + 1)));
+      await this.store.transaction(async () => {
+        // upToSeq 0: the dirty marks stay; the next publish finds these documents published and drops them.
+        await this.store.commitPublish({ upToSeq: 0, docs, targets: targetRecords, metadata, publishedAt: now.toISOString(), baseTimestampVersion: base.version });
+        await this.store.setMeta(...pendingMeta(tenant.name, null));
+      });
+      this.index = newIndex;
+      const result = this.landed(metadata);
+      void this.notify();
+      return { ...result, documentsChanged: docs.length };
+    });
+  }
+
+  /**
+   * Removes a tenant: its delegation leaves targets and its scopes' documents go back into the
+   * service's bins (tenantRemoval), with snapshot and timestamp, in one commit with `persist`.
+   * Changes that waited for an offline tenant's signature follow in the next publish.
+   */
+  async removeTenant(tenant: TenantRecord, persist: () => Promise<void>): Promise<PublishResult | null> {
+    return this.exclusive(async () => {
+      const now = this.clock();
+      const base = this.latest.get('timestamp')!;
+      const metadata = await tenantRemoval({ latest: this.latest, tenant, targetsSigner: this.signers.targets, now, expiry: this.options.expiry });
+      if (metadata.length > 0) {
+        const oldSnapshot = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed;
+        metadata.push(...(await this.signSnapshotAndTimestamp(now, withVersions(oldSnapshot.meta, metadata), oldSnapshot.version + 1, base.version + 1)));
+      }
+      await this.store.transaction(async () => {
+        await persist();
+        await this.store.setMeta(...pendingMeta(tenant.name, null));
+        if (metadata.length > 0) await this.store.commitPublish({ upToSeq: 0, docs: [], targets: [], metadata, publishedAt: now.toISOString(), baseTimestampVersion: base.version });
+      });
+      this.tenantSigners.delete(tenant.name);
+      const result = metadata.length > 0 ? this.landed(metadata) : null;
+      void this.notify();
+      return result;
+    });
+  }
+
   /** Runs `task` between publishes, never during one (as publishRoot does); a publish asked for meanwhile runs after it. */
   private async exclusive<T>(task: () => Promise<T>): Promise<T> {
     while (this.running) await this.running;
@@ -408,7 +553,19 @@ export class Publisher {
     const upToSeq = await this.store.changeSeq();
     const dirty = await this.store.listDirty();
     const expiring = this.expiringRoles(now);
-    if (dirty.length === 0 && expiring.size === 0) return null;
+    const tenants = await listTenants(this.store);
+    // Roles only an offline tenant can sign are staged for it (stageOffline), not re-signed here;
+    // a removed tenant's roles are no longer delegated, and simply expire.
+    const offlineExpiring = new Set<string>();
+    for (const role of expiring) {
+      if (this.signerFor(role)) continue;
+      expiring.delete(role);
+      if (tenants.some((t) => t.name === tenantOfRole(role))) offlineExpiring.add(role);
+    }
+    if (dirty.length === 0 && expiring.size === 0) {
+      await this.stageOffline(tenants, new Map(), [], offlineExpiring, now);
+      return null;
+    }
     const baseTimestamp = this.latest.get('timestamp')!;
 
     // Dirty keys are scopes, except `crl:<issuer>`, which marks a CRL target (published byte for byte).
@@ -429,24 +586,29 @@ export class Publisher {
       if (!byBin.has(bin)) byBin.set(bin, new Map());
       byBin.get(bin)!.set(path, bytes);
     }
-    // An offline tenant signs its own bins (`keyshare tenant sign`): its changes wait, and the
-    // dirty marks that led to them stay, so that the next publish recomputes them.
+    // An offline tenant signs its own bins (`keyshare tenant sign`): its changes wait in a pending
+    // set, and the dirty marks that led to them stay, so that the next publish recomputes them.
     const keepDirty = new Set<string>();
-    let held = false;
+    const held = new Map<string, Map<string, Buffer | null>>();
     for (const [bin, changes] of byBin) {
       if (this.signerFor(bin)) continue;
-      held = true;
+      held.set(bin, changes);
       byBin.delete(bin);
       for (const path of changes.keys()) targetChanges.delete(path);
     }
+    const heldDocs: TrustDocRecord[] = [];
     for (let i = docs.length - 1; i >= 0; i--) {
       const d = docs[i]!;
       if (targetChanges.has(trustTargetPath(d.scope))) continue;
-      docs.splice(i, 1);
+      heldDocs.push(...docs.splice(i, 1));
       const causes = new Set([d.scope, ...ancestorCandidates(d.scope)]);
       for (const k of dirty) if (causes.has(k.scope)) keepDirty.add(k.scope);
     }
-    if (held && docs.length === 0 && targetChanges.size === 0 && ![...expiring].some((r) => this.signerFor(r))) return null;
+    await this.stageOffline(tenants, held, heldDocs, offlineExpiring, now);
+    if (held.size > 0 && docs.length === 0 && targetChanges.size === 0 && expiring.size === 0) {
+      this.onlyHeld = true;
+      return null;
+    }
     const newIndex = new Map(this.index);
     for (const d of docs) {
       if (d.deleted) newIndex.delete(d.scope);
@@ -466,19 +628,10 @@ export class Publisher {
       await signMetadata(md, [this.signerFor(role)!]);
       metadata.push({ role, version: md.signed.version, bytes: metadataBytes(md), expires: md.signed.expires });
     };
-    for (const [bin, changes] of byBin) {
-      await resign(bin, (old) => {
-        const targets = { ...old.targets };
-        for (const [path, bytes] of changes) {
-          if (bytes) targets[path] = targetFile(path, bytes);
-          else delete targets[path];
-        }
-        return new Targets({ version: old.version + 1, specVersion: SPEC_VERSION, expires: targetsExpiry, targets: sortedKeys(targets) });
-      });
-    }
+    for (const [bin, changes] of byBin) await resign(bin, (old) => nextTargets(old, targetsExpiry, changes));
     for (const role of [TRUST_ROLE, ...[...expiring].filter(isTenantRole)]) {
       if (!expiring.has(role) || !this.signerFor(role)) continue;
-      await resign(role, (old) => new Targets({ version: old.version + 1, specVersion: SPEC_VERSION, expires: targetsExpiry, delegations: old.delegations }));
+      await resign(role, (old) => nextTargets(old, targetsExpiry));
     }
     const indexChanged = docs.length > 0;
     let indexBytes: Buffer | null = null;
@@ -521,9 +674,69 @@ export class Publisher {
       documentsChanged: docs.length,
     };
     await this.collectGarbage(now);
+    await this.restageAdditions(tenants, docs, now);
     this.options.onPublished?.(result);
     this.servedChanged();
     return result;
+  }
+
+  /** Tenants whose delegation is in the served targets. */
+  private publishedTenants(): Set<string> {
+    const top = parseMetadata(MetadataKind.Targets, this.latest.get('targets')!.bytes).signed;
+    return new Set(Object.keys(top.delegations?.roles ?? {}));
+  }
+
+  /**
+   * Keeps each published offline tenant's pending set in step with what waits for it: the held
+   * changes in its bins (with their documents) and its roles past half their lifetime. The same
+   * basis keeps the set (and its id); a new one rebuilds it; nothing waiting clears it.
+   */
+  private async stageOffline(
+    tenants: readonly TenantRecord[],
+    held: ReadonlyMap<string, ReadonlyMap<string, Buffer | null>>,
+    heldDocs: readonly TrustDocRecord[],
+    expiring: ReadonlySet<string>,
+    now: Date,
+  ): Promise<void> {
+    const offline = tenants.filter((t) => t.offline);
+    if (offline.length === 0) return;
+    const published = this.publishedTenants();
+    const expires = expiresAt(now, this.options.expiry.targets);
+    for (const t of offline) {
+      if (!published.has(tenantRole(t.name))) continue; // its first roles are pending instead (stageTenant)
+      const mine = (role: string) => tenantOfRole(role) === t.name;
+      const bins = [...held].filter(([bin]) => mine(bin));
+      const roles = [...new Set([...bins.map(([bin]) => bin), ...[...expiring].filter(mine)])].sort();
+      const current = await readPending(this.store, t.name);
+      if (roles.length === 0) {
+        if (current) await writePending(this.store, t.name, null);
+        continue;
+      }
+      const paths = new Set(bins.flatMap(([, changes]) => [...changes.keys()]));
+      const docs = heldDocs.filter((d) => paths.has(trustTargetPath(d.scope)));
+      // The served versions too: a set built on versions since replaced is rebuilt.
+      const basis = JSON.stringify({ roles: roles.map((r) => `${r} ${this.latest.get(r)!.version}`), docs: docs.map((d) => `${d.scope} ${d.version} ${d.digest} ${d.deleted}`).sort() });
+      if (current?.basis === basis) continue;
+      const changesOf = new Map(bins);
+      const unsigned = new Map<string, Metadata<Targets>>();
+      for (const role of roles) {
+        const old = parseMetadata(MetadataKind.Targets, this.latest.get(role)!.bytes).signed;
+        unsigned.set(role, new Metadata(nextTargets(old, expires, changesOf.get(role))));
+      }
+      const targets = new Map(bins.flatMap(([, changes]) => [...changes]));
+      await writePending(this.store, t.name, newPendingSet({ tenant: t.name, kind: 'update', basis, roles: unsigned, docs, targets, now }));
+    }
+  }
+
+  /** An offline tenant's first roles list its scopes' documents: when one changed before the tenant signed, they are rebuilt. */
+  private async restageAdditions(tenants: readonly TenantRecord[], docs: readonly TrustDocRecord[], now: Date): Promise<void> {
+    const waiting = tenants.filter((t) => t.offline && docs.some((d) => tenantOwning(d.scope, [t])));
+    if (waiting.length === 0) return;
+    const published = this.publishedTenants();
+    for (const t of waiting) {
+      if (published.has(tenantRole(t.name)) || (await readPending(this.store, t.name))?.kind !== 'add') continue;
+      await writePending(this.store, t.name, await this.additionSet(t, now));
+    }
   }
 
   private lastGc = 0;
@@ -736,6 +949,16 @@ function lowerBound(sorted: string[], key: string): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** The next version of a targets-type role: `changes` applied to its targets (null removes a path), the same delegations. */
+function nextTargets(old: Targets, expires: string, changes: ReadonlyMap<string, Buffer | null> = new Map()): Targets {
+  const targets = { ...old.targets };
+  for (const [path, bytes] of changes) {
+    if (bytes) targets[path] = targetFile(path, bytes);
+    else delete targets[path];
+  }
+  return new Targets({ version: old.version + 1, specVersion: SPEC_VERSION, expires, targets: sortedKeys(targets), delegations: old.delegations });
 }
 
 function targetFile(path: string, bytes: Uint8Array, digest?: string): TargetFile {

@@ -181,11 +181,13 @@ export function targetsLoader(latest: ReadonlyMap<string, MetadataRecord>): (rol
 export interface TenantAdditionInput {
   latest: ReadonlyMap<string, MetadataRecord>;
   tenant: TenantRecord;
-  /** The tenant's key; null for an offline tenant (its roles come in `presigned`). */
+  /** The tenant's key; null for an offline tenant (its roles are returned unsigned). */
   tenantSigner: Signer | null;
   targetsSigner: Signer;
   now: Date;
   expiry: ExpiryConfig;
+  /** The expiry of the tenant's roles, when rebuilding what an offline tenant signed. */
+  tenantExpires?: string;
 }
 
 export interface TenantAddition {
@@ -206,9 +208,11 @@ export async function tenantAddition(input: TenantAdditionInput): Promise<Tenant
   const top = load('targets');
   if (!top?.delegations?.roles) throw new KeyshareError(Codes.INTERNAL, 'targets has no delegations');
   const name = tenantRole(tenant.name);
-  if (top.delegations.roles[name] || latest.has(name)) throw new KeyshareError(TenantCodes.TENANT_EXISTS, `tenant ${tenant.name} is already published`);
+  if (top.delegations.roles[name]) throw new KeyshareError(TenantCodes.TENANT_EXISTS, `tenant ${tenant.name} is already published`);
   const delegation = tenantDelegation(tenant);
-  const expires = expiresAt(now, lifetimeOf(name, expiry));
+  const expires = input.tenantExpires ?? expiresAt(now, lifetimeOf(name, expiry));
+  // A name used before (a removed tenant) goes on from its last versions: snapshot still lists them (TUF spec 5.5.5).
+  const nextVersion = (role: string) => (latest.get(role)?.version ?? 0) + 1;
 
   // Move the tenant's existing documents: from each service bin, the entries the new delegation covers.
   const bins = tenantBins(tenant);
@@ -239,7 +243,7 @@ export async function tenantAddition(input: TenantAdditionInput): Promise<Tenant
     name,
     new Metadata(
       new Targets({
-        version: 1,
+        version: nextVersion(name),
         specVersion: SPEC_VERSION,
         expires,
         delegations: new Delegations({ keys: { [tenant.keyid]: tufKey(tenant.keyid, tenant.publicKey) }, succinctRoles: bins }),
@@ -247,7 +251,7 @@ export async function tenantAddition(input: TenantAdditionInput): Promise<Tenant
     ),
   );
   for (const [bin, targets] of moved) {
-    unsigned.set(bin, new Metadata(new Targets({ version: 1, specVersion: SPEC_VERSION, expires, targets: sortedKeys(targets) })));
+    unsigned.set(bin, new Metadata(new Targets({ version: nextVersion(bin), specVersion: SPEC_VERSION, expires, targets: sortedKeys(targets) })));
   }
 
   // targets: the tenant's delegation goes before "trust" (and after earlier tenants).
@@ -255,16 +259,8 @@ export async function tenantAddition(input: TenantAdditionInput): Promise<Tenant
   for (const [n, r] of Object.entries(top.delegations.roles)) if (n !== TRUST_ROLE) roles[n] = r;
   roles[name] = delegation;
   if (top.delegations.roles[TRUST_ROLE]) roles[TRUST_ROLE] = top.delegations.roles[TRUST_ROLE];
-  const newTop = new Metadata(
-    new Targets({
-      version: top.version + 1,
-      specVersion: SPEC_VERSION,
-      expires: expiresAt(now, lifetimeOf('targets', expiry)),
-      targets: top.targets,
-      delegations: new Delegations({ keys: { ...top.delegations.keys, [tenant.keyid]: tufKey(tenant.keyid, tenant.publicKey) }, roles }),
-    }),
-  );
-  await signMetadata(newTop, [input.targetsSigner]);
+  const keys = { ...top.delegations.keys, [tenant.keyid]: tufKey(tenant.keyid, tenant.publicKey) };
+  const newTop = await nextTopTargets(top, new Delegations({ keys, roles }), input.targetsSigner, now, expiry);
 
   const metadata = [record('targets', newTop), ...changedServiceBins];
   if (input.tenantSigner) {
@@ -275,6 +271,50 @@ export async function tenantAddition(input: TenantAdditionInput): Promise<Tenant
     unsigned.clear();
   }
   return { metadata, unsigned };
+}
+
+/**
+ * Removing a tenant: its delegation leaves targets, and the documents its bins list (its last
+ * signed trust) move back into the service's bins, with the same target entries. Its roles stay
+ * listed in snapshot: TUF spec 5.5.5, a role listed once stays listed. Returns the new targets
+ * and service bins, signed; nothing when the tenant was never published.
+ */
+export async function tenantRemoval(input: { latest: ReadonlyMap<string, MetadataRecord>; tenant: TenantRecord; targetsSigner: Signer; now: Date; expiry: ExpiryConfig }): Promise<MetadataRecord[]> {
+  const { latest, tenant, now, expiry } = input;
+  const load = targetsLoader(latest);
+  const top = load('targets');
+  const name = tenantRole(tenant.name);
+  if (!top?.delegations?.roles?.[name]) return [];
+  const trustBins = load(TRUST_ROLE)?.delegations?.succinctRoles;
+  if (!trustBins) throw new KeyshareError(Codes.INTERNAL, 'the trust role has no bins');
+  const back = new Map<string, Record<string, TargetFile>>();
+  for (const bin of load(name)?.delegations?.succinctRoles?.getRoles() ?? []) {
+    for (const [path, file] of Object.entries(load(bin)?.targets ?? {})) {
+      const to = trustBins.getRoleForTarget(path);
+      back.set(to, { ...back.get(to), [path]: file });
+    }
+  }
+  const out: MetadataRecord[] = [];
+  for (const [bin, files] of [...back].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const old = load(bin)!;
+    const md = new Metadata(new Targets({ version: old.version + 1, specVersion: SPEC_VERSION, expires: expiresAt(now, lifetimeOf(bin, expiry)), targets: sortedKeys({ ...old.targets, ...files }) }));
+    await signMetadata(md, [input.targetsSigner]);
+    out.push(record(bin, md));
+  }
+  const roles = Object.fromEntries(Object.entries(top.delegations.roles).filter(([n]) => n !== name));
+  const used = new Set(Object.values(roles).flatMap((r) => r.keyIDs));
+  const keys = Object.fromEntries(Object.entries(top.delegations.keys).filter(([id]) => used.has(id)));
+  const newTop = await nextTopTargets(top, new Delegations({ keys, roles }), input.targetsSigner, now, expiry);
+  return [record('targets', newTop), ...out];
+}
+
+/** The next version of targets with other delegations (roles in search order), signed by the targets key. */
+async function nextTopTargets(top: Targets, delegations: Delegations, signer: Signer, now: Date, expiry: ExpiryConfig): Promise<Metadata<Targets>> {
+  const md = new Metadata(
+    new Targets({ version: top.version + 1, specVersion: SPEC_VERSION, expires: expiresAt(now, lifetimeOf('targets', expiry)), targets: top.targets, delegations }),
+  );
+  await signMetadata(md, [signer]);
+  return md;
 }
 
 /** The snapshot meta for a set of new role versions on top of the old meta. */

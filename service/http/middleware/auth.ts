@@ -54,6 +54,7 @@ const WRITE_ROUTES: { method: string; path: RegExp; action: string }[] = [
   { method: 'DELETE', path: /^\/api\/v1\/scopes\/[^/]+\/blocks\/[^/]+\/?$/, action: Actions.ANCHOR_UNBLOCK },
   { method: 'POST', path: /^\/api\/v1\/revocations\/?$/, action: Actions.REVOKE },
   { method: 'POST', path: /^\/api\/v1\/apply\/?$/, action: Actions.APPLY },
+  { method: 'POST', path: /^\/api\/v1\/tenants\/[^/]+\/signatures\/?$/, action: Actions.TENANT_SIGN },
   { method: 'POST', path: /^\/api\/v1\/crls\/?$/, action: Actions.CRL_ADD },
   { method: 'POST', path: /^\/api\/v1\/tokens\/?$/, action: Actions.TOKEN_CREATE },
   { method: 'DELETE', path: /^\/api\/v1\/tokens\/[^/]+\/?$/, action: Actions.TOKEN_REVOKE },

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFixture, readFixtureText } from '../../../fixtures/index.js';
 import { openInstance, type Instance } from '../../../service/instance.js';
+import { FileSigner, generateSigningKeyPem, publicKeyPem } from '../../../service/crypto/signer.js';
 import { appApi, cleanupTempDirs, newDataDir, scopePath, type Api, type ApiResponse } from '../../support/service.js';
 
 type Role = 'admin' | 'editor' | 'reader';
@@ -250,4 +251,62 @@ describe('reads', () => {
       }
     });
   }
+});
+
+describe('offline tenant endpoints (GET /tenants/{name}/pending, POST /tenants/{name}/signatures)', () => {
+  const published = (name: string) => (JSON.parse(instance.publisher.latestMetadata('targets')!.bytes.toString('utf8')).signed.delegations.roles as { name: string }[]).some((r) => r.name === `tenant-${name}`);
+  /** What `keyshare tenant sign` sends: the pending set, read as admin, signed with the tenant's key. */
+  async function signatures(name: string, signer: FileSigner) {
+    const { pending } = (await apis.admin('GET', `/tenants/${name}/pending`)).body;
+    const sigs = [];
+    for (const r of pending.roles) sigs.push({ role: r.role, keyid: signer.keyid, sig: Buffer.from(await signer.sign(Buffer.from(r.canonical))).toString('hex') });
+    return { id: pending.id, signatures: sigs };
+  }
+  const lastAudit = async () => (await instance.audit.list({ limit: 10_000 })).at(-1)!;
+
+  for (const role of ['admin', 'editor', 'reader'] as Role[]) {
+    for (const where of ['own', 'other'] as Where[]) {
+      const verdict = allowed(role, where) ? 'allows' : 'forbids';
+      it(`${verdict} ${article(role)} token to read and sign the pending roles of a tenant at ${where === 'own' ? "the editor's own" : 'another'} scope`, async () => {
+        const pem = generateSigningKeyPem();
+        const signer = new FileSigner(pem);
+        const name = `t${++seq}`;
+        const add = await apis.admin('POST', '/tenants', { name, scopes: [fresh(where)], offline: true, publicKey: publicKeyPem(pem) });
+        expect(add.status, JSON.stringify(add.body)).toBe(201);
+        const read = await call(role, { method: 'GET', path: `/tenants/${name}/pending` });
+        expect(await lastAudit()).toMatchObject({ action: 'tenant.pending', outcome: allowed(role, where) ? 'ok' : 'denied' });
+        const body = await signatures(name, signer);
+        const sign = await call(role, { method: 'POST', path: `/tenants/${name}/signatures`, body });
+        expect(await lastAudit()).toMatchObject({ action: 'tenant.sign', outcome: allowed(role, where) ? 'ok' : 'denied' });
+        if (allowed(role, where)) {
+          expect(read.status, JSON.stringify(read.body)).toBe(200);
+          expect(read.body.pending.id).toBe(body.id);
+          expect(sign.status, JSON.stringify(sign.body)).toBe(201);
+          expect(published(name)).toBe(true);
+        } else {
+          expect([read.status, read.body.code]).toEqual([403, 'FORBIDDEN']);
+          expect([sign.status, sign.body.code]).toEqual([403, 'FORBIDDEN']);
+          expect(published(name)).toBe(false);
+        }
+      });
+    }
+  }
+
+  it('forbids an editor whose patterns cover only some of the tenant\'s', async () => {
+    const pem = generateSigningKeyPem();
+    const name = `t${++seq}`;
+    expect((await apis.admin('POST', '/tenants', { name, scopes: [fresh('own'), fresh('other')], offline: true, publicKey: publicKeyPem(pem) })).status).toBe(201);
+    expect((await apis.editor('GET', `/tenants/${name}/pending`)).status).toBe(403);
+    expect((await apis.editor('POST', `/tenants/${name}/signatures`, await signatures(name, new FileSigner(pem)))).status).toBe(403);
+    expect(published(name)).toBe(false);
+  });
+
+  it('lets only an admin add and remove tenants', async () => {
+    for (const role of ['editor', 'reader'] as Role[]) {
+      expect((await call(role, { method: 'POST', path: '/tenants', body: { name: `t${++seq}`, scopes: [fresh('own')] } })).status).toBe(403);
+    }
+    const { name } = (await apis.admin('POST', '/tenants', { name: `t${++seq}`, scopes: [fresh('own')] })).body.tenant;
+    for (const role of ['editor', 'reader'] as Role[]) expect((await call(role, { method: 'DELETE', path: `/tenants/${name}` })).status).toBe(403);
+    expect((await apis.admin('DELETE', `/tenants/${name}`)).status).toBe(200);
+  });
 });
