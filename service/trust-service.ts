@@ -8,7 +8,8 @@ import { LEVELS, REVOCATION_REASONS, type AnchorRecord, type Level, type Revocat
 import { KeyshareError, Codes, isKeyshareError } from './errors.js';
 import type { Publisher, PublishResult } from './repo/publisher.js';
 import type { RevocationInput, Store } from './store/index.js';
-import { CrlCodes, acceptCrl, caAnchors, certificateIssuerId } from './domain/crl.js';
+import { CrlCodes, caAnchors, certificateIssuerId } from './domain/crl.js';
+import { storeCrl, type StoreCrlOptions } from './crl/store-crl.js';
 import { crlTargetPath } from './domain/trust.js';
 import { assertAnchorRemovable, assertScopeAppliable, assertScopeRemovable } from './domain/federation.js';
 import { parseCertificateChain, parseCrl } from './crypto/index.js';
@@ -330,42 +331,10 @@ export class TrustService {
    */
   async addCrl(
     input: string | Uint8Array,
-    options: { url?: string | null; fetchedAt?: string; expectIssuer?: string } = {},
+    options: StoreCrlOptions = {},
   ): Promise<WriteResult & { crl: CrlInfo }> {
-    const now = this.clock();
-    const crl = parseCrl(input);
-    // acceptCrl is pure and synchronous: it gets the stored CRLs read beforehand.
-    const stored = new Map((await this.store.listCrls()).map((c) => [c.issuer, c]));
-    const storedEntries = (issuer: string) => {
-      const rec = stored.get(issuer);
-      if (!rec) return null;
-      let entries: Set<string> | undefined;
-      try {
-        entries = new Set(parseCrl(rec.der).entries.map((e) => e.serialHex));
-      } catch {
-        entries = undefined;
-      }
-      return { crlNumber: rec.crlNumber, entries };
-    };
-    const decision = acceptCrl({ crl, anchors: caAnchors(await this.store.listAnchors()), stored: storedEntries, now });
-    if (options.expectIssuer !== undefined && decision.issuer !== options.expectIssuer) {
-      throw new KeyshareError(CrlCodes.CRL_UNKNOWN_ISSUER, `the CRL is issued by anchor ${decision.issuer}, not ${options.expectIssuer}`);
-    }
-    const at = now.toISOString();
-    await this.store.putCrl(
-      {
-        issuer: decision.issuer,
-        crlNumber: crl.crlNumber!,
-        thisUpdate: crl.thisUpdate.toISOString(),
-        nextUpdate: crl.nextUpdate!.toISOString(),
-        der: Buffer.from(crl.der),
-        updatedAt: at,
-        ...(options.url !== undefined ? { url: options.url } : {}),
-        ...(options.fetchedAt !== undefined ? { lastFetchAt: options.fetchedAt } : {}),
-      },
-      decision.entriesChanged,
-    );
-    return { crl: await this.crlInfo(decision.issuer), ...(await this.published()) };
+    const { issuer } = await storeCrl(this.store, input, this.clock(), options);
+    return { crl: await this.crlInfo(issuer), ...(await this.published()) };
   }
 
   /** What `crl add` reports about the stored CRL of an issuer (CRL_UNKNOWN_ISSUER when none). */

@@ -13,7 +13,7 @@ import {
   type ParsedCrl,
 } from '../crypto/index.js';
 import { KeyshareError } from '../errors.js';
-import type { AnchorRecord } from './types.js';
+import type { AnchorRecord, AnchorType } from './types.js';
 
 export { CrlCodes };
 export const ROLLBACK = 'ROLLBACK';
@@ -21,7 +21,7 @@ export const ROLLBACK = 'ROLLBACK';
 export const ISSUER_UNKNOWN = 'ISSUER_UNKNOWN';
 
 /** Anchor types whose certificate is a CA (CONTRACT "Anchor IDs": ca and tsa must be CAs). */
-export const CA_ANCHOR_TYPES: readonly string[] = ['ca', 'tsa'];
+export const CA_ANCHOR_TYPES: readonly AnchorType[] = ['ca', 'tsa'];
 
 export interface CaAnchor {
   id: string;
