@@ -20,7 +20,7 @@ import { exportBundle } from '../../sync/bundle/export.js';
 import { importBundle } from '../../sync/bundle/import.js';
 import { openInstance } from '../../service/instance.js';
 import { startServer } from '../../service/server.js';
-import { TufClient, cleanupTempDirs, httpApi, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
+import { TufClient, cleanupTempDirs, eventually, httpApi, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 
 const EC = readFixtureText('keys/ec-p256.pub.pem');
@@ -58,21 +58,6 @@ async function start(): Promise<TestService> {
   const s = await startTestService({ init });
   services.push(s);
   return s;
-}
-
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    let v: T | undefined;
-    try {
-      v = await read();
-      if (ok(v)) return v;
-    } catch {
-      // not there yet (e.g. a document the service has not published yet)
-    }
-    if (Date.now() > until) return v as T;
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function addUpstream(svc: TestService, body: Record<string, unknown>): Promise<{ upstream: View; sync: Outcome }> {

@@ -33,8 +33,11 @@ function loadCa() {
 /** The PEM of the CA that signs these CRLs: add it as a `ca` anchor first. */
 export const CRL_CA_PEM = () => readFixtureText('certs/intermediate-ca.pem');
 
-/** A DER CRL of the intermediate CA with CRL number `n`, valid from an hour ago for a week, revoking `revoked` random serials. */
-export async function mintCrl(n: number, revoked = 1): Promise<Buffer> {
+/**
+ * A DER CRL of the intermediate CA with CRL number `n`, valid from an hour ago for a week,
+ * revoking `revoked` random serials, or the serials (hex) given.
+ */
+export async function mintCrl(n: number, revoked: number | string[] = 1): Promise<Buffer> {
   const issuer = await loadCa();
   let hex = n.toString(16);
   if (hex.length % 2) hex = `0${hex}`;
@@ -46,7 +49,11 @@ export async function mintCrl(n: number, revoked = 1): Promise<Buffer> {
     thisUpdate: new Date(now - 3600_000),
     nextUpdate: new Date(now + 7 * 86_400_000),
     extensions: [await x509.AuthorityKeyIdentifierExtension.create(issuer.publicKey), new x509.Extension('2.5.29.20', false, new Uint8Array([0x02, content.length, ...content]))],
-    entries: Array.from({ length: revoked }, () => ({ serialNumber: `7${randomBytes(8).toString('hex')}`, revocationDate: new Date(now - 60_000), reason: x509.X509CrlReason.keyCompromise })),
+    entries: (typeof revoked === 'number' ? Array.from({ length: revoked }, () => `7${randomBytes(8).toString('hex')}`) : revoked).map((serialNumber) => ({
+      serialNumber,
+      revocationDate: new Date(now - 60_000),
+      reason: x509.X509CrlReason.keyCompromise,
+    })),
     signingAlgorithm: ECDSA_P256,
     signingKey: issuer.privateKey,
   });

@@ -172,3 +172,19 @@ export class TufClient {
 /** What a trust document's anchors look like, reduced to what most tests compare. */
 export const anchorSummary = (doc: { anchors: { id: string; definedAt: string }[] }) =>
   doc.anchors.map((a) => ({ id: a.id, definedAt: a.definedAt }));
+
+/** Polls `read` until `ok` holds (errors count as not yet), for at most `ms`; returns the last value read. */
+export async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    let v: T | undefined;
+    try {
+      v = await read();
+      if (ok(v)) return v;
+    } catch {
+      // not there yet (e.g. a document the service has not published yet)
+    }
+    if (Date.now() > until) return v as T;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
