@@ -95,6 +95,7 @@ const SettingsSchema = z
     }),
     'shutdown-timeout': duration(0, 3600),
     'session-ttl': duration(60, 30 * 86_400),
+    'upstream-poll-interval': duration(1, 86_400),
   })
   .superRefine((v, ctx) => {
     // TUF: a role must not outlive the role that lists it by less than its re-signing margin.
@@ -115,6 +116,8 @@ export interface Config {
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
   sessionTtlSeconds: number;
+  /** Time between polls of each upstream (sync/upstream/manager.ts adds ±20 % jitter). */
+  upstreamPollMs: number;
 }
 
 const DEFAULTS: Record<string, string | undefined> = {
@@ -129,6 +132,7 @@ const DEFAULTS: Record<string, string | undefined> = {
   'max-body': '4MiB',
   'shutdown-timeout': '30s',
   'session-ttl': '8h',
+  'upstream-poll-interval': '60s',
 };
 
 /** The commander option name of a setting: --static-dir → staticDir, --expiry-timestamp → expiryTimestamp. */
@@ -258,5 +262,6 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     maxBodyBytes: v['max-body'],
     shutdownTimeoutMs: v['shutdown-timeout'] * 1000,
     sessionTtlSeconds: v['session-ttl'],
+    upstreamPollMs: v['upstream-poll-interval'] * 1000,
   };
 }

@@ -35,6 +35,14 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'max-body', flag: '--max-body SIZE', env: 'KEYSHARE_MAX_BODY', defaultText: '`4MiB`', description: 'largest admin API request body', serve: true },
   { key: 'shutdown-timeout', flag: '--shutdown-timeout DURATION', env: 'KEYSHARE_SHUTDOWN_TIMEOUT', defaultText: '`30s`', description: 'on SIGTERM, how long in-flight requests get before connections are cut', serve: true },
   { key: 'session-ttl', flag: '--session-ttl DURATION', env: 'KEYSHARE_SESSION_TTL', defaultText: '`8h`', description: 'web console session lifetime', serve: true },
+  {
+    key: 'upstream-poll-interval',
+    flag: '--upstream-poll-interval DURATION',
+    env: 'KEYSHARE_UPSTREAM_POLL_INTERVAL',
+    defaultText: '`60s`',
+    description: 'time between polls of each upstream, ±20 % jitter (a change announced on its feed syncs at once)',
+    serve: true,
+  },
 ] as const;
 
 /** The README's settings table, generated from SETTINGS (a test keeps the README in step). */

@@ -1,15 +1,16 @@
 /**
  * The real CLI (`node bin/keyshare.js`, the dist/ that `npm test` builds first) for upstreams:
- * `upstream add|ls|rm`, `sync [NAME]`, `anchor block|unblock` (CONTRACT.md "CLI").
+ * `upstream add|ls|rm`, `sync [NAME]`, `anchor block|unblock` (CONTRACT.md "CLI"), and
+ * `serve --upstream-poll-interval`.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readFixtureText } from '../../fixtures/index.js';
 import { packageRoot } from '../../service/util/paths.js';
 import { expectedSpkiId } from '../service/crypto/helpers.js';
-import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
+import { cleanupTempDirs, eventually, newDataDir, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
 
 vi.setConfig({ testTimeout: 180_000 });
 
@@ -81,5 +82,37 @@ describe('keyshare upstream and sync', () => {
     const rm = await keyshare(['upstream', 'rm', 'hq']);
     expect(rm.code, rm.stderr).toBe(0);
     expect(await D.instance.store.listScopes()).toEqual([]);
+  });
+});
+
+describe('keyshare serve --upstream-poll-interval', () => {
+  it('polls each upstream at that interval', async () => {
+    const { dataDir, token } = await newDataDir({ binBits: 4 });
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYSHARE_')));
+    const child = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--listen', '127.0.0.1:0', '--upstream-poll-interval', '1s', '--log-level', 'silent'], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    try {
+      const url = await eventually(async () => /keyshare serving (http:\/\/[^/\s]+)\//.exec(stderr)?.[1], (u) => u !== undefined, 30_000);
+      expect(url, stderr).toBeDefined();
+      const api = async (method: string, path: string, body?: unknown) =>
+        (await fetch(`${url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })).json();
+      const added = await api('POST', '/upstreams', { name: 'hq', url: U.url, root: await (await fetch(`${U.url}/tuf/1.root.json`)).text() });
+      expect(added.sync.ok, JSON.stringify(added)).toBe(true);
+      // Nothing changes at U, so its feed stays quiet: only polls sync. Two more syncs within
+      // seconds means the 1 s interval is used (the default would be about a minute apart).
+      const seen = new Set<string>([added.upstream.lastSuccessAt]);
+      await eventually(
+        async () => seen.add((await api('GET', '/upstreams/hq')).upstream.lastSuccessAt).size,
+        (n) => n >= 3,
+        20_000,
+      );
+      expect(seen.size).toBeGreaterThanOrEqual(3);
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 });

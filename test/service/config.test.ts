@@ -37,6 +37,7 @@ describe('the configuration', () => {
       maxBodyBytes: 4 * 1024 * 1024,
       shutdownTimeoutMs: 30_000,
       sessionTtlSeconds: 8 * 3600,
+      upstreamPollMs: 60_000,
     });
   });
 
@@ -45,7 +46,7 @@ describe('the configuration', () => {
     mkdirSync(join(cwd, 'data'));
     writeFileSync(
       join(cwd, 'data', 'keyshare.yaml'),
-      ['listen: 0.0.0.0:9000', 'log-level: warn', 'static-dir: ../static', 'expiry:', '  timestamp: 6h', '  targets: 60d', 'max-body: 1MiB'].join('\n'),
+      ['listen: 0.0.0.0:9000', 'log-level: warn', 'static-dir: ../static', 'expiry:', '  timestamp: 6h', '  targets: 60d', 'max-body: 1MiB', 'upstream-poll-interval: 5m'].join('\n'),
     );
     const env = { KEYSHARE_DATA: 'data', KEYSHARE_LOG_LEVEL: 'debug', KEYSHARE_EXPIRY_TARGETS: '90d' };
     const c = loadConfig({ flags: { listen: '127.0.0.1:7000' }, env, cwd });
@@ -54,6 +55,7 @@ describe('the configuration', () => {
     expect(c.logLevel).toBe('debug'); // env
     expect(c.expiry).toEqual({ timestamp: 6 * 3600, targets: 90 * 86_400 }); // file, env; the rest as stored at init
     expect(c.maxBodyBytes).toBe(1024 * 1024); // file
+    expect(c.upstreamPollMs).toBe(300_000); // file
     expect(c.staticDir).toBe(join(cwd, 'static')); // relative to the file
     expect(c.data).toBe(join(cwd, 'data'));
   });
@@ -77,6 +79,7 @@ describe('the configuration', () => {
     expectInvalid(() => loadConfig({ flags: { database: 'mysql://x' }, env: {}, cwd }), /^database .*postgres/);
     expectInvalid(() => loadConfig({ flags: { maxBody: '12 parsecs' }, env: {}, cwd }), /^max-body .*not a size/);
     expectInvalid(() => loadConfig({ flags: { sessionTtl: '1x' }, env: {}, cwd }), /^session-ttl .*not a duration/);
+    expectInvalid(() => loadConfig({ flags: { upstreamPollInterval: '0s' }, env: {}, cwd }), /^upstream-poll-interval .*between 1s and 86400s/);
     expectInvalid(() => loadConfig({ flags: { config: 'missing.yaml' }, env: {}, cwd }), /does not exist/);
   });
 
