@@ -8,6 +8,7 @@ import { readInputFile } from '../files.js';
 import { print, publishedNote } from '../output.js';
 import { adminOptions } from './admin-options.js';
 import { KeyshareError } from '../../service/errors.js';
+import type { SyncOutcome } from '../../sync/upstream/sync.js';
 
 interface UpstreamView {
   name: string;
@@ -24,16 +25,6 @@ interface UpstreamView {
   mirror: string | null;
   expires: string | null;
 }
-interface SyncOutcome {
-  name: string;
-  ok: boolean;
-  changed: boolean;
-  timestampVersion: number | null;
-  error: { code: string; message: string } | null;
-  scopes?: { created: string[]; updated: string[]; removed: string[]; conflicts: string[] };
-  revocationsAdded?: number;
-  mirrorFiles?: number;
-}
 
 const describe = (u: UpstreamView) => [
   `${u.name}\t${u.mode}\t${u.url}`,
@@ -48,6 +39,8 @@ const outcomeLine = (o: SyncOutcome) => {
   const parts = [`${o.name}: timestamp version ${o.timestampVersion}`, o.changed ? 'changed' : 'no change'];
   if (o.scopes) parts.push(`scopes +${o.scopes.created.length} ~${o.scopes.updated.length} -${o.scopes.removed.length}`);
   if (o.revocationsAdded) parts.push(`${o.revocationsAdded} revocations added`);
+  if (o.crlsUpdated?.length) parts.push(`${o.crlsUpdated.length} CRLs updated`);
+  if (o.crlErrors?.length) parts.push(`CRLs refused: ${o.crlErrors.map((e) => `${e.issuer} (${e.code})`).join(' ')}`);
   if (o.mirrorFiles !== undefined) parts.push(`${o.mirrorFiles} files mirrored`);
   if (o.scopes?.conflicts.length) parts.push(`left out (defined locally): ${o.scopes.conflicts.join(' ')}`);
   return parts.join(', ');

@@ -64,6 +64,11 @@ export const SyncOutcome = z
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     scopes: z.object({ created: z.array(z.string()), updated: z.array(z.string()), removed: z.array(z.string()), conflicts: z.array(z.string()) }).optional(),
     revocationsAdded: z.number().optional(),
+    crlsUpdated: z.array(z.string()).optional().openapi({ description: 'federate: the CA anchors whose CRL from this upstream was stored (newer than the one held)' }),
+    crlErrors: z
+      .array(z.object({ issuer: z.string(), code: z.string(), message: z.string() }))
+      .optional()
+      .openapi({ description: 'federate: CRLs of this upstream that were refused (e.g. ROLLBACK: older than the one held); also in lastError' }),
     mirrorFiles: z.number().optional(),
   })
   .openapi('SyncOutcome');
