@@ -9,9 +9,10 @@
  *  - federate: the upstream's documents (filtered by its scope patterns) become its
  *    contributions, and the federated scopes are recomputed from every owner's (federate.ts);
  *    the CRLs it lists for the CA anchors federated here, read as TUF targets (hash and length
- *    from its signed metadata), go through the same checks as `crl add` (service/crl/store-crl.ts):
- *    the newest CRL of a CA wins, wherever it came from (RFC 5280 5.2.3). A CRL refused (an
- *    older one is ROLLBACK) is kept out and named in lastError; the rest of the sync lands;
+ *    from its signed metadata), go through the same checks as `crl add` (carry-crls.ts, shared
+ *    with bundle import): the newest CRL of a CA wins, wherever it came from (RFC 5280 5.2.3).
+ *    A CRL refused (an older one is ROLLBACK) is kept out and named in lastError; the rest of
+ *    the sync lands;
  *  - mirror: every file of the upstream repository, root versions included, replaces the
  *    mirror served byte for byte under /mirrors/<name>/tuf/.
  *
@@ -22,14 +23,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditAppend } from '../../service/audit/log.js';
-import { storeCrl } from '../../service/crl/store-crl.js';
-import { CA_ANCHOR_TYPES } from '../../service/domain/crl.js';
-import type { TrustDocument } from '../../service/domain/types.js';
-import { KeyshareError, Codes, isKeyshareError } from '../../service/errors.js';
+import { KeyshareError, Codes } from '../../service/errors.js';
 import type { Store, UpstreamRecord } from '../../service/store/index.js';
 import { fetchTrust, INDEX_TARGET, type RepositoryFile } from '../client/fetch-trust.js';
 import { FetchCodes } from '../client/errors.js';
 import { HttpFetcher } from '../client/fetcher.js';
+import { carryCrls, crlProblem, federatedCrls, type CarriedCrl, type CrlRefusal } from './carry-crls.js';
 import { UpstreamCodes, toSyncError, upstreamError } from './errors.js';
 import {
   AnchorParser,
@@ -105,7 +104,7 @@ export interface SyncOutcome {
   /** federate: the CA anchors whose CRL from this upstream was stored (newer than the one held). */
   crlsUpdated?: string[];
   /** federate: CRLs of this upstream that were refused (e.g. ROLLBACK: older than the one held). */
-  crlErrors?: { issuer: string; code: string; message: string }[];
+  crlErrors?: CrlRefusal[];
   mirrorFiles?: number;
 }
 
@@ -122,7 +121,7 @@ interface Fetched {
   /** federate: what the upstream brings now. */
   scopes: Map<string, FederatedScope> | null;
   /** federate: the verified DER of each CRL the upstream lists for a federated CA anchor, by issuer, with the scopes listing it. */
-  crls: Map<string, { der: Buffer; scopes: string[] }> | null;
+  crls: Map<string, CarriedCrl> | null;
   /** mirror: the files to serve, or null when the upstream did not change. */
   files: RepositoryFile[] | null;
   unchanged: boolean;
@@ -240,50 +239,8 @@ async function read(deps: SyncDeps, row: UpstreamRecord, now: Date, limits: Sync
     ...(scopes ? { federated: toContributions(scopes.values()) } : {}),
     ...(!federate ? { mirrorFiles: files ? files.length : (prev?.mirrorFiles ?? 0) } : {}),
   };
-  return { state, scopes, crls: scopes ? federatedCrls(res.documents, res.crls, scopes) : null, files, unchanged };
-}
-
-/**
- * The CRLs an upstream's documents list (`crls`) for CA anchors that are federated here (not
- * this service's own, come back round a loop), by issuer. Read even when the upstream did not
- * change: what is stored here may have changed since (a local `crl add`).
- */
-function federatedCrls(documents: TrustDocument[], fetched: Map<string, Uint8Array>, scopes: Map<string, FederatedScope>): Map<string, { der: Buffer; scopes: string[] }> {
-  const out = new Map<string, { der: Buffer; scopes: string[] }>();
-  for (const doc of documents) {
-    const cas = new Set(scopes.get(doc.scope)?.anchors.filter((a) => CA_ANCHOR_TYPES.includes(a.type)).map((a) => a.id));
-    for (const c of doc.crls ?? []) {
-      const der = fetched.get(c.target);
-      if (!der || !cas.has(c.issuer)) continue;
-      const seen = out.get(c.issuer);
-      if (seen) seen.scopes.push(doc.scope);
-      else out.set(c.issuer, { der: Buffer.from(der), scopes: [doc.scope] });
-    }
-  }
-  return out;
-}
-
-/**
- * Stores the upstream's CRLs that are newer than the ones held, inside the sync's transaction.
- * An identical CRL is unchanged; a refused one (a KeyshareError: ROLLBACK, CRL_EXPIRED, ...) is
- * reported and left out; anything else (the store failing) aborts the whole sync.
- */
-async function carryCrls(store: Store, crls: Map<string, { der: Buffer; scopes: string[] }>, skipScopes: ReadonlySet<string>, now: Date) {
-  const updated: string[] = [];
-  const errors: { issuer: string; code: string; message: string }[] = [];
-  for (const [issuer, { der, scopes }] of [...crls].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    // Only listed in scopes left out (defined locally here): not federated, so not carried.
-    if (scopes.every((s) => skipScopes.has(s))) continue;
-    if ((await store.getCrl(issuer))?.der.equals(der)) continue;
-    try {
-      await storeCrl(store, der, now, { expectIssuer: issuer });
-      updated.push(issuer);
-    } catch (e) {
-      if (!isKeyshareError(e)) throw e;
-      errors.push({ issuer, code: e.code, message: e.message });
-    }
-  }
-  return { updated, errors };
+  // Read even when the upstream did not change: what is stored here may have changed since (a local `crl add`).
+  return { state, scopes, crls: scopes ? federatedCrls(res.documents, (target) => res.crls.get(target), scopes) : null, files, unchanged };
 }
 
 async function commit(deps: SyncDeps, row: UpstreamRecord, f: Fetched, now: Date): Promise<SyncOutcome> {
@@ -307,7 +264,7 @@ async function commit(deps: SyncDeps, row: UpstreamRecord, f: Fetched, now: Date
         conflicts,
       };
       outcome.revocationsAdded = revoked.added;
-      const crls = await carryCrls(store, f.crls ?? new Map(), new Set(conflicts), now);
+      const crls = await carryCrls(store, f.crls ?? new Map(), now, new Set(conflicts));
       outcome.crlsUpdated = crls.updated;
       outcome.crlErrors = crls.errors;
       outcome.changed = plan.touched.size > 0 || revoked.added > 0 || crls.updated.length > 0;
@@ -321,7 +278,7 @@ async function commit(deps: SyncDeps, row: UpstreamRecord, f: Fetched, now: Date
     // Scopes left out are shown until they are resolved (remove the local scope, or narrow --scopes),
     // and refused CRLs until the upstream offers one that is accepted.
     const problems = [
-      ...(outcome.crlErrors ?? []).map((e) => `${e.code}: the CRL of ${e.issuer}: ${e.message}`),
+      ...(outcome.crlErrors ?? []).map(crlProblem),
       ...(conflicts.length
         ? [`${UpstreamCodes.SCOPE_EXISTS}: ${conflicts.length} scope(s) defined locally here were left out: ${conflicts.slice(0, 10).join(', ')}${conflicts.length > 10 ? ', ...' : ''}`]
         : []),
