@@ -82,12 +82,15 @@ export function bundleCommand(): Command {
       if (root.length > 1024 * 1024) throw new KeyshareError(Codes.BAD_REQUEST, `${o.root} is too large for a root.json`);
       const { importBundle } = await import('../../sync/bundle/import.js');
       const r = await importBundle({ file: resolve(file), root, dataDir: dataDir(o.data) });
+      // A refused CRL does not fail the import (the rest landed): a warning, and crlErrors in --json.
+      for (const e of r.crlErrors) process.stderr.write(`keyshare: warning: ${e.code}: the CRL of ${e.issuer} was not imported: ${e.message}\n`);
       print(o.json, r, () => {
         if (!r.changed) return `already imported: origin ${r.origin}, timestamp version ${r.versions.timestamp}; nothing changed`;
         const lines = [
           `imported origin ${r.origin} (timestamp version ${r.versions.timestamp}, created ${r.createdAt}, valid until ${r.expires})`,
           `  scopes: ${r.scopes.created.length} created, ${r.scopes.updated.length} updated, ${r.scopes.removed.length} removed, ${r.scopes.unchanged} unchanged`,
           `  anchors: ${r.anchors.added} added, ${r.anchors.updated} updated, ${r.anchors.removed} removed; ${r.revocationsAdded} revocations added`,
+          `  CRLs: ${r.crlsUpdated.length} updated${r.crlErrors.length ? `, ${r.crlErrors.length} refused` : ''}`,
           `  mirror: ${r.mirror}`,
         ];
         if (r.scopes.notInBundle.length) lines.push(`  ${r.scopes.notInBundle.length} scopes of this origin were not in the bundle and keep their earlier trust`);

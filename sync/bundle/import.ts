@@ -8,6 +8,10 @@
  *  - the imported scopes, with their anchors and revocations, `source = bundle:<origin>`
  *    (sync/upstream/federate.ts, shared with online upstreams); the publisher republishes
  *    them under this service's own root;
+ *  - the CRLs the documents list for the CA anchors imported, read from the bundle's verified
+ *    targets and stored with the checks of `crl add` (sync/upstream/carry-crls.ts, shared with
+ *    online upstreams): the newest CRL of a CA wins (RFC 5280 5.2.3); a refused one (ROLLBACK,
+ *    CRL_EXPIRED, ...) is left out and reported in `crlErrors` while the rest lands;
  *  - the origin as an upstream row named `<origin>` (url `bundle:<origin>`, mode `mirror`,
  *    the newest verified root, the versions seen), and the bundle's repository files in
  *    upstream_files, served byte for byte under /mirrors/<origin>/tuf/.
@@ -51,6 +55,7 @@ import {
   type Contributions,
   type FederatedScope,
 } from '../upstream/federate.js';
+import { carryCrls, crlProblem, federatedCrls, type CrlListing, type CrlRefusal } from '../upstream/carry-crls.js';
 import { selfIdentity } from '../upstream/identity.js';
 import { bundleHop } from '../upstream/source.js';
 import { BUNDLE_JSON, SOURCE_PREFIX, TUF_DIR, parseManifest, type BundleManifest } from './format.js';
@@ -83,6 +88,10 @@ export interface ImportResult {
   scopes: { created: string[]; updated: string[]; removed: string[]; unchanged: number; notInBundle: string[] };
   anchors: { added: number; updated: number; removed: number };
   revocationsAdded: number;
+  /** The CA anchors whose CRL from the bundle was stored (newer than the one held). */
+  crlsUpdated: string[];
+  /** CRLs of the bundle that were refused (e.g. ROLLBACK: older than the one held); the rest of the import landed. */
+  crlErrors: CrlRefusal[];
   /** Where this service serves the origin's repository byte for byte. */
   mirror: string;
 }
@@ -219,6 +228,15 @@ async function withStore<T>(options: ImportOptions, fn: (store: Store) => Promis
   }
 }
 
+/** The `crls` a trust document lists (federateDocument checked the rest of it). */
+function crlListing(path: string, scope: string, bytes: Buffer): CrlListing {
+  const crls = (JSON.parse(bytes.toString('utf8')) as { crls?: unknown }).crls;
+  if (crls === undefined) return { scope };
+  const ok = Array.isArray(crls) && crls.every((c) => typeof c === 'object' && c !== null && typeof c.issuer === 'string' && typeof c.target === 'string');
+  if (!ok) throw bundleError(BundleCodes.BUNDLE_INVALID, `${path}: crls must list objects with issuer and target`);
+  return { scope, crls: crls as { issuer: string; target: string }[] };
+}
+
 async function apply(store: Store, v: VerifiedBundle, now: Date, options: ImportOptions): Promise<ImportResult> {
   const origin = v.origin;
   const source = bundleSource(origin);
@@ -232,6 +250,8 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
     scopes: { created: [], updated: [], removed: [], unchanged: 0, notInBundle: [] },
     anchors: { added: 0, updated: 0, removed: 0 },
     revocationsAdded: 0,
+    crlsUpdated: [],
+    crlErrors: [],
     mirror: mirrorPath(origin),
   };
 
@@ -258,6 +278,7 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
   const before = prev?.federated ? fromContributions(prev.federated) : await contributionsFromStore(store, source);
   const wanted = new Map<string, FederatedScope>();
   const mine = new Map<string, FederatedScope>();
+  const listings: CrlListing[] = [];
   for (const [scope, path] of index) {
     const t = byPath.get(path);
     if (!t) {
@@ -267,10 +288,12 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
       continue;
     }
     // null: this site's own trust, come back through the origin (a loop): not imported again.
-    const f = await federateDocument(path, readFileSync(t.file), federation);
+    const bytes = readFileSync(t.file);
+    const f = await federateDocument(path, bytes, federation);
     if (f) {
       wanted.set(scope, f);
       mine.set(scope, f);
+      listings.push(crlListing(path, scope, bytes));
     }
   }
 
@@ -285,6 +308,19 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
     );
   }
   result.scopes.notInBundle = result.scopes.notInBundle.filter((s) => mine.has(s));
+  // TUF spec 5.7.3: CRL bytes only from the bundle's verified targets (length and hashes from
+  // the origin's signed metadata). A complete repository holds every target its documents list.
+  const crls = federatedCrls(
+    listings,
+    (target) => {
+      const t = byPath.get(target);
+      return t && readFileSync(t.file);
+    },
+    wanted,
+    (issuer, target) => {
+      throw bundleError(BundleCodes.BUNDLE_INVALID, `the bundle lacks ${target}, the CRL of ${issuer} that its trust documents list`);
+    },
+  );
 
   const state: BundleState = {
     kind: 'bundle',
@@ -308,6 +344,10 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
     // Revocations only ever restrict: each document's are added at its scope, never removed.
     const revoked = await addRevocations(store, wanted.values());
     result.revocationsAdded = revoked.added;
+    // Refused CRLs are reported, the rest lands; a store failure throws and nothing lands.
+    const carried = await carryCrls(store, crls, now);
+    result.crlsUpdated = carried.updated;
+    result.crlErrors = carried.errors;
     const created = new Set(plan.createScopes.map((s) => s.scope));
     result.scopes.created = [...created];
     result.scopes.removed = plan.deleteScopes;
@@ -329,7 +369,8 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
       state: state as unknown as Record<string, unknown>,
       timestampVersion: v.timestamp.version,
       lastSuccessAt: now.toISOString(),
-      lastError: null,
+      // Shown by `upstream ls` until a bundle brings a CRL that is accepted, as for online upstreams.
+      lastError: result.crlErrors.length ? result.crlErrors.map(crlProblem).join('; ').slice(0, 2000) : null,
       createdAt: upstream?.createdAt ?? now.toISOString(),
     });
     await store.replaceUpstreamFiles(

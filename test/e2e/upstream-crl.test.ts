@@ -9,32 +9,23 @@
  * like `crl add`) and republishes it; E does the same from D. The newest CRL (RFC 5280 5.2.3,
  * CRL number) wins wherever it comes from. Waits are bounded polls, never timing assertions.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixturePath, readFixture, readFixtureText } from '../../fixtures/index.js';
+import { readFixture, readFixtureText } from '../../fixtures/index.js';
 import { packageRoot } from '../../service/util/paths.js';
-import { expectedCertId, expectedSpkiId } from '../service/crypto/helpers.js';
+import { expectedSpkiId } from '../service/crypto/helpers.js';
+import { CRL_2, CRL_TARGET, HAVE_OPENSSL, INT_CA, INT_ID, LEAF_SERIAL, REVOKED_SERIAL, ROOT_CA, verifyWithCrl } from '../support/crl-fixtures.js';
 import { mintCrl } from '../support/crl-mint.js';
 import { TufClient, cleanupTempDirs, eventually, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
 
-const HAVE_OPENSSL = spawnSync('openssl', ['version']).status === 0;
 const BIN = join(packageRoot(), 'bin', 'keyshare.js');
-const ROOT_CA = readFixtureText('certs/root-ca.pem');
-const INT_CA = readFixtureText('certs/intermediate-ca.pem');
-const INT_ID = expectedCertId(INT_CA);
 const EC = readFixtureText('keys/ec-p256.pub.pem');
 const EC_ID = expectedSpkiId(EC);
 const SCOPE = 'registry.acme.io';
-const CRL_TARGET = `crl/${INT_ID.slice('sha256:'.length)}.crl`;
-/** fixtures/crls/intermediate-ca.crl: CRL number 2, revokes leaf-revoked.pem (serial 0dead0). */
-const CRL_2 = readFixture('crls/intermediate-ca.crl');
 /** fixtures/crls/intermediate-ca-3.crl: CRL number 3, older than the CRLs U publishes later. */
 const CRL_3 = readFixture('crls/intermediate-ca-3.crl');
-/** leaf-revoked.pem and leaf.pem. */
-const REVOKED_SERIAL = '0dead0';
-const LEAF_SERIAL = '8badf00d';
 
 type View = { name: string; lastError: string | null; lastSuccessAt: string | null; version: number | null };
 type TrustDoc = { anchors: { id: string }[]; crls: { issuer: string; target: string; urls?: string[] }[] };
@@ -70,11 +61,6 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   );
 }
 
-function openssl(args: string[]): { code: number; out: string } {
-  const r = spawnSync('openssl', args, { encoding: 'utf8' });
-  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
-}
-
 afterAll(async () => {
   await Promise.all(services.map((s) => s.close()));
   cleanupTempDirs();
@@ -96,7 +82,7 @@ describe.skipIf(!HAVE_OPENSSL && !process.env.CI)('when a federated CA publishes
     const out = join(dir, `pem-${Math.random().toString(36).slice(2)}`);
     const r = await run(['fetch', '--server', E.url, '--root', join(E.dataDir, 'root.json'), '--out', out, '--format', 'pem', '--cache', join(dir, 'cache')]);
     expect(r.code, r.stderr).toBe(0);
-    return openssl(['verify', '-crl_check', '-CAfile', join(out, `${SCOPE}.pem`), '-CRLfile', join(out, `${SCOPE}.crl.pem`), fixturePath('certs', leaf)]);
+    return verifyWithCrl(out, SCOPE, leaf);
   }
 
   beforeAll(async () => {
