@@ -52,6 +52,7 @@ export function serveCommand(): Command {
         shutdownTimeoutMs: config.shutdownTimeoutMs,
         console: { sessionTtlSeconds: config.sessionTtlSeconds },
         staticDir: config.staticDir,
+        database: config.database,
       });
       logger.info({ url: server.url, data: dir, config: config.configFile }, 'serving');
       process.stderr.write(`keyshare serving ${server.url}/tuf/ (root.json: ${dir}/root.json, admin token: ${dir}/admin.token)\n`);

@@ -25,6 +25,7 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   SCOPE_FEDERATED: 409,
   ANCHOR_FEDERATED: 409,
   [Codes.NOT_INITIALIZED]: 503,
+  [Codes.NOT_PUBLISHER]: 503,
   [Codes.INTERNAL]: 500,
 };
 

@@ -58,6 +58,19 @@ export interface PublishEvent {
 }
 export type PublishObserver = (event: PublishEvent) => void;
 
+/**
+ * Whether this process publishes (issue 11, service/replication.ts): with replicas on one
+ * PostgreSQL database only the holder of the publisher lease signs and commits metadata; the
+ * others hand their changes to it and serve what it publishes. Alone (SQLite), it always does.
+ */
+export interface PublishGate {
+  leads(): boolean;
+  /** A change was committed here while another replica publishes: tell that one. */
+  handOff(): void;
+}
+
+const ALWAYS_LEADS: PublishGate = { leads: () => true, handOff: () => {} };
+
 /** A superseded version stays downloadable this long, for clients in the middle of an update. */
 export const GC_GRACE_MS = 60 * 60 * 1000;
 const GC_INTERVAL_MS = 5 * 60 * 1000;
@@ -76,6 +89,7 @@ export class Publisher {
   private readonly clock: () => Date;
   /** Keys of service-held tenant roles, by tenant name (service/repo/tenants.ts). Offline tenants have none. */
   private readonly tenantSigners = new Map<string, Signer>();
+  private gate: PublishGate = ALWAYS_LEADS;
 
   constructor(
     private readonly store: Store,
@@ -153,6 +167,21 @@ export class Publisher {
     this.servedChanged();
   }
 
+  /** Set once by the server when replicas share a database (service/replication.ts). */
+  setGate(gate: PublishGate): void {
+    this.gate = gate;
+  }
+
+  /** True when this process signs and commits metadata (always, unless a replica that does not hold the lease). */
+  leads(): boolean {
+    return this.gate.leads();
+  }
+
+  /** Issue 11: only the lease holder signs; the others refuse what they cannot hand off (root and tenant publishes). */
+  private requireLead(what: string): void {
+    if (!this.leads()) throw new KeyshareError(Codes.NOT_PUBLISHER, `this replica does not publish; retry ${what} on the replica that holds the publisher lease (keyshare_publisher_leader 1)`);
+  }
+
   latestMetadata(role: string): MetadataRecord | undefined {
     return this.latest.get(role);
   }
@@ -189,6 +218,11 @@ export class Publisher {
 
   /** Publishes pending changes now, or after the publish in flight (coalescing). */
   notify(): Promise<PublishResult | null> {
+    if (!this.leads()) {
+      // A replica that does not hold the lease never signs: the leader publishes the change.
+      this.gate.handOff();
+      return Promise.resolve(null);
+    }
     if (this.running) {
       this.pending = true;
       return this.running.then(() => this.running ?? this.notify());
@@ -247,7 +281,9 @@ export class Publisher {
   /** Re-signs roles before they expire: checks every `intervalMs`. */
   start(intervalMs = 30_000, watchMs = 2_000): void {
     this.stop();
-    this.timer = setInterval(() => void this.notify(), intervalMs);
+    this.timer = setInterval(() => {
+      if (this.leads()) void this.notify();
+    }, intervalMs);
     this.timer.unref();
     // Writes by other processes on the same data dir (`keyshare bundle import` commits trust,
     // `keyshare bundle export` publishes a version): a cheap check picks them up within seconds.
@@ -266,8 +302,13 @@ export class Publisher {
     if (this.running) return;
     const moved = (await this.store.latestMetadata('timestamp'))?.version !== this.latest.get('timestamp')?.version;
     const seq = await this.store.changeSeq();
-    // publish() reloads what another process published, serialised with this process's publishes.
     if (this.running) return;
+    if (!this.leads()) {
+      // A replica that does not publish serves what the leader published (issue 11).
+      if (moved) await this.exclusive(() => this.load());
+      return;
+    }
+    // publish() reloads what another process published, serialised with this process's publishes.
     if (moved || seq !== this.seenSeq) {
       this.seenSeq = seq;
       void this.notify();
@@ -292,6 +333,7 @@ export class Publisher {
    * recover). Runs between publishes, never during one.
    */
   async publishRoot(root: MetadataRecord, signers: OnlineSigners): Promise<PublishResult> {
+    this.requireLead('the root publish');
     while (this.running) await this.running;
     const task = (async () => {
       // Two publishes of the same proposal: only the first lands.
@@ -339,6 +381,7 @@ export class Publisher {
    * `persist` runs in the same transaction (the tenant's definition). Runs between publishes.
    */
   async publishTenant(tenant: TenantRecord, signer: Signer, persist: () => Promise<void>): Promise<PublishResult> {
+    this.requireLead('the tenant');
     return this.exclusive(async () => {
       const now = this.clock();
       const base = this.latest.get('timestamp')!;

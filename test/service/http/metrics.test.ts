@@ -55,6 +55,7 @@ describe('the /metrics endpoint', () => {
       keyshare_publish_duration_seconds: 'histogram',
       keyshare_publish_roles_signed_total: 'counter',
       keyshare_role_expiry_seconds: 'gauge',
+      keyshare_publisher_leader: 'gauge',
       keyshare_role_version: 'gauge',
       keyshare_upstream_lag_seconds: 'gauge',
       keyshare_upstream_error: 'gauge',
