@@ -164,6 +164,10 @@ export class Publisher {
     if (!this.latest.has('timestamp') || !this.latest.has('root')) {
       throw new KeyshareError(Codes.NOT_INITIALIZED, 'the repository has not been initialised (run `keyshare init`)');
     }
+    // Another replica may have published a root with new online keys (`key rotate`): this process
+    // must not sign with keys that root no longer names (clients would refuse the result).
+    const root = parseMetadata(MetadataKind.Root, this.latest.get('root')!.bytes).signed;
+    this.staleKeys = (['targets', 'snapshot', 'timestamp'] as const).filter((r) => !root.roles[r]?.keyIDs.includes(this.signers[r].keyid));
     this.servedChanged();
   }
 
@@ -181,6 +185,9 @@ export class Publisher {
   private requireLead(what: string): void {
     if (!this.leads()) throw new KeyshareError(Codes.NOT_PUBLISHER, `this replica does not publish; retry ${what} on the replica that holds the publisher lease (keyshare_publisher_leader 1)`);
   }
+
+  /** Online roles whose key this process holds is not the one the served root names (see load). */
+  private staleKeys: string[] = [];
 
   latestMetadata(role: string): MetadataRecord | undefined {
     return this.latest.get(role);
@@ -446,6 +453,12 @@ export class Publisher {
   async publish(): Promise<PublishResult | null> {
     // Another process may have published (`keyshare bundle export`): build on what is stored.
     if ((await this.store.latestMetadata('timestamp'))?.version !== this.latest.get('timestamp')?.version) await this.load();
+    if (this.staleKeys.length > 0) {
+      throw new KeyshareError(
+        'ONLINE_KEYS_STALE',
+        `root v${this.latest.get('root')!.version} names other ${this.staleKeys.join(', ')} keys than this process holds: copy keys/ from the replica that published it, and restart`,
+      );
+    }
     const now = this.clock();
     // Read first: whatever is written from here on has a greater seq and stays dirty for the next publish.
     const upToSeq = await this.store.changeSeq();

@@ -8,6 +8,7 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { openInstance, type Instance } from '../../../service/instance.js';
 import type { PublishGate } from '../../../service/repo/publisher.js';
+import { RootCeremony } from '../../../service/root-ceremony.js';
 import { cleanupTempDirs, newDataDir } from '../../support/service.js';
 
 afterAll(() => cleanupTempDirs());
@@ -106,6 +107,26 @@ describe('when this replica does not hold the publisher lease', () => {
     g.lead = true;
     expect((await follower.publisher.notify())?.timestampVersion).toBe(first + 1);
     expect((await follower.store.listTrustDocs()).map((d) => d.scope).sort()).toEqual(['a.acme.io', 'b.acme.io']);
+  });
+});
+
+describe('when another replica rotated an online key', () => {
+  it('refuses to sign with the key the new root no longer names, even once it leads', async () => {
+    const { dataDir } = await newDataDir();
+    const leader = await open(dataDir);
+    const errors: unknown[] = [];
+    const follower = await openInstance({ dataDir, onPublishError: (e) => errors.push(e) });
+    opened.push(follower);
+    const g = gate(false);
+    follower.publisher.setGate(g);
+    // Development keys: the rotation is signed and published at once.
+    await new RootCeremony({ dataDir, store: leader.store, publisher: leader.publisher }).rotate('timestamp');
+    const commit = vi.spyOn(follower.store, 'commitPublish');
+    await follower.store.createScope(scope('registry.acme.io'), new Date());
+    g.lead = true;
+    expect(await follower.publisher.notify()).toBeNull();
+    expect(errors).toMatchObject([{ code: 'ONLINE_KEYS_STALE' }]);
+    expect(commit).not.toHaveBeenCalled();
   });
 });
 
