@@ -311,6 +311,20 @@ describe.skipIf(!POSTGRES_BIN_DIR)('the PostgreSQL store', () => {
     });
   });
 
+  describe('when the anchors of more scopes than PostgreSQL binds in one statement are listed', () => {
+    it('lists them (a publish after a global revocation asks for every scope)', async () => {
+      // PostgreSQL binds at most 65535 parameters per statement: the scopes go as one array.
+      const s = await openStore(await freshUrl());
+      const scopes = Array.from({ length: 70_000 }, (_, i) => `r${i}.acme.io`);
+      for (const scope of [scopes[0]!, scopes[69_999]!]) {
+        await s.createScope({ scope, inherit: true, level: null }, NOW);
+        await s.addAnchor(anchor(scope, 'sha256:aa'), NOW);
+      }
+      expect((await s.listAnchors(scopes)).map((a) => a.scope)).toEqual([scopes[0], scopes[69_999]]);
+      expect([...(await s.getTrustDocs(scopes)).keys()]).toEqual([]);
+    });
+  });
+
   describe('when a transaction fails', () => {
     it('rolls back every write of it, dirty marks and change seq included', async () => {
       const s = await openStore(await freshUrl());
