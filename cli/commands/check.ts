@@ -30,7 +30,10 @@ Exit 0 when trusted. Otherwise exit 1 with one line on stderr:
   keyshare: UNTRUSTED: ...  not an anchor of the scope, no valid path to one (CA flags,
                             pathLen, keyUsage, signatures, validity now), or a stale CRL
 A failed fetch exits 1 with its own code (ROLLBACK, EXPIRED_METADATA, BAD_SIGNATURE, ...).
-With --json the decision is also printed on stdout: { trusted, code, reason, evidence }.
+check applies these strict rules whatever the scope's level (strict, permissive, audit or
+skip): a scope's level tells verifiers how to enforce, check answers whether the material is
+trusted. With --json the decision is also printed on stdout: { trusted, code, reason,
+evidence }, where evidence.level is the scope's level, for a caller that enforces it.
 
 Examples:
   keyshare check registry.acme.io/team-a/app --server https://keyshare.acme.io --root root.json --cert signer-chain.pem

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { fetchTrust, writeOutDir, type FetchTrustResult } from '../../sync/client/index.js';
+import { KeyshareError } from '../../service/errors.js';
 import { FORMAT_NAMES, writeFormat, type FormatName } from '../../sync/formats/index.js';
 import { print } from '../output.js';
 import { serverUrl } from '../settings.js';
@@ -29,6 +30,52 @@ function summary(r: FetchTrustResult, format: string, out: string, files: number
   return lines;
 }
 
+interface CrlCacheOptions {
+  dir: string;
+  bases: string[];
+}
+
+function usage(message: string): KeyshareError {
+  return new KeyshareError('USAGE', message);
+}
+
+/** --notation-crl-cache and --crl-url-base, checked; null without --notation-crl-cache. */
+function crlCacheOptions(o: { format: string; notationCrlCache?: string; crlUrlBase?: string[] }): CrlCacheOptions | null {
+  if (o.notationCrlCache === undefined) {
+    if (o.crlUrlBase) throw usage('--crl-url-base goes with --notation-crl-cache');
+    return null;
+  }
+  if (o.format !== 'notation') throw usage('--notation-crl-cache goes with --format notation');
+  const bases = (o.crlUrlBase ?? []).map((b) => {
+    let u: URL;
+    try {
+      u = new URL(b);
+    } catch {
+      throw usage(`--crl-url-base must be an http(s) URL, not ${JSON.stringify(b)}`);
+    }
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.search || u.hash) throw usage(`--crl-url-base must be an http(s) URL without query, not ${b}`);
+    return b.replace(/\/+$/, '');
+  });
+  return { dir: resolve(o.notationCrlCache), bases };
+}
+
+/** Loaded on use: CRL parsing brings X.509, which other fetches do not need at start-up. */
+async function seedCrlCache(result: FetchTrustResult, options: CrlCacheOptions) {
+  const { notationCrlCacheEntries } = await import('../../sync/formats/notation-crl-cache.js');
+  const { seedNotationCrlCache } = await import('../../sync/client/notation-crl-cache.js');
+  const { entries, warnings } = notationCrlCacheEntries({
+    documents: result.documents,
+    crls: result.crls,
+    bases: [result.metadata.server, ...options.bases],
+  });
+  return { ...seedNotationCrlCache(options.dir, entries), warnings };
+}
+
+function seededLine(s: { dir: string; entries: { action: string }[] }): string {
+  const count = (action: string) => s.entries.filter((e) => e.action === action).length;
+  return `notation CRL cache ${s.dir}: ${count('written')} written, ${count('unchanged')} unchanged, ${count('kept-newer')} kept (newer)`;
+}
+
 export function fetchCommand(): Command {
   return new Command('fetch')
     .description('fetch the trust for registries over TUF, verify it against a pinned root, and write files for verifiers')
@@ -40,6 +87,8 @@ export function fetchCommand(): Command {
     .option('--repository <repo>', 'a repository (host[:port]/path) to fetch the trust for, resolved to its most specific scope (repeatable)', collect)
     .option('--cache <dir>', 'cache dir (default $XDG_CACHE_HOME/keyshare/<server>, or ~/.cache/keyshare/<server>)')
     .option('--offline', 'use only the cache (no network), while its metadata has not expired')
+    .option('--notation-crl-cache <dir>', "with --format notation: also write the CAs' CRLs into notation's CRL cache, <dir>/crl (dir: notation's cache dir, e.g. ~/.cache/notation; notation >= 1.3.0)")
+    .option('--crl-url-base <url>', 'with --notation-crl-cache: another base URL of this service that certificates name in their CRL distribution point, as <url>/crl/<issuer-hex>.crl (repeatable)', collect)
     .option('--json', 'print machine-readable JSON')
     .addHelpText(
       'after',
@@ -50,13 +99,28 @@ the server defines it (it governs every other repository). --out is written to a
 renamed into place; a refused fetch (ROLLBACK, EXPIRED_METADATA, BAD_SIGNATURE, HASH_MISMATCH,
 DOWNLOAD_FAILED, UNKNOWN_SCOPE, ...) leaves it untouched and exits 1.
 
+--notation-crl-cache DIR pre-seeds notation's CRL file cache (notation v1.3.0 and later), so
+that \`notation verify\` checks revocation offline: for each CA anchor with a CRL, the verified
+CRL is written under every URL a certificate of that CA may name in its CRL distribution
+point: {server}/crl/{issuer-hex}.crl for --server and each --crl-url-base, and the CA's own
+--crl-url when the trust document carries it. Each entry is named the SHA-256 of its URL, as
+notation names it; an entry holding a newer CRL stays. notation uses an entry until the CRL's
+nextUpdate: fetch again before then. With --offline the CRLs come from the cache of an earlier
+online fetch with this option.
+
 Examples:
   keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/notation \\
       --format notation --repository registry.acme.io/team-a/app
   keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/containers --format containers
-  keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/pem --format pem --offline`,
+  keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/pem --format pem --offline
+  keyshare fetch --server https://keyshare.acme.io --root root.json --out ~/.config/notation --format notation \
+      --repository registry.acme.io/team-a/app --notation-crl-cache ~/.cache/notation`,
     )
     .action(async (o) => {
+      const crlCache = crlCacheOptions(o);
+      const out = resolve(o.out);
+      // Refuse an unusable CRL cache dir before anything is written.
+      if (crlCache) (await import('../../sync/client/notation-crl-cache.js')).notationCrlDir(crlCache.dir);
       const result = await fetchTrust({
         server: serverUrl(o.server),
         root: o.root,
@@ -64,13 +128,13 @@ Examples:
         scopes: o.scope,
         repositories: o.repository,
         offline: Boolean(o.offline),
-        // pem writes {store}.crl.pem beside each bundle: fetch the CRL targets too.
-        crls: o.format === 'pem',
+        // pem writes {store}.crl.pem beside each bundle, and notation's CRL cache takes the CRLs: fetch the CRL targets too.
+        crls: o.format === 'pem' || crlCache !== null,
       });
-      const out = resolve(o.out);
       const written = await writeFormat(o.format as FormatName, { documents: result.documents, repositories: result.repositories, outDir: out, crls: result.crls });
       writeOutDir(out, written.files);
-      for (const w of written.warnings) process.stderr.write(`keyshare: warning: ${w}\n`);
+      const seeded = crlCache ? await seedCrlCache(result, crlCache) : null;
+      for (const w of [...written.warnings, ...(seeded?.warnings ?? [])]) process.stderr.write(`keyshare: warning: ${w}\n`);
       print(
         o.json,
         {
@@ -79,10 +143,11 @@ Examples:
           scopes: result.documents.map((d) => ({ scope: d.scope, version: d.version })),
           repositories: result.repositories,
           files: written.files.map((f) => f.path),
-          warnings: written.warnings,
+          warnings: [...written.warnings, ...(seeded?.warnings ?? [])],
+          ...(seeded ? { notationCrlCache: { dir: seeded.dir, entries: seeded.entries } } : {}),
           metadata: result.metadata,
         },
-        () => summary(result, o.format, out, written.files.length),
+        () => [...summary(result, o.format, out, written.files.length), ...(seeded ? [seededLine(seeded)] : [])],
       );
     });
 }

@@ -27,6 +27,8 @@ export interface TrustInputs {
   revocations: Revocations;
   /** Issuer anchor IDs that have a published CRL. */
   crlIssuers: ReadonlySet<string>;
+  /** The URL the service refreshes each issuer's CRL from (`anchor add --crl-url`), by anchor ID. */
+  crlUrls?: ReadonlyMap<string, string>;
   /**
    * Subject DN of every CA certificate anchor, by anchor ID, in any scope. A certificate
    * revocation names its issuer by anchor ID; an anchor issued by that CA (an intermediate)
@@ -157,7 +159,10 @@ export function effectiveTrust(inputs: TrustInputs): TrustContent {
     },
     crls: kept
       .filter((a) => (a.type === 'ca' || a.type === 'tsa') && inputs.crlIssuers.has(a.id))
-      .map((a) => ({ issuer: a.id, target: crlTargetPath(a.id) })),
+      .map((a) => {
+        const url = inputs.crlUrls?.get(a.id);
+        return { issuer: a.id, target: crlTargetPath(a.id), ...(url ? { urls: [url] } : {}) };
+      }),
     // A federated scope names where it comes from (sync/upstream/source.ts), so that a
     // downstream can recognise its own trust coming back round a loop.
     ...(inputs.scope.source ? { source: inputs.scope.source } : {}),

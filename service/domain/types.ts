@@ -101,7 +101,12 @@ export interface TrustDocument {
     keys: Omit<KeyRevocation, 'scope'>[];
     signatures: Omit<SignatureRevocation, 'scope'>[];
   };
-  crls: { issuer: string; target: string }[];
+  /**
+   * The CRL target of each CA anchor that has one. `urls`: where the CA itself publishes the
+   * CRL (the anchor's `--crl-url`, which the service refreshes from), present when known, so
+   * that clients can pre-seed caches keyed by a certificate's CRL distribution point.
+   */
+  crls: { issuer: string; target: string; urls?: string[] }[];
   /** A federated scope: the upstreams it comes from (sync/upstream/source.ts). Absent for a local scope. */
   source?: string;
 }

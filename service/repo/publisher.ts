@@ -582,7 +582,7 @@ export class Publisher {
   private crlSerials = new Map<string, ReadonlySet<string>>();
 
   /** What effectiveTrust needs to know about CA anchors and their CRLs. */
-  private crlInputs(dirtyScopes: string[]): { crlIssuers: Set<string>; caSubjects: Map<string, string>; crlRevoked: Map<string, ReadonlySet<string>> } {
+  private crlInputs(dirtyScopes: string[]): { crlIssuers: Set<string>; crlUrls: Map<string, string>; caSubjects: Map<string, string>; crlRevoked: Map<string, ReadonlySet<string>> } {
     const crls = this.store.listCrls();
     const crlRevoked = new Map<string, ReadonlySet<string>>();
     const seen = new Map<string, ReadonlySet<string>>();
@@ -605,7 +605,8 @@ export class Publisher {
     for (const list of this.caAnchors(dirtyScopes).values()) {
       for (const a of list) if (a.subject) caSubjects.set(a.id, a.subject);
     }
-    return { crlIssuers: new Set(crls.map((c) => c.issuer)), caSubjects, crlRevoked };
+    const crlUrls = new Map(crls.flatMap((c) => (c.url ? [[c.issuer, c.url] as const] : [])));
+    return { crlIssuers: new Set(crls.map((c) => c.issuer)), crlUrls, caSubjects, crlRevoked };
   }
 
   /** index.json, serialised incrementally (same bytes as serializeJson of the index document). */

@@ -436,7 +436,8 @@ export class Store {
       };
       this.db.insert(t.crls).values(row).onConflictDoUpdate({ target: t.crls.issuer, set: row }).run();
       this.markDirty(`${CRL_DIRTY_PREFIX}${rec.issuer}`);
-      if (affectsTrust || !existing) this.markDirty(ALL_SCOPES);
+      // The trust documents carry the URL too (`crls[].urls`).
+      if (affectsTrust || !existing || row.url !== existing.url) this.markDirty(ALL_SCOPES);
     });
   }
   /** Records an automatic fetch of an issuer's CRL URL (success: error null). */
@@ -445,7 +446,16 @@ export class Store {
   }
   /** Sets or clears the URL the service fetches an issuer's CRL from. */
   setCrlUrl(issuer: string, url: string | null): boolean {
-    return this.db.update(t.crls).set({ url }).where(eq(t.crls.issuer, issuer)).run().changes > 0;
+    return this.transaction(() => {
+      const existing = this.getCrl(issuer);
+      if (!existing) return false;
+      if (existing.url !== url) {
+        this.db.update(t.crls).set({ url }).where(eq(t.crls.issuer, issuer)).run();
+        // The trust documents list the URL (`crls[].urls`): republish them.
+        this.markDirty(ALL_SCOPES);
+      }
+      return true;
+    });
   }
 
   // ---- published trust documents ----

@@ -35,6 +35,8 @@ export const FetchCodes = {
   CACHE_BUSY: 'CACHE_BUSY',
   /** --out cannot be written, or holds files keyshare fetch did not write. */
   OUT_INVALID: 'OUT_INVALID',
+  /** --notation-crl-cache cannot be written (not a directory, a symlink, no permission). */
+  CRL_CACHE_INVALID: 'CRL_CACHE_INVALID',
 } as const;
 
 /** Thrown by the offline fetcher for anything not in the cache. */

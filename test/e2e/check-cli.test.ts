@@ -121,6 +121,21 @@ describe('keyshare check', () => {
     expect(r.stderr).toMatch(/keyCompromise/);
   });
 
+  it("applies the strict rules at a scope of level audit too, and gives the scope's level in --json", async () => {
+    expect((await svc.api('POST', '/scopes', { scope: 'registry.acme.io/lenient', level: 'audit' })).status).toBe(201);
+    let r = await check('registry.acme.io/lenient/app', '--key', OTHER, '--json');
+    // The new scope is published within moments: check again until the repository resolves to it.
+    for (let i = 0; i < 20 && JSON.parse(r.stdout).evidence.scope !== 'registry.acme.io/lenient'; i++) {
+      await new Promise((done) => setTimeout(done, 250));
+      r = await check('registry.acme.io/lenient/app', '--key', OTHER, '--json');
+    }
+    expectFailure(r, 'UNTRUSTED');
+    expect(JSON.parse(r.stdout).evidence).toMatchObject({ scope: 'registry.acme.io/lenient', level: 'audit' });
+    const help = await keyshare(['check', '--help']);
+    expect(help.stdout).toMatch(/strict rules whatever the scope's level/);
+    expect(help.stdout).toMatch(/evidence\.level is the scope's level/);
+  });
+
   it('is a usage error (exit 2) without --key or --cert', async () => {
     expect((await check('registry.acme.io/team-a/app')).code).toBe(2);
   });

@@ -101,4 +101,11 @@ describe('effectiveTrust with revocations', () => {
     const doc = effectiveTrust(inputs(scope('acme.io/team-a'), { crlIssuers: new Set([intermediate.id, 'sha256:' + 'f'.repeat(64)]) }));
     expect(doc.crls).toEqual([{ issuer: intermediate.id, target: `crl/${intermediate.id.slice('sha256:'.length)}.crl` }]);
   });
+
+  it("lists, with a CA's CRL, the URL the service refreshes it from", () => {
+    const crlUrls = new Map([[intermediate.id, 'http://pki.acme.io/intermediate.crl']]);
+    const doc = effectiveTrust(inputs(scope('acme.io/team-a'), { crlIssuers: new Set([intermediate.id, root.id]), crlUrls }));
+    expect(doc.crls.find((c) => c.issuer === intermediate.id)?.urls).toEqual(['http://pki.acme.io/intermediate.crl']);
+    expect(doc.crls.find((c) => c.issuer === root.id)).not.toHaveProperty('urls');
+  });
 });
