@@ -17,7 +17,7 @@
  * A statement after a lock gets a fresh snapshot (READ COMMITTED), so it sees what the
  * previous holder committed. Lock order: writes, then publish or upstream, then audit (the
  * audit log appends last, at the observer's commit).
- * Single-statement writes (tokens, putUpstream, CRL fetch state) need no lock.
+ * Single-statement writes (tokens, putUpstream, recordCrlFetch) need no lock.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { join } from 'node:path';
@@ -371,7 +371,8 @@ export class PgStore {
       };
       await this.db.insert(t.crls).values(row).onConflictDoUpdate({ target: t.crls.issuer, set: row });
       await this.markDirty(`${CRL_DIRTY_PREFIX}${rec.issuer}`);
-      if (affectsTrust || !existing) await this.markDirty(ALL_SCOPES);
+      // The trust documents carry the URL too (`crls[].urls`).
+      if (affectsTrust || !existing || row.url !== existing.url) await this.markDirty(ALL_SCOPES);
     });
   }
   /** Records an automatic fetch of an issuer's CRL URL (success: error null). */
@@ -380,7 +381,16 @@ export class PgStore {
   }
   /** Sets or clears the URL the service fetches an issuer's CRL from. */
   async setCrlUrl(issuer: string, url: string | null): Promise<boolean> {
-    return changed(await this.db.update(t.crls).set({ url }).where(eq(t.crls.issuer, issuer)));
+    return this.write(async () => {
+      const existing = await this.getCrl(issuer);
+      if (!existing) return false;
+      if (existing.url !== url) {
+        await this.db.update(t.crls).set({ url }).where(eq(t.crls.issuer, issuer));
+        // The trust documents list the URL (`crls[].urls`): republish them.
+        await this.markDirty(ALL_SCOPES);
+      }
+      return true;
+    });
   }
 
   // ---- published trust documents ----

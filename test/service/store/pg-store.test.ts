@@ -122,7 +122,10 @@ async function scenario(s: PgStore): Promise<Record<string, unknown>> {
   await log('putCrl same number', () => s.putCrl(crl, true));
   await log('putCrl newer keeps url', () => s.putCrl({ ...crl, crlNumber: '10', der: Buffer.from([1, 2]) }, false));
   await log('recordCrlFetch', () => s.recordCrlFetch('sha256:bb', at(2), 'timed out'));
-  await log('setCrlUrl', async () => [await s.setCrlUrl('sha256:bb', null), await s.setCrlUrl('sha256:none', 'http://x')]);
+  await log('setCrlUrl', async () => {
+    const seq = await s.changeSeq();
+    return [await s.setCrlUrl('sha256:bb', null), (await s.changeSeq()) - seq, await s.setCrlUrl('sha256:bb', null), (await s.changeSeq()) - seq, await s.setCrlUrl('sha256:none', 'http://x')];
+  });
   await log('crls', async () => [await s.getCrl('sha256:bb'), await s.getCrl('sha256:none'), await s.listCrls(), await s.crlSummaries()]);
 
   await s.addAnchor(anchor('b.io', 'sha256:ee'), NOW);
@@ -304,6 +307,7 @@ describe.skipIf(!POSTGRES_BIN_DIR)('the PostgreSQL store', () => {
       expect(actual['removeAnchor missing']).toEqual({ threw: 'ANCHOR_NOT_FOUND' });
       expect(actual['putCrl same number']).toEqual({ threw: 'ROLLBACK' });
       expect(actual['commitPublish on an old base']).toEqual({ threw: 'CONFLICT' });
+      expect(actual['setCrlUrl']).toEqual([true, 1, true, 1, false]);
       expect(actual['putRoot same version']).toEqual({ threw: 'database error' });
       // acme.io is kept (keepDirty), b.io is newer than upToSeq; the rest was consumed.
       expect(actual['dirty after publish']).toEqual(['acme.io', 'b.io']);
