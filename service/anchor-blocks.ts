@@ -26,7 +26,7 @@ export class AnchorBlocks {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  list(scope?: string): AnchorBlock[] {
+  async list(scope?: string): Promise<AnchorBlock[]> {
     if (scope !== undefined) parseScope(scope);
     return this.store.listAnchorBlocks(scope);
   }
@@ -35,15 +35,15 @@ export class AnchorBlocks {
     parseScope(scope);
     const anchorId = normalizeAnchorId(id);
     if (!ANCHOR_ID.test(anchorId)) throw new KeyshareError(Codes.BAD_REQUEST, 'an anchor ID is sha256:<64 hex> or pgp:<40 hex>');
-    const added = this.store.addAnchorBlock(scope, anchorId, this.clock());
-    const block = this.store.listAnchorBlocks(scope).find((b) => b.anchorId === anchorId)!;
+    const added = await this.store.addAnchorBlock(scope, anchorId, this.clock());
+    const block = (await this.store.listAnchorBlocks(scope)).find((b) => b.anchorId === anchorId)!;
     return { added, block, published: added ? await this.publisher.notify() : null };
   }
 
   async unblock(scope: string, id: string): Promise<{ published: PublishResult | null }> {
     parseScope(scope);
     const anchorId = normalizeAnchorId(id);
-    if (!this.store.removeAnchorBlock(scope, anchorId)) throw new KeyshareError(Codes.NOT_FOUND, `anchor ${anchorId} is not blocked at ${scope}`);
+    if (!(await this.store.removeAnchorBlock(scope, anchorId))) throw new KeyshareError(Codes.NOT_FOUND, `anchor ${anchorId} is not blocked at ${scope}`);
     return { published: await this.publisher.notify() };
   }
 }

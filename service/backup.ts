@@ -35,7 +35,7 @@ import { DEFAULT_EXPIRY, type ExpiryConfig } from './repo/layout.js';
 import { loadSignersForRoot } from './repo/online-keys.js';
 import { parseMetadata } from './repo/tuf.js';
 import { jumpVersions } from './repo/version-jump.js';
-import { Store } from './store/index.js';
+import { SqliteStore, type Store } from './store/index.js';
 
 export const BackupCodes = {
   /** Not a keyshare backup: not a tar, a missing or malformed backup.json, unknown files, a damaged database. */
@@ -102,8 +102,8 @@ export interface BackupResult {
   bytes: number;
 }
 
-function newestVersions(store: Store): BackupManifest['versions'] {
-  const latest = new Map(store.latestMetadataAll().map((r) => [r.role, r.version]));
+async function newestVersions(store: Store): Promise<BackupManifest['versions']> {
+  const latest = new Map((await store.latestMetadataAll()).map((r) => [r.role, r.version]));
   const v = (role: string) => latest.get(role) ?? 0;
   return { root: v('root'), timestamp: v('timestamp'), snapshot: v('snapshot'), targets: v('targets') };
 }
@@ -116,21 +116,21 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   const scratch = mkdtempSync(join(dirname(out), `.${basename(out)}.backup-`));
   try {
     // The database first: SQLite's backup API copies a consistent state while writers go on.
-    const live = Store.open(dbPath(dataDir));
+    const live = SqliteStore.open(dbPath(dataDir));
     try {
       await live.backupTo(join(scratch, DB_FILE));
       chmodSync(join(scratch, DB_FILE), 0o600);
     } finally {
-      live.close();
+      await live.close();
     }
-    const copy = Store.open(join(scratch, DB_FILE));
+    const copy = SqliteStore.open(join(scratch, DB_FILE));
     let versions: BackupManifest['versions'];
     let root: Buffer;
     try {
-      versions = newestVersions(copy);
-      root = Buffer.from(copy.latestMetadata('root')?.bytes ?? readFileSync(rootPath(dataDir)));
+      versions = await newestVersions(copy);
+      root = Buffer.from((await copy.latestMetadata('root'))?.bytes ?? readFileSync(rootPath(dataDir)));
     } finally {
-      copy.close();
+      await copy.close();
     }
     rmSync(join(scratch, `${DB_FILE}-wal`), { force: true });
     rmSync(join(scratch, `${DB_FILE}-shm`), { force: true });
@@ -210,18 +210,18 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   try {
     const extracted = await extractBackup(options.file, scratch);
     const manifest = await checkManifest(scratch, extracted);
-    const store = Store.open(join(scratch, DB_FILE));
+    const store = SqliteStore.open(join(scratch, DB_FILE));
     const warnings: string[] = [];
     let serving: number;
     try {
       const integrity = store.integrityCheck();
       if (integrity !== 'ok') throw invalid(`the database in the backup is damaged: ${integrity}`);
-      const root = verifyStoredRepository(store, readFileSync(join(scratch, 'root.json')));
+      const root = await verifyStoredRepository(store, readFileSync(join(scratch, 'root.json')));
       // The online keys the newest root names must be among the backed-up keys.
       const signers = loadSignersForRoot(scratch, root);
-      const ts = store.latestMetadata('timestamp')!.version;
+      const ts = (await store.latestMetadata('timestamp'))!.version;
       if (jump > 0) {
-        const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse(store.getMeta('expiry') ?? '{}') };
+        const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse((await store.getMeta('expiry')) ?? '{}') };
         const r = await jumpVersions({ store, signers, expiry, jump, now });
         serving = r.to;
         warnings.push(
@@ -236,9 +236,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
             'until it publishes past that version. Without --same-versions, restore re-signs every role above any version clients can have seen.',
         );
       }
-      store.setMeta('restored_from', JSON.stringify({ createdAt: manifest.createdAt, restoredAt: now.toISOString(), versions: manifest.versions, versionJump: jump }));
+      await store.setMeta('restored_from', JSON.stringify({ createdAt: manifest.createdAt, restoredAt: now.toISOString(), versions: manifest.versions, versionJump: jump }));
     } finally {
-      store.close();
+      await store.close();
     }
     for (const f of extracted.keys()) chmodSync(join(scratch, f), f === 'root.json' || f === 'keyshare.yaml' ? 0o644 : 0o600);
     chmodSync(scratch, 0o700);
@@ -285,7 +285,7 @@ async function checkManifest(dir: string, extracted: Map<string, number>): Promi
  * delegates it), and every target file (its length and hashes). Expiry is not checked: the
  * restored service re-signs. Returns the newest root.
  */
-export function verifyStoredRepository(store: Store, rootJson: Buffer): Root {
+export async function verifyStoredRepository(store: Store, rootJson: Buffer): Promise<Root> {
   const bad = (m: string, cause?: unknown) => new KeyshareError(BackupCodes.BAD_SIGNATURE, m, { cause });
   const check = (what: string, f: () => void) => {
     try {
@@ -295,7 +295,7 @@ export function verifyStoredRepository(store: Store, rootJson: Buffer): Root {
       throw bad(`${what}: ${(e as Error).message}`, e);
     }
   };
-  const roots = store.listMetadataVersions('root');
+  const roots = await store.listMetadataVersions('root');
   if (roots.length === 0 || roots.some((r, i) => r.version !== i + 1)) throw invalid('the root versions in the backup are not 1..N');
   let trusted = parseMetadata(MetadataKind.Root, roots[0]!.bytes);
   check('root v1', () => trusted.verifyDelegate(MetadataKind.Root, trusted));
@@ -309,11 +309,11 @@ export function verifyStoredRepository(store: Store, rootJson: Buffer): Root {
   }
   if (!Buffer.from(roots[roots.length - 1]!.bytes).equals(rootJson)) throw invalid('root.json is not the newest root in the database');
   const root = trusted;
-  const tsRec = store.latestMetadata('timestamp');
+  const tsRec = await store.latestMetadata('timestamp');
   if (!tsRec) throw invalid('the backup has no timestamp');
   const ts = parseMetadata(MetadataKind.Timestamp, tsRec.bytes);
   check('timestamp', () => root.verifyDelegate(MetadataKind.Timestamp, ts));
-  const snapRec = store.getMetadata('snapshot', ts.signed.snapshotMeta.version);
+  const snapRec = await store.getMetadata('snapshot', ts.signed.snapshotMeta.version);
   if (!snapRec) throw invalid(`snapshot version ${ts.signed.snapshotMeta.version}, which the timestamp names, is missing`);
   try {
     ts.signed.snapshotMeta.verify(snapRec.bytes);
@@ -325,7 +325,7 @@ export function verifyStoredRepository(store: Store, rootJson: Buffer): Root {
   const roles = new Map<string, Metadata<Targets>>();
   for (const [file, meta] of Object.entries(snapshot.signed.meta)) {
     const role = file.replace(/\.json$/, '');
-    const rec = store.getMetadata(role, meta.version);
+    const rec = await store.getMetadata(role, meta.version);
     if (!rec) throw invalid(`${role} version ${meta.version}, which the snapshot names, is missing`);
     roles.set(role, parseMetadata(MetadataKind.Targets, rec.bytes));
   }
@@ -341,7 +341,7 @@ export function verifyStoredRepository(store: Store, rootJson: Buffer): Root {
   for (const md of roles.values()) {
     for (const t of Object.values(md.signed.targets)) {
       const sha = t.hashes.sha256;
-      const rec = sha ? store.getTarget(sha, t.path) : null;
+      const rec = sha ? await store.getTarget(sha, t.path) : null;
       if (!rec || rec.bytes.length !== t.length || sha256(rec.bytes) !== sha) throw new KeyshareError(BackupCodes.HASH_MISMATCH, `target ${t.path} is missing or differs from its signed hashes`);
     }
   }

@@ -16,7 +16,7 @@ import { verifiedNewerRoot } from './repo/ceremony.js';
 import { loadTenantSigners } from './repo/tenants.js';
 import { MetadataKind } from '@tufjs/models';
 import { FileSigner } from './crypto/signer.js';
-import { Store } from './store/index.js';
+import { dbPath, openStore, type Store } from './store/index.js';
 import { TrustService } from './trust-service.js';
 import { AuditLog } from './audit/log.js';
 import { tokenDigest } from './audit/digest.js';
@@ -31,6 +31,8 @@ export interface InitOptions {
   clock?: () => Date;
   /** A PKCS#11 token URI: generate the online keys inside it instead of key files. */
   pkcs11?: string;
+  /** `--database` (store/open.ts); absent: the embedded database. */
+  database?: string | null;
 }
 
 export interface InitResult {
@@ -39,7 +41,7 @@ export interface InitResult {
   rootKeyPaths: string[];
 }
 
-export const dbPath = (dataDir: string) => join(dataDir, 'keyshare.db');
+export { dbPath };
 export const rootPath = (dataDir: string) => join(dataDir, 'root.json');
 export const tokenPath = (dataDir: string) => join(dataDir, 'admin.token');
 
@@ -75,24 +77,24 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   await signRoot(root, rootSigners);
   const rootBytes = metadataBytes(root);
 
-  const store = Store.open(dbPath(dataDir));
+  const store = await openStore({ dataDir, database: options.database });
   try {
-    store.transaction(() => {
-      store.setMeta('expiry', JSON.stringify(expiry));
-      store.putRoot({ role: 'root', version: 1, bytes: rootBytes, expires: root.signed.expires }, now.toISOString());
+    await store.transaction(async () => {
+      await store.setMeta('expiry', JSON.stringify(expiry));
+      await store.putRoot({ role: 'root', version: 1, bytes: rootBytes, expires: root.signed.expires }, now.toISOString());
     });
     const publisher = new Publisher(store, online, { expiry, clock: options.clock });
     await publisher.bootstrap(options.binBits ?? 8);
     const token = issueToken();
     const tokenRec = { id: token.id, hash: token.hash, role: 'admin', scopes: null, expiresAt: null, createdAt: now.toISOString(), revokedAt: null };
-    store.transaction(() => {
-      store.addToken(tokenRec);
+    await store.transaction(async () => {
+      await store.addToken(tokenRec);
       // The audit chain starts with the admin token that init writes (actor null: init itself).
-      new AuditLog(store, () => now).append({ actor: null, action: 'token.create', outcome: 'ok', target: token.id, after: tokenDigest(tokenRec), details: { role: 'admin', by: 'init' } });
+      await new AuditLog(store, () => now).append({ actor: null, action: 'token.create', outcome: 'ok', target: token.id, after: tokenDigest(tokenRec), details: { role: 'admin', by: 'init' } });
     });
     writeFileAtomic(tokenPath(dataDir), token.token + '\n', 0o600);
   } finally {
-    store.close();
+    await store.close();
   }
   writeFileAtomic(rootPath(dataDir), rootBytes);
   return { rootPath: rootPath(dataDir), tokenPath: tokenPath(dataDir), rootKeyPaths: rootPaths };
@@ -105,6 +107,8 @@ export interface OpenOptions {
   onPublishError?: (e: unknown) => void;
   /** Metadata lifetimes set in the configuration; they win over those stored at init. */
   expiry?: Partial<ExpiryConfig>;
+  /** `--database` (store/open.ts); absent: the embedded database. */
+  database?: string | null;
 }
 
 export interface Instance {
@@ -120,16 +124,16 @@ export interface Instance {
   close(): Promise<void>;
 }
 
-export function openInstance(options: OpenOptions): Instance {
+export async function openInstance(options: OpenOptions): Promise<Instance> {
   const { dataDir } = options;
   if (!isInitialized(dataDir)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${dataDir} is not initialised (run \`keyshare init\`)`);
-  const store = Store.open(dbPath(dataDir));
-  const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse(store.getMeta('expiry') ?? '{}'), ...options.expiry };
+  const store = await openStore({ dataDir, database: options.database });
+  const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse((await store.getMeta('expiry')) ?? '{}'), ...options.expiry };
   // The online keys that the published root names (after a rotation, possibly a staged next key).
-  const rootRecord = store.latestMetadata('root');
+  const rootRecord = await store.latestMetadata('root');
   // <data>/root.json is the current root (CONTRACT.md): repair it if a root rotation stopped before writing it.
   if (rootRecord && !readFileSync(rootPath(dataDir)).equals(rootRecord.bytes)) {
-    const newer = verifiedNewerRoot(readFileSync(rootPath(dataDir)), store.listMetadataVersions('root'));
+    const newer = verifiedNewerRoot(readFileSync(rootPath(dataDir)), await store.listMetadataVersions('root'));
     if (newer) writeFileAtomic(rootPath(dataDir), newer);
   }
   const signers = rootRecord ? loadSignersForRoot(dataDir, parseMetadata(MetadataKind.Root, rootRecord.bytes).signed) : loadOnlineSigners(dataDir);
@@ -139,7 +143,7 @@ export function openInstance(options: OpenOptions): Instance {
     onPublished: options.onPublished,
     onError: options.onPublishError,
   });
-  publisher.load();
+  await publisher.load();
   for (const [name, signer] of loadTenantSigners(dataDir)) publisher.setTenantSigner(name, signer);
   const service = new TrustService(store, publisher, options.clock);
   const audit = new AuditLog(store, options.clock).attach();
@@ -155,7 +159,7 @@ export function openInstance(options: OpenOptions): Instance {
     async close() {
       publisher.stop();
       await publisher.idle();
-      store.close();
+      await store.close();
     },
   };
 }

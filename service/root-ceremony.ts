@@ -96,29 +96,29 @@ export class RootCeremony {
     this.clock = deps.clock ?? (() => new Date());
   }
 
-  private expiry(): ExpiryConfig {
-    return { ...DEFAULT_EXPIRY, ...JSON.parse(this.deps.store.getMeta('expiry') ?? '{}') };
+  private async expiry(): Promise<ExpiryConfig> {
+    return { ...DEFAULT_EXPIRY, ...JSON.parse((await this.deps.store.getMeta('expiry')) ?? '{}') };
   }
 
   /** Root N: the newest published root. */
-  trustedRoot(): Metadata<Root> {
-    const rec = this.deps.store.latestMetadata('root');
+  async trustedRoot(): Promise<Metadata<Root>> {
+    const rec = await this.deps.store.latestMetadata('root');
     if (!rec) throw new KeyshareError(Codes.NOT_INITIALIZED, 'no root has been published');
     return parseMetadata(MetadataKind.Root, rec.bytes);
   }
 
-  private stored(): StoredProposal | null {
-    const raw = this.deps.store.getMeta(PROPOSAL_KEY);
+  private async stored(): Promise<StoredProposal | null> {
+    const raw = await this.deps.store.getMeta(PROPOSAL_KEY);
     return raw ? (JSON.parse(raw) as StoredProposal) : null;
   }
 
-  private requireStored(): StoredProposal {
-    const s = this.stored();
+  private async requireStored(): Promise<StoredProposal> {
+    const s = await this.stored();
     if (!s) throw new KeyshareError(CeremonyCodes.NO_PROPOSAL, 'no root is staged (run `keyshare root propose` or `keyshare key rotate`)');
     return s;
   }
 
-  private view(s: StoredProposal, trusted = this.trustedRoot().signed): ProposalView {
+  private view(s: StoredProposal, trusted: Root): ProposalView {
     const md = parseRootJson(s.metadata);
     const status = signatureStatus(trusted, md);
     return {
@@ -133,46 +133,47 @@ export class RootCeremony {
   }
 
   /** The staged root N+1, its changes, and which signatures it has and lacks. */
-  status(): ProposalView {
-    return this.view(this.requireStored());
+  async status(): Promise<ProposalView> {
+    const s = await this.requireStored();
+    return this.view(s, (await this.trustedRoot()).signed);
   }
 
   /** Stages root N+1. One proposal at a time (PROPOSAL_PENDING). */
-  propose(input: ProposeInput, extra: { online?: RootChange['online']; nextKeys?: OnlineRole[]; reason?: string } = {}): ProposalView {
+  async propose(input: ProposeInput, extra: { online?: RootChange['online']; nextKeys?: OnlineRole[]; reason?: string } = {}): Promise<ProposalView> {
     const now = this.clock();
     const addKeys = (input.addKeys ?? []).map((pem, i) => {
       // The API takes public keys only: a private key never travels to the service.
       if (/PRIVATE KEY/.test(pem)) throw new KeyshareError(Codes.BAD_PUBLIC_KEY, `addKeys[${i}] is a private key; send the public key`);
       return tufPublicKeyFromPem(pem);
     });
-    const lifetimeSeconds = input.expires ? parseExpiry(input.expires, now) : this.expiry().root;
-    return this.deps.store.transaction(() => {
-      if (this.stored()) {
+    const lifetimeSeconds = input.expires ? parseExpiry(input.expires, now) : (await this.expiry()).root;
+    return this.deps.store.transaction(async () => {
+      if (await this.stored()) {
         throw new KeyshareError(
           CeremonyCodes.PROPOSAL_PENDING,
           'a root is already staged: sign and publish it (`keyshare root status`), or discard it with `keyshare root discard`',
         );
       }
-      const trusted = this.trustedRoot().signed;
+      const trusted = (await this.trustedRoot()).signed;
       const md = proposeRoot(
         trusted,
         { addKeys, removeKeyIds: input.removeKeys, threshold: input.threshold, online: extra.online, lifetimeSeconds },
         now,
       );
       const s: StoredProposal = { metadata: md.toJSON() as Record<string, unknown>, nextKeys: extra.nextKeys ?? [], createdAt: now.toISOString(), reason: extra.reason ?? null };
-      this.deps.store.setMeta(PROPOSAL_KEY, JSON.stringify(s));
+      await this.deps.store.setMeta(PROPOSAL_KEY, JSON.stringify(s));
       return this.view(s, trusted);
     });
   }
 
   /** Adds signatures (each checked: UNKNOWN_KEY, BAD_SIGNATURE); all or none. */
-  addSignatures(signatures: RootSignatureInput[]): ProposalView {
-    return this.deps.store.transaction(() => {
-      const s = this.requireStored();
-      const trusted = this.trustedRoot().signed;
+  async addSignatures(signatures: RootSignatureInput[]): Promise<ProposalView> {
+    return this.deps.store.transaction(async () => {
+      const s = await this.requireStored();
+      const trusted = (await this.trustedRoot()).signed;
       const md = addRootSignatures(trusted, parseRootJson(s.metadata), signatures);
       const next = { ...s, metadata: md.toJSON() as Record<string, unknown> };
-      this.deps.store.setMeta(PROPOSAL_KEY, JSON.stringify(next));
+      await this.deps.store.setMeta(PROPOSAL_KEY, JSON.stringify(next));
       return this.view(next, trusted);
     });
   }
@@ -181,9 +182,9 @@ export class RootCeremony {
    * Imports the signatures of a staged root signed elsewhere (`root sign --in staged.json
    * --out signed.json` on an offline machine). Its `signed` part must be the staged one.
    */
-  importSigned(json: unknown): ProposalView {
+  async importSigned(json: unknown): Promise<ProposalView> {
     const incoming = parseRootJson(json);
-    const s = this.requireStored();
+    const s = await this.requireStored();
     if (!sameSigned(incoming, parseRootJson(s.metadata))) {
       throw new KeyshareError(CeremonyCodes.PROPOSAL_MISMATCH, 'the file is not the staged root (its signed part differs); export the staged root again with `keyshare root status --out FILE`');
     }
@@ -193,9 +194,9 @@ export class RootCeremony {
   }
 
   /** Drops the staged root and any online key it staged. */
-  discard(): void {
-    const s = this.requireStored();
-    this.deps.store.setMeta(PROPOSAL_KEY, '');
+  async discard(): Promise<void> {
+    const s = await this.requireStored();
+    await this.deps.store.setMeta(PROPOSAL_KEY, '');
     discardNextKeys(this.deps.dataDir, s.nextKeys);
   }
 
@@ -205,15 +206,15 @@ export class RootCeremony {
    * one commit; then `<data>/root.json` is replaced atomically and staged keys become current.
    */
   async publish(): Promise<RootPublishResult> {
-    const s = this.requireStored();
-    const trusted = this.trustedRoot().signed;
+    const s = await this.requireStored();
+    const trusted = (await this.trustedRoot()).signed;
     const md = parseRootJson(s.metadata);
     assertPublishable(trusted, md);
     // The online keys root N+1 names: current ones, or keys staged by `key rotate`.
     const signers = loadSignersForRoot(this.deps.dataDir, md.signed);
     const bytes = metadataBytes(md);
     const result = await this.deps.publisher.publishRoot({ role: 'root', version: md.signed.version, bytes, expires: md.signed.expires }, signers);
-    this.deps.store.setMeta(PROPOSAL_KEY, '');
+    await this.deps.store.setMeta(PROPOSAL_KEY, '');
     writeFileAtomic(rootPath(this.deps.dataDir), bytes);
     promoteNextKeys(this.deps.dataDir, s.nextKeys);
     const rotatedRoles = (['targets', 'snapshot', 'timestamp'] as const).filter(
@@ -229,7 +230,7 @@ export class RootCeremony {
    */
   async rotate(role: string, options: { pkcs11?: string } = {}): Promise<RotateResult> {
     if (!isOnlineRole(role)) throw new KeyshareError(Codes.BAD_REQUEST, `the role must be targets, snapshot or timestamp, not ${JSON.stringify(role)}`);
-    if (this.stored()) {
+    if (await this.stored()) {
       throw new KeyshareError(CeremonyCodes.PROPOSAL_PENDING, 'a root is already staged: publish or discard it (`keyshare root status`) before rotating a key');
     }
     if (options.pkcs11) assertModuleAllowed(options.pkcs11);
@@ -237,17 +238,17 @@ export class RootCeremony {
     (signer as { close?(): void }).close?.();
     let view: ProposalView;
     try {
-      view = this.propose({}, { online: { [role]: signer.publicKey }, nextKeys: [role], reason: `key rotate ${role}` });
+      view = await this.propose({}, { online: { [role]: signer.publicKey }, nextKeys: [role], reason: `key rotate ${role}` });
     } catch (e) {
       discardNextKeys(this.deps.dataDir, [role]);
       throw e;
     }
-    const trusted = this.trustedRoot().signed;
+    const trusted = (await this.trustedRoot()).signed;
     const staged = parseRootJson(view.metadata);
     const eligible = new Set([...(trusted.roles.root?.keyIDs ?? []), ...(staged.signed.roles.root?.keyIDs ?? [])]);
     const local = loadRootSigners(this.deps.dataDir).filter((s) => eligible.has(s.keyid));
     if (local.length > 0) {
-      view = this.addSignatures(await signRootProposal(staged, local));
+      view = await this.addSignatures(await signRootProposal(staged, local));
       if (view.status.met) return { role, keyid: signer.keyid, published: await this.publish(), proposal: null };
     }
     return { role, keyid: signer.keyid, published: null, proposal: view };

@@ -86,10 +86,15 @@ export async function startServer(
   await instance.publisher.notify();
   instance.publisher.start();
   // CRLs registered with a URL are fetched again on a schedule derived from nextUpdate.
-  const crlRefresher = new CrlRefresher(instance.store, instance.service);
+  const crlRefresher = new CrlRefresher(instance.store, instance.service, {
+    onError: (err) => log({ level: 'error', msg: 'CRL refresh failed', err: err instanceof Error ? err.message : String(err) }),
+  });
   crlRefresher.start();
   // Upstreams: polled with jitter, and followed through their change feeds (sync/upstream).
-  const upstreams = UpstreamManager.for(instance, options.upstreams);
+  const upstreams = UpstreamManager.for(instance, {
+    onError: (err) => log({ level: 'error', msg: 'upstream rescan failed', err: err instanceof Error ? err.message : String(err) }),
+    ...options.upstreams,
+  });
   upstreams.start();
   const fast = fastReads(instance, metrics.registry, options.logger);
   const server: ServerType = await new Promise((resolve, reject) => {

@@ -63,15 +63,15 @@ export class TenantService {
     this.clock = deps.clock ?? (() => new Date());
   }
 
-  list(): TenantView[] {
-    const scopes = this.deps.store.listScopes().map((s) => s.scope);
-    return listTenants(this.deps.store).map((t) => this.view(t, scopes));
+  async list(): Promise<TenantView[]> {
+    const scopes = (await this.deps.store.listScopes()).map((s) => s.scope);
+    return (await listTenants(this.deps.store)).map((t) => this.view(t, scopes));
   }
 
-  get(name: string): TenantView {
-    const t = listTenants(this.deps.store).find((x) => x.name === name);
+  async get(name: string): Promise<TenantView> {
+    const t = (await listTenants(this.deps.store)).find((x) => x.name === name);
     if (!t) throw new KeyshareError(TenantCodes.TENANT_NOT_FOUND, `no tenant ${JSON.stringify(name)}`);
-    return this.view(t, this.deps.store.listScopes().map((s) => s.scope));
+    return this.view(t, (await this.deps.store.listScopes()).map((s) => s.scope));
   }
 
   /**
@@ -81,10 +81,10 @@ export class TenantService {
   async add(actor: string | null, input: TenantInput): Promise<{ tenant: TenantView; published: PublishResult | null; token?: CreatedToken }> {
     const { store, publisher, dataDir } = this.deps;
     const name = checkTenantName(input.name);
-    const existing = listTenants(store);
+    const existing = await listTenants(store);
     if (existing.some((t) => t.name === name)) throw new KeyshareError(TenantCodes.TENANT_EXISTS, `tenant ${name} already exists`);
     const patterns = checkTenantPatterns(input.scopes, existing);
-    const tooDeep = store.listScopes().find((s) => s.scope.split('/').length > MAX_SCOPE_COMPONENTS && patterns.some((p) => scopeContains(p, s.scope)));
+    const tooDeep = (await store.listScopes()).find((s) => s.scope.split('/').length > MAX_SCOPE_COMPONENTS && patterns.some((p) => scopeContains(p, s.scope)));
     if (tooDeep) throw new KeyshareError(Codes.SCOPE_INVALID, `scope ${tooDeep.scope} is deeper than ${MAX_SCOPE_COMPONENTS} components, which a tenant's delegation covers`);
     const now = this.clock();
     if (input.offline) {
@@ -95,8 +95,8 @@ export class TenantService {
     const signer = ensureTenantKey(dataDir, name);
     const record = newTenantRecord({ name, patterns, offline: false, publicKey: signer.publicKey, now });
     const published = await publisher.publishTenant(record, signer, () => saveTenants(store, [...existing, record]));
-    const token = input.token ? this.deps.tokens?.create(actor, { role: 'editor', scopes: patterns }) : undefined;
-    return { tenant: this.get(name), published, ...(token ? { token } : {}) };
+    const token = input.token ? await this.deps.tokens?.create(actor, { role: 'editor', scopes: patterns }) : undefined;
+    return { tenant: await this.get(name), published, ...(token ? { token } : {}) };
   }
 
   private view(t: TenantRecord, scopes: string[]): TenantView {

@@ -92,45 +92,45 @@ export class TrustService {
     return { published: await this.publisher.notify() };
   }
 
-  listScopes(): ScopeRecord[] {
+  listScopes(): Promise<ScopeRecord[]> {
     return this.store.listScopes();
   }
 
-  getScope(scope: string): { scope: ScopeRecord; anchors: AnchorRecord[] } {
+  async getScope(scope: string): Promise<{ scope: ScopeRecord; anchors: AnchorRecord[] }> {
     parseScope(scope);
-    return { scope: this.store.requireScope(scope), anchors: this.store.listAnchors([scope]) };
+    return { scope: await this.store.requireScope(scope), anchors: await this.store.listAnchors([scope]) };
   }
 
   async createScope(input: ScopeInput): Promise<WriteResult & { scope: ScopeRecord }> {
     parseScope(input.scope);
-    checkScopeInTenant(input.scope, listTenants(this.store));
+    checkScopeInTenant(input.scope, await listTenants(this.store));
     const rec: ScopeRecord = { scope: input.scope, inherit: input.inherit ?? true, level: checkLevel(input.level), source: null };
-    this.store.createScope(rec, this.clock());
+    await this.store.createScope(rec, this.clock());
     return { scope: rec, ...(await this.published()) };
   }
 
   async deleteScope(scope: string): Promise<WriteResult> {
     parseScope(scope);
     // A federated scope belongs to its upstreams (service/domain/federation.ts).
-    assertScopeRemovable(this.store.requireScope(scope));
-    this.store.deleteScope(scope);
+    assertScopeRemovable(await this.store.requireScope(scope));
+    await this.store.deleteScope(scope);
     return this.published();
   }
 
   async addAnchor(scope: string, input: Omit<AnchorInput, 'scope'>): Promise<WriteResult & { anchor: AnchorRecord }> {
     parseScope(scope);
-    this.store.requireScope(scope);
+    await this.store.requireScope(scope);
     const anchor = await buildAnchor({ ...input, scope }, this.clock());
-    this.store.addAnchor(anchor, this.clock());
+    await this.store.addAnchor(anchor, this.clock());
     return { anchor, ...(await this.published()) };
   }
 
   async removeAnchor(scope: string, id: string): Promise<WriteResult> {
     parseScope(scope);
     // An upstream's anchor is blocked, not removed (service/domain/federation.ts).
-    const anchor = this.store.getAnchor(scope, normalizeAnchorId(id));
+    const anchor = await this.store.getAnchor(scope, normalizeAnchorId(id));
     if (anchor) assertAnchorRemovable(anchor);
-    this.store.removeAnchor(scope, normalizeAnchorId(id));
+    await this.store.removeAnchor(scope, normalizeAnchorId(id));
     return this.published();
   }
 
@@ -180,8 +180,8 @@ export class TrustService {
   async revoke(
     input: Parameters<TrustService['revocation']>[0] & { certificate?: string; encoding?: 'text' | 'base64' },
   ): Promise<WriteResult & { added: boolean; revocation: RevocationInput }> {
-    const revocation = this.revocation(input.kind === 'certificate' && input.certificate != null ? { ...input, ...this.certificateTarget(input.certificate, input.encoding) } : input);
-    const added = this.store.addRevocation(revocation);
+    const revocation = this.revocation(input.kind === 'certificate' && input.certificate != null ? { ...input, ...(await this.certificateTarget(input.certificate, input.encoding)) } : input);
+    const added = await this.store.addRevocation(revocation);
     return { added, revocation, ...(await this.published()) };
   }
 
@@ -208,7 +208,7 @@ export class TrustService {
         if (typeof entry.scope !== 'string') throw new KeyshareError(Codes.SCOPE_INVALID, 'scope is required');
         parseScope(entry.scope);
         if (wanted.has(entry.scope)) throw new KeyshareError(Codes.APPLY_INVALID, `scope ${entry.scope} is listed twice`);
-        const federated = this.store.getScope(entry.scope);
+        const federated = await this.store.getScope(entry.scope);
         if (federated) assertScopeAppliable(federated);
         if (entry.inherit !== undefined && typeof entry.inherit !== 'boolean') throw new KeyshareError(Codes.BAD_REQUEST, 'inherit must be true or false');
         const rec: ScopeRecord = { scope: entry.scope, inherit: entry.inherit ?? true, level: checkLevel(entry.level), source: null };
@@ -262,32 +262,32 @@ export class TrustService {
       revocationsAdded: 0,
       changed: false,
     };
-    this.store.transaction(() => {
+    await this.store.transaction(async () => {
       for (const { rec, anchors } of wanted.values()) {
-        const existing = this.store.getScope(rec.scope);
+        const existing = await this.store.getScope(rec.scope);
         if (!existing) {
-          checkScopeInTenant(rec.scope, listTenants(this.store));
-          this.store.createScope(rec, now);
+          checkScopeInTenant(rec.scope, await listTenants(this.store));
+          await this.store.createScope(rec, now);
           summary.scopesCreated.push(rec.scope);
         } else if (existing.inherit !== rec.inherit || existing.level !== rec.level) {
-          this.store.updateScope(rec);
+          await this.store.updateScope(rec);
           summary.scopesUpdated.push(rec.scope);
         }
-        const current = new Map(this.store.listAnchors([rec.scope]).map((a) => [a.id, a]));
+        const current = new Map((await this.store.listAnchors([rec.scope])).map((a) => [a.id, a]));
         for (const [id, a] of anchors) {
           const old = current.get(id);
           if (!old) {
-            this.store.addAnchor(a, now);
+            await this.store.addAnchor(a, now);
             summary.anchorsAdded++;
           } else if (anchorDiffers(old, a)) {
-            this.store.replaceAnchor(a, now);
+            await this.store.replaceAnchor(a, now);
             summary.anchorsUpdated++;
           }
         }
         if (options.prune) {
           for (const id of current.keys()) {
             if (!anchors.has(id) && !current.get(id)!.source) {
-              this.store.removeAnchor(rec.scope, id);
+              await this.store.removeAnchor(rec.scope, id);
               summary.anchorsRemoved++;
             }
           }
@@ -295,15 +295,15 @@ export class TrustService {
       }
       if (options.prune) {
         // --prune removes local scopes the file does not name; revocations are never pruned.
-        for (const s of this.store.listScopes()) {
+        for (const s of await this.store.listScopes()) {
           if (!wanted.has(s.scope) && !s.source) {
-            summary.anchorsRemoved += this.store.listAnchors([s.scope]).length;
-            this.store.deleteScope(s.scope);
+            summary.anchorsRemoved += (await this.store.listAnchors([s.scope])).length;
+            await this.store.deleteScope(s.scope);
             summary.scopesRemoved.push(s.scope);
           }
         }
       }
-      for (const r of revocations) if (this.store.addRevocation(r)) summary.revocationsAdded++;
+      for (const r of revocations) if (await this.store.addRevocation(r)) summary.revocationsAdded++;
     });
     summary.changed =
       summary.scopesCreated.length + summary.scopesUpdated.length + summary.scopesRemoved.length +
@@ -316,10 +316,10 @@ export class TrustService {
    * base64). The issuer is the certificate itself when self-issued, else the CA anchor (any
    * scope) or a CA certificate given after it in the file that signed it.
    */
-  certificateTarget(certificate: string, encoding: 'text' | 'base64' = 'text'): { issuer: string; serial: string } {
+  async certificateTarget(certificate: string, encoding: 'text' | 'base64' = 'text'): Promise<{ issuer: string; serial: string }> {
     const material = encoding === 'base64' ? new Uint8Array(Buffer.from(certificate, 'base64')) : certificate;
     const [cert, ...given] = parseCertificateChain(material);
-    return { issuer: certificateIssuerId(cert!, caAnchors(this.store.listAnchors()), given), serial: cert!.serialHex };
+    return { issuer: certificateIssuerId(cert!, caAnchors(await this.store.listAnchors()), given), serial: cert!.serialHex };
   }
 
   /**
@@ -334,8 +334,10 @@ export class TrustService {
   ): Promise<WriteResult & { crl: CrlInfo }> {
     const now = this.clock();
     const crl = parseCrl(input);
+    // acceptCrl is pure and synchronous: it gets the stored CRLs read beforehand.
+    const stored = new Map((await this.store.listCrls()).map((c) => [c.issuer, c]));
     const storedEntries = (issuer: string) => {
-      const rec = this.store.getCrl(issuer);
+      const rec = stored.get(issuer);
       if (!rec) return null;
       let entries: Set<string> | undefined;
       try {
@@ -345,12 +347,12 @@ export class TrustService {
       }
       return { crlNumber: rec.crlNumber, entries };
     };
-    const decision = acceptCrl({ crl, anchors: caAnchors(this.store.listAnchors()), stored: storedEntries, now });
+    const decision = acceptCrl({ crl, anchors: caAnchors(await this.store.listAnchors()), stored: storedEntries, now });
     if (options.expectIssuer !== undefined && decision.issuer !== options.expectIssuer) {
       throw new KeyshareError(CrlCodes.CRL_UNKNOWN_ISSUER, `the CRL is issued by anchor ${decision.issuer}, not ${options.expectIssuer}`);
     }
     const at = now.toISOString();
-    this.store.putCrl(
+    await this.store.putCrl(
       {
         issuer: decision.issuer,
         crlNumber: crl.crlNumber!,
@@ -363,12 +365,12 @@ export class TrustService {
       },
       decision.entriesChanged,
     );
-    return { crl: this.crlInfo(decision.issuer), ...(await this.published()) };
+    return { crl: await this.crlInfo(decision.issuer), ...(await this.published()) };
   }
 
   /** What `crl add` reports about the stored CRL of an issuer (CRL_UNKNOWN_ISSUER when none). */
-  crlInfo(issuer: string): CrlInfo {
-    const rec = this.store.getCrl(issuer);
+  async crlInfo(issuer: string): Promise<CrlInfo> {
+    const rec = await this.store.getCrl(issuer);
     if (!rec) throw new KeyshareError(CrlCodes.CRL_UNKNOWN_ISSUER, `no CRL is stored for ${issuer}`);
     const crl = parseCrl(rec.der);
     return {

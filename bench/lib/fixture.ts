@@ -34,7 +34,7 @@ export function applyFile(n: number, keys: string[]): ApplyFile {
 
 export async function buildState(dataDir: string, n: number, keys: string[]): Promise<BenchState> {
   await initDataDir({ dataDir });
-  const instance = openInstance({ dataDir });
+  const instance = await openInstance({ dataDir });
   try {
     const before = instance.publisher.latestMetadata('timestamp')!.version;
     const file = applyFile(n, keys);
@@ -65,7 +65,7 @@ export interface SingleChange {
 
 /** B3: one scoped revocation through TrustService; what its publish signed and wrote. */
 export async function singleChange(dataDir: string, scope: string): Promise<SingleChange> {
-  const instance = openInstance({ dataDir });
+  const instance = await openInstance({ dataDir });
   try {
     const t0 = performance.now();
     const r = await instance.service.revoke({ kind: 'key', id: `sha256:${randomBytes(32).toString('hex')}`, scope, reason: 'keyCompromise' });

@@ -10,7 +10,7 @@ import type { LogLevel } from '../../service/settings.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as { data: string; staticDir?: string; pollMs?: number; logLevel?: LogLevel };
 const logger = createLogger({ level: cfg.logLevel ?? 'info' });
-const instance = openInstance({ dataDir: cfg.data, onPublishError: (err) => logger.error({ err }, 'publish failed') });
+const instance = await openInstance({ dataDir: cfg.data, onPublishError: (err) => logger.error({ err }, 'publish failed') });
 const server = await startServer(
   instance,
   '127.0.0.1:0',

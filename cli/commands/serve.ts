@@ -45,7 +45,7 @@ export function serveCommand(): Command {
         const method = level === 'error' || level === 'warn' || level === 'debug' ? level : 'info';
         logger[method](rest, typeof msg === 'string' ? msg : undefined);
       };
-      const instance = openInstance({ dataDir: dir, expiry: config.expiry, onPublishError: (err) => logger.error({ err }, 'publish failed') });
+      const instance = await openInstance({ dataDir: dir, database: config.database, expiry: config.expiry, onPublishError: (err) => logger.error({ err }, 'publish failed') });
       const server = await startServer(instance, config.listen, log, {
         logger,
         maxBodyBytes: config.maxBodyBytes,

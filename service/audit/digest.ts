@@ -1,7 +1,7 @@
 /**
  * The "before" and "after" digests of audit entries: sha256 over the canonical JSON of the
  * state an action touches. null means "nothing there" (before a create, after a delete).
- * Reads only through the store's public methods.
+ * Reads only through the store's public methods (inside the caller's transaction when it is in one).
  */
 import { createHash } from 'node:crypto';
 import { canonicalize } from '@tufjs/canonical-json';
@@ -30,32 +30,32 @@ function revocationsAt(all: Revocations, keep: (scope: string | null) => boolean
 const isEmpty = (r: Revocations) => r.certificates.length + r.keys.length + r.signatures.length === 0;
 
 /** One scope: its definition, its own anchors and the revocations made at it. */
-export function scopeDigest(store: Store, scope: string): string | null {
-  const rec = store.getScope(scope);
-  const anchors = store.listAnchors([scope]);
-  const revoked = revocationsAt(store.listRevocations(), (s) => s === scope);
+export async function scopeDigest(store: Store, scope: string): Promise<string | null> {
+  const rec = await store.getScope(scope);
+  const anchors = await store.listAnchors([scope]);
+  const revoked = revocationsAt(await store.listRevocations(), (s) => s === scope);
   if (!rec && anchors.length === 0 && isEmpty(revoked)) return null;
   return digestOf({ scope: rec ? { scope: rec.scope, inherit: rec.inherit, level: rec.level, source: rec.source ?? null } : null, anchors: anchors.map(anchorState), revoked });
 }
 
 /** The revocations made at one scope, or (null) those that apply everywhere. */
-export function revocationsDigest(store: Store, scope: string | null): string | null {
-  const revoked = revocationsAt(store.listRevocations(), (s) => s === scope);
+export async function revocationsDigest(store: Store, scope: string | null): Promise<string | null> {
+  const revoked = revocationsAt(await store.listRevocations(), (s) => s === scope);
   return isEmpty(revoked) ? null : digestOf(revoked);
 }
 
 /** Everything an admin defines: every scope, anchor and revocation (for apply). */
-export function trustStateDigest(store: Store): string {
+export async function trustStateDigest(store: Store): Promise<string> {
   return digestOf({
-    scopes: store.listScopes().map((s) => ({ scope: s.scope, inherit: s.inherit, level: s.level, source: s.source ?? null })),
-    anchors: store.listAnchors().map(anchorState),
-    revoked: store.listRevocations(),
+    scopes: (await store.listScopes()).map((s) => ({ scope: s.scope, inherit: s.inherit, level: s.level, source: s.source ?? null })),
+    anchors: (await store.listAnchors()).map(anchorState),
+    revoked: await store.listRevocations(),
   });
 }
 
 /** Every stored CRL: issuer, number and a digest of its DER. */
-export function crlsDigest(store: Store): string | null {
-  const crls = store.listCrls();
+export async function crlsDigest(store: Store): Promise<string | null> {
+  const crls = await store.listCrls();
   return crls.length ? digestOf(crls.map((c) => ({ issuer: c.issuer, crlNumber: c.crlNumber, der: digestOf(c.der.toString('base64')) }))) : null;
 }
 

@@ -8,8 +8,7 @@
  * them inside `run(actor, info, fn)`; the store shows its outermost write transaction to this
  * log (`Store.observeTransactions`), which records the first one made inside `run`. Later
  * transactions in the same call (the publish that follows) are not the change and are not
- * recorded. Token operations are synchronous and append inside their own transaction
- * (`append`). Denied attempts change nothing and get an entry of their own.
+ * recorded. Token operations append inside their own transaction (`append`). Denied attempts change nothing and get an entry of their own.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Codes, isKeyshareError } from '../errors.js';
@@ -22,7 +21,7 @@ export interface AuditInfo {
   target?: string | null;
   details?: Record<string, unknown> | null;
   /** The state the action touches, read before and after the change (see digest.ts). */
-  digest?: () => string | null;
+  digest?: () => Promise<string | null>;
 }
 
 export interface AuditAppend {
@@ -69,11 +68,11 @@ export class AuditLog implements TransactionObserver {
   async run<T>(actor: string | null, info: AuditInfo, fn: () => Promise<T>): Promise<T> {
     const ctx: Context = { ...info, actor, recorded: false };
     // For an operation that writes outside Store.transaction: recorded right after it instead.
-    const before = info.digest?.() ?? null;
+    const before = (await info.digest?.()) ?? null;
     try {
       const result = await this.current.run(ctx, fn);
       if (!ctx.recorded) {
-        this.append({ actor, action: info.action, outcome: 'ok', scope: info.scope, target: info.target, before, after: info.digest?.() ?? null, details: info.details });
+        await this.append({ actor, action: info.action, outcome: 'ok', scope: info.scope, target: info.target, before, after: (await info.digest?.()) ?? null, details: info.details });
         ctx.recorded = true;
       }
       return result;
@@ -81,7 +80,7 @@ export class AuditLog implements TransactionObserver {
       // Denials are recorded by the HTTP layer (middleware/audit.ts), once.
       const denied = isKeyshareError(e) && (e.code === Codes.FORBIDDEN || e.code === Codes.UNAUTHORIZED);
       if (!ctx.recorded && !denied) {
-        this.append({
+        await this.append({
           actor,
           action: info.action,
           outcome: 'failed',
@@ -94,29 +93,29 @@ export class AuditLog implements TransactionObserver {
     }
   }
 
-  begin(): Pending | null {
+  async begin(): Promise<Pending | null> {
     const ctx = this.current.getStore();
     if (!ctx || ctx.recorded) return null;
-    return { ctx, before: ctx.digest?.() ?? null };
+    return { ctx, before: (await ctx.digest?.()) ?? null };
   }
 
-  commit(pending: unknown): void {
+  async commit(pending: unknown): Promise<void> {
     const { ctx, before } = pending as Pending;
-    this.append({
+    await this.append({
       actor: ctx.actor,
       action: ctx.action,
       outcome: 'ok',
       scope: ctx.scope,
       target: ctx.target,
       before,
-      after: ctx.digest?.() ?? null,
+      after: (await ctx.digest?.()) ?? null,
       details: ctx.details,
     });
     ctx.recorded = true;
   }
 
   /** Appends one entry now (inside the caller's transaction if there is one). */
-  append(e: AuditAppend): AuditRecord {
+  append(e: AuditAppend): Promise<AuditRecord> {
     const at = this.clock().toISOString();
     return this.store.appendAudit((head) =>
       chainEntry(head, {
@@ -133,20 +132,20 @@ export class AuditLog implements TransactionObserver {
     );
   }
 
-  list(q: { since?: string; afterSeq?: number; limit?: number } = {}): AuditRecord[] {
+  list(q: { since?: string; afterSeq?: number; limit?: number } = {}): Promise<AuditRecord[]> {
     return this.store.listAudit({ since: q.since, afterSeq: q.afterSeq, limit: Math.min(Math.max(q.limit ?? PAGE, 1), 10 * PAGE) });
   }
 
   /** Walks the whole chain; reports the first entry that was edited, deleted or cut off. */
-  verify(): VerifyResult {
+  async verify(): Promise<VerifyResult> {
     const verifier = new ChainVerifier();
     let afterSeq = 0;
     for (;;) {
-      const page = this.store.listAudit({ afterSeq, limit: PAGE });
+      const page = await this.store.listAudit({ afterSeq, limit: PAGE });
       for (const row of page) if (!verifier.push(row)) return verifier.finish(null);
       if (page.length < PAGE) break;
       afterSeq = page[page.length - 1]!.seq;
     }
-    return verifier.finish(this.store.auditHead());
+    return verifier.finish(await this.store.auditHead());
   }
 }

@@ -69,42 +69,42 @@ export class TokenService {
     return { role: input.role, scopes: input.role === 'editor' ? patterns.sort() : null, expiresAt };
   }
 
-  create(actor: string | null, input: TokenCreate): CreatedToken {
+  async create(actor: string | null, input: TokenCreate): Promise<CreatedToken> {
     const now = this.clock();
     const { role, scopes, expiresAt } = this.validate(input, now);
     const issued = issueToken();
     const rec: TokenRecord = { id: issued.id, hash: issued.hash, role, scopes, expiresAt, createdAt: iso(now), revokedAt: null };
-    this.store.transaction(() => {
-      this.store.addToken(rec);
-      this.audit.append({ actor, action: Actions.TOKEN_CREATE, outcome: 'ok', target: rec.id, before: null, after: tokenDigest(rec), details: { role, scopes, expiresAt } });
+    await this.store.transaction(async () => {
+      await this.store.addToken(rec);
+      await this.audit.append({ actor, action: Actions.TOKEN_CREATE, outcome: 'ok', target: rec.id, before: null, after: tokenDigest(rec), details: { role, scopes, expiresAt } });
     });
     return { id: rec.id, token: issued.token, role, scopes, expiresAt };
   }
 
-  list(): TokenView[] {
+  async list(): Promise<TokenView[]> {
     const now = this.clock();
-    return this.store.listTokens().map((r) => this.view(r, now));
+    return (await this.store.listTokens()).map((r) => this.view(r, now));
   }
 
-  get(id: string): TokenView {
-    return this.view(this.require(id), this.clock());
+  async get(id: string): Promise<TokenView> {
+    return this.view(await this.require(id), this.clock());
   }
 
   /**
    * Revokes a token at once (the next request with it is UNAUTHORIZED). Idempotent. Refuses to
    * revoke the last usable admin token: create another first (or use `rotate`).
    */
-  revoke(actor: string | null, id: string): TokenView {
+  async revoke(actor: string | null, id: string): Promise<TokenView> {
     const now = this.clock();
-    return this.store.transaction(() => {
-      const rec = this.require(id);
+    return this.store.transaction(async () => {
+      const rec = await this.require(id);
       if (rec.revokedAt !== null) return this.view(rec, now);
-      if (rec.role === 'admin' && this.isActive(rec, now) && !this.store.listTokens().some((t) => t.id !== id && t.role === 'admin' && this.isActive(t, now))) {
+      if (rec.role === 'admin' && this.isActive(rec, now) && !(await this.store.listTokens()).some((t) => t.id !== id && t.role === 'admin' && this.isActive(t, now))) {
         throw new KeyshareError(LAST_ADMIN_TOKEN, `token ${id} is the last admin token; create another admin token first (keyshare token rotate-admin)`);
       }
-      this.store.revokeToken(id, iso(now));
-      const after = this.require(id);
-      this.audit.append({ actor, action: Actions.TOKEN_REVOKE, outcome: 'ok', target: id, before: tokenDigest(rec), after: tokenDigest(after) });
+      await this.store.revokeToken(id, iso(now));
+      const after = await this.require(id);
+      await this.audit.append({ actor, action: Actions.TOKEN_REVOKE, outcome: 'ok', target: id, before: tokenDigest(rec), after: tokenDigest(after) });
       return this.view(after, now);
     });
   }
@@ -113,30 +113,30 @@ export class TokenService {
    * Replaces a token with a new secret of the same role, patterns and expiry, and revokes the
    * old one, in one transaction (this is how the admin token from `init` is rotated).
    */
-  rotate(actor: string | null, id: string): CreatedToken & { replaced: string } {
+  async rotate(actor: string | null, id: string): Promise<CreatedToken & { replaced: string }> {
     const now = this.clock();
     const issued = issueToken();
-    return this.store.transaction(() => {
-      const old = this.require(id);
+    return this.store.transaction(async () => {
+      const old = await this.require(id);
       if (!this.isActive(old, now)) throw new KeyshareError(Codes.CONFLICT, `token ${id} is ${this.view(old, now).status}; create a new one instead`);
       const rec: TokenRecord = { ...old, id: issued.id, hash: issued.hash, createdAt: iso(now), revokedAt: null };
-      this.store.addToken(rec);
-      this.store.revokeToken(id, iso(now));
-      this.audit.append({
+      await this.store.addToken(rec);
+      await this.store.revokeToken(id, iso(now));
+      await this.audit.append({
         actor,
         action: Actions.TOKEN_ROTATE,
         outcome: 'ok',
         target: id,
         before: tokenDigest(old),
-        after: tokenDigest(this.require(id)),
+        after: tokenDigest(await this.require(id)),
         details: { replacement: rec.id },
       });
       return { id: rec.id, token: issued.token, role: rec.role as TokenRole, scopes: rec.scopes, expiresAt: rec.expiresAt, replaced: id };
     });
   }
 
-  private require(id: string): TokenRecord {
-    const rec = /^[0-9a-f]{12}$/.test(id) ? this.store.getToken(id) : null;
+  private async require(id: string): Promise<TokenRecord> {
+    const rec = /^[0-9a-f]{12}$/.test(id) ? await this.store.getToken(id) : null;
     if (!rec) throw new KeyshareError(TOKEN_NOT_FOUND, `no token ${JSON.stringify(id)}`);
     return rec;
   }

@@ -108,6 +108,8 @@ export interface CrlRefresherOptions {
   timeoutMs?: number;
   clock?: () => Date;
   onRefresh?: (outcome: RefreshOutcome) => void;
+  /** A scheduled run that failed as a whole (e.g. the store is unavailable); the next one tries again. */
+  onError?: (error: unknown) => void;
 }
 
 /** Fetches every due CRL URL, one at a time; `start` checks every minute. */
@@ -134,7 +136,7 @@ export class CrlRefresher {
 
   private async run(all: boolean): Promise<RefreshOutcome[]> {
     const out: RefreshOutcome[] = [];
-    for (const rec of this.store.listCrls()) {
+    for (const rec of await this.store.listCrls()) {
       const now = this.clock();
       if (!rec.url || (!all && !isCrlRefreshDue(rec, now))) continue;
       const outcome = await this.refreshOne(rec, now);
@@ -151,23 +153,24 @@ export class CrlRefresher {
       const bytes = await fetchCrl(url, { fetch: this.options.fetch, timeoutMs: this.options.timeoutMs });
       // The same CRL again is the common case: nothing to check or publish.
       if (Buffer.from(bytes).equals(rec.der)) {
-        this.store.recordCrlFetch(rec.issuer, at, null);
+        await this.store.recordCrlFetch(rec.issuer, at, null);
         return { issuer: rec.issuer, url, outcome: 'unchanged' };
       }
       await this.service.addCrl(bytes, { fetchedAt: at, expectIssuer: rec.issuer });
       return { issuer: rec.issuer, url, outcome: 'updated' };
     } catch (e) {
       const error = e instanceof KeyshareError ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: String((e as Error)?.message ?? e) };
-      this.store.recordCrlFetch(rec.issuer, at, `${error.code}: ${error.message}`);
+      await this.store.recordCrlFetch(rec.issuer, at, `${error.code}: ${error.message}`);
       return { issuer: rec.issuer, url, outcome: 'failed', error };
     }
   }
 
   start(intervalMs = 60_000): void {
     this.stop();
-    this.timer = setInterval(() => void this.tick(), intervalMs);
+    const scheduled = () => void this.tick().catch((e) => this.options.onError?.(e));
+    this.timer = setInterval(scheduled, intervalMs);
     this.timer.unref();
-    void this.tick();
+    scheduled();
   }
 
   stop(): void {
@@ -194,11 +197,11 @@ export async function addCrlFromUrl(
   const normalized = checkCrlUrl(url);
   const bytes = await fetchCrl(normalized, { fetch: options.fetch, timeoutMs: options.timeoutMs });
   const at = (options.now ?? new Date()).toISOString();
-  const same = store.listCrls().find((c) => c.der.equals(Buffer.from(bytes)) && (options.issuer === undefined || c.issuer === options.issuer));
+  const same = (await store.listCrls()).find((c) => c.der.equals(Buffer.from(bytes)) && (options.issuer === undefined || c.issuer === options.issuer));
   if (same) {
-    store.setCrlUrl(same.issuer, normalized);
-    store.recordCrlFetch(same.issuer, at, null);
-    const info = service.crlInfo(same.issuer);
+    await store.setCrlUrl(same.issuer, normalized);
+    await store.recordCrlFetch(same.issuer, at, null);
+    const info = await service.crlInfo(same.issuer);
     return { crl: info, published: null, unchanged: true };
   }
   const r = await service.addCrl(bytes, { url: normalized, fetchedAt: at, expectIssuer: options.issuer });

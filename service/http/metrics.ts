@@ -90,9 +90,9 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
   for (const outcome of ['ok', 'error', 'noop']) publishes.labels(outcome).inc(0);
 
   /** Per-role state: top-level roles by name; the hashed bins as one series ("bins": the soonest expiry, the highest version). */
-  const roleStateRead = perScrape(() => {
+  const roleStateRead = perScrape(async () => {
     const out = new Map<string, { version: number; expires: number }>();
-    for (const m of instance.store.latestMetadataAll()) {
+    for (const m of await instance.store.latestMetadataAll()) {
       const role = isBinRole(m.role) ? 'bins' : m.role;
       const expires = Date.parse(m.expires);
       const seen = out.get(role);
@@ -101,7 +101,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     return out;
   });
   const upstreamsRead = perScrape(() => instance.store.upstreamSummaries());
-  const anchorsRead = perScrape(() => instance.store.listAnchors().flatMap((a) => (a.notAfter ? [Date.parse(a.notAfter)] : [])));
+  const anchorsRead = perScrape(async () => (await instance.store.listAnchors()).flatMap((a) => (a.notAfter ? [Date.parse(a.notAfter)] : [])));
   const roleState = roleStateRead.get;
   const upstreams = upstreamsRead.get;
   const anchorExpiries = anchorsRead.get;
@@ -110,12 +110,13 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     help: 'Seconds until the newest version of each TUF role expires (bins: the soonest of the hashed bins)',
     labelNames: ['role'] as const,
     registers,
-    collect() {
-      // The first gauge read by a scrape (the registry reads metrics in registration order): fresh reads from here on.
+    async collect() {
+      // The first gauge read by a scrape (the registry starts every collect in registration order,
+      // each synchronously up to its first await): fresh reads from here on, shared by the gauges below.
       for (const r of [roleStateRead, upstreamsRead, anchorsRead]) r.reset();
       this.reset();
       const now = clock().getTime();
-      for (const [role, s] of roleState()) this.labels(role).set((s.expires - now) / 1000);
+      for (const [role, s] of await roleState()) this.labels(role).set((s.expires - now) / 1000);
     },
   });
   new Gauge({
@@ -123,9 +124,9 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     help: 'The current version of each TUF role (bins: the highest of the hashed bins)',
     labelNames: ['role'] as const,
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const [role, s] of roleState()) this.labels(role).set(s.version);
+      for (const [role, s] of await roleState()) this.labels(role).set(s.version);
     },
   });
   new Gauge({
@@ -133,10 +134,10 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     help: 'Seconds since the last successful sync of each upstream (since it was added, if never)',
     labelNames: ['upstream'] as const,
     registers,
-    collect() {
+    async collect() {
       this.reset();
       const now = clock().getTime();
-      for (const u of upstreams()) this.labels(u.name).set((now - Date.parse(u.lastSuccessAt ?? u.createdAt)) / 1000);
+      for (const u of await upstreams()) this.labels(u.name).set((now - Date.parse(u.lastSuccessAt ?? u.createdAt)) / 1000);
     },
   });
   new Gauge({
@@ -144,9 +145,9 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     help: '1 when the last sync of an upstream failed, else 0',
     labelNames: ['upstream'] as const,
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const u of upstreams()) this.labels(u.name).set(u.lastError ? 1 : 0);
+      for (const u of await upstreams()) this.labels(u.name).set(u.lastError ? 1 : 0);
     },
   });
   new Gauge({
@@ -154,9 +155,9 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     help: "The upstream timestamp version this service last accepted",
     labelNames: ['upstream'] as const,
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const u of upstreams()) if (u.timestampVersion !== null) this.labels(u.name).set(u.timestampVersion);
+      for (const u of await upstreams()) if (u.timestampVersion !== null) this.labels(u.name).set(u.timestampVersion);
     },
   });
   new Gauge({
@@ -164,28 +165,28 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     help: 'Seconds until the nextUpdate of the newest CRL of each CA anchor (negative: stale)',
     labelNames: ['issuer'] as const,
     registers,
-    collect() {
+    async collect() {
       this.reset();
       const now = clock().getTime();
-      for (const crl of instance.store.crlSummaries()) this.labels(crl.issuer).set((Date.parse(crl.nextUpdate) - now) / 1000);
+      for (const crl of await instance.store.crlSummaries()) this.labels(crl.issuer).set((Date.parse(crl.nextUpdate) - now) / 1000);
     },
   });
   new Gauge({
     name: 'keyshare_anchors_expiring_soon',
     help: `Certificate anchors whose notAfter is within ${EXPIRING_SOON_DAYS} days (already expired ones included)`,
     registers,
-    collect() {
+    async collect() {
       const limit = clock().getTime() + EXPIRING_SOON_DAYS * DAY_MS;
-      this.set(anchorExpiries().filter((t) => t <= limit).length);
+      this.set((await anchorExpiries()).filter((t) => t <= limit).length);
     },
   });
   new Gauge({
     name: 'keyshare_anchors_expired',
     help: 'Certificate anchors past their notAfter',
     registers,
-    collect() {
+    async collect() {
       const now = clock().getTime();
-      this.set(anchorExpiries().filter((t) => t <= now).length);
+      this.set((await anchorExpiries()).filter((t) => t <= now).length);
     },
   });
 

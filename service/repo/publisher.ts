@@ -87,7 +87,7 @@ export class Publisher {
 
   /** Creates targets, the trust delegation, every empty bin, snapshot and timestamp (version 1). */
   async bootstrap(binBits: number): Promise<void> {
-    if (this.store.latestMetadata('timestamp')) throw new KeyshareError(Codes.ALREADY_INITIALIZED, 'the repository is already published');
+    if (await this.store.latestMetadata('timestamp')) throw new KeyshareError(Codes.ALREADY_INITIALIZED, 'the repository is already published');
     const now = this.clock();
     const { targets } = this.signers;
     const bins = binRoles([targets.keyid], binBits);
@@ -130,8 +130,8 @@ export class Publisher {
     const meta: Record<string, MetaFile> = {};
     for (const r of records) meta[`${r.role}.json`] = new MetaFile({ version: r.version });
     const rest = await this.signSnapshotAndTimestamp(now, meta, 1, 1);
-    this.store.commitPublish({
-      upToSeq: this.store.changeSeq(),
+    await this.store.commitPublish({
+      upToSeq: await this.store.changeSeq(),
       docs: [],
       targets: [{ sha256: sha256(indexBytes), path: INDEX_TARGET, bytes: indexBytes }],
       metadata: [...records, ...rest],
@@ -141,9 +141,9 @@ export class Publisher {
   }
 
   /** Loads the served state from the store. Call once before serving. */
-  load(): void {
-    this.latest = new Map(this.store.latestMetadataAll().map((r) => [r.role, r]));
-    this.index = new Map(this.store.listTrustDocs().map((d) => [d.scope, d.version]));
+  async load(): Promise<void> {
+    this.latest = new Map((await this.store.latestMetadataAll()).map((r) => [r.role, r]));
+    this.index = new Map((await this.store.listTrustDocs()).map((d) => [d.scope, d.version]));
     // Another process may have changed anything: the scope list and CA anchors are read again on the next publish.
     this.scopeCache = null;
     this.caCache = null;
@@ -239,7 +239,7 @@ export class Publisher {
 
   /** Waits until everything committed so far is published. */
   async flush(): Promise<void> {
-    for (let i = 0; i < 100 && (this.running || this.store.listDirty().length > 0); i++) {
+    for (let i = 0; i < 100 && (this.running || (await this.store.listDirty()).length > 0); i++) {
       await (this.running ?? this.notify());
     }
   }
@@ -251,7 +251,10 @@ export class Publisher {
     this.timer.unref();
     // Writes by other processes on the same data dir (`keyshare bundle import` commits trust,
     // `keyshare bundle export` publishes a version): a cheap check picks them up within seconds.
-    this.watcher = setInterval(() => this.checkExternalWrites(), watchMs);
+    this.watcher = setInterval(() => {
+      // A failed check (e.g. the database busy) is reported, never an unhandled rejection; the next tick tries again.
+      void this.checkExternalWrites().catch((e) => this.options.onError?.(e));
+    }, watchMs);
     this.watcher.unref();
   }
 
@@ -259,11 +262,12 @@ export class Publisher {
   private seenSeq = -1;
 
   /** Reloads when another process published; publishes what another process committed. Cheap: two indexed reads. */
-  checkExternalWrites(): void {
+  async checkExternalWrites(): Promise<void> {
     if (this.running) return;
-    const moved = this.store.latestMetadata('timestamp')?.version !== this.latest.get('timestamp')?.version;
-    if (moved) this.load();
-    const seq = this.store.changeSeq();
+    const moved = (await this.store.latestMetadata('timestamp'))?.version !== this.latest.get('timestamp')?.version;
+    const seq = await this.store.changeSeq();
+    // publish() reloads what another process published, serialised with this process's publishes.
+    if (this.running) return;
     if (moved || seq !== this.seenSeq) {
       this.seenSeq = seq;
       void this.notify();
@@ -304,7 +308,7 @@ export class Publisher {
       });
       const metadata = [root, ...resigned];
       // upToSeq 0: consumes no dirty marks; pending changes go out in the next publish.
-      this.store.commitPublish({ upToSeq: 0, docs: [], targets: [], metadata, publishedAt: now.toISOString(), baseTimestampVersion: base.version });
+      await this.store.commitPublish({ upToSeq: 0, docs: [], targets: [], metadata, publishedAt: now.toISOString(), baseTimestampVersion: base.version });
       this.signers = signers;
       for (const m of metadata) this.latest.set(m.role, m);
       const result: PublishResult = {
@@ -334,17 +338,17 @@ export class Publisher {
    * role and bins signed by `signer`, and its scopes' documents moved out of the service's bins.
    * `persist` runs in the same transaction (the tenant's definition). Runs between publishes.
    */
-  async publishTenant(tenant: TenantRecord, signer: Signer, persist: () => void): Promise<PublishResult> {
+  async publishTenant(tenant: TenantRecord, signer: Signer, persist: () => Promise<void>): Promise<PublishResult> {
     return this.exclusive(async () => {
       const now = this.clock();
       const base = this.latest.get('timestamp')!;
       const { metadata } = await tenantAddition({ latest: this.latest, tenant, tenantSigner: signer, targetsSigner: this.signers.targets, now, expiry: this.options.expiry });
       const oldSnapshot = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed;
       metadata.push(...(await this.signSnapshotAndTimestamp(now, withVersions(oldSnapshot.meta, metadata), oldSnapshot.version + 1, base.version + 1)));
-      this.store.transaction(() => {
-        persist();
+      await this.store.transaction(async () => {
+        await persist();
         // upToSeq 0: consumes no dirty marks; pending changes go out in the next publish.
-        this.store.commitPublish({ upToSeq: 0, docs: [], targets: [], metadata, publishedAt: now.toISOString(), baseTimestampVersion: base.version });
+        await this.store.commitPublish({ upToSeq: 0, docs: [], targets: [], metadata, publishedAt: now.toISOString(), baseTimestampVersion: base.version });
       });
       this.tenantSigners.set(tenant.name, signer);
       return this.landed(metadata);
@@ -398,20 +402,21 @@ export class Publisher {
   /** One publish. Returns null when there was nothing to do. */
   async publish(): Promise<PublishResult | null> {
     // Another process may have published (`keyshare bundle export`): build on what is stored.
-    if (this.store.latestMetadata('timestamp')?.version !== this.latest.get('timestamp')?.version) this.load();
+    if ((await this.store.latestMetadata('timestamp'))?.version !== this.latest.get('timestamp')?.version) await this.load();
     const now = this.clock();
-    const upToSeq = this.store.changeSeq();
-    const dirty = this.store.listDirty();
+    // Read first: whatever is written from here on has a greater seq and stays dirty for the next publish.
+    const upToSeq = await this.store.changeSeq();
+    const dirty = await this.store.listDirty();
     const expiring = this.expiringRoles(now);
     if (dirty.length === 0 && expiring.size === 0) return null;
     const baseTimestamp = this.latest.get('timestamp')!;
 
     // Dirty keys are scopes, except `crl:<issuer>`, which marks a CRL target (published byte for byte).
     const dirtyScopes = dirty.map((d) => d.scope).filter((k) => !k.startsWith(CRL_DIRTY_PREFIX));
-    const { docs, targetChanges } = this.recomputeDocuments(dirtyScopes, now);
+    const { docs, targetChanges } = await this.recomputeDocuments(dirtyScopes, now);
     for (const d of dirty) {
       if (!d.scope.startsWith(CRL_DIRTY_PREFIX)) continue;
-      const crl = this.store.getCrl(d.scope.slice(CRL_DIRTY_PREFIX.length));
+      const crl = await this.store.getCrl(d.scope.slice(CRL_DIRTY_PREFIX.length));
       if (crl) targetChanges.set(crlTargetPath(crl.issuer), Buffer.from(crl.der));
     }
     // Group target changes by the bin a client finds them in (TUF spec 5.6.7: the same walk of the
@@ -497,7 +502,7 @@ export class Publisher {
     const rest = await this.signSnapshotAndTimestamp(now, meta, oldSnapshot.version + 1, baseTimestamp.version + 1);
     metadata.push(...rest);
 
-    this.store.commitPublish({
+    await this.store.commitPublish({
       upToSeq,
       docs,
       targets: targetRecords,
@@ -515,7 +520,7 @@ export class Publisher {
       bytesWritten: metadata.reduce((n, m) => n + m.bytes.length, 0) + targetRecords.reduce((n, t) => n + t.bytes.length, 0),
       documentsChanged: docs.length,
     };
-    this.collectGarbage(now);
+    await this.collectGarbage(now);
     this.options.onPublished?.(result);
     this.servedChanged();
     return result;
@@ -526,10 +531,10 @@ export class Publisher {
    * Drops versions and target files superseded more than GC_GRACE_MS ago (at most every
    * GC_INTERVAL_MS), so the database does not grow with every publish. Root versions stay.
    */
-  private collectGarbage(now: Date): void {
+  private async collectGarbage(now: Date): Promise<void> {
     if (now.getTime() - this.lastGc < GC_INTERVAL_MS) return;
     this.lastGc = now.getTime();
-    this.store.pruneSuperseded(new Date(now.getTime() - GC_GRACE_MS).toISOString());
+    await this.store.pruneSuperseded(new Date(now.getTime() - GC_GRACE_MS).toISOString());
   }
 
   private async signSnapshotAndTimestamp(now: Date, meta: Record<string, MetaFile>, snapshotVersion: number, timestampVersion: number): Promise<MetadataRecord[]> {
@@ -560,18 +565,18 @@ export class Publisher {
    */
   private caCache: Map<string, AnchorRecord[]> | null = null;
 
-  private caAnchors(dirtyScopes: string[]): Map<string, AnchorRecord[]> {
+  private async caAnchors(dirtyScopes: string[]): Promise<Map<string, AnchorRecord[]>> {
     const isCa = (a: AnchorRecord) => a.type === 'ca' || a.type === 'tsa';
     if (!this.caCache) {
       this.caCache = new Map();
-      for (const a of this.store.listAnchorsOfTypes(['ca', 'tsa'])) {
+      for (const a of await this.store.listAnchorsOfTypes(['ca', 'tsa'])) {
         if (!this.caCache.has(a.scope)) this.caCache.set(a.scope, []);
         this.caCache.get(a.scope)!.push(a);
       }
       return this.caCache;
     }
     for (const scope of dirtyScopes) {
-      const list = this.store.listAnchors([scope]).filter(isCa);
+      const list = (await this.store.listAnchors([scope])).filter(isCa);
       if (list.length > 0) this.caCache.set(scope, list);
       else this.caCache.delete(scope);
     }
@@ -582,8 +587,10 @@ export class Publisher {
   private crlSerials = new Map<string, ReadonlySet<string>>();
 
   /** What effectiveTrust needs to know about CA anchors and their CRLs. */
-  private crlInputs(dirtyScopes: string[]): { crlIssuers: Set<string>; crlUrls: Map<string, string>; caSubjects: Map<string, string>; crlRevoked: Map<string, ReadonlySet<string>> } {
-    const crls = this.store.listCrls();
+  private async crlInputs(
+    dirtyScopes: string[],
+  ): Promise<{ crlIssuers: Set<string>; crlUrls: Map<string, string>; caSubjects: Map<string, string>; crlRevoked: Map<string, ReadonlySet<string>> }> {
+    const crls = await this.store.listCrls();
     const crlRevoked = new Map<string, ReadonlySet<string>>();
     const seen = new Map<string, ReadonlySet<string>>();
     for (const c of crls) {
@@ -602,7 +609,7 @@ export class Publisher {
     }
     this.crlSerials = seen;
     const caSubjects = new Map<string, string>();
-    for (const list of this.caAnchors(dirtyScopes).values()) {
+    for (const list of (await this.caAnchors(dirtyScopes)).values()) {
       for (const a of list) if (a.subject) caSubjects.set(a.id, a.subject);
     }
     const crlUrls = new Map(crls.flatMap((c) => (c.url ? [[c.issuer, c.url] as const] : [])));
@@ -620,15 +627,15 @@ export class Publisher {
    */
   private scopeCache: { byName: Map<string, ScopeRecord>; sorted: string[] } | null = null;
 
-  private definedScopes(dirtyScopes: string[]): Map<string, ScopeRecord> {
+  private async definedScopes(dirtyScopes: string[]): Promise<Map<string, ScopeRecord>> {
     if (!this.scopeCache) {
-      const all = this.store.listScopes();
+      const all = await this.store.listScopes();
       this.scopeCache = { byName: new Map(all.map((s) => [s.scope, s])), sorted: all.map((s) => s.scope).sort(compareStrings) };
       return this.scopeCache.byName;
     }
     const { byName, sorted } = this.scopeCache;
     for (const scope of dirtyScopes) {
-      const rec = this.store.getScope(scope);
+      const rec = await this.store.getScope(scope);
       const i = lowerBound(sorted, scope);
       const present = sorted[i] === scope;
       if (rec) {
@@ -665,12 +672,12 @@ export class Publisher {
    * The scopes a change can affect are the dirty scopes and every defined scope under one of
    * them (inheritance). Recomputes their documents; returns those whose content changed.
    */
-  private recomputeDocuments(dirtyScopes: string[], now: Date): { docs: TrustDocRecord[]; targetChanges: Map<string, Buffer | null> } {
+  private async recomputeDocuments(dirtyScopes: string[], now: Date): Promise<{ docs: TrustDocRecord[]; targetChanges: Map<string, Buffer | null> }> {
     const docs: TrustDocRecord[] = [];
     const targetChanges = new Map<string, Buffer | null>();
     if (dirtyScopes.length === 0) return { docs, targetChanges };
 
-    const byName = this.definedScopes(dirtyScopes);
+    const byName = await this.definedScopes(dirtyScopes);
     const affected = this.affectedScopes(dirtyScopes);
     const ancestorsOf = (scope: string): ScopeRecord[] =>
       ancestorCandidates(scope).flatMap((c) => (byName.has(c) ? [byName.get(c)!] : []));
@@ -682,19 +689,19 @@ export class Publisher {
       for (const a of ancestorsOf(s)) chainScopes.add(a.scope);
     }
     const anchorsByScope = new Map<string, AnchorRecord[]>();
-    for (const a of this.store.listAnchors([...chainScopes])) {
+    for (const a of await this.store.listAnchors([...chainScopes])) {
       if (!anchorsByScope.has(a.scope)) anchorsByScope.set(a.scope, []);
       anchorsByScope.get(a.scope)!.push(a);
     }
-    const revocations = this.store.listRevocations();
-    const crlInputs = this.crlInputs(dirtyScopes);
+    const revocations = await this.store.listRevocations();
+    const crlInputs = await this.crlInputs(dirtyScopes);
     // Local blocks of upstream anchors (federation), by the scope they are blocked at.
     const blocked = new Map<string, Set<string>>();
-    for (const b of this.store.listAnchorBlocks()) {
+    for (const b of await this.store.listAnchorBlocks()) {
       if (!blocked.has(b.scope)) blocked.set(b.scope, new Set());
       blocked.get(b.scope)!.add(b.anchorId);
     }
-    const previous = this.store.getTrustDocs([...affected]);
+    const previous = await this.store.getTrustDocs([...affected]);
     const issuedAt = isoSeconds(now);
 
     for (const scope of [...affected].sort()) {

@@ -28,7 +28,7 @@ import { Delegations } from '@tufjs/models/dist/delegations.js';
 import { FileSigner, generateSigningKeyPem, tufKeyId, type Signer, type TufPublicKey } from '../crypto/signer.js';
 import { parseScope, scopeContains, trustTargetPath } from '../domain/scope.js';
 import { KeyshareError, Codes } from '../errors.js';
-import type { MetadataRecord } from '../store/index.js';
+import type { MetadataRecord, Store } from '../store/index.js';
 import { keysDir, writeNewKey } from './keys.js';
 import { TRUST_ROLE, lifetimeOf, type ExpiryConfig } from './layout.js';
 import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
@@ -295,18 +295,15 @@ function sortedKeys<T>(rec: Record<string, T>): Record<string, T> {
 // ---- tenant definitions (the store's meta table) ----
 
 /** Reads and writes tenant definitions through the store's meta table. */
-export interface MetaStore {
-  getMeta(key: string): string | null;
-  setMeta(key: string, value: string): void;
-}
+export type MetaStore = Pick<Store, 'getMeta' | 'setMeta'>;
 
-export function listTenants(store: MetaStore): TenantRecord[] {
-  const raw = store.getMeta(TENANTS_META_KEY);
+export async function listTenants(store: MetaStore): Promise<TenantRecord[]> {
+  const raw = await store.getMeta(TENANTS_META_KEY);
   return raw ? (JSON.parse(raw) as TenantRecord[]) : [];
 }
 
-export function saveTenants(store: MetaStore, tenants: readonly TenantRecord[]): void {
-  store.setMeta(TENANTS_META_KEY, JSON.stringify([...tenants].sort((a, b) => (a.name < b.name ? -1 : 1))));
+export async function saveTenants(store: MetaStore, tenants: readonly TenantRecord[]): Promise<void> {
+  await store.setMeta(TENANTS_META_KEY, JSON.stringify([...tenants].sort((a, b) => (a.name < b.name ? -1 : 1))));
 }
 
 export function newTenantRecord(input: { name: string; patterns: string[]; offline: boolean; publicKey: TufPublicKey; now: Date; binBits?: number }): TenantRecord {

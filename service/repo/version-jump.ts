@@ -28,7 +28,7 @@ const TOP = new Set(['root', 'snapshot', 'timestamp']);
 
 export async function jumpVersions(input: { store: Store; signers: OnlineSigners; expiry: ExpiryConfig; jump: number; now: Date }): Promise<VersionJumpResult> {
   const { store, signers, expiry, jump, now } = input;
-  const latest = new Map(store.latestMetadataAll().map((r) => [r.role, r]));
+  const latest = new Map((await store.latestMetadataAll()).map((r) => [r.role, r]));
   const out: MetadataRecord[] = [];
   const skipped: string[] = [];
   for (const [role, rec] of [...latest].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -73,6 +73,6 @@ export async function jumpVersions(input: { store: Store; signers: OnlineSigners
     { role: 'timestamp', version: timestamp.signed.version, bytes: metadataBytes(timestamp), expires: timestamp.signed.expires },
   );
   // upToSeq 0: consumes no dirty marks; the content is unchanged.
-  store.commitPublish({ upToSeq: 0, docs: [], targets: [], metadata: out, publishedAt: now.toISOString(), baseTimestampVersion: base.version });
+  await store.commitPublish({ upToSeq: 0, docs: [], targets: [], metadata: out, publishedAt: now.toISOString(), baseTimestampVersion: base.version });
   return { from: base.version, to: timestamp.signed.version, skipped };
 }

@@ -43,14 +43,14 @@ import { Header, Pack, ReadEntry } from 'tar';
 import { parseScope, scopeContains } from '../../service/domain/scope.js';
 import type { TrustIndex } from '../../service/domain/types.js';
 import { KeyshareError, Codes, isKeyshareError } from '../../service/errors.js';
-import { dbPath, isInitialized } from '../../service/instance.js';
+import { isInitialized } from '../../service/instance.js';
 import { DEFAULT_EXPIRY, INDEX_TARGET, type ExpiryConfig } from '../../service/repo/layout.js';
 import { loadSignersForRoot } from '../../service/repo/online-keys.js';
 import type { OnlineSigners } from '../../service/repo/keys.js';
 import { loadTenantSigners, tenantOfRole } from '../../service/repo/tenants.js';
 import type { Signer } from '../../service/crypto/signer.js';
 import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata } from '../../service/repo/tuf.js';
-import { Store, type MetadataRecord } from '../../service/store/index.js';
+import { openStore, type MetadataRecord, type Store } from '../../service/store/index.js';
 import { BundleCodes } from './errors.js';
 import { extractBundle } from './extract.js';
 import {
@@ -124,7 +124,7 @@ export async function exportBundle(options: ExportOptions): Promise<ExportResult
   for (const p of filter ?? []) parseScope(p);
   if (!isInitialized(options.dataDir)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${options.dataDir} is not initialised (run \`keyshare init\`)`);
 
-  const store = Store.open(dbPath(options.dataDir));
+  const store = await openStore({ dataDir: options.dataDir });
   try {
     let prepared: Prepared | null = null;
     for (let attempt = 1; !prepared; attempt++) {
@@ -150,7 +150,7 @@ export async function exportBundle(options: ExportOptions): Promise<ExportResult
       warnings: prepared.warnings,
     };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -159,16 +159,16 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
   const now = (options.clock ?? (() => new Date()))();
   const createdAt = iso(now);
   const bundleExpires = expiresAt(now, validFor);
-  const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse(store.getMeta('expiry') ?? '{}') };
+  const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse((await store.getMeta('expiry')) ?? '{}') };
   const warnings: string[] = [];
 
   // One statement: a consistent view of the newest version of every role.
-  const latest = new Map(store.latestMetadataAll().map((r) => [r.role, r]));
+  const latest = new Map((await store.latestMetadataAll()).map((r) => [r.role, r]));
   const timestamp = latest.get('timestamp');
   const snapshotRec = latest.get('snapshot');
   const rootRec = latest.get('root');
   if (!timestamp || !snapshotRec || !rootRec) throw new KeyshareError(Codes.NOT_INITIALIZED, 'the repository has not been published yet');
-  const roots = store.listMetadataVersions('root');
+  const roots = await store.listMetadataVersions('root');
   if (roots.length === 0 || roots[0]!.version !== 1 || roots.some((r, i) => r.version !== i + 1)) {
     throw new KeyshareError(Codes.INTERNAL, 'the root versions in the store are not 1..N');
   }
@@ -187,7 +187,7 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
   const resigned: MetadataRecord[] = [];
   for (const [file, meta] of Object.entries(oldSnapshot.meta)) {
     const role = file.replace(/\.json$/, '');
-    const rec = latest.get(role)?.version === meta.version ? latest.get(role)! : store.getMetadata(role, meta.version);
+    const rec = latest.get(role)?.version === meta.version ? latest.get(role)! : await store.getMetadata(role, meta.version);
     if (!rec) throw new KeyshareError(Codes.INTERNAL, `${role} version ${meta.version}, which the snapshot names, is not in the store`);
     // A tenant's role and bins are signed by the tenant's key (service/repo/tenants.ts); an
     // offline tenant's key is not here, so its roles go into the bundle as they are.
@@ -206,7 +206,7 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
 
   const sv = oldSnapshot.version;
   const tv = timestamp.version;
-  const base = since ? baseOf(store, since, origin, tv) : null;
+  const base = since ? await baseOf(store, since, origin, tv) : null;
   const [bundleSnapshot, bundleTimestamp] = await signSnapshotAndTimestamp(signers, meta, sv + 1, tv + 1, bundleExpires, bundleExpires);
   const [liveSnapshot, liveTimestamp] = await signSnapshotAndTimestamp(signers, meta, sv + 2, tv + 2, expiresAt(now, expiry.snapshot), expiresAt(now, expiry.timestamp));
 
@@ -216,7 +216,7 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
   let indexTarget: BundleTarget | undefined;
   for (const [role, rec] of roleRecords) {
     const baseVersion = base?.meta.get(role);
-    const old = baseVersion === undefined ? null : baseVersion === rec.version ? 'same' : store.getMetadata(role, baseVersion);
+    const old = baseVersion === undefined ? null : baseVersion === rec.version ? 'same' : await store.getMetadata(role, baseVersion);
     const known = new Set(old && old !== 'same' ? Object.values(parseMetadata(MetadataKind.Targets, old.bytes).signed.targets).map((t) => `${t.path}\n${t.hashes.sha256}`) : []);
     for (const t of Object.values(parseMetadata(MetadataKind.Targets, rec.bytes).signed.targets)) {
       const sha = t.hashes.sha256;
@@ -227,7 +227,7 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
     }
   }
   if (!indexTarget) throw new KeyshareError(Codes.INTERNAL, 'the repository has no index.json');
-  const indexBytes = store.getTarget(indexTarget.sha256, INDEX_TARGET)?.bytes;
+  const indexBytes = (await store.getTarget(indexTarget.sha256, INDEX_TARGET))?.bytes;
   if (!indexBytes) throw new KeyshareError(Codes.INTERNAL, 'index.json is not in the store');
   const scopeOfPath = new Map((JSON.parse(indexBytes.toString('utf8')) as TrustIndex).scopes.map((s) => [s.path, s.scope]));
   const included: string[] = [];
@@ -265,7 +265,7 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
   };
 
   // Reserve the versions: fails with CONFLICT if a publish landed since our read.
-  store.commitPublish({
+  await store.commitPublish({
     upToSeq: 0, // consumes no dirty marks: pending changes go out with the next publish
     docs: [],
     targets: [],
@@ -296,17 +296,17 @@ async function resolveSince(since: NonNullable<ExportOptions['since']>): Promise
 }
 
 /** The base of an incremental bundle: its timestamp and snapshot versions, and the snapshot's role versions. */
-function baseOf(store: Store, since: Since, origin: string, currentTimestamp: number): { timestamp: number; snapshot: number; meta: Map<string, number> } {
+async function baseOf(store: Store, since: Since, origin: string, currentTimestamp: number): Promise<{ timestamp: number; snapshot: number; meta: Map<string, number> }> {
   if (since.origin !== null && since.origin !== origin) {
     throw new KeyshareError(Codes.BAD_REQUEST, `the --since bundle comes from origin ${since.origin}, not from this repository (${origin})`);
   }
   if (since.timestamp > currentTimestamp) throw new KeyshareError(Codes.BAD_REQUEST, `--since names timestamp version ${since.timestamp}, newer than this repository's (${currentTimestamp})`);
   const gone = (what: string) =>
     new KeyshareError(Codes.NOT_FOUND, `${what} of the --since base (timestamp version ${since.timestamp}) is no longer in the store: export a full bundle`);
-  const ts = store.getMetadata('timestamp', since.timestamp);
+  const ts = await store.getMetadata('timestamp', since.timestamp);
   if (!ts) throw gone('the timestamp');
   const snapshotVersion = parseMetadata(MetadataKind.Timestamp, ts.bytes).signed.snapshotMeta.version;
-  const snapshot = store.getMetadata('snapshot', snapshotVersion);
+  const snapshot = await store.getMetadata('snapshot', snapshotVersion);
   if (!snapshot) throw gone('the snapshot');
   const meta = new Map(Object.entries(parseMetadata(MetadataKind.Snapshot, snapshot.bytes).signed.meta).map(([file, m]) => [file.replace(/\.json$/, ''), m.version]));
   return { timestamp: since.timestamp, snapshot: snapshotVersion, meta };
@@ -373,7 +373,7 @@ async function writeArchive(store: Store, prepared: Prepared, options: ExportOpt
       let bytes: Buffer;
       if ('bytes' in e) bytes = e.bytes;
       else {
-        const t = store.getTarget(e.target.sha256, e.target.path);
+        const t = await store.getTarget(e.target.sha256, e.target.path);
         if (!t || sha256Hex(t.bytes) !== e.sha256 || t.bytes.length !== e.length) {
           throw new KeyshareError(Codes.INTERNAL, `target ${e.target.path} in the store does not match its metadata`);
         }

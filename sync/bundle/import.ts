@@ -31,11 +31,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { KeyshareError, Codes } from '../../service/errors.js';
-import { dbPath, isInitialized } from '../../service/instance.js';
+import { isInitialized } from '../../service/instance.js';
 import { INDEX_TARGET } from '../../service/repo/layout.js';
 import { parseMetadata } from '../../service/repo/tuf.js';
 import { MetadataKind } from '@tufjs/models';
-import { Store } from '../../service/store/index.js';
+import { openStore, type Store } from '../../service/store/index.js';
 import { BundleCodes, bundleError } from './errors.js';
 import { DEFAULT_LIMITS, extractBundle, type ExtractLimits } from './extract.js';
 import {
@@ -44,10 +44,9 @@ import {
   applyFederation,
   contributionsFromStore,
   federateDocument,
-  federationOwners,
   fromContributions,
   parseIndex,
-  planFederation,
+  planFromStore,
   toContributions,
   type Contributions,
   type FederatedScope,
@@ -164,9 +163,9 @@ export async function importBundle(options: ImportOptions): Promise<ImportResult
     const extracted = await extractBundle(options.file, dir, limits);
     return await withStore(options, async (store) => {
       const manifest = extracted.has(BUNDLE_JSON) ? parseManifest(readFileSync(join(dir, BUNDLE_JSON))) : null;
-      if (manifest) completeIncremental(store, dir, manifest);
+      if (manifest) await completeIncremental(store, dir, manifest);
       // The newest root earlier bundles of this origin brought (verifyBundle checks the origin).
-      const trusted = manifest ? previousBundle(store, manifest.origin) : null;
+      const trusted = manifest ? await previousBundle(store, manifest.origin) : null;
       const verified = await verifyBundle(dir, extracted, options.root, now, join(scratch, 'work'), trusted?.root);
       return apply(store, verified, now, options);
     });
@@ -176,8 +175,8 @@ export async function importBundle(options: ImportOptions): Promise<ImportResult
 }
 
 /** The upstream row of a bundle origin imported before, with its state; null if none. */
-function previousBundle(store: Store, origin: string): { root: Buffer; state: BundleState } | null {
-  const upstream = store.getUpstream(origin);
+async function previousBundle(store: Store, origin: string): Promise<{ root: Buffer; state: BundleState } | null> {
+  const upstream = await store.getUpstream(origin);
   if (!upstream || upstream.url !== bundleSource(origin) || (upstream.state as BundleState | null)?.kind !== 'bundle') return null;
   return { root: upstream.root, state: upstream.state as unknown as BundleState };
 }
@@ -188,9 +187,9 @@ function previousBundle(store: Store, origin: string): { root: Buffer; state: Bu
  * the extracted repository where the bundle has none, and verification then covers the whole.
  * Nothing here is trusted yet: what does not verify is refused or dropped by verifyBundle.
  */
-function completeIncremental(store: Store, dir: string, manifest: BundleManifest): void {
+async function completeIncremental(store: Store, dir: string, manifest: BundleManifest): Promise<void> {
   if (!manifest.since) return;
-  const prev = previousBundle(store, manifest.origin)?.state ?? null;
+  const prev = (await previousBundle(store, manifest.origin))?.state ?? null;
   if (!prev || prev.timestampVersion < manifest.since.timestamp) {
     throw bundleError(
       BundleCodes.BUNDLE_GAP,
@@ -200,7 +199,7 @@ function completeIncremental(store: Store, dir: string, manifest: BundleManifest
     );
   }
   const tufDir = join(dir, TUF_DIR);
-  for (const f of store.listUpstreamFiles(manifest.origin)) {
+  for (const f of await store.listUpstreamFiles(manifest.origin)) {
     const file = join(tufDir, ...f.path.split('/'));
     if (existsSync(file)) continue;
     mkdirSync(dirname(file), { recursive: true });
@@ -212,11 +211,11 @@ async function withStore<T>(options: ImportOptions, fn: (store: Store) => Promis
   if (options.store) return fn(options.store);
   if (!options.dataDir) throw new KeyshareError(Codes.CONFIG_INVALID, 'importBundle needs a data dir or a store');
   if (!isInitialized(options.dataDir)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${options.dataDir} is not initialised (run \`keyshare init\`)`);
-  const store = Store.open(dbPath(options.dataDir));
+  const store = await openStore({ dataDir: options.dataDir });
   try {
     return await fn(store);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -236,7 +235,7 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
     mirror: mirrorPath(origin),
   };
 
-  const upstream = store.getUpstream(origin);
+  const upstream = await store.getUpstream(origin);
   if (upstream && upstream.url !== source) {
     throw new KeyshareError(Codes.CONFLICT, `an upstream named ${origin} exists and is not a bundle origin`);
   }
@@ -254,9 +253,9 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
   for (const t of v.targets) {
     if (t.path.startsWith('trust/') && !indexPaths.has(t.path)) throw bundleError(BundleCodes.BUNDLE_INVALID, `${t.path} is not in the origin's index.json`);
   }
-  const federation = { hop: bundleHop(origin), self: selfIdentity(store), parser: new AnchorParser(invalid), invalid };
+  const federation = { hop: bundleHop(origin), self: await selfIdentity(store), parser: new AnchorParser(invalid), invalid };
   // What this origin brought before (the scopes a --scopes bundle does not carry keep it).
-  const before = prev?.federated ? fromContributions(prev.federated) : contributionsFromStore(store, source);
+  const before = prev?.federated ? fromContributions(prev.federated) : await contributionsFromStore(store, source);
   const wanted = new Map<string, FederatedScope>();
   const mine = new Map<string, FederatedScope>();
   for (const [scope, path] of index) {
@@ -276,7 +275,7 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
   }
 
   // A scope defined locally here is never taken over by an origin (sync/upstream/federate.ts).
-  const existing = new Map(store.listScopes().map((s) => [s.scope, s]));
+  const existing = new Map((await store.listScopes()).map((s) => [s.scope, s]));
   const conflicts = [...wanted.keys()].filter((s) => existing.has(s) && existing.get(s)!.source == null);
   if (conflicts.length > 0) {
     throw new KeyshareError(
@@ -303,11 +302,11 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
 
   // Everything verified and planned: one transaction, all of it or nothing. Another origin or
   // upstream defining the same scope is merged with this one, never overwritten.
-  store.transaction(() => {
-    const plan = planFederation(federationOwners(store, { owner: source, scopes: mine }), store.listScopes(), store.listAnchors());
-    applyFederation(store, plan, now);
+  await store.transaction(async () => {
+    const plan = await planFromStore(store, { owner: source, scopes: mine });
+    await applyFederation(store, plan, now);
     // Revocations only ever restrict: each document's are added at its scope, never removed.
-    const revoked = addRevocations(store, wanted.values());
+    const revoked = await addRevocations(store, wanted.values());
     result.revocationsAdded = revoked.added;
     const created = new Set(plan.createScopes.map((s) => s.scope));
     result.scopes.created = [...created];
@@ -321,7 +320,7 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
       updated: plan.replaceAnchors.filter((a) => ours(a.scope)).length,
       removed: plan.removeAnchors.filter((a) => ours(a.scope)).length,
     };
-    store.putUpstream({
+    await store.putUpstream({
       name: origin,
       url: source,
       mode: 'mirror',
@@ -333,7 +332,7 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
       lastError: null,
       createdAt: upstream?.createdAt ?? now.toISOString(),
     });
-    store.replaceUpstreamFiles(
+    await store.replaceUpstreamFiles(
       origin,
       (function* () {
         for (const f of v.files) yield { path: f.path, bytes: readFileSync(f.file) };

@@ -282,10 +282,10 @@ export function fromContributions(c: Contributions | null | undefined): Map<stri
  * What an owner brought before its contributions were kept (bundles imported by an earlier
  * version): its scopes and anchors as the store holds them.
  */
-export function contributionsFromStore(store: Store, owner: string): Map<string, FederatedScope> {
+export async function contributionsFromStore(store: Store, owner: string): Promise<Map<string, FederatedScope>> {
   const out = new Map<string, FederatedScope>();
-  const scopes = store.listScopes().filter((s) => s.source != null && ownersOf(s.source).includes(owner));
-  const anchors = store.listAnchors(scopes.map((s) => s.scope));
+  const scopes = (await store.listScopes()).filter((s) => s.source != null && ownersOf(s.source).includes(owner));
+  const anchors = await store.listAnchors(scopes.map((s) => s.scope));
   for (const s of scopes) {
     out.set(s.scope, {
       scope: { ...s, inherit: false },
@@ -312,14 +312,14 @@ export function federates(row: { url: string; mode: string }): boolean {
  * Every owner's contributions as kept in the store, with `override` (the owner being synced or
  * imported, with what it brings now) in place of what it brought before, and `without` left out.
  */
-export function federationOwners(store: Store, override?: OwnerContributions, without?: string): OwnerContributions[] {
+export async function federationOwners(store: Store, override?: OwnerContributions, without?: string): Promise<OwnerContributions[]> {
   const out: OwnerContributions[] = [];
-  for (const row of store.listUpstreams()) {
+  for (const row of await store.listUpstreams()) {
     if (!federates(row)) continue;
     const owner = ownerOfRow(row);
     if (owner === without || owner === override?.owner) continue;
     const kept = (row.state as { federated?: Contributions } | null)?.federated;
-    out.push({ owner, scopes: kept ? fromContributions(kept) : row.url.startsWith(BUNDLE_PREFIX) ? contributionsFromStore(store, owner) : new Map() });
+    out.push({ owner, scopes: kept ? fromContributions(kept) : row.url.startsWith(BUNDLE_PREFIX) ? await contributionsFromStore(store, owner) : new Map() });
   }
   if (override) out.push(override);
   return out;
@@ -422,24 +422,33 @@ export function planIsEmpty(p: FederationPlan): boolean {
   return p.touched.size === 0;
 }
 
+/** The plan for the store as it is now (federationOwners' arguments); call inside the store transaction that applies it. */
+export async function planFromStore(store: Store, override?: OwnerContributions, without?: string): Promise<FederationPlan> {
+  return planFederation(await federationOwners(store, override, without), await store.listScopes(), await store.listAnchors());
+}
+
 /** Writes a plan (only differences); call inside a store transaction. */
-export function applyFederation(store: Store, plan: FederationPlan, now: Date): void {
-  for (const s of plan.createScopes) store.createScope(s, now);
-  for (const s of plan.updateScopes) store.updateFederatedScope(s);
-  for (const a of plan.addAnchors) store.addAnchor(a, now);
-  for (const a of plan.replaceAnchors) store.replaceAnchor(a, now);
-  for (const a of plan.removeAnchors) store.removeAnchor(a.scope, a.id);
+export async function applyFederation(store: Store, plan: FederationPlan, now: Date): Promise<void> {
+  for (const s of plan.createScopes) await store.createScope(s, now);
+  for (const s of plan.updateScopes) await store.updateFederatedScope(s);
+  for (const a of plan.addAnchors) await store.addAnchor(a, now);
+  for (const a of plan.replaceAnchors) await store.replaceAnchor(a, now);
+  for (const a of plan.removeAnchors) await store.removeAnchor(a.scope, a.id);
   // A federated scope no owner defines any more goes, with any local anchors added on top of it.
-  for (const s of plan.deleteScopes) store.deleteScope(s);
+  for (const s of plan.deleteScopes) await store.deleteScope(s);
 }
 
 /** Adds the revocations of federated documents at their scopes; returns how many were new. */
-export function addRevocations(store: Store, scopes: Iterable<FederatedScope>, skip: ReadonlySet<string> = new Set()): { added: number; scopes: Set<string> } {
+export async function addRevocations(
+  store: Store,
+  scopes: Iterable<FederatedScope>,
+  skip: ReadonlySet<string> = new Set(),
+): Promise<{ added: number; scopes: Set<string> }> {
   const out = { added: 0, scopes: new Set<string>() };
   for (const f of scopes) {
     if (skip.has(f.scope.scope)) continue;
     for (const r of f.revocations) {
-      if (store.addRevocation(r)) {
+      if (await store.addRevocation(r)) {
         out.added++;
         out.scopes.add(f.scope.scope);
       }

@@ -28,8 +28,8 @@ export function parseRootBytes(bytes: Uint8Array, what: string): Metadata<Root> 
 }
 
 /** This service's identity: the origin ID of its own repository. */
-export function selfIdentity(store: Store): string | null {
-  const root1 = store.getMetadata('root', 1);
+export async function selfIdentity(store: Store): Promise<string | null> {
+  const root1 = await store.getMetadata('root', 1);
   return root1 ? originOf(parseRootBytes(root1.bytes, 'root version 1').signed.toJSON()) : null;
 }
 

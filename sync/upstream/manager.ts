@@ -22,7 +22,7 @@ import type { UpstreamRecord } from '../../service/store/index.js';
 import { readPinnedRoot } from '../client/cache.js';
 import { normalizeServer } from '../client/fetch-trust.js';
 import { UpstreamCodes, upstreamError } from './errors.js';
-import { applyFederation, federates, federationOwners, ownerOfRow, planFederation } from './federate.js';
+import { applyFederation, federates, ownerOfRow, planFromStore } from './federate.js';
 import { parseRootBytes, selfIdentity } from './identity.js';
 import { originOf } from '../bundle/format.js';
 import { UPSTREAM_NAME } from './source.js';
@@ -76,6 +76,8 @@ export interface ManagerOptions {
   clock?: () => Date;
   /** Called after every sync (logs, tests). */
   onSync?: (outcome: SyncOutcome) => void;
+  /** A scheduled look at the upstream rows that failed (e.g. the store is unavailable); the next one tries again. */
+  onError?: (error: unknown) => void;
 }
 
 export const DEFAULT_POLL_MS = 60_000;
@@ -127,12 +129,12 @@ export class UpstreamManager {
 
   // ---- the admin operations ----
 
-  list(): UpstreamView[] {
-    return this.store.listUpstreams().map(view);
+  async list(): Promise<UpstreamView[]> {
+    return (await this.store.listUpstreams()).map(view);
   }
 
-  get(name: string): UpstreamView {
-    const row = this.store.getUpstream(name);
+  async get(name: string): Promise<UpstreamView> {
+    const row = await this.store.getUpstream(name);
     if (!row) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_FOUND, `no upstream named ${name}`);
     return view(row);
   }
@@ -158,36 +160,36 @@ export class UpstreamManager {
     const root = readPinnedRoot(typeof input.root === 'string' ? Buffer.from(input.root, 'utf8') : input.root);
     // A root version 1 names its repository at once: following this service itself is refused.
     const pinned = parseRootBytes(root, 'the pinned root');
-    if (pinned.signed.version === 1 && originOf(pinned.signed.toJSON()) === selfIdentity(this.store)) {
+    if (pinned.signed.version === 1 && originOf(pinned.signed.toJSON()) === (await selfIdentity(this.store))) {
       throw upstreamError(UpstreamCodes.UPSTREAM_LOOP, 'this root is this service\'s own: a service cannot follow itself');
     }
     const now = this.clock().toISOString();
-    this.store.transaction(() => {
-      if (this.store.getUpstream(input.name)) throw upstreamError(UpstreamCodes.UPSTREAM_EXISTS, `an upstream named ${input.name} exists (remove it first)`);
-      this.store.putUpstream({ name: input.name, url, mode, scopes, root, state: null, timestampVersion: null, lastSuccessAt: null, lastError: null, createdAt: now });
+    await this.store.transaction(async () => {
+      if (await this.store.getUpstream(input.name)) throw upstreamError(UpstreamCodes.UPSTREAM_EXISTS, `an upstream named ${input.name} exists (remove it first)`);
+      await this.store.putUpstream({ name: input.name, url, mode, scopes, root, state: null, timestampVersion: null, lastSuccessAt: null, lastError: null, createdAt: now });
     });
     // A fresh cache for a fresh upstream (a removed one of the same name may have left one).
     rmSync(upstreamCacheDir(this.instance.dataDir, input.name), { recursive: true, force: true });
     const outcome = await this.sync(input.name);
-    if (this.started) this.reconcileRunners();
-    return { upstream: this.get(input.name), sync: outcome[0]! };
+    if (this.started) await this.reconcileRunners();
+    return { upstream: await this.get(input.name), sync: outcome[0]! };
   }
 
   /** Removes an upstream: its mirror, and every federated scope only it defined (with anything added on top). */
   async remove(name: string): Promise<{ removed: string; scopesRemoved: string[] }> {
-    const row = this.store.getUpstream(name);
+    const row = await this.store.getUpstream(name);
     if (!row) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_FOUND, `no upstream named ${name}`);
     this.stopRunner(name);
     await this.runners.get(name)?.running;
     const now = this.clock();
     let scopesRemoved: string[] = [];
-    this.store.transaction(() => {
+    await this.store.transaction(async () => {
       if (federates(row)) {
-        const plan = planFederation(federationOwners(this.store, undefined, ownerOfRow(row)), this.store.listScopes(), this.store.listAnchors());
-        applyFederation(this.store, plan, now);
+        const plan = await planFromStore(this.store, undefined, ownerOfRow(row));
+        await applyFederation(this.store, plan, now);
         scopesRemoved = plan.deleteScopes;
       }
-      this.store.deleteUpstream(name);
+      await this.store.deleteUpstream(name);
     });
     this.runners.delete(name);
     rmSync(upstreamCacheDir(this.instance.dataDir, name), { recursive: true, force: true });
@@ -198,21 +200,21 @@ export class UpstreamManager {
   /** Syncs one upstream now, or every online one. */
   async sync(name?: string): Promise<SyncOutcome[]> {
     if (name !== undefined) {
-      const row = this.store.getUpstream(name);
+      const row = await this.store.getUpstream(name);
       if (!row) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_FOUND, `no upstream named ${name}`);
       if (isBundleRow(row)) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_POLLED, `${name} is the origin of imported bundles: it is never polled (import a newer bundle instead)`);
-      return [await this.request(name)];
+      return [await this.request(name, row)];
     }
-    const names = this.store.listUpstreams().filter((r) => !isBundleRow(r)).map((r) => r.name);
-    return Promise.all(names.map((n) => this.request(n)));
+    const rows = (await this.store.listUpstreams()).filter((r) => !isBundleRow(r));
+    return Promise.all(rows.map((r) => this.request(r.name, r)));
   }
 
   // ---- scheduling ----
 
-  private runner(name: string): Runner {
+  /** The runner of an upstream; `row` (read by the caller) sets up a new one. */
+  private runner(name: string, row?: UpstreamRecord): Runner {
     let r = this.runners.get(name);
     if (!r) {
-      const row = this.store.getUpstream(name);
       r = {
         url: row?.url ?? '',
         createdAt: row?.createdAt ?? '',
@@ -230,8 +232,8 @@ export class UpstreamManager {
   }
 
   /** Runs a sync, or joins the one running and runs once more after it (coalescing). */
-  private request(name: string): Promise<SyncOutcome> {
-    const r = this.runner(name);
+  private request(name: string, row?: UpstreamRecord): Promise<SyncOutcome> {
+    const r = this.runner(name, row);
     if (r.running) {
       r.pending = true;
       return r.running.then(() => r.running ?? this.request(name));
@@ -302,13 +304,14 @@ export class UpstreamManager {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.reconcileRunners();
-    this.rescan = setInterval(() => this.reconcileRunners(), 30_000);
+    const rescan = () => void this.reconcileRunners().catch((e) => this.options.onError?.(e));
+    rescan();
+    this.rescan = setInterval(rescan, 30_000);
     this.rescan.unref();
   }
 
-  private reconcileRunners(): void {
-    const rows = new Map(this.store.listUpstreams().filter((r) => !isBundleRow(r)).map((r) => [r.name, r]));
+  private async reconcileRunners(): Promise<void> {
+    const rows = new Map((await this.store.listUpstreams()).filter((r) => !isBundleRow(r)).map((r) => [r.name, r]));
     for (const [name, r] of this.runners) {
       const row = rows.get(name);
       if (!row || row.createdAt !== r.createdAt) {
@@ -317,7 +320,7 @@ export class UpstreamManager {
       }
     }
     for (const [name, row] of rows) {
-      const r = this.runner(name);
+      const r = this.runner(name, row);
       r.stopped = false;
       r.url = row.url;
       r.createdAt = row.createdAt;

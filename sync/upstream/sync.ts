@@ -29,10 +29,9 @@ import {
   addRevocations,
   applyFederation,
   federateDocument,
-  federationOwners,
   fromContributions,
   ownerOfRow,
-  planFederation,
+  planFromStore,
   toContributions,
   type Contributions,
   type FederatedScope,
@@ -55,7 +54,7 @@ export interface SyncDeps {
   store: Store;
   dataDir: string;
   publisher: { notify(): Promise<unknown> };
-  audit?: { append(e: AuditAppend): unknown };
+  audit?: { append(e: AuditAppend): Promise<unknown> };
   clock?: () => Date;
   limits?: Partial<SyncLimits>;
 }
@@ -117,7 +116,7 @@ interface Fetched {
 }
 
 export async function syncUpstream(deps: SyncDeps, name: string): Promise<SyncOutcome> {
-  const row = deps.store.getUpstream(name);
+  const row = await deps.store.getUpstream(name);
   if (!row) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_FOUND, `no upstream named ${name}`);
   if (isBundleRow(row)) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_POLLED, `${name} is the origin of imported bundles: it is never polled (import a newer bundle instead)`);
   const limits = { ...DEFAULT_SYNC_LIMITS, ...deps.limits };
@@ -133,7 +132,7 @@ export async function syncUpstream(deps: SyncDeps, name: string): Promise<SyncOu
       ? new KeyshareError(UpstreamCodes.SYNC_TIMEOUT, `the sync did not finish within ${limits.syncTimeoutMs} ms`, { cause: e })
       : toSyncError(e);
     // Nothing else changes: the last good state stays.
-    deps.store.updateUpstreamStatus(name, { lastError: `${err.code}: ${err.message}`.replace(/\s+/g, ' ').slice(0, 2000) });
+    await deps.store.updateUpstreamStatus(name, { lastError: `${err.code}: ${err.message}`.replace(/\s+/g, ' ').slice(0, 2000) });
     return { name, ok: false, changed: false, timestampVersion: row.timestampVersion, error: { code: err.code, message: err.message } };
   } finally {
     clearTimeout(timer);
@@ -183,7 +182,7 @@ async function read(deps: SyncDeps, row: UpstreamRecord, now: Date, limits: Sync
   const download = (v: number) => fetcher.downloadBytes(`${res.metadata.server}/tuf/${v}.root.json`, 512_000);
   if (!federate && !unchanged) {
     const known = new Map<number, Buffer>();
-    for (const f of deps.store.listUpstreamFiles(row.name)) {
+    for (const f of await deps.store.listUpstreamFiles(row.name)) {
       const r = /^(\d+)\.root\.json$/.exec(f.path);
       if (r) known.set(Number(r[1]), f.bytes);
     }
@@ -194,7 +193,7 @@ async function read(deps: SyncDeps, row: UpstreamRecord, now: Date, limits: Sync
   } else if (!origin) {
     origin = (await verifyRootChain({ pinned: row.root, newest: null, known: new Map(), download })).origin;
   }
-  const self = selfIdentity(deps.store);
+  const self = await selfIdentity(deps.store);
   if (origin === self) throw upstreamError(UpstreamCodes.UPSTREAM_LOOP, `upstream ${row.name} is this service itself (same repository identity ${origin})`);
 
   let scopes: Map<string, FederatedScope> | null = null;
@@ -233,15 +232,15 @@ async function commit(deps: SyncDeps, row: UpstreamRecord, f: Fetched, now: Date
   const { store } = deps;
   const owner = ownerOfRow(row);
   const outcome: SyncOutcome = { name: row.name, ok: true, changed: false, timestampVersion: f.state.timestampVersion, error: null };
-  store.transaction(() => {
-    const current = store.getUpstream(row.name);
+  await store.transaction(async () => {
+    const current = await store.getUpstream(row.name);
     if (!current || current.createdAt !== row.createdAt) throw new KeyshareError(Codes.CONFLICT, `upstream ${row.name} was removed during the sync`);
     let conflicts: string[] = [];
     if (f.scopes) {
-      const plan = planFederation(federationOwners(store, { owner, scopes: f.scopes }), store.listScopes(), store.listAnchors());
-      applyFederation(store, plan, now);
+      const plan = await planFromStore(store, { owner, scopes: f.scopes });
+      await applyFederation(store, plan, now);
       conflicts = plan.conflicts.filter((c) => c.owners.includes(owner)).map((c) => c.scope);
-      const revoked = addRevocations(store, f.scopes.values(), new Set(conflicts));
+      const revoked = await addRevocations(store, f.scopes.values(), new Set(conflicts));
       const created = new Set(plan.createScopes.map((s) => s.scope));
       outcome.scopes = {
         created: [...created],
@@ -254,11 +253,11 @@ async function commit(deps: SyncDeps, row: UpstreamRecord, f: Fetched, now: Date
       f.state.conflicts = conflicts;
     }
     if (f.files) {
-      store.replaceUpstreamFiles(row.name, f.files);
+      await store.replaceUpstreamFiles(row.name, f.files);
       outcome.mirrorFiles = f.files.length;
       outcome.changed = true;
     }
-    store.updateUpstreamStatus(row.name, {
+    await store.updateUpstreamStatus(row.name, {
       state: f.state as unknown as Record<string, unknown>,
       timestampVersion: f.state.timestampVersion,
       lastSuccessAt: now.toISOString(),
@@ -268,7 +267,7 @@ async function commit(deps: SyncDeps, row: UpstreamRecord, f: Fetched, now: Date
         : null,
     });
     if (outcome.changed) {
-      deps.audit?.append({
+      await deps.audit?.append({
         actor: null,
         action: 'upstream.sync',
         outcome: 'ok',

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchTrust, HttpFetcher } from '../../sync/client/index.js';
 import { isKeyshareError } from '../../service/errors.js';
-import { Store } from '../../service/store/index.js';
+import { SqliteStore } from '../../service/store/index.js';
 import { dbPath } from '../../service/instance.js';
 import { cleanupTempDirs, newDataDir, tempDir } from '../support/service.js';
 import { errorCode, runCli } from '../sync/client/support.js';
@@ -62,16 +62,16 @@ describe('keyshare bundle import under attack (the built CLI)', () => {
     writeFileSync(good, bundleFrom(repo.files));
     const ok = await runCli(['bundle', 'import', good, '--root', pin(repo), '--data', dataDir]);
     expect(ok.code, ok.stderr).toBe(0);
-    const dump = () => {
-      const store = Store.open(dbPath(dataDir));
+    const dump = async () => {
+      const store = SqliteStore.open(dbPath(dataDir));
       try {
         const db = store.rawForTests();
         return ['scopes', 'anchors', 'upstreams', 'upstream_files', 'dirty'].map((t) => db.prepare(`SELECT * FROM ${t}`).all());
       } finally {
-        store.close();
+        await store.close();
       }
     };
-    const before = dump();
+    const before = await dump();
 
     repo.publish({ signers: { snapshot: [TestKey.generate()] } });
     const bad = join(dir, 'bad.tar');
@@ -80,7 +80,7 @@ describe('keyshare bundle import under attack (the built CLI)', () => {
     expect(r.code).toBe(1);
     expect(errorCode(r)).toBe('BAD_SIGNATURE');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(dump()).toEqual(before);
+    expect(await dump()).toEqual(before);
   });
 });
 

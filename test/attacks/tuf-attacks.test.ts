@@ -564,7 +564,7 @@ for (const [title, list] of Object.entries(scenarios)) {
           } finally {
             vi.useRealTimers();
             server.misbehave = undefined;
-            c.close();
+            await c.close();
           }
         });
       }

@@ -16,7 +16,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isKeyshareError } from '../../service/errors.js';
-import { Store } from '../../service/store/index.js';
+import { SqliteStore } from '../../service/store/index.js';
 import { exportBundle } from '../../sync/bundle/export.js';
 import { importBundle } from '../../sync/bundle/import.js';
 import { fetchTrust } from '../../sync/client/index.js';
@@ -195,12 +195,12 @@ describe('when a bundle export publishes on the same data dir while the service 
       await Promise.all([writer, client]);
 
       // Each export verifies, in order, at a site pinned to the service's root.
-      const site = Store.memory();
+      const site = SqliteStore.memory();
       const root1 = Buffer.from(await (await fetch(`${svc.url}/tuf/1.root.json`)).arrayBuffer());
       try {
         for (const file of bundles) await importBundle({ file, root: root1, store: site, tmpDir: dir });
       } finally {
-        site.close();
+        await site.close();
       }
       // A lost race is a CONFLICT, retried by the next publish; nothing else fails.
       for (const e of publishErrors) expect(isKeyshareError(e) && e.code, String(e)).toBe('CONFLICT');

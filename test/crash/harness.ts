@@ -23,7 +23,7 @@ import { expect } from 'vitest';
 import { parseCrl } from '../../service/crypto/index.js';
 import { trustTargetPath } from '../../service/domain/scope.js';
 import { dbPath, openInstance } from '../../service/instance.js';
-import { Store } from '../../service/store/index.js';
+import { SqliteStore } from '../../service/store/index.js';
 import { exportBundle } from '../../sync/bundle/export.js';
 import { CRL_CA_PEM, mintCrl } from '../support/crl-mint.js';
 import { newDataDir, startTestService, tempDir, TufClient, type TestService } from '../support/service.js';
@@ -125,7 +125,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   const originBundles = await makeBundles(Math.max(2, Math.ceil(options.kills / 3)));
 
   // The CA whose CRLs the campaign adds, and a base scope every revocation shows in.
-  const setup = openInstance({ dataDir });
+  const setup = await openInstance({ dataDir });
   await setup.service.createScope({ scope: BASE });
   const ca = await setup.service.addAnchor(BASE, { certificate: CRL_CA_PEM(), type: 'ca' });
   await setup.close();
@@ -290,11 +290,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     serve.child.kill('SIGTERM');
     await serve.exited;
   }
-  const store = Store.open(dbPath(dataDir));
+  const store = SqliteStore.open(dbPath(dataDir));
   try {
     expect(store.rawForTests().pragma('integrity_check', { simple: true })).toBe('ok');
   } finally {
-    store.close();
+    await store.close();
   }
   return { kills: options.kills, ...stats, scopes: ledger.scopes.size };
 }
@@ -367,7 +367,7 @@ async function makeBundles(count: number): Promise<{ root: string; files: string
   const dir = tempDir('keyshare-crash-bundles-');
   const files: string[] = [];
   for (let k = 1; k <= count; k++) {
-    const origin = openInstance({ dataDir });
+    const origin = await openInstance({ dataDir });
     await origin.service.createScope({ scope: `b${k}.origin.test` });
     await origin.service.addAnchor(`b${k}.origin.test`, { publicKey: pemKey().pem });
     await origin.close();

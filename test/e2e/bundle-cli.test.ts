@@ -43,7 +43,7 @@ beforeAll(async () => {
   scratch = tempDir('keyshare-bundle-cli-');
   ({ dataDir: origin } = await newDataDir());
   ({ dataDir: site } = await newDataDir());
-  const inst = openInstance({ dataDir: origin });
+  const inst = await openInstance({ dataDir: origin });
   try {
     await inst.service.apply({ scopes: [{ scope: 'registry.acme.io', anchors: [{ publicKey: readFixtureText('keys/ec-p256.pub.pem') }] }] } as never);
     await inst.publisher.flush();

@@ -50,16 +50,16 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 /** Everything an import may change on the air-gapped instance. */
-function siteState(): string {
+async function siteState(): Promise<string> {
   const s = site.instance.store;
-  const up = s.getUpstream(export1.origin);
+  const up = await s.getUpstream(export1.origin);
   return JSON.stringify({
-    scopes: s.listScopes(),
-    anchors: s.listAnchors(),
-    revocations: s.listRevocations(),
+    scopes: await s.listScopes(),
+    anchors: await s.listAnchors(),
+    revocations: await s.listRevocations(),
     upstream: up && { ...up, root: sha256Hex(up.root) },
-    mirrorFiles: s.countUpstreamFiles(export1.origin),
-    changeSeq: s.changeSeq(),
+    mirrorFiles: await s.countUpstreamFiles(export1.origin),
+    changeSeq: await s.changeSeq(),
   });
 }
 
@@ -206,10 +206,10 @@ describe('when a fresh air-gapped instance imports the bundle while it runs', ()
   });
 
   it('changes nothing when the same bundle is imported again', async () => {
-    const before = siteState();
+    const before = await siteState();
     const r = await importIntoSite(bundle1);
     expect(r.changed).toBe(false);
-    expect(siteState()).toBe(before);
+    expect(await siteState()).toBe(before);
   });
 });
 
@@ -240,18 +240,18 @@ describe('when the origin revokes a key and exports a newer bundle', () => {
   });
 
   it('then refuses the older bundle with ROLLBACK, changing nothing', async () => {
-    const before = siteState();
+    const before = await siteState();
     expect(await codeOf(importIntoSite(bundle1))).toBe('ROLLBACK');
-    expect(siteState()).toBe(before);
+    expect(await siteState()).toBe(before);
   });
 });
 
 describe('refusals: each leaves the air-gapped instance unchanged', () => {
   let before: string;
   const refuse = async (file: string, code: string, extra: Partial<ImportOptions> = {}) => {
-    before = siteState();
+    before = await siteState();
     expect(await codeOf(importIntoSite(file, extra))).toBe(code);
-    expect(siteState()).toBe(before);
+    expect(await siteState()).toBe(before);
   };
   let fresh: string;
 
@@ -362,9 +362,9 @@ describe('when the bundle is filtered with --scopes', () => {
     const { dataDir } = await newDataDir();
     const imported = await importBundle({ dataDir, file: out, root: originRoot, tmpDir: work });
     expect(imported.scopes.created.sort()).toEqual(['registry.acme.io/team-1', 'registry.acme.io/team-2']);
-    const inst = openInstance({ dataDir });
+    const inst = await openInstance({ dataDir });
     try {
-      expect(inst.store.listScopes().map((s) => s.scope).sort()).toEqual(['registry.acme.io/team-1', 'registry.acme.io/team-2']);
+      expect((await inst.store.listScopes()).map((s) => s.scope).sort()).toEqual(['registry.acme.io/team-1', 'registry.acme.io/team-2']);
     } finally {
       await inst.close();
     }
@@ -374,12 +374,12 @@ describe('when the bundle is filtered with --scopes', () => {
 describe('when a scope of the bundle already exists here from another source', () => {
   it('refuses the import with SCOPE_EXISTS and changes nothing', async () => {
     const { dataDir } = await newDataDir();
-    const inst = openInstance({ dataDir });
+    const inst = await openInstance({ dataDir });
     try {
       await inst.service.createScope({ scope: 'registry.acme.io' });
-      const before = JSON.stringify([inst.store.listScopes(), inst.store.listAnchors(), inst.store.changeSeq()]);
+      const before = JSON.stringify([await inst.store.listScopes(), await inst.store.listAnchors(), await inst.store.changeSeq()]);
       expect(await codeOf(importBundle({ store: inst.store, file: bundle1, root: originRoot, tmpDir: work }))).toBe('SCOPE_EXISTS');
-      expect(JSON.stringify([inst.store.listScopes(), inst.store.listAnchors(), inst.store.changeSeq()])).toBe(before);
+      expect(JSON.stringify([await inst.store.listScopes(), await inst.store.listAnchors(), await inst.store.changeSeq()])).toBe(before);
     } finally {
       await inst.close();
     }
@@ -411,17 +411,17 @@ describe('incremental bundles (--since)', () => {
     const inc2 = join(work, 'inc-2.tar');
     await exportBundle({ dataDir: originDir, out: inc2, since: { timestamp: e1.versions.timestamp } });
 
-    const state = () => {
-      const inst = openInstance({ dataDir: site2 });
+    const state = async () => {
+      const inst = await openInstance({ dataDir: site2 });
       try {
-        return JSON.stringify([inst.store.listScopes(), inst.store.listAnchors(), inst.store.changeSeq(), inst.store.getUpstream(e1.origin)?.state]);
+        return JSON.stringify([await inst.store.listScopes(), await inst.store.listAnchors(), await inst.store.changeSeq(), (await inst.store.getUpstream(e1.origin))?.state]);
       } finally {
         void inst.close();
       }
     };
-    const before = state();
+    const before = await state();
     expect(await codeOf(into(inc2))).toBe('BUNDLE_GAP');
-    expect(state()).toBe(before);
+    expect(await state()).toBe(before);
     const { dataDir: fresh } = await newDataDir();
     expect(await codeOf(into(inc1, fresh))).toBe('BUNDLE_GAP');
 

@@ -67,7 +67,7 @@ describe('keyshare upstream and sync', () => {
 
     const block = await keyshare(['anchor', 'block', 'registry.acme.io', EC_ID]);
     expect(block.code, block.stderr).toBe(0);
-    expect(D.instance.store.listAnchorBlocks('registry.acme.io').map((b) => b.anchorId)).toEqual([EC_ID]);
+    expect((await D.instance.store.listAnchorBlocks('registry.acme.io')).map((b) => b.anchorId)).toEqual([EC_ID]);
     expect((await keyshare(['anchor', 'unblock', 'registry.acme.io', EC_ID])).code).toBe(0);
 
     const refused = await keyshare(['scope', 'rm', 'registry.acme.io']);
@@ -80,6 +80,6 @@ describe('keyshare upstream and sync', () => {
 
     const rm = await keyshare(['upstream', 'rm', 'hq']);
     expect(rm.code, rm.stderr).toBe(0);
-    expect(D.instance.store.listScopes()).toEqual([]);
+    expect(await D.instance.store.listScopes()).toEqual([]);
   });
 });

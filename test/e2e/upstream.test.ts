@@ -190,7 +190,7 @@ describe('three services on loopback, U → D → E', () => {
     // U changes the scope: D syncs (through the feed), its local choices stay.
     expect((await U.api('POST', `${scopePath('registry.acme.io')}/anchors`, { publicKey: PGP, name: 'release' })).status).toBe(201);
     await eventually(async () => D.instance.store.getAnchor('registry.acme.io', PGP_ID), (a) => a !== null);
-    expect(D.instance.store.getAnchor('registry.acme.io', PGP_ID)?.source).toBe(`upstream:u@${uOrigin}`);
+    expect((await D.instance.store.getAnchor('registry.acme.io', PGP_ID))?.source).toBe(`upstream:u@${uOrigin}`);
     const published = await eventually(
       () => atD.readJson<TrustDoc>(trustPath('registry.acme.io')),
       (d) => d !== null && d.revoked.keys.some((k) => k.id === PGP_ID) && d.anchors.some((a) => a.id === P384_ID),
@@ -280,14 +280,14 @@ describe('three services on loopback, U → D → E', () => {
     expect(r.sync.ok).toBe(true);
     expect(r.upstream.conflicts).toEqual(['registry.acme.io/team-a']);
     expect(r.upstream.lastError).toMatch(/^SCOPE_EXISTS: .*registry\.acme\.io\/team-a/);
-    expect(H.instance.store.getScope('registry.acme.io')?.source).toBe(`upstream:u@${uOrigin}`);
-    expect(H.instance.store.getScope('registry.acme.io/team-a')).toMatchObject({ source: null, level: 'audit' });
-    expect(H.instance.store.listAnchors(['registry.acme.io/team-a'])).toEqual([]);
+    expect((await H.instance.store.getScope('registry.acme.io'))?.source).toBe(`upstream:u@${uOrigin}`);
+    expect(await H.instance.store.getScope('registry.acme.io/team-a')).toMatchObject({ source: null, level: 'audit' });
+    expect(await H.instance.store.listAnchors(['registry.acme.io/team-a'])).toEqual([]);
     // The local admin resolves it: the next sync brings the upstream's scope.
     expect((await H.api('DELETE', scopePath('registry.acme.io/team-a'))).status).toBe(200);
     expect((await syncNow(H, 'u'))[0]!.ok).toBe(true);
     expect((await upstream(H, 'u')).lastError).toBeNull();
-    expect(H.instance.store.getScope('registry.acme.io/team-a')?.source).toBe(`upstream:u@${uOrigin}`);
+    expect((await H.instance.store.getScope('registry.acme.io/team-a'))?.source).toBe(`upstream:u@${uOrigin}`);
   });
 
   it('mirrors U byte for byte under /mirrors/um/tuf/, read with tuf-js pinned to U\'s root', async () => {
@@ -453,7 +453,7 @@ describe('faults: a failing upstream never changes what is served, and recovery 
   it('keeps its state across a restart of the downstream: versions never go backwards', async () => {
     const before = await upstream(F, 's');
     await F.close();
-    const instance = openInstance({ dataDir: F.dataDir });
+    const instance = await openInstance({ dataDir: F.dataDir });
     UpstreamManager.for(instance, managerOptions);
     const server = await startServer(instance, '127.0.0.1:0');
     F = { ...F, instance, server, url: server.url, api: httpApi(server.url, F.token), close: () => server.close() };
@@ -499,28 +499,28 @@ describe('a loop: A follows B, which follows A', () => {
       for (let i = 0; i < 3; i++) await Promise.all([syncNow(A), syncNow(B)]);
       await Promise.all([A.instance.publisher.flush(), B.instance.publisher.flush()]);
     };
-    const snapshot = () => ({
+    const snapshot = async () => ({
       versions: [A, B].map((s) => s.instance.publisher.latestMetadata('timestamp')!.version),
-      scopes: [A, B].map((s) => s.instance.store.listScopes().map((x) => `${x.scope}<${x.source ?? 'local'}`)),
-      anchors: [A, B].map((s) => s.instance.store.listAnchors().map((a) => `${a.scope}/${a.id}<${a.source ?? 'local'}`)),
-      revocations: [A, B].map((s) => s.instance.store.count('revocations')),
+      scopes: await Promise.all([A, B].map(async (s) => (await s.instance.store.listScopes()).map((x) => `${x.scope}<${x.source ?? 'local'}`))),
+      anchors: await Promise.all([A, B].map(async (s) => (await s.instance.store.listAnchors()).map((a) => `${a.scope}/${a.id}<${a.source ?? 'local'}`))),
+      revocations: await Promise.all([A, B].map((s) => s.instance.store.count('revocations'))),
     });
 
     await settled();
-    const first = snapshot();
+    const first = await snapshot();
     expect(first.scopes[0]).toEqual(['a.example.com<local', `b.example.com<upstream:b@${bOrigin}`]);
     expect(first.scopes[1]).toEqual([`a.example.com<upstream:a@${aOrigin}`, 'b.example.com<local']);
     expect(first.anchors[0]).toEqual([`a.example.com/${EC_ID}<local`, `b.example.com/${ED_ID}<upstream:b@${bOrigin}`]);
     for (const [svc, name] of [[A, 'b'], [B, 'a']] as const) expect((await upstream(svc, name)).lastError).toBeNull();
     await settled();
-    expect(snapshot()).toEqual(first);
+    expect(await snapshot()).toEqual(first);
 
     // A change on one side crosses once, then everything is still again.
     expect((await A.api('POST', '/revocations', { kind: 'key', id: P384_ID, reason: 'superseded' })).status).toBe(201);
     await settled();
-    const second = snapshot();
-    expect(B.instance.store.listRevocations().keys.map((k) => `${k.id}@${k.scope}`)).toEqual([`${P384_ID}@a.example.com`]);
+    const second = await snapshot();
+    expect((await B.instance.store.listRevocations()).keys.map((k) => `${k.id}@${k.scope}`)).toEqual([`${P384_ID}@a.example.com`]);
     await settled();
-    expect(snapshot()).toEqual(second);
+    expect(await snapshot()).toEqual(second);
   });
 });

@@ -29,7 +29,8 @@ interface Route {
 const NETWORK = /\/sync$/;
 
 const pem = [readFixtureText('keys/ec-p256.pub.pem'), readFixtureText('certs/root-ca.pem'), readFixtureText('crls/intermediate-ca.crl.pem'), readFixtureText('pgp/release.pub.asc')];
-const scopes = fc.constantFrom('*', '*.acme.io', 'registry.acme.io', 'registry.acme.io/team-a', 'localhost:5000', 'Registry.acme.io', 'acme.io//x');
+// Defined in beforeAll, new and valid, or invalid: enough new valid ones that POST /scopes gets through in 30 runs.
+const scopes = fc.constantFrom('*', '*.acme.io', 'registry.acme.io', 'registry.acme.io/team-a', 'localhost:5000', '127.0.0.1:5000', 'ghcr.io', 'ghcr.io/org', 'registry.acme.io/team-b', 'Registry.acme.io', 'acme.io//x');
 const ids = fc.oneof(fc.stringMatching(/^[0-9a-f]{64}$/).map((h) => `sha256:${h}`), fc.stringMatching(/^[0-9a-f]{40}$/).map((h) => `pgp:${h}`));
 const material = fc.oneof(fc.constantFrom(...pem), mutatedText(pem));
 /** Values that get past the first checks of a field, chosen by its name. */
@@ -106,7 +107,7 @@ function requestFor(doc: any, route: Route) {
 // The routes come from the service's OpenAPI description, read once at load: one test per route.
 const made = await newDataDir();
 token = made.token;
-instance = openInstance({ dataDir: made.dataDir });
+instance = await openInstance({ dataDir: made.dataDir });
 app = appApi(instance, token).app;
 const doc = await (await app.request('/api/v1/openapi.json')).json();
 for (const [path, ops] of Object.entries<any>(doc.paths)) {
@@ -138,27 +139,33 @@ describe('every admin API write route', () => {
 
   it.each(routes.map((r) => [`${r.method} ${r.path}`, r] as const))('%s: never answers 5xx; refuses with { code, message } and stores nothing', { timeout: 120_000 }, async (_name, route) => {
     let ok = 0;
-    await fc.assert(
-      fc.asyncProperty(requestFor(doc, route), async (req) => {
-        const before = dumpStore(instance.store);
-        const qs = req.query.length ? `?${new URLSearchParams(req.query).toString()}` : '';
-        const res = await app.request(`/api/v1${req.path}${qs}`, {
-          method: route.method,
-          headers: { authorization: `Bearer ${token}`, ...(req.body.type ? { 'content-type': req.body.type } : {}) },
-          body: req.body.text,
-        });
-        const text = await res.text();
-        const where = `${route.method} ${req.path}${qs} ${req.body.text?.slice(0, 300)} -> ${res.status} ${text.slice(0, 300)}`;
-        expect(res.status, where).toBeLessThan(500);
-        if (res.status < 400) return void ok++;
-        const body = JSON.parse(text);
-        expect(body.code, where).toMatch(CODE);
-        expect(typeof body.message, where).toBe('string');
-        expect(dumpStore(instance.store), `${where}: nothing stored`).toEqual(before);
-      }),
-      runs(30),
-    );
-    // On the main routes some requests get through: the fuzz reaches past validation.
-    if (['POST /scopes', 'POST /revocations', 'POST /apply'].includes(`${route.method} ${route.path}`)) expect(ok).toBeGreaterThan(0);
+    const fuzz = () =>
+      fc.assert(
+        fc.asyncProperty(requestFor(doc, route), async (req) => {
+          const before = dumpStore(instance.store);
+          const qs = req.query.length ? `?${new URLSearchParams(req.query).toString()}` : '';
+          const res = await app.request(`/api/v1${req.path}${qs}`, {
+            method: route.method,
+            headers: { authorization: `Bearer ${token}`, ...(req.body.type ? { 'content-type': req.body.type } : {}) },
+            body: req.body.text,
+          });
+          const text = await res.text();
+          const where = `${route.method} ${req.path}${qs} ${req.body.text?.slice(0, 300)} -> ${res.status} ${text.slice(0, 300)}`;
+          expect(res.status, where).toBeLessThan(500);
+          if (res.status < 400) return void ok++;
+          const body = JSON.parse(text);
+          expect(body.code, where).toMatch(CODE);
+          expect(typeof body.message, where).toBe('string');
+          expect(dumpStore(instance.store), `${where}: nothing stored`).toEqual(before);
+        }),
+        runs(30),
+      );
+    await fuzz();
+    // On the main routes some requests get through: the fuzz reaches past validation. A batch
+    // of 30 misses now and then by chance, so up to 10 batches (bounded, not a retry of failures).
+    if (['POST /scopes', 'POST /revocations', 'POST /apply'].includes(`${route.method} ${route.path}`)) {
+      for (let batch = 1; ok === 0 && batch < 10; batch++) await fuzz();
+      expect(ok).toBeGreaterThan(0);
+    }
   });
 });

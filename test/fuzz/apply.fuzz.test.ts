@@ -16,7 +16,7 @@ let instance: Instance;
 
 beforeAll(async () => {
   const { dataDir } = await newDataDir();
-  instance = openInstance({ dataDir });
+  instance = await openInstance({ dataDir });
 });
 
 afterAll(async () => {

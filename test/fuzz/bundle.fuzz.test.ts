@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Store } from '../../service/store/index.js';
+import { SqliteStore } from '../../service/store/index.js';
 import { extractBundle, type ExtractLimits } from '../../sync/bundle/extract.js';
 import { importBundle } from '../../sync/bundle/import.js';
 import { cleanupTempDirs, tempDir } from '../support/service.js';
@@ -105,7 +105,7 @@ describe('importing mutated bundles', () => {
     const repo = TestRepository.create();
     const good = bundleFrom(repo.files);
     const dir = tempDir('keyshare-fuzz-import-');
-    const store = Store.memory();
+    const store = SqliteStore.memory();
     let n = 0;
     try {
       await fc.assert(
@@ -119,7 +119,7 @@ describe('importing mutated bundles', () => {
         runs(150),
       );
     } finally {
-      store.close();
+      await store.close();
     }
     // Every scratch directory was removed, refused or not.
     expect(readdirSync(dir).every((f) => f.endsWith('.tar'))).toBe(true);

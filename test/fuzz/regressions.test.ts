@@ -14,7 +14,7 @@ let instance: Instance;
 
 beforeAll(async () => {
   const { dataDir } = await newDataDir();
-  instance = openInstance({ dataDir });
+  instance = await openInstance({ dataDir });
 });
 
 afterAll(async () => {

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import { isKeyshareError } from '../../service/errors.js';
 import type { Store } from '../../service/store/index.js';
+import { rawDb } from '../support/store.js';
 
 const SCALE = Math.max(1, Number(process.env.KEYSHARE_FUZZ_SCALE ?? '1') || 1);
 
@@ -82,7 +83,7 @@ export function mutatedText(seeds: string[]): fc.Arbitrary<string> {
  * out: it records refused writes on purpose.
  */
 export function dumpStore(store: Store): Record<string, unknown[]> {
-  const db = store.rawForTests();
+  const db = rawDb(store);
   const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '__drizzle%'`).all() as { name: string }[])
     .map((t) => t.name)
     .filter((t) => t !== 'audit')

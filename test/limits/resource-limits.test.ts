@@ -17,7 +17,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openInstance } from '../../service/instance.js';
 import { startServer, type RunningServer } from '../../service/server.js';
-import { Store } from '../../service/store/index.js';
+import { SqliteStore } from '../../service/store/index.js';
 import { importBundle } from '../../sync/bundle/import.js';
 import { fetchTrust } from '../../sync/client/index.js';
 import { isKeyshareError } from '../../service/errors.js';
@@ -34,7 +34,7 @@ let port: number;
 beforeAll(async () => {
   const made = await newDataDir();
   token = made.token;
-  server = await startServer(openInstance({ dataDir: made.dataDir }), '127.0.0.1:0', () => {}, { headersTimeoutMs: 1000, requestTimeoutMs: 2000 });
+  server = await startServer(await openInstance({ dataDir: made.dataDir }), '127.0.0.1:0', () => {}, { headersTimeoutMs: 1000, requestTimeoutMs: 2000 });
   const u = new URL(server.url);
   host = u.hostname;
   port = Number(u.port);
@@ -156,7 +156,7 @@ describe('when a bundle is a decompression bomb', () => {
       yield Buffer.alloc(1024);
     }
     await pipeline(Readable.from(tar()), createGzip({ level: 9 }), createWriteStream(file));
-    const store = Store.memory();
+    const store = SqliteStore.memory();
     let code = '';
     const growth = await peakGrowth(async () => {
       try {
@@ -165,7 +165,7 @@ describe('when a bundle is a decompression bomb', () => {
         code = isKeyshareError(e) ? e.code : String(e);
       }
     });
-    store.close();
+    await store.close();
     expect(code).toBe('BUNDLE_TOO_LARGE');
     expect(growth, `resident memory grew by ${Math.round(growth / 1e6)} MB`).toBeLessThan(96 * 1024 * 1024);
   });

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create, extract } from 'tar';
 import { BACKUP_JSON, createBackup, restoreBackup, type BackupManifest } from '../../service/backup.js';
 import { isKeyshareError } from '../../service/errors.js';
-import { Store } from '../../service/store/index.js';
+import { SqliteStore } from '../../service/store/index.js';
 import { fetchTrust } from '../../sync/client/index.js';
 import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
 import { errorCode, runCli } from '../sync/client/support.js';
@@ -77,16 +77,16 @@ afterAll(async () => {
 async function inspect(file: string): Promise<{ dir: string; manifest: BackupManifest; scopes: string[]; timestamp: Buffer }> {
   const dir = tempDir('keyshare-backup-inspect-');
   await extract({ file, cwd: dir });
-  const store = Store.open(join(dir, 'keyshare.db'));
+  const store = SqliteStore.open(join(dir, 'keyshare.db'));
   try {
     return {
       dir,
       manifest: JSON.parse(readFileSync(join(dir, BACKUP_JSON), 'utf8')),
-      scopes: store.listScopes().map((s) => s.scope),
-      timestamp: Buffer.from(store.latestMetadata('timestamp')!.bytes),
+      scopes: (await store.listScopes()).map((s) => s.scope),
+      timestamp: Buffer.from((await store.latestMetadata('timestamp'))!.bytes),
     };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -197,12 +197,12 @@ describe('refusals: each leaves no data dir behind', () => {
 
   it('signed metadata edited in the database, digests fixed up: BAD_SIGNATURE', async () => {
     const { dir } = await inspect(backup);
-    const store = Store.open(join(dir, 'keyshare.db'));
-    const ts = store.latestMetadata('timestamp')!;
+    const store = SqliteStore.open(join(dir, 'keyshare.db'));
+    const ts = (await store.latestMetadata('timestamp'))!;
     const json = JSON.parse(Buffer.from(ts.bytes).toString('utf8'));
     json.signed.expires = '2099-01-01T00:00:00Z';
     store.rawForTests().prepare('UPDATE tuf_metadata SET bytes = ? WHERE role = ? AND version = ?').run(Buffer.from(JSON.stringify(json)), 'timestamp', ts.version);
-    store.close();
+    await store.close();
     const out = join(tempDir(), 'forged.tar');
     await repack(dir, out);
     await refused(out, 'BAD_SIGNATURE');

@@ -95,7 +95,7 @@ export async function startTestService(
   const { dataDir, token } = options.dataDir
     ? { dataDir: options.dataDir, token: options.token ?? readFileSync(join(options.dataDir, 'admin.token'), 'utf8').trim() }
     : await newDataDir(options.init);
-  const instance = openInstance({ ...options.open, dataDir });
+  const instance = await openInstance({ ...options.open, dataDir });
   const server = await startServer(instance, '127.0.0.1:0');
   let closed = false;
   return {

@@ -39,7 +39,7 @@ export async function initTestDataDir(options: Omit<InitOptions, 'dataDir'> = {}
 
 /** Opens the data dir and serves it on a free loopback port. */
 export async function serve(dataDir: string): Promise<Running> {
-  const instance = openInstance({ dataDir });
+  const instance = await openInstance({ dataDir });
   const server = await startServer(instance, '127.0.0.1:0');
   const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
   let closed = false;

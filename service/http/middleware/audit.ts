@@ -25,7 +25,7 @@ export function auditRequests(): MiddlewareHandler<AppEnv> {
     if (!isKeyshareError(err) || (err.code !== Codes.UNAUTHORIZED && err.code !== Codes.FORBIDDEN)) {
       const write = c.req.method !== 'GET' && c.req.method !== 'HEAD' && c.req.method !== 'OPTIONS';
       if (!write || !principal || recorded.has(c.req.raw) || (!err && c.res.status >= 400)) return;
-      c.get('instance').audit.append({
+      await c.get('instance').audit.append({
         actor: principal.tokenId,
         action: `${c.req.method} ${c.req.path}`,
         outcome: err ? 'failed' : 'ok',
@@ -42,7 +42,7 @@ export function auditRequests(): MiddlewareHandler<AppEnv> {
     }
     const forbidden = err instanceof ForbiddenError ? err : null;
     const scopes = forbidden?.scopes ?? [];
-    c.get('instance').audit.append({
+    await c.get('instance').audit.append({
       actor: principal?.tokenId ?? null,
       action: forbidden?.action ?? `${c.req.method} ${c.req.path}`,
       outcome: 'denied',

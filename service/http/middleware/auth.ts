@@ -11,7 +11,7 @@ export function bearerAuth(options: { clock?: () => Date } = {}): MiddlewareHand
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     const parsed = m ? parseToken(m[1]!) : null;
-    const record = parsed ? c.get('instance').store.getToken(parsed.id) : null;
+    const record = parsed ? await c.get('instance').store.getToken(parsed.id) : null;
     const valid =
       parsed !== null &&
       record !== null &&

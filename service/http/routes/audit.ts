@@ -69,16 +69,16 @@ export function parseSince(since: string, now: Date): string {
 
 export function auditRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  app.openapi(listAudit, (c) => {
+  app.openapi(listAudit, async (c) => {
     authorizeFor(c, Actions.AUDIT_READ, []);
     const q = c.req.valid('query');
     const limit = q.limit ?? 1000;
-    const entries = c.get('instance').audit.list({ since: q.since ? parseSince(q.since, new Date()) : undefined, afterSeq: q.after, limit });
+    const entries = await c.get('instance').audit.list({ since: q.since ? parseSince(q.since, new Date()) : undefined, afterSeq: q.after, limit });
     return c.json({ entries, next: entries.length === limit ? entries[entries.length - 1]!.seq : null }, 200);
   });
-  app.openapi(verifyAudit, (c) => {
+  app.openapi(verifyAudit, async (c) => {
     authorizeFor(c, Actions.AUDIT_READ, []);
-    return c.json(c.get('instance').audit.verify(), 200);
+    return c.json(await c.get('instance').audit.verify(), 200);
   });
   return app;
 }

@@ -53,7 +53,7 @@ export function blockRoutes(): OpenAPIHono<AppEnv> {
     const { store, publisher } = c.get('instance');
     return new AnchorBlocks(store, publisher);
   };
-  app.openapi(listBlocks, (c) => c.json({ blocks: blocks(c).list(c.req.valid('param').scope) }, 200));
+  app.openapi(listBlocks, async (c) => c.json({ blocks: await blocks(c).list(c.req.valid('param').scope) }, 200));
   app.openapi(addBlock, async (c) => {
     const { scope } = c.req.valid('param');
     const { id } = c.req.valid('json');

@@ -109,7 +109,7 @@ export function crlView(c: CrlRecord): z.infer<typeof CrlView> {
 /** Mounted at /api/v1/crls. */
 export function crlRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  app.openapi(listCrls, (c) => c.json({ crls: c.get('instance').store.listCrls().map(crlView) }, 200));
+  app.openapi(listCrls, async (c) => c.json({ crls: (await c.get('instance').store.listCrls()).map(crlView) }, 200));
   app.openapi(addCrl, async (c) => {
     const body = c.req.valid('json');
     const { service, store } = c.get('instance');
@@ -130,9 +130,9 @@ export function crlRoutes(): OpenAPIHono<AppEnv> {
 /** Mounted at /crl: the DER of the newest CRL of a CA anchor, no token needed. */
 export function crlFileRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.get('/:file{[0-9a-fA-F]{64}\\.crl}', (c) => {
+  app.get('/:file{[0-9a-fA-F]{64}\\.crl}', async (c) => {
     const hex = c.req.param('file').slice(0, 64).toLowerCase();
-    const crl = c.get('instance').store.getCrl(`sha256:${hex}`);
+    const crl = await c.get('instance').store.getCrl(`sha256:${hex}`);
     if (!crl) return c.json({ code: 'NOT_FOUND', message: `no CRL for issuer sha256:${hex}` }, 404);
     const etag = `"crl-${hex}-${crl.crlNumber}"`;
     c.header('ETag', etag);

@@ -15,7 +15,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function mirrorRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.get('/:name/tuf/*', (c) => {
+  app.get('/:name/tuf/*', async (c) => {
     const name = c.req.param('name');
     const prefix = `/mirrors/${name}/tuf/`;
     const raw = c.req.path.startsWith(prefix) ? c.req.path.slice(prefix.length) : '';
@@ -28,9 +28,9 @@ export function mirrorRoutes(): Hono<AppEnv> {
     const notFound = () => c.json({ code: 'NOT_FOUND', message: `no file ${path || raw} in mirror ${name}` }, 404);
     if (!NAME.test(name) || path === '' || path.split('/').some((p) => p === '' || p === '.' || p === '..')) return notFound();
     const { store } = c.get('instance');
-    const upstream = store.getUpstream(name);
+    const upstream = await store.getUpstream(name);
     if (!upstream || upstream.mode !== 'mirror') return notFound();
-    const bytes = store.getUpstreamFile(name, path);
+    const bytes = await store.getUpstreamFile(name, path);
     if (!bytes) return notFound();
     // Versioned and content-addressed names never change; timestamp.json (and a plain root.json) do.
     const mutable = !/^\d+\./.test(path.split('/').pop()!) && !path.startsWith('targets/');

@@ -48,7 +48,7 @@ const apply = createRoute({
 
 export function revocationRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  app.openapi(listRevocations, (c) => c.json({ ...c.get('instance').store.listRevocations() } as never, 200));
+  app.openapi(listRevocations, async (c) => c.json({ ...(await c.get('instance').store.listRevocations()) } as never, 200));
   app.openapi(revoke, async (c) => {
     const body = c.req.valid('json');
     const scope = body.scope ?? null;

@@ -140,17 +140,17 @@ export function rootRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.use('/root/*', requireAdmin());
   app.use('/keys/*', requireAdmin());
-  app.openapi(getProposal, (c) => c.json(ceremony(c).status() as never, 200));
-  app.openapi(createProposal, (c) => c.json(ceremony(c).propose(c.req.valid('json')) as never, 201));
-  app.openapi(deleteProposal, (c) => {
-    ceremony(c).discard();
+  app.openapi(getProposal, async (c) => c.json((await ceremony(c).status()) as never, 200));
+  app.openapi(createProposal, async (c) => c.json((await ceremony(c).propose(c.req.valid('json'))) as never, 201));
+  app.openapi(deleteProposal, async (c) => {
+    await ceremony(c).discard();
     return c.json({ discarded: true }, 200);
   });
-  app.openapi(addSignatures, (c) => {
+  app.openapi(addSignatures, async (c) => {
     const body = c.req.valid('json');
     if (!body.metadata === !body.signatures) throw new KeyshareError(Codes.BAD_REQUEST, 'give either signatures or metadata');
     const cer = ceremony(c);
-    return c.json((body.metadata ? cer.importSigned(body.metadata) : cer.addSignatures(body.signatures!)) as never, 200);
+    return c.json((await (body.metadata ? cer.importSigned(body.metadata) : cer.addSignatures(body.signatures!))) as never, 200);
   });
   app.openapi(publishRoot, async (c) => c.json((await ceremony(c).publish()) as never, 200));
   app.openapi(rotateKey, async (c) => {

@@ -83,7 +83,7 @@ const decode = (value: string, encoding?: string) => (encoding === 'base64' ? Bu
 
 export function scopeRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  app.openapi(listScopes, (c) => c.json({ scopes: c.get('instance').service.listScopes() }, 200));
+  app.openapi(listScopes, async (c) => c.json({ scopes: await c.get('instance').service.listScopes() }, 200));
   app.openapi(createScope, async (c) => {
     const body = c.req.valid('json');
     const { service, store } = c.get('instance');
@@ -92,8 +92,8 @@ export function scopeRoutes(): OpenAPIHono<AppEnv> {
     );
     return c.json({ scope: r.scope, published: published(r) }, 201);
   });
-  app.openapi(getScope, (c) => {
-    const r = c.get('instance').service.getScope(c.req.valid('param').scope);
+  app.openapi(getScope, async (c) => {
+    const r = await c.get('instance').service.getScope(c.req.valid('param').scope);
     return c.json({ scope: r.scope, anchors: r.anchors.map(anchorView) }, 200);
   });
   app.openapi(deleteScope, async (c) => {

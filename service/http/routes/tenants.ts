@@ -79,8 +79,8 @@ const service = (c: { get(k: 'instance'): AppEnv['Variables']['instance'] }) => 
 
 export function tenantRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  app.openapi(listTenants, (c) => c.json({ tenants: service(c).list() }, 200));
-  app.openapi(getTenant, (c) => c.json({ tenant: service(c).get(c.req.valid('param').name) }, 200));
+  app.openapi(listTenants, async (c) => c.json({ tenants: await service(c).list() }, 200));
+  app.openapi(getTenant, async (c) => c.json({ tenant: await service(c).get(c.req.valid('param').name) }, 200));
   app.openapi(addTenant, async (c) => {
     const body = c.req.valid('json');
     const result = await audited(c, { action: TENANT_ADD, target: body.name, scopes: [null], details: { scopes: body.scopes, offline: body.offline ?? false } }, () =>

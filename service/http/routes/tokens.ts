@@ -84,27 +84,27 @@ const rotateToken = createRoute({
 
 export function tokenRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  app.openapi(createToken, (c) => {
+  app.openapi(createToken, async (c) => {
     authorizeFor(c, Actions.TOKEN_CREATE, []);
     const body = c.req.valid('json');
-    const created = c.get('instance').tokens.create(c.get('principal').tokenId, { role: body.role, scopes: body.scopes, expires: body.expires });
+    const created = await c.get('instance').tokens.create(c.get('principal').tokenId, { role: body.role, scopes: body.scopes, expires: body.expires });
     markAudited(c.req.raw); // the token service recorded it, in the same transaction
     c.header('cache-control', 'no-store');
     return c.json(created, 201);
   });
-  app.openapi(listTokens, (c) => {
+  app.openapi(listTokens, async (c) => {
     authorizeFor(c, Actions.TOKEN_LIST, []);
-    return c.json({ tokens: c.get('instance').tokens.list() }, 200);
+    return c.json({ tokens: await c.get('instance').tokens.list() }, 200);
   });
-  app.openapi(revokeToken, (c) => {
+  app.openapi(revokeToken, async (c) => {
     authorizeFor(c, Actions.TOKEN_REVOKE, []);
-    const token = c.get('instance').tokens.revoke(c.get('principal').tokenId, c.req.valid('param').id);
+    const token = await c.get('instance').tokens.revoke(c.get('principal').tokenId, c.req.valid('param').id);
     markAudited(c.req.raw);
     return c.json({ token }, 200);
   });
-  app.openapi(rotateToken, (c) => {
+  app.openapi(rotateToken, async (c) => {
     authorizeFor(c, Actions.TOKEN_ROTATE, []);
-    const created = c.get('instance').tokens.rotate(c.get('principal').tokenId, c.req.valid('param').id);
+    const created = await c.get('instance').tokens.rotate(c.get('principal').tokenId, c.req.valid('param').id);
     markAudited(c.req.raw);
     c.header('cache-control', 'no-store');
     return c.json(created, 201);

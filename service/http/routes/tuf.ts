@@ -7,6 +7,7 @@ import { MetadataKind } from '@tufjs/models';
 import type { AppEnv } from '../context.js';
 import { parseMetadata } from '../../repo/tuf.js';
 import type { Instance } from '../../instance.js';
+import type { TargetRecord } from '../../store/index.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const SHORT = 'public, max-age=1';
@@ -44,7 +45,7 @@ export function tufRoutes(): Hono<AppEnv> {
     return send(c, root.bytes, 'application/json', `root-${root.version}`, SHORT);
   });
 
-  app.get('/targets/*', (c) => {
+  app.get('/targets/*', async (c) => {
     const path = decodeURIComponent(c.req.path.replace(/^.*?\/tuf\/targets\//, ''));
     const { store, publisher } = c.get('instance');
     const slash = path.lastIndexOf('/');
@@ -53,23 +54,23 @@ export function tufRoutes(): Hono<AppEnv> {
     // TUF spec 5.7.3: consistent snapshot target names are {hash}.{name}.
     const hashed = /^([0-9a-f]{64})\.(.+)$/.exec(base);
     if (hashed) {
-      const target = store.getTarget(hashed[1]!, dir + hashed[2]!);
+      const target = await store.getTarget(hashed[1]!, dir + hashed[2]!);
       if (target) return send(c, target.bytes, contentType(target.path), target.sha256, IMMUTABLE);
     }
     // A plain path serves the current file (for people and non-TUF tools; TUF clients use the hashed name).
     const hash = currentTargetHash(publisher, path);
-    const target = hash ? store.getTarget(hash, path) : null;
+    const target = hash ? await store.getTarget(hash, path) : null;
     if (!target) return c.json({ code: 'NOT_FOUND', message: `no target ${path}` }, 404);
     return send(c, target.bytes, contentType(path), target.sha256, SHORT);
   });
 
-  app.get('/:file{[0-9]+\\.[a-z0-9-]+\\.json}', (c) => {
+  app.get('/:file{[0-9]+\\.[a-z0-9-]+\\.json}', async (c) => {
     const m = /^(\d+)\.([a-z0-9-]+)\.json$/.exec(c.req.param('file'))!;
     const version = Number(m[1]);
     const role = m[2]!;
     const { store, publisher } = c.get('instance');
     const latest = publisher.latestMetadata(role);
-    const rec = latest && latest.version === version ? latest : store.getMetadata(role, version);
+    const rec = latest && latest.version === version ? latest : await store.getMetadata(role, version);
     if (!rec) return c.json({ code: 'NOT_FOUND', message: `no ${role} version ${version}` }, 404);
     return send(c, rec.bytes, 'application/json', `${role}-${version}`, IMMUTABLE);
   });
@@ -116,6 +117,16 @@ export function tufFastPath(instance: Pick<Instance, 'publisher' | 'store'>, opt
   // Insertion order is use order (an entry is moved to the end when used): least recently used first.
   const cache = new Map<string, { bytes: Buffer; type: string }>();
   let cached = 0;
+  const remember = (key: string, rec: TargetRecord) => {
+    if (cache.has(key) || rec.bytes.length > max / 4) return;
+    cache.set(key, { bytes: rec.bytes, type: contentType(rec.path) });
+    cached += rec.bytes.length;
+    for (const [k, v] of cache) {
+      if (cached <= max) break;
+      cache.delete(k);
+      cached -= v.bytes.length;
+    }
+  };
   const respond = (bytes: Uint8Array, type: string, etag: string, cacheControl: string, ifNoneMatch: string | undefined, route: string): FastResponse => {
     const quoted = `"${etag}"`;
     if (matches(ifNoneMatch, quoted)) return { status: 304, headers: { ETag: quoted, 'Cache-Control': cacheControl }, body: null, route };
@@ -138,24 +149,17 @@ export function tufFastPath(instance: Pick<Instance, 'publisher' | 'store'>, opt
     if (target) {
       const [, dir, sha, name] = target;
       const key = `${sha}/${dir}${name}`;
-      let hit = cache.get(key);
-      if (hit) {
-        cache.delete(key);
-        cache.set(key, hit);
-      } else {
-        const rec = instance.store.getTarget(sha!, dir! + name!);
-        if (!rec) return null;
-        hit = { bytes: rec.bytes, type: contentType(rec.path) };
-        if (rec.bytes.length <= max / 4) {
-          cache.set(key, hit);
-          cached += rec.bytes.length;
-          for (const [k, v] of cache) {
-            if (cached <= max) break;
-            cache.delete(k);
-            cached -= v.bytes.length;
-          }
-        }
+      const hit = cache.get(key);
+      if (!hit) {
+        // A miss goes to hono (the same response) while the store read fills the cache for the next request.
+        void instance.store.getTarget(sha!, dir! + name!).then(
+          (rec) => rec && remember(key, rec),
+          () => {},
+        );
+        return null;
       }
+      cache.delete(key);
+      cache.set(key, hit);
       return respond(hit.bytes, hit.type, sha!, IMMUTABLE, ifNoneMatch, '/tuf/targets/*');
     }
     return null;

@@ -120,8 +120,8 @@ const syncAll = createRoute({
 export function upstreamRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const manager = (c: { get(k: 'instance'): AppEnv['Variables']['instance'] }) => UpstreamManager.for(c.get('instance'));
-  app.openapi(list, (c) => c.json({ upstreams: manager(c).list() }, 200));
-  app.openapi(get, (c) => c.json({ upstream: manager(c).get(c.req.valid('param').name) }, 200));
+  app.openapi(list, async (c) => c.json({ upstreams: await manager(c).list() }, 200));
+  app.openapi(get, async (c) => c.json({ upstream: await manager(c).get(c.req.valid('param').name) }, 200));
   app.openapi(add, async (c) => {
     const body = c.req.valid('json');
     const r = await audited(c, { action: 'upstream.add', scopes: [null], target: body.name, details: { url: body.url, mode: body.mode ?? 'federate', scopes: body.scopes ?? null } }, () =>

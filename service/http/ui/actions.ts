@@ -29,7 +29,7 @@ export async function consoleWrite<T>(instance: Instance, principal: Principal, 
     authorize(principal, w.action, [w.scope]);
   } catch (e) {
     if (e instanceof ForbiddenError) {
-      audit.append({
+      await audit.append({
         actor: principal.tokenId,
         action: w.action,
         outcome: 'denied',
@@ -45,14 +45,13 @@ export async function consoleWrite<T>(instance: Instance, principal: Principal, 
 }
 
 /** The newest audit entries before `before` (a seq), newest first, and where older ones start. */
-export function consoleAudit(instance: Instance, before: number | null, pageSize: number): { entries: AuditRow[]; older: number | null } | null {
+export async function consoleAudit(instance: Instance, before: number | null, pageSize: number): Promise<{ entries: AuditRow[]; older: number | null } | null> {
   const { store, audit } = instance;
-  const head = store.auditHead();
+  const head = await store.auditHead();
   if (!head) return { entries: [], older: null };
   const top = Math.min(before !== null ? before - 1 : head.seq, head.seq);
   const from = Math.max(0, top - pageSize);
-  const entries = audit
-    .list({ afterSeq: from, limit: top - from })
+  const entries = (await audit.list({ afterSeq: from, limit: top - from }))
     .filter((e) => e.seq <= top)
     .reverse();
   return { entries, older: from > 0 ? from + 1 : null };

@@ -137,10 +137,10 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
   };
 
   /** The session of this request, if any and if its token is still valid. */
-  const currentSession = (c: C): ConsoleSession | null => {
+  const currentSession = async (c: C): Promise<ConsoleSession | null> => {
     const s = sessions.get(getCookie(c, SESSION_COOKIE));
     if (!s) return null;
-    const principal = principalForTokenId(c.get('instance').store, s.tokenId, clock());
+    const principal = await principalForTokenId(c.get('instance').store, s.tokenId, clock());
     if (!principal) {
       sessions.delete(s.id);
       return null;
@@ -151,14 +151,14 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
     return s;
   };
 
-  app.get('/signin', (c) => (currentSession(c) ? c.redirect('/ui/', 303) : signInPage(c)));
+  app.get('/signin', async (c) => ((await currentSession(c)) ? c.redirect('/ui/', 303) : signInPage(c)));
 
   app.post('/signin', async (c) => {
     const body = await c.req.parseBody();
     if (!sameSecret(getCookie(c, SIGNIN_COOKIE), str(body.csrf))) {
       return signInPage(c, 'The sign-in form expired. Please try again.', 400);
     }
-    const principal = principalForToken(c.get('instance').store, str(body.token), clock());
+    const principal = await principalForToken(c.get('instance').store, str(body.token), clock());
     if (!principal) {
       c.get('log')?.info({ event: 'console.signin', outcome: 'denied' }, 'console sign-in refused');
       return signInPage(c, 'That token is not valid (unknown, revoked or expired).', 401);
@@ -181,7 +181,7 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
 
   // Everything below needs a session.
   app.use('*', async function requireSession(c, next) {
-    const s = currentSession(c);
+    const s = await currentSession(c);
     if (!s) {
       if (c.req.method === 'GET' || c.req.method === 'HEAD') return signInPage(c);
       return signInPage(c, 'Your session has ended. Please sign in again.', 401);
@@ -205,13 +205,13 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
 
   const canWrite = (s: ConsoleSession) => s.role !== 'reader';
 
-  const overview = (c: C) => {
+  const overview = async (c: C) => {
     const s = c.get('session');
     const instance = c.get('instance');
     const now = clock();
-    const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse(instance.store.getMeta('expiry') ?? '{}') };
-    const revocations = instance.store.listRevocations();
-    const crls = instance.store.crlSummaries().map((x) => expiryOf(x.nextUpdate, now));
+    const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse((await instance.store.getMeta('expiry')) ?? '{}') };
+    const revocations = await instance.store.listRevocations();
+    const crls = (await instance.store.crlSummaries()).map((x) => expiryOf(x.nextUpdate, now));
     return page(
       c,
       <OverviewPage
@@ -219,26 +219,26 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
         flash={takeFlash(s)}
         now={now}
         counts={{
-          scopes: instance.store.listScopes().length,
-          anchors: instance.store.listAnchors().length,
+          scopes: (await instance.store.listScopes()).length,
+          anchors: (await instance.store.listAnchors()).length,
           revocations: revocations.keys.length + revocations.certificates.length + revocations.signatures.length,
         }}
-        expiring={expiringAnchors(instance, now)}
+        expiring={await expiringAnchors(instance, now)}
         attention={{
           staleCrls: crls.filter((x) => x.kind === 'expired').length,
           dueCrls: crls.filter((x) => x.kind === 'critical').length,
-          failingUpstreams: instance.store.upstreamSummaries().filter((u) => u.lastError).map((u) => u.name),
+          failingUpstreams: (await instance.store.upstreamSummaries()).filter((u) => u.lastError).map((u) => u.name),
         }}
-        roles={roleStates(instance, now).map((r) => ({ ...r, health: roleExpiry(r, lifetimeOf(r.role === 'bins' ? 'targets' : r.role, expiry), now) }))}
+        roles={(await roleStates(instance, now)).map((r) => ({ ...r, health: roleExpiry(r, lifetimeOf(r.role === 'bins' ? 'targets' : r.role, expiry), now) }))}
       />,
     );
   };
   app.get('/', overview);
 
-  app.get('/scopes', (c) => {
+  app.get('/scopes', async (c) => {
     const s = c.get('session');
     const now = clock();
-    return page(c, <ScopesPage user={userOf(s)} flash={takeFlash(s)} tree={scopeTree(c.get('instance'), now)} now={now} canWrite={canWrite(s)} />);
+    return page(c, <ScopesPage user={userOf(s)} flash={takeFlash(s)} tree={await scopeTree(c.get('instance'), now)} now={now} canWrite={canWrite(s)} />);
   });
 
   app.post('/scopes', async (c) => {
@@ -287,7 +287,7 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
     }
   });
 
-  app.get('/revocations', (c) => {
+  app.get('/revocations', async (c) => {
     const s = c.get('session');
     const q = c.req.query();
     return page(
@@ -295,10 +295,10 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
       <RevocationsPage
         user={userOf(s)}
         flash={takeFlash(s)}
-        revocations={c.get('instance').store.listRevocations()}
+        revocations={await c.get('instance').store.listRevocations()}
         canWrite={canWrite(s)}
         prefill={{ kind: q.kind, id: q.id, digest: q.digest, issuer: q.issuer, serial: q.serial }}
-        scopes={c.get('instance').store.listScopes().map((x) => x.scope)}
+        scopes={(await c.get('instance').store.listScopes()).map((x) => x.scope)}
       />,
     );
   });
@@ -327,33 +327,33 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
     }
   });
 
-  app.get('/crls', (c) => {
+  app.get('/crls', async (c) => {
     const s = c.get('session');
     const { store } = c.get('instance');
     const now = clock();
-    const names = new Map(store.listAnchors().map((a) => [a.id, a.subject ?? a.name]));
-    const crls = store.crlSummaries().map((x) => ({ ...x, issuerName: names.get(x.issuer) ?? null, expiry: expiryOf(x.nextUpdate, now) }));
+    const names = new Map((await store.listAnchors()).map((a) => [a.id, a.subject ?? a.name]));
+    const crls = (await store.crlSummaries()).map((x) => ({ ...x, issuerName: names.get(x.issuer) ?? null, expiry: expiryOf(x.nextUpdate, now) }));
     return page(c, <CrlsPage user={userOf(s)} flash={takeFlash(s)} now={now} crls={crls} />);
   });
 
-  app.get('/upstreams', (c) => {
+  app.get('/upstreams', async (c) => {
     const s = c.get('session');
-    return page(c, <UpstreamsPage user={userOf(s)} flash={takeFlash(s)} now={clock()} upstreams={c.get('instance').store.upstreamSummaries()} />);
+    return page(c, <UpstreamsPage user={userOf(s)} flash={takeFlash(s)} now={clock()} upstreams={await c.get('instance').store.upstreamSummaries()} />);
   });
 
-  app.get('/repository', (c) => {
+  app.get('/repository', async (c) => {
     const s = c.get('session');
     const instance = c.get('instance');
     const now = clock();
-    const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse(instance.store.getMeta('expiry') ?? '{}') };
-    const roles = roleStates(instance, now).map((r) => ({ ...r, health: roleExpiry(r, lifetimeOf(r.role === 'bins' ? 'targets' : r.role, expiry), now) }));
+    const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse((await instance.store.getMeta('expiry')) ?? '{}') };
+    const roles = (await roleStates(instance, now)).map((r) => ({ ...r, health: roleExpiry(r, lifetimeOf(r.role === 'bins' ? 'targets' : r.role, expiry), now) }));
     return page(c, <RepositoryPage user={userOf(s)} flash={takeFlash(s)} now={now} roles={roles} />);
   });
 
-  app.get('/audit', (c) => {
+  app.get('/audit', async (c) => {
     const s = c.get('session');
     const before = Number(c.req.query('before'));
-    const result = consoleAudit(c.get('instance'), Number.isInteger(before) && before > 0 ? before : null, AUDIT_PAGE);
+    const result = await consoleAudit(c.get('instance'), Number.isInteger(before) && before > 0 ? before : null, AUDIT_PAGE);
     return page(c, <AuditPage user={userOf(s)} flash={takeFlash(s)} entries={result?.entries ?? null} older={result?.older ?? null} />);
   });
 

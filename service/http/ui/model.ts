@@ -61,11 +61,11 @@ export interface ScopeNode {
 }
 
 /** Every defined scope as a tree (a scope's parent is the most specific defined scope containing it), with its effective anchors. */
-export function scopeTree(instance: Instance, now: Date): ScopeNode[] {
+export async function scopeTree(instance: Instance, now: Date): Promise<ScopeNode[]> {
   const { store } = instance;
-  const scopes = store.listScopes();
+  const scopes = await store.listScopes();
   const byName = new Map(scopes.map((s) => [s.scope, s]));
-  const anchors = store.listAnchors();
+  const anchors = await store.listAnchors();
   const anchorsByScope = new Map<string, AnchorRecord[]>();
   const byKey = new Map<string, AnchorRecord>();
   for (const a of anchors) {
@@ -73,11 +73,11 @@ export function scopeTree(instance: Instance, now: Date): ScopeNode[] {
     anchorsByScope.get(a.scope)!.push(a);
     byKey.set(`${a.scope}\n${a.id}`, a);
   }
-  const revocations = store.listRevocations();
+  const revocations = await store.listRevocations();
   const crlIssuers = new Set<string>();
   // Anchors blocked locally (federation) are left out here as in the published documents.
   const blocked = new Map<string, Set<string>>();
-  for (const b of store.listAnchorBlocks()) blocked.set(b.scope, (blocked.get(b.scope) ?? new Set()).add(b.anchorId));
+  for (const b of await store.listAnchorBlocks()) blocked.set(b.scope, (blocked.get(b.scope) ?? new Set()).add(b.anchorId));
   const ancestorsOf = (scope: string): ScopeRecord[] => ancestorCandidates(scope).flatMap((c) => (byName.has(c) ? [byName.get(c)!] : []));
 
   const nodes = new Map<string, ScopeNode>();
@@ -121,9 +121,8 @@ export interface ExpiringAnchor {
 }
 
 /** Anchors (as defined, per scope) expiring within WARN_DAYS, soonest first. */
-export function expiringAnchors(instance: Instance, now: Date): ExpiringAnchor[] {
-  return instance.store
-    .listAnchors()
+export async function expiringAnchors(instance: Instance, now: Date): Promise<ExpiringAnchor[]> {
+  return (await instance.store.listAnchors())
     .map((a) => ({ scope: a.scope, id: a.id, name: a.name, subject: a.subject ?? null, expiry: expiryOf(a.notAfter, now) }))
     .filter((a) => a.expiry.kind === 'warning' || a.expiry.kind === 'critical' || a.expiry.kind === 'expired')
     .sort((a, b) => Date.parse(a.expiry.at!) - Date.parse(b.expiry.at!));
@@ -139,10 +138,10 @@ export interface RoleState {
 }
 
 /** The newest version of every role; the hashed bins as one row (highest version, soonest expiry). */
-export function roleStates(instance: Instance, now: Date): RoleState[] {
+export async function roleStates(instance: Instance, now: Date): Promise<RoleState[]> {
   const order = ['root', 'timestamp', 'snapshot', 'targets'];
   const out = new Map<string, RoleState>();
-  for (const m of instance.store.latestMetadataAll()) {
+  for (const m of await instance.store.latestMetadataAll()) {
     const role = isBinRole(m.role) ? 'bins' : m.role;
     const seen = out.get(role);
     if (!seen) {

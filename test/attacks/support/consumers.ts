@@ -17,7 +17,7 @@ import { vi } from 'vitest';
 import { checkCommand } from '../../../cli/commands/check.js';
 import { fetchCommand } from '../../../cli/commands/fetch.js';
 import { isKeyshareError } from '../../../service/errors.js';
-import { Store } from '../../../service/store/index.js';
+import { SqliteStore } from '../../../service/store/index.js';
 import { importBundle } from '../../../sync/bundle/import.js';
 import { BUNDLE_MEDIA_TYPE, originOf } from '../../../sync/bundle/format.js';
 import { syncUpstream } from '../../../sync/upstream/sync.js';
@@ -37,7 +37,7 @@ export interface Consumer {
   run(files: Map<string, Buffer>): Promise<string | null>;
   /** What a refusal must leave unchanged. */
   state(): unknown;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 /** Every file under `dir` with its sha256 (the lock file aside: it exists only while a fetch runs). */
@@ -148,7 +148,7 @@ export function bundleFrom(files: Map<string, Buffer>, now = new Date()): Buffer
 
 class BundleConsumer implements Consumer {
   readonly name = 'bundle import' as const;
-  readonly store = Store.memory();
+  readonly store = SqliteStore.memory();
   private readonly dir = tempDir('keyshare-attack-bundle-');
   private n = 0;
 
@@ -173,14 +173,16 @@ class BundleConsumer implements Consumer {
     return Object.fromEntries(['scopes', 'anchors', 'revocations', 'upstreams', 'upstream_files', 'dirty', 'meta'].map((t) => [t, dump(t)]));
   }
 
-  close(): void {
-    this.store.close();
+  async close(): Promise<void> {
+    await this.store.close();
   }
 }
 
 class UpstreamConsumer implements Consumer {
-  readonly store = Store.memory();
+  readonly store = SqliteStore.memory();
   private readonly dataDir = tempDir('keyshare-attack-upstream-');
+  /** The upstream row, written before the first run. */
+  private readonly ready: Promise<void>;
 
   constructor(
     readonly name: 'upstream federate' | 'upstream mirror',
@@ -188,10 +190,11 @@ class UpstreamConsumer implements Consumer {
     pinnedRoot: Buffer,
   ) {
     const mode = name === 'upstream federate' ? 'federate' : 'mirror';
-    this.store.putUpstream({ name: 'up', url: server.url, mode, scopes: null, root: pinnedRoot, state: null, timestampVersion: null, lastSuccessAt: null, lastError: null, createdAt: new Date().toISOString() });
+    this.ready = this.store.putUpstream({ name: 'up', url: server.url, mode, scopes: null, root: pinnedRoot, state: null, timestampVersion: null, lastSuccessAt: null, lastError: null, createdAt: new Date().toISOString() });
   }
 
   async run(files: Map<string, Buffer>): Promise<string | null> {
+    await this.ready;
     this.server.files = files;
     const outcome = await syncUpstream({ store: this.store, dataDir: this.dataDir, publisher: { notify: async () => null }, limits: { requestTimeoutMs: 5_000 } }, 'up');
     return outcome.ok ? null : outcome.error!.code;
@@ -205,8 +208,8 @@ class UpstreamConsumer implements Consumer {
     return { ...tables, upstreams: dump('upstreams').map(({ last_error: _, ...rest }) => rest), cache: tree(this.dataDir) };
   }
 
-  close(): void {
-    this.store.close();
+  async close(): Promise<void> {
+    await this.store.close();
   }
 }
 

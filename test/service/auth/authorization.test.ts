@@ -24,11 +24,11 @@ const randomKeyId = () => `sha256:${(++seq).toString(16).padStart(64, '0')}`;
 
 beforeAll(async () => {
   const dir = await newDataDir();
-  instance = openInstance({ dataDir: dir.dataDir });
+  instance = await openInstance({ dataDir: dir.dataDir });
   apis.admin = appApi(instance, dir.token).api;
-  const mint = (role: Role, scopes?: string[]) => instance.tokens.create('test', { role, scopes }).token;
-  apis.editor = appApi(instance, mint('editor', [OWN])).api;
-  apis.reader = appApi(instance, mint('reader')).api;
+  const mint = async (role: Role, scopes?: string[]) => (await instance.tokens.create('test', { role, scopes })).token;
+  apis.editor = appApi(instance, await mint('editor', [OWN])).api;
+  apis.reader = appApi(instance, await mint('reader')).api;
   for (const scope of ['registry.acme.io', OWN, OTHER]) await instance.service.createScope({ scope });
 });
 afterAll(async () => {
@@ -39,12 +39,12 @@ afterAll(async () => {
 interface Endpoint {
   name: string;
   /** Sets up what the request needs (as admin, directly) and returns the request and a check that it took effect. */
-  prepare(scope: string): Promise<{ method: string; path: string; body?: unknown; status: number; applied: () => boolean }>;
+  prepare(scope: string): Promise<{ method: string; path: string; body?: unknown; status: number; applied: () => Promise<boolean> }>;
 }
 
-const hasScope = (s: string) => instance.store.getScope(s) !== null;
-const hasAnchor = (s: string, id: string) => instance.store.getAnchor(s, id) !== null;
-const keyRevokedAt = (id: string, s: string | null) => instance.store.listRevocations().keys.some((k) => k.id === id && (k.scope ?? null) === s);
+const hasScope = async (s: string) => (await instance.store.getScope(s)) !== null;
+const hasAnchor = async (s: string, id: string) => (await instance.store.getAnchor(s, id)) !== null;
+const keyRevokedAt = async (id: string, s: string | null) => (await instance.store.listRevocations()).keys.some((k) => k.id === id && (k.scope ?? null) === s);
 
 const endpoints: Endpoint[] = [
   {
@@ -55,7 +55,7 @@ const endpoints: Endpoint[] = [
     name: 'DELETE /scopes/{scope}',
     prepare: async (scope) => {
       await instance.service.createScope({ scope });
-      return { method: 'DELETE', path: scopePath(scope), status: 200, applied: () => !hasScope(scope) };
+      return { method: 'DELETE', path: scopePath(scope), status: 200, applied: async () => !(await hasScope(scope)) };
     },
   },
   {
@@ -67,7 +67,7 @@ const endpoints: Endpoint[] = [
         path: `${scopePath(scope)}/anchors`,
         body: { publicKey: KEY_PEM, name: 'ci' },
         status: 201,
-        applied: () => instance.store.listAnchors([scope]).length === 1,
+        applied: async () => (await instance.store.listAnchors([scope])).length === 1,
       };
     },
   },
@@ -76,7 +76,7 @@ const endpoints: Endpoint[] = [
     prepare: async (scope) => {
       await instance.service.createScope({ scope });
       const { anchor } = await instance.service.addAnchor(scope, { publicKey: KEY_PEM, name: 'ci' });
-      return { method: 'DELETE', path: `${scopePath(scope)}/anchors/${encodeURIComponent(anchor.id)}`, status: 200, applied: () => !hasAnchor(scope, anchor.id) };
+      return { method: 'DELETE', path: `${scopePath(scope)}/anchors/${encodeURIComponent(anchor.id)}`, status: 200, applied: async () => !(await hasAnchor(scope, anchor.id)) };
     },
   },
   {
@@ -95,7 +95,7 @@ const endpoints: Endpoint[] = [
         path: '/apply',
         body: { scopes: [{ scope, level: 'strict', anchors: [{ publicKey: KEY_PEM, name: 'ci' }] }], revoked: { keys: [{ id, scope }] } },
         status: 200,
-        applied: () => hasScope(scope) && instance.store.listAnchors([scope]).length === 1 && keyRevokedAt(id, scope),
+        applied: async () => (await hasScope(scope)) && (await instance.store.listAnchors([scope])).length === 1 && (await keyRevokedAt(id, scope)),
       };
     },
   },
@@ -121,11 +121,11 @@ for (const ep of endpoints) {
           const res = await call(role, req);
           if (allowed(role, where)) {
             expect(res.status, JSON.stringify(res.body)).toBe(req.status);
-            expect(req.applied()).toBe(true);
+            expect(await req.applied()).toBe(true);
           } else {
             expect(res.status, JSON.stringify(res.body)).toBe(403);
             expect(res.body.code).toBe('FORBIDDEN');
-            expect(req.applied()).toBe(false);
+            expect(await req.applied()).toBe(false);
           }
         });
       }
@@ -142,26 +142,26 @@ describe('POST /crls (admin only: a CRL changes trust wherever its CA is an anch
     it(`${role === 'admin' ? 'allows' : 'forbids'} ${article(role)} token, even for a CA at the editor's own scope`, async () => {
       const res = await call(role, { method: 'POST', path: '/crls', body: body() });
       expect(res.status, JSON.stringify(res.body)).toBe(role === 'admin' ? 201 : 403);
-      expect(instance.store.listCrls()).toHaveLength(role === 'admin' ? 1 : 0);
-      const last = instance.audit.list({ limit: 10_000 }).at(-1)!;
+      expect(await instance.store.listCrls()).toHaveLength(role === 'admin' ? 1 : 0);
+      const last = (await instance.audit.list({ limit: 10_000 })).at(-1)!;
       expect(last).toMatchObject({ action: 'crl.add', outcome: role === 'admin' ? 'ok' : 'denied' });
     });
   }
 });
 
 describe('token endpoints', () => {
-  const requests = () => {
-    const victim = () => instance.tokens.create('test', { role: 'reader' }).id;
+  const requests = async () => {
+    const victim = async () => (await instance.tokens.create('test', { role: 'reader' })).id;
     return [
       { name: 'POST /tokens', method: 'POST', path: '/tokens', body: { role: 'reader' }, status: 201 },
       { name: 'GET /tokens', method: 'GET', path: '/tokens', status: 200 },
-      { name: 'DELETE /tokens/{id}', method: 'DELETE', path: `/tokens/${victim()}`, status: 200 },
-      { name: 'POST /tokens/{id}/rotate', method: 'POST', path: `/tokens/${victim()}/rotate`, status: 201 },
+      { name: 'DELETE /tokens/{id}', method: 'DELETE', path: `/tokens/${await victim()}`, status: 200 },
+      { name: 'POST /tokens/{id}/rotate', method: 'POST', path: `/tokens/${await victim()}/rotate`, status: 201 },
     ];
   };
   for (const role of ['admin', 'editor', 'reader'] as Role[]) {
     it(`${role === 'admin' ? 'allows' : 'forbids'} ${article(role)} token to manage tokens`, async () => {
-      for (const req of requests()) {
+      for (const req of await requests()) {
         const res = await call(role, req);
         expect(res.status, `${req.name}: ${JSON.stringify(res.body)}`).toBe(role === 'admin' ? req.status : 403);
       }
@@ -172,14 +172,14 @@ describe('token endpoints', () => {
 describe('when an editor reaches outside its pattern', () => {
   it('refuses to create the parent scope, which would govern other teams', async () => {
     for (const scope of ['*', '*.acme.io', 'registry.acme.io', 'registry.acme.io/other']) {
-      const existed = hasScope(scope);
+      const existed = await hasScope(scope);
       const r = await apis.editor('POST', '/scopes', { scope });
       expect(r.status, scope).toBe(403);
-      expect(hasScope(scope)).toBe(existed);
+      expect(await hasScope(scope)).toBe(existed);
     }
     // nor remove it
     expect((await apis.editor('DELETE', scopePath('registry.acme.io'))).status).toBe(403);
-    expect(hasScope('registry.acme.io')).toBe(true);
+    expect(await hasScope('registry.acme.io')).toBe(true);
   });
 
   it('refuses a sibling that only shares a prefix (team-a does not contain team-ab)', async () => {
@@ -195,7 +195,7 @@ describe('when an editor reaches outside its pattern', () => {
     const id = randomKeyId();
     const res = await apis.editor('POST', '/revocations', { kind: 'key', id });
     expect(res.status).toBe(403);
-    expect(keyRevokedAt(id, null)).toBe(false);
+    expect(await keyRevokedAt(id, null)).toBe(false);
     expect((await apis.admin('POST', '/revocations', { kind: 'key', id })).status).toBe(201);
   });
 
@@ -204,21 +204,21 @@ describe('when an editor reaches outside its pattern', () => {
     const theirs = fresh('other');
     const res = await apis.editor('POST', '/apply', { scopes: [{ scope: mine }, { scope: theirs }] });
     expect(res.status).toBe(403);
-    expect(hasScope(mine) || hasScope(theirs)).toBe(false);
+    expect((await hasScope(mine)) || (await hasScope(theirs))).toBe(false);
   });
 
   it('refuses an apply file with a revocation that applies everywhere', async () => {
     const mine = fresh('own');
     const res = await apis.editor('POST', '/apply', { scopes: [{ scope: mine }], revoked: { keys: [{ id: randomKeyId() }] } });
     expect(res.status).toBe(403);
-    expect(hasScope(mine)).toBe(false);
+    expect(await hasScope(mine)).toBe(false);
   });
 
   it('refuses apply --prune (it can remove any scope), which an admin may use', async () => {
-    const file = { scopes: instance.store.listScopes().map((s) => ({ scope: s.scope, inherit: s.inherit, level: s.level })) };
+    const file = { scopes: (await instance.store.listScopes()).map((s) => ({ scope: s.scope, inherit: s.inherit, level: s.level })) };
     const editor = await apis.editor('POST', '/apply?prune=true', { scopes: [{ scope: OWN }] });
     expect(editor.status).toBe(403);
-    expect(hasScope(OTHER)).toBe(true);
+    expect(await hasScope(OTHER)).toBe(true);
     const admin = await apis.admin('POST', '/apply?prune=true', file);
     expect(admin.status, JSON.stringify(admin.body)).toBe(200);
   });
@@ -231,7 +231,7 @@ describe('when an editor reaches outside its pattern', () => {
 
 describe('an editor with a wildcard pattern', () => {
   it('writes to registries under the domain, not to the domain itself or elsewhere', async () => {
-    const token = instance.tokens.create('test', { role: 'editor', scopes: ['*.corp.example'] }).token;
+    const token = (await instance.tokens.create('test', { role: 'editor', scopes: ['*.corp.example'] })).token;
     const { api } = appApi(instance, token);
     expect((await api('POST', '/scopes', { scope: 'ghcr.corp.example/team' })).status).toBe(201);
     expect((await api('POST', '/scopes', { scope: '*.eu.corp.example' })).status).toBe(201);

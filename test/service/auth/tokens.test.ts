@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openInstance, type Instance } from '../../../service/instance.js';
 import { appApi, cleanupTempDirs, newDataDir, type Api } from '../../support/service.js';
+import { rawDb } from '../../support/store.js';
 
 let instance: Instance;
 let dataDir: string;
@@ -18,7 +19,7 @@ beforeAll(async () => {
   const dir = await newDataDir();
   dataDir = dir.dataDir;
   adminToken = dir.token;
-  instance = openInstance({ dataDir });
+  instance = await openInstance({ dataDir });
   admin = as(adminToken);
 });
 afterEach(() => {
@@ -53,7 +54,7 @@ describe('when a token is created', () => {
   it('stores only a hash: the secret is nowhere in the database', async () => {
     const { body } = await admin('POST', '/tokens', { role: 'admin' });
     const secret = body.token.split('_').pop();
-    const db = instance.store.rawForTests();
+    const db = rawDb(instance.store);
     const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((t) => t.name);
     for (const table of tables) {
       const rows = JSON.stringify(db.prepare(`SELECT * FROM "${table}"`).all(), (_k, v) => (Buffer.isBuffer(v) ? v.toString('latin1') : v));
@@ -134,7 +135,7 @@ describe('when a token is revoked', () => {
 
   it('refuses to revoke the last admin token (LAST_ADMIN_TOKEN)', async () => {
     const dir = await newDataDir();
-    const other = openInstance({ dataDir: dir.dataDir });
+    const other = await openInstance({ dataDir: dir.dataDir });
     try {
       const api = appApi(other, dir.token).api;
       const id = dir.token.split('_')[1];
@@ -173,7 +174,7 @@ describe('when a token is wrong', () => {
 describe('when the admin token from init is rotated', () => {
   it('gives a new admin token and revokes the old one at once', async () => {
     const dir = await newDataDir();
-    const other = openInstance({ dataDir: dir.dataDir });
+    const other = await openInstance({ dataDir: dir.dataDir });
     try {
       const oldApi = appApi(other, dir.token).api;
       const id = dir.token.split('_')[1];

@@ -41,7 +41,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { dataDir } = await newDataDir({ binBits: 4 });
-  instance = openInstance({ dataDir });
+  instance = await openInstance({ dataDir });
   await instance.service.createScope({ scope: 'acme.io' });
   await instance.service.addAnchor('acme.io', { certificate: root.pem });
   await instance.service.addAnchor('acme.io', { certificate: intermediate.pem });
@@ -107,9 +107,9 @@ describe('when a CRL is registered by URL', () => {
     refresher = new CrlRefresher(instance.store, instance.service, { clock: () => clock });
   });
 
-  it('stores it with the URL and the time of the fetch', () => {
-    expect(instance.store.getCrl(intermediate.id)).toMatchObject({ url: url(), lastError: null, crlNumber: '2' });
-    expect(instance.store.getCrl(intermediate.id)!.lastFetchAt).not.toBeNull();
+  it('stores it with the URL and the time of the fetch', async () => {
+    expect(await instance.store.getCrl(intermediate.id)).toMatchObject({ url: url(), lastError: null, crlNumber: '2' });
+    expect((await instance.store.getCrl(intermediate.id))!.lastFetchAt).not.toBeNull();
   });
 
   it('does not fetch again before it is due', async () => {
@@ -122,14 +122,14 @@ describe('when a CRL is registered by URL', () => {
   it('records an unchanged CRL as a successful fetch, without a new publish', async () => {
     clock = new Date(Date.now() + MAX_REFRESH_MS + 1000);
     expect(await refresher.tick()).toEqual([{ issuer: intermediate.id, url: url(), outcome: 'unchanged' }]);
-    expect(instance.store.getCrl(intermediate.id)!.lastFetchAt).toBe(clock.toISOString());
+    expect((await instance.store.getCrl(intermediate.id))!.lastFetchAt).toBe(clock.toISOString());
   });
 
   it('takes a newer CRL and publishes it', async () => {
     serve = { status: 200, body: readFixture('crls/intermediate-ca-3.crl') };
     expect((await refresher.tick(true))[0]).toMatchObject({ outcome: 'updated' });
     await instance.publisher.flush();
-    const rec = instance.store.getCrl(intermediate.id)!;
+    const rec = (await instance.store.getCrl(intermediate.id))!;
     expect(rec.crlNumber).toBe('3');
     expect(rec.url).toBe(url());
     expect(rec.der.equals(readFixture('crls/intermediate-ca-3.crl'))).toBe(true);
@@ -144,7 +144,7 @@ describe('when a CRL is registered by URL', () => {
     serve = { status: 200, body: body() };
     const [outcome] = await refresher.tick(true);
     expect(outcome).toMatchObject({ outcome: 'failed', error: { code } });
-    const rec = instance.store.getCrl(intermediate.id)!;
+    const rec = (await instance.store.getCrl(intermediate.id))!;
     expect(rec.lastError).toMatch(new RegExp(`^${code}: `));
     expect(rec.crlNumber).toBe('3');
   });
@@ -152,7 +152,7 @@ describe('when a CRL is registered by URL', () => {
   it('clears the error after the next good fetch', async () => {
     serve = { status: 200, body: readFixture('crls/intermediate-ca-3.crl') };
     expect((await refresher.tick(true))[0]!.outcome).toBe('unchanged');
-    expect(instance.store.getCrl(intermediate.id)!.lastError).toBeNull();
+    expect((await instance.store.getCrl(intermediate.id))!.lastError).toBeNull();
   });
 });
 

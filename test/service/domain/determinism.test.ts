@@ -137,14 +137,14 @@ describe('when two services reach the same state by different routes', () => {
   /** Applies a file on a fresh data dir with a fixed clock; returns every published target's bytes. */
   async function publishedTargets(body: unknown): Promise<Map<string, string>> {
     const { dataDir, token } = await newDataDir({ clock: () => NOW });
-    const instance = openInstance({ dataDir, clock: () => NOW });
+    const instance = await openInstance({ dataDir, clock: () => NOW });
     try {
       const { api } = appApi(instance, token);
       const res = await api('POST', '/apply', body);
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       await instance.publisher.flush();
       const out = new Map<string, string>();
-      for (const path of ['index.json', ...instance.store.listTrustDocs().map((d) => (d.scope === '*' ? 'trust/_default.json' : `trust/${d.scope}.json`))]) {
+      for (const path of ['index.json', ...(await instance.store.listTrustDocs()).map((d) => (d.scope === '*' ? 'trust/_default.json' : `trust/${d.scope}.json`))]) {
         const { app } = appApi(instance, token);
         const res = await app.request(`/tuf/targets/${path}`);
         expect(res.status, path).toBe(200);

@@ -20,7 +20,7 @@ let api: Api;
 
 beforeEach(async () => {
   const dir = await newDataDir();
-  instance = openInstance({ dataDir: dir.dataDir });
+  instance = await openInstance({ dataDir: dir.dataDir });
   api = appApi(instance, dir.token).api;
 });
 afterEach(async () => {
@@ -31,9 +31,9 @@ afterAll(() => cleanupTempDirs());
 const timestampVersion = () => instance.publisher.latestMetadata('timestamp')!.version;
 const scopeNames = async () => (await api('GET', '/scopes')).body.scopes.map((s: { scope: string }) => s.scope);
 const anchorIds = async (scope: string) => (await api('GET', scopePath(scope))).body.anchors.map((a: { id: string }) => a.id).sort();
-const publishedDoc = (scope: string) => {
+const publishedDoc = async (scope: string) => {
   const path = scope === '*' ? 'trust/_default.json' : `trust/${scope}.json`;
-  const rec = instance.store.listTrustDocs().find((d) => d.scope === scope);
+  const rec = (await instance.store.listTrustDocs()).find((d) => d.scope === scope);
   return rec ? { version: rec.version, path } : null;
 };
 
@@ -78,7 +78,7 @@ describe('when the same file is applied twice', () => {
   it('returns changed=false the second time and publishes nothing new', async () => {
     await api('POST', '/apply', FILE);
     const ts = timestampVersion();
-    const docs = instance.store.listTrustDocs();
+    const docs = await instance.store.listTrustDocs();
     const res = await api('POST', '/apply', FILE);
     expect(res.status).toBe(200);
     expect(res.body.summary).toEqual({
@@ -94,7 +94,7 @@ describe('when the same file is applied twice', () => {
     expect(res.body.published).toBeNull();
     await instance.publisher.flush();
     expect(timestampVersion()).toBe(ts);
-    expect(instance.store.listTrustDocs()).toEqual(docs);
+    expect(await instance.store.listTrustDocs()).toEqual(docs);
   });
 
   it('changes nothing when the same file lists its entries in another order and another encoding', async () => {
@@ -217,8 +217,8 @@ describe('when a file is applied with prune', () => {
     const ts = timestampVersion();
     const res = await api('POST', '/apply?prune=true', pruned);
     expect(res.body.published.timestampVersion).toBe(ts + 1);
-    expect(instance.store.listTrustDocs().map((d) => d.scope)).toEqual(['registry.acme.io']);
-    expect(publishedDoc('extra.acme.io')).toBeNull();
+    expect((await instance.store.listTrustDocs()).map((d) => d.scope)).toEqual(['registry.acme.io']);
+    expect(await publishedDoc('extra.acme.io')).toBeNull();
   });
 
   it('is idempotent too', async () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openInstance, type Instance } from '../../../service/instance.js';
 import { readFixtureText } from '../../../fixtures/index.js';
 import { appApi, cleanupTempDirs, newDataDir, type Api } from '../../support/service.js';
+import { rawDb } from '../../support/store.js';
 
 const ORIGIN = 'http://localhost';
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
@@ -21,7 +22,7 @@ describe('the web console', () => {
   beforeAll(async () => {
     const d = await newDataDir();
     token = d.token;
-    instance = openInstance({ dataDir: d.dataDir });
+    instance = await openInstance({ dataDir: d.dataDir });
     ({ app, api } = appApi(instance, token));
     await api('POST', '/scopes', { scope: 'registry.acme.io' });
     await api('POST', '/scopes', { scope: 'registry.acme.io/team-a' });
@@ -92,24 +93,24 @@ describe('the web console', () => {
     expect(wrong.status).toBe(403);
     const cross = await post('/ui/scopes', cookie, { scope: 'csrf.example', csrf }, 'https://evil.example');
     expect(cross.status).toBe(403);
-    expect(instance.store.getScope('csrf.example')).toBeNull();
+    expect(await instance.store.getScope('csrf.example')).toBeNull();
     const ok = await post('/ui/scopes', cookie, { scope: 'csrf.example', csrf });
     expect(ok.status).toBe(303);
-    expect(instance.store.getScope('csrf.example')).not.toBeNull();
+    expect(await instance.store.getScope('csrf.example')).not.toBeNull();
   });
 
   it('adds a scope, an anchor (pasted) and a revocation through the same operations as the API, audited', async () => {
     const { cookie, csrf } = await signIn(token);
     expect((await post('/ui/scopes', cookie, { scope: 'registry.acme.io/team-b', level: 'audit', noInherit: '1', csrf })).status).toBe(303);
-    expect(instance.store.getScope('registry.acme.io/team-b')).toMatchObject({ inherit: false, level: 'audit' });
+    expect(await instance.store.getScope('registry.acme.io/team-b')).toMatchObject({ inherit: false, level: 'audit' });
     const res = await post('/ui/anchors', cookie, { scope: 'registry.acme.io/team-b', material: readFixtureText('keys/ec-p256.pub.pem'), name: 'ci', csrf });
     expect(res.status).toBe(303);
-    const [anchor] = instance.store.listAnchors(['registry.acme.io/team-b']);
+    const [anchor] = await instance.store.listAnchors(['registry.acme.io/team-b']);
     expect(anchor).toMatchObject({ type: 'publicKey', name: 'ci' });
     const page = await (await app.request('/ui/scopes', { headers: { cookie } })).text();
     expect(page).toContain(`Added publicKey anchor ci (${anchor!.id}) to registry.acme.io/team-b.`);
     await post('/ui/revocations', cookie, { kind: 'key', id: anchor!.id, reason: 'keyCompromise', scope: 'registry.acme.io/team-b', csrf });
-    expect(instance.store.listRevocations().keys).toContainEqual(expect.objectContaining({ id: anchor!.id, reason: 'keyCompromise', scope: 'registry.acme.io/team-b' }));
+    expect((await instance.store.listRevocations()).keys).toContainEqual(expect.objectContaining({ id: anchor!.id, reason: 'keyCompromise', scope: 'registry.acme.io/team-b' }));
     const audit = (await api('GET', '/audit')).body;
     const entries: { action: string; details: { via?: string } | null; outcome: string }[] = audit.entries ?? audit;
     const mine = entries.filter((e) => e.details?.via === 'console').map((e) => `${e.action} ${e.outcome}`);
@@ -121,7 +122,7 @@ describe('the web console', () => {
     await post('/ui/anchors', cookie, { scope: 'registry.acme.io', material: readFixtureText('certs/non-ca.pem'), csrf });
     const page = await (await app.request('/ui/scopes', { headers: { cookie } })).text();
     expect(page).toMatch(/role="alert"[^>]*>Could not add the anchor to registry.acme.io: NOT_A_CA: /);
-    expect(instance.store.listAnchors(['registry.acme.io'])).toEqual([]);
+    expect(await instance.store.listAnchors(['registry.acme.io'])).toEqual([]);
   });
 
   it('lets a reader see but not change, and keeps an editor inside its scopes', async () => {
@@ -131,14 +132,14 @@ describe('the web console', () => {
     expect(scopes).toContain('registry.acme.io/team-a');
     expect(scopes).not.toContain('action="/ui/anchors"');
     await post('/ui/scopes', r.cookie, { scope: 'reader.example', csrf: r.csrf });
-    expect(instance.store.getScope('reader.example')).toBeNull();
+    expect(await instance.store.getScope('reader.example')).toBeNull();
 
     const editor = (await api('POST', '/tokens', { role: 'editor', scopes: ['registry.acme.io/team-a'] })).body.token as string;
     const e = await signIn(editor);
     await post('/ui/scopes', e.cookie, { scope: 'registry.acme.io/team-a/app', csrf: e.csrf });
-    expect(instance.store.getScope('registry.acme.io/team-a/app')).not.toBeNull();
+    expect(await instance.store.getScope('registry.acme.io/team-a/app')).not.toBeNull();
     await post('/ui/scopes', e.cookie, { scope: 'registry.acme.io/other', csrf: e.csrf });
-    expect(instance.store.getScope('registry.acme.io/other')).toBeNull();
+    expect(await instance.store.getScope('registry.acme.io/other')).toBeNull();
     const page = await (await app.request('/ui/scopes', { headers: { cookie: e.cookie } })).text();
     expect(page).toContain('FORBIDDEN');
   });
@@ -159,12 +160,12 @@ describe('the web console', () => {
 
   it('shows CRLs with their nextUpdate and upstreams with their lag and last error', async () => {
     const { cookie } = await signIn(token);
-    const db = instance.store.rawForTests();
+    const db = rawDb(instance.store);
     const issuer = `sha256:${'c'.repeat(64)}`;
     const stale = new Date(Date.now() - 3600_000).toISOString();
     db.prepare(`INSERT INTO crls (issuer, crl_number, this_update, next_update, der, updated_at) VALUES (?, '2a', ?, ?, x'00', ?)`).run(issuer, stale, stale, stale);
     const lastSync = new Date(Date.now() - 3 * 3600_000).toISOString();
-    instance.store.putUpstream({
+    await instance.store.putUpstream({
       name: 'corp-hq',
       url: 'https://hq.example',
       mode: 'mirror',

@@ -26,7 +26,7 @@ describe('the service logs', () => {
   beforeAll(async () => {
     const d = await newDataDir();
     token = d.token;
-    instance = openInstance({ dataDir: d.dataDir });
+    instance = await openInstance({ dataDir: d.dataDir });
     app = createApp({ instance, logger });
   });
   afterAll(async () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openInstance, type Instance } from '../../../service/instance.js';
 import { readFixtureText } from '../../../fixtures/index.js';
 import { appApi, cleanupTempDirs, newDataDir, scopePath, type Api } from '../../support/service.js';
+import { rawDb } from '../../support/store.js';
 
 /** Parses the text format into { name: type } and the samples. */
 function parse(text: string) {
@@ -28,7 +29,7 @@ describe('the /metrics endpoint', () => {
 
   beforeAll(async () => {
     const { dataDir, token } = await newDataDir();
-    instance = openInstance({ dataDir });
+    instance = await openInstance({ dataDir });
     ({ app, api } = appApi(instance, token));
   });
   afterAll(async () => {
@@ -100,7 +101,7 @@ describe('the /metrics endpoint', () => {
     let { samples } = await scrape();
     expect(samples.find((s) => s.name === 'keyshare_anchors_expiring_soon')!.value).toBe(0);
     // Rows written as the CRL and upstream features write them.
-    const db = instance.store.rawForTests();
+    const db = rawDb(instance.store);
     const soon = new Date(Date.now() + 10 * 86_400_000).toISOString();
     db.prepare(`UPDATE anchors SET not_after = ? WHERE scope = 'registry.acme.io'`).run(soon);
     const next = new Date(Date.now() + 3600_000).toISOString();
@@ -110,7 +111,7 @@ describe('the /metrics endpoint', () => {
       new Date().toISOString(),
     );
     const lastSync = new Date(Date.now() - 120_000).toISOString();
-    instance.store.putUpstream({
+    await instance.store.putUpstream({
       name: 'corp',
       url: 'https://corp.example',
       mode: 'federate',

@@ -17,7 +17,7 @@ describe('the OpenAPI description of the admin API', () => {
 
   beforeAll(async () => {
     const { dataDir } = await newDataDir();
-    instance = openInstance({ dataDir });
+    instance = await openInstance({ dataDir });
     app = appApi(instance, null).app;
     const res = await app.request(`${BASE}/openapi.json`);
     expect(res.status).toBe(200);

@@ -17,7 +17,7 @@ let app: ReturnType<typeof appApi>['app'];
 beforeAll(async () => {
   const dir = await newDataDir();
   token = dir.token;
-  instance = openInstance({ dataDir: dir.dataDir });
+  instance = await openInstance({ dataDir: dir.dataDir });
   ({ api, logs, app } = appApi(instance, token));
   expect((await api('POST', '/scopes', { scope: 'registry.acme.io' })).status).toBe(201);
 });

@@ -20,7 +20,7 @@ let dataDir: string;
 beforeAll(async () => {
   const dir = await newDataDir();
   dataDir = dir.dataDir;
-  instance = openInstance({ dataDir });
+  instance = await openInstance({ dataDir });
   const ctx = appApi(instance, dir.token);
   app = ctx.app;
   expect((await ctx.api('POST', '/scopes', { scope: 'registry.acme.io/team-a' })).status).toBe(201);
@@ -167,13 +167,13 @@ describe('when the root has more than one version', () => {
   it('keeps serving every root version, and a client pinned to the first walks to the newest', async () => {
     const { dataDir: dir } = await newDataDir();
     // Root 2 with the same keys, signed by the root key in the (development) data dir.
-    const store = openInstance({ dataDir: dir });
+    const store = await openInstance({ dataDir: dir });
     const signers = loadRootSigners(dir);
     const root2 = buildRoot({ version: 2, now: new Date(), lifetimeSeconds: 365 * 86_400, rootKeys: signers.map((s) => s.publicKey), rootThreshold: 1, online: loadOnlineSigners(dir) });
     await signRoot(root2, signers);
-    store.store.putRoot({ role: 'root', version: 2, bytes: metadataBytes(root2), expires: root2.signed.expires }, new Date().toISOString());
+    await store.store.putRoot({ role: 'root', version: 2, bytes: metadataBytes(root2), expires: root2.signed.expires }, new Date().toISOString());
     // Pruning old metadata never drops a root version.
-    store.store.pruneSuperseded(new Date(Date.now() + 86_400_000).toISOString());
+    await store.store.pruneSuperseded(new Date(Date.now() + 86_400_000).toISOString());
     await store.close();
 
     const svc = await startTestService({ dataDir: dir });

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openInstance } from '../../../service/instance.js';
 import { GC_GRACE_MS } from '../../../service/repo/publisher.js';
 import { cleanupTempDirs, newDataDir } from '../../support/service.js';
+import { rawDb } from '../../support/store.js';
 
 afterAll(cleanupTempDirs);
 
@@ -9,14 +10,14 @@ describe('when versions have been superseded for longer than the grace period', 
   it('drops old metadata and target versions but keeps the current ones and every root', async () => {
     let now = new Date();
     const { dataDir } = await newDataDir();
-    const instance = openInstance({ dataDir, clock: () => now });
+    const instance = await openInstance({ dataDir, clock: () => now });
     try {
       await instance.service.createScope({ scope: 'registry.acme.io' });
       for (const level of ['audit', 'permissive', 'strict'] as const) {
         now = new Date(now.getTime() + 10 * 60 * 1000);
         await instance.service.createScope({ scope: `registry.acme.io/${level}`, level });
       }
-      const raw = instance.store.rawForTests();
+      const raw = rawDb(instance.store);
       const count = (sql: string) => (raw.prepare(sql).get() as { n: number }).n;
       const timestampsBefore = count(`SELECT COUNT(*) AS n FROM tuf_metadata WHERE role = 'timestamp'`);
       const indexBefore = count(`SELECT COUNT(*) AS n FROM tuf_targets WHERE path = 'index.json'`);
@@ -31,14 +32,14 @@ describe('when versions have been superseded for longer than the grace period', 
       expect(count(`SELECT COUNT(*) AS n FROM tuf_targets WHERE path = 'index.json'`)).toBeLessThan(indexBefore);
       expect(count(`SELECT COUNT(*) AS n FROM tuf_metadata WHERE role = 'root'`)).toBe(1);
       // Everything the current snapshot names is still there.
-      const latestTs = instance.store.latestMetadata('timestamp')!;
+      const latestTs = (await instance.store.latestMetadata('timestamp'))!;
       const snapshotVersion = JSON.parse(latestTs.bytes.toString()).signed.meta['snapshot.json'].version;
-      const snapshot = instance.store.getMetadata('snapshot', snapshotVersion)!;
+      const snapshot = (await instance.store.getMetadata('snapshot', snapshotVersion))!;
       for (const [file, meta] of Object.entries(JSON.parse(snapshot.bytes.toString()).signed.meta) as [string, { version: number }][]) {
-        expect(instance.store.getMetadata(file.replace(/\.json$/, ''), meta.version), file).not.toBeNull();
+        expect(await instance.store.getMetadata(file.replace(/\.json$/, ''), meta.version), file).not.toBeNull();
       }
       // A version superseded only moments ago survives (a client may be mid-update).
-      const previousTs = instance.store.getMetadata('timestamp', latestTs.version - 1);
+      const previousTs = await instance.store.getMetadata('timestamp', latestTs.version - 1);
       expect(previousTs).not.toBeNull();
     } finally {
       await instance.close();

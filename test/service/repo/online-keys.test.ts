@@ -22,7 +22,7 @@ describe('when the service stops between publishing root v2 and renaming the new
     const rootKey = new FileSigner(readFileSync(join(dataDir, 'keys', 'root-1.pem'), 'utf8'));
     const oldTimestamp = new FileSigner(readFileSync(join(dataDir, 'keys', 'timestamp.pem'), 'utf8'));
 
-    let instance = openInstance({ dataDir });
+    let instance = await openInstance({ dataDir });
     const next = stageNextKey(dataDir, 'timestamp');
     // Staged only: root v1 is in force, the old key keeps signing.
     await instance.service.createScope({ scope: 'a.example' });
@@ -30,7 +30,7 @@ describe('when the service stops between publishing root v2 and renaming the new
     const ts1 = JSON.parse(instance.publisher.latestMetadata('timestamp')!.bytes.toString());
     expect(ts1.signatures.map((s: { keyid: string }) => s.keyid)).toEqual([oldTimestamp.keyid]);
 
-    const v1 = parseMetadata(MetadataKind.Root, instance.store.latestMetadata('root')!.bytes).signed;
+    const v1 = parseMetadata(MetadataKind.Root, (await instance.store.latestMetadata('root'))!.bytes).signed;
     const staged = proposeRoot(v1, { online: { timestamp: next.publicKey }, lifetimeSeconds: 86_400 }, new Date());
     const signed = addRootSignatures(v1, staged, await signRootProposal(staged, [rootKey]));
     await instance.publisher.publishRoot(
@@ -42,7 +42,7 @@ describe('when the service stops between publishing root v2 and renaming the new
 
     expect(JSON.parse(readFileSync(join(dataDir, 'root.json'), 'utf8')).signed.version).toBe(1);
 
-    instance = openInstance({ dataDir });
+    instance = await openInstance({ dataDir });
     try {
       // <data>/root.json is repaired to the published root.
       expect(JSON.parse(readFileSync(join(dataDir, 'root.json'), 'utf8')).signed.version).toBe(2);

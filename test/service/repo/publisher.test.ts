@@ -9,6 +9,7 @@ import { buildAnchor } from '../../../service/domain/anchor.js';
 import { openInstance, type Instance } from '../../../service/instance.js';
 import type { PublishResult } from '../../../service/repo/publisher.js';
 import { TufClient, appApi, cleanupTempDirs, newDataDir, startTestService, type TestService } from '../../support/service.js';
+import { rawDb } from '../../support/store.js';
 
 afterAll(() => cleanupTempDirs());
 
@@ -17,20 +18,20 @@ const NOW = () => new Date();
 /** N registry scopes, created in one transaction and published once. */
 async function instanceWithScopes(n: number): Promise<Instance> {
   const { dataDir } = await newDataDir();
-  const instance = openInstance({ dataDir });
-  instance.store.transaction(() => {
-    for (let i = 0; i < n; i++) instance.store.createScope({ scope: `r${i}.acme.io`, inherit: true, level: null }, NOW());
+  const instance = await openInstance({ dataDir });
+  await instance.store.transaction(async () => {
+    for (let i = 0; i < n; i++) await instance.store.createScope({ scope: `r${i}.acme.io`, inherit: true, level: null }, NOW());
   });
   await instance.publisher.flush();
-  expect(instance.store.listDirty()).toEqual([]);
-  expect(instance.store.listTrustDocs()).toHaveLength(n);
+  expect(await instance.store.listDirty()).toEqual([]);
+  expect(await instance.store.listTrustDocs()).toHaveLength(n);
   return instance;
 }
 
 /** One change: an anchor added to one scope. Returns what that publish signed. */
 async function oneChange(instance: Instance, scope: string): Promise<PublishResult> {
   const anchor = await buildAnchor({ scope, publicKey: readFixtureText('keys/ed25519.pub.pem') }, NOW());
-  instance.store.addAnchor(anchor, NOW());
+  await instance.store.addAnchor(anchor, NOW());
   const result = await instance.publisher.publish();
   expect(result).not.toBeNull();
   return result!;
@@ -81,10 +82,10 @@ describe('when a parent scope changes', () => {
   it('re-signs the bins of the parent and of its children only, not every bin', async () => {
     const instance = await instanceWithScopes(0);
     try {
-      instance.store.transaction(() => {
-        instance.store.createScope({ scope: 'parent.acme.io', inherit: true, level: null }, NOW());
-        for (let i = 0; i < 3; i++) instance.store.createScope({ scope: `parent.acme.io/team-${i}`, inherit: true, level: null }, NOW());
-        for (let i = 0; i < 50; i++) instance.store.createScope({ scope: `other${i}.acme.io`, inherit: true, level: null }, NOW());
+      await instance.store.transaction(async () => {
+        await instance.store.createScope({ scope: 'parent.acme.io', inherit: true, level: null }, NOW());
+        for (let i = 0; i < 3; i++) await instance.store.createScope({ scope: `parent.acme.io/team-${i}`, inherit: true, level: null }, NOW());
+        for (let i = 0; i < 50; i++) await instance.store.createScope({ scope: `other${i}.acme.io`, inherit: true, level: null }, NOW());
       });
       await instance.publisher.flush();
       const result = await oneChange(instance, 'parent.acme.io');
@@ -158,9 +159,9 @@ describe('when committing a publish fails', () => {
   });
 
   it('rolls back a commit that fails halfway: nothing of it lands, even after a restart', async () => {
-    const raw = svc.instance.store.rawForTests();
-    const snapshotBefore = svc.instance.store.latestMetadata('snapshot')!.version;
-    const docsBefore = svc.instance.store.listTrustDocs();
+    const raw = rawDb(svc.instance.store);
+    const snapshotBefore = (await svc.instance.store.latestMetadata('snapshot'))!.version;
+    const docsBefore = await svc.instance.store.listTrustDocs();
     // The timestamp is written last: every other row of the publish is in the transaction when it fails.
     raw.exec(`CREATE TRIGGER crash_on_timestamp BEFORE INSERT ON tuf_metadata WHEN NEW.role = 'timestamp'
               BEGIN SELECT RAISE(ABORT, 'simulated crash'); END`);
@@ -168,10 +169,10 @@ describe('when committing a publish fails', () => {
       const res = await svc.api('POST', '/scopes', { scope: 'halfway.acme.io' });
       expect(res.status).toBe(201);
       expect(res.body.published).toBeNull();
-      expect(svc.instance.store.latestMetadata('snapshot')!.version).toBe(snapshotBefore);
-      expect(svc.instance.store.latestMetadata('timestamp')!.version).toBe(goodVersion);
-      expect(svc.instance.store.listTrustDocs()).toEqual(docsBefore);
-      expect(svc.instance.store.listDirty().map((d) => d.scope)).toContain('halfway.acme.io');
+      expect((await svc.instance.store.latestMetadata('snapshot'))!.version).toBe(snapshotBefore);
+      expect((await svc.instance.store.latestMetadata('timestamp'))!.version).toBe(goodVersion);
+      expect(await svc.instance.store.listTrustDocs()).toEqual(docsBefore);
+      expect((await svc.instance.store.listDirty()).map((d) => d.scope)).toContain('halfway.acme.io');
       expect(await servedTimestamp()).toBe(goodVersion);
     } finally {
       raw.exec('DROP TRIGGER crash_on_timestamp');

@@ -141,15 +141,15 @@ describe('when the same proposal is published twice at once', () => {
 describe('when a root v2 signed only by keys that root v1 does not hold is served anyway', () => {
   it('is refused by tuf-js too (TUF spec 5.3.4), so the check does not rest on the service alone', async () => {
     const dataDir = await initTestDataDir({ rootKeys: 3, rootThreshold: 2 });
-    const instance = openInstance({ dataDir });
+    const instance = await openInstance({ dataDir });
     try {
       // What an attacker with write access to the database could do: bypass the ceremony.
-      const v1 = parseMetadata(MetadataKind.Root, instance.store.latestMetadata('root')!.bytes).signed;
+      const v1 = parseMetadata(MetadataKind.Root, (await instance.store.latestMetadata('root'))!.bytes).signed;
       const ids = v1.roles.root!.keyIDs;
       const forged = proposeRoot(v1, { addKeys: [k4.signer.publicKey, k5.signer.publicKey], removeKeyIds: ids, threshold: 2, lifetimeSeconds: 86_400 }, new Date());
       await signMetadata(forged, [k4.signer, k5.signer]);
       expect(signatureStatus(v1, forged)).toMatchObject({ met: false, trusted: { missing: 2 }, proposed: { missing: 0 } });
-      instance.store.putRoot({ role: 'root', version: 2, bytes: metadataBytes(forged), expires: forged.signed.expires }, new Date().toISOString());
+      await instance.store.putRoot({ role: 'root', version: 2, bytes: metadataBytes(forged), expires: forged.signed.expires }, new Date().toISOString());
     } finally {
       await instance.close();
     }

@@ -30,14 +30,14 @@ interface Running {
   staticDir: string;
   server: RunningServer;
   api: ReturnType<typeof httpApi>;
-  instance: ReturnType<typeof openInstance>;
+  instance: Awaited<ReturnType<typeof openInstance>>;
 }
 const running: Running[] = [];
 
 async function start(dataDir?: string, staticDir?: string): Promise<Running> {
   const made = dataDir ? { dataDir, token: readFileSync(join(dataDir, 'admin.token'), 'utf8').trim() } : await newDataDir({ binBits: 4 });
   const dir = staticDir ?? join(tempDir(), 'static');
-  const instance = openInstance({ dataDir: made.dataDir });
+  const instance = await openInstance({ dataDir: made.dataDir });
   const server = await startServer(instance, '127.0.0.1:0', undefined, { staticDir: dir });
   const r = { dataDir: made.dataDir, staticDir: dir, server, api: httpApi(server.url, made.token), instance };
   running.push(r);
@@ -120,7 +120,7 @@ describe('when the service starts with a static dir', () => {
     const file = join(tempDir(), 'a-file');
     writeFileSync(file, '');
     const { dataDir } = await newDataDir({ binBits: 4 });
-    const instance = openInstance({ dataDir });
+    const instance = await openInstance({ dataDir });
     try {
       await expect(startServer(instance, '127.0.0.1:0', undefined, { staticDir: join(file, 'static') })).rejects.toMatchObject({ code: 'STATIC_DIR_WRITE' });
     } finally {

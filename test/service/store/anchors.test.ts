@@ -2,13 +2,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFixtureText } from '../../../fixtures/index.js';
 import { buildAnchor } from '../../../service/domain/anchor.js';
-import { Store } from '../../../service/store/index.js';
+import { SqliteStore } from '../../../service/store/index.js';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
-let store: Store;
+let store: SqliteStore;
 
 beforeEach(() => {
-  store = Store.memory();
+  store = SqliteStore.memory();
 });
 afterEach(() => store.close());
 
@@ -16,20 +16,20 @@ describe('when the anchors of more scopes than SQLite binds in one statement are
   it('lists them (a publish after a global revocation asks for every scope)', async () => {
     // SQLite refuses more than 32766 bound variables in one statement.
     const scopes = Array.from({ length: 40_000 }, (_, i) => `r${i}.acme.io`);
-    store.transaction(() => {
-      for (const scope of [scopes[0]!, scopes[39_999]!]) store.createScope({ scope, inherit: true, level: null }, NOW);
+    await store.transaction(async () => {
+      for (const scope of [scopes[0]!, scopes[39_999]!]) await store.createScope({ scope, inherit: true, level: null }, NOW);
     });
     for (const scope of [scopes[0]!, scopes[39_999]!]) {
-      store.addAnchor(await buildAnchor({ scope, publicKey: readFixtureText('keys/ed25519.pub.pem') }, NOW), NOW);
+      await store.addAnchor(await buildAnchor({ scope, publicKey: readFixtureText('keys/ed25519.pub.pem') }, NOW), NOW);
     }
-    const anchors = store.listAnchors(scopes);
+    const anchors = await store.listAnchors(scopes);
     expect(anchors.map((a) => a.scope)).toEqual([scopes[0], scopes[39_999]]);
   });
 
   it('lists nothing for no scopes, and everything without a filter', async () => {
-    store.createScope({ scope: 'a.acme.io', inherit: true, level: null }, NOW);
-    store.addAnchor(await buildAnchor({ scope: 'a.acme.io', publicKey: readFixtureText('keys/ed25519.pub.pem') }, NOW), NOW);
-    expect(store.listAnchors([])).toEqual([]);
-    expect(store.listAnchors()).toHaveLength(1);
+    await store.createScope({ scope: 'a.acme.io', inherit: true, level: null }, NOW);
+    await store.addAnchor(await buildAnchor({ scope: 'a.acme.io', publicKey: readFixtureText('keys/ed25519.pub.pem') }, NOW), NOW);
+    expect(await store.listAnchors([])).toEqual([]);
+    expect(await store.listAnchors()).toHaveLength(1);
   });
 });

@@ -1,0 +1,148 @@
+/**
+ * The records the store reads and writes, shared by every dialect (./port.ts).
+ */
+import type { RevocationReason } from '../domain/types.js';
+
+/** Marks everything dirty: a change that applies everywhere (e.g. a revocation without scope). */
+export const ALL_SCOPES = '*';
+/** Dirty keys `crl:<issuer anchor ID>` mark a CRL target, not a scope. */
+export const CRL_DIRTY_PREFIX = 'crl:';
+
+/** A stored CRL (schema `crls`): the DER exactly as accepted, published byte for byte. */
+export interface CrlRecord {
+  issuer: string;
+  /** Minimal lower-case hex (RFC 5280 5.2.3). */
+  crlNumber: string;
+  thisUpdate: string;
+  nextUpdate: string;
+  der: Buffer;
+  url: string | null;
+  lastFetchAt: string | null;
+  lastError: string | null;
+  updatedAt: string;
+}
+
+export interface RevocationInput {
+  kind: 'certificate' | 'key' | 'signature';
+  /** certificate: issuer + serial; key: id; signature: digest */
+  issuer?: string;
+  serial?: string;
+  id?: string;
+  digest?: string;
+  scope: string | null;
+  reason: RevocationReason;
+  revokedAt: string;
+}
+
+export interface TrustDocRecord {
+  scope: string;
+  version: number;
+  issuedAt: string;
+  digest: string;
+  deleted: boolean;
+}
+
+export interface MetadataRecord {
+  role: string;
+  version: number;
+  bytes: Buffer;
+  expires: string;
+}
+
+export interface TargetRecord {
+  sha256: string;
+  path: string;
+  bytes: Buffer;
+}
+
+export interface TokenRecord {
+  id: string;
+  hash: string;
+  role: string;
+  scopes: string[] | null;
+  expiresAt: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** An upstream row: a followed keyshare service, or the origin of imported bundles (sync/bundle). */
+export interface UpstreamRecord {
+  name: string;
+  url: string;
+  mode: string;
+  scopes: string[] | null;
+  /** The pinned (for bundles: the newest verified) root.json. */
+  root: Buffer;
+  state: Record<string, unknown> | null;
+  timestampVersion: number | null;
+  lastSuccessAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+}
+
+/** One audit log entry as stored (service/audit/chain.ts defines the hash). */
+export interface AuditRecord {
+  seq: number;
+  at: string;
+  tokenId: string | null;
+  action: string;
+  scope: string | null;
+  target: string | null;
+  outcome: string;
+  before: string | null;
+  after: string | null;
+  details: Record<string, unknown> | null;
+  prevHash: string;
+  hash: string;
+}
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+/**
+ * Sees every outermost transaction (service/audit/log.ts): `begin` right after BEGIN, before
+ * `fn`; `commit` after `fn`, before COMMIT. Both run inside the transaction, so their store
+ * reads see its writes. `commit` is skipped when `begin` returned null.
+ */
+export interface TransactionObserver {
+  begin(): Promise<unknown>;
+  commit(pending: unknown): Promise<void>;
+}
+
+/** A stored CRL as the console and metrics see it (no DER). */
+export interface CrlSummary {
+  issuer: string;
+  crlNumber: string;
+  thisUpdate: string;
+  nextUpdate: string;
+  url: string | null;
+  lastFetchAt: string | null;
+  lastError: string | null;
+  updatedAt: string;
+}
+
+/** An upstream's sync state as the console and metrics see it. */
+export interface UpstreamSummary {
+  name: string;
+  url: string;
+  mode: string;
+  scopes: string[] | null;
+  timestampVersion: number | null;
+  lastSuccessAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+}
+
+/** What one publish writes, all in one transaction. */
+export interface PublishCommit {
+  upToSeq: number;
+  docs: TrustDocRecord[];
+  targets: TargetRecord[];
+  metadata: MetadataRecord[];
+  publishedAt: string;
+  /** Expected current timestamp version: a different one means another publisher won (CONFLICT). */
+  baseTimestampVersion: number;
+  /** Dirty marks to keep although consumed (changes waiting for an offline tenant's signature). */
+  keepDirty?: string[];
+}
