@@ -1,15 +1,16 @@
 /**
- * The store's PostgreSQL dialect (issue 11): the same records and semantics as the SQLite store
- * (../index.ts), method for method, for several replicas (processes) that share one database.
+ * The store's PostgreSQL dialect (issue 11): the store port (../port.ts, with the transaction
+ * rules this follows) over a PostgreSQL database that several replicas (processes) may share.
+ * The same records and semantics as the SQLite dialect (../sqlite.ts), method for method.
  *
- * Transactions: `transaction(fn)` takes a pool client, and an AsyncLocalStorage makes every
- * store call in fn's async context use it; a nested `transaction()` is a SAVEPOINT. Outside a
- * transaction each call is one autocommit statement on the pool.
+ * Transactions: an outermost `transaction(fn)` takes a pool connection of its own, and an
+ * AsyncLocalStorage makes every store call in fn's async context use it; a nested one is a
+ * SAVEPOINT. Outside a transaction each call is one autocommit statement on the pool.
  *
  * Concurrency. SQLite has one writer at a time (BEGIN IMMEDIATE), so check-then-write needed
  * no care there. Here transactions run at READ COMMITTED side by side, in this process and in
  * other replicas, so every write that reads before it writes takes a transaction-scoped
- * advisory lock first (`lock()`, held to COMMIT):
+ * advisory lock first (`#lock()`, held to COMMIT):
  * - `writes`: every transaction that changes trust (marks dirty), as SQLite's single writer.
  *   They touch the same rows (scopes, anchors, the change seq), so finer locks would only
  *   add lock orders to deadlock on.
@@ -24,11 +25,14 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
-import { and, asc, desc, eq, gt, gte, lte, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { DrizzleQueryError, and, asc, desc, eq, gt, gte, lte, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import * as t from './schema.js';
 import { advisoryKey } from './lease.js';
 import { KeyshareError, Codes } from '../../errors.js';
 import { packageRoot } from '../../util/paths.js';
+import { Mutex } from '../../util/mutex.js';
+import type { Store } from '../port.js';
+import { byScopeAndId, fromAnchor, nextCrlRow, revocationRow, toAnchor, toRevocations, toScope, type CrlInput } from '../rows.js';
 import {
   ALL_SCOPES,
   CRL_DIRTY_PREFIX,
@@ -41,47 +45,44 @@ import {
   type RevocationInput,
   type TargetRecord,
   type TokenRecord,
+  type TransactionObserver,
   type TrustDocRecord,
   type UpstreamRecord,
   type UpstreamSummary,
-} from '../index.js';
-import type { AnchorRecord, AnchorType, Level, RevocationReason, Revocations, ScopeRecord } from '../../domain/types.js';
-
-/** Sees every outermost transaction: `begin` after BEGIN, before `fn`; `commit` after `fn`, before COMMIT. */
-export interface TransactionObserver {
-  begin(): Promise<unknown>;
-  commit(pending: unknown): Promise<void>;
-}
+} from '../types.js';
+import type { AnchorRecord, AnchorType, Revocations, ScopeRecord } from '../../domain/types.js';
 
 type Db = NodePgDatabase<typeof t>;
 
-/** A transaction: the connection it runs on. */
-interface Tx {
-  client: pg.PoolClient;
-  db: Db;
-  /** Savepoints open now. */
-  depth: number;
-  /** Set at COMMIT or ROLLBACK: a callback that outlives fn (a timer) then runs on the pool. */
-  done: boolean;
-}
-
-/** What the current async context runs in: a transaction, at some savepoint depth. */
+/**
+ * Where a call runs: outside any transaction (the root frame, `tx` null: the pool), or in one
+ * transaction or savepoint on its connection. Whoever holds `lock` has the frame to itself: a
+ * savepoint opened in it, or a call that had to wait (port.ts). A frame stays in the async
+ * context of the code run inside it, also after it closed.
+ */
 interface Frame {
-  tx: Tx;
-  depth: number;
+  readonly tx: { client: pg.PoolClient; db: Db } | null;
+  readonly lock: Mutex;
+  readonly parent: Frame | null;
+  readonly depth: number;
+  open: boolean;
 }
 
 /** Rows per INSERT: PostgreSQL binds at most 65535 parameters per statement. */
 const BATCH = 500;
 
-export class PgStore {
+/** Public methods that manage frames themselves rather than run in one (see the static block). */
+const FRAME_METHODS = new Set(['constructor', 'transaction', 'observeTransactions', 'close', 'rawPoolForTests']);
+
+export class PgStore implements Store {
   readonly dialect = 'postgres' as const;
-  private readonly frame = new AsyncLocalStorage<Frame>();
+  private readonly rootFrame: Frame = { tx: null, lock: new Mutex(), parent: null, depth: 0, open: true };
+  private readonly frames = new AsyncLocalStorage<Frame>();
   private observer: TransactionObserver | null = null;
 
   private constructor(
     private readonly pool: pg.Pool,
-    private readonly root: Db,
+    private readonly rootDb: Db,
   ) {}
 
   /**
@@ -105,7 +106,7 @@ export class PgStore {
       }
     } catch (e) {
       await pool.end();
-      throw e;
+      throw databaseError(e);
     }
     return new PgStore(pool, drizzle(pool, { schema: t }));
   }
@@ -119,62 +120,105 @@ export class PgStore {
     return this.pool;
   }
 
+  /** The innermost open frame of the caller's async context. */
+  #frame(): Frame {
+    let f = this.frames.getStore() ?? this.rootFrame;
+    while (!f.open) f = f.parent!;
+    return f;
+  }
+
   /** The current transaction's connection, or the pool (one autocommit statement per call). */
   private get db(): Db {
-    const tx = this.frame.getStore()?.tx;
-    return tx && !tx.done ? tx.db : this.root;
+    return this.#frame().tx?.db ?? this.rootDb;
   }
 
   /**
-   * Runs `fn` in one transaction: all of it lands, or none. Nested, it is a savepoint: a throw
-   * rolls back to it and rethrows. The outermost transaction is shown to the observer (the
-   * audit log), inside it. Calls inside one transaction share its connection: make them one
-   * after another (two nested transactions at once throw, as their savepoints would tangle).
+   * Every public method runs through here (the static block below). port.ts: in a transaction,
+   * a call waits while a nested transaction holds the frame, and then holds it itself, in a
+   * frame of its own so that its own savepoints can take it in turn. And a query's error leaves
+   * as the database's own error, without SQL or parameters (`databaseError`).
    */
-  transaction<T>(fn: () => Promise<T>): Promise<T> {
-    return this.run(fn, true);
+  async #call<T>(op: () => Promise<T>): Promise<T> {
+    const f = this.#frame();
+    try {
+      if (!f.tx || f.lock.idle) return await op();
+      return await f.lock.run(() => this.#enter({ tx: f.tx, lock: new Mutex(), parent: f, depth: f.depth, open: true }, op));
+    } catch (e) {
+      throw databaseError(e);
+    }
   }
 
-  private async run<T>(fn: () => Promise<T>, observe: boolean): Promise<T> {
-    const outer = this.frame.getStore();
-    if (outer && !outer.tx.done) return this.savepoint(outer, fn);
+  static {
+    for (const name of Object.getOwnPropertyNames(PgStore.prototype)) {
+      const d = Object.getOwnPropertyDescriptor(PgStore.prototype, name)!;
+      if (FRAME_METHODS.has(name) || typeof d.value !== 'function') continue;
+      const method = d.value as (...args: unknown[]) => Promise<unknown>;
+      d.value = function (this: PgStore, ...args: unknown[]) {
+        return this.#call(() => method.apply(this, args));
+      };
+      Object.defineProperty(PgStore.prototype, name, d);
+    }
+  }
+
+  /** Runs `fn` in `frame`; then whatever fn started and left running waits for the frame, and runs in the parent (port.ts). */
+  async #enter<T>(frame: Frame, fn: () => Promise<T>): Promise<T> {
+    try {
+      const result = await this.frames.run(frame, fn);
+      await frame.lock.run(() => {
+        frame.open = false;
+      });
+      return result;
+    } finally {
+      frame.open = false;
+    }
+  }
+
+  /** port.ts: the outermost transaction on a pool connection of its own (READ COMMITTED, the server's default: locks are explicit), a nested one a SAVEPOINT. */
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#run(fn, true);
+  }
+
+  async #run<T>(fn: () => Promise<T>, observe: boolean): Promise<T> {
+    const parent = this.#frame();
+    if (parent.tx) return parent.lock.run(() => this.#savepoint(parent, fn));
     const client = await this.pool.connect();
-    const tx: Tx = { client, db: drizzle(client, { schema: t }), depth: 0, done: false };
+    const frame: Frame = { tx: { client, db: drizzle(client, { schema: t }) }, lock: new Mutex(), parent, depth: 1, open: true };
+    const observer = observe ? this.observer : null;
+    let pending: unknown = null;
     let broken = false;
     try {
-      await client.query('BEGIN'); // READ COMMITTED, the server's default: locks are explicit (see the file comment)
-      const result = await this.frame.run({ tx, depth: 0 }, async () => {
-        const observer = observe ? this.observer : null;
-        const pending = observer ? await observer.begin() : null;
+      await client.query('BEGIN');
+      const result = await this.#enter(frame, async () => {
+        pending = observer ? await observer.begin() : null;
         const value = await fn();
-        if (observer && pending !== null) await observer.commit(pending);
+        if (pending !== null) await observer!.commit(pending);
         return value;
       });
       await client.query('COMMIT');
+      if (pending !== null) observer!.end?.(pending, true);
       return result;
     } catch (e) {
       await client.query('ROLLBACK').catch(() => (broken = true));
-      throw e;
+      if (pending !== null) observer!.end?.(pending, false);
+      throw databaseError(e);
     } finally {
-      tx.done = true;
       client.release(broken);
     }
   }
 
-  private async savepoint<T>({ tx, depth }: Frame, fn: () => Promise<T>): Promise<T> {
-    if (tx.depth !== depth) throw new Error('store: two nested transactions at once inside one transaction; run them one after another');
-    const name = `sp${++tx.depth}`;
+  async #savepoint<T>(parent: Frame, fn: () => Promise<T>): Promise<T> {
+    const { client } = parent.tx!;
+    const frame: Frame = { tx: parent.tx, lock: new Mutex(), parent, depth: parent.depth + 1, open: true };
+    const name = `ks_${frame.depth}`;
+    await client.query(`SAVEPOINT ${name}`);
     try {
-      await tx.client.query(`SAVEPOINT ${name}`);
-      const result = await this.frame.run({ tx, depth: tx.depth }, fn);
-      await tx.client.query(`RELEASE SAVEPOINT ${name}`);
+      const result = await this.#enter(frame, fn);
+      await client.query(`RELEASE SAVEPOINT ${name}`);
       return result;
     } catch (e) {
       // If this fails too, the transaction is aborted and the outermost one rolls back.
-      await tx.client.query(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => {});
+      await client.query(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => {});
       throw e;
-    } finally {
-      tx.depth--;
     }
   }
 
@@ -184,14 +228,14 @@ export class PgStore {
   }
 
   /** A transaction-scoped advisory lock on `name`, held to COMMIT/ROLLBACK (callers run inside a transaction). */
-  private async lock(name: 'writes' | 'publish' | 'audit' | `upstream:${string}`): Promise<void> {
+  async #lock(name: 'writes' | 'publish' | 'audit' | `upstream:${string}`): Promise<void> {
     await this.db.execute(sql`SELECT pg_advisory_xact_lock(${advisoryKey(`keyshare:${name}`)}::bigint)`);
   }
 
   /** A transaction that changes trust (it marks dirty): under the `writes` lock, one at a time. */
-  private write<T>(fn: () => Promise<T>): Promise<T> {
+  #write<T>(fn: () => Promise<T>): Promise<T> {
     return this.transaction(async () => {
-      await this.lock('writes');
+      await this.#lock('writes');
       return fn();
     });
   }
@@ -211,7 +255,7 @@ export class PgStore {
    * a publisher read changeSeq() has a greater seq, and commitPublish (seq <= upToSeq) never
    * clears it.
    */
-  private async markDirty(scope: string): Promise<void> {
+  async #markDirty(scope: string): Promise<void> {
     const [row] = await this.db
       .insert(t.meta)
       .values({ key: 'change_seq', value: '1' })
@@ -241,36 +285,36 @@ export class PgStore {
     return s;
   }
   async createScope(rec: ScopeRecord, now: Date): Promise<void> {
-    await this.write(async () => {
+    await this.#write(async () => {
       const rows = await this.db
         .insert(t.scopes)
         .values({ scope: rec.scope, inherit: rec.inherit, level: rec.level, source: rec.source ?? null, createdAt: now.toISOString() })
         .onConflictDoNothing()
         .returning({ scope: t.scopes.scope });
       if (!rows.length) throw new KeyshareError(Codes.SCOPE_EXISTS, `scope ${JSON.stringify(rec.scope)} already exists`);
-      await this.markDirty(rec.scope);
+      await this.#markDirty(rec.scope);
     });
   }
   async updateScope(rec: ScopeRecord): Promise<void> {
-    await this.updateScopeRow(rec.scope, { inherit: rec.inherit, level: rec.level });
+    await this.#updateScopeRow(rec.scope, { inherit: rec.inherit, level: rec.level });
   }
   /** A federated scope's definition from its upstreams (sync/upstream/federate.ts): inherit, level and source. */
   async updateFederatedScope(rec: ScopeRecord): Promise<void> {
-    await this.updateScopeRow(rec.scope, { inherit: rec.inherit, level: rec.level, source: rec.source ?? null });
+    await this.#updateScopeRow(rec.scope, { inherit: rec.inherit, level: rec.level, source: rec.source ?? null });
   }
-  private async updateScopeRow(scope: string, set: Partial<typeof t.scopes.$inferInsert>): Promise<void> {
-    await this.write(async () => {
+  async #updateScopeRow(scope: string, set: Partial<typeof t.scopes.$inferInsert>): Promise<void> {
+    await this.#write(async () => {
       const rows = await this.db.update(t.scopes).set(set).where(eq(t.scopes.scope, scope)).returning({ scope: t.scopes.scope });
       if (!rows.length) throw scopeNotFound(scope);
-      await this.markDirty(scope);
+      await this.#markDirty(scope);
     });
   }
   async deleteScope(scope: string): Promise<void> {
-    await this.write(async () => {
+    await this.#write(async () => {
       const rows = await this.db.delete(t.scopes).where(eq(t.scopes.scope, scope)).returning({ scope: t.scopes.scope });
       if (!rows.length) throw scopeNotFound(scope);
       await this.db.delete(t.anchors).where(eq(t.anchors.scope, scope));
-      await this.markDirty(scope);
+      await this.#markDirty(scope);
     });
   }
 
@@ -289,56 +333,46 @@ export class PgStore {
     return row ? toAnchor(row) : null;
   }
   async addAnchor(rec: AnchorRecord, now: Date): Promise<void> {
-    await this.write(async () => {
+    await this.#write(async () => {
       await this.requireScope(rec.scope);
-      const rows = await this.db.insert(t.anchors).values(anchorRow(rec, now)).onConflictDoNothing().returning({ id: t.anchors.id });
+      const rows = await this.db.insert(t.anchors).values({ ...fromAnchor(rec), createdAt: now.toISOString() }).onConflictDoNothing().returning({ id: t.anchors.id });
       if (!rows.length) throw new KeyshareError(Codes.ANCHOR_EXISTS, `anchor ${rec.id} is already defined at scope ${JSON.stringify(rec.scope)}`);
-      await this.markDirty(rec.scope);
+      await this.#markDirty(rec.scope);
     });
   }
   /** Replaces an anchor's definition (same scope and ID). */
   async replaceAnchor(rec: AnchorRecord, now: Date): Promise<void> {
-    await this.write(async () => {
-      const row = anchorRow(rec, now);
+    await this.#write(async () => {
+      const row = { ...fromAnchor(rec), createdAt: now.toISOString() };
       await this.db.insert(t.anchors).values(row).onConflictDoUpdate({ target: [t.anchors.scope, t.anchors.id], set: row });
-      await this.markDirty(rec.scope);
+      await this.#markDirty(rec.scope);
     });
   }
   async removeAnchor(scope: string, id: string): Promise<void> {
-    await this.write(async () => {
+    await this.#write(async () => {
       await this.requireScope(scope);
       const rows = await this.db.delete(t.anchors).where(and(eq(t.anchors.scope, scope), eq(t.anchors.id, id))).returning({ id: t.anchors.id });
       if (!rows.length) throw new KeyshareError(Codes.ANCHOR_NOT_FOUND, `no anchor ${id} at scope ${JSON.stringify(scope)}`);
-      await this.markDirty(scope);
+      await this.#markDirty(scope);
     });
   }
 
   // ---- revocations ----
   async listRevocations(): Promise<Revocations> {
-    const out: Revocations = { certificates: [], keys: [], signatures: [] };
-    for (const r of await this.db.select().from(t.revocations).orderBy(t.revocations.id)) {
-      const base = { revokedAt: r.revokedAt, reason: r.reason as RevocationReason, scope: r.scope === '' ? null : r.scope };
-      if (r.kind === 'certificate') out.certificates.push({ issuer: r.issuer!, serial: r.serial!, ...base });
-      else if (r.kind === 'key') out.keys.push({ id: r.subject, ...base });
-      else out.signatures.push({ digest: r.subject, ...base });
-    }
-    return out;
+    return toRevocations(await this.db.select().from(t.revocations).orderBy(t.revocations.id));
   }
   /** Adds a revocation; returns false when the same one already exists (idempotent). */
   async addRevocation(r: RevocationInput): Promise<boolean> {
-    return this.write(async () => {
-      const subject = r.kind === 'certificate' ? `${r.issuer}/${r.serial}` : r.kind === 'key' ? r.id! : r.digest!;
-      const scope = r.scope ?? '';
+    return this.#write(async () => {
+      const row = revocationRow(r);
       const existing = await this.db
         .select({ id: t.revocations.id })
         .from(t.revocations)
-        .where(and(eq(t.revocations.kind, r.kind), eq(t.revocations.subject, subject), eq(t.revocations.scope, scope)))
+        .where(and(eq(t.revocations.kind, row.kind), eq(t.revocations.subject, row.subject), eq(t.revocations.scope, row.scope)))
         .limit(1);
       if (existing.length) return false;
-      await this.db
-        .insert(t.revocations)
-        .values({ kind: r.kind, subject, issuer: r.issuer ?? null, serial: r.serial ?? null, scope, reason: r.reason, revokedAt: r.revokedAt });
-      await this.markDirty(r.scope ?? ALL_SCOPES);
+      await this.db.insert(t.revocations).values(row);
+      await this.#markDirty(r.scope ?? ALL_SCOPES);
       return true;
     });
   }
@@ -357,22 +391,14 @@ export class PgStore {
    * checked here again under the writes lock in case two uploads race. Marks the CRL target dirty, and every scope when the trust documents may change (the
    * issuer's first CRL, or a different set of revoked serials, which can revoke anchors).
    */
-  async putCrl(rec: Omit<CrlRecord, 'url' | 'lastFetchAt' | 'lastError'> & { url?: string | null; lastFetchAt?: string | null }, affectsTrust: boolean): Promise<void> {
-    await this.write(async () => {
+  async putCrl(rec: CrlInput, affectsTrust: boolean): Promise<void> {
+    await this.#write(async () => {
       const existing = await this.getCrl(rec.issuer);
-      if (existing && BigInt(`0x${rec.crlNumber}`) <= BigInt(`0x${existing.crlNumber}`)) {
-        throw new KeyshareError('ROLLBACK', `CRL number ${rec.crlNumber} is not greater than the stored ${existing.crlNumber} (RFC 5280 5.2.3)`);
-      }
-      const row = {
-        ...rec,
-        url: rec.url !== undefined ? rec.url : (existing?.url ?? null),
-        lastFetchAt: rec.lastFetchAt !== undefined ? rec.lastFetchAt : (existing?.lastFetchAt ?? null),
-        lastError: null,
-      };
+      const row = nextCrlRow(rec, existing);
       await this.db.insert(t.crls).values(row).onConflictDoUpdate({ target: t.crls.issuer, set: row });
-      await this.markDirty(`${CRL_DIRTY_PREFIX}${rec.issuer}`);
+      await this.#markDirty(`${CRL_DIRTY_PREFIX}${rec.issuer}`);
       // The trust documents carry the URL too (`crls[].urls`).
-      if (affectsTrust || !existing || row.url !== existing.url) await this.markDirty(ALL_SCOPES);
+      if (affectsTrust || !existing || row.url !== existing.url) await this.#markDirty(ALL_SCOPES);
     });
   }
   /** Records an automatic fetch of an issuer's CRL URL (success: error null). */
@@ -381,13 +407,13 @@ export class PgStore {
   }
   /** Sets or clears the URL the service fetches an issuer's CRL from. */
   async setCrlUrl(issuer: string, url: string | null): Promise<boolean> {
-    return this.write(async () => {
+    return this.#write(async () => {
       const existing = await this.getCrl(issuer);
       if (!existing) return false;
       if (existing.url !== url) {
         await this.db.update(t.crls).set({ url }).where(eq(t.crls.issuer, issuer));
         // The trust documents list the URL (`crls[].urls`): republish them.
-        await this.markDirty(ALL_SCOPES);
+        await this.#markDirty(ALL_SCOPES);
       }
       return true;
     });
@@ -440,7 +466,7 @@ export class PgStore {
       // Replicas may publish at once (issue 11): the lock orders them, and the timestamp is read
       // after it, so the second one on the same base sees the first one's version and gets
       // CONFLICT. (role, version) is the key besides: never two metadata with one version.
-      await this.lock('publish');
+      await this.#lock('publish');
       const current = (await this.latestMetadata('timestamp'))?.version ?? 0;
       if (current !== c.baseTimestampVersion) {
         throw new KeyshareError(Codes.CONFLICT, `timestamp moved from ${c.baseTimestampVersion} to ${current} during publish`);
@@ -536,7 +562,7 @@ export class PgStore {
   async replaceUpstreamFiles(upstream: string, files: Iterable<{ path: string; bytes: Buffer }>): Promise<void> {
     await this.transaction(async () => {
       // Two syncs of one upstream at once would insert the same paths: one at a time.
-      await this.lock(`upstream:${upstream}`);
+      await this.#lock(`upstream:${upstream}`);
       await this.db.delete(t.upstreamFiles).where(eq(t.upstreamFiles.upstream, upstream));
       for (const batch of batches(files)) {
         await this.db.insert(t.upstreamFiles).values(batch.map((f) => ({ upstream, path: f.path, bytes: f.bytes })));
@@ -573,7 +599,7 @@ export class PgStore {
   /** Removes an upstream row and its files; false when there was none. */
   async deleteUpstream(name: string): Promise<boolean> {
     return this.transaction(async () => {
-      await this.lock(`upstream:${name}`); // as replaceUpstreamFiles: no files land after the delete
+      await this.#lock(`upstream:${name}`); // as replaceUpstreamFiles: no files land after the delete
       await this.db.delete(t.upstreamFiles).where(eq(t.upstreamFiles.upstream, name));
       return changed(await this.db.delete(t.upstreams).where(eq(t.upstreams.name, name)));
     });
@@ -587,18 +613,18 @@ export class PgStore {
   }
   /** Blocks an anchor ID at a scope; false when it was already blocked there (idempotent). */
   async addAnchorBlock(scope: string, anchorId: string, now: Date): Promise<boolean> {
-    return this.write(async () => {
+    return this.#write(async () => {
       await this.requireScope(scope);
       const added = changed(await this.db.insert(t.anchorBlocks).values({ scope, anchorId, createdAt: now.toISOString() }).onConflictDoNothing());
-      if (added) await this.markDirty(scope);
+      if (added) await this.#markDirty(scope);
       return added;
     });
   }
   /** Lifts a block; false when there was none. */
   async removeAnchorBlock(scope: string, anchorId: string): Promise<boolean> {
-    return this.write(async () => {
+    return this.#write(async () => {
       const removed = changed(await this.db.delete(t.anchorBlocks).where(and(eq(t.anchorBlocks.scope, scope), eq(t.anchorBlocks.anchorId, anchorId))));
-      if (removed) await this.markDirty(scope);
+      if (removed) await this.#markDirty(scope);
       return removed;
     });
   }
@@ -616,10 +642,10 @@ export class PgStore {
    * never shows itself to the observer.
    */
   async appendAudit(link: (head: AuditHead | null) => AuditRecord): Promise<AuditRecord> {
-    return this.run(async () => {
+    return this.#run(async () => {
       // Replicas append at once: the lock makes read-head-then-insert one step, so the chain never forks.
-      await this.lock('audit');
-      const entry = link((await this.auditHead()) ?? (await this.lastAuditRow()));
+      await this.#lock('audit');
+      const entry = link((await this.auditHead()) ?? (await this.#lastAuditRow()));
       await this.db.insert(t.audit).values(entry);
       await this.setMeta('audit_head', JSON.stringify({ seq: entry.seq, hash: entry.hash }));
       return entry;
@@ -630,7 +656,7 @@ export class PgStore {
     const v = await this.getMeta('audit_head');
     return v ? (JSON.parse(v) as AuditHead) : null;
   }
-  private async lastAuditRow(): Promise<AuditHead | null> {
+  async #lastAuditRow(): Promise<AuditHead | null> {
     const [row] = await this.db.select({ seq: t.audit.seq, hash: t.audit.hash }).from(t.audit).orderBy(desc(t.audit.seq)).limit(1);
     return row ?? null;
   }
@@ -667,45 +693,17 @@ function scopeNotFound(scope: string): KeyshareError {
   return new KeyshareError(Codes.SCOPE_NOT_FOUND, `scope ${JSON.stringify(scope)} is not defined`);
 }
 
-function byScopeAndId(a: AnchorRecord, b: AnchorRecord): number {
-  return a.scope + a.id < b.scope + b.id ? -1 : 1;
-}
-
-function toScope(r: typeof t.scopes.$inferSelect): ScopeRecord {
-  return { scope: r.scope, inherit: r.inherit, level: (r.level as Level | null) ?? null, source: r.source };
-}
-
-function toAnchor(r: typeof t.anchors.$inferSelect): AnchorRecord {
-  return {
-    scope: r.scope,
-    id: r.id,
-    name: r.name,
-    type: r.type as AnchorType,
-    material: r.material,
-    trustedIdentities: r.trustedIdentities ?? null,
-    keyId: r.keyId,
-    serial: r.serial,
-    issuerName: r.issuerName,
-    subject: r.subject,
-    notAfter: r.notAfter,
-    source: r.source,
-  };
-}
-
-function anchorRow(a: AnchorRecord, now: Date): typeof t.anchors.$inferInsert {
-  return {
-    scope: a.scope,
-    id: a.id,
-    name: a.name,
-    type: a.type,
-    material: a.material,
-    trustedIdentities: a.trustedIdentities,
-    keyId: a.keyId ?? null,
-    serial: a.serial ?? null,
-    issuerName: a.issuerName ?? null,
-    subject: a.subject ?? null,
-    notAfter: a.notAfter ?? null,
-    source: a.source ?? null,
-    createdAt: now.toISOString(),
-  };
+/**
+ * An error as the database's own, never drizzle's wrapper: DrizzleQueryError's message holds
+ * the SQL and every parameter (metadata bytes, token hashes), and logs must carry neither
+ * (STYLE.md "Errors": never leak SQL). PostgreSQL's `detail` and `where` can quote row values
+ * too, so only the message and the fields that name the failure (SQLSTATE code, constraint,
+ * table, column) are kept.
+ */
+function databaseError(e: unknown): unknown {
+  const cause = e instanceof DrizzleQueryError ? (e.cause ?? new Error('a database query failed')) : e;
+  if (!(cause instanceof pg.DatabaseError)) return cause;
+  const clean = new Error(cause.message);
+  clean.name = 'DatabaseError';
+  return Object.assign(clean, { code: cause.code, constraint: cause.constraint, table: cause.table, column: cause.column });
 }
