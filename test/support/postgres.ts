@@ -85,3 +85,30 @@ export async function startPostgres(): Promise<RunningPostgres> {
     },
   };
 }
+
+/**
+ * The test run's cluster: the one the vitest global setup started when the run is on
+ * PostgreSQL (test/support/postgres-global.ts: KEYSHARE_TEST_POSTGRES_URL), else one of this
+ * test file's own (stop it in afterAll; stopping the run's cluster is a no-op).
+ */
+export async function testPostgres(): Promise<RunningPostgres> {
+  const url = process.env.KEYSHARE_TEST_POSTGRES_URL;
+  return url ? { url, stop: async () => {} } : startPostgres();
+}
+
+let databases = 0;
+
+/** A fresh, empty database on `server` (CREATE DATABASE), and its URL. */
+export async function freshDatabase(server: RunningPostgres, options = ''): Promise<string> {
+  const name = `ks_${process.pid}_${++databases}`;
+  const admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name} ${options}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(server.url);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
