@@ -45,5 +45,7 @@ export const Codes = {
   NOT_PUBLISHER: 'NOT_PUBLISHER',
   ALREADY_INITIALIZED: 'ALREADY_INITIALIZED',
   CONFIG_INVALID: 'CONFIG_INVALID',
+  /** The configured database cannot be reached or opened (PostgreSQL down, wrong credentials). */
+  DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const;

@@ -106,7 +106,8 @@ export class PgStore implements Store {
       }
     } catch (e) {
       await pool.end();
-      throw databaseError(e);
+      // The driver's message names the host or the failure, never the URL (it may hold a password).
+      throw new KeyshareError(Codes.DATABASE_UNAVAILABLE, `cannot open the PostgreSQL database: ${(databaseError(e) as Error).message}`, { cause: databaseError(e) });
     }
     return new PgStore(pool, drizzle(pool, { schema: t }));
   }
