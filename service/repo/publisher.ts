@@ -181,8 +181,11 @@ export class Publisher {
     return this.gate.leads();
   }
 
-  /** Issue 11: only the lease holder signs; the others refuse what they cannot hand off (root and tenant publishes). */
-  private requireLead(what: string): void {
+  /**
+   * Issue 11: only the lease holder signs; the others refuse what they cannot hand off (root and
+   * tenant publishes, and `key rotate`, whose new key must be in the publisher's data dir).
+   */
+  requireLead(what: string): void {
     if (!this.leads()) throw new KeyshareError(Codes.NOT_PUBLISHER, `this replica does not publish; retry ${what} on the replica that holds the publisher lease (keyshare_publisher_leader 1)`);
   }
 

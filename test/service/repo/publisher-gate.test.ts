@@ -9,6 +9,8 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { openInstance, type Instance } from '../../../service/instance.js';
 import type { PublishGate } from '../../../service/repo/publisher.js';
 import { RootCeremony } from '../../../service/root-ceremony.js';
+import { nextKeyPath } from '../../../service/repo/online-keys.js';
+import { existsSync } from 'node:fs';
 import { cleanupTempDirs, newDataDir } from '../../support/service.js';
 
 afterAll(() => cleanupTempDirs());
@@ -83,7 +85,7 @@ describe('when this replica does not hold the publisher lease', () => {
     expect(commit).not.toHaveBeenCalled();
   });
 
-  it('refuses a root or tenant publish with NOT_PUBLISHER, signing nothing', async () => {
+  it('refuses a root publish, a tenant or a key rotation with NOT_PUBLISHER, signing nothing', async () => {
     const { dataDir } = await newDataDir();
     const follower = await open(dataDir);
     follower.publisher.setGate(gate(false));
@@ -92,6 +94,11 @@ describe('when this replica does not hold the publisher lease', () => {
     const persist = vi.fn(async () => {});
     await expect(follower.publisher.publishTenant(null as never, null as never, persist)).rejects.toMatchObject({ code: 'NOT_PUBLISHER' });
     expect(persist).not.toHaveBeenCalled();
+    // `key rotate` stages a key in this data dir: refused before it makes one or stages a root.
+    const ceremony = new RootCeremony({ dataDir, store: follower.store, publisher: follower.publisher });
+    await expect(ceremony.rotate('timestamp')).rejects.toMatchObject({ code: 'NOT_PUBLISHER' });
+    await expect(ceremony.status()).rejects.toMatchObject({ code: 'NO_PROPOSAL' });
+    expect(existsSync(nextKeyPath(dataDir, 'timestamp'))).toBe(false);
   });
 
   it('publishes on its own once it gains the lease, building on what the last leader published', async () => {
