@@ -33,7 +33,7 @@ function runAs(): { uid?: number; gid?: number } {
   return { uid, gid };
 }
 
-export async function startPostgres(): Promise<RunningPostgres> {
+export async function startPostgres(options: { maxConnections?: number } = {}): Promise<RunningPostgres> {
   if (!POSTGRES_BIN_DIR) throw new Error('PostgreSQL is not installed (Debian package postgresql)');
   const dir = mkdtempSync(join(tmpdir(), 'keyshare-pg-'));
   const user = runAs();
@@ -47,7 +47,7 @@ export async function startPostgres(): Promise<RunningPostgres> {
   const port = await freePort();
   const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1'];
   // A test cluster: durability does not matter, a loaded machine does.
-  for (const s of ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'max_connections=40', 'shared_buffers=16MB']) args.push('-c', s);
+  for (const s of ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', `max_connections=${options.maxConnections ?? 40}`, 'shared_buffers=16MB']) args.push('-c', s);
   const child: ChildProcess = spawn(join(POSTGRES_BIN_DIR, 'postgres'), args, { ...user, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
