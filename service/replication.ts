@@ -86,7 +86,7 @@ export class Replication {
       if (this.lease.isLeader() && version !== undefined) this.send(PUBLISHED_CHANNEL, String(version));
     });
     await Promise.all(this.listeners.map((l) => l.start()));
-    this.lease.start();
+    await this.lease.start();
   }
 
   /** Releases the lease (another replica takes over at its next try) and closes the connections. */

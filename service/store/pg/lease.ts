@@ -53,11 +53,12 @@ export class PublisherLease {
     return this.leader;
   }
 
-  /** Starts trying (no I/O before this). */
-  start(): void {
-    if (!this.stopped) return;
+  /** Starts trying (no I/O before this); resolves after the first try, so that a lone replica leads before it serves. */
+  start(): Promise<void> {
+    if (!this.stopped) return Promise.resolve();
     this.stopped = false;
     this.tick();
+    return this.running ?? Promise.resolve();
   }
 
   /** Releases the lock (if held) and closes the connection. */
