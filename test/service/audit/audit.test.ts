@@ -124,6 +124,29 @@ describe('when changes are made', () => {
   });
 });
 
+describe('when one operation runs several transactions', () => {
+  it('records it once, by the transaction that claims it first, even when two run at once, and not by one that rolled back', async () => {
+    const tx = (fail: boolean) =>
+      instance.store.transaction(async () => {
+        await instance.store.setMeta('audit-test', String(fail));
+        if (fail) throw new Error('boom');
+      });
+    // PostgreSQL runs both outermost transactions at once (SQLite one after the other): one claims the record at begin.
+    await instance.audit.run(null, { action: 'test.twice' }, async () => {
+      await Promise.all([tx(false), tx(false)]);
+    });
+    // The first one rolls back and releases its claim: the second one records the operation.
+    await instance.audit.run(null, { action: 'test.retry' }, async () => {
+      await tx(true).catch(() => {});
+      await tx(false);
+    });
+    const all = await instance.audit.list();
+    expect(all.filter((e) => e.action === 'test.twice')).toHaveLength(1);
+    expect(all.filter((e) => e.action === 'test.retry').map((e) => e.outcome)).toEqual(['ok']);
+    expect(await instance.audit.verify()).toMatchObject({ ok: true });
+  });
+});
+
 describe('when a write route does not record its own entry (root and key ceremonies, routes added later)', () => {
   it('records it after the request: ok, or failed with the code', async () => {
     expect((await admin('DELETE', '/root/proposal')).status).toBe(404);

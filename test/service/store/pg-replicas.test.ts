@@ -1,5 +1,6 @@
 /**
- * Groundwork for replicas on PostgreSQL (issue 11): the publisher lease (an advisory lock) and
+ * The building blocks of replicas on PostgreSQL (issue 11; test/service/replication.test.ts and
+ * test/e2e/replicas.test.ts test them wired): the publisher lease (an advisory lock) and
  * new-version notices (LISTEN/NOTIFY), against Debian's PostgreSQL started by the test, and
  * which `--database` settings are taken.
  *
