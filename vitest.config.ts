@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // KEYSHARE_TEST_DATABASE=postgres: one PostgreSQL cluster for the run (test/support/database.ts).
+    globalSetup: ['test/support/postgres-global.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -28,3 +28,18 @@ export function adminToken(flags: { token?: string; data?: string }): string {
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   throw new KeyshareError(Codes.UNAUTHORIZED, `no admin token: pass --token, set KEYSHARE_TOKEN, or run where ${file} exists`);
 }
+
+/** `--database URL` for the commands that open the data dir (serve has it from SETTINGS). */
+export const DATABASE_FLAG = '--database <url>';
+export const DATABASE_HELP = 'database, postgres://... (env KEYSHARE_DATABASE_URL, or database: in <data>/keyshare.yaml; default the embedded SQLite database in the data dir)';
+
+/**
+ * The data dir and database of a command that opens the data dir (init, bundle, backup,
+ * restore): flags, then environment, then the data dir's keyshare.yaml, as `serve` resolves them
+ * (service/config.ts).
+ */
+export async function storeSettings(o: { data?: string; database?: string }): Promise<{ dataDir: string; database: string | null }> {
+  const { loadConfig } = await import('../service/config.js');
+  const config = loadConfig({ flags: { data: o.data, database: o.database } });
+  return { dataDir: config.data, database: config.database };
+}

@@ -35,7 +35,7 @@ import { DEFAULT_EXPIRY, type ExpiryConfig } from './repo/layout.js';
 import { loadSignersForRoot } from './repo/online-keys.js';
 import { parseMetadata } from './repo/tuf.js';
 import { jumpVersions } from './repo/version-jump.js';
-import { SqliteStore, type Store } from './store/index.js';
+import { SqliteStore, databaseKind, storeDatabase, type Store } from './store/index.js';
 
 export const BackupCodes = {
   /** Not a keyshare backup: not a tar, a missing or malformed backup.json, unknown files, a damaged database. */
@@ -50,6 +50,8 @@ export const BackupCodes = {
   BAD_SIGNATURE: 'BAD_SIGNATURE',
   /** restore --data names a directory that already holds files. */
   DATA_DIR_NOT_EMPTY: 'DATA_DIR_NOT_EMPTY',
+  /** The database is PostgreSQL: back it up with pg_dump (docs/DEPLOYMENT.md). */
+  BACKUP_NOT_EMBEDDED: 'BACKUP_NOT_EMBEDDED',
 } as const;
 
 export const BACKUP_MEDIA_TYPE = 'application/vnd.keyshare.backup.v1+json';
@@ -90,6 +92,8 @@ const invalid = (m: string, cause?: unknown) => new KeyshareError(BackupCodes.BA
 
 export interface BackupOptions {
   dataDir: string;
+  /** The data dir's database (store/open.ts; absent: as configured): only the embedded one can be backed up here. */
+  database?: string | null;
   out: string;
   clock?: () => Date;
 }
@@ -108,9 +112,22 @@ async function newestVersions(store: Store): Promise<BackupManifest['versions']>
   return { root: v('root'), timestamp: v('timestamp'), snapshot: v('snapshot'), targets: v('targets') };
 }
 
+/**
+ * Backup and restore copy the embedded SQLite database file. A PostgreSQL database is backed up
+ * with its own tools (pg_dump), and the data dir's keys and root.json as files.
+ */
+function assertEmbedded(dataDir: string, database: string | null | undefined): void {
+  if (databaseKind(storeDatabase({ dataDir, database })) === 'embedded') return;
+  throw new KeyshareError(
+    BackupCodes.BACKUP_NOT_EMBEDDED,
+    'backup and restore copy the embedded SQLite database; this data dir uses PostgreSQL: back the database up with pg_dump, and keys/ and root.json as files (docs/DEPLOYMENT.md, "Backups")',
+  );
+}
+
 export async function createBackup(options: BackupOptions): Promise<BackupResult> {
   const { dataDir } = options;
-  if (!isInitialized(dataDir)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${dataDir} is not initialised (run \`keyshare init\`)`);
+  assertEmbedded(dataDir, options.database);
+  if (!isInitialized(dataDir, options.database)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${dataDir} is not initialised (run \`keyshare init\`)`);
   const createdAt = (options.clock ?? (() => new Date()))().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const out = resolve(options.out);
   const scratch = mkdtempSync(join(dirname(out), `.${basename(out)}.backup-`));
@@ -174,6 +191,8 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
 export interface RestoreOptions {
   file: string;
   dataDir: string;
+  /** As BackupOptions.database: a restore writes the embedded database. */
+  database?: string | null;
   /** Serve exactly the backed-up versions (clients that saw later ones refuse them until the next publishes pass them). */
   sameVersions?: boolean;
   /** How far above the backup's versions the restored repository starts (default DEFAULT_VERSION_JUMP). */
@@ -199,10 +218,11 @@ function usable(dir: string): boolean {
 
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const dataDir = resolve(options.dataDir);
+  assertEmbedded(dataDir, options.database);
   const now = (options.clock ?? (() => new Date()))();
   const jump = options.sameVersions ? 0 : (options.versionJump ?? DEFAULT_VERSION_JUMP);
   if (!Number.isSafeInteger(jump) || jump < 0) throw new KeyshareError(Codes.BAD_REQUEST, '--version-jump must be a whole number of versions');
-  if (isInitialized(dataDir) || !usable(dataDir)) {
+  if (isInitialized(dataDir, options.database) || !usable(dataDir)) {
     throw new KeyshareError(BackupCodes.DATA_DIR_NOT_EMPTY, `${dataDir} already holds files: restore into a new, empty data dir`);
   }
   mkdirSync(dirname(dataDir), { recursive: true });

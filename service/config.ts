@@ -265,3 +265,13 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     upstreamPollMs: v['upstream-poll-interval'] * 1000,
   };
 }
+
+/**
+ * The database of a data dir as configured (flags aside): KEYSHARE_DATABASE_URL, else
+ * `database:` in its keyshare.yaml, else null (the embedded database). For callers handed a
+ * data dir without a database setting (store/open.ts), so that every path that opens the data
+ * dir uses the same database as `serve`.
+ */
+export function configuredDatabase(dataDir: string): string | null {
+  return loadConfig({ flags: { data: dataDir } }).database;
+}

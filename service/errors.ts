@@ -41,7 +41,11 @@ export const Codes = {
   NOT_FOUND: 'NOT_FOUND',
   CONFLICT: 'CONFLICT',
   NOT_INITIALIZED: 'NOT_INITIALIZED',
+  /** A replica without the publisher lease was asked to sign (issue 11): retry on the publisher. */
+  NOT_PUBLISHER: 'NOT_PUBLISHER',
   ALREADY_INITIALIZED: 'ALREADY_INITIALIZED',
   CONFIG_INVALID: 'CONFIG_INVALID',
+  /** The configured database cannot be reached or opened (PostgreSQL down, wrong credentials). */
+  DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const;

@@ -16,7 +16,7 @@ import { verifiedNewerRoot } from './repo/ceremony.js';
 import { loadTenantSigners } from './repo/tenants.js';
 import { MetadataKind } from '@tufjs/models';
 import { FileSigner } from './crypto/signer.js';
-import { dbPath, openStore, type Store } from './store/index.js';
+import { databaseKind, dbPath, openStore, storeDatabase, supportedDatabase, type Store } from './store/index.js';
 import { TrustService } from './trust-service.js';
 import { AuditLog } from './audit/log.js';
 import { tokenDigest } from './audit/digest.js';
@@ -45,8 +45,14 @@ export { dbPath };
 export const rootPath = (dataDir: string) => join(dataDir, 'root.json');
 export const tokenPath = (dataDir: string) => join(dataDir, 'admin.token');
 
-export function isInitialized(dataDir: string): boolean {
-  return existsSync(rootPath(dataDir)) && existsSync(dbPath(dataDir));
+/**
+ * Whether the data dir holds a repository: its root.json, and with the embedded database its
+ * keyshare.db. With PostgreSQL the database lives elsewhere and may be shared by replicas whose
+ * data dirs are copies of one another: openInstance checks that it holds the same repository.
+ */
+export function isInitialized(dataDir: string, database?: string | null): boolean {
+  if (!existsSync(rootPath(dataDir))) return false;
+  return databaseKind(storeDatabase({ dataDir, database })) !== 'embedded' || existsSync(dbPath(dataDir));
 }
 
 /** Atomic file write: a temporary sibling, then rename. */
@@ -67,18 +73,26 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   if (existsSync(rootPath(dataDir)) || existsSync(dbPath(dataDir)) || existsSync(join(dataDir, 'keys'))) {
     throw new KeyshareError(Codes.ALREADY_INITIALIZED, `${dataDir} already holds a keyshare repository`);
   }
+  const database = storeDatabase({ dataDir, database: options.database });
+  supportedDatabase(database); // before anything is created
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const now = (options.clock ?? (() => new Date()))();
-  const expiry = { ...DEFAULT_EXPIRY, ...options.expiry };
-  const { rootPems, rootPaths } = generateKeys(dataDir, rootKeys);
-  const online = options.pkcs11 ? moveOnlineKeysToToken(dataDir, options.pkcs11) : loadOnlineSigners(dataDir);
-  const rootSigners = rootPems.map((p) => new FileSigner(p));
-  const root = buildRoot({ version: 1, now, lifetimeSeconds: expiry.root, rootKeys: rootSigners.map((s) => s.publicKey), rootThreshold: threshold, online });
-  await signRoot(root, rootSigners);
-  const rootBytes = metadataBytes(root);
-
-  const store = await openStore({ dataDir, database: options.database });
+  const store = await openStore({ dataDir, database });
   try {
+    // A shared database (PostgreSQL) may hold the repository that another replica's init made: never a second one over it.
+    if (await store.latestMetadata('root')) {
+      throw new KeyshareError(
+        Codes.ALREADY_INITIALIZED,
+        `the database already holds a keyshare repository: to run another replica on it, give ${dataDir} a copy of the data dir (keys/, root.json) of the one that initialised it (docs/DEPLOYMENT.md)`,
+      );
+    }
+    const now = (options.clock ?? (() => new Date()))();
+    const expiry = { ...DEFAULT_EXPIRY, ...options.expiry };
+    const { rootPems, rootPaths } = generateKeys(dataDir, rootKeys);
+    const online = options.pkcs11 ? moveOnlineKeysToToken(dataDir, options.pkcs11) : loadOnlineSigners(dataDir);
+    const rootSigners = rootPems.map((p) => new FileSigner(p));
+    const root = buildRoot({ version: 1, now, lifetimeSeconds: expiry.root, rootKeys: rootSigners.map((s) => s.publicKey), rootThreshold: threshold, online });
+    await signRoot(root, rootSigners);
+    const rootBytes = metadataBytes(root);
     await store.transaction(async () => {
       await store.setMeta('expiry', JSON.stringify(expiry));
       await store.putRoot({ role: 'root', version: 1, bytes: rootBytes, expires: root.signed.expires }, now.toISOString());
@@ -93,11 +107,11 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
       await new AuditLog(store, () => now).append({ actor: null, action: 'token.create', outcome: 'ok', target: token.id, after: tokenDigest(tokenRec), details: { role: 'admin', by: 'init' } });
     });
     writeFileAtomic(tokenPath(dataDir), token.token + '\n', 0o600);
+    writeFileAtomic(rootPath(dataDir), rootBytes);
+    return { rootPath: rootPath(dataDir), tokenPath: tokenPath(dataDir), rootKeyPaths: rootPaths };
   } finally {
     await store.close();
   }
-  writeFileAtomic(rootPath(dataDir), rootBytes);
-  return { rootPath: rootPath(dataDir), tokenPath: tokenPath(dataDir), rootKeyPaths: rootPaths };
 }
 
 export interface OpenOptions {
@@ -126,17 +140,31 @@ export interface Instance {
 
 export async function openInstance(options: OpenOptions): Promise<Instance> {
   const { dataDir } = options;
-  if (!isInitialized(dataDir)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${dataDir} is not initialised (run \`keyshare init\`)`);
-  const store = await openStore({ dataDir, database: options.database });
+  const database = storeDatabase({ dataDir, database: options.database });
+  if (!isInitialized(dataDir, database)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${dataDir} is not initialised (run \`keyshare init\`)`);
+  const store = await openStore({ dataDir, database });
+  let rootRecord: Awaited<ReturnType<Store['latestMetadata']>>;
+  try {
+    rootRecord = await store.latestMetadata('root');
+    // With PostgreSQL the data dir and the database are set up apart: both must hold one repository.
+    if (!rootRecord) throw new KeyshareError(Codes.NOT_INITIALIZED, `the database holds no keyshare repository, but ${dataDir} does: run \`keyshare init\` with an empty data dir and this database`);
+    // <data>/root.json is the current root (CONTRACT.md): repair it if a root rotation stopped before writing it.
+    const file = readFileSync(rootPath(dataDir));
+    if (!file.equals(rootRecord.bytes)) {
+      const stored = await store.listMetadataVersions('root');
+      const newer = verifiedNewerRoot(file, stored);
+      if (newer) writeFileAtomic(rootPath(dataDir), newer);
+      else if (!stored.some((r) => file.equals(r.bytes))) {
+        throw new KeyshareError(Codes.CONFIG_INVALID, `${rootPath(dataDir)} is not a root of the repository in the database: the data dir and the database belong to different repositories`);
+      }
+    }
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse((await store.getMeta('expiry')) ?? '{}'), ...options.expiry };
   // The online keys that the published root names (after a rotation, possibly a staged next key).
-  const rootRecord = await store.latestMetadata('root');
-  // <data>/root.json is the current root (CONTRACT.md): repair it if a root rotation stopped before writing it.
-  if (rootRecord && !readFileSync(rootPath(dataDir)).equals(rootRecord.bytes)) {
-    const newer = verifiedNewerRoot(readFileSync(rootPath(dataDir)), await store.listMetadataVersions('root'));
-    if (newer) writeFileAtomic(rootPath(dataDir), newer);
-  }
-  const signers = rootRecord ? loadSignersForRoot(dataDir, parseMetadata(MetadataKind.Root, rootRecord.bytes).signed) : loadOnlineSigners(dataDir);
+  const signers = loadSignersForRoot(dataDir, parseMetadata(MetadataKind.Root, rootRecord.bytes).signed);
   const publisher = new Publisher(store, signers, {
     expiry,
     clock: options.clock,

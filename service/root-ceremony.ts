@@ -230,6 +230,7 @@ export class RootCeremony {
    */
   async rotate(role: string, options: { pkcs11?: string } = {}): Promise<RotateResult> {
     if (!isOnlineRole(role)) throw new KeyshareError(Codes.BAD_REQUEST, `the role must be targets, snapshot or timestamp, not ${JSON.stringify(role)}`);
+    this.deps.publisher.requireLead('the key rotation');
     if (await this.stored()) {
       throw new KeyshareError(CeremonyCodes.PROPOSAL_PENDING, 'a root is already staged: publish or discard it (`keyshare root status`) before rotating a key');
     }

@@ -10,6 +10,7 @@ import { KeyshareError, Codes } from './errors.js';
 import { closeFeed } from './http/routes/feed.js';
 import { UpstreamManager, type ManagerOptions } from '../sync/upstream/manager.js';
 import { StaticDir } from './repo/static-dir.js';
+import { Replication } from './replication.js';
 import { notModified, tufFastPath } from './http/routes/tuf.js';
 import { randomUUID } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
@@ -43,6 +44,8 @@ export interface ServerOptions {
   headersTimeoutMs?: number;
   /** ... and the whole request, body included, within this time (default 60 s). Long-polls answered slowly are not affected. */
   requestTimeoutMs?: number;
+  /** `--database`: with a PostgreSQL URL this process is one of the replicas on it (service/replication.ts). */
+  database?: string | null;
 }
 
 /** Defaults for the slow-client limits (node's are 60 s and 300 s, checked every 30 s). */
@@ -83,6 +86,9 @@ export async function startServer(
       throw e;
     }
   }
+  // Replicas (issue 11): only the lease holder publishes; SQLite is one process, which always does.
+  const replication = instance.store.dialect === 'postgres' && options.database ? new Replication(instance.publisher, { url: options.database, log }) : null;
+  await replication?.start();
   // Publish anything committed while no publisher ran (e.g. an import into the data dir), then keep roles fresh.
   await instance.publisher.notify();
   instance.publisher.start();
@@ -146,6 +152,10 @@ export async function startServer(
           await staticDir.dir.close();
           staticDir.unsubscribe();
         }
+        // After the last publish: release the lease, so that another replica takes over at once.
+        instance.publisher.stop();
+        await instance.publisher.idle();
+        await replication?.stop();
         await instance.close();
         stopGc();
         metrics.close();

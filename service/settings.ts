@@ -25,7 +25,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'listen', flag: '--listen HOST:PORT', env: 'KEYSHARE_LISTEN', defaultText: '`127.0.0.1:8080`', description: 'listen address', serve: true },
   { key: 'server', flag: '--server URL', env: 'KEYSHARE_SERVER', defaultText: '`http://127.0.0.1:8080`', description: 'server for admin commands (flag or env only)', serve: false },
   { key: 'token', flag: '--token T', env: 'KEYSHARE_TOKEN', defaultText: 'contents of `<data>/admin.token`', description: 'admin token (flag, env or file only; never in keyshare.yaml)', serve: false },
-  { key: 'database', flag: '--database URL', env: 'KEYSHARE_DATABASE_URL', defaultText: 'embedded SQLite in the data dir', description: 'database (`postgres://...` or a SQLite file)', serve: true },
+  { key: 'database', flag: '--database URL', env: 'KEYSHARE_DATABASE_URL', defaultText: 'embedded SQLite in the data dir', description: 'database (`postgres://...`)', serve: true },
   { key: 'static-dir', flag: '--static-dir DIR', env: 'KEYSHARE_STATIC_DIR', defaultText: 'none', description: 'static copy of the repository, written on every publish', serve: true },
   { key: 'log-level', flag: '--log-level LEVEL', env: 'KEYSHARE_LOG_LEVEL', defaultText: '`info`', description: `log level: ${LOG_LEVELS.join(', ')}`, serve: true },
   { key: 'expiry.timestamp', flag: '--expiry-timestamp DURATION', env: 'KEYSHARE_EXPIRY_TIMESTAMP', defaultText: '`1d`', description: 'lifetime of timestamp metadata', serve: true },

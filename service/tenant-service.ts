@@ -124,6 +124,8 @@ export class TenantService {
   async add(actor: string | null, input: TenantInput): Promise<{ tenant: TenantView; published: PublishResult | null; token?: CreatedToken }> {
     const { store, publisher, dataDir } = this.deps;
     const name = checkTenantName(input.name);
+    // Its key is made in this replica's data dir: only the publisher may (issue 11).
+    publisher.requireLead('the tenant');
     const existing = await listTenants(store);
     if (existing.some((t) => t.name === name)) throw new KeyshareError(TenantCodes.TENANT_EXISTS, `tenant ${name} already exists`);
     const patterns = checkTenantPatterns(input.scopes, existing);

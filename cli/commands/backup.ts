@@ -3,19 +3,21 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { KeyshareError, Codes } from '../../service/errors.js';
 import { print } from '../output.js';
-import { dataDir } from '../settings.js';
+import { DATABASE_FLAG, DATABASE_HELP, storeSettings } from '../settings.js';
 
 export function backupCommand(): Command {
   return new Command('backup')
     .description('write a consistent online backup of the data dir (database, keys, root.json) to one tar file')
     .requiredOption('--out <file>', 'the backup to write (mode 0600: it holds private keys)')
     .option('--data <dir>', 'data dir (env KEYSHARE_DATA, default ./keyshare-data)')
+    .option(DATABASE_FLAG, DATABASE_HELP)
     .option('--json', 'print machine-readable JSON')
     .addHelpText(
       'after',
       [
         '',
         'Works while the service runs: the database is copied with SQLite\'s backup API, a consistent state.',
+        'The embedded SQLite database only: with PostgreSQL, back up the database with pg_dump and keys/ and root.json as files (docs/DEPLOYMENT.md).',
         'Keep the file as safe as the keys: it holds the online keys (and the root keys while they are in the data dir).',
         '',
         'Example:',
@@ -24,7 +26,7 @@ export function backupCommand(): Command {
     )
     .action(async (o) => {
       const { createBackup } = await import('../../service/backup.js');
-      const r = await createBackup({ dataDir: dataDir(o.data), out: resolve(o.out) });
+      const r = await createBackup({ ...(await storeSettings(o)), out: resolve(o.out) });
       print(o.json, r, () => [`wrote ${r.out} (${r.files} files, ${r.bytes} bytes)`, `  timestamp version ${r.versions.timestamp}, root version ${r.versions.root}, at ${r.createdAt}`]);
     });
 }
@@ -34,6 +36,7 @@ export function restoreCommand(): Command {
     .description('restore a backup into a new data dir, after verifying it whole')
     .argument('<file>', 'the backup (from keyshare backup)')
     .requiredOption('--data <dir>', 'the data dir to create (absent or empty)')
+    .option(DATABASE_FLAG, DATABASE_HELP)
     .option('--same-versions', 'serve exactly the backed-up versions (clients that saw later ones refuse them: ROLLBACK)')
     .option('--version-jump <n>', 'how many versions above the backup the restored repository starts', '1000000')
     .option('--json', 'print machine-readable JSON')
@@ -54,7 +57,7 @@ export function restoreCommand(): Command {
       const jump = Number(o.versionJump);
       if (!Number.isSafeInteger(jump) || jump < 1) throw new KeyshareError(Codes.BAD_REQUEST, '--version-jump must be a whole number of versions, at least 1');
       const { restoreBackup } = await import('../../service/backup.js');
-      const r = await restoreBackup({ file: resolve(file), dataDir: resolve(o.data), sameVersions: Boolean(o.sameVersions), versionJump: jump });
+      const r = await restoreBackup({ file: resolve(file), ...(await storeSettings(o)), sameVersions: Boolean(o.sameVersions), versionJump: jump });
       for (const w of r.warnings) process.stderr.write(`keyshare: warning: ${w}\n`);
       print(o.json, r, () => [`restored ${r.dataDir} from the backup of ${r.createdAt}`, `  serving timestamp version ${r.serving.timestamp} (backed up: ${r.backedUp.timestamp})`]);
     });

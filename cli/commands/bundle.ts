@@ -5,7 +5,7 @@ import { parseDuration } from '../../service/util/duration.js';
 import type { ExportProgress } from '../../sync/bundle/export.js';
 import { readInputFile } from '../files.js';
 import { print } from '../output.js';
-import { dataDir } from '../settings.js';
+import { DATABASE_FLAG, DATABASE_HELP, storeSettings } from '../settings.js';
 import { progress } from '../progress.js';
 
 export function bundleCommand(): Command {
@@ -20,6 +20,7 @@ export function bundleCommand(): Command {
     .option('--since <bundle-or-version>', 'incremental: only what changed since an earlier bundle (its file, or its timestamp version)')
     .option('--gzip', 'gzip the tar (implied by a .gz or .tgz name)')
     .option('--data <dir>', 'data dir (env KEYSHARE_DATA, default ./keyshare-data)')
+    .option(DATABASE_FLAG, DATABASE_HELP)
     .option('--json', 'print machine-readable JSON')
     .addHelpText(
       'after',
@@ -41,7 +42,7 @@ export function bundleCommand(): Command {
       // Loaded on use (with the store and tar): other commands start without them.
       const { exportBundle } = await import('../../sync/bundle/export.js');
       const r = await exportBundle({
-        dataDir: dataDir(o.data),
+        ...(await storeSettings(o)),
         out: resolve(o.out),
         scopes: o.scopes,
         since: o.since === undefined ? undefined : /^\d+$/.test(o.since) ? { timestamp: Number(o.since) } : { bundle: resolve(o.since) },
@@ -64,6 +65,7 @@ export function bundleCommand(): Command {
     .description("verify a bundle against the origin's pinned root, then federate its trust into this service")
     .requiredOption('--root <file>', "the origin's root.json, obtained out of band (never from the bundle)")
     .option('--data <dir>', 'data dir (env KEYSHARE_DATA, default ./keyshare-data)')
+    .option(DATABASE_FLAG, DATABASE_HELP)
     .option('--json', 'print machine-readable JSON')
     .addHelpText(
       'after',
@@ -81,7 +83,7 @@ export function bundleCommand(): Command {
       const root = readInputFile(o.root);
       if (root.length > 1024 * 1024) throw new KeyshareError(Codes.BAD_REQUEST, `${o.root} is too large for a root.json`);
       const { importBundle } = await import('../../sync/bundle/import.js');
-      const r = await importBundle({ file: resolve(file), root, dataDir: dataDir(o.data) });
+      const r = await importBundle({ file: resolve(file), root, ...(await storeSettings(o)) });
       // A refused CRL does not fail the import (the rest landed): a warning, and crlErrors in --json.
       for (const e of r.crlErrors) process.stderr.write(`keyshare: warning: ${e.code}: the CRL of ${e.issuer} was not imported: ${e.message}\n`);
       print(o.json, r, () => {

@@ -17,17 +17,15 @@ export function serveCommand(): Command {
       // One validated configuration: flags, then environment, then keyshare.yaml (service/config.ts).
       const { loadConfig } = await import('../../service/config.js');
       const config = loadConfig({ flags: o });
-      // Validated, but not served by this version yet (CONTRACT.md "Settings"): refuse rather than ignore it.
-      const { assertSupportedDatabase } = await import('../../service/store/database.js');
-      assertSupportedDatabase(config.database);
       // Loaded on use: the service modules cost most of the CLI's start-up, which admin commands do not need.
       const { createLogger } = await import('../../service/log.js');
       const { initDataDir, isInitialized, openInstance } = await import('../../service/instance.js');
       const { startServer } = await import('../../service/server.js');
       const logger = createLogger({ level: config.logLevel });
       const dir = config.data;
-      if (!isInitialized(dir)) {
-        const r = await initDataDir({ dataDir: dir, expiry: config.expiry });
+      // With PostgreSQL, a data dir without root.json over a database that holds a repository is refused (initDataDir).
+      if (!isInitialized(dir, config.database)) {
+        const r = await initDataDir({ dataDir: dir, database: config.database, expiry: config.expiry });
         process.stderr.write(
           [
             '',
@@ -53,6 +51,7 @@ export function serveCommand(): Command {
         console: { sessionTtlSeconds: config.sessionTtlSeconds },
         staticDir: config.staticDir,
         upstreams: { pollMs: config.upstreamPollMs },
+        database: config.database,
       });
       logger.info({ url: server.url, data: dir, config: config.configFile }, 'serving');
       process.stderr.write(`keyshare serving ${server.url}/tuf/ (root.json: ${dir}/root.json, admin token: ${dir}/admin.token)\n`);

@@ -37,7 +37,12 @@ export interface AuditAppend {
 
 interface Context extends AuditInfo {
   actor: string | null;
-  recorded: boolean;
+  /**
+   * Whether a transaction records this operation: set at its `begin`, cleared if it rolls back.
+   * Claimed at begin, not at commit, because with PostgreSQL two outermost transactions of one
+   * operation can be open at once, and only one may record it.
+   */
+  claimed: boolean;
 }
 
 interface Pending {
@@ -66,20 +71,20 @@ export class AuditLog implements TransactionObserver {
    * `info.action` (outcome ok). If it fails without writing, a `failed` entry says why.
    */
   async run<T>(actor: string | null, info: AuditInfo, fn: () => Promise<T>): Promise<T> {
-    const ctx: Context = { ...info, actor, recorded: false };
+    const ctx: Context = { ...info, actor, claimed: false };
     // For an operation that writes outside Store.transaction: recorded right after it instead.
     const before = (await info.digest?.()) ?? null;
     try {
       const result = await this.current.run(ctx, fn);
-      if (!ctx.recorded) {
+      if (!ctx.claimed) {
+        ctx.claimed = true;
         await this.append({ actor, action: info.action, outcome: 'ok', scope: info.scope, target: info.target, before, after: (await info.digest?.()) ?? null, details: info.details });
-        ctx.recorded = true;
       }
       return result;
     } catch (e) {
       // Denials are recorded by the HTTP layer (middleware/audit.ts), once.
       const denied = isKeyshareError(e) && (e.code === Codes.FORBIDDEN || e.code === Codes.UNAUTHORIZED);
-      if (!ctx.recorded && !denied) {
+      if (!ctx.claimed && !denied) {
         await this.append({
           actor,
           action: info.action,
@@ -95,7 +100,8 @@ export class AuditLog implements TransactionObserver {
 
   async begin(): Promise<Pending | null> {
     const ctx = this.current.getStore();
-    if (!ctx || ctx.recorded) return null;
+    if (!ctx || ctx.claimed) return null;
+    ctx.claimed = true;
     return { ctx, before: (await ctx.digest?.()) ?? null };
   }
 
@@ -111,7 +117,11 @@ export class AuditLog implements TransactionObserver {
       after: (await ctx.digest?.()) ?? null,
       details: ctx.details,
     });
-    ctx.recorded = true;
+  }
+
+  /** A rolled-back transaction recorded nothing: the operation's next transaction may. */
+  end(pending: unknown, committed: boolean): void {
+    if (!committed) (pending as Pending).ctx.claimed = false;
   }
 
   /** Appends one entry now (inside the caller's transaction if there is one). */

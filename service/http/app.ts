@@ -60,7 +60,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/readyz', (c) => {
     const ts = deps.instance.publisher.latestMetadata('timestamp');
     const ready = ts !== undefined && Date.parse(ts.expires) > Date.now();
-    return c.json({ status: ready ? 'ready' : 'not ready', timestampVersion: ts?.version ?? null }, ready ? 200 : 503);
+    // A replica is ready once it serves a repository, whether or not it publishes (issue 11).
+    return c.json({ status: ready ? 'ready' : 'not ready', timestampVersion: ts?.version ?? null, publisher: deps.instance.publisher.leads() }, ready ? 200 : 503);
   });
 
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));

@@ -30,6 +30,7 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   NOTHING_TO_SIGN: 404,
   STALE_SIGNING_REQUEST: 409,
   [Codes.NOT_INITIALIZED]: 503,
+  [Codes.NOT_PUBLISHER]: 503,
   [Codes.INTERNAL]: 500,
 };
 

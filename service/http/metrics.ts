@@ -142,6 +142,14 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     },
   });
   new Gauge({
+    name: 'keyshare_publisher_leader',
+    help: 'Whether this process signs and publishes: 1, or 0 for a replica that does not hold the publisher lease',
+    registers,
+    collect() {
+      this.set(instance.publisher.leads() ? 1 : 0);
+    },
+  });
+  new Gauge({
     name: 'keyshare_role_version',
     help: 'The current version of each TUF role (bins: the highest of the hashed bins)',
     labelNames: ['role'] as const,

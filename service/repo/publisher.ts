@@ -82,6 +82,19 @@ export interface PublishEvent {
 }
 export type PublishObserver = (event: PublishEvent) => void;
 
+/**
+ * Whether this process publishes (issue 11, service/replication.ts): with replicas on one
+ * PostgreSQL database only the holder of the publisher lease signs and commits metadata; the
+ * others hand their changes to it and serve what it publishes. Alone (SQLite), it always does.
+ */
+export interface PublishGate {
+  leads(): boolean;
+  /** A change was committed here while another replica publishes: tell that one. */
+  handOff(): void;
+}
+
+const ALWAYS_LEADS: PublishGate = { leads: () => true, handOff: () => {} };
+
 /** A superseded version stays downloadable this long, for clients in the middle of an update. */
 export const GC_GRACE_MS = 60 * 60 * 1000;
 const GC_INTERVAL_MS = 5 * 60 * 1000;
@@ -100,6 +113,7 @@ export class Publisher {
   private readonly clock: () => Date;
   /** Keys of service-held tenant roles, by tenant name (service/repo/tenants.ts). Offline tenants have none. */
   private readonly tenantSigners = new Map<string, Signer>();
+  private gate: PublishGate = ALWAYS_LEADS;
 
   constructor(
     private readonly store: Store,
@@ -174,8 +188,33 @@ export class Publisher {
     if (!this.latest.has('timestamp') || !this.latest.has('root')) {
       throw new KeyshareError(Codes.NOT_INITIALIZED, 'the repository has not been initialised (run `keyshare init`)');
     }
+    // Another replica may have published a root with new online keys (`key rotate`): this process
+    // must not sign with keys that root no longer names (clients would refuse the result).
+    const root = parseMetadata(MetadataKind.Root, this.latest.get('root')!.bytes).signed;
+    this.staleKeys = (['targets', 'snapshot', 'timestamp'] as const).filter((r) => !root.roles[r]?.keyIDs.includes(this.signers[r].keyid));
     this.servedChanged();
   }
+
+  /** Set once by the server when replicas share a database (service/replication.ts). */
+  setGate(gate: PublishGate): void {
+    this.gate = gate;
+  }
+
+  /** True when this process signs and commits metadata (always, unless a replica that does not hold the lease). */
+  leads(): boolean {
+    return this.gate.leads();
+  }
+
+  /**
+   * Issue 11: only the lease holder signs; the others refuse what they cannot hand off (root and
+   * tenant publishes, and `key rotate`, whose new key must be in the publisher's data dir).
+   */
+  requireLead(what: string): void {
+    if (!this.leads()) throw new KeyshareError(Codes.NOT_PUBLISHER, `this replica does not publish; retry ${what} on the replica that holds the publisher lease (keyshare_publisher_leader 1)`);
+  }
+
+  /** Online roles whose key this process holds is not the one the served root names (see load). */
+  private staleKeys: string[] = [];
 
   latestMetadata(role: string): MetadataRecord | undefined {
     return this.latest.get(role);
@@ -213,6 +252,11 @@ export class Publisher {
 
   /** Publishes pending changes now, or after the publish in flight (coalescing). */
   notify(): Promise<PublishResult | null> {
+    if (!this.leads()) {
+      // A replica that does not hold the lease never signs: the leader publishes the change.
+      this.gate.handOff();
+      return Promise.resolve(null);
+    }
     if (this.running) {
       this.pending = true;
       return this.running.then(() => this.running ?? this.notify());
@@ -277,7 +321,9 @@ export class Publisher {
   /** Re-signs roles before they expire: checks every `intervalMs`. */
   start(intervalMs = 30_000, watchMs = 2_000): void {
     this.stop();
-    this.timer = setInterval(() => void this.notify(), intervalMs);
+    this.timer = setInterval(() => {
+      if (this.leads()) void this.notify();
+    }, intervalMs);
     this.timer.unref();
     // Writes by other processes on the same data dir (`keyshare bundle import` commits trust,
     // `keyshare bundle export` publishes a version): a cheap check picks them up within seconds.
@@ -296,8 +342,13 @@ export class Publisher {
     if (this.running) return;
     const moved = (await this.store.latestMetadata('timestamp'))?.version !== this.latest.get('timestamp')?.version;
     const seq = await this.store.changeSeq();
-    // publish() reloads what another process published, serialised with this process's publishes.
     if (this.running) return;
+    if (!this.leads()) {
+      // A replica that does not publish serves what the leader published (issue 11).
+      if (moved) await this.exclusive(() => this.load());
+      return;
+    }
+    // publish() reloads what another process published, serialised with this process's publishes.
     if (moved || seq !== this.seenSeq) {
       this.seenSeq = seq;
       void this.notify();
@@ -322,6 +373,7 @@ export class Publisher {
    * recover). Runs between publishes, never during one.
    */
   async publishRoot(root: MetadataRecord, signers: OnlineSigners): Promise<PublishResult> {
+    this.requireLead('the root publish');
     while (this.running) await this.running;
     const task = (async () => {
       // Two publishes of the same proposal: only the first lands.
@@ -369,6 +421,7 @@ export class Publisher {
    * `persist` runs in the same transaction (the tenant's definition). Runs between publishes.
    */
   async publishTenant(tenant: TenantRecord, signer: Signer, persist: () => Promise<void>): Promise<PublishResult> {
+    this.requireLead('the tenant');
     return this.exclusive(async () => {
       const now = this.clock();
       const base = this.latest.get('timestamp')!;
@@ -548,6 +601,12 @@ export class Publisher {
   async publish(): Promise<PublishResult | null> {
     // Another process may have published (`keyshare bundle export`): build on what is stored.
     if ((await this.store.latestMetadata('timestamp'))?.version !== this.latest.get('timestamp')?.version) await this.load();
+    if (this.staleKeys.length > 0) {
+      throw new KeyshareError(
+        'ONLINE_KEYS_STALE',
+        `root v${this.latest.get('root')!.version} names other ${this.staleKeys.join(', ')} keys than this process holds: copy keys/ from the replica that published it, and restart`,
+      );
+    }
     const now = this.clock();
     // Read first: whatever is written from here on has a greater seq and stays dirty for the next publish.
     const upToSeq = await this.store.changeSeq();

@@ -1,8 +1,8 @@
 /**
  * Which database a `--database` setting names (CONTRACT.md "Settings"), and whether this
- * version can use it. The store is the embedded SQLite database in the data dir; PostgreSQL
- * is refused with a clear error until the store has a PostgreSQL dialect (issue 11;
- * docs/DEPLOYMENT.md, "Replicas with PostgreSQL").
+ * version can use it: the embedded SQLite database in the data dir (the default), or
+ * PostgreSQL (`postgres://...`, issue 11). A SQLite file outside the data dir is refused.
+ * Messages never echo the setting: a URL may hold a password.
  */
 import { KeyshareError, Codes } from '../errors.js';
 
@@ -13,16 +13,11 @@ export function databaseKind(database: string | null | undefined): DatabaseKind 
   return /^postgres(ql)?:\/\//i.test(database) ? 'postgres' : 'sqlite-file';
 }
 
-/** Throws CONFIG_INVALID for a database this version cannot use; never echoes a URL (it may hold a password). */
-export function assertSupportedDatabase(database: string | null | undefined): void {
+/** The kind of a database this version can use; CONFIG_INVALID otherwise. */
+export function supportedDatabase(database: string | null | undefined): 'embedded' | 'postgres' {
   const kind = databaseKind(database);
-  if (kind === 'postgres') {
-    throw new KeyshareError(
-      Codes.CONFIG_INVALID,
-      'database: PostgreSQL (postgres://...) is not supported yet; this version keeps its state in the embedded SQLite database in the data dir (remove --database / KEYSHARE_DATABASE_URL; see docs/DEPLOYMENT.md, "Replicas with PostgreSQL")',
-    );
-  }
   if (kind === 'sqlite-file') {
-    throw new KeyshareError(Codes.CONFIG_INVALID, 'database: a SQLite file outside the data dir is not supported yet; the database is <data>/keyshare.db (remove --database / KEYSHARE_DATABASE_URL)');
+    throw new KeyshareError(Codes.CONFIG_INVALID, 'database: a SQLite file outside the data dir is not supported; the embedded database is <data>/keyshare.db (remove --database / KEYSHARE_DATABASE_URL), or give a postgres://... URL');
   }
+  return kind;
 }

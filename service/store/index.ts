@@ -5,4 +5,5 @@
 export * from './types.js';
 export type { Store, Dialect } from './port.js';
 export { SqliteStore } from './sqlite.js';
-export { openStore, dbPath, type StoreOptions } from './open.js';
+export { openStore, storeDatabase, dbPath, type StoreOptions } from './open.js';
+export { databaseKind, supportedDatabase } from './database.js';

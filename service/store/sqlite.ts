@@ -18,7 +18,8 @@ import * as t from './schema.js';
 import { KeyshareError, Codes } from '../errors.js';
 import { packageRoot } from '../util/paths.js';
 import { Mutex } from '../util/mutex.js';
-import type { AnchorRecord, AnchorType, Level, RevocationReason, Revocations, ScopeRecord } from '../domain/types.js';
+import type { AnchorRecord, AnchorType, Revocations, ScopeRecord } from '../domain/types.js';
+import { byScopeAndId, fromAnchor, nextCrlRow, revocationRow, toAnchor, toRevocations, toScope, type CrlInput } from './rows.js';
 import type { Store } from './port.js';
 import {
   ALL_SCOPES,
@@ -147,12 +148,13 @@ export class SqliteStore implements Store {
       const outermost = parent === this.root;
       const savepoint = `ks_${frame.depth}`;
       this.sqlite.exec(outermost ? 'BEGIN IMMEDIATE' : `SAVEPOINT ${savepoint}`);
+      const observer = outermost ? this.observer : null;
+      let pending: unknown = null;
       try {
-        const observer = outermost ? this.observer : null;
         const result = await this.frames.run(frame, async () => {
-          const pending = observer ? await observer.begin() : null;
+          pending = observer ? await observer.begin() : null;
           const r = await fn();
-          if (observer && pending !== null) await observer.commit(pending);
+          if (pending !== null) await observer!.commit(pending);
           return r;
         });
         // Whatever `fn` started and left running now waits for the frame's lock, then runs in the parent.
@@ -160,6 +162,7 @@ export class SqliteStore implements Store {
           frame.open = false;
         });
         this.sqlite.exec(outermost ? 'COMMIT' : `RELEASE ${savepoint}`);
+        if (pending !== null) observer!.end?.(pending, true);
         return result;
       } catch (e) {
         frame.open = false;
@@ -168,6 +171,7 @@ export class SqliteStore implements Store {
         } else {
           this.sqlite.exec(`ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
         }
+        if (pending !== null) observer!.end?.(pending, false);
         throw e;
       }
     });
@@ -273,12 +277,12 @@ export class SqliteStore implements Store {
           rows.push(...this.db.select().from(t.anchors).where(inArray(t.anchors.scope, scopes.slice(i, i + 500))).all());
         }
       }
-      return rows.map(toAnchor).sort((a, b) => (a.scope + a.id < b.scope + b.id ? -1 : 1));
+      return rows.map(toAnchor).sort(byScopeAndId);
     });
   }
   /** Anchors of some types (e.g. the CA anchors a publish needs for CRLs), without reading every anchor. */
   listAnchorsOfTypes(types: AnchorType[]): Promise<AnchorRecord[]> {
-    return this.call(() => this.db.select().from(t.anchors).where(inArray(t.anchors.type, types)).all().map(toAnchor).sort((a, b) => (a.scope + a.id < b.scope + b.id ? -1 : 1)));
+    return this.call(() => this.db.select().from(t.anchors).where(inArray(t.anchors.type, types)).all().map(toAnchor).sort(byScopeAndId));
   }
   getAnchor(scope: string, id: string): Promise<AnchorRecord | null> {
     return this.call(() => this.getAnchorSync(scope, id));
@@ -339,32 +343,19 @@ export class SqliteStore implements Store {
 
   // ---- revocations ----
   listRevocations(): Promise<Revocations> {
-    return this.call(() => {
-      const out: Revocations = { certificates: [], keys: [], signatures: [] };
-      for (const r of this.db.select().from(t.revocations).orderBy(t.revocations.id).all()) {
-        const base = { revokedAt: r.revokedAt, reason: r.reason as RevocationReason, scope: r.scope === '' ? null : r.scope };
-        if (r.kind === 'certificate') out.certificates.push({ issuer: r.issuer!, serial: r.serial!, ...base });
-        else if (r.kind === 'key') out.keys.push({ id: r.subject, ...base });
-        else out.signatures.push({ digest: r.subject, ...base });
-      }
-      return out;
-    });
+    return this.call(() => toRevocations(this.db.select().from(t.revocations).orderBy(t.revocations.id).all()));
   }
   /** Adds a revocation; returns false when the same one already exists (idempotent). */
   addRevocation(r: RevocationInput): Promise<boolean> {
     return this.write(() => {
-      const subject = r.kind === 'certificate' ? `${r.issuer}/${r.serial}` : r.kind === 'key' ? r.id! : r.digest!;
-      const scope = r.scope ?? '';
+      const row = revocationRow(r);
       const existing = this.db
         .select()
         .from(t.revocations)
-        .where(and(eq(t.revocations.kind, r.kind), eq(t.revocations.subject, subject), eq(t.revocations.scope, scope)))
+        .where(and(eq(t.revocations.kind, row.kind), eq(t.revocations.subject, row.subject), eq(t.revocations.scope, row.scope)))
         .get();
       if (existing) return false;
-      this.db
-        .insert(t.revocations)
-        .values({ kind: r.kind, subject, issuer: r.issuer ?? null, serial: r.serial ?? null, scope, reason: r.reason, revokedAt: r.revokedAt })
-        .run();
+      this.db.insert(t.revocations).values(row).run();
       this.markDirty(r.scope ?? ALL_SCOPES);
       return true;
     });
@@ -387,18 +378,10 @@ export class SqliteStore implements Store {
    * dirty, and every scope when the trust documents may change (the issuer's first CRL, or a
    * different set of revoked serials, which can revoke anchors).
    */
-  putCrl(rec: Omit<CrlRecord, 'url' | 'lastFetchAt' | 'lastError'> & { url?: string | null; lastFetchAt?: string | null }, affectsTrust: boolean): Promise<void> {
+  putCrl(rec: CrlInput, affectsTrust: boolean): Promise<void> {
     return this.write(() => {
       const existing = this.getCrlSync(rec.issuer);
-      if (existing && BigInt(`0x${rec.crlNumber}`) <= BigInt(`0x${existing.crlNumber}`)) {
-        throw new KeyshareError('ROLLBACK', `CRL number ${rec.crlNumber} is not greater than the stored ${existing.crlNumber} (RFC 5280 5.2.3)`);
-      }
-      const row = {
-        ...rec,
-        url: rec.url !== undefined ? rec.url : (existing?.url ?? null),
-        lastFetchAt: rec.lastFetchAt !== undefined ? rec.lastFetchAt : (existing?.lastFetchAt ?? null),
-        lastError: null,
-      };
+      const row = nextCrlRow(rec, existing);
       this.db.insert(t.crls).values(row).onConflictDoUpdate({ target: t.crls.issuer, set: row }).run();
       this.markDirty(`${CRL_DIRTY_PREFIX}${rec.issuer}`);
       // The trust documents carry the URL too (`crls[].urls`).
@@ -706,44 +689,6 @@ export class SqliteStore implements Store {
   rawForTests(): Database.Database {
     return this.sqlite;
   }
-}
-
-function toScope(r: typeof t.scopes.$inferSelect): ScopeRecord {
-  return { scope: r.scope, inherit: r.inherit, level: (r.level as Level | null) ?? null, source: r.source };
-}
-
-function toAnchor(r: typeof t.anchors.$inferSelect): AnchorRecord {
-  return {
-    scope: r.scope,
-    id: r.id,
-    name: r.name,
-    type: r.type as AnchorType,
-    material: r.material,
-    trustedIdentities: r.trustedIdentities ?? null,
-    keyId: r.keyId,
-    serial: r.serial,
-    issuerName: r.issuerName,
-    subject: r.subject,
-    notAfter: r.notAfter,
-    source: r.source,
-  };
-}
-
-function fromAnchor(a: AnchorRecord) {
-  return {
-    scope: a.scope,
-    id: a.id,
-    name: a.name,
-    type: a.type,
-    material: a.material,
-    trustedIdentities: a.trustedIdentities,
-    keyId: a.keyId ?? null,
-    serial: a.serial ?? null,
-    issuerName: a.issuerName ?? null,
-    subject: a.subject ?? null,
-    notAfter: a.notAfter ?? null,
-    source: a.source ?? null,
-  };
 }
 
 /** A named parameter of a prepared query. */

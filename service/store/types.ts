@@ -103,11 +103,13 @@ export interface AuditHead {
 /**
  * Sees every outermost transaction (service/audit/log.ts): `begin` right after BEGIN, before
  * `fn`; `commit` after `fn`, before COMMIT. Both run inside the transaction, so their store
- * reads see its writes. `commit` is skipped when `begin` returned null.
+ * reads see its writes. `end` comes after COMMIT (`committed` true) or ROLLBACK (false), outside
+ * the transaction. `commit` and `end` are skipped when `begin` returned null.
  */
 export interface TransactionObserver {
   begin(): Promise<unknown>;
   commit(pending: unknown): Promise<void>;
+  end?(pending: unknown, committed: boolean): void;
 }
 
 /** A stored CRL as the console and metrics see it (no DER). */

@@ -77,6 +77,8 @@ export interface ExportProgress {
 
 export interface ExportOptions {
   dataDir: string;
+  /** The data dir's database (service/store/open.ts; absent: as configured for the data dir). */
+  database?: string | null;
   out: string;
   /** Scope patterns (`*.acme.io`, `registry.acme.io`): only their trust files travel. */
   scopes?: string[];
@@ -122,9 +124,9 @@ export async function exportBundle(options: ExportOptions): Promise<ExportResult
   if (!Number.isInteger(validFor) || validFor < 60) throw new KeyshareError(Codes.BAD_REQUEST, '--valid-for must be at least one minute');
   const filter = options.scopes && options.scopes.length > 0 ? [...new Set(options.scopes)] : null;
   for (const p of filter ?? []) parseScope(p);
-  if (!isInitialized(options.dataDir)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${options.dataDir} is not initialised (run \`keyshare init\`)`);
+  if (!isInitialized(options.dataDir, options.database)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${options.dataDir} is not initialised (run \`keyshare init\`)`);
 
-  const store = await openStore({ dataDir: options.dataDir });
+  const store = await openStore({ dataDir: options.dataDir, database: options.database });
   try {
     let prepared: Prepared | null = null;
     for (let attempt = 1; !prepared; attempt++) {

@@ -68,6 +68,8 @@ export interface ImportOptions {
   root: Buffer;
   /** The data dir to import into; or an open store (in-process, e.g. tests). */
   dataDir?: string;
+  /** With `dataDir`: its database (service/store/open.ts; absent: as configured for the data dir). */
+  database?: string | null;
   store?: Store;
   /** Called after the commit when the importer runs inside a service (publish now). */
   publisher?: { notify(): Promise<unknown> };
@@ -219,8 +221,8 @@ async function completeIncremental(store: Store, dir: string, manifest: BundleMa
 async function withStore<T>(options: ImportOptions, fn: (store: Store) => Promise<T>): Promise<T> {
   if (options.store) return fn(options.store);
   if (!options.dataDir) throw new KeyshareError(Codes.CONFIG_INVALID, 'importBundle needs a data dir or a store');
-  if (!isInitialized(options.dataDir)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${options.dataDir} is not initialised (run \`keyshare init\`)`);
-  const store = await openStore({ dataDir: options.dataDir });
+  if (!isInitialized(options.dataDir, options.database)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${options.dataDir} is not initialised (run \`keyshare init\`)`);
+  const store = await openStore({ dataDir: options.dataDir, database: options.database });
   try {
     return await fn(store);
   } finally {

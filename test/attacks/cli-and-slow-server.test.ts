@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchTrust, HttpFetcher } from '../../sync/client/index.js';
 import { isKeyshareError } from '../../service/errors.js';
-import { SqliteStore } from '../../service/store/index.js';
-import { dbPath } from '../../service/instance.js';
+import { openStore } from '../../service/store/index.js';
+import { dumpTable } from '../support/store.js';
 import { cleanupTempDirs, newDataDir, tempDir } from '../support/service.js';
 import { errorCode, runCli } from '../sync/client/support.js';
 import { bundleFrom, tree } from './support/consumers.js';
@@ -63,10 +63,9 @@ describe('keyshare bundle import under attack (the built CLI)', () => {
     const ok = await runCli(['bundle', 'import', good, '--root', pin(repo), '--data', dataDir]);
     expect(ok.code, ok.stderr).toBe(0);
     const dump = async () => {
-      const store = SqliteStore.open(dbPath(dataDir));
+      const store = await openStore({ dataDir });
       try {
-        const db = store.rawForTests();
-        return ['scopes', 'anchors', 'upstreams', 'upstream_files', 'dirty'].map((t) => db.prepare(`SELECT * FROM ${t}`).all());
+        return await Promise.all(['scopes', 'anchors', 'upstreams', 'upstream_files', 'dirty'].map((t) => dumpTable(store, t)));
       } finally {
         await store.close();
       }

@@ -3,8 +3,9 @@
  * running service: exit 0 on success; 1 with one line `keyshare: CODE: message` on failure; 2 on
  * a usage error (CONTRACT.md "CLI").
  */
+import { prepareDataDir } from '../support/database.js';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify as toYaml } from 'yaml';
@@ -252,7 +253,7 @@ describe('when `serve` starts on a data dir', () => {
 
   it('initialises a development repository the first time, and never again', async () => {
     const dataDir = resolve(tempDir('keyshare-serve-'), 'data');
-    mkdirSync(dataDir);
+    await prepareDataDir(dataDir);
     const first = await serve(dataDir);
     expect(first.stderr()).toContain('DEVELOPMENT');
     expect(first.stderr()).toContain(join(dataDir, 'root.json'));

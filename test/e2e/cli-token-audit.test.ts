@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { packageRoot } from '../../service/util/paths.js';
 import { cleanupTempDirs, startTestService, tempDir, type TestService } from '../support/service.js';
-import { rawDb } from '../support/store.js';
+import { sqlRows } from '../support/store.js';
 
 // Each run of the CLI is a new node process: allow for a slow, busy machine.
 vi.setConfig({ testTimeout: 180_000 });
@@ -110,7 +110,7 @@ describe('keyshare audit', () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/intact/);
 
-    rawDb(svc.instance.store).prepare(`UPDATE audit SET scope = 'elsewhere.io' WHERE seq = 2`).run();
+    await sqlRows(svc.instance.store, `UPDATE audit SET scope = 'elsewhere.io' WHERE seq = 2`);
     const bad = await keyshare(['audit', 'verify', ...opts]);
     expectFailure(bad, 'AUDIT_TAMPERED');
     expect(bad.stderr).toMatch(/entry 2/);

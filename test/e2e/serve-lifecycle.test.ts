@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, newDataDir, tempDir } from '../support/service.js';
@@ -65,7 +65,7 @@ describe('when the configuration is invalid', () => {
 
   it('refuses an invalid keyshare.yaml in the data dir, naming the file', async () => {
     const { dataDir } = await newDataDir();
-    writeFileSync(join(dataDir, 'keyshare.yaml'), 'listen: 127.0.0.1:0\nmax-body: lots\n');
+    appendFileSync(join(dataDir, 'keyshare.yaml'), 'listen: 127.0.0.1:0\nmax-body: lots\n');
     const p = run(['serve', '--data', dataDir]);
     expect(await p.exit).toBe(1);
     expect(p.stderr().trim()).toBe(`keyshare: CONFIG_INVALID: max-body (from ${join(dataDir, 'keyshare.yaml')}): "lots" is not a size (e.g. 4MiB, 512KiB, 1000000)`);
@@ -76,7 +76,7 @@ describe('when the service gets SIGTERM', () => {
   it('lets an in-flight request finish, then exits 0', async () => {
     const { dataDir, token } = await newDataDir();
     // The listen address comes from keyshare.yaml (port 0: any free port).
-    writeFileSync(join(dataDir, 'keyshare.yaml'), 'listen: 127.0.0.1:0\nlog-level: info\n');
+    appendFileSync(join(dataDir, 'keyshare.yaml'), 'listen: 127.0.0.1:0\nlog-level: info\n');
     const p = run(['serve', '--data', dataDir]);
     const url = await waitFor(() => /keyshare serving (http:\/\/[^/\s]+)\//.exec(p.stderr())?.[1], 'the service to start');
     const { port } = new URL(url);

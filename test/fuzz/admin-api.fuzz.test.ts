@@ -142,7 +142,7 @@ describe('every admin API write route', () => {
     const fuzz = () =>
       fc.assert(
         fc.asyncProperty(requestFor(doc, route), async (req) => {
-          const before = dumpStore(instance.store);
+          const before = await dumpStore(instance.store);
           const qs = req.query.length ? `?${new URLSearchParams(req.query).toString()}` : '';
           const res = await app.request(`/api/v1${req.path}${qs}`, {
             method: route.method,
@@ -156,7 +156,7 @@ describe('every admin API write route', () => {
           const body = JSON.parse(text);
           expect(body.code, where).toMatch(CODE);
           expect(typeof body.message, where).toBe('string');
-          expect(dumpStore(instance.store), `${where}: nothing stored`).toEqual(before);
+          expect(await dumpStore(instance.store), `${where}: nothing stored`).toEqual(before);
         }),
         runs(30),
       );

@@ -65,14 +65,14 @@ describe('apply files', () => {
     const seen = new Map<string, number>();
     await fc.assert(
       fc.asyncProperty(applyFile, fc.boolean(), async (file, prune) => {
-        const before = dumpStore(instance.store);
+        const before = await dumpStore(instance.store);
         let summary: { changed: boolean } | undefined;
         const r = await outcome(async () => {
           summary = (await instance.service.apply(file as never, { prune })).summary;
         });
         seen.set(r, (seen.get(r) ?? 0) + 1);
         if (r !== 'ok') {
-          expect(dumpStore(instance.store), `refused with ${r}: nothing stored`).toEqual(before);
+          expect(await dumpStore(instance.store), `refused with ${r}: nothing stored`).toEqual(before);
           return;
         }
         expect(summary).toBeDefined();

@@ -112,9 +112,9 @@ describe('importing mutated bundles', () => {
         fc.asyncProperty(fc.oneof(mutated([good]), mutated([gzipSync(good)])), async (bytes) => {
           const file = join(dir, `${++n}.tar`);
           writeFileSync(file, bytes);
-          const before = dumpStore(store);
+          const before = await dumpStore(store);
           const r = await outcome(() => importBundle({ file, root: repo.root(1), store, tmpDir: dir, limits: LIMITS }));
-          if (r !== 'ok') expect(dumpStore(store), `refused with ${r}: nothing stored`).toEqual(before);
+          if (r !== 'ok') expect(await dumpStore(store), `refused with ${r}: nothing stored`).toEqual(before);
         }),
         runs(150),
       );

@@ -49,11 +49,11 @@ describe('apply files of the wrong shape (found by test/fuzz/apply.fuzz.test.ts)
   ];
   for (const [what, file, code, path] of cases) {
     it(`refuses a file where ${what} with ${code}, storing nothing`, async () => {
-      const before = dumpStore(instance.store);
+      const before = await dumpStore(instance.store);
       const r = await refusal(() => instance.service.apply(file as never));
       expect(r.code).toBe(code);
       if (path) expect((r.details as { path: string }[]).map((d) => d.path)).toContain(path);
-      expect(dumpStore(instance.store)).toEqual(before);
+      expect(await dumpStore(instance.store)).toEqual(before);
     });
   }
 });

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import { isKeyshareError } from '../../service/errors.js';
 import type { Store } from '../../service/store/index.js';
-import { rawDb } from '../support/store.js';
+import { dumpTable, tableNames } from '../support/store.js';
 
 const SCALE = Math.max(1, Number(process.env.KEYSHARE_FUZZ_SCALE ?? '1') || 1);
 
@@ -82,19 +82,10 @@ export function mutatedText(seeds: string[]): fc.Arbitrary<string> {
  * Every row of every table, for "nothing stored from a refused input". The audit log is left
  * out: it records refused writes on purpose.
  */
-export function dumpStore(store: Store): Record<string, unknown[]> {
-  const db = rawDb(store);
-  const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '__drizzle%'`).all() as { name: string }[])
-    .map((t) => t.name)
-    .filter((t) => t !== 'audit')
-    .sort();
+export async function dumpStore(store: Store): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
-  for (const t of tables) {
-    // Blobs (signed metadata, target files) by length and a cheap checksum: a dump per case must stay fast.
-    const columns = (db.prepare(`PRAGMA table_info("${t}")`).all() as { name: string; type: string }[]).map((c) =>
-      /blob/i.test(c.type) ? `length("${c.name}") || ':' || hex(substr("${c.name}", 1, 16)) AS "${c.name}"` : `"${c.name}"`,
-    );
-    const rows = db.prepare(`SELECT ${columns.join(', ')} FROM "${t}"`).all() as Record<string, unknown>[];
+  for (const t of (await tableNames(store)).filter((t) => t !== 'audit')) {
+    const rows = await dumpTable(store, t);
     out[t] = t === 'meta' ? rows.filter((r) => r.key !== 'audit_head') : rows;
   }
   return out;

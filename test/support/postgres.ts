@@ -33,7 +33,7 @@ function runAs(): { uid?: number; gid?: number } {
   return { uid, gid };
 }
 
-export async function startPostgres(): Promise<RunningPostgres> {
+export async function startPostgres(options: { maxConnections?: number } = {}): Promise<RunningPostgres> {
   if (!POSTGRES_BIN_DIR) throw new Error('PostgreSQL is not installed (Debian package postgresql)');
   const dir = mkdtempSync(join(tmpdir(), 'keyshare-pg-'));
   const user = runAs();
@@ -47,7 +47,7 @@ export async function startPostgres(): Promise<RunningPostgres> {
   const port = await freePort();
   const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1'];
   // A test cluster: durability does not matter, a loaded machine does.
-  for (const s of ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'max_connections=40', 'shared_buffers=16MB']) args.push('-c', s);
+  for (const s of ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', `max_connections=${options.maxConnections ?? 40}`, 'shared_buffers=16MB']) args.push('-c', s);
   const child: ChildProcess = spawn(join(POSTGRES_BIN_DIR, 'postgres'), args, { ...user, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
@@ -84,4 +84,31 @@ export async function startPostgres(): Promise<RunningPostgres> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The test run's cluster: the one the vitest global setup started when the run is on
+ * PostgreSQL (test/support/postgres-global.ts: KEYSHARE_TEST_POSTGRES_URL), else one of this
+ * test file's own (stop it in afterAll; stopping the run's cluster is a no-op).
+ */
+export async function testPostgres(): Promise<RunningPostgres> {
+  const url = process.env.KEYSHARE_TEST_POSTGRES_URL;
+  return url ? { url, stop: async () => {} } : startPostgres();
+}
+
+let databases = 0;
+
+/** A fresh, empty database on `server` (CREATE DATABASE), and its URL. */
+export async function freshDatabase(server: RunningPostgres, options = ''): Promise<string> {
+  const name = `ks_${process.pid}_${++databases}`;
+  const admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name} ${options}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(server.url);
+  url.pathname = `/${name}`;
+  return url.toString();
 }

@@ -9,6 +9,7 @@ import { Updater } from 'tuf-js';
 import { createApp } from '../../service/http/app.js';
 import { initDataDir, openInstance, type InitOptions, type Instance, type OpenOptions } from '../../service/instance.js';
 import { startServer, type RunningServer } from '../../service/server.js';
+import { prepareDataDir } from './database.js';
 
 const made: string[] = [];
 
@@ -26,6 +27,7 @@ export function cleanupTempDirs(): void {
 /** An initialised data dir (development keys inside) and its admin token. */
 export async function newDataDir(options: Omit<InitOptions, 'dataDir'> = {}): Promise<{ dataDir: string; token: string }> {
   const dataDir = join(tempDir(), 'data');
+  await prepareDataDir(dataDir);
   await initDataDir({ ...options, dataDir });
   return { dataDir, token: readFileSync(join(dataDir, 'admin.token'), 'utf8').trim() };
 }

@@ -1,11 +1,60 @@
 /**
- * The SQLite database under a store, for the tests that tamper with rows or dump every table.
- * SQLite only: raw access is not part of the store port (service/store/port.ts).
+ * The database under a store, for the tests that tamper with rows or dump every table: raw SQL
+ * is not part of the store port (service/store/port.ts), so it is reached here, per dialect.
  */
 import type Database from 'better-sqlite3';
 import { SqliteStore, type Store } from '../../service/store/index.js';
+import { PgStore } from '../../service/store/pg/store.js';
 
+/** The SQLite connection, for what only SQLite has (its files, its pragmas). */
 export function rawDb(store: Store): Database.Database {
   if (!(store instanceof SqliteStore)) throw new Error(`this test reads the SQLite database directly, and the store is ${store.dialect}`);
   return store.rawForTests();
+}
+
+/**
+ * Runs one statement outside the store, on either dialect: `?` placeholders (PostgreSQL gets
+ * $1, $2...), parameters as the drivers take them (a Buffer is a blob / bytea). Returns the rows.
+ */
+export async function sqlRows<T = Record<string, unknown>>(store: Store, text: string, params: unknown[] = []): Promise<T[]> {
+  if (store instanceof SqliteStore) {
+    const st = store.rawForTests().prepare(text);
+    if (st.reader) return st.all(...params) as T[];
+    st.run(...params);
+    return [];
+  }
+  if (store instanceof PgStore) {
+    let n = 0;
+    return (await store.rawPoolForTests().query(text.replace(/\?/g, () => `$${++n}`), params)).rows as T[];
+  }
+  throw new Error(`no raw access to a ${(store as Store).dialect} store`);
+}
+
+/** A number from a COUNT(*) (PostgreSQL returns a bigint as text). */
+export async function sqlCount(store: Store, text: string, params: unknown[] = []): Promise<number> {
+  const [row] = await sqlRows<{ n: number | string }>(store, text, params);
+  return Number(row!.n);
+}
+
+/** The store's tables, migrations' bookkeeping aside. */
+export async function tableNames(store: Store): Promise<string[]> {
+  const rows =
+    store.dialect === 'sqlite'
+      ? await sqlRows<{ name: string }>(store, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '__drizzle%'`)
+      : await sqlRows<{ name: string }>(store, `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`);
+  return rows.map((r) => r.name).sort();
+}
+
+/**
+ * Every row of a table, sorted, with blob columns (signed metadata, target files) as their
+ * length and the hex of their first 16 bytes: a dump per case must stay fast.
+ */
+export async function dumpTable(store: Store, table: string): Promise<Record<string, unknown>[]> {
+  const blob =
+    store.dialect === 'sqlite'
+      ? (await sqlRows<{ name: string; type: string }>(store, `PRAGMA table_info("${table}")`)).filter((c) => /blob/i.test(c.type)).map((c) => c.name)
+      : (await sqlRows<{ name: string }>(store, `SELECT column_name AS name FROM information_schema.columns WHERE table_name = ? AND data_type = 'bytea'`, [table])).map((c) => c.name);
+  const rows = await sqlRows(store, `SELECT * FROM "${table}"`);
+  const short = (b: unknown) => (Buffer.isBuffer(b) ? `${b.length}:${b.subarray(0, 16).toString('hex')}` : b);
+  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, blob.includes(k) ? short(v) : v]))).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Updater } from 'tuf-js';
 import { initDataDir, openInstance, type InitOptions, type Instance } from '../../service/instance.js';
 import { startServer, type RunningServer } from '../../service/server.js';
+import { prepareDataDir } from './database.js';
 
 const dirs: string[] = [];
 
@@ -33,6 +34,7 @@ export interface Running {
 
 export async function initTestDataDir(options: Omit<InitOptions, 'dataDir'> = {}): Promise<string> {
   const dataDir = join(scratchDir(), 'data');
+  await prepareDataDir(dataDir);
   await initDataDir({ binBits: 4, ...options, dataDir });
   return dataDir;
 }

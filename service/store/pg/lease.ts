@@ -1,7 +1,7 @@
 /**
  * The publisher lease for replicas that share one PostgreSQL database (issue 11;
- * docs/DEPLOYMENT.md, "Replicas with PostgreSQL"). Groundwork: the store has no PostgreSQL
- * dialect yet, so `serve` does not use this (it refuses `--database postgres://`).
+ * docs/DEPLOYMENT.md, "Replicas with PostgreSQL"). `serve` takes it through
+ * service/replication.ts, which lets only its holder publish.
  *
  * Exactly one replica publishes: the one holding a session-level advisory lock
  * (`pg_try_advisory_lock`) on a dedicated connection. The others try again every `retryMs`.
@@ -53,11 +53,12 @@ export class PublisherLease {
     return this.leader;
   }
 
-  /** Starts trying (no I/O before this). */
-  start(): void {
-    if (!this.stopped) return;
+  /** Starts trying (no I/O before this); resolves after the first try, so that a lone replica leads before it serves. */
+  start(): Promise<void> {
+    if (!this.stopped) return Promise.resolve();
     this.stopped = false;
     this.tick();
+    return this.running ?? Promise.resolve();
   }
 
   /** Releases the lock (if held) and closes the connection. */

@@ -1,8 +1,8 @@
 /**
  * New-version notices between replicas on one PostgreSQL database (issue 11): the publisher
  * sends `NOTIFY keyshare_published, '<timestamp version>'` after its commit, and every replica
- * LISTENs and reloads the served repository. Groundwork like ./lease.ts: `serve` does not use
- * it yet.
+ * LISTENs and reloads the served repository. `serve` uses it through service/replication.ts,
+ * which also sends `keyshare_changed` from a replica that does not publish.
  *
  * Notifications sent while a listener is disconnected are lost, so after every (re)connect the
  * listener reports `resync`: the caller then checks the store, as it does on its polling timer.

@@ -8,7 +8,7 @@ import { readFixtureText } from '../../../fixtures/index.js';
 import { openInstance, type Instance } from '../../../service/instance.js';
 import { entryHash } from '../../../service/audit/chain.js';
 import { appApi, cleanupTempDirs, newDataDir, scopePath, type Api } from '../../support/service.js';
-import { rawDb } from '../../support/store.js';
+import { sqlRows } from '../../support/store.js';
 
 const KEY_PEM = readFixtureText('keys/ec-p256.pub.pem');
 const KEY_ID = `sha256:${'ab'.repeat(32)}`;
@@ -124,6 +124,29 @@ describe('when changes are made', () => {
   });
 });
 
+describe('when one operation runs several transactions', () => {
+  it('records it once, by the transaction that claims it first, even when two run at once, and not by one that rolled back', async () => {
+    const tx = (fail: boolean) =>
+      instance.store.transaction(async () => {
+        await instance.store.setMeta('audit-test', String(fail));
+        if (fail) throw new Error('boom');
+      });
+    // PostgreSQL runs both outermost transactions at once (SQLite one after the other): one claims the record at begin.
+    await instance.audit.run(null, { action: 'test.twice' }, async () => {
+      await Promise.all([tx(false), tx(false)]);
+    });
+    // The first one rolls back and releases its claim: the second one records the operation.
+    await instance.audit.run(null, { action: 'test.retry' }, async () => {
+      await tx(true).catch(() => {});
+      await tx(false);
+    });
+    const all = await instance.audit.list();
+    expect(all.filter((e) => e.action === 'test.twice')).toHaveLength(1);
+    expect(all.filter((e) => e.action === 'test.retry').map((e) => e.outcome)).toEqual(['ok']);
+    expect(await instance.audit.verify()).toMatchObject({ ok: true });
+  });
+});
+
 describe('when a write route does not record its own entry (root and key ceremonies, routes added later)', () => {
   it('records it after the request: ok, or failed with the code', async () => {
     expect((await admin('DELETE', '/root/proposal')).status).toBe(404);
@@ -159,40 +182,39 @@ describe('audit verify', () => {
 
   it('finds an entry edited in the database', async () => {
     await makeHistory();
-    rawDb(instance.store).prepare(`UPDATE audit SET token_id = 'someone-else' WHERE seq = 4`).run();
+    await sqlRows(instance.store, `UPDATE audit SET token_id = 'someone-else' WHERE seq = 4`);
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 4, problem: expect.stringMatching(/edited/) });
   });
 
   it('finds an edited digest', async () => {
     await makeHistory();
-    rawDb(instance.store).prepare(`UPDATE audit SET after_digest = ? WHERE seq = 3`).run(`sha256:${'0'.repeat(64)}`);
+    await sqlRows(instance.store, `UPDATE audit SET after_digest = ? WHERE seq = 3`, [`sha256:${'0'.repeat(64)}`]);
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 3 });
   });
 
   it('finds an edit whose hash was recomputed, at the next entry', async () => {
     await makeHistory();
-    const db = rawDb(instance.store);
-    db.prepare(`UPDATE audit SET outcome = 'ok' WHERE seq = 7`).run();
+    await sqlRows(instance.store, `UPDATE audit SET outcome = 'ok' WHERE seq = 7`);
     const row = (await entries()).find((e) => e.seq === 7);
-    db.prepare(`UPDATE audit SET hash = ? WHERE seq = 7`).run(entryHash(row.prevHash, row));
+    await sqlRows(instance.store, `UPDATE audit SET hash = ? WHERE seq = 7`, [entryHash(row.prevHash, row)]);
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 8, problem: expect.stringMatching(/does not link/) });
   });
 
   it('finds an entry deleted from the middle', async () => {
     await makeHistory();
-    rawDb(instance.store).prepare(`DELETE FROM audit WHERE seq = 5`).run();
+    await sqlRows(instance.store, `DELETE FROM audit WHERE seq = 5`);
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 5, problem: expect.stringMatching(/missing/) });
   });
 
   it('finds entries cut off the end', async () => {
     await makeHistory();
-    rawDb(instance.store).prepare(`DELETE FROM audit WHERE seq >= 8`).run();
+    await sqlRows(instance.store, `DELETE FROM audit WHERE seq >= 8`);
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 8, problem: expect.stringMatching(/cut short/) });
   });
 
   it('keeps the break visible after new entries are appended', async () => {
     await makeHistory();
-    rawDb(instance.store).prepare(`DELETE FROM audit WHERE seq = 9`).run();
+    await sqlRows(instance.store, `DELETE FROM audit WHERE seq = 9`);
     expect((await admin('POST', '/scopes', { scope: 'registry.acme.io/team-c' })).status).toBe(201);
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 9 });
   });

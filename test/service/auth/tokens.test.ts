@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openInstance, type Instance } from '../../../service/instance.js';
 import { appApi, cleanupTempDirs, newDataDir, type Api } from '../../support/service.js';
-import { rawDb } from '../../support/store.js';
+import { rawDb, sqlRows, tableNames } from '../../support/store.js';
+import { itSqlite } from '../../support/database.js';
 
 let instance: Instance;
 let dataDir: string;
@@ -54,15 +55,18 @@ describe('when a token is created', () => {
   it('stores only a hash: the secret is nowhere in the database', async () => {
     const { body } = await admin('POST', '/tokens', { role: 'admin' });
     const secret = body.token.split('_').pop();
-    const db = rawDb(instance.store);
-    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((t) => t.name);
-    for (const table of tables) {
-      const rows = JSON.stringify(db.prepare(`SELECT * FROM "${table}"`).all(), (_k, v) => (Buffer.isBuffer(v) ? v.toString('latin1') : v));
+    for (const table of await tableNames(instance.store)) {
+      const rows = JSON.stringify(await sqlRows(instance.store, `SELECT * FROM "${table}"`), (_k, v) => (Buffer.isBuffer(v) ? v.toString('latin1') : v));
       expect(rows, table).not.toContain(secret);
     }
-    const row = db.prepare('SELECT * FROM tokens WHERE id = ?').get(body.id) as { hash: string };
-    expect(row.hash).toMatch(/^[0-9a-f]{64}$/);
-    db.pragma('wal_checkpoint(TRUNCATE)');
+    const [row] = await sqlRows<{ hash: string }>(instance.store, 'SELECT * FROM tokens WHERE id = ?', [body.id]);
+    expect(row!.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  itSqlite('stores only a hash: the secret is nowhere in the database files, WAL included (SQLite)', async () => {
+    const { body } = await admin('POST', '/tokens', { role: 'admin' });
+    const secret = body.token.split('_').pop();
+    rawDb(instance.store).pragma('wal_checkpoint(TRUNCATE)');
     for (const f of readdirSync(dataDir).filter((f) => f.startsWith('keyshare.db'))) {
       expect(readFileSync(join(dataDir, f)).includes(Buffer.from(secret)), f).toBe(false);
     }

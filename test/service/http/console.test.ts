@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openInstance, type Instance } from '../../../service/instance.js';
 import { readFixtureText } from '../../../fixtures/index.js';
 import { appApi, cleanupTempDirs, newDataDir, type Api } from '../../support/service.js';
-import { rawDb } from '../../support/store.js';
+import { sqlRows } from '../../support/store.js';
 
 const ORIGIN = 'http://localhost';
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
@@ -160,10 +160,9 @@ describe('the web console', () => {
 
   it('shows CRLs with their nextUpdate and upstreams with their lag and last error', async () => {
     const { cookie } = await signIn(token);
-    const db = rawDb(instance.store);
     const issuer = `sha256:${'c'.repeat(64)}`;
     const stale = new Date(Date.now() - 3600_000).toISOString();
-    db.prepare(`INSERT INTO crls (issuer, crl_number, this_update, next_update, der, updated_at) VALUES (?, '2a', ?, ?, x'00', ?)`).run(issuer, stale, stale, stale);
+    await sqlRows(instance.store, `INSERT INTO crls (issuer, crl_number, this_update, next_update, der, updated_at) VALUES (?, '2a', ?, ?, ?, ?)`, [issuer, stale, stale, Buffer.from([0]), stale]);
     const lastSync = new Date(Date.now() - 3 * 3600_000).toISOString();
     await instance.store.putUpstream({
       name: 'corp-hq',

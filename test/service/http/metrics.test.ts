@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openInstance, type Instance } from '../../../service/instance.js';
 import { readFixtureText } from '../../../fixtures/index.js';
 import { appApi, cleanupTempDirs, newDataDir, scopePath, type Api } from '../../support/service.js';
-import { rawDb } from '../../support/store.js';
+import { sqlRows } from '../../support/store.js';
 
 /** Parses the text format into { name: type } and the samples. */
 function parse(text: string) {
@@ -55,6 +55,7 @@ describe('the /metrics endpoint', () => {
       keyshare_publish_duration_seconds: 'histogram',
       keyshare_publish_roles_signed_total: 'counter',
       keyshare_role_expiry_seconds: 'gauge',
+      keyshare_publisher_leader: 'gauge',
       keyshare_role_version: 'gauge',
       keyshare_upstream_lag_seconds: 'gauge',
       keyshare_upstream_error: 'gauge',
@@ -101,15 +102,15 @@ describe('the /metrics endpoint', () => {
     let { samples } = await scrape();
     expect(samples.find((s) => s.name === 'keyshare_anchors_expiring_soon')!.value).toBe(0);
     // Rows written as the CRL and upstream features write them.
-    const db = rawDb(instance.store);
     const soon = new Date(Date.now() + 10 * 86_400_000).toISOString();
-    db.prepare(`UPDATE anchors SET not_after = ? WHERE scope = 'registry.acme.io'`).run(soon);
+    await sqlRows(instance.store, `UPDATE anchors SET not_after = ? WHERE scope = 'registry.acme.io'`, [soon]);
     const next = new Date(Date.now() + 3600_000).toISOString();
-    db.prepare(`INSERT INTO crls (issuer, crl_number, this_update, next_update, der, updated_at) VALUES ('sha256:${'a'.repeat(64)}', '01', ?, ?, x'00', ?)`).run(
+    await sqlRows(instance.store, `INSERT INTO crls (issuer, crl_number, this_update, next_update, der, updated_at) VALUES ('sha256:${'a'.repeat(64)}', '01', ?, ?, ?, ?)`, [
       new Date().toISOString(),
       next,
+      Buffer.from([0]),
       new Date().toISOString(),
-    );
+    ]);
     const lastSync = new Date(Date.now() - 120_000).toISOString();
     await instance.store.putUpstream({
       name: 'corp',

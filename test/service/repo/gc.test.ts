@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openInstance } from '../../../service/instance.js';
 import { GC_GRACE_MS } from '../../../service/repo/publisher.js';
 import { cleanupTempDirs, newDataDir } from '../../support/service.js';
-import { rawDb } from '../../support/store.js';
+import { sqlCount } from '../../support/store.js';
 
 afterAll(cleanupTempDirs);
 
@@ -17,10 +17,9 @@ describe('when versions have been superseded for longer than the grace period', 
         now = new Date(now.getTime() + 10 * 60 * 1000);
         await instance.service.createScope({ scope: `registry.acme.io/${level}`, level });
       }
-      const raw = rawDb(instance.store);
-      const count = (sql: string) => (raw.prepare(sql).get() as { n: number }).n;
-      const timestampsBefore = count(`SELECT COUNT(*) AS n FROM tuf_metadata WHERE role = 'timestamp'`);
-      const indexBefore = count(`SELECT COUNT(*) AS n FROM tuf_targets WHERE path = 'index.json'`);
+      const count = (sql: string) => sqlCount(instance.store, sql);
+      const timestampsBefore = await count(`SELECT COUNT(*) AS n FROM tuf_metadata WHERE role = 'timestamp'`);
+      const indexBefore = await count(`SELECT COUNT(*) AS n FROM tuf_targets WHERE path = 'index.json'`);
       expect(timestampsBefore).toBeGreaterThan(3);
       expect(indexBefore).toBeGreaterThan(3);
 
@@ -28,9 +27,9 @@ describe('when versions have been superseded for longer than the grace period', 
       now = new Date(now.getTime() + GC_GRACE_MS + 10 * 60 * 1000);
       await instance.service.createScope({ scope: 'registry.acme.io/late' });
 
-      expect(count(`SELECT COUNT(*) AS n FROM tuf_metadata WHERE role = 'timestamp'`)).toBeLessThan(timestampsBefore);
-      expect(count(`SELECT COUNT(*) AS n FROM tuf_targets WHERE path = 'index.json'`)).toBeLessThan(indexBefore);
-      expect(count(`SELECT COUNT(*) AS n FROM tuf_metadata WHERE role = 'root'`)).toBe(1);
+      expect(await count(`SELECT COUNT(*) AS n FROM tuf_metadata WHERE role = 'timestamp'`)).toBeLessThan(timestampsBefore);
+      expect(await count(`SELECT COUNT(*) AS n FROM tuf_targets WHERE path = 'index.json'`)).toBeLessThan(indexBefore);
+      expect(await count(`SELECT COUNT(*) AS n FROM tuf_metadata WHERE role = 'root'`)).toBe(1);
       // Everything the current snapshot names is still there.
       const latestTs = (await instance.store.latestMetadata('timestamp'))!;
       const snapshotVersion = JSON.parse(latestTs.bytes.toString()).signed.meta['snapshot.json'].version;

@@ -9,7 +9,8 @@ import { buildAnchor } from '../../../service/domain/anchor.js';
 import { openInstance, type Instance } from '../../../service/instance.js';
 import type { PublishResult } from '../../../service/repo/publisher.js';
 import { TufClient, appApi, cleanupTempDirs, newDataDir, startTestService, type TestService } from '../../support/service.js';
-import { rawDb } from '../../support/store.js';
+import { sqlRows } from '../../support/store.js';
+import { ON_POSTGRES } from '../../support/database.js';
 
 afterAll(() => cleanupTempDirs());
 
@@ -64,7 +65,7 @@ describe('when one anchor changes among many scopes', () => {
       } finally {
         await instance.close();
       }
-    });
+    }, { timeout: ON_POSTGRES ? 300_000 : 60_000 }); // PostgreSQL: 10,000 scopes are ~60,000 round trips to the server before the publish under test
   }
 
   it('signs the same number of roles at 10 and at 10,000 scopes', () => {
@@ -159,12 +160,18 @@ describe('when committing a publish fails', () => {
   });
 
   it('rolls back a commit that fails halfway: nothing of it lands, even after a restart', async () => {
-    const raw = rawDb(svc.instance.store);
     const snapshotBefore = (await svc.instance.store.latestMetadata('snapshot'))!.version;
     const docsBefore = await svc.instance.store.listTrustDocs();
     // The timestamp is written last: every other row of the publish is in the transaction when it fails.
-    raw.exec(`CREATE TRIGGER crash_on_timestamp BEFORE INSERT ON tuf_metadata WHEN NEW.role = 'timestamp'
-              BEGIN SELECT RAISE(ABORT, 'simulated crash'); END`);
+    const store = svc.instance.store;
+    if (store.dialect === 'sqlite') {
+      await sqlRows(store, `CREATE TRIGGER crash_on_timestamp BEFORE INSERT ON tuf_metadata WHEN NEW.role = 'timestamp'
+                            BEGIN SELECT RAISE(ABORT, 'simulated crash'); END`);
+    } else {
+      await sqlRows(store, `CREATE FUNCTION crash_on_timestamp() RETURNS trigger LANGUAGE plpgsql AS $$
+                              BEGIN IF NEW.role = 'timestamp' THEN RAISE EXCEPTION 'simulated crash'; END IF; RETURN NEW; END $$`);
+      await sqlRows(store, `CREATE TRIGGER crash_on_timestamp BEFORE INSERT ON tuf_metadata FOR EACH ROW EXECUTE FUNCTION crash_on_timestamp()`);
+    }
     try {
       const res = await svc.api('POST', '/scopes', { scope: 'halfway.acme.io' });
       expect(res.status).toBe(201);
@@ -175,7 +182,7 @@ describe('when committing a publish fails', () => {
       expect((await svc.instance.store.listDirty()).map((d) => d.scope)).toContain('halfway.acme.io');
       expect(await servedTimestamp()).toBe(goodVersion);
     } finally {
-      raw.exec('DROP TRIGGER crash_on_timestamp');
+      await sqlRows(store, store.dialect === 'sqlite' ? 'DROP TRIGGER crash_on_timestamp' : 'DROP TRIGGER crash_on_timestamp ON tuf_metadata');
     }
 
     // Restart on the same data dir: the last good version is what is served, then the change goes out.

@@ -1,8 +1,8 @@
 /**
- * Groundwork for replicas on PostgreSQL (issue 11): the publisher lease (an advisory lock) and
- * new-version notices (LISTEN/NOTIFY), against Debian's PostgreSQL started by the test. The
- * store has no PostgreSQL dialect yet, so `serve --database postgres://...` is refused, which
- * is tested here too.
+ * The building blocks of replicas on PostgreSQL (issue 11; test/service/replication.test.ts and
+ * test/e2e/replicas.test.ts test them wired): the publisher lease (an advisory lock) and
+ * new-version notices (LISTEN/NOTIFY), against Debian's PostgreSQL started by the test, and
+ * which `--database` settings are taken.
  *
  * Needs Debian's postgresql: fails without it when CI is set, skips (visibly) otherwise.
  */
@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { PublisherLease } from '../../../service/store/pg/lease.js';
 import { PublishListener, notifyPublished } from '../../../service/store/pg/notify.js';
-import { assertSupportedDatabase, databaseKind } from '../../../service/store/database.js';
+import { databaseKind, supportedDatabase } from '../../../service/store/database.js';
 import { POSTGRES_BIN_DIR, startPostgres, type RunningPostgres } from '../../support/postgres.js';
 import pg from 'pg';
 
@@ -29,19 +29,19 @@ async function until(cond: () => boolean, what: string, maxMs = 30_000): Promise
   }
 }
 
-describe('when --database names PostgreSQL', () => {
-  it('is refused with CONFIG_INVALID that says it is not supported yet, without echoing the URL', () => {
+describe('when --database names a database', () => {
+  it('takes postgres:// and refuses a SQLite file outside the data dir with CONFIG_INVALID, without echoing the setting', () => {
     expect(databaseKind(null)).toBe('embedded');
-    expect(databaseKind('postgres://ks:secret@db/keyshare')).toBe('postgres');
-    expect(() => assertSupportedDatabase(null)).not.toThrow();
+    expect(supportedDatabase(null)).toBe('embedded');
+    expect(supportedDatabase('postgresql://ks:secret@db/keyshare')).toBe('postgres');
     let error: any;
     try {
-      assertSupportedDatabase('postgresql://ks:secret@db/keyshare');
+      supportedDatabase('/srv/secret/keyshare.db');
     } catch (e) {
       error = e;
     }
     expect(error?.code).toBe('CONFIG_INVALID');
-    expect(error.message).toMatch(/^database: PostgreSQL .*not supported yet/);
+    expect(error.message).toMatch(/^database: a SQLite file outside the data dir is not supported/);
     expect(error.message).not.toContain('secret');
   });
 });

@@ -1,0 +1,119 @@
+/**
+ * Row mapping shared by every dialect (./sqlite.ts, ./pg/store.ts): both schemas have the same
+ * columns (pg/schema.ts), so a row reads back as the same record whichever database holds it.
+ */
+import { KeyshareError } from '../errors.js';
+import type { AnchorRecord, AnchorType, Level, RevocationReason, Revocations, ScopeRecord } from '../domain/types.js';
+import type { CrlRecord, RevocationInput } from './types.js';
+
+export interface ScopeRow {
+  scope: string;
+  inherit: boolean;
+  level: string | null;
+  source: string | null;
+}
+
+export interface AnchorRow {
+  scope: string;
+  id: string;
+  name: string;
+  type: string;
+  material: string;
+  trustedIdentities: string[] | null;
+  keyId: string | null;
+  serial: string | null;
+  issuerName: string | null;
+  subject: string | null;
+  notAfter: string | null;
+  source: string | null;
+}
+
+export interface RevocationRow {
+  kind: string;
+  subject: string;
+  issuer: string | null;
+  serial: string | null;
+  scope: string;
+  reason: string;
+  revokedAt: string;
+}
+
+export function toScope(r: ScopeRow): ScopeRecord {
+  return { scope: r.scope, inherit: r.inherit, level: (r.level as Level | null) ?? null, source: r.source };
+}
+
+export function toAnchor(r: AnchorRow): AnchorRecord {
+  return {
+    scope: r.scope,
+    id: r.id,
+    name: r.name,
+    type: r.type as AnchorType,
+    material: r.material,
+    trustedIdentities: r.trustedIdentities ?? null,
+    keyId: r.keyId,
+    serial: r.serial,
+    issuerName: r.issuerName,
+    subject: r.subject,
+    notAfter: r.notAfter,
+    source: r.source,
+  };
+}
+
+/** An anchor's columns (without created_at). */
+export function fromAnchor(a: AnchorRecord): AnchorRow {
+  return {
+    scope: a.scope,
+    id: a.id,
+    name: a.name,
+    type: a.type,
+    material: a.material,
+    trustedIdentities: a.trustedIdentities,
+    keyId: a.keyId ?? null,
+    serial: a.serial ?? null,
+    issuerName: a.issuerName ?? null,
+    subject: a.subject ?? null,
+    notAfter: a.notAfter ?? null,
+    source: a.source ?? null,
+  };
+}
+
+export function byScopeAndId(a: AnchorRecord, b: AnchorRecord): number {
+  return a.scope + a.id < b.scope + b.id ? -1 : 1;
+}
+
+/** A revocation's row: `subject` is issuer/serial, the key ID or the digest; scope '' is everywhere. */
+export function revocationRow(r: RevocationInput): RevocationRow {
+  const subject = r.kind === 'certificate' ? `${r.issuer}/${r.serial}` : r.kind === 'key' ? r.id! : r.digest!;
+  return { kind: r.kind, subject, issuer: r.issuer ?? null, serial: r.serial ?? null, scope: r.scope ?? '', reason: r.reason, revokedAt: r.revokedAt };
+}
+
+/** Revocation rows (in id order) grouped by kind. */
+export function toRevocations(rows: RevocationRow[]): Revocations {
+  const out: Revocations = { certificates: [], keys: [], signatures: [] };
+  for (const r of rows) {
+    const base = { revokedAt: r.revokedAt, reason: r.reason as RevocationReason, scope: r.scope === '' ? null : r.scope };
+    if (r.kind === 'certificate') out.certificates.push({ issuer: r.issuer!, serial: r.serial!, ...base });
+    else if (r.kind === 'key') out.keys.push({ id: r.subject, ...base });
+    else out.signatures.push({ digest: r.subject, ...base });
+  }
+  return out;
+}
+
+export type CrlInput = Omit<CrlRecord, 'url' | 'lastFetchAt' | 'lastError'> & { url?: string | null; lastFetchAt?: string | null };
+
+/**
+ * The row that replaces an issuer's stored CRL. RFC 5280 5.2.3: the CRL number only goes up,
+ * so a number not greater than the stored one is ROLLBACK. The URL and last fetch carry over
+ * unless given.
+ */
+export function nextCrlRow(rec: CrlInput, existing: CrlRecord | null): CrlRecord {
+  if (existing && BigInt(`0x${rec.crlNumber}`) <= BigInt(`0x${existing.crlNumber}`)) {
+    throw new KeyshareError('ROLLBACK', `CRL number ${rec.crlNumber} is not greater than the stored ${existing.crlNumber} (RFC 5280 5.2.3)`);
+  }
+  return {
+    ...rec,
+    url: rec.url !== undefined ? rec.url : (existing?.url ?? null),
+    lastFetchAt: rec.lastFetchAt !== undefined ? rec.lastFetchAt : (existing?.lastFetchAt ?? null),
+    lastError: null,
+  };
+}

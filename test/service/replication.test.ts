@@ -1,0 +1,99 @@
+/**
+ * Replication between replicas on one PostgreSQL database (issue 11, service/replication.ts),
+ * with stand-in publishers: the lease picks one publisher, a follower's write reaches it by
+ * `NOTIFY keyshare_changed`, its publishes reach the others by `NOTIFY keyshare_published`, and
+ * another replica takes over when it steps down. test/e2e/replicas.test.ts runs real replicas.
+ *
+ * Needs Debian's postgresql: fails without it when CI is set, skips (visibly) otherwise.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PublishGate } from '../../service/repo/publisher.js';
+import { Replication, type ReplicatedPublisher } from '../../service/replication.js';
+import { POSTGRES_BIN_DIR, startPostgres, type RunningPostgres } from '../support/postgres.js';
+
+// STYLE.md: a test that needs a system tool fails when the tool is missing and CI is set.
+if (!POSTGRES_BIN_DIR && process.env.CI) throw new Error('PostgreSQL is not installed (Debian package postgresql): the replication tests cannot run in CI without it');
+
+/** Records what replication asks of it; "publishes" a new version on notify when it leads. */
+class StandIn implements ReplicatedPublisher {
+  gate: PublishGate | null = null;
+  published = 0;
+  checks = 0;
+  private version = 1;
+  private readonly served = new Set<() => void>();
+
+  setGate(gate: PublishGate): void {
+    this.gate = gate;
+  }
+  async notify() {
+    if (!this.gate!.leads()) {
+      this.gate!.handOff();
+      return null;
+    }
+    this.published++;
+    this.version++;
+    for (const l of this.served) l();
+    return { timestampVersion: this.version, rolesSigned: [], bytesWritten: 0, documentsChanged: 0 };
+  }
+  onServedChange(listener: () => void) {
+    this.served.add(listener);
+    return () => this.served.delete(listener);
+  }
+  latestMetadata(role: string) {
+    return role === 'timestamp' ? { role, version: this.version, bytes: Buffer.alloc(0), expires: '' } : undefined;
+  }
+  async checkExternalWrites() {
+    this.checks++;
+  }
+}
+
+async function until(cond: () => boolean, what: string, maxMs = 20_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.skipIf(!POSTGRES_BIN_DIR)('when replicas share one PostgreSQL database', () => {
+  let db: RunningPostgres;
+  const running: Replication[] = [];
+  const replica = async () => {
+    const publisher = new StandIn();
+    const replication = new Replication(publisher, { url: db.url, retryMs: 200 });
+    running.push(replication);
+    await replication.start();
+    return { publisher, replication };
+  };
+
+  beforeAll(async () => {
+    db = await startPostgres();
+  });
+  afterAll(async () => {
+    for (const r of running) await r.stop();
+    await db?.stop();
+  });
+
+  it('lets one publish, hands the other\'s writes to it, tells the other of its publishes, and fails over', async () => {
+    const a = await replica();
+    await until(() => a.replication.isLeader(), 'a to lead');
+    // Gaining the lease publishes what is pending.
+    await until(() => a.publisher.published === 1, 'a to publish on taking the lease');
+    const b = await replica();
+    expect(b.publisher.gate!.leads()).toBe(false);
+
+    // A write on the follower: it does not publish, the leader does.
+    const checks = b.publisher.checks;
+    expect(await b.publisher.notify()).toBeNull();
+    await until(() => a.publisher.published === 2, 'a to publish b\'s write');
+    expect(b.publisher.published).toBe(0);
+    // ... and the follower hears of the leader's publish.
+    await until(() => b.publisher.checks > checks, 'b to check the store after a\'s publish');
+
+    // The leader steps down (its session ends): the follower takes over and publishes.
+    await a.replication.stop();
+    await until(() => b.replication.isLeader(), 'b to take over');
+    await until(() => b.publisher.published === 1, 'b to publish on taking the lease');
+    expect(a.replication.isLeader()).toBe(false);
+  });
+});
