@@ -3,20 +3,10 @@ import { AdminClient } from '../client.js';
 import { print } from '../output.js';
 import { adminOptions } from './admin-options.js';
 import { KeyshareError } from '../../service/errors.js';
+import type { AuditRecord } from '../../service/store/types.js';
 
-interface Entry {
-  seq: number;
-  at: string;
-  tokenId: string | null;
-  action: string;
-  scope: string | null;
-  target: string | null;
-  outcome: string;
-  before: string | null;
-  after: string | null;
-  details: Record<string, unknown> | null;
-  hash: string;
-}
+/** An entry as GET /api/v1/audit gives it: the stored record (service/store/types.ts). */
+type Entry = Omit<AuditRecord, 'prevHash'>;
 interface Verify {
   ok: boolean;
   entries: number;
