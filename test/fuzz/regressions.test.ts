@@ -7,14 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAnchor } from '../../service/domain/anchor.js';
 import { isKeyshareError } from '../../service/errors.js';
 import { openInstance, type Instance } from '../../service/instance.js';
-import { cleanupTempDirs, newDataDir } from '../support/service.js';
+import { appApi, cleanupTempDirs, newDataDir } from '../support/service.js';
 import { dumpStore } from './support.js';
 
 let instance: Instance;
+let token: string;
 
 beforeAll(async () => {
-  const { dataDir } = await newDataDir();
-  instance = await openInstance({ dataDir });
+  const made = await newDataDir();
+  token = made.token;
+  instance = await openInstance({ dataDir: made.dataDir });
 });
 
 afterAll(async () => {
@@ -64,5 +66,23 @@ describe('anchor material that is neither text nor bytes', () => {
       expect((await refusal(() => buildAnchor({ scope: 'registry.acme.io', publicKey: material as never }, new Date()))).code).toBe('ANCHOR_INVALID');
       expect((await refusal(() => buildAnchor({ scope: 'registry.acme.io', certificate: material as never }, new Date()))).code).toBe('ANCHOR_INVALID');
     }
+  });
+});
+
+describe('a NUL character in a scope of an admin route (found by test/fuzz/admin-api.fuzz.test.ts on PostgreSQL, whose text cannot hold U+0000)', () => {
+  it('is refused with a 4xx and a code, storing nothing', async () => {
+    const { api } = appApi(instance, token);
+    const before = await dumpStore(instance.store);
+    for (const [method, path] of [
+      ['POST', '/scopes/%00/anchors'],
+      ['DELETE', `/scopes/%00/blocks/${encodeURIComponent(`pgp:${'a'.repeat(40)}`)}`],
+      ['GET', '/scopes/%00'],
+    ] as const) {
+      const res = await api(method, path, method === 'POST' ? { publicKey: 'x', name: 'n' } : undefined);
+      expect(res.status, `${method} ${path}`).toBeGreaterThanOrEqual(400);
+      expect(res.status, `${method} ${path}`).toBeLessThan(500);
+      expect(res.body.code, `${method} ${path}`).toMatch(/^[A-Z_]+$/);
+    }
+    expect(await dumpStore(instance.store)).toEqual(before);
   });
 });

@@ -50,11 +50,14 @@ export async function tableNames(store: Store): Promise<string[]> {
  * length and the hex of their first 16 bytes: a dump per case must stay fast.
  */
 export async function dumpTable(store: Store, table: string): Promise<Record<string, unknown>[]> {
-  const blob =
+  const columns =
     store.dialect === 'sqlite'
-      ? (await sqlRows<{ name: string; type: string }>(store, `PRAGMA table_info("${table}")`)).filter((c) => /blob/i.test(c.type)).map((c) => c.name)
-      : (await sqlRows<{ name: string }>(store, `SELECT column_name AS name FROM information_schema.columns WHERE table_name = ? AND data_type = 'bytea'`, [table])).map((c) => c.name);
-  const rows = await sqlRows(store, `SELECT * FROM "${table}"`);
-  const short = (b: unknown) => (Buffer.isBuffer(b) ? `${b.length}:${b.subarray(0, 16).toString('hex')}` : b);
-  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, blob.includes(k) ? short(v) : v]))).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+      ? (await sqlRows<{ name: string; type: string }>(store, `PRAGMA table_info("${table}")`)).map((c) => ({ name: c.name, blob: /blob/i.test(c.type) }))
+      : (await sqlRows<{ name: string; type: string }>(store, `SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position`, [table])).map(
+          (c) => ({ name: c.name, blob: c.type === 'bytea' }),
+        );
+  const head = (c: string) => (store.dialect === 'sqlite' ? `hex(substr("${c}", 1, 16))` : `encode(substring("${c}" from 1 for 16), 'hex')`);
+  const select = columns.map((c) => (c.blob ? `length("${c.name}") || ':' || ${head(c.name)} AS "${c.name}"` : `"${c.name}"`));
+  const rows = await sqlRows(store, `SELECT ${select.join(', ')} FROM "${table}"`);
+  return rows.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
 }

@@ -66,6 +66,8 @@ interface Frame {
   readonly parent: Frame | null;
   readonly depth: number;
   open: boolean;
+  /** Advisory locks taken in this frame (#lock): held to COMMIT, or dropped by a ROLLBACK TO its savepoint. */
+  readonly locks: Set<string>;
 }
 
 /** Rows per INSERT: PostgreSQL binds at most 65535 parameters per statement. */
@@ -76,7 +78,7 @@ const FRAME_METHODS = new Set(['constructor', 'transaction', 'observeTransaction
 
 export class PgStore implements Store {
   readonly dialect = 'postgres' as const;
-  private readonly rootFrame: Frame = { tx: null, lock: new Mutex(), parent: null, depth: 0, open: true };
+  private readonly rootFrame: Frame = { tx: null, lock: new Mutex(), parent: null, depth: 0, open: true, locks: new Set() };
   private readonly frames = new AsyncLocalStorage<Frame>();
   private observer: TransactionObserver | null = null;
 
@@ -143,7 +145,8 @@ export class PgStore implements Store {
     const f = this.#frame();
     try {
       if (!f.tx || f.lock.idle) return await op();
-      return await f.lock.run(() => this.#enter({ tx: f.tx, lock: new Mutex(), parent: f, depth: f.depth, open: true }, op));
+      // Not a savepoint: the locks it takes belong to `f` (#enter hands them up).
+      return await f.lock.run(() => this.#enter({ tx: f.tx, lock: new Mutex(), parent: f, depth: f.depth, open: true, locks: f.locks }, op));
     } catch (e) {
       throw databaseError(e);
     }
@@ -183,7 +186,7 @@ export class PgStore implements Store {
     const parent = this.#frame();
     if (parent.tx) return parent.lock.run(() => this.#savepoint(parent, fn));
     const client = await this.pool.connect();
-    const frame: Frame = { tx: { client, db: drizzle(client, { schema: t }) }, lock: new Mutex(), parent, depth: 1, open: true };
+    const frame: Frame = { tx: { client, db: drizzle(client, { schema: t }) }, lock: new Mutex(), parent, depth: 1, open: true, locks: new Set() };
     const observer = observe ? this.observer : null;
     let pending: unknown = null;
     let broken = false;
@@ -209,12 +212,14 @@ export class PgStore implements Store {
 
   async #savepoint<T>(parent: Frame, fn: () => Promise<T>): Promise<T> {
     const { client } = parent.tx!;
-    const frame: Frame = { tx: parent.tx, lock: new Mutex(), parent, depth: parent.depth + 1, open: true };
+    const frame: Frame = { tx: parent.tx, lock: new Mutex(), parent, depth: parent.depth + 1, open: true, locks: new Set() };
     const name = `ks_${frame.depth}`;
     await client.query(`SAVEPOINT ${name}`);
     try {
       const result = await this.#enter(frame, fn);
       await client.query(`RELEASE SAVEPOINT ${name}`);
+      // Released, the savepoint's locks are the parent's (held to COMMIT); rolled back, they are gone.
+      for (const l of frame.locks) parent.locks.add(l);
       return result;
     } catch (e) {
       // If this fails too, the transaction is aborted and the outermost one rolls back.
@@ -230,7 +235,11 @@ export class PgStore implements Store {
 
   /** A transaction-scoped advisory lock on `name`, held to COMMIT/ROLLBACK (callers run inside a transaction). */
   async #lock(name: 'writes' | 'publish' | 'audit' | `upstream:${string}`): Promise<void> {
+    const f = this.#frame();
+    // Taken once per transaction: a round trip per write counts when one transaction makes thousands (apply).
+    for (let g: Frame | null = f; g?.tx; g = g.parent) if (g.locks.has(name)) return;
     await this.db.execute(sql`SELECT pg_advisory_xact_lock(${advisoryKey(`keyshare:${name}`)}::bigint)`);
+    f.locks.add(name);
   }
 
   /** A transaction that changes trust (it marks dirty): under the `writes` lock, one at a time. */
@@ -257,13 +266,14 @@ export class PgStore implements Store {
    * clears it.
    */
   async #markDirty(scope: string): Promise<void> {
-    const [row] = await this.db
-      .insert(t.meta)
-      .values({ key: 'change_seq', value: '1' })
-      .onConflictDoUpdate({ target: t.meta.key, set: { value: sql`(${t.meta.value}::bigint + 1)::text` } })
-      .returning({ value: t.meta.value });
-    const seq = Number(row!.value);
-    await this.db.insert(t.dirty).values({ scope, seq }).onConflictDoUpdate({ target: t.dirty.scope, set: { seq } });
+    // One statement (a round trip per mark counts: an apply marks every scope it touches).
+    await this.db.execute(sql`
+      WITH next AS (
+        INSERT INTO meta (key, value) VALUES ('change_seq', '1')
+        ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text
+        RETURNING value::bigint AS seq)
+      INSERT INTO dirty (scope, seq) SELECT ${scope}, seq FROM next
+      ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq`);
   }
   async listDirty(): Promise<{ scope: string; seq: number }[]> {
     return this.db.select().from(t.dirty);
@@ -704,6 +714,10 @@ function scopeNotFound(scope: string): KeyshareError {
 function databaseError(e: unknown): unknown {
   const cause = e instanceof DrizzleQueryError ? (e.cause ?? new Error('a database query failed')) : e;
   if (!(cause instanceof pg.DatabaseError)) return cause;
+  // PostgreSQL text cannot hold U+0000 (SQLite's can): input with it is the client's error, not a 500.
+  if (cause.code === '22021' && /0x00/.test(cause.message)) {
+    return new KeyshareError(Codes.BAD_REQUEST, 'text with a NUL character (U+0000), which the database cannot store');
+  }
   const clean = new Error(cause.message);
   clean.name = 'DatabaseError';
   return Object.assign(clean, { code: cause.code, constraint: cause.constraint, table: cause.table, column: cause.column });
