@@ -140,6 +140,14 @@ describe.skipIf(!POSTGRES_BIN_DIR)('when the database is PostgreSQL', () => {
     }
   });
 
+  it('refuses a copy of the data dir over an empty database with NOT_INITIALIZED, rather than serve nothing', async () => {
+    const copy = join(tempDir(), 'copy');
+    cpSync(first, copy, { recursive: true });
+    const r = keyshare(['serve', '--data', copy, '--listen', '127.0.0.1:0', '--database', await freshDatabase(cluster)]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^keyshare: NOT_INITIALIZED: the database holds no keyshare repository/);
+  });
+
   it('refuses backup with BACKUP_NOT_EMBEDDED and points to pg_dump', () => {
     const r = keyshare(['backup', '--data', first, '--database', url, '--out', join(tempDir(), 'b.tar')]);
     outputs.push(r.stdout + r.stderr);

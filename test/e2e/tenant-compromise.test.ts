@@ -158,6 +158,8 @@ describe('when a tenant key is compromised', () => {
 
   /** The forged files: a bin of `role` re-signed by `signer` listing `scope`'s path with evil content. */
   async function forge(role: string, binPrefix: string, scope: string, signer: FileSigner): Promise<Map<string, Buffer>> {
+    // No publish in flight: a newer bin published meanwhile would be fetched instead of the forged one.
+    await svc.instance.publisher.flush();
     const parent = (await served(role)).json.signed;
     const bits = parent.delegations.succinct_roles.bit_length;
     const bin = new SuccinctRoles({ keyIDs: [], threshold: 1, bitLength: bits, namePrefix: binPrefix }).getRoleForTarget(path(scope));

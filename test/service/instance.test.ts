@@ -2,13 +2,13 @@
  * Restart: a data dir closed and opened again serves the same repository, with its state and
  * published versions, and is never initialised a second time.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFixtureText } from '../../fixtures/index.js';
-import { initDataDir, isInitialized } from '../../service/instance.js';
+import { initDataDir, isInitialized, openInstance } from '../../service/instance.js';
 import { KeyshareError } from '../../service/errors.js';
-import { TufClient, cleanupTempDirs, scopePath, startTestService, type TestService } from '../support/service.js';
+import { TufClient, cleanupTempDirs, newDataDir, scopePath, startTestService, type TestService } from '../support/service.js';
 
 const SCOPES = ['*', 'registry.acme.io', 'registry.acme.io/team-a', '*.example.com'];
 const trustPath = (scope: string) => (scope === '*' ? 'trust/_default.json' : `trust/${scope}.json`);
@@ -125,4 +125,14 @@ describe('when the service is closed and opened again on the same data dir', () 
     expect(client.trusted('timestamp').signed.version).toBe(before.timestamp.version + 1);
   });
 
+});
+
+describe('when the data dir and the database belong to different repositories', () => {
+  it('refuses to open with CONFIG_INVALID rather than sign for the wrong root', async () => {
+    const a = await newDataDir();
+    const b = await newDataDir();
+    // a's database (its keyshare.db, or its PostgreSQL database) with b's root.json.
+    copyFileSync(join(b.dataDir, 'root.json'), join(a.dataDir, 'root.json'));
+    await expect(openInstance({ dataDir: a.dataDir })).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/different repositories/) });
+  });
 });

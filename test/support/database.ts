@@ -5,9 +5,11 @@
  * `database:` in the data dir's keyshare.yaml, so that in-process openers and child processes
  * (`keyshare serve --data DIR`) all find it by themselves (service/config.ts).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import pg from 'pg';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
+import { configuredDatabase } from '../../service/config.js';
 import { freshDatabase } from './postgres.js';
 
 export const ON_POSTGRES = process.env.KEYSHARE_TEST_DATABASE === 'postgres';
@@ -30,3 +32,26 @@ export async function prepareDataDir(dataDir: string): Promise<void> {
  */
 export const describeSqlite = describe.skipIf(ON_POSTGRES);
 export const itSqlite = it.skipIf(ON_POSTGRES);
+
+/**
+ * A copy of a data dir that is a repository of its own (same keys, same state), as a copy of
+ * an embedded database is: on PostgreSQL its database is copied too (CREATE DATABASE ...
+ * TEMPLATE; nothing may be connected to the source), since a data dir copied alone shares the
+ * database, as a replica does (docs/DEPLOYMENT.md).
+ */
+export async function copyDataDir(from: string, to: string): Promise<void> {
+  cpSync(from, to, { recursive: true });
+  if (!ON_POSTGRES) return;
+  const source = new URL(configuredDatabase(from)!);
+  const target = new URL(await freshDatabase({ url: process.env.KEYSHARE_TEST_POSTGRES_URL!, stop: async () => {} }));
+  const admin = new pg.Client({ connectionString: process.env.KEYSHARE_TEST_POSTGRES_URL });
+  await admin.connect();
+  try {
+    const name = (u: URL) => u.pathname.slice(1);
+    await admin.query(`DROP DATABASE ${name(target)}`);
+    await admin.query(`CREATE DATABASE ${name(target)} TEMPLATE ${name(source)}`);
+  } finally {
+    await admin.end();
+  }
+  writeFileSync(join(to, 'keyshare.yaml'), `database: ${JSON.stringify(target.toString())}\n`);
+}

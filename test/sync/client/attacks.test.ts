@@ -3,6 +3,7 @@
  * and the service. Each attack is refused with its code, exits 1, and leaves --out as it was.
  */
 import { cpSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { copyDataDir } from '../../support/database.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readFixtureText } from '../../../fixtures/index.js';
@@ -136,7 +137,7 @@ describe('when the proxy serves an expired timestamp', () => {
     // timestamp it signs expired two days ago. It signs newer versions than the client has.
     const { dataDir } = await newDataDir();
     const lateDir = join(tempDir(), 'late');
-    cpSync(dataDir, lateDir, { recursive: true });
+    await copyDataDir(dataDir, lateDir);
     const early = await startTestService({ dataDir });
     const late = await startTestService({ dataDir: lateDir, open: { clock: () => new Date(Date.now() - 3 * 86_400_000) } });
     try {
