@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // KEYSHARE_TEST_DATABASE=postgres: one PostgreSQL cluster for the run (test/support/database.ts).
-    globalSetup: ['test/support/postgres-global.ts'],
+    // Then the Debian tools the end-to-end tests drive: installed or asked for, never skipped.
+    globalSetup: ['test/support/system-tools-global.ts', 'test/support/postgres-global.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
