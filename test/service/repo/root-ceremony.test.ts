@@ -132,7 +132,7 @@ describe('when the same proposal is published twice at once', () => {
     expect((await sign(k3, k4.signer)).body.status.met).toBe(true);
     const results = await Promise.all([svc.api('POST', '/root/publish'), svc.api('POST', '/root/publish')]);
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
-    expect(results.find((r) => r.status !== 200)!.body.code).toMatch(/^(CONFLICT|NO_PROPOSAL)$/);
+    expect(results.find((r) => r.status !== 200)!.body.code).toMatch(/^(CONFLICT|NO_PROPOSAL|PROPOSAL_STALE)$/);
     expect((await fetch(`${svc.url}/tuf/3.root.json`)).status).toBe(200);
     expect((await fetch(`${svc.url}/tuf/4.root.json`)).status).toBe(404);
   });
