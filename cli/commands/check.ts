@@ -62,7 +62,9 @@ Examples:
       // Loaded on use: it brings X.509 and CRL parsing, which other commands' start-up does not need.
       const { decideCheck } = await import('../../sync/check/index.js');
       const decision = decideCheck({ document, key: o.key, certificates, signature: o.signature, crls: fetched.crls, now });
-      print(o.json, { repository, ...decision, metadata: fetched.metadata }, () => `trusted: ${decision.reason}`);
+      // The same verdict as --json's `trusted` and `code`.
+      const verdict = decision.trusted ? 'trusted' : decision.code === 'REVOKED' ? 'revoked' : 'untrusted';
+      print(o.json, { repository, ...decision, metadata: fetched.metadata }, () => `${verdict}: ${decision.reason}`);
       if (!decision.trusted) throw new KeyshareError(decision.code!, decision.reason);
     });
 }
