@@ -62,7 +62,7 @@ const CARRIED_BY: Record<AnchorType, string> = {
   pgp: 'containers',
 };
 
-const FULL_PATHS = '`keyshare check`, or a CA that keyshare manages (`keyshare ca`)';
+const FULL_PATHS = '`keyshare check`, or the managed signing authority (`keyshare ca`)';
 
 /**
  * The serials each CRL target lists, as BigInt hex strings; `null` for a CRL given but
