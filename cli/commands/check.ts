@@ -24,7 +24,8 @@ export function checkCommand(): Command {
     .addHelpText(
       'after',
       `
-Exit 0 when trusted. Otherwise exit 1 with one line on stderr:
+Exit 0 when trusted. stdout says "trusted:", "revoked:" or "untrusted:" and why (with --json:
+trusted and code). Otherwise exit 1 with one line on stderr:
   keyshare: REVOKED: ...    the key, the certificate (by the trust document or its CA's CRL)
                             or the signature is revoked for the repository's scope
   keyshare: UNTRUSTED: ...  not an anchor of the scope, no valid path to one (CA flags,

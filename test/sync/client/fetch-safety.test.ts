@@ -109,3 +109,13 @@ describe('when containers output is refreshed', () => {
     expect((await runCli(fetchArgs(join(tempDir(), 'x'), 'containers', '--lookaside', 'sigs.acme.io'))).code).toBe(2);
   });
 });
+
+describe('fetch --help', () => {
+  it('has examples without runs of stray spaces, each continued line ending in a backslash', async () => {
+    const r = await runCli(['fetch', '--help']);
+    expect(r.code).toBe(0);
+    const examples = r.stdout.slice(r.stdout.indexOf('Examples:'));
+    expect(examples.split('\n').filter((line) => /\S {2,}\S/.test(line))).toEqual([]);
+    expect(examples).toContain('--lookaside https://sigs.acme.io');
+  });
+});
