@@ -48,7 +48,7 @@ const ALL: readonly AnchorType[] = [...CERTIFICATES, 'publicKey', 'pgp'];
 /** The capabilities of each format: CONTRACT.md "What fetch --format writes into --out". */
 const REACH: Record<FormatName, Reach> = {
   notation: { verifier: 'notation', anchors: CERTIFICATES, certificates: 'crl', signatures: false },
-  pem: { verifier: 'openssl and other PEM readers', anchors: CERTIFICATES, certificates: 'crl', signatures: false },
+  pem: { verifier: 'openssl (or another reader of PEM bundles)', anchors: CERTIFICATES, certificates: 'crl', signatures: false },
   containers: { verifier: 'containers-policy.json (podman, skopeo, CRI-O)', anchors: ['publicKey', 'pgp'], certificates: 'crl', signatures: false },
   json: { verifier: 'the reader of the trust documents', anchors: ALL, certificates: 'document', signatures: true },
 };
