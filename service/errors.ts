@@ -47,5 +47,7 @@ export const Codes = {
   CONFIG_INVALID: 'CONFIG_INVALID',
   /** The configured database cannot be reached or opened (PostgreSQL down, wrong credentials). */
   DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
+  /** Too many refused requests from one client address (issue 16): retry after `Retry-After` seconds. */
+  RATE_LIMITED: 'RATE_LIMITED',
   INTERNAL: 'INTERNAL',
 } as const;

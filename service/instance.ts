@@ -2,7 +2,8 @@
  * A keyshare instance on a data dir: `<data>/keyshare.db`, `<data>/keys/`, `<data>/root.json`
  * and `<data>/admin.token`. init creates them; open loads them for serving.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { makePrivateDir, writePrivateFileAtomic } from './util/private-files.js';
 import { join } from 'node:path';
 import { issueToken } from './auth/tokens.js';
 import { KeyshareError, Codes } from './errors.js';
@@ -55,12 +56,8 @@ export function isInitialized(dataDir: string, database?: string | null): boolea
   return databaseKind(storeDatabase({ dataDir, database })) !== 'embedded' || existsSync(dbPath(dataDir));
 }
 
-/** Atomic file write: a temporary sibling, then rename. */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data, { mode });
-  renameSync(tmp, path);
-}
+/** Atomic 0600 file write in the data dir (issue 16, finding 8: service/util/private-files.ts). */
+export const writeFileAtomic = writePrivateFileAtomic;
 
 export async function initDataDir(options: InitOptions): Promise<InitResult> {
   const { dataDir } = options;
@@ -75,7 +72,7 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   }
   const database = storeDatabase({ dataDir, database: options.database });
   supportedDatabase(database); // before anything is created
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  makePrivateDir(dataDir);
   const store = await openStore({ dataDir, database });
   try {
     // A shared database (PostgreSQL) may hold the repository that another replica's init made: never a second one over it.
@@ -106,7 +103,7 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
       // The audit chain starts with the admin token that init writes (actor null: init itself).
       await new AuditLog(store, () => now).append({ actor: null, action: 'token.create', outcome: 'ok', target: token.id, after: tokenDigest(tokenRec), details: { role: 'admin', by: 'init' } });
     });
-    writeFileAtomic(tokenPath(dataDir), token.token + '\n', 0o600);
+    writeFileAtomic(tokenPath(dataDir), token.token + '\n');
     writeFileAtomic(rootPath(dataDir), rootBytes);
     return { rootPath: rootPath(dataDir), tokenPath: tokenPath(dataDir), rootKeyPaths: rootPaths };
   } finally {

@@ -1,6 +1,8 @@
 /** Runs the HTTP service on a socket, with the publisher's re-signing timer and graceful shutdown. */
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './http/app.js';
+import type { TrustedProxies } from './http/client.js';
+import type { RefusalLimits } from './http/middleware/refusals.js';
 import { CrlRefresher } from './crl/refresh.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import type { ConsoleOptions } from './http/ui/console.js';
@@ -46,6 +48,10 @@ export interface ServerOptions {
   requestTimeoutMs?: number;
   /** `--database`: with a PostgreSQL URL this process is one of the replicas on it (service/replication.ts). */
   database?: string | null;
+  /** `--trusted-proxy`: peers whose X-Forwarded-* headers are believed (service/http/client.ts). */
+  trustedProxies?: TrustedProxies;
+  /** Refused admin API requests per client address (service/http/middleware/refusals.ts). */
+  refusalLimits?: RefusalLimits;
 }
 
 /** Defaults for the slow-client limits (node's are 60 s and 300 s, checked every 30 s). */
@@ -74,7 +80,16 @@ export async function startServer(
         if (e.result) logger.info({ timestampVersion: e.result.timestampVersion, roles: e.result.rolesSigned.length, documents: e.result.documentsChanged, seconds: e.seconds }, 'published');
       })
     : () => {};
-  const app = createApp({ instance, log, logger: options.logger, metrics, maxBodyBytes: options.maxBodyBytes, console: options.console });
+  const app = createApp({
+    instance,
+    log,
+    logger: options.logger,
+    metrics,
+    maxBodyBytes: options.maxBodyBytes,
+    console: options.console,
+    trustedProxies: options.trustedProxies,
+    refusalLimits: options.refusalLimits,
+  });
   // The static copy: the whole repository now (start fails if the directory cannot be written),
   // then what each publish, root publish or reload of another process's publish adds.
   const staticDir = options.staticDir ? startStaticDir(instance, options.staticDir, log) : null;

@@ -43,6 +43,9 @@ export function serveCommand(): Command {
         const method = level === 'error' || level === 'warn' || level === 'debug' ? level : 'info';
         logger[method](rest, typeof msg === 'string' ? msg : undefined);
       };
+      // Issue 16, finding 8: everything in the data dir is 0600 (files) or 0700 (directories).
+      const { widerThanPrivate } = await import('../../service/util/private-files.js');
+      for (const wide of widerThanPrivate(dir)) logger.warn({ path: wide.path, mode: wide.mode }, 'data dir entry is readable by others than the service user: chmod it to 0600 (files) or 0700 (directories)');
       const instance = await openInstance({ dataDir: dir, database: config.database, expiry: config.expiry, onPublishError: (err) => logger.error({ err }, 'publish failed') });
       const server = await startServer(instance, config.listen, log, {
         logger,

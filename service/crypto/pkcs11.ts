@@ -9,7 +9,7 @@
  * keys (CKK_EC_EDWARDS) sign too.
  */
 import { createHash, createPublicKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import pkcs11js from 'pkcs11js';
 import { KeyshareError } from '../errors.js';
 import { tufKeyId, tufPublicKeyFromPem, type Signer, type TufPublicKey } from './signer.js';
@@ -54,11 +54,11 @@ export function isPkcs11Uri(value: string): boolean {
   return value.startsWith('pkcs11:');
 }
 
-/** Parses an RFC 7512 PKCS#11 URI (the attributes keyshare uses). */
-export function parsePkcs11Uri(uri: string, env: NodeJS.ProcessEnv = process.env): Pkcs11Uri {
+/** The URI's attributes, and where its PIN file is, without reading anything. */
+function parseFields(uri: string, env: NodeJS.ProcessEnv): Pkcs11Uri & { pinSource?: string } {
   if (!isPkcs11Uri(uri)) throw new KeyshareError(Pkcs11Codes.PKCS11_URI_INVALID, 'a PKCS#11 URI starts with "pkcs11:"');
   const [path = '', query = ''] = uri.slice('pkcs11:'.length).split('?', 2);
-  const out: Partial<Pkcs11Uri> = {};
+  const out: Partial<Pkcs11Uri> & { pinSource?: string } = {};
   for (const part of path.split(';').filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq < 0) throw new KeyshareError(Pkcs11Codes.PKCS11_URI_INVALID, `bad attribute ${JSON.stringify(part)} in ${redactUri(uri)}`);
@@ -70,28 +70,57 @@ export function parsePkcs11Uri(uri: string, env: NodeJS.ProcessEnv = process.env
     else if (k === 'object') out.object = v;
     else if (k === 'id') out.id = Buffer.from(v, 'latin1');
   }
-  let pinSource: string | undefined;
   for (const part of query.split('&').filter(Boolean)) {
     const eq = part.indexOf('=');
     const k = eq < 0 ? part : part.slice(0, eq);
     const v = eq < 0 ? '' : pct(part.slice(eq + 1), uri);
     if (k === 'module-path') out.modulePath = v;
     else if (k === 'pin-value') out.pin = v;
-    else if (k === 'pin-source') pinSource = v.replace(/^file:/, '');
+    else if (k === 'pin-source') out.pinSource = v.replace(/^file:/, '');
   }
-  if (pinSource) {
-    try {
-      out.pin = readFileSync(pinSource, 'utf8').trim();
-    } catch (e) {
-      throw new KeyshareError(Pkcs11Codes.PKCS11_URI_INVALID, `cannot read the PIN from ${pinSource}`, { cause: e });
-    }
-  }
-  out.pin ??= env.KEYSHARE_PKCS11_PIN;
   out.modulePath ??= env.KEYSHARE_PKCS11_MODULE;
   if (!out.modulePath) {
     throw new KeyshareError(Pkcs11Codes.PKCS11_URI_INVALID, `no PKCS#11 module: add ?module-path=... to the URI or set KEYSHARE_PKCS11_MODULE`);
   }
-  return out as Pkcs11Uri;
+  return out as Pkcs11Uri & { pinSource?: string };
+}
+
+/** The largest PIN file read (issue 16, finding 4). */
+export const MAX_PIN_FILE_BYTES = 1024;
+
+/**
+ * Reads a `pin-source` file: a regular file of at most 1 KiB, opened with O_NOFOLLOW (no
+ * symlink) and O_NONBLOCK (a FIFO cannot hold the open). Every failure gives the same error,
+ * so that the answer does not tell which files exist (issue 16, finding 4).
+ */
+function readPinFile(path: string): string {
+  const refused = () => new KeyshareError(Pkcs11Codes.PKCS11_URI_INVALID, 'cannot read the PIN from pin-source: it must be a regular file of at most 1 KiB');
+  let fd: number;
+  try {
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  } catch {
+    throw refused();
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_PIN_FILE_BYTES) throw refused();
+    const buf = Buffer.alloc(MAX_PIN_FILE_BYTES + 1);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    if (n > MAX_PIN_FILE_BYTES) throw refused();
+    return buf.subarray(0, n).toString('utf8').trim();
+  } catch {
+    throw refused();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Parses an RFC 7512 PKCS#11 URI (the attributes keyshare uses), reading its pin-source if any. */
+export function parsePkcs11Uri(uri: string, env: NodeJS.ProcessEnv = process.env): Pkcs11Uri {
+  const { pinSource, ...out } = parseFields(uri, env);
+  if (pinSource) out.pin = readPinFile(pinSource);
+  out.pin ??= env.KEYSHARE_PKCS11_PIN;
+  return out;
 }
 
 /**
@@ -100,7 +129,8 @@ export function parsePkcs11Uri(uri: string, env: NodeJS.ProcessEnv = process.env
  * KEYSHARE_PKCS11_MODULES (separated by ":"). Throws PKCS11_MODULE_NOT_ALLOWED otherwise.
  */
 export function assertModuleAllowed(uri: string, env: NodeJS.ProcessEnv = process.env): void {
-  const { modulePath } = parsePkcs11Uri(uri, env);
+  // Before anything of the URI is acted on, its pin-source included (issue 16, finding 4).
+  const { modulePath } = parseFields(uri, env);
   const allowed = [env.KEYSHARE_PKCS11_MODULE, ...(env.KEYSHARE_PKCS11_MODULES ?? '').split(':')].filter((m): m is string => !!m);
   if (!allowed.includes(modulePath)) {
     throw new KeyshareError(

@@ -9,6 +9,7 @@ import type { AppEnv } from './context.js';
 import { statusFor } from './errors.js';
 import { authorizeRequest, bearerAuth } from './middleware/auth.js';
 import { auditRequests } from './middleware/audit.js';
+import { limitRefusals, type RefusalLimits } from './middleware/refusals.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { tufRoutes } from './routes/tuf.js';
@@ -22,6 +23,7 @@ import { crlFileRoutes, crlRoutes } from './routes/crls.js';
 import { rootRoutes } from './routes/root.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { validationHook } from './validation.js';
+import { clientOf, TrustedProxies } from './client.js';
 import { silentLogger, type Logger } from '../log.js';
 import { requestContext } from './middleware/request-context.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -39,6 +41,10 @@ export interface AppDeps {
   metrics?: Metrics;
   /** The web console at /ui/. */
   console?: ConsoleOptions;
+  /** `--trusted-proxy`: peers whose X-Forwarded-* headers are believed (client.ts); none by default. */
+  trustedProxies?: TrustedProxies;
+  /** Refused admin API requests per client address (middleware/refusals.ts). */
+  refusalLimits?: RefusalLimits;
 }
 
 export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
@@ -48,9 +54,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const log = deps.log ?? (() => {});
   const logger = deps.logger ?? silentLogger();
   const metrics = deps.metrics ?? createMetrics(deps.instance);
+  const proxies = deps.trustedProxies ?? TrustedProxies.none();
 
   app.use('*', async function injectInstance(c, next) {
     c.set('instance', deps.instance);
+    c.set('client', clientOf(c, proxies));
     await next();
   });
   app.use('*', requestContext({ logger }));
@@ -73,6 +81,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/crl', crlFileRoutes());
 
   const api = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  // Before anything else: an address out of refusals is answered 429 without work (issue 16, finding 2).
+  api.use('*', limitRefusals({ metrics, limits: deps.refusalLimits }));
   api.use(
     '*',
     bodyLimit({
@@ -110,6 +120,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       if (err.details !== undefined) body.details = err.details;
       return c.json(body, status);
     }
+    // A malformed percent-escape in a path is the client's error (issue 16, finding 5), wherever it is decoded.
+    if (err instanceof URIError) return c.json({ code: Codes.BAD_REQUEST, message: 'the URL holds a malformed percent-encoding' }, 400);
     if (err instanceof HTTPException && err.status < 500) {
       return c.json({ code: Codes.BAD_REQUEST, message: err.message || 'bad request' }, err.status);
     }

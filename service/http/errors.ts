@@ -17,6 +17,7 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   PROPOSAL_PENDING: 409,
   PROPOSAL_STALE: 409,
   [Codes.BODY_TOO_LARGE]: 413,
+  [Codes.RATE_LIMITED]: 429,
   CRL_TOO_LARGE: 413,
   ROLLBACK: 409,
   // Upstreams and federation (sync/upstream, service/domain/federation.ts).

@@ -34,6 +34,8 @@ export interface Metrics {
    * than the rest of such a request besides the socket write (bench B1, docs/BENCHMARKS.md).
    */
   countFastRead(route: string, status: 200 | 304): void;
+  /** Counts a refused admin API request (UNAUTHORIZED, FORBIDDEN, RATE_LIMITED): unauthenticated ones are not audited row by row (issue 16, finding 2). */
+  countRefusal(code: string): void;
   /** Stops observing the publisher. */
   close(): void;
 }
@@ -110,6 +112,13 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     registers,
   });
   for (const outcome of ['ok', 'error', 'noop']) publishes.labels(outcome).inc(0);
+  const refusals = new Counter({
+    name: 'keyshare_http_refusals_total',
+    help: 'Admin API requests refused before any work, by code (UNAUTHORIZED, FORBIDDEN, RATE_LIMITED)',
+    labelNames: ['code'] as const,
+    registers,
+  });
+  const countRefusal = (code: string) => refusals.labels(code).inc();
 
   /** Per-role state: top-level roles by name; the hashed bins as one series ("bins": the soonest expiry, the highest version). */
   const roleStateRead = perScrape(async () => {
@@ -238,5 +247,5 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     }
   };
 
-  return { registry, middleware, countFastRead, close: unobserve };
+  return { registry, middleware, countFastRead, countRefusal, close: unobserve };
 }

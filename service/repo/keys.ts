@@ -1,5 +1,6 @@
 /** Signing keys in the data dir: keys/root-{i}.pem (to move offline) and the online keys. PKCS#8 PEM, mode 0600. */
-import { existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { makePrivateDir, writePrivateFile } from '../util/private-files.js';
 import { join } from 'node:path';
 import { FileSigner, generateSigningKeyPem, type Signer } from '../crypto/signer.js';
 import { KeyshareError, Codes } from '../errors.js';
@@ -19,12 +20,12 @@ export function keysDir(dataDir: string): string {
 
 /** Writes a new private key file, never overwriting one (0600: CONTRACT.md "init"). */
 export function writeNewKey(path: string, pem: string): void {
-  writeFileSync(path, pem, { mode: 0o600, flag: 'wx' });
+  writePrivateFile(path, pem, 'wx');
 }
 
 export function generateKeys(dataDir: string, rootKeys: number): { rootPems: string[]; rootPaths: string[] } {
   const dir = keysDir(dataDir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makePrivateDir(dir);
   const rootPems: string[] = [];
   const rootPaths: string[] = [];
   for (let i = 1; i <= rootKeys; i++) {

@@ -10,6 +10,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
+import { ensurePrivateFile } from '../util/private-files.js';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { and, eq, gt, gte, inArray, lte, notInArray, sql, desc } from 'drizzle-orm';
@@ -64,6 +65,8 @@ export class SqliteStore implements Store {
 
   /** Opens (or creates) the database and applies pending migrations. */
   static open(file: string): SqliteStore {
+    // 0600 whatever the umask; SQLite gives its -wal and -shm files the same mode (issue 16, finding 8).
+    if (file !== ':memory:') ensurePrivateFile(file);
     const sqlite = new Database(file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');

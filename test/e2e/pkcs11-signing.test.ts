@@ -68,12 +68,14 @@ describe.skipIf(!available)('when keys live in a PKCS#11 token (SoftHSM2)', () =
     expect(() => Pkcs11Signer.open(`pkcs11:token=other;object=x?module-path=${MODULE}&pin-value=${PIN}`)).toThrow(
       expect.objectContaining({ code: 'PKCS11_TOKEN_NOT_FOUND' }),
     );
-    expect(parsePkcs11Uri('pkcs11:token=a%20b;object=k?pin-source=/dev/null', { KEYSHARE_PKCS11_MODULE: '/m.so' })).toMatchObject({
+    expect(parsePkcs11Uri('pkcs11:token=a%20b;object=k?pin-value=', { KEYSHARE_PKCS11_MODULE: '/m.so' })).toMatchObject({
       token: 'a b',
       object: 'k',
       modulePath: '/m.so',
       pin: '',
     });
+    // Issue 16, finding 4: a pin-source is a regular file, never a device.
+    expect(() => parsePkcs11Uri('pkcs11:token=a;object=k?pin-source=/dev/null', { KEYSHARE_PKCS11_MODULE: '/m.so' })).toThrow(expect.objectContaining({ code: 'PKCS11_URI_INVALID' }));
   });
 
   it('initialises a repository whose online keys are all in the token', async () => {

@@ -55,3 +55,21 @@ export async function copyDataDir(from: string, to: string): Promise<void> {
   }
   writeFileSync(join(to, 'keyshare.yaml'), `database: ${JSON.stringify(target.toString())}\n`);
 }
+
+/**
+ * The bytes a data dir's database takes: the SQLite file and its WAL, or on PostgreSQL
+ * pg_database_size (issue 16: refusals must not grow it).
+ */
+export async function databaseBytes(dataDir: string): Promise<number> {
+  if (!ON_POSTGRES) {
+    const { existsSync, statSync } = await import('node:fs');
+    return ['keyshare.db', 'keyshare.db-wal'].map((f) => join(dataDir, f)).reduce((n, f) => n + (existsSync(f) ? statSync(f).size : 0), 0);
+  }
+  const client = new pg.Client({ connectionString: configuredDatabase(dataDir)! });
+  await client.connect();
+  try {
+    return Number((await client.query('SELECT pg_database_size(current_database()) AS n')).rows[0].n);
+  } finally {
+    await client.end();
+  }
+}

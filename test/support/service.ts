@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Updater } from 'tuf-js';
 import { createApp } from '../../service/http/app.js';
 import { initDataDir, openInstance, type InitOptions, type Instance, type OpenOptions } from '../../service/instance.js';
-import { startServer, type RunningServer } from '../../service/server.js';
+import { startServer, type RunningServer, type ServerOptions } from '../../service/server.js';
 import { prepareDataDir } from './database.js';
 
 const made: string[] = [];
@@ -92,13 +92,13 @@ export interface TestService {
 
 /** Starts a service on a fresh (or given) data dir, on a free port. */
 export async function startTestService(
-  options: { dataDir?: string; token?: string; init?: Omit<InitOptions, 'dataDir'>; open?: Omit<OpenOptions, 'dataDir'> } = {},
+  options: { dataDir?: string; token?: string; init?: Omit<InitOptions, 'dataDir'>; open?: Omit<OpenOptions, 'dataDir'>; server?: ServerOptions } = {},
 ): Promise<TestService> {
   const { dataDir, token } = options.dataDir
     ? { dataDir: options.dataDir, token: options.token ?? readFileSync(join(options.dataDir, 'admin.token'), 'utf8').trim() }
     : await newDataDir(options.init);
   const instance = await openInstance({ ...options.open, dataDir });
-  const server = await startServer(instance, '127.0.0.1:0');
+  const server = await startServer(instance, '127.0.0.1:0', undefined, options.server);
   let closed = false;
   return {
     dataDir,

@@ -7,6 +7,7 @@ import { MetadataKind } from '@tufjs/models';
 import type { AppEnv } from '../context.js';
 import { parseMetadata } from '../../repo/tuf.js';
 import type { Instance } from '../../instance.js';
+import { decodePathComponent } from '../decode.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const SHORT = 'public, max-age=1';
@@ -45,7 +46,7 @@ export function tufRoutes(): Hono<AppEnv> {
   });
 
   app.get('/targets/*', async (c) => {
-    const path = decodeURIComponent(c.req.path.replace(/^.*?\/tuf\/targets\//, ''));
+    const path = decodePathComponent(c.req.path.replace(/^.*?\/tuf\/targets\//, ''));
     const { store, publisher } = c.get('instance');
     const slash = path.lastIndexOf('/');
     const dir = slash >= 0 ? path.slice(0, slash + 1) : '';

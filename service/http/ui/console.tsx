@@ -66,7 +66,8 @@ const page = (c: C, el: JSX.Element, status: 200 | 400 | 401 | 403 | 404 | 500 =
 
 const userOf = (s: ConsoleSession): PageUser => ({ tokenId: s.tokenId, role: s.role, scopes: s.scopes, csrf: s.csrf });
 
-const isHttps = (c: C) => new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
+/** HTTPS as the browser sees it: behind a proxy, only a --trusted-proxy's X-Forwarded-Proto counts (service/http/client.ts). */
+const isHttps = (c: C) => c.var.client.https;
 
 /** Takes the one-time message left by the last form post. */
 function takeFlash(s: ConsoleSession) {
@@ -122,7 +123,7 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
   app.use('*', async function sameOrigin(c, next) {
     if (c.req.method === 'POST') {
       const origin = c.req.header('origin');
-      if (origin && origin !== 'null' && origin !== new URL(c.req.url).origin) {
+      if (origin && origin !== 'null' && origin !== c.var.client.origin) {
         return page(c, <ErrorPage status={403} message="Cross-origin form posts are refused." user={null} />, 403);
       }
       if (origin === 'null') return page(c, <ErrorPage status={403} message="Cross-origin form posts are refused." user={null} />, 403);
@@ -176,6 +177,8 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
       maxAge: options.sessionTtlSeconds ?? 8 * 3600,
     });
     c.get('log')?.info({ event: 'console.signin', outcome: 'ok', tokenId: principal.tokenId }, 'console sign-in');
+    // Issue 16, finding 10: every console sign-in is in the audit log.
+    await c.get('instance').audit.append({ actor: principal.tokenId, action: 'console.signin', outcome: 'ok', details: { role: principal.role } });
     return c.redirect('/ui/', 303);
   });
 

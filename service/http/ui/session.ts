@@ -62,12 +62,17 @@ export async function principalForTokenId(store: Store, tokenId: string, now: Da
 export interface SessionStoreOptions {
   ttlSeconds: number;
   clock?: () => Date;
-  /** Oldest sessions are dropped beyond this many. */
-  maxSessions?: number;
+  /** A token's oldest sessions are dropped beyond this many of its own (issue 16, finding 10). */
+  maxSessionsPerToken?: number;
 }
+
+/** Per token, not global: signing in again and again with one token never evicts another token's session. */
+export const MAX_SESSIONS_PER_TOKEN = 16;
 
 export class SessionStore {
   private readonly sessions = new Map<string, ConsoleSession>();
+  /** Session IDs per token ID, in creation order. */
+  private readonly byToken = new Map<string, Set<string>>();
   private readonly clock: () => Date;
 
   constructor(private readonly options: SessionStoreOptions) {
@@ -87,9 +92,16 @@ export class SessionStore {
       expiresAt: now + this.options.ttlSeconds * 1000,
       flash: null,
     };
+    // Sessions of one token, oldest first (a Map keeps insertion order).
+    const own = this.byToken.get(principal.tokenId) ?? new Set<string>();
+    this.byToken.set(principal.tokenId, own);
+    own.add(session.id);
     this.sessions.set(session.id, session);
-    const max = this.options.maxSessions ?? 10_000;
-    while (this.sessions.size > max) this.sessions.delete(this.sessions.keys().next().value!);
+    const max = this.options.maxSessionsPerToken ?? MAX_SESSIONS_PER_TOKEN;
+    for (const id of own) {
+      if (own.size <= max) break;
+      this.delete(id);
+    }
     return session;
   }
 
@@ -98,14 +110,19 @@ export class SessionStore {
     const s = this.sessions.get(id);
     if (!s) return null;
     if (s.expiresAt <= this.clock().getTime()) {
-      this.sessions.delete(id);
+      this.delete(id);
       return null;
     }
     return s;
   }
 
   delete(id: string): void {
+    const s = this.sessions.get(id);
     this.sessions.delete(id);
+    if (!s) return;
+    const own = this.byToken.get(s.tokenId);
+    own?.delete(id);
+    if (own?.size === 0) this.byToken.delete(s.tokenId);
   }
 
   get size(): number {
@@ -114,6 +131,6 @@ export class SessionStore {
 
   private sweep(): void {
     const now = this.clock().getTime();
-    for (const [id, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(id);
+    for (const [id, s] of this.sessions) if (s.expiresAt <= now) this.delete(id);
   }
 }
