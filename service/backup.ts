@@ -35,6 +35,7 @@ import { DEFAULT_EXPIRY, type ExpiryConfig } from './repo/layout.js';
 import { loadSignersForRoot } from './repo/online-keys.js';
 import { parseMetadata } from './repo/tuf.js';
 import { jumpVersions } from './repo/version-jump.js';
+import { RESTORED_FROM_META } from './restore-guard.js';
 import { SqliteStore, databaseKind, storeDatabase, type Store } from './store/index.js';
 
 export const BackupCodes = {
@@ -186,6 +187,29 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   }
 }
 
+/** When a backup was taken: its backup.json's createdAt (for `revocations replay --since FILE`). */
+export async function backupCreatedAt(file: string): Promise<string> {
+  const { list } = await import('tar');
+  let text: string | null = null;
+  let failure: unknown = null;
+  try {
+    await list({
+      file,
+      onReadEntry: (entry) => {
+        if (entry.path.replace(/^\.\//, '') !== BACKUP_JSON || entry.size > MiB) return void entry.resume();
+        const chunks: Buffer[] = [];
+        entry.on('data', (c: Buffer) => chunks.push(c));
+        entry.on('end', () => (text = Buffer.concat(chunks).toString('utf8')));
+      },
+    });
+  } catch (e) {
+    failure = e;
+  }
+  const createdAt = text ? (JSON.parse(text) as Partial<BackupManifest>).createdAt : undefined;
+  if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt))) throw invalid(`${file} is not a keyshare backup (no backup.json with createdAt)`, failure);
+  return createdAt;
+}
+
 // ---- restore ----
 
 export interface RestoreOptions {
@@ -256,7 +280,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
             'until it publishes past that version. Without --same-versions, restore re-signs every role above any version clients can have seen.',
         );
       }
-      await store.setMeta('restored_from', JSON.stringify({ createdAt: manifest.createdAt, restoredAt: now.toISOString(), versions: manifest.versions, versionJump: jump }));
+      // Until a serve checks it against what was published since (service/restore-guard.ts).
+      await store.setMeta(RESTORED_FROM_META, JSON.stringify({ createdAt: manifest.createdAt, restoredAt: now.toISOString(), versions: manifest.versions, versionJump: jump }));
     } finally {
       await store.close();
     }

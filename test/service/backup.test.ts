@@ -212,14 +212,14 @@ describeSqlite('backup and restore of the embedded database (SQLite)', () => {
       await refused(out, 'BAD_SIGNATURE');
     });
 
-    it('an online key missing: NOT_INITIALIZED, naming the key', async () => {
+    it('an online key missing: ONLINE_KEY_MISSING, naming the key', async () => {
       const { dir } = await inspect(backup);
       const manifest: BackupManifest = JSON.parse(readFileSync(join(dir, BACKUP_JSON), 'utf8'));
       manifest.files = manifest.files.filter((f) => f.path !== 'keys/snapshot.pem');
       writeFileSync(join(dir, BACKUP_JSON), JSON.stringify(manifest));
       const out = join(tempDir(), 'keyless.tar');
       await create({ cwd: dir, file: out, portable: true }, [BACKUP_JSON, ...manifest.files.map((f) => f.path)]);
-      await refused(out, 'NOT_INITIALIZED');
+      await refused(out, 'ONLINE_KEY_MISSING');
     });
 
     it('an entry that leaves the archive: PATH_TRAVERSAL', async () => {
