@@ -94,7 +94,7 @@ export function serveCommand(): Command {
         shutdownTimeoutMs: config.shutdownTimeoutMs,
         console: { sessionTtlSeconds: config.sessionTtlSeconds },
         staticDir: config.staticDir,
-        upstreams: { pollMs: config.upstreamPollMs },
+        upstreams: { pollMs: config.upstreamPollMs, originGraceSeconds: config.originGraceSeconds },
         database: config.database,
         advertiseUrl: config.advertiseUrl,
       });

@@ -24,6 +24,7 @@ interface UpstreamView {
   conflicts: string[];
   mirror: string | null;
   expires: string | null;
+  expiry?: 'valid' | 'expired' | 'withdrawn';
 }
 
 const describe = (u: UpstreamView) => [
@@ -31,6 +32,9 @@ const describe = (u: UpstreamView) => [
   `  version ${u.version ?? '-'}, last success ${u.lastSuccessAt ?? 'never'}${u.kind === 'bundle' ? ' (bundle origin: imported, never polled)' : ''}`,
   ...(u.scopes ? [`  scopes ${u.scopes.join(' ')}`] : []),
   ...(u.mirror ? [`  mirrored at ${u.mirror}`] : []),
+  // Issue 24 row 3: imported trust past its origin's expiry is flagged.
+  ...(u.expiry === 'expired' ? [`  EXPIRED at ${u.expires}: still republished until --origin-grace runs out; import a newer bundle or fix the sync`] : []),
+  ...(u.expiry === 'withdrawn' ? [`  WITHDRAWN: expired at ${u.expires} and past --origin-grace; its scopes are no longer republished`] : []),
   ...(u.lastError ? [`  last error: ${u.lastError}`] : []),
 ];
 
