@@ -143,6 +143,15 @@ export function addBlockCommands(anchor: Command): void {
   });
   adminOptions(
     anchor
+      .command('blocks [scope]')
+      .description('list the anchors blocked at a scope, or at every scope')
+      .addHelpText('after', '\nExamples:\n  keyshare anchor blocks\n  keyshare anchor blocks registry.acme.io'),
+  ).action(async (scope: string | undefined, o) => {
+    const r = await AdminClient.from(o).call<{ blocks: { scope: string; anchorId: string; createdAt: string }[] }>('GET', scope === undefined ? '/blocks' : `${scopePath(scope)}/blocks`);
+    print(o.json, r, () => (r.blocks.length ? r.blocks.map((b) => `${b.scope}\t${b.anchorId}\tblocked ${b.createdAt}`) : ['no blocked anchors']));
+  });
+  adminOptions(
+    anchor
       .command('unblock <scope> <id>')
       .description('lift a block')
       .addHelpText('after', '\nExamples:\n  keyshare anchor unblock registry.acme.io sha256:51df999e985db5e71e4be9474f03ba5d4d9f9ba56cd7acb278cdb830309c96c0'),

@@ -15,7 +15,7 @@ import { tufRoutes } from './routes/tuf.js';
 import { mirrorRoutes } from './routes/mirrors.js';
 import { feedRoutes } from './routes/feed.js';
 import { upstreamRoutes } from './routes/upstreams.js';
-import { blockRoutes } from './routes/blocks.js';
+import { allBlockRoutes, blockRoutes } from './routes/blocks.js';
 import { scopeRoutes } from './routes/scopes.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { crlFileRoutes, crlRoutes } from './routes/crls.js';
@@ -96,6 +96,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route('/', rootRoutes());
   api.route('/', tenantRoutes());
   api.route('/scopes', blockRoutes());
+  api.route('/blocks', allBlockRoutes());
   api.route('/', upstreamRoutes());
   // /api/v1/openapi.json and /api/docs need no token: mounted before the admin API's middleware.
   app.route('/api', openApiRoutes(api));
