@@ -32,6 +32,7 @@ const COMMANDS: [name: string, load: () => Promise<Command>][] = [
   ['tenant', async () => (await import('./commands/tenant.js')).tenantCommand()],
   ['backup', async () => (await import('./commands/backup.js')).backupCommand()],
   ['restore', async () => (await import('./commands/backup.js')).restoreCommand()],
+  ['revocations', async () => (await import('./commands/revocations.js')).revocationsCommand()],
   ['completion', async () => (await import('./commands/completion.js')).completionCommand()],
 ];
 

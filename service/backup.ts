@@ -35,6 +35,8 @@ import { DEFAULT_EXPIRY, type ExpiryConfig } from './repo/layout.js';
 import { loadSignersForRoot } from './repo/online-keys.js';
 import { parseMetadata } from './repo/tuf.js';
 import { jumpVersions } from './repo/version-jump.js';
+import { RESTORED_FROM_META } from './restore-guard.js';
+import { AuditLog } from './audit/log.js';
 import { SqliteStore, databaseKind, storeDatabase, type Store } from './store/index.js';
 
 export const BackupCodes = {
@@ -52,6 +54,10 @@ export const BackupCodes = {
   DATA_DIR_NOT_EMPTY: 'DATA_DIR_NOT_EMPTY',
   /** The database is PostgreSQL: back it up with pg_dump (docs/DEPLOYMENT.md). */
   BACKUP_NOT_EMBEDDED: 'BACKUP_NOT_EMBEDDED',
+  /** Issue 24 row 11: the data dir to back up is damaged (integrity check, audit chain, or the stored repository); --force keeps a copy marked damaged. */
+  SOURCE_DAMAGED: 'SOURCE_DAMAGED',
+  /** The backup's audit log does not verify (edited, deleted or cut off entries), or the backup is marked damaged; restore --force restores it anyway. */
+  BACKUP_DAMAGED: 'BACKUP_DAMAGED',
 } as const;
 
 export const BACKUP_MEDIA_TYPE = 'application/vnd.keyshare.backup.v1+json';
@@ -77,6 +83,8 @@ export interface BackupManifest {
   /** The newest version of each top-level role in the database copy. */
   versions: { root: number; timestamp: number; snapshot: number; targets: number };
   files: BackupFile[];
+  /** Set when `backup --force` kept a copy of a damaged source: what the checks found. */
+  damaged?: string[];
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -96,6 +104,8 @@ export interface BackupOptions {
   database?: string | null;
   out: string;
   clock?: () => Date;
+  /** Keep a copy of a damaged source anyway, marked damaged in backup.json. */
+  force?: boolean;
 }
 
 export interface BackupResult {
@@ -104,6 +114,31 @@ export interface BackupResult {
   versions: BackupManifest['versions'];
   files: number;
   bytes: number;
+  /** What was found damaged (only with force). */
+  damaged?: string[];
+}
+
+/**
+ * Issue 24 row 11: what is wrong with a database copy, before it is kept as a backup or
+ * restored: SQLite's integrity check, the audit log's hash chain, and the stored repository
+ * against its own root chain (as a client would check it). Empty when all is well.
+ */
+async function damageOf(store: SqliteStore, rootJson: Buffer): Promise<string[]> {
+  const found: string[] = [];
+  const integrity = store.integrityCheck();
+  if (integrity !== 'ok') found.push(`database integrity check: ${integrity}`);
+  try {
+    const audit = await new AuditLog(store).verify();
+    if (!audit.ok) found.push(`audit log: ${audit.problem ?? 'the chain does not verify'}${audit.firstBadSeq !== undefined ? ` (entry ${audit.firstBadSeq})` : ''}`);
+  } catch (e) {
+    found.push(`audit log: cannot be read: ${(e as Error).message}`);
+  }
+  try {
+    await verifyStoredRepository(store, rootJson);
+  } catch (e) {
+    found.push(`repository: ${isKeyshareError(e) ? `${e.code}: ` : ''}${(e as Error).message}`);
+  }
+  return found;
 }
 
 async function newestVersions(store: Store): Promise<BackupManifest['versions']> {
@@ -143,11 +178,20 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     const copy = SqliteStore.open(join(scratch, DB_FILE));
     let versions: BackupManifest['versions'];
     let root: Buffer;
+    let damaged: string[];
     try {
       versions = await newestVersions(copy);
       root = Buffer.from((await copy.latestMetadata('root'))?.bytes ?? readFileSync(rootPath(dataDir)));
+      damaged = await damageOf(copy, root);
     } finally {
       await copy.close();
+    }
+    if (damaged.length > 0 && !options.force) {
+      throw new KeyshareError(
+        BackupCodes.SOURCE_DAMAGED,
+        `${dataDir} is damaged, so no backup was written: ${damaged.join('; ')}. Restore the last good backup, or keep a copy anyway with --force (marked damaged)`,
+        { details: { damaged } },
+      );
     }
     rmSync(join(scratch, `${DB_FILE}-wal`), { force: true });
     rmSync(join(scratch, `${DB_FILE}-shm`), { force: true });
@@ -173,17 +217,40 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     }
     const files: BackupFile[] = [];
     for (const path of paths) files.push({ path, length: statSync(join(scratch, path)).size, sha256: await fileSha256(join(scratch, path)) });
-    const manifest: BackupManifest = { mediaType: BACKUP_MEDIA_TYPE, createdAt, versions, files };
+    const manifest: BackupManifest = { mediaType: BACKUP_MEDIA_TYPE, createdAt, versions, files, ...(damaged.length ? { damaged } : {}) };
     writeFileSync(join(scratch, BACKUP_JSON), JSON.stringify(manifest, null, 2) + '\n');
     const { create } = await import('tar');
     const tmp = join(scratch, '.backup.tar');
     await create({ cwd: scratch, file: tmp, portable: true, mtime: new Date(createdAt) }, [BACKUP_JSON, ...paths]);
     chmodSync(tmp, 0o600);
     renameSync(tmp, out);
-    return { out, createdAt, versions, files: paths.length + 1, bytes: statSync(out).size };
+    return { out, createdAt, versions, files: paths.length + 1, bytes: statSync(out).size, ...(damaged.length ? { damaged } : {}) };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** When a backup was taken: its backup.json's createdAt (for `revocations replay --since FILE`). */
+export async function backupCreatedAt(file: string): Promise<string> {
+  const { list } = await import('tar');
+  let text: string | null = null;
+  let failure: unknown = null;
+  try {
+    await list({
+      file,
+      onReadEntry: (entry) => {
+        if (entry.path.replace(/^\.\//, '') !== BACKUP_JSON || entry.size > MiB) return void entry.resume();
+        const chunks: Buffer[] = [];
+        entry.on('data', (c: Buffer) => chunks.push(c));
+        entry.on('end', () => (text = Buffer.concat(chunks).toString('utf8')));
+      },
+    });
+  } catch (e) {
+    failure = e;
+  }
+  const createdAt = text ? (JSON.parse(text) as Partial<BackupManifest>).createdAt : undefined;
+  if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt))) throw invalid(`${file} is not a keyshare backup (no backup.json with createdAt)`, failure);
+  return createdAt;
 }
 
 // ---- restore ----
@@ -198,6 +265,8 @@ export interface RestoreOptions {
   /** How far above the backup's versions the restored repository starts (default DEFAULT_VERSION_JUMP). */
   versionJump?: number;
   clock?: () => Date;
+  /** Restore a backup whose audit log does not verify, or that is marked damaged, with a warning. */
+  force?: boolean;
 }
 
 export interface RestoreResult {
@@ -237,6 +306,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       const integrity = store.integrityCheck();
       if (integrity !== 'ok') throw invalid(`the database in the backup is damaged: ${integrity}`);
       const root = await verifyStoredRepository(store, readFileSync(join(scratch, 'root.json')));
+      // Issue 24 row 11: a tampered audit log is not restored silently.
+      const audit = await new AuditLog(store).verify();
+      const damage = [...(manifest.damaged ?? []), ...(audit.ok ? [] : [`audit log: ${audit.problem ?? 'the chain does not verify'}`])];
+      if (damage.length > 0 && !options.force) {
+        throw new KeyshareError(BackupCodes.BACKUP_DAMAGED, `the backup is damaged: ${damage.join('; ')}. Restore an older backup, or this one with --force`, { details: { damaged: damage } });
+      }
+      if (damage.length > 0) warnings.push(`restored a damaged backup (--force): ${damage.join('; ')}`);
       // The online keys the newest root names must be among the backed-up keys.
       const signers = loadSignersForRoot(scratch, root);
       const ts = (await store.latestMetadata('timestamp'))!.version;
@@ -256,7 +332,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
             'until it publishes past that version. Without --same-versions, restore re-signs every role above any version clients can have seen.',
         );
       }
-      await store.setMeta('restored_from', JSON.stringify({ createdAt: manifest.createdAt, restoredAt: now.toISOString(), versions: manifest.versions, versionJump: jump }));
+      // Until a serve checks it against what was published since (service/restore-guard.ts).
+      await store.setMeta(RESTORED_FROM_META, JSON.stringify({ createdAt: manifest.createdAt, restoredAt: now.toISOString(), versions: manifest.versions, versionJump: jump }));
     } finally {
       await store.close();
     }

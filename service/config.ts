@@ -96,6 +96,9 @@ const SettingsSchema = z
     'shutdown-timeout': duration(0, 3600),
     'session-ttl': duration(60, 30 * 86_400),
     'upstream-poll-interval': duration(1, 86_400),
+    'revocation-journal': z.string().min(1).optional(),
+    'origin-grace': duration(0, 366 * 86_400),
+    'advertise-url': z.string().url({ message: 'must be an http(s) URL' }).refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL').optional(),
   })
   .superRefine((v, ctx) => {
     // TUF: a role must not outlive the role that lists it by less than its re-signing margin.
@@ -118,6 +121,12 @@ export interface Config {
   sessionTtlSeconds: number;
   /** Time between polls of each upstream (sync/upstream/manager.ts adds ±20 % jitter). */
   upstreamPollMs: number;
+  /** Issue 24: the revocation journal (null: `<data>/revocations.journal`). */
+  revocationJournal: string | null;
+  /** Issue 24: how long an imported origin's trust is republished past its own expiry. */
+  originGraceSeconds: number;
+  /** Issue 24: this replica's URL, named in NOT_PUBLISHER by the other replicas. */
+  advertiseUrl: string | null;
 }
 
 const DEFAULTS: Record<string, string | undefined> = {
@@ -133,6 +142,7 @@ const DEFAULTS: Record<string, string | undefined> = {
   'shutdown-timeout': '30s',
   'session-ttl': '8h',
   'upstream-poll-interval': '60s',
+  'origin-grace': '7d',
 };
 
 /** The commander option name of a setting: --static-dir → staticDir, --expiry-timestamp → expiryTimestamp. */
@@ -263,6 +273,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     shutdownTimeoutMs: v['shutdown-timeout'] * 1000,
     sessionTtlSeconds: v['session-ttl'],
     upstreamPollMs: v['upstream-poll-interval'] * 1000,
+    revocationJournal: v['revocation-journal'] ? path('revocation-journal', v['revocation-journal']) : null,
+    originGraceSeconds: v['origin-grace'],
+    advertiseUrl: v['advertise-url'] ? v['advertise-url'].replace(/\/+$/, '') : null,
   };
 }
 

@@ -44,6 +44,12 @@ export const Codes = {
   /** A replica without the publisher lease was asked to sign (issue 11): retry on the publisher. */
   NOT_PUBLISHER: 'NOT_PUBLISHER',
   ALREADY_INITIALIZED: 'ALREADY_INITIALIZED',
+  /** Issue 24: the current root names an online key that this data dir does not hold (a rotation made on another replica). */
+  ONLINE_KEY_MISSING: 'ONLINE_KEY_MISSING',
+  /** Issue 24: after a restore, the database is older than versions already published (static dir, peers, --min-version). */
+  RESTORE_BEHIND: 'RESTORE_BEHIND',
+  /** Issue 24: implicit initialisation refused in production mode (--production, or a non-loopback --listen). */
+  INIT_REQUIRED: 'INIT_REQUIRED',
   CONFIG_INVALID: 'CONFIG_INVALID',
   /** The configured database cannot be reached or opened (PostgreSQL down, wrong credentials). */
   DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',

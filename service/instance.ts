@@ -22,6 +22,7 @@ import { TrustService } from './trust-service.js';
 import { AuditLog } from './audit/log.js';
 import { tokenDigest } from './audit/digest.js';
 import { TokenService } from './auth/token-service.js';
+import { RevocationJournal, journalPath } from './revocation-journal.js';
 
 export interface InitOptions {
   dataDir: string;
@@ -120,6 +121,8 @@ export interface OpenOptions {
   expiry?: Partial<ExpiryConfig>;
   /** `--database` (store/open.ts); absent: the embedded database. */
   database?: string | null;
+  /** The revocation journal (issue 24); absent: `<data>/revocations.journal`. */
+  revocationJournal?: string | null;
 }
 
 export interface Instance {
@@ -170,7 +173,7 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
   });
   await publisher.load();
   for (const [name, signer] of loadTenantSigners(dataDir)) publisher.setTenantSigner(name, signer);
-  const service = new TrustService(store, publisher, options.clock);
+  const service = new TrustService(store, publisher, options.clock, new RevocationJournal(journalPath(dataDir, options.revocationJournal), options.clock));
   const audit = new AuditLog(store, options.clock).attach();
   const tokens = new TokenService(store, audit, options.clock);
   return {

@@ -33,7 +33,14 @@ export interface ReplicationOptions {
   /** How often a follower tries the lease (default 2 s: failover well within 10 s). */
   retryMs?: number;
   log?: (e: Record<string, unknown>) => void;
+  /** Issue 24: this replica's `--advertise-url`, recorded in the database while it publishes. */
+  advertiseUrl?: string | null;
+  /** Where the publisher's URL is kept (the store's meta table). */
+  meta?: { getMeta(key: string): Promise<string | null>; setMeta(key: string, value: string): Promise<void> };
 }
+
+/** The meta key holding the advertised URL of the replica that holds the lease. */
+export const PUBLISHER_URL_META = 'publisher_url';
 
 export class Replication {
   private readonly lease: PublisherLease;
@@ -41,6 +48,8 @@ export class Replication {
   /** One connection that sends the notices. */
   private readonly sender: pg.Pool;
   private unsubscribe: () => void = () => {};
+  /** The publisher's advertised URL, as last read from the database. */
+  private publisherUrl: string | null = null;
 
   constructor(
     private readonly publisher: ReplicatedPublisher,
@@ -52,7 +61,10 @@ export class Replication {
       retryMs: options.retryMs ?? 2_000,
       onChange: (leader) => {
         this.log('info', leader ? 'this replica is now the publisher' : 'this replica is no longer the publisher', { leader });
-        if (leader) void publisher.notify();
+        if (leader) {
+          this.advertise();
+          void publisher.notify();
+        }
       },
       onError: (e) => this.log('warn', 'publisher lease connection lost', { err: message(e) }),
     });
@@ -79,7 +91,12 @@ export class Replication {
 
   /** Gates the publisher, listens, and starts trying the lease. */
   async start(): Promise<void> {
-    this.publisher.setGate({ leads: () => this.lease.isLeader(), handOff: () => this.send(CHANGED_CHANNEL, '') });
+    this.publisher.setGate({
+      leads: () => this.lease.isLeader(),
+      handOff: () => this.send(CHANGED_CHANNEL, ''),
+      publisherUrl: () => (this.lease.isLeader() ? (this.options.advertiseUrl ?? null) : this.publisherUrl),
+    });
+    await this.readPublisherUrl();
     // After the leader's commit (a publish, a root or tenant publish, a reload): tell the others.
     this.unsubscribe = this.publisher.onServedChange(() => {
       const version = this.publisher.latestMetadata('timestamp')?.version;
@@ -99,6 +116,25 @@ export class Replication {
 
   private check(): void {
     this.publisher.checkExternalWrites().catch((e) => this.log('error', 'reload failed', { err: message(e) }));
+    void this.readPublisherUrl();
+  }
+
+  /** The new publisher records its URL (or that it gave none), for NOT_PUBLISHER on the others. */
+  private advertise(): void {
+    const url = this.options.advertiseUrl ?? null;
+    this.options.meta
+      ?.setMeta(PUBLISHER_URL_META, JSON.stringify({ url }))
+      .then(() => this.send(PUBLISHED_CHANNEL, '')) // the others read it at once
+      .catch((e) => this.log('warn', 'cannot record the publisher URL', { err: message(e) }));
+  }
+
+  private async readPublisherUrl(): Promise<void> {
+    try {
+      const raw = await this.options.meta?.getMeta(PUBLISHER_URL_META);
+      this.publisherUrl = raw ? ((JSON.parse(raw) as { url?: string | null }).url ?? null) : null;
+    } catch {
+      // keep the last known URL; the next check reads it again
+    }
   }
 
   private send(channel: string, payload: string): void {

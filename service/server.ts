@@ -52,6 +52,8 @@ export interface ServerOptions {
   trustedProxies?: TrustedProxies;
   /** Refused admin API requests per client address (service/http/middleware/refusals.ts). */
   refusalLimits?: RefusalLimits;
+  /** `--advertise-url`: named by the other replicas in NOT_PUBLISHER while this one publishes. */
+  advertiseUrl?: string | null;
 }
 
 /** Defaults for the slow-client limits (node's are 60 s and 300 s, checked every 30 s). */
@@ -102,7 +104,10 @@ export async function startServer(
     }
   }
   // Replicas (issue 11): only the lease holder publishes; SQLite is one process, which always does.
-  const replication = instance.store.dialect === 'postgres' && options.database ? new Replication(instance.publisher, { url: options.database, log }) : null;
+  const replication =
+    instance.store.dialect === 'postgres' && options.database
+      ? new Replication(instance.publisher, { url: options.database, log, advertiseUrl: options.advertiseUrl, meta: instance.store })
+      : null;
   await replication?.start();
   // Publish anything committed while no publisher ran (e.g. an import into the data dir), then keep roles fresh.
   await instance.publisher.notify();

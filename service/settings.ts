@@ -35,6 +35,9 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'max-body', flag: '--max-body SIZE', env: 'KEYSHARE_MAX_BODY', defaultText: '`4MiB`', description: 'largest admin API request body', serve: true },
   { key: 'shutdown-timeout', flag: '--shutdown-timeout DURATION', env: 'KEYSHARE_SHUTDOWN_TIMEOUT', defaultText: '`30s`', description: 'on SIGTERM, how long in-flight requests get before connections are cut', serve: true },
   { key: 'session-ttl', flag: '--session-ttl DURATION', env: 'KEYSHARE_SESSION_TTL', defaultText: '`8h`', description: 'web console session lifetime', serve: true },
+  { key: 'revocation-journal', flag: '--revocation-journal FILE', env: 'KEYSHARE_REVOCATION_JOURNAL', defaultText: '`<data>/revocations.journal`', description: 'append-only journal of every revocation, replayed after a restore (`keyshare revocations replay`)', serve: true },
+  { key: 'origin-grace', flag: '--origin-grace DURATION', env: 'KEYSHARE_ORIGIN_GRACE', defaultText: '`7d`', description: 'how long an imported origin\'s trust is still republished after its own metadata expired', serve: true },
+  { key: 'advertise-url', flag: '--advertise-url URL', env: 'KEYSHARE_ADVERTISE_URL', defaultText: 'none', description: 'this replica\'s own URL, named to clients when another replica must sign (`NOT_PUBLISHER`)', serve: true },
   {
     key: 'upstream-poll-interval',
     flag: '--upstream-poll-interval DURATION',

@@ -14,6 +14,7 @@ import { crlTargetPath } from './domain/trust.js';
 import { assertAnchorRemovable, assertScopeAppliable, assertScopeRemovable } from './domain/federation.js';
 import { parseCertificateChain, parseCrl } from './crypto/index.js';
 import { checkScopeInTenant, listTenants } from './repo/tenants.js';
+import type { RevocationJournal } from './revocation-journal.js';
 
 export interface ScopeInput {
   scope: string;
@@ -86,6 +87,8 @@ export class TrustService {
     private readonly store: Store,
     private readonly publisher: Publisher,
     private readonly clock: () => Date = () => new Date(),
+    /** Issue 24: every stored revocation also goes to the journal, which outlives a restore. */
+    private readonly journal: RevocationJournal | null = null,
   ) {}
 
   /** After a write: publish it (coalesced with concurrent writes). */
@@ -183,6 +186,7 @@ export class TrustService {
   ): Promise<WriteResult & { added: boolean; revocation: RevocationInput }> {
     const revocation = this.revocation(input.kind === 'certificate' && input.certificate != null ? { ...input, ...(await this.certificateTarget(input.certificate, input.encoding)) } : input);
     const added = await this.store.addRevocation(revocation);
+    if (added) this.journal?.record([revocation]);
     return { added, revocation, ...(await this.published()) };
   }
 
@@ -263,7 +267,9 @@ export class TrustService {
       revocationsAdded: 0,
       changed: false,
     };
+    const added: RevocationInput[] = [];
     await this.store.transaction(async () => {
+      added.length = 0; // (a transaction that is retried starts over)
       for (const { rec, anchors } of wanted.values()) {
         const existing = await this.store.getScope(rec.scope);
         if (!existing) {
@@ -304,8 +310,13 @@ export class TrustService {
           }
         }
       }
-      for (const r of revocations) if (await this.store.addRevocation(r)) summary.revocationsAdded++;
+      for (const r of revocations) {
+        if (!(await this.store.addRevocation(r))) continue;
+        summary.revocationsAdded++;
+        added.push(r);
+      }
     });
+    this.journal?.record(added);
     summary.changed =
       summary.scopesCreated.length + summary.scopesUpdated.length + summary.scopesRemoved.length +
         summary.anchorsAdded + summary.anchorsUpdated + summary.anchorsRemoved + summary.revocationsAdded > 0;

@@ -17,7 +17,7 @@ export function bundleCommand(): Command {
     .requiredOption('--out <file>', 'the bundle to write (.tar, or .tar.gz / .tgz for gzip)')
     .option('--scopes <pattern...>', 'only the trust files of these scopes (and what they contain); all metadata still travels')
     .option('--valid-for <duration>', 'how long the bundle stays verifiable (its timestamp, snapshot and targets roles)', '30d')
-    .option('--since <bundle-or-version>', 'incremental: only what changed since an earlier bundle (its file, or its timestamp version)')
+    .option('--since <bundle-or-version>', 'incremental: only what changed since an earlier bundle (its file, or its timestamp version), for the scopes that bundle held (other --scopes: BUNDLE_SCOPE_MISMATCH)')
     .option('--gzip', 'gzip the tar (implied by a .gz or .tgz name)')
     .option('--data <dir>', 'data dir (env KEYSHARE_DATA, default ./keyshare-data)')
     .option(DATABASE_FLAG, DATABASE_HELP)

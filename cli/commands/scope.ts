@@ -31,17 +31,21 @@ export function scopeCommand(): Command {
     const r = await AdminClient.from(o).call<{ scopes: ScopeView[] }>('GET', '/scopes');
     print(o.json, r, () => r.scopes.map((s) => `${s.scope}\t${s.level ?? '(inherited level)'}${s.inherit ? '' : '\tno-inherit'}`));
   });
-  adminOptions(cmd.command('show <scope>').description('show a scope and its own anchors')).action(async (scope: string, o) => {
-    const r = await AdminClient.from(o).call<{ scope: ScopeView; anchors: { id: string; name: string; type: string; notAfter: string | null }[] }>(
-      'GET',
-      scopePath(scope),
-    );
-    print(o.json, r, () => [
+  adminOptions(cmd.command('show <scope>').description('show a scope and its own anchors (blocked ones marked)')).action(async (scope: string, o) => {
+    const client = AdminClient.from(o);
+    const r = await client.call<{ scope: ScopeView; anchors: { id: string; name: string; type: string; notAfter: string | null; blocked?: boolean }[] }>('GET', scopePath(scope));
+    // Issue 24: an anchor blocked here (keyshare anchor block) is stored but not published.
+    const { blocks } = await client.call<{ blocks: { anchorId: string }[] }>('GET', `${scopePath(scope)}/blocks`);
+    const blocked = new Set(blocks.map((b) => b.anchorId));
+    for (const a of r.anchors) a.blocked = blocked.has(a.id);
+    const others = [...blocked].filter((id) => !r.anchors.some((a) => a.id === id));
+    print(o.json, { ...r, blocked: [...blocked] }, () => [
       `scope: ${r.scope.scope}`,
       `inherit: ${r.scope.inherit}`,
       `level: ${r.scope.level ?? '(inherited)'}`,
       `anchors:${r.anchors.length ? '' : ' none'}`,
-      ...r.anchors.map((a) => `  ${a.id}\t${a.type}\t${a.name}${a.notAfter ? `\texpires ${a.notAfter}` : ''}`),
+      ...r.anchors.map((a) => `  ${a.id}\t${a.type}\t${a.name}${a.notAfter ? `\texpires ${a.notAfter}` : ''}${a.blocked ? '\tBLOCKED (not published)' : ''}`),
+      ...(others.length ? ['blocked here (inherited or upstream anchors):', ...others.map((id) => `  ${id}\tBLOCKED`)] : []),
     ]);
   });
   adminOptions(cmd.command('rm <scope>').description('remove a scope and its anchors')).action(async (scope: string, o) => {

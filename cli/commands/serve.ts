@@ -1,14 +1,22 @@
 import { Command } from 'commander';
 import { configOptions } from '../config-options.js';
+import { KeyshareError, Codes } from '../../service/errors.js';
 
 export function serveCommand(): Command {
   const cmd = new Command('serve')
     .description('run the service: the TUF repository under /tuf/ and the admin API under /api/v1/')
     .option('--data <dir>', 'data dir (env KEYSHARE_DATA, default ./keyshare-data)')
     .option('--listen <host:port>', 'listen address (env KEYSHARE_LISTEN, default 127.0.0.1:8080)')
+    .option('--production', 'production mode (env KEYSHARE_PRODUCTION=1; implied by a non-loopback --listen): never initialise a repository implicitly')
+    .option('--min-version <n>', 'after a restore: the highest timestamp version clients may have seen (refuses with RESTORE_BEHIND if the database is older)')
+    .option('--peer <url...>', 'after a restore: servers of the same repository whose /tuf/timestamp.json tells what was published')
+    .option('--accept-restore-loss', 'after a restore: serve the restored trust although versions published after the backup are lost (re-signed above them)')
     .addHelpText(
       'after',
-      '\nOn first start with an empty data dir, serve initialises a DEVELOPMENT repository.\n' +
+      '\nOn first start with an empty data dir, serve initialises a DEVELOPMENT repository, except in production mode\n' +
+        '(--production, or a --listen address other than loopback), where it refuses with INIT_REQUIRED: run `keyshare init`.\n' +
+        'After a restore, serve refuses (RESTORE_BEHIND) to publish trust older than versions already published (static dir,\n' +
+        '--peer, --min-version): replay the revocations (keyshare revocations replay), then start with --accept-restore-loss.\n' +
         'Settings come from flags, then KEYSHARE_* environment variables, then keyshare.yaml (in the data dir, or --config FILE).\n' +
         'SIGTERM stops it gracefully: in-flight requests finish and a running publish completes.\n\n' +
         'Examples:\n  keyshare serve --data ./keyshare-data --listen 127.0.0.1:8080\n  KEYSHARE_LOG_LEVEL=debug keyshare serve --config /etc/keyshare/keyshare.yaml\n',
@@ -25,6 +33,16 @@ export function serveCommand(): Command {
       const dir = config.data;
       // With PostgreSQL, a data dir without root.json over a database that holds a repository is refused (initDataDir).
       if (!isInitialized(dir, config.database)) {
+        // Issue 24: a mistyped data dir or database must not become a new repository in production.
+        const { productionMode } = await import('../../service/restore-guard.js');
+        const production = productionMode({ flag: Boolean(o.production), env: process.env.KEYSHARE_PRODUCTION, listen: config.listen });
+        if (production) {
+          throw new KeyshareError(
+            Codes.INIT_REQUIRED,
+            `${dir} holds no keyshare repository${config.database ? ' (or the database holds none)' : ''}, and serve does not create one in production mode (${production}): ` +
+              'run `keyshare init` with this data dir (and move the root keys offline), or check --data and --database for a typo',
+          );
+        }
         const r = await initDataDir({ dataDir: dir, database: config.database, expiry: config.expiry });
         process.stderr.write(
           [
@@ -46,15 +64,42 @@ export function serveCommand(): Command {
       // Issue 16, finding 8: everything in the data dir is 0600 (files) or 0700 (directories).
       const { widerThanPrivate } = await import('../../service/util/private-files.js');
       for (const wide of widerThanPrivate(dir)) logger.warn({ path: wide.path, mode: wide.mode }, 'data dir entry is readable by others than the service user: chmod it to 0600 (files) or 0700 (directories)');
-      const instance = await openInstance({ dataDir: dir, database: config.database, expiry: config.expiry, onPublishError: (err) => logger.error({ err }, 'publish failed') });
+      // Issue 24: after a restore, never publish trust older than what clients saw, unless confirmed.
+      const { guardRestore } = await import('../../service/restore-guard.js');
+      const { journalPath } = await import('../../service/revocation-journal.js');
+      const minVersion = o.minVersion === undefined ? null : Number(o.minVersion);
+      if (minVersion !== null && (!Number.isSafeInteger(minVersion) || minVersion < 1)) throw new KeyshareError(Codes.CONFIG_INVALID, '--min-version must be a timestamp version, a whole number');
+      const restore = await guardRestore({
+        dataDir: dir,
+        database: config.database,
+        staticDir: config.staticDir,
+        peers: o.peer ?? [],
+        minVersion,
+        acceptLoss: Boolean(o.acceptRestoreLoss),
+        journal: journalPath(dir, config.revocationJournal),
+        log,
+      });
+      if (restore) {
+        const lost = restore.missing > 0 ? `${restore.missing} published version(s) are lost` : 'no published version is lost';
+        logger.warn({ ...restore }, `serving a restored database: ${lost}; timestamp version ${restore.from} -> ${restore.to}`);
+        process.stderr.write(`keyshare: warning: serving a restored database: ${lost} (highest published: ${restore.highest?.version ?? 'unknown'}); timestamp version ${restore.from} -> ${restore.to}\n`);
+      }
+      const instance = await openInstance({
+        dataDir: dir,
+        database: config.database,
+        expiry: config.expiry,
+        revocationJournal: config.revocationJournal,
+        onPublishError: (err) => logger.error({ err }, 'publish failed'),
+      });
       const server = await startServer(instance, config.listen, log, {
         logger,
         maxBodyBytes: config.maxBodyBytes,
         shutdownTimeoutMs: config.shutdownTimeoutMs,
         console: { sessionTtlSeconds: config.sessionTtlSeconds },
         staticDir: config.staticDir,
-        upstreams: { pollMs: config.upstreamPollMs },
+        upstreams: { pollMs: config.upstreamPollMs, originGraceSeconds: config.originGraceSeconds },
         database: config.database,
+        advertiseUrl: config.advertiseUrl,
       });
       logger.info({ url: server.url, data: dir, config: config.configFile }, 'serving');
       process.stderr.write(`keyshare serving ${server.url}/tuf/ (root.json: ${dir}/root.json, admin token: ${dir}/admin.token)\n`);

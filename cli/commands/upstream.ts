@@ -24,6 +24,7 @@ interface UpstreamView {
   conflicts: string[];
   mirror: string | null;
   expires: string | null;
+  expiry?: 'valid' | 'expired' | 'withdrawn';
 }
 
 const describe = (u: UpstreamView) => [
@@ -31,6 +32,9 @@ const describe = (u: UpstreamView) => [
   `  version ${u.version ?? '-'}, last success ${u.lastSuccessAt ?? 'never'}${u.kind === 'bundle' ? ' (bundle origin: imported, never polled)' : ''}`,
   ...(u.scopes ? [`  scopes ${u.scopes.join(' ')}`] : []),
   ...(u.mirror ? [`  mirrored at ${u.mirror}`] : []),
+  // Issue 24 row 3: imported trust past its origin's expiry is flagged.
+  ...(u.expiry === 'expired' ? [`  EXPIRED at ${u.expires}: still republished until --origin-grace runs out; import a newer bundle or fix the sync`] : []),
+  ...(u.expiry === 'withdrawn' ? [`  WITHDRAWN: expired at ${u.expires} and past --origin-grace; its scopes are no longer republished`] : []),
   ...(u.lastError ? [`  last error: ${u.lastError}`] : []),
 ];
 
@@ -136,6 +140,15 @@ export function addBlockCommands(anchor: Command): void {
   ).action(async (scope: string, id: string, o) => {
     const r = await AdminClient.from(o).call<{ added: boolean; published: { timestampVersion: number } | null }>('POST', `${scopePath(scope)}/blocks`, { id });
     print(o.json, r, () => (r.added ? `blocked anchor ${id} at ${scope}${publishedNote(r)}` : `anchor ${id} was already blocked at ${scope}`));
+  });
+  adminOptions(
+    anchor
+      .command('blocks [scope]')
+      .description('list the anchors blocked at a scope, or at every scope')
+      .addHelpText('after', '\nExamples:\n  keyshare anchor blocks\n  keyshare anchor blocks registry.acme.io'),
+  ).action(async (scope: string | undefined, o) => {
+    const r = await AdminClient.from(o).call<{ blocks: { scope: string; anchorId: string; createdAt: string }[] }>('GET', scope === undefined ? '/blocks' : `${scopePath(scope)}/blocks`);
+    print(o.json, r, () => (r.blocks.length ? r.blocks.map((b) => `${b.scope}\t${b.anchorId}\tblocked ${b.createdAt}`) : ['no blocked anchors']));
   });
   adminOptions(
     anchor

@@ -16,7 +16,7 @@ import { tufRoutes } from './routes/tuf.js';
 import { mirrorRoutes } from './routes/mirrors.js';
 import { feedRoutes } from './routes/feed.js';
 import { upstreamRoutes } from './routes/upstreams.js';
-import { blockRoutes } from './routes/blocks.js';
+import { allBlockRoutes, blockRoutes } from './routes/blocks.js';
 import { scopeRoutes } from './routes/scopes.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { crlFileRoutes, crlRoutes } from './routes/crls.js';
@@ -65,11 +65,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('*', metrics.middleware);
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', (c) => {
+  app.get('/readyz', async (c) => {
     const ts = deps.instance.publisher.latestMetadata('timestamp');
     const ready = ts !== undefined && Date.parse(ts.expires) > Date.now();
     // A replica is ready once it serves a repository, whether or not it publishes (issue 11).
-    return c.json({ status: ready ? 'ready' : 'not ready', timestampVersion: ts?.version ?? null, publisher: deps.instance.publisher.leads() }, ready ? 200 : 503);
+    const body = { status: ready ? 'ready' : 'not ready', timestampVersion: ts?.version ?? null, publisher: deps.instance.publisher.leads() };
+    // Issue 24 row 3: origins whose imported trust expired are named (detail, not readiness).
+    return c.json({ ...body, ...(await expiredOrigins(deps.instance)) }, ready ? 200 : 503);
   });
 
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
@@ -104,6 +106,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route('/', rootRoutes());
   api.route('/', tenantRoutes());
   api.route('/scopes', blockRoutes());
+  api.route('/blocks', allBlockRoutes());
   api.route('/', upstreamRoutes());
   // /api/v1/openapi.json and /api/docs need no token: mounted before the admin API's middleware.
   app.route('/api', openApiRoutes(api));
@@ -131,4 +134,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json({ code: Codes.INTERNAL, message: 'internal error' }, 500);
   });
   return app;
+}
+
+/** `/readyz` detail: the origins whose trust is past its expiry (`expired`) or withdrawn past the grace. */
+async function expiredOrigins(instance: Instance): Promise<{ origins?: { name: string; expires: string; withdrawn: boolean }[] }> {
+  try {
+    const now = Date.now();
+    const origins = (await instance.store.listUpstreams())
+      .map((u) => ({ name: u.name, state: u.state as { expires?: string; withdrawnAt?: string } | null }))
+      .filter((u) => u.state?.expires && Date.parse(u.state.expires) <= now)
+      .map((u) => ({ name: u.name, expires: u.state!.expires!, withdrawn: Boolean(u.state!.withdrawnAt) }));
+    return origins.length ? { origins } : {};
+  } catch {
+    return {}; // the database's own health is reported elsewhere
+  }
 }

@@ -32,6 +32,7 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   STALE_SIGNING_REQUEST: 409,
   [Codes.NOT_INITIALIZED]: 503,
   [Codes.NOT_PUBLISHER]: 503,
+  [Codes.ONLINE_KEY_MISSING]: 503,
   [Codes.INTERNAL]: 500,
 };
 

@@ -180,6 +180,21 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     },
   });
   new Gauge({
+    name: 'keyshare_origin_expires_seconds',
+    help: "Seconds until the trust imported from each origin (a bundle's or an upstream's timestamp) expires; negative after. Past --origin-grace it is no longer republished",
+    labelNames: ['origin'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      const now = clock().getTime();
+      // (the rows with their state: the summaries leave it out)
+      for (const u of await instance.store.listUpstreams()) {
+        const expires = (u.state as { expires?: string } | null)?.expires;
+        if (expires && !Number.isNaN(Date.parse(expires))) this.labels(u.name).set(Math.floor((Date.parse(expires) - now) / 1000));
+      }
+    },
+  });
+  new Gauge({
     name: 'keyshare_upstream_error',
     help: '1 when the last sync of an upstream failed, else 0',
     labelNames: ['upstream'] as const,

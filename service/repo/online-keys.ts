@@ -48,9 +48,13 @@ export function loadSignersForRoot(dataDir: string, root: Root): OnlineSigners {
     const wanted = new Set(root.roles[role]?.keyIDs ?? []);
     const found = findSigner(dataDir, role, wanted);
     if (!found) {
+      // Issue 24 row 6: a replica that missed a rotation (the publisher died between `key rotate` and
+      // the copy of its keys) says which file it lacks and how to get it.
       throw new KeyshareError(
-        Codes.NOT_INITIALIZED,
-        `root v${root.version} names ${[...wanted].join(', ')} for the ${role} role, and no key in ${keysDir(dataDir)} (file or PKCS#11) holds it`,
+        Codes.ONLINE_KEY_MISSING,
+        `root v${root.version} names ${[...wanted].join(', ')} for the ${role} role, and no key in ${keysDir(dataDir)} (file or PKCS#11) holds it. ` +
+          `If the key was rotated on another replica (\`keyshare key rotate\`), copy keys/${role}.next.pem and keys/${role}.pem (or .pkcs11) and root.json from that replica's data dir ` +
+          `(or its latest backup) into ${dataDir}, then start again (docs/DEPLOYMENT.md, "Rotating keys on replicas")`,
       );
     }
     return found;

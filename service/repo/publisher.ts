@@ -91,6 +91,8 @@ export interface PublishGate {
   leads(): boolean;
   /** A change was committed here while another replica publishes: tell that one. */
   handOff(): void;
+  /** The advertised URL of the replica that publishes, if it gave one (`--advertise-url`). */
+  publisherUrl?(): string | null;
 }
 
 const ALWAYS_LEADS: PublishGate = { leads: () => true, handOff: () => {} };
@@ -210,7 +212,11 @@ export class Publisher {
    * tenant publishes, and `key rotate`, whose new key must be in the publisher's data dir).
    */
   requireLead(what: string): void {
-    if (!this.leads()) throw new KeyshareError(Codes.NOT_PUBLISHER, `this replica does not publish; retry ${what} on the replica that holds the publisher lease (keyshare_publisher_leader 1)`);
+    if (this.leads()) return;
+    // Issue 24 row 6: name the publisher, so that behind a load balancer the CLI can go there.
+    const url = this.gate.publisherUrl?.() ?? null;
+    const where = url ? `the publisher is ${url}: retry ${what} with --server ${url}` : `retry ${what} on the replica that holds the publisher lease (keyshare_publisher_leader 1; start replicas with --advertise-url to have it named here)`;
+    throw new KeyshareError(Codes.NOT_PUBLISHER, `this replica does not publish; ${where}`, { details: { publisherUrl: url } });
   }
 
   /** Online roles whose key this process holds is not the one the served root names (see load). */

@@ -15,6 +15,8 @@ export const BundleCodes = {
   BUNDLE_GAP: 'BUNDLE_GAP',
   /** An entry with `..`, an absolute path, or a link. */
   PATH_TRAVERSAL: 'PATH_TRAVERSAL',
+  /** Issue 24 row 2: `export --since` with --scopes other than the base bundle's (or a base whose scopes are unknown). */
+  BUNDLE_SCOPE_MISMATCH: 'BUNDLE_SCOPE_MISMATCH',
   ROLLBACK: FetchCodes.ROLLBACK,
   EXPIRED_METADATA: FetchCodes.EXPIRED_METADATA,
   BAD_SIGNATURE: FetchCodes.BAD_SIGNATURE,

@@ -122,12 +122,17 @@ export async function exportBundle(options: ExportOptions): Promise<ExportResult
   const validFor = options.validForSeconds ?? DEFAULT_VALID_FOR_SECONDS;
   const since = options.since ? await resolveSince(options.since) : null;
   if (!Number.isInteger(validFor) || validFor < 60) throw new KeyshareError(Codes.BAD_REQUEST, '--valid-for must be at least one minute');
-  const filter = options.scopes && options.scopes.length > 0 ? [...new Set(options.scopes)] : null;
-  for (const p of filter ?? []) parseScope(p);
+  const given = options.scopes && options.scopes.length > 0 ? [...new Set(options.scopes)] : null;
+  for (const p of given ?? []) parseScope(p);
   if (!isInitialized(options.dataDir, options.database)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${options.dataDir} is not initialised (run \`keyshare init\`)`);
 
   const store = await openStore({ dataDir: options.dataDir, database: options.database });
   try {
+    if (since && since.filter === undefined) {
+      const recorded = await store.getMeta(`${EXPORT_SCOPES_META}${since.timestamp}`);
+      if (recorded !== null) since.filter = JSON.parse(recorded) as string[] | null;
+    }
+    const filter = since ? incrementalFilter(given, since) : given;
     let prepared: Prepared | null = null;
     for (let attempt = 1; !prepared; attempt++) {
       try {
@@ -137,6 +142,8 @@ export async function exportBundle(options: ExportOptions): Promise<ExportResult
         if (!(isKeyshareError(e) && e.code === Codes.CONFLICT) || attempt >= MAX_ATTEMPTS) throw e;
       }
     }
+    // What this bundle's scope filter was, for a later `--since <its timestamp version>`.
+    await store.setMeta(`${EXPORT_SCOPES_META}${prepared.manifest.versions.timestamp}`, JSON.stringify(filter));
     const bytes = await writeArchive(store, prepared, options);
     const m = prepared.manifest;
     return {
@@ -278,7 +285,36 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
   return { manifest, entries, warnings };
 }
 
-type Since = { timestamp: number; origin: string | null };
+/** The base of an incremental export; `filter` is its --scopes (null: all), undefined while unknown. */
+type Since = { timestamp: number; origin: string | null; filter?: string[] | null };
+
+/** Meta key prefix: the scope filter of the bundle exported with a given timestamp version. */
+const EXPORT_SCOPES_META = 'bundle_export_scopes:';
+
+/**
+ * Issue 24 row 2: an incremental bundle holds the scopes its base held, never more. Without
+ * --scopes it inherits the base's filter; with other --scopes it is refused, since the importer
+ * would get scopes that the base excluded (or lose track of those it included).
+ */
+function incrementalFilter(given: string[] | null, since: Since): string[] | null {
+  const show = (f: string[] | null) => (f ? f.join(' ') : 'every scope');
+  if (since.filter === undefined) {
+    if (given) return given;
+    throw new KeyshareError(
+      BundleCodes.BUNDLE_SCOPE_MISMATCH,
+      `cannot tell which scopes the base bundle (timestamp version ${since.timestamp}) held: give --since the base bundle's file, or --scopes as it was exported`,
+    );
+  }
+  if (given === null) return since.filter;
+  const same = since.filter !== null && since.filter.length === given.length && given.every((p) => since.filter!.includes(p));
+  if (!same) {
+    throw new KeyshareError(
+      BundleCodes.BUNDLE_SCOPE_MISMATCH,
+      `the base bundle holds ${show(since.filter)}, and this export names --scopes ${show(given)}: an incremental bundle must keep its base's scopes (drop --scopes to inherit them, or export a full bundle)`,
+    );
+  }
+  return given;
+}
 
 /** `--since`: a bundle file (its bundle.json) or a timestamp version. */
 async function resolveSince(since: NonNullable<ExportOptions['since']>): Promise<Since> {
@@ -291,7 +327,7 @@ async function resolveSince(since: NonNullable<ExportOptions['since']>): Promise
     const files = await extractBundle(since.bundle, scratch);
     if (!files.has(BUNDLE_JSON)) throw new KeyshareError(BundleCodes.BUNDLE_INVALID, `${since.bundle} has no bundle.json`);
     const m = parseManifest(readFileSync(join(scratch, BUNDLE_JSON)));
-    return { timestamp: m.versions.timestamp, origin: m.origin };
+    return { timestamp: m.versions.timestamp, origin: m.origin, filter: m.scopes.filter };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

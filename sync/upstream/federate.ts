@@ -318,6 +318,8 @@ export async function federationOwners(store: Store, override?: OwnerContributio
     if (!federates(row)) continue;
     const owner = ownerOfRow(row);
     if (owner === without || owner === override?.owner) continue;
+    // Issue 24 row 3: an origin withdrawn past its expiry's grace contributes nothing until it is fresh again.
+    if ((row.state as { withdrawnAt?: string } | null)?.withdrawnAt) continue;
     const kept = (row.state as { federated?: Contributions } | null)?.federated;
     out.push({ owner, scopes: kept ? fromContributions(kept) : row.url.startsWith(BUNDLE_PREFIX) ? await contributionsFromStore(store, owner) : new Map() });
   }

@@ -16,6 +16,7 @@
  */
 import { rmSync } from 'node:fs';
 import { parseScope } from '../../service/domain/scope.js';
+import { DEFAULT_ORIGIN_GRACE_SECONDS, originExpiry, type OriginExpiryStatus } from '../../service/domain/origin-expiry.js';
 import { KeyshareError, Codes } from '../../service/errors.js';
 import type { Instance } from '../../service/instance.js';
 import type { UpstreamRecord } from '../../service/store/index.js';
@@ -63,11 +64,17 @@ export interface UpstreamView {
   mirror: string | null;
   /** When the upstream's timestamp last accepted expires. */
   expires: string | null;
+  /** Issue 24 row 3: valid, expired (still republished, within --origin-grace), or withdrawn (no longer republished). */
+  expiry: OriginExpiryStatus;
+  /** Seconds until `expires` (negative after). */
+  expiresInSeconds: number | null;
 }
 
 export interface ManagerOptions {
   /** Time between polls of one upstream (default 60 s), with ±20 % jitter. */
   pollMs?: number;
+  /** Issue 24 row 3: how long an origin's trust is republished past its expiry (default 7 days). */
+  originGraceSeconds?: number;
   /** Subscribe to each upstream's change feed (default true). */
   feed?: boolean;
   /** How long one feed request waits upstream (seconds, default 25). */
@@ -130,13 +137,47 @@ export class UpstreamManager {
   // ---- the admin operations ----
 
   async list(): Promise<UpstreamView[]> {
-    return (await this.store.listUpstreams()).map(view);
+    const now = this.clock();
+    return (await this.store.listUpstreams()).map((r) => view(r, now, this.grace()));
+  }
+
+  private grace(): number {
+    return this.options.originGraceSeconds ?? DEFAULT_ORIGIN_GRACE_SECONDS;
+  }
+
+  /**
+   * Issue 24 row 3: withdraws the trust of every federating origin past its expiry and grace
+   * period (fail closed): its contributions leave the store in one transaction, the row says
+   * why in lastError, and the publisher republishes. A fresh bundle or sync brings them back.
+   */
+  async enforceOriginExpiry(): Promise<string[]> {
+    const now = this.clock();
+    const withdrawn: string[] = [];
+    for (const row of await this.store.listUpstreams()) {
+      if (!federates(row) || (row.state as { withdrawnAt?: string } | null)?.withdrawnAt) continue;
+      const e = originExpiry(view(row).expires, now, this.grace());
+      if (e.status !== 'withdrawn') continue;
+      const message =
+        `ORIGIN_EXPIRED: the trust of ${row.name} expired at ${e.expires}, more than the grace period (--origin-grace ${this.grace()}s) ago: ` +
+        `its scopes are no longer republished (fail closed) until ${isBundleRow(row) ? 'a newer bundle is imported' : 'a sync succeeds'}`;
+      await this.store.transaction(async () => {
+        const fresh = await this.store.getUpstream(row.name);
+        if (!fresh || (fresh.state as { withdrawnAt?: string } | null)?.withdrawnAt) return;
+        await applyFederation(this.store, await planFromStore(this.store, undefined, ownerOfRow(fresh)), now);
+        await this.store.putUpstream({ ...fresh, state: { ...(fresh.state ?? {}), withdrawnAt: now.toISOString() }, lastError: message });
+        await this.instance.audit.append({ actor: null, action: 'upstream.withdraw', outcome: 'ok', target: row.name, details: { expires: e.expires, graceSeconds: this.grace() } });
+      });
+      this.options.onError?.(new Error(message));
+      withdrawn.push(row.name);
+    }
+    if (withdrawn.length) await this.instance.publisher.notify();
+    return withdrawn;
   }
 
   async get(name: string): Promise<UpstreamView> {
     const row = await this.store.getUpstream(name);
     if (!row) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_FOUND, `no upstream named ${name}`);
-    return view(row);
+    return view(row, this.clock(), this.grace());
   }
 
   /** Adds an upstream, then syncs it once (a failed first sync is reported, and the upstream stays). */
@@ -304,7 +345,10 @@ export class UpstreamManager {
   start(): void {
     if (this.started) return;
     this.started = true;
-    const rescan = () => void this.reconcileRunners().catch((e) => this.options.onError?.(e));
+    const rescan = () => {
+      void this.reconcileRunners().catch((e) => this.options.onError?.(e));
+      void this.enforceOriginExpiry().catch((e) => this.options.onError?.(e));
+    };
     rescan();
     this.rescan = setInterval(rescan, 30_000);
     this.rescan.unref();
@@ -428,7 +472,7 @@ async function readCapped(res: Response, max: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function view(row: UpstreamRecord): UpstreamView {
+export function view(row: UpstreamRecord, now: Date = new Date(), graceSeconds = DEFAULT_ORIGIN_GRACE_SECONDS): UpstreamView {
   const bundle = isBundleRow(row);
   const s = upstreamState(row);
   const bundleState = bundle ? (row.state as { scopes?: string[]; expires?: string } | null) : null;
@@ -446,6 +490,13 @@ export function view(row: UpstreamRecord): UpstreamView {
     federatedScopes: s?.federated ? Object.keys(s.federated.scopes).length : (bundleState?.scopes?.length ?? null),
     conflicts: s?.conflicts ?? [],
     mirror: row.mode === 'mirror' ? `/mirrors/${row.name}/tuf/` : null,
-    expires: s?.expires ?? bundleState?.expires ?? null,
+    ...expiryOf(s?.expires ?? bundleState?.expires ?? null, row, now, graceSeconds),
   };
+}
+
+function expiryOf(expires: string | null, row: UpstreamRecord, now: Date, graceSeconds: number): Pick<UpstreamView, 'expires' | 'expiry' | 'expiresInSeconds'> {
+  const e = originExpiry(expires, now, graceSeconds);
+  // Withdrawn only once enforceOriginExpiry has done it (the flag then matches the store).
+  const withdrawn = Boolean((row.state as { withdrawnAt?: string } | null)?.withdrawnAt);
+  return { expires, expiry: withdrawn ? 'withdrawn' : e.status === 'withdrawn' ? 'expired' : e.status, expiresInSeconds: e.secondsLeft };
 }

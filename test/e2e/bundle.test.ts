@@ -387,6 +387,32 @@ describe('when a scope of the bundle already exists here from another source', (
 });
 
 describe('incremental bundles (--since)', () => {
+  it('inherit the base bundle\'s scope filter, and refuse other --scopes with BUNDLE_SCOPE_MISMATCH (issue 24, row 2)', async () => {
+    await origin.service.createScope({ scope: 'filtered.acme.io' });
+    await origin.publisher.flush();
+    const base = join(work, 'filtered-base.tar');
+    const e0 = await exportBundle({ dataDir: originDir, out: base, scopes: ['filtered.acme.io'] });
+    // A change outside the filter and one inside it.
+    await origin.service.createScope({ scope: 'internal.corp.io' });
+    await origin.service.createScope({ scope: 'filtered.acme.io/sub' });
+    await origin.publisher.flush();
+    const read = async (file: string) => {
+      const dir = tempDir('keyshare-inc-filter-');
+      await tar.x({ file, cwd: dir });
+      return JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8')) as BundleManifest;
+    };
+    for (const since of [{ bundle: base }, { timestamp: e0.versions.timestamp }]) {
+      const out = join(work, `filtered-inc-${'bundle' in since ? 'file' : 'version'}.tar`);
+      await exportBundle({ dataDir: originDir, out, since });
+      const m = await read(out);
+      expect(m.scopes.filter).toEqual(['filtered.acme.io']);
+      expect(m.scopes.included).toEqual(['filtered.acme.io/sub']);
+      expect(m.targets.map((t) => t.path)).not.toContain('trust/internal.corp.io.json');
+    }
+    expect(await codeOf(exportBundle({ dataDir: originDir, out: join(work, 'x.tar'), since: { bundle: base }, scopes: ['*'] }))).toBe('BUNDLE_SCOPE_MISMATCH');
+    expect(await codeOf(exportBundle({ dataDir: originDir, out: join(work, 'y.tar'), since: { timestamp: 1 } }))).toBe('BUNDLE_SCOPE_MISMATCH');
+  });
+
   it('carry only what changed, chain in order, complete the mirror, and refuse a gap', async () => {
     const { dataDir: site2 } = await newDataDir();
     const into = (file: string, dataDir = site2) => importBundle({ dataDir, file, root: originRoot, tmpDir: work });

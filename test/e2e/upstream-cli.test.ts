@@ -69,6 +69,13 @@ describe('keyshare upstream and sync', () => {
     const block = await keyshare(['anchor', 'block', 'registry.acme.io', EC_ID]);
     expect(block.code, block.stderr).toBe(0);
     expect((await D.instance.store.listAnchorBlocks('registry.acme.io')).map((b) => b.anchorId)).toEqual([EC_ID]);
+    // Issue 24: blocks are listed, and scope show marks the blocked anchor.
+    const blocks = await keyshare(['anchor', 'blocks']);
+    expect(blocks.code, blocks.stderr).toBe(0);
+    expect(blocks.stdout).toMatch(new RegExp(`^registry\\.acme\\.io\t${EC_ID}\tblocked `, 'm'));
+    const show = await keyshare(['scope', 'show', 'registry.acme.io']);
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(new RegExp(`${EC_ID}\t.*\tBLOCKED \\(not published\\)`));
     expect((await keyshare(['anchor', 'unblock', 'registry.acme.io', EC_ID])).code).toBe(0);
 
     const refused = await keyshare(['scope', 'rm', 'registry.acme.io']);

@@ -19,7 +19,8 @@ import { BACKUP_JSON, createBackup, restoreBackup, type BackupManifest } from '.
 import { isKeyshareError } from '../../service/errors.js';
 import { SqliteStore } from '../../service/store/index.js';
 import { fetchTrust } from '../../sync/client/index.js';
-import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
+import Database from 'better-sqlite3';
+import { cleanupTempDirs, newDataDir, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
 import { errorCode, runCli } from '../sync/client/support.js';
 
 const pem = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
@@ -212,14 +213,14 @@ describeSqlite('backup and restore of the embedded database (SQLite)', () => {
       await refused(out, 'BAD_SIGNATURE');
     });
 
-    it('an online key missing: NOT_INITIALIZED, naming the key', async () => {
+    it('an online key missing: ONLINE_KEY_MISSING, naming the key', async () => {
       const { dir } = await inspect(backup);
       const manifest: BackupManifest = JSON.parse(readFileSync(join(dir, BACKUP_JSON), 'utf8'));
       manifest.files = manifest.files.filter((f) => f.path !== 'keys/snapshot.pem');
       writeFileSync(join(dir, BACKUP_JSON), JSON.stringify(manifest));
       const out = join(tempDir(), 'keyless.tar');
       await create({ cwd: dir, file: out, portable: true }, [BACKUP_JSON, ...manifest.files.map((f) => f.path)]);
-      await refused(out, 'NOT_INITIALIZED');
+      await refused(out, 'ONLINE_KEY_MISSING');
     });
 
     it('an entry that leaves the archive: PATH_TRAVERSAL', async () => {
@@ -248,6 +249,7 @@ describeSqlite('backup and restore of the embedded database (SQLite)', () => {
       const b = await runCli(['backup', '--out', out, '--data', svc.dataDir, '--json']);
       expect(b.code, b.stderr).toBe(0);
       expect(JSON.parse(b.stdout).versions.timestamp).toBeGreaterThan(0);
+      expect(statSync(out).mode & 0o777).toBe(0o600); // it holds the online keys and the admin token
       const dataDir = join(tempDir(), 'cli-restored');
       const r = await runCli(['restore', out, '--data', dataDir]);
       expect(r.code, r.stderr).toBe(0);
@@ -257,6 +259,37 @@ describeSqlite('backup and restore of the embedded database (SQLite)', () => {
       const again = await runCli(['restore', out, '--data', dataDir]);
       expect(again.code).toBe(1);
       expect(errorCode(again)).toBe('DATA_DIR_NOT_EMPTY');
+    });
+  });
+
+  describe('when the source is damaged (issue 24, row 11)', () => {
+    let dataDir: string;
+    beforeAll(async () => {
+      ({ dataDir } = await newDataDir());
+      // An audit entry edited after the fact: the hash chain no longer verifies.
+      const db = new Database(join(dataDir, 'keyshare.db'));
+      db.prepare("UPDATE audit SET action = 'token.revoke' WHERE seq = 1").run();
+      db.close();
+    });
+
+    it('backup refuses it with SOURCE_DAMAGED, naming the audit log, and writes nothing', async () => {
+      const out = join(tempDir(), 'damaged.tar');
+      const e = await createBackup({ dataDir, out }).catch((x) => x);
+      expect(e.code).toBe('SOURCE_DAMAGED');
+      expect(e.message).toMatch(/audit log: .*entry 1/);
+      expect(existsSync(out)).toBe(false);
+    });
+
+    it('backup --force keeps a copy marked damaged, which restore refuses unless --force', async () => {
+      const out = join(tempDir(), 'damaged.tar');
+      const r = await createBackup({ dataDir, out, force: true });
+      expect(r.damaged?.join()).toMatch(/audit log/);
+      expect(statSync(out).mode & 0o777).toBe(0o600);
+      const target = join(tempDir(), 'from-damaged');
+      expect(await codeOf(restoreBackup({ file: out, dataDir: target }))).toBe('BACKUP_DAMAGED');
+      expect(existsSync(target)).toBe(false);
+      const forced = await restoreBackup({ file: out, dataDir: target, force: true });
+      expect(forced.warnings.join()).toMatch(/restored a damaged backup \(--force\): audit log/);
     });
   });
 });

@@ -58,9 +58,12 @@ async function until(cond: () => boolean, what: string, maxMs = 20_000): Promise
 describe.skipIf(!POSTGRES_BIN_DIR)('when replicas share one PostgreSQL database', () => {
   let db: RunningPostgres;
   const running: Replication[] = [];
-  const replica = async () => {
+  /** The store's meta table, shared as the database shares it. */
+  const meta = new Map<string, string>();
+  const sharedMeta = { getMeta: async (k: string) => meta.get(k) ?? null, setMeta: async (k: string, v: string) => void meta.set(k, v) };
+  const replica = async (advertiseUrl?: string) => {
     const publisher = new StandIn();
-    const replication = new Replication(publisher, { url: db.url, retryMs: 200 });
+    const replication = new Replication(publisher, { url: db.url, retryMs: 200, advertiseUrl, meta: sharedMeta });
     running.push(replication);
     await replication.start();
     return { publisher, replication };
@@ -95,5 +98,18 @@ describe.skipIf(!POSTGRES_BIN_DIR)('when replicas share one PostgreSQL database'
     await until(() => b.replication.isLeader(), 'b to take over');
     await until(() => b.publisher.published === 1, 'b to publish on taking the lease');
     expect(a.replication.isLeader()).toBe(false);
+  });
+
+  it('names the publisher\'s advertised URL to the others (issue 24, NOT_PUBLISHER)', async () => {
+    for (const r of running.splice(0)) await r.stop(); // the lease is free again
+    const a = await replica('https://keyshare-a.internal');
+    await until(() => a.replication.isLeader(), 'a to lead');
+    const b = await replica('https://keyshare-b.internal');
+    await until(() => b.publisher.gate!.publisherUrl?.() === 'https://keyshare-a.internal', 'b to learn the publisher URL');
+    expect(a.publisher.gate!.publisherUrl?.()).toBe('https://keyshare-a.internal');
+    await a.replication.stop();
+    await until(() => b.replication.isLeader(), 'b to take over');
+    expect(b.publisher.gate!.publisherUrl?.()).toBe('https://keyshare-b.internal');
+    await until(() => meta.get('publisher_url') === JSON.stringify({ url: 'https://keyshare-b.internal' }), 'b to record its URL');
   });
 });

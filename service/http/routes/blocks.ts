@@ -47,6 +47,24 @@ const removeBlock = createRoute({
   responses: { 200: json(z.object({ published: Published }), 'lifted'), ...errors },
 });
 
+const listAllBlocks = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['anchors'],
+  summary: 'List every anchor block, at every scope (also at scopes that are gone)',
+  responses: { 200: json(z.object({ blocks: z.array(Block) }), 'the blocks'), ...errors },
+});
+
+/** /api/v1/blocks: every block (issue 24: `keyshare anchor blocks`). */
+export function allBlockRoutes(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.openapi(listAllBlocks, async (c) => {
+    const { store, publisher } = c.get('instance');
+    return c.json({ blocks: await new AnchorBlocks(store, publisher).list() }, 200);
+  });
+  return app;
+}
+
 export function blockRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const blocks = (c: { get(k: 'instance'): AppEnv['Variables']['instance'] }) => {
