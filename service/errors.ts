@@ -47,5 +47,15 @@ export const Codes = {
   CONFIG_INVALID: 'CONFIG_INVALID',
   /** The configured database cannot be reached or opened (PostgreSQL down, wrong credentials). */
   DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
+  /** The disk under the database is full (issue 24 row 9): the message names the data dir. */
+  STORAGE_FULL: 'STORAGE_FULL',
+  /** The stored repository does not verify with its own root and cannot be re-signed from its records (issue 24 row 10). */
+  STORE_DAMAGED: 'STORE_DAMAGED',
+  /** Another `serve` holds the data dir's lock (issue 24 row 14). */
+  DATA_DIR_LOCKED: 'DATA_DIR_LOCKED',
+  /** The service is stopping: retry after the Retry-After delay, on another replica if there is one (issue 24 row 7). */
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
+  /** A write was saved but not published (the CLI waited; issue 24 row 9). */
+  NOT_PUBLISHED: 'NOT_PUBLISHED',
   INTERNAL: 'INTERNAL',
 } as const;

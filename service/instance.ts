@@ -16,7 +16,7 @@ import { verifiedNewerRoot } from './repo/ceremony.js';
 import { loadTenantSigners } from './repo/tenants.js';
 import { MetadataKind } from '@tufjs/models';
 import { FileSigner } from './crypto/signer.js';
-import { databaseKind, dbPath, openStore, storeDatabase, supportedDatabase, type Store } from './store/index.js';
+import { SqliteStore, databaseKind, dbPath, openStore, storeDatabase, supportedDatabase, type Store } from './store/index.js';
 import { TrustService } from './trust-service.js';
 import { AuditLog } from './audit/log.js';
 import { tokenDigest } from './audit/digest.js';
@@ -135,6 +135,10 @@ export interface Instance {
   tokens: TokenService;
   /** True while root keys are still in the data dir (development only). */
   rootKeysOnline: boolean;
+  /** The clock every decision of this instance uses (tests move it). */
+  clock?: () => Date;
+  /** SQLite's `PRAGMA quick_check` at open: 'ok' or what is damaged (issue 24 row 10); null on PostgreSQL. */
+  storeCheck?: string | null;
   close(): Promise<void>;
 }
 
@@ -162,6 +166,8 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
     await store.close();
     throw e;
   }
+  // Issue 24 row 10: a damaged index is noticed at start (reported in the log and /readyz).
+  const storeCheck = store instanceof SqliteStore ? store.quickCheck() : null;
   const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse((await store.getMeta('expiry')) ?? '{}'), ...options.expiry };
   // The online keys that the published root names (after a rotation, possibly a staged next key).
   const signers = loadSignersForRoot(dataDir, parseMetadata(MetadataKind.Root, rootRecord.bytes).signed);
@@ -184,6 +190,8 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
     audit,
     tokens,
     rootKeysOnline: loadRootSigners(dataDir).length > 0,
+    clock: options.clock,
+    storeCheck,
     async close() {
       publisher.stop();
       await publisher.idle();

@@ -1,6 +1,6 @@
 /** The HTTP service: createApp(deps) builds it; tests call app.request() without a socket. */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Instance } from '../instance.js';
@@ -27,6 +27,8 @@ import { requestContext } from './middleware/request-context.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { openApiRoutes } from './openapi.js';
 import { consoleRoutes, type ConsoleOptions } from './ui/console.js';
+import { storageOf, storeFault } from '../store/faults.js';
+import { readinessOf } from './readiness.js';
 
 export interface AppDeps {
   instance: Instance;
@@ -43,6 +45,22 @@ export interface AppDeps {
 
 export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
 
+/**
+ * Issue 24 row 4: a write acknowledged while this process's publishing is failing says so, in a
+ * `Warning` header (RFC 7234 5.5, code 199) beside its `published: null`.
+ */
+function warnUnpublished(): MiddlewareHandler<AppEnv> {
+  return async function warnUnpublished(c, next) {
+    await next();
+    if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.res.status >= 300) return;
+    const { publisher } = c.get('instance');
+    const failing = publisher.leads() ? publisher.publishHealth().lastError : null;
+    if (!failing) return;
+    const text = `saved but not published: ${failing.code}: ${failing.message}`.replace(/[^\x20-\x7e]/g, ' ').replace(/["\\]/g, "'").slice(0, 300);
+    c.header('Warning', `199 keyshare "${text}"`);
+  };
+}
+
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const log = deps.log ?? (() => {});
@@ -57,11 +75,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('*', metrics.middleware);
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', (c) => {
-    const ts = deps.instance.publisher.latestMetadata('timestamp');
-    const ready = ts !== undefined && Date.parse(ts.expires) > Date.now();
-    // A replica is ready once it serves a repository, whether or not it publishes (issue 11).
-    return c.json({ status: ready ? 'ready' : 'not ready', timestampVersion: ts?.version ?? null, publisher: deps.instance.publisher.leads() }, ready ? 200 : 503);
+  app.get('/readyz', async (c) => {
+    // A replica is ready once it serves a repository, whether or not it publishes (issue 11); see readiness.ts.
+    const body = await readinessOf(deps.instance);
+    return c.json(body, body.status === 'ready' ? 200 : 503);
   });
 
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
@@ -82,6 +99,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       },
     }),
   );
+  api.use('*', warnUnpublished());
   api.use('*', auditRequests());
   api.use('*', bearerAuth());
   // Default deny; routes check the scopes they write (service/auth/authorize.ts).
@@ -104,10 +122,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.notFound((c) => c.json({ code: Codes.NOT_FOUND, message: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
-    if (isKeyshareError(err)) {
-      const status = statusFor(err.code);
-      const body: Record<string, unknown> = { code: err.code, message: err.message };
-      if (err.details !== undefined) body.details = err.details;
+    // Issue 24 rows 5 and 9: a database that is down or full is named as such, never INTERNAL.
+    const fault = isKeyshareError(err) ? null : storeFault(err, storageOf(deps.instance.store.dialect, deps.instance.dataDir));
+    if (fault) (c.var.log ?? logger).error({ err }, fault.code);
+    const known = fault ?? (isKeyshareError(err) ? err : null);
+    if (known) {
+      const status = statusFor(known.code);
+      const body: Record<string, unknown> = { code: known.code, message: known.message };
+      if (known.details !== undefined) body.details = known.details;
+      if (status === 503) c.header('Retry-After', '5');
       return c.json(body, status);
     }
     if (err instanceof HTTPException && err.status < 500) {

@@ -284,9 +284,41 @@ export class Publisher {
     return () => this.observers.delete(observer);
   }
 
+  /** The outcome of the last publish run: when one last succeeded (a no-op included), and the error of the last if it failed. */
+  private health: { lastSuccessAt: Date | null; lastError: unknown } = { lastSuccessAt: null, lastError: null };
+
+  /** Issue 24 row 4: what /readyz, /metrics and write responses say about publishing. */
+  publishHealth(): { lastSuccessAt: Date | null; lastError: { code: string; message: string } | null } {
+    const e = this.health.lastError;
+    if (e === null) return { lastSuccessAt: this.health.lastSuccessAt, lastError: null };
+    return {
+      lastSuccessAt: this.health.lastSuccessAt,
+      lastError: e instanceof KeyshareError ? { code: e.code, message: e.message } : { code: Codes.INTERNAL, message: 'publish failed (see the log)' },
+    };
+  }
+
+  /**
+   * Whether this process holds the online keys that the served root names (issue 24 row 4): a
+   * replica that cannot sign does not take, or keep, the publisher lease, and is not ready.
+   */
+  canSign(): boolean {
+    return this.staleKeys.length === 0;
+  }
+
+  /** The online roles whose key here is not the one the served root names. */
+  staleKeyRoles(): readonly string[] {
+    return this.staleKeys;
+  }
+
+  /** Every served role with its version and expiry (root, timestamp, snapshot, targets, delegated roles). */
+  servedRoles(): { role: string; version: number; expires: string }[] {
+    return [...this.latest.values()].map((m) => ({ role: m.role, version: m.version, expires: m.expires }));
+  }
+
   private async observed(run: () => Promise<PublishResult | null>): Promise<PublishResult | null> {
     const started = performance.now();
     const tell = (event: PublishEvent) => {
+      this.health = event.error === undefined ? { lastSuccessAt: this.clock(), lastError: null } : { ...this.health, lastError: event.error };
       for (const o of this.observers) {
         try {
           o(event);
