@@ -57,5 +57,9 @@ export const Codes = {
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   /** A write was saved but not published (the CLI waited; issue 24 row 9). */
   NOT_PUBLISHED: 'NOT_PUBLISHED',
+  /** The listen address cannot be bound (in use, or not allowed). */
+  LISTEN_FAILED: 'LISTEN_FAILED',
+  /** `serve` has bound its address and is not serving yet. */
+  STARTING: 'STARTING',
   INTERNAL: 'INTERNAL',
 } as const;

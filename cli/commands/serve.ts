@@ -20,9 +20,14 @@ export function serveCommand(): Command {
       // Loaded on use: the service modules cost most of the CLI's start-up, which admin commands do not need.
       const { createLogger } = await import('../../service/log.js');
       const { initDataDir, isInitialized, openInstance } = await import('../../service/instance.js');
-      const { startServer } = await import('../../service/server.js');
+      const { bindListener, startServer } = await import('../../service/server.js');
+      const { lockDataDir } = await import('../../service/util/data-dir-lock.js');
       const logger = createLogger({ level: config.logLevel });
       const dir = config.data;
+      // Issue 24 row 14: bind the address and lock the data dir before anything writes.
+      const listener = await bindListener(config.listen);
+      const unlock = lockDataDir(dir);
+      process.on('exit', unlock);
       // With PostgreSQL, a data dir without root.json over a database that holds a repository is refused (initDataDir).
       if (!isInitialized(dir, config.database)) {
         const r = await initDataDir({ dataDir: dir, database: config.database, expiry: config.expiry });
@@ -52,6 +57,7 @@ export function serveCommand(): Command {
         staticDir: config.staticDir,
         upstreams: { pollMs: config.upstreamPollMs },
         database: config.database,
+        listener,
       });
       logger.info({ url: server.url, data: dir, config: config.configFile }, 'serving');
       process.stderr.write(`keyshare serving ${server.url}/tuf/ (root.json: ${dir}/root.json, admin token: ${dir}/admin.token)\n`);
