@@ -139,6 +139,8 @@ export interface Instance {
   clock?: () => Date;
   /** SQLite's `PRAGMA quick_check` at open: 'ok' or what is damaged (issue 24 row 10); null on PostgreSQL. */
   storeCheck?: string | null;
+  /** Roles found damaged at open and re-signed from the stored records (issue 24 row 10). */
+  repaired?: string[];
   close(): Promise<void>;
 }
 
@@ -179,6 +181,13 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
   });
   await publisher.load();
   for (const [name, signer] of loadTenantSigners(dataDir)) publisher.setTenantSigner(name, signer);
+  let repaired: string[];
+  try {
+    repaired = await publisher.verifyAndRepair();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const service = new TrustService(store, publisher, options.clock);
   const audit = new AuditLog(store, options.clock).attach();
   const tokens = new TokenService(store, audit, options.clock);
@@ -192,6 +201,7 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
     rootKeysOnline: loadRootSigners(dataDir).length > 0,
     clock: options.clock,
     storeCheck,
+    repaired,
     async close() {
       publisher.stop();
       await publisher.idle();

@@ -10,6 +10,7 @@ import { KeyshareError, Codes } from './errors.js';
 import { closeFeed } from './http/routes/feed.js';
 import { UpstreamManager, type ManagerOptions } from '../sync/upstream/manager.js';
 import { StaticDir } from './repo/static-dir.js';
+import { evaluateHealth } from './health.js';
 import { Replication } from './replication.js';
 import { notModified, tufFastPath } from './http/routes/tuf.js';
 import { randomUUID } from 'node:crypto';
@@ -151,6 +152,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
     ...options.upstreams,
   });
   upstreams.start();
+  const stopWarnings = logHealthWarnings(instance, log);
   const fast = fastReads(instance, metrics, options.logger);
   const stopGc = collectAfterPublishing(instance.publisher);
   // The hot TUF reads are answered before hono (service/http/routes/tuf.ts tufFastPath).
@@ -195,6 +197,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
         await replication?.stop();
         await instance.close();
         stopGc();
+        stopWarnings();
         metrics.close();
         unobserve();
       })();
@@ -240,6 +243,25 @@ function fastReads(instance: Instance, metrics: Metrics, logger?: Logger): (req:
     if (logger?.isLevelEnabled('debug')) logger.debug({ reqId: requestId, method: 'GET', path: req.url, status }, 'request');
     return true;
   };
+}
+
+/** How often the root-expiry and store-check warnings are logged again (issue 24 row 8). */
+const HEALTH_LOG_INTERVAL_MS = 60 * 60 * 1000;
+
+/**
+ * Issue 24 rows 8 and 10: the warnings of /readyz also go to the log, at start and hourly:
+ * the root's expiry from 30 days before it (at error level from 7), a failed quick_check.
+ */
+function logHealthWarnings(instance: Instance, log: (e: Record<string, unknown>) => void): () => void {
+  const clock = instance.clock ?? (() => new Date());
+  const tell = () => {
+    const health = evaluateHealth({ now: clock(), roles: instance.publisher.servedRoles(), database: 'up', staleKeys: instance.publisher.staleKeyRoles(), storeCheck: instance.storeCheck ?? null });
+    for (const w of health.warnings) log({ level: w.level, msg: w.message, code: w.code });
+  };
+  tell();
+  const timer = setInterval(tell, HEALTH_LOG_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** Publishing this many bytes since the last collection, then a quiet spell, makes one. */

@@ -49,6 +49,9 @@ export function serveCommand(): Command {
         logger[method](rest, typeof msg === 'string' ? msg : undefined);
       };
       const instance = await openInstance({ dataDir: dir, database: config.database, expiry: config.expiry, onPublishError: (err) => logger.error({ err }, 'publish failed') });
+      // Issue 24 row 10: what the checks at open found.
+      if (instance.storeCheck != null) logger[instance.storeCheck === 'ok' ? 'info' : 'error']({ quickCheck: instance.storeCheck }, 'database quick_check');
+      if (instance.repaired?.length) logger.warn({ roles: instance.repaired }, 're-signed damaged metadata from the stored records before serving');
       const server = await startServer(instance, config.listen, log, {
         logger,
         maxBodyBytes: config.maxBodyBytes,
