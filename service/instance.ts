@@ -160,7 +160,10 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
       const stored = await store.listMetadataVersions('root');
       const newer = verifiedNewerRoot(file, stored);
       if (newer) writeFileAtomic(rootPath(dataDir), newer);
-      else if (!stored.some((r) => file.equals(r.bytes))) {
+      else if (sameVersion(file, rootRecord.bytes)) {
+        // Issue 24 row 10: one root version, two contents: the database's copy or the file is damaged.
+        throw new KeyshareError(Codes.STORE_DAMAGED, `root v${rootRecord.version} in the database differs from ${rootPath(dataDir)}: one of them is damaged; restore the database from a backup (docs/DEPLOYMENT.md)`);
+      } else if (!stored.some((r) => file.equals(r.bytes))) {
         throw new KeyshareError(Codes.CONFIG_INVALID, `${rootPath(dataDir)} is not a root of the repository in the database: the data dir and the database belong to different repositories`);
       }
     }
@@ -211,3 +214,11 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
 }
 
 export { DEFAULT_BIN_BITS };
+
+function sameVersion(a: Uint8Array, b: Uint8Array): boolean {
+  try {
+    return parseMetadata(MetadataKind.Root, a).signed.version === parseMetadata(MetadataKind.Root, b).signed.version;
+  } catch {
+    return false;
+  }
+}
