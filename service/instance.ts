@@ -215,9 +215,12 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
 
 export { DEFAULT_BIN_BITS };
 
+/** Two roots of the same version naming the same root keys: one repository, so differing bytes mean damage. */
 function sameVersion(a: Uint8Array, b: Uint8Array): boolean {
   try {
-    return parseMetadata(MetadataKind.Root, a).signed.version === parseMetadata(MetadataKind.Root, b).signed.version;
+    const [x, y] = [parseMetadata(MetadataKind.Root, a).signed, parseMetadata(MetadataKind.Root, b).signed];
+    const keys = (r: typeof x) => [...(r.roles.root?.keyIDs ?? [])].sort().join();
+    return x.version === y.version && keys(x) === keys(y);
   } catch {
     return false;
   }

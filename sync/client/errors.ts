@@ -64,6 +64,27 @@ const WRAPPED: [RegExp, string, string][] = [
   [/Failed to download|download failed|cannot reach|HTTP \d{3}/, FetchCodes.DOWNLOAD_FAILED, 'a download failed'],
 ];
 
+/**
+ * Issue 24 row 13: an expiry names both times, since a client clock that runs ahead looks just
+ * like a server that stopped re-signing (TUF 5.4.4 compares with the local clock).
+ */
+export function expiredError(role: string, expires: string | undefined, now: Date, cause?: unknown): KeyshareError {
+  const at = expires ? `expired at ${expires}` : 'has expired';
+  return new KeyshareError(
+    FetchCodes.EXPIRED_METADATA,
+    `${role}.json ${at}, and the local time is ${now.toISOString()}: check the local clock first (is it ahead? e.g. timedatectl, NTP); if the clock is right, the server stopped re-signing its metadata, or is replaying old metadata (freeze attack)`,
+    { cause },
+  );
+}
+
+/** tuf-js's "X.json is expired" with the expiry of the metadata it rejected (held by its trusted set), else null. */
+export function expiredFromUpdater(e: unknown, updater: unknown, now: Date): KeyshareError | null {
+  if (!(e instanceof ExpiredMetadataError) && !/is expired/.test(String((e as Error)?.message))) return null;
+  const role = /(root|timestamp|snapshot|targets|[\w-]+)\.json is expired/.exec(String((e as Error).message))?.[1] ?? 'the';
+  const trusted = (updater as { trustedSet?: Record<string, { signed?: { expires?: string } } | undefined> }).trustedSet;
+  return expiredError(role, trusted?.[role]?.signed?.expires, now, e);
+}
+
 function coded(code: string, hint: string, e: Error): KeyshareError {
   return new KeyshareError(code, `${hint}: ${e.message}`, { cause: e });
 }

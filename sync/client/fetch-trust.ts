@@ -23,7 +23,7 @@ import { Updater, type Fetcher } from 'tuf-js';
 import type { TrustDocument, TrustIndex } from '../../service/domain/types.js';
 import { KeyshareError, Codes } from '../../service/errors.js';
 import { cacheLayout, defaultCacheDir, prepareCache, readPinnedRoot, withCacheLock, writeState, type CacheLayout } from './cache.js';
-import { FetchCodes, toFetchError } from './errors.js';
+import { FetchCodes, expiredError, expiredFromUpdater, toFetchError } from './errors.js';
 import { CacheFetcher, HttpFetcher } from './fetcher.js';
 import { parseIndex, parseTrustDocument, selectScopes } from './select.js';
 import { scopeContains } from '../../service/domain/scope.js';
@@ -168,7 +168,9 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       ...(options.updaterConfig ? { config: options.updaterConfig } : {}),
     });
     const dirs = { cached: layout.targetsDir, staged: offline ? null : stagedTargets };
-    await updater.refresh();
+    await updater.refresh().catch((e: unknown) => {
+      throw expiredFromUpdater(e, updater, new Date()) ?? e;
+    });
     const verified = verifiedMetadata(metadataDir, now);
 
     const raw = new Map<string, Buffer>();
@@ -332,7 +334,7 @@ function verifiedMetadata(metadataDir: string, now: Date) {
   const targets = read<Targets>(MetadataKind.Targets, 'targets');
   for (const [role, md] of [['root', root], ['timestamp', timestamp], ['snapshot', snapshot], ['targets', targets]] as const) {
     if (md.signed.isExpired(now)) {
-      throw new KeyshareError(FetchCodes.EXPIRED_METADATA, `${role}.json expired at ${md.signed.expires} (reference time ${now.toISOString()})`);
+      throw expiredError(role, md.signed.expires, now);
     }
   }
   return {
