@@ -33,6 +33,8 @@ export const FetchCodes = {
   NOT_CACHED: 'NOT_CACHED',
   /** Another fetch held the cache's lock for too long. */
   CACHE_BUSY: 'CACHE_BUSY',
+  /** Online, the cache cannot be written (read-only, not a directory, no permission, full); the message names the path. */
+  CACHE_UNUSABLE: 'CACHE_UNUSABLE',
   /** --out cannot be written, or holds files keyshare fetch did not write. */
   OUT_INVALID: 'OUT_INVALID',
   /** --notation-crl-cache cannot be written (not a directory, a symlink, no permission). */
@@ -89,10 +91,17 @@ function coded(code: string, hint: string, e: Error): KeyshareError {
   return new KeyshareError(code, `${hint}: ${e.message}`, { cause: e });
 }
 
+/** File system failures that make a cache unusable (issue 24 row 12). */
+const CACHE_ERRNO = new Set(['EROFS', 'EACCES', 'EPERM', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ENOSPC', 'EDQUOT']);
+
 /** Turns anything a verified fetch throws into a KeyshareError with a stable code. */
 export function toFetchError(e: unknown): KeyshareError {
   if (isKeyshareError(e)) return e;
   const err = e instanceof Error ? e : new Error(String(e));
+  const errno = err as NodeJS.ErrnoException;
+  if (errno.code && CACHE_ERRNO.has(errno.code) && errno.path) {
+    return new KeyshareError(FetchCodes.CACHE_UNUSABLE, `the cache cannot be used: ${errno.code} on ${errno.path}; make it writable, or give another directory with --cache (--offline only reads it)`, { cause: e });
+  }
   if (err instanceof NotCachedError) return coded(FetchCodes.NOT_CACHED, 'offline, and the cache does not hold what is needed (run one fetch online first)', err);
   if (err instanceof ExpiredMetadataError) return coded(FetchCodes.EXPIRED_METADATA, EXPIRED_HINT, err);
   // EqualVersionError is a BadVersionError too.

@@ -14,6 +14,11 @@ import { appApi, cleanupTempDirs, httpApi, newDataDir, TufClient } from '../supp
 import { ON_POSTGRES, itSqlite } from '../support/database.js';
 import { rawDb, sqlRows } from '../support/store.js';
 import { isKeyshareError } from '../../service/errors.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+const BIN = join(process.cwd(), 'bin', 'keyshare.js');
 
 const DAY = 86_400_000;
 const open: Instance[] = [];
@@ -54,6 +59,21 @@ describe('when this process cannot sign with the keys the root names (issue 24 r
 
     const metrics = await (await app.request('/metrics')).text();
     expect(metrics).toMatch(/keyshare_publish_total\{outcome="error"\} [1-9]/);
+    // The CLI says the write was saved but not published, and exits 1; with --no-wait, 0.
+    const server = await startServer(stale, '127.0.0.1:0');
+    servers.push(server);
+    const cli = (...args: string[]) =>
+      execFileAsync(process.execPath, [BIN, ...args, '--server', server.url, '--token', token], { env: { ...process.env, KEYSHARE_DATA: '' } }).then(
+        (r) => ({ code: 0, ...r }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+    const waited = await cli('scope', 'add', 'cli-waits.example');
+    expect(waited.code).toBe(1);
+    expect(waited.stderr.trim()).toMatch(/^keyshare: NOT_PUBLISHED: saved, but not published \(publishing fails: ONLINE_KEYS_STALE: /);
+    const noWait = await cli('scope', 'add', 'cli-no-wait.example', '--no-wait');
+    expect(noWait.code).toBe(0);
+    expect(noWait.stdout).toContain('cli-no-wait.example');
+
     // The last success (if any) is from before the failures: what the documented alert watches.
     const lastSuccess = /^keyshare_last_publish_success_timestamp_seconds (\S+)$/m.exec(metrics)?.[1];
     if (lastSuccess !== undefined) expect(Number(lastSuccess)).toBeLessThanOrEqual(failingSince);
