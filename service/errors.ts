@@ -55,5 +55,19 @@ export const Codes = {
   DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
   /** Too many refused requests from one client address (issue 16): retry after `Retry-After` seconds. */
   RATE_LIMITED: 'RATE_LIMITED',
+  /** The disk under the database is full (issue 24 row 9): the message names the data dir. */
+  STORAGE_FULL: 'STORAGE_FULL',
+  /** The stored repository does not verify with its own root and cannot be re-signed from its records (issue 24 row 10). */
+  STORE_DAMAGED: 'STORE_DAMAGED',
+  /** Another `serve` holds the data dir's lock (issue 24 row 14). */
+  DATA_DIR_LOCKED: 'DATA_DIR_LOCKED',
+  /** The service is stopping: retry after the Retry-After delay, on another replica if there is one (issue 24 row 7). */
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
+  /** A write was saved but not published (the CLI waited; issue 24 row 9). */
+  NOT_PUBLISHED: 'NOT_PUBLISHED',
+  /** The listen address cannot be bound (in use, or not allowed). */
+  LISTEN_FAILED: 'LISTEN_FAILED',
+  /** `serve` has bound its address and is not serving yet. */
+  STARTING: 'STARTING',
   INTERNAL: 'INTERNAL',
 } as const;

@@ -17,7 +17,7 @@ import { verifiedNewerRoot } from './repo/ceremony.js';
 import { loadTenantSigners } from './repo/tenants.js';
 import { MetadataKind } from '@tufjs/models';
 import { FileSigner } from './crypto/signer.js';
-import { databaseKind, dbPath, openStore, storeDatabase, supportedDatabase, type Store } from './store/index.js';
+import { SqliteStore, databaseKind, dbPath, openStore, storeDatabase, supportedDatabase, type Store } from './store/index.js';
 import { TrustService } from './trust-service.js';
 import { AuditLog } from './audit/log.js';
 import { tokenDigest } from './audit/digest.js';
@@ -135,6 +135,12 @@ export interface Instance {
   tokens: TokenService;
   /** True while root keys are still in the data dir (development only). */
   rootKeysOnline: boolean;
+  /** The clock every decision of this instance uses (tests move it). */
+  clock?: () => Date;
+  /** SQLite's `PRAGMA quick_check` at open: 'ok' or what is damaged (issue 24 row 10); null on PostgreSQL. */
+  storeCheck?: string | null;
+  /** Roles found damaged at open and re-signed from the stored records (issue 24 row 10). */
+  repaired?: string[];
   close(): Promise<void>;
 }
 
@@ -154,7 +160,10 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
       const stored = await store.listMetadataVersions('root');
       const newer = verifiedNewerRoot(file, stored);
       if (newer) writeFileAtomic(rootPath(dataDir), newer);
-      else if (!stored.some((r) => file.equals(r.bytes))) {
+      else if (sameVersion(file, rootRecord.bytes)) {
+        // Issue 24 row 10: one root version, two contents: the database's copy or the file is damaged.
+        throw new KeyshareError(Codes.STORE_DAMAGED, `root v${rootRecord.version} in the database differs from ${rootPath(dataDir)}: one of them is damaged; restore the database from a backup (docs/DEPLOYMENT.md)`);
+      } else if (!stored.some((r) => file.equals(r.bytes))) {
         throw new KeyshareError(Codes.CONFIG_INVALID, `${rootPath(dataDir)} is not a root of the repository in the database: the data dir and the database belong to different repositories`);
       }
     }
@@ -162,6 +171,8 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
     await store.close();
     throw e;
   }
+  // Issue 24 row 10: a damaged index is noticed at start (reported in the log and /readyz).
+  const storeCheck = store instanceof SqliteStore ? store.quickCheck() : null;
   const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse((await store.getMeta('expiry')) ?? '{}'), ...options.expiry };
   // The online keys that the published root names (after a rotation, possibly a staged next key).
   const signers = loadSignersForRoot(dataDir, parseMetadata(MetadataKind.Root, rootRecord.bytes).signed);
@@ -173,6 +184,13 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
   });
   await publisher.load();
   for (const [name, signer] of loadTenantSigners(dataDir)) publisher.setTenantSigner(name, signer);
+  let repaired: string[];
+  try {
+    repaired = await publisher.verifyAndRepair();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const service = new TrustService(store, publisher, options.clock, new RevocationJournal(journalPath(dataDir, options.revocationJournal), options.clock));
   const audit = new AuditLog(store, options.clock).attach();
   const tokens = new TokenService(store, audit, options.clock);
@@ -184,6 +202,9 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
     audit,
     tokens,
     rootKeysOnline: loadRootSigners(dataDir).length > 0,
+    clock: options.clock,
+    storeCheck,
+    repaired,
     async close() {
       publisher.stop();
       await publisher.idle();
@@ -193,3 +214,14 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
 }
 
 export { DEFAULT_BIN_BITS };
+
+/** Two roots of the same version naming the same root keys: one repository, so differing bytes mean damage. */
+function sameVersion(a: Uint8Array, b: Uint8Array): boolean {
+  try {
+    const [x, y] = [parseMetadata(MetadataKind.Root, a).signed, parseMetadata(MetadataKind.Root, b).signed];
+    const keys = (r: typeof x) => [...(r.roles.root?.keyIDs ?? [])].sort().join();
+    return x.version === y.version && keys(x) === keys(y);
+  } catch {
+    return false;
+  }
+}

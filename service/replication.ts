@@ -25,7 +25,7 @@ import { PUBLISHED_CHANNEL, PublishListener } from './store/pg/notify.js';
 export const CHANGED_CHANNEL = 'keyshare_changed';
 
 /** What replication needs of the publisher (service/repo/publisher.ts). */
-export type ReplicatedPublisher = Pick<Publisher, 'setGate' | 'notify' | 'onServedChange' | 'latestMetadata' | 'checkExternalWrites'>;
+export type ReplicatedPublisher = Pick<Publisher, 'setGate' | 'notify' | 'onServedChange' | 'latestMetadata' | 'checkExternalWrites' | 'canSign'>;
 
 export interface ReplicationOptions {
   /** The PostgreSQL URL the store uses. */
@@ -59,8 +59,11 @@ export class Replication {
     this.lease = new PublisherLease({
       url,
       retryMs: options.retryMs ?? 2_000,
+      // Issue 24 row 4: only a replica that holds the online keys the root names publishes.
+      eligible: () => publisher.canSign(),
       onChange: (leader) => {
-        this.log('info', leader ? 'this replica is now the publisher' : 'this replica is no longer the publisher', { leader });
+        const why = !leader && !publisher.canSign() ? ': it cannot sign with the online keys the root names (copy keys/ from the publisher and restart)' : '';
+        this.log(why ? 'error' : 'info', (leader ? 'this replica is now the publisher' : 'this replica is no longer the publisher') + why, { leader });
         if (leader) {
           this.advertise();
           void publisher.notify();

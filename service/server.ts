@@ -1,5 +1,5 @@
 /** Runs the HTTP service on a socket, with the publisher's re-signing timer and graceful shutdown. */
-import { serve, type ServerType } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { createApp } from './http/app.js';
 import type { TrustedProxies } from './http/client.js';
 import type { RefusalLimits } from './http/middleware/refusals.js';
@@ -12,12 +12,13 @@ import { KeyshareError, Codes } from './errors.js';
 import { closeFeed } from './http/routes/feed.js';
 import { UpstreamManager, type ManagerOptions } from '../sync/upstream/manager.js';
 import { StaticDir } from './repo/static-dir.js';
+import { evaluateHealth } from './health.js';
 import { Replication } from './replication.js';
 import { notModified, tufFastPath } from './http/routes/tuf.js';
 import { randomUUID } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 
 export interface RunningServer {
   url: string;
@@ -54,6 +55,45 @@ export interface ServerOptions {
   refusalLimits?: RefusalLimits;
   /** `--advertise-url`: named by the other replicas in NOT_PUBLISHER while this one publishes. */
   advertiseUrl?: string | null;
+  /** A listener bound before the instance was opened (`keyshare serve`, issue 24 row 14); else startServer binds one. */
+  listener?: BoundListener;
+}
+
+/** A listening socket whose requests are answered 503 STARTING until `handle` gives it the service. */
+export interface BoundListener {
+  server: Server;
+  host: string;
+  handle(listener: RequestListener): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Binds the listen address (issue 24 row 14: `serve` does this before anything writes, so that a
+ * second `serve` on a used address stops before touching the repository). Requests that arrive
+ * before the service is ready are answered 503 STARTING with Retry-After.
+ */
+export async function bindListener(listen: string, options: Pick<ServerOptions, 'headersTimeoutMs' | 'requestTimeoutMs'> = {}): Promise<BoundListener> {
+  const { host, port } = parseListen(listen);
+  let handler: RequestListener = (_req, res) => {
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify({ code: Codes.STARTING, message: 'the service is starting' }));
+  };
+  // Slow clients hold a socket and memory each: headers and whole requests have deadlines,
+  // checked often enough that a deadline is kept to within a second or two.
+  const server = createServer(slowClientLimits(options), (req, res) => handler(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EADDRINUSE' ? new KeyshareError(Codes.LISTEN_FAILED, `${host}:${port} is in use; choose another with --listen`, { cause: e }) : e),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    server,
+    host,
+    handle(listener) {
+      handler = listener;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** Defaults for the slow-client limits (node's are 60 s and 300 s, checked every 30 s). */
@@ -72,7 +112,16 @@ export async function startServer(
   log: (e: Record<string, unknown>) => void = () => {},
   options: ServerOptions = {},
 ): Promise<RunningServer> {
-  const { host, port } = parseListen(listen);
+  const bound = options.listener ?? (await bindListener(listen, options));
+  try {
+    return await serveOn(bound, instance, log, options);
+  } catch (e) {
+    await bound.close();
+    throw e;
+  }
+}
+
+async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record<string, unknown>) => void, options: ServerOptions): Promise<RunningServer> {
   const metrics = createMetrics(instance, { processMetrics: true });
   // One log line per publish: the timestamp version, the roles signed and the time it took.
   const logger = options.logger;
@@ -123,26 +172,16 @@ export async function startServer(
     ...options.upstreams,
   });
   upstreams.start();
+  const stopWarnings = logHealthWarnings(instance, log);
   const fast = fastReads(instance, metrics, options.logger);
   const stopGc = collectAfterPublishing(instance.publisher);
-  const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve(
-      {
-        fetch: app.fetch,
-        hostname: host,
-        port,
-        // The hot TUF reads are answered before hono (service/http/routes/tuf.ts tufFastPath).
-        createServer: ((opts: object, listener: RequestListener) => createServer(opts, (req, res) => fast(req, res) || listener(req, res))) as never,
-        // Slow clients hold a socket and memory each: headers and whole requests have deadlines,
-        // checked often enough that a deadline is kept to within a second or two.
-        serverOptions: slowClientLimits(options),
-      },
-      () => resolve(s),
-    );
-    s.once('error', reject);
-  });
+  // The hot TUF reads are answered before hono (service/http/routes/tuf.ts tufFastPath).
+  const honoListener = getRequestListener(app.fetch, { hostname: bound.host });
+  bound.handle((req, res) => fast(req, res) || void honoListener(req, res));
+  const server = bound.server;
+  const host = bound.host;
   const address = server.address();
-  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const actualPort = typeof address === 'object' && address ? address.port : 0;
   let closing: Promise<void> | null = null;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`,
@@ -178,6 +217,7 @@ export async function startServer(
         await replication?.stop();
         await instance.close();
         stopGc();
+        stopWarnings();
         metrics.close();
         unobserve();
       })();
@@ -223,6 +263,25 @@ function fastReads(instance: Instance, metrics: Metrics, logger?: Logger): (req:
     if (logger?.isLevelEnabled('debug')) logger.debug({ reqId: requestId, method: 'GET', path: req.url, status }, 'request');
     return true;
   };
+}
+
+/** How often the root-expiry and store-check warnings are logged again (issue 24 row 8). */
+const HEALTH_LOG_INTERVAL_MS = 60 * 60 * 1000;
+
+/**
+ * Issue 24 rows 8 and 10: the warnings of /readyz also go to the log, at start and hourly:
+ * the root's expiry from 30 days before it (at error level from 7), a failed quick_check.
+ */
+function logHealthWarnings(instance: Instance, log: (e: Record<string, unknown>) => void): () => void {
+  const clock = instance.clock ?? (() => new Date());
+  const tell = () => {
+    const health = evaluateHealth({ now: clock(), roles: instance.publisher.servedRoles(), database: 'up', staleKeys: instance.publisher.staleKeyRoles(), storeCheck: instance.storeCheck ?? null });
+    for (const w of health.warnings) log({ level: w.level, msg: w.message, code: w.code });
+  };
+  tell();
+  const timer = setInterval(tell, HEALTH_LOG_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** Publishing this many bytes since the last collection, then a quiet spell, makes one. */

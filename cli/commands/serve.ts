@@ -28,9 +28,14 @@ export function serveCommand(): Command {
       // Loaded on use: the service modules cost most of the CLI's start-up, which admin commands do not need.
       const { createLogger } = await import('../../service/log.js');
       const { initDataDir, isInitialized, openInstance } = await import('../../service/instance.js');
-      const { startServer } = await import('../../service/server.js');
+      const { bindListener, startServer } = await import('../../service/server.js');
+      const { lockDataDir } = await import('../../service/util/data-dir-lock.js');
       const logger = createLogger({ level: config.logLevel });
       const dir = config.data;
+      // Issue 24 row 14: bind the address and lock the data dir before anything writes.
+      const listener = await bindListener(config.listen);
+      const unlock = lockDataDir(dir);
+      process.on('exit', unlock);
       // With PostgreSQL, a data dir without root.json over a database that holds a repository is refused (initDataDir).
       if (!isInitialized(dir, config.database)) {
         // Issue 24: a mistyped data dir or database must not become a new repository in production.
@@ -91,6 +96,9 @@ export function serveCommand(): Command {
         revocationJournal: config.revocationJournal,
         onPublishError: (err) => logger.error({ err }, 'publish failed'),
       });
+      // Issue 24 row 10: what the checks at open found.
+      if (instance.storeCheck != null) logger[instance.storeCheck === 'ok' ? 'info' : 'error']({ quickCheck: instance.storeCheck }, 'database quick_check');
+      if (instance.repaired?.length) logger.warn({ roles: instance.repaired }, 're-signed damaged metadata from the stored records before serving');
       const server = await startServer(instance, config.listen, log, {
         logger,
         maxBodyBytes: config.maxBodyBytes,
@@ -100,6 +108,7 @@ export function serveCommand(): Command {
         upstreams: { pollMs: config.upstreamPollMs, originGraceSeconds: config.originGraceSeconds },
         database: config.database,
         advertiseUrl: config.advertiseUrl,
+        listener,
       });
       logger.info({ url: server.url, data: dir, config: config.configFile }, 'serving');
       process.stderr.write(`keyshare serving ${server.url}/tuf/ (root.json: ${dir}/root.json, admin token: ${dir}/admin.token)\n`);

@@ -1,6 +1,6 @@
 /** The HTTP service: createApp(deps) builds it; tests call app.request() without a socket. */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Instance } from '../instance.js';
@@ -29,6 +29,8 @@ import { requestContext } from './middleware/request-context.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { openApiRoutes } from './openapi.js';
 import { consoleRoutes, type ConsoleOptions } from './ui/console.js';
+import { storageOf, storeFault } from '../store/faults.js';
+import { readinessOf } from './readiness.js';
 
 export interface AppDeps {
   instance: Instance;
@@ -49,6 +51,22 @@ export interface AppDeps {
 
 export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
 
+/**
+ * Issue 24 row 4: a write acknowledged while this process's publishing is failing says so, in a
+ * `Warning` header (RFC 7234 5.5, code 199) beside its `published: null`.
+ */
+function warnUnpublished(): MiddlewareHandler<AppEnv> {
+  return async function warnUnpublished(c, next) {
+    await next();
+    if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.res.status >= 300) return;
+    const { publisher } = c.get('instance');
+    const failing = publisher.leads() ? publisher.publishHealth().lastError : null;
+    if (!failing) return;
+    const text = `saved but not published: ${failing.code}: ${failing.message}`.replace(/[^\x20-\x7e]/g, ' ').replace(/["\\]/g, "'").slice(0, 300);
+    c.header('Warning', `199 keyshare "${text}"`);
+  };
+}
+
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const log = deps.log ?? (() => {});
@@ -66,12 +84,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
-    const ts = deps.instance.publisher.latestMetadata('timestamp');
-    const ready = ts !== undefined && Date.parse(ts.expires) > Date.now();
-    // A replica is ready once it serves a repository, whether or not it publishes (issue 11).
-    const body = { status: ready ? 'ready' : 'not ready', timestampVersion: ts?.version ?? null, publisher: deps.instance.publisher.leads() };
+    // A replica is ready once it serves a repository, whether or not it publishes (issue 11); see readiness.ts.
+    const body = await readinessOf(deps.instance);
     // Issue 24 row 3: origins whose imported trust expired are named (detail, not readiness).
-    return c.json({ ...body, ...(await expiredOrigins(deps.instance)) }, ready ? 200 : 503);
+    return c.json({ ...body, ...(await expiredOrigins(deps.instance)) }, body.status === 'ready' ? 200 : 503);
   });
 
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
@@ -94,6 +110,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       },
     }),
   );
+  api.use('*', warnUnpublished());
   api.use('*', auditRequests());
   api.use('*', bearerAuth());
   // Default deny; routes check the scopes they write (service/auth/authorize.ts).
@@ -117,10 +134,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.notFound((c) => c.json({ code: Codes.NOT_FOUND, message: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
-    if (isKeyshareError(err)) {
-      const status = statusFor(err.code);
-      const body: Record<string, unknown> = { code: err.code, message: err.message };
-      if (err.details !== undefined) body.details = err.details;
+    // Issue 24 rows 5 and 9: a database that is down or full is named as such, never INTERNAL.
+    const fault = isKeyshareError(err) ? null : storeFault(err, storageOf(deps.instance.store.dialect, deps.instance.dataDir));
+    if (fault) (c.var.log ?? logger).error({ err }, fault.code);
+    const known = fault ?? (isKeyshareError(err) ? err : null);
+    if (known) {
+      const status = statusFor(known.code);
+      const body: Record<string, unknown> = { code: known.code, message: known.message };
+      if (known.details !== undefined) body.details = known.details;
+      if (status === 503) c.header('Retry-After', '5');
       return c.json(body, status);
     }
     // A malformed percent-escape in a path is the client's error (issue 16, finding 5), wherever it is decoded.

@@ -33,6 +33,11 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   [Codes.NOT_INITIALIZED]: 503,
   [Codes.NOT_PUBLISHER]: 503,
   [Codes.ONLINE_KEY_MISSING]: 503,
+  [Codes.DATABASE_UNAVAILABLE]: 503,
+  [Codes.SHUTTING_DOWN]: 503,
+  [Codes.STORE_DAMAGED]: 503,
+  // RFC 4918 11.5 Insufficient Storage.
+  [Codes.STORAGE_FULL]: 507,
   [Codes.INTERNAL]: 500,
 };
 

@@ -12,6 +12,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Instance } from '../instance.js';
 import { isBinRole } from '../repo/layout.js';
 import type { AppEnv } from './context.js';
+import { probeDatabase } from '../health.js';
 
 /** Anchors whose notAfter falls within this window count as expiring soon. */
 export const EXPIRING_SOON_DAYS = 30;
@@ -121,7 +122,38 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
   const countRefusal = (code: string) => refusals.labels(code).inc();
 
   /** Per-role state: top-level roles by name; the hashed bins as one series ("bins": the soonest expiry, the highest version). */
-  const roleStateRead = perScrape(async () => {
+  // Issue 24 row 5: /metrics always answers. The database is probed first (with a timeout); the
+  // gauges read from it are left out of a scrape while it is down, and a failed read leaves its gauge empty.
+  const databaseRead = perScrape(() => probeDatabase(instance.store));
+  const fromDatabase = <T>(read: () => Promise<T>, empty: T) => async (): Promise<T> => {
+    if ((await databaseRead.get()) === 'down') return empty;
+    try {
+      return await read();
+    } catch {
+      return empty;
+    }
+  };
+  new Gauge({
+    name: 'keyshare_database_up',
+    help: 'Whether the database answered a read during this scrape: 1, or 0 when it is down or too slow (2 s)',
+    registers,
+    async collect() {
+      // Registered first: the registry starts it before the gauges below, which wait on it.
+      for (const r of [databaseRead, roleStateRead, upstreamsRead, anchorsRead, crlsRead]) r.reset();
+      this.set((await databaseRead.get()) === 'up' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'keyshare_last_publish_success_timestamp_seconds',
+    help: 'When a publish run of this process last succeeded (Unix seconds; one with nothing to publish counts); absent until one has',
+    registers,
+    collect() {
+      this.reset();
+      const at = instance.publisher.publishHealth().lastSuccessAt;
+      if (at) this.set(at.getTime() / 1000);
+    },
+  });
+  const roleStateRead = perScrape(fromDatabase(async () => {
     const out = new Map<string, { version: number; expires: number }>();
     for (const m of await instance.store.latestMetadataAll()) {
       const role = isBinRole(m.role) ? 'bins' : m.role;
@@ -130,9 +162,10 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
       out.set(role, seen ? { version: Math.max(seen.version, m.version), expires: Math.min(seen.expires, expires) } : { version: m.version, expires });
     }
     return out;
-  });
-  const upstreamsRead = perScrape(() => instance.store.upstreamSummaries());
-  const anchorsRead = perScrape(async () => (await instance.store.listAnchors()).flatMap((a) => (a.notAfter ? [Date.parse(a.notAfter)] : [])));
+  }, new Map<string, { version: number; expires: number }>()));
+  const upstreamsRead = perScrape(fromDatabase(() => instance.store.upstreamSummaries(), []));
+  const anchorsRead = perScrape(fromDatabase(async () => (await instance.store.listAnchors()).flatMap((a) => (a.notAfter ? [Date.parse(a.notAfter)] : [])), [] as number[]));
+  const crlsRead = perScrape(fromDatabase(() => instance.store.crlSummaries(), []));
   const roleState = roleStateRead.get;
   const upstreams = upstreamsRead.get;
   const anchorExpiries = anchorsRead.get;
@@ -142,9 +175,6 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     labelNames: ['role'] as const,
     registers,
     async collect() {
-      // The first gauge read by a scrape (the registry starts every collect in registration order,
-      // each synchronously up to its first await): fresh reads from here on, shared by the gauges below.
-      for (const r of [roleStateRead, upstreamsRead, anchorsRead]) r.reset();
       this.reset();
       const now = clock().getTime();
       for (const [role, s] of await roleState()) this.labels(role).set((s.expires - now) / 1000);
@@ -222,7 +252,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     async collect() {
       this.reset();
       const now = clock().getTime();
-      for (const crl of await instance.store.crlSummaries()) this.labels(crl.issuer).set((Date.parse(crl.nextUpdate) - now) / 1000);
+      for (const crl of await crlsRead.get()) this.labels(crl.issuer).set((Date.parse(crl.nextUpdate) - now) / 1000);
     },
   });
   new Gauge({

@@ -32,6 +32,7 @@ import {
 } from './layout.js';
 import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
 import { rekeyMetadata } from './rekey.js';
+import { verifyServed } from './verify-served.js';
 import {
   isTenantBinRole,
   isTenantRole,
@@ -290,9 +291,41 @@ export class Publisher {
     return () => this.observers.delete(observer);
   }
 
+  /** The outcome of the last publish run: when one last succeeded (a no-op included), and the error of the last if it failed. */
+  private health: { lastSuccessAt: Date | null; lastError: unknown } = { lastSuccessAt: null, lastError: null };
+
+  /** Issue 24 row 4: what /readyz, /metrics and write responses say about publishing. */
+  publishHealth(): { lastSuccessAt: Date | null; lastError: { code: string; message: string } | null } {
+    const e = this.health.lastError;
+    if (e === null) return { lastSuccessAt: this.health.lastSuccessAt, lastError: null };
+    return {
+      lastSuccessAt: this.health.lastSuccessAt,
+      lastError: e instanceof KeyshareError ? { code: e.code, message: e.message } : { code: Codes.INTERNAL, message: 'publish failed (see the log)' },
+    };
+  }
+
+  /**
+   * Whether this process holds the online keys that the served root names (issue 24 row 4): a
+   * replica that cannot sign does not take, or keep, the publisher lease, and is not ready.
+   */
+  canSign(): boolean {
+    return this.staleKeys.length === 0;
+  }
+
+  /** The online roles whose key here is not the one the served root names. */
+  staleKeyRoles(): readonly string[] {
+    return this.staleKeys;
+  }
+
+  /** Every served role with its version and expiry (root, timestamp, snapshot, targets, delegated roles). */
+  servedRoles(): { role: string; version: number; expires: string }[] {
+    return [...this.latest.values()].map((m) => ({ role: m.role, version: m.version, expires: m.expires }));
+  }
+
   private async observed(run: () => Promise<PublishResult | null>): Promise<PublishResult | null> {
     const started = performance.now();
     const tell = (event: PublishEvent) => {
+      this.health = event.error === undefined ? { lastSuccessAt: this.clock(), lastError: null } : { ...this.health, lastError: event.error };
       for (const o of this.observers) {
         try {
           o(event);
@@ -592,9 +625,64 @@ export class Publisher {
     return result;
   }
 
+  /** Roles the next publish re-signs whatever their expiry (verifyAndRepair). */
+  private forced = new Set<string>();
+
+  /**
+   * Issue 24 row 10, at start and before serving: verifies the served repository the way a client
+   * would (verify-served.ts). Damaged roles are re-signed, as new versions, when their content
+   * agrees with the stored records (target files, the versions snapshot lists); otherwise, or
+   * when the root itself fails, STORE_DAMAGED. Returns the roles re-signed.
+   */
+  async verifyAndRepair(): Promise<string[]> {
+    const faults = verifyServed(this.latest);
+    if (faults.length === 0) return [];
+    const found = faults.map((f) => `${f.role}: ${f.problem}`).slice(0, 10).join('; ');
+    const damaged = (why: string) =>
+      new KeyshareError(Codes.STORE_DAMAGED, `the stored repository does not verify with its own root (${found})${why}; restore the database from a backup (docs/DEPLOYMENT.md)`);
+    const roles = new Set(faults.map((f) => f.role));
+    if (roles.has('root')) throw damaged('');
+    if (!this.canSign()) throw damaged(': this process cannot re-sign it (its online keys are not the ones the root names)');
+    for (const role of roles) if (!(await this.resignable(role))) throw damaged(`: ${role} cannot be re-signed from the stored records`);
+    this.forced = new Set([...roles, 'snapshot', 'timestamp']);
+    try {
+      await this.publish();
+    } catch {
+      // another replica repaired it first (CONFLICT): serve what it stored
+      await this.load();
+    } finally {
+      this.forced = new Set();
+    }
+    const left = verifyServed(this.latest);
+    if (left.length > 0) throw damaged(`; re-signing left: ${left.map((f) => `${f.role}: ${f.problem}`).join('; ')}`);
+    return [...roles];
+  }
+
+  /** Whether a damaged role's content agrees with the records it is built from (verifyAndRepair). */
+  private async resignable(role: string): Promise<boolean> {
+    const rec = this.latest.get(role);
+    if (!rec) return false;
+    try {
+      if (role === 'timestamp') return true;
+      if (role === 'snapshot') {
+        const meta = parseMetadata(MetadataKind.Snapshot, rec.bytes).signed.meta;
+        return Object.entries(meta).every(([file, m]) => this.latest.get(file.replace(/\.json$/, ''))?.version === m.version);
+      }
+      if (!this.signerFor(role)) return false;
+      const targets = parseMetadata(MetadataKind.Targets, rec.bytes).signed.targets;
+      for (const [path, t] of Object.entries(targets)) {
+        const stored = await this.store.getTarget(t.hashes.sha256 ?? '', path);
+        if (!stored || stored.bytes.length !== t.length || sha256(stored.bytes) !== t.hashes.sha256) return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Roles past half their lifetime: re-sign them so clients never see expired metadata. */
   private expiringRoles(now: Date): Set<string> {
-    const out = new Set<string>();
+    const out = new Set<string>(this.forced);
     for (const [role, rec] of this.latest) {
       if (role === 'root') continue;
       const left = (Date.parse(rec.expires) - now.getTime()) / 1000;

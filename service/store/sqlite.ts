@@ -112,6 +112,12 @@ export class SqliteStore implements Store {
     return rows.map((r) => r.integrity_check).join('; ');
   }
 
+  /** SQLite's quick check (issue 24 row 10: run by `serve` at start): 'ok', or what is damaged. SQLite only. */
+  quickCheck(): string {
+    const rows = this.sqlite.pragma('quick_check') as { quick_check: string }[];
+    return rows.map((r) => r.quick_check).join('; ');
+  }
+
   /** The innermost open frame of the caller's async context. */
   private frame(): Frame {
     let f = this.frames.getStore() ?? this.root;

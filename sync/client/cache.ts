@@ -172,8 +172,8 @@ function holderAlive(lockFile: string): boolean {
  * CI jobs) never read files the other is writing, nor reset the cache under it. A lock whose
  * process is gone is taken over.
  */
-export async function withCacheLock<T>(layout: CacheLayout, fn: () => Promise<T>): Promise<T> {
-  mkdirSync(layout.dir, { recursive: true, mode: 0o700 });
+export async function withCacheLock<T>(layout: CacheLayout, fn: () => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
+  if (!options.readOnly) mkdirSync(layout.dir, { recursive: true, mode: 0o700 });
   const lockFile = join(layout.dir, 'lock');
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
@@ -183,6 +183,8 @@ export async function withCacheLock<T>(layout: CacheLayout, fn: () => Promise<T>
       closeSync(fd);
       break;
     } catch (e) {
+      // Issue 24 row 12: --offline only reads the cache, so a read-only one is read without the lock.
+      if (options.readOnly && ['EROFS', 'EACCES', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '')) return fn();
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       if (!holderAlive(lockFile)) {
         rmSync(lockFile, { force: true });

@@ -33,6 +33,8 @@ export const FetchCodes = {
   NOT_CACHED: 'NOT_CACHED',
   /** Another fetch held the cache's lock for too long. */
   CACHE_BUSY: 'CACHE_BUSY',
+  /** Online, the cache cannot be written (read-only, not a directory, no permission, full); the message names the path. */
+  CACHE_UNUSABLE: 'CACHE_UNUSABLE',
   /** --out cannot be written, or holds files keyshare fetch did not write. */
   OUT_INVALID: 'OUT_INVALID',
   /** --notation-crl-cache cannot be written (not a directory, a symlink, no permission). */
@@ -64,14 +66,42 @@ const WRAPPED: [RegExp, string, string][] = [
   [/Failed to download|download failed|cannot reach|HTTP \d{3}/, FetchCodes.DOWNLOAD_FAILED, 'a download failed'],
 ];
 
+/**
+ * Issue 24 row 13: an expiry names both times, since a client clock that runs ahead looks just
+ * like a server that stopped re-signing (TUF 5.4.4 compares with the local clock).
+ */
+export function expiredError(role: string, expires: string | undefined, now: Date, cause?: unknown): KeyshareError {
+  const at = expires ? `expired at ${expires}` : 'has expired';
+  return new KeyshareError(
+    FetchCodes.EXPIRED_METADATA,
+    `${role}.json ${at}, and the local time is ${now.toISOString()}: check the local clock first (is it ahead? e.g. timedatectl, NTP); if the clock is right, the server stopped re-signing its metadata, or is replaying old metadata (freeze attack)`,
+    { cause },
+  );
+}
+
+/** tuf-js's "X.json is expired" with the expiry of the metadata it rejected (held by its trusted set), else null. */
+export function expiredFromUpdater(e: unknown, updater: unknown, now: Date): KeyshareError | null {
+  if (!(e instanceof ExpiredMetadataError) && !/is expired/.test(String((e as Error)?.message))) return null;
+  const role = /(root|timestamp|snapshot|targets|[\w-]+)\.json is expired/.exec(String((e as Error).message))?.[1] ?? 'the';
+  const trusted = (updater as { trustedSet?: Record<string, { signed?: { expires?: string } } | undefined> }).trustedSet;
+  return expiredError(role, trusted?.[role]?.signed?.expires, now, e);
+}
+
 function coded(code: string, hint: string, e: Error): KeyshareError {
   return new KeyshareError(code, `${hint}: ${e.message}`, { cause: e });
 }
+
+/** File system failures that make a cache unusable (issue 24 row 12). */
+const CACHE_ERRNO = new Set(['EROFS', 'EACCES', 'EPERM', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ENOSPC', 'EDQUOT']);
 
 /** Turns anything a verified fetch throws into a KeyshareError with a stable code. */
 export function toFetchError(e: unknown): KeyshareError {
   if (isKeyshareError(e)) return e;
   const err = e instanceof Error ? e : new Error(String(e));
+  const errno = err as NodeJS.ErrnoException;
+  if (errno.code && CACHE_ERRNO.has(errno.code) && errno.path) {
+    return new KeyshareError(FetchCodes.CACHE_UNUSABLE, `the cache cannot be used: ${errno.code} on ${errno.path}; make it writable, or give another directory with --cache (--offline only reads it)`, { cause: e });
+  }
   if (err instanceof NotCachedError) return coded(FetchCodes.NOT_CACHED, 'offline, and the cache does not hold what is needed (run one fetch online first)', err);
   if (err instanceof ExpiredMetadataError) return coded(FetchCodes.EXPIRED_METADATA, EXPIRED_HINT, err);
   // EqualVersionError is a BadVersionError too.

@@ -16,6 +16,7 @@
  * rename.
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Metadata, MetadataKind, type Root, type Snapshot, type Targets, type Timestamp } from '@tufjs/models';
@@ -23,7 +24,7 @@ import { Updater, type Fetcher } from 'tuf-js';
 import type { TrustDocument, TrustIndex } from '../../service/domain/types.js';
 import { KeyshareError, Codes } from '../../service/errors.js';
 import { cacheLayout, defaultCacheDir, prepareCache, readPinnedRoot, withCacheLock, writeState, type CacheLayout } from './cache.js';
-import { FetchCodes, toFetchError } from './errors.js';
+import { FetchCodes, expiredError, expiredFromUpdater, toFetchError } from './errors.js';
 import { CacheFetcher, HttpFetcher } from './fetcher.js';
 import { parseIndex, parseTrustDocument, selectScopes } from './select.js';
 import { scopeContains } from '../../service/domain/scope.js';
@@ -135,7 +136,11 @@ export async function fetchTrust(options: FetchTrustOptions): Promise<FetchTrust
   if (offline && !existsSync(layout.dir)) {
     throw new KeyshareError(FetchCodes.NOT_CACHED, `offline, and there is no cache at ${layout.dir}: run keyshare fetch online once first`);
   }
-  return withCacheLock(layout, () => fetchLocked({ ...options, server, offline }, pinned, layout));
+  try {
+    return await withCacheLock(layout, () => fetchLocked({ ...options, server, offline }, pinned, layout), { readOnly: offline });
+  } catch (e) {
+    throw toFetchError(e);
+  }
 }
 
 async function fetchLocked(options: FetchTrustOptions & { server: string; offline: boolean }, pinned: Buffer, layout: CacheLayout): Promise<FetchTrustResult> {
@@ -145,11 +150,13 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
   const metadataBaseUrl = `${server}/tuf`;
   const targetBaseUrl = `${server}/tuf/targets`;
   // We hold the lock: scratch dirs left by a fetch that was killed are ours to remove.
-  for (const name of readdirSync(layout.dir)) if (/^\.(offline|next)-/.test(name)) rmSync(join(layout.dir, name), { recursive: true, force: true });
+  if (!offline) for (const name of readdirSync(layout.dir)) if (/^\.(offline|next)-/.test(name)) rmSync(join(layout.dir, name), { recursive: true, force: true });
 
   // Offline, tuf-js starts from a scratch dir holding only the trusted root and re-verifies
-  // every cached file it asks for; the cache itself is only read. Online, it works on a stage.
-  const scratch = mkdtempSync(join(layout.dir, offline ? '.offline-' : '.next-'));
+  // every cached file it asks for; the cache itself is only read (it may be read-only: the
+  // scratch dir is in the system's temporary dir). Online, it works on a stage in the cache.
+  const cacheFetcher = offline ? new CacheFetcher(layout, metadataBaseUrl, targetBaseUrl) : null;
+  const scratch = offline ? mkdtempSync(join(tmpdir(), 'keyshare-offline-')) : mkdtempSync(join(layout.dir, '.next-'));
   const metadataDir = join(scratch, 'metadata');
   const stagedTargets = join(scratch, 'targets');
   try {
@@ -167,11 +174,13 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       metadataBaseUrl,
       targetDir: offline ? layout.targetsDir : stagedTargets,
       targetBaseUrl,
-      fetcher: offline ? new CacheFetcher(layout, metadataBaseUrl, targetBaseUrl) : (options.fetcher ?? new HttpFetcher()),
+      fetcher: cacheFetcher ?? options.fetcher ?? new HttpFetcher(),
       ...(options.updaterConfig ? { config: options.updaterConfig } : {}),
     });
     const dirs = { cached: layout.targetsDir, staged: offline ? null : stagedTargets };
-    await updater.refresh();
+    await updater.refresh().catch((e: unknown) => {
+      throw expiredFromUpdater(e, updater, new Date()) ?? e;
+    });
     const verified = verifiedMetadata(metadataDir, now);
 
     const raw = new Map<string, Buffer>();
@@ -223,7 +232,13 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       },
     };
   } catch (e) {
-    throw toFetchError(e);
+    const err = toFetchError(e);
+    // Issue 24 row 12: offline, a file that fails verification is a damaged cached file: name it.
+    const file = cacheFetcher?.lastFile;
+    if (file && err.code !== FetchCodes.NOT_CACHED && err.code !== FetchCodes.EXPIRED_METADATA) {
+      throw new KeyshareError(err.code, `${err.message} (the cached file ${file} is damaged: run keyshare fetch online once to repair the cache)`, { cause: err });
+    }
+    throw err;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -336,7 +351,7 @@ function verifiedMetadata(metadataDir: string, now: Date) {
   const targets = read<Targets>(MetadataKind.Targets, 'targets');
   for (const [role, md] of [['root', root], ['timestamp', timestamp], ['snapshot', snapshot], ['targets', targets]] as const) {
     if (md.signed.isExpired(now)) {
-      throw new KeyshareError(FetchCodes.EXPIRED_METADATA, `${role}.json expired at ${md.signed.expires} (reference time ${now.toISOString()})`);
+      throw expiredError(role, md.signed.expires, now);
     }
   }
   return {

@@ -133,9 +133,13 @@ export class CacheFetcher extends BaseFetcher {
     return bytes;
   }
 
+  /** The cached file served last: the one tuf-js was verifying when a verification fails. */
+  lastFile: string | null = null;
+
   private read(file: string, what: string): Buffer {
     if (!existsSync(file)) throw new NotCachedError(`${what} is not in the offline cache`);
     if (statSync(file).size > MAX_CACHED_FILE) throw new NotCachedError(`${what}: the cached copy is too large`);
+    this.lastFile = file;
     return readFileSync(file);
   }
 }

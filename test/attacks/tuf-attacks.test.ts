@@ -541,7 +541,7 @@ for (const [title, list] of Object.entries(scenarios)) {
           try {
             server.serve(repo.files);
             expect(await c.run(repo.files), 'the honest repository is accepted').toBeNull();
-            const before = c.state();
+            const before = await c.state();
 
             let misbehave: ((path: string) => Misbehaviour | undefined) | undefined;
             const files =
@@ -560,7 +560,7 @@ for (const [title, list] of Object.entries(scenarios)) {
             vi.useRealTimers();
             server.misbehave = undefined;
             expect(code).toBe(expected);
-            if (expected !== null) expect(c.state(), 'the last good state is kept').toEqual(before);
+            if (expected !== null) expect(await c.state(), 'the last good state is kept').toEqual(before);
           } finally {
             vi.useRealTimers();
             server.misbehave = undefined;

@@ -133,3 +133,71 @@ describe('when the service gets SIGTERM', () => {
     expect(JSON.parse(line!)).toMatchObject({ msg: 'request', method: 'POST', status: 201, reqId: expect.any(String) });
   });
 });
+
+describe('when the service stops with followers long-polling and a stalled client (issue 24 row 7)', () => {
+  it('answers the long-poll at once telling it to back off, cuts the stalled client at the shutdown timeout, and exits 0', async () => {
+    const { dataDir, token } = await newDataDir();
+    appendFileSync(join(dataDir, 'keyshare.yaml'), 'listen: 127.0.0.1:0\nlog-level: debug\nshutdown-timeout: 2s\n');
+    const p = run(['serve', '--data', dataDir]);
+    const url = await waitFor(() => /keyshare serving (http:\/\/[^/\s]+)\//.exec(p.stderr())?.[1], 'the service to start');
+    const { port } = new URL(url);
+
+    // The health endpoints are logged at debug (docs/REFERENCE.md "Logs").
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const healthLine = await waitFor(() => p.stderr().split('\n').find((l) => l.includes('"path":"/healthz"')), 'the /healthz request to be logged');
+    expect(JSON.parse(healthLine)).toMatchObject({ level: 'debug', msg: 'request', status: 200 });
+
+    const { timestampVersion } = (await (await fetch(`${url}/tuf/feed`)).json()) as { timestampVersion: number };
+    const longPoll = fetch(`${url}/tuf/feed?after=${timestampVersion}&wait=60`).then(async (res) => ({ at: Date.now(), status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { code: string } }));
+    // A client that sent half a request and stalls.
+    const stalled = new Promise<number>((resolve) => {
+      const req = request({ host: '127.0.0.1', port: Number(port), method: 'POST', path: '/api/v1/scopes', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': 100 } });
+      req.on('error', () => resolve(Date.now()));
+      req.on('response', (res) => res.on('close', () => resolve(Date.now())).resume());
+      req.write('{"scope":');
+    });
+    await new Promise((r) => setTimeout(r, 300));
+
+    const stopAt = Date.now();
+    p.child.kill('SIGTERM');
+    const answer = await longPoll;
+    expect(answer.at - stopAt).toBeLessThan(1_500);
+    expect(answer.status).toBe(503);
+    expect(answer.body.code).toBe('SHUTTING_DOWN');
+    expect(Number(answer.retryAfter)).toBeGreaterThanOrEqual(10);
+    // The stalled client holds the shutdown until the shutdown timeout (2 s) cuts it.
+    const cutAt = await stalled;
+    expect(cutAt - stopAt).toBeGreaterThanOrEqual(1_500);
+    expect(cutAt - stopAt).toBeLessThan(10_000);
+    expect(await p.exit).toBe(0);
+  });
+});
+
+describe('when a second serve starts on a data dir in use (issue 24 row 14)', () => {
+  it('refuses before writing anything: LISTEN_FAILED on a used address, DATA_DIR_LOCKED on another', async () => {
+    const { dataDir } = await newDataDir();
+    appendFileSync(join(dataDir, 'keyshare.yaml'), 'listen: 127.0.0.1:0\n');
+    const first = run(['serve', '--data', dataDir]);
+    const url = await waitFor(() => /keyshare serving (http:\/\/[^/\s]+)\//.exec(first.stderr())?.[1], 'the service to start');
+    const served = async () => ((await (await fetch(`${url}/tuf/timestamp.json`)).json()) as { signed: { version: number } }).signed.version;
+    const before = await served();
+
+    const sameAddress = run(['serve', '--data', dataDir, '--listen', new URL(url).host]);
+    expect(await sameAddress.exit).toBe(1);
+    expect(sameAddress.stderr().trim()).toBe(`keyshare: LISTEN_FAILED: ${new URL(url).host} is in use; choose another with --listen`);
+    const otherAddress = run(['serve', '--data', dataDir, '--listen', '127.0.0.1:0']);
+    expect(await otherAddress.exit).toBe(1);
+    expect(otherAddress.stderr().trim()).toMatch(/^keyshare: DATA_DIR_LOCKED: .* is in use by another keyshare serve \(pid \d+\)/);
+    // Nothing was published by the refused processes (the first publishes nothing on its own).
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await served()).toBe(before);
+
+    first.child.kill('SIGTERM');
+    expect(await first.exit).toBe(0);
+    // The lock goes with its owner: the data dir serves again.
+    const again = run(['serve', '--data', dataDir]);
+    await waitFor(() => /keyshare serving/.exec(again.stderr()), 'the service to start again');
+    again.child.kill('SIGTERM');
+    expect(await again.exit).toBe(0);
+  });
+});

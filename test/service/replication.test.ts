@@ -45,6 +45,11 @@ class StandIn implements ReplicatedPublisher {
   async checkExternalWrites() {
     this.checks++;
   }
+  /** False: this replica lacks the online keys the root names (issue 24 row 4). */
+  signs = true;
+  canSign() {
+    return this.signs;
+  }
 }
 
 async function until(cond: () => boolean, what: string, maxMs = 20_000): Promise<void> {
@@ -111,5 +116,24 @@ describe.skipIf(!POSTGRES_BIN_DIR)('when replicas share one PostgreSQL database'
     await until(() => b.replication.isLeader(), 'b to take over');
     expect(b.publisher.gate!.publisherUrl?.()).toBe('https://keyshare-b.internal');
     await until(() => meta.get('publisher_url') === JSON.stringify({ url: 'https://keyshare-b.internal' }), 'b to record its URL');
+  });
+
+  it('makes a leader that cannot sign give up the lease, and a replica that cannot sign never take it', async () => {
+    for (const r of running.splice(0)) await r.stop();
+    const a = await replica();
+    await until(() => a.replication.isLeader(), 'a to lead');
+    const stale = await replica();
+    stale.publisher.signs = false;
+    const c = await replica();
+    // The leader loses its keys (a root with new online keys it does not hold): it steps down
+    // within one lease check, and the replica that can sign takes over, never the stale one.
+    a.publisher.signs = false;
+    await until(() => !a.replication.isLeader(), 'a to give up the lease');
+    await until(() => c.replication.isLeader(), 'c to take over');
+    expect(stale.replication.isLeader()).toBe(false);
+    expect(a.replication.isLeader()).toBe(false);
+    await c.replication.stop();
+    await new Promise((r) => setTimeout(r, 600));
+    expect(stale.replication.isLeader()).toBe(false);
   });
 });

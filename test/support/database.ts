@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { configuredDatabase } from '../../service/config.js';
 import { freshDatabase } from './postgres.js';
+import { SqliteStore, type Store } from '../../service/store/index.js';
+import { PgStore } from '../../service/store/pg/store.js';
 
 export const ON_POSTGRES = process.env.KEYSHARE_TEST_DATABASE === 'postgres';
 
@@ -72,4 +74,14 @@ export async function databaseBytes(dataDir: string): Promise<number> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * An empty store of the run's dialect, for code that writes a store of its own (a bundle
+ * import, an upstream sync): in-memory SQLite, or a fresh database on the run's PostgreSQL
+ * cluster, so that what such code leaves behind is checked on both dialects.
+ */
+export async function freshStore(): Promise<Store> {
+  if (!ON_POSTGRES) return SqliteStore.memory();
+  return PgStore.open(await freshDatabase({ url: process.env.KEYSHARE_TEST_POSTGRES_URL!, stop: async () => {} }));
 }

@@ -9,15 +9,18 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../context.js';
 import type { Publisher } from '../../repo/publisher.js';
+import { Codes } from '../../errors.js';
 
 export const FEED_DEFAULT_WAIT_SECONDS = 25;
 export const FEED_MAX_WAIT_SECONDS = 60;
 /** Long-polls held open at once, per instance; more are answered at once. */
 export const FEED_MAX_WAITERS = 1000;
+/** Issue 24 row 7: after shutdown, how long a follower is told to wait before it asks again (seconds). */
+export const FEED_SHUTDOWN_RETRY_SECONDS = 30;
 
 class ChangeFeed {
   private readonly waiters = new Set<() => void>();
-  private closed = false;
+  closed = false;
 
   constructor(private readonly publisher: Publisher) {}
 
@@ -83,6 +86,13 @@ export function feedRoutes(): Hono<AppEnv> {
     const wait = waitParam !== undefined && /^\d{1,4}$/.test(waitParam) ? Math.min(Number(waitParam), FEED_MAX_WAIT_SECONDS) : FEED_DEFAULT_WAIT_SECONDS;
     if (after >= 0 && wait > 0) await feed.wait(after, wait * 1000, c.req.raw.signal);
     c.header('Cache-Control', 'no-store');
+    if (feed.closed) {
+      // Issue 24 row 7: shutting down, a long-poll is answered at once and its connection closed,
+      // and the follower is told to back off (Retry-After) rather than ask again at once.
+      c.header('Retry-After', String(FEED_SHUTDOWN_RETRY_SECONDS));
+      c.header('Connection', 'close');
+      return c.json({ code: Codes.SHUTTING_DOWN, message: `this service is stopping: ask again in ${FEED_SHUTDOWN_RETRY_SECONDS} s`, ...feed.version() }, 503);
+    }
     return c.json(feed.version());
   });
   return app;

@@ -11,6 +11,7 @@
  *   authorisation (service/auth/authorize.ts) and the same audit log, as the token's principal.
  * - Strict CSP (no scripts at all), no framing, no caching of pages.
  */
+import { evaluateHealth } from '../../health.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -231,6 +232,8 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
           staleCrls: crls.filter((x) => x.kind === 'expired').length,
           dueCrls: crls.filter((x) => x.kind === 'critical').length,
           failingUpstreams: (await instance.store.upstreamSummaries()).filter((u) => u.lastError).map((u) => u.name),
+          // Issue 24 row 8: the root's expiry (and a failed store check), as /readyz and the log say them.
+          health: evaluateHealth({ now, roles: instance.publisher.servedRoles(), database: 'up', staleKeys: instance.publisher.staleKeyRoles(), storeCheck: instance.storeCheck ?? null }).warnings,
         }}
         roles={(await roleStates(instance, now)).map((r) => ({ ...r, health: roleExpiry(r, lifetimeOf(r.role === 'bins' ? 'targets' : r.role, expiry), now) }))}
       />,

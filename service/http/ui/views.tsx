@@ -318,13 +318,16 @@ export const OverviewPage: FC<{
   expiring: ExpiringAnchor[];
   roles: (RoleState & { health: Expiry })[];
   /** CRLs stale or due within 7 days, and upstreams whose last sync failed. */
-  attention: { staleCrls: number; dueCrls: number; failingUpstreams: string[] };
+  attention: { staleCrls: number; dueCrls: number; failingUpstreams: string[]; health: { level: 'warn' | 'error'; message: string }[] };
 }> = ({ user, flash, now, counts, expiring, roles, attention }) => (
   <Layout title="Overview" user={user} active="/ui/" flash={flash}>
-    {(attention.staleCrls > 0 || attention.dueCrls > 0 || attention.failingUpstreams.length > 0) && (
+    {(attention.staleCrls > 0 || attention.dueCrls > 0 || attention.failingUpstreams.length > 0 || attention.health.length > 0) && (
       <section class="card attention" aria-labelledby="attention">
         <h2 id="attention">Needs attention</h2>
         <ul>
+          {attention.health.map((w) => (
+            <li class="health-warning">{w.level === 'error' ? <strong class="exp expired">{w.message}</strong> : <span class="exp critical">{w.message}</span>}</li>
+          ))}
           {attention.staleCrls > 0 && (
             <li>
               <a href="/ui/crls">

@@ -26,6 +26,11 @@ export interface LeaseOptions {
   /** Told when this process becomes, or stops being, the leader. */
   onChange?: (leader: boolean) => void;
   onError?: (error: unknown) => void;
+  /**
+   * Whether this process may lead (default: always). Issue 24 row 4: a replica that cannot sign
+   * does not take the lock, and a leader that can no longer sign releases it, so another takes over.
+   */
+  eligible?: () => boolean;
 }
 
 /** A signed 64-bit advisory lock key from a name (the first 8 bytes of its SHA-256). */
@@ -91,7 +96,13 @@ export class PublisherLease {
     this.attempts++;
     try {
       const client = this.client ?? (await this.connect());
-      if (this.leader) {
+      const eligible = this.options.eligible?.() ?? true;
+      if (this.leader && !eligible) {
+        await client.query('SELECT pg_advisory_unlock($1)', [this.key]);
+        this.setLeader(false);
+      } else if (!eligible) {
+        // not a candidate: another replica publishes
+      } else if (this.leader) {
         // The lock lives as long as the session: a query that answers means we still hold it.
         await client.query('SELECT 1');
       } else {

@@ -17,7 +17,9 @@ import { vi } from 'vitest';
 import { checkCommand } from '../../../cli/commands/check.js';
 import { fetchCommand } from '../../../cli/commands/fetch.js';
 import { isKeyshareError } from '../../../service/errors.js';
-import { SqliteStore } from '../../../service/store/index.js';
+import type { Store } from '../../../service/store/index.js';
+import { freshStore } from '../../support/database.js';
+import { dumpTable } from '../../support/store.js';
 import { importBundle } from '../../../sync/bundle/import.js';
 import { BUNDLE_MEDIA_TYPE, originOf } from '../../../sync/bundle/format.js';
 import { syncUpstream } from '../../../sync/upstream/sync.js';
@@ -36,7 +38,7 @@ export interface Consumer {
   /** Consumes the repository as served now: null when accepted, else the refusal's code. */
   run(files: Map<string, Buffer>): Promise<string | null>;
   /** What a refusal must leave unchanged. */
-  state(): unknown;
+  state(): unknown | Promise<unknown>;
   close(): void | Promise<void>;
 }
 
@@ -146,9 +148,14 @@ export function bundleFrom(files: Map<string, Buffer>, now = new Date()): Buffer
   return rawTar([{ path: 'bundle.json', data: JSON.stringify(manifest) }, ...[...picked].map(([p, b]) => ({ path: `tuf/${p}`, data: b }))]);
 }
 
+/** The rows of `tables` in a consumer's own store (either dialect). */
+async function rows(store: Store, tables: string[]): Promise<Record<string, Record<string, unknown>[]>> {
+  return Object.fromEntries(await Promise.all(tables.map(async (t) => [t, await dumpTable(store, t)] as const)));
+}
+
 class BundleConsumer implements Consumer {
   readonly name = 'bundle import' as const;
-  readonly store = SqliteStore.memory();
+  private readonly opened = freshStore();
   private readonly dir = tempDir('keyshare-attack-bundle-');
   private n = 0;
 
@@ -158,7 +165,7 @@ class BundleConsumer implements Consumer {
     const file = join(this.dir, `${++this.n}.tar`);
     writeFileSync(file, bundleFrom(files));
     try {
-      await importBundle({ file, root: this.pinnedRoot, store: this.store, tmpDir: this.dir });
+      await importBundle({ file, root: this.pinnedRoot, store: await this.opened, tmpDir: this.dir });
       return null;
     } catch (e) {
       if (isKeyshareError(e)) return e.code;
@@ -167,19 +174,17 @@ class BundleConsumer implements Consumer {
   }
 
   /** Every row a bundle import can write. */
-  state(): unknown {
-    const db = this.store.rawForTests();
-    const dump = (table: string) => db.prepare(`SELECT * FROM ${table}`).all();
-    return Object.fromEntries(['scopes', 'anchors', 'revocations', 'upstreams', 'upstream_files', 'dirty', 'meta'].map((t) => [t, dump(t)]));
+  async state(): Promise<unknown> {
+    return rows(await this.opened, ['scopes', 'anchors', 'revocations', 'upstreams', 'upstream_files', 'dirty', 'meta']);
   }
 
   async close(): Promise<void> {
-    await this.store.close();
+    await (await this.opened).close();
   }
 }
 
 class UpstreamConsumer implements Consumer {
-  readonly store = SqliteStore.memory();
+  private readonly opened = freshStore();
   private readonly dataDir = tempDir('keyshare-attack-upstream-');
   /** The upstream row, written before the first run. */
   private readonly ready: Promise<void>;
@@ -190,26 +195,25 @@ class UpstreamConsumer implements Consumer {
     pinnedRoot: Buffer,
   ) {
     const mode = name === 'upstream federate' ? 'federate' : 'mirror';
-    this.ready = this.store.putUpstream({ name: 'up', url: server.url, mode, scopes: null, root: pinnedRoot, state: null, timestampVersion: null, lastSuccessAt: null, lastError: null, createdAt: new Date().toISOString() });
+    this.ready = this.opened.then((store) => store.putUpstream({ name: 'up', url: server.url, mode, scopes: null, root: pinnedRoot, state: null, timestampVersion: null, lastSuccessAt: null, lastError: null, createdAt: new Date().toISOString() }));
   }
 
   async run(files: Map<string, Buffer>): Promise<string | null> {
     await this.ready;
     this.server.files = files;
-    const outcome = await syncUpstream({ store: this.store, dataDir: this.dataDir, publisher: { notify: async () => null }, limits: { requestTimeoutMs: 5_000 } }, 'up');
+    const outcome = await syncUpstream({ store: await this.opened, dataDir: this.dataDir, publisher: { notify: async () => null }, limits: { requestTimeoutMs: 5_000 } }, 'up');
     return outcome.ok ? null : outcome.error!.code;
   }
 
   /** Everything a sync writes, but the upstream's lastError (a failed sync records why, and nothing else). */
-  state(): unknown {
-    const db = this.store.rawForTests();
-    const dump = (table: string) => db.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[];
-    const tables = Object.fromEntries(['scopes', 'anchors', 'revocations', 'upstream_files', 'dirty'].map((t) => [t, dump(t)]));
-    return { ...tables, upstreams: dump('upstreams').map(({ last_error: _, ...rest }) => rest), cache: tree(this.dataDir) };
+  async state(): Promise<unknown> {
+    const store = await this.opened;
+    const tables = await rows(store, ['scopes', 'anchors', 'revocations', 'upstream_files', 'dirty']);
+    return { ...tables, upstreams: (await dumpTable(store, 'upstreams')).map(({ last_error: _, ...rest }) => rest), cache: tree(this.dataDir) };
   }
 
   async close(): Promise<void> {
-    await this.store.close();
+    await (await this.opened).close();
   }
 }
 
