@@ -91,16 +91,16 @@ describe('when repositories are named', () => {
     expect(s.documents.map((d) => d.scope)).toEqual(['*', 'registry.acme.io/team-a']);
   });
 
-  it('refuses a scope that index.json does not list with UNKNOWN_SCOPE', async () => {
+  it('refuses a scope that is not a signed target with UNKNOWN_SCOPE', async () => {
     expect(await codeOf(fetchTrust(options({ scopes: ['registry.other.io'] })))).toBe('UNKNOWN_SCOPE');
   });
 
-  it('refuses a repository that no scope contains with UNKNOWN_SCOPE (no default scope)', () => {
-    const index = { mediaType: 'application/vnd.keyshare.index.v1+json' as const, scopes: [{ scope: 'registry.acme.io', path: 'trust/registry.acme.io.json', version: 1 }] };
-    expect(selectScopes(index, [], ['registry.acme.io/x']).repositories).toEqual([{ repository: 'registry.acme.io/x', scope: 'registry.acme.io' }]);
+  it('refuses a repository that no scope contains with UNKNOWN_SCOPE (no default scope)', async () => {
+    const defined = async (scope: string) => scope === 'registry.acme.io';
+    expect((await selectScopes(defined, [], ['registry.acme.io/x'])).repositories).toEqual([{ repository: 'registry.acme.io/x', scope: 'registry.acme.io' }]);
     let code = '';
     try {
-      selectScopes(index, [], ['docker.io/library/nginx']);
+      await selectScopes(defined, [], ['docker.io/library/nginx']);
     } catch (e) {
       code = isKeyshareError(e) ? e.code : String(e);
     }
