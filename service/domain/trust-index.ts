@@ -51,6 +51,10 @@ export function shardPath(suffix: string): string {
   return `index/${suffix}.json`;
 }
 
+export function isShardPath(path: string): boolean {
+  return /^index\/[0-9a-f]+\.json$/.test(path);
+}
+
 /** Every shard path for `bitLength` bins bits, in bin order. */
 export function shardPaths(bitLength: number): string[] {
   const width = ((1 << bitLength) - 1).toString(16).length;

@@ -55,6 +55,17 @@ export class IndexShards {
     for (const shard of this.byShard.values()) yield* shard;
   }
 
+  /** The number of scopes once `changes` are applied. */
+  sizeAfter(changes: readonly IndexChange[]): number {
+    let n = this.size;
+    for (const c of changes) {
+      const listed = this.byShard.get(shardOfScope(c.scope, this.bitLength))!.has(c.scope);
+      if (c.deleted && listed) n--;
+      else if (!c.deleted && !listed) n++;
+    }
+    return n;
+  }
+
   get size(): number {
     let n = 0;
     for (const shard of this.byShard.values()) n += shard.size;

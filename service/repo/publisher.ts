@@ -13,7 +13,8 @@ import { Delegations } from '@tufjs/models/dist/delegations.js';
 import { MetaFile, Metadata, MetadataKind, TargetFile, Targets } from '@tufjs/models';
 import { DEFAULT_SCOPE, ancestorCandidates, trustTargetPath } from '../domain/scope.js';
 import { IndexShards, type IndexChange } from './index-shards.js';
-import { INDEX_MEDIA_TYPE } from '../domain/trust-index.js';
+import { binBitsFor, regrowBins } from './bins.js';
+import { INDEX_MEDIA_TYPE, isShardPath } from '../domain/trust-index.js';
 import { nextTargets, signSnapshotAndTimestamp, signedRecord, sortedKeys, targetFile } from './writer.js';
 import { crlTargetPath, effectiveTrust, serializeJson, stampTrust } from '../domain/trust.js';
 import { parseCrl } from '../crypto/crl.js';
@@ -614,8 +615,11 @@ export class Publisher {
   /** Roles past half their lifetime: re-sign them so clients never see expired metadata. */
   private expiringRoles(now: Date): Set<string> {
     const out = new Set<string>();
+    // Roles the snapshot no longer lists (bins from before they grew, bins.ts) are not served: they just expire.
+    const listed = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed.meta;
     for (const [role, rec] of this.latest) {
       if (role === 'root') continue;
+      if (role !== 'snapshot' && role !== 'timestamp' && !listed[`${role}.json`]) continue;
       const left = (Date.parse(rec.expires) - now.getTime()) / 1000;
       if (left < lifetimeOf(role, this.options.expiry) / 2) out.add(role);
     }
@@ -689,27 +693,44 @@ export class Publisher {
     }
     // The index shards of the published documents, in the service's bins (issue 17: a change
     // rewrites its own shard, never every scope). index.json changes only with the bins.
-    const { shards, header } = this.indexFiles(docs);
-    for (const [bin, changes] of groupByRole(shards, load)) {
-      if (!byBin.has(bin)) byBin.set(bin, new Map());
-      for (const [path, bytes] of changes) byBin.get(bin)!.set(path, bytes);
+    const bits = Math.max(this.shards.bitLength, binBitsFor(this.shards.sizeAfter(docs)));
+    const { shards, header, next } = this.indexFiles(docs, bits);
+    const metadata: MetadataRecord[] = [];
+    const targetsExpiry = expiresAt(now, this.options.expiry.targets);
+    const grown = bits > this.shards.bitLength;
+    let dropped: string[] = [];
+    if (grown) {
+      // More scopes than the bins hold well (bins.ts): the service's bins are laid out again.
+      const changes = new Map<string, Buffer | null>(shards);
+      for (const [bin, binChanges] of byBin) {
+        if (!isBinRole(bin)) continue;
+        for (const [path, bytes] of binChanges) changes.set(path, bytes);
+        byBin.delete(bin);
+      }
+      const regrown = await regrowBins({ load, versionOf: (r) => this.latest.get(r)?.version ?? 0, bits, signer: this.signers.targets, expires: targetsExpiry, changes, drop: isShardPath });
+      metadata.push(...regrown.metadata);
+      dropped = regrown.dropped;
+    } else {
+      for (const [bin, changes] of groupByRole(shards, load)) {
+        if (!byBin.has(bin)) byBin.set(bin, new Map());
+        for (const [path, bytes] of changes) byBin.get(bin)!.set(path, bytes);
+      }
     }
     const targetRecords: TargetRecord[] = [];
     for (const [path, bytes] of [...targetChanges, ...shards, ...(header ? [[INDEX_TARGET, header] as const] : [])]) {
       if (bytes) targetRecords.push({ sha256: sha256(bytes), path, bytes });
     }
 
-    // Re-sign each touched bin once (TAP 15), and bins about to expire.
-    for (const role of expiring) if ((isBinRole(role) || isTenantBinRole(role)) && this.signerFor(role) && !byBin.has(role)) byBin.set(role, new Map());
+    // Re-sign each touched bin once (TAP 15), and bins about to expire (all of the service's were, when they grew).
+    const resigned = (role: string) => grown && (isBinRole(role) || role === TRUST_ROLE);
+    for (const role of expiring) if ((isBinRole(role) || isTenantBinRole(role)) && this.signerFor(role) && !byBin.has(role) && !resigned(role)) byBin.set(role, new Map());
 
-    const metadata: MetadataRecord[] = [];
-    const targetsExpiry = expiresAt(now, this.options.expiry.targets);
     const resign = async (role: string, build: (old: Targets) => Targets) => {
       metadata.push(await signedRecord(role, new Metadata(build(load(role)!)), this.signerFor(role)!));
     };
     for (const [bin, changes] of byBin) await resign(bin, (old) => nextTargets(old, targetsExpiry, changes));
     for (const role of [TRUST_ROLE, ...[...expiring].filter(isTenantRole)]) {
-      if (!expiring.has(role) || !this.signerFor(role)) continue;
+      if (!expiring.has(role) || !this.signerFor(role) || resigned(role)) continue;
       await resign(role, (old) => nextTargets(old, targetsExpiry));
     }
     if (header || expiring.has('targets')) {
@@ -719,6 +740,7 @@ export class Publisher {
     const oldSnapshot = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed;
     const meta: Record<string, MetaFile> = { ...oldSnapshot.meta };
     for (const m of metadata) meta[`${m.role}.json`] = new MetaFile({ version: m.version });
+    for (const bin of dropped) delete meta[`${bin}.json`];
     const rest = await this.signSnapshotAndTimestamp(now, meta, oldSnapshot.version + 1, baseTimestamp.version + 1);
     metadata.push(...rest);
 
@@ -733,7 +755,8 @@ export class Publisher {
     });
     // Only after the commit: serve the new version.
     for (const m of metadata) this.latest.set(m.role, m);
-    this.shards.apply(docs);
+    if (next) this.shards = next;
+    else this.shards.apply(docs);
     this.indexUpgrade = false;
     const result: PublishResult = {
       timestampVersion: baseTimestamp.version + 1,
@@ -750,17 +773,17 @@ export class Publisher {
 
   /**
    * The index files a publish of `docs` writes: the shards they touch; or, when the served
-   * index is v1 (see indexUpgrade), index.json and every shard. The upgrade is one publish, and
+   * index is v1 (see indexUpgrade) or the bins grow to `bits`, index.json and every shard. The upgrade is one publish, and
    * clients of either index version read the result (service/domain/trust-index.ts).
    */
-  private indexFiles(docs: readonly IndexChange[]): { shards: Map<string, Buffer>; header: Buffer | null } {
-    if (!this.indexUpgrade) return { shards: this.shards.changedShards(docs), header: null };
-    const next = new IndexShards(this.shards.bitLength, this.shards.entries());
+  private indexFiles(docs: readonly IndexChange[], bits: number): { shards: Map<string, Buffer>; header: Buffer | null; next: IndexShards | null } {
+    if (!this.indexUpgrade && bits === this.shards.bitLength) return { shards: this.shards.changedShards(docs), header: null, next: null };
+    const next = new IndexShards(bits, this.shards.entries());
     next.apply(docs);
     const shards = next.allFiles(INDEX_TARGET);
     const header = shards.get(INDEX_TARGET)!;
     shards.delete(INDEX_TARGET);
-    return { shards, header };
+    return { shards, header, next };
   }
 
   /** Tenants whose delegation is in the served targets. */

@@ -39,6 +39,11 @@ async function oneChange(instance: Instance, scope: string): Promise<PublishResu
   return result!;
 }
 
+/** The published bins' bit length. */
+function bitsOf(instance: Instance): number {
+  return JSON.parse(instance.publisher.latestMetadata('trust')!.bytes.toString('utf8')).signed.delegations.succinct_roles.bit_length;
+}
+
 /** The hashed bin (TAP 15) that holds a target, computed from the published delegation. */
 function binOf(instance: Instance, path: string): string {
   const trust = JSON.parse(instance.publisher.latestMetadata('trust')!.bytes.toString('utf8'));
@@ -60,7 +65,7 @@ describe('when one anchor changes among many scopes', () => {
         const bin = binOf(instance, `trust/${scope}.json`);
         // Issue 17: index.json no longer lists every scope, so targets is not re-signed; the
         // scope's shard (index/{prefix}.json) changes, in the bin its own path hashes to.
-        const shardBin = binOf(instance, shardOfScope(scope, 8));
+        const shardBin = binOf(instance, shardOfScope(scope, bitsOf(instance)));
         expect([...result.rolesSigned].sort()).toEqual([...new Set([bin, shardBin, 'snapshot', 'timestamp'])].sort());
         expect(result.documentsChanged).toBe(1);
         results.set(n, { result, bin });
@@ -95,7 +100,7 @@ describe('when a parent scope changes', () => {
       await instance.publisher.flush();
       const result = await oneChange(instance, 'parent.acme.io');
       const changed = ['parent.acme.io', 'parent.acme.io/team-0', 'parent.acme.io/team-1', 'parent.acme.io/team-2'];
-      const expectedBins = new Set(changed.flatMap((s) => [binOf(instance, `trust/${s}.json`), binOf(instance, shardOfScope(s, 8))]));
+      const expectedBins = new Set(changed.flatMap((s) => [binOf(instance, `trust/${s}.json`), binOf(instance, shardOfScope(s, bitsOf(instance)))]));
       expect(result.documentsChanged).toBe(4);
       expect(new Set(result.rolesSigned.filter((r) => r.startsWith('bin-')))).toEqual(expectedBins);
     } finally {
