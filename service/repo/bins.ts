@@ -4,8 +4,11 @@
  * bit length from the number of targets (PEP 458 used 16,384 bins at 2M targets). Growing is
  * one publish: the trust role delegates to the new bins, every target of the old bins is
  * listed in its new bin, and each new bin is signed once. Clients follow it without a restart
- * (TUF spec 5.6: the delegation walk starts again from the new trust role); old bins leave
- * the snapshot. Bins never shrink: a shrinking repository keeps its bins.
+ * (TUF spec 5.6: the delegation walk starts again from the new trust role). Old bin names
+ * that the new layout does not reuse stay listed in the snapshot at their last version (TUF
+ * spec 5.5.5: a role in the trusted snapshot must be in the new one; tuf-js refuses a
+ * snapshot without it), but nothing delegates to them and they are never re-signed. Bins
+ * never shrink: a shrinking repository keeps its bins.
  */
 import { Delegations } from '@tufjs/models/dist/delegations.js';
 import { Metadata, Targets, type TargetFile } from '@tufjs/models';
@@ -44,8 +47,14 @@ export interface RegrowInput {
   drop: (path: string) => boolean;
 }
 
-/** The new trust role and every new bin, signed; and the old bin names that leave the snapshot. */
-export async function regrowBins(input: RegrowInput): Promise<{ metadata: MetadataRecord[]; dropped: string[] }> {
+/** Whether `role` is one of the bins of a `bits`-bit layout (bin names of another width are from an older layout). */
+export function isCurrentBin(role: string, bits: number): boolean {
+  const suffix = role.slice(role.indexOf('-') + 1);
+  return suffix.length === ((1 << bits) - 1).toString(16).length && parseInt(suffix, 16) < 2 ** bits;
+}
+
+/** The new trust role and every new bin, signed. */
+export async function regrowBins(input: RegrowInput): Promise<{ metadata: MetadataRecord[] }> {
   const { load, versionOf, bits, signer, expires, changes, drop } = input;
   const trust = load(TRUST_ROLE)!;
   const oldBins = [...trust.delegations!.succinctRoles!.getRoles()];
@@ -65,5 +74,5 @@ export async function regrowBins(input: RegrowInput): Promise<{ metadata: Metada
     const md = new Metadata(new Targets({ version: versionOf(bin) + 1, specVersion: SPEC_VERSION, expires, targets: sortedKeys(targets) }));
     metadata.push(await signedRecord(bin, md, signer));
   }
-  return { metadata, dropped: oldBins.filter((b) => !byBin.has(b)) };
+  return { metadata };
 }

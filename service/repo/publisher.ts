@@ -13,7 +13,7 @@ import { Delegations } from '@tufjs/models/dist/delegations.js';
 import { MetaFile, Metadata, MetadataKind, TargetFile, Targets } from '@tufjs/models';
 import { DEFAULT_SCOPE, ancestorCandidates, trustTargetPath } from '../domain/scope.js';
 import { IndexShards, type IndexChange } from './index-shards.js';
-import { binBitsFor, regrowBins } from './bins.js';
+import { binBitsFor, isCurrentBin, regrowBins } from './bins.js';
 import { INDEX_MEDIA_TYPE, isShardPath } from '../domain/trust-index.js';
 import { nextTargets, signSnapshotAndTimestamp, signedRecord, sortedKeys, targetFile } from './writer.js';
 import { crlTargetPath, effectiveTrust, serializeJson, stampTrust } from '../domain/trust.js';
@@ -615,11 +615,10 @@ export class Publisher {
   /** Roles past half their lifetime: re-sign them so clients never see expired metadata. */
   private expiringRoles(now: Date): Set<string> {
     const out = new Set<string>();
-    // Roles the snapshot no longer lists (bins from before they grew, bins.ts) are not served: they just expire.
-    const listed = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed.meta;
     for (const [role, rec] of this.latest) {
       if (role === 'root') continue;
-      if (role !== 'snapshot' && role !== 'timestamp' && !listed[`${role}.json`]) continue;
+      // Bins from before they grew (bins.ts) are no longer delegated: clients never load them, and they just expire.
+      if (isBinRole(role) && !isCurrentBin(role, this.shards.bitLength)) continue;
       const left = (Date.parse(rec.expires) - now.getTime()) / 1000;
       if (left < lifetimeOf(role, this.options.expiry) / 2) out.add(role);
     }
@@ -698,7 +697,6 @@ export class Publisher {
     const metadata: MetadataRecord[] = [];
     const targetsExpiry = expiresAt(now, this.options.expiry.targets);
     const grown = bits > this.shards.bitLength;
-    let dropped: string[] = [];
     if (grown) {
       // More scopes than the bins hold well (bins.ts): the service's bins are laid out again.
       const changes = new Map<string, Buffer | null>(shards);
@@ -709,7 +707,6 @@ export class Publisher {
       }
       const regrown = await regrowBins({ load, versionOf: (r) => this.latest.get(r)?.version ?? 0, bits, signer: this.signers.targets, expires: targetsExpiry, changes, drop: isShardPath });
       metadata.push(...regrown.metadata);
-      dropped = regrown.dropped;
     } else {
       for (const [bin, changes] of groupByRole(shards, load)) {
         if (!byBin.has(bin)) byBin.set(bin, new Map());
@@ -740,7 +737,6 @@ export class Publisher {
     const oldSnapshot = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed;
     const meta: Record<string, MetaFile> = { ...oldSnapshot.meta };
     for (const m of metadata) meta[`${m.role}.json`] = new MetaFile({ version: m.version });
-    for (const bin of dropped) delete meta[`${bin}.json`];
     const rest = await this.signSnapshotAndTimestamp(now, meta, oldSnapshot.version + 1, baseTimestamp.version + 1);
     metadata.push(...rest);
 
