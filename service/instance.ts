@@ -96,7 +96,7 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
       await store.putRoot({ role: 'root', version: 1, bytes: rootBytes, expires: root.signed.expires }, now.toISOString());
     });
     const publisher = new Publisher(store, online, { expiry, clock: options.clock });
-    await publisher.bootstrap(options.binBits ?? 8);
+    await publisher.bootstrap(options.binBits ?? DEFAULT_BIN_BITS);
     const token = issueToken();
     const tokenRec = { id: token.id, hash: token.hash, role: 'admin', scopes: null, expiresAt: null, createdAt: now.toISOString(), revokedAt: null };
     await store.transaction(async () => {

@@ -87,7 +87,7 @@ export async function benchClient(targets: ClientTarget[], work: string, rounds:
     const proxy = await countingProxy(t.url);
     try {
       const cache = join(work, `cache-${t.scopes}`);
-      const args = (out: string, extra: string[] = []) => [...cli.argv, 'fetch', '--server', proxy.url, '--root', t.rootPath, '--out', join(work, out), '--format', 'json', '--scope', scopeName(0), '--cache', cache, ...extra];
+      const args = (out: string, extra: string[] = []) => [...cli.argv, 'fetch', '--server', proxy.url, '--root', t.rootPath, '--out', join(work, out), '--format', 'json', '--repository', `${scopeName(0)}/app`, '--cache', cache, ...extra];
       const fetchOnce = async (label: string, out: string) => {
         proxy.reset();
         const r = await run(process.execPath, args(out), { timeoutMs: 120_000 });
@@ -98,7 +98,19 @@ export async function benchClient(targets: ClientTarget[], work: string, rounds:
       const warm = await fetchOnce('warm', `out-warm-${t.scopes}`);
       log(`  B5 ${t.scopes} scopes: cold ${cold.requests.length} requests ${cold.bytes} B; warm ${warm.requests.join(', ')} ${warm.bytes} B`);
       const n = t.scopes.toLocaleString('en-US');
-      rows.push({ id: 'B5', figure: `cold fetch of one scope, ${n} scopes`, value: `${cold.requests.length} requests, ${fmtBytes(cold.bytes)}`, baseline: 'none (a count)', ratio: '-', goal: 'report', status: 'info', data: cold });
+      // Issue 17: `--repository r0.bench.example/app` looks up 3 candidate scopes (`*`, the repository, its registry), no index.
+      const isLargest = t === targets[targets.length - 1];
+      const coldOk = cold.requests.length <= 8 && cold.bytes <= 128 * 1024;
+      rows.push({
+        id: 'B5',
+        figure: `cold fetch of one --repository (3 candidate scopes), ${n} scopes`,
+        value: `${cold.requests.length} requests, ${fmtBytes(cold.bytes)}`,
+        baseline: 'none (a count)',
+        ratio: '-',
+        goal: isLargest ? '≤ 128 KiB, ≤ 8 requests' : 'report',
+        status: isLargest ? (coldOk ? 'met' : 'missed') : 'info',
+        data: cold,
+      });
       const ok = warm.requests.length <= 1 && warm.bytes <= 1024;
       rows.push({ id: 'B5', figure: `warm refresh, no change, ${n} scopes`, value: `${warm.requests.length} requests, ${fmtBytes(warm.bytes)}`, baseline: 'none (a count)', ratio: '-', goal: '1 request, ≤ 1 KB', status: ok ? 'met' : 'missed', data: warm });
       offlineArgs ??= [...args(`out-offline`, ['--offline'])];

@@ -51,8 +51,8 @@ export async function benchPublish(targets: PublishTarget[], iterations: number,
       value: `p50 ${fmtMs(p50)}, p99 ${fmtMs(p99)}`,
       baseline: t === base ? '(the baseline)' : `itself at ${base.scopes.toLocaleString('en-US')}: p50 ${fmtMs(baseP50)}`,
       ratio: t === base ? '1×' : `${sig(ratio, 2)}×`,
-      goal: isLargest ? 'p50 ≤ 50 ms; ratio ≤ 2' : '-',
-      status: isLargest ? (p50 <= 50 && ratio <= 2 ? 'met' : 'missed') : 'info',
+      goal: isLargest ? 'p50 ≤ 50 ms; ratio ≤ 1.5' : '-',
+      status: isLargest ? (p50 <= 50 && ratio <= 1.5 ? 'met' : 'missed') : 'info', // issue 17's goal
       data: { samplesMs: s.map((x) => sig(x, 4)), p50, p99 },
     };
   });

@@ -152,6 +152,17 @@ export function resolveRepositoryScope(repository: string, defined: Iterable<str
   return mostSpecificContaining(repository, defined);
 }
 
+/**
+ * The scopes that could be the scope of `repository`, most specific first (CONTRACT.md
+ * "Scopes": the most specific defined scope that contains it): the repository itself, its
+ * parent paths, its registry, each `*.domain` over its host, then `*`. Each contains the
+ * repository, and no two are equally specific, so the first defined one is its scope.
+ */
+export function repositoryCandidates(repository: string): string[] {
+  parseRepository(repository);
+  return [repository, ...ancestorCandidates(repository)].sort((a, b) => scopeSpecificity(b) - scopeSpecificity(a));
+}
+
 /** Target path of a scope's trust document (CONTRACT.md target files). */
 export function trustTargetPath(scope: string): string {
   return scope === DEFAULT_SCOPE ? 'trust/_default.json' : `trust/${scope}.json`;

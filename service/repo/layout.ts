@@ -3,11 +3,12 @@
  *
  *   root ─ targets (index.json)
  *            └─ "trust" (path_hash_prefixes: every path; terminating)
- *                 └─ succinct hashed bins "bin-00".."bin-ff" (TAP 15): trust/*.json, crl/*.crl
+ *                 └─ succinct hashed bins "bin-0".."bin-f", more as scopes grow (TAP 15, bins.ts):
+ *                      trust/*.json, crl/*.crl, index/{prefix}.json
  *
- * Per-tenant roles (a later feature) go into targets' delegations before "trust", so one
- * change re-signs a bounded set of roles: one bin, snapshot and timestamp (plus targets when
- * index.json changes).
+ * Per-tenant roles go into targets' delegations before "trust". One change re-signs a bounded
+ * set of roles: the bins of its document and of its index shard, snapshot and timestamp
+ * (targets only when index.json changes, that is when the bins grow).
  */
 // @tufjs/models does not re-export the delegation classes from its index.
 import { SuccinctRoles } from '@tufjs/models/dist/role.js';
@@ -15,7 +16,8 @@ import { SuccinctRoles } from '@tufjs/models/dist/role.js';
 export const TRUST_ROLE = 'trust';
 export const BIN_PREFIX = 'bin';
 export const INDEX_TARGET = 'index.json';
-export const DEFAULT_BIN_BITS = 8;
+/** A new repository's bins (they grow with the scopes: service/repo/bins.ts). */
+export const DEFAULT_BIN_BITS = 4;
 /** Every SHA-256 hex path hash starts with one of these: a delegation that matches all paths. */
 export const ALL_HASH_PREFIXES = [...'0123456789abcdef'];
 

@@ -2,20 +2,23 @@
  * The publisher: turns committed changes into a new signed TUF repository version.
  *
  * It reads the dirty scopes, recomputes their trust documents (pure domain code), re-signs
- * only the roles whose content changed (one hashed bin per changed target, targets when
- * index.json changes, then snapshot and timestamp), and commits everything in one store
- * transaction. Nothing is visible until that commit. When idle it publishes at once;
+ * only the roles whose content changed (one hashed bin per changed target, including the index
+ * shards of service/repo/index-shards.ts, then snapshot and timestamp through
+ * service/repo/writer.ts), and commits everything in one store transaction. Nothing is visible until that commit. When idle it publishes at once;
  * changes that arrive during a publish are coalesced into the next one.
  */
 import { createHash } from 'node:crypto';
 import { DelegatedRole } from '@tufjs/models/dist/role.js';
 import { Delegations } from '@tufjs/models/dist/delegations.js';
-import { MetaFile, Metadata, MetadataKind, Root, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
+import { MetaFile, Metadata, MetadataKind, TargetFile, Targets } from '@tufjs/models';
 import { DEFAULT_SCOPE, ancestorCandidates, trustTargetPath } from '../domain/scope.js';
-import { IndexSerializer } from './index-doc.js';
+import { IndexShards, type IndexChange } from './index-shards.js';
+import { binBitsFor, isCurrentBin, regrowBins } from './bins.js';
+import { INDEX_MEDIA_TYPE, isShardPath } from '../domain/trust-index.js';
+import { nextTargets, signSnapshotAndTimestamp, signedRecord, sortedKeys, targetFile } from './writer.js';
 import { crlTargetPath, effectiveTrust, serializeJson, stampTrust } from '../domain/trust.js';
 import { parseCrl } from '../crypto/crl.js';
-import type { AnchorRecord, ScopeRecord, TrustIndex } from '../domain/types.js';
+import type { AnchorRecord, ScopeRecord } from '../domain/types.js';
 import { CRL_DIRTY_PREFIX, type MetadataRecord, type Store, type TargetRecord, type TrustDocRecord } from '../store/index.js';
 import type { Signer } from '../crypto/signer.js';
 import type { OnlineSigners } from './keys.js';
@@ -30,7 +33,7 @@ import {
   lifetimeOf,
   type ExpiryConfig,
 } from './layout.js';
-import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
+import { SPEC_VERSION, expiresAt, parseMetadata, tufKey } from './tuf.js';
 import { rekeyMetadata } from './rekey.js';
 import { verifyServed } from './verify-served.js';
 import {
@@ -109,7 +112,8 @@ const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 export class Publisher {
   /** The newest signed version of every role: what /tuf/ serves. */
   private latest = new Map<string, MetadataRecord>();
-  private index = new Map<string, number>();
+  /** The published scopes and versions, by index shard (set by load). */
+  private shards = new IndexShards(1);
   private running: Promise<PublishResult | null> | null = null;
   private pending = false;
   private timer: NodeJS.Timeout | null = null;
@@ -134,8 +138,7 @@ export class Publisher {
     const bins = binRoles([targets.keyid], binBits);
     const records: MetadataRecord[] = [];
     const add = async (role: string, md: Metadata<Targets>, signer: Signer) => {
-      await signMetadata(md, [signer]);
-      records.push({ role, version: md.signed.version, bytes: metadataBytes(md), expires: md.signed.expires });
+      records.push(await signedRecord(role, md, signer));
     };
     const targetsExpiry = expiresAt(now, this.options.expiry.targets);
     const trustRole = new Targets({
@@ -145,10 +148,18 @@ export class Publisher {
       delegations: new Delegations({ keys: { [targets.keyid]: tufKey(targets.keyid, targets.publicKey) }, succinctRoles: bins }),
     });
     await add(TRUST_ROLE, new Metadata(trustRole), targets);
-    for (const bin of bins.getRoles()) {
-      await add(bin, new Metadata(new Targets({ version: 1, specVersion: SPEC_VERSION, expires: targetsExpiry })), targets);
+    // index.json and every (empty) shard; each shard lies in the bin its path hashes to.
+    const files = new IndexShards(binBits).allFiles(INDEX_TARGET);
+    const indexBytes = files.get(INDEX_TARGET)!;
+    files.delete(INDEX_TARGET);
+    const inBin = new Map<string, Record<string, TargetFile>>();
+    for (const [path, bytes] of files) {
+      const bin = bins.getRoleForTarget(path);
+      inBin.set(bin, { ...inBin.get(bin), [path]: targetFile(path, bytes) });
     }
-    const indexBytes = Buffer.from(serializeJson(indexDocument(new Map())));
+    for (const bin of bins.getRoles()) {
+      await add(bin, new Metadata(new Targets({ version: 1, specVersion: SPEC_VERSION, expires: targetsExpiry, targets: sortedKeys(inBin.get(bin) ?? {}) })), targets);
+    }
     const top = new Targets({
       version: 1,
       specVersion: SPEC_VERSION,
@@ -174,7 +185,7 @@ export class Publisher {
     await this.store.commitPublish({
       upToSeq: await this.store.changeSeq(),
       docs: [],
-      targets: [{ sha256: sha256(indexBytes), path: INDEX_TARGET, bytes: indexBytes }],
+      targets: [[INDEX_TARGET, indexBytes] as const, ...files].map(([path, bytes]) => ({ sha256: sha256(bytes), path, bytes })),
       metadata: [...records, ...rest],
       publishedAt: now.toISOString(),
       baseTimestampVersion: 0,
@@ -184,13 +195,16 @@ export class Publisher {
   /** Loads the served state from the store. Call once before serving. */
   async load(): Promise<void> {
     this.latest = new Map((await this.store.latestMetadataAll()).map((r) => [r.role, r]));
-    this.index = new Map((await this.store.listTrustDocs()).map((d) => [d.scope, d.version]));
     // Another process may have changed anything: the scope list and CA anchors are read again on the next publish.
     this.scopeCache = null;
     this.caCache = null;
     if (!this.latest.has('timestamp') || !this.latest.has('root')) {
       throw new KeyshareError(Codes.NOT_INITIALIZED, 'the repository has not been initialised (run `keyshare init`)');
     }
+    const bits = parseMetadata(MetadataKind.Targets, this.latest.get(TRUST_ROLE)!.bytes).signed.delegations?.succinctRoles?.bitLength;
+    if (!bits) throw new KeyshareError(Codes.INTERNAL, `the ${TRUST_ROLE} role delegates to no hashed bins`);
+    this.shards = new IndexShards(bits, (await this.store.listTrustDocs()).map((d) => [d.scope, d.version] as const));
+    this.indexUpgrade = !(await this.servesIndexV2());
     // Another replica may have published a root with new online keys (`key rotate`): this process
     // must not sign with keys that root no longer names (clients would refuse the result).
     const root = parseMetadata(MetadataKind.Root, this.latest.get('root')!.bytes).signed;
@@ -222,6 +236,23 @@ export class Publisher {
 
   /** Online roles whose key this process holds is not the one the served root names (see load). */
   private staleKeys: string[] = [];
+
+  /**
+   * True when the served index.json is not index v2 (a repository published before issue 17):
+   * the next publish writes index.json and every shard, re-signing every bin once.
+   */
+  private indexUpgrade = false;
+
+  private async servesIndexV2(): Promise<boolean> {
+    const info = parseMetadata(MetadataKind.Targets, this.latest.get('targets')!.bytes).signed.targets[INDEX_TARGET];
+    const bytes = info?.hashes.sha256 ? (await this.store.getTarget(info.hashes.sha256, INDEX_TARGET))?.bytes : undefined;
+    if (!bytes) return false;
+    try {
+      return (JSON.parse(Buffer.from(bytes).toString('utf8')) as { mediaType?: unknown }).mediaType === INDEX_MEDIA_TYPE;
+    } catch {
+      return false;
+    }
+  }
 
   latestMetadata(role: string): MetadataRecord | undefined {
     return this.latest.get(role);
@@ -521,7 +552,6 @@ export class Publisher {
       const base = this.latest.get('timestamp')!;
       let metadata: MetadataRecord[] = signed;
       let docs: TrustDocRecord[] = [];
-      let newIndex = this.index;
       const targetRecords = pendingTargets(pending);
       if (pending.kind === 'add') {
         // Rebuilt from the served repository: the same roles, or trust changed since they were staged.
@@ -540,17 +570,13 @@ export class Publisher {
           throw stale(`${behind.role} v${behind.version} does not follow the served version`);
         }
         docs = pending.docs;
-        newIndex = new Map(this.index);
-        for (const d of docs) {
-          if (d.deleted) newIndex.delete(d.scope);
-          else newIndex.set(d.scope, d.version);
-        }
-        const indexBytes = this.indexSerializer.bytes(newIndex);
-        targetRecords.push({ sha256: sha256(indexBytes), path: INDEX_TARGET, bytes: indexBytes });
-        const old = parseMetadata(MetadataKind.Targets, this.latest.get('targets')!.bytes).signed;
-        const top = new Metadata(nextTargets(old, expiresAt(now, this.options.expiry.targets), new Map([[INDEX_TARGET, indexBytes]])));
-        await signMetadata(top, [this.signers.targets]);
-        metadata = [...signed, { role: 'targets', version: top.signed.version, bytes: metadataBytes(top), expires: top.signed.expires }];
+        // The documents' index shards lie in the service's bins (index-shards.ts).
+        const shards = this.shards.changedShards(docs);
+        for (const [path, bytes] of shards) targetRecords.push({ sha256: sha256(bytes), path, bytes });
+        const load = targetsLoader(this.latest);
+        const expires = expiresAt(now, this.options.expiry.targets);
+        metadata = [...signed];
+        for (const [bin, changes] of groupByRole(shards, load)) metadata.push(await signedRecord(bin, new Metadata(nextTargets(load(bin)!, expires, changes)), this.signerFor(bin)!));
       }
       const oldSnapshot = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed;
       metadata.push(...(await this.signSnapshotAndTimestamp(now, withVersions(oldSnapshot.meta, metadata), oldSnapshot.version + 1, base.version + 1)));
@@ -559,7 +585,7 @@ export class Publisher {
         await this.store.commitPublish({ upToSeq: 0, docs, targets: targetRecords, metadata, publishedAt: now.toISOString(), baseTimestampVersion: base.version });
         await this.store.setMeta(...pendingMeta(tenant.name, null));
       });
-      this.index = newIndex;
+      this.shards.apply(docs);
       const result = this.landed(metadata);
       void this.notify();
       return { ...result, documentsChanged: docs.length };
@@ -685,6 +711,8 @@ export class Publisher {
     const out = new Set<string>(this.forced);
     for (const [role, rec] of this.latest) {
       if (role === 'root') continue;
+      // Bins from before they grew (bins.ts) are no longer delegated: clients never load them, and they just expire.
+      if (isBinRole(role) && !isCurrentBin(role, this.shards.bitLength)) continue;
       const left = (Date.parse(rec.expires) - now.getTime()) / 1000;
       if (left < lifetimeOf(role, this.options.expiry) / 2) out.add(role);
     }
@@ -715,7 +743,7 @@ export class Publisher {
       expiring.delete(role);
       if (tenants.some((t) => t.name === tenantOfRole(role))) offlineExpiring.add(role);
     }
-    if (dirty.length === 0 && expiring.size === 0) {
+    if (dirty.length === 0 && expiring.size === 0 && !this.indexUpgrade) {
       await this.stageOffline(tenants, new Map(), [], offlineExpiring, now);
       return null;
     }
@@ -732,13 +760,7 @@ export class Publisher {
     // Group target changes by the bin a client finds them in (TUF spec 5.6.7: the same walk of the
     // delegations; a tenant's paths are in the tenant's bins, service/repo/tenants.ts).
     const load = targetsLoader(this.latest);
-    const byBin = new Map<string, Map<string, Buffer | null>>();
-    for (const [path, bytes] of targetChanges) {
-      const bin = leafRoleFor(path, load);
-      if (!bin) throw new KeyshareError(Codes.INTERNAL, `no role is trusted for ${path}`);
-      if (!byBin.has(bin)) byBin.set(bin, new Map());
-      byBin.get(bin)!.set(path, bytes);
-    }
+    const byBin = groupByRole(targetChanges, load);
     // An offline tenant signs its own bins (`keyshare tenant sign`): its changes wait in a pending
     // set, and the dirty marks that led to them stay, so that the next publish recomputes them.
     const keepDirty = new Set<string>();
@@ -758,48 +780,52 @@ export class Publisher {
       for (const k of dirty) if (causes.has(k.scope)) keepDirty.add(k.scope);
     }
     await this.stageOffline(tenants, held, heldDocs, offlineExpiring, now);
-    if (held.size > 0 && docs.length === 0 && targetChanges.size === 0 && expiring.size === 0) {
+    if (held.size > 0 && docs.length === 0 && targetChanges.size === 0 && expiring.size === 0 && !this.indexUpgrade) {
       this.onlyHeld = true;
       return null;
     }
-    const newIndex = new Map(this.index);
-    for (const d of docs) {
-      if (d.deleted) newIndex.delete(d.scope);
-      else newIndex.set(d.scope, d.version);
-    }
-    const targetRecords: TargetRecord[] = [];
-    for (const [path, bytes] of targetChanges) if (bytes) targetRecords.push({ sha256: sha256(bytes), path, bytes });
-
-    // Re-sign each touched bin once (TAP 15), and bins about to expire.
-    for (const role of expiring) if ((isBinRole(role) || isTenantBinRole(role)) && this.signerFor(role) && !byBin.has(role)) byBin.set(role, new Map());
-
+    // The index shards of the published documents, in the service's bins (issue 17: a change
+    // rewrites its own shard, never every scope). index.json changes only with the bins.
+    const bits = Math.max(this.shards.bitLength, binBitsFor(this.shards.sizeAfter(docs)));
+    const { shards, header, next } = this.indexFiles(docs, bits);
     const metadata: MetadataRecord[] = [];
     const targetsExpiry = expiresAt(now, this.options.expiry.targets);
+    const grown = bits > this.shards.bitLength;
+    if (grown) {
+      // More scopes than the bins hold well (bins.ts): the service's bins are laid out again.
+      const changes = new Map<string, Buffer | null>(shards);
+      for (const [bin, binChanges] of byBin) {
+        if (!isBinRole(bin)) continue;
+        for (const [path, bytes] of binChanges) changes.set(path, bytes);
+        byBin.delete(bin);
+      }
+      const regrown = await regrowBins({ load, versionOf: (r) => this.latest.get(r)?.version ?? 0, bits, signer: this.signers.targets, expires: targetsExpiry, changes, drop: isShardPath });
+      metadata.push(...regrown.metadata);
+    } else {
+      for (const [bin, changes] of groupByRole(shards, load)) {
+        if (!byBin.has(bin)) byBin.set(bin, new Map());
+        for (const [path, bytes] of changes) byBin.get(bin)!.set(path, bytes);
+      }
+    }
+    const targetRecords: TargetRecord[] = [];
+    for (const [path, bytes] of [...targetChanges, ...shards, ...(header ? [[INDEX_TARGET, header] as const] : [])]) {
+      if (bytes) targetRecords.push({ sha256: sha256(bytes), path, bytes });
+    }
+
+    // Re-sign each touched bin once (TAP 15), and bins about to expire (all of the service's were, when they grew).
+    const resigned = (role: string) => grown && (isBinRole(role) || role === TRUST_ROLE);
+    for (const role of expiring) if ((isBinRole(role) || isTenantBinRole(role)) && this.signerFor(role) && !byBin.has(role) && !resigned(role)) byBin.set(role, new Map());
+
     const resign = async (role: string, build: (old: Targets) => Targets) => {
-      const old = parseMetadata(MetadataKind.Targets, this.latest.get(role)!.bytes).signed;
-      const md = new Metadata(build(old));
-      await signMetadata(md, [this.signerFor(role)!]);
-      metadata.push({ role, version: md.signed.version, bytes: metadataBytes(md), expires: md.signed.expires });
+      metadata.push(await signedRecord(role, new Metadata(build(load(role)!)), this.signerFor(role)!));
     };
     for (const [bin, changes] of byBin) await resign(bin, (old) => nextTargets(old, targetsExpiry, changes));
     for (const role of [TRUST_ROLE, ...[...expiring].filter(isTenantRole)]) {
-      if (!expiring.has(role) || !this.signerFor(role)) continue;
+      if (!expiring.has(role) || !this.signerFor(role) || resigned(role)) continue;
       await resign(role, (old) => nextTargets(old, targetsExpiry));
     }
-    const indexChanged = docs.length > 0;
-    let indexBytes: Buffer | null = null;
-    let indexSha256 = '';
-    if (indexChanged) {
-      indexBytes = this.indexSerializer.bytes(newIndex);
-      indexSha256 = sha256(indexBytes);
-      targetRecords.push({ sha256: indexSha256, path: INDEX_TARGET, bytes: indexBytes });
-    }
-    if (indexChanged || expiring.has('targets')) {
-      await resign('targets', (old) => {
-        const targets = { ...old.targets };
-        if (indexBytes) targets[INDEX_TARGET] = targetFile(INDEX_TARGET, indexBytes, indexSha256);
-        return new Targets({ version: old.version + 1, specVersion: SPEC_VERSION, expires: targetsExpiry, targets, delegations: old.delegations });
-      });
+    if (header || expiring.has('targets')) {
+      await resign('targets', (old) => nextTargets(old, targetsExpiry, new Map(header ? [[INDEX_TARGET, header]] : [])));
     }
 
     const oldSnapshot = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed;
@@ -819,7 +845,9 @@ export class Publisher {
     });
     // Only after the commit: serve the new version.
     for (const m of metadata) this.latest.set(m.role, m);
-    this.index = newIndex;
+    if (next) this.shards = next;
+    else this.shards.apply(docs);
+    this.indexUpgrade = false;
     const result: PublishResult = {
       timestampVersion: baseTimestamp.version + 1,
       rolesSigned: metadata.map((m) => m.role),
@@ -831,6 +859,21 @@ export class Publisher {
     this.options.onPublished?.(result);
     this.servedChanged();
     return result;
+  }
+
+  /**
+   * The index files a publish of `docs` writes: the shards they touch; or, when the served
+   * index is v1 (see indexUpgrade) or the bins grow to `bits`, index.json and every shard. The upgrade is one publish, and
+   * clients of either index version read the result (service/domain/trust-index.ts).
+   */
+  private indexFiles(docs: readonly IndexChange[], bits: number): { shards: Map<string, Buffer>; header: Buffer | null; next: IndexShards | null } {
+    if (!this.indexUpgrade && bits === this.shards.bitLength) return { shards: this.shards.changedShards(docs), header: null, next: null };
+    const next = new IndexShards(bits, this.shards.entries());
+    next.apply(docs);
+    const shards = next.allFiles(INDEX_TARGET);
+    const header = shards.get(INDEX_TARGET)!;
+    shards.delete(INDEX_TARGET);
+    return { shards, header, next };
   }
 
   /** Tenants whose delegation is in the served targets. */
@@ -904,24 +947,8 @@ export class Publisher {
   }
 
   private async signSnapshotAndTimestamp(now: Date, meta: Record<string, MetaFile>, snapshotVersion: number, timestampVersion: number): Promise<MetadataRecord[]> {
-    const snapshot = new Metadata(
-      new Snapshot({ version: snapshotVersion, specVersion: SPEC_VERSION, expires: expiresAt(now, this.options.expiry.snapshot), meta: sortedKeys(meta) }),
-    );
-    await signMetadata(snapshot, [this.signers.snapshot]);
-    const snapshotBytes = metadataBytes(snapshot);
-    const timestamp = new Metadata(
-      new Timestamp({
-        version: timestampVersion,
-        specVersion: SPEC_VERSION,
-        expires: expiresAt(now, this.options.expiry.timestamp),
-        snapshotMeta: new MetaFile({ version: snapshotVersion, length: snapshotBytes.length, hashes: { sha256: sha256(snapshotBytes) } }),
-      }),
-    );
-    await signMetadata(timestamp, [this.signers.timestamp]);
-    return [
-      { role: 'snapshot', version: snapshotVersion, bytes: snapshotBytes, expires: snapshot.signed.expires },
-      { role: 'timestamp', version: timestampVersion, bytes: metadataBytes(timestamp), expires: timestamp.signed.expires },
-    ];
+    const { snapshot, timestamp } = this.options.expiry;
+    return signSnapshotAndTimestamp({ signers: this.signers, meta, snapshotVersion, timestampVersion, snapshotExpires: expiresAt(now, snapshot), timestampExpires: expiresAt(now, timestamp) });
   }
 
   /**
@@ -981,9 +1008,6 @@ export class Publisher {
     const crlUrls = new Map(crls.flatMap((c) => (c.url ? [[c.issuer, c.url] as const] : [])));
     return { crlIssuers: new Set(crls.map((c) => c.issuer)), crlUrls, caSubjects, crlRevoked };
   }
-
-  /** index.json, serialised incrementally (same bytes as serializeJson of the index document). */
-  private readonly indexSerializer = new IndexSerializer();
 
   /**
    * Every defined scope, kept in step with the store without reading all of them on each publish
@@ -1104,31 +1128,16 @@ function lowerBound(sorted: string[], key: string): number {
   return lo;
 }
 
-/** The next version of a targets-type role: `changes` applied to its targets (null removes a path), the same delegations. */
-function nextTargets(old: Targets, expires: string, changes: ReadonlyMap<string, Buffer | null> = new Map()): Targets {
-  const targets = { ...old.targets };
-  for (const [path, bytes] of changes) {
-    if (bytes) targets[path] = targetFile(path, bytes);
-    else delete targets[path];
+/** Groups target changes by the role a client finds each in (TUF spec 5.6.7: the same walk of the delegations). */
+function groupByRole<T>(changes: ReadonlyMap<string, T>, load: (role: string) => Targets | undefined): Map<string, Map<string, T>> {
+  const byRole = new Map<string, Map<string, T>>();
+  for (const [path, value] of changes) {
+    const role = leafRoleFor(path, load);
+    if (!role) throw new KeyshareError(Codes.INTERNAL, `no role is trusted for ${path}`);
+    if (!byRole.has(role)) byRole.set(role, new Map());
+    byRole.get(role)!.set(path, value);
   }
-  return new Targets({ version: old.version + 1, specVersion: SPEC_VERSION, expires, targets: sortedKeys(targets), delegations: old.delegations });
-}
-
-function targetFile(path: string, bytes: Uint8Array, digest?: string): TargetFile {
-  return new TargetFile({ path, length: bytes.length, hashes: { sha256: digest ?? sha256(bytes) } });
-}
-
-function sortedKeys<T>(rec: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(rec).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-function indexDocument(index: Map<string, number>): TrustIndex {
-  return {
-    mediaType: 'application/vnd.keyshare.index.v1+json',
-    scopes: [...index.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([scope, version]) => ({ scope, path: trustTargetPath(scope), version })),
-  };
+  return byRole;
 }
 
 export { BIN_PREFIX };

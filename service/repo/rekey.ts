@@ -5,12 +5,12 @@
  * the new key. A new targets key also replaces the old one wherever a delegation names it
  * (the `trust` role and the hashed bins use the targets key: see Publisher.bootstrap).
  */
-import { createHash } from 'node:crypto';
-import { MetaFile, Metadata, MetadataKind, Snapshot, Targets, Timestamp, type Root } from '@tufjs/models';
+import { MetaFile, Metadata, MetadataKind, Targets, type Root } from '@tufjs/models';
 import type { MetadataRecord } from '../store/index.js';
 import type { OnlineSigners } from './keys.js';
 import { lifetimeOf, type ExpiryConfig } from './layout.js';
-import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
+import { expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
+import { signSnapshotAndTimestamp } from './writer.js';
 
 export interface RekeyInput {
   /** The newest record of every role, as served now (root N among them). */
@@ -22,7 +22,6 @@ export interface RekeyInput {
   expiry: ExpiryConfig;
 }
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const TOP = new Set(['root', 'snapshot', 'timestamp']);
 
 /** The roles whose key IDs differ between two roots. */
@@ -92,29 +91,16 @@ export async function rekeyMetadata(input: RekeyInput): Promise<MetadataRecord[]
   const oldSnapshot = parseMetadata(MetadataKind.Snapshot, latest.get('snapshot')!.bytes).signed;
   const meta: Record<string, MetaFile> = { ...oldSnapshot.meta };
   for (const m of out) meta[`${m.role}.json`] = new MetaFile({ version: m.version });
-  const snapshot = new Metadata(
-    new Snapshot({
-      version: oldSnapshot.version + 1,
-      specVersion: SPEC_VERSION,
-      expires: expiresAt(now, expiry.snapshot),
-      meta: Object.fromEntries(Object.entries(meta).sort(([a], [b]) => (a < b ? -1 : 1))),
-    }),
-  );
-  await signMetadata(snapshot, [signers.snapshot]);
-  const snapshotBytes = metadataBytes(snapshot);
   const oldTimestamp = parseMetadata(MetadataKind.Timestamp, latest.get('timestamp')!.bytes).signed;
-  const timestamp = new Metadata(
-    new Timestamp({
-      version: oldTimestamp.version + 1,
-      specVersion: SPEC_VERSION,
-      expires: expiresAt(now, expiry.timestamp),
-      snapshotMeta: new MetaFile({ version: snapshot.signed.version, length: snapshotBytes.length, hashes: { sha256: sha256(snapshotBytes) } }),
-    }),
-  );
-  await signMetadata(timestamp, [signers.timestamp]);
   out.push(
-    { role: 'snapshot', version: snapshot.signed.version, bytes: snapshotBytes, expires: snapshot.signed.expires },
-    { role: 'timestamp', version: timestamp.signed.version, bytes: metadataBytes(timestamp), expires: timestamp.signed.expires },
+    ...(await signSnapshotAndTimestamp({
+      signers,
+      meta,
+      snapshotVersion: oldSnapshot.version + 1,
+      timestampVersion: oldTimestamp.version + 1,
+      snapshotExpires: expiresAt(now, expiry.snapshot),
+      timestampExpires: expiresAt(now, expiry.timestamp),
+    })),
   );
   return out;
 }

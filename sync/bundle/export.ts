@@ -23,7 +23,8 @@
  *
  * --scopes. A filtered bundle holds all the metadata (the bins still list every target, which
  * is valid TUF: a client fetches only the targets it asks for) and only the trust files of
- * the matching scopes, plus index.json and every CRL (public revocation data). Scope names
+ * the matching scopes, plus index.json, every index shard and every CRL (public revocation
+ * data). Scope names
  * outside the filter stay visible in the metadata; their trust documents do not travel.
  *
  * --since (incremental): only the metadata of roles whose version moved since the base bundle,
@@ -38,18 +39,19 @@ import { createWriteStream, mkdtempSync, readFileSync, renameSync, rmSync, statS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { MetaFile, Metadata, MetadataKind, Snapshot, Targets, Timestamp } from '@tufjs/models';
+import { MetaFile, Metadata, MetadataKind, Targets } from '@tufjs/models';
 import { Header, Pack, ReadEntry } from 'tar';
 import { parseScope, scopeContains } from '../../service/domain/scope.js';
-import type { TrustIndex } from '../../service/domain/types.js';
+import { scopeOfTrustPath } from '../../service/domain/trust-index.js';
+import { signSnapshotAndTimestamp, signedRecord } from '../../service/repo/writer.js';
 import { KeyshareError, Codes, isKeyshareError } from '../../service/errors.js';
 import { isInitialized } from '../../service/instance.js';
-import { DEFAULT_EXPIRY, INDEX_TARGET, type ExpiryConfig } from '../../service/repo/layout.js';
+import { DEFAULT_EXPIRY, type ExpiryConfig } from '../../service/repo/layout.js';
 import { loadSignersForRoot } from '../../service/repo/online-keys.js';
 import type { OnlineSigners } from '../../service/repo/keys.js';
 import { loadTenantSigners, tenantOfRole } from '../../service/repo/tenants.js';
 import type { Signer } from '../../service/crypto/signer.js';
-import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata } from '../../service/repo/tuf.js';
+import { expiresAt, parseMetadata } from '../../service/repo/tuf.js';
 import { openStore, type MetadataRecord, type Store } from '../../service/store/index.js';
 import { BundleCodes } from './errors.js';
 import { extractBundle } from './extract.js';
@@ -216,13 +218,20 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
   const sv = oldSnapshot.version;
   const tv = timestamp.version;
   const base = since ? await baseOf(store, since, origin, tv) : null;
-  const [bundleSnapshot, bundleTimestamp] = await signSnapshotAndTimestamp(signers, meta, sv + 1, tv + 1, bundleExpires, bundleExpires);
-  const [liveSnapshot, liveTimestamp] = await signSnapshotAndTimestamp(signers, meta, sv + 2, tv + 2, expiresAt(now, expiry.snapshot), expiresAt(now, expiry.timestamp));
+  // The repository's one metadata writer (service/repo/writer.ts) signs both pairs.
+  const [bundleSnapshot, bundleTimestamp] = await signSnapshotAndTimestamp({ signers, meta, snapshotVersion: sv + 1, timestampVersion: tv + 1, snapshotExpires: bundleExpires, timestampExpires: bundleExpires });
+  const [liveSnapshot, liveTimestamp] = await signSnapshotAndTimestamp({
+    signers,
+    meta,
+    snapshotVersion: sv + 2,
+    timestampVersion: tv + 2,
+    snapshotExpires: expiresAt(now, expiry.snapshot),
+    timestampExpires: expiresAt(now, expiry.timestamp),
+  });
 
   // Target files: every target of the top-level targets role and of the delegated roles.
   // Incremental: only roles whose version moved since the base, and only their new targets.
   const targetFiles: BundleTarget[] = [];
-  let indexTarget: BundleTarget | undefined;
   for (const [role, rec] of roleRecords) {
     const baseVersion = base?.meta.get(role);
     const old = baseVersion === undefined ? null : baseVersion === rec.version ? 'same' : await store.getMetadata(role, baseVersion);
@@ -231,19 +240,14 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
       const sha = t.hashes.sha256;
       if (!sha) throw new KeyshareError(Codes.INTERNAL, `target ${t.path} has no sha256`);
       const file = { path: t.path, length: t.length, sha256: sha };
-      if (t.path === INDEX_TARGET) indexTarget = file;
       if (old !== 'same' && !known.has(`${t.path}\n${sha}`)) targetFiles.push(file);
     }
   }
-  if (!indexTarget) throw new KeyshareError(Codes.INTERNAL, 'the repository has no index.json');
-  const indexBytes = (await store.getTarget(indexTarget.sha256, INDEX_TARGET))?.bytes;
-  if (!indexBytes) throw new KeyshareError(Codes.INTERNAL, 'index.json is not in the store');
-  const scopeOfPath = new Map((JSON.parse(indexBytes.toString('utf8')) as TrustIndex).scopes.map((s) => [s.path, s.scope]));
   const included: string[] = [];
   const selected = targetFiles
     .filter((t) => {
-      const scope = scopeOfPath.get(t.path);
-      if (scope === undefined) return true; // index.json, CRLs, any other target
+      const scope = scopeOfTrustPath(t.path);
+      if (scope === null) return true; // index.json and its shards, CRLs, any other target
       const keep = !filter || filter.some((p) => scopeContains(p, scope));
       if (keep) included.push(scope);
       return keep;
@@ -356,34 +360,7 @@ async function resignTargetsRole(rec: MetadataRecord, expires: string, signer: S
   const md = new Metadata(Targets.fromJSON({ ...signed, version: rec.version + 1, expires } as never));
   // The trust role and the hashed bins are delegated to the targets key (Publisher.bootstrap),
   // a tenant's role and bins to the tenant's key.
-  await signMetadata(md, [signer]);
-  return { role: rec.role, version: md.signed.version, bytes: metadataBytes(md), expires: md.signed.expires };
-}
-
-async function signSnapshotAndTimestamp(
-  signers: OnlineSigners,
-  meta: Record<string, MetaFile>,
-  snapshotVersion: number,
-  timestampVersion: number,
-  snapshotExpires: string,
-  timestampExpires: string,
-): Promise<[MetadataRecord, MetadataRecord]> {
-  const snapshot = new Metadata(new Snapshot({ version: snapshotVersion, specVersion: SPEC_VERSION, expires: snapshotExpires, meta }));
-  await signMetadata(snapshot, [signers.snapshot]);
-  const snapshotBytes = metadataBytes(snapshot);
-  const timestamp = new Metadata(
-    new Timestamp({
-      version: timestampVersion,
-      specVersion: SPEC_VERSION,
-      expires: timestampExpires,
-      snapshotMeta: new MetaFile({ version: snapshotVersion, length: snapshotBytes.length, hashes: { sha256: sha256Hex(snapshotBytes) } }),
-    }),
-  );
-  await signMetadata(timestamp, [signers.timestamp]);
-  return [
-    { role: 'snapshot', version: snapshotVersion, bytes: snapshotBytes, expires: snapshotExpires },
-    { role: 'timestamp', version: timestampVersion, bytes: metadataBytes(timestamp), expires: timestampExpires },
-  ];
+  return signedRecord(rec.role, md, signer);
 }
 
 /** Streams the archive to `<out>.partial-*`, then renames it: no half-written bundle under the real name. */

@@ -23,8 +23,8 @@
  * service runs: the writes mark scopes dirty, and a running service's publisher notices the
  * change within seconds (Publisher.checkExternalWrites); a stopped one publishes at start.
  *
- * What a bundle does to scopes of its origin: scopes the origin's signed index.json no longer
- * lists are removed here. A scope the index lists but the bundle does not carry (a --scopes
+ * What a bundle does to scopes of its origin: scopes the origin's signed index (index.json and
+ * its shards; or an index v1 from before issue 17) no longer lists are removed here. A scope the index lists but the bundle does not carry (a --scopes
  * export) keeps what an earlier bundle brought, and is reported in `notInBundle`. A scope that
  * another origin or an online upstream also defines is merged (the union of anchors, each
  * with its source), as for online upstreams. A scope defined locally here is a conflict: the
@@ -36,7 +36,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { KeyshareError, Codes } from '../../service/errors.js';
 import { isInitialized } from '../../service/instance.js';
-import { INDEX_TARGET } from '../../service/repo/layout.js';
 import { parseMetadata } from '../../service/repo/tuf.js';
 import { MetadataKind } from '@tufjs/models';
 import { openStore, type Store } from '../../service/store/index.js';
@@ -267,10 +266,11 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
 
   // The trust documents: the signed index names the origin's scopes; the bundle may carry fewer.
   const byPath = new Map(v.targets.map((t) => [t.path, t]));
-  const indexTarget = byPath.get(INDEX_TARGET);
-  if (!indexTarget) throw bundleError(BundleCodes.BUNDLE_INVALID, 'the bundle has no index.json');
   const invalid = (m: string, cause?: unknown) => bundleError(BundleCodes.BUNDLE_INVALID, m, cause);
-  const index = parseIndex(readFileSync(indexTarget.file), invalid);
+  const index = parseIndex((path) => {
+    const t = byPath.get(path);
+    return t ? readFileSync(t.file) : null;
+  }, invalid);
   const indexPaths = new Set(index.values());
   for (const t of v.targets) {
     if (t.path.startsWith('trust/') && !indexPaths.has(t.path)) throw bundleError(BundleCodes.BUNDLE_INVALID, `${t.path} is not in the origin's index.json`);

@@ -21,15 +21,16 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Metadata, MetadataKind, type Root, type Snapshot, type Targets, type Timestamp } from '@tufjs/models';
 import { Updater, type Fetcher } from 'tuf-js';
-import type { TrustDocument, TrustIndex } from '../../service/domain/types.js';
+import type { TrustDocument } from '../../service/domain/types.js';
+import { INDEX_TARGET, IndexFormatError, parseIndexHeader, parseShard, type IndexEntry } from '../../service/domain/trust-index.js';
 import { KeyshareError, Codes } from '../../service/errors.js';
 import { cacheLayout, defaultCacheDir, prepareCache, readPinnedRoot, withCacheLock, writeState, type CacheLayout } from './cache.js';
 import { FetchCodes, expiredError, expiredFromUpdater, toFetchError } from './errors.js';
 import { CacheFetcher, HttpFetcher } from './fetcher.js';
-import { parseIndex, parseTrustDocument, selectScopes } from './select.js';
-import { scopeContains } from '../../service/domain/scope.js';
+import { parseTrustDocument, selectScopes } from './select.js';
+import { scopeContains, trustTargetPath } from '../../service/domain/scope.js';
 
-export const INDEX_TARGET = 'index.json';
+export { INDEX_TARGET };
 
 /**
  * The largest target this client downloads, whatever the signed metadata says (STYLE.md: cap
@@ -47,7 +48,7 @@ export interface FetchTrustOptions {
   root: string | Uint8Array;
   /** Cache dir (default: defaultCacheDir(server)). */
   cache?: string;
-  /** Scopes to fetch. With neither scopes nor repositories: every scope in index.json. */
+  /** Scopes to fetch. With neither scopes nor repositories: every scope in the index (index.json and its shards). */
   scopes?: string[];
   /** Repositories (host[:port]/path) to fetch the trust for, each resolved to its scope. */
   repositories?: string[];
@@ -107,11 +108,12 @@ export interface FetchMetadataInfo {
 export interface FetchTrustResult {
   documents: TrustDocument[];
   repositories: { repository: string; scope: string }[];
-  index: TrustIndex;
+  /** The index entries read: every scope when the whole index was read (no scopes or repositories asked for, or patterns); none otherwise. */
+  index: { scopes: IndexEntry[] };
   metadata: FetchMetadataInfo;
   /** With `crls: true`: the DER of each CRL target the documents list, by target path. */
   crls: Map<string, Uint8Array>;
-  /** With `raw: true`: the verified bytes of index.json and of each document, by target path. */
+  /** With `raw: true`: the verified bytes of index.json (when read) and of each document, by target path. */
   raw: Map<string, Buffer>;
   /** With `mirror: true` (online): every file of the repository except root versions, verified. */
   repository: RepositoryFile[] | null;
@@ -184,15 +186,19 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
     const verified = verifiedMetadata(metadataDir, now);
 
     const raw = new Map<string, Buffer>();
-    const indexBytes = await readTarget(updater, INDEX_TARGET, dirs);
-    if (options.raw) raw.set(INDEX_TARGET, indexBytes);
-    const index = parseIndex(indexBytes);
+    // Issue 17: the index is read only to list every scope (no scopes or repositories asked
+    // for, or patterns); scopes and repositories are looked up as targets, bin by bin.
+    const everyScope = options.patterns !== undefined || ((options.scopes ?? []).length === 0 && (options.repositories ?? []).length === 0);
+    const entries = everyScope ? await readIndex(updater, dirs, raw, options.raw ?? false) : [];
+    const byScope = new Map(entries.map((e) => [e.scope, e]));
     const selection = options.patterns
-      ? { scopes: index.scopes.map((s) => s.scope).filter((s) => options.patterns!.some((p) => scopeContains(p, s))).sort(), repositories: [] }
-      : selectScopes(index, options.scopes, options.repositories);
+      ? { scopes: entries.map((e) => e.scope).filter((s) => options.patterns!.some((p) => scopeContains(p, s))).sort(), repositories: [] }
+      : everyScope
+        ? { scopes: entries.map((e) => e.scope).sort(), repositories: [] }
+        : await selectScopes(async (scope) => (await updater.getTargetInfo(trustTargetPath(scope))) !== undefined, options.scopes, options.repositories);
     const documents: TrustDocument[] = [];
     for (const scope of selection.scopes) {
-      const entry = index.scopes.find((s) => s.scope === scope)!;
+      const entry = byScope.get(scope) ?? { scope, path: trustTargetPath(scope) };
       const bytes = await readTarget(updater, entry.path, dirs);
       if (options.raw) raw.set(entry.path, bytes);
       documents.push(parseTrustDocument(bytes, entry));
@@ -218,7 +224,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
     return {
       documents,
       repositories: selection.repositories,
-      index,
+      index: { scopes: entries },
       crls,
       raw,
       repository,
@@ -241,6 +247,25 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
     throw err;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Every scope in the index: index.json, then (index v2) each shard it lists, each verified as a
+ * target; an index v1 (a server from before issue 17) lists every scope itself.
+ */
+async function readIndex(updater: Updater, dirs: { cached: string; staged: string | null }, raw: Map<string, Buffer>, keepRaw: boolean): Promise<IndexEntry[]> {
+  const bytes = await readTarget(updater, INDEX_TARGET, dirs);
+  if (keepRaw) raw.set(INDEX_TARGET, bytes);
+  try {
+    const index = parseIndexHeader(bytes);
+    if (index.version === 1) return index.scopes;
+    const entries: IndexEntry[] = [];
+    for (const path of index.shards) entries.push(...parseShard(await readTarget(updater, path, dirs), path, index.bitLength));
+    return entries;
+  } catch (e) {
+    if (e instanceof IndexFormatError) throw new KeyshareError(FetchCodes.METADATA_INVALID, e.message);
+    throw e;
   }
 }
 

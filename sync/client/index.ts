@@ -7,5 +7,5 @@ export { fetchTrust, normalizeServer, INDEX_TARGET, type FetchTrustOptions, type
 export { FetchCodes, NotCachedError, toFetchError } from './errors.js';
 export { HttpFetcher, CacheFetcher, type HttpFetcherOptions } from './fetcher.js';
 export { cacheLayout, defaultCacheDir, serverFolder, readPinnedRoot, type CacheLayout, type CacheState } from './cache.js';
-export { parseIndex, selectScopes, parseTrustDocument, type Selection } from './select.js';
+export { selectScopes, parseTrustDocument, type Selection } from './select.js';
 export { writeOutDir, checkOutDir, outManifest, MANIFEST, type OutManifest } from './out-dir.js';

@@ -34,8 +34,8 @@ import {
   type Level,
   type RevocationReason,
   type ScopeRecord,
-  type TrustIndex,
 } from '../../service/domain/types.js';
+import { INDEX_TARGET, IndexFormatError, parseIndexHeader, parseShard, type IndexEntry } from '../../service/domain/trust-index.js';
 import { KeyshareError, isKeyshareError } from '../../service/errors.js';
 import type { RevocationInput, Store } from '../../service/store/index.js';
 import { BUNDLE_PREFIX, UPSTREAM_PREFIX, extendSource, mergeSources, ownersOf } from './source.js';
@@ -53,27 +53,30 @@ const HEX_DIGEST = /^sha256:[0-9a-f]{64}$/;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The signed index.json: scope -> trust file path. */
-export function parseIndex(bytes: Buffer, invalid: InvalidError): Map<string, string> {
-  let index: TrustIndex;
+/**
+ * The origin's signed index: scope -> trust file path. Index v2 (issue 17) is index.json plus
+ * its shards, each read through `read` (null: the file is not there); index v1 (a bundle or
+ * upstream from before issue 17) lists every scope in index.json itself.
+ */
+export function parseIndex(read: (path: string) => Buffer | null, invalid: InvalidError): Map<string, string> {
+  const entries: IndexEntry[] = [];
   try {
-    index = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw invalid('index.json: not JSON', e);
-  }
-  if (!isObject(index) || !Array.isArray(index.scopes)) throw invalid('index.json: no scopes list');
-  const out = new Map<string, string>();
-  for (const s of index.scopes) {
-    if (!isObject(s) || typeof s.scope !== 'string' || typeof s.path !== 'string') throw invalid('index.json: a scope entry lacks scope or path');
-    try {
-      parseScope(s.scope);
-    } catch (e) {
-      throw invalid(`index.json: scope ${JSON.stringify(s.scope)} is invalid`, e);
+    const header = read(INDEX_TARGET);
+    if (!header) throw new IndexFormatError(`there is no ${INDEX_TARGET}`);
+    const index = parseIndexHeader(header);
+    if (index.version === 1) entries.push(...index.scopes);
+    else {
+      for (const path of index.shards) {
+        const bytes = read(path);
+        if (!bytes) throw new IndexFormatError(`${INDEX_TARGET} lists ${path}, which is not there`);
+        entries.push(...parseShard(bytes, path, index.bitLength));
+      }
     }
-    if (s.path !== trustTargetPath(s.scope)) throw invalid(`index.json: scope ${s.scope} has path ${s.path}`);
-    out.set(s.scope, s.path);
+  } catch (e) {
+    if (e instanceof IndexFormatError) throw invalid(e.message, e);
+    throw e;
   }
-  return out;
+  return new Map(entries.map((e) => [e.scope, e.path]));
 }
 
 type ParsedMaterial = Omit<AnchorRecord, 'scope' | 'name' | 'trustedIdentities' | 'source'>;

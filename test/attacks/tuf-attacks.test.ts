@@ -370,7 +370,8 @@ const scenarios: Record<string, Scenario[]> = {
       name: 'refuses a target whose signed length is over the cap with TOO_LARGE, before downloading it',
       attack(repo) {
         change(repo);
-        repo.publish({ mutate: { targets: (s) => void (s.targets['index.json'].length = 2 ** 31) } });
+        // The scope's trust file: every consumer reads it (`check` reads no index since issue 17).
+        repo.publish({ mutate: { targets: (s) => void (s.targets[`trust/${SCOPE}.json`].length = 2 ** 31) } });
       },
       // A bundle carries the file itself: its real length differs from the signed one.
       expect: { default: 'TOO_LARGE', 'bundle import': 'HASH_MISMATCH' },

@@ -314,16 +314,15 @@ async function verify(url: string, dataDir: string, token: string, ledger: Ledge
   let stored = new Set<string>();
   for (let attempt = 0; attempt < 100; attempt++) {
     stored = await storedScopes();
-    const index = await lasting.readJson<{ scopes: { scope: string; version: number }[] }>('index.json');
-    served = new Set(index!.scopes.map((s) => s.scope));
+    served = new Set((await lasting.readIndex()).scopes.map((s) => s.scope));
     if ([...stored].every((s) => served.has(s)) && [...served].every((s) => stored.has(s))) break;
     await new Promise((r) => setTimeout(r, 200));
   }
   expect(served, 'stored scopes = served scopes').toEqual(stored);
   // A fresh client, pinned to root.json only, verifies it too.
   const fresh = TufClient.pinnedTo(url, dataDir);
-  const freshIndex = await fresh.readJson<{ scopes: { scope: string }[] }>('index.json');
-  for (const s of ledger.scopes) expect(freshIndex!.scopes.some((x) => x.scope === s), `a fresh client sees ${s}`).toBe(true);
+  const freshIndex = await fresh.readIndex();
+  for (const s of ledger.scopes) expect(freshIndex.scopes.some((x) => x.scope === s), `a fresh client sees ${s}`).toBe(true);
 
   // Every acknowledged scope is served.
   for (const s of ledger.scopes) expect(served.has(s), `acknowledged scope ${s} is served`).toBe(true);

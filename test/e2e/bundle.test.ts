@@ -137,7 +137,9 @@ describe('when an instance exports a bundle', () => {
     expect(names).toContain(`tuf/${manifest.versions.snapshot}.snapshot.json`);
     expect(names.some((n) => /^tuf\/\d+\.targets\.json$/.test(n))).toBe(true);
     expect(names.some((n) => /^tuf\/\d+\.trust\.json$/.test(n))).toBe(true);
-    expect(names.filter((n) => /^tuf\/\d+\.bin-[0-9a-f]{2}\.json$/.test(n))).toHaveLength(256);
+    // A new repository's 16 bins (service/repo/bins.ts), each with its index shard.
+    expect(names.filter((n) => /^tuf\/\d+\.bin-[0-9a-f]\.json$/.test(n))).toHaveLength(16);
+    expect(names.filter((n) => /^tuf\/targets\/index\/[0-9a-f]{64}\.[0-9a-f]\.json$/.test(n))).toHaveLength(16);
     expect(names.some((n) => /^tuf\/targets\/trust\/registry\.acme\.io\/[0-9a-f]{64}\.team-7\.json$/.test(n))).toBe(true);
     expect(names.some((n) => /^tuf\/targets\/trust\/[0-9a-f]{64}\._default\.json$/.test(n))).toBe(true);
     expect(Date.parse(export1.expires) - Date.parse(export1.createdAt)).toBe(30 * DAY);
@@ -189,8 +191,8 @@ describe('when a fresh air-gapped instance imports the bundle while it runs', ()
     expect(doc!.anchors.every((a) => a.source === `bundle:${r.origin}`)).toBe(true);
     expect(doc!.level).toBe('strict');
     expect((await siteClient.readJson<TrustDoc>(trustPath('registry.acme.io/team-21')))!.level).toBe('audit');
-    const index = await siteClient.readJson<{ scopes: unknown[] }>('index.json');
-    expect(index!.scopes).toHaveLength(TEAMS + 2);
+    const index = await siteClient.readIndex();
+    expect(index.scopes).toHaveLength(TEAMS + 2);
     // The site's root is its own, not the origin's.
     expect(readFileSync(join(site.dataDir, 'root.json')).equals(originRoot)).toBe(false);
   });
@@ -280,7 +282,7 @@ describe('refusals: each leaves the air-gapped instance unchanged', () => {
 
   it('tampered signed metadata (a hashed bin), digest fixed up: BAD_SIGNATURE', async () => {
     const file = await repack(fresh, (dir, m) => {
-      const bins = m.files.filter((f) => /\.bin-[0-9a-f]{2}\.json$/.test(f.path));
+      const bins = m.files.filter((f) => /\.bin-[0-9a-f]+\.json$/.test(f.path));
       const bin = bins.find((f) => readFileSync(join(dir, f.path), 'utf8').includes('"length"'))!;
       const md = JSON.parse(readFileSync(join(dir, bin.path), 'utf8'));
       const [first] = Object.keys(md.signed.targets);
@@ -430,7 +432,8 @@ describe('incremental bundles (--since)', () => {
     await tar.x({ file: inc1, cwd: dir });
     const m1 = JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8')) as BundleManifest;
     expect(m1.since).toEqual({ timestamp: expect.any(Number), snapshot: expect.any(Number) });
-    expect(m1.targets.map((t) => t.path).sort()).toEqual(['index.json', 'trust/registry.acme.io/team-5.json']);
+    // Issue 17: the changed scope's index shard travels, not index.json (it did not change).
+    expect(m1.targets.map((t) => t.path).sort()).toEqual([expect.stringMatching(/^index\/[0-9a-f]+\.json$/), 'trust/registry.acme.io/team-5.json']);
 
     await origin.service.createScope({ scope: 'registry.acme.io/team-new' });
     await origin.publisher.flush();

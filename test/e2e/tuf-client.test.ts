@@ -7,6 +7,7 @@ import { readFixtureText } from '../../fixtures/index.js';
 import { expectedCertId, expectedPgpFingerprint, expectedSpkiId } from '../service/crypto/helpers.js';
 import { readFixture } from '../../fixtures/index.js';
 import { TufClient, anchorSummary, cleanupTempDirs, scopePath, startTestService, type TestService } from '../support/service.js';
+import { shardOfScope } from '../../service/domain/trust-index.js';
 
 const ROOT_CA = readFixtureText('certs/root-ca.pem');
 const INTERMEDIATE_CA = readFixtureText('certs/intermediate-ca.pem');
@@ -32,7 +33,6 @@ type TrustDoc = {
   revoked: { certificates: unknown[]; keys: unknown[]; signatures: unknown[] };
   crls: unknown[];
 };
-type TrustIndex = { scopes: { scope: string; path: string; version: number }[] };
 
 let svc: TestService;
 let client: TufClient;
@@ -235,8 +235,8 @@ describe('when an anchor is removed', () => {
     expect(anchorSummary(after)).toEqual([{ id: EC_KEY_ID, definedAt: 'remove.acme.io' }]);
   });
 
-  it('lists the new versions in index.json', async () => {
-    const index = (await client.readJson<TrustIndex>('index.json'))!;
+  it('lists the new versions in the index shards', async () => {
+    const index = await client.readIndex('remove.acme.io');
     const parent = (await readDoc('remove.acme.io'))!;
     expect(index.scopes.find((s) => s.scope === 'remove.acme.io')?.version).toBe(parent.version);
   });
@@ -258,9 +258,8 @@ describe('when a scope is removed', () => {
   });
 
   it('drops it from index.json', async () => {
-    const index = (await client.readJson<TrustIndex>('index.json'))!;
-    expect(index.scopes.map((s) => s.scope)).not.toContain('gone.acme.io/team');
-    expect(index.scopes.map((s) => s.scope)).toContain('gone.acme.io/team/app');
+    expect((await client.readIndex('gone.acme.io/team')).scopes.map((s) => s.scope)).not.toContain('gone.acme.io/team');
+    expect((await client.readIndex('gone.acme.io/team/app')).scopes.map((s) => s.scope)).toContain('gone.acme.io/team/app');
   });
 
   it('makes its children inherit from the next scope up', async () => {
@@ -272,14 +271,22 @@ describe('when a scope is removed', () => {
     await addScope('gone.acme.io/team');
     const doc = (await readDoc('gone.acme.io/team'))!;
     expect(anchorSummary(doc)).toEqual([{ id: ROOT_CA_ID, definedAt: 'gone.acme.io' }]);
-    const index = (await client.readJson<TrustIndex>('index.json'))!;
+    const index = await client.readIndex('gone.acme.io/team');
     expect(index.scopes.find((s) => s.scope === 'gone.acme.io/team')?.version).toBe(doc.version);
   });
 });
 
-describe('index.json', () => {
+describe('index.json and its shards', () => {
+  it('is a v2 header listing one shard per hashed bin', async () => {
+    const header = (await client.readJson<{ mediaType: string; shards: string[] }>('index.json'))!;
+    expect(header.mediaType).toBe('application/vnd.keyshare.index.v2+json');
+    const bits = JSON.parse(svc.instance.publisher.latestMetadata('trust')!.bytes.toString('utf8')).signed.delegations.succinct_roles.bit_length;
+    expect(header.shards).toHaveLength(2 ** bits);
+    expect(header.shards[0]).toMatch(/^index\/0+\.json$/);
+  });
+
   it('lists every scope with its trust file path and the version that is published', async () => {
-    const index = (await client.readJson<TrustIndex & { mediaType: string }>('index.json'))!;
+    const index = await client.readIndex();
     const scopes = (await svc.api('GET', '/scopes')).body.scopes.map((s: { scope: string }) => s.scope);
     expect(index.scopes.map((s) => s.scope).sort()).toEqual([...scopes].sort());
     for (const entry of index.scopes) {
@@ -290,10 +297,13 @@ describe('index.json', () => {
     }
   });
 
-  it('is sorted by scope', async () => {
-    const index = (await client.readJson<TrustIndex>('index.json'))!;
-    const names = index.scopes.map((s) => s.scope);
-    expect(names).toEqual([...names].sort());
+  it('sorts each shard by scope', async () => {
+    // readIndex concatenates the shards in bin order: each shard's run is sorted.
+    const index = await client.readIndex();
+    const bits = JSON.parse(svc.instance.publisher.latestMetadata('trust')!.bytes.toString('utf8')).signed.delegations.succinct_roles.bit_length;
+    const runs = new Map<string, string[]>();
+    for (const e of index.scopes) runs.set(shardOfScope(e.scope, bits), [...(runs.get(shardOfScope(e.scope, bits)) ?? []), e.scope]);
+    for (const names of runs.values()) expect(names).toEqual([...names].sort());
   });
 });
 
@@ -325,7 +335,7 @@ describe('when the default scope "*" and a wildcard scope exist', () => {
     expect(doc.scope).toBe('*');
     expect(doc.level).toBe('audit');
     expect(anchorSummary(doc)).toEqual([{ id: TSA_CA_ID, definedAt: '*' }]);
-    const index = (await ownClient.readJson<TrustIndex>('index.json'))!;
+    const index = await ownClient.readIndex('*');
     expect(index.scopes.find((s) => s.scope === '*')?.path).toBe('trust/_default.json');
   });
 

@@ -119,8 +119,8 @@ describe('three services on loopback, U → D → E', () => {
     uOrigin = r.upstream.origin!;
     expect(uOrigin).toMatch(/^[0-9a-f]{32}$/);
 
-    const index = await atD.readJson<{ scopes: { scope: string }[] }>('index.json');
-    expect(index!.scopes.map((s) => s.scope).sort()).toEqual(['registry.acme.io', 'registry.acme.io/team-a']);
+    const index = await atD.readIndex();
+    expect(index.scopes.map((s) => s.scope).sort()).toEqual(['registry.acme.io', 'registry.acme.io/team-a']);
     const teamA = await atD.readJson<TrustDoc>(trustPath('registry.acme.io/team-a'));
     // U's effective trust: the team's key and the inherited registry keys.
     expect(ids(teamA)).toEqual([EC_ID, ED_ID, RSA_ID].sort());

@@ -6,6 +6,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Updater } from 'tuf-js';
+import { INDEX_MEDIA_TYPE, INDEX_TARGET, parseIndexHeader, parseShard, shardOfScope, type IndexEntry } from '../../service/domain/trust-index.js';
 import { createApp } from '../../service/http/app.js';
 import { initDataDir, openInstance, type InitOptions, type Instance, type OpenOptions } from '../../service/instance.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../service/server.js';
@@ -163,6 +164,26 @@ export class TufClient {
   async readJson<T = any>(path: string): Promise<T | null> {
     const bytes = await this.readTarget(path);
     return bytes === null ? null : (JSON.parse(bytes.toString('utf8')) as T);
+  }
+
+  /**
+   * The published index (CONTRACT.md: index.json v2 and its shards), read as an outside TUF
+   * client reads it: every shard, or with `scope` only the shard that lists it.
+   */
+  async readIndex(scope?: string): Promise<{ mediaType: string; scopes: IndexEntry[] }> {
+    const updater = this.updater();
+    await updater.refresh();
+    const read = async (path: string) => {
+      const info = await updater.getTargetInfo(path);
+      if (!info) throw new Error(`no target ${path}`);
+      return readFileSync(await updater.downloadTarget(info, join(this.targetDir, `t-${Math.random().toString(36).slice(2)}`)));
+    };
+    const header = parseIndexHeader(await read(INDEX_TARGET));
+    if (header.version !== 2) throw new Error('the repository serves index v1');
+    const shards = scope === undefined ? header.shards : [shardOfScope(scope, header.bitLength)];
+    const scopes: IndexEntry[] = [];
+    for (const path of shards) scopes.push(...parseShard(await read(path), path, header.bitLength));
+    return { mediaType: INDEX_MEDIA_TYPE, scopes };
   }
 
   /** The trusted metadata the client holds after its last refresh. */

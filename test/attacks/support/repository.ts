@@ -14,7 +14,7 @@ import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:cryp
 import { canonicalize } from '@tufjs/canonical-json';
 import { trustTargetPath } from '../../../service/domain/scope.js';
 import { TRUST_MEDIA_TYPE } from '../../../service/domain/types.js';
-import { INDEX_MEDIA_TYPE } from '../../../sync/client/select.js';
+import { INDEX_V1_MEDIA_TYPE as INDEX_MEDIA_TYPE } from '../../../service/domain/trust-index.js';
 
 export type TopRole = 'root' | 'timestamp' | 'snapshot' | 'targets';
 export type OnlineRole = Exclude<TopRole, 'root'>;

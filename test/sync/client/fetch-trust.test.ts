@@ -91,16 +91,16 @@ describe('when repositories are named', () => {
     expect(s.documents.map((d) => d.scope)).toEqual(['*', 'registry.acme.io/team-a']);
   });
 
-  it('refuses a scope that index.json does not list with UNKNOWN_SCOPE', async () => {
+  it('refuses a scope that is not a signed target with UNKNOWN_SCOPE', async () => {
     expect(await codeOf(fetchTrust(options({ scopes: ['registry.other.io'] })))).toBe('UNKNOWN_SCOPE');
   });
 
-  it('refuses a repository that no scope contains with UNKNOWN_SCOPE (no default scope)', () => {
-    const index = { mediaType: 'application/vnd.keyshare.index.v1+json' as const, scopes: [{ scope: 'registry.acme.io', path: 'trust/registry.acme.io.json', version: 1 }] };
-    expect(selectScopes(index, [], ['registry.acme.io/x']).repositories).toEqual([{ repository: 'registry.acme.io/x', scope: 'registry.acme.io' }]);
+  it('refuses a repository that no scope contains with UNKNOWN_SCOPE (no default scope)', async () => {
+    const defined = async (scope: string) => scope === 'registry.acme.io';
+    expect((await selectScopes(defined, [], ['registry.acme.io/x'])).repositories).toEqual([{ repository: 'registry.acme.io/x', scope: 'registry.acme.io' }]);
     let code = '';
     try {
-      selectScopes(index, [], ['docker.io/library/nginx']);
+      await selectScopes(defined, [], ['docker.io/library/nginx']);
     } catch (e) {
       code = isKeyshareError(e) ? e.code : String(e);
     }
@@ -132,12 +132,13 @@ describe('when the cache holds the current trust', () => {
     const from = proxy.log.length;
     const r = await fetchTrust(options({ cache }));
     const paths = proxy.since(from).map((l) => l.path);
-    expect(paths.filter((p) => p.startsWith('/tuf/targets/'))).toEqual([
-      expect.stringMatching(/^\/tuf\/targets\/[0-9a-f]{64}\.index\.json$/),
+    // Issue 17: the scope's index shard and its document, not index.json (it did not change).
+    expect(paths.filter((p) => p.startsWith('/tuf/targets/')).sort()).toEqual([
+      expect.stringMatching(/^\/tuf\/targets\/index\/[0-9a-f]{64}\.[0-9a-f]+\.json$/),
       expect.stringMatching(/^\/tuf\/targets\/trust\/registry\.acme\.io\/[0-9a-f]{64}\.team-a\.json$/),
     ]);
-    // One hashed bin, no trust role (it did not change), no other bin.
-    expect(paths.filter((p) => /\.bin-[0-9a-f]+\.json$/.test(p))).toHaveLength(1);
+    // The bins of the document and of its shard (at most two), no trust role (it did not change), no other bin.
+    expect(paths.filter((p) => /\.bin-[0-9a-f]+\.json$/.test(p)).length).toBeLessThanOrEqual(2);
     expect(paths.some((p) => p.endsWith('.trust.json'))).toBe(false);
     expect(r.documents.find((d) => d.scope === 'registry.acme.io/team-a')!.anchors.map((a) => a.name)).toContain('ci');
   });

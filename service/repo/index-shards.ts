@@ -1,0 +1,74 @@
+/**
+ * The publisher's copy of the sharded index (service/domain/trust-index.ts): every published
+ * scope with its version, grouped by the shard (hashed bin) that lists it. A publish asks for
+ * the bytes of the shards its documents touch, and applies them only after its commit.
+ */
+import { headerBytes, shardBytes, shardOfScope, shardPaths } from '../domain/trust-index.js';
+
+/** What a publish changes about a scope's published document. */
+export interface IndexChange {
+  scope: string;
+  version: number;
+  deleted: boolean;
+}
+
+export class IndexShards {
+  private readonly byShard = new Map<string, Map<string, number>>();
+
+  constructor(
+    readonly bitLength: number,
+    versions: Iterable<readonly [string, number]> = [],
+  ) {
+    for (const path of shardPaths(bitLength)) this.byShard.set(path, new Map());
+    for (const [scope, version] of versions) this.byShard.get(shardOfScope(scope, bitLength))!.set(scope, version);
+  }
+
+  /** The new bytes of each shard `changes` touch; nothing here changes until apply(). */
+  changedShards(changes: readonly IndexChange[]): Map<string, Buffer> {
+    const touched = new Map<string, Map<string, number>>();
+    for (const c of changes) {
+      const path = shardOfScope(c.scope, this.bitLength);
+      if (!touched.has(path)) touched.set(path, new Map(this.byShard.get(path)));
+      if (c.deleted) touched.get(path)!.delete(c.scope);
+      else touched.get(path)!.set(c.scope, c.version);
+    }
+    return new Map([...touched].map(([path, versions]) => [path, shardBytes(versions)]));
+  }
+
+  apply(changes: readonly IndexChange[]): void {
+    for (const c of changes) {
+      const shard = this.byShard.get(shardOfScope(c.scope, this.bitLength))!;
+      if (c.deleted) shard.delete(c.scope);
+      else shard.set(c.scope, c.version);
+    }
+  }
+
+  /** index.json and every shard: a new repository, an upgrade from index v1, or new bins. */
+  allFiles(indexTarget: string): Map<string, Buffer> {
+    const files = new Map<string, Buffer>([[indexTarget, headerBytes(this.bitLength)]]);
+    for (const [path, versions] of this.byShard) files.set(path, shardBytes(versions));
+    return files;
+  }
+
+  /** Every scope with its version. */
+  *entries(): Iterable<[string, number]> {
+    for (const shard of this.byShard.values()) yield* shard;
+  }
+
+  /** The number of scopes once `changes` are applied. */
+  sizeAfter(changes: readonly IndexChange[]): number {
+    let n = this.size;
+    for (const c of changes) {
+      const listed = this.byShard.get(shardOfScope(c.scope, this.bitLength))!.has(c.scope);
+      if (c.deleted && listed) n--;
+      else if (!c.deleted && !listed) n++;
+    }
+    return n;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const shard of this.byShard.values()) n += shard.size;
+    return n;
+  }
+}

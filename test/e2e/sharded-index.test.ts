@@ -1,0 +1,129 @@
+/**
+ * Issue 17, read by outside TUF clients (tuf-js) and by `fetch`: the sharded index, bins that
+ * grow in one publish while a client keeps its cache, resolving `--repository` through the
+ * candidate chain without reading any index, and the one-time upgrade from index v1.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MetaFile, Metadata, MetadataKind } from '@tufjs/models';
+import { readFixtureText } from '../../fixtures/index.js';
+import { fetchTrust, type FetchTrustOptions } from '../../sync/client/index.js';
+import { HttpFetcher } from '../../sync/client/fetcher.js';
+import { INDEX_TARGET, INDEX_V1_MEDIA_TYPE } from '../../service/domain/trust-index.js';
+import { trustTargetPath } from '../../service/domain/scope.js';
+import { SCOPES_PER_BIN } from '../../service/repo/bins.js';
+import { expiresAt, parseMetadata } from '../../service/repo/tuf.js';
+import { nextTargets, signSnapshotAndTimestamp, signedRecord } from '../../service/repo/writer.js';
+import type { OnlineSigners } from '../../service/repo/keys.js';
+import { TufClient, cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
+
+let svc: TestService;
+afterAll(async () => {
+  await svc?.close();
+  cleanupTempDirs();
+});
+
+const ok = async (p: Promise<{ status: number; body: unknown }>) => {
+  const r = await p;
+  if (r.status >= 300) throw new Error(`${r.status} ${JSON.stringify(r.body)}`);
+  return r;
+};
+const bitsOf = () => JSON.parse(svc.instance.publisher.latestMetadata('trust')!.bytes.toString('utf8')).signed.delegations.succinct_roles.bit_length as number;
+
+beforeAll(async () => {
+  svc = await startTestService();
+  // The containment chain of CONTRACT.md "Scopes": `*`, a wildcard, a registry, a namespace that does not inherit.
+  await ok(svc.api('POST', '/scopes', { scope: '*' }));
+  await ok(svc.api('POST', `${scopePath('*')}/anchors`, { publicKey: readFixtureText('keys/ec-p256.pub.pem'), name: 'default-ci' }));
+  await ok(svc.api('POST', '/scopes', { scope: '*.acme.io' }));
+  await ok(svc.api('POST', '/scopes', { scope: 'registry.acme.io' }));
+  await ok(svc.api('POST', `${scopePath('registry.acme.io')}/anchors`, { certificate: readFixtureText('certs/root-ca.pem'), name: 'acme-root' }));
+  await ok(svc.api('POST', '/scopes', { scope: 'registry.acme.io/team', inherit: false }));
+  await ok(svc.api('POST', `${scopePath('registry.acme.io/team')}/anchors`, { publicKey: readFixtureText('keys/ed25519.pub.pem'), name: 'team-ci' }));
+  await svc.instance.publisher.flush();
+});
+
+describe('when a client resolves --repository', () => {
+  const fetchFor = async (repositories: string[]) => {
+    const fetcher = new HttpFetcher();
+    const r = await fetchTrust({ server: svc.url, root: join(svc.dataDir, 'root.json'), cache: tempDir('keyshare-cache-'), repositories, fetcher } satisfies FetchTrustOptions);
+    return { r, requests: fetcher.requests };
+  };
+
+  it('takes the most specific defined candidate, whole path components only, and reads no index', async () => {
+    const { r, requests } = await fetchFor(['registry.acme.io/team/app', 'registry.acme.io/teamwork', 'other.acme.io/x', 'docker.io/library/nginx']);
+    expect(r.repositories).toEqual([
+      { repository: 'registry.acme.io/team/app', scope: 'registry.acme.io/team' },
+      { repository: 'registry.acme.io/teamwork', scope: 'registry.acme.io' },
+      { repository: 'other.acme.io/x', scope: '*.acme.io' },
+      { repository: 'docker.io/library/nginx', scope: '*' },
+    ]);
+    // Neither index.json (`targets/<sha256>.index.json`) nor a shard (`targets/index/...`).
+    expect(requests.filter((u) => u.includes('/targets/index/') || u.endsWith('.index.json'))).toEqual([]);
+  });
+
+  it('gives a --no-inherit scope only its own anchors', async () => {
+    const { r } = await fetchFor(['registry.acme.io/team/app']);
+    const team = r.documents.find((d) => d.scope === 'registry.acme.io/team')!;
+    expect(team.anchors.map((a) => a.name)).toEqual(['team-ci']);
+    expect(r.documents.map((d) => d.scope)).toEqual(['*', 'registry.acme.io/team']);
+  });
+});
+
+describe('when the scopes outgrow the bins', () => {
+  it('grows them in one publish that a tuf-js client with a cache follows, and lists every scope in the new shards', async () => {
+    const client = TufClient.pinnedTo(svc.url, svc.dataDir);
+    expect(await client.readJson(trustTargetPath('registry.acme.io'))).not.toBeNull();
+    const bitsBefore = bitsOf();
+    const ts = svc.instance.publisher.latestMetadata('timestamp')!.version;
+    const n = 2 ** bitsBefore * SCOPES_PER_BIN + 1;
+    const scopes = Array.from({ length: n }, (_, i) => ({ scope: `r${i}.grow.example` }));
+    await ok(svc.api('POST', '/apply', { scopes }));
+    await svc.instance.publisher.flush();
+    expect(bitsOf()).toBe(bitsBefore + 1);
+    expect(svc.instance.publisher.latestMetadata('timestamp')!.version).toBe(ts + 1);
+    // The same client (its cache holds the old bins) reads through the new delegation.
+    expect((await client.readJson(trustTargetPath('r7.grow.example')))?.scope).toBe('r7.grow.example');
+    expect((await client.readJson(trustTargetPath('registry.acme.io')))?.scope).toBe('registry.acme.io');
+    const header = await client.readJson<{ shards: string[] }>(INDEX_TARGET);
+    expect(header!.shards).toHaveLength(2 ** (bitsBefore + 1));
+    const index = await client.readIndex();
+    expect(index.scopes).toHaveLength(n + 4);
+    // The old bins stay listed in the snapshot (TUF spec 5.5.5), next to the new ones.
+    const snapshot = client.trusted('snapshot');
+    expect(Object.keys(snapshot.signed.meta).filter((f) => /^bin-/.test(f))).toHaveLength(2 ** bitsBefore + 2 ** (bitsBefore + 1));
+  }, 240_000);
+});
+
+describe('when the served index is v1 (a repository from before issue 17)', () => {
+  it('writes index.json v2 and every shard in the next publish', async () => {
+    const { publisher, store } = svc.instance;
+    // Serve a v1 index.json the way an older keyshare did, signed with the targets key.
+    const signers = (publisher as unknown as { signers: OnlineSigners }).signers;
+    const v1 = Buffer.from(JSON.stringify({ mediaType: INDEX_V1_MEDIA_TYPE, scopes: [{ scope: '*', path: 'trust/_default.json', version: 1 }] }));
+    const now = new Date();
+    const old = parseMetadata(MetadataKind.Targets, publisher.latestMetadata('targets')!.bytes).signed;
+    const targets = await signedRecord('targets', new Metadata(nextTargets(old, expiresAt(now, 86_400), new Map([[INDEX_TARGET, v1]]))), signers.targets);
+    const snap = parseMetadata(MetadataKind.Snapshot, publisher.latestMetadata('snapshot')!.bytes).signed;
+    const ts = publisher.latestMetadata('timestamp')!.version;
+    const rest = await signSnapshotAndTimestamp({
+      signers,
+      meta: { ...snap.meta, 'targets.json': new MetaFile({ version: targets.version }) },
+      snapshotVersion: snap.version + 1,
+      timestampVersion: ts + 1,
+      snapshotExpires: expiresAt(now, 86_400),
+      timestampExpires: expiresAt(now, 86_400),
+    });
+    await store.commitPublish({ upToSeq: 0, docs: [], targets: [{ sha256: createHash('sha256').update(v1).digest('hex'), path: INDEX_TARGET, bytes: v1 }], metadata: [targets, ...rest], publishedAt: now.toISOString(), baseTimestampVersion: ts });
+    await publisher.load();
+    const result = await publisher.publish();
+    expect(result!.rolesSigned).toContain('targets');
+    const client = TufClient.pinnedTo(svc.url, svc.dataDir);
+    const header = await client.readJson<{ mediaType: string }>(INDEX_TARGET);
+    expect(header!.mediaType).toBe('application/vnd.keyshare.index.v2+json');
+    expect((await client.readIndex('registry.acme.io')).scopes.some((e) => e.scope === 'registry.acme.io')).toBe(true);
+    // Once upgraded, nothing more to do.
+    expect(await publisher.publish()).toBeNull();
+  });
+});
