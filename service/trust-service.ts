@@ -82,11 +82,26 @@ function listOf(v: unknown, path: string): unknown[] {
 }
 
 export class TrustService {
+  private readonly revocationHooks: ((added: RevocationInput[]) => Promise<void>)[] = [];
+
   constructor(
     private readonly store: Store,
     private readonly publisher: Publisher,
     private readonly clock: () => Date = () => new Date(),
   ) {}
+
+  /**
+   * Runs `hook` after certificate revocations are stored and before they are published: a
+   * managed CA signs its CRL again at once (issue 18, service/ca).
+   */
+  onCertificatesRevoked(hook: (added: RevocationInput[]) => Promise<void>): void {
+    this.revocationHooks.push(hook);
+  }
+
+  private async certificatesRevoked(added: RevocationInput[]): Promise<void> {
+    const certs = added.filter((r) => r.kind === 'certificate');
+    if (certs.length > 0) for (const hook of this.revocationHooks) await hook(certs);
+  }
 
   /** After a write: publish it (coalesced with concurrent writes). */
   private async published(): Promise<WriteResult> {
@@ -183,6 +198,7 @@ export class TrustService {
   ): Promise<WriteResult & { added: boolean; revocation: RevocationInput }> {
     const revocation = this.revocation(input.kind === 'certificate' && input.certificate != null ? { ...input, ...(await this.certificateTarget(input.certificate, input.encoding)) } : input);
     const added = await this.store.addRevocation(revocation);
+    if (added) await this.certificatesRevoked([revocation]);
     return { added, revocation, ...(await this.published()) };
   }
 
@@ -263,6 +279,7 @@ export class TrustService {
       revocationsAdded: 0,
       changed: false,
     };
+    const added: RevocationInput[] = [];
     await this.store.transaction(async () => {
       for (const { rec, anchors } of wanted.values()) {
         const existing = await this.store.getScope(rec.scope);
@@ -304,8 +321,10 @@ export class TrustService {
           }
         }
       }
-      for (const r of revocations) if (await this.store.addRevocation(r)) summary.revocationsAdded++;
+      for (const r of revocations) if (await this.store.addRevocation(r)) added.push(r);
+      summary.revocationsAdded = added.length;
     });
+    await this.certificatesRevoked(added);
     summary.changed =
       summary.scopesCreated.length + summary.scopesUpdated.length + summary.scopesRemoved.length +
         summary.anchorsAdded + summary.anchorsUpdated + summary.anchorsRemoved + summary.revocationsAdded > 0;

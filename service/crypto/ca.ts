@@ -10,9 +10,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { KeyshareError } from '../errors.js';
-import { x509 } from './provider.js';
+import { cryptoProvider, x509 } from './provider.js';
 import { MIN_RSA_BITS } from './public-key.js';
-import { asText, decodePem, isDerSequence, sha256Hex } from './encoding.js';
+import { asText, decodePem, encodePem, isDerSequence, sha256Hex } from './encoding.js';
 import type { CaKey } from './ca-key.js';
 
 export const CaCryptoCodes = {
@@ -36,7 +36,7 @@ export function randomSerialHex(): string {
   return b.toString('hex');
 }
 
-type JsonName = { [type: string]: string[] }[];
+export type JsonName = { [type: string]: string[] }[];
 
 export interface IssueParams {
   issuerKey: CaKey;
@@ -241,7 +241,14 @@ export function parseSubjectBase(dn: string): SubjectBase {
   if (extra.length) throw csrError('IDENTITY_INVALID', `the CA subject gives only C, ST and O, not ${extra.join(', ')}`);
   const base = { C: one('C'), ST: one('ST'), O: one('O') };
   if (!/^[A-Z]{2}$/.test(base.C)) throw csrError('IDENTITY_INVALID', 'C is a two-letter country code (X.520)');
+  // They are written into `x509.subject: C=.., ST=.., O=..` trusted identities unescaped.
+  if ([base.ST, base.O].some((v) => !/^[^,+"\\<>;=#]+$/.test(v) || v.trim() !== v)) throw csrError('IDENTITY_INVALID', 'ST and O hold no , + " \\ < > ; = # and no outer spaces');
   return base;
+}
+
+/** The subject of a CA certificate keyshare makes: the CA's C, ST and O, and a CN. */
+export function caSubject(base: SubjectBase, cn: string): JsonName {
+  return [{ C: [base.C] }, { ST: [base.ST] }, { O: [base.O] }, { CN: [cn] }];
 }
 
 function nameFields(dn: string): Map<string, string[]> {
@@ -276,4 +283,13 @@ export function leafSubject(identity: string, tokenId: string, base: SubjectBase
 /** The RFC 4514 string of a DER certificate's subject. */
 export function certificateSubject(der: Uint8Array): string {
   return new x509.X509Certificate(new Uint8Array(der)).subject;
+}
+
+/** `ca issue --generate-key`: a fresh ECDSA P-256 key (PKCS#8 PEM) and a CSR signed with it (PEM). */
+export async function generateKeyAndCsr(): Promise<{ keyPem: string; csrPem: string }> {
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = (await cryptoProvider().subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=keyshare-signer', keys, signingAlgorithm: algorithm });
+  const pkcs8 = new Uint8Array(await cryptoProvider().subtle.exportKey('pkcs8', keys.privateKey));
+  return { keyPem: encodePem('PRIVATE KEY', pkcs8), csrPem: csr.toString('pem') + '\n' };
 }

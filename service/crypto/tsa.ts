@@ -4,7 +4,7 @@
  * The ESS signing-certificate attribute (RFC 5035), which RFC 3161 2.4.1 requires and neither
  * library defines, is declared here with @peculiar/asn1-schema.
  */
-import { createHash, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { AsnArray, AsnConvert, AsnProp, AsnPropTypes, AsnType, AsnTypeTypes, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate } from '@peculiar/asn1-x509';
 import {
@@ -119,6 +119,11 @@ export interface TsaSigner {
   key: KeyObject;
   certDer: Uint8Array;
   policy: string;
+}
+
+/** The TSA's signer from its PKCS#8 PEM key and certificate. */
+export function loadTsaSigner(keyPem: string, certDer: Uint8Array, policy: string): TsaSigner {
+  return { key: createPrivateKey(keyPem), certDer, policy };
 }
 
 const sha256 = (b: Uint8Array | ArrayBuffer) => createHash('sha256').update(new Uint8Array(b)).digest();

@@ -32,6 +32,14 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   [Codes.NOT_INITIALIZED]: 503,
   [Codes.NOT_PUBLISHER]: 503,
   [Codes.INTERNAL]: 500,
+  // Signing authorities and the TSA (service/ca, issue 18).
+  CA_NOT_FOUND: 404,
+  CA_EXISTS: 409,
+  CA_KEY_UNAVAILABLE: 503,
+  TSA_UNAVAILABLE: 503,
+  RATE_LIMITED: 429,
+  CSR_TOO_LARGE: 413,
+  TSA_QUERY_TOO_LARGE: 413,
 };
 
 export function statusFor(code: string): ContentfulStatusCode {
