@@ -65,6 +65,13 @@ export class CaKeys {
     }
   }
 
+  /** Drops (and closes) a CA's key: its creation failed, the key is not the CA's. */
+  async forget(name: string): Promise<void> {
+    const key = this.open.get(name);
+    this.open.delete(name);
+    (await key?.catch(() => null))?.close();
+  }
+
   async close(): Promise<void> {
     const keys = [...this.open.values()];
     this.open.clear();

@@ -152,6 +152,7 @@ export class CaService {
       return { ...(await this.view(rec)), rootKeyPath };
     } catch (e) {
       removeCaKeys(written);
+      await this.ctx.keys.forget(name);
       throw e;
     }
   }
