@@ -55,7 +55,7 @@ export const CaCodes = {
   CA_NOT_FOUND: 'CA_NOT_FOUND',
   CA_EXISTS: 'CA_EXISTS',
   CA_NAME_INVALID: 'CA_NAME_INVALID',
-  /** This process has neither the CA's key file nor its HSM (a replica without a copy of keys/ca/). */
+  /** This process has neither the CA's key file nor its HSM (a replica without a copy of keys/ca-*.pem). */
   CA_KEY_UNAVAILABLE: 'CA_KEY_UNAVAILABLE',
   /** `ca import`: the key is not the certificate's. */
   CA_KEY_MISMATCH: 'CA_KEY_MISMATCH',

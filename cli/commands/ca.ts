@@ -43,8 +43,8 @@ export function caCommand(): Command {
       .addHelpText(
         'after',
         `
-The root's key is written to <data>/keys/ca/NAME-root.pem on the service: move it offline, it
-is needed only to make a new intermediate. The CA key stays in <data>/keys/ca/NAME.pem (or the
+The root's key is written to <data>/keys/ca-NAME-root.pem on the service: move it offline, it
+is needed only to make a new intermediate. The CA key stays in <data>/keys/ca-NAME.pem (or the
 HSM). Both certificates become \`ca\` anchors in --scopes, with the trusted identity
 "x509.subject: C=.., ST=.., O=.." for what the CA issues, and keyshare's TSA root a \`tsa\`
 anchor. The CA's CRL is published at once as crl/{issuer-hex}.crl.

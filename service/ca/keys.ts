@@ -1,8 +1,9 @@
 /**
- * Where the signing authorities' private keys live: `<data>/keys/ca/NAME.pem` (PKCS#8, 0600,
- * like the TUF online keys), `<data>/keys/ca/NAME-root.pem` for the root keyshare made (to
- * move offline, like the TUF root keys), or a PKCS#11 token named by the record's URI.
- * Replicas share them the way they share the online keys: a copy of keys/ca/, or the same HSM.
+ * Where the signing authorities' private keys live: `<data>/keys/ca-NAME.pem` (PKCS#8, 0600,
+ * beside the TUF online keys, so that `keyshare backup` carries them), `<data>/keys/ca-NAME-root.pem`
+ * for the root keyshare made (to move offline, like the TUF root keys), or a PKCS#11 token
+ * named by the record's URI. Replicas share them the way they share the online keys: a copy of
+ * the keys, or the same HSM.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,12 +12,11 @@ import { KeyshareError, CaCodes, isKeyshareError } from '../errors.js';
 import { keysDir, writeNewKey } from '../repo/keys.js';
 import type { CaRecord } from '../store/index.js';
 
-export const caKeysDir = (dataDir: string) => join(keysDir(dataDir), 'ca');
-export const caKeyPath = (dataDir: string, name: string, role: 'issuing' | 'root' = 'issuing') => join(caKeysDir(dataDir), role === 'root' ? `${name}-root.pem` : `${name}.pem`);
+export const caKeyPath = (dataDir: string, name: string, role: 'issuing' | 'root' = 'issuing') => join(keysDir(dataDir), role === 'root' ? `ca-${name}-root.pem` : `ca-${name}.pem`);
 
 /** Writes a new CA key file (0600, never over an existing one); returns its path. */
 export function writeCaKey(dataDir: string, name: string, role: 'issuing' | 'root', pem: string): string {
-  mkdirSync(caKeysDir(dataDir), { recursive: true, mode: 0o700 });
+  mkdirSync(keysDir(dataDir), { recursive: true, mode: 0o700 });
   const path = caKeyPath(dataDir, name, role);
   try {
     writeNewKey(path, pem);

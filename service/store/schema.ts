@@ -109,7 +109,7 @@ export const cas = sqliteTable('cas', {
   scopes: text('scopes', { mode: 'json' }).$type<string[]>().notNull(),
   certificate: text('certificate').notNull(), // the issuing certificate, PEM
   root: text('root'), // the root it chains to, PEM (null: the issuing certificate is the root)
-  keyRef: text('key_ref').notNull(), // `file` (<data>/keys/ca/NAME.pem) or a PKCS#11 URI without PIN
+  keyRef: text('key_ref').notNull(), // `file` (<data>/keys/ca-NAME.pem) or a PKCS#11 URI without PIN
   subjectBase: text('subject_base', { mode: 'json' }).$type<{ C: string; ST: string; O: string }>().notNull(),
   createdAt: text('created_at').notNull(),
 });

@@ -78,7 +78,7 @@ export interface CaRecord {
   certificate: string;
   /** The root it chains to, PEM; null when the issuing certificate is itself the root. */
   root: string | null;
-  /** `file` (<data>/keys/ca/NAME.pem) or a PKCS#11 URI without its PIN. */
+  /** `file` (<data>/keys/ca-NAME.pem) or a PKCS#11 URI without its PIN. */
   keyRef: string;
   subjectBase: { C: string; ST: string; O: string };
   createdAt: string;
