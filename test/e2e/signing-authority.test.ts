@@ -41,7 +41,7 @@ describe.skipIf(!HAVE_OPENSSL && !process.env.CI)('when keyshare is the code-sig
     return r.stdout;
   };
   const fetchTrust = async (format: string, out: string) =>
-    cli(['fetch', '--root', join(svc.dataDir, 'root.json'), '--out', out, '--format', format, '--cache', join(dir, `cache-${format}`), '--scope', SCOPE]);
+    cli(['fetch', '--root', join(svc.dataDir, 'root.json'), '--out', out, '--format', format, '--cache', join(dir, `cache-${format}`), '--scope', SCOPE, ...(format === 'notation' ? ['--repository', `${SCOPE}/app`] : [])]);
 
   beforeAll(async () => {
     svc = await startTestService();
@@ -74,6 +74,16 @@ describe.skipIf(!HAVE_OPENSSL && !process.env.CI)('when keyshare is the code-sig
     expect(verify.code, verify.out).toBe(0);
     const plain = openssl(['verify', '-crl_check', '-CAfile', join(dir, 'pem', `${STORE}.pem`), '-CRLfile', join(dir, 'pem', `${STORE}.crl.pem`), join(dir, 'ci.crt')]);
     expect(plain.code, plain.out).toBe(0);
+  });
+
+  it('ca issue --generate-key makes a key (0600) and gets a chain for it', async () => {
+    const key = join(dir, 'gen.key');
+    const r = JSON.parse(await cli(['ca', 'issue', 'release', '--generate-key', key, '--json'], signerToken));
+    expect(r.subject).toMatch(/CN=keyshare-signer$/);
+    expect((await import('node:fs')).statSync(key).mode & 0o777).toBe(0o600);
+    writeFileSync(join(dir, 'gen.crt'), r.certificate);
+    const match = openssl(['x509', '-in', join(dir, 'gen.crt'), '-noout', '-pubkey']).out === openssl(['pkey', '-in', key, '-pubout']).out;
+    expect(match).toBe(true);
   });
 
   it("meets notation's certificate requirements, field by field", () => {
@@ -134,8 +144,13 @@ describe.skipIf(!HAVE_OPENSSL && !process.env.CI)('when keyshare is the code-sig
     const verify = openssl(['ts', '-verify', '-data', data, '-in', join(dir, 'r.tsr'), '-CAfile', join(tsaDir, tsaRoot!)]);
     expect(verify.code, verify.out).toBe(0);
     expect(verify.out).toMatch(/Verification: OK/);
-    // The nonce of the query comes back, and a query naming another policy is refused.
+    // The nonce of the query comes back.
     expect(openssl(['ts', '-reply', '-in', join(dir, 'r.tsr'), '-text']).out).toMatch(/Nonce: 0x[0-9A-F]+/);
+    // The notation trust store holds root and CA, and the policy pins what the CA issues.
+    expect(readdirSync(join(dir, 'notation', 'truststore', 'x509', 'ca', STORE))).toHaveLength(2);
+    const policy = JSON.parse(readFileSync(join(dir, 'notation', 'trustpolicy.json'), 'utf8'));
+    expect(JSON.stringify(policy)).toContain('"x509.subject: C=US, ST=WA, O=Acme"');
+    expect(JSON.stringify(policy)).toContain(`"tsa:${STORE}"`);
   });
 
   it('refuses a certificate past its validity, unless a keyshare time-stamp shows it signed in time', async () => {
