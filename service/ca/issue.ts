@@ -11,7 +11,7 @@ import { Actions, authorize, ForbiddenError, type Subject } from '../auth/author
 import { leafValidityMs } from '../domain/ca.js';
 import type { CaRecord, TokenRecord } from '../store/index.js';
 import { parseDuration } from '../util/duration.js';
-import type { CaContext } from './service.js';
+import { parsedCa, type CaContext } from './service.js';
 
 /** Without `--max-validity` a token gets certificates of at most an hour (issue 18). */
 const DEFAULT_MAX_VALIDITY_SECONDS = 3600;
@@ -53,8 +53,8 @@ export async function issueCertificate(ctx: CaContext, rec: CaRecord, req: Issue
   authorize(req.principal, Actions.CA_ISSUE, rec.scopes);
   const maxSeconds = req.token.role === 'signer' ? (req.token.maxValiditySeconds ?? DEFAULT_MAX_VALIDITY_SECONDS) : DEFAULT_MAX_VALIDITY_SECONDS;
   const validityMs = leafValidityMs(req.validity ? parseDuration(req.validity) : null, maxSeconds);
-  const issuing = parseCertificate(rec.certificate);
-  const caKeys = (await ctx.store.listCas()).flatMap((r) => [r.certificate, r.root]).filter((p): p is string => !!p).map((p) => parseCertificate(p).spkiDer);
+  const issuing = parsedCa(ctx, rec.certificate);
+  const caKeys = (await ctx.store.listCas()).flatMap((r) => [r.certificate, r.root]).filter((p): p is string => !!p).map((p) => parsedCa(ctx, p).spkiDer);
   const csr = await checkCsr(req.csr, caKeys);
   const subject = leafSubject(req.identity ?? DEFAULT_IDENTITY, req.token.id, rec.subjectBase);
   ctx.limiter.take(req.token.id, now);

@@ -47,6 +47,15 @@ export interface CaContext {
   dataDir: string;
   clock: () => Date;
   crlValidityMs: number;
+  /** Parsed CA certificates by PEM: issuance parses none per request (bench B9). */
+  parsed: Map<string, ParsedCertificate>;
+}
+
+/** A stored CA certificate, parsed once. */
+export function parsedCa(ctx: CaContext, pem: string): ParsedCertificate {
+  let cert = ctx.parsed.get(pem);
+  if (!cert) ctx.parsed.set(pem, (cert = parseCertificate(pem)));
+  return cert;
 }
 
 export interface CaCreate {
@@ -96,6 +105,7 @@ export class CaService {
       dataDir: options.dataDir,
       clock: options.clock ?? (() => new Date()),
       crlValidityMs: options.crlValidityMs ?? DAY_MS,
+      parsed: new Map(),
     };
   }
 

@@ -119,11 +119,14 @@ export interface TsaSigner {
   key: KeyObject;
   certDer: Uint8Array;
   policy: string;
+  /** The certificate parsed once, and its RFC 5035 ESSCertIDv2 hash. */
+  cert?: Certificate;
+  certHash?: ArrayBuffer;
 }
 
 /** The TSA's signer from its PKCS#8 PEM key and certificate. */
 export function loadTsaSigner(keyPem: string, certDer: Uint8Array, policy: string): TsaSigner {
-  return { key: createPrivateKey(keyPem), certDer, policy };
+  return { key: createPrivateKey(keyPem), certDer, policy, cert: AsnConvert.parse(certDer, Certificate), certHash: new Uint8Array(sha256(certDer)).buffer };
 }
 
 const sha256 = (b: Uint8Array | ArrayBuffer) => createHash('sha256').update(new Uint8Array(b)).digest();
@@ -142,12 +145,12 @@ export function timeStampResponse(query: TimeStampQuery, signer: TsaSigner, seri
     ...(query.nonce !== undefined ? { nonce: query.nonce } : {}),
   });
   const content = AsnConvert.serialize(tstInfo);
-  const cert = AsnConvert.parse(signer.certDer, Certificate);
+  const cert = signer.cert ?? AsnConvert.parse(signer.certDer, Certificate);
   const attr = (type: string, value: ArrayBuffer) => new Attribute({ attrType: type, attrValues: [value] });
   const attrs = [
     attr(OID_CONTENT_TYPE, AsnConvert.serialize(new AsnTypeOid(id_ct_tstInfo))),
     attr(OID_MESSAGE_DIGEST, AsnConvert.serialize(new OctetString(sha256(content)))),
-    attr(OID_SIGNING_CERTIFICATE_V2, AsnConvert.serialize(new SigningCertificateV2({ certs: [new EssCertIdV2({ certHash: new Uint8Array(sha256(signer.certDer)).buffer })] }))),
+    attr(OID_SIGNING_CERTIFICATE_V2, AsnConvert.serialize(new SigningCertificateV2({ certs: [new EssCertIdV2({ certHash: signer.certHash ?? new Uint8Array(sha256(signer.certDer)).buffer })] }))),
   ];
   // DER SET OF: elements in ascending order of their encodings (X.690 11.6).
   const encoded = attrs.map((a) => ({ a, der: Buffer.from(AsnConvert.serialize(a)) })).sort((x, y) => Buffer.compare(x.der, y.der));
