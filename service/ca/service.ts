@@ -151,9 +151,10 @@ export class CaService {
       }
       const tsa = await ensureTsa(this.ctx, base, now, written);
       const rec: CaRecord = { name, kind: 'ca', scopes, certificate: certificate.pem, root: root?.pem ?? null, keyRef, subjectBase: base, createdAt: now.toISOString() };
-      const anchors = await this.anchorsFor(rec, tsa, now);
+      const anchors = await this.anchorsFor(rec, tsa.rec, now);
       const crl = await signCrlNow(this.ctx, rec, key, null, [], now);
       await store.transaction(async () => {
+        if (tsa.isNew) await store.addCa(tsa.rec);
         await store.addCa(rec);
         for (const a of anchors) if (!(await store.getAnchor(a.scope, a.id))) await store.addAnchor(a, now);
         await storeCrl(store, crl, now, { expectIssuer: certificate.id });

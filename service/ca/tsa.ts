@@ -20,10 +20,13 @@ import type { CaContext } from './service.js';
 export const TSA_POLICY = '2.25.187728447331276763337255785754551746193';
 const TSA_VALIDITY_MS = 10 * 365 * 86_400_000;
 
-/** The TSA record, made on first use: a TSA root (key to move offline) and the TSA's own certificate. */
-export async function ensureTsa(ctx: CaContext, base: SubjectBase, now: Date, written: string[]): Promise<CaRecord> {
+/**
+ * The TSA record, made on first use: a TSA root (key to move offline) and the TSA's own
+ * certificate. A new record is for the caller to store, in the transaction that adds the CA.
+ */
+export async function ensureTsa(ctx: CaContext, base: SubjectBase, now: Date, written: string[]): Promise<{ rec: CaRecord; isNew: boolean }> {
   const existing = await ctx.store.getCa(TSA_NAME);
-  if (existing) return existing;
+  if (existing) return { rec: existing, isNew: false };
   const subject = (cn: string) => caSubject(base, cn);
   const rootPem = generateCaKeyPem();
   written.push(writeCaKey(ctx.dataDir, TSA_NAME, 'root', rootPem));
@@ -43,8 +46,7 @@ export async function ensureTsa(ctx: CaContext, base: SubjectBase, now: Date, wr
     subjectBase: base,
     createdAt: now.toISOString(),
   };
-  await ctx.store.addCa(rec);
-  return rec;
+  return { rec, isNew: true };
 }
 
 /** The TSA's signer, loaded once. */

@@ -205,6 +205,23 @@ describe('when a certificate the CA issued is revoked', () => {
   });
 });
 
+describe('when an apply file revokes a certificate the CA issued', () => {
+  it('re-signs the CRL too, and ca create was audited as one change', async () => {
+    const signer = await token({ role: 'signer', scopes: [TEAM_B] });
+    const issued = (await as(signer)('POST', '/ca/team-b/certificates', { csr: (await generateKeyAndCsr()).csrPem })).body;
+    const before = (await instance.store.getCrl(issued.issuer))!.crlNumber;
+    const r = await admin('POST', '/apply', { revoked: { certificates: [{ issuer: issued.issuer, serial: issued.serial, reason: 'superseded' }] } });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const crl = (await instance.store.getCrl(issued.issuer))!;
+    expect(crl.crlNumber).not.toBe(before);
+    const dir = tempDir('keyshare-ca-apply-');
+    writeFileSync(join(dir, 'crl.der'), crl.der);
+    expect(execFileSync('openssl', ['crl', '-inform', 'DER', '-in', join(dir, 'crl.der'), '-noout', '-text'], { encoding: 'utf8' })).toMatch(/Superseded/);
+    const created = (await instance.audit.list()).filter((e) => e.action === 'ca.create' && e.outcome === 'ok').map((e) => e.target);
+    expect(created).toEqual(expect.arrayContaining(['release', 'team-b']));
+  });
+});
+
 describe('when the TSA gets a bad query', () => {
   const tsa = (body: Uint8Array | string, type = 'application/timestamp-query') =>
     appApi(instance, null).app.request('/tsa', { method: 'POST', headers: { 'content-type': type }, body: body as BodyInit });
