@@ -22,6 +22,7 @@ import { benchPublish } from './lib/publish.js';
 import { benchClient, cliCommand } from './lib/client.js';
 import { benchChain } from './lib/chain.js';
 import { benchBundle } from './lib/bundle.js';
+import { benchCa } from './lib/ca.js';
 import { gitCommit, machine, printTable, updateDocs, writeJson, type Row } from './lib/report.js';
 import { fmtBytes, fmtMs, median } from './lib/stats.js';
 
@@ -165,6 +166,8 @@ try {
       log,
     ),
   );
+
+  await step('B9', () => benchCa(join(work, 'b9'), quick ? 50 : 200, cli.built, log));
 } finally {
   await load.close();
   if (!keep) rmSync(work, { recursive: true, force: true });

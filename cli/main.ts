@@ -25,6 +25,7 @@ const COMMANDS: [name: string, load: () => Promise<Command>][] = [
   ['token', async () => (await import('./commands/token.js')).tokenCommand()],
   ['audit', async () => (await import('./commands/audit.js')).auditCommand()],
   ['crl', async () => (await import('./commands/crl.js')).crlCommand()],
+  ['ca', async () => (await import('./commands/ca.js')).caCommand()],
   ['bundle', async () => (await import('./commands/bundle.js')).bundleCommand()],
   ['upstream', async () => (await import('./commands/upstream.js')).upstreamCommand()],
   ['sync', async () => (await import('./commands/upstream.js')).syncCommand()],

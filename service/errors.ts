@@ -71,3 +71,18 @@ export const Codes = {
   STARTING: 'STARTING',
   INTERNAL: 'INTERNAL',
 } as const;
+
+/** keyshare's signing authorities and TSA (issue 18). CSR_* and TSA_* query codes are in service/crypto/ca.ts and tsa.ts. */
+export const CaCodes = {
+  CA_NOT_FOUND: 'CA_NOT_FOUND',
+  CA_EXISTS: 'CA_EXISTS',
+  CA_NAME_INVALID: 'CA_NAME_INVALID',
+  /** This process has neither the CA's key file nor its HSM (a replica without a copy of keys/ca-*.pem). */
+  CA_KEY_UNAVAILABLE: 'CA_KEY_UNAVAILABLE',
+  /** `ca import`: the key is not the certificate's. */
+  CA_KEY_MISMATCH: 'CA_KEY_MISMATCH',
+  VALIDITY_TOO_LONG: 'VALIDITY_TOO_LONG',
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** `POST /tsa` before any signing authority (and so the TSA) exists. */
+  TSA_UNAVAILABLE: 'TSA_UNAVAILABLE',
+} as const;

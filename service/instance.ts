@@ -23,6 +23,7 @@ import { AuditLog } from './audit/log.js';
 import { tokenDigest } from './audit/digest.js';
 import { TokenService } from './auth/token-service.js';
 import { RevocationJournal, journalPath } from './revocation-journal.js';
+import { CaService } from './ca/service.js';
 
 export interface InitOptions {
   dataDir: string;
@@ -133,6 +134,8 @@ export interface Instance {
   /** The hash-chained audit log; it records every change made through the store inside `audit.run`. */
   audit: AuditLog;
   tokens: TokenService;
+  /** keyshare's signing authorities and TSA (issue 18). */
+  ca: CaService;
   /** True while root keys are still in the data dir (development only). */
   rootKeysOnline: boolean;
   /** The clock every decision of this instance uses (tests move it). */
@@ -194,6 +197,8 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
   const service = new TrustService(store, publisher, options.clock, new RevocationJournal(journalPath(dataDir, options.revocationJournal), options.clock));
   const audit = new AuditLog(store, options.clock).attach();
   const tokens = new TokenService(store, audit, options.clock);
+  const ca = new CaService(store, publisher, audit, { dataDir, clock: options.clock, onError: options.onPublishError });
+  service.onCertificatesRevoked((added) => ca.afterRevocations(added));
   return {
     dataDir,
     store,
@@ -201,12 +206,14 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
     service,
     audit,
     tokens,
+    ca,
     rootKeysOnline: loadRootSigners(dataDir).length > 0,
     clock: options.clock,
     storeCheck,
     repaired,
     async close() {
       publisher.stop();
+      await ca.close();
       await publisher.idle();
       await store.close();
     },

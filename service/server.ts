@@ -166,6 +166,8 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
     onError: (err) => log({ level: 'error', msg: 'CRL refresh failed', err: err instanceof Error ? err.message : String(err) }),
   });
   crlRefresher.start();
+  // Managed CAs sign their CRLs again before nextUpdate (service/ca, issue 18).
+  instance.ca.start();
   // Upstreams: polled with jitter, and followed through their change feeds (sync/upstream).
   const upstreams = UpstreamManager.for(instance, {
     onError: (err) => log({ level: 'error', msg: 'upstream rescan failed', err: err instanceof Error ? err.message : String(err) }),
@@ -203,6 +205,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
         // Then a running publish completes (it commits in one transaction, or not at all), and the store closes.
         crlRefresher.stop();
         await crlRefresher.idle();
+        instance.ca.stop();
         await upstreams.idle();
         if (staticDir) {
           // The last publish reaches the static dir before the store closes.

@@ -83,6 +83,8 @@ function listOf(v: unknown, path: string): unknown[] {
 }
 
 export class TrustService {
+  private readonly revocationHooks: ((added: RevocationInput[]) => Promise<void>)[] = [];
+
   constructor(
     private readonly store: Store,
     private readonly publisher: Publisher,
@@ -90,6 +92,19 @@ export class TrustService {
     /** Issue 24: every stored revocation also goes to the journal, which outlives a restore. */
     private readonly journal: RevocationJournal | null = null,
   ) {}
+
+  /**
+   * Runs `hook` after certificate revocations are stored and before they are published: a
+   * managed CA signs its CRL again at once (issue 18, service/ca).
+   */
+  onCertificatesRevoked(hook: (added: RevocationInput[]) => Promise<void>): void {
+    this.revocationHooks.push(hook);
+  }
+
+  private async certificatesRevoked(added: RevocationInput[]): Promise<void> {
+    const certs = added.filter((r) => r.kind === 'certificate');
+    if (certs.length > 0) for (const hook of this.revocationHooks) await hook(certs);
+  }
 
   /** After a write: publish it (coalesced with concurrent writes). */
   private async published(): Promise<WriteResult> {
@@ -186,7 +201,10 @@ export class TrustService {
   ): Promise<WriteResult & { added: boolean; revocation: RevocationInput }> {
     const revocation = this.revocation(input.kind === 'certificate' && input.certificate != null ? { ...input, ...(await this.certificateTarget(input.certificate, input.encoding)) } : input);
     const added = await this.store.addRevocation(revocation);
-    if (added) this.journal?.record([revocation]);
+    if (added) {
+      this.journal?.record([revocation]);
+      await this.certificatesRevoked([revocation]);
+    }
     return { added, revocation, ...(await this.published()) };
   }
 
@@ -310,13 +328,11 @@ export class TrustService {
           }
         }
       }
-      for (const r of revocations) {
-        if (!(await this.store.addRevocation(r))) continue;
-        summary.revocationsAdded++;
-        added.push(r);
-      }
+      for (const r of revocations) if (await this.store.addRevocation(r)) added.push(r);
+      summary.revocationsAdded = added.length;
     });
     this.journal?.record(added);
+    await this.certificatesRevoked(added);
     summary.changed =
       summary.scopesCreated.length + summary.scopesUpdated.length + summary.scopesRemoved.length +
         summary.anchorsAdded + summary.anchorsUpdated + summary.anchorsRemoved + summary.revocationsAdded > 0;

@@ -14,6 +14,8 @@ interface CreatedToken {
   role: string;
   scopes: string[] | null;
   expiresAt: string | null;
+  ca?: string | null;
+  maxValiditySeconds?: number | null;
 }
 interface TokenView {
   id: string;
@@ -31,6 +33,7 @@ const shownOnce = (t: CreatedToken) => [
   `role:    ${t.role}`,
   ...(t.scopes ? [`scopes:  ${t.scopes.join(' ')}`] : []),
   `expires: ${t.expiresAt ?? 'never'}`,
+  ...(t.role === 'signer' ? [`ca:      ${t.ca ?? 'any CA within its scopes'}`, `max validity: ${t.maxValiditySeconds} s`] : []),
   'The token is shown only this once: store it now.',
 ];
 
@@ -60,6 +63,9 @@ export function tokenCommand(): Command {
         '           --scopes patterns (a pattern is a scope and everything under it). Revocations',
         '           without --scope and apply --prune need an admin.',
         '  reader   reads only',
+        '  signer   gets short-lived signing certificates from the signing authorities whose scopes',
+        '           lie inside its --scopes patterns (only --ca NAME, if given), each valid for at',
+        '           most --max-validity (default 1h): `keyshare ca issue` (issue 18)',
         '',
         'Rotating the admin token from init:',
         '  keyshare token rotate-admin        # new secret in <data>/admin.token, the old one revoked',
@@ -69,13 +75,24 @@ export function tokenCommand(): Command {
     cmd
       .command('create')
       .description('create a token; it is shown only this once')
-      .addOption(new Option('--role <role>', 'what the token may do').choices(['admin', 'editor', 'reader']).makeOptionMandatory())
-      .option('--scopes <pattern...>', 'editor only: the scope patterns it may write (e.g. registry.acme.io/team-a "*.acme.io")')
+      .addOption(new Option('--role <role>', 'what the token may do').choices(['admin', 'editor', 'reader', 'signer']).makeOptionMandatory())
+      .option('--scopes <pattern...>', 'editor and signer only: the scope patterns it may write or sign for (e.g. registry.acme.io/team-a "*.acme.io")')
       .option('--expires <duration>', 'lifetime, e.g. 30d, 12h, 1y (default: never expires)')
-      .addHelpText('after', '\nExamples:\n  keyshare token create --role editor --scopes registry.acme.io/team-a --expires 90d\n  keyshare token create --role reader --json'),
+      .option('--ca <name>', 'signer only: the one signing authority it may use (default: any within its scopes)')
+      .option('--max-validity <duration>', 'signer only: the longest validity of a certificate it gets (default 1h)')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  keyshare token create --role editor --scopes registry.acme.io/team-a --expires 90d\n  keyshare token create --role reader --json\n  keyshare token create --role signer --scopes registry.acme.io/team-a --ca release --max-validity 1h --expires 30d',
+      ),
   ).action(async (o) => {
-    const r = await AdminClient.from(o).call<CreatedToken>('POST', '/tokens', { role: o.role, scopes: o.scopes ?? null, expires: o.expires ?? null });
-    const out: CreatedToken = { id: r.id, token: r.token, role: r.role, scopes: r.scopes, expiresAt: r.expiresAt };
+    const r = await AdminClient.from(o).call<CreatedToken>('POST', '/tokens', {
+      role: o.role,
+      scopes: o.scopes ?? null,
+      expires: o.expires ?? null,
+      ...(o.ca ? { ca: o.ca } : {}),
+      ...(o.maxValidity ? { maxValidity: o.maxValidity } : {}),
+    });
+    const out: CreatedToken = { id: r.id, token: r.token, role: r.role, scopes: r.scopes, expiresAt: r.expiresAt, ...(r.role === 'signer' ? { ca: r.ca, maxValiditySeconds: r.maxValiditySeconds } : {}) };
     print(o.json, out, () => shownOnce(out));
   });
   adminOptions(cmd.command('ls').description('list tokens (never their secrets)')).action(async (o) => {

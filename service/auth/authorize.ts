@@ -40,6 +40,10 @@ export const Actions = {
   TOKEN_LIST: 'token.list',
   TOKEN_REVOKE: 'token.revoke',
   TOKEN_ROTATE: 'token.rotate',
+  /** Issue a short-lived signing certificate from a managed CA (issue 18). */
+  CA_ISSUE: 'ca.issue',
+  /** Create or import a signing authority. */
+  CA_CREATE: 'ca.create',
 } as const;
 
 /** Actions every role may perform. */
@@ -58,6 +62,14 @@ const SCOPED_ACTIONS: ReadonlySet<string> = new Set([
   Actions.TENANT_PENDING,
   Actions.TENANT_SIGN,
 ]);
+
+/** Writes a signer may perform inside its scope patterns (issue 18): only issuing certificates. */
+const SIGNER_ACTIONS: ReadonlySet<string> = new Set([Actions.CA_ISSUE]);
+
+/** The writes a role may perform inside its scope patterns. */
+function scopedActionsOf(role: TokenRole): ReadonlySet<string> {
+  return role === 'editor' ? SCOPED_ACTIONS : role === 'signer' ? SIGNER_ACTIONS : new Set();
+}
 
 /** The caller as far as authorisation is concerned (structurally the HTTP Principal). */
 export interface Subject {
@@ -85,13 +97,17 @@ export function isScopedAction(action: string): boolean {
 /** Whether the role may attempt `action` at all (before its scopes are known). */
 export function mayAttempt(who: Subject, action: string): boolean {
   if (who.role === 'admin' || READ_ACTIONS.has(action)) return true;
-  return who.role === 'editor' && SCOPED_ACTIONS.has(action);
+  return scopedActionsOf(who.role).has(action);
 }
 
 /** Throws FORBIDDEN unless the role may attempt `action` somewhere (the scopes are checked later). */
 export function authorizeAttempt(who: Subject, action: string): void {
   if (mayAttempt(who, action)) return;
-  throw new ForbiddenError(action, [], who.role === 'reader' ? 'this token can only read' : `${action} needs an admin token`);
+  throw new ForbiddenError(
+    action,
+    [],
+    who.role === 'reader' ? 'this token can only read' : action === Actions.CA_ISSUE ? 'issuing certificates needs a signer token' : `${action} needs an admin token`,
+  );
 }
 
 /**
@@ -102,7 +118,9 @@ export function authorizeAttempt(who: Subject, action: string): void {
 export function authorize(who: Subject, action: string, scopes: readonly (string | null)[]): void {
   if (who.role === 'admin' || READ_ACTIONS.has(action)) return;
   if (who.role === 'reader') throw new ForbiddenError(action, scopes, 'this token can only read');
-  if (!SCOPED_ACTIONS.has(action)) throw new ForbiddenError(action, scopes, `${action} needs an admin token`);
+  if (!scopedActionsOf(who.role).has(action)) {
+    throw new ForbiddenError(action, scopes, action === Actions.CA_ISSUE ? 'issuing certificates needs a signer token' : `${action} needs an admin token`);
+  }
   const patterns = who.scopes ?? [];
   for (const scope of scopes) {
     if (scope === null) {

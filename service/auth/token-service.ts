@@ -12,7 +12,9 @@ import { tokenDigest } from '../audit/digest.js';
 import { issueToken, type TokenRole } from './tokens.js';
 import { Actions } from './authorize.js';
 
-export const TOKEN_ROLES: readonly TokenRole[] = ['admin', 'editor', 'reader'];
+export const TOKEN_ROLES: readonly TokenRole[] = ['admin', 'editor', 'reader', 'signer'];
+/** A signer token's longest certificate validity when none is given (issue 18). */
+export const DEFAULT_MAX_VALIDITY = '1h';
 export const TOKEN_NOT_FOUND = 'TOKEN_NOT_FOUND';
 export const LAST_ADMIN_TOKEN = 'LAST_ADMIN_TOKEN';
 /** More patterns than this on one token is a mistake, not a policy. */
@@ -24,6 +26,10 @@ export interface TokenCreate {
   scopes?: string[] | null;
   /** A duration (30d, 12h); none means the token does not expire. */
   expires?: string | null;
+  /** Signer tokens only: the one CA they may use (none: every CA within their scopes). */
+  ca?: string | null;
+  /** Signer tokens only: the longest validity of a certificate they get (default 1h). */
+  maxValidity?: string | null;
 }
 
 /** What `token create` prints (CONTRACT.md): the secret is in `token`, shown only this once. */
@@ -33,6 +39,8 @@ export interface CreatedToken {
   role: TokenRole;
   scopes: string[] | null;
   expiresAt: string | null;
+  ca?: string | null;
+  maxValiditySeconds?: number | null;
 }
 
 export interface TokenView {
@@ -43,6 +51,8 @@ export interface TokenView {
   expiresAt: string | null;
   revokedAt: string | null;
   status: 'active' | 'expired' | 'revoked';
+  ca?: string | null;
+  maxValiditySeconds?: number | null;
 }
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -55,30 +65,37 @@ export class TokenService {
   ) {}
 
   /** Checks role, patterns and expiry; throws BAD_REQUEST or SCOPE_INVALID. */
-  private validate(input: TokenCreate, now: Date): { role: TokenRole; scopes: string[] | null; expiresAt: string | null } {
+  private validate(input: TokenCreate, now: Date): { role: TokenRole; scopes: string[] | null; expiresAt: string | null; ca?: string | null; maxValiditySeconds?: number | null } {
     if (!TOKEN_ROLES.includes(input.role)) throw new KeyshareError(Codes.BAD_REQUEST, `role must be one of ${TOKEN_ROLES.join(', ')}`);
     const patterns = [...new Set(input.scopes ?? [])];
-    if (input.role === 'editor') {
-      if (patterns.length === 0) throw new KeyshareError(Codes.BAD_REQUEST, 'an editor token needs --scopes: the scope patterns it may write');
+    const scoped = input.role === 'editor' || input.role === 'signer';
+    if (input.role !== 'signer' && (input.ca || input.maxValidity)) throw new KeyshareError(Codes.BAD_REQUEST, '--ca and --max-validity apply to signer tokens only');
+    if (scoped) {
+      if (patterns.length === 0) throw new KeyshareError(Codes.BAD_REQUEST, `an ${input.role} token needs --scopes: the scope patterns it may ${input.role === 'editor' ? 'write' : 'sign for'}`);
       if (patterns.length > MAX_PATTERNS) throw new KeyshareError(Codes.BAD_REQUEST, `at most ${MAX_PATTERNS} scope patterns`);
       for (const p of patterns) parseScope(p);
     } else if (patterns.length > 0) {
       throw new KeyshareError(Codes.BAD_REQUEST, `scope patterns apply to editor tokens only (an ${input.role} token ${input.role === 'admin' ? 'writes' : 'reads'} everywhere)`);
     }
     const expiresAt = input.expires ? iso(new Date(now.getTime() + parseDuration(input.expires))) : null;
-    return { role: input.role, scopes: input.role === 'editor' ? patterns.sort() : null, expiresAt };
+    if (input.role === 'signer') {
+      if (input.ca != null && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(input.ca)) throw new KeyshareError(Codes.BAD_REQUEST, `--ca names a signing authority, not ${JSON.stringify(input.ca)}`);
+      const maxValiditySeconds = Math.floor(parseDuration(input.maxValidity ?? DEFAULT_MAX_VALIDITY) / 1000);
+      return { role: input.role, scopes: patterns.sort(), expiresAt, ca: input.ca ?? null, maxValiditySeconds };
+    }
+    return { role: input.role, scopes: scoped ? patterns.sort() : null, expiresAt };
   }
 
   async create(actor: string | null, input: TokenCreate): Promise<CreatedToken> {
     const now = this.clock();
-    const { role, scopes, expiresAt } = this.validate(input, now);
+    const { role, scopes, expiresAt, ...signer } = this.validate(input, now);
     const issued = issueToken();
-    const rec: TokenRecord = { id: issued.id, hash: issued.hash, role, scopes, expiresAt, createdAt: iso(now), revokedAt: null };
+    const rec: TokenRecord = { id: issued.id, hash: issued.hash, role, scopes, expiresAt, createdAt: iso(now), revokedAt: null, ...signer };
     await this.store.transaction(async () => {
       await this.store.addToken(rec);
-      await this.audit.append({ actor, action: Actions.TOKEN_CREATE, outcome: 'ok', target: rec.id, before: null, after: tokenDigest(rec), details: { role, scopes, expiresAt } });
+      await this.audit.append({ actor, action: Actions.TOKEN_CREATE, outcome: 'ok', target: rec.id, before: null, after: tokenDigest(rec), details: { role, scopes, expiresAt, ...signer } });
     });
-    return { id: rec.id, token: issued.token, role, scopes, expiresAt };
+    return { id: rec.id, token: issued.token, role, scopes, expiresAt, ...signer };
   }
 
   async list(): Promise<TokenView[]> {
@@ -154,6 +171,7 @@ export class TokenService {
       expiresAt: r.expiresAt,
       revokedAt: r.revokedAt,
       status: r.revokedAt !== null ? 'revoked' : this.isActive(r, now) ? 'active' : 'expired',
+      ...(r.role === 'signer' ? { ca: r.ca ?? null, maxValiditySeconds: r.maxValiditySeconds ?? null } : {}),
     };
   }
 }

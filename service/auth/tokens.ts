@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export type TokenRole = 'admin' | 'editor' | 'reader';
+export type TokenRole = 'admin' | 'editor' | 'reader' | 'signer';
 
 export interface IssuedToken {
   id: string;

@@ -22,6 +22,8 @@ import { revocationRoutes } from './routes/revocations.js';
 import { crlFileRoutes, crlRoutes } from './routes/crls.js';
 import { rootRoutes } from './routes/root.js';
 import { tenantRoutes } from './routes/tenants.js';
+import { caRoutes } from './routes/ca.js';
+import { tsaRoutes } from './routes/tsa.js';
 import { validationHook } from './validation.js';
 import { clientOf, TrustedProxies } from './client.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -97,6 +99,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/tuf', tufRoutes());
   app.route('/mirrors', mirrorRoutes());
   app.route('/crl', crlFileRoutes());
+  app.route('/tsa', tsaRoutes());
 
   const api = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   // Before anything else: an address out of refusals is answered 429 without work (issue 16, finding 2).
@@ -125,6 +128,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route('/scopes', blockRoutes());
   api.route('/blocks', allBlockRoutes());
   api.route('/', upstreamRoutes());
+  api.route('/ca', caRoutes());
   // /api/v1/openapi.json and /api/docs need no token: mounted before the admin API's middleware.
   app.route('/api', openApiRoutes(api));
   app.route('/api/v1', api);

@@ -39,6 +39,13 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   // RFC 4918 11.5 Insufficient Storage.
   [Codes.STORAGE_FULL]: 507,
   [Codes.INTERNAL]: 500,
+  // Signing authorities and the TSA (service/ca, issue 18).
+  CA_NOT_FOUND: 404,
+  CA_EXISTS: 409,
+  CA_KEY_UNAVAILABLE: 503,
+  TSA_UNAVAILABLE: 503,
+  CSR_TOO_LARGE: 413,
+  TSA_QUERY_TOO_LARGE: 413,
 };
 
 export function statusFor(code: string): ContentfulStatusCode {

@@ -27,6 +27,7 @@ import type { AnchorRecord, AnchorType, Revocations, ScopeRecord } from '../doma
 import type {
   AuditHead,
   AuditRecord,
+  CaRecord,
   CrlRecord,
   CrlSummary,
   MetadataRecord,
@@ -124,6 +125,12 @@ export interface Store {
   getToken(id: string): Promise<TokenRecord | null>;
   listTokens(): Promise<TokenRecord[]>;
   revokeToken(id: string, at: string): Promise<boolean>;
+
+  // ---- signing authorities (issue 18) ----
+  listCas(): Promise<CaRecord[]>;
+  getCa(name: string): Promise<CaRecord | null>;
+  /** CA_EXISTS when the name is taken. */
+  addCa(rec: CaRecord): Promise<void>;
 
   // ---- operations views (web console, metrics) ----
   crlSummaries(): Promise<CrlSummary[]>;

@@ -97,6 +97,21 @@ export const tokens = sqliteTable('tokens', {
   expiresAt: text('expires_at'),
   createdAt: text('created_at').notNull(),
   revokedAt: text('revoked_at'),
+  /** Signer tokens (issue 18): the one CA they may use (null: any in their scopes), and the longest validity they get. */
+  ca: text('ca'),
+  maxValiditySeconds: integer('max_validity_seconds'),
+});
+
+/** keyshare's signing authorities and its TSA (issue 18); private keys stay in files or an HSM. */
+export const cas = sqliteTable('cas', {
+  name: text('name').primaryKey(),
+  kind: text('kind').notNull(), // ca | tsa
+  scopes: text('scopes', { mode: 'json' }).$type<string[]>().notNull(),
+  certificate: text('certificate').notNull(), // the issuing certificate, PEM
+  root: text('root'), // the root it chains to, PEM (null: the issuing certificate is the root)
+  keyRef: text('key_ref').notNull(), // `file` (<data>/keys/ca-NAME.pem) or a PKCS#11 URI without PIN
+  subjectBase: text('subject_base', { mode: 'json' }).$type<{ C: string; ST: string; O: string }>().notNull(),
+  createdAt: text('created_at').notNull(),
 });
 
 /** The newest accepted CRL per CA anchor (RFC 5280), published byte for byte. */

@@ -27,6 +27,7 @@ import {
   CRL_DIRTY_PREFIX,
   type AuditHead,
   type AuditRecord,
+  type CaRecord,
   type CrlRecord,
   type CrlSummary,
   type MetadataRecord,
@@ -541,6 +542,20 @@ export class SqliteStore implements Store {
   }
   revokeToken(id: string, at: string): Promise<boolean> {
     return this.call(() => this.db.update(t.tokens).set({ revokedAt: at }).where(eq(t.tokens.id, id)).run().changes > 0);
+  }
+
+  // ---- signing authorities ----
+  listCas(): Promise<CaRecord[]> {
+    return this.call(() => this.db.select().from(t.cas).orderBy(t.cas.name).all() as CaRecord[]);
+  }
+  getCa(name: string): Promise<CaRecord | null> {
+    return this.call(() => (this.db.select().from(t.cas).where(eq(t.cas.name, name)).get() as CaRecord | undefined) ?? null);
+  }
+  addCa(rec: CaRecord): Promise<void> {
+    return this.call(() => {
+      if (this.db.select().from(t.cas).where(eq(t.cas.name, rec.name)).get()) throw new KeyshareError('CA_EXISTS', `a signing authority named ${rec.name} exists`);
+      this.db.insert(t.cas).values(rec).run();
+    });
   }
 
   // ---- operations views (web console, metrics): read-only summaries ----

@@ -63,6 +63,25 @@ export interface TokenRecord {
   expiresAt: string | null;
   createdAt: string;
   revokedAt: string | null;
+  /** Signer tokens (issue 18): the one CA they may use (null: any in their scopes). */
+  ca?: string | null;
+  /** Signer tokens: the longest certificate validity they get, in seconds. */
+  maxValiditySeconds?: number | null;
+}
+
+/** A signing authority or the TSA (schema `cas`, issue 18). */
+export interface CaRecord {
+  name: string;
+  kind: 'ca' | 'tsa';
+  scopes: string[];
+  /** The issuing certificate, PEM. */
+  certificate: string;
+  /** The root it chains to, PEM; null when the issuing certificate is itself the root. */
+  root: string | null;
+  /** `file` (<data>/keys/ca-NAME.pem) or a PKCS#11 URI without its PIN. */
+  keyRef: string;
+  subjectBase: { C: string; ST: string; O: string };
+  createdAt: string;
 }
 
 /** An upstream row: a followed keyshare service, or the origin of imported bundles (sync/bundle). */

@@ -59,4 +59,5 @@ const WRITE_ROUTES: { method: string; path: RegExp; action: string }[] = [
   { method: 'POST', path: /^\/api\/v1\/tokens\/?$/, action: Actions.TOKEN_CREATE },
   { method: 'DELETE', path: /^\/api\/v1\/tokens\/[^/]+\/?$/, action: Actions.TOKEN_REVOKE },
   { method: 'POST', path: /^\/api\/v1\/tokens\/[^/]+\/rotate\/?$/, action: Actions.TOKEN_ROTATE },
+  { method: 'POST', path: /^\/api\/v1\/ca\/[^/]+\/certificates\/?$/, action: Actions.CA_ISSUE },
 ];

@@ -16,7 +16,11 @@ const errors = {
   409: json(ErrorBody, 'the last admin token cannot be revoked (LAST_ADMIN_TOKEN)'),
 };
 
-const Role = z.enum(['admin', 'editor', 'reader']).openapi('TokenRole');
+const Role = z.enum(['admin', 'editor', 'reader', 'signer']).openapi('TokenRole');
+const SignerFields = {
+  ca: z.string().nullable().optional().openapi({ description: 'signer tokens only: the one signing authority it may use (none: any within its scopes)' }),
+  maxValiditySeconds: z.number().nullable().optional().openapi({ description: 'signer tokens only: the longest validity of a certificate it gets' }),
+};
 const TokenCreate = z
   .object({
     role: Role,
@@ -26,6 +30,8 @@ const TokenCreate = z
       .optional()
       .openapi({ description: 'editor tokens only: the scope patterns it may write (a pattern is a scope and everything under it)' }),
     expires: z.string().nullable().optional().openapi({ description: 'a duration such as 30d or 12h; none: the token does not expire', example: '30d' }),
+    ca: SignerFields.ca,
+    maxValidity: z.string().nullable().optional().openapi({ description: 'signer tokens only: the longest validity of a certificate it gets (default 1h)', example: '1h' }),
   })
   .openapi('TokenCreate');
 const CreatedToken = z
@@ -35,6 +41,7 @@ const CreatedToken = z
     role: Role,
     scopes: z.array(z.string()).nullable(),
     expiresAt: z.string().nullable(),
+    ...SignerFields,
   })
   .openapi('CreatedToken');
 const Token = z
@@ -46,6 +53,7 @@ const Token = z
     expiresAt: z.string().nullable(),
     revokedAt: z.string().nullable(),
     status: z.enum(['active', 'expired', 'revoked']),
+    ...SignerFields,
   })
   .openapi('Token');
 const TokenParam = z.object({ id: z.string().min(1).openapi({ param: { name: 'id', in: 'path' }, example: '0123456789ab' }) });
@@ -87,7 +95,7 @@ export function tokenRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(createToken, async (c) => {
     authorizeFor(c, Actions.TOKEN_CREATE, []);
     const body = c.req.valid('json');
-    const created = await c.get('instance').tokens.create(c.get('principal').tokenId, { role: body.role, scopes: body.scopes, expires: body.expires });
+    const created = await c.get('instance').tokens.create(c.get('principal').tokenId, { role: body.role, scopes: body.scopes, expires: body.expires, ca: body.ca, maxValidity: body.maxValidity });
     markAudited(c.req.raw); // the token service recorded it, in the same transaction
     c.header('cache-control', 'no-store');
     return c.json(created, 201);

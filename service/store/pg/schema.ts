@@ -111,6 +111,21 @@ export const tokens = pgTable('tokens', {
   expiresAt: text('expires_at'),
   createdAt: text('created_at').notNull(),
   revokedAt: text('revoked_at'),
+  /** Signer tokens (issue 18): the one CA they may use (null: any in their scopes), and the longest validity they get. */
+  ca: text('ca'),
+  maxValiditySeconds: int('max_validity_seconds'),
+});
+
+/** keyshare's signing authorities and its TSA (issue 18); private keys stay in files or an HSM. */
+export const cas = pgTable('cas', {
+  name: text('name').primaryKey(),
+  kind: text('kind').notNull(), // ca | tsa
+  scopes: json('scopes').$type<string[]>().notNull(),
+  certificate: text('certificate').notNull(), // the issuing certificate, PEM
+  root: text('root'), // the root it chains to, PEM (null: the issuing certificate is the root)
+  keyRef: text('key_ref').notNull(), // `file` (<data>/keys/ca-NAME.pem) or a PKCS#11 URI without PIN
+  subjectBase: json('subject_base').$type<{ C: string; ST: string; O: string }>().notNull(),
+  createdAt: text('created_at').notNull(),
 });
 
 /** The newest accepted CRL per CA anchor (RFC 5280), published byte for byte. */

@@ -38,6 +38,7 @@ import {
   CRL_DIRTY_PREFIX,
   type AuditHead,
   type AuditRecord,
+  type CaRecord,
   type CrlRecord,
   type CrlSummary,
   type MetadataRecord,
@@ -540,6 +541,19 @@ export class PgStore implements Store {
   }
   async revokeToken(id: string, at: string): Promise<boolean> {
     return changed(await this.db.update(t.tokens).set({ revokedAt: at }).where(eq(t.tokens.id, id)));
+  }
+
+  // ---- signing authorities ----
+  async listCas(): Promise<CaRecord[]> {
+    return (await this.db.select().from(t.cas).orderBy(t.cas.name)) as CaRecord[];
+  }
+  async getCa(name: string): Promise<CaRecord | null> {
+    const [row] = await this.db.select().from(t.cas).where(eq(t.cas.name, name));
+    return (row as CaRecord | undefined) ?? null;
+  }
+  async addCa(rec: CaRecord): Promise<void> {
+    const inserted = await this.db.insert(t.cas).values(rec).onConflictDoNothing().returning({ name: t.cas.name });
+    if (inserted.length === 0) throw new KeyshareError('CA_EXISTS', `a signing authority named ${rec.name} exists`);
   }
 
   // ---- operations views (web console, metrics): read-only summaries ----
