@@ -84,15 +84,21 @@ function firstExample(cmd: Command): string | null {
   return m ? m[1]!.trim() : null;
 }
 
+/**
+ * Adds the examples a command lacks when its help is first shown (commander emits
+ * beforeAllHelp on the program for any command's help, before writing it): finding them
+ * renders the help, which a start that shows none should not pay for (bench B5).
+ */
 export function addMissingExamples(program: Command): void {
-  const visit = (cmd: Command) => {
-    cmd.commands.forEach(visit);
+  const done = new WeakSet<Command>();
+  program.on('beforeAllHelp', ({ command: cmd }: { command: Command }) => {
+    if (done.has(cmd)) return;
+    done.add(cmd); // first: rendering the help below emits this event again
     if (hasExamples(cmd)) return;
     const path = pathOf(cmd);
     const lines =
       EXAMPLES[path] ??
       (cmd.commands.length > 0 ? cmd.commands.map(firstExample).filter((e): e is string => e !== null) : [fromUsage(cmd)]);
     cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
-  };
-  visit(program);
+  });
 }
