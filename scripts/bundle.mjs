@@ -20,7 +20,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist/bundle');
 
 rmSync(outdir, { recursive: true, force: true });
-await build({
+const { metafile } = await build({
   absWorkingDir: root,
   entryPoints: { keyshare: 'cli/main.ts' },
   outdir,
@@ -38,4 +38,16 @@ await build({
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
+  metafile: true,
 });
+
+// esbuild gives an import() of a CommonJS package only its default export (`module.exports`),
+// where Node gives its named exports too: such an import would break once bundled. Import the
+// package statically from a small module of ours, and import() that (cli/yaml.ts).
+const broken = Object.values(metafile.outputs)
+  .map((o) => o.entryPoint)
+  .filter((entry) => entry && entry.includes('node_modules/') && metafile.inputs[entry]?.format === 'cjs');
+if (broken.length > 0) {
+  console.error(`scripts/bundle.mjs: import() of CommonJS packages, which the bundle cannot serve by name: ${broken.join(', ')}`);
+  process.exit(1);
+}
