@@ -145,7 +145,7 @@ try {
       await step('B8', () => benchRss(servers[servers.length - 1]!, largest!.scopes, load, P.read));
       await step('B5', async () => {
         const ends = [0, states.length - 1];
-        const r = await benchClient(ends.map((i) => ({ scopes: states[i]!.scopes, url: url(i), rootPath: states[i]!.rootPath })), join(work, 'b5'), P.startRounds, log);
+        const r = await benchClient(ends.map((i) => ({ scopes: states[i]!.scopes, url: url(i), rootPath: states[i]!.rootPath, token: states[i]!.token })), join(work, 'b5'), P.startRounds, log);
         return r.rows;
       });
     } finally {
