@@ -34,8 +34,8 @@ const only = onlyArg ? new Set((onlyArg.includes('=') ? onlyArg.split('=')[1]! :
 const want = (id: string) => !only || only.has(id);
 
 const P = quick
-  ? { sizes: [500, 2_000, 5_000], read: { seconds: 2, rounds: 4, warmupSeconds: 1, connections: 32 }, publishIterations: 12, publishWarmup: 2, startRounds: 3, revocations: 5, bundleRounds: 1, bundleIndex: 1 }
-  : { sizes: [1_000, 10_000, 100_000], read: { seconds: 3, rounds: 8, warmupSeconds: 2, connections: 32 }, publishIterations: 30, publishWarmup: 3, startRounds: 7, revocations: 20, bundleRounds: 3, bundleIndex: 1 };
+  ? { sizes: [500, 2_000, 5_000], read: { seconds: 2, rounds: 4, warmupSeconds: 1, connections: 32 }, publishIterations: 12, publishWarmup: 2, startRounds: 7, revocations: 5, bundleRounds: 1, bundleIndex: 1 }
+  : { sizes: [1_000, 10_000, 100_000], read: { seconds: 3, rounds: 8, warmupSeconds: 2, connections: 32 }, publishIterations: 30, publishWarmup: 3, startRounds: 11, revocations: 20, bundleRounds: 3, bundleIndex: 1 };
 const POLL_MS = 10_000;
 
 const started = performance.now();
@@ -147,7 +147,7 @@ try {
       await step('B8', () => benchRss(servers[servers.length - 1]!, largest!.scopes, load, P.read));
       await step('B5', async () => {
         const ends = [0, states.length - 1];
-        const r = await benchClient(ends.map((i) => ({ scopes: states[i]!.scopes, url: url(i), rootPath: states[i]!.rootPath })), join(work, 'b5'), P.startRounds, log);
+        const r = await benchClient(ends.map((i) => ({ scopes: states[i]!.scopes, url: url(i), rootPath: states[i]!.rootPath, token: states[i]!.token })), join(work, 'b5'), P.startRounds, log);
         return r.rows;
       });
     } finally {

@@ -1,6 +1,7 @@
 /** The admin API client used by admin commands: JSON over HTTP with the bearer token. */
 import { KeyshareError, Codes } from '../service/errors.js';
 import { adminToken, serverUrl } from './settings.js';
+import { httpRequest, type HttpAnswer } from '../sync/client/http.js';
 
 export interface AdminFlags {
   server?: string;
@@ -25,25 +26,25 @@ export class AdminClient {
   }
 
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await fetch(`${this.base}/api/v1${path}`, {
+      res = await httpRequest(`${this.base}/api/v1${path}`, {
         method,
         headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(60_000),
+        timeoutMs: 60_000,
       });
     } catch (e) {
       throw new KeyshareError('SERVER_UNREACHABLE', `cannot reach ${this.base}: ${(e as Error).cause ?? (e as Error).message}`);
     }
-    const text = await res.text();
+    const text = res.body.toString('utf8');
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : {};
     } catch {
       throw new KeyshareError(Codes.INTERNAL, `unexpected response from ${this.base} (HTTP ${res.status})`);
     }
-    if (!res.ok) {
+    if (res.status < 200 || res.status >= 300) {
       const err = json as { code?: string; message?: string; details?: unknown };
       throw new KeyshareError(err.code ?? Codes.INTERNAL, err.message ?? `HTTP ${res.status}`, { details: err.details });
     }
@@ -51,7 +52,8 @@ export class AdminClient {
     // or publishing fails) is waited for; exit 0 only once it is published, or with --no-wait.
     const record = json as { published?: unknown };
     if (method !== 'GET' && record && typeof record === 'object' && record.published === null && !path.includes('dryRun=true') && this.wait) {
-      record.published = await this.waitForPublish(res.headers.get('warning'));
+      const warning = res.headers['warning'];
+      record.published = await this.waitForPublish(typeof warning === 'string' ? warning : null);
     }
     return json as T;
   }

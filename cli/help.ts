@@ -4,6 +4,7 @@
  * adds the ones below, a group lists its subcommands' first examples, and as a last resort an
  * example is made from the command's usage so that no --help ends without one.
  */
+import type { EventEmitter } from 'node:events';
 import type { Command } from 'commander';
 
 /** Examples by command path, for commands that do not define their own. */
@@ -66,6 +67,15 @@ export function helpText(cmd: Command): string {
 
 export const hasExamples = (cmd: Command) => /\bExamples?:/.test(helpText(cmd));
 
+/** The text a command's own addHelpText adds to its help, without rendering the help itself. */
+function addedHelpText(cmd: Command): string {
+  let text = '';
+  const context = { error: false, command: cmd, write: (s: string) => (text += s) };
+  // commander writes addHelpText's text from these events (a Command is an EventEmitter).
+  for (const event of ['beforeHelp', 'afterHelp']) (cmd as unknown as EventEmitter).emit(event, context);
+  return text;
+}
+
 function pathOf(cmd: Command): string {
   const names: string[] = [];
   for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
@@ -84,15 +94,21 @@ function firstExample(cmd: Command): string | null {
   return m ? m[1]!.trim() : null;
 }
 
+/**
+ * Adds the examples a command lacks when its help is first shown (commander emits
+ * beforeAllHelp on the program for any command's help, before writing it): finding them
+ * renders the help, which a start that shows none should not pay for (bench B5).
+ */
 export function addMissingExamples(program: Command): void {
-  const visit = (cmd: Command) => {
-    cmd.commands.forEach(visit);
-    if (hasExamples(cmd)) return;
+  const done = new WeakSet<Command>();
+  program.on('beforeAllHelp', ({ command: cmd }: { command: Command }) => {
+    if (done.has(cmd)) return;
+    done.add(cmd); // first: rendering a subcommand's help below emits this event again
+    if (/\bExamples?:/.test(addedHelpText(cmd))) return;
     const path = pathOf(cmd);
     const lines =
       EXAMPLES[path] ??
       (cmd.commands.length > 0 ? cmd.commands.map(firstExample).filter((e): e is string => e !== null) : [fromUsage(cmd)]);
     cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
-  };
-  visit(program);
+  });
 }

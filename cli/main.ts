@@ -9,8 +9,8 @@ import { addMissingExamples } from './help.js';
 /**
  * Every command in --help order, with the module that defines it. A command line that names a
  * command loads that module alone (and what it imports): loading all of them cost about 40 ms
- * of `keyshare fetch --offline`'s start (bench B5, docs/BENCHMARKS.md). --help, --version,
- * completion and anything unknown load them all.
+ * of `keyshare fetch --offline`'s start (bench B5, docs/BENCHMARKS.md). --version loads none;
+ * --help, completion and anything unknown load them all.
  */
 const COMMANDS: [name: string, load: () => Promise<Command>][] = [
   ['init', async () => (await import('./commands/init.js')).initCommand()],
@@ -37,6 +37,13 @@ const COMMANDS: [name: string, load: () => Promise<Command>][] = [
   ['completion', async () => (await import('./commands/completion.js')).completionCommand()],
 ];
 
+/** The commands a command line needs: none for --version, the one it names, else all. */
+function commandsFor(command?: string): typeof COMMANDS {
+  if (command === '--version' || command === '-V') return [];
+  const named = COMMANDS.filter(([name]) => name === command && name !== 'completion');
+  return named.length > 0 ? named : COMMANDS;
+}
+
 /**
  * The program: every command, or only `command` when it names one (whose --help, options and
  * behaviour are the same either way; completion needs them all, and loads them all).
@@ -46,8 +53,7 @@ export async function buildProgram(command?: string): Promise<Command> {
     .description('keyshare: trust distribution for signed container images, published as a TUF repository')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
-  const named = COMMANDS.filter(([name]) => name === command && name !== 'completion');
-  for (const cmd of await Promise.all((named.length > 0 ? named : COMMANDS).map(([, load]) => load()))) program.addCommand(cmd);
+  for (const cmd of await Promise.all(commandsFor(command).map(([, load]) => load()))) program.addCommand(cmd);
   // Every command's --help ends with examples (cli/help.ts fills in any a command lacks).
   addMissingExamples(program);
   const exitOverride = (cmd: Command) => {

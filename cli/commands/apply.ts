@@ -15,7 +15,7 @@ export function applyCommand(): Command {
   ).action(async (file: string, o) => {
     let doc: unknown;
     // yaml is loaded on use: other commands start without it (bench B5).
-    const { parse: parseYaml } = await import('yaml');
+    const { parse: parseYaml } = await import('../yaml.js');
     try {
       doc = parseYaml(readInputFile(file).toString('utf8'));
     } catch (e) {

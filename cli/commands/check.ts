@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { fetchTrust } from '../../sync/client/index.js';
 import { KeyshareError } from '../../service/errors.js';
 import { readInputFile } from '../files.js';
 import { print } from '../output.js';
@@ -48,6 +47,8 @@ Examples:
       // STYLE.md: one reference time for the whole operation.
       const now = new Date();
       const certificates = o.cert ? new Uint8Array(readInputFile(o.cert)) : undefined;
+      // Loaded on use: tuf-js and the client are not needed for --help (bench B5).
+      const { fetchTrust } = await import('../../sync/client/index.js');
       const fetched = await fetchTrust({
         server: serverUrl(o.server),
         root: o.root,

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { fetchTrust, writeOutDir, type FetchTrustResult } from '../../sync/client/index.js';
+import type { FetchTrustResult } from '../../sync/client/index.js';
 import { KeyshareError } from '../../service/errors.js';
 import { FORMAT_NAMES, FormatCodes, type FormatName } from '../../sync/formats/types.js';
 import type { UnenforcedItem } from '../../sync/formats/enforce.js';
@@ -169,6 +169,8 @@ Examples:
       const out = resolve(o.out);
       // Refuse an unusable CRL cache dir before anything is written.
       if (crlCache) (await import('../../sync/client/notation-crl-cache.js')).notationCrlDir(crlCache.dir);
+      // Loaded on use: tuf-js and the client are not needed for --help (bench B5).
+      const { fetchTrust, writeOutDir } = await import('../../sync/client/index.js');
       const result = await fetchTrust({
         server: serverUrl(o.server),
         root: o.root,

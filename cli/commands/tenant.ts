@@ -5,8 +5,6 @@ import { print } from '../output.js';
 import { readInputFile } from '../files.js';
 import { adminOptions } from './admin-options.js';
 import { KeyshareError } from '../../service/errors.js';
-import { generateSigningKeyPem, publicKeyPem } from '../../service/crypto/signer.js';
-import { writeNewKey } from '../../service/repo/keys.js';
 import type { TenantView } from '../../service/tenant-service.js';
 import type { PublishResult } from '../../service/repo/publisher.js';
 import type { PendingView } from '../../service/repo/tenant-pending.js';
@@ -75,6 +73,9 @@ export function tenantCommand(): Command {
     if (o.offline && !!o.publicKey === !!o.generateKey) throw new KeyshareError('USAGE', '--offline needs one of --public-key FILE or --generate-key OUT');
     const client = AdminClient.from(o);
     let publicKey: string | undefined;
+    // Loaded on use: key handling brings node:crypto, which --help does not need (bench B5).
+    const { generateSigningKeyPem, publicKeyPem } = await import('../../service/crypto/signer.js');
+    const { writeNewKey } = await import('../../service/repo/keys.js');
     if (o.publicKey) publicKey = publicKeyPem(readInputFile(o.publicKey).toString('utf8'));
     if (o.generateKey) {
       const pem = generateSigningKeyPem();

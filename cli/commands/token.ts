@@ -5,7 +5,6 @@ import { AdminClient } from '../client.js';
 import { print } from '../output.js';
 import { adminToken, dataDir, serverUrl } from '../settings.js';
 import { adminOptions } from './admin-options.js';
-import { parseToken } from '../../service/auth/tokens.js';
 import { KeyshareError, Codes } from '../../service/errors.js';
 
 interface CreatedToken {
@@ -123,6 +122,8 @@ export function tokenCommand(): Command {
     const token = adminToken(o);
     const client = new AdminClient(serverUrl(o.server), token);
     const file = tokenFile(o);
+    // Loaded on use: it brings node:crypto, which --help does not need (bench B5).
+    const { parseToken } = await import('../../service/auth/tokens.js');
     const current = parseToken(token);
     if (!current) throw new KeyshareError(Codes.UNAUTHORIZED, 'the token in use is not a keyshare token');
     if (file) closeSync(openSync(file, 'r+')); // fail before rotating if the file cannot be rewritten

@@ -19,7 +19,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { Metadata, MetadataKind, type Root, type Snapshot, type Targets, type Timestamp } from '@tufjs/models';
+import { Metadata, MetadataKind, type Snapshot, type Targets } from '@tufjs/models';
 import { Updater, type Fetcher } from 'tuf-js';
 import type { TrustDocument } from '../../service/domain/types.js';
 import { INDEX_TARGET, IndexFormatError, parseIndexHeader, parseShard, type IndexEntry } from '../../service/domain/trust-index.js';
@@ -362,27 +362,30 @@ async function wholeRepository(updater: Updater, metadataDir: string, dirs: { ca
 
 /**
  * The metadata tuf-js just accepted (it persists a file only after accepting it), checked
- * once more for expiry at the caller's reference time (TUF 5.4.4, 5.5.6, 5.6.5).
+ * once more for expiry at the caller's reference time (TUF 5.4.4, 5.5.6, 5.6.5). tuf-js has
+ * parsed and verified these files: only their version and expiry are read again, not the whole
+ * model (@tufjs/models parses a snapshot's meta quadratically; bench B5).
  */
 function verifiedMetadata(metadataDir: string, now: Date) {
-  const read = <T extends Root | Timestamp | Snapshot | Targets>(kind: MetadataKind, role: string): Metadata<T> => {
+  const read = (role: string): { version: number; expires: string } => {
     const file = join(metadataDir, `${role}.json`);
     if (!existsSync(file)) throw new KeyshareError(FetchCodes.METADATA_INVALID, `no verified ${role}.json after the refresh`);
-    return Metadata.fromJSON(kind as never, JSON.parse(readFileSync(file, 'utf8'))) as unknown as Metadata<T>;
-  };
-  const root = read<Root>(MetadataKind.Root, 'root');
-  const timestamp = read<Timestamp>(MetadataKind.Timestamp, 'timestamp');
-  const snapshot = read<Snapshot>(MetadataKind.Snapshot, 'snapshot');
-  const targets = read<Targets>(MetadataKind.Targets, 'targets');
-  for (const [role, md] of [['root', root], ['timestamp', timestamp], ['snapshot', snapshot], ['targets', targets]] as const) {
-    if (md.signed.isExpired(now)) {
-      throw expiredError(role, md.signed.expires, now);
+    const signed = (JSON.parse(readFileSync(file, 'utf8')) as { signed?: { version?: unknown; expires?: unknown } }).signed;
+    if (typeof signed?.version !== 'number' || typeof signed.expires !== 'string') throw new KeyshareError(FetchCodes.METADATA_INVALID, `${role}.json has no version or expiry`);
+    // @tufjs/models Signed.isExpired: expired when the reference time is at or past `expires`.
+    if (now >= new Date(signed.expires)) {
+      throw expiredError(role, signed.expires, now);
     }
-  }
+    return { version: signed.version, expires: signed.expires };
+  };
+  const root = read('root');
+  const timestamp = read('timestamp');
+  const snapshot = read('snapshot');
+  const targets = read('targets');
   return {
-    rootVersion: root.signed.version,
-    timestampVersion: timestamp.signed.version,
-    snapshotVersion: snapshot.signed.version,
-    expires: { timestamp: timestamp.signed.expires, snapshot: snapshot.signed.expires, targets: targets.signed.expires },
+    rootVersion: root.version,
+    timestampVersion: timestamp.version,
+    snapshotVersion: snapshot.version,
+    expires: { timestamp: timestamp.expires, snapshot: snapshot.expires, targets: targets.expires },
   };
 }

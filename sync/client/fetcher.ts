@@ -3,11 +3,13 @@
  * --offline. tuf-js caps every download at the length the metadata (or its config) allows,
  * and verifies every byte; these only move bytes.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BaseFetcher } from 'tuf-js';
 import { DownloadError, DownloadHTTPError, DownloadLengthMismatchError } from 'tuf-js/dist/error.js';
 import { NotCachedError } from './errors.js';
+import { HttpRequestError, httpRequest } from './http.js';
 
 type Body = ReadableStream<Uint8Array<ArrayBuffer>>;
 
@@ -24,8 +26,52 @@ export interface HttpFetcherOptions {
   maxBytes?: number;
 }
 
-/** Plain HTTP(S) GETs, no retries (a refused fetch is reported, not hidden), each one recorded. */
-export class HttpFetcher extends BaseFetcher {
+/**
+ * tuf-js's BaseFetcher spools every download to a temporary file (a temp dir made, written,
+ * read back and removed per file) from a web stream. These fetchers read each file into memory
+ * under the same cap and hand tuf-js the bytes: a fetch's metadata are kilobytes, and the
+ * largest target is capped (fetch-trust.ts MAX_TARGET_BYTES).
+ */
+abstract class MemoryFetcher extends BaseFetcher {
+  /** The file at `url`, refused with DownloadLengthMismatchError over `maxLength` bytes. */
+  protected abstract bytes(url: string, maxLength: number): Promise<Buffer>;
+
+  override async downloadBytes(url: string, maxLength: number): Promise<Buffer> {
+    const bytes = await this.bytes(url, maxLength);
+    // tuf-js's own check and message (BaseFetcher.downloadFile).
+    if (bytes.length > maxLength) throw new DownloadLengthMismatchError('Max length reached');
+    return bytes;
+  }
+
+  /** Targets: tuf-js verifies and copies a file, so the bytes go to one for the handler. */
+  override async downloadFile<T>(url: string, maxLength: number, handler: (file: string) => Promise<T>): Promise<T> {
+    const bytes = await this.downloadBytes(url, maxLength);
+    const dir = mkdtempSync(join(tmpdir(), 'keyshare-download-'));
+    try {
+      const file = join(dir, 'file');
+      writeFileSync(file, bytes, { mode: 0o600 });
+      return await handler(file);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async fetch(url: string): Promise<Body> {
+    const bytes = await this.bytes(url, Infinity);
+    return new ReadableStream({
+      start(controller) {
+        controller.enqueue(new Uint8Array(bytes));
+        controller.close();
+      },
+    });
+  }
+}
+
+/**
+ * Plain HTTP(S) GETs, no retries (a refused fetch is reported, not hidden), each one recorded,
+ * on kept-alive connections (sync/client/http.ts).
+ */
+export class HttpFetcher extends MemoryFetcher {
   /** Every URL requested, in order. */
   readonly requests: string[] = [];
 
@@ -33,40 +79,25 @@ export class HttpFetcher extends BaseFetcher {
     super();
   }
 
-  async fetch(url: string): Promise<Body> {
+  protected async bytes(url: string, maxLength: number): Promise<Buffer> {
     this.requests.push(url);
-    let res: Response;
+    const max = Math.min(maxLength, this.options.maxBytes ?? Infinity);
+    let answer;
     try {
-      const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 30_000);
-      res = await fetch(url, {
+      answer = await httpRequest(url, {
         headers: { 'user-agent': this.options.userAgent ?? 'keyshare-fetch' },
-        signal: this.options.signal ? AbortSignal.any([timeout, this.options.signal]) : timeout,
+        timeoutMs: this.options.timeoutMs ?? 30_000,
+        signal: this.options.signal,
+        maxBytes: max,
+        tooLarge: (_, announced) => new DownloadLengthMismatchError(`Max length reached: ${url} ${announced ? 'announces' : 'sent'} more than ${max} bytes`),
       });
     } catch (e) {
-      const cause = (e as Error).cause as Error | undefined;
-      throw new DownloadError(`cannot reach ${url}: ${cause?.message ?? (e as Error).message}`);
+      if (!(e instanceof HttpRequestError)) throw e;
+      throw new DownloadError(`${e.unreachable ? 'cannot reach' : 'cannot download'} ${url}: ${e.message}`);
     }
-    if (!res.ok || !res.body) {
-      await res.body?.cancel();
-      // tuf-js reads a 403/404 on {N}.root.json as "no newer root" (TUF 5.3.3).
-      throw new DownloadHTTPError(`download failed: HTTP ${res.status} for ${url}`, res.status);
-    }
-    const max = this.options.maxBytes;
-    if (max === undefined) return res.body as Body;
-    if (Number(res.headers.get('content-length') ?? '0') > max) {
-      await res.body.cancel().catch(() => {});
-      throw new DownloadLengthMismatchError(`Max length reached: ${url} announces more than ${max} bytes`);
-    }
-    let seen = 0;
-    return res.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          seen += chunk.length;
-          if (seen > max) controller.error(new DownloadLengthMismatchError(`Max length reached: ${url} sent more than ${max} bytes`));
-          else controller.enqueue(chunk);
-        },
-      }),
-    ) as Body;
+    // tuf-js reads a 403/404 on {N}.root.json as "no newer root" (TUF 5.3.3).
+    if (answer.status < 200 || answer.status >= 300) throw new DownloadHTTPError(`download failed: HTTP ${answer.status} for ${url}`, answer.status);
+    return answer.body;
   }
 }
 
@@ -83,7 +114,7 @@ const MAX_CACHED_FILE = 5_000_000;
  * and stored, so that tuf-js verifies the whole chain again against the trusted root (TUF
  * 5.3-5.7), expiry included. No network is ever used.
  */
-export class CacheFetcher extends BaseFetcher {
+export class CacheFetcher extends MemoryFetcher {
   readonly requests: string[] = [];
   private readonly metadataPath: string;
   private readonly targetsPath: string;
@@ -98,15 +129,9 @@ export class CacheFetcher extends BaseFetcher {
     this.targetsPath = new URL(targetBaseUrl).pathname.replace(/\/*$/, '/');
   }
 
-  async fetch(url: string): Promise<Body> {
+  protected async bytes(url: string): Promise<Buffer> {
     this.requests.push(url);
-    const bytes = this.lookup(new URL(url).pathname);
-    return new ReadableStream({
-      start(controller) {
-        controller.enqueue(new Uint8Array(bytes));
-        controller.close();
-      },
-    });
+    return this.lookup(new URL(url).pathname);
   }
 
   private lookup(pathname: string): Buffer {

@@ -1,0 +1,69 @@
+/**
+ * The bundled CLI (dist/bundle/, built by `npm run build` through scripts/bundle.mjs, and what
+ * bin/keyshare.js runs) behaves like the sources: the same command tree, the same --help for
+ * every command and subcommand, the same completion scripts (issue 25). The end-to-end tests
+ * run the bundle through bin/keyshare.js.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Command } from 'commander';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { completionScript } from '../../cli/completion.js';
+import { helpText } from '../../cli/help.js';
+import { packageRoot } from '../../service/util/paths.js';
+
+const ROOT = packageRoot();
+const BUNDLE = join(ROOT, 'dist/bundle/keyshare.js');
+
+/** cli/main.ts and the bundle run the CLI when loaded: give them a harmless command line (it prints the version). */
+async function programFrom(load: () => Promise<{ buildProgram(): Promise<Command> }>): Promise<Command> {
+  const argv = process.argv;
+  process.argv = [argv[0]!, 'keyshare', '--version'];
+  try {
+    return await (await load()).buildProgram();
+  } finally {
+    process.argv = argv;
+  }
+}
+
+function commands(cmd: Command, path = ''): [string, Command][] {
+  return [[path, cmd], ...cmd.commands.flatMap((c) => commands(c, path ? `${path} ${c.name()}` : c.name()))];
+}
+
+let sources: Command;
+let bundled: Command;
+
+beforeAll(async () => {
+  expect(existsSync(BUNDLE), 'dist/bundle/ is missing: run `npm run build`').toBe(true);
+  sources = await programFrom(() => import('../../cli/main.js'));
+  bundled = await programFrom(() => import(/* @vite-ignore */ pathToFileURL(BUNDLE).href));
+});
+
+describe('the bundled CLI', () => {
+  it('has the command tree of the sources', () => {
+    const paths = (p: Command) => commands(p).map(([path, c]) => `${path}: ${c.options.map((o) => o.flags).join(' ')}`);
+    expect(paths(bundled)).toEqual(paths(sources));
+    expect(commands(sources).length).toBeGreaterThan(15);
+  });
+
+  it('prints the same --help for every command and subcommand', () => {
+    const bundledByPath = new Map(commands(bundled));
+    const differ = commands(sources).filter(([path, c]) => helpText(bundledByPath.get(path)!) !== helpText(c));
+    expect(differ.map(([path]) => path || '(keyshare)')).toEqual([]);
+  });
+
+  it('writes the same completion scripts', () => {
+    for (const shell of ['bash', 'zsh'] as const) expect(completionScript(bundled, shell)).toBe(completionScript(sources, shell));
+  });
+
+  it('answers the same through bin/keyshare.js', () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/keyshare.js'), ...args], { encoding: 'utf8', timeout: 30_000 });
+    const help = run('anchor', 'add', '--help');
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toBe(helpText(commands(sources).find(([p]) => p === 'anchor add')![1]));
+    const version = run('--version');
+    expect(version.stdout.trim()).toBe(sources.version());
+  });
+});
