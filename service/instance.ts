@@ -126,6 +126,8 @@ export interface OpenOptions {
   database?: string | null;
   /** The revocation journal (issue 24); absent: `<data>/revocations.journal`. */
   revocationJournal?: string | null;
+  /** A revocation stored but not journalled (default: a line on stderr). */
+  onJournalError?: (e: Error) => void;
 }
 
 export interface Instance {
@@ -176,7 +178,7 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
   });
   await publisher.load();
   for (const [name, signer] of loadTenantSigners(dataDir)) publisher.setTenantSigner(name, signer);
-  const service = new TrustService(store, publisher, options.clock, new RevocationJournal(journalPath(dataDir, options.revocationJournal), options.clock));
+  const service = new TrustService(store, publisher, options.clock, new RevocationJournal(journalPath(dataDir, options.revocationJournal), options.clock, options.onJournalError));
   const audit = new AuditLog(store, options.clock).attach();
   const tokens = new TokenService(store, audit, options.clock);
   return {

@@ -87,6 +87,7 @@ export function serveCommand(): Command {
         expiry: config.expiry,
         revocationJournal: config.revocationJournal,
         onPublishError: (err) => logger.error({ err }, 'publish failed'),
+        onJournalError: (err) => logger.error({ err }, 'revocation journal write failed'),
       });
       const server = await startServer(instance, config.listen, log, {
         logger,
