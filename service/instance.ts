@@ -124,6 +124,8 @@ export interface OpenOptions {
   database?: string | null;
   /** The revocation journal (issue 24); absent: `<data>/revocations.journal`. */
   revocationJournal?: string | null;
+  /** A revocation stored but not journalled (default: a line on stderr). */
+  onJournalError?: (e: Error) => void;
 }
 
 export interface Instance {
@@ -194,7 +196,7 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
     await store.close();
     throw e;
   }
-  const service = new TrustService(store, publisher, options.clock, new RevocationJournal(journalPath(dataDir, options.revocationJournal), options.clock));
+  const service = new TrustService(store, publisher, options.clock, new RevocationJournal(journalPath(dataDir, options.revocationJournal), options.clock, options.onJournalError));
   const audit = new AuditLog(store, options.clock).attach();
   const tokens = new TokenService(store, audit, options.clock);
   const ca = new CaService(store, publisher, audit, { dataDir, clock: options.clock, onError: options.onPublishError });

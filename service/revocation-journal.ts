@@ -8,7 +8,7 @@
  * flushed to disk (fsync): every acknowledged revocation is in the journal. Replaying is
  * idempotent (a revocation already stored changes nothing), so a line too many is harmless.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyshareError } from './errors.js';
 import type { RevocationInput } from './store/index.js';
@@ -37,6 +37,8 @@ export class RevocationJournal {
   constructor(
     readonly path: string,
     private readonly clock: () => Date = () => new Date(),
+    /** A failed append (full disk, read-only file): the revocation is stored and published all the same, so it is reported, not thrown. */
+    private readonly onError: (e: Error) => void = (e) => process.stderr.write(`keyshare: error: ${e.message}\n`),
   ) {}
 
   /** Appends the revocations, one line each, in one write, then fsync. */
@@ -44,26 +46,33 @@ export class RevocationJournal {
     if (revocations.length === 0) return;
     const at = this.clock().toISOString();
     const text = revocations.map((revocation) => JSON.stringify({ mediaType: JOURNAL_MEDIA_TYPE, at, revocation }) + '\n').join('');
-    const fd = openSync(this.path, 'a', 0o600);
     try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      const fd = openSync(this.path, 'a+', 0o600);
+      try {
+        // After a crash that cut the last append short, start on a line of its own.
+        const size = fstatSync(fd).size;
+        const last = Buffer.alloc(1);
+        if (size > 0) readSync(fd, last, 0, 1, size - 1);
+        writeSync(fd, size > 0 && last[0] !== 0x0a ? `\n${text}` : text);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (e) {
+      this.onError(new Error(`cannot append ${revocations.length} revocation(s) to the revocation journal ${this.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): a restore would lose them`));
     }
   }
 }
 
 const KINDS = new Set(['certificate', 'key', 'signature']);
 
-/** Reads a journal; a line cut short by a crash (the last one, unterminated) is skipped. */
+/** Reads a journal; a line cut short by a crash (not JSON) is skipped. */
 export function readJournal(path: string): JournalEntry[] {
   const bad = (m: string) => new KeyshareError(JournalCodes.JOURNAL_INVALID, `${path}: ${m}`);
   if (!existsSync(path)) throw bad('no such file');
   if (statSync(path).size > MAX_JOURNAL_BYTES) throw bad(`larger than ${MAX_JOURNAL_BYTES} bytes`);
   const text = readFileSync(path, 'utf8');
   const lines = text.split('\n');
-  if (!text.endsWith('\n')) lines.pop(); // an append that a crash cut short
   const entries: JournalEntry[] = [];
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
@@ -71,7 +80,7 @@ export function readJournal(path: string): JournalEntry[] {
     try {
       e = JSON.parse(line);
     } catch {
-      throw bad(`line ${i + 1} is not JSON`);
+      return; // an append that a crash cut short (never acknowledged): the next one starts a new line
     }
     const r = e?.revocation;
     if (e?.mediaType !== JOURNAL_MEDIA_TYPE || typeof e.at !== 'string' || Number.isNaN(Date.parse(e.at)) || !r || !KINDS.has(r.kind) || typeof r.revokedAt !== 'string') {

@@ -95,6 +95,7 @@ export function serveCommand(): Command {
         expiry: config.expiry,
         revocationJournal: config.revocationJournal,
         onPublishError: (err) => logger.error({ err }, 'publish failed'),
+        onJournalError: (err) => logger.error({ err }, 'revocation journal write failed'),
       });
       // Issue 24 row 10: what the checks at open found.
       if (instance.storeCheck != null) logger[instance.storeCheck === 'ok' ? 'info' : 'error']({ quickCheck: instance.storeCheck }, 'database quick_check');

@@ -4,9 +4,11 @@
  * without a `keyshare restore` marker (a pg_restore, a copied file); an unreachable peer is
  * skipped; accepting the loss jumps above the highest version. And the pg_dump header's time.
  */
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { guardRestore, pgDumpCreatedAt } from '../../service/restore-guard.js';
-import { journalPath } from '../../service/revocation-journal.js';
+import { RevocationJournal, journalPath, readJournal } from '../../service/revocation-journal.js';
 import { openInstance } from '../../service/instance.js';
 import { cleanupTempDirs, newDataDir } from '../support/service.js';
 
@@ -40,5 +42,22 @@ describe('the restore guard', () => {
     const head = Uint8Array.from([...Buffer.from('PGDMP'), 1, 16, 0, 4, 8, 1, 0, ...[5, 4, 3, 27, 10, 126, 0].flatMap(int)]);
     expect(pgDumpCreatedAt(head)!.toISOString()).toBe('2026-11-26T13:04:05.000Z');
     expect(pgDumpCreatedAt(Buffer.from('not a dump'))).toBeNull();
+  });
+
+  it('journals revocations, skips a line a crash cut short, and reports (not throws) a failed append', async () => {
+    const { dataDir } = await newDataDir();
+    const file = journalPath(dataDir);
+    const revocation = { kind: 'key' as const, id: `sha256:${'a'.repeat(64)}`, scope: null, reason: 'keyCompromise' as const, revokedAt: '2026-11-27T03:00:00Z' };
+    new RevocationJournal(file).record([revocation]);
+    appendFileSync(file, '{"mediaType":"application/vnd.keyshare.rev');
+    expect(readJournal(file).map((e) => e.revocation)).toEqual([revocation]);
+    const later = { ...revocation, id: `sha256:${'b'.repeat(64)}` };
+    new RevocationJournal(file).record([later]);
+    expect(readJournal(file).map((e) => e.revocation)).toEqual([revocation, later]);
+    appendFileSync(file, '{"mediaType":"something else","at":"2026-11-27T03:00:00Z"}\n');
+    expect(() => readJournal(file)).toThrow(/line 4 is not a application\/vnd\.keyshare\.revocation-journal\.v1\+json entry/);
+    const errors: string[] = [];
+    new RevocationJournal(join(dataDir, 'missing', 'journal'), undefined, (e) => errors.push(e.message)).record([revocation]);
+    expect(errors.join()).toMatch(/cannot append 1 revocation\(s\) to the revocation journal .*ENOENT.*a restore would lose them/);
   });
 });
