@@ -111,8 +111,3 @@ export interface TrustDocument {
   source?: string;
 }
 
-/** index.json: every scope with its trust file's path and version. */
-export interface TrustIndex {
-  mediaType: 'application/vnd.keyshare.index.v1+json';
-  scopes: { scope: string; path: string; version: number }[];
-}
