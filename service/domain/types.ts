@@ -110,4 +110,3 @@ export interface TrustDocument {
   /** A federated scope: the upstreams it comes from (sync/upstream/source.ts). Absent for a local scope. */
   source?: string;
 }
-
