@@ -110,9 +110,3 @@ export interface TrustDocument {
   /** A federated scope: the upstreams it comes from (sync/upstream/source.ts). Absent for a local scope. */
   source?: string;
 }
-
-/** index.json: every scope with its trust file's path and version. */
-export interface TrustIndex {
-  mediaType: 'application/vnd.keyshare.index.v1+json';
-  scopes: { scope: string; path: string; version: number }[];
-}

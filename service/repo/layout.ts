@@ -15,7 +15,7 @@ import { SuccinctRoles } from '@tufjs/models/dist/role.js';
 
 export const TRUST_ROLE = 'trust';
 export const BIN_PREFIX = 'bin';
-export const INDEX_TARGET = 'index.json';
+export { INDEX_TARGET } from '../domain/trust-index.js';
 /** A new repository's bins (they grow with the scopes: service/repo/bins.ts). */
 export const DEFAULT_BIN_BITS = 4;
 /** Every SHA-256 hex path hash starts with one of these: a delegation that matches all paths. */

@@ -19,7 +19,7 @@ describe('when versions have been superseded for longer than the grace period', 
       }
       const count = (sql: string) => sqlCount(instance.store, sql);
       const timestampsBefore = await count(`SELECT COUNT(*) AS n FROM tuf_metadata WHERE role = 'timestamp'`);
-      const indexBefore = await count(`SELECT COUNT(*) AS n FROM tuf_targets WHERE path = 'index.json'`);
+      const indexBefore = await count(`SELECT COUNT(*) AS n FROM tuf_targets WHERE path LIKE 'index/%'`);
       expect(timestampsBefore).toBeGreaterThan(3);
       expect(indexBefore).toBeGreaterThan(3);
 
@@ -28,7 +28,7 @@ describe('when versions have been superseded for longer than the grace period', 
       await instance.service.createScope({ scope: 'registry.acme.io/late' });
 
       expect(await count(`SELECT COUNT(*) AS n FROM tuf_metadata WHERE role = 'timestamp'`)).toBeLessThan(timestampsBefore);
-      expect(await count(`SELECT COUNT(*) AS n FROM tuf_targets WHERE path = 'index.json'`)).toBeLessThan(indexBefore);
+      expect(await count(`SELECT COUNT(*) AS n FROM tuf_targets WHERE path LIKE 'index/%'`)).toBeLessThan(indexBefore);
       expect(await count(`SELECT COUNT(*) AS n FROM tuf_metadata WHERE role = 'root'`)).toBe(1);
       // Everything the current snapshot names is still there.
       const latestTs = (await instance.store.latestMetadata('timestamp'))!;
