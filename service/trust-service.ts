@@ -8,7 +8,7 @@ import { LEVELS, REVOCATION_REASONS, type AnchorRecord, type Level, type Revocat
 import { KeyshareError, Codes, isKeyshareError } from './errors.js';
 import type { Publisher, PublishResult } from './repo/publisher.js';
 import type { RevocationInput, Store } from './store/index.js';
-import { CrlCodes, caAnchors, certificateIssuerId } from './domain/crl.js';
+import { CrlCodes, caAnchors, certificateIssuerId, crlNumberDecimal } from './domain/crl.js';
 import { storeCrl, type StoreCrlOptions } from './crl/store-crl.js';
 import { crlTargetPath } from './domain/trust.js';
 import { assertAnchorRemovable, assertScopeAppliable, assertScopeRemovable } from './domain/federation.js';
@@ -363,7 +363,8 @@ export class TrustService {
     const crl = parseCrl(rec.der);
     return {
       issuer,
-      crlNumber: rec.crlNumber,
+      crlNumber: crlNumberDecimal(rec.crlNumber),
+      crlNumberHex: rec.crlNumber,
       thisUpdate: rec.thisUpdate,
       nextUpdate: rec.nextUpdate,
       revoked: crl.entries.length,
@@ -377,7 +378,9 @@ export class TrustService {
 /** What `crl add` reports about an accepted CRL. */
 export interface CrlInfo {
   issuer: string;
+  /** Decimal, as openssl shows it; `crlNumberHex` in hex. */
   crlNumber: string;
+  crlNumberHex: string;
   thisUpdate: string;
   nextUpdate: string;
   /** How many certificates it lists. */

@@ -24,7 +24,8 @@ export function checkCommand(): Command {
     .addHelpText(
       'after',
       `
-Exit 0 when trusted. Otherwise exit 1 with one line on stderr:
+Exit 0 when trusted. stdout says "trusted:", "revoked:" or "untrusted:" and why (with --json:
+trusted and code). Otherwise exit 1 with one line on stderr:
   keyshare: REVOKED: ...    the key, the certificate (by the trust document or its CA's CRL)
                             or the signature is revoked for the repository's scope
   keyshare: UNTRUSTED: ...  not an anchor of the scope, no valid path to one (CA flags,
@@ -62,7 +63,9 @@ Examples:
       // Loaded on use: it brings X.509 and CRL parsing, which other commands' start-up does not need.
       const { decideCheck } = await import('../../sync/check/index.js');
       const decision = decideCheck({ document, key: o.key, certificates, signature: o.signature, crls: fetched.crls, now });
-      print(o.json, { repository, ...decision, metadata: fetched.metadata }, () => `trusted: ${decision.reason}`);
+      // The same verdict as --json's `trusted` and `code`.
+      const verdict = decision.trusted ? 'trusted' : decision.code === 'REVOKED' ? 'revoked' : 'untrusted';
+      print(o.json, { repository, ...decision, metadata: fetched.metadata }, () => `${verdict}: ${decision.reason}`);
       if (!decision.trusted) throw new KeyshareError(decision.code!, decision.reason);
     });
 }

@@ -7,6 +7,7 @@ import { KeyshareError } from '../../service/errors.js';
 
 interface CrlInfo {
   issuer: string;
+  /** Decimal, as openssl shows it (the API also gives crlNumberHex). */
   crlNumber: string;
   thisUpdate: string;
   nextUpdate: string;

@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { fetchTrust, writeOutDir, type FetchTrustResult } from '../../sync/client/index.js';
 import { KeyshareError } from '../../service/errors.js';
-import { FORMAT_NAMES, type FormatName } from '../../sync/formats/types.js';
+import { FORMAT_NAMES, FormatCodes, type FormatName } from '../../sync/formats/types.js';
+import type { UnenforcedItem } from '../../sync/formats/enforce.js';
 import { print } from '../output.js';
 import { serverUrl } from '../settings.js';
 
@@ -71,6 +72,37 @@ async function seedCrlCache(result: FetchTrustResult, options: CrlCacheOptions) 
   return { ...seedNotationCrlCache(options.dir, entries), warnings };
 }
 
+/** --lookaside and --lookaside-staging, checked; only with --format containers. */
+function lookasideOptions(o: { format: string; lookaside?: string; lookasideStaging?: string }): { url?: string; staging?: string } | undefined {
+  if (o.lookaside === undefined && o.lookasideStaging === undefined) return undefined;
+  if (o.format !== 'containers') throw usage('--lookaside and --lookaside-staging go with --format containers');
+  // containers-registries.d(5): lookaside and lookaside-staging are http(s) or file URLs.
+  const check = (flag: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    let u: URL | undefined;
+    try {
+      u = new URL(value);
+    } catch {
+      u = undefined;
+    }
+    if (!u || !['http:', 'https:', 'file:'].includes(u.protocol)) throw usage(`${flag} must be an http(s) or file URL, such as https://sigs.acme.io or file:///var/lib/containers/sigstore, not ${JSON.stringify(value)}`);
+    return value;
+  };
+  return { url: check('--lookaside', o.lookaside), staging: check('--lookaside-staging', o.lookasideStaging) };
+}
+
+/** One warning per unenforced item; an item of several scopes (a global revocation) is one line. */
+function unenforcedWarnings(format: string, items: UnenforcedItem[]): string[] {
+  const byItem = new Map<string, { item: UnenforcedItem; scopes: string[] }>();
+  for (const item of items) {
+    const key = JSON.stringify([item.kind, item.id, item.reason]);
+    const seen = byItem.get(key);
+    if (seen) seen.scopes.push(item.scope);
+    else byItem.set(key, { item, scopes: [item.scope] });
+  }
+  return [...byItem.values()].map(({ item, scopes }) => `not enforced by --format ${format}: ${item.kind} ${item.id} (scope ${scopes.join(', ')}): ${item.reason}`);
+}
+
 function seededLine(s: { dir: string; entries: { action: string }[] }): string {
   const count = (action: string) => s.entries.filter((e) => e.action === action).length;
   return `notation CRL cache ${s.dir}: ${count('written')} written, ${count('unchanged')} unchanged, ${count('kept-newer')} kept (newer)`;
@@ -81,7 +113,7 @@ export function fetchCommand(): Command {
     .description('fetch the trust for registries over TUF, verify it against a pinned root, and write files for verifiers')
     .option('--server <url>', 'keyshare server (env KEYSHARE_SERVER, default http://127.0.0.1:8080)')
     .requiredOption('--root <file>', 'the pinned root.json, obtained out of band (never trusted on first use)')
-    .requiredOption('--out <dir>', 'output directory, replaced as a whole (use a directory of its own)')
+    .requiredOption('--out <dir>', 'output directory: fetch replaces only the files it wrote there (listed in its .keyshare-fetch.json), and refuses one holding any other')
     .addOption(new Option('--format <format>', 'what to write').choices(FORMAT_NAMES as string[]).makeOptionMandatory())
     .option('--scope <scope>', 'a scope to fetch (repeatable)', collect)
     .option('--repository <repo>', 'a repository (host[:port]/path) to fetch the trust for, resolved to its most specific scope (repeatable)', collect)
@@ -89,6 +121,9 @@ export function fetchCommand(): Command {
     .option('--offline', 'use only the cache (no network), while its metadata has not expired')
     .option('--notation-crl-cache <dir>', "with --format notation: also write the CAs' CRLs into notation's CRL cache, <dir>/crl (dir: notation's cache dir, e.g. ~/.cache/notation; notation >= 1.3.0)")
     .option('--crl-url-base <url>', 'with --notation-crl-cache: another base URL of this service that certificates name in their CRL distribution point, as <url>/crl/<issuer-hex>.crl (repeatable)', collect)
+    .option('--strict', 'refuse (UNENFORCEABLE, nothing written) when the format cannot enforce an item of the trust, instead of warning')
+    .option('--lookaside <url>', 'with --format containers: where simple-signing (OpenPGP) signatures are read, written into registries.d/keyshare.yaml')
+    .option('--lookaside-staging <url>', 'with --format containers: where simple-signing signatures are written (skopeo copy --sign-by), into registries.d/keyshare.yaml')
     .option('--json', 'print machine-readable JSON')
     .addHelpText(
       'after',
@@ -98,6 +133,17 @@ scopes named, plus the most specific scope of each --repository, plus the defaul
 the server defines it (it governs every other repository). --out is written to a temporary sibling and
 renamed into place; a refused fetch (ROLLBACK, EXPIRED_METADATA, BAD_SIGNATURE, HASH_MISMATCH,
 DOWNLOAD_FAILED, UNKNOWN_SCOPE, ...) leaves it untouched and exits 1.
+
+fetch lists the files it writes in --out/.keyshare-fetch.json and replaces or removes only
+those. Any other file in --out, at any depth, or one of its files changed since, stops it with
+OUT_INVALID naming the file, before anything changes. Keep your own files elsewhere: for
+containers, --lookaside URL writes the registries.d lookaside entry for you.
+
+A format may be unable to enforce part of the trust: a revoked certificate below a CA anchor
+whose CRL does not list it (notation, pem), a revoked signature (every format but json), an
+anchor of a type it cannot carry (OpenPGP and public keys in notation and pem, certificates in
+containers). fetch warns once per item, --json lists them as unenforced: [{ scope, kind, id,
+reason }], and --strict refuses them with UNENFORCEABLE, writing nothing.
 
 --notation-crl-cache DIR pre-seeds notation's CRL file cache (notation v1.3.0 and later), so
 that \`notation verify\` checks revocation offline: for each CA anchor with a CRL, the verified
@@ -111,13 +157,15 @@ online fetch with this option.
 Examples:
   keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/notation \\
       --format notation --repository registry.acme.io/team-a/app
-  keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/containers --format containers
+  keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/containers --format containers \\
+      --lookaside https://sigs.acme.io
   keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/pem --format pem --offline
-  keyshare fetch --server https://keyshare.acme.io --root root.json --out ~/.config/notation --format notation \
+  keyshare fetch --server https://keyshare.acme.io --root root.json --out ~/.config/notation --format notation \\
       --repository registry.acme.io/team-a/app --notation-crl-cache ~/.cache/notation`,
     )
     .action(async (o) => {
       const crlCache = crlCacheOptions(o);
+      const lookaside = lookasideOptions(o);
       const out = resolve(o.out);
       // Refuse an unusable CRL cache dir before anything is written.
       if (crlCache) (await import('../../sync/client/notation-crl-cache.js')).notationCrlDir(crlCache.dir);
@@ -129,14 +177,29 @@ Examples:
         repositories: o.repository,
         offline: Boolean(o.offline),
         // pem writes {store}.crl.pem beside each bundle, and notation's CRL cache takes the CRLs: fetch the CRL targets too.
-        crls: o.format === 'pem' || crlCache !== null,
+        // notation: the CRLs that tell whether a revoked certificate is enforced (sync/formats/enforce.ts).
+        crls: o.format === 'pem' || crlCache !== null ? true : o.format === 'notation' ? 'revoked' : false,
       });
       // Loaded on use, after the fetch: the writers are not needed to start (bench B5).
       const { writeFormat } = await import('../../sync/formats/index.js');
-      const written = await writeFormat(o.format as FormatName, { documents: result.documents, repositories: result.repositories, outDir: out, crls: result.crls });
+      const written = await writeFormat(o.format as FormatName, {
+        documents: result.documents,
+        repositories: result.repositories,
+        outDir: out,
+        crls: result.crls,
+        ...(lookaside ? { lookaside } : {}),
+      });
+      const unenforced = unenforcedWarnings(o.format, written.unenforced);
+      if (o.strict && unenforced.length > 0) {
+        for (const w of unenforced) process.stderr.write(`keyshare: warning: ${w}\n`);
+        throw new KeyshareError(
+          FormatCodes.UNENFORCEABLE,
+          `--format ${o.format} cannot enforce ${written.unenforced.length} item(s) of the trust (above); --strict: nothing was written to ${out}`,
+        );
+      }
       writeOutDir(out, written.files);
       const seeded = crlCache ? await seedCrlCache(result, crlCache) : null;
-      for (const w of [...written.warnings, ...(seeded?.warnings ?? [])]) process.stderr.write(`keyshare: warning: ${w}\n`);
+      for (const w of [...written.warnings, ...(seeded?.warnings ?? []), ...unenforced]) process.stderr.write(`keyshare: warning: ${w}\n`);
       print(
         o.json,
         {
@@ -146,6 +209,7 @@ Examples:
           repositories: result.repositories,
           files: written.files.map((f) => f.path),
           warnings: [...written.warnings, ...(seeded?.warnings ?? [])],
+          unenforced: written.unenforced,
           ...(seeded ? { notationCrlCache: { dir: seeded.dir, entries: seeded.entries } } : {}),
           metadata: result.metadata,
         },

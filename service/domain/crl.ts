@@ -17,6 +17,14 @@ import type { AnchorRecord, AnchorType } from './types.js';
 
 export { CrlCodes };
 export const ROLLBACK = 'ROLLBACK';
+
+/**
+ * A CRL number for people: decimal, as `openssl crl -text` shows it (RFC 5280 5.2.3: an
+ * integer). Stored and compared as minimal hex; output shows hex only in fields named `...Hex`.
+ */
+export function crlNumberDecimal(hex: string): string {
+  return BigInt(`0x${hex}`).toString(10);
+}
 /** A certificate whose issuer is neither itself, a CA anchor, nor given beside it. */
 export const ISSUER_UNKNOWN = 'ISSUER_UNKNOWN';
 
@@ -92,7 +100,7 @@ export function acceptCrl(input: {
   if (crl.crlNumber === null) throw new KeyshareError(CrlCodes.CRL_INVALID, 'the CRL has no CRL number (RFC 5280 5.2.3 requires it)');
   const stored = input.stored(issuer.id);
   if (stored && compareCrlNumbers(crl.crlNumber, stored.crlNumber) <= 0) {
-    throw new KeyshareError(ROLLBACK, `CRL number ${crl.crlNumber} is not greater than the stored ${stored.crlNumber} (RFC 5280 5.2.3)`);
+    throw new KeyshareError(ROLLBACK, `CRL number ${crlNumberDecimal(crl.crlNumber)} is not greater than the stored ${crlNumberDecimal(stored.crlNumber)} (RFC 5280 5.2.3)`);
   }
   const serials = new Set(crl.entries.map((e) => e.serialHex));
   const entriesChanged = !stored?.entries || stored.entries.size !== serials.size || [...serials].some((s) => !stored.entries!.has(s));

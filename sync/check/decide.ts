@@ -18,6 +18,7 @@ import {
 } from '../../service/crypto/index.js';
 import type { TrustAnchor, TrustDocument } from '../../service/domain/types.js';
 import { KeyshareError, Codes } from '../../service/errors.js';
+import { crlNumberDecimal } from '../../service/domain/crl.js';
 import { isSubsetDn, parseSubjectIdentity, X509_SUBJECT } from '../formats/dn.js';
 
 export const CheckCodes = {
@@ -65,6 +66,7 @@ export interface RevocationEvidence {
   serial?: string;
   reason: string | null;
   revokedAt: string;
+  /** The CRL's number, in decimal. */
   crlNumber?: string;
 }
 
@@ -72,6 +74,7 @@ export interface CrlEvidence {
   issuer: string;
   target: string;
   status: 'checked' | 'not-given' | 'stale' | 'invalid';
+  /** In decimal, as openssl shows it. */
   crlNumber?: string;
   thisUpdate?: string;
   nextUpdate?: string | null;
@@ -218,8 +221,10 @@ export function decideCheck(request: CheckRequest): CheckDecision {
       evidence.crls.push({ issuer: issuer.id, target: entry.target, status: 'invalid' });
       return untrusted(`the CRL of ${describe(issuer)} cannot be read (${(e as Error).message}): the revocation status of ${describe(cert)} is unknown`);
     }
+    // Decimal, as openssl shows it (fields with hex are named ...Hex).
+    const number = crl.crlNumber === null ? undefined : crlNumberDecimal(crl.crlNumber);
     const seen: CrlEvidence = {
-      issuer: issuer.id, target: entry.target, status: 'checked', crlNumber: crl.crlNumber ?? undefined,
+      issuer: issuer.id, target: entry.target, status: 'checked', crlNumber: number,
       thisUpdate: crl.thisUpdate.toISOString(), nextUpdate: crl.nextUpdate?.toISOString() ?? null,
     };
     evidence.crls.push(seen);
@@ -239,9 +244,9 @@ export function decideCheck(request: CheckRequest): CheckDecision {
     }
     const onCrl = crl.entries.find((e) => e.serialHex === cert.serialHex);
     if (onCrl) {
-      return revoked(`${describe(cert)} (serial ${cert.serialHex}) is on the CRL of ${describe(issuer)}, number ${crl.crlNumber} (${onCrl.reason ?? 'unspecified'}, ${onCrl.revokedAt.toISOString()})`, {
+      return revoked(`${describe(cert)} (serial ${cert.serialHex}) is on the CRL of ${describe(issuer)}, number ${number} (${onCrl.reason ?? 'unspecified'}, ${onCrl.revokedAt.toISOString()})`, {
         kind: 'certificate', source: 'crl', subject: cert.id, issuer: issuer.id, serial: cert.serialHex,
-        reason: onCrl.reason, revokedAt: onCrl.revokedAt.toISOString(), crlNumber: crl.crlNumber ?? undefined,
+        reason: onCrl.reason, revokedAt: onCrl.revokedAt.toISOString(), crlNumber: number,
       });
     }
   }

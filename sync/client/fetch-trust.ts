@@ -59,8 +59,11 @@ export interface FetchTrustOptions {
   now?: Date;
   /** The online Fetcher port (default: HttpFetcher). */
   fetcher?: Fetcher;
-  /** Also fetch the CRL targets the selected documents list (`crls`), verified like any target. */
-  crls?: boolean;
+  /**
+   * Also fetch the CRL targets the selected documents list (`crls`), verified like any target;
+   * `'revoked'`: only those of CAs below which the document revokes a certificate.
+   */
+  crls?: boolean | 'revoked';
   /**
    * Scope patterns instead of `scopes`: every scope in index.json that one of them contains (a
    * pattern is a scope and everything under it). An empty list selects nothing.
@@ -190,6 +193,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
     if (options.crls) {
       for (const doc of documents) {
         for (const c of doc.crls ?? []) {
+          if (options.crls === 'revoked' && !doc.revoked.certificates.some((r) => r.issuer === c.issuer)) continue;
           if (!crls.has(c.target)) crls.set(c.target, await readTarget(updater, c.target, dirs));
         }
       }

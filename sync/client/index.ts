@@ -8,4 +8,4 @@ export { FetchCodes, NotCachedError, toFetchError } from './errors.js';
 export { HttpFetcher, CacheFetcher, type HttpFetcherOptions } from './fetcher.js';
 export { cacheLayout, defaultCacheDir, serverFolder, readPinnedRoot, type CacheLayout, type CacheState } from './cache.js';
 export { parseIndex, selectScopes, parseTrustDocument, type Selection } from './select.js';
-export { writeOutDir, checkOutDir } from './out-dir.js';
+export { writeOutDir, checkOutDir, outManifest, MANIFEST, type OutManifest } from './out-dir.js';

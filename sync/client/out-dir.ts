@@ -3,28 +3,109 @@
  * by rename. The old --out stays until the new one is in place, so readers see the old files
  * or the new ones, never a mix (between the two renames the path is briefly absent: POSIX has
  * no atomic exchange of two directories). A fetch that fails never gets here.
+ *
+ * fetch replaces only what it wrote itself (issue 15): beside the files it writes a manifest,
+ * MANIFEST, naming each file with its SHA-256. An existing --out is replaced only when every
+ * entry in it, at any depth, is a file the manifest names, unchanged, or a directory holding
+ * one. Anything else (a file of the user's, an edited file, a symlink, an empty directory of
+ * the user's) stops the fetch with OUT_INVALID, naming it, before anything changes.
+ * An --out from a keyshare without manifests is replaced only when it holds nothing but files
+ * this fetch writes again under the same names, so that nothing is lost that is not rewritten.
  */
-import { randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { KeyshareError } from '../../service/errors.js';
 import type { OutputFile } from '../formats/index.js';
 import { FetchCodes } from './errors.js';
 
-/**
- * Top-level names a fetch writes (notation: truststore/, trustpolicy*.json; containers:
- * policy.json, keys/, registries.d/; pem: *.pem; json: *.json). An existing --out holding
- * anything else is refused rather than replaced: `--out /etc/containers` must not wipe
- * registries.conf.
- */
-const OURS = /^(truststore|keys|registries\.d|[^/]+\.json|[^/]+\.pem)$/;
+/** The manifest's name in --out. No format writes a name starting with a dot. */
+export const MANIFEST = '.keyshare-fetch.json';
+const MANIFEST_MEDIA_TYPE = 'application/vnd.keyshare.fetch-manifest.v1+json';
+/** A manifest is a list of paths and hashes: far below this. */
+const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
+/** An --out with more entries than this is not one fetch wrote (bounded walk). */
+const MAX_ENTRIES = 100_000;
+
+export interface OutManifest {
+  mediaType: typeof MANIFEST_MEDIA_TYPE;
+  /** Every file fetch wrote, by relative POSIX path, with the SHA-256 hex of its content. */
+  files: { path: string; sha256: string }[];
+}
 
 function outInvalid(message: string): KeyshareError {
   return new KeyshareError(FetchCodes.OUT_INVALID, message);
 }
 
-/** Checks that `out` may be replaced: absent, or a directory of files a fetch writes. */
-export function checkOutDir(out: string): void {
+const sha256 = (content: string | Uint8Array) => createHash('sha256').update(content).digest('hex');
+
+/** The manifest of `files`, as written beside them. */
+export function outManifest(files: readonly OutputFile[]): OutManifest {
+  return {
+    mediaType: MANIFEST_MEDIA_TYPE,
+    files: files.map((f) => ({ path: f.path, sha256: sha256(f.content) })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+  };
+}
+
+interface Entry {
+  /** Relative POSIX path. */
+  path: string;
+  kind: 'file' | 'dir' | 'other';
+}
+
+/** Every entry under `dir`, never following a symlink, at most MAX_ENTRIES. */
+function walk(dir: string, prefix = '', into: Entry[] = []): Entry[] {
+  for (const name of readdirSync(join(dir, ...prefix.split('/').filter(Boolean))).sort()) {
+    const path = prefix ? `${prefix}/${name}` : name;
+    const st = lstatSync(join(dir, ...path.split('/')));
+    const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
+    into.push({ path, kind });
+    if (into.length > MAX_ENTRIES) throw outInvalid(`refusing to replace ${dir}: it holds more than ${MAX_ENTRIES} entries, far more than keyshare fetch writes`);
+    if (kind === 'dir') walk(dir, path, into);
+  }
+  return into;
+}
+
+function readManifest(out: string): Map<string, string> {
+  const file = join(out, MANIFEST);
+  const bad = (why: string) =>
+    outInvalid(`refusing to replace ${out}: its ${MANIFEST} ${why}, so what keyshare fetch wrote there is unknown; check the directory by hand, or use a new one`);
+  if (lstatSync(file).size > MAX_MANIFEST_BYTES) throw bad('is too large');
+  let parsed: Partial<OutManifest>;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<OutManifest>;
+  } catch {
+    throw bad('is not JSON');
+  }
+  if (parsed?.mediaType !== MANIFEST_MEDIA_TYPE || !Array.isArray(parsed.files)) throw bad(`is not a manifest (${MANIFEST_MEDIA_TYPE})`);
+  const files = new Map<string, string>();
+  for (const f of parsed.files) {
+    if (typeof f?.path !== 'string' || typeof f.sha256 !== 'string') throw bad('has a malformed entry');
+    files.set(f.path, f.sha256);
+  }
+  return files;
+}
+
+/** `path` and each directory above it. */
+function withParents(paths: Iterable<string>): Set<string> {
+  const all = new Set<string>();
+  for (const p of paths) {
+    const parts = p.split('/');
+    for (let i = 1; i <= parts.length; i++) all.add(parts.slice(0, i).join('/'));
+  }
+  return all;
+}
+
+function refuse(out: string, foreign: string[], why: string): KeyshareError {
+  const named = foreign.slice(0, 3).join(', ') + (foreign.length > 3 ? ` and ${foreign.length - 3} more` : '');
+  return outInvalid(`refusing to replace ${out}: ${named} ${why}; nothing was changed. Move it out of ${out} (or use a directory of fetch's own)`);
+}
+
+/**
+ * Checks that `out` may be replaced by a fetch writing `writing` (relative paths): absent, or
+ * holding only what keyshare fetch wrote there (see the file comment). Throws OUT_INVALID.
+ */
+export function checkOutDir(out: string, writing: readonly string[] = []): void {
   let st;
   try {
     st = lstatSync(out);
@@ -32,24 +113,40 @@ export function checkOutDir(out: string): void {
     return;
   }
   if (!st.isDirectory()) throw outInvalid(`${out} exists and is not a directory`);
-  const foreign = readdirSync(out).filter((name) => !OURS.test(name));
+  const entries = walk(out);
+  const manifest = entries.some((e) => e.path === MANIFEST && e.kind === 'file') ? readManifest(out) : null;
+  if (manifest) {
+    const ours = withParents(manifest.keys());
+    const foreign = entries.filter((e) => e.path !== MANIFEST && (e.kind === 'other' || !ours.has(e.path) || (e.kind === 'file' && !manifest.has(e.path)))).map((e) => e.path);
+    if (foreign.length > 0) throw refuse(out, foreign, `${foreign.length === 1 ? 'is' : 'are'} not in ${MANIFEST}: keyshare fetch did not write ${foreign.length === 1 ? 'it' : 'them'}`);
+    const changed = entries
+      .filter((e) => e.kind === 'file' && e.path !== MANIFEST && sha256(readFileSync(join(out, ...e.path.split('/')))) !== manifest.get(e.path))
+      .map((e) => e.path);
+    if (changed.length > 0) throw refuse(out, changed, `${changed.length === 1 ? 'was' : 'were'} changed since keyshare fetch wrote ${changed.length === 1 ? 'it' : 'them'}`);
+    return;
+  }
+  // No manifest: an --out from an earlier keyshare, or not fetch's at all. Safe only when the
+  // new fetch rewrites every file under the same name (and removes no directory of the user's).
+  const next = withParents(writing);
+  const nextFiles = new Set(writing);
+  const foreign = entries.filter((e) => e.kind === 'other' || !next.has(e.path) || (e.kind === 'file' && !nextFiles.has(e.path))).map((e) => e.path);
   if (foreign.length > 0) {
-    throw outInvalid(`refusing to replace ${out}: it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}, which keyshare fetch does not write; use a directory of its own`);
+    throw refuse(out, foreign, `${foreign.length === 1 ? 'is' : 'are'} not written by this fetch, and there is no ${MANIFEST} saying keyshare fetch wrote ${foreign.length === 1 ? 'it' : 'them'} (an --out from keyshare before manifests, or not fetch's)`);
   }
 }
 
 function safePath(root: string, relative: string): string {
   const parts = relative.split('/');
-  if (relative === '' || relative.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..')) {
+  if (relative === '' || relative === MANIFEST || relative.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..')) {
     throw outInvalid(`refusing to write the path ${JSON.stringify(relative)}`);
   }
   return join(root, ...parts);
 }
 
-/** Replaces `outDir` with exactly `files`. Returns the absolute path written. */
+/** Replaces `outDir` with exactly `files` and their manifest. Returns the absolute path written. */
 export function writeOutDir(outDir: string, files: OutputFile[]): string {
   const out = resolve(outDir);
-  checkOutDir(out);
+  checkOutDir(out, files.map((f) => f.path));
   const parent = dirname(out);
   mkdirSync(parent, { recursive: true });
   const stage = mkdtempSync(join(parent, `.${basename(out)}.new-`));
@@ -60,6 +157,7 @@ export function writeOutDir(outDir: string, files: OutputFile[]): string {
       // Regular files only (notation: no symlinks); `wx` never follows an existing link.
       writeFileSync(target, f.content, { mode: f.mode ?? 0o644, flag: 'wx' });
     }
+    writeFileSync(join(stage, MANIFEST), JSON.stringify(outManifest(files), null, 2) + '\n', { mode: 0o644, flag: 'wx' });
     chmodSync(stage, 0o755);
   } catch (e) {
     rmSync(stage, { recursive: true, force: true });

@@ -16,17 +16,22 @@
  *   repository. Key paths are absolute, under the final --out.
  * - A scope with both kinds cannot be written: requirements in one array are ANDed, so it
  *   would demand two signatures instead of either one: FORMAT_UNSUPPORTED.
- * - A scope with neither kind gets `reject`. Certificate anchors are left out with a warning:
- *   `sigstoreSigned.pki` needs an e-mail or host name identity that keyshare does not carry.
+ * - A scope with neither kind gets `reject`. Certificate anchors are left out (enforce.ts lists
+ *   them): `sigstoreSigned.pki` needs an e-mail or host name identity that keyshare does not carry.
  * - containers enforces or rejects, it cannot log: `audit` is enforced (with a warning).
  * - `registries.d/keyshare.yaml` turns on `use-sigstore-attachments` for every scope that uses
- *   `sigstoreSigned` (`default-docker` for `*`), or sigstore signatures are never read.
+ *   `sigstoreSigned` (`default-docker` for `*`), or sigstore signatures are never read. With
+ *   `--lookaside URL` (and `--lookaside-staging URL`) it also names where simple-signing
+ *   signatures are read (and written), in `default-docker`: containers/image falls back from a
+ *   namespace without a lookaside to `default-docker`, so one entry serves every scope, and the
+ *   user has nothing to add to registries.d by hand.
  */
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { pgpKeyring } from '../../service/crypto/index.js';
 import { KeyshareError } from '../../service/errors.js';
 import type { TrustAnchor, TrustDocument } from '../../service/domain/types.js';
+import { unenforcedFor } from './enforce.js';
 import {
   anchorFileBase,
   anchorPem,
@@ -46,7 +51,6 @@ export interface ContainersPolicy {
   transports: { docker: Record<string, PolicyRequirement[]> };
 }
 
-const CERTIFICATE_TYPES = ['ca', 'signingAuthority', 'tsa'];
 const REJECT: PolicyRequirement = { type: 'reject' };
 const MATCH_REPOSITORY = { type: 'matchRepository' };
 
@@ -70,8 +74,15 @@ export async function writeContainers(input: FormatInput): Promise<FormatOutput>
   }
 
   files.push({ path: 'policy.json', content: jsonText(policy) });
-  files.push({ path: 'registries.d/keyshare.yaml', content: registriesD(attachments) });
-  return { files: sortFiles(files), warnings };
+  files.push({ path: 'registries.d/keyshare.yaml', content: registriesD(attachments, input.lookaside ?? {}) });
+  const signedBy = Object.values(policy.transports.docker).concat([policy.default]).some((r) => r.some((q) => q['type'] === 'signedBy'));
+  if (signedBy && !input.lookaside?.url) {
+    warnings.push(
+      'containers: OpenPGP (signedBy) scopes need their signatures from a lookaside: pass --lookaside URL, ' +
+        'or containers/image reads only its built-in default (file:///var/lib/containers/sigstore)',
+    );
+  }
+  return { files: sortFiles(files), warnings, unenforced: await unenforcedFor('containers', input) };
 }
 
 interface ScopeRequirements {
@@ -92,18 +103,11 @@ async function scopeRequirements(
 
   const pgp = anchorsOfType(doc, ['pgp']);
   const keys = anchorsOfType(doc, ['publicKey']);
-  const certs = anchorsOfType(doc, CERTIFICATE_TYPES);
   if (pgp.length > 0 && keys.length > 0) {
     throw new KeyshareError(
       FormatCodes.FORMAT_UNSUPPORTED,
       `containers: scope ${doc.scope} has both OpenPGP and public-key anchors; policy.json requirements are all required ` +
         `(ANDed), so "signed by either" cannot be expressed: fetch with another format or split the scope`,
-    );
-  }
-  if (certs.length > 0) {
-    warnings.push(
-      `containers: scope ${doc.scope}: left out ${certs.length} certificate anchor(s), which policy.json cannot express: ` +
-        certs.map((a) => a.name || a.id).join(', '),
     );
   }
   if (pgp.length === 0 && keys.length === 0) {
@@ -154,14 +158,19 @@ function sigstoreRequirement(doc: TrustDocument, keys: TrustAnchor[], store: str
  * `default-docker` covers the rest. Only one file may define a given namespace, so users
  * must not repeat these scopes in their own registries.d files.
  */
-function registriesD(scopes: string[]): string {
+function registriesD(scopes: string[], lookaside: NonNullable<FormatInput['lookaside']>): string {
   const config: Record<string, unknown> = {};
   // A fresh object each time: a shared one would be written as a YAML anchor and aliases.
   const on = () => ({ 'use-sigstore-attachments': true });
-  if (scopes.includes('*')) config['default-docker'] = on();
+  const defaults = {
+    ...(lookaside.url ? { lookaside: lookaside.url } : {}),
+    ...(lookaside.staging ? { 'lookaside-staging': lookaside.staging } : {}),
+    ...(scopes.includes('*') ? on() : {}),
+  };
+  if (Object.keys(defaults).length > 0) config['default-docker'] = defaults;
   const docker = Object.fromEntries(scopes.filter((s) => s !== '*').map((s) => [s, on()]));
   if (Object.keys(docker).length > 0) config['docker'] = docker;
-  return '# Written by keyshare fetch --format containers: read sigstore signatures where policy.json needs them.\n' + stringify(config);
+  return '# Written by keyshare fetch --format containers: where policy.json needs signatures read from (--lookaside, sigstore attachments).\n' + stringify(config);
 }
 
 function absolute(outDir: string, relative: string): string {

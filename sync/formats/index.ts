@@ -35,4 +35,5 @@ export type { ContainersPolicy, PolicyRequirement } from './containers.js';
 export { writePem } from './pem.js';
 export { writeJson, type JsonFormatIndex } from './json.js';
 export { storeName } from './names.js';
+export { unenforced, unenforcedFor, crlTargetsToRead, type UnenforcedItem, type UnenforcedKind } from './enforce.js';
 export * from './types.js';

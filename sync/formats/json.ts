@@ -3,6 +3,7 @@
  * `{store}.json` each (2-space JSON, trailing newline), plus `index.json` mapping scope to file.
  */
 import { KeyshareError } from '../../service/errors.js';
+import { unenforcedFor } from './enforce.js';
 import { assignStores, jsonText, sortedDocuments, sortFiles } from './names.js';
 import { FormatCodes, type FormatInput, type FormatOutput, type OutputFile } from './types.js';
 
@@ -23,5 +24,5 @@ export async function writeJson(input: FormatInput): Promise<FormatOutput> {
     index.scopes.push({ scope: doc.scope, file, version: doc.version });
   }
   files.push({ path: 'index.json', content: jsonText(index) });
-  return { files: sortFiles(files), warnings: [] };
+  return { files: sortFiles(files), warnings: [], unenforced: await unenforcedFor('json', input) };
 }

@@ -16,6 +16,7 @@
  */
 import { KeyshareError } from '../../service/errors.js';
 import type { CertificateAnchorType, TrustAnchor, TrustDocument } from '../../service/domain/types.js';
+import { unenforcedFor } from './enforce.js';
 import { isSubsetDn, parseSubjectIdentity, type ParsedDn } from './dn.js';
 import {
   anchorFileBase,
@@ -54,16 +55,8 @@ export async function writeNotation(input: FormatInput): Promise<FormatOutput> {
   const files: OutputFile[] = [];
   const warnings: string[] = [];
 
-  for (const doc of docs) {
-    files.push(...trustStoreFiles(doc, stores.get(doc.scope)!));
-    const unusable = doc.anchors.filter((a) => !(STORE_TYPES as readonly string[]).includes(a.type));
-    if (unusable.length > 0) {
-      warnings.push(
-        `notation: scope ${doc.scope}: left out ${unusable.length} anchor(s) notation cannot use ` +
-          `(it verifies X.509 chains only): ${unusable.map(describe).join(', ')}`,
-      );
-    }
-  }
+  // Anchors notation cannot use (it verifies X.509 chains only) are left out: see `unenforced`.
+  for (const doc of docs) files.push(...trustStoreFiles(doc, stores.get(doc.scope)!));
 
   const policies = trustPolicies(input, docs, stores, warnings);
   const used = new Set(policies.flatMap((p) => p.trustStores ?? []).map((s) => s.slice(s.indexOf(':') + 1)));
@@ -83,7 +76,7 @@ export async function writeNotation(input: FormatInput): Promise<FormatOutput> {
     // notation >= 1.2 reads trustpolicy.oci.json, older versions trustpolicy.json: write both, identical.
     files.push({ path: 'trustpolicy.json', content: text }, { path: 'trustpolicy.oci.json', content: text });
   }
-  return { files: sortFiles(files), warnings };
+  return { files: sortFiles(files), warnings, unenforced: await unenforcedFor('notation', input) };
 }
 
 /** truststore/x509/{type}/{store}/{file}.pem, one certificate per regular file. */
@@ -211,8 +204,4 @@ function trustedIdentities(doc: TrustDocument, signing: TrustAnchor[]): string[]
       !parsed.some((q, j) => j !== i && isSubsetDn(q.dn, p.dn) && (!isSubsetDn(p.dn, q.dn) || j < i)),
     )
     .map((p) => p.raw);
-}
-
-function describe(anchor: TrustAnchor): string {
-  return `${anchor.name || anchor.id} (${anchor.type})`;
 }

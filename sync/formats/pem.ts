@@ -6,6 +6,7 @@
  */
 // encoding.js alone: the crypto index loads X.509 and OpenPGP, which PEM bundles do not need (CLI start-up, bench B5).
 import { encodePem } from '../../service/crypto/encoding.js';
+import { unenforcedFor } from './enforce.js';
 import { anchorPem, anchorsOfType, assignStores, sortedDocuments, sortFiles } from './names.js';
 import type { FormatInput, FormatOutput, OutputFile } from './types.js';
 
@@ -34,5 +35,5 @@ export async function writePem(input: FormatInput): Promise<FormatOutput> {
     }
     if (blocks.length > 0) files.push({ path: `${stores.get(doc.scope)!}.crl.pem`, content: blocks.join('') });
   }
-  return { files: sortFiles(files), warnings };
+  return { files: sortFiles(files), warnings, unenforced: await unenforcedFor('pem', input) };
 }

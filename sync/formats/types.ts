@@ -3,6 +3,7 @@
  * `fetch --format` writes into --out"). Writers are pure: trust documents in, files out.
  */
 import type { TrustDocument } from '../../service/domain/types.js';
+import type { UnenforcedItem } from './enforce.js';
 
 export interface OutputFile {
   /** Relative POSIX path inside --out. */
@@ -20,11 +21,18 @@ export interface FormatInput {
   outDir: string;
   /** The verified CRL targets the documents list (`crls`), DER by target path; writers that carry CRLs use them. */
   crls?: ReadonlyMap<string, Uint8Array>;
+  /**
+   * containers: where simple-signing (OpenPGP) signatures are read (`lookaside`) and written
+   * (`lookaside-staging`), for registries.d (`fetch --lookaside URL --lookaside-staging URL`).
+   */
+  lookaside?: { url?: string; staging?: string };
 }
 
 export interface FormatOutput {
   files: OutputFile[];
   warnings: string[];
+  /** The items of the trust these files do not enforce (enforce.ts), each also a warning for fetch. */
+  unenforced: UnenforcedItem[];
 }
 
 export type FormatName = 'notation' | 'containers' | 'pem' | 'json';
@@ -36,4 +44,6 @@ export const FormatCodes = {
   FORMAT_UNSUPPORTED: 'FORMAT_UNSUPPORTED',
   /** The input is inconsistent (duplicate scope, repository without its scope's document, ...). */
   FORMAT_INPUT_INVALID: 'FORMAT_INPUT_INVALID',
+  /** `fetch --strict`: the format cannot enforce an item of the trust (enforce.ts); nothing was written. */
+  UNENFORCEABLE: 'UNENFORCEABLE',
 } as const;

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath, readFixtureText } from '../../fixtures/index.js';
 import { packageRoot } from '../../service/util/paths.js';
 import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
+import { mintCrl } from '../support/crl-mint.js';
 
 const BIN = join(packageRoot(), 'bin', 'keyshare.js');
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -72,6 +73,16 @@ describe('keyshare crl add', () => {
     expectFailure(await keyshare(['crl', 'add', fixturePath('crls', 'intermediate-ca.crl'), ...admin()]), 'ROLLBACK');
     expectFailure(await keyshare(['crl', 'add', fixturePath('crls', 'bad-signature.crl'), ...admin()]), 'CRL_BAD_SIGNATURE');
   });
+
+  it('shows CRL numbers in decimal, as openssl does, and in hex only as crlNumberHex', async () => {
+    writeFileSync(join(dir, 'crl-4096.crl'), await mintCrl(4096, ['0dead0']));
+    const add = await keyshare(['crl', 'add', join(dir, 'crl-4096.crl'), ...admin()]);
+    expect(add.stdout, add.stderr).toMatch(/added CRL number 4096 /);
+    const ls = await keyshare(['crl', 'ls', ...admin()]);
+    expect(ls.stdout).toMatch(/ number 4096 /);
+    const json = JSON.parse((await keyshare(['crl', 'ls', '--json', ...admin()])).stdout);
+    expect(json.crls).toEqual([expect.objectContaining({ crlNumber: '4096', crlNumberHex: '1000' })]);
+  });
 });
 
 describe('keyshare check', () => {
@@ -86,11 +97,17 @@ describe('keyshare check', () => {
     expectFailure(r, 'REVOKED');
     const decision = JSON.parse(r.stdout);
     expect(decision).toMatchObject({ repository: 'registry.acme.io/team-a/app', trusted: false, code: 'REVOKED' });
-    expect(decision.evidence).toMatchObject({ scope: 'registry.acme.io/team-a', revocation: { kind: 'certificate', source: 'crl', serial: '0dead0' } });
+    expect(decision.evidence).toMatchObject({ scope: 'registry.acme.io/team-a', revocation: { kind: 'certificate', source: 'crl', serial: '0dead0', crlNumber: '4096' } });
+    // The human line says what --json says (issue 15: not "trusted:").
+    const human = await check('registry.acme.io/team-a/app', '--cert', fixturePath('certs', 'leaf-revoked.pem'));
+    expectFailure(human, 'REVOKED');
+    expect(human.stdout).toMatch(/^revoked: .* is on the CRL of .*, number 4096 /);
   });
 
   it('says UNTRUSTED for a broken chain and for an expired leaf', async () => {
-    expectFailure(await check('registry.acme.io/team-a/app', '--cert', fixturePath('certs', 'leaf-forged.pem')), 'UNTRUSTED');
+    const forged = await check('registry.acme.io/team-a/app', '--cert', fixturePath('certs', 'leaf-forged.pem'));
+    expectFailure(forged, 'UNTRUSTED');
+    expect(forged.stdout).toMatch(/^untrusted: /);
     expectFailure(await check('registry.acme.io/team-a/app', '--cert', fixturePath('certs', 'leaf-expired.pem')), 'UNTRUSTED');
   });
 

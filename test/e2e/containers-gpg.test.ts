@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
@@ -97,6 +97,8 @@ let svc: TestService;
 let work: string;
 let gnupgHome: string;
 let lookasideD: string;
+/** Where simple signatures are written and read (containers-registries.d(5) lookaside). */
+let sigstore: string;
 let openPolicy: string;
 let releaseFpr: string;
 let namespace: string;
@@ -136,22 +138,15 @@ async function push(name: string, signBy: string | null): Promise<void> {
   expect(r.code, r.out).toBe(0);
 }
 
-/** `keyshare fetch --format containers` (the real CLI); returns the --out dir. */
+/** `keyshare fetch --format containers --lookaside` (the real CLI) into `out`. */
 async function fetchPolicy(out: string, cache: string): Promise<void> {
-  const r = await runCli(['fetch', '--server', svc.url, '--root', join(svc.dataDir, 'root.json'), '--out', out, '--format', 'containers', '--cache', cache]);
+  const r = await runCli(['fetch', '--server', svc.url, '--root', join(svc.dataDir, 'root.json'), '--out', out, '--format', 'containers', '--cache', cache, '--lookaside', sigstore]);
   expect(r.code, r.stderr).toBe(0);
 }
 
-/** The verifier's registries.d: where signatures are (lookaside) plus keyshare's own file. */
-function verifierRegistriesD(out: string): string {
-  const dir = tempDir('keyshare-registries-d-');
-  copyFileSync(join(lookasideD, 'lookaside.yaml'), join(dir, 'lookaside.yaml'));
-  copyFileSync(join(out, 'registries.d', 'keyshare.yaml'), join(dir, 'keyshare.yaml'));
-  return dir;
-}
-
+/** The verifier uses fetch's registries.d as it is: --lookaside wrote the lookaside entry (issue 15). */
 function pull(out: string, name: string) {
-  return skopeo(['copy', '--src-tls-verify=false', `docker://${namespace}/${name}:v1`, `dir:${tempDir('keyshare-pull-')}`], join(out, 'policy.json'), verifierRegistriesD(out));
+  return skopeo(['copy', '--src-tls-verify=false', `docker://${namespace}/${name}:v1`, `dir:${tempDir('keyshare-pull-')}`], join(out, 'policy.json'), join(out, 'registries.d'));
 }
 
 beforeAll(async () => {
@@ -167,7 +162,7 @@ beforeAll(async () => {
   namespace = `${registryHost}/ns`;
   lookasideD = join(work, 'registries.d');
   mkdirSync(lookasideD);
-  const sigstore = `file://${join(work, 'signatures')}`;
+  sigstore = `file://${join(work, 'signatures')}`;
   // containers-registries.d(5): where simple signatures are written and read.
   writeFileSync(join(lookasideD, 'lookaside.yaml'), `docker:\n  ${registryHost}:\n    lookaside: ${sigstore}\n    lookaside-staging: ${sigstore}\n`);
   openPolicy = join(work, 'open-policy.json');

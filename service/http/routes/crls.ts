@@ -10,6 +10,7 @@ import { ErrorBody, Published } from '../schemas.js';
 import { validationHook } from '../validation.js';
 import { published } from './scopes.js';
 import { crlTargetPath } from '../../domain/trust.js';
+import { crlNumberDecimal } from '../../domain/crl.js';
 import { MAX_CRL_BYTES } from '../../crypto/index.js';
 import type { CrlRecord } from '../../store/index.js';
 import { normalizeAnchorId } from '../../domain/anchor.js';
@@ -42,7 +43,8 @@ export const CrlCreate = z
 export const CrlView = z
   .object({
     issuer: z.string().openapi({ description: 'the CA anchor ID' }),
-    crlNumber: z.string(),
+    crlNumber: z.string().openapi({ description: 'RFC 5280 5.2.3 CRL number, in decimal (as openssl shows it)' }),
+    crlNumberHex: z.string().openapi({ description: 'the same CRL number in lower-case hex' }),
     thisUpdate: z.string(),
     nextUpdate: z.string(),
     target: z.string().openapi({ description: 'TUF target path, also served at /{target}' }),
@@ -68,6 +70,7 @@ const addCrl = createRoute({
         crl: z.object({
           issuer: z.string(),
           crlNumber: z.string(),
+          crlNumberHex: z.string(),
           thisUpdate: z.string(),
           nextUpdate: z.string(),
           revoked: z.number(),
@@ -94,7 +97,8 @@ const listCrls = createRoute({
 export function crlView(c: CrlRecord): z.infer<typeof CrlView> {
   return {
     issuer: c.issuer,
-    crlNumber: c.crlNumber,
+    crlNumber: crlNumberDecimal(c.crlNumber),
+    crlNumberHex: c.crlNumber,
     thisUpdate: c.thisUpdate,
     nextUpdate: c.nextUpdate,
     target: crlTargetPath(c.issuer),

@@ -5,6 +5,7 @@
 import type { Child, FC, PropsWithChildren } from 'hono/jsx';
 import { LEVELS, REVOCATION_REASONS, type Revocations } from '../../domain/types.js';
 import type { CrlSummary, UpstreamSummary } from '../../store/index.js';
+import { crlNumberDecimal } from '../../domain/crl.js';
 import type { EffectiveAnchor, Expiry, ExpiringAnchor, RoleState, ScopeNode } from './model.js';
 import { CRITICAL_DAYS, WARN_DAYS, relative } from './model.js';
 import type { Flash } from './session.js';
@@ -608,7 +609,7 @@ export const CrlsPage: FC<{ user: PageUser; flash: Flash | null; now: Date; crls
                 <Id id={c.issuer} />
               </td>
               <td>
-                <code>{c.crlNumber}</code>
+                <code>{crlNumberDecimal(c.crlNumber)}</code>
               </td>
               <td>{c.thisUpdate}</td>
               <td>{c.expiry.kind === 'expired' ? <strong class="exp expired">Stale since {c.nextUpdate}</strong> : <ExpiryText expiry={c.expiry} now={now} />}</td>

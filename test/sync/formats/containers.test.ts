@@ -149,11 +149,34 @@ describe('containers format', () => {
   });
 
   describe('when a scope has only certificate anchors', () => {
-    it('rejects its images and warns', async () => {
-      const out = await writeContainers({ documents: [doc('acme.io', [certAnchor('root-ca', 'ca', 'root')])], repositories: [], outDir: OUT });
+    it('rejects its images, warns, and lists the anchors as unenforced', async () => {
+      const root = certAnchor('root-ca', 'ca', 'root');
+      const out = await writeContainers({ documents: [doc('acme.io', [root])], repositories: [], outDir: OUT });
       expect(policy(out.files).transports.docker['acme.io']).toEqual([{ type: 'reject' }]);
-      expect(out.warnings.some((w) => w.includes('certificate anchor') && w.includes('root'))).toBe(true);
+      expect(out.unenforced).toEqual([{ scope: 'acme.io', kind: 'anchor', id: root.id, reason: expect.stringContaining('ca anchor "root"') }]);
       expect(out.warnings.some((w) => w.includes('rejected'))).toBe(true);
+    });
+  });
+
+  describe('when --lookaside and --lookaside-staging are given', () => {
+    it('writes them into registries.d as default-docker, beside the sigstore attachments of *', async () => {
+      const lookaside = { url: 'https://sigs.acme.io', staging: 'file:///var/lib/containers/sigstore' };
+      const out = await writeContainers({
+        documents: [doc('*', [keyAnchor('ec-p256', 'k')]), doc('acme.io', [await pgpAnchor('release', 'release')])],
+        repositories: [],
+        outDir: OUT,
+        lookaside,
+      });
+      expect(registriesD(out.files)).toEqual({
+        'default-docker': { lookaside: lookaside.url, 'lookaside-staging': lookaside.staging, 'use-sigstore-attachments': true },
+      });
+      expect(out.warnings.filter((w) => w.includes('lookaside'))).toEqual([]);
+    });
+
+    it('without them, warns that OpenPGP scopes read signatures only from the built-in default', async () => {
+      const out = await writeContainers({ documents: [doc('acme.io', [await pgpAnchor('release', 'release')])], repositories: [], outDir: OUT });
+      expect(registriesD(out.files)).toEqual({});
+      expect(out.warnings).toEqual([expect.stringContaining('--lookaside')]);
     });
   });
 

@@ -122,7 +122,7 @@ describe('notation format', () => {
   });
 
   describe('when a scope has public-key and OpenPGP anchors besides certificates', () => {
-    it('leaves them out with a warning', async () => {
+    it('leaves them out, listed as unenforced', async () => {
       const out = await writeNotation({
         documents: [
           doc('acme.io', [certAnchor('root-ca', 'ca', 'root'), keyAnchor('ec-p256', 'cosign'), await pgpAnchor('release', 'release')]),
@@ -132,8 +132,14 @@ describe('notation format', () => {
       });
       expect(notationViolations(out.files)).toEqual([]);
       expect(out.files.filter((f) => f.path.startsWith('truststore/'))).toHaveLength(1);
-      expect(out.warnings).toHaveLength(1);
-      expect(out.warnings[0]).toMatch(/acme\.io.*cosign \(publicKey\).*release \(pgp\)/);
+      expect(out.warnings).toEqual([]);
+      expect(out.unenforced.map((i) => [i.scope, i.kind, i.reason.match(/(\w+) anchor "(\w+)"/)?.slice(1)])).toEqual(
+        expect.arrayContaining([
+          ['acme.io', 'anchor', ['publicKey', 'cosign']],
+          ['acme.io', 'anchor', ['pgp', 'release']],
+        ]),
+      );
+      expect(out.unenforced).toHaveLength(2);
     });
   });
 

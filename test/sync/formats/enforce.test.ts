@@ -1,0 +1,110 @@
+/** Issue 15: what each format cannot enforce is listed, decided in one place (sync/formats/enforce.ts). */
+import { describe, expect, it } from 'vitest';
+import { readFixture } from '../../../fixtures/index.js';
+import { crlTargetPath } from '../../../service/domain/trust.js';
+import type { TrustDocument } from '../../../service/domain/types.js';
+import { FORMAT_NAMES, writeFormat, type FormatName } from '../../../sync/formats/index.js';
+import { unenforced, unenforcedFor } from '../../../sync/formats/enforce.js';
+import { certAnchor, doc, keyAnchor, pgpAnchor } from './helpers.js';
+
+const OUT = '/etc/keyshare/out';
+const intermediate = certAnchor('intermediate-ca', 'ca', 'acme-intermediate');
+const AT = '2026-11-01T00:00:00Z';
+const SIG = `sha256:${'ab'.repeat(32)}`;
+const crlTarget = crlTargetPath(intermediate.id);
+const crls = new Map([[crlTarget, readFixture('crls/intermediate-ca.crl')]]);
+
+/** A scope trusting the intermediate CA, revoking `serial` below it. */
+function revokingCert(serial: string, withCrl: boolean): TrustDocument {
+  const d = doc('registry.acme.io/team-a', [intermediate]);
+  d.revoked.certificates.push({ issuer: intermediate.id, serial, revokedAt: AT, reason: 'keyCompromise' });
+  if (withCrl) d.crls = [{ issuer: intermediate.id, target: crlTarget }];
+  return d;
+}
+
+describe('a certificate revoked below a CA anchor', () => {
+  for (const format of ['notation', 'pem'] as const) {
+    describe(`in ${format}`, () => {
+      it('is unenforced when the CA has no CRL in keyshare', async () => {
+        const items = await unenforcedFor(format, { documents: [revokingCert('0dead0', false)], crls });
+        expect(items).toEqual([
+          { scope: 'registry.acme.io/team-a', kind: 'certificate', id: `${intermediate.id}/0dead0`, reason: expect.stringMatching(/no CRL in keyshare.*keyshare check/) },
+        ]);
+      });
+
+      it("is enforced when the CA's CRL lists its serial (however the serial is padded)", async () => {
+        expect(await unenforcedFor(format, { documents: [revokingCert('0dead0', true)], crls })).toEqual([]);
+        expect(await unenforcedFor(format, { documents: [revokingCert('000DEAD0'.toLowerCase(), true)], crls })).toEqual([]);
+      });
+
+      it("is unenforced when the CA's CRL does not list it, or was not fetched", async () => {
+        const [missing] = await unenforcedFor(format, { documents: [revokingCert('0bad', true)], crls });
+        expect(missing!.reason).toMatch(/does not list this serial/);
+        const [unknown] = await unenforcedFor(format, { documents: [revokingCert('0dead0', true)] });
+        expect(unknown!.reason).toMatch(/was not fetched/);
+      });
+    });
+  }
+
+  it('is no item in containers (no certificate anchor is written) nor in json (the document carries it)', async () => {
+    for (const format of ['containers', 'json'] as const) {
+      expect(unenforced(format, [revokingCert('0bad', false)]).filter((i) => i.kind === 'certificate')).toEqual([]);
+    }
+  });
+
+  it('is no item when its issuer is not an anchor of the scope (nothing written trusts it)', () => {
+    const d = revokingCert('0bad', false);
+    d.revoked.certificates[0]!.issuer = `sha256:${'cd'.repeat(32)}`;
+    expect(unenforced('pem', [d])).toEqual([]);
+  });
+});
+
+describe('a revoked signature', () => {
+  const d = doc('*', [keyAnchor('ec-p256', 'ci')]);
+  d.revoked.signatures.push({ digest: SIG, revokedAt: AT, reason: 'superseded' });
+
+  it('is unenforced in every format but json', () => {
+    for (const format of FORMAT_NAMES) {
+      const items = unenforced(format, [d]).filter((i) => i.kind === 'signature');
+      expect(items, format).toEqual(format === 'json' ? [] : [{ scope: '*', kind: 'signature', id: SIG, reason: expect.stringContaining('keyshare check --signature') }]);
+    }
+  });
+
+  it('is no item in a scope at level skip, which verifies nothing', () => {
+    expect(unenforced('notation', [{ ...d, level: 'skip' }])).toEqual([]);
+  });
+});
+
+describe('anchors a format cannot carry', () => {
+  it('lists OpenPGP and public-key anchors in pem and notation, certificates in containers, one item each', async () => {
+    const pgp = await pgpAnchor('release', 'release');
+    const key = keyAnchor('ec-p256', 'cosign');
+    const ca = certAnchor('root-ca', 'ca', 'acme-root');
+    const expected: Record<FormatName, string[]> = {
+      notation: [key.id, pgp.id].sort(),
+      pem: [key.id, pgp.id].sort(),
+      containers: [ca.id],
+      json: [],
+    };
+    for (const format of FORMAT_NAMES) {
+      // containers refuses pgp and public keys in one scope (FORMAT_UNSUPPORTED): two scopes.
+      const docs = [doc('acme.io', [ca, pgp]), doc('acme.io/team-b', [ca, key])];
+      const items = unenforced(format, docs).filter((i) => i.kind === 'anchor');
+      expect([...new Set(items.map((i) => i.id))].sort(), format).toEqual(expected[format]);
+      for (const i of items) expect(i.reason).toMatch(/left out.*fetch --format/);
+    }
+  });
+
+  it('reaches fetch through each writer: pem names the OpenPGP anchor it leaves out', async () => {
+    const out = await writeFormat('pem', { documents: [doc('acme.io', [certAnchor('root-ca', 'ca', 'r'), await pgpAnchor('release', 'release')])], repositories: [], outDir: OUT });
+    expect(out.unenforced).toEqual([expect.objectContaining({ scope: 'acme.io', kind: 'anchor', reason: expect.stringContaining('pgp anchor "release"') })]);
+  });
+});
+
+describe('a revoked key', () => {
+  it('is no item: a revoked key is never among the anchors, so no format trusts it', () => {
+    const d = doc('acme.io', [certAnchor('root-ca', 'ca', 'r')]);
+    d.revoked.keys.push({ id: `sha256:${'ef'.repeat(32)}`, revokedAt: AT, reason: 'keyCompromise' });
+    for (const format of FORMAT_NAMES) expect(unenforced(format, [d]).filter((i) => i.kind !== 'anchor')).toEqual([]);
+  });
+});
