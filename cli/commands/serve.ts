@@ -21,6 +21,7 @@ export function serveCommand(): Command {
       const { createLogger } = await import('../../service/log.js');
       const { initDataDir, isInitialized, openInstance } = await import('../../service/instance.js');
       const { startServer } = await import('../../service/server.js');
+      const { TrustedProxies } = await import('../../service/http/client.js');
       const logger = createLogger({ level: config.logLevel });
       const dir = config.data;
       // With PostgreSQL, a data dir without root.json over a database that holds a repository is refused (initDataDir).
@@ -55,6 +56,7 @@ export function serveCommand(): Command {
         staticDir: config.staticDir,
         upstreams: { pollMs: config.upstreamPollMs },
         database: config.database,
+        trustedProxies: TrustedProxies.parse(config.trustedProxy),
       });
       logger.info({ url: server.url, data: dir, config: config.configFile }, 'serving');
       process.stderr.write(`keyshare serving ${server.url}/tuf/ (root.json: ${dir}/root.json, admin token: ${dir}/admin.token)\n`);
