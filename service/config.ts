@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { KeyshareError, Codes } from './errors.js';
 import { LOG_LEVELS, SETTINGS, type LogLevel, type SettingDef } from './settings.js';
+import { TrustedProxies } from './http/client.js';
 
 export { SETTINGS, settingsTable, type SettingDef } from './settings.js';
 import { DEFAULT_EXPIRY, type ExpiryConfig } from './repo/layout.js';
@@ -78,6 +79,18 @@ const SettingsSchema = z
       .refine((v) => /^postgres(ql)?:\/\/\S+$/.test(v) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(v), 'must be postgres://... or a SQLite file path')
       .optional(),
     'static-dir': z.string().min(1).optional(),
+    'trusted-proxy': z
+      .union([z.string(), z.array(z.string())])
+      .transform((v, ctx) => {
+        const list = (Array.isArray(v) ? v : v.split(',')).map((x) => x.trim()).filter(Boolean);
+        try {
+          TrustedProxies.parse(list);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        }
+        return list;
+      })
+      .optional(),
     'log-level': z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }),
     'expiry.timestamp': duration(60, 366 * 86_400),
     'expiry.snapshot': duration(60, 366 * 86_400),
@@ -114,6 +127,8 @@ export interface Config {
   database: string | null;
   staticDir: string | null;
   logLevel: LogLevel;
+  /** `--trusted-proxy`: CIDRs whose X-Forwarded-* headers are believed (service/http/client.ts). */
+  trustedProxy: string[];
   /** Only the lifetimes that were set (flag, environment or file): the rest stay as stored at init. */
   expiry: Partial<ExpiryConfig>;
   maxBodyBytes: number;
@@ -242,7 +257,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       raw[def.key] = given.value;
       origin[def.key] = given.source;
     } else if (file[def.key] !== undefined && file[def.key] !== null) {
-      raw[def.key] = typeof file[def.key] === 'number' ? file[def.key] : String(file[def.key]);
+      raw[def.key] = typeof file[def.key] === 'number' || Array.isArray(file[def.key]) ? file[def.key] : String(file[def.key]);
       origin[def.key] = configFile!;
     } else if (DEFAULTS[def.key] !== undefined) {
       raw[def.key] = DEFAULTS[def.key];
@@ -266,6 +281,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     database: v.database ?? null,
     staticDir: v['static-dir'] ? path('static-dir', v['static-dir']) : null,
     logLevel: v['log-level'],
+    trustedProxy: v['trusted-proxy'] ?? [],
     expiry: Object.fromEntries(
       (['timestamp', 'snapshot', 'targets', 'root'] as const).filter((r) => origin[`expiry.${r}`] !== 'default').map((r) => [r, v[`expiry.${r}`]]),
     ),

@@ -30,6 +30,7 @@ export function serveCommand(): Command {
       const { initDataDir, isInitialized, openInstance } = await import('../../service/instance.js');
       const { bindListener, startServer } = await import('../../service/server.js');
       const { lockDataDir } = await import('../../service/util/data-dir-lock.js');
+      const { TrustedProxies } = await import('../../service/http/client.js');
       const logger = createLogger({ level: config.logLevel });
       const dir = config.data;
       // Issue 24 row 14: bind the address and lock the data dir before anything writes.
@@ -110,6 +111,7 @@ export function serveCommand(): Command {
         database: config.database,
         advertiseUrl: config.advertiseUrl,
         listener,
+        trustedProxies: TrustedProxies.parse(config.trustedProxy),
       });
       logger.info({ url: server.url, data: dir, config: config.configFile }, 'serving');
       process.stderr.write(`keyshare serving ${server.url}/tuf/ (root.json: ${dir}/root.json, admin token: ${dir}/admin.token)\n`);

@@ -392,6 +392,7 @@ export class UpstreamManager {
     const controller = new AbortController();
     r.feed = controller;
     let backoff = 1_000;
+    let quiet = 0;
     const wait = this.options.feedWaitSeconds ?? 25;
     while (!r.stopped && !controller.signal.aborted) {
       try {
@@ -409,13 +410,15 @@ export class UpstreamManager {
         backoff = 1_000;
         if ((version as number) > r.seen) {
           r.seen = version as number;
+          quiet = 0;
           await this.request(name);
           // However fast the feed answers, at most a few syncs a second.
           await sleep(200, controller.signal);
-        } else if ((version as number) < r.seen) {
-          // An upstream answering below what was accepted (restored from a backup, or lying):
-          // no hot loop on it; the poll goes on.
-          await sleep(backoff * 5, controller.signal);
+        } else {
+          // No newer version (a full feed answering at once, an upstream at or below what was
+          // accepted): back off, jittered and exponential, capped at the poll interval (issue 16, finding 3).
+          quiet = quietDelay(quiet, this.options.pollMs ?? DEFAULT_POLL_MS);
+          await sleep(quiet, controller.signal);
         }
       } catch {
         if (r.stopped || controller.signal.aborted) break;
@@ -438,6 +441,15 @@ export class UpstreamManager {
   async idle(): Promise<void> {
     while (this.syncing.size > 0) await Promise.allSettled([...this.syncing]);
   }
+}
+
+/**
+ * The follower's pause after a feed answer with no newer version: from 500 ms, doubling, at most
+ * the poll interval, each with ±25 % jitter (so that followers of one upstream spread out).
+ */
+export function quietDelay(previous: number, pollMs: number, random: () => number = Math.random): number {
+  const base = Math.min(previous === 0 ? 500 : previous * 2, pollMs);
+  return Math.min(pollMs, Math.round(base * (0.75 + random() * 0.5)));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

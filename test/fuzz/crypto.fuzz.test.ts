@@ -5,6 +5,8 @@
  * TypeError, a RangeError or an asn1js exception), and what it returns is self-consistent.
  */
 import fc from 'fast-check';
+import { armorPublicKey, craftPgpKey } from '../support/pgp-craft.js';
+import { PGP_TIME_LIMIT_MS } from '../../service/crypto/sandbox.js';
 import { describe, expect, it } from 'vitest';
 import { readFixture, readFixtureText } from '../../fixtures/index.js';
 import { detectMaterial, encodePem, parseCertificate, parseCertificateChain, parseCrl, parsePgpPublicKey, parsePublicKey, sha256Hex } from '../../service/crypto/index.js';
@@ -84,6 +86,30 @@ describe('OpenPGP keys', () => {
         expect(['ok', 'BAD_PGP_KEY', 'UNSUPPORTED_KEY']).toContain(r);
       }),
       runs(100),
+    );
+  });
+});
+
+describe('OpenPGP parameter bombs (issue 16, finding 1)', () => {
+  // Any algorithm, any MPI sizes (up to 16,384 bits), any counts of user IDs, signatures and subkeys.
+  const crafted = fc.record({
+    algorithm: fc.oneof(fc.constantFrom(1, 2, 3, 16, 17, 18, 19, 20, 22, 25, 26, 27, 28), fc.integer({ min: 0, max: 255 })),
+    mpiBits: fc.array(fc.integer({ min: 1, max: 16_384 }), { minLength: 1, maxLength: 5 }),
+    curveOid: fc.option(fc.oneof(fc.constantFrom([0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07], [0x2b, 0x81, 0x04, 0x00, 0x0a]), fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 12 })), { nil: undefined }),
+    userIds: fc.integer({ min: 0, max: 40 }),
+    signatures: fc.integer({ min: 0, max: 6 }),
+    subkeys: fc.integer({ min: 0, max: 20 }),
+  });
+  it('refuses each with BAD_PGP_KEY or UNSUPPORTED_KEY, within the worker time limit', async () => {
+    await fc.assert(
+      fc.asyncProperty(crafted, fc.boolean(), async (k, armored) => {
+        const bytes = craftPgpKey(k);
+        const t = performance.now();
+        const r = await outcome(() => parsePgpPublicKey(armored ? armorPublicKey(bytes) : bytes));
+        expect(['BAD_PGP_KEY', 'UNSUPPORTED_KEY']).toContain(r);
+        expect(performance.now() - t).toBeLessThan(PGP_TIME_LIMIT_MS + 1_000);
+      }),
+      runs(60),
     );
   });
 });

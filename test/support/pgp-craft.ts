@@ -26,7 +26,7 @@ export interface CraftedKey {
   /** Bit sizes of the key's MPIs (RSA: n, e; DSA: p, q, g, y). */
   mpiBits?: number[];
   /** For the EC algorithms: the curve OID bytes, then one point MPI. */
-  curveOid?: number[];
+  curveOid?: readonly number[];
   userIds?: number;
   subkeys?: number;
   /** Signatures per user ID (their bytes are a plausible header and junk MPIs). */
