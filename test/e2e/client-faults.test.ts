@@ -6,19 +6,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cleanupTempDirs, startTestService, tempDir, type TestService } from '../support/service.js';
+import { requireTool } from '../support/system-tools.js';
 
 const execFileAsync = promisify(execFile);
 const BIN = join(process.cwd(), 'bin', 'keyshare.js');
-const FAKETIME_LIB = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+const FAKETIME_LIB = requireTool('libfaketime');
 const NOBODY = 65534;
 const asRoot = process.getuid?.() === 0;
 
-// STYLE.md: a test that needs a system tool fails when the tool is missing and CI is set.
-if (!existsSync(FAKETIME_LIB) && process.env.CI) throw new Error('libfaketime is not installed (Debian package libfaketime)');
 
 interface Run {
   code: number;

@@ -4,6 +4,7 @@
  * both in the audit log. The browser runs with JavaScript disabled: the console must work
  * without it. A screenshot of each step is saved under test/.tmp/.
  */
+import { requireTool } from '../support/system-tools.js';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,8 @@ import { fixturePath, readFixture } from '../../fixtures/index.js';
 import { expectedCertId } from '../service/crypto/helpers.js';
 import { cleanupTempDirs, startTestService, type TestService } from '../support/service.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+// Never skipped: a missing Chromium fails the file (test/support/system-tools.ts).
+const CHROMIUM = requireTool('chromium');
 const SHOTS = join(process.cwd(), 'test', '.tmp');
 const haveChromium = existsSync(CHROMIUM);
 

@@ -5,6 +5,7 @@
  * (test/support/notation-crl-cache.ts), holding exactly the DER the service serves, which
  * `openssl crl` parses.
  */
+import { requireTool } from '../support/system-tools.js';
 import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,7 +19,8 @@ import { CRL_CA_PEM, mintCrl } from '../support/crl-mint.js';
 import { NOTATION_CRL_CACHE_FORMAT } from '../support/notation-crl-cache.js';
 import { TufClient, cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
 
-const HAVE_OPENSSL = spawnSync('openssl', ['version']).status === 0;
+// Never skipped: a missing openssl fails the file (test/support/system-tools.ts).
+const HAVE_OPENSSL = requireTool('openssl') !== '';
 const SCOPE = 'registry.acme.io';
 const PUBLIC_BASE = 'https://keyshare.acme.io';
 const ca = parseCertificate(CRL_CA_PEM());

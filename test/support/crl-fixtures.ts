@@ -2,12 +2,13 @@
  * Test support: the fixture CAs and CRLs that the CRL end-to-end tests share
  * (test/e2e/upstream-crl.test.ts, bundle-crl.test.ts), and openssl as the outside verifier.
  */
+import { toolPath } from './system-tools.js';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fixturePath, readFixture, readFixtureText } from '../../fixtures/index.js';
 import { expectedCertId } from '../service/crypto/helpers.js';
 
-export const HAVE_OPENSSL = spawnSync('openssl', ['version']).status === 0;
+export const HAVE_OPENSSL = toolPath('openssl') !== null;
 export const ROOT_CA = readFixtureText('certs/root-ca.pem');
 /** The CA that signs fixtures/crls/* and test/support/crl-mint.ts CRLs. */
 export const INT_CA = readFixtureText('certs/intermediate-ca.pem');

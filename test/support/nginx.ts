@@ -3,12 +3,13 @@
  * free loopback port, serving a directory under /tuf/ with the location block that
  * docs/DEPLOYMENT.md recommends.
  */
+import { toolPath } from './system-tools.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-export const NGINX_BIN = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p)) ?? null;
+export const NGINX_BIN = toolPath('nginx');
 
 export interface RunningNginx {
   url: string;

@@ -4,21 +4,16 @@
  * run as the `postgres` user, since PostgreSQL refuses to run as root.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { dirname } from 'node:path';
 import { freePort } from './nginx.js';
+import { toolPath } from './system-tools.js';
 
-function findBinDir(): string | null {
-  const base = '/usr/lib/postgresql';
-  if (!existsSync(base)) return null;
-  const versions = readdirSync(base).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
-  for (const v of versions) if (existsSync(join(base, v, 'bin', 'postgres'))) return join(base, v, 'bin');
-  return null;
-}
-
-export const POSTGRES_BIN_DIR = findBinDir();
+/** The newest PostgreSQL's bin dir (./system-tools.ts detects it for the tests and the global setup alike). */
+export const POSTGRES_BIN_DIR = ((p) => (p ? dirname(p) : null))(toolPath('postgres'));
 
 export interface RunningPostgres {
   /** postgres://keyshare@127.0.0.1:PORT/keyshare */

@@ -215,3 +215,47 @@ describe('the web console', () => {
     for (const role of ['root', 'timestamp', 'snapshot', 'targets']) expect(repo).toContain(`<th scope="row">${role}</th>`);
   });
 });
+
+describe('the web console on a moving clock (issue 24 test audit, row 8)', () => {
+  it('ends a session at its TTL, flags anchors expiring within 30 days, and warns of the root expiry', async () => {
+    const { createApp } = await import('../../../service/http/app.js');
+    const d = await newDataDir();
+    const instance = await openInstance({ dataDir: d.dataDir });
+    try {
+      let now = new Date();
+      const app = createApp({ instance, console: { sessionTtlSeconds: 60, clock: () => now } });
+      const { api } = appApi(instance, d.token);
+      expect((await api('POST', '/scopes', { scope: 'clock.example' })).status).toBe(201);
+      expect((await api('POST', '/scopes/clock.example/anchors', { certificate: readFixtureText('certs/root-ca.pem'), type: 'ca', name: 'soon-expiring' })).status).toBe(201);
+      const [anchor] = await instance.store.listAnchors(['clock.example']);
+      const signIn = async () => {
+        const page = await app.request('/ui/');
+        const pre = cookieFrom(page, 'ks_signin')!.split(';')[0]!;
+        const res = await app.request('/ui/signin', {
+          method: 'POST',
+          headers: { cookie: pre, 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
+          body: form({ token: d.token, csrf: csrfIn(await page.text()) }),
+        });
+        const cookie = cookieFrom(res, 'ks_session')!.split(';')[0]!;
+        return async () => (await app.request('/ui/', { headers: { cookie } })).text();
+      };
+
+      // The session lasts its TTL (60 s here), then the console asks to sign in again.
+      const overview = await signIn();
+      now = new Date(now.getTime() + 30_000);
+      expect(await overview()).toContain('<h1>Overview</h1>');
+      now = new Date(now.getTime() + 31_000);
+      expect(await overview()).toContain('<h1>Sign in</h1>');
+
+      // 20 days before the anchor's notAfter, the overview lists it as expiring.
+      now = new Date(Date.parse(anchor!.notAfter!) - 20 * 86_400_000);
+      expect(await (await signIn())()).toMatch(/Anchors expiring within 30 days[\s\S]*soon-expiring/);
+
+      // 20 days before the root expires, the overview warns of it.
+      now = new Date(Date.parse(instance.publisher.latestMetadata('root')!.expires) - 20 * 86_400_000);
+      expect(await (await signIn())()).toMatch(/root v1 expires [^<]*, in 20 days/);
+    } finally {
+      await instance.close();
+    }
+  });
+});
