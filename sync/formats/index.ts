@@ -16,11 +16,17 @@ export async function writeContainers(input: FormatInput): Promise<FormatOutput>
   return (await import('./containers.js')).writeContainers(input);
 }
 
+/** The sigstore writer parses X.509: loaded when used, as containers. */
+export async function writeSigstore(input: FormatInput): Promise<FormatOutput> {
+  return (await import('./sigstore.js')).writeSigstore(input);
+}
+
 const WRITERS: Record<FormatName, (input: FormatInput) => Promise<FormatOutput>> = {
   notation: writeNotation,
   containers: writeContainers,
   pem: writePem,
   json: writeJson,
+  sigstore: writeSigstore,
 };
 
 export async function writeFormat(name: FormatName, input: FormatInput): Promise<FormatOutput> {
@@ -31,6 +37,7 @@ export async function writeFormat(name: FormatName, input: FormatInput): Promise
 }
 
 export { writeNotation, isRegistryScope, type NotationPolicy, type NotationTrustPolicyDocument } from './notation.js';
+export type { SigstoreTrustedRoot, SigstoreCertificateAuthority } from './sigstore.js';
 export type { ContainersPolicy, PolicyRequirement } from './containers.js';
 export { writePem } from './pem.js';
 export { writeJson, type JsonFormatIndex } from './json.js';
