@@ -14,6 +14,7 @@
  * - Sigstore's TrustedRoot has no revocation data at all (no CRLs): a certificate revocation
  *   below a written CA is never enforced there. Its verifiers only trust chains ending in a
  *   written certificate authority, so a signingAuthority (a signing certificate) is not carried.
+ * - The kubernetes manifests give Kyverno and Ratify certificates and keys inline, without CRLs.
  * - A signature revocation has no place in any verifier configuration.
  * - `json` is the published document itself: whoever reads it reads every item.
  * - A scope at level `skip` verifies nothing, so nothing in it is left unenforced.
@@ -55,6 +56,8 @@ const REACH: Record<FormatName, Reach> = {
   containers: { verifier: 'containers-policy.json (podman, skopeo, CRI-O)', anchors: ['publicKey', 'pgp'], certificates: 'crl', signatures: false },
   json: { verifier: 'the reader of the trust documents', anchors: ALL, certificates: 'document', signatures: true },
   sigstore: { verifier: 'a Sigstore client (cosign, sigstore-js)', anchors: ['ca', 'tsa', 'publicKey'], certificates: 'none', signatures: false },
+  // Kyverno's verifyImages reads no CRLs from its policy; Ratify's inline providers carry none.
+  kubernetes: { verifier: 'Kyverno or Ratify', anchors: [...CERTIFICATES, 'publicKey'], certificates: 'none', signatures: false },
 };
 
 /** Formats that do carry an anchor type, for the advice. */

@@ -21,12 +21,18 @@ export async function writeSigstore(input: FormatInput): Promise<FormatOutput> {
   return (await import('./sigstore.js')).writeSigstore(input);
 }
 
+/** The kubernetes writer pulls in yaml: loaded when used, as containers. */
+export async function writeKubernetes(input: FormatInput): Promise<FormatOutput> {
+  return (await import('./kubernetes.js')).writeKubernetes(input);
+}
+
 const WRITERS: Record<FormatName, (input: FormatInput) => Promise<FormatOutput>> = {
   notation: writeNotation,
   containers: writeContainers,
   pem: writePem,
   json: writeJson,
   sigstore: writeSigstore,
+  kubernetes: writeKubernetes,
 };
 
 export async function writeFormat(name: FormatName, input: FormatInput): Promise<FormatOutput> {

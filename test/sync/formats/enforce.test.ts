@@ -91,6 +91,7 @@ describe('anchors a format cannot carry', () => {
       containers: [ca.id],
       json: [],
       sigstore: [pgp.id],
+      kubernetes: [pgp.id],
     };
     for (const format of FORMAT_NAMES) {
       // containers refuses pgp and public keys in one scope (FORMAT_UNSUPPORTED): two scopes.

@@ -3,7 +3,6 @@
  * @sigstore/protobuf-specs reads it, and what a revocation removes. sigstore-js verifying a
  * bundle with it: test/e2e/sigstore-verify.test.ts.
  */
-import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
@@ -11,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { readFixtureText } from '../../../fixtures/index.js';
 import { writeFormat, type FormatOutput } from '../../../sync/formats/index.js';
 import { TRUSTED_ROOT_MEDIA_TYPE } from '../../../sync/formats/sigstore.js';
-import { certAnchor, doc, keyAnchor, pgpAnchor, text } from './helpers.js';
+import { certAnchor, doc, keyAnchor, pgpAnchor, redactFixtures, text } from './helpers.js';
 
 const GOLDEN = fileURLToPath(new URL('../../fixtures/golden/sigstore.json', import.meta.url));
 const OUT = '/etc/keyshare/sigstore';
@@ -31,14 +30,9 @@ async function fixtureOutput(): Promise<FormatOutput> {
   return writeFormat('sigstore', { documents: [team, doc('*', [rsa])], repositories: [], outDir: OUT });
 }
 
-/** The output with the fixtures' key material named: the fixtures' keys change when they are regenerated. */
+/** The output with the fixtures' key material named (helpers.ts `redactFixtures`). */
 async function named(out: FormatOutput): Promise<string> {
-  let s = JSON.stringify({ files: Object.fromEntries(out.files.map((f) => [f.path, f.content])), warnings: out.warnings, unenforced: out.unenforced }, null, 2);
-  for (const name of ['root-ca', 'intermediate-ca', 'tsa-ca', 'leaf']) {
-    const cert = new X509Certificate(readFixtureText(`certs/${name}.pem`));
-    s = s.replaceAll(cert.raw.toString('base64'), `<DER certs/${name}.pem>`).replaceAll(`sha256:${certAnchor(name, 'ca', '').id.slice(7)}`, `<ID certs/${name}.pem>`);
-  }
-  for (const a of [cosign, rsa]) s = s.replaceAll(JSON.stringify(a.publicKey!).slice(1, -1), `<PEM ${a.name}>\\n`).replaceAll(a.id, `<ID ${a.name}>`);
+  const s = redactFixtures(JSON.stringify({ files: Object.fromEntries(out.files.map((f) => [f.path, f.content])), warnings: out.warnings, unenforced: out.unenforced }, null, 2));
   const pgp = await pgpAnchor('release', 'release-pgp');
   return s.replaceAll(pgp.id, '<ID pgp/release.pub.asc>') + '\n';
 }
