@@ -178,5 +178,6 @@ function kyvernoRule(doc: TrustDocument, docs: TrustDocument[], warnings: string
 }
 
 function yamlDocuments(manifests: Manifest[]): string {
-  return manifests.map((m) => stringify(m, { lineWidth: 0 })).join('---\n');
+  // No anchors and aliases for shared values: plain YAML for every reader.
+  return manifests.map((m) => stringify(m, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 }

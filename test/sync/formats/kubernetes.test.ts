@@ -33,7 +33,7 @@ const cosign = keyAnchor('ec-p256', 'ci');
 function fixtureDocs(): TrustDocument[] {
   const teamA = doc('registry.acme.io/team-a', [cosign]);
   teamA.inherit = false;
-  return [doc('*', [root]), doc('registry.acme.io', [root, intermediate, tsa]), teamA, doc('registry.acme.io/team-b', [root], 'skip'), doc('*.corp.acme.io', [cosign], 'audit')];
+  return [doc('*', [root, cosign]), doc('registry.acme.io', [root, intermediate, tsa]), teamA, doc('registry.acme.io/team-b', [root], 'skip'), doc('*.corp.acme.io', [cosign], 'audit')];
 }
 const write = (documents: TrustDocument[]) =>
   writeFormat('kubernetes', { documents, repositories: [{ repository: 'registry.acme.io/app', scope: 'registry.acme.io' }], outDir: '/etc/keyshare/k8s' });
@@ -66,7 +66,10 @@ describe('fetch --format kubernetes', () => {
   });
 
   it('lets the most specific scope win in Kyverno: a rule skips the images of the scopes inside it', async () => {
-    const [policy] = manifests(await write(fixtureDocs())).get('kyverno-clusterpolicy.yaml')!;
+    const out = await write(fixtureDocs());
+    // Plain YAML: no anchors or aliases for the values two entries share.
+    expect(text(out.files, 'kyverno-clusterpolicy.yaml')).not.toMatch(/[&*]a\d/);
+    const [policy] = manifests(out).get('kyverno-clusterpolicy.yaml')!;
     const byScope = new Map<string, any>(policy.spec.rules.map((r: any) => [r.verifyImages[0].imageReferences[0], r.verifyImages]));
     // team-b is at level skip: no rule, but the registry's rule leaves its images alone.
     expect([...byScope.keys()].sort()).toEqual(['*', '*.corp.acme.io/*', 'registry.acme.io/*', 'registry.acme.io/team-a/*']);
