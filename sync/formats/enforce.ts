@@ -11,6 +11,10 @@
  * - A certificate revocation below a written certificate anchor (a leaf, or an intermediate
  *   that is not itself an anchor) reaches openssl and notation only through the CA's CRL
  *   (RFC 5280 6.3), and only when that CRL lists the serial.
+ * - Sigstore's TrustedRoot has no revocation data at all (no CRLs): a certificate revocation
+ *   below a written CA is never enforced there. Its verifiers only trust chains ending in a
+ *   written certificate authority, so a signingAuthority (a signing certificate) is not carried.
+ * - The kubernetes manifests give Kyverno and Ratify certificates and keys inline, without CRLs.
  * - A signature revocation has no place in any verifier configuration.
  * - `json` is the published document itself: whoever reads it reads every item.
  * - A scope at level `skip` verifies nothing, so nothing in it is left unenforced.
@@ -36,8 +40,8 @@ interface Reach {
   verifier: string;
   /** The anchor types the format writes; every other anchor is left out. */
   anchors: readonly AnchorType[];
-  /** Certificate revocations below a written anchor: through the CA's CRL, or in the document itself (json). */
-  certificates: 'crl' | 'document';
+  /** Certificate revocations below a written anchor: through the CA's CRL, in the document itself (json), or not at all (sigstore). */
+  certificates: 'crl' | 'document' | 'none';
   /** Whether signature revocations reach the verifier. */
   signatures: boolean;
 }
@@ -51,6 +55,9 @@ const REACH: Record<FormatName, Reach> = {
   pem: { verifier: 'openssl (or another reader of PEM bundles)', anchors: CERTIFICATES, certificates: 'crl', signatures: false },
   containers: { verifier: 'containers-policy.json (podman, skopeo, CRI-O)', anchors: ['publicKey', 'pgp'], certificates: 'crl', signatures: false },
   json: { verifier: 'the reader of the trust documents', anchors: ALL, certificates: 'document', signatures: true },
+  sigstore: { verifier: 'a Sigstore client (cosign, sigstore-js)', anchors: ['ca', 'tsa', 'publicKey'], certificates: 'none', signatures: false },
+  // Kyverno's verifyImages reads no CRLs from its policy; Ratify's inline providers carry none.
+  kubernetes: { verifier: 'Kyverno or Ratify', anchors: [...CERTIFICATES, 'publicKey'], certificates: 'none', signatures: false },
 };
 
 /** Formats that do carry an anchor type, for the advice. */
@@ -58,7 +65,7 @@ const CARRIED_BY: Record<AnchorType, string> = {
   ca: 'notation or pem',
   signingAuthority: 'notation or pem',
   tsa: 'notation or pem',
-  publicKey: 'containers',
+  publicKey: 'containers or sigstore',
   pgp: 'containers',
 };
 
@@ -107,11 +114,19 @@ export function unenforced(format: FormatName, documents: readonly TrustDocument
       if (reach.anchors.includes(a.type)) continue;
       add('anchor', a.id, `${format} cannot carry ${a.type} anchor "${a.name || a.id}": left out, so ${reach.verifier} refuses what it signed; fetch --format ${CARRIED_BY[a.type]} for it`);
     }
-    if (reach.certificates === 'crl') {
+    if (reach.certificates !== 'document') {
       const issuers = writtenIssuers(format, doc);
       for (const c of doc.revoked.certificates) {
         const issuer = issuers.get(c.issuer);
         if (!issuer) continue; // below no written anchor: nothing written trusts it
+        if (reach.certificates === 'none') {
+          add(
+            'certificate',
+            `${c.issuer}/${c.serial}`,
+            `certificate serial ${c.serial} below anchor "${issuer.name || issuer.id}" is revoked (${c.reason}), but ${reach.verifier} reads no revocations below a CA; enforce it with ${FULL_PATHS}, or revoke the CA`,
+          );
+          continue;
+        }
         const why = crlGap(doc, c.issuer, c.serial, crls);
         if (why === null) continue;
         add(

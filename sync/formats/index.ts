@@ -16,11 +16,23 @@ export async function writeContainers(input: FormatInput): Promise<FormatOutput>
   return (await import('./containers.js')).writeContainers(input);
 }
 
+/** The sigstore writer parses X.509: loaded when used, as containers. */
+export async function writeSigstore(input: FormatInput): Promise<FormatOutput> {
+  return (await import('./sigstore.js')).writeSigstore(input);
+}
+
+/** The kubernetes writer pulls in yaml: loaded when used, as containers. */
+export async function writeKubernetes(input: FormatInput): Promise<FormatOutput> {
+  return (await import('./kubernetes.js')).writeKubernetes(input);
+}
+
 const WRITERS: Record<FormatName, (input: FormatInput) => Promise<FormatOutput>> = {
   notation: writeNotation,
   containers: writeContainers,
   pem: writePem,
   json: writeJson,
+  sigstore: writeSigstore,
+  kubernetes: writeKubernetes,
 };
 
 export async function writeFormat(name: FormatName, input: FormatInput): Promise<FormatOutput> {
@@ -31,6 +43,7 @@ export async function writeFormat(name: FormatName, input: FormatInput): Promise
 }
 
 export { writeNotation, isRegistryScope, type NotationPolicy, type NotationTrustPolicyDocument } from './notation.js';
+export type { SigstoreTrustedRoot, SigstoreCertificateAuthority } from './sigstore.js';
 export type { ContainersPolicy, PolicyRequirement } from './containers.js';
 export { writePem } from './pem.js';
 export { writeJson, type JsonFormatIndex } from './json.js';

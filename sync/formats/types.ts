@@ -35,8 +35,8 @@ export interface FormatOutput {
   unenforced: UnenforcedItem[];
 }
 
-export type FormatName = 'notation' | 'containers' | 'pem' | 'json';
-export const FORMAT_NAMES: readonly FormatName[] = ['notation', 'containers', 'pem', 'json'];
+export type FormatName = 'notation' | 'containers' | 'pem' | 'json' | 'sigstore' | 'kubernetes';
+export const FORMAT_NAMES: readonly FormatName[] = ['notation', 'containers', 'pem', 'json', 'sigstore', 'kubernetes'];
 
 /** Error codes of this area (thrown as KeyshareError). */
 export const FormatCodes = {

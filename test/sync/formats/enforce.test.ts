@@ -52,6 +52,11 @@ describe('a certificate revoked below a CA anchor', () => {
     }
   });
 
+  it('is always unenforced in sigstore, whose trusted root carries no revocations, even when the CRL lists it', async () => {
+    const items = await unenforcedFor('sigstore', { documents: [revokingCert('8badf00d', true)], crls });
+    expect(items).toEqual([expect.objectContaining({ kind: 'certificate', id: `${intermediate.id}/8badf00d`, reason: expect.stringMatching(/Sigstore client.*reads no revocations below a CA/) })]);
+  });
+
   it('is no item when its issuer is not an anchor of the scope (nothing written trusts it)', () => {
     const d = revokingCert('0bad', false);
     d.revoked.certificates[0]!.issuer = `sha256:${'cd'.repeat(32)}`;
@@ -85,6 +90,8 @@ describe('anchors a format cannot carry', () => {
       pem: [key.id, pgp.id].sort(),
       containers: [ca.id],
       json: [],
+      sigstore: [pgp.id],
+      kubernetes: [pgp.id],
     };
     for (const format of FORMAT_NAMES) {
       // containers refuses pgp and public keys in one scope (FORMAT_UNSUPPORTED): two scopes.

@@ -74,3 +74,22 @@ export function materialize(files: OutputFile[]): string {
   }
   return dir;
 }
+
+/**
+ * `s` (JSON text) with the fixtures' certificates and keys named instead: their key material
+ * changes when the fixtures are regenerated, so golden files hold names.
+ */
+export function redactFixtures(s: string): string {
+  for (const name of ['root-ca', 'intermediate-ca', 'tsa-ca', 'leaf']) {
+    const a = certAnchor(name, 'ca', name);
+    const b64 = new X509Certificate(a.certificate!).raw.toString('base64');
+    const pem = JSON.stringify(a.certificate!.trim() + '\n').slice(1, -1);
+    s = s.replaceAll(pem, `<PEM certs/${name}.pem>\\n`).replaceAll(b64, `<DER certs/${name}.pem>`).replaceAll(a.id, `<ID certs/${name}.pem>`);
+  }
+  for (const name of ['ec-p256', 'rsa-2048']) {
+    const k = keyAnchor(name, name);
+    s = s.replaceAll(JSON.stringify(k.publicKey!.trim() + '\n').slice(1, -1), `<PEM keys/${name}.pub.pem>\\n`).replaceAll(k.id, `<ID keys/${name}.pub.pem>`);
+    s = s.replaceAll(`_${k.id.slice(7, 19)}.`, `_<ID12 keys/${name}.pub.pem>.`); // file names (names.ts anchorFileBase)
+  }
+  return s;
+}
