@@ -2,7 +2,8 @@
  * Examples at the end of every command's --help. Commands define their own with
  * `addHelpText('after', '\nExamples:\n  ...')`; for any that does not, `addMissingExamples`
  * adds the ones below, a group lists its subcommands' first examples, and as a last resort an
- * example is made from the command's usage so that no --help ends without one.
+ * example is made from the command's usage so that no --help ends without one. Every --help
+ * then ends with a pointer to docs/REFERENCE.md.
  */
 import type { Command } from 'commander';
 
@@ -84,15 +85,21 @@ function firstExample(cmd: Command): string | null {
   return m ? m[1]!.trim() : null;
 }
 
+/** The last line of every --help: where the long form is (issue 15). */
+export const REFERENCE_POINTER = 'Reference: docs/REFERENCE.md (settings, every command, the trust document, formats, error codes)';
+
 export function addMissingExamples(program: Command): void {
   const visit = (cmd: Command) => {
     cmd.commands.forEach(visit);
-    if (hasExamples(cmd)) return;
-    const path = pathOf(cmd);
-    const lines =
-      EXAMPLES[path] ??
-      (cmd.commands.length > 0 ? cmd.commands.map(firstExample).filter((e): e is string => e !== null) : [fromUsage(cmd)]);
-    cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+    if (!hasExamples(cmd)) {
+      const path = pathOf(cmd);
+      const lines =
+        EXAMPLES[path] ??
+        (cmd.commands.length > 0 ? cmd.commands.map(firstExample).filter((e): e is string => e !== null) : [fromUsage(cmd)]);
+      cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+    }
+    // After the examples, whichever way they came: every --help points to the reference.
+    cmd.addHelpText('after', `\n${REFERENCE_POINTER}\n`);
   };
   visit(program);
 }

@@ -47,5 +47,7 @@ export const Codes = {
   CONFIG_INVALID: 'CONFIG_INVALID',
   /** The configured database cannot be reached or opened (PostgreSQL down, wrong credentials). */
   DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
+  /** `serve` could not listen on its address (in use, not permitted, not local). */
+  LISTEN_FAILED: 'LISTEN_FAILED',
   INTERNAL: 'INTERNAL',
 } as const;

@@ -58,6 +58,20 @@ function slowClientLimits(options: ServerOptions) {
   return { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.max(100, Math.min(2_000, Math.floor(headersTimeout / 2))) };
 }
 
+/**
+ * The one place where listen errors become coded errors that say what to do (issue 15):
+ * `INTERNAL: listen EADDRINUSE` was what a busy port used to print.
+ */
+export function listenError(e: unknown, listen: string): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const why =
+    code === 'EADDRINUSE' ? 'is in use' :
+    code === 'EACCES' ? 'needs privileges this process lacks (ports below 1024 usually do)' :
+    code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' :
+    null;
+  return why ? new KeyshareError(Codes.LISTEN_FAILED, `${listen} ${why}; choose another with --listen`, { cause: e }) : e;
+}
+
 export async function startServer(
   instance: Instance,
   listen: string,
@@ -119,7 +133,7 @@ export async function startServer(
       },
       () => resolve(s),
     );
-    s.once('error', reject);
+    s.once('error', (e) => reject(listenError(e, listen)));
   });
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;

@@ -78,6 +78,9 @@ export function applyCommand(): Command {
       if (e instanceof KeyshareError) throw e;
       throw new KeyshareError(Codes.APPLY_INVALID, `${file} is not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`);
     }
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+      throw new KeyshareError(Codes.APPLY_INVALID, `${file} is not a trust file: it must be a mapping with scopes: and revoked: (see examples/trust.yaml)`);
+    }
     const query = [o.prune ? 'prune=true' : '', o.dryRun ? 'dryRun=true' : ''].filter(Boolean).join('&');
     const r = await AdminClient.from(o).call<{
       summary: Record<string, unknown> & { changed: boolean };

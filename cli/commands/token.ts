@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { AdminClient } from '../client.js';
 import { print } from '../output.js';
-import { adminToken, dataDir, serverUrl } from '../settings.js';
+import { adminToken, adminTokenWithSource, dataDir, serverUrl } from '../settings.js';
 import { adminOptions } from './admin-options.js';
 import { parseToken } from '../../service/auth/tokens.js';
 import { KeyshareError, Codes } from '../../service/errors.js';
@@ -104,7 +104,7 @@ export function tokenCommand(): Command {
       .description('rotate the admin token in use: a new secret replaces the old one, which is revoked; written to <data>/admin.token when it came from there'),
   ).action(async (o) => {
     const token = adminToken(o);
-    const client = new AdminClient(serverUrl(o.server), token);
+    const client = new AdminClient(serverUrl(o.server), token, adminTokenWithSource(o).source);
     const file = tokenFile(o);
     const current = parseToken(token);
     if (!current) throw new KeyshareError(Codes.UNAUTHORIZED, 'the token in use is not a keyshare token');

@@ -4,13 +4,14 @@
  * progress bars only on a terminal.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completionScript } from '../../cli/completion.js';
-import { helpText } from '../../cli/help.js';
+import { REFERENCE_POINTER, helpText } from '../../cli/help.js';
+import { packageRoot } from '../../service/util/paths.js';
 import { progress } from '../../cli/progress.js';
 
 /** Commands whose output is not data (a server's log, a shell script). */
@@ -46,6 +47,17 @@ describe('keyshare --help', () => {
   it('lists every command', () => {
     const help = helpText(program);
     for (const c of program.commands) expect(help).toContain(c.name());
+  });
+
+  it('points every --help to docs/REFERENCE.md, which documents every command', () => {
+    const reference = readFileSync(join(packageRoot(), 'docs', 'REFERENCE.md'), 'utf8');
+    const withoutPointer = commands(program).filter(([, c]) => !helpText(c).trimEnd().endsWith(REFERENCE_POINTER)).map(([p]) => p || '(keyshare)');
+    expect(withoutPointer).toEqual([]);
+    const undocumented = commands(program)
+      .filter(([p, c]) => p && c.commands.length === 0)
+      .filter(([p]) => !new RegExp(`\`keyshare ${p}(\`| )`).test(reference))
+      .map(([p]) => p);
+    expect(undocumented).toEqual([]);
   });
 
   it('offers --json on every command that prints data', () => {
