@@ -13,11 +13,11 @@ export const EXAMPLES: Record<string, string[]> = {
     'keyshare serve                                   # the service on 127.0.0.1:8080 (initialises ./keyshare-data)',
     'keyshare scope add registry.acme.io',
     'keyshare anchor add registry.acme.io --cert acme-root.pem --name acme-root',
-    'keyshare fetch --server http://127.0.0.1:8080 --root root.json --out ./trust --format notation',
+    'keyshare fetch --root keyshare-data/root.json --out ./trust --format notation   # from the server of KEYSHARE_SERVER, or 127.0.0.1:8080',
     'keyshare completion bash > /etc/bash_completion.d/keyshare',
   ],
   'scope ls': ['keyshare scope ls', 'keyshare scope ls --json'],
-  'scope show': ['keyshare scope show registry.acme.io/team-a', 'keyshare scope show "*" --json'],
+  'scope show': ['keyshare scope show registry.acme.io/team-a', 'keyshare scope show registry.acme.io --json'],
   'scope rm': ['keyshare scope rm registry.acme.io/team-a'],
   'anchor rm': ['keyshare anchor rm registry.acme.io sha256:51df999e985db5e71e4be9474f03ba5d4d9f9ba56cd7acb278cdb830309c96c0'],
   'revoke cert': [

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completionScript } from '../../cli/completion.js';
 import { REFERENCE_POINTER, helpText } from '../../cli/help.js';
 import { packageRoot } from '../../service/util/paths.js';
+import { loadProgram } from '../support/cli-program.js';
 import { progress } from '../../cli/progress.js';
 
 /** Commands whose output is not data (a server's log, a shell script). */
@@ -21,14 +22,7 @@ let program: Command;
 const dir = mkdtempSync(join(tmpdir(), 'keyshare-cli-'));
 
 beforeAll(async () => {
-  // cli/main.ts runs the CLI when loaded: give it a harmless command line (it prints the version).
-  const argv = process.argv;
-  process.argv = [argv[0]!, 'keyshare', '--version'];
-  try {
-    program = await (await import('../../cli/main.js')).buildProgram();
-  } finally {
-    process.argv = argv;
-  }
+  program = await loadProgram();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
