@@ -17,7 +17,7 @@ export const EXAMPLES: Record<string, string[]> = {
     'keyshare completion bash > /etc/bash_completion.d/keyshare',
   ],
   'scope ls': ['keyshare scope ls', 'keyshare scope ls --json'],
-  'scope show': ['keyshare scope show registry.acme.io/team-a', 'keyshare scope show registry.acme.io --json'],
+  'scope show': ['keyshare scope show registry.acme.io', 'keyshare scope show registry.acme.io --json'],
   'scope rm': ['keyshare scope rm registry.acme.io/team-a'],
   'anchor rm': ['keyshare anchor rm registry.acme.io sha256:51df999e985db5e71e4be9474f03ba5d4d9f9ba56cd7acb278cdb830309c96c0'],
   'revoke cert': [

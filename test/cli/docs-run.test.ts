@@ -43,17 +43,6 @@ const CANNOT_RUN: [RegExp, string][] = [
   [/token rotate-admin/, 'rewrites the admin token of the service under test'],
 ];
 
-/**
- * Documented commands that fail today because of a bug found by this test, not fixed in issue 15:
- * the test requires that they still fail, so that the list is emptied when they are fixed.
- */
-const KNOWN_BUGS: [RegExp, string][] = [
-  [
-    /bundle export --out week-48\.tar\.gz --since trust-2026-11\.tar\.gz/,
-    'BUNDLE_INVALID: the base bundle holds a trust target twice once a repository scope (registry.acme.io/team-a/release) exists',
-  ],
-];
-
 /** A shell line's words up to the first operator (a small shell-words split: quotes, no expansion). */
 function words(line: string): string[] {
   const out: string[] = [];
@@ -174,11 +163,6 @@ describe('the commands in the README and in every --help', () => {
       for (const line of lines) {
         if (cannotRun(line)) continue;
         const r = await bash(line);
-        if (KNOWN_BUGS.some(([re]) => re.test(line))) {
-          // Still failing: when it passes, take it off KNOWN_BUGS.
-          if (r.code === 0) failures.push(`${line}\n    now runs: remove it from KNOWN_BUGS`);
-          continue;
-        }
         if (r.code !== 0) failures.push(`${line}\n    exit ${r.code}: ${r.out.trim().split('\n').slice(-2).join(' | ')}`);
       }
     };
