@@ -1,6 +1,6 @@
 /** The admin API client used by admin commands: JSON over HTTP with the bearer token. */
 import { KeyshareError, Codes } from '../service/errors.js';
-import { adminToken, serverUrl } from './settings.js';
+import { adminTokenWithSource, serverUrl } from './settings.js';
 import { httpRequest, type HttpAnswer } from '../sync/client/http.js';
 
 export interface AdminFlags {
@@ -13,16 +13,24 @@ export interface AdminFlags {
 
 /** How long a write waits to be published before the CLI says it was saved but not published (issue 24 row 9). */
 export const PUBLISH_WAIT_MS = 30_000;
+/** How to get a working token, for an UNAUTHORIZED answer (issue 15: every error says what to do). */
+const NEW_TOKEN_ADVICE =
+  'an admin makes a new one with `keyshare token create --role admin` (or --role editor --scopes ...); ' +
+  'the first admin token is <data>/admin.token, written by `keyshare init` or the first `keyshare serve`';
 
 export class AdminClient {
   constructor(
     private readonly base: string,
     private readonly token: string,
     private readonly wait = true,
+    /** Where the token came from: --token, KEYSHARE_TOKEN, or the admin.token file. */
+    private readonly tokenSource?: string,
   ) {}
 
   static from(flags: AdminFlags): AdminClient {
-    return new AdminClient(serverUrl(flags.server), adminToken(flags), flags.wait !== false);
+    const base = serverUrl(flags.server);
+    const { token, source } = adminTokenWithSource(flags);
+    return new AdminClient(base, token, flags.wait !== false, source);
   }
 
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
@@ -35,18 +43,29 @@ export class AdminClient {
         timeoutMs: 60_000,
       });
     } catch (e) {
-      throw new KeyshareError('SERVER_UNREACHABLE', `cannot reach ${this.base}: ${(e as Error).cause ?? (e as Error).message}`);
+      const cause = (e as Error).cause as { code?: string } | undefined;
+      throw new KeyshareError(
+        'SERVER_UNREACHABLE',
+        `cannot reach ${this.base} (${cause?.code ?? (e as Error).message}): is \`keyshare serve\` running there? Name the server with --server or KEYSHARE_SERVER`,
+      );
     }
     const text = res.body.toString('utf8');
-    let json: unknown;
+    let json: unknown = undefined;
     try {
       json = text ? JSON.parse(text) : {};
     } catch {
-      throw new KeyshareError(Codes.INTERNAL, `unexpected response from ${this.base} (HTTP ${res.status})`);
+      // not JSON: see below
     }
-    if (res.status < 200 || res.status >= 300) {
-      const err = json as { code?: string; message?: string; details?: unknown };
-      throw new KeyshareError(err.code ?? Codes.INTERNAL, err.message ?? `HTTP ${res.status}`, { details: err.details });
+    const ok = res.status >= 200 && res.status < 300;
+    const err = json as { code?: unknown; message?: unknown; details?: unknown } | undefined;
+    // A keyshare error is { code, message } (service/http/errors.ts); anything else is someone else.
+    if (json === undefined || (!ok && (typeof err?.code !== 'string' || typeof err?.message !== 'string'))) await this.notKeyshare(res.status);
+    if (!ok) {
+      const code = err!.code as string;
+      if (code === Codes.UNAUTHORIZED && this.tokenSource) {
+        throw new KeyshareError(code, `${this.base} refused the token from ${this.tokenSource} (${err!.message as string}): ${NEW_TOKEN_ADVICE}`);
+      }
+      throw new KeyshareError(code, err!.message as string, { details: err!.details });
     }
     // Issue 24 row 9: a write saved but not yet published (a replica handed it to the publisher,
     // or publishing fails) is waited for; exit 0 only once it is published, or with --no-wait.
@@ -81,6 +100,22 @@ export class AdminClient {
       }
       await new Promise((r) => setTimeout(r, 250));
     }
+  }
+
+  /** Throws NOT_KEYSHARE when the server has no keyshare admin API, else UNEXPECTED_RESPONSE. */
+  private async notKeyshare(status: number): Promise<never> {
+    let isKeyshare = false;
+    try {
+      const res = await fetch(`${this.base}/api/v1/openapi.json`, { signal: AbortSignal.timeout(10_000) });
+      const doc = res.ok ? ((await res.json()) as { openapi?: unknown; info?: { title?: unknown } }) : null;
+      isKeyshare = typeof doc?.openapi === 'string' && /keyshare/i.test(String(doc.info?.title ?? ''));
+    } catch {
+      // not reachable or not JSON: not keyshare
+    }
+    if (!isKeyshare) {
+      throw new KeyshareError('NOT_KEYSHARE', `${this.base} did not answer as a keyshare service (no /api/v1/openapi.json): check --server or KEYSHARE_SERVER`);
+    }
+    throw new KeyshareError('UNEXPECTED_RESPONSE', `unexpected response from ${this.base} (HTTP ${status}): is the CLI older or newer than the service?`);
   }
 }
 

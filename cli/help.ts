@@ -2,7 +2,8 @@
  * Examples at the end of every command's --help. Commands define their own with
  * `addHelpText('after', '\nExamples:\n  ...')`; for any that does not, `addMissingExamples`
  * adds the ones below, a group lists its subcommands' first examples, and as a last resort an
- * example is made from the command's usage so that no --help ends without one.
+ * example is made from the command's usage so that no --help ends without one. Every --help
+ * then ends with a pointer to docs/REFERENCE.md.
  */
 import type { EventEmitter } from 'node:events';
 import type { Command } from 'commander';
@@ -13,11 +14,11 @@ export const EXAMPLES: Record<string, string[]> = {
     'keyshare serve                                   # the service on 127.0.0.1:8080 (initialises ./keyshare-data)',
     'keyshare scope add registry.acme.io',
     'keyshare anchor add registry.acme.io --cert acme-root.pem --name acme-root',
-    'keyshare fetch --server http://127.0.0.1:8080 --root root.json --out ./trust --format notation',
+    'keyshare fetch --root keyshare-data/root.json --out ./trust --format notation   # from the server of KEYSHARE_SERVER, or 127.0.0.1:8080',
     'keyshare completion bash > /etc/bash_completion.d/keyshare',
   ],
   'scope ls': ['keyshare scope ls', 'keyshare scope ls --json'],
-  'scope show': ['keyshare scope show registry.acme.io/team-a', 'keyshare scope show "*" --json'],
+  'scope show': ['keyshare scope show registry.acme.io', 'keyshare scope show registry.acme.io --json'],
   'scope rm': ['keyshare scope rm registry.acme.io/team-a'],
   'anchor rm': ['keyshare anchor rm registry.acme.io sha256:51df999e985db5e71e4be9474f03ba5d4d9f9ba56cd7acb278cdb830309c96c0'],
   'revoke cert': [
@@ -65,7 +66,6 @@ export function helpText(cmd: Command): string {
   return text;
 }
 
-export const hasExamples = (cmd: Command) => /\bExamples?:/.test(helpText(cmd));
 
 /** The text a command's own addHelpText adds to its help, without rendering the help itself. */
 function addedHelpText(cmd: Command): string {
@@ -94,21 +94,27 @@ function firstExample(cmd: Command): string | null {
   return m ? m[1]!.trim() : null;
 }
 
+/** The last line of every --help: where the long form is (issue 15). */
+export const REFERENCE_POINTER = 'Reference: docs/REFERENCE.md (settings, every command, the trust document, formats, error codes)';
+
 /**
- * Adds the examples a command lacks when its help is first shown (commander emits
- * beforeAllHelp on the program for any command's help, before writing it): finding them
- * renders the help, which a start that shows none should not pay for (bench B5).
+ * Adds the examples a command lacks, and the pointer to the reference, when its help is first
+ * shown (commander emits beforeAllHelp on the program for any command's help, before writing
+ * it): finding them renders the help, which a start that shows none should not pay for (bench B5).
  */
 export function addMissingExamples(program: Command): void {
   const done = new WeakSet<Command>();
   program.on('beforeAllHelp', ({ command: cmd }: { command: Command }) => {
     if (done.has(cmd)) return;
     done.add(cmd); // first: rendering a subcommand's help below emits this event again
-    if (/\bExamples?:/.test(addedHelpText(cmd))) return;
-    const path = pathOf(cmd);
-    const lines =
-      EXAMPLES[path] ??
-      (cmd.commands.length > 0 ? cmd.commands.map(firstExample).filter((e): e is string => e !== null) : [fromUsage(cmd)]);
-    cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+    if (!/\bExamples?:/.test(addedHelpText(cmd))) {
+      const path = pathOf(cmd);
+      const lines =
+        EXAMPLES[path] ??
+        (cmd.commands.length > 0 ? cmd.commands.map(firstExample).filter((e): e is string => e !== null) : [fromUsage(cmd)]);
+      cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+    }
+    // After the examples, whichever way they came: every --help points to the reference.
+    cmd.addHelpText('after', `\n${REFERENCE_POINTER}\n`);
   });
 }

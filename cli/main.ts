@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { isKeyshareError } from '../service/errors.js';
 import { addMissingExamples } from './help.js';
+import { fileSystemError } from './errors.js';
 
 /**
  * Every command in --help order, with the module that defines it. A command line that names a
@@ -69,7 +70,8 @@ export async function main(argv: string[]): Promise<number> {
     // argv: node, script, then the command (if any).
     await (await buildProgram(argv[2])).parseAsync(argv);
     return 0;
-  } catch (e) {
+  } catch (caught) {
+    const e = fileSystemError(caught) ?? caught;
     if (e instanceof CommanderError) {
       // --help and --version exit 0; anything else commander refuses is a usage error.
       return e.exitCode === 0 ? 0 : 2;

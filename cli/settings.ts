@@ -17,16 +17,37 @@ export function listenAddress(flag?: string): string {
   return flag ?? process.env.KEYSHARE_LISTEN ?? DEFAULTS.listen;
 }
 
+/** The service URL: http(s) only, so that `--server 127.0.0.1:8080` says what to write instead. */
 export function serverUrl(flag?: string): string {
-  return (flag ?? process.env.KEYSHARE_SERVER ?? DEFAULTS.server).replace(/\/+$/, '');
+  const [value, source] = flag !== undefined ? [flag, '--server'] : process.env.KEYSHARE_SERVER ? [process.env.KEYSHARE_SERVER, 'KEYSHARE_SERVER'] : [DEFAULTS.server, 'the default server'];
+  let url: URL | null = null;
+  try {
+    url = new URL(value);
+  } catch {
+    // reported below
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.host) {
+    throw new KeyshareError(Codes.CONFIG_INVALID, `${source} must be a URL such as http://127.0.0.1:8080, not ${JSON.stringify(value)}`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+/** Where the admin token came from, for messages that say which one was refused. */
+export interface AdminToken {
+  token: string;
+  source: string;
+}
+
+export function adminTokenWithSource(flags: { token?: string; data?: string }): AdminToken {
+  if (flags.token) return { token: flags.token.trim(), source: '--token' };
+  if (process.env.KEYSHARE_TOKEN) return { token: process.env.KEYSHARE_TOKEN.trim(), source: 'KEYSHARE_TOKEN' };
+  const file = join(dataDir(flags.data), 'admin.token');
+  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), source: file };
+  throw new KeyshareError(Codes.UNAUTHORIZED, `no admin token: pass --token, set KEYSHARE_TOKEN, or run where ${file} exists (--data DIR names the data dir)`);
 }
 
 export function adminToken(flags: { token?: string; data?: string }): string {
-  const t = flags.token ?? process.env.KEYSHARE_TOKEN;
-  if (t) return t.trim();
-  const file = join(dataDir(flags.data), 'admin.token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  throw new KeyshareError(Codes.UNAUTHORIZED, `no admin token: pass --token, set KEYSHARE_TOKEN, or run where ${file} exists`);
+  return adminTokenWithSource(flags).token;
 }
 
 /** `--database URL` for the commands that open the data dir (serve has it from SETTINGS). */

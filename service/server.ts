@@ -81,9 +81,7 @@ export async function bindListener(listen: string, options: Pick<ServerOptions, 
   // checked often enough that a deadline is kept to within a second or two.
   const server = createServer(slowClientLimits(options), (req, res) => handler(req, res));
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'EADDRINUSE' ? new KeyshareError(Codes.LISTEN_FAILED, `${host}:${port} is in use; choose another with --listen`, { cause: e }) : e),
-    );
+    server.once('error', (e) => reject(listenError(e, listen)));
     server.listen(port, host, () => resolve());
   });
   return {
@@ -104,6 +102,20 @@ function slowClientLimits(options: ServerOptions) {
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const headersTimeout = Math.min(options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout);
   return { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.max(100, Math.min(2_000, Math.floor(headersTimeout / 2))) };
+}
+
+/**
+ * The one place where listen errors become coded errors that say what to do (issue 15):
+ * `INTERNAL: listen EADDRINUSE` was what a busy port used to print.
+ */
+export function listenError(e: unknown, listen: string): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const why =
+    code === 'EADDRINUSE' ? 'is in use' :
+    code === 'EACCES' ? 'needs privileges this process lacks (ports below 1024 usually do)' :
+    code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' :
+    null;
+  return why ? new KeyshareError(Codes.LISTEN_FAILED, `${listen} ${why}; choose another with --listen`, { cause: e }) : e;
 }
 
 export async function startServer(

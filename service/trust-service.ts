@@ -15,6 +15,7 @@ import { assertAnchorRemovable, assertScopeAppliable, assertScopeRemovable } fro
 import { parseCertificateChain, parseCrl } from './crypto/index.js';
 import { checkScopeInTenant, listTenants } from './repo/tenants.js';
 import type { RevocationJournal } from './revocation-journal.js';
+import { unknownFields } from './domain/fields.js';
 
 export interface ScopeInput {
   scope: string;
@@ -72,6 +73,17 @@ export function checkReason(reason: unknown): RevocationReason {
 
 const HEX_DIGEST = /^sha256:[0-9a-f]{64}$/;
 const PGP_ID = /^pgp:[0-9a-f]{40}$/;
+
+/** The fields an apply file may hold, by where they are (CONTRACT.md `apply`: the trust document's names). */
+export const APPLY_FIELDS = {
+  file: ['scopes', 'revoked'],
+  scope: ['scope', 'inherit', 'level', 'anchors'],
+  anchor: ['certificate', 'publicKey', 'type', 'name', 'trustedIdentities'],
+  revoked: ['certificates', 'keys', 'signatures'],
+  certificates: ['issuer', 'serial', 'reason', 'scope'],
+  keys: ['id', 'reason', 'scope'],
+  signatures: ['digest', 'reason', 'scope'],
+} as const;
 
 const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -223,11 +235,20 @@ export class TrustService {
     if (!isObject(file)) {
       throw new KeyshareError(Codes.APPLY_INVALID, 'an apply file is an object with "scopes" and "revoked"');
     }
+    // An unknown field anywhere is refused with its path, never ignored (issue 15).
+    // Returns whether there was one: an entry with a misnamed field is not validated further.
+    const fields = (obj: object, known: readonly string[], at: string) => {
+      const unknown = unknownFields(obj, known, at);
+      for (const u of unknown) errors.push({ path: u.path, code: Codes.APPLY_INVALID, message: u.message });
+      return unknown.length > 0;
+    };
+    fields(file, APPLY_FIELDS.file, '');
     const wanted = new Map<string, { rec: ScopeRecord; anchors: Map<string, AnchorRecord> }>();
     for (const [i, entry] of listOf(file.scopes, 'scopes').entries()) {
       const path = `scopes[${i}]`;
       try {
         if (!isObject(entry)) throw new KeyshareError(Codes.APPLY_INVALID, 'a scope entry is an object');
+        fields(entry, APPLY_FIELDS.scope, path);
         if (typeof entry.scope !== 'string') throw new KeyshareError(Codes.SCOPE_INVALID, 'scope is required');
         parseScope(entry.scope);
         if (wanted.has(entry.scope)) throw new KeyshareError(Codes.APPLY_INVALID, `scope ${entry.scope} is listed twice`);
@@ -239,6 +260,7 @@ export class TrustService {
         for (const [j, a] of listOf(entry.anchors, `${path}.anchors`).entries()) {
           try {
             if (!isObject(a)) throw new KeyshareError(Codes.ANCHOR_INVALID, 'an anchor is an object');
+            if (fields(a, APPLY_FIELDS.anchor, `${path}.anchors[${j}]`)) continue;
             const anchor = await buildAnchor({ ...a, scope: entry.scope }, now);
             if (anchors.has(anchor.id)) throw new KeyshareError(Codes.ANCHOR_EXISTS, `anchor ${anchor.id} is listed twice`);
             anchors.set(anchor.id, anchor);
@@ -254,10 +276,12 @@ export class TrustService {
     const revocations: RevocationInput[] = [];
     const revoked = file.revoked ?? {};
     if (!isObject(revoked)) throw new KeyshareError(Codes.APPLY_INVALID, '"revoked" is an object with "certificates", "keys" and "signatures"');
-    const collect = <T>(list: T[] | undefined, name: string, f: (x: T) => RevocationInput) =>
+    fields(revoked, APPLY_FIELDS.revoked, 'revoked');
+    const collect = <T>(list: T[] | undefined, name: keyof typeof APPLY_FIELDS & ('certificates' | 'keys' | 'signatures'), f: (x: T) => RevocationInput) =>
       listOf(list, `revoked.${name}`).forEach((x, i) => {
         try {
           if (!isObject(x)) throw new KeyshareError(Codes.BAD_REQUEST, 'a revocation is an object');
+          if (fields(x, APPLY_FIELDS[name], `revoked.${name}[${i}]`)) return;
           revocations.push(f(x as T));
         } catch (e) {
           record(`revoked.${name}[${i}]`, e);
@@ -270,7 +294,7 @@ export class TrustService {
       throw new KeyshareError(
         Codes.APPLY_INVALID,
         `${errors.length} invalid ${errors.length === 1 ? 'entry' : 'entries'}, nothing was changed: ` +
-          errors.map((e) => `${e.path}: ${e.code}: ${e.message}`).join('; '),
+          errors.map((e) => `${e.path}: ${e.code === Codes.APPLY_INVALID ? '' : `${e.code}: `}${e.message}`).join('; '),
         { details: errors },
       );
     }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { AdminClient } from '../client.js';
 import { print } from '../output.js';
-import { adminToken, dataDir, serverUrl } from '../settings.js';
+import { adminToken, adminTokenWithSource, dataDir, serverUrl } from '../settings.js';
 import { adminOptions } from './admin-options.js';
 import { KeyshareError, Codes } from '../../service/errors.js';
 
@@ -120,7 +120,7 @@ export function tokenCommand(): Command {
       .description('rotate the admin token in use: a new secret replaces the old one, which is revoked; written to <data>/admin.token when it came from there'),
   ).action(async (o) => {
     const token = adminToken(o);
-    const client = new AdminClient(serverUrl(o.server), token);
+    const client = new AdminClient(serverUrl(o.server), token, o.wait !== false, adminTokenWithSource(o).source);
     const file = tokenFile(o);
     // Loaded on use: it brings node:crypto, which --help does not need (bench B5).
     const { parseToken } = await import('../../service/auth/tokens.js');

@@ -67,6 +67,8 @@ function certificateDer(input: string | Uint8Array): Uint8Array {
   const text = asText(input);
   if (text === null) {
     if (typeof input === 'string') throw bad('not a PEM certificate');
+    // Neither PEM armor nor a DER SEQUENCE (X.690 8.9): a text file, say, given as a certificate.
+    if (input[0] !== 0x30) throw bad('neither a PEM nor a DER certificate (PEM starts with "-----BEGIN CERTIFICATE-----")');
     return input;
   }
   let blocks;

@@ -43,6 +43,26 @@ export async function buildAnchor(input: AnchorInput, now: Date): Promise<Anchor
     : keyAnchor(input, input.publicKey!);
 }
 
+/** The ID an anchor of this material would get (for the audit entry), or null when it cannot be read. */
+export async function anchorIdOf(input: Omit<AnchorInput, 'scope'>): Promise<string | null> {
+  const material = input.certificate ?? input.publicKey;
+  if (typeof material !== 'string' && !(material instanceof Uint8Array)) return null;
+  try {
+    switch (detectMaterial(material)) {
+      case 'certificate':
+        return parseCertificate(material).id;
+      case 'publicKey':
+        return parsePublicKey(material).id;
+      case 'pgp':
+        return (await parsePgpPublicKey(material)).id;
+      default:
+        return null;
+    }
+  } catch {
+    return null;
+  }
+}
+
 function certificateAnchor(input: AnchorInput, material: string | Uint8Array, now: Date): AnchorRecord {
   const type = input.type ?? 'ca';
   if (!(CERTIFICATE_ANCHOR_TYPES as readonly string[]).includes(type)) {

@@ -36,6 +36,7 @@ import {
 import { SPEC_VERSION, expiresAt, parseMetadata, tufKey } from './tuf.js';
 import { rekeyMetadata } from './rekey.js';
 import { verifyServed } from './verify-served.js';
+import { inDryRun } from '../dry-run.js';
 import {
   isTenantBinRole,
   isTenantRole,
@@ -290,6 +291,8 @@ export class Publisher {
 
   /** Publishes pending changes now, or after the publish in flight (coalescing). */
   notify(): Promise<PublishResult | null> {
+    // A dry run rolls its write back: there is nothing to publish (service/dry-run.ts).
+    if (inDryRun()) return Promise.resolve(null);
     if (!this.leads()) {
       // A replica that does not hold the lease never signs: the leader publishes the change.
       this.gate.handOff();

@@ -5,13 +5,15 @@
  */
 import { requireTool } from '../support/system-tools.js';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completionScript } from '../../cli/completion.js';
-import { helpText } from '../../cli/help.js';
+import { REFERENCE_POINTER, helpText } from '../../cli/help.js';
+import { packageRoot } from '../../service/util/paths.js';
+import { loadProgram } from '../support/cli-program.js';
 import { progress } from '../../cli/progress.js';
 
 /** Commands whose output is not data (a server's log, a shell script). */
@@ -21,14 +23,7 @@ let program: Command;
 const dir = mkdtempSync(join(tmpdir(), 'keyshare-cli-'));
 
 beforeAll(async () => {
-  // cli/main.ts runs the CLI when loaded: give it a harmless command line (it prints the version).
-  const argv = process.argv;
-  process.argv = [argv[0]!, 'keyshare', '--version'];
-  try {
-    program = await (await import('../../cli/main.js')).buildProgram();
-  } finally {
-    process.argv = argv;
-  }
+  program = await loadProgram();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -47,6 +42,17 @@ describe('keyshare --help', () => {
   it('lists every command', () => {
     const help = helpText(program);
     for (const c of program.commands) expect(help).toContain(c.name());
+  });
+
+  it('points every --help to docs/REFERENCE.md, which documents every command', () => {
+    const reference = readFileSync(join(packageRoot(), 'docs', 'REFERENCE.md'), 'utf8');
+    const withoutPointer = commands(program).filter(([, c]) => !helpText(c).trimEnd().endsWith(REFERENCE_POINTER)).map(([p]) => p || '(keyshare)');
+    expect(withoutPointer).toEqual([]);
+    const undocumented = commands(program)
+      .filter(([p, c]) => p && c.commands.length === 0)
+      .filter(([p]) => !new RegExp(`\`keyshare ${p}(\`| )`).test(reference))
+      .map(([p]) => p);
+    expect(undocumented).toEqual([]);
   });
 
   it('offers --json on every command that prints data', () => {

@@ -6,7 +6,8 @@ import { validationHook } from '../validation.js';
 import { published } from './scopes.js';
 import { Actions, applyFileScopes } from '../../auth/authorize.js';
 import { revocationsDigest, trustStateDigest } from '../../audit/digest.js';
-import { audited } from '../authz.js';
+import { audited, authorizeFor } from '../authz.js';
+import { dryRun } from '../../dry-run.js';
 
 /** What was revoked, for the audit entry. */
 const revocationTarget = (b: { kind: string; issuer?: string; serial?: string; id?: string; digest?: string; certificate?: string }) =>
@@ -40,10 +41,13 @@ const apply = createRoute({
   tags: ['apply'],
   summary: 'Apply a declarative trust file: idempotent, one atomic change',
   request: {
-    query: z.object({ prune: z.enum(['true', 'false']).optional() }),
+    query: z.object({
+      prune: z.enum(['true', 'false']).optional(),
+      dryRun: z.enum(['true', 'false']).optional().openapi({ description: 'compute the plan (per scope: anchors added, removed, changed, revocations, level changes) and change nothing' }),
+    }),
     body: { content: { 'application/json': { schema: ApplyBody } }, required: true },
   },
-  responses: { 200: json(z.object({ summary: z.any(), published: Published }), 'applied'), ...errors },
+  responses: { 200: json(z.object({ summary: z.any(), plan: z.array(z.any()).optional(), dryRun: z.boolean().optional(), published: Published }), 'applied (or, with dryRun, planned)'), ...errors },
 });
 
 export function revocationRoutes(): OpenAPIHono<AppEnv> {
@@ -64,10 +68,17 @@ export function revocationRoutes(): OpenAPIHono<AppEnv> {
     const file = c.req.valid('json');
     const prune = c.req.valid('query').prune === 'true';
     const { service, store } = c.get('instance');
+    const action = prune ? Actions.APPLY_PRUNE : Actions.APPLY;
+    if (c.req.valid('query').dryRun === 'true') {
+      // The same authorisation and the same code as the change, rolled back; nothing to audit.
+      authorizeFor(c, action, applyFileScopes(file));
+      const { result, plan } = await dryRun(store, () => service.apply(file as never, { prune }));
+      return c.json({ summary: result.summary, plan, dryRun: true, published: null }, 200);
+    }
     // --prune can remove any scope, so it is admin-only (service/auth/authorize.ts).
     const r = await audited(
       c,
-      { action: prune ? Actions.APPLY_PRUNE : Actions.APPLY, scopes: applyFileScopes(file), details: { prune }, digest: () => trustStateDigest(store) },
+      { action, scopes: applyFileScopes(file), details: { prune }, digest: () => trustStateDigest(store) },
       () => service.apply(file as never, { prune }),
     );
     return c.json({ summary: r.summary, published: published(r) }, 200);

@@ -7,6 +7,7 @@ import type { AnchorRecord } from '../../domain/types.js';
 import { Actions } from '../../auth/authorize.js';
 import { scopeDigest } from '../../audit/digest.js';
 import { audited } from '../authz.js';
+import { anchorIdOf } from '../../domain/anchor.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
@@ -106,14 +107,17 @@ export function scopeRoutes(): OpenAPIHono<AppEnv> {
     const body = c.req.valid('json');
     const { scope } = c.req.valid('param');
     const { service, store } = c.get('instance');
-    const r = await audited(c, { action: Actions.ANCHOR_ADD, scopes: [scope], scope, digest: () => scopeDigest(store, scope) }, () =>
-      service.addAnchor(scope, {
+    const input = {
       certificate: body.certificate === undefined ? undefined : decode(body.certificate, body.encoding),
       publicKey: body.publicKey === undefined ? undefined : decode(body.publicKey, body.encoding),
       type: body.type,
       name: body.name,
       trustedIdentities: body.trustedIdentities,
-      }),
+    };
+    // The audit entry's target is the anchor's ID (issue 15: the console's audit log showed none).
+    const target = await anchorIdOf(input);
+    const r = await audited(c, { action: Actions.ANCHOR_ADD, scopes: [scope], scope, target, digest: () => scopeDigest(store, scope) }, () =>
+      service.addAnchor(scope, input),
     );
     return c.json({ anchor: anchorView(r.anchor), published: published(r) }, 201);
   });

@@ -12,6 +12,7 @@
  * - Strict CSP (no scripts at all), no framing, no caching of pages.
  */
 import { evaluateHealth } from '../../health.js';
+import { anchorIdOf } from '../../domain/anchor.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -279,14 +280,15 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
         .filter(Boolean);
       const isCert = kind === 'certificate';
       const { service } = c.get('instance');
-      const r = await consoleWrite(c.get('instance'), c.get('principal'), { action: 'anchor.add', scope }, () =>
-        service.addAnchor(scope, {
-          ...(isCert ? { certificate: material! } : { publicKey: material! }),
-          type: isCert ? ((str(body.type) || 'ca') as 'ca') : undefined,
-          name: str(body.name) || undefined,
-          trustedIdentities: isCert && identities.length ? identities : undefined,
-        }),
-      );
+      const input = {
+        ...(isCert ? { certificate: material } : { publicKey: material }),
+        type: isCert ? ((str(body.type) || 'ca') as 'ca') : undefined,
+        name: str(body.name) || undefined,
+        trustedIdentities: isCert && identities.length ? identities : undefined,
+      };
+      // The audit log's target column: the anchor's ID, as for the API.
+      const target = await anchorIdOf(input);
+      const r = await consoleWrite(c.get('instance'), c.get('principal'), { action: 'anchor.add', scope, target }, () => service.addAnchor(scope, input));
       return done(c, '/ui/scopes', 'ok', `Added ${r.anchor.type} anchor ${r.anchor.name} (${r.anchor.id}) to ${scope}.`);
     } catch (e) {
       return done(c, '/ui/scopes', 'error', `Could not add the anchor to ${scope || '(no scope)'}: ${failure(e)}`);

@@ -4,7 +4,7 @@
  * published), expiry warnings, and the state of every TUF role. No HTML here.
  */
 import { ancestorCandidates, mostSpecificContaining } from '../../domain/scope.js';
-import { effectiveTrust } from '../../domain/trust.js';
+import { effectiveTrust, inheritanceChain } from '../../domain/trust.js';
 import type { AnchorRecord, Level, ScopeRecord } from '../../domain/types.js';
 import type { Instance } from '../../instance.js';
 import { isBinRole } from '../../repo/layout.js';
@@ -55,6 +55,10 @@ export interface ScopeNode {
   inherit: boolean;
   ownLevel: Level | null;
   level: Level;
+  /** The parent scope whose level this scope inherits; null when it is its own or the default. */
+  levelFrom: string | null;
+  /** Anchors defined here or inherited that are left out of the effective trust (revoked or blocked). */
+  excluded: { revoked: number; blocked: number };
   source: string | null;
   anchors: EffectiveAnchor[];
   children: ScopeNode[];
@@ -83,11 +87,19 @@ export async function scopeTree(instance: Instance, now: Date): Promise<ScopeNod
   const nodes = new Map<string, ScopeNode>();
   for (const s of scopes) {
     const trust = effectiveTrust({ scope: s, ancestors: ancestorsOf(s.scope), anchorsByScope, revocations, crlIssuers, blocked });
+    // Why an anchor of the chain is not effective: blocked at a scope of the chain, else revoked (service/domain/trust.ts).
+    const chain = inheritanceChain(s, ancestorsOf(s.scope));
+    const effective = new Set(trust.anchors.map((a) => a.id));
+    const chainBlocked = new Set(chain.flatMap((c) => [...(blocked.get(c.scope) ?? [])]));
+    const left = [...new Set(chain.flatMap((c) => (anchorsByScope.get(c.scope) ?? []).map((a) => a.id)))].filter((id) => !effective.has(id));
+    const nBlocked = left.filter((id) => chainBlocked.has(id)).length;
     nodes.set(s.scope, {
       scope: s.scope,
       inherit: s.inherit,
       ownLevel: s.level,
       level: trust.level,
+      levelFrom: s.level ? null : (chain.find((c) => c.level != null)?.scope ?? null),
+      excluded: { revoked: left.length - nBlocked, blocked: nBlocked },
       source: s.source ?? null,
       anchors: trust.anchors.map((t) => {
         const rec = byKey.get(`${t.definedAt}\n${t.id}`);

@@ -181,19 +181,36 @@ const AnchorTable: FC<{ node: ScopeNode; now: Date; canRevoke: boolean }> = ({ n
   </table>
 );
 
+/** Where a scope is shown on the scopes page: every scope name elsewhere links there. */
+const scopeAnchor = (scope: string) => `scope-${encodeURIComponent(scope)}`;
+export const ScopeLink: FC<{ scope: string }> = ({ scope }) => (
+  <a href={`/ui/scopes#${scopeAnchor(scope)}`}>
+    <code>{scope}</code>
+  </a>
+);
+
+/** Why a scope has no effective anchors. */
+function noAnchorsReason(node: ScopeNode): string {
+  const { revoked, blocked } = node.excluded;
+  if (revoked + blocked === 0) return 'No effective anchors: none is defined here' + (node.inherit && node.scope !== '*' ? ' or in a parent scope.' : '.');
+  const n = revoked + blocked;
+  const why = blocked === 0 ? 'revoked' : revoked === 0 ? 'blocked here or in a parent scope' : `revoked (${revoked}) or blocked (${blocked})`;
+  return `No effective anchors: ${n === 1 ? 'the one anchor' : `all ${n} anchors`} defined here${node.inherit ? ' or inherited' : ''} ${n === 1 ? 'is' : 'are'} ${why}.`;
+}
+
 const ScopeItem: FC<{ node: ScopeNode; now: Date; canRevoke: boolean }> = ({ node, now, canRevoke }) => (
   <li>
-    <section class="scope" aria-label={`Scope ${node.scope}`}>
+    <section class="scope" id={scopeAnchor(node.scope)} aria-label={`Scope ${node.scope}`}>
       <h3>
-        <code>{node.scope}</code>
+        <ScopeLink scope={node.scope} />
       </h3>
       <p class="meta">
         level <strong>{node.level}</strong>
-        {node.ownLevel ? '' : node.scope === '*' ? ' (default)' : ' (inherited)'} ·{' '}
+        {node.ownLevel ? '' : node.levelFrom ? ` (inherited from ${node.levelFrom})` : ' (default)'} ·{' '}
         {node.scope === '*' ? 'the default scope' : node.inherit ? 'inherits from parents' : <strong>does not inherit</strong>}
         {node.source ? ` · from upstream ${node.source}` : ''}
       </p>
-      {node.anchors.length > 0 ? <AnchorTable node={node} now={now} canRevoke={canRevoke} /> : <p class="muted">No effective anchors.</p>}
+      {node.anchors.length > 0 ? <AnchorTable node={node} now={now} canRevoke={canRevoke} /> : <p class="muted">{noAnchorsReason(node)}</p>}
       {node.children.length > 0 && (
         <ul class="tree">
           {node.children.map((child) => (
@@ -388,7 +405,7 @@ export const OverviewPage: FC<{
           {expiring.map((a) => (
             <tr class={`row-${a.expiry.kind}`}>
               <td>
-                <code>{a.scope}</code>
+                <ScopeLink scope={a.scope} />
               </td>
               <td>{a.name}</td>
               <td>{a.subject ?? ''}</td>
@@ -711,7 +728,7 @@ export const AuditPage: FC<{ user: PageUser; flash: Flash | null; entries: Audit
                 </td>
                 <td>{e.tokenId ? <code>{e.tokenId}</code> : <span class="muted">none</span>}</td>
                 <td>{e.action}</td>
-                <td>{e.scope ? <code>{e.scope}</code> : ''}</td>
+                <td>{e.scope ? <ScopeLink scope={e.scope} /> : ''}</td>
                 <td>{e.target ? <code class="id">{e.target}</code> : ''}</td>
                 <td>{e.outcome === 'ok' ? e.outcome : <strong>{e.outcome}</strong>}</td>
               </tr>

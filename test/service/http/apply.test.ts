@@ -2,6 +2,7 @@
  * POST /api/v1/apply (CONTRACT.md `apply`): declarative trust that is idempotent, atomic, names
  * every invalid entry, and with prune removes what the file does not name (never revocations).
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFixture, readFixtureText } from '../../../fixtures/index.js';
 import { openInstance, type Instance } from '../../../service/instance.js';
@@ -234,5 +235,99 @@ describe('when a file is applied with prune', () => {
     expect(res.body.summary.changed).toBe(false);
     expect((await scopeNames()).length).toBe(5);
     expect(await anchorIds('registry.acme.io')).toHaveLength(2);
+  });
+});
+
+describe('examples/trust.yaml', () => {
+  const example = async () => (await import('yaml')).parse(readFileSync(new URL('../../../examples/trust.yaml', import.meta.url), 'utf8'));
+
+  it('applies: a registry with a CA, a namespace with a public key, a repository without inheritance with an OpenPGP key, and revocations', async () => {
+    const res = await api('POST', '/apply', await example());
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.summary).toMatchObject({
+      scopesCreated: ['registry.acme.io', 'registry.acme.io/team-a', 'registry.acme.io/team-a/release'],
+      anchorsAdded: 3,
+      revocationsAdded: 2,
+    });
+    const release = (await api('GET', scopePath('registry.acme.io/team-a/release'))).body;
+    expect(release.scope.inherit).toBe(false);
+    expect(release.anchors.map((a: { type: string }) => a.type)).toEqual(['pgp']);
+    expect((await api('POST', '/apply', await example())).body.summary.changed).toBe(false);
+  });
+});
+
+describe('when a file has a field that apply does not know', () => {
+  it('refuses it with its path and the field it probably meant, and changes nothing', async () => {
+    const res = await api('POST', '/apply', { scopes: [{ scope: 'a.acme.io' }, { scope: 'b.acme.io', anchors: [{ key: EC_KEY, name: 'ci' }] }] });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('APPLY_INVALID');
+    expect(res.body.message).toContain('scopes[1].anchors[0].key: unknown field; did you mean publicKey?');
+    // The misnamed anchor is not validated further: no "give exactly one of ..." beside it.
+    expect(res.body.message).not.toContain('ANCHOR_INVALID');
+    expect(await scopeNames()).toEqual([]);
+  });
+
+  it('finds them at every level: the file, a scope, an anchor, the revocations and each revocation', async () => {
+    const res = await api('POST', '/apply', {
+      scope: [],
+      scopes: [{ scope: 'a.acme.io', levle: 'strict', anchors: [{ cert: ROOT_CA }] }],
+      revoked: { key: [], keys: [{ id: REVOKED_KEY_ID, reson: 'keyCompromise' }] },
+    });
+    expect(res.body.details.map((d: { path: string; message: string }) => `${d.path}: ${d.message}`)).toEqual([
+      'scope: unknown field; did you mean scopes?',
+      'scopes[0].levle: unknown field; did you mean level?',
+      'scopes[0].anchors[0].cert: unknown field; did you mean certificate?',
+      'revoked.key: unknown field; did you mean keys?',
+      'revoked.keys[0].reson: unknown field; did you mean reason?',
+    ]);
+  });
+});
+
+describe('apply with dryRun', () => {
+  it('returns the plan per scope and changes nothing', async () => {
+    const ts = timestampVersion();
+    const res = await api('POST', '/apply?dryRun=true', FILE);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ dryRun: true, published: null, summary: { changed: true, anchorsAdded: 4 } });
+    const plan = res.body.plan as { scope: string; change: string; level?: unknown; anchorsAdded: { id: string; definedAt: string }[]; revoked: { id: string }[] }[];
+    expect(plan.map((p) => [p.scope, p.change])).toEqual([
+      ['*', 'create'],
+      ['registry.acme.io', 'create'],
+      ['registry.acme.io/isolated', 'create'],
+      ['registry.acme.io/team-a', 'create'],
+    ]);
+    const team = plan.find((p) => p.scope === 'registry.acme.io/team-a')!;
+    expect(team.level).toEqual({ from: null, to: 'audit' });
+    // Effective trust: the namespace gets its own keys and the registry's CAs.
+    expect(team.anchorsAdded.map((a) => a.definedAt).sort()).toEqual(['registry.acme.io', 'registry.acme.io', 'registry.acme.io/team-a', 'registry.acme.io/team-a']);
+    expect(team.revoked.map((r) => r.id)).toEqual([REVOKED_KEY_ID]);
+    expect(await scopeNames()).toEqual([]);
+    expect((await api('GET', '/revocations')).body.keys).toEqual([]);
+    await instance.publisher.flush();
+    expect(timestampVersion()).toBe(ts);
+    expect((await api('GET', '/audit')).body.entries.filter((e: { action: string }) => e.action.startsWith('apply'))).toEqual([]);
+  });
+
+  it('plans removals with prune, and level changes, from the same code as the change', async () => {
+    await api('POST', '/apply', FILE);
+    const next = structuredClone(FILE) as { scopes: { scope: string; level?: string }[] };
+    next.scopes = next.scopes.filter((s) => s.scope !== 'registry.acme.io/isolated');
+    next.scopes[0]!.level = 'permissive';
+    const res = await api('POST', '/apply?dryRun=true&prune=true', next);
+    const plan = res.body.plan as { scope: string; change: string; level?: unknown }[];
+    expect(plan.find((p) => p.scope === 'registry.acme.io/isolated')?.change).toBe('remove');
+    expect(plan.find((p) => p.scope === 'registry.acme.io')?.level).toEqual({ from: 'strict', to: 'permissive' });
+    // team-a sets its own level: unchanged, so not in the plan.
+    expect(plan.find((p) => p.scope === 'registry.acme.io/team-a')).toBeUndefined();
+    expect(res.body.summary.scopesRemoved).toEqual(['registry.acme.io/isolated']);
+    expect(await scopeNames()).toContain('registry.acme.io/isolated');
+    // An empty plan for a file already applied.
+    expect((await api('POST', '/apply?dryRun=true', FILE)).body.plan).toEqual([]);
+  });
+
+  it('refuses an invalid file as apply does', async () => {
+    const res = await api('POST', '/apply?dryRun=true', { scopes: [{ scope: 'Bad.Acme.io' }] });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('APPLY_INVALID');
   });
 });

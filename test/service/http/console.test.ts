@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openInstance, type Instance } from '../../../service/instance.js';
 import { readFixtureText } from '../../../fixtures/index.js';
-import { appApi, cleanupTempDirs, newDataDir, type Api } from '../../support/service.js';
+import { appApi, cleanupTempDirs, newDataDir, scopePath, type Api } from '../../support/service.js';
 import { sqlRows } from '../../support/store.js';
 
 const ORIGIN = 'http://localhost';
@@ -191,6 +191,28 @@ describe('the web console', () => {
     expect(overview).toContain('Needs attention');
     expect(overview).toContain('1 CRL is past nextUpdate');
     expect(overview).toContain('Last sync failed: corp-hq');
+  });
+
+  it('says where a level comes from, why a scope has no effective anchors, links scope names, and shows the target of anchor.add', async () => {
+    await api('POST', '/scopes', { scope: 'nits.acme.io', level: 'audit' });
+    await api('POST', '/scopes', { scope: 'nits.acme.io/child' });
+    await api('POST', '/scopes', { scope: 'lonely.acme.io' });
+    await api('POST', '/scopes', { scope: 'gone.acme.io', inherit: false });
+    const added = await api('POST', scopePath('gone.acme.io') + '/anchors', { publicKey: readFixtureText('keys/ed25519.pub.pem'), name: 'old' });
+    await api('POST', '/revocations', { kind: 'key', id: added.body.anchor.id, reason: 'keyCompromise' });
+    const { cookie } = await signIn(token);
+    const page = await (await app.request('/ui/scopes', { headers: { cookie } })).text();
+    const section = (scope: string) => page.slice(page.indexOf(`id="scope-${encodeURIComponent(scope)}"`)).split('</section>')[0]!;
+    expect(section('lonely.acme.io')).toContain('(default)');
+    expect(section('lonely.acme.io')).not.toContain('inherited');
+    expect(section('lonely.acme.io')).toContain('No effective anchors: none is defined here');
+    expect(section('nits.acme.io/child')).toContain('(inherited from nits.acme.io)');
+    expect(section('gone.acme.io')).toContain('No effective anchors: the one anchor defined here is revoked.');
+    expect(page).toContain(`<a href="/ui/scopes#scope-${encodeURIComponent('nits.acme.io/child')}"><code>nits.acme.io/child</code></a>`);
+    const entries: { action: string; target: string | null }[] = (await api('GET', '/audit')).body.entries;
+    expect(entries.filter((e) => e.action === 'anchor.add' && e.target === added.body.anchor.id)).toHaveLength(1);
+    const audit = await (await app.request('/ui/audit', { headers: { cookie } })).text();
+    expect(audit).toContain(added.body.anchor.id);
   });
 
   it('renders every view', async () => {
