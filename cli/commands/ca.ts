@@ -74,7 +74,7 @@ Examples:
     const r = await AdminClient.from(o).call<{ cas: CaView[] }>('GET', '/ca');
     print(o.json, r, () => (r.cas.length === 0 ? 'no signing authorities' : r.cas.flatMap(describe)));
   });
-  adminOptions(cmd.command('show <name>').description('show a signing authority')).action(async (name: string, o) => {
+  adminOptions(cmd.command('show <name>').description('show a signing authority').addHelpText('after', '\nExamples:\n  keyshare ca show release --json\n')).action(async (name: string, o) => {
     const r = await AdminClient.from(o).call<CaView>('GET', `/ca/${encodeURIComponent(name)}`);
     print(o.json, r, () => describe(r));
   });

@@ -41,6 +41,9 @@ const CANNOT_RUN: [RegExp, string][] = [
   [/revoke cert --cert leaf\.pem/, 'needs a certificate of the reader'],
   [/check registry\.acme\.io\/team-a\/app/, 'needs a signer certificate of the reader'],
   [/token rotate-admin/, 'rewrites the admin token of the service under test'],
+  [/revocations replay --since \/backups\//, 'needs a backup of the reader (/backups)'],
+  [/ca import legacy /, 'needs a CA certificate and key of the reader'],
+  [/--cert ci\.crt/, 'needs the certificate that `ca issue` made with a signer token of the reader (the line before)'],
 ];
 
 /** A shell line's words up to the first operator (a small shell-words split: quotes, no expansion). */
