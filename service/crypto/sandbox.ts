@@ -8,6 +8,7 @@
  * only calls openpgp.js and reports plain facts, and pgp.ts makes every decision.
  */
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { KeyshareError, Codes } from '../errors.js';
 
@@ -27,9 +28,12 @@ export interface PgpFacts {
   created: number;
 }
 
+// Dynamic imports only: eval code runs as CommonJS or as an ES module depending on the parent's flags.
 const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const openpgp = require(workerData.openpgp);
+(async () => {
+const { parentPort, workerData } = await import('node:worker_threads');
+const loaded = await import(workerData.openpgp);
+const openpgp = loaded.default ?? loaded;
 parentPort.postMessage({ ready: true });
 parentPort.on('message', async ({ id, armored, binary }) => {
   try {
@@ -52,6 +56,7 @@ parentPort.on('message', async ({ id, armored, binary }) => {
     parentPort.postMessage({ id, error: String((e && e.message) || e) });
   }
 });
+})();
 `;
 
 interface Pending {
@@ -69,7 +74,7 @@ const pending = new Map<number, Pending>();
 let queue: Promise<unknown> = Promise.resolve();
 
 function startWorker(): Worker {
-  const w = new Worker(WORKER, { eval: true, workerData: { openpgp: createRequire(import.meta.url).resolve('openpgp') } });
+  const w = new Worker(WORKER, { eval: true, workerData: { openpgp: pathToFileURL(createRequire(import.meta.url).resolve('openpgp')).href } });
   let started!: () => void;
   ready = new Promise<void>((resolve) => (started = resolve));
   w.on('message', (m: { id: number; ready?: true; facts?: PgpFacts; error?: string }) => {
