@@ -8,6 +8,7 @@
  * only calls openpgp.js and reports plain facts, and pgp.ts makes every decision.
  */
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { KeyshareError, Codes } from '../errors.js';
 
@@ -27,9 +28,13 @@ export interface PgpFacts {
   created: number;
 }
 
+// Dynamic imports only: eval code runs as CommonJS or as an ES module depending on the parent's flags.
 const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const openpgp = require(workerData.openpgp);
+(async () => {
+const { parentPort, workerData } = await import('node:worker_threads');
+const loaded = await import(workerData.openpgp);
+const openpgp = loaded.default ?? loaded;
+parentPort.postMessage({ ready: true });
 parentPort.on('message', async ({ id, armored, binary }) => {
   try {
     const keys = armored !== undefined ? await openpgp.readKeys({ armoredKeys: armored }) : await openpgp.readKeys({ binaryKeys: binary });
@@ -51,6 +56,7 @@ parentPort.on('message', async ({ id, armored, binary }) => {
     parentPort.postMessage({ id, error: String((e && e.message) || e) });
   }
 });
+})();
 `;
 
 interface Pending {
@@ -60,14 +66,19 @@ interface Pending {
 }
 
 let worker: Worker | null = null;
+/** Resolves once the current worker has loaded openpgp.js: its start-up does not count against a parse's limit. */
+let ready: Promise<void> = Promise.resolve();
 let nextId = 0;
 const pending = new Map<number, Pending>();
 /** One parse at a time: the time limit is then the parse's own CPU time. */
 let queue: Promise<unknown> = Promise.resolve();
 
 function startWorker(): Worker {
-  const w = new Worker(WORKER, { eval: true, workerData: { openpgp: createRequire(import.meta.url).resolve('openpgp') } });
-  w.on('message', (m: { id: number; facts?: PgpFacts; error?: string }) => {
+  const w = new Worker(WORKER, { eval: true, workerData: { openpgp: pathToFileURL(createRequire(import.meta.url).resolve('openpgp')).href } });
+  let started!: () => void;
+  ready = new Promise<void>((resolve) => (started = resolve));
+  w.on('message', (m: { id: number; ready?: true; facts?: PgpFacts; error?: string }) => {
+    if (m.ready) return started();
     const p = pending.get(m.id);
     if (!p) return;
     pending.delete(m.id);
@@ -77,7 +88,10 @@ function startWorker(): Worker {
     else p.resolve({ ...m.facts!, binary: m.facts!.binary && new Uint8Array(m.facts!.binary) });
   });
   w.on('error', (e) => fail(w, new KeyshareError(Codes.INTERNAL, 'the OpenPGP worker failed', { cause: e })));
-  w.on('exit', () => fail(w, new KeyshareError(Codes.INTERNAL, 'the OpenPGP worker stopped')));
+  w.on('exit', () => {
+    started();
+    fail(w, new KeyshareError(Codes.INTERNAL, 'the OpenPGP worker stopped'));
+  });
   w.unref();
   return w;
 }
@@ -92,8 +106,11 @@ function fail(w: Worker, err: KeyshareError): void {
   }
 }
 
-function run(input: { armored: string } | { binary: Uint8Array }, limitMs: number): Promise<PgpFacts> {
+async function run(input: { armored: string } | { binary: Uint8Array }, limitMs: number): Promise<PgpFacts> {
   const w = (worker ??= startWorker());
+  w.ref();
+  await ready;
+  if (worker !== w) throw new KeyshareError(Codes.INTERNAL, 'the OpenPGP worker stopped');
   const id = nextId++;
   return new Promise<PgpFacts>((resolve, reject) => {
     const timer = setTimeout(() => {

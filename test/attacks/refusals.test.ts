@@ -118,8 +118,11 @@ describe('finding 2: refused requests', () => {
   });
 
   it('an address out of refusals still gets the requests that succeed', async () => {
+    // Drain the bucket (it refills 5 a second), then an admin's read still succeeds.
+    let limited = false;
+    for (let i = 0; i < 200 && !limited; i++) limited = (await as(null, 'GET', '/api/v1/scopes')).status === 429;
+    expect(limited).toBe(true);
     expect((await service.api('GET', '/scopes')).status).toBe(200);
-    expect((await as(null, 'GET', '/api/v1/scopes')).status).toBe(429);
   });
 });
 
