@@ -197,7 +197,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     rmSync(join(scratch, `${DB_FILE}-shm`), { force: true });
 
     // The files, laid out in the scratch dir as in the archive: the database is streamed, never held in memory.
-    writeFileSync(join(scratch, 'root.json'), root, { mode: 0o644 });
+    writeFileSync(join(scratch, 'root.json'), root, { mode: 0o600 });
     const paths = [DB_FILE, 'root.json'];
     for (const name of OPTIONAL_FILES) {
       const file = join(dataDir, name);
@@ -337,7 +337,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     } finally {
       await store.close();
     }
-    for (const f of extracted.keys()) chmodSync(join(scratch, f), f === 'root.json' || f === 'keyshare.yaml' ? 0o644 : 0o600);
+    // Issue 16, finding 8: every file in the data dir is 0600, root.json included.
+    for (const f of extracted.keys()) chmodSync(join(scratch, f), 0o600);
     chmodSync(scratch, 0o700);
     // Everything verified: the data dir appears at once.
     if (existsSync(dataDir)) rmdirSync(dataDir);

@@ -33,6 +33,9 @@ export function serveCommand(): Command {
       const { TrustedProxies } = await import('../../service/http/client.js');
       const logger = createLogger({ level: config.logLevel });
       const dir = config.data;
+      // A database setting this version cannot use is refused before the data dir is made.
+      const { supportedDatabase } = await import('../../service/store/database.js');
+      supportedDatabase(config.database);
       // Issue 24 row 14: bind the address and lock the data dir before anything writes.
       const listener = await bindListener(config.listen);
       const unlock = lockDataDir(dir);

@@ -51,7 +51,11 @@ describe('URL paths of every public route', () => {
       fc.asyncProperty(path, async (p) => {
         let url: string;
         try {
-          url = new URL(p, 'http://127.0.0.1').toString();
+          const u = new URL(p, 'http://127.0.0.1');
+          // A path starting with // names another authority to a URL parser (even user@host):
+          // no request of this service; the socket test below sends such paths as written.
+          if (u.host !== '127.0.0.1' || u.username !== '' || u.password !== '') return;
+          url = u.toString();
         } catch {
           return;
         }
