@@ -33,7 +33,11 @@ export class AdminClient {
     return new AdminClient(base, token, flags.wait !== false, source);
   }
 
-  async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  /**
+   * `options.awaitPublish: false` for an answer whose `published: null` does not mean "saved, not
+   * published yet": a key rotation that stages root N+1 for offline signatures has nothing to wait for.
+   */
+  async call<T = unknown>(method: string, path: string, body?: unknown, options: { awaitPublish?: boolean } = {}): Promise<T> {
     let res: HttpAnswer;
     try {
       res = await httpRequest(`${this.base}/api/v1${path}`, {
@@ -70,7 +74,8 @@ export class AdminClient {
     // Issue 24 row 9: a write saved but not yet published (a replica handed it to the publisher,
     // or publishing fails) is waited for; exit 0 only once it is published, or with --no-wait.
     const record = json as { published?: unknown };
-    if (method !== 'GET' && record && typeof record === 'object' && record.published === null && !path.includes('dryRun=true') && this.wait) {
+    const awaitPublish = this.wait && options.awaitPublish !== false;
+    if (method !== 'GET' && record && typeof record === 'object' && record.published === null && !path.includes('dryRun=true') && awaitPublish) {
       const warning = res.headers['warning'];
       record.published = await this.waitForPublish(typeof warning === 'string' ? warning : null);
     }

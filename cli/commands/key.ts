@@ -34,7 +34,9 @@ export function keyCommand(): Command {
         ].join('\n'),
       ),
   ).action(async (role: string, o) => {
-    const r = await AdminClient.from(o).call<RotateResult>('POST', `/keys/${role}/rotate`, o.pkcs11 ? { pkcs11: o.pkcs11 } : {});
+    // `published: null` here means root N+1 is staged for offline root signatures, not a write
+    // waiting for the publisher: the client must not wait and replace it with a timestamp version.
+    const r = await AdminClient.from(o).call<RotateResult>('POST', `/keys/${role}/rotate`, o.pkcs11 ? { pkcs11: o.pkcs11 } : {}, { awaitPublish: false });
     print(o.json, r, () =>
       r.published
         ? [
