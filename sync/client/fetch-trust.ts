@@ -189,7 +189,19 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
     // Issue 17: the index is read only to list every scope (no scopes or repositories asked
     // for, or patterns); scopes and repositories are looked up as targets, bin by bin.
     const everyScope = options.patterns !== undefined || ((options.scopes ?? []).length === 0 && (options.repositories ?? []).length === 0);
-    const entries = everyScope ? await readIndex(updater, dirs, raw, options.raw ?? false) : [];
+    const entries = everyScope
+      ? await readIndex(updater, dirs, raw, options.raw ?? false).catch((e: unknown) => {
+          // Online fetches with --scope or --repository look their scopes up as targets and never
+          // read the index: an offline fetch of every scope needs an online one of every scope.
+          const err = toFetchError(e);
+          if (!offline || err.code !== FetchCodes.NOT_CACHED) throw e;
+          throw new KeyshareError(
+            FetchCodes.NOT_CACHED,
+            `${err.message} (fetching every scope, or scope patterns, reads the index; a cache filled by fetches with --scope or --repository holds only what they looked up: fetch the same selection offline, or every scope online once)`,
+            { cause: err },
+          );
+        })
+      : [];
     const byScope = new Map(entries.map((e) => [e.scope, e]));
     const selection = options.patterns
       ? { scopes: entries.map((e) => e.scope).filter((s) => options.patterns!.some((p) => scopeContains(p, s))).sort(), repositories: [] }

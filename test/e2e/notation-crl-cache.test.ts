@@ -168,7 +168,9 @@ describe('when fetch --format notation seeds the notation CRL cache', () => {
 describe('when the option is not given, or misused', () => {
   it('writes nothing into any notation cache without --notation-crl-cache', async () => {
     const xdg = tempDir('keyshare-xdg-');
-    const r = await runCli(['fetch', '--server', svc.url, '--root', join(svc.dataDir, 'root.json'), '--out', join(tempDir('keyshare-out-'), 'n'), '--format', 'notation', '--cache', cache, '--offline', '--json'], { env: { XDG_CACHE_HOME: xdg } });
+    // The same selection as the online fetches that filled the cache (--repository): offline
+    // reads only what they cached. Every scope would need index.json, which they never read.
+    const r = await runCli(['fetch', '--server', svc.url, '--root', join(svc.dataDir, 'root.json'), '--out', join(tempDir('keyshare-out-'), 'n'), '--format', 'notation', '--repository', `${SCOPE}/app`, '--cache', cache, '--offline', '--json'], { env: { XDG_CACHE_HOME: xdg } });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).not.toHaveProperty('notationCrlCache');
     expect(existsSync(join(xdg, 'notation'))).toBe(false);

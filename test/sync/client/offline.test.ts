@@ -71,3 +71,24 @@ describe('when the server is down and the cached timestamp has expired', () => {
     expect(treeSnapshot(c.out)).toEqual(before);
   });
 });
+
+describe('when the cache was filled by a fetch of one repository', () => {
+  it('fetches that repository offline, and refuses every scope with NOT_CACHED saying why', async () => {
+    const svc = await startTestService();
+    services.push(svc);
+    await ok(svc, 'POST', '/scopes', { scope: 'registry.acme.io' });
+    await ok(svc, 'POST', `${scopePath('registry.acme.io')}/anchors`, { certificate: readFixtureText('certs/root-ca.pem') });
+    const root = join(svc.dataDir, 'root.json');
+    const cache = tempDir('keyshare-cache-');
+    // Online, a repository is resolved by target lookups: the index is never read.
+    await fetchTrust({ server: svc.url, root, cache, repositories: ['registry.acme.io/app'] });
+    const same = await fetchTrust({ server: svc.url, root, cache, repositories: ['registry.acme.io/app'], offline: true });
+    expect(same.documents.map((d) => d.scope)).toEqual(['registry.acme.io']);
+    const every = await fetchTrust({ server: svc.url, root, cache, offline: true }).then(
+      () => null,
+      (e: unknown) => e as { code?: string; message?: string },
+    );
+    expect(every?.code).toBe('NOT_CACHED');
+    expect(every?.message).toMatch(/index\.json is not in the offline cache .*--scope or --repository/);
+  });
+});
