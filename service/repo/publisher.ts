@@ -22,7 +22,7 @@ import type { AnchorRecord, ScopeRecord } from '../domain/types.js';
 import { CRL_DIRTY_PREFIX, type MetadataRecord, type Store, type TargetRecord, type TrustDocRecord } from '../store/index.js';
 import type { Signer } from '../crypto/signer.js';
 import type { OnlineSigners } from './keys.js';
-import { KeyshareError, Codes } from '../errors.js';
+import { KeyshareError, Codes, isKeyshareError } from '../errors.js';
 import {
   ALL_HASH_PREFIXES,
   BIN_PREFIX,
@@ -103,6 +103,9 @@ export interface PublishGate {
 const ALWAYS_LEADS: PublishGate = { leads: () => true, handOff: () => {} };
 
 /** A superseded version stays downloadable this long, for clients in the middle of an update. */
+/** How often a tenant publish is built again when another process's publish lands first (exclusiveOnStored). */
+const STORED_STATE_ATTEMPTS = 5;
+
 export const GC_GRACE_MS = 60 * 60 * 1000;
 const GC_INTERVAL_MS = 5 * 60 * 1000;
 
@@ -495,7 +498,7 @@ export class Publisher {
    */
   async publishTenant(tenant: TenantRecord, signer: Signer, persist: () => Promise<void>): Promise<PublishResult> {
     this.requireLead('the tenant');
-    return this.exclusive(async () => {
+    return this.exclusiveOnStored(async () => {
       const now = this.clock();
       const base = this.latest.get('timestamp')!;
       const { metadata } = await tenantAddition({ latest: this.latest, tenant, tenantSigner: signer, targetsSigner: this.signers.targets, now, expiry: this.options.expiry });
@@ -517,7 +520,7 @@ export class Publisher {
    * the tenant's signatures (`publishTenantSignatures`).
    */
   async stageTenant(tenant: TenantRecord, persist: () => Promise<void>): Promise<PendingSet> {
-    return this.exclusive(async () => {
+    return this.exclusiveOnStored(async () => {
       const set = await this.additionSet(tenant, this.clock());
       await this.store.transaction(async () => {
         await persist();
@@ -540,7 +543,7 @@ export class Publisher {
    */
   async publishTenantSignatures(tenant: TenantRecord, id: string, signatures: readonly TenantSignature[]): Promise<PublishResult> {
     return this.exclusive(async () => {
-      if ((await this.store.latestMetadata('timestamp'))?.version !== this.latest.get('timestamp')?.version) this.load();
+      await this.reloadIfMoved();
       const now = this.clock();
       const pending = await readPending(this.store, tenant.name);
       if (!pending) throw new KeyshareError(PendingCodes.NOTHING_TO_SIGN, `tenant ${tenant.name} has nothing to sign`);
@@ -601,7 +604,7 @@ export class Publisher {
    * Changes that waited for an offline tenant's signature follow in the next publish.
    */
   async removeTenant(tenant: TenantRecord, persist: () => Promise<void>): Promise<PublishResult | null> {
-    return this.exclusive(async () => {
+    return this.exclusiveOnStored(async () => {
       const now = this.clock();
       const base = this.latest.get('timestamp')!;
       const metadata = await tenantRemoval({ latest: this.latest, tenant, targetsSigner: this.signers.targets, now, expiry: this.options.expiry });
@@ -618,6 +621,34 @@ export class Publisher {
       const result = metadata.length > 0 ? this.landed(metadata) : null;
       void this.notify();
       return result;
+    });
+  }
+
+  /** Reloads the served state when another process published since this one last loaded (e.g. `keyshare bundle export`). */
+  private async reloadIfMoved(): Promise<void> {
+    if ((await this.store.latestMetadata('timestamp'))?.version !== this.latest.get('timestamp')?.version) await this.load();
+  }
+
+  /**
+   * `exclusive`, for a publish that builds on `this.latest` (tenant add and remove): it excludes
+   * this process's publishes, but not another process's on the same database (`keyshare bundle
+   * export` commits a version of its own, and this process sees it only at its next check). So
+   * the task starts from the stored state, and when another process's publish lands between its
+   * read and its commit (commitPublish: CONFLICT, the transaction rolled back), it is built again
+   * on the new state, a few times, rather than failing a caller that raced with nothing of its own.
+   */
+  private async exclusiveOnStored<T>(task: () => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      for (let attempt = 1; ; attempt++) {
+        await this.reloadIfMoved();
+        const base = this.latest.get('timestamp')?.version;
+        try {
+          return await task();
+        } catch (e) {
+          const moved = isKeyshareError(e) && e.code === Codes.CONFLICT && (await this.store.latestMetadata('timestamp'))?.version !== base;
+          if (!moved || attempt >= STORED_STATE_ATTEMPTS) throw e;
+        }
+      }
     });
   }
 
