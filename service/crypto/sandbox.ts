@@ -63,6 +63,9 @@ interface Pending {
   resolve: (f: PgpFacts) => void;
   reject: (e: unknown) => void;
   timer: NodeJS.Timeout;
+  /** performance.now() at which the parse is over its limit. */
+  deadline: number;
+  limitMs: number;
 }
 
 let worker: Worker | null = null;
@@ -81,6 +84,8 @@ function startWorker(): Worker {
     if (m.ready) return started();
     const p = pending.get(m.id);
     if (!p) return;
+    // An answer at or past the limit is over it, even when its timer has not run yet.
+    if (performance.now() >= p.deadline) return overLimit(w, p.limitMs);
     pending.delete(m.id);
     clearTimeout(p.timer);
     if (pending.size === 0) w.unref();
@@ -94,6 +99,12 @@ function startWorker(): Worker {
   });
   w.unref();
   return w;
+}
+
+/** Over the limit: this worker is spent; the next parse gets a new one. */
+function overLimit(w: Worker, limitMs: number): void {
+  fail(w, new KeyshareError(Codes.BAD_PGP_KEY, `the OpenPGP key took more than ${limitMs} ms to parse and verify`));
+  void w.terminate();
 }
 
 function fail(w: Worker, err: KeyshareError): void {
@@ -113,12 +124,8 @@ async function run(input: { armored: string } | { binary: Uint8Array }, limitMs:
   if (worker !== w) throw new KeyshareError(Codes.INTERNAL, 'the OpenPGP worker stopped');
   const id = nextId++;
   return new Promise<PgpFacts>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      // Over the limit: this worker is spent; the next parse gets a new one.
-      fail(w, new KeyshareError(Codes.BAD_PGP_KEY, `the OpenPGP key took more than ${limitMs} ms to parse and verify`));
-      void w.terminate();
-    }, limitMs);
-    pending.set(id, { resolve, reject, timer });
+    const timer = setTimeout(() => overLimit(w, limitMs), limitMs);
+    pending.set(id, { resolve, reject, timer, deadline: performance.now() + limitMs, limitMs });
     w.ref();
     w.postMessage({ id, ...input });
   });

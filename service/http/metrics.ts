@@ -139,7 +139,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     registers,
     async collect() {
       // Registered first: the registry starts it before the gauges below, which wait on it.
-      for (const r of [databaseRead, roleStateRead, upstreamsRead, anchorsRead, crlsRead]) r.reset();
+      for (const r of [databaseRead, roleStateRead, upstreamsRead, anchorsRead, crlsRead, originsRead]) r.reset();
       this.set((await databaseRead.get()) === 'up' ? 1 : 0);
     },
   });
@@ -166,6 +166,8 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
   const upstreamsRead = perScrape(fromDatabase(() => instance.store.upstreamSummaries(), []));
   const anchorsRead = perScrape(fromDatabase(async () => (await instance.store.listAnchors()).flatMap((a) => (a.notAfter ? [Date.parse(a.notAfter)] : [])), [] as number[]));
   const crlsRead = perScrape(fromDatabase(() => instance.store.crlSummaries(), []));
+  // (the upstream rows with their state: the summaries leave out the origin's expiry)
+  const originsRead = perScrape(fromDatabase(() => instance.store.listUpstreams(), [] as Awaited<ReturnType<typeof instance.store.listUpstreams>>));
   const roleState = roleStateRead.get;
   const upstreams = upstreamsRead.get;
   const anchorExpiries = anchorsRead.get;
@@ -217,8 +219,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     async collect() {
       this.reset();
       const now = clock().getTime();
-      // (the rows with their state: the summaries leave it out)
-      for (const u of await instance.store.listUpstreams()) {
+      for (const u of await originsRead.get()) {
         const expires = (u.state as { expires?: string } | null)?.expires;
         if (expires && !Number.isNaN(Date.parse(expires))) this.labels(u.name).set(Math.floor((Date.parse(expires) - now) / 1000));
       }

@@ -25,7 +25,8 @@ export async function prepareDataDir(dataDir: string): Promise<void> {
   if (!ON_POSTGRES) return;
   const url = process.env.KEYSHARE_TEST_POSTGRES_URL;
   if (!url) throw new Error('KEYSHARE_TEST_DATABASE=postgres needs the global setup (test/support/postgres-global.ts) to start the cluster');
-  writeFileSync(join(dataDir, 'keyshare.yaml'), `database: ${JSON.stringify(await freshDatabase({ url, stop: async () => {} }))}\n`);
+  // 0600 as the service's own files (issue 16 finding 8): serve warns about wider ones.
+  writeFileSync(join(dataDir, 'keyshare.yaml'), `database: ${JSON.stringify(await freshDatabase({ url, stop: async () => {} }))}\n`, { mode: 0o600 });
 }
 
 /**
@@ -55,7 +56,7 @@ export async function copyDataDir(from: string, to: string): Promise<void> {
   } finally {
     await admin.end();
   }
-  writeFileSync(join(to, 'keyshare.yaml'), `database: ${JSON.stringify(target.toString())}\n`);
+  writeFileSync(join(to, 'keyshare.yaml'), `database: ${JSON.stringify(target.toString())}\n`, { mode: 0o600 });
 }
 
 /**
