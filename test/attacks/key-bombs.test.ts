@@ -53,24 +53,31 @@ describe('when an editor uploads an OpenPGP parameter bomb', () => {
   for (const [what, crafted] of bombs) {
     it(`refuses ${what} with UNSUPPORTED_KEY within 100 ms, /healthz under 50 ms meanwhile`, async () => {
       const publicKey = armorPublicKey(craftPgpKey(crafted));
-      let res!: Response;
-      let took = 0;
-      const slowest = await slowestHealthzDuring(async () => {
-        const t = performance.now();
-        res = await fetch(`${service.url}/api/v1${scopePath('registry.acme.io')}/anchors`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ publicKey }),
+      // Up to three tries, each refused: the limits must hold in one of them. Other test files
+      // share the 2 cores, so one try can lose the CPU; a bomb that is parsed (7.7 s before the
+      // fix, /healthz 6.9 s) fails every try.
+      const tries: { took: number; slowest: number; noise: number }[] = [];
+      for (let i = 0; i < 3; i++) {
+        let res!: Response;
+        let took = 0;
+        const slowest = await slowestHealthzDuring(async () => {
+          const t = performance.now();
+          res = await fetch(`${service.url}/api/v1${scopePath('registry.acme.io')}/anchors`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ publicKey }),
+          });
+          took = performance.now() - t;
         });
-        took = performance.now() - t;
-      });
-      expect(res.status).toBe(400);
-      expect(await res.json()).toMatchObject({ code: 'UNSUPPORTED_KEY' });
-      // The limits hold over what this (shared, busy) machine costs anyway: the slowest /healthz
-      // of an idle spell of the same service. Before the fix the bomb took 7.7 s and /healthz 6.9 s.
-      const noise = await slowestHealthzDuring(() => new Promise((r) => setTimeout(r, 150)));
-      expect(took).toBeLessThan(100 + noise);
-      expect(slowest).toBeLessThan(50 + noise);
+        expect(res.status).toBe(400);
+        expect(await res.json()).toMatchObject({ code: 'UNSUPPORTED_KEY' });
+        // The limits hold over what this (shared, busy) machine costs anyway: the slowest
+        // /healthz of an idle spell of the same service.
+        const noise = await slowestHealthzDuring(() => new Promise((r) => setTimeout(r, 150)));
+        tries.push({ took, slowest, noise });
+        if (took < 100 + noise && slowest < 50 + noise) break;
+      }
+      expect(tries.some((t) => t.took < 100 + t.noise && t.slowest < 50 + t.noise), JSON.stringify(tries)).toBe(true);
     });
   }
 
