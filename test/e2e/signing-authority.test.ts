@@ -16,6 +16,7 @@ import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTool } from '../support/system-tools.js';
 import { packageRoot } from '../../service/util/paths.js';
+import { TrustedProxies } from '../../service/http/client.js';
 import { cleanupTempDirs, startTestService, tempDir, type TestService } from '../support/service.js';
 
 const run = promisify(execFile);
@@ -42,7 +43,8 @@ describe('when keyshare is the code-signing CA', () => {
     cli(['fetch', '--root', join(svc.dataDir, 'root.json'), '--out', out, '--format', format, '--cache', join(dir, `cache-${format}`), '--scope', SCOPE, ...(format === 'notation' ? ['--repository', `${SCOPE}/app`] : [])]);
 
   beforeAll(async () => {
-    svc = await startTestService();
+    // The test's own requests come from 127.0.0.1 without forwarded headers, as before.
+    svc = await startTestService({ server: { trustedProxies: TrustedProxies.parse(['127.0.0.1']) } });
     dir = tempDir('keyshare-ca-');
     expect((await svc.api('POST', '/scopes', { scope: SCOPE })).status).toBe(201);
     const created = JSON.parse(await cli(['ca', 'create', 'release', '--scopes', SCOPE, '--subject', 'C=US, ST=WA, O=Acme', '--json']));
@@ -110,6 +112,20 @@ describe('when keyshare is the code-signing CA', () => {
     }
     expect(root!.subject).toBe(root!.issuer);
     expect(leaf!.issuer).toBe(ca!.subject);
+  });
+
+  it('behind a trusted TLS proxy, the CRL distribution point is the public URL clients use', async () => {
+    const csr = readFileSync(join(dir, 'ci.csr'), 'utf8');
+    const res = await fetch(`${svc.url}/api/v1/ca/release/certificates`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${signerToken}`, 'content-type': 'application/json', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'keyshare.acme.io' },
+      body: JSON.stringify({ csr, validity: '10m', identity: 'CN=ci:proxy' }),
+    });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { chain: string };
+    const leaf = new x509.X509Certificate(x509.PemConverter.decode(body.chain)[0]!);
+    const url = leaf.getExtension(x509.CRLDistributionPointsExtension)!.distributionPoints[0]!.distributionPoint!.fullName![0]!.uniformResourceIdentifier!;
+    expect(url).toMatch(/^https:\/\/keyshare\.acme\.io\/crl\/[0-9a-f]{64}\.crl$/);
   });
 
   it('a revoked certificate gets an -crl_check refusal (error 23) from the next fetch', async () => {

@@ -116,7 +116,7 @@ export function caRoutes(): OpenAPIHono<AppEnv> {
     const principal = c.get('principal');
     const token = await instance.store.getToken(principal.tokenId);
     if (!token) throw new KeyshareError(Codes.UNAUTHORIZED, 'a valid bearer token is required');
-    const issued = await instance.ca.issue({ name, principal, token, csr: body.csr, validity: body.validity, identity: body.identity, baseUrl: new URL(c.req.url).origin });
+    const issued = await instance.ca.issue({ name, principal, token, csr: body.csr, validity: body.validity, identity: body.identity, baseUrl: c.get('client').origin }); // behind a --trusted-proxy, the origin clients use (issue 16 finding 7)
     markAudited(c.req.raw); // the CA service recorded it (token, CSR key ID, serial, subject, validity)
     c.header('cache-control', 'no-store');
     return c.json(issued, 201);
