@@ -35,6 +35,8 @@ export function removeCaKeys(paths: string[]): void {
 /** The open keys of the signing authorities, one per CA, opened on first use and kept. */
 export class CaKeys {
   private readonly open = new Map<string, Promise<CaKey>>();
+  /** Root keys opened for a CRL, closed with the rest. */
+  private readonly roots: CaKey[] = [];
 
   constructor(private readonly dataDir: string) {}
 
@@ -65,6 +67,15 @@ export class CaKeys {
     }
   }
 
+  /** The key of the root keyshare made for a CA, while its file is in the data dir; null once it was moved offline. */
+  async root(rec: Pick<CaRecord, 'name'>): Promise<CaKey | null> {
+    const path = caKeyPath(this.dataDir, rec.name, 'root');
+    if (!existsSync(path)) return null;
+    const key = await openCaKey({ pem: readFileSync(path, 'utf8') });
+    this.roots.push(key);
+    return key;
+  }
+
   /** Drops (and closes) a CA's key: its creation failed, the key is not the CA's. */
   async forget(name: string): Promise<void> {
     const key = this.open.get(name);
@@ -75,6 +86,7 @@ export class CaKeys {
   async close(): Promise<void> {
     const keys = [...this.open.values()];
     this.open.clear();
+    for (const k of this.roots.splice(0)) k.close();
     for (const k of keys) (await k.catch(() => null))?.close();
   }
 }

@@ -22,7 +22,7 @@ import type { Publisher } from '../repo/publisher.js';
 import type { CaRecord, RevocationInput, Store } from '../store/index.js';
 import { parseDuration } from '../util/duration.js';
 import { CaKeys, removeCaKeys, writeCaKey } from './keys.js';
-import { crlIssuerId, resignCrl, signCrlNow } from './crls.js';
+import { crlIssuerId, crlSigners, resignCrl, ROOT_CRL_VALIDITY_MS, signCrlNow } from './crls.js';
 import { issueCertificate, type IssueRequest, type IssuedCertificate } from './issue.js';
 import { ensureTsa, TsaSigners } from './tsa.js';
 
@@ -134,6 +134,7 @@ export class CaService {
       let certificate: ParsedCertificate;
       let root: ParsedCertificate | null = null;
       let rootKeyPath: string | null = null;
+      let rootKey: Awaited<ReturnType<typeof openCaKey>> | null = null;
       if (input.certificate) {
         [certificate, root] = importedChain(input.certificate);
         if (!Buffer.from(certificate.spkiDer).equals(Buffer.from(key.spki))) throw new KeyshareError(CaCodes.CA_KEY_MISMATCH, 'the key is not the CA certificate\'s key');
@@ -142,7 +143,7 @@ export class CaService {
         const rootPem = generateCaKeyPem();
         rootKeyPath = writeCaKey(this.ctx.dataDir, name, 'root', rootPem);
         written.push(rootKeyPath);
-        const rootKey = await openCaKey({ pem: rootPem });
+        rootKey = await openCaKey({ pem: rootPem });
         const subject = (cn: string) => caSubject(base, cn);
         const rootDer = await issueCaCertificate({ issuerKey: rootKey, subject: subject(`${name} root CA`), spki: rootKey.spki, notBefore: now, notAfter: new Date(now.getTime() + 2 * validityMs) });
         const caDer = await issueCaCertificate({ issuerKey: rootKey, issuerDer: rootDer, subject: subject(`${name} signing CA`), spki: key.spki, notBefore: now, notAfter: new Date(now.getTime() + validityMs) });
@@ -152,12 +153,15 @@ export class CaService {
       const tsa = await ensureTsa(this.ctx, base, now, written);
       const rec: CaRecord = { name, kind: 'ca', scopes, certificate: certificate.pem, root: root?.pem ?? null, keyRef, subjectBase: base, createdAt: now.toISOString() };
       const anchors = await this.anchorsFor(rec, tsa.rec, now);
-      const crl = await signCrlNow(this.ctx, rec, key, null, [], now);
+      const crl = await signCrlNow(rec.certificate, key, this.ctx.crlValidityMs, null, [], now);
+      // The root keyshare made signs a first (empty) CRL too: it lists a revoked issuing certificate.
+      const rootCrl = rootKey && root ? await signCrlNow(root.pem, rootKey, ROOT_CRL_VALIDITY_MS, null, [], now) : null;
       await store.transaction(async () => {
         if (tsa.isNew) await store.addCa(tsa.rec);
         await store.addCa(rec);
         for (const a of anchors) if (!(await store.getAnchor(a.scope, a.id))) await store.addAnchor(a, now);
         await storeCrl(store, crl, now, { expectIssuer: certificate.id });
+        if (rootCrl) await storeCrl(store, rootCrl, now, { expectIssuer: root!.id });
       });
       void this.ctx.publisher.notify();
       return { ...(await this.view(rec)), rootKeyPath };
@@ -233,12 +237,15 @@ export class CaService {
   async afterRevocations(revocations: RevocationInput[]): Promise<void> {
     const issuers = new Set(revocations.filter((r) => r.kind === 'certificate').map((r) => r.issuer));
     for (const rec of await this.ctx.store.listCas()) {
-      if (rec.kind !== 'ca' || !issuers.has(crlIssuerId(rec))) continue;
-      try {
-        await resignCrl(this.ctx, rec, this.ctx.clock(), true);
-      } catch (e) {
-        // The revocation is stored; the next tick signs the CRL (crlResignDue sees the new entry).
-        this.options.onError?.(e);
+      if (rec.kind !== 'ca') continue;
+      for (const signer of crlSigners(this.ctx, rec)) {
+        if (!issuers.has(crlIssuerId(signer))) continue;
+        try {
+          await resignCrl(this.ctx, signer, this.ctx.clock(), true);
+        } catch (e) {
+          // The revocation is stored; the next tick signs the CRL (crlResignDue sees the new entry).
+          this.options.onError?.(e);
+        }
       }
     }
   }
@@ -249,10 +256,12 @@ export class CaService {
       let changed = false;
       for (const rec of await this.ctx.store.listCas()) {
         if (rec.kind !== 'ca') continue;
-        try {
-          changed = (await resignCrl(this.ctx, rec, this.ctx.clock(), false)) || changed;
-        } catch (e) {
-          this.options.onError?.(e);
+        for (const signer of crlSigners(this.ctx, rec)) {
+          try {
+            changed = (await resignCrl(this.ctx, signer, this.ctx.clock(), false)) || changed;
+          } catch (e) {
+            this.options.onError?.(e);
+          }
         }
       }
       if (changed) await this.ctx.publisher.notify();

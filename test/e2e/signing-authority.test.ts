@@ -138,7 +138,13 @@ describe('when keyshare is the code-signing CA', () => {
     expect(verify.code).not.toBe(0);
     expect(verify.out).toMatch(/error 23 at 0 depth lookup: certificate revoked/);
     // The CRL keyshare signed: openssl verifies it against the CA, with a CRL number and the reason.
-    const crl = openssl(['crl', '-in', join(out, `${STORE}.crl.pem`), '-CAfile', join(out, `${STORE}.pem`), '-noout', '-verify', '-text']);
+    // The file holds the root's CRL too; `openssl crl` reads one, so take the issuing CA's.
+    const issuingCrl = readFileSync(join(out, `${STORE}.crl.pem`), 'utf8').match(/-----BEGIN X509 CRL-----[^-]+-----END X509 CRL-----\n/g)!.find((pem) => {
+      writeFileSync(join(dir, 'one.crl.pem'), pem);
+      return /Key Compromise/.test(openssl(['crl', '-in', join(dir, 'one.crl.pem'), '-noout', '-text']).out);
+    })!;
+    writeFileSync(join(dir, 'issuing.crl.pem'), issuingCrl);
+    const crl = openssl(['crl', '-in', join(dir, 'issuing.crl.pem'), '-CAfile', join(out, `${STORE}.pem`), '-noout', '-verify', '-text']);
     expect(crl.code, crl.out).toBe(0);
     expect(crl.out).toMatch(/verify OK/);
     expect(crl.out).toMatch(/X509v3 CRL Number:\s*\n\s*2/);
@@ -186,5 +192,18 @@ describe('when keyshare is the code-signing CA', () => {
     const at = String(Math.floor(Date.parse(genTime) / 1000));
     const inTime = openssl(['verify', '-attime', at, '-CAfile', bundle, join(dir, 'ci.crt')]);
     expect(inTime.code, inTime.out).toBe(0);
+  });
+  it("the root keyshare made signs a CRL too: revoking the issuing CA gets an -crl_check refusal for it", async () => {
+    const [intermediate] = x509.PemConverter.decode(readFileSync(join(dir, 'cas.pem'), 'utf8'));
+    writeFileSync(join(dir, 'intermediate.crt'), x509.PemConverter.encode(intermediate!, 'CERTIFICATE'));
+    const check = (out: string) => openssl(['verify', '-crl_check', '-CAfile', join(out, `${STORE}.pem`), '-CRLfile', join(out, `${STORE}.crl.pem`), join(dir, 'intermediate.crt')]);
+    const before = check(join(dir, 'pem'));
+    expect(before.code, before.out).toBe(0); // the root's CRL is there (else: unable to get certificate CRL)
+    await cli(['revoke', 'cert', '--cert', join(dir, 'intermediate.crt'), '--reason', 'cACompromise']);
+    const out = join(dir, 'pem-root-crl');
+    await fetchTrust('pem', out);
+    const after = check(out);
+    expect(after.code).not.toBe(0);
+    expect(after.out).toMatch(/error 23 at 0 depth lookup: certificate revoked/);
   });
 });
