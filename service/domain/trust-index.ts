@@ -141,3 +141,20 @@ export function parseShard(bytes: Uint8Array, path: string, bitLength: number): 
   for (const e of entries) if (shardOfScope(e.scope, bitLength) !== path) throw new IndexFormatError(`${path} lists scope ${e.scope}, whose trust file lies in another bin`);
   return entries;
 }
+
+/**
+ * Issue 17 (bench B5): whether the default scope `*` is defined, stated in the signed top-level
+ * targets, as the `custom` of index.json's entry. Every client that resolves a repository asks
+ * whether `*` exists; with this it learns that from targets, without the bin that would prove
+ * `trust/_default.json` absent. A service from before this states nothing, and clients then
+ * look `*` up as a target.
+ */
+export function indexCustom(defaultScopeDefined: boolean): { keyshare: { defaultScope: boolean } } {
+  return { keyshare: { defaultScope: defaultScopeDefined } };
+}
+
+/** What index.json's `custom` states about `*`: defined, not defined, or nothing. */
+export function defaultScopeStated(custom: unknown): boolean | undefined {
+  const stated = isRecord(custom) && isRecord(custom.keyshare) ? custom.keyshare.defaultScope : undefined;
+  return typeof stated === 'boolean' ? stated : undefined;
+}

@@ -96,6 +96,32 @@ describe('when the scopes outgrow the bins', () => {
   }, 240_000);
 });
 
+describe('when a parent of many scopes changes', () => {
+  it('re-publishes each child once, and a tuf-js client with a cache reads the new anchor at every child', async () => {
+    const client = TufClient.pinnedTo(svc.url, svc.dataDir);
+    const children = ['r0.grow.example', 'r7.grow.example', `r${SCOPES_PER_BIN}.grow.example`];
+    for (const c of children) expect((await client.readJson<{ anchors: { definedAt: string }[] }>(trustTargetPath(c)))!.anchors.map((a) => a.definedAt)).not.toContain('*.grow.example');
+    const ts = svc.instance.publisher.latestMetadata('timestamp')!.version;
+    const docsBefore = new Map((await svc.instance.store.listTrustDocs()).map((d) => [d.scope, d.version]));
+    await ok(svc.api('POST', '/scopes', { scope: '*.grow.example' }));
+    await ok(svc.api('POST', `${scopePath('*.grow.example')}/anchors`, { publicKey: readFixtureText('keys/ed25519.pub.pem'), name: 'grow-parent' }));
+    await svc.instance.publisher.flush();
+    const docsAfter = await svc.instance.store.listTrustDocs();
+    // Every child has a new version; the scopes outside the parent keep theirs.
+    const isChild = (scope: string) => /^r\d+\.grow\.example$/.test(scope);
+    expect(docsAfter.filter((d) => isChild(d.scope))).toHaveLength(2 ** (bitsOf() - 1) * SCOPES_PER_BIN + 1);
+    for (const d of docsAfter) {
+      if (isChild(d.scope)) expect(d.version, d.scope).toBeGreaterThan(docsBefore.get(d.scope)!);
+      else if (d.scope !== '*.grow.example') expect(d.version, d.scope).toBe(docsBefore.get(d.scope));
+    }
+    expect(svc.instance.publisher.latestMetadata('timestamp')!.version).toBeGreaterThan(ts);
+    for (const c of children) {
+      const doc = await client.readJson<{ anchors: { name: string; definedAt: string }[] }>(trustTargetPath(c));
+      expect(doc!.anchors.find((a) => a.definedAt === '*.grow.example')?.name, c).toBe('grow-parent');
+    }
+  }, 240_000);
+});
+
 describe('when the served index is v1 (a repository from before issue 17)', () => {
   it('writes index.json v2 and every shard in the next publish', async () => {
     const { publisher, store } = svc.instance;
