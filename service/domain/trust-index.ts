@@ -9,7 +9,7 @@
  * still read, so that clients, downstreams and bundle imports work against a service that
  * has not yet published v2; it is never written.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { DEFAULT_SCOPE, parseScope, trustTargetPath } from './scope.js';
 
 export const INDEX_TARGET = 'index.json';
@@ -43,7 +43,7 @@ export class IndexFormatError extends Error {}
 
 /** TAP 15: the suffix of the hashed bin `path` lies in, for `bitLength` bins bits (as @tufjs/models SuccinctRoles). */
 export function binSuffix(path: string, bitLength: number): string {
-  const bin = createHash('sha256').update(path).digest().readUInt32BE(0) >>> (32 - bitLength);
+  const bin = hash('sha256', path, 'buffer').readUInt32BE(0) >>> (32 - bitLength);
   return bin.toString(16).padStart(((1 << bitLength) - 1).toString(16).length, '0');
 }
 

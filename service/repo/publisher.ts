@@ -7,7 +7,7 @@
  * service/repo/writer.ts), and commits everything in one store transaction. Nothing is visible until that commit. When idle it publishes at once;
  * changes that arrive during a publish are coalesced into the next one.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { DelegatedRole } from '@tufjs/models/dist/role.js';
 import { Delegations } from '@tufjs/models/dist/delegations.js';
 import { MetaFile, Metadata, MetadataKind, TargetFile, Targets } from '@tufjs/models';
@@ -16,7 +16,8 @@ import { IndexShards, type IndexChange } from './index-shards.js';
 import { binBitsFor, isCurrentBin, regrowBins } from './bins.js';
 import { INDEX_MEDIA_TYPE, isShardPath } from '../domain/trust-index.js';
 import { nextTargets, signSnapshotAndTimestamp, signedRecord, sortedKeys, targetFile } from './writer.js';
-import { crlTargetPath, effectiveTrust, serializeJson, stampTrust } from '../domain/trust.js';
+import { indexTargetOf, nextTopLevel } from './top-targets.js';
+import { crlTargetPath, effectiveTrust, serializeJson, stampedJson } from '../domain/trust.js';
 import { parseCrl } from '../crypto/crl.js';
 import type { AnchorRecord, ScopeRecord } from '../domain/types.js';
 import { CRL_DIRTY_PREFIX, type MetadataRecord, type Store, type TargetRecord, type TrustDocRecord } from '../store/index.js';
@@ -109,7 +110,8 @@ const STORED_STATE_ATTEMPTS = 5;
 export const GC_GRACE_MS = 60 * 60 * 1000;
 const GC_INTERVAL_MS = 5 * 60 * 1000;
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+// crypto.hash: one call, no Hash object (a parent change hashes every document under it, bench B9).
+const sha256 = (b: Uint8Array) => hash('sha256', b, 'hex');
 /** TUF spec 4.2: expires is whole seconds; issuedAt follows the same form. */
 const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -168,7 +170,7 @@ export class Publisher {
       version: 1,
       specVersion: SPEC_VERSION,
       expires: targetsExpiry,
-      targets: { [INDEX_TARGET]: targetFile(INDEX_TARGET, indexBytes) },
+      targets: { [INDEX_TARGET]: indexTargetOf(indexBytes, false) },
       delegations: new Delegations({
         keys: { [targets.keyid]: tufKey(targets.keyid, targets.publicKey) },
         roles: {
@@ -858,9 +860,9 @@ export class Publisher {
       if (!expiring.has(role) || !this.signerFor(role) || resigned(role)) continue;
       await resign(role, (old) => nextTargets(old, targetsExpiry));
     }
-    if (header || expiring.has('targets')) {
-      await resign('targets', (old) => nextTargets(old, targetsExpiry, new Map(header ? [[INDEX_TARGET, header]] : [])));
-    }
+    // index.json changes with the bins; its entry also states whether `*` is defined (top-targets.ts).
+    const top = nextTopLevel(load('targets')!, targetsExpiry, header, this.shards.listsAfter(DEFAULT_SCOPE, docs), expiring.has('targets'));
+    if (top) metadata.push(await signedRecord('targets', new Metadata(top), this.signers.targets));
 
     const oldSnapshot = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed;
     const meta: Record<string, MetaFile> = { ...oldSnapshot.meta };
@@ -1139,11 +1141,12 @@ export class Publisher {
         continue;
       }
       const content = effectiveTrust({ scope: rec, ancestors: ancestorsOf(scope), anchorsByScope, revocations, ...crlInputs, blocked });
-      const digest = sha256(Buffer.from(serializeJson(content)));
+      const json = serializeJson(content);
+      const digest = sha256(Buffer.from(json));
       if (prev && !prev.deleted && prev.digest === digest) continue;
       const version = (prev?.version ?? 0) + 1;
       docs.push({ scope, version, issuedAt, digest, deleted: false });
-      targetChanges.set(trustTargetPath(scope), Buffer.from(serializeJson(stampTrust(content, version, issuedAt))));
+      targetChanges.set(trustTargetPath(scope), Buffer.from(stampedJson(json, version, issuedAt)));
     }
     return { docs, targetChanges };
   }

@@ -10,7 +10,7 @@ import { MetaFile, Metadata, MetadataKind } from '@tufjs/models';
 import { readFixtureText } from '../../fixtures/index.js';
 import { fetchTrust, type FetchTrustOptions } from '../../sync/client/index.js';
 import { HttpFetcher } from '../../sync/client/fetcher.js';
-import { INDEX_TARGET, INDEX_V1_MEDIA_TYPE } from '../../service/domain/trust-index.js';
+import { INDEX_TARGET, INDEX_V1_MEDIA_TYPE, binSuffix } from '../../service/domain/trust-index.js';
 import { trustTargetPath } from '../../service/domain/scope.js';
 import { SCOPES_PER_BIN } from '../../service/repo/bins.js';
 import { expiresAt, parseMetadata } from '../../service/repo/tuf.js';
@@ -151,5 +151,25 @@ describe('when the served index is v1 (a repository from before issue 17)', () =
     expect((await client.readIndex('registry.acme.io')).scopes.some((e) => e.scope === 'registry.acme.io')).toBe(true);
     // Once upgraded, nothing more to do.
     expect(await publisher.publish()).toBeNull();
+  });
+});
+
+describe('when the default scope * is not defined', () => {
+  it('says so in targets (index.json custom), and a client resolving a repository fetches no bin to prove it', async () => {
+    const binOfPath = (path: string) => `bin-${binSuffix(path, bitsOf())}`;
+    const stated = () => JSON.parse(svc.instance.publisher.latestMetadata('targets')!.bytes.toString('utf8')).signed.targets[INDEX_TARGET].custom;
+    expect(stated()).toEqual({ keyshare: { defaultScope: true } });
+    await ok(svc.api('DELETE', scopePath('*')));
+    await svc.instance.publisher.flush();
+    expect(stated()).toEqual({ keyshare: { defaultScope: false } });
+    const fetcher = new HttpFetcher();
+    const r = await fetchTrust({ server: svc.url, root: join(svc.dataDir, 'root.json'), cache: tempDir('keyshare-cache-'), repositories: ['registry.acme.io/team/app'], fetcher });
+    expect(r.repositories).toEqual([{ repository: 'registry.acme.io/team/app', scope: 'registry.acme.io/team' }]);
+    expect(r.documents.map((d) => d.scope)).toEqual(['registry.acme.io/team']);
+    const needed = new Set(['registry.acme.io/team/app', 'registry.acme.io/team'].map((s) => binOfPath(trustTargetPath(s))));
+    const defaultBin = binOfPath(trustTargetPath('*'));
+    if (!needed.has(defaultBin)) expect(fetcher.requests.filter((u) => u.endsWith(`.${defaultBin}.json`))).toEqual([]);
+    // The probe for a newer root, timestamp, snapshot, targets, trust, a bin per candidate asked, the document.
+    expect(fetcher.requests.length).toBeLessThanOrEqual(5 + needed.size + 1);
   });
 });
