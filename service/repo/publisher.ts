@@ -15,7 +15,7 @@ import { DEFAULT_SCOPE, ancestorCandidates, trustTargetPath } from '../domain/sc
 import { IndexShards, type IndexChange } from './index-shards.js';
 import { binBitsFor, isCurrentBin, regrowBins } from './bins.js';
 import { INDEX_MEDIA_TYPE, isShardPath } from '../domain/trust-index.js';
-import { nextTargets, signSnapshotAndTimestamp, signedRecord, sortedKeys, targetFile } from './writer.js';
+import { nextTargets, signSnapshotAndTimestamp, signedRecord, snapshotAndTimestampAfter, sortedKeys, targetFile } from './writer.js';
 import { crlTargetPath, effectiveTrust, serializeJson, stampTrust } from '../domain/trust.js';
 import { parseCrl } from '../crypto/crl.js';
 import type { AnchorRecord, ScopeRecord } from '../domain/types.js';
@@ -48,7 +48,6 @@ import {
   tenantOwning,
   tenantRemoval,
   tenantRole,
-  withVersions,
   type TenantRecord,
 } from './tenants.js';
 import {
@@ -185,7 +184,8 @@ export class Publisher {
     await add('targets', new Metadata(top), targets);
     const meta: Record<string, MetaFile> = {};
     for (const r of records) meta[`${r.role}.json`] = new MetaFile({ version: r.version });
-    const rest = await this.signSnapshotAndTimestamp(now, meta, 1, 1);
+    const { snapshot, timestamp } = this.options.expiry;
+    const rest = await signSnapshotAndTimestamp({ signers: this.signers, meta, snapshotVersion: 1, timestampVersion: 1, snapshotExpires: expiresAt(now, snapshot), timestampExpires: expiresAt(now, timestamp) });
     await this.store.commitPublish({
       upToSeq: await this.store.changeSeq(),
       docs: [],
@@ -450,8 +450,8 @@ export class Publisher {
    */
   async publishRoot(root: MetadataRecord, signers: OnlineSigners): Promise<PublishResult> {
     this.requireLead('the root publish');
-    while (this.running) await this.running;
-    const task = (async () => {
+    // Built on the stored state, as tenant add is: another process (`keyshare bundle export`) may have published since this one last loaded.
+    return this.exclusiveOnStored(async () => {
       // Two publishes of the same proposal: only the first lands.
       const current = this.latest.get('root')!.version;
       if (root.version !== current + 1) throw new KeyshareError(Codes.CONFLICT, `root v${root.version} cannot follow root v${current}`);
@@ -468,27 +468,8 @@ export class Publisher {
       // upToSeq 0: consumes no dirty marks; pending changes go out in the next publish.
       await this.store.commitPublish({ upToSeq: 0, docs: [], targets: [], metadata, publishedAt: now.toISOString(), baseTimestampVersion: base.version });
       this.signers = signers;
-      for (const m of metadata) this.latest.set(m.role, m);
-      const result: PublishResult = {
-        timestampVersion: this.latest.get('timestamp')!.version,
-        rolesSigned: metadata.map((m) => m.role),
-        bytesWritten: metadata.reduce((n, m) => n + m.bytes.length, 0),
-        documentsChanged: 0,
-      };
-      this.options.onPublished?.(result);
-      this.servedChanged();
-      return result;
-    })();
-    this.running = task
-      .catch(() => null)
-      .finally(() => {
-        this.running = null;
-        if (this.pending) {
-          this.pending = false;
-          void this.notify();
-        }
-      });
-    return task;
+      return this.landed(metadata);
+    });
   }
 
   /**
@@ -502,8 +483,7 @@ export class Publisher {
       const now = this.clock();
       const base = this.latest.get('timestamp')!;
       const { metadata } = await tenantAddition({ latest: this.latest, tenant, tenantSigner: signer, targetsSigner: this.signers.targets, now, expiry: this.options.expiry });
-      const oldSnapshot = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed;
-      metadata.push(...(await this.signSnapshotAndTimestamp(now, withVersions(oldSnapshot.meta, metadata), oldSnapshot.version + 1, base.version + 1)));
+      metadata.push(...(await this.snapshotAndTimestamp(now, metadata)));
       await this.store.transaction(async () => {
         await persist();
         // upToSeq 0: consumes no dirty marks; pending changes go out in the next publish.
@@ -584,8 +564,7 @@ export class Publisher {
         metadata = [...signed];
         for (const [bin, changes] of groupByRole(shards, load)) metadata.push(await signedRecord(bin, new Metadata(nextTargets(load(bin)!, expires, changes)), this.signerFor(bin)!));
       }
-      const oldSnapshot = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed;
-      metadata.push(...(await this.signSnapshotAndTimestamp(now, withVersions(oldSnapshot.meta, metadata), oldSnapshot.version + 1, base.version + 1)));
+      metadata.push(...(await this.snapshotAndTimestamp(now, metadata)));
       await this.store.transaction(async () => {
         // upToSeq 0: the dirty marks stay; the next publish finds these documents published and drops them.
         await this.store.commitPublish({ upToSeq: 0, docs, targets: targetRecords, metadata, publishedAt: now.toISOString(), baseTimestampVersion: base.version });
@@ -609,8 +588,7 @@ export class Publisher {
       const base = this.latest.get('timestamp')!;
       const metadata = await tenantRemoval({ latest: this.latest, tenant, targetsSigner: this.signers.targets, now, expiry: this.options.expiry });
       if (metadata.length > 0) {
-        const oldSnapshot = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed;
-        metadata.push(...(await this.signSnapshotAndTimestamp(now, withVersions(oldSnapshot.meta, metadata), oldSnapshot.version + 1, base.version + 1)));
+        metadata.push(...(await this.snapshotAndTimestamp(now, metadata)));
       }
       await this.store.transaction(async () => {
         await persist();
@@ -862,11 +840,7 @@ export class Publisher {
       await resign('targets', (old) => nextTargets(old, targetsExpiry, new Map(header ? [[INDEX_TARGET, header]] : [])));
     }
 
-    const oldSnapshot = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed;
-    const meta: Record<string, MetaFile> = { ...oldSnapshot.meta };
-    for (const m of metadata) meta[`${m.role}.json`] = new MetaFile({ version: m.version });
-    const rest = await this.signSnapshotAndTimestamp(now, meta, oldSnapshot.version + 1, baseTimestamp.version + 1);
-    metadata.push(...rest);
+    metadata.push(...(await this.snapshotAndTimestamp(now, metadata)));
 
     await this.store.commitPublish({
       upToSeq,
@@ -980,9 +954,9 @@ export class Publisher {
     await this.store.pruneSuperseded(new Date(now.getTime() - GC_GRACE_MS).toISOString());
   }
 
-  private async signSnapshotAndTimestamp(now: Date, meta: Record<string, MetaFile>, snapshotVersion: number, timestampVersion: number): Promise<MetadataRecord[]> {
-    const { snapshot, timestamp } = this.options.expiry;
-    return signSnapshotAndTimestamp({ signers: this.signers, meta, snapshotVersion, timestampVersion, snapshotExpires: expiresAt(now, snapshot), timestampExpires: expiresAt(now, timestamp) });
+  /** Snapshot and timestamp over the served ones, with `changed` at their new versions (writer.ts). */
+  private snapshotAndTimestamp(now: Date, changed: readonly MetadataRecord[]): Promise<MetadataRecord[]> {
+    return snapshotAndTimestampAfter({ latest: this.latest, changed, signers: this.signers, now, expiry: this.options.expiry });
   }
 
   /**

@@ -2,15 +2,16 @@
  * The one metadata writer (STYLE.md "One writer per artefact"; python-tuf
  * `tuf/repository/_repository.py` `do_snapshot`/`do_timestamp`): the next version of a
  * targets-type role, and snapshot plus timestamp over a set of role versions. The publisher,
- * root rotation (rekey) and bundle export all sign snapshot and timestamp here.
+ * root rotation (rekey), version jumps, tenants and bundle export all sign snapshot and
+ * timestamp here, and none of them elsewhere.
  */
-import { createHash } from 'node:crypto';
-import { MetaFile, Metadata, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
+import { MetaFile, Metadata, MetadataKind, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
+import { sha256Hex as sha256 } from '../crypto/encoding.js';
 import type { Signer } from '../crypto/signer.js';
 import type { MetadataRecord } from '../store/index.js';
-import { SPEC_VERSION, metadataBytes, signMetadata } from './tuf.js';
-
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+import type { OnlineSigners } from './keys.js';
+import type { ExpiryConfig } from './layout.js';
+import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata } from './tuf.js';
 
 export function targetFile(path: string, bytes: Uint8Array, digest?: string): TargetFile {
   return new TargetFile({ path, length: bytes.length, hashes: { sha256: digest ?? sha256(bytes) } });
@@ -36,8 +37,62 @@ export async function signedRecord(role: string, md: Metadata<Targets>, signer: 
   return { role, version: md.signed.version, bytes: metadataBytes(md), expires: md.signed.expires };
 }
 
+/**
+ * A targets-type role re-issued as `version` with a fresh expiry and the same content (`edit`
+ * may change its JSON first, e.g. rekey's delegations), signed by `signer`.
+ */
+export async function reissuedRecord(
+  role: string,
+  old: Targets,
+  at: { version: number; expires: string },
+  signer: Signer,
+  edit?: (json: Record<string, any>) => void,
+): Promise<MetadataRecord> {
+  const json = old.toJSON() as Record<string, any>;
+  edit?.(json);
+  json.version = at.version;
+  json.expires = at.expires;
+  return signedRecord(role, new Metadata(Targets.fromJSON(json as never)), signer);
+}
+
+/** The snapshot's meta with each of `records` at its new version. */
+export function withVersions(meta: Record<string, MetaFile>, records: readonly MetadataRecord[]): Record<string, MetaFile> {
+  const out = { ...meta };
+  for (const r of records) out[`${r.role}.json`] = new MetaFile({ version: r.version });
+  return out;
+}
+
+export interface SnapshotAndTimestampAfter {
+  /** The newest record of every role, as served now (snapshot and timestamp among them). */
+  latest: ReadonlyMap<string, MetadataRecord>;
+  /** The targets-type roles this version signs anew. */
+  changed: readonly MetadataRecord[];
+  signers: Pick<OnlineSigners, 'snapshot' | 'timestamp'>;
+  now: Date;
+  expiry: Pick<ExpiryConfig, 'snapshot' | 'timestamp'>;
+  /** How many versions above the served snapshot and timestamp (1, or a version jump). */
+  step?: number;
+}
+
+/**
+ * python-tuf `close()` of snapshot and timestamp: the served snapshot's meta with `changed` at
+ * their new versions, `step` versions above the served snapshot and timestamp.
+ */
+export async function snapshotAndTimestampAfter(input: SnapshotAndTimestampAfter): Promise<[MetadataRecord, MetadataRecord]> {
+  const { latest, changed, signers, now, expiry, step = 1 } = input;
+  const oldSnapshot = parseMetadata(MetadataKind.Snapshot, latest.get('snapshot')!.bytes).signed;
+  return signSnapshotAndTimestamp({
+    signers,
+    meta: withVersions(oldSnapshot.meta, changed),
+    snapshotVersion: oldSnapshot.version + step,
+    timestampVersion: latest.get('timestamp')!.version + step,
+    snapshotExpires: expiresAt(now, expiry.snapshot),
+    timestampExpires: expiresAt(now, expiry.timestamp),
+  });
+}
+
 export interface SnapshotAndTimestamp {
-  signers: { snapshot: Signer; timestamp: Signer };
+  signers: Pick<OnlineSigners, 'snapshot' | 'timestamp'>;
   /** The snapshot's meta: every targets-type role with its version (TUF spec 4.4). */
   meta: Record<string, MetaFile>;
   snapshotVersion: number;
