@@ -166,6 +166,18 @@ export function leafRoleFor(path: string, load: (role: string) => Targets | unde
   return null;
 }
 
+/** Groups target changes by the role a client finds each in (TUF spec 5.6.7: the same walk of the delegations). */
+export function groupByRole<T>(changes: ReadonlyMap<string, T>, load: (role: string) => Targets | undefined): Map<string, Map<string, T>> {
+  const byRole = new Map<string, Map<string, T>>();
+  for (const [path, value] of changes) {
+    const role = leafRoleFor(path, load);
+    if (!role) throw new KeyshareError(Codes.INTERNAL, `no role is trusted for ${path}`);
+    if (!byRole.has(role)) byRole.set(role, new Map());
+    byRole.get(role)!.set(path, value);
+  }
+  return byRole;
+}
+
 /** Parsed targets-type metadata of the latest records, each parsed once. */
 export function targetsLoader(latest: ReadonlyMap<string, MetadataRecord>): (role: string) => Targets | undefined {
   const cache = new Map<string, Targets>();
