@@ -37,14 +37,16 @@ export class AdminClient {
    * `options.awaitPublish: false` for an answer whose `published: null` does not mean "saved, not
    * published yet": a key rotation that stages root N+1 for offline signatures has nothing to wait for.
    */
-  async call<T = unknown>(method: string, path: string, body?: unknown, options: { awaitPublish?: boolean } = {}): Promise<T> {
+  async call<T = unknown>(method: string, path: string, body?: unknown, options: { awaitPublish?: boolean; lines?: Iterable<string> } = {}): Promise<T> {
     let res: HttpAnswer;
+    const { lines } = options;
     try {
       res = await httpRequest(`${this.base}/api/v1${path}`, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        timeoutMs: 60_000,
+        headers: { authorization: `Bearer ${this.token}`, ...(lines ? { 'content-type': 'application/x-ndjson' } : body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: lines ? ndjson(lines) : body === undefined ? undefined : JSON.stringify(body),
+        // A streamed body is a large change (a 100k-scope apply): the service validates and commits it whole before it answers.
+        timeoutMs: lines ? STREAMED_TIMEOUT_MS : 60_000,
       });
     } catch (e) {
       const cause = (e as Error).cause as { code?: string } | undefined;
@@ -122,6 +124,14 @@ export class AdminClient {
     }
     throw new KeyshareError('UNEXPECTED_RESPONSE', `unexpected response from ${this.base} (HTTP ${status}): is the CLI older or newer than the service?`);
   }
+}
+
+/** How long a streamed request (NDJSON, see call's `lines`) may take, sent and answered. */
+const STREAMED_TIMEOUT_MS = 15 * 60_000;
+
+/** One JSON text a line (each without a line break), made as the request is sent. */
+function* ndjson(lines: Iterable<string>): Iterable<string> {
+  for (const line of lines) yield line + '\n';
 }
 
 export const scopePath = (scope: string) => `/scopes/${encodeURIComponent(scope)}`;

@@ -10,6 +10,7 @@ import { KeyshareError, Codes } from './errors.js';
 import { generateKeys, loadOnlineSigners, loadRootSigners } from './repo/keys.js';
 import { DEFAULT_BIN_BITS, DEFAULT_EXPIRY, type ExpiryConfig } from './repo/layout.js';
 import { Publisher, type PublishResult } from './repo/publisher.js';
+import type { ServedView } from './repo/served.js';
 import { buildRoot, signRoot } from './repo/root.js';
 import { metadataBytes, parseMetadata } from './repo/tuf.js';
 import { loadSignersForRoot, moveOnlineKeysToToken } from './repo/online-keys.js';
@@ -132,6 +133,8 @@ export interface Instance {
   dataDir: string;
   store: Store;
   publisher: Publisher;
+  /** The repository being served, as /tuf/, the feed and the static copy read it (repo/served.ts). */
+  served: ServedView;
   service: TrustService;
   /** The hash-chained audit log; it records every change made through the store inside `audit.run`. */
   audit: AuditLog;
@@ -205,6 +208,7 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
     dataDir,
     store,
     publisher,
+    served: publisher.served,
     service,
     audit,
     tokens,

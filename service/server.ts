@@ -207,7 +207,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
         const timer = setTimeout(() => http.closeAllConnections?.(), options.shutdownTimeoutMs ?? 30_000);
         timer.unref();
         // Long-polls of the change feed are answered now, not held until the timeout; no new syncs start.
-        closeFeed(instance.publisher);
+        closeFeed(instance.served);
         upstreams.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
@@ -242,18 +242,18 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
 }
 
 function startStaticDir(instance: Instance, dir: string, log: (e: Record<string, unknown>) => void): { dir: StaticDir; writeAll(): Promise<void>; unsubscribe(): void } {
-  const { store, publisher } = instance;
+  const { store, served } = instance;
   const staticDir = new StaticDir(
     dir,
     {
-      latestMetadata: (role) => publisher.latestMetadata(role),
+      latestMetadata: (role) => served.latestMetadata(role),
       getMetadata: (role, version) => store.getMetadata(role, version),
       listMetadataVersions: (role) => store.listMetadataVersions(role),
       getTarget: (sha256, path) => store.getTarget(sha256, path),
     },
     { onError: (err) => log({ level: 'error', msg: 'static dir write failed', err: err instanceof Error ? err.message : String(err) }) },
   );
-  const unsubscribe = publisher.onServedChange(() => void staticDir.update());
+  const unsubscribe = served.onServedChange(() => void staticDir.update());
   return { dir: staticDir, writeAll: () => staticDir.writeAll(), unsubscribe };
 }
 

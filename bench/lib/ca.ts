@@ -1,5 +1,5 @@
 /**
- * B9: keyshare's signing authority (issue 18) on one service over loopback: the time of one
+ * B11 (issue 18; B9 is issue 17's parent change): keyshare's signing authority (issue 18) on one service over loopback: the time of one
  * certificate issuance (`POST /api/v1/ca/{name}/certificates` with a fresh CSR), of one RFC
  * 3161 answer (`POST /tsa`), and from a `revoke cert` of an issued certificate to the first
  * GET of /crl/{issuer-hex}.crl that lists it. Counts and times, no baseline.
@@ -62,9 +62,9 @@ export async function benchCa(work: string, rounds: number, builtCli: boolean, l
       }, 10_000, 5);
       crlMs.push(performance.now() - t0);
     }
-    log(`  B9 issue p50 ${fmtMs(quantile(issueMs, 0.5))}, tsa p50 ${fmtMs(quantile(tsaMs, 0.5))}, revoke→CRL p50 ${fmtMs(quantile(crlMs, 0.5))}`);
+    log(`  B11 issue p50 ${fmtMs(quantile(issueMs, 0.5))}, tsa p50 ${fmtMs(quantile(tsaMs, 0.5))}, revoke→CRL p50 ${fmtMs(quantile(crlMs, 0.5))}`);
     const row = (figure: string, samples: number[], goalMs: number, goal: string): Row => ({
-      id: 'B9',
+      id: 'B11',
       figure,
       value: `p50 ${fmtMs(quantile(samples, 0.5))}, p99 ${fmtMs(quantile(samples, 0.99))}`,
       baseline: 'none (a time, over loopback HTTP)',

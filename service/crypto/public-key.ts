@@ -80,23 +80,40 @@ export function parsePublicKey(input: string | Uint8Array): ParsedPublicKey {
   const spkiDer = spkiDerOf(input);
   // The ID hashes the DER: refuse trailing bytes and non-minimal lengths.
   if (!isDerSequence(spkiDer)) throw bad('not a DER-encoded SubjectPublicKeyInfo');
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
-  } catch (e) {
-    // Well-formed SPKI with an algorithm OpenSSL does not know is unsupported, not garbage.
-    if (isWellFormedSpki(spkiDer)) throw unsupported('unknown public key algorithm');
-    throw bad('not a valid public key', e);
-  }
-  const { algorithm, bits } = classify(key);
+  const id = `sha256:${sha256Hex(spkiDer)}`;
+  const { algorithm, bits } = accepted.get(id) ?? remember(id, classify(openKey(spkiDer)));
   const parsed: ParsedPublicKey = {
-    id: `sha256:${sha256Hex(spkiDer)}`,
+    id,
     pem: encodePem('PUBLIC KEY', spkiDer),
     spkiDer,
     algorithm,
   };
   if (bits !== undefined) parsed.bits = bits;
   return parsed;
+}
+
+function openKey(spkiDer: Uint8Array): KeyObject {
+  try {
+    return createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
+  } catch (e) {
+    // Well-formed SPKI with an algorithm OpenSSL does not know is unsupported, not garbage.
+    if (isWellFormedSpki(spkiDer)) throw unsupported('unknown public key algorithm');
+    throw bad('not a valid public key', e);
+  }
+}
+
+/**
+ * Keys already accepted, by ID (the hash of the very DER bytes, so the same bytes give the same
+ * answer). OpenSSL's key decoding is most of an apply's CPU when a file repeats keys across
+ * scopes, as a team key or a CA over many repositories does (bench B4, issue 17). Bounded.
+ */
+const accepted = new Map<string, { algorithm: PublicKeyAlgorithm; bits?: number }>();
+const ACCEPTED_MAX = 4096;
+
+function remember(id: string, c: { algorithm: PublicKeyAlgorithm; bits?: number }): { algorithm: PublicKeyAlgorithm; bits?: number } {
+  if (accepted.size >= ACCEPTED_MAX) accepted.clear();
+  accepted.set(id, c);
+  return c;
 }
 
 function isWellFormedSpki(der: Uint8Array): boolean {

@@ -9,7 +9,7 @@
  * still read, so that clients, downstreams and bundle imports work against a service that
  * has not yet published v2; it is never written.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { DEFAULT_SCOPE, parseScope, trustTargetPath } from './scope.js';
 
 export const INDEX_TARGET = 'index.json';
@@ -43,7 +43,7 @@ export class IndexFormatError extends Error {}
 
 /** TAP 15: the suffix of the hashed bin `path` lies in, for `bitLength` bins bits (as @tufjs/models SuccinctRoles). */
 export function binSuffix(path: string, bitLength: number): string {
-  const bin = createHash('sha256').update(path).digest().readUInt32BE(0) >>> (32 - bitLength);
+  const bin = hash('sha256', path, 'buffer').readUInt32BE(0) >>> (32 - bitLength);
   return bin.toString(16).padStart(((1 << bitLength) - 1).toString(16).length, '0');
 }
 
@@ -140,4 +140,21 @@ export function parseShard(bytes: Uint8Array, path: string, bitLength: number): 
   const entries = parseEntries(shard.scopes, path, new Set());
   for (const e of entries) if (shardOfScope(e.scope, bitLength) !== path) throw new IndexFormatError(`${path} lists scope ${e.scope}, whose trust file lies in another bin`);
   return entries;
+}
+
+/**
+ * Issue 17 (bench B5): whether the default scope `*` is defined, stated in the signed top-level
+ * targets, as the `custom` of index.json's entry. Every client that resolves a repository asks
+ * whether `*` exists; with this it learns that from targets, without the bin that would prove
+ * `trust/_default.json` absent. A service from before this states nothing, and clients then
+ * look `*` up as a target.
+ */
+export function indexCustom(defaultScopeDefined: boolean): { keyshare: { defaultScope: boolean } } {
+  return { keyshare: { defaultScope: defaultScopeDefined } };
+}
+
+/** What index.json's `custom` states about `*`: defined, not defined, or nothing. */
+export function defaultScopeStated(custom: unknown): boolean | undefined {
+  const stated = isRecord(custom) && isRecord(custom.keyshare) ? custom.keyshare.defaultScope : undefined;
+  return typeof stated === 'boolean' ? stated : undefined;
 }

@@ -183,3 +183,14 @@ export function stampTrust(content: TrustContent, version: number, issuedAt: str
 export function serializeJson(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
 }
+
+/**
+ * serializeJson(stampTrust(content, version, issuedAt)) from serializeJson(content), without a
+ * second serialisation (a parent change re-publishes every scope under it, bench B9): version and
+ * issuedAt follow the mediaType and scope lines, whose JSON strings hold no raw line break.
+ */
+export function stampedJson(contentJson: string, version: number, issuedAt: string): string {
+  let at = -1;
+  for (let line = 0; line < 3; line++) at = contentJson.indexOf('\n', at + 1);
+  return `${contentJson.slice(0, at + 1)}  "version": ${JSON.stringify(version)},\n  "issuedAt": ${JSON.stringify(issuedAt)},\n${contentJson.slice(at + 1)}`;
+}

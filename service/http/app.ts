@@ -2,6 +2,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { isStreamedApply } from './apply-stream.js';
 import { HTTPException } from 'hono/http-exception';
 import type { Instance } from '../instance.js';
 import { KeyshareError, Codes, isKeyshareError } from '../errors.js';
@@ -104,15 +105,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const api = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   // Before anything else: an address out of refusals is answered 429 without work (issue 16, finding 2).
   api.use('*', limitRefusals({ metrics, limits: deps.refusalLimits }));
-  api.use(
-    '*',
-    bodyLimit({
-      maxSize: deps.maxBodyBytes ?? DEFAULT_MAX_BODY,
-      onError: () => {
-        throw new KeyshareError(Codes.BODY_TOO_LARGE, `request bodies are limited to ${deps.maxBodyBytes ?? DEFAULT_MAX_BODY} bytes`);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: deps.maxBodyBytes ?? DEFAULT_MAX_BODY,
+    onError: () => {
+      throw new KeyshareError(Codes.BODY_TOO_LARGE, `request bodies are limited to ${deps.maxBodyBytes ?? DEFAULT_MAX_BODY} bytes`);
+    },
+  });
+  // A streamed apply keeps the limit per line, and a cap of its own on the whole (routes/revocations.ts).
+  api.use('*', async function bodyLimits(c, next) {
+    return isStreamedApply(c.req.method, c.req.path, c.req.header('content-type')) ? next() : limitBody(c, next);
+  });
   api.use('*', warnUnpublished());
   api.use('*', auditRequests());
   api.use('*', bearerAuth());
@@ -121,7 +123,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route('/tokens', tokenRoutes());
   api.route('/audit', auditRoutes());
   api.route('/scopes', scopeRoutes());
-  api.route('/', revocationRoutes());
+  api.route('/', revocationRoutes({ maxLineBytes: deps.maxBodyBytes ?? DEFAULT_MAX_BODY }));
   api.route('/crls', crlRoutes());
   api.route('/', rootRoutes());
   api.route('/', tenantRoutes());

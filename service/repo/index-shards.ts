@@ -66,6 +66,13 @@ export class IndexShards {
     return n;
   }
 
+  /** Whether `scope` is listed once `changes` are applied. */
+  listsAfter(scope: string, changes: readonly IndexChange[]): boolean {
+    let listed = this.byShard.get(shardOfScope(scope, this.bitLength))!.has(scope);
+    for (const c of changes) if (c.scope === scope) listed = !c.deleted;
+    return listed;
+  }
+
   get size(): number {
     let n = 0;
     for (const shard of this.byShard.values()) n += shard.size;

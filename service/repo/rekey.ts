@@ -5,12 +5,12 @@
  * the new key. A new targets key also replaces the old one wherever a delegation names it
  * (the `trust` role and the hashed bins use the targets key: see Publisher.bootstrap).
  */
-import { MetaFile, Metadata, MetadataKind, Targets, type Root } from '@tufjs/models';
+import { MetadataKind, type Root } from '@tufjs/models';
 import type { MetadataRecord } from '../store/index.js';
 import type { OnlineSigners } from './keys.js';
 import { lifetimeOf, type ExpiryConfig } from './layout.js';
-import { expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
-import { signSnapshotAndTimestamp } from './writer.js';
+import { expiresAt, parseMetadata, tufKey } from './tuf.js';
+import { reissuedRecord, snapshotAndTimestampAfter } from './writer.js';
 
 export interface RekeyInput {
   /** The newest record of every role, as served now (root N among them). */
@@ -77,30 +77,16 @@ export async function rekeyMetadata(input: RekeyInput): Promise<MetadataRecord[]
       // Only roles the targets key signs are ours to re-sign; a role with a key of its own
       // (e.g. one an offline tenant signs) keeps its signature.
       if (!Object.keys(md.signatures).some((id) => oldIds.has(id))) continue;
-      const json = md.signed.toJSON() as Record<string, any>;
-      if (json.delegations) rewriteDelegations(json.delegations, oldIds, signers.targets.keyid, newKey);
-      json.version = md.signed.version + 1;
-      json.expires = expiresAt(now, lifetimeOf(role, expiry));
-      const next = new Metadata(Targets.fromJSON(json as never));
-      await signMetadata(next, [signers.targets]);
-      out.push({ role, version: next.signed.version, bytes: metadataBytes(next), expires: next.signed.expires });
+      const at = { version: md.signed.version + 1, expires: expiresAt(now, lifetimeOf(role, expiry)) };
+      out.push(
+        await reissuedRecord(role, md.signed, at, signers.targets, (json) => {
+          if (json.delegations) rewriteDelegations(json.delegations, oldIds, signers.targets.keyid, newKey);
+        }),
+      );
     }
   }
 
   // Snapshot and timestamp: new versions signed with the (possibly new) keys.
-  const oldSnapshot = parseMetadata(MetadataKind.Snapshot, latest.get('snapshot')!.bytes).signed;
-  const meta: Record<string, MetaFile> = { ...oldSnapshot.meta };
-  for (const m of out) meta[`${m.role}.json`] = new MetaFile({ version: m.version });
-  const oldTimestamp = parseMetadata(MetadataKind.Timestamp, latest.get('timestamp')!.bytes).signed;
-  out.push(
-    ...(await signSnapshotAndTimestamp({
-      signers,
-      meta,
-      snapshotVersion: oldSnapshot.version + 1,
-      timestampVersion: oldTimestamp.version + 1,
-      snapshotExpires: expiresAt(now, expiry.snapshot),
-      timestampExpires: expiresAt(now, expiry.timestamp),
-    })),
-  );
+  out.push(...(await snapshotAndTimestampAfter({ latest, changed: out, signers, now, expiry })));
   return out;
 }

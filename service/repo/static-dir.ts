@@ -30,9 +30,9 @@ export interface StaticMetadata {
 
 type MaybePromise<T> = T | Promise<T>;
 
-/** What the static copy reads: the served versions (the publisher) and the stored files (the store). */
+/** What the static copy reads: the served versions (repo/served.ts) and the stored files (the store). */
 export interface StaticSource {
-  /** The version being served now, per role (the publisher's in-memory view). */
+  /** The version being served now, per role (repo/served.ts). */
   latestMetadata(role: string): StaticMetadata | null | undefined;
   getMetadata(role: string, version: number): MaybePromise<StaticMetadata | null>;
   listMetadataVersions(role: 'root'): MaybePromise<StaticMetadata[]>;

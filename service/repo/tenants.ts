@@ -21,7 +21,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MetaFile, Metadata, MetadataKind, Targets, type TargetFile } from '@tufjs/models';
+import { Metadata, MetadataKind, Targets, type TargetFile } from '@tufjs/models';
 // @tufjs/models does not re-export the delegation classes from its index.
 import { DelegatedRole, SuccinctRoles } from '@tufjs/models/dist/role.js';
 import { Delegations } from '@tufjs/models/dist/delegations.js';
@@ -31,7 +31,8 @@ import { KeyshareError, Codes } from '../errors.js';
 import type { MetadataRecord, Store } from '../store/index.js';
 import { keysDir, writeNewKey } from './keys.js';
 import { TRUST_ROLE, lifetimeOf, type ExpiryConfig } from './layout.js';
-import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
+import { SPEC_VERSION, expiresAt, parseMetadata, tufKey } from './tuf.js';
+import { signedRecord, sortedKeys } from './writer.js';
 
 export const TENANT_ROLE_PREFIX = 'tenant-';
 /** 16 bins per tenant: a change re-signs one bin of the tenant, whatever the tenant's size. */
@@ -165,6 +166,18 @@ export function leafRoleFor(path: string, load: (role: string) => Targets | unde
   return null;
 }
 
+/** Groups target changes by the role a client finds each in (TUF spec 5.6.7: the same walk of the delegations). */
+export function groupByRole<T>(changes: ReadonlyMap<string, T>, load: (role: string) => Targets | undefined): Map<string, Map<string, T>> {
+  const byRole = new Map<string, Map<string, T>>();
+  for (const [path, value] of changes) {
+    const role = leafRoleFor(path, load);
+    if (!role) throw new KeyshareError(Codes.INTERNAL, `no role is trusted for ${path}`);
+    if (!byRole.has(role)) byRole.set(role, new Map());
+    byRole.get(role)!.set(path, value);
+  }
+  return byRole;
+}
+
 /** Parsed targets-type metadata of the latest records, each parsed once. */
 export function targetsLoader(latest: ReadonlyMap<string, MetadataRecord>): (role: string) => Targets | undefined {
   const cache = new Map<string, Targets>();
@@ -234,8 +247,7 @@ export async function tenantAddition(input: TenantAdditionInput): Promise<Tenant
     }
     if (!touched) continue;
     const md = new Metadata(new Targets({ version: signed.version + 1, specVersion: SPEC_VERSION, expires: expiresAt(now, lifetimeOf(bin, expiry)), targets: keep }));
-    await signMetadata(md, [input.targetsSigner]);
-    changedServiceBins.push(record(bin, md));
+    changedServiceBins.push(await signedRecord(bin, md, input.targetsSigner));
   }
 
   const unsigned = new Map<string, Metadata<Targets>>();
@@ -262,12 +274,9 @@ export async function tenantAddition(input: TenantAdditionInput): Promise<Tenant
   const keys = { ...top.delegations.keys, [tenant.keyid]: tufKey(tenant.keyid, tenant.publicKey) };
   const newTop = await nextTopTargets(top, new Delegations({ keys, roles }), input.targetsSigner, now, expiry);
 
-  const metadata = [record('targets', newTop), ...changedServiceBins];
+  const metadata = [newTop, ...changedServiceBins];
   if (input.tenantSigner) {
-    for (const [role, md] of unsigned) {
-      await signMetadata(md, [input.tenantSigner]);
-      metadata.push(record(role, md));
-    }
+    for (const [role, md] of unsigned) metadata.push(await signedRecord(role, md, input.tenantSigner));
     unsigned.clear();
   }
   return { metadata, unsigned };
@@ -298,38 +307,21 @@ export async function tenantRemoval(input: { latest: ReadonlyMap<string, Metadat
   for (const [bin, files] of [...back].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const old = load(bin)!;
     const md = new Metadata(new Targets({ version: old.version + 1, specVersion: SPEC_VERSION, expires: expiresAt(now, lifetimeOf(bin, expiry)), targets: sortedKeys({ ...old.targets, ...files }) }));
-    await signMetadata(md, [input.targetsSigner]);
-    out.push(record(bin, md));
+    out.push(await signedRecord(bin, md, input.targetsSigner));
   }
   const roles = Object.fromEntries(Object.entries(top.delegations.roles).filter(([n]) => n !== name));
   const used = new Set(Object.values(roles).flatMap((r) => r.keyIDs));
   const keys = Object.fromEntries(Object.entries(top.delegations.keys).filter(([id]) => used.has(id)));
   const newTop = await nextTopTargets(top, new Delegations({ keys, roles }), input.targetsSigner, now, expiry);
-  return [record('targets', newTop), ...out];
+  return [newTop, ...out];
 }
 
 /** The next version of targets with other delegations (roles in search order), signed by the targets key. */
-async function nextTopTargets(top: Targets, delegations: Delegations, signer: Signer, now: Date, expiry: ExpiryConfig): Promise<Metadata<Targets>> {
+async function nextTopTargets(top: Targets, delegations: Delegations, signer: Signer, now: Date, expiry: ExpiryConfig): Promise<MetadataRecord> {
   const md = new Metadata(
     new Targets({ version: top.version + 1, specVersion: SPEC_VERSION, expires: expiresAt(now, lifetimeOf('targets', expiry)), targets: top.targets, delegations }),
   );
-  await signMetadata(md, [signer]);
-  return md;
-}
-
-/** The snapshot meta for a set of new role versions on top of the old meta. */
-export function withVersions(meta: Record<string, MetaFile>, records: readonly MetadataRecord[]): Record<string, MetaFile> {
-  const out = { ...meta };
-  for (const r of records) out[`${r.role}.json`] = new MetaFile({ version: r.version });
-  return out;
-}
-
-function record(role: string, md: Metadata<Targets>): MetadataRecord {
-  return { role, version: md.signed.version, bytes: metadataBytes(md), expires: md.signed.expires };
-}
-
-function sortedKeys<T>(rec: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(rec).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return signedRecord('targets', md, signer);
 }
 
 // ---- tenant definitions (the store's meta table) ----

@@ -8,12 +8,12 @@
  * A role signed by a key this service does not hold (an offline tenant's) cannot jump; it is
  * reported, and keeps its version.
  */
-import { createHash } from 'node:crypto';
-import { MetaFile, Metadata, MetadataKind, Snapshot, Targets, Timestamp } from '@tufjs/models';
+import { MetadataKind } from '@tufjs/models';
 import type { MetadataRecord, Store } from '../store/index.js';
 import type { OnlineSigners } from './keys.js';
 import { lifetimeOf, type ExpiryConfig } from './layout.js';
-import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata } from './tuf.js';
+import { expiresAt, parseMetadata } from './tuf.js';
+import { reissuedRecord, snapshotAndTimestampAfter } from './writer.js';
 
 export interface VersionJumpResult {
   /** The timestamp version before and after. */
@@ -23,7 +23,6 @@ export interface VersionJumpResult {
   skipped: string[];
 }
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const TOP = new Set(['root', 'snapshot', 'timestamp']);
 
 export async function jumpVersions(input: { store: Store; signers: OnlineSigners; expiry: ExpiryConfig; jump: number; now: Date }): Promise<VersionJumpResult> {
@@ -38,41 +37,12 @@ export async function jumpVersions(input: { store: Store; signers: OnlineSigners
       skipped.push(role);
       continue;
     }
-    const json = md.signed.toJSON() as Record<string, unknown>;
-    json.version = md.signed.version + jump;
-    json.expires = expiresAt(now, lifetimeOf(role, expiry));
-    const next = new Metadata(Targets.fromJSON(json as never));
-    await signMetadata(next, [signers.targets]);
-    out.push({ role, version: next.signed.version, bytes: metadataBytes(next), expires: next.signed.expires });
+    out.push(await reissuedRecord(role, md.signed, { version: md.signed.version + jump, expires: expiresAt(now, lifetimeOf(role, expiry)) }, signers.targets));
   }
-  const oldSnapshot = parseMetadata(MetadataKind.Snapshot, latest.get('snapshot')!.bytes).signed;
-  const meta: Record<string, MetaFile> = { ...oldSnapshot.meta };
-  for (const m of out) meta[`${m.role}.json`] = new MetaFile({ version: m.version });
-  const snapshot = new Metadata(
-    new Snapshot({
-      version: oldSnapshot.version + jump,
-      specVersion: SPEC_VERSION,
-      expires: expiresAt(now, expiry.snapshot),
-      meta: Object.fromEntries(Object.entries(meta).sort(([a], [b]) => (a < b ? -1 : 1))),
-    }),
-  );
-  await signMetadata(snapshot, [signers.snapshot]);
-  const snapshotBytes = metadataBytes(snapshot);
   const base = latest.get('timestamp')!;
-  const timestamp = new Metadata(
-    new Timestamp({
-      version: base.version + jump,
-      specVersion: SPEC_VERSION,
-      expires: expiresAt(now, expiry.timestamp),
-      snapshotMeta: new MetaFile({ version: snapshot.signed.version, length: snapshotBytes.length, hashes: { sha256: sha256(snapshotBytes) } }),
-    }),
-  );
-  await signMetadata(timestamp, [signers.timestamp]);
-  out.push(
-    { role: 'snapshot', version: snapshot.signed.version, bytes: snapshotBytes, expires: snapshot.signed.expires },
-    { role: 'timestamp', version: timestamp.signed.version, bytes: metadataBytes(timestamp), expires: timestamp.signed.expires },
-  );
+  const [snapshot, timestamp] = await snapshotAndTimestampAfter({ latest, changed: out, signers, now, expiry, step: jump });
+  out.push(snapshot, timestamp);
   // upToSeq 0: consumes no dirty marks; the content is unchanged.
   await store.commitPublish({ upToSeq: 0, docs: [], targets: [], metadata: out, publishedAt: now.toISOString(), baseTimestampVersion: base.version });
-  return { from: base.version, to: timestamp.signed.version, skipped };
+  return { from: base.version, to: timestamp.version, skipped };
 }

@@ -2,15 +2,21 @@
  * The one metadata writer (STYLE.md "One writer per artefact"; python-tuf
  * `tuf/repository/_repository.py` `do_snapshot`/`do_timestamp`): the next version of a
  * targets-type role, and snapshot plus timestamp over a set of role versions. The publisher,
- * root rotation (rekey) and bundle export all sign snapshot and timestamp here.
+ * root rotation (rekey), version jumps, tenants and bundle export all sign snapshot and
+ * timestamp here, and none of them elsewhere.
  */
-import { createHash } from 'node:crypto';
-import { MetaFile, Metadata, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
+import { MetaFile, Metadata, MetadataKind, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
+import { sha256Hex as sha256 } from '../crypto/encoding.js';
 import type { Signer } from '../crypto/signer.js';
 import type { MetadataRecord } from '../store/index.js';
-import { SPEC_VERSION, metadataBytes, signMetadata } from './tuf.js';
-
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+import type { OnlineSigners } from './keys.js';
+// @tufjs/models does not re-export the delegation classes from its index.
+import { DelegatedRole } from '@tufjs/models/dist/role.js';
+import { Delegations } from '@tufjs/models/dist/delegations.js';
+import { IndexShards } from './index-shards.js';
+import { defaultScopeStated, indexCustom } from '../domain/trust-index.js';
+import { ALL_HASH_PREFIXES, INDEX_TARGET, TRUST_ROLE, binRoles, type ExpiryConfig } from './layout.js';
+import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
 
 export function targetFile(path: string, bytes: Uint8Array, digest?: string): TargetFile {
   return new TargetFile({ path, length: bytes.length, hashes: { sha256: digest ?? sha256(bytes) } });
@@ -18,6 +24,29 @@ export function targetFile(path: string, bytes: Uint8Array, digest?: string): Ta
 
 export function sortedKeys<T>(rec: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(rec).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * index.json's entry in the top-level targets role: its length and hash, and whether the default
+ * scope `*` is defined (domain/trust-index.ts indexCustom; issue 17, bench B5: a client that
+ * resolves one repository learns it there, without the bin that would prove `*` absent).
+ */
+export function indexTargetFile(file: { length: number; hashes: Record<string, string> }, defaultScopeDefined: boolean): TargetFile {
+  return new TargetFile({ path: INDEX_TARGET, length: file.length, hashes: file.hashes, unrecognizedFields: { custom: indexCustom(defaultScopeDefined) } });
+}
+
+/**
+ * The next top-level targets: with index.json's new bytes (`header`, when the bins grew) and the
+ * statement about `*`; null when neither changes and `force` (its expiry) does not ask for one.
+ */
+export function nextTopLevel(old: Targets, expires: string, header: Buffer | null, defaultScopeDefined: boolean, force: boolean): Targets | null {
+  const served = old.targets[INDEX_TARGET];
+  const statementChanges = defaultScopeStated(served?.custom) !== defaultScopeDefined;
+  if (!header && !statementChanges && !force) return null;
+  const next = nextTargets(old, expires);
+  const file = header ? targetFile(INDEX_TARGET, header) : served;
+  if (file) next.targets[INDEX_TARGET] = indexTargetFile(file, defaultScopeDefined);
+  return next;
 }
 
 /** The next version of a targets-type role: `changes` applied to its targets (null removes a path), the same delegations. */
@@ -36,8 +65,78 @@ export async function signedRecord(role: string, md: Metadata<Targets>, signer: 
   return { role, version: md.signed.version, bytes: metadataBytes(md), expires: md.signed.expires };
 }
 
+/**
+ * A targets-type role re-issued as `version` with a fresh expiry and the same content (`edit`
+ * may change its JSON first, e.g. rekey's delegations), signed by `signer`.
+ */
+export async function reissuedRecord(
+  role: string,
+  old: Targets,
+  at: { version: number; expires: string },
+  signer: Signer,
+  edit?: (json: Record<string, any>) => void,
+): Promise<MetadataRecord> {
+  const json = old.toJSON() as Record<string, any>;
+  edit?.(json);
+  json.version = at.version;
+  json.expires = at.expires;
+  return signedRecord(role, new Metadata(Targets.fromJSON(json as never)), signer);
+}
+
+/** The snapshot's meta with each of `records` at its new version. */
+export function withVersions(meta: Record<string, MetaFile>, records: readonly MetadataRecord[]): Record<string, MetaFile> {
+  const out = { ...meta };
+  for (const r of records) out[`${r.role}.json`] = new MetaFile({ version: r.version });
+  return out;
+}
+
+export interface SnapshotAndTimestampAfter {
+  /** The newest record of every role, as served now (snapshot and timestamp among them). */
+  latest: ReadonlyMap<string, MetadataRecord>;
+  /** The targets-type roles this version signs anew. */
+  changed: readonly MetadataRecord[];
+  signers: Pick<OnlineSigners, 'snapshot' | 'timestamp'>;
+  now: Date;
+  expiry: Pick<ExpiryConfig, 'snapshot' | 'timestamp'>;
+  /** How many versions above the served snapshot and timestamp (1, or a version jump). */
+  step?: number;
+}
+
+/**
+ * python-tuf `close()` of snapshot and timestamp: the served snapshot's meta with `changed` at
+ * their new versions, `step` versions above the served snapshot and timestamp.
+ */
+export async function snapshotAndTimestampAfter(input: SnapshotAndTimestampAfter): Promise<[MetadataRecord, MetadataRecord]> {
+  const { latest, changed, signers, now, expiry, step = 1 } = input;
+  const oldSnapshot = servedSnapshot(latest.get('snapshot')!.bytes);
+  return signSnapshotAndTimestamp({
+    signers,
+    meta: withVersions(oldSnapshot.meta, changed),
+    snapshotVersion: oldSnapshot.version + step,
+    timestampVersion: latest.get('timestamp')!.version + step,
+    snapshotExpires: expiresAt(now, expiry.snapshot),
+    timestampExpires: expiresAt(now, expiry.timestamp),
+  });
+}
+
+/**
+ * A served snapshot's version and meta, by its bytes: the snapshot this process signed last is
+ * never parsed again (bench B2: at 100k scopes it lists over 1,000 bins, and every publish starts
+ * from it). Stored records are immutable, so their bytes identify them.
+ */
+const snapshots = new WeakMap<Uint8Array, { version: number; meta: Record<string, MetaFile> }>();
+
+function servedSnapshot(bytes: Uint8Array): { version: number; meta: Record<string, MetaFile> } {
+  let s = snapshots.get(bytes);
+  if (!s) {
+    const signed = parseMetadata(MetadataKind.Snapshot, bytes).signed;
+    snapshots.set(bytes, (s = { version: signed.version, meta: signed.meta }));
+  }
+  return s;
+}
+
 export interface SnapshotAndTimestamp {
-  signers: { snapshot: Signer; timestamp: Signer };
+  signers: Pick<OnlineSigners, 'snapshot' | 'timestamp'>;
   /** The snapshot's meta: every targets-type role with its version (TUF spec 4.4). */
   meta: Record<string, MetaFile>;
   snapshotVersion: number;
@@ -52,6 +151,7 @@ export async function signSnapshotAndTimestamp(input: SnapshotAndTimestamp): Pro
   const snapshot = new Metadata(new Snapshot({ version: snapshotVersion, specVersion: SPEC_VERSION, expires: snapshotExpires, meta: sortedKeys(meta) }));
   await signMetadata(snapshot, [signers.snapshot]);
   const snapshotBytes = metadataBytes(snapshot);
+  snapshots.set(snapshotBytes, { version: snapshotVersion, meta: snapshot.signed.meta });
   const timestamp = new Metadata(
     new Timestamp({
       version: timestampVersion,
@@ -65,4 +165,59 @@ export async function signSnapshotAndTimestamp(input: SnapshotAndTimestamp): Pro
     { role: 'snapshot', version: snapshotVersion, bytes: snapshotBytes, expires: snapshotExpires },
     { role: 'timestamp', version: timestampVersion, bytes: metadataBytes(timestamp), expires: timestampExpires },
   ];
+}
+
+/**
+ * Version 1 of every role but root: targets (index.json, the trust delegation), trust with its
+ * succinct hashed bins (TAP 15), every bin with the empty index shards it holds, snapshot and
+ * timestamp. Returns the signed roles and the target files they list.
+ */
+export async function initialRepository(input: {
+  signers: OnlineSigners;
+  binBits: number;
+  now: Date;
+  expiry: Pick<ExpiryConfig, 'targets' | 'snapshot' | 'timestamp'>;
+}): Promise<{ metadata: MetadataRecord[]; targets: [path: string, bytes: Buffer][] }> {
+  const { signers, binBits, now, expiry } = input;
+  const { targets } = signers;
+  const bins = binRoles([targets.keyid], binBits);
+  const records: MetadataRecord[] = [];
+  const add = async (role: string, signed: Targets) => {
+    records.push(await signedRecord(role, new Metadata(signed), targets));
+  };
+  const targetsExpiry = expiresAt(now, expiry.targets);
+  const keys = { [targets.keyid]: tufKey(targets.keyid, targets.publicKey) };
+  await add(TRUST_ROLE, new Targets({ version: 1, specVersion: SPEC_VERSION, expires: targetsExpiry, delegations: new Delegations({ keys, succinctRoles: bins }) }));
+  // index.json and every (empty) shard; each shard lies in the bin its path hashes to.
+  const files = new IndexShards(binBits).allFiles(INDEX_TARGET);
+  const indexBytes = files.get(INDEX_TARGET)!;
+  files.delete(INDEX_TARGET);
+  const inBin = new Map<string, Record<string, TargetFile>>();
+  for (const [path, bytes] of files) {
+    const bin = bins.getRoleForTarget(path);
+    inBin.set(bin, { ...inBin.get(bin), [path]: targetFile(path, bytes) });
+  }
+  for (const bin of bins.getRoles()) {
+    await add(bin, new Targets({ version: 1, specVersion: SPEC_VERSION, expires: targetsExpiry, targets: sortedKeys(inBin.get(bin) ?? {}) }));
+  }
+  const trust = new DelegatedRole({ name: TRUST_ROLE, keyIDs: [targets.keyid], threshold: 1, terminating: true, pathHashPrefixes: ALL_HASH_PREFIXES });
+  await add(
+    'targets',
+    new Targets({
+      version: 1,
+      specVersion: SPEC_VERSION,
+      expires: targetsExpiry,
+      targets: { [INDEX_TARGET]: indexTargetFile(targetFile(INDEX_TARGET, indexBytes), false) },
+      delegations: new Delegations({ keys, roles: { [TRUST_ROLE]: trust } }),
+    }),
+  );
+  const snapshotAndTimestamp = await signSnapshotAndTimestamp({
+    signers,
+    meta: withVersions({}, records),
+    snapshotVersion: 1,
+    timestampVersion: 1,
+    snapshotExpires: expiresAt(now, expiry.snapshot),
+    timestampExpires: expiresAt(now, expiry.timestamp),
+  });
+  return { metadata: [...records, ...snapshotAndTimestamp], targets: [[INDEX_TARGET, indexBytes], ...files] };
 }

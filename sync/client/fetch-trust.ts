@@ -22,13 +22,13 @@ import { Readable } from 'node:stream';
 import { Metadata, MetadataKind, type Snapshot, type Targets } from '@tufjs/models';
 import { Updater, type Fetcher } from 'tuf-js';
 import type { TrustDocument } from '../../service/domain/types.js';
-import { INDEX_TARGET, IndexFormatError, parseIndexHeader, parseShard, type IndexEntry } from '../../service/domain/trust-index.js';
+import { INDEX_TARGET, IndexFormatError, defaultScopeStated, parseIndexHeader, parseShard, type IndexEntry } from '../../service/domain/trust-index.js';
 import { KeyshareError, Codes } from '../../service/errors.js';
 import { cacheLayout, defaultCacheDir, prepareCache, readPinnedRoot, withCacheLock, writeState, type CacheLayout } from './cache.js';
 import { FetchCodes, expiredError, expiredFromUpdater, toFetchError } from './errors.js';
 import { CacheFetcher, HttpFetcher } from './fetcher.js';
 import { parseTrustDocument, selectScopes } from './select.js';
-import { scopeContains, trustTargetPath } from '../../service/domain/scope.js';
+import { DEFAULT_SCOPE, scopeContains, trustTargetPath } from '../../service/domain/scope.js';
 
 export { INDEX_TARGET };
 
@@ -207,7 +207,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       ? { scopes: entries.map((e) => e.scope).filter((s) => options.patterns!.some((p) => scopeContains(p, s))).sort(), repositories: [] }
       : everyScope
         ? { scopes: entries.map((e) => e.scope).sort(), repositories: [] }
-        : await selectScopes(async (scope) => (await updater.getTargetInfo(trustTargetPath(scope))) !== undefined, options.scopes, options.repositories);
+        : await selectScopes(definedOn(updater), options.scopes, options.repositories);
     const documents: TrustDocument[] = [];
     for (const scope of selection.scopes) {
       const entry = byScope.get(scope) ?? { scope, path: trustTargetPath(scope) };
@@ -313,9 +313,24 @@ async function readTarget(updater: Updater, path: string, dirs: { cached: string
   return bytes;
 }
 
-/** What wholeRepository reads from tuf-js 5.0.1 beyond its public API (pinned in package.json). */
+/**
+ * Whether a scope is defined: its trust file is a signed target (TUF 5.6.7, the delegation walk).
+ * For `*`, the verified top-level targets may state it (trust-index.ts defaultScopeStated), which
+ * spares the bin that would prove it absent (issue 17: a cold fetch of one repository in ≤ 8 requests).
+ */
+function definedOn(updater: Updater): (scope: string) => Promise<boolean> {
+  return async (scope) => {
+    if (scope === DEFAULT_SCOPE) {
+      const top = (updater as unknown as UpdaterInternals).trustedSet?.targets?.signed.targets[INDEX_TARGET];
+      if (defaultScopeStated(top?.custom) === false) return false;
+    }
+    return (await updater.getTargetInfo(trustTargetPath(scope))) !== undefined;
+  };
+}
+
+/** What wholeRepository and definedOn read from tuf-js 5.0.1 beyond its public API (pinned in package.json). */
 interface UpdaterInternals {
-  trustedSet: { snapshot?: Metadata<Snapshot> };
+  trustedSet: { snapshot?: Metadata<Snapshot>; targets?: Metadata<Targets> };
   loadTargets(role: string, parent: string): Promise<Metadata<Targets> | undefined>;
 }
 

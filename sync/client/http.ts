@@ -10,7 +10,8 @@ import type { Agent, IncomingHttpHeaders, IncomingMessage, RequestOptions, reque
 export interface HttpRequest {
   method?: string;
   headers?: Record<string, string>;
-  body?: string | Buffer;
+  /** A whole body, or one sent as it is produced (chunked transfer encoding; the CLI's streamed apply). */
+  body?: string | Buffer | Iterable<string | Buffer>;
   /** The whole exchange, body included. */
   timeoutMs: number;
   /** Aborts the request (e.g. the deadline of a whole sync). */
@@ -102,7 +103,17 @@ function once(url: URL, req: HttpRequest, signal: AbortSignal): Promise<HttpAnsw
         signal.addEventListener('abort', onAbort, { once: true });
         r.once('close', () => signal.removeEventListener('abort', onAbort));
         r.once('error', (e) => reject(e instanceof HttpRequestError ? e : new HttpRequestError(e.message, !answered, { cause: e })));
-        r.end(req.body);
+        if (req.body === undefined || typeof req.body === 'string' || Buffer.isBuffer(req.body)) r.end(req.body);
+        else void writeChunks(r, req.body);
       }),
   );
+}
+
+/** Writes `chunks` with backpressure (each waits for the socket to drain), then ends the request. */
+async function writeChunks(r: import('node:http').ClientRequest, chunks: Iterable<string | Buffer>): Promise<void> {
+  for (const chunk of chunks) {
+    if (r.destroyed) return;
+    if (!r.write(chunk)) await new Promise<void>((drained) => { r.once('drain', drained); r.once('close', drained); });
+  }
+  if (!r.destroyed) r.end();
 }

@@ -10,7 +10,7 @@ import { MetaFile, Metadata, MetadataKind } from '@tufjs/models';
 import { readFixtureText } from '../../fixtures/index.js';
 import { fetchTrust, type FetchTrustOptions } from '../../sync/client/index.js';
 import { HttpFetcher } from '../../sync/client/fetcher.js';
-import { INDEX_TARGET, INDEX_V1_MEDIA_TYPE } from '../../service/domain/trust-index.js';
+import { INDEX_TARGET, INDEX_V1_MEDIA_TYPE, binSuffix } from '../../service/domain/trust-index.js';
 import { trustTargetPath } from '../../service/domain/scope.js';
 import { SCOPES_PER_BIN } from '../../service/repo/bins.js';
 import { expiresAt, parseMetadata } from '../../service/repo/tuf.js';
@@ -96,6 +96,32 @@ describe('when the scopes outgrow the bins', () => {
   }, 240_000);
 });
 
+describe('when a parent of many scopes changes', () => {
+  it('re-publishes each child once, and a tuf-js client with a cache reads the new anchor at every child', async () => {
+    const client = TufClient.pinnedTo(svc.url, svc.dataDir);
+    const children = ['r0.grow.example', 'r7.grow.example', `r${SCOPES_PER_BIN}.grow.example`];
+    for (const c of children) expect((await client.readJson<{ anchors: { definedAt: string }[] }>(trustTargetPath(c)))!.anchors.map((a) => a.definedAt)).not.toContain('*.grow.example');
+    const ts = svc.instance.publisher.latestMetadata('timestamp')!.version;
+    const docsBefore = new Map((await svc.instance.store.listTrustDocs()).map((d) => [d.scope, d.version]));
+    await ok(svc.api('POST', '/scopes', { scope: '*.grow.example' }));
+    await ok(svc.api('POST', `${scopePath('*.grow.example')}/anchors`, { publicKey: readFixtureText('keys/ed25519.pub.pem'), name: 'grow-parent' }));
+    await svc.instance.publisher.flush();
+    const docsAfter = await svc.instance.store.listTrustDocs();
+    // Every child has a new version; the scopes outside the parent keep theirs.
+    const isChild = (scope: string) => /^r\d+\.grow\.example$/.test(scope);
+    expect(docsAfter.filter((d) => isChild(d.scope))).toHaveLength(2 ** (bitsOf() - 1) * SCOPES_PER_BIN + 1);
+    for (const d of docsAfter) {
+      if (isChild(d.scope)) expect(d.version, d.scope).toBeGreaterThan(docsBefore.get(d.scope)!);
+      else if (d.scope !== '*.grow.example') expect(d.version, d.scope).toBe(docsBefore.get(d.scope));
+    }
+    expect(svc.instance.publisher.latestMetadata('timestamp')!.version).toBeGreaterThan(ts);
+    for (const c of children) {
+      const doc = await client.readJson<{ anchors: { name: string; definedAt: string }[] }>(trustTargetPath(c));
+      expect(doc!.anchors.find((a) => a.definedAt === '*.grow.example')?.name, c).toBe('grow-parent');
+    }
+  }, 240_000);
+});
+
 describe('when the served index is v1 (a repository from before issue 17)', () => {
   it('writes index.json v2 and every shard in the next publish', async () => {
     const { publisher, store } = svc.instance;
@@ -125,5 +151,25 @@ describe('when the served index is v1 (a repository from before issue 17)', () =
     expect((await client.readIndex('registry.acme.io')).scopes.some((e) => e.scope === 'registry.acme.io')).toBe(true);
     // Once upgraded, nothing more to do.
     expect(await publisher.publish()).toBeNull();
+  });
+});
+
+describe('when the default scope * is not defined', () => {
+  it('says so in targets (index.json custom), and a client resolving a repository fetches no bin to prove it', async () => {
+    const binOfPath = (path: string) => `bin-${binSuffix(path, bitsOf())}`;
+    const stated = () => JSON.parse(svc.instance.publisher.latestMetadata('targets')!.bytes.toString('utf8')).signed.targets[INDEX_TARGET].custom;
+    expect(stated()).toEqual({ keyshare: { defaultScope: true } });
+    await ok(svc.api('DELETE', scopePath('*')));
+    await svc.instance.publisher.flush();
+    expect(stated()).toEqual({ keyshare: { defaultScope: false } });
+    const fetcher = new HttpFetcher();
+    const r = await fetchTrust({ server: svc.url, root: join(svc.dataDir, 'root.json'), cache: tempDir('keyshare-cache-'), repositories: ['registry.acme.io/team/app'], fetcher });
+    expect(r.repositories).toEqual([{ repository: 'registry.acme.io/team/app', scope: 'registry.acme.io/team' }]);
+    expect(r.documents.map((d) => d.scope)).toEqual(['registry.acme.io/team']);
+    const needed = new Set(['registry.acme.io/team/app', 'registry.acme.io/team'].map((s) => binOfPath(trustTargetPath(s))));
+    const defaultBin = binOfPath(trustTargetPath('*'));
+    if (!needed.has(defaultBin)) expect(fetcher.requests.filter((u) => u.endsWith(`.${defaultBin}.json`))).toEqual([]);
+    // The probe for a newer root, timestamp, snapshot, targets, trust, a bin per candidate asked, the document.
+    expect(fetcher.requests.length).toBeLessThanOrEqual(5 + needed.size + 1);
   });
 });

@@ -8,7 +8,7 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../context.js';
-import type { Publisher } from '../../repo/publisher.js';
+import type { ServedView } from '../../repo/served.js';
 import { Codes } from '../../errors.js';
 
 export const FEED_DEFAULT_WAIT_SECONDS = 25;
@@ -22,12 +22,12 @@ class ChangeFeed {
   private readonly waiters = new Set<() => void>();
   closed = false;
 
-  constructor(private readonly publisher: Publisher) {}
+  constructor(private readonly served: ServedView) {}
 
   version(): { timestampVersion: number; rootVersion: number } {
     return {
-      timestampVersion: this.publisher.latestMetadata('timestamp')?.version ?? 0,
-      rootVersion: this.publisher.latestMetadata('root')?.version ?? 0,
+      timestampVersion: this.served.latestMetadata('timestamp')?.version ?? 0,
+      rootVersion: this.served.latestMetadata('root')?.version ?? 0,
     };
   }
 
@@ -44,8 +44,8 @@ class ChangeFeed {
         resolve();
       };
       const timer = setTimeout(done, ms);
-      // Publishes in this process wake it at once; another process's (a shared database) within a second.
-      const unobserve = this.publisher.observe(() => {
+      // What this process serves anew wakes it at once; another process's publish (a shared database) within a second.
+      const unobserve = this.served.onServedChange(() => {
         if (this.version().timestampVersion > after) done();
       });
       const check = setInterval(() => {
@@ -62,24 +62,24 @@ class ChangeFeed {
   }
 }
 
-const feeds = new WeakMap<Publisher, ChangeFeed>();
+const feeds = new WeakMap<ServedView, ChangeFeed>();
 
-function feedOf(publisher: Publisher): ChangeFeed {
-  let f = feeds.get(publisher);
-  if (!f) feeds.set(publisher, (f = new ChangeFeed(publisher)));
+function feedOf(served: ServedView): ChangeFeed {
+  let f = feeds.get(served);
+  if (!f) feeds.set(served, (f = new ChangeFeed(served)));
   return f;
 }
 
 /** Answers every waiting long-poll now and every later one at once (server shutdown). */
-export function closeFeed(publisher: Publisher): void {
-  feedOf(publisher).close();
+export function closeFeed(served: ServedView): void {
+  feedOf(served).close();
 }
 
 /** Mounted at /tuf. */
 export function feedRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get('/feed', async (c) => {
-    const feed = feedOf(c.get('instance').publisher);
+    const feed = feedOf(c.get('instance').served);
     const afterParam = c.req.query('after');
     const after = afterParam !== undefined && /^\d{1,15}$/.test(afterParam) ? Number(afterParam) : -1;
     const waitParam = c.req.query('wait');

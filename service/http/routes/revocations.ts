@@ -8,6 +8,8 @@ import { Actions, applyFileScopes } from '../../auth/authorize.js';
 import { revocationsDigest, trustStateDigest } from '../../audit/digest.js';
 import { audited, authorizeFor } from '../authz.js';
 import { dryRun } from '../../dry-run.js';
+import { NDJSON, isStreamedApply, readApplyStream } from '../apply-stream.js';
+import type { Context } from 'hono';
 
 /** What was revoked, for the audit entry. */
 const revocationTarget = (b: { kind: string; issuer?: string; serial?: string; id?: string; digest?: string; certificate?: string }) =>
@@ -45,12 +47,38 @@ const apply = createRoute({
       prune: z.enum(['true', 'false']).optional(),
       dryRun: z.enum(['true', 'false']).optional().openapi({ description: 'compute the plan (per scope: anchors added, removed, changed, revocations, level changes) and change nothing' }),
     }),
-    body: { content: { 'application/json': { schema: ApplyBody } }, required: true },
+    body: {
+      content: {
+        'application/json': { schema: ApplyBody },
+        [NDJSON]: { schema: z.string().openapi({ description: 'a streamed apply (a file over the body limit): one part of the file per line, { "scopes": [...], "revoked": {...} }, joined in order into one file and applied as one atomic change; each line within the body limit' }) },
+      },
+      required: true,
+    },
   },
   responses: { 200: json(z.object({ summary: z.any(), plan: z.array(z.any()).optional(), dryRun: z.boolean().optional(), published: Published }), 'applied (or, with dryRun, planned)'), ...errors },
 });
 
-export function revocationRoutes(): OpenAPIHono<AppEnv> {
+/** One apply, whichever way its file came. */
+async function applyFile(c: Context<AppEnv>, file: unknown, prune: boolean, isDryRun: boolean) {
+  const { service, store } = c.get('instance');
+  const action = prune ? Actions.APPLY_PRUNE : Actions.APPLY;
+  if (isDryRun) {
+    // The same authorisation and the same code as the change, rolled back; nothing to audit.
+    authorizeFor(c, action, applyFileScopes(file));
+    const { result, plan } = await dryRun(store, () => service.apply(file as never, { prune }));
+    return c.json({ summary: result.summary, plan, dryRun: true, published: null }, 200);
+  }
+  // --prune can remove any scope, so it is admin-only (service/auth/authorize.ts).
+  const r = await audited(
+    c,
+    { action, scopes: applyFileScopes(file), details: { prune }, digest: () => trustStateDigest(store) },
+    () => service.apply(file as never, { prune }),
+  );
+  return c.json({ summary: r.summary, published: published(r) }, 200);
+}
+
+/** `maxLineBytes`: the admin API's body limit, which each line of a streamed apply keeps to. */
+export function revocationRoutes(options: { maxLineBytes: number }): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openapi(listRevocations, async (c) => c.json({ ...(await c.get('instance').store.listRevocations()) } as never, 200));
   app.openapi(revoke, async (c) => {
@@ -64,24 +92,12 @@ export function revocationRoutes(): OpenAPIHono<AppEnv> {
     );
     return c.json({ added: r.added, revocation: r.revocation, published: published(r) }, 201);
   });
-  app.openapi(apply, async (c) => {
-    const file = c.req.valid('json');
-    const prune = c.req.valid('query').prune === 'true';
-    const { service, store } = c.get('instance');
-    const action = prune ? Actions.APPLY_PRUNE : Actions.APPLY;
-    if (c.req.valid('query').dryRun === 'true') {
-      // The same authorisation and the same code as the change, rolled back; nothing to audit.
-      authorizeFor(c, action, applyFileScopes(file));
-      const { result, plan } = await dryRun(store, () => service.apply(file as never, { prune }));
-      return c.json({ summary: result.summary, plan, dryRun: true, published: null }, 200);
-    }
-    // --prune can remove any scope, so it is admin-only (service/auth/authorize.ts).
-    const r = await audited(
-      c,
-      { action, scopes: applyFileScopes(file), details: { prune }, digest: () => trustStateDigest(store) },
-      () => service.apply(file as never, { prune }),
-    );
-    return c.json({ summary: r.summary, published: published(r) }, 200);
+  // A streamed apply (apply-stream.ts) is read here; a JSON body goes on to the validated route.
+  app.post('/apply', async (c, next) => {
+    if (!isStreamedApply(c.req.method, c.req.path, c.req.header('content-type'))) return next();
+    const file = await readApplyStream(c.req.raw.body, options.maxLineBytes);
+    return applyFile(c, file, c.req.query('prune') === 'true', c.req.query('dryRun') === 'true');
   });
+  app.openapi(apply, async (c) => applyFile(c, c.req.valid('json'), c.req.valid('query').prune === 'true', c.req.valid('query').dryRun === 'true') as never);
   return app;
 }

@@ -7,6 +7,7 @@ import { MetadataKind } from '@tufjs/models';
 import type { AppEnv } from '../context.js';
 import { parseMetadata } from '../../repo/tuf.js';
 import type { Instance } from '../../instance.js';
+import type { ServedView } from '../../repo/served.js';
 import { decodePathComponent } from '../decode.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -35,19 +36,19 @@ export function tufRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get('/timestamp.json', (c) => {
-    const ts = c.get('instance').publisher.latestMetadata('timestamp')!;
+    const ts = c.get('instance').served.latestMetadata('timestamp')!;
     return send(c, ts.bytes, 'application/json', `timestamp-${ts.version}`, SHORT);
   });
 
   // The newest root, for convenience; clients pin theirs out of band and walk {N}.root.json.
   app.get('/root.json', (c) => {
-    const root = c.get('instance').publisher.latestMetadata('root')!;
+    const root = c.get('instance').served.latestMetadata('root')!;
     return send(c, root.bytes, 'application/json', `root-${root.version}`, SHORT);
   });
 
   app.get('/targets/*', async (c) => {
     const path = decodePathComponent(c.req.path.replace(/^.*?\/tuf\/targets\//, ''));
-    const { store, publisher } = c.get('instance');
+    const { store, served } = c.get('instance');
     const slash = path.lastIndexOf('/');
     const dir = slash >= 0 ? path.slice(0, slash + 1) : '';
     const base = path.slice(slash + 1);
@@ -58,7 +59,7 @@ export function tufRoutes(): Hono<AppEnv> {
       if (target) return send(c, target.bytes, contentType(target.path), target.sha256, IMMUTABLE);
     }
     // A plain path serves the current file (for people and non-TUF tools; TUF clients use the hashed name).
-    const hash = currentTargetHash(publisher, path);
+    const hash = currentTargetHash(served, path);
     const target = hash ? await store.getTarget(hash, path) : null;
     if (!target) return c.json({ code: 'NOT_FOUND', message: `no target ${path}` }, 404);
     return send(c, target.bytes, contentType(path), target.sha256, SHORT);
@@ -68,8 +69,8 @@ export function tufRoutes(): Hono<AppEnv> {
     const m = /^(\d+)\.([a-z0-9-]+)\.json$/.exec(c.req.param('file'))!;
     const version = Number(m[1]);
     const role = m[2]!;
-    const { store, publisher } = c.get('instance');
-    const latest = publisher.latestMetadata(role);
+    const { store, served } = c.get('instance');
+    const latest = served.latestMetadata(role);
     const rec = latest && latest.version === version ? latest : await store.getMetadata(role, version);
     if (!rec) return c.json({ code: 'NOT_FOUND', message: `no ${role} version ${version}` }, 404);
     return send(c, rec.bytes, 'application/json', `${role}-${version}`, IMMUTABLE);
@@ -79,15 +80,15 @@ export function tufRoutes(): Hono<AppEnv> {
 }
 
 /** The sha256 of the current version of a target path, from its role's latest metadata. */
-function currentTargetHash(publisher: { latestMetadata(role: string): { bytes: Buffer } | undefined }, path: string): string | null {
-  const targets = parseMetadata(MetadataKind.Targets, publisher.latestMetadata('targets')!.bytes).signed;
+function currentTargetHash(served: Pick<ServedView, 'latestMetadata'>, path: string): string | null {
+  const targets = parseMetadata(MetadataKind.Targets, served.latestMetadata('targets')!.bytes).signed;
   const top = targets.targets[path];
   if (top) return top.hashes.sha256 ?? null;
-  const trust = publisher.latestMetadata('trust');
+  const trust = served.latestMetadata('trust');
   if (!trust) return null;
   const bins = parseMetadata(MetadataKind.Targets, trust.bytes).signed.delegations?.succinctRoles;
   if (!bins) return null;
-  const bin = publisher.latestMetadata(bins.getRoleForTarget(path));
+  const bin = served.latestMetadata(bins.getRoleForTarget(path));
   if (!bin) return null;
   return parseMetadata(MetadataKind.Targets, bin.bytes).signed.targets[path]?.hashes.sha256 ?? null;
 }
@@ -139,10 +140,10 @@ const DEFAULT_TARGET_CACHE_BYTES = 32 * 1024 * 1024;
  * versions, dropped whenever the served repository changes; target answers are immutable
  * (hashed names) and kept in an LRU bounded in bytes.
  */
-export function tufFastPath(instance: Pick<Instance, 'publisher' | 'store'>, options: { maxCacheBytes?: number } = {}) {
+export function tufFastPath(instance: Pick<Instance, 'served' | 'store'>, options: { maxCacheBytes?: number } = {}) {
   const max = options.maxCacheBytes ?? DEFAULT_TARGET_CACHE_BYTES;
   const metadata = new Map<string, FastEntry>();
-  const unsubscribe = instance.publisher.onServedChange(() => metadata.clear());
+  const unsubscribe = instance.served.onServedChange(() => metadata.clear());
   // Insertion order is use order (an entry is moved to the end when used): least recently used first.
   const targets = new Map<string, FastEntry>();
   let cached = 0;
@@ -152,12 +153,12 @@ export function tufFastPath(instance: Pick<Instance, 'publisher' | 'store'>, opt
     // Plain paths only: anything encoded or with a query goes to hono.
     if (!url.startsWith('/tuf/') || url.includes('%') || url.includes('?')) return null;
     if (url === '/tuf/timestamp.json') {
-      const ts = instance.publisher.latestMetadata('timestamp');
+      const ts = instance.served.latestMetadata('timestamp');
       return ts ? fastEntry(ts.bytes, 'application/json', `timestamp-${ts.version}`, SHORT, '/tuf/timestamp.json') : null;
     }
     const meta = /^\/tuf\/(\d+)\.([a-z0-9-]+)\.json$/.exec(url);
     if (meta) {
-      const latest = instance.publisher.latestMetadata(meta[2]!);
+      const latest = instance.served.latestMetadata(meta[2]!);
       if (!latest || String(latest.version) !== meta[1]) return null;
       return fastEntry(latest.bytes, 'application/json', `${meta[2]}-${meta[1]}`, IMMUTABLE, '/tuf/:file{[0-9]+\\.[a-z0-9-]+\\.json}');
     }

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFixtureText } from '../../../fixtures/index.js';
 import { buildAnchor } from '../../../service/domain/anchor.js';
-import { effectiveTrust, serializeJson, stampTrust, type TrustInputs } from '../../../service/domain/trust.js';
+import { effectiveTrust, serializeJson, stampTrust, stampedJson, type TrustInputs } from '../../../service/domain/trust.js';
 import type { AnchorRecord, Revocations, ScopeRecord } from '../../../service/domain/types.js';
 import { openInstance } from '../../../service/instance.js';
 import { appApi, cleanupTempDirs, newDataDir } from '../../support/service.js';
@@ -110,6 +110,13 @@ describe('when the same state is read in different orders', () => {
     const doc = JSON.parse(serializeJson(stampTrust(content, 1, '2026-01-01T00:00:00Z')));
     expect(Object.keys(doc).slice(0, 5)).toEqual(['mediaType', 'scope', 'version', 'issuedAt', 'level']);
     expect(Object.keys(doc)).toEqual(expect.arrayContaining(['anchors', 'revoked', 'crls']));
+  });
+
+  it('stamps the serialised content into the same bytes as serialising the stamped document', async () => {
+    for (const scope of [target.scope, '*', 'a"b\\c\n']) {
+      const content = { ...effectiveTrust({ scope: target, ancestors, anchorsByScope: await anchorsByScope(), revocations, crlIssuers: new Set() }), scope };
+      expect(stampedJson(serializeJson(content), 12, '2026-01-01T00:00:00Z')).toBe(serializeJson(stampTrust(content, 12, '2026-01-01T00:00:00Z')));
+    }
   });
 });
 

@@ -8,6 +8,8 @@ import { readFixture, readFixtureText } from '../../../fixtures/index.js';
 import { openInstance, type Instance } from '../../../service/instance.js';
 import { expectedCertId, expectedSpkiId } from '../crypto/helpers.js';
 import { appApi, cleanupTempDirs, newDataDir, scopePath, type Api } from '../../support/service.js';
+import { join } from 'node:path';
+import { createApp } from '../../../service/http/app.js';
 
 const ROOT_CA = readFixtureText('certs/root-ca.pem');
 const INTERMEDIATE_CA = readFixtureText('certs/intermediate-ca.pem');
@@ -18,9 +20,11 @@ const REVOKED_KEY_ID = `sha256:${'cd'.repeat(32)}`;
 
 let instance: Instance;
 let api: Api;
+let dataDir: string;
 
 beforeEach(async () => {
   const dir = await newDataDir();
+  dataDir = dir.dataDir;
   instance = await openInstance({ dataDir: dir.dataDir });
   api = appApi(instance, dir.token).api;
 });
@@ -329,5 +333,85 @@ describe('apply with dryRun', () => {
     const res = await api('POST', '/apply?dryRun=true', { scopes: [{ scope: 'Bad.Acme.io' }] });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('APPLY_INVALID');
+  });
+});
+
+describe('when a file is streamed as NDJSON (issue 17: a file over the body limit)', () => {
+  /** An admin API whose body limit is 16 KiB, so that a few hundred scopes are over it. */
+  const smallLimit = () => {
+    const app = createApp({ instance, log: () => {}, maxBodyBytes: 16 * 1024 });
+    const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+    return async (path: string, body: string, contentType = 'application/x-ndjson') => {
+      const r = await app.request(`/api/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': contentType }, body });
+      return { status: r.status, body: await r.json() };
+    };
+  };
+  const many = (n: number) => Array.from({ length: n }, (_, i) => ({ scope: `s${i}.stream.acme.io`, anchors: [{ publicKey: i % 2 ? EC_KEY : ED_KEY }] }));
+  /** The file as lines of `per` scopes, then a line with the revocations. */
+  const lines = (scopes: unknown[], per: number, revoked?: unknown) => {
+    const out: string[] = [];
+    for (let i = 0; i < scopes.length; i += per) out.push(JSON.stringify({ scopes: scopes.slice(i, i + per) }));
+    if (revoked) out.push(JSON.stringify({ revoked }));
+    return out.join('\n') + '\n';
+  };
+
+  it('applies a file over the body limit as one change, published as one version', async () => {
+    const post = smallLimit();
+    const scopes = many(300);
+    const body = lines(scopes, 40, { keys: [{ id: REVOKED_KEY_ID }] });
+    expect(body.length).toBeGreaterThan(16 * 1024);
+    expect((await post('/apply', JSON.stringify({ scopes }), 'application/json')).body.code).toBe('BODY_TOO_LARGE');
+    const before = timestampVersion();
+    const res = await post('/apply', body);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.summary).toMatchObject({ anchorsAdded: 300, revocationsAdded: 1, changed: true });
+    expect(res.body.summary.scopesCreated).toHaveLength(300);
+    expect(res.body.published.timestampVersion).toBe(before + 1);
+    expect(timestampVersion()).toBe(before + 1);
+    expect((await scopeNames()).length).toBe(300);
+    // The same stream again changes nothing.
+    expect((await post('/apply', body)).body.summary.changed).toBe(false);
+  });
+
+  it('is atomic: a bad entry in the last line changes nothing, and is named by its place in the whole file', async () => {
+    const post = smallLimit();
+    await api('POST', '/apply', { scopes: [{ scope: 'existing.acme.io', anchors: [{ publicKey: ED_KEY }] }] });
+    const ts = timestampVersion();
+    const names = await scopeNames();
+    const scopes = [...many(200), { scope: 'last.acme.io', anchors: [{ publicKey: readFixtureText('keys/garbage.pub.pem') }] }];
+    const res = await post('/apply?prune=true', lines(scopes, 50));
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('APPLY_INVALID');
+    expect(res.body.details.map((d: { path: string; code: string }) => [d.path, d.code])).toEqual([['scopes[200].anchors[0]', 'BAD_PUBLIC_KEY']]);
+    await instance.publisher.flush();
+    expect(await scopeNames()).toEqual(names);
+    expect(await anchorIds('existing.acme.io')).toEqual([expectedSpkiId(ED_KEY)]);
+    expect(timestampVersion()).toBe(ts);
+  });
+
+  it('plans a streamed file with dryRun and changes nothing', async () => {
+    const res = await smallLimit()('/apply?dryRun=true', lines(many(120), 30));
+    expect(res.status).toBe(200);
+    expect(res.body.plan).toHaveLength(120);
+    expect(await scopeNames()).toEqual([]);
+  });
+
+  it('refuses a line that is not JSON, or not an object, naming the line; and a line over the body limit', async () => {
+    const post = smallLimit();
+    const notJson = await post('/apply', `${lines(many(3), 3)}{"scopes": [\n`);
+    expect([notJson.status, notJson.body.code]).toEqual([400, 'APPLY_INVALID']);
+    expect(notJson.body.message).toMatch(/line 2 /);
+    const notObject = await post('/apply', '[1, 2]\n');
+    expect(notObject.body.code).toBe('APPLY_INVALID');
+    expect(notObject.body.message).toMatch(/line 1 /);
+    const tooLong = await post('/apply', lines(many(200), 200));
+    expect([tooLong.status, tooLong.body.code]).toEqual([413, 'BODY_TOO_LARGE']);
+    expect(await scopeNames()).toEqual([]);
+  });
+
+  it('keeps a field apply does not know, for apply to refuse with its path', async () => {
+    const res = await smallLimit()('/apply', `${lines(many(2), 2)}{"revokd": {}}\n`);
+    expect(res.body.code).toBe('APPLY_INVALID');
+    expect(res.body.details[0].path).toBe('revokd');
   });
 });

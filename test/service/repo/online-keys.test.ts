@@ -12,6 +12,7 @@ import { openInstance } from '../../../service/instance.js';
 import { proposeRoot, signRootProposal, addRootSignatures } from '../../../service/repo/ceremony.js';
 import { loadSignersForRoot, nextKeyPath, stageNextKey } from '../../../service/repo/online-keys.js';
 import { metadataBytes, parseMetadata } from '../../../service/repo/tuf.js';
+import { exportBundle } from '../../../sync/bundle/export.js';
 import { initTestDataDir, removeScratchDirs } from '../../support/tuf-client.js';
 
 afterAll(() => removeScratchDirs());
@@ -50,6 +51,40 @@ describe('when the service stops between publishing root v2 and renaming the new
       await instance.publisher.flush();
       const ts = JSON.parse(instance.publisher.latestMetadata('timestamp')!.bytes.toString());
       expect(ts.signatures.map((s: { keyid: string }) => s.keyid)).toEqual([next.keyid]);
+    } finally {
+      await instance.close();
+    }
+  });
+});
+
+describe('when another process published since the service last loaded', () => {
+  it('publishes root v2 on the stored versions, as tenant add does', async () => {
+    const dataDir = await initTestDataDir();
+    const rootKey = new FileSigner(readFileSync(join(dataDir, 'keys', 'root-1.pem'), 'utf8'));
+    const instance = await openInstance({ dataDir });
+    try {
+      // No background check: the publisher must not rely on having noticed the other publish.
+      instance.publisher.stop();
+      await instance.service.createScope({ scope: 'a.example' });
+      await instance.publisher.flush();
+      const served = instance.publisher.latestMetadata('timestamp')!.version;
+      // `keyshare bundle export` commits versions of its own, on its own connection.
+      await exportBundle({ dataDir, out: join(dataDir, 'elsewhere.tar') });
+      const stored = (await instance.store.latestMetadata('timestamp'))!.version;
+      expect(stored).toBeGreaterThan(served);
+      expect(instance.publisher.latestMetadata('timestamp')!.version).toBe(served);
+
+      const next = stageNextKey(dataDir, 'timestamp');
+      const v1 = parseMetadata(MetadataKind.Root, (await instance.store.latestMetadata('root'))!.bytes).signed;
+      const staged = proposeRoot(v1, { online: { timestamp: next.publicKey }, lifetimeSeconds: 86_400 }, new Date());
+      const signed = addRootSignatures(v1, staged, await signRootProposal(staged, [rootKey]));
+      const result = await instance.publisher.publishRoot(
+        { role: 'root', version: 2, bytes: metadataBytes(signed), expires: signed.signed.expires },
+        loadSignersForRoot(dataDir, signed.signed),
+      );
+      expect(result.timestampVersion).toBe(stored + 1);
+      expect((await instance.store.latestMetadata('root'))!.version).toBe(2);
+      expect((await instance.store.latestMetadata('timestamp'))!.version).toBe(stored + 1);
     } finally {
       await instance.close();
     }

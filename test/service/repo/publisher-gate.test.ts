@@ -77,7 +77,8 @@ describe('when this replica does not hold the publisher lease', () => {
     const follower = await open(dataDir, later);
     follower.publisher.setGate(gate(false));
     const commit = vi.spyOn(follower.store, 'commitPublish');
-    const checks = vi.spyOn(follower.publisher, 'checkExternalWrites');
+    // Each check of the store for other processes' writes reads its change sequence.
+    const checks = vi.spyOn(follower.store, 'changeSeq');
     follower.publisher.start(5, 5);
     await until(() => checks.mock.calls.length >= 20, 'twenty ticks of both timers');
     follower.publisher.stop();
