@@ -27,7 +27,7 @@ export function cliCommand(): { argv: string[]; note: string | null; built: bool
     return t;
   };
   if (existsSync(built)) {
-    const src = Math.max(...['service', 'sync', 'cli'].map((d) => newest(join(projectDir, d))));
+    const src = Math.max(...['service', 'shared', 'sync', 'cli'].map((d) => newest(join(projectDir, d))));
     if (statSync(built).mtimeMs >= src) return { argv: [join(projectDir, 'bin/keyshare.js')], note: null, built: true };
   }
   return {

@@ -21,14 +21,14 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Metadata, MetadataKind, type Snapshot, type Targets } from '@tufjs/models';
 import { Updater, type Fetcher } from 'tuf-js';
-import type { TrustDocument } from '../../service/domain/types.js';
-import { INDEX_TARGET, IndexFormatError, parseIndexHeader, parseShard, type IndexEntry } from '../../service/domain/trust-index.js';
-import { KeyshareError, Codes } from '../../service/errors.js';
+import type { TrustDocument } from '../../shared/types.js';
+import { INDEX_TARGET, IndexFormatError, parseIndexHeader, parseShard, type IndexEntry } from '../../shared/trust-index.js';
+import { KeyshareError, SharedCodes as Codes } from '../../shared/errors.js';
 import { cacheLayout, defaultCacheDir, prepareCache, readPinnedRoot, withCacheLock, writeState, type CacheLayout } from './cache.js';
 import { FetchCodes, expiredError, expiredFromUpdater, toFetchError } from './errors.js';
 import { CacheFetcher, HttpFetcher } from './fetcher.js';
 import { parseTrustDocument, selectScopes } from './select.js';
-import { scopeContains, trustTargetPath } from '../../service/domain/scope.js';
+import { scopeContains, trustTargetPath } from '../../shared/scope.js';
 
 export { INDEX_TARGET };
 
