@@ -17,7 +17,7 @@ import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync
 import { basename, dirname, join, resolve } from 'node:path';
 import { KeyshareError } from '../../shared/errors.js';
 import { makeDirs } from '../../shared/fs.js';
-import type { OutputFile } from '../formats/index.js';
+import type { OutputFile } from '../formats/types.js';
 import { FetchCodes } from './errors.js';
 
 /** The manifest's name in --out. No format writes a name starting with a dot. */
