@@ -4,8 +4,9 @@
  *
  * Online: the Updater refreshes (TUF 5.3 root, 5.4 timestamp, 5.5 snapshot, 5.6 targets)
  * against the persistent cache, so a run where nothing changed downloads timestamp.json and
- * nothing else (plus the 5.3.3 probe for a newer root, a 404). Targets whose cached copy still
- * matches the signed hashes are not downloaded again (5.7.2).
+ * nothing else (plus the 5.3.3 probe for a newer root, a 404, asked for beside it: issue 25).
+ * Targets whose cached copy still matches the signed hashes are not downloaded again (5.7.2).
+ * Requests follow each other on kept-alive connections (sync/client/http.ts).
  * Offline: tuf-js verifies the cached files again from the trusted root, expiry included.
  * Nothing is returned unless every check passed; the caller writes output only then.
  *
@@ -176,7 +177,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       metadataBaseUrl,
       targetDir: offline ? layout.targetsDir : stagedTargets,
       targetBaseUrl,
-      fetcher: cacheFetcher ?? options.fetcher ?? new HttpFetcher(),
+      fetcher: cacheFetcher ?? options.fetcher ?? new HttpFetcher({ prefetchTimestamp: true }),
       ...(options.updaterConfig ? { config: options.updaterConfig } : {}),
     });
     const dirs = { cached: layout.targetsDir, staged: offline ? null : stagedTargets };
