@@ -23,6 +23,7 @@ import { benchClient, cliCommand } from './lib/client.js';
 import { benchChain } from './lib/chain.js';
 import { benchBundle } from './lib/bundle.js';
 import { benchCa } from './lib/ca.js';
+import { benchNotary } from './lib/notary.js';
 import { gitCommit, machine, printTable, updateDocs, writeJson, type Row } from './lib/report.js';
 import { fmtBytes, fmtMs, median } from './lib/stats.js';
 
@@ -168,6 +169,8 @@ try {
   );
 
   await step('B9', () => benchCa(join(work, 'b9'), quick ? 50 : 200, cli.built, log));
+
+  await step('B10', () => benchNotary(join(work, 'b10'), P.startRounds, log));
 } finally {
   await load.close();
   if (!keep) rmSync(work, { recursive: true, force: true });
