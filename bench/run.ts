@@ -25,6 +25,7 @@ import { benchBundle } from './lib/bundle.js';
 import { benchCa } from './lib/ca.js';
 import { benchApplyCli } from './lib/apply-cli.js';
 import { benchParent } from './lib/parent.js';
+import { benchNotary } from './lib/notary.js';
 import { gitCommit, machine, printTable, updateDocs, writeJson, type Row } from './lib/report.js';
 import { fmtBytes, fmtMs, median } from './lib/stats.js';
 
@@ -176,6 +177,8 @@ try {
   );
 
   await step('B11', () => benchCa(join(work, 'b11'), quick ? 50 : 200, cli.built, log));
+
+  await step('B10', () => benchNotary(join(work, 'b10'), P.startRounds, log));
 } finally {
   await load.close();
   if (!keep) rmSync(work, { recursive: true, force: true });

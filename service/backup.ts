@@ -29,6 +29,7 @@ import { createGunzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { Metadata, MetadataKind, type Root, type Targets } from '@tufjs/models';
 import { KeyshareError, Codes, isKeyshareError } from './errors.js';
+import { makeDirs } from '../shared/fs.js';
 import { dbPath, isInitialized, rootPath } from './instance.js';
 import { keysDir } from './repo/keys.js';
 import { DEFAULT_EXPIRY, type ExpiryConfig } from './repo/layout.js';
@@ -294,7 +295,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   if (isInitialized(dataDir, options.database) || !usable(dataDir)) {
     throw new KeyshareError(BackupCodes.DATA_DIR_NOT_EMPTY, `${dataDir} already holds files: restore into a new, empty data dir`);
   }
-  mkdirSync(dirname(dataDir), { recursive: true });
+  makeDirs(dirname(dataDir));
   const scratch = mkdtempSync(join(dirname(dataDir), `.${basename(dataDir)}.restore-`));
   try {
     const extracted = await extractBackup(options.file, scratch);

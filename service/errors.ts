@@ -1,22 +1,5 @@
-/**
- * The base of every keyshare error: a stable upper-case `code` that tests, the CLI and the
- * HTTP layer rely on, a human message, and an optional cause (never shown to clients).
- */
-export class KeyshareError extends Error {
-  readonly code: string;
-  readonly details?: unknown;
-
-  constructor(code: string, message: string, options: { cause?: unknown; details?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.name = 'KeyshareError';
-    this.code = code;
-    this.details = options.details;
-  }
-}
-
-export function isKeyshareError(e: unknown): e is KeyshareError {
-  return e instanceof KeyshareError;
-}
+/** The error class lives in shared/ (the client library throws it too, issue 25). */
+export { KeyshareError, isKeyshareError } from '../shared/errors.js';
 
 /** Codes shared across areas. Each area may add its own, but the same code means the same thing everywhere. */
 export const Codes = {

@@ -27,7 +27,7 @@ export function cliCommand(): { argv: string[]; note: string | null; built: bool
     return t;
   };
   if (existsSync(built)) {
-    const src = Math.max(...['service', 'sync', 'cli'].map((d) => newest(join(projectDir, d))));
+    const src = Math.max(...['service', 'shared', 'sync', 'cli'].map((d) => newest(join(projectDir, d))));
     if (statSync(built).mtimeMs >= src) return { argv: [join(projectDir, 'bin/keyshare.js')], note: null, built: true };
   }
   return {
@@ -85,13 +85,13 @@ export interface ClientTarget {
 }
 
 /** A command, or a function making a fresh one per run (a new cache dir, a new key). */
-type Subject = [cmd: string, args: string[]] | (() => [cmd: string, args: string[]]);
+export type Subject = [cmd: string, args: string[]] | (() => [cmd: string, args: string[]]);
 
 /**
  * Start-to-exit times of each subject, `rounds` times, interleaved (the order rotates each
  * round), after one round that warms the page cache and is not counted.
  */
-async function interleaved(rounds: number, log: (s: string) => void, subjects: Record<string, Subject>): Promise<Record<string, number[] | undefined>> {
+export async function interleaved(rounds: number, log: (s: string) => void, subjects: Record<string, Subject>, label = 'B5'): Promise<Record<string, number[] | undefined>> {
   const names = Object.keys(subjects);
   const times: Record<string, number[] | undefined> = {};
   for (let i = 0; i < rounds + 1; i++) {
@@ -104,7 +104,7 @@ async function interleaved(rounds: number, log: (s: string) => void, subjects: R
       if (i > 0) (times[k] ??= []).push(r.ms);
     }
   }
-  log(`  B5 timed: ${names.map((k) => `${k} ${fmtMs(median(times[k]!))}`).join(', ')}`);
+  log(`  ${label} timed: ${names.map((k) => `${k} ${fmtMs(median(times[k]!))}`).join(', ')}`);
   return times;
 }
 

@@ -3,8 +3,9 @@
  * and holding the owner's pid. A lock whose pid no longer runs (a crash, kill -9) is stale and
  * taken over; so is one naming this very pid (a restarted container where the service is pid 1).
  */
-import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirs } from '../../shared/fs.js';
 import { KeyshareError, Codes } from '../errors.js';
 
 export const lockPath = (dataDir: string) => join(dataDir, 'serve.lock');
@@ -21,7 +22,7 @@ function running(pid: number): boolean {
 
 /** Takes the data dir's lock (creating the dir) or throws DATA_DIR_LOCKED; returns its release. */
 export function lockDataDir(dataDir: string): () => void {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  makeDirs(dataDir, 0o700);
   const path = lockPath(dataDir);
   for (let attempt = 0; ; attempt++) {
     try {

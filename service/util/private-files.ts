@@ -4,15 +4,16 @@
  * 0600"). The one place that creates them: the data dir, its keys, its database, root.json,
  * admin.token, and backups.
  */
-import { chmodSync, closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, lstatSync, openSync, readdirSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirs } from '../../shared/fs.js';
 
 export const PRIVATE_FILE_MODE = 0o600;
 export const PRIVATE_DIR_MODE = 0o700;
 
 /** Creates `dir` (and missing parents) and makes it 0700. */
 export function makePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  makeDirs(dir, PRIVATE_DIR_MODE);
   chmodSync(dir, PRIVATE_DIR_MODE);
 }
 

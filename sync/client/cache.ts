@@ -16,7 +16,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, r
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { Metadata, MetadataKind, type Root } from '@tufjs/models';
-import { KeyshareError } from '../../service/errors.js';
+import { KeyshareError } from '../../shared/errors.js';
+import { makeDirs } from '../../shared/fs.js';
 import { FetchCodes } from './errors.js';
 
 /** tuf-js's default cap on root metadata (Config.rootMaxLength). */
@@ -173,7 +174,7 @@ function holderAlive(lockFile: string): boolean {
  * process is gone is taken over.
  */
 export async function withCacheLock<T>(layout: CacheLayout, fn: () => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
-  if (!options.readOnly) mkdirSync(layout.dir, { recursive: true, mode: 0o700 });
+  if (!options.readOnly) makeDirs(layout.dir, 0o700);
   const lockFile = join(layout.dir, 'lock');
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {

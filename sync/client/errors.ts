@@ -10,7 +10,7 @@ import {
   ExpiredMetadataError,
   RuntimeError,
 } from 'tuf-js/dist/error.js';
-import { KeyshareError, isKeyshareError } from '../../service/errors.js';
+import { KeyshareError, isKeyshareError } from '../../shared/errors.js';
 
 export const FetchCodes = {
   /** TUF 5.3.5, 5.4.3, 5.5.5, 5.6.4: a version lower than one already trusted (or inconsistent ones). */

@@ -4,8 +4,9 @@
  *
  * Online: the Updater refreshes (TUF 5.3 root, 5.4 timestamp, 5.5 snapshot, 5.6 targets)
  * against the persistent cache, so a run where nothing changed downloads timestamp.json and
- * nothing else (plus the 5.3.3 probe for a newer root, a 404). Targets whose cached copy still
- * matches the signed hashes are not downloaded again (5.7.2).
+ * nothing else (plus the 5.3.3 probe for a newer root, a 404, asked for beside it: issue 25).
+ * Targets whose cached copy still matches the signed hashes are not downloaded again (5.7.2).
+ * Requests follow each other on kept-alive connections (sync/client/http.ts).
  * Offline: tuf-js verifies the cached files again from the trusted root, expiry included.
  * Nothing is returned unless every check passed; the caller writes output only then.
  *
@@ -21,14 +22,14 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Metadata, MetadataKind, type Snapshot, type Targets } from '@tufjs/models';
 import { Updater, type Fetcher } from 'tuf-js';
-import type { TrustDocument } from '../../service/domain/types.js';
-import { INDEX_TARGET, IndexFormatError, defaultScopeStated, parseIndexHeader, parseShard, type IndexEntry } from '../../service/domain/trust-index.js';
-import { KeyshareError, Codes } from '../../service/errors.js';
+import type { TrustDocument } from '../../shared/types.js';
+import { INDEX_TARGET, IndexFormatError, defaultScopeStated, parseIndexHeader, parseShard, type IndexEntry } from '../../shared/trust-index.js';
+import { KeyshareError, SharedCodes as Codes } from '../../shared/errors.js';
 import { cacheLayout, defaultCacheDir, prepareCache, readPinnedRoot, withCacheLock, writeState, type CacheLayout } from './cache.js';
 import { FetchCodes, expiredError, expiredFromUpdater, toFetchError } from './errors.js';
 import { CacheFetcher, HttpFetcher } from './fetcher.js';
 import { parseTrustDocument, selectScopes } from './select.js';
-import { DEFAULT_SCOPE, scopeContains, trustTargetPath } from '../../service/domain/scope.js';
+import { DEFAULT_SCOPE, scopeContains, trustTargetPath } from '../../shared/scope.js';
 
 export { INDEX_TARGET };
 
@@ -176,7 +177,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       metadataBaseUrl,
       targetDir: offline ? layout.targetsDir : stagedTargets,
       targetBaseUrl,
-      fetcher: cacheFetcher ?? options.fetcher ?? new HttpFetcher(),
+      fetcher: cacheFetcher ?? options.fetcher ?? new HttpFetcher({ prefetchTimestamp: true }),
       ...(options.updaterConfig ? { config: options.updaterConfig } : {}),
     });
     const dirs = { cached: layout.targetsDir, staged: offline ? null : stagedTargets };

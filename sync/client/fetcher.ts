@@ -24,6 +24,13 @@ export interface HttpFetcherOptions {
    * each file at its signed length or its configured maximum; this bounds them all).
    */
   maxBytes?: number;
+  /**
+   * For one refresh only (a fresh fetcher per tuf-js refresh): when tuf-js probes for the next
+   * root (TUF 5.3.3), also ask for timestamp.json, which it asks for next (5.4) whatever the
+   * probe finds, so that the two requests overlap. A new root changes nothing about the bytes the
+   * server serves as timestamp.json; tuf-js verifies them against the final root all the same.
+   */
+  prefetchTimestamp?: boolean;
 }
 
 /**
@@ -67,6 +74,9 @@ abstract class MemoryFetcher extends BaseFetcher {
   }
 }
 
+/** A timestamp.json is a few hundred bytes; tuf-js caps it again at its own limit (16 KiB by default). */
+const PREFETCH_MAX_BYTES = 1024 * 1024;
+
 /**
  * Plain HTTP(S) GETs, no retries (a refused fetch is reported, not hidden), each one recorded,
  * on kept-alive connections (sync/client/http.ts).
@@ -79,7 +89,26 @@ export class HttpFetcher extends MemoryFetcher {
     super();
   }
 
+  /** timestamp.json, asked for beside the root probe (prefetchTimestamp); taken by the next request for it. */
+  private timestamp: { url: string; answer: Promise<Buffer> } | null = null;
+
   protected async bytes(url: string, maxLength: number): Promise<Buffer> {
+    const prefetched = this.timestamp;
+    this.timestamp = null;
+    // A prefetch that failed is asked again, so that the error tuf-js sees is its own request's.
+    if (prefetched?.url === url) return prefetched.answer.catch(() => this.get(url, maxLength));
+    const probe = this.options.prefetchTimestamp ? /^(.*\/)\d+\.root\.json$/.exec(url) : null;
+    // Asked once, beside the first probe (a rotation probes again: the answer already asked for serves).
+    if (probe && !prefetched) {
+      const ts = `${probe[1]}timestamp.json`;
+      this.timestamp = { url: ts, answer: this.get(ts, PREFETCH_MAX_BYTES) };
+      // Not awaited until tuf-js asks for it: never an unhandled rejection.
+      this.timestamp.answer.catch(() => {});
+    } else if (probe && prefetched) this.timestamp = prefetched;
+    return this.get(url, maxLength);
+  }
+
+  private async get(url: string, maxLength: number): Promise<Buffer> {
     this.requests.push(url);
     const max = Math.min(maxLength, this.options.maxBytes ?? Infinity);
     let answer;

@@ -9,3 +9,4 @@ export { HttpFetcher, CacheFetcher, type HttpFetcherOptions } from './fetcher.js
 export { cacheLayout, defaultCacheDir, serverFolder, readPinnedRoot, type CacheLayout, type CacheState } from './cache.js';
 export { selectScopes, parseTrustDocument, type Selection } from './select.js';
 export { writeOutDir, checkOutDir, outManifest, MANIFEST, type OutManifest } from './out-dir.js';
+export { KeyshareError, isKeyshareError } from '../../shared/errors.js';

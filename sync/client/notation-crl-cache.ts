@@ -12,7 +12,8 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { KeyshareError } from '../../service/errors.js';
+import { KeyshareError } from '../../shared/errors.js';
+import { makeDirs } from '../../shared/fs.js';
 import { NOTATION_CRL_CACHE, notationCrlCacheDecision, type NotationCrlCacheAction, type NotationCrlCacheEntry } from '../formats/notation-crl-cache.js';
 import { FetchCodes } from './errors.js';
 
@@ -73,7 +74,7 @@ function readEntry(path: string): Uint8Array | null {
 export function seedNotationCrlCache(cacheRoot: string, entries: NotationCrlCacheEntry[]): { dir: string; entries: SeededEntry[] } {
   const dir = notationCrlDir(cacheRoot);
   // notation creates its cache dir 0700 (notation-go NewFileCache).
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirs(dir, 0o700);
   const done: SeededEntry[] = [];
   for (const e of entries) {
     const target = join(dir, e.file);

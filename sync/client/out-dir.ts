@@ -15,8 +15,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { KeyshareError } from '../../service/errors.js';
-import type { OutputFile } from '../formats/index.js';
+import { KeyshareError } from '../../shared/errors.js';
+import { makeDirs } from '../../shared/fs.js';
+import type { OutputFile } from '../formats/types.js';
 import { FetchCodes } from './errors.js';
 
 /** The manifest's name in --out. No format writes a name starting with a dot. */
@@ -148,7 +149,7 @@ export function writeOutDir(outDir: string, files: OutputFile[]): string {
   const out = resolve(outDir);
   checkOutDir(out, files.map((f) => f.path));
   const parent = dirname(out);
-  mkdirSync(parent, { recursive: true });
+  makeDirs(parent);
   const stage = mkdtempSync(join(parent, `.${basename(out)}.new-`));
   try {
     for (const f of files) {

@@ -3,9 +3,9 @@
  * repository asked for), and each trust document against what was asked. Pure: bytes and
  * names in, values out; whether a scope is defined is asked through a function.
  */
-import { DEFAULT_SCOPE, parseScope, repositoryCandidates, trustTargetPath } from '../../service/domain/scope.js';
-import { LEVELS, TRUST_MEDIA_TYPE, type TrustDocument } from '../../service/domain/types.js';
-import { KeyshareError } from '../../service/errors.js';
+import { DEFAULT_SCOPE, parseScope, repositoryCandidates, trustTargetPath } from '../../shared/scope.js';
+import { LEVELS, TRUST_MEDIA_TYPE, type TrustDocument } from '../../shared/types.js';
+import { KeyshareError } from '../../shared/errors.js';
 import { FetchCodes } from './errors.js';
 
 export interface Selection {

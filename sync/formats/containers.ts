@@ -29,8 +29,8 @@
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { pgpKeyring } from '../../service/crypto/index.js';
-import { KeyshareError } from '../../service/errors.js';
-import type { TrustAnchor, TrustDocument } from '../../service/domain/types.js';
+import { KeyshareError } from '../../shared/errors.js';
+import type { TrustAnchor, TrustDocument } from '../../shared/types.js';
 import { unenforcedFor } from './enforce.js';
 import {
   anchorFileBase,

@@ -19,21 +19,11 @@
  * - `json` is the published document itself: whoever reads it reads every item.
  * - A scope at level `skip` verifies nothing, so nothing in it is left unenforced.
  */
-import type { AnchorType, TrustAnchor, TrustDocument } from '../../service/domain/types.js';
+import type { AnchorType, TrustAnchor, TrustDocument } from '../../shared/types.js';
 import { compare, sortedDocuments } from './names.js';
-import type { FormatName } from './types.js';
+import type { FormatName, UnenforcedItem, UnenforcedKind } from './types.js';
 
-export type UnenforcedKind = 'anchor' | 'certificate' | 'signature';
-
-/** One item of the trust that the files of a format do not enforce. */
-export interface UnenforcedItem {
-  scope: string;
-  kind: UnenforcedKind;
-  /** anchor: its ID; certificate: `{issuer anchor ID}/{serial hex}`; signature: its digest. */
-  id: string;
-  /** Why, and which path enforces it fully. Independent of the scope, so items can be grouped. */
-  reason: string;
-}
+export type { UnenforcedItem, UnenforcedKind } from './types.js';
 
 interface Reach {
   /** Who reads the files, for the reasons. */

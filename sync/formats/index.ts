@@ -2,7 +2,7 @@
  * Format writers for `keyshare fetch --format`: pure functions from verified trust documents
  * to files (no fs, no network). The caller stages the files and renames them into --out.
  */
-import { KeyshareError } from '../../service/errors.js';
+import { KeyshareError } from '../../shared/errors.js';
 import { writeJson } from './json.js';
 import { writeNotation } from './notation.js';
 import { writePem } from './pem.js';

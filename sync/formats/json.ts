@@ -2,7 +2,7 @@
  * `fetch --format json`: the verified trust documents as published (CONTRACT.md), one
  * `{store}.json` each (2-space JSON, trailing newline), plus `index.json` mapping scope to file.
  */
-import { KeyshareError } from '../../service/errors.js';
+import { KeyshareError } from '../../shared/errors.js';
 import { unenforcedFor } from './enforce.js';
 import { assignStores, jsonText, sortedDocuments, sortFiles } from './names.js';
 import { FormatCodes, type FormatInput, type FormatOutput, type OutputFile } from './types.js';

@@ -16,8 +16,8 @@
  */
 import { stringify } from 'yaml';
 import { sha256Hex } from '../../service/crypto/encoding.js';
-import type { TrustDocument } from '../../service/domain/types.js';
-import { KeyshareError } from '../../service/errors.js';
+import type { TrustDocument } from '../../shared/types.js';
+import { KeyshareError } from '../../shared/errors.js';
 import { unenforcedFor } from './enforce.js';
 import { anchorPem, anchorsOfType, assignStores, compare, sortedDocuments } from './names.js';
 import { writeNotation } from './notation.js';

@@ -1,6 +1,6 @@
 /** Naming helpers shared by the writers: store names, safe file names, stable ordering. */
-import { KeyshareError } from '../../service/errors.js';
-import type { TrustAnchor, TrustDocument } from '../../service/domain/types.js';
+import { KeyshareError } from '../../shared/errors.js';
+import type { TrustAnchor, TrustDocument } from '../../shared/types.js';
 import { FormatCodes, type OutputFile } from './types.js';
 
 /**

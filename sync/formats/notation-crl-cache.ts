@@ -29,7 +29,7 @@
  */
 import { compareCrlNumbers, parseCrl, type ParsedCrl } from '../../service/crypto/crl.js';
 import { sha256Hex } from '../../service/crypto/encoding.js';
-import type { TrustDocument } from '../../service/domain/types.js';
+import type { TrustDocument } from '../../shared/types.js';
 
 /** What notation reads, in one place (sources above). */
 export const NOTATION_CRL_CACHE = {

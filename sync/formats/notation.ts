@@ -14,8 +14,8 @@
  * - Identities are per anchor in keyshare but per policy in notation: a policy trusts the
  *   union of its ca/signingAuthority anchors' identities, or `*` if any of them trusts any.
  */
-import { KeyshareError } from '../../service/errors.js';
-import type { CertificateAnchorType, TrustAnchor, TrustDocument } from '../../service/domain/types.js';
+import { KeyshareError } from '../../shared/errors.js';
+import type { CertificateAnchorType, TrustAnchor, TrustDocument } from '../../shared/types.js';
 import { unenforcedFor } from './enforce.js';
 import { isSubsetDn, parseSubjectIdentity, type ParsedDn } from './dn.js';
 import {

@@ -18,8 +18,8 @@
  * - What the format cannot carry (signingAuthority and OpenPGP anchors, every revocation below
  *   a CA) is decided in enforce.ts.
  */
-import type { TrustAnchor, TrustDocument } from '../../service/domain/types.js';
-import { KeyshareError } from '../../service/errors.js';
+import type { TrustAnchor, TrustDocument } from '../../shared/types.js';
+import { KeyshareError } from '../../shared/errors.js';
 import { unenforcedFor } from './enforce.js';
 import { anchorFileBase, anchorPem, anchorsOfType, assignStores, jsonText, sortedDocuments, sortFiles, uniqueName } from './names.js';
 import { FormatCodes, type FormatInput, type FormatOutput, type OutputFile } from './types.js';

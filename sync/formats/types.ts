@@ -2,8 +2,19 @@
  * Types shared by the format writers (`keyshare fetch --format ...`, CONTRACT.md "What
  * `fetch --format` writes into --out"). Writers are pure: trust documents in, files out.
  */
-import type { TrustDocument } from '../../service/domain/types.js';
-import type { UnenforcedItem } from './enforce.js';
+import type { TrustDocument } from '../../shared/types.js';
+
+export type UnenforcedKind = 'anchor' | 'certificate' | 'signature';
+
+/** One item of the trust that the files of a format do not enforce. */
+export interface UnenforcedItem {
+  scope: string;
+  kind: UnenforcedKind;
+  /** anchor: its ID; certificate: `{issuer anchor ID}/{serial hex}`; signature: its digest. */
+  id: string;
+  /** Why, and which path enforces it fully. Independent of the scope, so items can be grouped. */
+  reason: string;
+}
 
 export interface OutputFile {
   /** Relative POSIX path inside --out. */

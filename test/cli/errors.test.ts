@@ -106,6 +106,16 @@ describe('mistakes that used to be INTERNAL', () => {
     expect(r.code).toBe(1);
   });
 
+  // Node's recursive mkdir never returned under /proc (issue 25): the execFile time limit fails a spin.
+  it('a data dir or cache that cannot be made (/proc/x) is PATH_NOT_FOUND, not a spin', async () => {
+    const init = await keyshare(['init', '--data', '/proc/keyshare-x']);
+    expect(init.stderr).toMatch(/^keyshare: PATH_NOT_FOUND: \/proc\/keyshare-x: no such file or directory/);
+    expect(init.code).toBe(1);
+    const fetch = await keyshare(['fetch', '--server', svc.url, '--root', join(svc.dataDir, 'root.json'), '--out', join(scratch, 'out-proc'), '--format', 'json', '--cache', '/proc/keyshare-y/cache']);
+    expect(fetch.stderr).toMatch(/^keyshare: [A-Z_]+: .*\/proc\/keyshare-y/);
+    expect(fetch.code).toBe(1);
+  });
+
   it('maps every file-system error a user causes to its own code', () => {
     const err = (code: string) => Object.assign(new Error(code), { code, path: '/x' });
     expect(['ENOENT', 'EACCES', 'EROFS', 'EISDIR', 'ENOSPC'].map((c) => fileSystemError(err(c))?.code)).toEqual(['PATH_NOT_FOUND', 'PERMISSION_DENIED', 'PERMISSION_DENIED', 'PATH_INVALID', 'NO_SPACE']);

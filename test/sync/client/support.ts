@@ -61,6 +61,8 @@ export class TestProxy {
   readonly log: { path: string; status: number }[] = [];
   /** The last body the upstream sent per path. */
   readonly seen = new Map<string, Buffer>();
+  /** TCP connections accepted so far (kept-alive requests share one). */
+  connections = 0;
   respond: ((path: string) => ProxyReply | undefined) | undefined;
   transform: ((path: string, body: Buffer) => Buffer) | undefined;
 
@@ -84,6 +86,7 @@ export class TestProxy {
         },
       );
     });
+    server.on('connection', () => proxy && proxy.connections++);
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
