@@ -36,6 +36,7 @@ import {
 import { SPEC_VERSION, expiresAt, parseMetadata, tufKey } from './tuf.js';
 import { rekeyMetadata } from './rekey.js';
 import { verifyServed } from './verify-served.js';
+import { SIGSTORE_TRUSTED_ROOT_TARGET, wantedTrustedRoot, type SigstoreRootSource } from './sigstore-root.js';
 import { inDryRun } from '../dry-run.js';
 import {
   isTenantBinRole,
@@ -69,6 +70,8 @@ export interface PublisherOptions {
   /** Called after each publish lands (metrics, static copies, notifications). */
   onPublished?: (result: PublishResult) => void;
   onError?: (error: unknown) => void;
+  /** `serve --sigstore-scope`: the top-level target trusted_root.json (sigstore-root.ts). Absent: left as published. */
+  sigstoreRoot?: SigstoreRootSource;
 }
 
 export interface PublishResult {
@@ -209,6 +212,8 @@ export class Publisher {
     if (!bits) throw new KeyshareError(Codes.INTERNAL, `the ${TRUST_ROLE} role delegates to no hashed bins`);
     this.shards = new IndexShards(bits, (await this.store.listTrustDocs()).map((d) => [d.scope, d.version] as const));
     this.indexUpgrade = !(await this.servesIndexV2());
+    // The setting may differ from the one the served trusted_root.json was published with.
+    this.sigstoreRootChecked = false;
     // Another replica may have published a root with new online keys (`key rotate`): this process
     // must not sign with keys that root no longer names (clients would refuse the result).
     const root = parseMetadata(MetadataKind.Root, this.latest.get('root')!.bytes).signed;
@@ -246,6 +251,36 @@ export class Publisher {
    * the next publish writes index.json and every shard, re-signing every bin once.
    */
   private indexUpgrade = false;
+
+  /** False until a publish compared trusted_root.json with the sigstore scope's served document (sigstore-root.ts). */
+  private sigstoreRootChecked = false;
+
+  private sigstoreRootDue(): boolean {
+    return this.options.sigstoreRoot !== undefined && !this.sigstoreRootChecked;
+  }
+
+  /**
+   * trusted_root.json's change in this publish (empty: none): built from the sigstore scope's
+   * document as the publish leaves it, when that document changes here or a check is due.
+   */
+  private async sigstoreRootChange(targetChanges: ReadonlyMap<string, Buffer | null>, load: (role: string) => Targets | undefined): Promise<Map<string, Buffer | null>> {
+    const source = this.options.sigstoreRoot;
+    if (!source) return new Map();
+    const docPath = source.scope === null ? null : trustTargetPath(source.scope);
+    if (!this.sigstoreRootDue() && (docPath === null || !targetChanges.has(docPath))) return new Map();
+    const doc = docPath === null ? null : targetChanges.has(docPath) ? targetChanges.get(docPath)! : await this.servedTarget(docPath, load);
+    const wanted = await wantedTrustedRoot(source, doc, this.options.onError);
+    const served = load('targets')!.targets[SIGSTORE_TRUSTED_ROOT_TARGET];
+    const same = wanted === null ? served === undefined : served?.length === wanted.length && served.hashes.sha256 === sha256(wanted);
+    return same ? new Map() : new Map([[SIGSTORE_TRUSTED_ROOT_TARGET, wanted]]);
+  }
+
+  /** The bytes of a target as served (found through the delegations, as a client would), or null. */
+  private async servedTarget(path: string, load: (role: string) => Targets | undefined): Promise<Buffer | null> {
+    const role = leafRoleFor(path, load);
+    const digest = role ? load(role)?.targets[path]?.hashes.sha256 : undefined;
+    return digest ? ((await this.store.getTarget(digest, path))?.bytes ?? null) : null;
+  }
 
   private async servesIndexV2(): Promise<boolean> {
     const info = parseMetadata(MetadataKind.Targets, this.latest.get('targets')!.bytes).signed.targets[INDEX_TARGET];
@@ -593,6 +628,8 @@ export class Publisher {
       });
       this.shards.apply(docs);
       const result = this.landed(metadata);
+      // The sigstore scope's document may be among those the tenant signed: the next publish checks trusted_root.json.
+      this.sigstoreRootChecked = false;
       void this.notify();
       return { ...result, documentsChanged: docs.length };
     });
@@ -777,7 +814,7 @@ export class Publisher {
       expiring.delete(role);
       if (tenants.some((t) => t.name === tenantOfRole(role))) offlineExpiring.add(role);
     }
-    if (dirty.length === 0 && expiring.size === 0 && !this.indexUpgrade) {
+    if (dirty.length === 0 && expiring.size === 0 && !this.indexUpgrade && !this.sigstoreRootDue()) {
       await this.stageOffline(tenants, new Map(), [], offlineExpiring, now);
       return null;
     }
@@ -814,7 +851,14 @@ export class Publisher {
       for (const k of dirty) if (causes.has(k.scope)) keepDirty.add(k.scope);
     }
     await this.stageOffline(tenants, held, heldDocs, offlineExpiring, now);
-    if (held.size > 0 && docs.length === 0 && targetChanges.size === 0 && expiring.size === 0 && !this.indexUpgrade) {
+    // Top-level targets besides index.json: trusted_root.json (serve --sigstore-scope).
+    const topChanges = await this.sigstoreRootChange(targetChanges, load);
+    if (this.options.sigstoreRoot && dirty.length === 0 && expiring.size === 0 && !this.indexUpgrade && topChanges.size === 0) {
+      // Only the trusted_root.json check was due, and it is as published.
+      this.sigstoreRootChecked = true;
+      return null;
+    }
+    if (held.size > 0 && docs.length === 0 && targetChanges.size === 0 && expiring.size === 0 && !this.indexUpgrade && topChanges.size === 0) {
       this.onlyHeld = true;
       return null;
     }
@@ -842,7 +886,8 @@ export class Publisher {
       }
     }
     const targetRecords: TargetRecord[] = [];
-    for (const [path, bytes] of [...targetChanges, ...shards, ...(header ? [[INDEX_TARGET, header] as const] : [])]) {
+    if (header) topChanges.set(INDEX_TARGET, header);
+    for (const [path, bytes] of [...targetChanges, ...shards, ...topChanges]) {
       if (bytes) targetRecords.push({ sha256: sha256(bytes), path, bytes });
     }
 
@@ -858,8 +903,8 @@ export class Publisher {
       if (!expiring.has(role) || !this.signerFor(role) || resigned(role)) continue;
       await resign(role, (old) => nextTargets(old, targetsExpiry));
     }
-    if (header || expiring.has('targets')) {
-      await resign('targets', (old) => nextTargets(old, targetsExpiry, new Map(header ? [[INDEX_TARGET, header]] : [])));
+    if (topChanges.size > 0 || expiring.has('targets')) {
+      await resign('targets', (old) => nextTargets(old, targetsExpiry, topChanges));
     }
 
     const oldSnapshot = parseMetadata(MetadataKind.Snapshot, this.latest.get('snapshot')!.bytes).signed;
@@ -882,6 +927,7 @@ export class Publisher {
     if (next) this.shards = next;
     else this.shards.apply(docs);
     this.indexUpgrade = false;
+    this.sigstoreRootChecked = true;
     const result: PublishResult = {
       timestampVersion: baseTimestamp.version + 1,
       rolesSigned: metadata.map((m) => m.role),
