@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getTrustedRoot } from '@sigstore/tuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,6 +110,29 @@ describe('when serve runs with --sigstore-scope', () => {
     expect(Buffer.from(trusted.certificateAuthorities[0]!.certChain!.certificates[0]!.rawBytes).toString('base64')).toBe(
       readFixtureText('certs/root-ca.pem').replace(/-----[A-Z ]+-----|\s/g, ''),
     );
+  });
+});
+
+describe('when fetch --watch is misused', () => {
+  it('refuses its options without --watch, and --watch with --offline (usage, exit 2); ends at once on an --out it may not replace (OUT_INVALID)', async () => {
+    const base = ['fetch', '--server', server.url, '--root', root, '--format', 'json', '--cache', join(work, 'cache-misuse')];
+    const foreign = join(work, 'foreign');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'mine.txt'), 'a file of the user\n');
+    const cases: [string[], number, RegExp][] = [
+      [[...base, '--out', join(work, 'o1'), '--exec', 'true'], 2, /^keyshare: --exec, --max-stale and --interval go with --watch$/],
+      [[...base, '--out', join(work, 'o2'), '--watch', '--offline'], 2, /^keyshare: --watch follows the server: it does not go with --offline$/],
+      [[...base, '--out', join(work, 'o3'), '--watch', '--max-stale', 'soon'], 2, /^keyshare: --max-stale: invalid duration "soon"/],
+      [[...base, '--out', foreign, '--watch'], 1, /^keyshare: OUT_INVALID: refusing to replace .*mine\.txt/],
+    ];
+    await Promise.all(
+      cases.map(async ([args, code, message]) => {
+        const p = run(args);
+        expect(await p.exit, p.stderr()).toBe(code);
+        expect(p.stderr().trim().split('\n').at(-1)).toMatch(message);
+      }),
+    );
+    expect(readdirSync(foreign)).toEqual(['mine.txt']);
   });
 });
 
