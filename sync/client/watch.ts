@@ -82,6 +82,7 @@ export async function watch(ports: WatchPorts, options: WatchOptions): Promise<v
       await pause(backoff, signal);
       continue;
     }
+    if (signal.aborted) break;
     // Wait for a change; a verified fetch at least every intervalMs (and well within --max-stale).
     const waitMs = Math.min(MAX_FEED_WAIT_MS, intervalMs, maxStaleMs === null ? Infinity : maxStaleMs / 2);
     const started = now();
