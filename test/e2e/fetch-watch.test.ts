@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFixtureText } from '../../fixtures/index.js';
 import { packageRoot } from '../../service/util/paths.js';
 import { MANIFEST } from '../../sync/client/out-dir.js';
+import { FaultProxy } from '../support/fault-proxy.js';
 import { cleanupTempDirs, httpApi, newDataDir, scopePath, tempDir, type Api } from '../support/service.js';
 
 const BIN = join(packageRoot(), 'bin', 'keyshare.js');
@@ -58,7 +59,7 @@ async function serve(dataDir: string, port = 0): Promise<{ proc: Proc; url: stri
 }
 
 /** The document --format json wrote for SCOPE, or null while --out is being swapped. */
-function writtenDoc(out: string): { anchors: { id: string }[]; revoked: { keys: { id: string }[] } } | null {
+function writtenDoc(out: string): { anchors: { id: string; name?: string }[]; revoked: { keys: { id: string }[] } } | null {
   try {
     return JSON.parse(readFileSync(join(out, `${SCOPE}.json`), 'utf8'));
   } catch {
@@ -215,17 +216,33 @@ describe('when fetch --watch follows the server', () => {
     expect(reader.torn).toEqual([]);
   });
 
-  it('with --max-stale, exits 1 with TRUST_STALE once the server is gone; without, SIGTERM ends it with 0', async () => {
+  it('never writes a tampered document; with --max-stale, exits 1 with TRUST_STALE once the server is gone; without, SIGTERM ends it with 0', async () => {
+    // A second watcher, through a proxy that can tamper with what the server sends.
+    const proxy = await new FaultProxy(server.url).start();
     const staleOut = join(work, 'stale-out');
-    const stale = run(['fetch', '--server', server.url, '--root', root, '--out', staleOut, '--format', 'pem', '--cache', join(work, 'cache-2'), '--watch', '--max-stale', '2s']);
+    const stale = run(['fetch', '--server', proxy.url, '--root', root, '--out', staleOut, '--format', 'json', '--cache', join(work, 'cache-2'), '--watch', '--max-stale', '4s']);
     await waitFor(() => existsSync(join(staleOut, MANIFEST)), `the --max-stale watcher's first write: ${stale.stderr()}`);
+    // The next version's document, as the proxy sends it, names an anchor of the attacker's.
+    const tampered = JSON.parse(readFileSync(join(staleOut, `${SCOPE}.json`), 'utf8'));
+    tampered.anchors.push({ ...tampered.anchors[0], id: 'sha256:' + 'a'.repeat(64), name: 'attacker' });
+    proxy.mode = { kind: 'replay', path: new RegExp(`/tuf/targets/trust/[0-9a-f]+\\.${SCOPE.replace(/\./g, '\\.')}\\.json$`), bytes: Buffer.from(JSON.stringify(tampered)) };
+    expect((await api('POST', '/revocations', { kind: 'key', id: anchorIds[2], reason: 'keyCompromise' })).status).toBe(201);
+    await waitFor(() => /HASH_MISMATCH/.test(stale.stderr()), `the tampered document refused: ${stale.stderr()}`, 10_000);
+    expect(writtenDoc(staleOut)!.anchors.map((a) => a.name ?? '')).not.toContain('attacker');
+    expect(writtenDoc(staleOut)!.revoked.keys.map((k) => k.id)).not.toContain(anchorIds[2]);
+    // The real document gets through again: written at the next try.
+    proxy.mode = { kind: 'pass' };
+    await waitFor(() => writtenDoc(staleOut)?.revoked.keys.some((k) => k.id === anchorIds[2]), 'the revocation once the proxy passes it', 10_000);
+    expect(writtenDoc(staleOut)!.anchors.map((a) => a.name ?? '')).not.toContain('attacker');
+
     server.proc.child.kill('SIGTERM');
     expect(await server.proc.exit).toBe(0);
     const started = Date.now();
     expect(await stale.exit).toBe(1);
     expect(Date.now() - started).toBeLessThan(10_000);
     const last = stale.stderr().trim().split('\n').at(-1)!;
-    expect(last).toMatch(/^keyshare: TRUST_STALE: no verified fetch for [\d.]+s, longer than --max-stale 2s; .*Last failure: DOWNLOAD_FAILED/);
+    expect(last).toMatch(/^keyshare: TRUST_STALE: no verified fetch for [\d.]+s, longer than --max-stale 4s; .*Last failure: DOWNLOAD_FAILED/);
+    await proxy.close();
     // The files written before stay.
     expect(existsSync(join(staleOut, MANIFEST))).toBe(true);
 
