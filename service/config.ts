@@ -14,6 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { KeyshareError, Codes } from './errors.js';
 import { LOG_LEVELS, SETTINGS, type LogLevel, type SettingDef } from './settings.js';
 import { TrustedProxies } from './http/client.js';
+import { parseScope } from './domain/scope.js';
 
 export { SETTINGS, settingsTable, type SettingDef } from './settings.js';
 import { DEFAULT_EXPIRY, type ExpiryConfig } from './repo/layout.js';
@@ -112,6 +113,16 @@ const SettingsSchema = z
     'revocation-journal': z.string().min(1).optional(),
     'origin-grace': duration(0, 366 * 86_400),
     'advertise-url': z.string().url({ message: 'must be an http(s) URL' }).refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL').optional(),
+    'sigstore-scope': z
+      .string()
+      .superRefine((v, ctx) => {
+        try {
+          parseScope(v);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        }
+      })
+      .optional(),
   })
   .superRefine((v, ctx) => {
     // TUF: a role must not outlive the role that lists it by less than its re-signing margin.
@@ -142,6 +153,8 @@ export interface Config {
   originGraceSeconds: number;
   /** Issue 24: this replica's URL, named in NOT_PUBLISHER by the other replicas. */
   advertiseUrl: string | null;
+  /** Issue 19: the scope published as the top-level target trusted_root.json (service/repo/sigstore-root.ts). */
+  sigstoreScope: string | null;
 }
 
 const DEFAULTS: Record<string, string | undefined> = {
@@ -292,6 +305,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     revocationJournal: v['revocation-journal'] ? path('revocation-journal', v['revocation-journal']) : null,
     originGraceSeconds: v['origin-grace'],
     advertiseUrl: v['advertise-url'] ? v['advertise-url'].replace(/\/+$/, '') : null,
+    sigstoreScope: v['sigstore-scope'] ?? null,
   };
 }
 

@@ -11,6 +11,7 @@ import { generateKeys, loadOnlineSigners, loadRootSigners } from './repo/keys.js
 import { DEFAULT_BIN_BITS, DEFAULT_EXPIRY, type ExpiryConfig } from './repo/layout.js';
 import { Publisher, type PublishResult } from './repo/publisher.js';
 import type { ServedView } from './repo/served.js';
+import type { SigstoreRootSource } from './repo/sigstore-root.js';
 import { buildRoot, signRoot } from './repo/root.js';
 import { metadataBytes, parseMetadata } from './repo/tuf.js';
 import { loadSignersForRoot, moveOnlineKeysToToken } from './repo/online-keys.js';
@@ -127,6 +128,8 @@ export interface OpenOptions {
   revocationJournal?: string | null;
   /** A revocation stored but not journalled (default: a line on stderr). */
   onJournalError?: (e: Error) => void;
+  /** `serve --sigstore-scope` (issue 19): the target trusted_root.json; absent: left as published. */
+  sigstoreRoot?: SigstoreRootSource;
 }
 
 export interface Instance {
@@ -189,6 +192,7 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
     clock: options.clock,
     onPublished: options.onPublished,
     onError: options.onPublishError,
+    ...(options.sigstoreRoot ? { sigstoreRoot: options.sigstoreRoot } : {}),
   });
   await publisher.load();
   for (const [name, signer] of loadTenantSigners(dataDir)) publisher.setTenantSigner(name, signer);

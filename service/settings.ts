@@ -54,6 +54,14 @@ export const SETTINGS: readonly SettingDef[] = [
     description: 'time between polls of each upstream, ±20 % jitter (a change announced on its feed syncs at once)',
     serve: true,
   },
+  {
+    key: 'sigstore-scope',
+    flag: '--sigstore-scope SCOPE',
+    env: 'KEYSHARE_SIGSTORE_SCOPE',
+    defaultText: 'none',
+    description: 'scope published as Sigstore `trusted_root.json`, a top-level target, so that Sigstore clients can use this service as their TUF mirror',
+    serve: true,
+  },
 ] as const;
 
 /** The README's settings table, generated from SETTINGS (a test keeps the README in step). */

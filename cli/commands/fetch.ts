@@ -6,6 +6,7 @@ import { FORMAT_NAMES, FormatCodes, type FormatName } from '../../sync/formats/t
 import type { UnenforcedItem } from '../../sync/formats/enforce.js';
 import { print } from '../output.js';
 import { serverUrl } from '../settings.js';
+import { parseDuration } from '../../service/util/duration.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -103,6 +104,24 @@ function unenforcedWarnings(format: string, items: UnenforcedItem[]): string[] {
   return [...byItem.values()].map(({ item, scopes }) => `not enforced by --format ${format}: ${item.kind} ${item.id} (scope ${scopes.join(', ')}): ${item.reason}`);
 }
 
+/** --watch and the options that go with it, checked; null without --watch. */
+function watchOptions(o: { watch?: boolean; exec?: string; maxStale?: string; interval?: string; offline?: boolean }): { maxStaleMs: number | null; intervalMs: number } | null {
+  const duration = (flag: string, value: string) => {
+    try {
+      return parseDuration(value);
+    } catch (e) {
+      throw usage(`${flag}: ${(e as Error).message}`);
+    }
+  };
+  if (!o.watch) {
+    if (o.exec !== undefined || o.maxStale !== undefined || o.interval !== undefined) throw usage('--exec, --max-stale and --interval go with --watch');
+    return null;
+  }
+  const intervalMs = duration('--interval', o.interval ?? '30s');
+  if (o.offline) throw usage('--watch follows the server: it does not go with --offline');
+  return { maxStaleMs: o.maxStale === undefined ? null : duration('--max-stale', o.maxStale), intervalMs };
+}
+
 function seededLine(s: { dir: string; entries: { action: string }[] }): string {
   const count = (action: string) => s.entries.filter((e) => e.action === action).length;
   return `notation CRL cache ${s.dir}: ${count('written')} written, ${count('unchanged')} unchanged, ${count('kept-newer')} kept (newer)`;
@@ -124,7 +143,11 @@ export function fetchCommand(): Command {
     .option('--strict', 'refuse (UNENFORCEABLE, nothing written) when the format cannot enforce an item of the trust, instead of warning')
     .option('--lookaside <url>', 'with --format containers: where simple-signing (OpenPGP) signatures are read, written into registries.d/keyshare.yaml')
     .option('--lookaside-staging <url>', 'with --format containers: where simple-signing signatures are written (skopeo copy --sign-by), into registries.d/keyshare.yaml')
-    .option('--json', 'print machine-readable JSON')
+    .option('--watch', 'keep running: follow the server\'s change feed and rewrite --out (atomically) after each new verified version')
+    .option('--exec <cmd>', 'with --watch: run CMD (sh -c) after each write of --out, with KEYSHARE_OUT and KEYSHARE_TIMESTAMP_VERSION set')
+    .option('--max-stale <duration>', 'with --watch: exit 1 (TRUST_STALE) once no fetch has verified for longer than this (e.g. 10m); default: keep trying')
+    .option('--interval <duration>', 'with --watch: the longest time between two verified fetches, and the poll period of a server without a change feed (default 30s)')
+    .option('--json', 'print machine-readable JSON (with --watch: one line per write)')
     .addHelpText(
       'after',
       `
@@ -145,6 +168,16 @@ anchor of a type it cannot carry (OpenPGP and public keys in notation and pem, c
 containers). fetch warns once per item, --json lists them as unenforced: [{ scope, kind, id,
 reason }], and --strict refuses them with UNENFORCEABLE, writing nothing.
 
+--watch keeps fetch running (a sidecar, a DaemonSet): after each verified fetch it waits on the
+server's change feed (GET /tuf/feed, a long-poll) and fetches again, at least every --interval
+(default 30s). When the files change it writes --out again (a new directory renamed into place:
+a reader sees the old set or the new one, never a mix; --out must not be a mount point, so use a
+directory inside a shared volume), prints a line (--json: one JSON object per line) and runs
+--exec. A failed fetch leaves --out as it was and is tried again, with backoff. With --max-stale
+DURATION it exits 1 with TRUST_STALE once no fetch has verified for longer than that; local
+faults (OUT_INVALID, CACHE_UNUSABLE, ROOT_INVALID, UNENFORCEABLE) end it at once. SIGTERM or
+SIGINT ends it with exit 0 (a running --exec command gets SIGTERM).
+
 --notation-crl-cache DIR pre-seeds notation's CRL file cache (notation v1.3.0 and later), so
 that \`notation verify\` checks revocation offline: for each CA anchor with a CRL, the verified
 CRL is written under every URL a certificate of that CA may name in its CRL distribution
@@ -161,50 +194,59 @@ Examples:
       --lookaside https://sigs.acme.io
   keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/pem --format pem --offline
   keyshare fetch --server https://keyshare.acme.io --root root.json --out ~/.config/notation --format notation \\
-      --repository registry.acme.io/team-a/app --notation-crl-cache ~/.cache/notation`,
+      --repository registry.acme.io/team-a/app --notation-crl-cache ~/.cache/notation
+  keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/sigstore --format sigstore \
+      --watch --max-stale 1h --exec 'pkill -HUP -x my-verifier'
+  keyshare fetch --server https://keyshare.acme.io --root root.json --out /manifests/keyshare --format kubernetes \
+      --watch --interval 1m --exec 'kubectl apply -f /manifests/keyshare'`,
     )
     .action(async (o) => {
       const crlCache = crlCacheOptions(o);
       const lookaside = lookasideOptions(o);
+      const watching = watchOptions(o);
       const out = resolve(o.out);
       // Refuse an unusable CRL cache dir before anything is written.
       if (crlCache) (await import('../../sync/client/notation-crl-cache.js')).notationCrlDir(crlCache.dir);
       // Loaded on use: tuf-js and the client are not needed for --help (bench B5).
-      const { fetchTrust, writeOutDir } = await import('../../sync/client/index.js');
-      const result = await fetchTrust({
-        server: serverUrl(o.server),
-        root: o.root,
-        cache: o.cache ? resolve(o.cache) : undefined,
-        scopes: o.scope,
-        repositories: o.repository,
-        offline: Boolean(o.offline),
-        // pem writes {store}.crl.pem beside each bundle, and notation's CRL cache takes the CRLs: fetch the CRL targets too.
-        // notation: the CRLs that tell whether a revoked certificate is enforced (sync/formats/enforce.ts).
-        crls: o.format === 'pem' || crlCache !== null ? true : o.format === 'notation' ? 'revoked' : false,
-      });
-      // Loaded on use, after the fetch: the writers are not needed to start (bench B5).
+      const { fetchTrust, writeOutDir, outManifest } = await import('../../sync/client/index.js');
+      // Loaded on use: the writers are not needed to start (bench B5).
       const { writeFormat } = await import('../../sync/formats/index.js');
-      const written = await writeFormat(o.format as FormatName, {
-        documents: result.documents,
-        repositories: result.repositories,
-        outDir: out,
-        crls: result.crls,
-        ...(lookaside ? { lookaside } : {}),
-      });
-      const unenforced = unenforcedWarnings(o.format, written.unenforced);
-      if (o.strict && unenforced.length > 0) {
-        for (const w of unenforced) process.stderr.write(`keyshare: warning: ${w}\n`);
-        throw new KeyshareError(
-          FormatCodes.UNENFORCEABLE,
-          `--format ${o.format} cannot enforce ${written.unenforced.length} item(s) of the trust (above); --strict: nothing was written to ${out}`,
-        );
-      }
-      writeOutDir(out, written.files);
-      const seeded = crlCache ? await seedCrlCache(result, crlCache) : null;
-      for (const w of [...written.warnings, ...(seeded?.warnings ?? []), ...unenforced]) process.stderr.write(`keyshare: warning: ${w}\n`);
-      print(
-        o.json,
-        {
+      const server = serverUrl(o.server);
+      /** One verified fetch; writes --out unless its files are those `previous` (a manifest) names. */
+      const fetchOnce = async (previous: string | null) => {
+        const result = await fetchTrust({
+          server,
+          root: o.root,
+          cache: o.cache ? resolve(o.cache) : undefined,
+          scopes: o.scope,
+          repositories: o.repository,
+          offline: Boolean(o.offline),
+          // pem writes {store}.crl.pem beside each bundle, and notation's CRL cache takes the CRLs: fetch the CRL targets too.
+          // notation: the CRLs that tell whether a revoked certificate is enforced (sync/formats/enforce.ts).
+          crls: o.format === 'pem' || crlCache !== null ? true : o.format === 'notation' ? 'revoked' : false,
+        });
+        const written = await writeFormat(o.format as FormatName, {
+          documents: result.documents,
+          repositories: result.repositories,
+          outDir: out,
+          crls: result.crls,
+          ...(lookaside ? { lookaside } : {}),
+        });
+        const unenforced = unenforcedWarnings(o.format, written.unenforced);
+        if (o.strict && unenforced.length > 0) {
+          for (const w of unenforced) process.stderr.write(`keyshare: warning: ${w}\n`);
+          throw new KeyshareError(
+            FormatCodes.UNENFORCEABLE,
+            `--format ${o.format} cannot enforce ${written.unenforced.length} item(s) of the trust (above); --strict: nothing was written to ${out}`,
+          );
+        }
+        const manifest = JSON.stringify(outManifest(written.files));
+        const changed = manifest !== previous;
+        if (changed) writeOutDir(out, written.files);
+        const seeded = crlCache ? await seedCrlCache(result, crlCache) : null;
+        if (!changed) return { result, manifest, changed };
+        for (const w of [...written.warnings, ...(seeded?.warnings ?? []), ...unenforced]) process.stderr.write(`keyshare: warning: ${w}\n`);
+        const json = {
           out,
           format: o.format,
           scopes: result.documents.map((d) => ({ scope: d.scope, version: d.version })),
@@ -214,8 +256,46 @@ Examples:
           unenforced: written.unenforced,
           ...(seeded ? { notationCrlCache: { dir: seeded.dir, entries: seeded.entries } } : {}),
           metadata: result.metadata,
-        },
-        () => [...summary(result, o.format, out, written.files.length), ...(seeded ? [seededLine(seeded)] : [])],
-      );
+        };
+        const lines = () => [...summary(result, o.format, out, written.files.length), ...(seeded ? [seededLine(seeded)] : [])];
+        // --watch --json: one object per line (JSON Lines), so that a reader can follow the stream.
+        if (watching && o.json) process.stdout.write(JSON.stringify(json) + '\n');
+        else print(o.json, json, lines);
+        return { result, manifest, changed };
+      };
+      if (!watching) {
+        await fetchOnce(null);
+        return;
+      }
+      const { watch, readFeed, runExec } = await import('../../sync/client/watch.js');
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+      const warn = (m: string) => process.stderr.write(`keyshare: warning: ${m}\n`);
+      let manifest: string | null = null;
+      let version = 0;
+      try {
+        await watch(
+          {
+            sync: async () => {
+              const r = await fetchOnce(manifest);
+              manifest = r.manifest;
+              version = r.result.metadata.timestampVersion;
+              return { timestampVersion: version, changed: r.changed };
+            },
+            afterChange: async () => {
+              if (o.exec === undefined) return;
+              await runExec(o.exec, { KEYSHARE_OUT: out, KEYSHARE_TIMESTAMP_VERSION: String(version) }, { signal: stop.signal, stdoutToStderr: Boolean(o.json), warn });
+            },
+            feed: (after, waitMs, signal) => readFeed(server, after, waitMs, signal),
+            warn,
+          },
+          { ...watching, signal: stop.signal },
+        );
+      } finally {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
     });
 }

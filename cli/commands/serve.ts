@@ -93,6 +93,8 @@ export function serveCommand(): Command {
         logger.warn({ ...restore }, `serving a restored database: ${lost}; timestamp version ${restore.from} -> ${restore.to}`);
         process.stderr.write(`keyshare: warning: serving a restored database: ${lost} (highest published: ${restore.highest?.version ?? 'unknown'}); timestamp version ${restore.from} -> ${restore.to}\n`);
       }
+      // Issue 19: the sigstore scope's TrustedRoot as the target trusted_root.json (null: none, one published before is removed).
+      const { trustedRootBytes } = await import('../../sync/formats/sigstore.js');
       const instance = await openInstance({
         dataDir: dir,
         database: config.database,
@@ -100,7 +102,11 @@ export function serveCommand(): Command {
         revocationJournal: config.revocationJournal,
         onPublishError: (err) => logger.error({ err }, 'publish failed'),
         onJournalError: (err) => logger.error({ err }, 'revocation journal write failed'),
+        sigstoreRoot: { scope: config.sigstoreScope, build: trustedRootBytes((scope, warning) => logger.warn({ scope }, warning)) },
       });
+      if (config.sigstoreScope !== null && !(await instance.store.getScope(config.sigstoreScope))) {
+        logger.warn({ scope: config.sigstoreScope }, 'the --sigstore-scope scope is not defined: trusted_root.json is published once it is');
+      }
       // Issue 24 row 10: what the checks at open found.
       if (instance.storeCheck != null) logger[instance.storeCheck === 'ok' ? 'info' : 'error']({ quickCheck: instance.storeCheck }, 'database quick_check');
       if (instance.repaired?.length) logger.warn({ roles: instance.repaired }, 're-signed damaged metadata from the stored records before serving');

@@ -24,10 +24,11 @@ import { rekeyMetadata } from './rekey.js';
 import { Served } from './served.js';
 import type { PendingSet, TenantSignature } from './tenant-pending.js';
 import { TenantPublishing } from './tenant-publishing.js';
-import { groupByRole, isTenantBinRole, isTenantRole, listTenants, targetsLoader, tenantOfRole, type TenantRecord } from './tenants.js';
+import { groupByRole, isTenantBinRole, isTenantRole, leafRoleFor, listTenants, targetsLoader, tenantOfRole, type TenantRecord } from './tenants.js';
 import { TrustDocuments } from './trust-docs.js';
 import { expiresAt, parseMetadata } from './tuf.js';
 import { verifyServed } from './verify-served.js';
+import { SIGSTORE_TRUSTED_ROOT_TARGET, wantedTrustedRoot, type SigstoreRootSource } from './sigstore-root.js';
 import { initialRepository, nextTargets, nextTopLevel, signedRecord, snapshotAndTimestampAfter } from './writer.js';
 
 export type { PublishEvent, PublishGate, PublishObserver, PublishResult } from './publish-loop.js';
@@ -38,6 +39,8 @@ export interface PublisherOptions {
   /** Called after each publish lands (metrics, static copies, notifications). */
   onPublished?: (result: PublishResult) => void;
   onError?: (error: unknown) => void;
+  /** `serve --sigstore-scope`: the top-level target trusted_root.json (sigstore-root.ts). Absent: left as published. */
+  sigstoreRoot?: SigstoreRootSource;
 }
 
 /** A superseded version stays downloadable this long, for clients in the middle of an update. */
@@ -78,6 +81,10 @@ export class Publisher {
       expiry: options.expiry,
       clock: this.clock,
       landed: (metadata) => this.landed(metadata),
+      // The sigstore scope's document may be among those a tenant signed: the next publish checks trusted_root.json.
+      documentsPublished: () => {
+        this.sigstoreRootChecked = false;
+      },
     });
   }
 
@@ -206,11 +213,43 @@ export class Publisher {
     if (!bits) throw new KeyshareError(Codes.INTERNAL, `the ${TRUST_ROLE} role delegates to no hashed bins`);
     this.shards = new IndexShards(bits, (await this.store.listTrustDocs()).map((d) => [d.scope, d.version] as const));
     this.indexUpgrade = !(await this.servesIndexV2());
+    // The setting may differ from the one the served trusted_root.json was published with.
+    this.sigstoreRootChecked = false;
     // Another replica may have published a root with new online keys (`key rotate`): this process
     // must not sign with keys that root no longer names (clients would refuse the result).
     const root = parseMetadata(MetadataKind.Root, this.served.latestMetadata('root')!.bytes).signed;
     this.staleKeys = (['targets', 'snapshot', 'timestamp'] as const).filter((r) => !root.roles[r]?.keyIDs.includes(this.signers[r].keyid));
     this.served.changed();
+  }
+
+  /** False until a publish compared trusted_root.json with the sigstore scope's served document (sigstore-root.ts). */
+  private sigstoreRootChecked = false;
+
+  private sigstoreRootDue(): boolean {
+    return this.options.sigstoreRoot !== undefined && !this.sigstoreRootChecked;
+  }
+
+  /**
+   * trusted_root.json's change in this publish (empty: none): built from the sigstore scope's
+   * document as the publish leaves it, when that document changes here or a check is due.
+   */
+  private async sigstoreRootChange(targetChanges: ReadonlyMap<string, Buffer | null>, load: (role: string) => Targets | undefined): Promise<Map<string, Buffer | null>> {
+    const source = this.options.sigstoreRoot;
+    if (!source) return new Map();
+    const docPath = source.scope === null ? null : trustTargetPath(source.scope);
+    if (!this.sigstoreRootDue() && (docPath === null || !targetChanges.has(docPath))) return new Map();
+    const doc = docPath === null ? null : targetChanges.has(docPath) ? targetChanges.get(docPath)! : await this.servedTarget(docPath, load);
+    const wanted = await wantedTrustedRoot(source, doc, this.options.onError);
+    const served = load('targets')!.targets[SIGSTORE_TRUSTED_ROOT_TARGET];
+    const same = wanted === null ? served === undefined : served?.length === wanted.length && served.hashes.sha256 === sha256(wanted);
+    return same ? new Map() : new Map([[SIGSTORE_TRUSTED_ROOT_TARGET, wanted]]);
+  }
+
+  /** The bytes of a target as served (found through the delegations, as a client would), or null. */
+  private async servedTarget(path: string, load: (role: string) => Targets | undefined): Promise<Buffer | null> {
+    const role = leafRoleFor(path, load);
+    const digest = role ? load(role)?.targets[path]?.hashes.sha256 : undefined;
+    return digest ? ((await this.store.getTarget(digest, path))?.bytes ?? null) : null;
   }
 
   private async servesIndexV2(): Promise<boolean> {
@@ -370,7 +409,7 @@ export class Publisher {
       expiring.delete(role);
       if (tenants.some((t) => t.name === tenantOfRole(role))) offlineExpiring.add(role);
     }
-    if (dirty.length === 0 && expiring.size === 0 && !this.indexUpgrade) {
+    if (dirty.length === 0 && expiring.size === 0 && !this.indexUpgrade && !this.sigstoreRootDue()) {
       await this.tenants.stageOffline(tenants, new Map(), [], offlineExpiring, now);
       return null;
     }
@@ -407,7 +446,14 @@ export class Publisher {
       for (const k of dirty) if (causes.has(k.scope)) keepDirty.add(k.scope);
     }
     await this.tenants.stageOffline(tenants, held, heldDocs, offlineExpiring, now);
-    if (held.size > 0 && docs.length === 0 && targetChanges.size === 0 && expiring.size === 0 && !this.indexUpgrade) {
+    // Top-level targets besides index.json: trusted_root.json (serve --sigstore-scope).
+    const topChanges = await this.sigstoreRootChange(targetChanges, load);
+    if (this.options.sigstoreRoot && dirty.length === 0 && expiring.size === 0 && !this.indexUpgrade && topChanges.size === 0) {
+      // Only the trusted_root.json check was due, and it is as published.
+      this.sigstoreRootChecked = true;
+      return null;
+    }
+    if (held.size > 0 && docs.length === 0 && targetChanges.size === 0 && expiring.size === 0 && !this.indexUpgrade && topChanges.size === 0) {
       this.loop.heldOnly();
       return null;
     }
@@ -435,7 +481,7 @@ export class Publisher {
       }
     }
     const targetRecords: TargetRecord[] = [];
-    for (const [path, bytes] of [...targetChanges, ...shards, ...(header ? [[INDEX_TARGET, header] as const] : [])]) {
+    for (const [path, bytes] of [...targetChanges, ...shards, ...(header ? [[INDEX_TARGET, header] as const] : []), ...topChanges]) {
       if (bytes) targetRecords.push({ sha256: sha256(bytes), path, bytes });
     }
 
@@ -452,7 +498,7 @@ export class Publisher {
       await resign(role, (old) => nextTargets(old, targetsExpiry));
     }
     // index.json changes with the bins; its entry also states whether `*` is defined (writer.ts nextTopLevel).
-    const top = nextTopLevel(load('targets')!, targetsExpiry, header, this.shards.listsAfter(DEFAULT_SCOPE, docs), expiring.has('targets'));
+    const top = nextTopLevel(load('targets')!, targetsExpiry, header, this.shards.listsAfter(DEFAULT_SCOPE, docs), expiring.has('targets'), topChanges);
     if (top) metadata.push(await signedRecord('targets', new Metadata(top), this.signers.targets));
 
     metadata.push(...(await this.snapshotAndTimestamp(now, metadata)));
@@ -471,6 +517,7 @@ export class Publisher {
     if (next) this.shards = next;
     else this.shards.apply(docs);
     this.indexUpgrade = false;
+    this.sigstoreRootChecked = true;
     const result: PublishResult = {
       timestampVersion: baseTimestamp.version + 1,
       rolesSigned: metadata.map((m) => m.role),

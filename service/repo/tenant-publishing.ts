@@ -43,6 +43,8 @@ export interface TenantPublishingDeps {
   clock: () => Date;
   /** Serves committed metadata and tells observers (Publisher.landed). */
   landed: (metadata: MetadataRecord[]) => PublishResult;
+  /** Trust documents were published outside a publish (a tenant's signed set). */
+  documentsPublished: () => void;
 }
 
 export class TenantPublishing {
@@ -164,6 +166,7 @@ export class TenantPublishing {
       });
       this.deps.shards().apply(docs);
       const result = this.deps.landed(metadata);
+      this.deps.documentsPublished();
       void this.deps.loop.notify();
       return { ...result, documentsChanged: docs.length };
     });

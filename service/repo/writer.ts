@@ -37,13 +37,13 @@ export function indexTargetFile(file: { length: number; hashes: Record<string, s
 
 /**
  * The next top-level targets: with index.json's new bytes (`header`, when the bins grew) and the
- * statement about `*`; null when neither changes and `force` (its expiry) does not ask for one.
+ * statement about `*`, and `others` (trusted_root.json); null when none changes and `force` (its expiry) does not ask for one.
  */
-export function nextTopLevel(old: Targets, expires: string, header: Buffer | null, defaultScopeDefined: boolean, force: boolean): Targets | null {
+export function nextTopLevel(old: Targets, expires: string, header: Buffer | null, defaultScopeDefined: boolean, force: boolean, others: ReadonlyMap<string, Uint8Array | null> = new Map()): Targets | null {
   const served = old.targets[INDEX_TARGET];
   const statementChanges = defaultScopeStated(served?.custom) !== defaultScopeDefined;
-  if (!header && !statementChanges && !force) return null;
-  const next = nextTargets(old, expires);
+  if (!header && !statementChanges && !force && others.size === 0) return null;
+  const next = nextTargets(old, expires, others);
   const file = header ? targetFile(INDEX_TARGET, header) : served;
   if (file) next.targets[INDEX_TARGET] = indexTargetFile(file, defaultScopeDefined);
   return next;

@@ -493,8 +493,13 @@ export class SqliteStore implements Store {
           .prepare();
       });
       for (const d of c.docs) doc.run({ scope: d.scope, version: d.version, issuedAt: d.issuedAt, digest: d.digest, deleted: d.deleted });
+      // A file published again (trusted_root.json may return to earlier bytes) is current again: pruneSuperseded goes by publishedAt.
       const target = this.prep('insertTarget', () =>
-        this.db.insert(t.tufTargets).values({ sha256: ph('sha256'), path: ph('path'), bytes: ph('bytes'), publishedAt: ph('publishedAt') }).onConflictDoNothing().prepare(),
+        this.db
+          .insert(t.tufTargets)
+          .values({ sha256: ph('sha256'), path: ph('path'), bytes: ph('bytes'), publishedAt: ph('publishedAt') })
+          .onConflictDoUpdate({ target: [t.tufTargets.sha256, t.tufTargets.path], set: { publishedAt: sql`excluded.published_at` } })
+          .prepare(),
       );
       for (const tg of c.targets) target.run({ sha256: tg.sha256, path: tg.path, bytes: tg.bytes, publishedAt: c.publishedAt });
       const metadata = this.prep('insertMetadata', () =>

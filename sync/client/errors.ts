@@ -39,6 +39,8 @@ export const FetchCodes = {
   OUT_INVALID: 'OUT_INVALID',
   /** --notation-crl-cache cannot be written (not a directory, a symlink, no permission). */
   CRL_CACHE_INVALID: 'CRL_CACHE_INVALID',
+  /** `fetch --watch --max-stale`: no fetch has verified for longer than the limit (watch.ts). */
+  TRUST_STALE: 'TRUST_STALE',
 } as const;
 
 /** Thrown by the offline fetcher for anything not in the cache. */

@@ -60,7 +60,7 @@ interface Certificate {
 
 export async function writeSigstore(input: FormatInput): Promise<FormatOutput> {
   // X.509 parsing is loaded when used, so that fetch of the other formats starts without it (bench B5).
-  const { parseCertificate, parsePublicKey, encodePem } = await import('../../service/crypto/index.js');
+  const { parsePublicKey, encodePem } = await import('../../service/crypto/index.js');
   const stores = assignStores(input.documents);
   const files: OutputFile[] = [];
   const warnings: string[] = [];
@@ -69,34 +69,9 @@ export async function writeSigstore(input: FormatInput): Promise<FormatOutput> {
     if (store === 'keys') {
       throw new KeyshareError(FormatCodes.FORMAT_UNSUPPORTED, `sigstore: scope ${doc.scope} would mix with the keys/ directory; fetch it with another format`);
     }
-    const certificates = anchorsOfType(doc, ['ca', 'tsa']).map((anchor): Certificate => {
-      const c = parseCertificate(anchorPem(doc.scope, anchor, 'certificate'));
-      const organization = /(?:^|, )O=([^,]+)/.exec(c.subject)?.[1];
-      return { anchor, ...c, ...(organization ? { organization } : {}) };
-    });
-    const root: SigstoreTrustedRoot = {
-      mediaType: TRUSTED_ROOT_MEDIA_TYPE,
-      tlogs: [],
-      certificateAuthorities: [],
-      ctlogs: [],
-      timestampAuthorities: [],
-    };
-    for (const cert of certificates) {
-      const chain = chainOf(cert, certificates);
-      const last = chain[chain.length - 1]!;
-      if (last.subject !== last.issuer) {
-        warnings.push(`sigstore: scope ${doc.scope}: the ${cert.anchor.type} anchor "${cert.anchor.name || cert.anchor.id}" does not chain to a self-signed anchor of the scope, which Sigstore clients need; add its root`);
-      } else if (cert.anchor.type === 'tsa' && chain.length === 1) {
-        warnings.push(`sigstore: scope ${doc.scope}: the tsa anchor "${cert.anchor.name || cert.anchor.id}" is a root alone; Sigstore clients verify a timestamp only with the TSA's signing certificate, so add that as a tsa anchor too`);
-      }
-      const authority = toAuthority(doc, chain);
-      if (authority === null) {
-        warnings.push(`sigstore: scope ${doc.scope}: the ${cert.anchor.type} anchor "${cert.anchor.name || cert.anchor.id}" is valid at no time (expired, or revoked before it began); left out`);
-        continue;
-      }
-      (cert.anchor.type === 'ca' ? root.certificateAuthorities : root.timestampAuthorities).push(authority);
-    }
-    files.push({ path: `${store}/trusted_root.json`, content: jsonText(root) });
+    const built = await trustedRootOf(doc);
+    warnings.push(...built.warnings);
+    files.push({ path: `${store}/trusted_root.json`, content: jsonText(built.root) });
 
     const used = new Set<string>();
     for (const anchor of anchorsOfType(doc, ['publicKey'])) {
@@ -106,6 +81,53 @@ export async function writeSigstore(input: FormatInput): Promise<FormatOutput> {
     }
   }
   return { files: sortFiles(files), warnings, unenforced: await unenforcedFor('sigstore', input) };
+}
+
+/**
+ * One scope's document as a TrustedRoot, with warnings about anchors Sigstore clients cannot
+ * use. `fetch --format sigstore` writes it per scope; `serve --sigstore-scope` publishes it as
+ * the target trusted_root.json (service/repo/sigstore-root.ts), as `jsonText` of it.
+ */
+export async function trustedRootOf(doc: TrustDocument): Promise<{ root: SigstoreTrustedRoot; warnings: string[] }> {
+  const { parseCertificate } = await import('../../service/crypto/index.js');
+  const warnings: string[] = [];
+  const certificates = anchorsOfType(doc, ['ca', 'tsa']).map((anchor): Certificate => {
+    const c = parseCertificate(anchorPem(doc.scope, anchor, 'certificate'));
+    const organization = /(?:^|, )O=([^,]+)/.exec(c.subject)?.[1];
+    return { anchor, ...c, ...(organization ? { organization } : {}) };
+  });
+  const root: SigstoreTrustedRoot = {
+    mediaType: TRUSTED_ROOT_MEDIA_TYPE,
+    tlogs: [],
+    certificateAuthorities: [],
+    ctlogs: [],
+    timestampAuthorities: [],
+  };
+  for (const cert of certificates) {
+    const chain = chainOf(cert, certificates);
+    const last = chain[chain.length - 1]!;
+    if (last.subject !== last.issuer) {
+      warnings.push(`sigstore: scope ${doc.scope}: the ${cert.anchor.type} anchor "${cert.anchor.name || cert.anchor.id}" does not chain to a self-signed anchor of the scope, which Sigstore clients need; add its root`);
+    } else if (cert.anchor.type === 'tsa' && chain.length === 1) {
+      warnings.push(`sigstore: scope ${doc.scope}: the tsa anchor "${cert.anchor.name || cert.anchor.id}" is a root alone; Sigstore clients verify a timestamp only with the TSA's signing certificate, so add that as a tsa anchor too`);
+    }
+    const authority = toAuthority(doc, chain);
+    if (authority === null) {
+      warnings.push(`sigstore: scope ${doc.scope}: the ${cert.anchor.type} anchor "${cert.anchor.name || cert.anchor.id}" is valid at no time (expired, or revoked before it began); left out`);
+      continue;
+    }
+    (cert.anchor.type === 'ca' ? root.certificateAuthorities : root.timestampAuthorities).push(authority);
+  }
+  return { root, warnings };
+}
+
+/** `serve --sigstore-scope`: the bytes of trusted_root.json for a scope's document (service/repo/sigstore-root.ts). */
+export function trustedRootBytes(onWarning: (scope: string, warning: string) => void = () => {}): (doc: TrustDocument) => Promise<Uint8Array> {
+  return async (doc) => {
+    const { root, warnings } = await trustedRootOf(doc);
+    for (const w of warnings) onWarning(doc.scope, w);
+    return Buffer.from(jsonText(root));
+  };
 }
 
 /** The anchor, then its issuer among the scope's certificates (RFC 5280 4.1.2.4 name chaining), up to a self-signed one. */

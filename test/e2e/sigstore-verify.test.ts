@@ -4,6 +4,10 @@
  * writes, and verifies a bundle signed by a leaf of a keyshare CA and timestamped by a keyshare
  * TSA (an RFC 3161 response from `openssl ts`); once the CA is revoked in keyshare and the
  * client fetches again, it refuses the same bundle.
+ *
+ * The same with keyshare as the client's TUF mirror (`serve --sigstore-scope`): @sigstore/tuf,
+ * pinned to keyshare's root.json, fetches the top-level target trusted_root.json from the
+ * running service on 127.0.0.1 (sigstore-js `tufMirrorURL` = `{server}/tuf`, `tufRootPath`).
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash, createSign, X509Certificate } from 'node:crypto';
@@ -11,11 +15,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
+import { getTrustedRoot } from '@sigstore/tuf';
 import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTool } from '../support/system-tools.js';
 import { fixturePath, readFixtureText } from '../../fixtures/index.js';
 import { packageRoot } from '../../service/util/paths.js';
+import { trustedRootBytes } from '../../sync/formats/sigstore.js';
 import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
 
 // openssl is required: missing, the file fails naming the package (never a silent skip).
@@ -83,12 +89,26 @@ describe('when sigstore-js verifies with the trusted root keyshare fetch writes'
     return () => verifier.verify(toSignedEntity(bundle, ARTIFACT));
   }
 
+  /** sigstore-js's own TUF client with keyshare as its mirror (one cache: each call refreshes it), then the verifier. */
+  async function mirrorVerify(): Promise<() => unknown> {
+    const root = await getTrustedRoot({
+      mirrorURL: `${svc.url}/tuf`,
+      rootPath: join(svc.dataDir, 'root.json'),
+      cachePath: join(dir, 'sigstore-tuf-cache'),
+      retry: { retries: 0 },
+      timeout: 10_000,
+    });
+    const verifier = new Verifier(toTrustMaterial(root), { tlogThreshold: 0, ctlogThreshold: 0 });
+    return () => verifier.verify(toSignedEntity(bundle, ARTIFACT));
+  }
+
   beforeAll(async () => {
     expect(existsSync(join(packageRoot(), 'dist', 'cli', 'main.js')), 'dist/ is missing: run `npm run build`').toBe(true);
     dir = tempDir('keyshare-sigstore-');
     const tsa = makeTsa(dir);
     bundle = makeBundle(dir, tsa);
-    svc = await startTestService();
+    // As `serve --sigstore-scope registry.acme.io` wires it (cli/commands/serve.ts).
+    svc = await startTestService({ open: { sigstoreRoot: { scope: SCOPE, build: trustedRootBytes() } } });
     expect((await svc.api('POST', '/scopes', { scope: SCOPE })).status).toBe(201);
     const anchors = [
       { certificate: readFixtureText('certs/root-ca.pem'), type: 'ca' },
@@ -111,11 +131,22 @@ describe('when sigstore-js verifies with the trusted root keyshare fetch writes'
     expect(verify()).toMatchObject({ key: expect.anything() });
   });
 
+  it('verifies it with the trusted root @sigstore/tuf fetches from keyshare as its TUF mirror', async () => {
+    const verify = await mirrorVerify();
+    expect(verify()).toMatchObject({ key: expect.anything() });
+  });
+
   it('refuses it once the CA is revoked in keyshare and the client fetches again', async () => {
     const id = `sha256:${createHash('sha256').update(new X509Certificate(intermediate).raw).digest('hex')}`;
     const r = await svc.api('POST', '/revocations', { kind: 'key', id, reason: 'keyCompromise' });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
+    await svc.instance.publisher.flush();
     const verify = await fetchAndVerify();
+    expect(verify).toThrow(/certificate chain/);
+  });
+
+  it('refuses it through the mirror too, once @sigstore/tuf refreshes', async () => {
+    const verify = await mirrorVerify();
     expect(verify).toThrow(/certificate chain/);
   });
 });

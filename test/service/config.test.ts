@@ -99,6 +99,18 @@ describe('the configuration', () => {
     expectInvalid(load, /do not put tokens in the configuration file/);
   });
 
+  it('reads --sigstore-scope from the flag, KEYSHARE_SIGSTORE_SCOPE or keyshare.yaml (issue 19), and refuses an invalid scope', () => {
+    const cwd = tempDir();
+    const data = join(cwd, 'data');
+    mkdirSync(data);
+    writeFileSync(join(data, 'keyshare.yaml'), 'sigstore-scope: registry.acme.io\n');
+    expect(loadConfig({ flags: {}, env: {}, cwd }).sigstoreScope).toBeNull();
+    expect(loadConfig({ flags: { data }, env: {}, cwd }).sigstoreScope).toBe('registry.acme.io');
+    expect(loadConfig({ flags: { data }, env: { KEYSHARE_SIGSTORE_SCOPE: '*.acme.io' }, cwd }).sigstoreScope).toBe('*.acme.io');
+    expect(loadConfig({ flags: { data, sigstoreScope: '*' }, env: { KEYSHARE_SIGSTORE_SCOPE: '*.acme.io' }, cwd }).sigstoreScope).toBe('*');
+    expectInvalid(() => loadConfig({ flags: { sigstoreScope: 'Registry.ACME.io' }, env: {}, cwd }), /^sigstore-scope \(from --sigstore-scope\): .*lower case/);
+  });
+
   it('reads durations and sizes', () => {
     expect(durationSeconds('90s')).toBe(90);
     expect(durationSeconds('1h30m')).toBe(5400);

@@ -496,7 +496,8 @@ export class PgStore implements Store {
         await this.db
           .insert(t.tufTargets)
           .values(targets.map((tg) => ({ sha256: tg.sha256, path: tg.path, bytes: tg.bytes, publishedAt: c.publishedAt })))
-          .onConflictDoNothing();
+          // A file published again (trusted_root.json may return to earlier bytes) is current again: pruneSuperseded goes by publishedAt.
+          .onConflictDoUpdate({ target: [t.tufTargets.sha256, t.tufTargets.path], set: { publishedAt: sql`excluded.published_at` } });
       }
       for (const metadata of batches(c.metadata)) {
         await this.db.insert(t.tufMetadata).values(metadata.map((m) => ({ role: m.role, version: m.version, bytes: m.bytes, expires: m.expires, publishedAt: c.publishedAt })));
