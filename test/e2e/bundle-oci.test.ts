@@ -302,3 +302,55 @@ describe('incremental bundles ride the same path', () => {
     expect(r.scopes.created).toEqual(['registry.acme.io/team-b']);
   });
 });
+
+describe('an air-gapped keyshare following a tag of its registry mirror (upstream add --url oci://)', () => {
+  let follower: TestService;
+  const mirrorTag = () => `oci://${B.host}/mirror/follow:latest`;
+  const copyAtoB = () => skopeo(['copy', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${A.host}/keyshare/trust:latest`, `docker://${B.host}/mirror/follow:latest`]);
+
+  beforeAll(async () => {
+    // The registry options are the service's (plain HTTP: the test registries are on loopback).
+    follower = await startTestService({ server: { upstreams: { registry: PLAIN, pollMs: 500 } } });
+  });
+  afterAll(async () => {
+    await follower?.close();
+  });
+
+  it('imports the tag at once, then each bundle the mirror job copies, with no other step', async () => {
+    expect(copyAtoB().code).toBe(0);
+    const add = await follower.api('POST', '/upstreams', { name: 'hq-mirror', url: mirrorTag(), root: originRoot.toString('utf8') });
+    expect(add.status, JSON.stringify(add.body)).toBe(201);
+    expect(add.body.sync).toMatchObject({ ok: true, changed: true });
+    const client = TufClient.pinnedTo(follower.url, follower.dataDir);
+    expect((await eventually(() => client.readJson<TrustDoc>('trust/registry.acme.io/team-a.json'), (d) => d !== null))!.scope).toBe('registry.acme.io/team-a');
+
+    // At the origin: a revocation, pushed to A; the site's mirror job copies A to B; nothing else.
+    const EC_KEY_ID = expectedSpkiId(EC_KEY);
+    await origin.service.revoke({ kind: 'key', id: EC_KEY_ID, reason: 'keyCompromise' } as never);
+    await origin.publisher.flush();
+    await pushBundle({ dataDir: originDir, ref: `oci://${A.host}/keyshare/trust:latest`, registry: PLAIN, tmpDir: work });
+    expect(copyAtoB().code).toBe(0);
+    const doc = await eventually(
+      () => client.readJson<TrustDoc>('trust/registry.acme.io.json'),
+      (d) => d !== null && d.revoked.keys.some((k) => k.id === EC_KEY_ID),
+      30_000,
+    );
+    expect(doc!.revoked.keys.map((k) => k.id)).toContain(EC_KEY_ID);
+    const row = (await follower.api('GET', '/upstreams/hq-mirror')).body.upstream;
+    expect(row).toMatchObject({ url: mirrorTag(), lastError: null });
+  });
+
+  it('reports a refused bundle on the tag (an older one: ROLLBACK) in lastError, changing nothing', async () => {
+    const old = await new RegistryClient(parseOciReference(`oci://${A.host}/keyshare/trust:latest`), PLAIN).getManifest(first.digest);
+    expect(skopeo(['copy', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${A.host}/keyshare/trust:${first.versions.timestamp}`, `docker://${B.host}/mirror/follow:old`]).code).toBe(0);
+    const before = await importerState(follower.instance.store, first.origin);
+    await new RegistryClient(parseOciReference(mirrorTag()), PLAIN, true).putManifest('latest', old.bytes);
+    const row = await eventually(
+      async () => (await follower.api('GET', '/upstreams/hq-mirror')).body.upstream,
+      (r) => typeof r.lastError === 'string' && r.lastError.startsWith('ROLLBACK'),
+      30_000,
+    );
+    expect(row.lastError).toMatch(/^ROLLBACK: /);
+    expect(await importerState(follower.instance.store, first.origin)).toBe(before);
+  });
+});
