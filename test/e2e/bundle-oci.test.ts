@@ -19,7 +19,7 @@ import { importFromRegistry, pullBundle, pushBundle, type PushResult } from '../
 import { BUNDLE_ARTIFACT_TYPE, BUNDLE_LAYER_MEDIA_TYPE, EMPTY_CONFIG, EMPTY_CONFIG_BYTES, OCI_MANIFEST_MEDIA_TYPE } from '../../sync/oci/artifact.js';
 import { RegistryClient, sha256Digest, type RegistryOptions } from '../../sync/oci/client.js';
 import { parseOciReference } from '../../sync/oci/reference.js';
-import { startRegistry, type RunningRegistry } from '../support/registry.js';
+import { startRegistry, startTokenService, type RunningRegistry } from '../support/registry.js';
 import { TufClient, cleanupTempDirs, eventually, newDataDir, startTestService, tempDir, type TestService } from '../support/service.js';
 import { requireTool } from '../support/system-tools.js';
 import { codeOf, importerState } from '../sync/bundle/support.js';
@@ -352,5 +352,37 @@ describe('an air-gapped keyshare following a tag of its registry mirror (upstrea
     );
     expect(row.lastError).toMatch(/^ROLLBACK: /);
     expect(await importerState(follower.instance.store, first.origin)).toBe(before);
+  });
+});
+
+describe('a registry with token auth (the docker registry token flow)', () => {
+  let D: RunningRegistry;
+  let tokens: Awaited<ReturnType<typeof startTokenService>>;
+  beforeAll(async () => {
+    tokens = await startTokenService(join(work, 'token-service'), USER);
+    D = await startRegistry(join(work, 'registry-d'), { token: tokens });
+  });
+  afterAll(async () => {
+    await D?.close();
+    await tokens?.close();
+  });
+
+  it('gets a push token with the credentials, a pull token for the import, and refuses without them', async () => {
+    const ref = `oci://${D.host}/keyshare/trust:latest`;
+    const creds = { username: USER.name, password: USER.password };
+    expect(await codeOf(pushBundle({ dataDir: originDir, ref, registry: { insecure: true, credentials: null }, tmpDir: work }))).toBe('REGISTRY_AUTH_FAILED');
+    const pushed = await pushBundle({ dataDir: originDir, ref, registry: { insecure: true, credentials: creds }, tmpDir: work });
+    expect(tokens.requests).toContain('repository:keyshare/trust:pull,push');
+    const pulled = await pullBundle({ ref, out: join(work, 'from-token.tar.gz'), registry: { insecure: true, credentials: creds } });
+    expect(pulled.digest).toBe(pushed.digest);
+    expect(tokens.requests).toContain('repository:keyshare/trust:pull');
+    // skopeo goes through the same token service (which runs in this process: not execFileSync).
+    const raw = await new Promise<{ code: number; out: string }>((done) =>
+      execFile(requireTool('skopeo'), ['inspect', '--raw', '--tls-verify=false', '--creds', `${USER.name}:${USER.password}`, `docker://${D.host}/keyshare/trust:latest`], { timeout: 60_000 }, (e, stdout, stderr) =>
+        done({ code: e ? -1 : 0, out: e ? String(stderr) : String(stdout) }),
+      ),
+    );
+    expect(raw.code, raw.out).toBe(0);
+    expect(sha256Digest(Buffer.from(raw.out))).toBe(pushed.digest);
   });
 });

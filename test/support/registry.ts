@@ -23,6 +23,8 @@ export interface RegistryOptions {
   /** Basic auth: one user with this password (htpasswd -B). */
   user?: { name: string; password: string };
   tls?: boolean;
+  /** Token auth (the docker registry token flow): the realm, and the PEM certificate whose key signs the tokens (x5c). */
+  token?: { realm: string; service: string; issuer: string; certFile: string };
 }
 
 function makeTls(dir: string): { cert: string; key: string; ca: string } {
@@ -54,6 +56,10 @@ export async function startRegistry(work: string, options: RegistryOptions = {})
     execFileSync(requireTool('htpasswd'), ['-Bbc', htpasswd, options.user.name, options.user.password], { stdio: 'pipe' });
     lines.push('auth:', '  htpasswd:', '    realm: keyshare-test', `    path: ${htpasswd}`);
   }
+  if (options.token) {
+    const t = options.token;
+    lines.push('auth:', '  token:', `    realm: ${t.realm}`, `    service: ${t.service}`, `    issuer: ${t.issuer}`, `    rootcertbundle: ${t.certFile}`);
+  }
   const config = join(work, 'registry.yml');
   writeFileSync(config, lines.join('\n') + '\n');
   const logFile = join(work, 'registry.log');
@@ -79,4 +85,44 @@ export async function startRegistry(work: string, options: RegistryOptions = {})
   }
   await close();
   throw new Error(`docker-registry did not start on ${host}: ${readFileSync(logFile, 'utf8')}`);
+}
+
+/**
+ * A token service for the docker registry token flow (the registry verifies its JWTs against
+ * the certificate in rootcertbundle, named in the x5c header): GET ?service&scope with basic
+ * auth of one user; the token grants the scope's actions. ES256, signed with node's crypto.
+ */
+export async function startTokenService(work: string, user: { name: string; password: string }): Promise<{ realm: string; service: string; issuer: string; certFile: string; requests: string[]; close(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const { createPrivateKey, sign, X509Certificate, randomUUID } = await import('node:crypto');
+  const openssl = requireTool('openssl');
+  const key = join(work, 'token.key');
+  const certFile = join(work, 'token.pem');
+  mkdirSync(work, { recursive: true });
+  execFileSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', certFile, '-days', '2', '-subj', '/CN=keyshare test token issuer'], { stdio: 'pipe' });
+  const privateKey = createPrivateKey(readFileSync(key));
+  const der = new X509Certificate(readFileSync(certFile)).raw.toString('base64');
+  const b64url = (b: Buffer) => b.toString('base64url');
+  const service = 'keyshare-test-registry';
+  const issuer = 'keyshare-test-issuer';
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    requests.push(url.searchParams.get('scope') ?? '');
+    const expected = `Basic ${Buffer.from(`${user.name}:${user.password}`).toString('base64')}`;
+    if (req.headers.authorization !== expected) {
+      res.writeHead(401).end();
+      return;
+    }
+    const [, name, actions] = /^repository:([^:]+):(.+)$/.exec(url.searchParams.get('scope') ?? '') ?? [];
+    const now = Math.floor(Date.now() / 1000);
+    const header = b64url(Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'JWT', x5c: [der] })));
+    const claims = { iss: issuer, sub: user.name, aud: url.searchParams.get('service'), exp: now + 300, nbf: now - 10, iat: now, jti: randomUUID(), access: name ? [{ type: 'repository', name, actions: actions!.split(',') }] : [] };
+    const input = `${header}.${b64url(Buffer.from(JSON.stringify(claims)))}`;
+    const signature = sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${input}.${b64url(signature)}` }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return { realm: `http://127.0.0.1:${port}/token`, service, issuer, certFile, requests, close: () => new Promise((r) => server.close(() => r())) };
 }
