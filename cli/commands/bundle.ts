@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { KeyshareError, Codes } from '../../service/errors.js';
 import { parseDuration } from '../../service/util/duration.js';
 import type { ExportProgress } from '../../sync/bundle/export.js';
+import type { RegistryOptions } from '../../sync/oci/client.js';
 import { readInputFile } from '../files.js';
 import { print } from '../output.js';
 import { DATABASE_FLAG, DATABASE_HELP, storeSettings } from '../settings.js';
@@ -60,9 +61,9 @@ export function bundleCommand(): Command {
       ]);
     });
 
-  cmd
+  const importCmd = cmd
     .command('import <file>')
-    .description("verify a bundle against the origin's pinned root, then federate its trust into this service")
+    .description("verify a bundle (a file, or oci://host/repository[:tag] in a registry) against the origin's pinned root, then federate its trust into this service")
     .requiredOption('--root <file>', "the origin's root.json, obtained out of band (never from the bundle)")
     .option('--data <dir>', 'data dir (env KEYSHARE_DATA, default ./keyshare-data)')
     .option(DATABASE_FLAG, DATABASE_HELP)
@@ -75,15 +76,21 @@ export function bundleCommand(): Command {
         'newer than the last bundle from the same origin). Importing the same bundle twice changes nothing.',
         'Works on the data dir whether or not the service runs; a running service publishes within seconds.',
         '',
-        'Example:',
+        'With oci://, the artifact is pulled first (manifest and layer digests checked, size-capped): --username,',
+        '--password-stdin, --ca and --insecure as for `bundle push`.',
+        '',
+        'Examples:',
         '  keyshare bundle import trust-2026-11.tar.gz --root central-root.json',
+        '  keyshare bundle import oci://mirror.internal/keyshare/trust:latest --root central-root.json',
       ].join('\n'),
     )
     .action(async (file: string, o) => {
       const root = readInputFile(o.root);
       if (root.length > 1024 * 1024) throw new KeyshareError(Codes.BAD_REQUEST, `${o.root} is too large for a root.json`);
-      const { importBundle } = await import('../../sync/bundle/import.js');
-      const r = await importBundle({ file: resolve(file), root, ...(await storeSettings(o)) });
+      const settings = await storeSettings(o);
+      const r = file.startsWith('oci://')
+        ? await (await import('../../sync/bundle/registry.js')).importFromRegistry({ ref: file, registry: await registryOptions(o), root, ...settings })
+        : await (await import('../../sync/bundle/import.js')).importBundle({ file: resolve(file), root, ...settings });
       // A refused CRL does not fail the import (the rest landed): a warning, and crlErrors in --json.
       for (const e of r.crlErrors) process.stderr.write(`keyshare: warning: ${e.code}: the CRL of ${e.issuer} was not imported: ${e.message}\n`);
       print(o.json, r, () => {
@@ -100,5 +107,98 @@ export function bundleCommand(): Command {
       });
     });
 
+  registryFlags(importCmd);
+
+  registryFlags(
+    cmd
+      .command('push <ref>')
+      .description('export this service\'s trust as an OCI artifact and push it to a registry, tagged <ref>\'s tag and the timestamp version')
+      .option('--scopes <pattern...>', 'only the trust files of these scopes (as for `bundle export`)')
+      .option('--valid-for <duration>', 'how long the bundle stays verifiable', '30d')
+      .option('--since <bundle-or-version>', 'incremental: only what changed since an earlier bundle (its file, or its timestamp version)')
+      .option('--data <dir>', 'data dir (env KEYSHARE_DATA, default ./keyshare-data)')
+      .option(DATABASE_FLAG, DATABASE_HELP)
+      .option('--json', 'print machine-readable JSON'),
+  )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'The artifact: artifactType application/vnd.keyshare.bundle.v1, the empty config, one layer',
+        'application/vnd.keyshare.bundle.v1.tar+gzip (the bundle), annotations with the origin, the timestamp',
+        'version, the creation time and (incremental) the version it continues. Mirror it with skopeo copy.',
+        'Credentials: --username with --password-stdin, else containers-auth.json (REGISTRY_AUTH_FILE,',
+        '~/.config/containers/auth.json) or ~/.docker/config.json; anonymous otherwise.',
+        '',
+        'Examples:',
+        '  keyshare bundle push oci://registry.acme.io/keyshare/trust:latest',
+        '  echo "$TOKEN" | keyshare bundle push oci://registry.acme.io/keyshare/trust:weekly --since 41 --username ci --password-stdin',
+      ].join('\n'),
+    )
+    .action(async (ref: string, o) => {
+      const { pushBundle } = await import('../../sync/bundle/registry.js');
+      const r = await pushBundle({
+        ...(await storeSettings(o)),
+        ref,
+        registry: await registryOptions(o),
+        scopes: o.scopes,
+        since: o.since === undefined ? undefined : /^\d+$/.test(o.since) ? { timestamp: Number(o.since) } : { bundle: resolve(o.since) },
+        validForSeconds: Math.floor(parseDuration(o.validFor) / 1000),
+      });
+      for (const w of r.warnings) process.stderr.write(`keyshare: warning: ${w}\n`);
+      print(o.json, r, () => [
+        `pushed ${r.ref} (tags ${r.tags.join(', ')}; ${r.layer.size} bytes)`,
+        `  digest:   ${r.digest}`,
+        `  origin:   ${r.origin}`,
+        `  versions: timestamp ${r.versions.timestamp}${r.since !== null ? ` (continues ${r.since})` : ''}, snapshot ${r.versions.snapshot}, root ${r.versions.root}`,
+        `  valid until ${r.expires}`,
+      ]);
+    });
+
+  registryFlags(
+    cmd
+      .command('pull <ref>')
+      .description('pull a bundle artifact from a registry into a file (manifest and layer digests checked); import it with `bundle import`')
+      .requiredOption('--out <file>', 'the bundle file to write (a gzip tar)')
+      .option('--json', 'print machine-readable JSON'),
+  )
+    .addHelpText('after', ['', 'Example:', '  keyshare bundle pull oci://mirror.internal/keyshare/trust:42 --out trust-42.tar.gz'].join('\n'))
+    .action(async (ref: string, o) => {
+      const { pullBundle } = await import('../../sync/bundle/registry.js');
+      const r = await pullBundle({ ref, out: resolve(o.out), registry: await registryOptions(o) });
+      print(o.json, { ...r, out: resolve(o.out) }, () => [
+        `pulled ${r.ref} to ${resolve(o.out)} (${r.layer.size} bytes)`,
+        `  digest:   ${r.digest}`,
+        `  origin:   ${r.origin ?? '-'}, timestamp version ${r.timestampVersion ?? '-'}${r.since !== null ? ` (continues ${r.since})` : ''}`,
+      ]);
+    });
+
   return cmd;
+}
+
+/** The registry flags of push, pull and import oci://. */
+function registryFlags(c: Command): Command {
+  return c
+    .option('--username <user>', 'registry user (with --password-stdin)')
+    .option('--password-stdin', 'read the registry password or token from stdin')
+    .option('--ca <file>', "PEM CA certificate(s) for the registry's TLS certificate")
+    .option('--insecure', 'plain HTTP, for a registry on loopback only (tests)');
+}
+
+async function registryOptions(o: { username?: string; passwordStdin?: boolean; ca?: string; insecure?: boolean }): Promise<RegistryOptions> {
+  if ((o.username === undefined) !== (o.passwordStdin === undefined)) throw new KeyshareError(Codes.BAD_REQUEST, '--username and --password-stdin go together');
+  let credentials: RegistryOptions['credentials'];
+  if (o.username !== undefined) {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const c of process.stdin) {
+      n += (c as Buffer).length;
+      if (n > 64 * 1024) throw new KeyshareError(Codes.BAD_REQUEST, '--password-stdin read over 64 KiB');
+      chunks.push(c as Buffer);
+    }
+    const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    if (!password) throw new KeyshareError(Codes.BAD_REQUEST, '--password-stdin read an empty password');
+    credentials = { username: o.username, password };
+  }
+  return { credentials, ca: o.ca === undefined ? undefined : readInputFile(o.ca), insecure: o.insecure === true };
 }

@@ -71,7 +71,7 @@ export function upstreamCommand(): Command {
     cmd
       .command('add <name>')
       .description("follow a keyshare service, pinned to its root.json (got out of band); syncs it once")
-      .requiredOption('--url <url>', 'the upstream service, e.g. https://keyshare.hq.acme.io')
+      .requiredOption('--url <url>', 'the upstream service, e.g. https://keyshare.hq.acme.io, or a bundle tag in a registry, oci://host/repository:tag (polled by HEAD, each new bundle imported)')
       .requiredOption('--root <file>', "the upstream's root.json")
       .addOption(new Option('--mode <mode>', 'federate its scopes, or mirror its repository').choices(['federate', 'mirror']).default('federate'))
       .option('--scopes <pattern...>', 'federate only these scopes and everything under them (default: everything)')

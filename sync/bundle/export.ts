@@ -101,6 +101,8 @@ export interface ExportResult {
   createdAt: string;
   expires: string;
   versions: BundleManifest['versions'];
+  /** An incremental bundle: the timestamp version it continues; null for a full bundle. */
+  since: number | null;
   scopes: number;
   targets: number;
   files: number;
@@ -154,6 +156,7 @@ export async function exportBundle(options: ExportOptions): Promise<ExportResult
       createdAt: m.createdAt,
       expires: m.expires,
       versions: m.versions,
+      since: m.since?.timestamp ?? null,
       scopes: m.scopes.included.length,
       targets: m.targets.length,
       files: m.files.length + 1,
@@ -231,7 +234,9 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
 
   // Target files: every target of the top-level targets role and of the delegated roles.
   // Incremental: only roles whose version moved since the base, and only their new targets.
-  const targetFiles: BundleTarget[] = [];
+  // Keyed by path and digest: two roles may list the same target (a scope moving into a
+  // tenant's role while its old bin still lists it), and the archive holds each file once.
+  const targetFiles = new Map<string, BundleTarget>();
   for (const [role, rec] of roleRecords) {
     const baseVersion = base?.meta.get(role);
     const old = baseVersion === undefined ? null : baseVersion === rec.version ? 'same' : await store.getMetadata(role, baseVersion);
@@ -240,11 +245,11 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
       const sha = t.hashes.sha256;
       if (!sha) throw new KeyshareError(Codes.INTERNAL, `target ${t.path} has no sha256`);
       const file = { path: t.path, length: t.length, sha256: sha };
-      if (old !== 'same' && !known.has(`${t.path}\n${sha}`)) targetFiles.push(file);
+      if (old !== 'same' && !known.has(`${t.path}\n${sha}`)) targetFiles.set(`${t.path}\n${sha}`, file);
     }
   }
   const included: string[] = [];
-  const selected = targetFiles
+  const selected = [...targetFiles.values()]
     .filter((t) => {
       const scope = scopeOfTrustPath(t.path);
       if (scope === null) return true; // index.json and its shards, CRLs, any other target
@@ -271,7 +276,7 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
     createdAt,
     expires: bundleExpires,
     versions: { root: root.version, timestamp: bundleTimestamp.version, snapshot: bundleSnapshot.version, targets: roleRecords.get('targets')?.version ?? 0 },
-    scopes: { filter, included: included.sort() },
+    scopes: { filter, included: [...new Set(included)].sort() },
     since: base ? { timestamp: base.timestamp, snapshot: base.snapshot } : null,
     targets: selected,
     files: entries.map(({ path, length, sha256 }) => ({ path, length, sha256 })),

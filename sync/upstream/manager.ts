@@ -27,6 +27,9 @@ import { applyFederation, federates, ownerOfRow, planFromStore } from './federat
 import { parseRootBytes, selfIdentity } from './identity.js';
 import { originOf } from '../bundle/format.js';
 import { UPSTREAM_NAME } from './source.js';
+import type { RegistryOptions } from '../oci/client.js';
+import { formatOciReference, isOciReference, parseOciReference } from '../oci/reference.js';
+import { isOciRow } from './oci.js';
 import { isBundleRow, syncUpstream, upstreamCacheDir, upstreamState, type SyncLimits, type SyncOutcome } from './sync.js';
 
 export type UpstreamMode = 'federate' | 'mirror';
@@ -83,6 +86,8 @@ export interface ManagerOptions {
   clock?: () => Date;
   /** Called after every sync (logs, tests). */
   onSync?: (outcome: SyncOutcome) => void;
+  /** Registry options for `oci://` upstreams (default: verified TLS, stored credentials; tests: { insecure: true } on loopback). */
+  registry?: RegistryOptions;
   /** A scheduled look at the upstream rows that failed (e.g. the store is unavailable); the next one tries again. */
   onError?: (error: unknown) => void;
 }
@@ -154,7 +159,8 @@ export class UpstreamManager {
     const now = this.clock();
     const withdrawn: string[] = [];
     for (const row of await this.store.listUpstreams()) {
-      if (!federates(row) || (row.state as { withdrawnAt?: string } | null)?.withdrawnAt) continue;
+      // An oci:// row only follows a tag: the trust it imports belongs to the bundle origin's row.
+      if (!federates(row) || isOciRow(row) || (row.state as { withdrawnAt?: string } | null)?.withdrawnAt) continue;
       const e = originExpiry(view(row).expires, now, this.grace());
       if (e.status !== 'withdrawn') continue;
       const message =
@@ -187,12 +193,22 @@ export class UpstreamManager {
       throw invalid('an upstream name is 1-64 characters of letters, digits, ".", "_" and "-", starting with a letter or digit');
     }
     let url: string;
-    try {
-      url = normalizeServer(input.url);
-    } catch {
-      throw invalid(`--url must be an http(s) URL of a keyshare service, not ${JSON.stringify(input.url)}`);
+    if (isOciReference(input.url)) {
+      // Issue 20: a tag in a registry, followed by HEAD and imported as a bundle (oci.ts).
+      try {
+        url = formatOciReference(parseOciReference(input.url));
+      } catch (e) {
+        throw invalid((e as Error).message);
+      }
+      if (input.scopes && input.scopes.length > 0) throw invalid('an oci:// upstream imports whole bundles: choose the scopes with `bundle push --scopes` at the origin');
+    } else {
+      try {
+        url = normalizeServer(input.url);
+      } catch {
+        throw invalid(`--url must be an http(s) URL of a keyshare service or an oci:// reference, not ${JSON.stringify(input.url)}`);
+      }
+      if (new URL(url).username || new URL(url).password) throw invalid('an upstream URL carries no credentials');
     }
-    if (new URL(url).username || new URL(url).password) throw invalid('an upstream URL carries no credentials');
     const mode = input.mode ?? 'federate';
     if (!UPSTREAM_MODES.includes(mode)) throw invalid(`--mode is federate or mirror, not ${JSON.stringify(mode)}`);
     const scopes = input.scopes && input.scopes.length > 0 ? [...new Set(input.scopes)].sort() : null;
@@ -289,6 +305,7 @@ export class UpstreamManager {
             audit: this.instance.audit,
             clock: this.options.clock,
             limits: this.options.limits,
+            registry: this.options.registry,
           },
           name,
         );
@@ -370,7 +387,8 @@ export class UpstreamManager {
       r.createdAt = row.createdAt;
       // The first poll soon after start (spread out), then every pollMs.
       if (!r.timer && !r.running) this.schedule(name, r, Math.round(Math.random() * Math.min(2_000, this.options.pollMs ?? DEFAULT_POLL_MS)));
-      if (this.options.feed !== false && !r.feed) void this.follow(name, r);
+      // A registry has no change feed: oci:// rows are polled (HEAD of the manifest) only.
+      if (this.options.feed !== false && !r.feed && !isOciRow(row)) void this.follow(name, r);
     }
   }
 

@@ -44,6 +44,8 @@ import {
 } from './federate.js';
 import { selfIdentity, verifyRootChain } from './identity.js';
 import { BUNDLE_PREFIX, upstreamHop } from './source.js';
+import type { RegistryOptions } from '../oci/client.js';
+import { isOciRow, syncOciUpstream } from './oci.js';
 
 export interface SyncLimits {
   /** Per HTTP request, body included. */
@@ -63,6 +65,8 @@ export interface SyncDeps {
   audit?: { append(e: AuditAppend): Promise<unknown> };
   clock?: () => Date;
   limits?: Partial<SyncLimits>;
+  /** For oci:// upstreams (oci.ts). */
+  registry?: RegistryOptions;
 }
 
 /** What an online upstream row's `state` holds. */
@@ -131,6 +135,7 @@ export async function syncUpstream(deps: SyncDeps, name: string): Promise<SyncOu
   const row = await deps.store.getUpstream(name);
   if (!row) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_FOUND, `no upstream named ${name}`);
   if (isBundleRow(row)) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_POLLED, `${name} is the origin of imported bundles: it is never polled (import a newer bundle instead)`);
+  if (isOciRow(row)) return syncOciUpstream(deps, row);
   const limits = { ...DEFAULT_SYNC_LIMITS, ...deps.limits };
   // TUF spec 5.1: one reference time for the whole sync.
   const now = (deps.clock ?? (() => new Date()))();

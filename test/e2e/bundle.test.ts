@@ -17,7 +17,7 @@ import { exportBundle, type ExportResult } from '../../sync/bundle/export.js';
 import { importBundle, type ImportOptions } from '../../sync/bundle/import.js';
 import { sha256Hex, type BundleManifest } from '../../sync/bundle/format.js';
 import { TufClient, cleanupTempDirs, newDataDir, startTestService, tempDir, type TestService } from '../support/service.js';
-import { gzip, rawTar, readTargetOffline } from '../sync/bundle/support.js';
+import { codeOf, gzip, importerState, rawTar, readTargetOffline } from '../sync/bundle/support.js';
 
 const ROOT_CA = readFixtureText('certs/root-ca.pem');
 const EC_KEY = readFixtureText('keys/ec-p256.pub.pem');
@@ -40,28 +40,8 @@ let export1: ExportResult;
 
 const trustPath = (scope: string) => (scope === '*' ? 'trust/_default.json' : `trust/${scope}.json`);
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return (e as { code?: string }).code ?? `not coded: ${(e as Error).message}`;
-  }
-  return 'accepted';
-}
-
 /** Everything an import may change on the air-gapped instance. */
-async function siteState(): Promise<string> {
-  const s = site.instance.store;
-  const up = await s.getUpstream(export1.origin);
-  return JSON.stringify({
-    scopes: await s.listScopes(),
-    anchors: await s.listAnchors(),
-    revocations: await s.listRevocations(),
-    upstream: up && { ...up, root: sha256Hex(up.root) },
-    mirrorFiles: await s.countUpstreamFiles(export1.origin),
-    changeSeq: await s.changeSeq(),
-  });
-}
+const siteState = () => importerState(site.instance.store, export1.origin);
 
 /** Imports as another process would: its own connection to the data dir, while the site runs. */
 const importIntoSite = (file: string, extra: Partial<ImportOptions> = {}) =>

@@ -19,6 +19,7 @@ const TOOLS = {
   softhsm2: { pkg: 'softhsm2', files: () => ['/usr/lib/softhsm/libsofthsm2.so', '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so', '/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so'] },
   'softhsm2-util': { pkg: 'softhsm2', files: () => ['/usr/bin/softhsm2-util'] },
   zsh: { pkg: 'zsh', files: () => ['/usr/bin/zsh', '/bin/zsh'] },
+  htpasswd: { pkg: 'apache2-utils', files: () => ['/usr/bin/htpasswd'] },
   nginx: { pkg: 'nginx', files: () => ['/usr/sbin/nginx', '/usr/bin/nginx'] },
   postgres: { pkg: 'postgresql', files: () => postgresBinaries() },
   libfaketime: { pkg: 'libfaketime', files: () => ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1'] },

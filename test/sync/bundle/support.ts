@@ -5,6 +5,8 @@ import { gzipSync } from 'node:zlib';
 import { Header } from 'tar';
 import { BaseFetcher, Updater } from 'tuf-js';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
+import { sha256Hex } from '../../../sync/bundle/format.js';
+import type { Store } from '../../../service/store/index.js';
 
 export interface RawEntry {
   path: string;
@@ -80,4 +82,27 @@ export async function readTargetOffline(tufDir: string, pinnedRoot: Buffer, work
   if (!info) return null;
   const file = await updater.downloadTarget(info, join(work, `t-${Math.random().toString(36).slice(2)}`));
   return readFileSync(file);
+}
+
+/** The code of a refused call ("accepted" when it resolves): tests assert codes, not messages. */
+export async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as { code?: string }).code ?? `not coded: ${(e as Error).message}`;
+  }
+  return 'accepted';
+}
+
+/** Everything a bundle import may change on the importing site, as one string to compare. */
+export async function importerState(s: Store, origin: string): Promise<string> {
+  const up = await s.getUpstream(origin);
+  return JSON.stringify({
+    scopes: await s.listScopes(),
+    anchors: await s.listAnchors(),
+    revocations: await s.listRevocations(),
+    upstream: up && { ...up, root: sha256Hex(up.root) },
+    mirrorFiles: await s.countUpstreamFiles(origin),
+    changeSeq: await s.changeSeq(),
+  });
 }
