@@ -175,6 +175,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
   instance.publisher.start();
   // CRLs registered with a URL are fetched again on a schedule derived from nextUpdate.
   const crlRefresher = new CrlRefresher(instance.store, instance.service, {
+    outbound: instance.outbound,
     onError: (err) => log({ level: 'error', msg: 'CRL refresh failed', err: err instanceof Error ? err.message : String(err) }),
   });
   crlRefresher.start();

@@ -31,6 +31,7 @@ export function serveCommand(): Command {
       const { bindListener, startServer } = await import('../../service/server.js');
       const { lockDataDir } = await import('../../service/util/data-dir-lock.js');
       const { TrustedProxies } = await import('../../service/http/client.js');
+      const { addressPolicy } = await import('../../service/net/outbound.js');
       const logger = createLogger({ level: config.logLevel });
       const dir = config.data;
       // A database setting this version cannot use is refused before the data dir is made.
@@ -100,6 +101,7 @@ export function serveCommand(): Command {
         revocationJournal: config.revocationJournal,
         onPublishError: (err) => logger.error({ err }, 'publish failed'),
         onJournalError: (err) => logger.error({ err }, 'revocation journal write failed'),
+        outbound: addressPolicy(config.allowPrivateUpstreams),
       });
       // Issue 24 row 10: what the checks at open found.
       if (instance.storeCheck != null) logger[instance.storeCheck === 'ok' ? 'info' : 'error']({ quickCheck: instance.storeCheck }, 'database quick_check');

@@ -10,6 +10,7 @@ import { BaseFetcher } from 'tuf-js';
 import { DownloadError, DownloadHTTPError, DownloadLengthMismatchError } from 'tuf-js/dist/error.js';
 import { NotCachedError } from './errors.js';
 import { HttpRequestError, httpRequest } from './http.js';
+import type { ConnectGuard } from '../../service/net/outbound.js';
 
 type Body = ReadableStream<Uint8Array<ArrayBuffer>>;
 
@@ -24,6 +25,8 @@ export interface HttpFetcherOptions {
    * each file at its signed length or its configured maximum; this bounds them all).
    */
   maxBytes?: number;
+  /** The service's own fetches: the address guard (service/net/outbound.ts; issue 16, finding 9). */
+  guard?: ConnectGuard;
 }
 
 /**
@@ -90,6 +93,7 @@ export class HttpFetcher extends MemoryFetcher {
         signal: this.options.signal,
         maxBytes: max,
         tooLarge: (_, announced) => new DownloadLengthMismatchError(`Max length reached: ${url} ${announced ? 'announces' : 'sent'} more than ${max} bytes`),
+        guard: this.options.guard,
       });
     } catch (e) {
       if (!(e instanceof HttpRequestError)) throw e;
