@@ -9,7 +9,7 @@ import type { ConsoleOptions } from './http/ui/console.js';
 import type { Logger } from './log.js';
 import type { Instance } from './instance.js';
 import { KeyshareError, Codes } from './errors.js';
-import { closeFeed } from './http/routes/feed.js';
+import { closeFeed, type FeedLimits } from './http/routes/feed.js';
 import { UpstreamManager, type ManagerOptions } from '../sync/upstream/manager.js';
 import { StaticDir } from './repo/static-dir.js';
 import { evaluateHealth } from './health.js';
@@ -53,6 +53,8 @@ export interface ServerOptions {
   trustedProxies?: TrustedProxies;
   /** Refused admin API requests per client address (service/http/middleware/refusals.ts). */
   refusalLimits?: RefusalLimits;
+  /** Long-poll slots of the change feed (service/http/routes/feed.ts). */
+  feedLimits?: FeedLimits;
   /** `--advertise-url`: named by the other replicas in NOT_PUBLISHER while this one publishes. */
   advertiseUrl?: string | null;
   /** A listener bound before the instance was opened (`keyshare serve`, issue 24 row 14); else startServer binds one. */
@@ -152,6 +154,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
     console: options.console,
     trustedProxies: options.trustedProxies,
     refusalLimits: options.refusalLimits,
+    feedLimits: options.feedLimits,
   });
   // The static copy: the whole repository now (start fails if the directory cannot be written),
   // then what each publish, root publish or reload of another process's publish adds.
