@@ -96,6 +96,21 @@ export async function bindListener(listen: string, options: Pick<ServerOptions, 
   };
 }
 
+/**
+ * Issue 16 ("5xx on a malformed request"): an answer sent before its request's body was read to
+ * the end (413, a refusal before the body is parsed) says `Connection: close`. The body is
+ * drained for a short while and the connection is then cut (@hono/node-server drainIncoming);
+ * without the header a keep-alive client sent its next request (a GET /api/v1/scopes in the
+ * review's burst) on that connection and got ECONNRESET.
+ */
+function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: Parameters<typeof writeHead>) {
+    if (!req.complete) this.setHeader('connection', 'close');
+    return writeHead.apply(this, args);
+  } as typeof writeHead;
+}
+
 /** Defaults for the slow-client limits (node's are 60 s and 300 s, checked every 30 s). */
 export const DEFAULT_HEADERS_TIMEOUT_MS = 15_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -195,7 +210,10 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
   const stopGc = collectAfterPublishing(instance.publisher);
   // The hot TUF reads are answered before hono (service/http/routes/tuf.ts tufFastPath).
   const honoListener = getRequestListener(app.fetch, { hostname: bound.host });
-  bound.handle((req, res) => fast(req, res) || void honoListener(req, res));
+  bound.handle((req, res) => {
+    closeIfBodyUnread(req, res);
+    return fast(req, res) || void honoListener(req, res);
+  });
   const server = bound.server;
   const host = bound.host;
   const address = server.address();
