@@ -8,7 +8,8 @@ export function configOptions(cmd: Command): Command {
     const [long, arg] = s.flag.split(' ');
     if (cmd.options.some((o) => o.long === long)) continue;
     const help = `${s.description} (env ${s.env}, default ${s.defaultText.replace(/`/g, '')})`;
-    cmd.option(`${long} <${arg!.toLowerCase()}>`, help);
+    // A flag without an argument is a switch (true when given).
+    cmd.option(arg ? `${long} <${arg.toLowerCase()}>` : long!, help);
   }
   return cmd;
 }

@@ -92,6 +92,17 @@ const SettingsSchema = z
         return list;
       })
       .optional(),
+    'allow-private-upstreams': z
+      .union([z.boolean(), z.string()])
+      .transform((v, ctx) => {
+        if (typeof v === 'boolean') return v;
+        const t = v.trim().toLowerCase();
+        if (['1', 'true', 'yes', 'on'].includes(t)) return true;
+        if (['0', 'false', 'no', 'off'].includes(t)) return false;
+        ctx.addIssue({ code: 'custom', message: `must be true or false, not ${JSON.stringify(v)}` });
+        return z.NEVER;
+      })
+      .optional(),
     'log-level': z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }),
     'expiry.timestamp': duration(60, 366 * 86_400),
     'expiry.snapshot': duration(60, 366 * 86_400),
@@ -140,6 +151,8 @@ export interface Config {
   logLevel: LogLevel;
   /** `--trusted-proxy`: CIDRs whose X-Forwarded-* headers are believed (service/http/client.ts). */
   trustedProxy: string[];
+  /** Issue 16, finding 9: upstream and CRL fetches may reach loopback, link-local and private addresses. */
+  allowPrivateUpstreams: boolean;
   /** Only the lifetimes that were set (flag, environment or file): the rest stay as stored at init. */
   expiry: Partial<ExpiryConfig>;
   maxBodyBytes: number;
@@ -295,6 +308,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     staticDir: v['static-dir'] ? path('static-dir', v['static-dir']) : null,
     logLevel: v['log-level'],
     trustedProxy: v['trusted-proxy'] ?? [],
+    allowPrivateUpstreams: v['allow-private-upstreams'] ?? false,
     expiry: Object.fromEntries(
       (['timestamp', 'snapshot', 'targets', 'root'] as const).filter((r) => origin[`expiry.${r}`] !== 'default').map((r) => [r, v[`expiry.${r}`]]),
     ),

@@ -52,6 +52,8 @@ export const Codes = {
   LISTEN_FAILED: 'LISTEN_FAILED',
   /** `serve` has bound its address and is not serving yet. */
   STARTING: 'STARTING',
+  /** Issue 16, finding 9: an upstream or CRL URL (or a redirect) reaches a loopback, link-local or private address; `--allow-private-upstreams` allows it. */
+  ADDRESS_NOT_ALLOWED: 'ADDRESS_NOT_ALLOWED',
   INTERNAL: 'INTERNAL',
 } as const;
 

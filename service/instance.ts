@@ -26,6 +26,7 @@ import { tokenDigest } from './audit/digest.js';
 import { TokenService } from './auth/token-service.js';
 import { RevocationJournal, journalPath } from './revocation-journal.js';
 import { CaService } from './ca/service.js';
+import { PUBLIC_ONLY, type AddressPolicy } from './net/outbound.js';
 
 export interface InitOptions {
   dataDir: string;
@@ -130,6 +131,11 @@ export interface OpenOptions {
   onJournalError?: (e: Error) => void;
   /** `serve --sigstore-scope` (issue 19): the target trusted_root.json; absent: left as published. */
   sigstoreRoot?: SigstoreRootSource;
+  /**
+   * Issue 16, finding 9: the addresses upstream and CRL fetches may reach (service/net/outbound.ts).
+   * Default: public addresses only; `--allow-private-upstreams` gives ANY_ADDRESS.
+   */
+  outbound?: AddressPolicy;
 }
 
 export interface Instance {
@@ -152,6 +158,8 @@ export interface Instance {
   storeCheck?: string | null;
   /** Roles found damaged at open and re-signed from the stored records (issue 24 row 10). */
   repaired?: string[];
+  /** Where upstream and CRL fetches may connect (issue 16, finding 9). */
+  outbound: AddressPolicy;
   close(): Promise<void>;
 }
 
@@ -221,6 +229,7 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
     clock: options.clock,
     storeCheck,
     repaired,
+    outbound: options.outbound ?? PUBLIC_ONLY,
     async close() {
       publisher.stop();
       await ca.close();

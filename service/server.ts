@@ -9,7 +9,7 @@ import type { ConsoleOptions } from './http/ui/console.js';
 import type { Logger } from './log.js';
 import type { Instance } from './instance.js';
 import { KeyshareError, Codes } from './errors.js';
-import { closeFeed } from './http/routes/feed.js';
+import { closeFeed, type FeedLimits } from './http/routes/feed.js';
 import { UpstreamManager, type ManagerOptions } from '../sync/upstream/manager.js';
 import { StaticDir } from './repo/static-dir.js';
 import { evaluateHealth } from './health.js';
@@ -53,6 +53,8 @@ export interface ServerOptions {
   trustedProxies?: TrustedProxies;
   /** Refused admin API requests per client address (service/http/middleware/refusals.ts). */
   refusalLimits?: RefusalLimits;
+  /** Long-poll slots of the change feed (service/http/routes/feed.ts). */
+  feedLimits?: FeedLimits;
   /** `--advertise-url`: named by the other replicas in NOT_PUBLISHER while this one publishes. */
   advertiseUrl?: string | null;
   /** A listener bound before the instance was opened (`keyshare serve`, issue 24 row 14); else startServer binds one. */
@@ -92,6 +94,21 @@ export async function bindListener(listen: string, options: Pick<ServerOptions, 
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * Issue 16 ("5xx on a malformed request"): an answer sent before its request's body was read to
+ * the end (413, a refusal before the body is parsed) says `Connection: close`. The body is
+ * drained for a short while and the connection is then cut (@hono/node-server drainIncoming);
+ * without the header a keep-alive client sent its next request (a GET /api/v1/scopes in the
+ * review's burst) on that connection and got ECONNRESET.
+ */
+function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: Parameters<typeof writeHead>) {
+    if (!req.complete) this.setHeader('connection', 'close');
+    return writeHead.apply(this, args);
+  } as typeof writeHead;
 }
 
 /** Defaults for the slow-client limits (node's are 60 s and 300 s, checked every 30 s). */
@@ -152,6 +169,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
     console: options.console,
     trustedProxies: options.trustedProxies,
     refusalLimits: options.refusalLimits,
+    feedLimits: options.feedLimits,
   });
   // The static copy: the whole repository now (start fails if the directory cannot be written),
   // then what each publish, root publish or reload of another process's publish adds.
@@ -175,6 +193,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
   instance.publisher.start();
   // CRLs registered with a URL are fetched again on a schedule derived from nextUpdate.
   const crlRefresher = new CrlRefresher(instance.store, instance.service, {
+    outbound: instance.outbound,
     onError: (err) => log({ level: 'error', msg: 'CRL refresh failed', err: err instanceof Error ? err.message : String(err) }),
   });
   crlRefresher.start();
@@ -191,7 +210,10 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
   const stopGc = collectAfterPublishing(instance.publisher);
   // The hot TUF reads are answered before hono (service/http/routes/tuf.ts tufFastPath).
   const honoListener = getRequestListener(app.fetch, { hostname: bound.host });
-  bound.handle((req, res) => fast(req, res) || void honoListener(req, res));
+  bound.handle((req, res) => {
+    closeIfBodyUnread(req, res);
+    return fast(req, res) || void honoListener(req, res);
+  });
   const server = bound.server;
   const host = bound.host;
   const address = server.address();

@@ -5,12 +5,14 @@
  */
 import { createLogger } from '../../service/log.js';
 import { openInstance } from '../../service/instance.js';
+import { ANY_ADDRESS } from '../../service/net/outbound.js';
 import { startServer } from '../../service/server.js';
 import type { LogLevel } from '../../service/settings.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as { data: string; staticDir?: string; pollMs?: number; logLevel?: LogLevel };
 const logger = createLogger({ level: cfg.logLevel ?? 'info' });
-const instance = await openInstance({ dataDir: cfg.data, onPublishError: (err) => logger.error({ err }, 'publish failed') });
+// Bench chains are on loopback (issue 16, finding 9).
+const instance = await openInstance({ dataDir: cfg.data, outbound: ANY_ADDRESS, onPublishError: (err) => logger.error({ err }, 'publish failed') });
 const server = await startServer(
   instance,
   '127.0.0.1:0',

@@ -31,6 +31,7 @@ export function serveCommand(): Command {
       const { bindListener, startServer } = await import('../../service/server.js');
       const { lockDataDir } = await import('../../service/util/data-dir-lock.js');
       const { TrustedProxies } = await import('../../service/http/client.js');
+      const { addressPolicy } = await import('../../service/net/outbound.js');
       const logger = createLogger({ level: config.logLevel });
       const dir = config.data;
       // A database setting this version cannot use is refused before the data dir is made.
@@ -103,6 +104,7 @@ export function serveCommand(): Command {
         onPublishError: (err) => logger.error({ err }, 'publish failed'),
         onJournalError: (err) => logger.error({ err }, 'revocation journal write failed'),
         sigstoreRoot: { scope: config.sigstoreScope, build: trustedRootBytes((scope, warning) => logger.warn({ scope }, warning)) },
+        outbound: addressPolicy(config.allowPrivateUpstreams),
       });
       if (config.sigstoreScope !== null && !(await instance.store.getScope(config.sigstoreScope))) {
         logger.warn({ scope: config.sigstoreScope }, 'the --sigstore-scope scope is not defined: trusted_root.json is published once it is');

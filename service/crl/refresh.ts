@@ -8,6 +8,8 @@ import { KeyshareError } from '../errors.js';
 import { MAX_CRL_BYTES } from '../crypto/index.js';
 import type { Store, CrlRecord } from '../store/index.js';
 import type { TrustService } from '../trust-service.js';
+import { httpRequest } from '../net/http.js';
+import { PUBLIC_ONLY, guardFor, type AddressPolicy } from '../net/outbound.js';
 
 export const CRL_FETCH_FAILED = 'CRL_FETCH_FAILED';
 export const CRL_URL_INVALID = 'CRL_URL_INVALID';
@@ -34,24 +36,29 @@ export function checkCrlUrl(url: string): string {
   return u.toString();
 }
 
-/** Downloads a CRL: at most MAX_CRL_BYTES (CRL_TOO_LARGE) within the timeout (CRL_FETCH_FAILED). */
-export async function fetchCrl(url: string, options: { fetch?: CrlFetch; timeoutMs?: number; maxBytes?: number } = {}): Promise<Uint8Array> {
+/**
+ * Downloads a CRL: at most MAX_CRL_BYTES (CRL_TOO_LARGE) within the timeout (CRL_FETCH_FAILED),
+ * from addresses `outbound` allows, redirects included (ADDRESS_NOT_ALLOWED; issue 16, finding 9).
+ * A failure to connect has one text whatever its cause (no port-scanner oracle).
+ */
+export async function fetchCrl(url: string, options: { fetch?: CrlFetch; timeoutMs?: number; maxBytes?: number; outbound?: AddressPolicy } = {}): Promise<Uint8Array> {
   const maxBytes = options.maxBytes ?? MAX_CRL_BYTES;
-  const doFetch: CrlFetch = options.fetch ?? ((u, init) => fetch(u, { ...init, redirect: 'follow' }));
-  const signal = AbortSignal.timeout(options.timeoutMs ?? CRL_FETCH_TIMEOUT_MS);
+  const timeoutMs = options.timeoutMs ?? CRL_FETCH_TIMEOUT_MS;
+  const tooLarge = () => new KeyshareError('CRL_TOO_LARGE', `the CRL at ${url} is larger than ${maxBytes} bytes`);
+  const doFetch: CrlFetch = options.fetch ?? guardedFetch(options.outbound ?? PUBLIC_ONLY, maxBytes, tooLarge);
+  const signal = AbortSignal.timeout(timeoutMs);
   const fail = (why: string, cause?: unknown) => new KeyshareError(CRL_FETCH_FAILED, `cannot fetch the CRL from ${url}: ${why}`, { cause });
   let res: Response;
   try {
     res = await doFetch(checkCrlUrl(url), { signal, headers: { accept: 'application/pkix-crl, application/x-pkcs7-crl;q=0.5, */*;q=0.1' } });
   } catch (e) {
     if (e instanceof KeyshareError) throw e;
-    throw fail(signal.aborted ? `no answer within ${options.timeoutMs ?? CRL_FETCH_TIMEOUT_MS} ms` : String((e as Error).cause ?? (e as Error).message), e);
+    throw fail(NO_ANSWER, e);
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => {});
     throw fail(`HTTP ${res.status}`);
   }
-  const tooLarge = () => new KeyshareError('CRL_TOO_LARGE', `the CRL at ${url} is larger than ${maxBytes} bytes`);
   // Cap before reading (STYLE.md "Security habits"): the announced length, then the bytes read.
   if (Number(res.headers.get('content-length') ?? '0') > maxBytes) {
     await res.body?.cancel().catch(() => {});
@@ -74,9 +81,22 @@ export async function fetchCrl(url: string, options: { fetch?: CrlFetch; timeout
     }
   } catch (e) {
     if (e instanceof KeyshareError) throw e;
-    throw fail(signal.aborted ? 'the download timed out' : (e as Error).message, e);
+    throw fail(signal.aborted ? 'the download timed out' : NO_ANSWER, e);
   }
   return new Uint8Array(Buffer.concat(chunks));
+}
+
+const NO_ANSWER = 'no answer (the connection failed or timed out)';
+
+/** The CrlFetch of the service itself: service/net/http.ts with the address guard, following redirects. */
+function guardedFetch(policy: AddressPolicy, maxBytes: number, tooLarge: () => Error): CrlFetch {
+  return async (url, init) => {
+    const timeoutMs = CRL_FETCH_TIMEOUT_MS;
+    const answer = await httpRequest(url, { headers: init.headers, signal: init.signal, timeoutMs, maxBytes, tooLarge, guard: guardFor(policy) });
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(answer.headers)) if (typeof v === 'string') headers.set(k, v);
+    return new Response(answer.status === 204 || answer.status === 304 ? null : new Uint8Array(answer.body), { status: answer.status, headers });
+  };
 }
 
 /**
@@ -105,6 +125,8 @@ export interface RefreshOutcome {
 
 export interface CrlRefresherOptions {
   fetch?: CrlFetch;
+  /** Where the default fetch may connect (issue 16, finding 9); default: public addresses only. */
+  outbound?: AddressPolicy;
   timeoutMs?: number;
   clock?: () => Date;
   onRefresh?: (outcome: RefreshOutcome) => void;
@@ -150,7 +172,7 @@ export class CrlRefresher {
     const url = rec.url!;
     const at = now.toISOString();
     try {
-      const bytes = await fetchCrl(url, { fetch: this.options.fetch, timeoutMs: this.options.timeoutMs });
+      const bytes = await fetchCrl(url, { fetch: this.options.fetch, outbound: this.options.outbound, timeoutMs: this.options.timeoutMs });
       // The same CRL again is the common case: nothing to check or publish.
       if (Buffer.from(bytes).equals(rec.der)) {
         await this.store.recordCrlFetch(rec.issuer, at, null);
@@ -192,10 +214,10 @@ export async function addCrlFromUrl(
   store: Store,
   service: TrustService,
   url: string,
-  options: { issuer?: string; fetch?: CrlFetch; timeoutMs?: number; now?: Date } = {},
+  options: { issuer?: string; fetch?: CrlFetch; outbound?: AddressPolicy; timeoutMs?: number; now?: Date } = {},
 ): Promise<Awaited<ReturnType<TrustService['addCrl']>> & { unchanged: boolean }> {
   const normalized = checkCrlUrl(url);
-  const bytes = await fetchCrl(normalized, { fetch: options.fetch, timeoutMs: options.timeoutMs });
+  const bytes = await fetchCrl(normalized, { fetch: options.fetch, outbound: options.outbound, timeoutMs: options.timeoutMs });
   const at = (options.now ?? new Date()).toISOString();
   const same = (await store.listCrls()).find((c) => c.der.equals(Buffer.from(bytes)) && (options.issuer === undefined || c.issuer === options.issuer));
   if (same) {

@@ -15,7 +15,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { tufRoutes } from './routes/tuf.js';
 import { mirrorRoutes } from './routes/mirrors.js';
-import { feedRoutes } from './routes/feed.js';
+import { feedRoutes, type FeedLimits } from './routes/feed.js';
 import { upstreamRoutes } from './routes/upstreams.js';
 import { allBlockRoutes, blockRoutes } from './routes/blocks.js';
 import { scopeRoutes } from './routes/scopes.js';
@@ -50,6 +50,8 @@ export interface AppDeps {
   trustedProxies?: TrustedProxies;
   /** Refused admin API requests per client address (middleware/refusals.ts). */
   refusalLimits?: RefusalLimits;
+  /** Long-poll slots of the change feed (routes/feed.ts; issue 16, finding 3). */
+  feedLimits?: FeedLimits;
 }
 
 export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
@@ -96,7 +98,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
 
   // The change feed downstream services subscribe to (sync/upstream): before the repository's files.
-  app.route('/tuf', feedRoutes());
+  app.route('/tuf', feedRoutes(deps.feedLimits));
   app.route('/tuf', tufRoutes());
   app.route('/mirrors', mirrorRoutes());
   app.route('/crl', crlFileRoutes());

@@ -10,6 +10,7 @@ import { BaseFetcher } from 'tuf-js';
 import { DownloadError, DownloadHTTPError, DownloadLengthMismatchError } from 'tuf-js/dist/error.js';
 import { NotCachedError } from './errors.js';
 import { HttpRequestError, httpRequest } from './http.js';
+import type { ConnectGuard } from '../../shared/http.js';
 
 type Body = ReadableStream<Uint8Array<ArrayBuffer>>;
 
@@ -31,6 +32,8 @@ export interface HttpFetcherOptions {
    * server serves as timestamp.json; tuf-js verifies them against the final root all the same.
    */
   prefetchTimestamp?: boolean;
+  /** The service's own fetches: the address guard (service/net/outbound.ts; issue 16, finding 9). */
+  guard?: ConnectGuard;
 }
 
 /**
@@ -119,6 +122,7 @@ export class HttpFetcher extends MemoryFetcher {
         signal: this.options.signal,
         maxBytes: max,
         tooLarge: (_, announced) => new DownloadLengthMismatchError(`Max length reached: ${url} ${announced ? 'announces' : 'sent'} more than ${max} bytes`),
+        guard: this.options.guard,
       });
     } catch (e) {
       if (!(e instanceof HttpRequestError)) throw e;

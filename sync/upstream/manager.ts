@@ -30,6 +30,8 @@ import { UPSTREAM_NAME } from './source.js';
 import type { RegistryOptions } from '../oci/client.js';
 import { formatOciReference, isOciReference, parseOciReference } from '../oci/reference.js';
 import { isOciRow } from './oci.js';
+import { httpRequest } from '../../service/net/http.js';
+import { checkUrlAddress, guardFor } from '../../service/net/outbound.js';
 import { isBundleRow, syncUpstream, upstreamCacheDir, upstreamState, type SyncLimits, type SyncOutcome } from './sync.js';
 
 export type UpstreamMode = 'federate' | 'mirror';
@@ -208,6 +210,8 @@ export class UpstreamManager {
         throw invalid(`--url must be an http(s) URL of a keyshare service or an oci:// reference, not ${JSON.stringify(input.url)}`);
       }
       if (new URL(url).username || new URL(url).password) throw invalid('an upstream URL carries no credentials');
+      // Issue 16, finding 9: refused at once when it names a private address (each request checks again).
+      await checkUrlAddress(new URL(url), this.instance.outbound);
     }
     const mode = input.mode ?? 'federate';
     if (!UPSTREAM_MODES.includes(mode)) throw invalid(`--mode is federate or mirror, not ${JSON.stringify(mode)}`);
@@ -306,6 +310,7 @@ export class UpstreamManager {
             clock: this.options.clock,
             limits: this.options.limits,
             registry: this.options.registry,
+            outbound: this.instance.outbound,
           },
           name,
         );
@@ -414,16 +419,19 @@ export class UpstreamManager {
     const wait = this.options.feedWaitSeconds ?? 25;
     while (!r.stopped && !controller.signal.aborted) {
       try {
-        const signal = AbortSignal.any([controller.signal, AbortSignal.timeout((wait + 10) * 1000)]);
-        const res = await fetch(`${r.url}/tuf/feed?after=${r.seen}&wait=${wait}`, { signal, headers: { 'user-agent': 'keyshare-upstream' } });
+        const res = await httpRequest(`${r.url}/tuf/feed?after=${r.seen}&wait=${wait}`, {
+          signal: controller.signal,
+          timeoutMs: (wait + 10) * 1000,
+          headers: { 'user-agent': 'keyshare-upstream' },
+          maxBytes: FEED_MAX_BYTES,
+          guard: guardFor(this.instance.outbound),
+        });
         if (res.status === 404) {
-          await res.body?.cancel().catch(() => {});
           backoff = 5 * 60_000;
           throw new Error('no change feed');
         }
-        const text = await readCapped(res, FEED_MAX_BYTES);
-        if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        const version = (JSON.parse(text) as { timestampVersion?: unknown }).timestampVersion;
+        if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}`);
+        const version = (JSON.parse(res.body.toString('utf8')) as { timestampVersion?: unknown }).timestampVersion;
         if (!Number.isSafeInteger(version)) throw new Error('not a feed answer');
         backoff = 1_000;
         if ((version as number) > r.seen) {
@@ -482,24 +490,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done);
   });
-}
-
-async function readCapped(res: Response, max: number): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel().catch(() => {});
-      throw new Error('feed answer too large');
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function view(row: UpstreamRecord, now: Date = new Date(), graceSeconds = DEFAULT_ORIGIN_GRACE_SECONDS): UpstreamView {

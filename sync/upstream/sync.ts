@@ -28,6 +28,7 @@ import type { Store, UpstreamRecord } from '../../service/store/index.js';
 import { fetchTrust, INDEX_TARGET, type RepositoryFile } from '../client/fetch-trust.js';
 import { FetchCodes } from '../client/errors.js';
 import { HttpFetcher } from '../client/fetcher.js';
+import { guardFor, type AddressPolicy } from '../../service/net/outbound.js';
 import { carryCrls, crlProblem, federatedCrls, type CarriedCrl, type CrlRefusal } from './carry-crls.js';
 import { UpstreamCodes, toSyncError, upstreamError } from './errors.js';
 import {
@@ -67,6 +68,8 @@ export interface SyncDeps {
   limits?: Partial<SyncLimits>;
   /** For oci:// upstreams (oci.ts). */
   registry?: RegistryOptions;
+  /** Where its requests may connect, redirects included (issue 16, finding 9: service/net/outbound.ts). */
+  outbound: AddressPolicy;
 }
 
 /** What an online upstream row's `state` holds. */
@@ -159,7 +162,7 @@ export async function syncUpstream(deps: SyncDeps, name: string): Promise<SyncOu
 async function read(deps: SyncDeps, row: UpstreamRecord, now: Date, limits: SyncLimits, signal: AbortSignal): Promise<Fetched> {
   const prev = upstreamState(row);
   const federate = row.mode === 'federate';
-  const fetcher = new HttpFetcher({ timeoutMs: limits.requestTimeoutMs, signal, maxBytes: limits.maxFileBytes, userAgent: 'keyshare-upstream' });
+  const fetcher = new HttpFetcher({ timeoutMs: limits.requestTimeoutMs, signal, maxBytes: limits.maxFileBytes, userAgent: 'keyshare-upstream', guard: guardFor(deps.outbound) });
   const cache = upstreamCacheDir(deps.dataDir, row.name);
   const res = await fetchTrust({
     server: row.url,

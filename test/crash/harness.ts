@@ -57,7 +57,7 @@ interface Serve {
 }
 
 async function startServe(dataDir: string): Promise<Serve> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--listen', '127.0.0.1:0'], {
+  const child = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--listen', '127.0.0.1:0', '--allow-private-upstreams'], {
     env: { ...cleanEnv(), KEYSHARE_LOG_LEVEL: 'error' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

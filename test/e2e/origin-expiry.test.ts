@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFixtureText } from '../../fixtures/index.js';
 import { openInstance, type Instance } from '../../service/instance.js';
+import { ANY_ADDRESS } from '../../service/net/outbound.js';
 import { exportBundle } from '../../sync/bundle/export.js';
 import { importBundle } from '../../sync/bundle/import.js';
 import { UpstreamManager } from '../../sync/upstream/manager.js';
@@ -46,7 +47,7 @@ describe('when an imported bundle expires', () => {
     originName = r.origin;
     const { dataDir } = await newDataDir();
     await importBundle({ dataDir, file: out, root: readFileSync(join(originDir, 'root.json')), tmpDir: tempDir() });
-    site = await openInstance({ dataDir });
+    site = await openInstance({ dataDir, outbound: ANY_ADDRESS });
     await site.publisher.flush();
     now = Date.now() - 55_000; // the manager's clock: when the bundle was made
     manager = new UpstreamManager(site, { clock: () => new Date(now), originGraceSeconds: 7 * 86_400, onError: (e) => errors.push((e as Error).message) });

@@ -96,7 +96,7 @@ describe('keyshare serve --upstream-poll-interval', () => {
   it('polls each upstream at that interval', async () => {
     const { dataDir, token } = await newDataDir({ binBits: 4 });
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYSHARE_')));
-    const child = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--listen', '127.0.0.1:0', '--upstream-poll-interval', '1s', '--log-level', 'silent'], {
+    const child = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--listen', '127.0.0.1:0', '--allow-private-upstreams', '--upstream-poll-interval', '1s', '--log-level', 'silent'], {
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -19,6 +19,7 @@ import { UpstreamManager } from '../../sync/upstream/manager.js';
 import { exportBundle } from '../../sync/bundle/export.js';
 import { importBundle } from '../../sync/bundle/import.js';
 import { openInstance } from '../../service/instance.js';
+import { ANY_ADDRESS } from '../../service/net/outbound.js';
 import { startServer } from '../../service/server.js';
 import { TufClient, cleanupTempDirs, eventually, httpApi, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
 import { FaultProxy } from '../support/fault-proxy.js';
@@ -439,7 +440,7 @@ describe('faults: a failing upstream never changes what is served, and recovery 
   it('keeps its state across a restart of the downstream: versions never go backwards', async () => {
     const before = await upstream(F, 's');
     await F.close();
-    const instance = await openInstance({ dataDir: F.dataDir });
+    const instance = await openInstance({ dataDir: F.dataDir, outbound: ANY_ADDRESS });
     UpstreamManager.for(instance, managerOptions);
     const server = await startServer(instance, '127.0.0.1:0');
     F = { ...F, instance, server, url: server.url, api: httpApi(server.url, F.token), close: () => server.close() };

@@ -50,11 +50,42 @@ export function tufLocations(staticDir: string): string {
 
 /** Starts nginx in the foreground on 127.0.0.1, serving `staticDir` under /tuf/. */
 export async function startNginx(workDir: string, staticDir: string): Promise<RunningNginx> {
+  chmodSync(staticDir, 0o755);
+  return runNginx(workDir, (port) => `listen 127.0.0.1:${port};\n${tufLocations(staticDir)}`, 'http', '/tuf/root.json');
+}
+
+/**
+ * The TLS proxy of docs/DEPLOYMENT.md in front of `upstream` (http://127.0.0.1:PORT), on
+ * 127.0.0.1 with a self-signed certificate: the same location block as the docs (see
+ * proxyLocation), with the docs' host name, port and certificate paths replaced.
+ */
+export async function startNginxTlsProxy(workDir: string, upstream: string, tls: { cert: string; key: string }): Promise<RunningNginx> {
+  return runNginx(
+    workDir,
+    (port) => `listen 127.0.0.1:${port} ssl;\n    ssl_certificate     ${tls.cert};\n    ssl_certificate_key ${tls.key};\n    ${proxyLocation(upstream)}`,
+    'https',
+    '/healthz',
+  );
+}
+
+/** The location block of docs/DEPLOYMENT.md's TLS proxy (a test checks that the docs show it). */
+export function proxyLocation(upstream = 'http://127.0.0.1:8080'): string {
+  return [
+    'location / {',
+    `        proxy_pass ${upstream};`,
+    '        proxy_set_header Host $http_host;',
+    '        proxy_set_header X-Forwarded-For $remote_addr;',
+    '        proxy_set_header X-Forwarded-Proto $scheme;',
+    '    }',
+  ].join('\n');
+}
+
+async function runNginx(workDir: string, server: (port: number) => string, scheme: 'http' | 'https', readyPath: string): Promise<RunningNginx> {
   if (!NGINX_BIN) throw new Error('nginx is not installed (Debian package nginx)');
   const port = await freePort();
   for (const d of ['temp', 'logs']) mkdirSync(join(workDir, d), { recursive: true });
   // The worker may run as another user (as root, nginx switches users): let it read the files.
-  for (const d of [workDir, staticDir]) chmodSync(d, 0o755);
+  chmodSync(workDir, 0o755);
   const errorLog = join(workDir, 'logs', 'error.log');
   const temp = join(workDir, 'temp');
   const conf = join(workDir, 'nginx.conf');
@@ -77,8 +108,7 @@ http {
   types { application/json json; application/pkix-crl crl; }
   default_type application/octet-stream;
   server {
-    listen 127.0.0.1:${port};
-${tufLocations(staticDir)}
+    ${server(port)}
   }
 }
 `,
@@ -87,17 +117,11 @@ ${tufLocations(staticDir)}
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${scheme}://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}${existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : ''}`);
-    try {
-      const res = await fetch(`${url}/tuf/root.json`);
-      await res.arrayBuffer();
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
-    }
+    if (await answers(`${url}${readyPath}`)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`nginx did not start: ${stderr}`);
@@ -116,4 +140,18 @@ ${tufLocations(staticDir)}
       }
     },
   };
+}
+
+/** Whether `url` answers 200 (a self-signed certificate is accepted: the proxy's own, made by the test). */
+async function answers(url: string): Promise<boolean> {
+  const { request } = await import(url.startsWith('https:') ? 'node:https' : 'node:http');
+  return new Promise((resolve) => {
+    const req = request(url, { rejectUnauthorized: false, timeout: 2_000 }, (res: import('node:http').IncomingMessage) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
 }

@@ -10,6 +10,7 @@ import { INDEX_MEDIA_TYPE, INDEX_TARGET, parseIndexHeader, parseShard, shardOfSc
 import { createApp } from '../../service/http/app.js';
 import { initDataDir, openInstance, type InitOptions, type Instance, type OpenOptions } from '../../service/instance.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../service/server.js';
+import { ANY_ADDRESS } from '../../service/net/outbound.js';
 import { prepareDataDir } from './database.js';
 
 const made: string[] = [];
@@ -98,7 +99,8 @@ export async function startTestService(
   const { dataDir, token } = options.dataDir
     ? { dataDir: options.dataDir, token: options.token ?? readFileSync(join(options.dataDir, 'admin.token'), 'utf8').trim() }
     : await newDataDir(options.init);
-  const instance = await openInstance({ ...options.open, dataDir });
+  // Everything here runs on loopback: upstream and CRL URLs are 127.0.0.1 (issue 16, finding 9).
+  const instance = await openInstance({ outbound: ANY_ADDRESS, ...options.open, dataDir });
   const server = await startServer(instance, '127.0.0.1:0', undefined, options.server);
   let closed = false;
   return {

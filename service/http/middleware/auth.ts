@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { parseToken, secretMatches, type TokenRole } from '../../auth/tokens.js';
 import { KeyshareError, Codes } from '../../errors.js';
 import { Actions, authorizeAttempt } from '../../auth/authorize.js';
@@ -8,20 +8,26 @@ import type { AppEnv } from '../context.js';
 export function bearerAuth(options: { clock?: () => Date } = {}): MiddlewareHandler<AppEnv> {
   const clock = options.clock ?? (() => new Date());
   return async function bearerAuthMiddleware(c, next) {
-    const header = c.req.header('authorization') ?? '';
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const parsed = m ? parseToken(m[1]!) : null;
-    const record = parsed ? await c.get('instance').store.getToken(parsed.id) : null;
-    const valid =
-      parsed !== null &&
-      record !== null &&
-      secretMatches(parsed.secret, record.hash) &&
-      record.revokedAt === null &&
-      (record.expiresAt === null || Date.parse(record.expiresAt) > clock().getTime());
-    if (!valid) throw new KeyshareError(Codes.UNAUTHORIZED, 'a valid bearer token is required');
-    c.set('principal', { tokenId: record!.id, role: record!.role as TokenRole, scopes: record!.scopes });
+    const record = await bearerToken(c, clock());
+    if (!record) throw new KeyshareError(Codes.UNAUTHORIZED, 'a valid bearer token is required');
+    c.set('principal', { tokenId: record.id, role: record.role as TokenRole, scopes: record.scopes });
     await next();
   };
+}
+
+/** The token record of a request's `Authorization: Bearer` header when it is valid (not revoked, not expired) at `now`; else null. */
+export async function bearerToken(c: Context<AppEnv>, now: Date) {
+  const header = c.req.header('authorization') ?? '';
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  const parsed = m ? parseToken(m[1]!) : null;
+  const record = parsed ? await c.get('instance').store.getToken(parsed.id) : null;
+  const valid =
+    parsed !== null &&
+    record !== null &&
+    secretMatches(parsed.secret, record.hash) &&
+    record.revokedAt === null &&
+    (record.expiresAt === null || Date.parse(record.expiresAt) > now.getTime());
+  return valid ? record : null;
 }
 
 /**

@@ -116,13 +116,13 @@ export function crlRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(listCrls, async (c) => c.json({ crls: (await c.get('instance').store.listCrls()).map(crlView) }, 200));
   app.openapi(addCrl, async (c) => {
     const body = c.req.valid('json');
-    const { service, store } = c.get('instance');
+    const { service, store, outbound } = c.get('instance');
     const issuer = body.issuer === undefined ? undefined : normalizeAnchorId(body.issuer);
     const url = body.url === undefined ? undefined : checkCrlUrl(body.url);
     // Admin-only (service/auth/authorize.ts): a CRL changes the trust of every scope with its CA.
     const r = await audited(c, { action: Actions.CRL_ADD, scopes: [], target: url ?? null, digest: () => crlsDigest(store) }, () => {
       // Without the CRL itself: fetch it from the URL now (same checks), then keep it fresh.
-      if (body.crl === undefined) return addCrlFromUrl(store, service, url!, { issuer });
+      if (body.crl === undefined) return addCrlFromUrl(store, service, url!, { issuer, outbound });
       const input = body.encoding === 'base64' ? new Uint8Array(Buffer.from(body.crl, 'base64')) : body.crl;
       return service.addCrl(input, { ...(url !== undefined ? { url } : {}), expectIssuer: issuer });
     });

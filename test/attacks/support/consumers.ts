@@ -23,6 +23,7 @@ import { dumpTable } from '../../support/store.js';
 import { importBundle } from '../../../sync/bundle/import.js';
 import { BUNDLE_MEDIA_TYPE, originOf } from '../../../sync/bundle/format.js';
 import { syncUpstream } from '../../../sync/upstream/sync.js';
+import { ANY_ADDRESS } from '../../../service/net/outbound.js';
 import { rawTar } from '../../sync/bundle/support.js';
 import { tempDir } from '../../support/service.js';
 import { consistentName, sha256 } from './repository.js';
@@ -201,7 +202,7 @@ class UpstreamConsumer implements Consumer {
   async run(files: Map<string, Buffer>): Promise<string | null> {
     await this.ready;
     this.server.files = files;
-    const outcome = await syncUpstream({ store: await this.opened, dataDir: this.dataDir, publisher: { notify: async () => null }, limits: { requestTimeoutMs: 5_000 } }, 'up');
+    const outcome = await syncUpstream({ store: await this.opened, dataDir: this.dataDir, publisher: { notify: async () => null }, limits: { requestTimeoutMs: 5_000 }, outbound: ANY_ADDRESS }, 'up');
     return outcome.ok ? null : outcome.error!.code;
   }
 

@@ -15,6 +15,7 @@ import {
   isCrlRefreshDue,
 } from '../../../service/crl/refresh.js';
 import { openInstance, type Instance } from '../../../service/instance.js';
+import { ANY_ADDRESS } from '../../../service/net/outbound.js';
 import { appApi, cleanupTempDirs, newDataDir } from '../../support/service.js';
 import { expectCode } from '../crypto/helpers.js';
 
@@ -41,7 +42,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { dataDir } = await newDataDir({ binBits: 4 });
-  instance = await openInstance({ dataDir });
+  instance = await openInstance({ dataDir, outbound: ANY_ADDRESS });
   await instance.service.createScope({ scope: 'acme.io' });
   await instance.service.addAnchor('acme.io', { certificate: root.pem });
   await instance.service.addAnchor('acme.io', { certificate: intermediate.pem });
@@ -80,18 +81,18 @@ describe('fetchCrl', () => {
 
   it('caps the size, by the announced length and by the bytes read (CRL_TOO_LARGE)', async () => {
     serve = { status: 200, body: Buffer.alloc(2000) };
-    await expectCode(() => fetchCrl(`${base}/big.crl`, { maxBytes: 1000 }), 'CRL_TOO_LARGE');
+    await expectCode(() => fetchCrl(`${base}/big.crl`, { maxBytes: 1000, outbound: ANY_ADDRESS }), 'CRL_TOO_LARGE');
   });
 
   it('gives up after the timeout (CRL_FETCH_FAILED)', async () => {
     serve = { status: 200, body: readFixture('crls/intermediate-ca.crl'), delayMs: 2000 };
-    const e = await expectCode(() => fetchCrl(`${base}/slow.crl`, { timeoutMs: 200 }), 'CRL_FETCH_FAILED');
+    const e = await expectCode(() => fetchCrl(`${base}/slow.crl`, { timeoutMs: 200, outbound: ANY_ADDRESS }), 'CRL_FETCH_FAILED');
     expect(e.message).toMatch(/200 ms|timed out/);
   });
 
   it('says which HTTP status it got (CRL_FETCH_FAILED)', async () => {
     serve = { status: 404, body: Buffer.from('no') };
-    await expectCode(() => fetchCrl(`${base}/missing.crl`), 'CRL_FETCH_FAILED');
+    await expectCode(() => fetchCrl(`${base}/missing.crl`, { outbound: ANY_ADDRESS }), 'CRL_FETCH_FAILED');
   });
 });
 
@@ -102,9 +103,9 @@ describe('when a CRL is registered by URL', () => {
 
   beforeAll(async () => {
     serve = { status: 200, body: readFixture('crls/intermediate-ca.crl') };
-    const r = await addCrlFromUrl(instance.store, instance.service, url(), { issuer: intermediate.id });
+    const r = await addCrlFromUrl(instance.store, instance.service, url(), { issuer: intermediate.id, outbound: ANY_ADDRESS });
     expect(r.crl).toMatchObject({ issuer: intermediate.id, crlNumber: '2', url: url() });
-    refresher = new CrlRefresher(instance.store, instance.service, { clock: () => clock });
+    refresher = new CrlRefresher(instance.store, instance.service, { clock: () => clock, outbound: ANY_ADDRESS });
   });
 
   it('stores it with the URL and the time of the fetch', async () => {
