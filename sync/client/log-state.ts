@@ -7,7 +7,8 @@
  *   <cache>/log/checkpoint   the signed checkpoint verified last
  *
  * The check is on when --require-log is given, or when the server announces a log (/log/key),
- * or when this cache has seen one before: a log, once seen, cannot be made to disappear.
+ * or when this cache has seen one before: a log, once seen, cannot be made to disappear. A new
+ * pinned root starts the cache afresh, log state included (cache.ts prepareCache).
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -77,7 +78,14 @@ export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uin
     key = verifier(Buffer.from(announced).toString('utf8'), 'the log key the server announces');
   }
   const previous = pinned && existsSync(p.checkpoint) ? readFileSync(p.checkpoint, 'utf8') : null;
+  // The same timestamp as last time: its inclusion in the kept checkpoint was verified then (one download when nothing changed).
+  if (previous && sameAsCached(layout, timestamp)) return null;
   return { ...(await checkLog({ get, key, timestamp, previous })), vkey: key.vkey };
+}
+
+function sameAsCached(layout: CacheLayout, timestamp: Uint8Array): boolean {
+  const cached = join(layout.metadataDir, 'timestamp.json');
+  return existsSync(cached) && readFileSync(cached).equals(timestamp);
 }
 
 /** Keeps the verified key and checkpoint in the cache (after the fetch was accepted). */

@@ -150,6 +150,7 @@ describe('fetch and the log', () => {
     const old = (await get('checkpoint')).bytes;
     await change('three');
     await fetchTrust(o);
+    await change('four');
     fetcher.serve = async (path) => (path === 'checkpoint' ? old : (await get(path)).bytes);
     expect(await codeOf(fetchTrust(o))).toBe('LOG_INCONSISTENT');
     // A fresh client shown a checkpoint without the current timestamp.
