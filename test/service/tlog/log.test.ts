@@ -6,7 +6,7 @@
  * timestamp and a vanished log are refused.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,7 @@ import { logKeyPath } from '../../../service/tlog/key.js';
 import { TransparencyLog } from '../../../service/tlog/log.js';
 import { fetchTrust, HttpFetcher, type FetchTrustOptions } from '../../../sync/client/index.js';
 import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../../support/service.js';
+import { errorCode, runCli } from '../../sync/client/support.js';
 
 let svc: TestService;
 
@@ -167,5 +168,16 @@ describe('fetch and the log', () => {
     expect(await codeOf(fetchTrust(options(fetcher, { logKey: other.verifierKey() })))).toBe('LOG_INCONSISTENT');
     expect((await fetchTrust(options(fetcher, { logKey: (await get('key')).bytes.toString().trim(), requireLog: true }))).log).toBeTruthy();
   });
-});
 
+  it('is what `keyshare fetch --require-log --log-key FILE` checks (the built CLI)', async () => {
+    const keyFile = join(tempDir(), 'log.vkey');
+    writeFileSync(keyFile, (await get('key')).bytes);
+    const args = ['fetch', '--server', svc.url, '--root', join(svc.dataDir, 'root.json'), '--format', 'json', '--require-log', '--log-key', keyFile, '--json'];
+    const ok = await runCli([...args, '--out', join(tempDir(), 'out'), '--cache', tempDir()]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).log.size).toBeGreaterThan(1);
+    writeFileSync(keyFile, NoteSigner.generate(parseVerifierKey((await get('key')).bytes.toString()).name).verifierKey());
+    const refused = await runCli([...args, '--out', join(tempDir(), 'out'), '--cache', tempDir()]);
+    expect(errorCode(refused)).toBe('LOG_INCONSISTENT');
+  });
+});
