@@ -39,6 +39,10 @@ export const FetchCodes = {
   OUT_INVALID: 'OUT_INVALID',
   /** --notation-crl-cache cannot be written (not a directory, a symlink, no permission). */
   CRL_CACHE_INVALID: 'CRL_CACHE_INVALID',
+  /** Issue 23: the timestamp has no entry in the transparency log, or there is no log where one is required. */
+  NOT_LOGGED: 'NOT_LOGGED',
+  /** Issue 23: the log does not extend the checkpoint verified last (a split view, a rollback), or is not signed by the log key. */
+  LOG_INCONSISTENT: 'LOG_INCONSISTENT',
 } as const;
 
 /** Thrown by the offline fetcher for anything not in the cache. */

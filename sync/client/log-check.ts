@@ -10,18 +10,12 @@
  */
 import { createHash } from 'node:crypto';
 import { KeyshareError } from '../../service/errors.js';
+import { FetchCodes } from './errors.js';
 import { parseCheckpoint, type Checkpoint } from '../../service/domain/tlog/checkpoint.js';
 import { parseEntry } from '../../service/domain/tlog/leaf.js';
 import { consistencyProof, hashLeaf, inclusionProof, nodesNeeded, verifyConsistency, verifyInclusion, type NodeReader } from '../../service/domain/tlog/merkle.js';
 import { openNote, type NoteVerifier } from '../../service/domain/tlog/note.js';
 import { decodeBundle, decodeTile, tileKey, tilePath, tileReader, tilesFor, tileWidth, TILE_WIDTH } from '../../service/domain/tlog/tiles.js';
-
-export const LogCodes = {
-  /** The timestamp has no entry in the log, or the log that the client saw before is gone. */
-  NOT_LOGGED: 'NOT_LOGGED',
-  /** The log's checkpoint does not extend the one this client verified (a fork, a rollback) or is not signed by the log key. */
-  LOG_INCONSISTENT: 'LOG_INCONSISTENT',
-} as const;
 
 export type LogGet = (path: string) => Promise<Uint8Array | null>;
 
@@ -47,7 +41,7 @@ const SEARCH_BUNDLES = 2;
 /** A checkpoint is a few hundred bytes; with cosignatures a few kilobytes. */
 export const MAX_CHECKPOINT_BYTES = 64 * 1024;
 
-const fail = (code: keyof typeof LogCodes, message: string) => new KeyshareError(LogCodes[code], message);
+const fail = (code: 'NOT_LOGGED' | 'LOG_INCONSISTENT', message: string) => new KeyshareError(FetchCodes[code], message);
 
 /** Opens a signed checkpoint with the log key; LOG_INCONSISTENT unless the log key signed it for its own origin. */
 export function openCheckpoint(note: string, key: NoteVerifier): Checkpoint {

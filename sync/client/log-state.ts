@@ -18,7 +18,8 @@ import { KeyshareError, Codes } from '../../service/errors.js';
 import { NoteError, parseVerifierKey, type NoteVerifier } from '../../service/domain/tlog/note.js';
 import { writePrivateFileAtomic } from '../../service/util/private-files.js';
 import type { CacheLayout } from './cache.js';
-import { LogCodes, MAX_CHECKPOINT_BYTES, checkLog, type LogCheckResult, type LogGet } from './log-check.js';
+import { FetchCodes } from './errors.js';
+import { MAX_CHECKPOINT_BYTES, checkLog, type LogCheckResult, type LogGet } from './log-check.js';
 
 /** A full tile is 8 KiB; an entry bundle holds 256 entries of a few hundred bytes. */
 const MAX_TILE_BYTES = 1024 * 1024;
@@ -66,13 +67,13 @@ export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uin
   const pinned = existsSync(p.key) ? verifier(readFileSync(p.key, 'utf8'), p.key) : null;
   const given = options.key ? verifier(options.key, '--log-key') : null;
   if (given && pinned && given.vkey !== pinned.vkey) {
-    throw new KeyshareError(LogCodes.LOG_INCONSISTENT, `--log-key names ${given.name}, and this cache verified the log ${pinned.name} before: use another --cache for another log`);
+    throw new KeyshareError(FetchCodes.LOG_INCONSISTENT, `--log-key names ${given.name}, and this cache verified the log ${pinned.name} before: use another --cache for another log`);
   }
   let key = given ?? pinned;
   if (!key) {
     const announced = await get('key');
     if (!announced) {
-      if (options.require) throw new KeyshareError(LogCodes.NOT_LOGGED, 'the server announces no transparency log (--require-log)');
+      if (options.require) throw new KeyshareError(FetchCodes.NOT_LOGGED, 'the server announces no transparency log (--require-log)');
       return null;
     }
     key = verifier(Buffer.from(announced).toString('utf8'), 'the log key the server announces');
