@@ -21,7 +21,8 @@ import type { CacheLayout } from './cache.js';
 import { FetchCodes } from './errors.js';
 import { MAX_CHECKPOINT_BYTES, checkLog, type LogCheckResult, type LogGet } from './log-check.js';
 
-/** A full tile is 8 KiB; an entry bundle holds 256 entries of a few hundred bytes. */
+/** A full tile is 8 KiB; an entry bundle holds 256 entries of a few hundred bytes. TUF metadata (log verify): as fetch-trust.ts caps targets. */
+const MAX_TARGET_BYTES = 64 * 1024 * 1024;
 const MAX_TILE_BYTES = 1024 * 1024;
 
 export interface LogOptions {
@@ -42,11 +43,11 @@ function verifier(text: string, where: string): NoteVerifier & { vkey: string } 
   }
 }
 
-/** A GET under `<server>/log/`: null on 404, the bytes on success. */
-export function logGetter(server: string, fetcher: Fetcher): LogGet {
+/** A GET under `<server>/log/` (or another folder): null on 404, the bytes on success. */
+export function logGetter(server: string, fetcher: Fetcher, under = 'log/'): LogGet {
   return async (path) => {
     try {
-      return await fetcher.downloadBytes(`${server}/log/${path}`, path === 'checkpoint' || path === 'key' ? MAX_CHECKPOINT_BYTES : MAX_TILE_BYTES);
+      return await fetcher.downloadBytes(`${server}/${under}${path}`, under !== 'log/' ? MAX_TARGET_BYTES : path === 'checkpoint' || path === 'key' ? MAX_CHECKPOINT_BYTES : MAX_TILE_BYTES);
     } catch (e) {
       if (e instanceof DownloadHTTPError && e.statusCode === 404) return null;
       throw e;

@@ -19,6 +19,8 @@ import { isKeyshareError } from '../../../service/errors.js';
 import { SqliteStore } from '../../../service/store/index.js';
 import { logKeyPath } from '../../../service/tlog/key.js';
 import { TransparencyLog } from '../../../service/tlog/log.js';
+import { auditLog } from '../../../sync/client/log-audit.js';
+import { logGetter } from '../../../sync/client/log-state.js';
 import { fetchTrust, HttpFetcher, type FetchTrustOptions } from '../../../sync/client/index.js';
 import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../../support/service.js';
 import { errorCode, runCli } from '../../sync/client/support.js';
@@ -179,5 +181,37 @@ describe('fetch and the log', () => {
     writeFileSync(keyFile, NoteSigner.generate(parseVerifierKey((await get('key')).bytes.toString()).name).verifierKey());
     const refused = await runCli([...args, '--out', join(tempDir(), 'out'), '--cache', tempDir()]);
     expect(errorCode(refused)).toBe('LOG_INCONSISTENT');
+  });
+});
+
+describe('keyshare log verify', () => {
+  it('verifies every entry against the signed root and the served TUF files (the built CLI)', async () => {
+    const r = await runCli(['log', 'verify', '--server', svc.url, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.size).toBe((await svc.instance.store.listMetadataVersions('timestamp')).length);
+    expect(report.gaps).toEqual([]);
+    expect(report.served.mismatched).toEqual([]);
+    expect(report.served.checked).toBeGreaterThan(1);
+  });
+
+  it('finds an entry that differs from the served snapshot, and a log that does not extend --from', async () => {
+    const fetcher = new HttpFetcher();
+    const key = parseVerifierKey((await get('key')).bytes.toString());
+    const real = await svc.instance.store.listLogEntries(0, 1_000);
+    const forked = new TransparencyLog(SqliteStore.memory(), NoteSigner.fromPrivateKey(readFileSync(logKeyPath(svc.dataDir), 'utf8')));
+    await forked.appendEntries(
+      real.map((data, i) => {
+        const e = i === real.length - 1 ? Buffer.from(data.toString().replace(/(snapshot \d+ sha256:)\S+/, `$1${'0'.repeat(64)}`)) : data;
+        return { data: e, timestampVersion: parseEntry(e).timestamp.version };
+      }),
+    );
+    const forkedGet = async (path: string) => (path === 'checkpoint' ? Buffer.from((await forked.checkpoint())!) : forked.tile(parseTilePath(path)!));
+    const tuf = logGetter(`${svc.url}/tuf`, fetcher, '');
+    const report = await auditLog({ get: forkedGet, tuf, key });
+    expect(report.served.mismatched).toContainEqual({ index: real.length - 1, file: expect.stringMatching(/\.snapshot\.json$/) });
+    const realCheckpoint = (await get('checkpoint')).bytes.toString();
+    expect(await codeOf(auditLog({ get: forkedGet, tuf, key, from: realCheckpoint }))).toBe('LOG_INCONSISTENT');
+    expect((await auditLog({ get: logGetter(svc.url, fetcher), tuf, key, from: realCheckpoint })).served.mismatched).toEqual([]);
   });
 });
