@@ -38,6 +38,7 @@ import { parseMetadata } from './repo/tuf.js';
 import { jumpVersions } from './repo/version-jump.js';
 import { RESTORED_FROM_META } from './restore-guard.js';
 import { AuditLog } from './audit/log.js';
+import { attachLog } from './tlog/log.js';
 import { SqliteStore, databaseKind, storeDatabase, type Store } from './store/index.js';
 
 export const BackupCodes = {
@@ -318,12 +319,14 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       const signers = loadSignersForRoot(scratch, root);
       const ts = (await store.latestMetadata('timestamp'))!.version;
       if (jump > 0) {
+        await attachLog(scratch, store); // issue 23: the jumped versions are logged
         const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse((await store.getMeta('expiry')) ?? '{}') };
         const r = await jumpVersions({ store, signers, expiry, jump, now });
         serving = r.to;
         warnings.push(
           `restored the backup of ${manifest.createdAt}: changes made after it are lost. Every role was re-signed ${jump} versions above the backup's ` +
-            `(timestamp ${r.from} -> ${r.to}), so that clients which saw versions published after the backup accept the restored repository.`,
+            `(timestamp ${r.from} -> ${r.to}), so that clients which saw versions published after the backup accept the restored repository. ` +
+            `The transparency log is back at the backup's too: clients that verified a later checkpoint refuse it (LOG_INCONSISTENT) until their log state (<cache>/log) is removed.`,
         );
         if (r.skipped.length) warnings.push(`roles signed by keys this service does not hold kept their versions (${r.skipped.join(', ')}): their signers must publish new versions`);
       } else {

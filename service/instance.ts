@@ -27,6 +27,7 @@ import { TokenService } from './auth/token-service.js';
 import { RevocationJournal, journalPath } from './revocation-journal.js';
 import { CaService } from './ca/service.js';
 import { PUBLIC_ONLY, type AddressPolicy } from './net/outbound.js';
+import { attachLog, type TransparencyLog } from './tlog/log.js';
 
 export interface InitOptions {
   dataDir: string;
@@ -99,6 +100,8 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
       await store.setMeta('expiry', JSON.stringify(expiry));
       await store.putRoot({ role: 'root', version: 1, bytes: rootBytes, expires: root.signed.expires }, now.toISOString());
     });
+    // Issue 23: the log starts with the first timestamp.
+    await attachLog(dataDir, store);
     const publisher = new Publisher(store, online, { expiry, clock: options.clock });
     await publisher.bootstrap(options.binBits ?? DEFAULT_BIN_BITS);
     const token = issueToken();
@@ -150,6 +153,8 @@ export interface Instance {
   tokens: TokenService;
   /** keyshare's signing authorities and TSA (issue 18). */
   ca: CaService;
+  /** The transparency log of published versions (issue 23); absent in test instances built without it. */
+  log?: TransparencyLog;
   /** True while root keys are still in the data dir (development only). */
   rootKeysOnline: boolean;
   /** The clock every decision of this instance uses (tests move it). */
@@ -192,6 +197,14 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
   }
   // Issue 24 row 10: a damaged index is noticed at start (reported in the log and /readyz).
   const storeCheck = store instanceof SqliteStore ? store.quickCheck() : null;
+  let log: TransparencyLog;
+  try {
+    // Issue 23: every publish from here on (repairs included) appends to the log.
+    log = await attachLog(dataDir, store);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse((await store.getMeta('expiry')) ?? '{}'), ...options.expiry };
   // The online keys that the published root names (after a rotation, possibly a staged next key).
   const signers = loadSignersForRoot(dataDir, parseMetadata(MetadataKind.Root, rootRecord.bytes).signed);
@@ -225,6 +238,7 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
     audit,
     tokens,
     ca,
+    log,
     rootKeysOnline: loadRootSigners(dataDir).length > 0,
     clock: options.clock,
     storeCheck,

@@ -30,6 +30,7 @@ import { parseMetadata } from './repo/tuf.js';
 import { jumpVersions } from './repo/version-jump.js';
 import { describeRevocation, missingFrom, readJournal, RevocationJournal, type JournalEntry } from './revocation-journal.js';
 import { openStore, storeDatabase, type Store } from './store/index.js';
+import { attachLog } from './tlog/log.js';
 
 /** Written by `keyshare restore` (service/backup.ts): the backup's versions, until a serve accepts the restore. */
 export const RESTORED_FROM_META = 'restored_from';
@@ -130,6 +131,7 @@ export async function guardRestore(o: RestoreGuardOptions): Promise<RestoreGuard
     const content = pending ? pending.versions.timestamp : current;
     const highest = await highestPublished(o);
     if (!pending && (!highest || highest.version <= current)) return null; // the usual start
+    await attachLog(o.dataDir, store); // issue 23: a version jump is logged
     const missing = highest ? Math.max(0, highest.version - content) : 0;
     if ((missing > 0 || !highest) && !o.acceptLoss) {
       const { note } = unreplayedRevocations(o.journal, await store.listRevocations());

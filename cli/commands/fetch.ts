@@ -5,6 +5,7 @@ import { KeyshareError } from '../../service/errors.js';
 import { FORMAT_NAMES, FormatCodes, type FormatName } from '../../sync/formats/types.js';
 import type { UnenforcedItem } from '../../sync/formats/enforce.js';
 import { print } from '../output.js';
+import { readInputFile } from '../files.js';
 import { serverUrl } from '../settings.js';
 import { parseDuration } from '../../service/util/duration.js';
 
@@ -147,6 +148,8 @@ export function fetchCommand(): Command {
     .option('--exec <cmd>', 'with --watch: run CMD (sh -c) after each write of --out, with KEYSHARE_OUT and KEYSHARE_TIMESTAMP_VERSION set')
     .option('--max-stale <duration>', 'with --watch: exit 1 (TRUST_STALE) once no fetch has verified for longer than this (e.g. 10m); default: keep trying')
     .option('--interval <duration>', 'with --watch: the longest time between two verified fetches, and the poll period of a server without a change feed (default 30s)')
+    .option('--require-log', "refuse (NOT_LOGGED) a server without a transparency log; without it the log is checked whenever the server announces one, or this cache saw one")
+    .option('--log-key <file>', "the log's signed-note verifier key (the text of the server's /log/key, obtained out of band); default: learnt on first contact and pinned in the cache")
     .option('--json', 'print machine-readable JSON (with --watch: one line per write)')
     .addHelpText(
       'after',
@@ -187,6 +190,11 @@ notation names it; an entry holding a newer CRL stays. notation uses an entry un
 nextUpdate: fetch again before then. With --offline the CRLs come from the cache of an earlier
 online fetch with this option.
 
+Transparency log (issue 23): online, a new timestamp is accepted only when the server's log
+checkpoint, signed by the log key, extends the checkpoint this cache verified last (else
+LOG_INCONSISTENT: a split view or a rollback of the log) and holds the timestamp's entry (else
+NOT_LOGGED). The checkpoint and key are kept in <cache>/log/.
+
 Examples:
   keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/notation \\
       --format notation --repository registry.acme.io/team-a/app
@@ -221,6 +229,8 @@ Examples:
           scopes: o.scope,
           repositories: o.repository,
           offline: Boolean(o.offline),
+          requireLog: Boolean(o.requireLog),
+          logKey: o.logKey ? readInputFile(resolve(o.logKey)).toString('utf8') : undefined,
           // pem writes {store}.crl.pem beside each bundle, and notation's CRL cache takes the CRLs: fetch the CRL targets too.
           // notation: the CRLs that tell whether a revoked certificate is enforced (sync/formats/enforce.ts).
           crls: o.format === 'pem' || crlCache !== null ? true : o.format === 'notation' ? 'revoked' : false,
@@ -256,6 +266,7 @@ Examples:
           unenforced: written.unenforced,
           ...(seeded ? { notationCrlCache: { dir: seeded.dir, entries: seeded.entries } } : {}),
           metadata: result.metadata,
+          ...(result.log ? { log: result.log } : {}),
         };
         const lines = () => [...summary(result, o.format, out, written.files.length), ...(seeded ? [seededLine(seeded)] : [])];
         // --watch --json: one object per line (JSON Lines), so that a reader can follow the stream.

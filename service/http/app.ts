@@ -14,6 +14,7 @@ import { limitRefusals, type RefusalLimits } from './middleware/refusals.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { tufRoutes } from './routes/tuf.js';
+import { logRoutes } from './routes/log.js';
 import { mirrorRoutes } from './routes/mirrors.js';
 import { feedRoutes, type FeedLimits } from './routes/feed.js';
 import { upstreamRoutes } from './routes/upstreams.js';
@@ -100,6 +101,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // The change feed downstream services subscribe to (sync/upstream): before the repository's files.
   app.route('/tuf', feedRoutes(deps.feedLimits));
   app.route('/tuf', tufRoutes());
+  app.route('/log', logRoutes());
   app.route('/mirrors', mirrorRoutes());
   app.route('/crl', crlFileRoutes());
   app.route('/tsa', tsaRoutes());

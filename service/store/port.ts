@@ -30,8 +30,10 @@ import type {
   CaRecord,
   CrlRecord,
   CrlSummary,
+  LogAppend,
   MetadataRecord,
   PublishCommit,
+  PublishHook,
   RevocationInput,
   TargetRecord,
   TokenRecord,
@@ -117,8 +119,21 @@ export interface Store {
   putRoot(rec: MetadataRecord, publishedAt: string): Promise<void>;
   /** One publish, atomically; CONFLICT if another publish landed first (see PublishCommit). */
   commitPublish(c: PublishCommit): Promise<void>;
+  /** Issue 23: runs `hook` inside every commitPublish transaction, after its writes; if it throws, the publish rolls back. */
+  onPublishCommit(hook: PublishHook | null): void;
   /** Deletes non-root metadata and target files whose successor was published before `before`. */
   pruneSuperseded(before: string): Promise<{ metadata: number; targets: number }>;
+
+  // ---- transparency log (issue 23; service/tlog) ----
+  logSize(): Promise<number>;
+  /** Appends entry `index` with the tree nodes it completes, atomically; CONFLICT unless `index` is the log's size. */
+  appendLogEntry(a: LogAppend): Promise<void>;
+  /** Stored node hashes by `level/index`; absent nodes are left out. */
+  getLogNodes(ids: { level: number; index: number }[]): Promise<Map<string, Buffer>>;
+  /** Entries `from` (inclusive) to `to` (exclusive), in order. */
+  listLogEntries(from: number, to: number): Promise<Buffer[]>;
+  /** The index of the entry of a timestamp version, or null. */
+  findLogEntry(timestampVersion: number): Promise<number | null>;
 
   // ---- tokens ----
   addToken(rec: TokenRecord): Promise<void>;

@@ -178,3 +178,25 @@ export const anchorBlocks = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.scope, t.anchorId] })],
 );
+
+/** The transparency log's entries (issue 23): one per published timestamp version, in log order. */
+export const logEntries = sqliteTable(
+  'log_entries',
+  {
+    idx: integer('idx').primaryKey(),
+    data: blob('data', { mode: 'buffer' }).notNull(),
+    timestampVersion: integer('timestamp_version').notNull(),
+  },
+  (t) => [index('log_entries_timestamp_version').on(t.timestampVersion)],
+);
+
+/** The log's Merkle tree: the hash of every complete aligned subtree (service/domain/tlog/merkle.ts). */
+export const logNodes = sqliteTable(
+  'log_nodes',
+  {
+    level: integer('level').notNull(),
+    idx: integer('idx').notNull(),
+    hash: blob('hash', { mode: 'buffer' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.level, t.idx] })],
+);

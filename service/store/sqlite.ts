@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { ensurePrivateFile } from '../util/private-files.js';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { and, eq, gt, gte, inArray, lte, notInArray, sql, desc } from 'drizzle-orm';
+import { and, eq, gt, gte, inArray, lt, lte, notInArray, sql, desc } from 'drizzle-orm';
 import { join } from 'node:path';
 import * as t from './schema.js';
 import { KeyshareError, Codes } from '../errors.js';
@@ -30,8 +30,10 @@ import {
   type CaRecord,
   type CrlRecord,
   type CrlSummary,
+  type LogAppend,
   type MetadataRecord,
   type PublishCommit,
+  type PublishHook,
   type RevocationInput,
   type TargetRecord,
   type TokenRecord,
@@ -476,6 +478,21 @@ export class SqliteStore implements Store {
    * marks it consumed are cleared. Throws CONFLICT if another publish landed first.
    */
   commitPublish(c: PublishCommit): Promise<void> {
+    // Issue 23: the transparency log appends inside the same transaction (port.ts onPublishCommit).
+    const hook = this.publishHook;
+    if (hook) return this.transaction(async () => {
+      await this.commitPublishWrites(c);
+      await hook(c);
+    });
+    return this.commitPublishWrites(c);
+  }
+
+  private publishHook: PublishHook | null = null;
+  onPublishCommit(hook: PublishHook | null): void {
+    this.publishHook = hook;
+  }
+
+  private commitPublishWrites(c: PublishCommit): Promise<void> {
     return this.write(() => {
       const current = this.latestMetadataSync('timestamp')?.version ?? 0;
       if (current !== c.baseTimestampVersion) {
@@ -531,6 +548,49 @@ export class SqliteStore implements Store {
         )
         .run(before).changes,
     }));
+  }
+
+  // ---- transparency log ----
+  logSize(): Promise<number> {
+    return this.call(() => this.logSizeSync());
+  }
+  private logSizeSync(): number {
+    return (this.db.select({ n: sql<number | null>`max(${t.logEntries.idx})` }).from(t.logEntries).get()?.n ?? -1) + 1;
+  }
+  appendLogEntry(a: LogAppend): Promise<void> {
+    return this.atomic(() => {
+      const size = this.logSizeSync();
+      if (a.index !== size) throw new KeyshareError(Codes.CONFLICT, `the log has ${size} entries: entry ${a.index} cannot be appended`);
+      this.db.insert(t.logEntries).values({ idx: a.index, data: a.data, timestampVersion: a.timestampVersion }).run();
+      for (const n of a.nodes) this.db.insert(t.logNodes).values({ level: n.level, idx: n.index, hash: Buffer.from(n.hash) }).run();
+    });
+  }
+  getLogNodes(ids: { level: number; index: number }[]): Promise<Map<string, Buffer>> {
+    return this.call(() => {
+      const q = this.prep('getLogNode', () =>
+        this.db.select({ hash: t.logNodes.hash }).from(t.logNodes).where(and(eq(t.logNodes.level, ph('level')), eq(t.logNodes.idx, ph('idx')))).prepare(),
+      );
+      const out = new Map<string, Buffer>();
+      for (const id of ids) {
+        const row = q.get({ level: id.level, idx: id.index });
+        if (row) out.set(`${id.level}/${id.index}`, row.hash);
+      }
+      return out;
+    });
+  }
+  listLogEntries(from: number, to: number): Promise<Buffer[]> {
+    return this.call(() =>
+      this.db
+        .select({ data: t.logEntries.data })
+        .from(t.logEntries)
+        .where(and(gte(t.logEntries.idx, from), lt(t.logEntries.idx, to)))
+        .orderBy(t.logEntries.idx)
+        .all()
+        .map((r) => r.data),
+    );
+  }
+  findLogEntry(timestampVersion: number): Promise<number | null> {
+    return this.call(() => this.db.select({ idx: t.logEntries.idx }).from(t.logEntries).where(eq(t.logEntries.timestampVersion, timestampVersion)).get()?.idx ?? null);
   }
 
   // ---- tokens ----

@@ -167,3 +167,14 @@ export interface PublishCommit {
   /** Dirty marks to keep although consumed (changes waiting for an offline tenant's signature). */
   keepDirty?: string[];
 }
+
+/** One transparency log append (issue 23): the entry and the tree nodes it completes. */
+export interface LogAppend {
+  index: number;
+  data: Buffer;
+  timestampVersion: number;
+  nodes: { level: number; index: number; hash: Uint8Array }[];
+}
+
+/** Runs inside a commitPublish transaction, after its writes (service/tlog installs one). */
+export type PublishHook = (c: PublishCommit) => Promise<void>;

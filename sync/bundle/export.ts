@@ -44,6 +44,7 @@ import { Header, Pack, ReadEntry } from 'tar';
 import { parseScope, scopeContains } from '../../service/domain/scope.js';
 import { scopeOfTrustPath } from '../../service/domain/trust-index.js';
 import { signSnapshotAndTimestamp, signedRecord } from '../../service/repo/writer.js';
+import { attachLog } from '../../service/tlog/log.js';
 import { KeyshareError, Codes, isKeyshareError } from '../../service/errors.js';
 import { isInitialized } from '../../service/instance.js';
 import { DEFAULT_EXPIRY, type ExpiryConfig } from '../../service/repo/layout.js';
@@ -132,6 +133,7 @@ export async function exportBundle(options: ExportOptions): Promise<ExportResult
 
   const store = await openStore({ dataDir: options.dataDir, database: options.database });
   try {
+    await attachLog(options.dataDir, store); // issue 23: the versions this export publishes are logged
     if (since && since.filter === undefined) {
       const recorded = await store.getMeta(`${EXPORT_SCOPES_META}${since.timestamp}`);
       if (recorded !== null) since.filter = JSON.parse(recorded) as string[] | null;

@@ -131,6 +131,7 @@ export function prepareCache(layout: CacheLayout, pinned: Buffer, server: string
   }
   rmSync(layout.metadataDir, { recursive: true, force: true });
   rmSync(layout.targetsDir, { recursive: true, force: true });
+  rmSync(join(layout.dir, 'log'), { recursive: true, force: true }); // issue 23: the log followed with the old pin
   mkdirSync(layout.metadataDir, { recursive: true, mode: 0o700 });
   mkdirSync(layout.targetsDir, { recursive: true, mode: 0o700 });
   // TUF 5.2: the trusted root is the pinned one.

@@ -41,6 +41,10 @@ export const FetchCodes = {
   CRL_CACHE_INVALID: 'CRL_CACHE_INVALID',
   /** `fetch --watch --max-stale`: no fetch has verified for longer than the limit (watch.ts). */
   TRUST_STALE: 'TRUST_STALE',
+  /** Issue 23: the timestamp has no entry in the transparency log, or there is no log where one is required. */
+  NOT_LOGGED: 'NOT_LOGGED',
+  /** Issue 23: the log does not extend the checkpoint verified last (a split view, a rollback), or is not signed by the log key. */
+  LOG_INCONSISTENT: 'LOG_INCONSISTENT',
 } as const;
 
 /** Thrown by the offline fetcher for anything not in the cache. */

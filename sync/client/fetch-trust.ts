@@ -30,6 +30,7 @@ import { FetchCodes, expiredError, expiredFromUpdater, toFetchError } from './er
 import { CacheFetcher, HttpFetcher } from './fetcher.js';
 import { parseTrustDocument, selectScopes } from './select.js';
 import { DEFAULT_SCOPE, scopeContains, trustTargetPath } from '../../shared/scope.js';
+import { keepLogState, logGetter, verifyLog } from './log-state.js';
 
 export { INDEX_TARGET };
 
@@ -80,6 +81,10 @@ export interface FetchTrustOptions {
    * target file (consistent-snapshot names), so that it can be mirrored byte for byte.
    */
   mirror?: boolean;
+  /** Issue 23: refuse a server without a transparency log (NOT_LOGGED). Without it the log is checked when the server announces one. */
+  requireLog?: boolean;
+  /** Issue 23: the log's signed-note verifier key, pinned out of band (else learnt on first contact and pinned in the cache). */
+  logKey?: string;
   /** tuf-js limits (e.g. rootMaxLength, snapshotMaxLength, targetsMaxLength, maxDelegations). */
   updaterConfig?: Partial<UpdaterConfig>;
 }
@@ -118,6 +123,8 @@ export interface FetchTrustResult {
   raw: Map<string, Buffer>;
   /** With `mirror: true` (online): every file of the repository except root versions, verified. */
   repository: RepositoryFile[] | null;
+  /** Issue 23: online with a log, the verified checkpoint's size and the timestamp's entry in it. */
+  log?: { size: number; index: number } | null;
 }
 
 export function normalizeServer(server: string): string {
@@ -185,6 +192,10 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       throw expiredFromUpdater(e, updater, new Date()) ?? e;
     });
     const verified = verifiedMetadata(metadataDir, now);
+    // Issue 23: online, the timestamp just accepted must be in the log this client follows.
+    const logged = offline
+      ? null
+      : await verifyLog(layout, logGetter(server, options.fetcher ?? new HttpFetcher()), readFileSync(join(metadataDir, 'timestamp.json')), { require: options.requireLog, key: options.logKey });
 
     const raw = new Map<string, Buffer>();
     // Issue 17: the index is read only to list every scope (no scopes or repositories asked
@@ -233,6 +244,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       commitStage(metadataDir, layout.metadataDir);
       commitStage(stagedTargets, layout.targetsDir);
       writeState(layout, { ...state, server, fetchedAt, timestampVersion: verified.timestampVersion });
+      if (logged) keepLogState(layout, logged);
     }
     return {
       documents,
@@ -241,6 +253,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       crls,
       raw,
       repository,
+      log: logged && { size: logged.size, index: logged.index },
       metadata: {
         server,
         offline,

@@ -192,3 +192,25 @@ export const anchorBlocks = pgTable(
   },
   (t) => [primaryKey({ columns: [t.scope, t.anchorId] })],
 );
+
+/** The transparency log's entries (issue 23): one per published timestamp version, in log order. */
+export const logEntries = pgTable(
+  'log_entries',
+  {
+    idx: int('idx').primaryKey(),
+    data: bytea('data').notNull(),
+    timestampVersion: int('timestamp_version').notNull(),
+  },
+  (t) => [index('log_entries_timestamp_version').on(t.timestampVersion)],
+);
+
+/** The log's Merkle tree: the hash of every complete aligned subtree (service/domain/tlog/merkle.ts). */
+export const logNodes = pgTable(
+  'log_nodes',
+  {
+    level: int('level').notNull(),
+    idx: int('idx').notNull(),
+    hash: bytea('hash').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.level, t.idx] })],
+);

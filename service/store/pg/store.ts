@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
-import { DrizzleQueryError, and, asc, desc, eq, gt, gte, lte, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { DrizzleQueryError, and, asc, desc, eq, gt, gte, lt, lte, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import * as t from './schema.js';
 import { advisoryKey } from './lease.js';
 import { KeyshareError, Codes } from '../../errors.js';
@@ -41,8 +41,10 @@ import {
   type CaRecord,
   type CrlRecord,
   type CrlSummary,
+  type LogAppend,
   type MetadataRecord,
   type PublishCommit,
+  type PublishHook,
   type RevocationInput,
   type TargetRecord,
   type TokenRecord,
@@ -75,7 +77,7 @@ interface Frame {
 const BATCH = 500;
 
 /** Public methods that manage frames themselves rather than run in one (see the static block). */
-const FRAME_METHODS = new Set(['constructor', 'transaction', 'observeTransactions', 'close', 'rawPoolForTests']);
+const FRAME_METHODS = new Set(['constructor', 'transaction', 'observeTransactions', 'onPublishCommit', 'close', 'rawPoolForTests']);
 
 export class PgStore implements Store {
   readonly dialect = 'postgres' as const;
@@ -506,7 +508,48 @@ export class PgStore implements Store {
       const keep = c.keepDirty ?? [];
       const consumed = lte(t.dirty.seq, c.upToSeq);
       await this.db.delete(t.dirty).where(keep.length ? and(consumed, sql`not ${anyOf(t.dirty.scope, keep)}`) : consumed);
+      // Issue 23: the transparency log appends inside the same transaction (port.ts onPublishCommit).
+      if (this.publishHook) await this.publishHook(c);
     });
+  }
+
+  private publishHook: PublishHook | null = null;
+  onPublishCommit(hook: PublishHook | null): void {
+    this.publishHook = hook;
+  }
+
+  // ---- transparency log ----
+  async logSize(): Promise<number> {
+    const [row] = await this.db.select({ n: sql<string | null>`max(${t.logEntries.idx})` }).from(t.logEntries);
+    return row?.n === null || row?.n === undefined ? 0 : Number(row.n) + 1;
+  }
+  async appendLogEntry(a: LogAppend): Promise<void> {
+    await this.transaction(async () => {
+      // Under the publish lock: appends happen in publish order, one at a time.
+      await this.#lock('publish');
+      const size = await this.logSize();
+      if (a.index !== size) throw new KeyshareError(Codes.CONFLICT, `the log has ${size} entries: entry ${a.index} cannot be appended`);
+      await this.db.insert(t.logEntries).values({ idx: a.index, data: a.data, timestampVersion: a.timestampVersion });
+      for (const nodes of batches(a.nodes)) await this.db.insert(t.logNodes).values(nodes.map((n) => ({ level: n.level, idx: n.index, hash: Buffer.from(n.hash) })));
+    });
+  }
+  async getLogNodes(ids: { level: number; index: number }[]): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    const byLevel = new Map<number, number[]>();
+    for (const id of ids) byLevel.set(id.level, [...(byLevel.get(id.level) ?? []), id.index]);
+    for (const [level, indices] of byLevel) {
+      const rows = await this.db.select().from(t.logNodes).where(and(eq(t.logNodes.level, level), sql`${t.logNodes.idx} = any(${sql.param(indices)}::bigint[])`));
+      for (const r of rows) out.set(`${r.level}/${r.idx}`, r.hash);
+    }
+    return out;
+  }
+  async listLogEntries(from: number, to: number): Promise<Buffer[]> {
+    const rows = await this.db.select({ data: t.logEntries.data }).from(t.logEntries).where(and(gte(t.logEntries.idx, from), lt(t.logEntries.idx, to))).orderBy(asc(t.logEntries.idx));
+    return rows.map((r) => r.data);
+  }
+  async findLogEntry(timestampVersion: number): Promise<number | null> {
+    const [row] = await this.db.select({ idx: t.logEntries.idx }).from(t.logEntries).where(eq(t.logEntries.timestampVersion, timestampVersion));
+    return row?.idx ?? null;
   }
 
   /**

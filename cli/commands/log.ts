@@ -1,0 +1,56 @@
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { KeyshareError } from '../../service/errors.js';
+import { readInputFile } from '../files.js';
+import { print } from '../output.js';
+import { serverUrl } from '../settings.js';
+
+/** `keyshare log verify` (issue 23): audit a server's transparency log from outside. */
+export function logCommand(): Command {
+  const log = new Command('log').description("audit the service's transparency log of published versions");
+  log
+    .command('verify')
+    .description('read every log entry, check the signed root, replay the entries and compare them with the TUF files still served')
+    .option('--server <url>', 'keyshare server (env KEYSHARE_SERVER, default http://127.0.0.1:8080)')
+    .option('--log-key <file>', "the log's verifier key (the server's /log/key, obtained out of band); default: the key the server announces")
+    .option('--from <checkpoint>', 'a signed checkpoint kept earlier (a file): the log must extend it')
+    .option('--json', 'print machine-readable JSON')
+    .addHelpText(
+      'after',
+      `
+Exits 1 with LOG_INCONSISTENT when the entries do not hash to the signed root, when the log does
+not extend --from, when timestamp versions go back, or when an entry differs from a file the
+server still serves. Gaps between timestamp versions (version jumps) are listed, not refused.
+
+Examples:
+  keyshare log verify --server https://keyshare.acme.io --log-key log.vkey
+  keyshare log verify --server https://keyshare.acme.io --from ~/.cache/keyshare/https_keyshare.acme.io/log/checkpoint --json`,
+    )
+    .action(async (o) => {
+      const { HttpFetcher } = await import('../../sync/client/index.js');
+      const { logGetter } = await import('../../sync/client/log-state.js');
+      const { auditLog } = await import('../../sync/client/log-audit.js');
+      const { parseVerifierKey } = await import('../../service/domain/tlog/note.js');
+      const server = serverUrl(o.server).replace(/\/+$/, '');
+      const fetcher = new HttpFetcher();
+      const get = logGetter(server, fetcher);
+      const tuf = logGetter(`${server}/tuf`, fetcher, '');
+      const keyText = o.logKey ? readInputFile(resolve(o.logKey)).toString('utf8') : Buffer.from((await get('key')) ?? '').toString('utf8');
+      let key;
+      try {
+        key = parseVerifierKey(keyText);
+      } catch (e) {
+        throw new KeyshareError('CONFIG_INVALID', `the log key: ${(e as Error).message}`);
+      }
+      const report = await auditLog({ get, tuf, key, from: o.from ? readInputFile(resolve(o.from)).toString('utf8') : null });
+      if (report.served.mismatched.length > 0) {
+        throw new KeyshareError('LOG_INCONSISTENT', `log entries differ from the served ${report.served.mismatched.map((m) => `${m.file} (entry ${m.index})`).join(', ')}`, { details: report });
+      }
+      print(o.json, report, () => [
+        `log ${report.origin}: ${report.size} entries verified against the signed root (timestamp v${report.versions.first} to v${report.versions.last})`,
+        `${report.served.checked} entries match the TUF files still served`,
+        ...report.gaps.map((g) => `gap: timestamp v${g.after} is followed by v${g.next}`),
+      ]);
+    });
+  return log;
+}

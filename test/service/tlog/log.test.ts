@@ -1,0 +1,217 @@
+/**
+ * Issue 23: the transparency log of published versions, served and checked end to end. The
+ * service appends one entry per timestamp version and serves a signed checkpoint and tiles
+ * (C2SP tlog-tiles); `fetch` accepts a timestamp only with an inclusion proof in a checkpoint
+ * consistent with the one it verified last. A split view, a rollback of the log, an unlogged
+ * timestamp and a vanished log are refused.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DownloadHTTPError } from 'tuf-js/dist/error.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCheckpoint } from '../../../service/domain/tlog/checkpoint.js';
+import { parseEntry } from '../../../service/domain/tlog/leaf.js';
+import { nodesNeeded, treeHash } from '../../../service/domain/tlog/merkle.js';
+import { NoteSigner, openNote, parseVerifierKey } from '../../../service/domain/tlog/note.js';
+import { decodeBundle, decodeTile, parseTilePath, tileKey, tilePath, tileReader, tilesFor, tileWidth } from '../../../service/domain/tlog/tiles.js';
+import { isKeyshareError } from '../../../service/errors.js';
+import { SqliteStore } from '../../../service/store/index.js';
+import { logKeyPath } from '../../../service/tlog/key.js';
+import { TransparencyLog } from '../../../service/tlog/log.js';
+import { auditLog } from '../../../sync/client/log-audit.js';
+import { logGetter } from '../../../sync/client/log-state.js';
+import { fetchTrust, HttpFetcher, type FetchTrustOptions } from '../../../sync/client/index.js';
+import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../../support/service.js';
+import { errorCode, runCli } from '../../sync/client/support.js';
+
+let svc: TestService;
+
+/** A fetcher that answers /log/ from `serve` when set (an attacker's log), else from the service. */
+class LogFetcher extends HttpFetcher {
+  serve: ((path: string) => Promise<Uint8Array | null>) | null = null;
+  protected override async bytes(url: string, maxLength: number): Promise<Buffer> {
+    const at = url.indexOf('/log/');
+    if (!this.serve || at < 0) return super.bytes(url, maxLength);
+    const b = await this.serve(url.slice(at + 5));
+    if (!b) throw new DownloadHTTPError(`download failed: HTTP 404 for ${url}`, 404);
+    return Buffer.from(b);
+  }
+}
+
+const get = async (path: string) => {
+  const res = await fetch(`${svc.url}/log/${path}`);
+  return { status: res.status, type: res.headers.get('content-type'), cache: res.headers.get('cache-control'), bytes: Buffer.from(await res.arrayBuffer()) };
+};
+
+/** One published change: a new scope. */
+async function change(name: string): Promise<void> {
+  expect((await svc.api('POST', '/scopes', { scope: `registry.acme.io/${name}` })).status).toBe(201);
+  await svc.instance.publisher.flush();
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (isKeyshareError(e)) return e.code;
+    throw e;
+  }
+  throw new Error('expected a refusal');
+}
+
+const options = (fetcher: LogFetcher, extra: Partial<FetchTrustOptions> = {}): FetchTrustOptions => ({
+  server: svc.url,
+  root: join(svc.dataDir, 'root.json'),
+  cache: tempDir('keyshare-cache-'),
+  scopes: ['registry.acme.io'],
+  fetcher,
+  ...extra,
+});
+
+beforeAll(async () => {
+  svc = await startTestService();
+  expect((await svc.api('POST', '/scopes', { scope: 'registry.acme.io' })).status).toBe(201);
+  await svc.instance.publisher.flush();
+});
+afterAll(async () => {
+  await svc?.close();
+  cleanupTempDirs();
+});
+
+describe('the served log', () => {
+  it('has one entry per published timestamp version, signed by the log key, with tiles that give the signed root', async () => {
+    const key = parseVerifierKey((await get('key')).bytes.toString());
+    const cpRes = await get('checkpoint');
+    expect(cpRes.type).toBe('text/plain; charset=utf-8');
+    expect(cpRes.cache).toBe('public, max-age=1');
+    const cp = parseCheckpoint(openNote(cpRes.bytes.toString(), [key]).text);
+    expect(cp.origin).toBe(key.name);
+    const timestamps = await svc.instance.store.listMetadataVersions('timestamp');
+    expect(cp.size).toBe(timestamps.length);
+
+    const bundle = await get(tilePath({ level: 'entries', index: 0, width: cp.size }));
+    expect(bundle.cache).toBe('public, max-age=31536000, immutable');
+    const entries = decodeBundle(bundle.bytes, cp.size).map(parseEntry);
+    expect(entries.map((e) => e.timestamp.version)).toEqual(timestamps.map((t) => t.version));
+    expect(entries.map((e) => e.timestamp.sha256)).toEqual(timestamps.map((t) => createHash('sha256').update(t.bytes).digest('hex')));
+
+    const tiles = new Map<string, Uint8Array[]>();
+    for (const t of tilesFor(nodesNeeded((r) => treeHash(cp.size, r)), cp.size)) tiles.set(tileKey(t), decodeTile((await get(tilePath(t))).bytes, t.width));
+    expect(Buffer.from(treeHash(cp.size, tileReader(tiles))).equals(Buffer.from(cp.root))).toBe(true);
+  });
+
+  it('serves no tile wider than the tree, and refuses non-canonical paths', async () => {
+    const size = parseCheckpoint((await get('checkpoint')).bytes.toString().split('\n\n')[0] + '\n').size;
+    expect((await get(tilePath({ level: 0, index: 0, width: size + 1 }))).status).toBe(404);
+    expect((await get('tile/0/000')).status).toBe(404); // the full tile does not exist yet
+    expect((await get('tile/0/0')).status).toBe(404);
+    expect((await get(`tile/0/000.p/${size}`)).status).toBe(200);
+  });
+
+  it('keeps the log key 0600 in the data dir', () => {
+    expect(readFileSync(logKeyPath(svc.dataDir), 'utf8')).toMatch(/^PRIVATE\+KEY\+keyshare\/[0-9a-f]{16}\+/);
+  });
+});
+
+describe('fetch and the log', () => {
+  it('accepts a logged timestamp, pins the log, and checks consistency on the next fetch', async () => {
+    const fetcher = new LogFetcher();
+    const o = options(fetcher);
+    const first = await fetchTrust(o);
+    expect(first.log?.index).toBe(first.log!.size - 1);
+    await change('one');
+    const second = await fetchTrust(o);
+    expect(second.log!.size).toBeGreaterThan(first.log!.size);
+    expect(second.metadata.timestampVersion).toBeGreaterThan(first.metadata.timestampVersion);
+    expect(readFileSync(join(o.cache!, 'log', 'checkpoint'), 'utf8')).toBe((await get('checkpoint')).bytes.toString());
+  });
+
+  it('refuses a split view: a history that does not extend the checkpoint it verified (LOG_INCONSISTENT)', async () => {
+    const fetcher = new LogFetcher();
+    const o = options(fetcher);
+    await fetchTrust(o);
+    await change('two');
+    // The service (with its own log key) shows this client another history: the same entries but one, rewritten.
+    const forked = new TransparencyLog(SqliteStore.memory(), NoteSigner.fromPrivateKey(readFileSync(logKeyPath(svc.dataDir), 'utf8')));
+    const real = await svc.instance.store.listLogEntries(0, 1_000);
+    await forked.appendEntries(
+      real.map((data, i) => {
+        const e = i === 1 ? Buffer.from(data.toString().replace(/time \S+/, 'time 2000-01-01T00:00:00Z')) : data;
+        return { data: e, timestampVersion: parseEntry(e).timestamp.version };
+      }),
+    );
+    fetcher.serve = async (path) => (path === 'checkpoint' ? Buffer.from((await forked.checkpoint())!) : path === 'key' ? (await get('key')).bytes : forked.tile(parseTilePath(path)!));
+    expect(await codeOf(fetchTrust(o))).toBe('LOG_INCONSISTENT');
+    // A client that never saw the real log accepts the fork: that is what the witnesses are for.
+    expect((await fetchTrust(options(fetcher))).log).toBeTruthy();
+  });
+
+  it('refuses a rollback of the log, an unlogged timestamp, and a log that vanished', async () => {
+    const fetcher = new LogFetcher();
+    const o = options(fetcher);
+    const old = (await get('checkpoint')).bytes;
+    await change('three');
+    await fetchTrust(o);
+    await change('four');
+    fetcher.serve = async (path) => (path === 'checkpoint' ? old : (await get(path)).bytes);
+    expect(await codeOf(fetchTrust(o))).toBe('LOG_INCONSISTENT');
+    // A fresh client shown a checkpoint without the current timestamp.
+    expect(await codeOf(fetchTrust(options(fetcher)))).toBe('NOT_LOGGED');
+    fetcher.serve = async () => null;
+    expect(await codeOf(fetchTrust(o))).toBe('NOT_LOGGED');
+    expect(await codeOf(fetchTrust(options(fetcher, { requireLog: true })))).toBe('NOT_LOGGED');
+    expect((await fetchTrust(options(fetcher))).log).toBeNull();
+  });
+
+  it('refuses a checkpoint not signed by the pinned --log-key', async () => {
+    const other = NoteSigner.generate('keyshare/0000000000000000');
+    const fetcher = new LogFetcher();
+    expect(await codeOf(fetchTrust(options(fetcher, { logKey: other.verifierKey() })))).toBe('LOG_INCONSISTENT');
+    expect((await fetchTrust(options(fetcher, { logKey: (await get('key')).bytes.toString().trim(), requireLog: true }))).log).toBeTruthy();
+  });
+
+  it('is what `keyshare fetch --require-log --log-key FILE` checks (the built CLI)', async () => {
+    const keyFile = join(tempDir(), 'log.vkey');
+    writeFileSync(keyFile, (await get('key')).bytes);
+    const args = ['fetch', '--server', svc.url, '--root', join(svc.dataDir, 'root.json'), '--format', 'json', '--require-log', '--log-key', keyFile, '--json'];
+    const ok = await runCli([...args, '--out', join(tempDir(), 'out'), '--cache', tempDir()]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).log.size).toBeGreaterThan(1);
+    writeFileSync(keyFile, NoteSigner.generate(parseVerifierKey((await get('key')).bytes.toString()).name).verifierKey());
+    const refused = await runCli([...args, '--out', join(tempDir(), 'out'), '--cache', tempDir()]);
+    expect(errorCode(refused)).toBe('LOG_INCONSISTENT');
+  });
+});
+
+describe('keyshare log verify', () => {
+  it('verifies every entry against the signed root and the served TUF files (the built CLI)', async () => {
+    const r = await runCli(['log', 'verify', '--server', svc.url, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.size).toBe((await svc.instance.store.listMetadataVersions('timestamp')).length);
+    expect(report.gaps).toEqual([]);
+    expect(report.served.mismatched).toEqual([]);
+    expect(report.served.checked).toBeGreaterThan(1);
+  });
+
+  it('finds an entry that differs from the served snapshot, and a log that does not extend --from', async () => {
+    const fetcher = new HttpFetcher();
+    const key = parseVerifierKey((await get('key')).bytes.toString());
+    const real = await svc.instance.store.listLogEntries(0, 1_000);
+    const forked = new TransparencyLog(SqliteStore.memory(), NoteSigner.fromPrivateKey(readFileSync(logKeyPath(svc.dataDir), 'utf8')));
+    await forked.appendEntries(
+      real.map((data, i) => {
+        const e = i === real.length - 1 ? Buffer.from(data.toString().replace(/(snapshot \d+ sha256:)\S+/, `$1${'0'.repeat(64)}`)) : data;
+        return { data: e, timestampVersion: parseEntry(e).timestamp.version };
+      }),
+    );
+    const forkedGet = async (path: string) => (path === 'checkpoint' ? Buffer.from((await forked.checkpoint())!) : forked.tile(parseTilePath(path)!));
+    const tuf = logGetter(`${svc.url}/tuf`, fetcher, '');
+    const report = await auditLog({ get: forkedGet, tuf, key });
+    expect(report.served.mismatched).toContainEqual({ index: real.length - 1, file: expect.stringMatching(/\.snapshot\.json$/) });
+    const realCheckpoint = (await get('checkpoint')).bytes.toString();
+    expect(await codeOf(auditLog({ get: forkedGet, tuf, key, from: realCheckpoint }))).toBe('LOG_INCONSISTENT');
+    expect((await auditLog({ get: logGetter(svc.url, fetcher), tuf, key, from: realCheckpoint })).served.mismatched).toEqual([]);
+  });
+});
