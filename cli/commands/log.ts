@@ -30,7 +30,7 @@ Examples:
       const { HttpFetcher } = await import('../../sync/client/index.js');
       const { logGetter } = await import('../../sync/client/log-state.js');
       const { auditLog } = await import('../../sync/client/log-audit.js');
-      const { parseVerifierKey } = await import('../../service/domain/tlog/note.js');
+      const { parseVerifierKey } = await import('../../shared/tlog/note.js');
       const server = serverUrl(o.server).replace(/\/+$/, '');
       const fetcher = new HttpFetcher();
       const get = logGetter(server, fetcher);

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NoteError, NoteSigner } from '../domain/tlog/note.js';
+import { NoteError, NoteSigner } from '../../shared/tlog/note.js';
 import { KeyshareError, Codes } from '../errors.js';
 import { keysDir, writeNewKey } from '../repo/keys.js';
 import type { Store } from '../store/index.js';

@@ -5,11 +5,11 @@
  * service/domain/tlog/; this adapter reads and writes the store.
  */
 import { createHash } from 'node:crypto';
-import { formatCheckpoint, parseCheckpoint, type Checkpoint } from '../domain/tlog/checkpoint.js';
-import { formatEntry, type LogEntry } from '../domain/tlog/leaf.js';
-import { consistencyProof, hashLeaf, inclusionProof, newNodes, nodesNeeded, treeHash, type Hash, type NodeReader } from '../domain/tlog/merkle.js';
-import { signNote, type NoteSigner } from '../domain/tlog/note.js';
-import { encodeBundle, tileNodes, tileWidth, type TileId } from '../domain/tlog/tiles.js';
+import { formatCheckpoint, parseCheckpoint, type Checkpoint } from '../../shared/tlog/checkpoint.js';
+import { formatEntry, type LogEntry } from '../../shared/tlog/leaf.js';
+import { consistencyProof, hashLeaf, inclusionProof, newNodes, nodesNeeded, treeHash, type Hash, type NodeReader } from '../../shared/tlog/merkle.js';
+import { signNote, type NoteSigner } from '../../shared/tlog/note.js';
+import { encodeBundle, tileNodes, tileWidth, type TileId } from '../../shared/tlog/tiles.js';
 import { KeyshareError, Codes } from '../errors.js';
 import type { MetadataRecord, PublishCommit, Store } from '../store/index.js';
 import { loadLogSigner } from './key.js';

@@ -5,11 +5,11 @@
  * gap is reported), and checks each entry against the TUF versions still served.
  */
 import { createHash } from 'node:crypto';
-import { KeyshareError } from '../../service/errors.js';
-import { parseEntry, type LogEntry } from '../../service/domain/tlog/leaf.js';
-import { hashLeaf, newNodes, treeHash, type Hash } from '../../service/domain/tlog/merkle.js';
-import type { NoteVerifier } from '../../service/domain/tlog/note.js';
-import { decodeBundle, tilePath, tileWidth, TILE_WIDTH } from '../../service/domain/tlog/tiles.js';
+import { KeyshareError } from '../../shared/errors.js';
+import { parseEntry, type LogEntry } from '../../shared/tlog/leaf.js';
+import { hashLeaf, newNodes, treeHash, type Hash } from '../../shared/tlog/merkle.js';
+import type { NoteVerifier } from '../../shared/tlog/note.js';
+import { decodeBundle, tilePath, tileWidth, TILE_WIDTH } from '../../shared/tlog/tiles.js';
 import { FetchCodes } from './errors.js';
 import { openCheckpoint, type LogGet } from './log-check.js';
 

@@ -9,13 +9,13 @@
  * keeps the verified checkpoint (cache.ts) and passes it back as `previous`.
  */
 import { createHash } from 'node:crypto';
-import { KeyshareError } from '../../service/errors.js';
+import { KeyshareError } from '../../shared/errors.js';
 import { FetchCodes } from './errors.js';
-import { parseCheckpoint, type Checkpoint } from '../../service/domain/tlog/checkpoint.js';
-import { parseEntry } from '../../service/domain/tlog/leaf.js';
-import { consistencyProof, hashLeaf, inclusionProof, nodesNeeded, verifyConsistency, verifyInclusion, type NodeReader } from '../../service/domain/tlog/merkle.js';
-import { openNote, type NoteVerifier } from '../../service/domain/tlog/note.js';
-import { decodeBundle, decodeTile, tileKey, tilePath, tileReader, tilesFor, tileWidth, TILE_WIDTH } from '../../service/domain/tlog/tiles.js';
+import { parseCheckpoint, type Checkpoint } from '../../shared/tlog/checkpoint.js';
+import { parseEntry } from '../../shared/tlog/leaf.js';
+import { consistencyProof, hashLeaf, inclusionProof, nodesNeeded, verifyConsistency, verifyInclusion, type NodeReader } from '../../shared/tlog/merkle.js';
+import { openNote, type NoteVerifier } from '../../shared/tlog/note.js';
+import { decodeBundle, decodeTile, tileKey, tilePath, tileReader, tilesFor, tileWidth, TILE_WIDTH } from '../../shared/tlog/tiles.js';
 
 export type LogGet = (path: string) => Promise<Uint8Array | null>;
 

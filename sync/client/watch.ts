@@ -16,7 +16,7 @@
  */
 import { spawn } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
-import { KeyshareError } from '../../service/errors.js';
+import { KeyshareError } from '../../shared/errors.js';
 import { FetchCodes, toFetchError } from './errors.js';
 
 /** What trying again cannot mend: the watch ends at once with these (local set-up, not the server). */

@@ -5,7 +5,7 @@
  */
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../context.js';
-import { parseTilePath } from '../../domain/tlog/tiles.js';
+import { parseTilePath } from '../../../shared/tlog/tiles.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** tlog-tiles: the checkpoint's headers "SHOULD prevent caching beyond a few seconds". */

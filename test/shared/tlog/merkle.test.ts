@@ -11,8 +11,8 @@ import {
   verifyConsistency,
   verifyInclusion,
   type Hash,
-} from '../../../../service/domain/tlog/merkle.js';
-import { decodeTile, tileReader, tilesFor, tileNodes, tileKey } from '../../../../service/domain/tlog/tiles.js';
+} from '../../../shared/tlog/merkle.js';
+import { decodeTile, tileReader, tilesFor, tileNodes, tileKey } from '../../../shared/tlog/tiles.js';
 
 /** An independent RFC 6962 2.1 MTH, straight from the definition (recursion on the leaves). */
 function naiveRoot(leaves: Uint8Array[]): string {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { NoteError, NoteSigner, openNote, parseVerifierKey, signNote } from '../../../../service/domain/tlog/note.js';
-import { formatCheckpoint, parseCheckpoint } from '../../../../service/domain/tlog/checkpoint.js';
-import { decodeBundle, encodeBundle, encodeTileIndex, parseTilePath, tilePath } from '../../../../service/domain/tlog/tiles.js';
-import { formatEntry, parseEntry } from '../../../../service/domain/tlog/leaf.js';
+import { NoteError, NoteSigner, openNote, parseVerifierKey, signNote } from '../../../shared/tlog/note.js';
+import { formatCheckpoint, parseCheckpoint } from '../../../shared/tlog/checkpoint.js';
+import { decodeBundle, encodeBundle, encodeTileIndex, parseTilePath, tilePath } from '../../../shared/tlog/tiles.js';
+import { formatEntry, parseEntry } from '../../../shared/tlog/leaf.js';
 
 // golang.org/x/mod/sumdb/note note_test.go (TestSign, TestOpen).
 const SKEY = 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz';
