@@ -27,6 +27,7 @@ import { chmodSync, closeSync, copyFileSync, createReadStream, writeFileSync, ex
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
+import { sha256Hex as sha256 } from './crypto/encoding.js';
 import { Metadata, MetadataKind, type Root, type Targets } from '@tufjs/models';
 import { KeyshareError, Codes, isKeyshareError } from './errors.js';
 import { makeDirs } from '../shared/fs.js';
@@ -89,7 +90,6 @@ export interface BackupManifest {
   damaged?: string[];
 }
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 async function fileSha256(file: string): Promise<string> {
   const h = createHash('sha256');

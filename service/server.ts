@@ -10,7 +10,7 @@ import type { Logger } from './log.js';
 import type { Instance } from './instance.js';
 import { KeyshareError, Codes } from './errors.js';
 import { closeFeed, type FeedLimits } from './http/routes/feed.js';
-import { UpstreamManager, type ManagerOptions } from '../sync/upstream/manager.js';
+import { composeServices, type UpstreamOptions } from './composition.js';
 import { StaticDir } from './repo/static-dir.js';
 import { evaluateHealth } from './health.js';
 import { Replication } from './replication.js';
@@ -40,7 +40,7 @@ export interface ServerOptions {
   shutdownTimeoutMs?: number;
   console?: ConsoleOptions;
   /** Upstreams (sync/upstream): poll interval, change feed, limits. */
-  upstreams?: ManagerOptions;
+  upstreams?: UpstreamOptions;
   /** `--static-dir`: also write the repository there as plain files, on start-up and after every publish. */
   staticDir?: string | null;
   /** A client must send a request's headers within this time (default 15 s): slow-header clients (slowloris) are cut. */
@@ -160,8 +160,16 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
         if (e.result) logger.info({ timestampVersion: e.result.timestampVersion, roles: e.result.rolesSigned.length, documents: e.result.documentsChanged, seconds: e.seconds }, 'published');
       })
     : () => {};
+  // The composition root: every long-lived service beyond the instance, built once (service/composition.ts).
+  const { upstreams } = composeServices(instance, {
+    upstreams: {
+      onError: (err) => log({ level: 'error', msg: 'upstream rescan failed', err: err instanceof Error ? err.message : String(err) }),
+      ...options.upstreams,
+    },
+  });
   const app = createApp({
     instance,
+    upstreams,
     log,
     logger: options.logger,
     metrics,
@@ -200,10 +208,6 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
   // Managed CAs sign their CRLs again before nextUpdate (service/ca, issue 18).
   instance.ca.start();
   // Upstreams: polled with jitter, and followed through their change feeds (sync/upstream).
-  const upstreams = UpstreamManager.for(instance, {
-    onError: (err) => log({ level: 'error', msg: 'upstream rescan failed', err: err instanceof Error ? err.message : String(err) }),
-    ...options.upstreams,
-  });
   upstreams.start();
   const stopWarnings = logHealthWarnings(instance, log);
   const fast = fastReads(instance, metrics, options.logger);

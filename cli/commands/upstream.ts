@@ -8,24 +8,7 @@ import { readInputFile } from '../files.js';
 import { print, publishedNote } from '../output.js';
 import { adminOptions } from './admin-options.js';
 import { KeyshareError } from '../../service/errors.js';
-import type { SyncOutcome } from '../../sync/upstream/sync.js';
-
-interface UpstreamView {
-  name: string;
-  url: string;
-  mode: string;
-  scopes: string[] | null;
-  version: number | null;
-  lastSuccessAt: string | null;
-  lastError: string | null;
-  kind: 'online' | 'bundle';
-  origin: string | null;
-  federatedScopes: number | null;
-  conflicts: string[];
-  mirror: string | null;
-  expires: string | null;
-  expiry?: 'valid' | 'expired' | 'withdrawn';
-}
+import type { SyncOutcome, UpstreamView } from '../../service/federation.js';
 
 const describe = (u: UpstreamView) => [
   `${u.name}\t${u.mode}\t${u.url}`,

@@ -6,12 +6,12 @@
  * Every issuance is audited and rate-limited per token; a refusal changes nothing.
  */
 import { checkCsr, issueSigningCertificate, leafSubject, randomSerialHex } from '../crypto/ca.js';
-import { parseCertificate } from '../crypto/index.js';
+import { parseCertificate, type ParsedCertificate } from '../crypto/index.js';
 import { Actions, authorize, ForbiddenError, type Subject } from '../auth/authorize.js';
 import { leafValidityMs } from '../domain/ca.js';
 import type { CaRecord, TokenRecord } from '../store/index.js';
 import { parseDuration } from '../util/duration.js';
-import { parsedCa, type CaContext } from './service.js';
+import type { CaContext } from './service.js';
 
 /** Without `--max-validity` a token gets certificates of at most an hour (issue 18). */
 const DEFAULT_MAX_VALIDITY_SECONDS = 3600;
@@ -90,3 +90,9 @@ export async function issueCertificate(ctx: CaContext, rec: CaRecord, req: Issue
   return issued;
 }
 
+/** A stored CA certificate, parsed once. */
+function parsedCa(ctx: CaContext, pem: string): ParsedCertificate {
+  let cert = ctx.parsed.get(pem);
+  if (!cert) ctx.parsed.set(pem, (cert = parseCertificate(pem)));
+  return cert;
+}

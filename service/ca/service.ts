@@ -51,12 +51,6 @@ export interface CaContext {
   parsed: Map<string, ParsedCertificate>;
 }
 
-/** A stored CA certificate, parsed once. */
-export function parsedCa(ctx: CaContext, pem: string): ParsedCertificate {
-  let cert = ctx.parsed.get(pem);
-  if (!cert) ctx.parsed.set(pem, (cert = parseCertificate(pem)));
-  return cert;
-}
 
 export interface CaCreate {
   name: string;

@@ -35,9 +35,12 @@ import { openApiRoutes } from './openapi.js';
 import { consoleRoutes, type ConsoleOptions } from './ui/console.js';
 import { storageOf, storeFault } from '../store/faults.js';
 import { readinessOf } from './readiness.js';
+import type { Upstreams } from '../federation.js';
 
 export interface AppDeps {
   instance: Instance;
+  /** Upstream federation, wired by the composition root (service/composition.ts); an app built without it answers /api/v1/upstreams with INTERNAL. */
+  upstreams?: Upstreams;
   /** Request body limit for the admin API (bytes). */
   maxBodyBytes?: number;
   log?: (entry: Record<string, unknown>) => void;
@@ -82,6 +85,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.use('*', async function injectInstance(c, next) {
     c.set('instance', deps.instance);
+    c.set('upstreams', deps.upstreams ?? null);
     c.set('client', clientOf(c, proxies));
     await next();
   });

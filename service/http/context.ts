@@ -1,4 +1,5 @@
 import type { Instance } from '../instance.js';
+import type { Upstreams } from '../federation.js';
 import type { TokenRole } from '../auth/tokens.js';
 import type { Logger } from '../log.js';
 import type { ClientView } from './client.js';
@@ -13,6 +14,8 @@ export interface Principal {
 export interface AppEnv {
   Variables: {
     instance: Instance;
+    /** Upstream federation (service/federation.ts), when the composition root wired it. */
+    upstreams: Upstreams | null;
     principal: Principal;
     /** Set by the request-context middleware: the request ID (x-request-id) and a logger bound to it. */
     requestId: string;

@@ -6,7 +6,7 @@
  * bundle.json is not signed. The importer uses it only to find files and to catch corruption
  * early; every trust decision rests on the TUF metadata, verified against the pinned root.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../service/crypto/encoding.js';
 import { canonicalize } from '@tufjs/canonical-json';
 import { BundleCodes, bundleError } from './errors.js';
 
@@ -49,7 +49,7 @@ export interface BundleManifest {
   files: BundleFile[];
 }
 
-export const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+export { sha256Hex };
 
 /**
  * A repository's origin ID: the first 128 bits of the SHA-256 of the canonical JSON of its

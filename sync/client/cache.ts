@@ -11,7 +11,7 @@
  *
  * The default cache is one folder per server under $XDG_CACHE_HOME/keyshare (~/.cache/keyshare).
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex as sha256 } from '../../service/crypto/encoding.js';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -58,7 +58,6 @@ export function serverFolder(server: string): string {
   return `${u.protocol.replace(/:$/, '')}_${u.host}${path}`.replace(/[^a-zA-Z0-9.-]/g, '_');
 }
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /**
  * Reads and checks the pinned root (a path or its bytes): a TUF root signed by a threshold of

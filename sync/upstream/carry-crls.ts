@@ -15,18 +15,15 @@ import { storeCrl } from '../../service/crl/store-crl.js';
 import { CA_ANCHOR_TYPES } from '../../service/domain/crl.js';
 import { isKeyshareError } from '../../service/errors.js';
 import type { Store } from '../../service/store/index.js';
+import type { CrlRefusal } from '../../service/federation.js';
+
+export type { CrlRefusal } from '../../service/federation.js';
 import type { FederatedScope } from './federate.js';
 
 /** A CRL to carry: its verified DER and the scopes whose documents list it. */
 export interface CarriedCrl {
   der: Buffer;
   scopes: string[];
-}
-
-export interface CrlRefusal {
-  issuer: string;
-  code: string;
-  message: string;
 }
 
 /** What a trust document says about CRLs (TrustDocument `crls`). */

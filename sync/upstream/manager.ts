@@ -16,7 +16,7 @@
  */
 import { rmSync } from 'node:fs';
 import { parseScope } from '../../service/domain/scope.js';
-import { DEFAULT_ORIGIN_GRACE_SECONDS, originExpiry, type OriginExpiryStatus } from '../../service/domain/origin-expiry.js';
+import { DEFAULT_ORIGIN_GRACE_SECONDS, originExpiry } from '../../service/domain/origin-expiry.js';
 import { KeyshareError, Codes } from '../../service/errors.js';
 import type { Instance } from '../../service/instance.js';
 import type { UpstreamRecord } from '../../service/store/index.js';
@@ -33,47 +33,11 @@ import { isOciRow } from './oci.js';
 import { httpRequest } from '../../service/net/http.js';
 import { checkUrlAddress, guardFor } from '../../service/net/outbound.js';
 import { isBundleRow, syncUpstream, upstreamCacheDir, upstreamState, type SyncLimits, type SyncOutcome } from './sync.js';
+import type { UpstreamInput, UpstreamMode, UpstreamView, Upstreams } from '../../service/federation.js';
 
-export type UpstreamMode = 'federate' | 'mirror';
+export type { UpstreamInput, UpstreamMode, UpstreamView } from '../../service/federation.js';
+
 export const UPSTREAM_MODES: readonly UpstreamMode[] = ['federate', 'mirror'];
-
-export interface UpstreamInput {
-  name: string;
-  url: string;
-  /** The upstream's root.json, pinned out of band. */
-  root: string | Uint8Array;
-  mode?: UpstreamMode;
-  /** Scope patterns (a scope and everything under it); null or empty: everything. */
-  scopes?: string[] | null;
-}
-
-/** An upstream as `upstream ls` shows it (CONTRACT.md: name, url, mode, lastSuccessAt, lastError, version). */
-export interface UpstreamView {
-  name: string;
-  url: string;
-  mode: string;
-  scopes: string[] | null;
-  /** The upstream's timestamp version this service last accepted. */
-  version: number | null;
-  lastSuccessAt: string | null;
-  lastError: string | null;
-  createdAt: string;
-  /** `online` (polled, with the change feed) or `bundle` (an origin of imported bundles: never polled). */
-  kind: 'online' | 'bundle';
-  /** The upstream repository's identity, once known. */
-  origin: string | null;
-  /** federate: the scopes it brings; conflicts: scopes it defines that are defined locally, left out. */
-  federatedScopes: number | null;
-  conflicts: string[];
-  /** Where a mirrored repository is served byte for byte. */
-  mirror: string | null;
-  /** When the upstream's timestamp last accepted expires. */
-  expires: string | null;
-  /** Issue 24 row 3: valid, expired (still republished, within --origin-grace), or withdrawn (no longer republished). */
-  expiry: OriginExpiryStatus;
-  /** Seconds until `expires` (negative after). */
-  expiresInSeconds: number | null;
-}
 
 export interface ManagerOptions {
   /** Time between polls of one upstream (default 60 s), with ±20 % jitter. */
@@ -114,7 +78,7 @@ interface Runner {
 
 const managers = new WeakMap<Instance, UpstreamManager>();
 
-export class UpstreamManager {
+export class UpstreamManager implements Upstreams {
   private readonly runners = new Map<string, Runner>();
   private started = false;
   private rescan: NodeJS.Timeout | null = null;

@@ -29,7 +29,7 @@ import { fetchTrust, INDEX_TARGET, type RepositoryFile } from '../client/fetch-t
 import { FetchCodes } from '../client/errors.js';
 import { HttpFetcher } from '../client/fetcher.js';
 import { guardFor, type AddressPolicy } from '../../service/net/outbound.js';
-import { carryCrls, crlProblem, federatedCrls, type CarriedCrl, type CrlRefusal } from './carry-crls.js';
+import { carryCrls, crlProblem, federatedCrls, type CarriedCrl } from './carry-crls.js';
 import { UpstreamCodes, toSyncError, upstreamError } from './errors.js';
 import {
   AnchorParser,
@@ -44,6 +44,9 @@ import {
   type FederatedScope,
 } from './federate.js';
 import { selfIdentity, verifyRootChain } from './identity.js';
+import type { SyncOutcome } from '../../service/federation.js';
+
+export type { SyncOutcome } from '../../service/federation.js';
 import { BUNDLE_PREFIX, upstreamHop } from './source.js';
 import type { RegistryOptions } from '../oci/client.js';
 import { isOciRow, syncOciUpstream } from './oci.js';
@@ -97,22 +100,6 @@ export interface UpstreamState {
 function onlineKeysOf(rootBytes: Buffer): string {
   const roles = (JSON.parse(rootBytes.toString('utf8')) as { signed: { roles: Record<string, { keyids: string[]; threshold: number }> } }).signed.roles;
   return JSON.stringify(['timestamp', 'snapshot'].map((r) => [[...(roles[r]?.keyids ?? [])].sort(), roles[r]?.threshold]));
-}
-
-export interface SyncOutcome {
-  name: string;
-  ok: boolean;
-  /** Whether this service's trust or mirror changed. */
-  changed: boolean;
-  timestampVersion: number | null;
-  error: { code: string; message: string } | null;
-  scopes?: { created: string[]; updated: string[]; removed: string[]; conflicts: string[] };
-  revocationsAdded?: number;
-  /** federate: the CA anchors whose CRL from this upstream was stored (newer than the one held). */
-  crlsUpdated?: string[];
-  /** federate: CRLs of this upstream that were refused (e.g. ROLLBACK: older than the one held). */
-  crlErrors?: CrlRefusal[];
-  mirrorFiles?: number;
 }
 
 export const isBundleRow = (row: { url: string }) => row.url.startsWith(BUNDLE_PREFIX);

@@ -15,7 +15,8 @@ import type { AppEnv } from '../context.js';
 import { ErrorBody } from '../schemas.js';
 import { validationHook } from '../validation.js';
 import { audited, authorizeFor } from '../authz.js';
-import { UpstreamManager } from '../../../sync/upstream/manager.js';
+import type { Upstreams } from '../../federation.js';
+import { Codes, KeyshareError } from '../../errors.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
@@ -124,7 +125,11 @@ const syncAll = createRoute({
 
 export function upstreamRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  const manager = (c: { get(k: 'instance'): AppEnv['Variables']['instance'] }) => UpstreamManager.for(c.get('instance'));
+  const manager = (c: { get(k: 'upstreams'): Upstreams | null }): Upstreams => {
+    const upstreams = c.get('upstreams');
+    if (!upstreams) throw new KeyshareError(Codes.INTERNAL, 'this app was built without upstreams (createApp deps.upstreams: service/composition.ts)');
+    return upstreams;
+  };
   app.openapi(list, async (c) => c.json({ upstreams: await manager(c).list() }, 200));
   app.openapi(get, async (c) => c.json({ upstream: await manager(c).get(c.req.valid('param').name) }, 200));
   app.openapi(add, async (c) => {
