@@ -74,10 +74,7 @@ export function isDerSequence(bytes: Uint8Array): boolean {
   return bytes.length > 0 && bytes[0] === 0x30 && derTotalLength(bytes) === bytes.length;
 }
 
-export function sha256Hex(bytes: Uint8Array): string {
-  // crypto.hash: one call, no Hash object (a parent change hashes every document under it, bench B9).
-  return hash('sha256', bytes, 'hex');
-}
+export { sha256Hex } from '../../shared/hash.js';
 
 /** RFC 7468 labels that mean a private key was handed over where a public one belongs. */
 export function isPrivateKeyLabel(label: string): boolean {

@@ -11,7 +11,7 @@
  *
  * The default cache is one folder per server under $XDG_CACHE_HOME/keyshare (~/.cache/keyshare).
  */
-import { sha256Hex as sha256 } from '../../service/crypto/encoding.js';
+import { sha256Hex as sha256 } from '../../shared/hash.js';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
