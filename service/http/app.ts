@@ -33,6 +33,9 @@ import { openApiRoutes } from './openapi.js';
 import { consoleRoutes, type ConsoleOptions } from './ui/console.js';
 import { storageOf, storeFault } from '../store/faults.js';
 import { readinessOf } from './readiness.js';
+import { historyRoutes } from './routes/history.js';
+import { clientRoutes } from './routes/clients.js';
+import { DEFAULT_CLIENT_LIMITS, type ClientLimitsConfig } from '../rollout.js';
 
 export interface AppDeps {
   instance: Instance;
@@ -49,6 +52,8 @@ export interface AppDeps {
   trustedProxies?: TrustedProxies;
   /** Refused admin API requests per client address (middleware/refusals.ts). */
   refusalLimits?: RefusalLimits;
+  /** Issue 21: how many reporting clients are kept, for how long, and how many label sets /metrics names. */
+  clientLimits?: ClientLimitsConfig;
 }
 
 export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
@@ -129,6 +134,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route('/blocks', allBlockRoutes());
   api.route('/', upstreamRoutes());
   api.route('/ca', caRoutes());
+  api.route('/', historyRoutes());
+  api.route('/', clientRoutes(deps.clientLimits ?? DEFAULT_CLIENT_LIMITS));
   // /api/v1/openapi.json and /api/docs need no token: mounted before the admin API's middleware.
   app.route('/api', openApiRoutes(api));
   app.route('/api/v1', api);

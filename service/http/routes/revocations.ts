@@ -8,6 +8,7 @@ import { Actions, applyFileScopes } from '../../auth/authorize.js';
 import { revocationsDigest, trustStateDigest } from '../../audit/digest.js';
 import { audited, authorizeFor } from '../authz.js';
 import { dryRun } from '../../dry-run.js';
+import { DryRunQuery, isDryRun, planned } from '../dry-run.js';
 
 /** What was revoked, for the audit entry. */
 const revocationTarget = (b: { kind: string; issuer?: string; serial?: string; id?: string; digest?: string; certificate?: string }) =>
@@ -32,8 +33,12 @@ const revoke = createRoute({
   path: '/revocations',
   tags: ['revocations'],
   summary: 'Revoke a certificate, a key or a signature',
-  request: { body: { content: { 'application/json': { schema: RevocationCreate } }, required: true } },
-  responses: { 201: json(z.object({ added: z.boolean(), revocation: z.any(), published: Published }), 'revoked'), ...errors },
+  request: { query: DryRunQuery, body: { content: { 'application/json': { schema: RevocationCreate } }, required: true } },
+  responses: {
+    200: json(z.object({ added: z.boolean(), revocation: z.any(), plan: z.array(z.any()), dryRun: z.boolean(), published: Published }), 'with dryRun: planned'),
+    201: json(z.object({ added: z.boolean(), revocation: z.any(), published: Published }), 'revoked'),
+    ...errors,
+  },
 });
 const apply = createRoute({
   method: 'post',
@@ -57,6 +62,10 @@ export function revocationRoutes(): OpenAPIHono<AppEnv> {
     const body = c.req.valid('json');
     const scope = body.scope ?? null;
     const { service, store } = c.get('instance');
+    if (isDryRun(c)) {
+      const { result, plan } = await planned(c, Actions.REVOKE, [scope], () => service.revoke(body));
+      return c.json({ added: result.added, revocation: result.revocation, plan, dryRun: true, published: null }, 200);
+    }
     const r = await audited(
       c,
       { action: Actions.REVOKE, scopes: [scope], scope, target: revocationTarget(body), digest: () => revocationsDigest(store, scope) },

@@ -192,3 +192,32 @@ export const anchorBlocks = pgTable(
   },
   (t) => [primaryKey({ columns: [t.scope, t.anchorId] })],
 );
+
+/** Issue 21 (diffs): as ../schema.ts `trust_history`. */
+export const trustHistory = pgTable(
+  'trust_history',
+  {
+    version: int('version').notNull(),
+    scope: text('scope').notNull(),
+    document: bytea('document'),
+    publishedAt: text('published_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.version, t.scope] }), index('trust_history_scope').on(t.scope, t.version)],
+);
+
+/** Issue 21 (rollout): as ../schema.ts `clients`. */
+export const clients = pgTable(
+  'clients',
+  {
+    clientId: text('client_id').primaryKey(),
+    tokenId: text('token_id').notNull(),
+    version: int('version').notNull(),
+    labels: json('labels').$type<Record<string, string>>().notNull(),
+    scopes: json('scopes').$type<string[]>().notNull(),
+    format: text('format').notNull(),
+    keyshareVersion: text('keyshare_version').notNull(),
+    summary: json('summary').$type<Record<string, unknown> | null>(),
+    reportedAt: text('reported_at').notNull(),
+  },
+  (t) => [index('clients_reported_at').on(t.reportedAt)],
+);
