@@ -6,6 +6,7 @@ import { FORMAT_NAMES, FormatCodes, type FormatName } from '../../sync/formats/t
 import type { UnenforcedItem } from '../../sync/formats/enforce.js';
 import { print } from '../output.js';
 import { serverUrl } from '../settings.js';
+import { parseLabelArgs } from '../../service/domain/clients.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -108,6 +109,38 @@ function seededLine(s: { dir: string; entries: { action: string }[] }): string {
   return `notation CRL cache ${s.dir}: ${count('written')} written, ${count('unchanged')} unchanged, ${count('kept-newer')} kept (newer)`;
 }
 
+/** --report and its options, checked before anything is fetched; null without --report. */
+function reportOptions(o: Record<string, any>): { token: string; clientId?: string; labels: Record<string, string> } | null {
+  if (!o.report) {
+    if (o.clientId || o.label) throw usage('--client-id and --label go with --report');
+    return null;
+  }
+  if (o.offline) throw usage('--report goes with an online fetch (an offline one verified nothing new)');
+  const token = (o.token ?? process.env.KEYSHARE_TOKEN ?? '').trim();
+  if (!token) throw usage('--report needs a client token: --token or KEYSHARE_TOKEN (keyshare token create --role client)');
+  return { token, clientId: o.clientId, labels: parseLabelArgs(o.label ?? []) };
+}
+
+/** Reports the verified version (sync/client/report.ts); a refused report is a warning, the fetch stands. */
+async function report(r: NonNullable<ReturnType<typeof reportOptions>>, result: FetchTrustResult, format: string, server: string) {
+  const { KEYSHARE_VERSION, cachedClientId, sendReport } = await import('../../sync/client/report.js');
+  const body = {
+    clientId: r.clientId ?? cachedClientId(result.metadata.cacheDir),
+    version: result.metadata.timestampVersion,
+    labels: r.labels,
+    scopes: result.documents.map((d) => d.scope),
+    format,
+    keyshareVersion: KEYSHARE_VERSION,
+  };
+  try {
+    await sendReport(server, r.token, body);
+    return { clientId: body.clientId, version: body.version };
+  } catch (e) {
+    process.stderr.write(`keyshare: warning: ${(e as Error).message}\n`);
+    return null;
+  }
+}
+
 export function fetchCommand(): Command {
   return new Command('fetch')
     .description('fetch the trust for registries over TUF, verify it against a pinned root, and write files for verifiers')
@@ -124,6 +157,10 @@ export function fetchCommand(): Command {
     .option('--strict', 'refuse (UNENFORCEABLE, nothing written) when the format cannot enforce an item of the trust, instead of warning')
     .option('--lookaside <url>', 'with --format containers: where simple-signing (OpenPGP) signatures are read, written into registries.d/keyshare.yaml')
     .option('--lookaside-staging <url>', 'with --format containers: where simple-signing signatures are written (skopeo copy --sign-by), into registries.d/keyshare.yaml')
+    .option('--report', 'after a successful fetch, report the verified version to the service (issue 21), with a client token (--token or KEYSHARE_TOKEN)')
+    .option('--client-id <id>', 'with --report: this client\'s ID (default: a random ID kept in the cache dir)')
+    .option('--label <name=value>', 'with --report: a label of this client, e.g. env=prod (repeatable)', collect)
+    .option('--token <token>', 'with --report: a client token (env KEYSHARE_TOKEN)')
     .option('--json', 'print machine-readable JSON')
     .addHelpText(
       'after',
@@ -164,6 +201,7 @@ Examples:
       --repository registry.acme.io/team-a/app --notation-crl-cache ~/.cache/notation`,
     )
     .action(async (o) => {
+      const reporting = reportOptions(o);
       const crlCache = crlCacheOptions(o);
       const lookaside = lookasideOptions(o);
       const out = resolve(o.out);
@@ -202,6 +240,7 @@ Examples:
       writeOutDir(out, written.files);
       const seeded = crlCache ? await seedCrlCache(result, crlCache) : null;
       for (const w of [...written.warnings, ...(seeded?.warnings ?? []), ...unenforced]) process.stderr.write(`keyshare: warning: ${w}\n`);
+      const reported = reporting ? await report(reporting, result, o.format, serverUrl(o.server)) : null;
       print(
         o.json,
         {
@@ -214,6 +253,7 @@ Examples:
           unenforced: written.unenforced,
           ...(seeded ? { notationCrlCache: { dir: seeded.dir, entries: seeded.entries } } : {}),
           metadata: result.metadata,
+          ...(reported ? { reported } : {}),
         },
         () => [...summary(result, o.format, out, written.files.length), ...(seeded ? [seededLine(seeded)] : [])],
       );

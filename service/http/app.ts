@@ -35,6 +35,7 @@ import { storageOf, storeFault } from '../store/faults.js';
 import { readinessOf } from './readiness.js';
 import { historyRoutes } from './routes/history.js';
 import { clientRoutes } from './routes/clients.js';
+import { registerClientMetrics } from './client-metrics.js';
 import { DEFAULT_CLIENT_LIMITS, type ClientLimitsConfig } from '../rollout.js';
 
 export interface AppDeps {
@@ -80,6 +81,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const logger = deps.logger ?? silentLogger();
   const metrics = deps.metrics ?? createMetrics(deps.instance);
   const proxies = deps.trustedProxies ?? TrustedProxies.none();
+  const clientLimits = deps.clientLimits ?? DEFAULT_CLIENT_LIMITS;
+  registerClientMetrics(metrics.registry, deps.instance, clientLimits);
 
   app.use('*', async function injectInstance(c, next) {
     c.set('instance', deps.instance);
@@ -135,7 +138,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route('/', upstreamRoutes());
   api.route('/ca', caRoutes());
   api.route('/', historyRoutes());
-  api.route('/', clientRoutes(deps.clientLimits ?? DEFAULT_CLIENT_LIMITS));
+  api.route('/', clientRoutes(clientLimits));
   // /api/v1/openapi.json and /api/docs need no token: mounted before the admin API's middleware.
   app.route('/api', openApiRoutes(api));
   app.route('/api/v1', api);

@@ -711,15 +711,23 @@ export class SqliteStore implements Store {
         .all(),
     );
   }
-  putClientReport(rec: ClientRecord, limits: ClientLimits): Promise<boolean> {
+  async putClientReport(rec: ClientRecord, limits: ClientLimits): Promise<boolean> {
+    // A flood of new clients past the cap is refused by reads alone (checked again below, in the write).
+    if (await this.call(() => !this.clientRoomSync(rec.clientId, limits))) return false;
     return this.atomic(() => {
       this.db.delete(t.clients).where(lt(t.clients.reportedAt, limits.expireBefore)).run();
-      const known = this.db.select({ id: t.clients.clientId }).from(t.clients).where(eq(t.clients.clientId, rec.clientId)).get();
-      if (!known && (this.sqlite.prepare('SELECT COUNT(*) AS n FROM clients').get() as { n: number }).n >= limits.cap) return false;
+      if (!this.clientRoomSync(rec.clientId, limits)) return false;
       const { clientId, ...rest } = rec;
       this.db.insert(t.clients).values(rec).onConflictDoUpdate({ target: t.clients.clientId, set: rest }).run();
       return true;
     });
+  }
+  /** Whether `clientId` may report: a known client always, a new one while there is room (expired ones count as room). */
+  private clientRoomSync(clientId: string, limits: ClientLimits): boolean {
+    const known = this.sqlite.prepare('SELECT 1 FROM clients WHERE client_id = ?').get(clientId);
+    if (known) return true;
+    const { n } = this.sqlite.prepare('SELECT COUNT(*) AS n FROM clients WHERE reported_at >= ?').get(limits.expireBefore) as { n: number };
+    return n < limits.cap;
   }
   listClients(since: string): Promise<ClientRecord[]> {
     return this.call(() => this.db.select().from(t.clients).where(gte(t.clients.reportedAt, since)).orderBy(t.clients.clientId).all());

@@ -683,16 +683,22 @@ export class PgStore implements Store {
       .limit(q.limit);
   }
   async putClientReport(rec: ClientRecord, limits: ClientLimits): Promise<boolean> {
+    // A flood of new clients past the cap is refused by reads alone (checked again below, under the lock).
+    if (!(await this.#clientRoom(rec.clientId, limits))) return false;
     return this.transaction(async () => {
       // One reporter at a time, so that concurrent new clients cannot pass the cap together.
       await this.#lock('clients');
       await this.db.delete(t.clients).where(lt(t.clients.reportedAt, limits.expireBefore));
-      const [known] = await this.db.select({ id: t.clients.clientId }).from(t.clients).where(eq(t.clients.clientId, rec.clientId));
-      if (!known && (await this.db.$count(t.clients)) >= limits.cap) return false;
+      if (!(await this.#clientRoom(rec.clientId, limits))) return false;
       const { clientId, ...rest } = rec;
       await this.db.insert(t.clients).values(rec).onConflictDoUpdate({ target: t.clients.clientId, set: rest });
       return true;
     });
+  }
+  /** Whether `clientId` may report: a known client always, a new one while there is room (expired ones count as room). */
+  async #clientRoom(clientId: string, limits: ClientLimits): Promise<boolean> {
+    const [known] = await this.db.select({ id: t.clients.clientId }).from(t.clients).where(eq(t.clients.clientId, clientId));
+    return Boolean(known) || (await this.db.$count(t.clients, gte(t.clients.reportedAt, limits.expireBefore))) < limits.cap;
   }
   async listClients(since: string): Promise<ClientRecord[]> {
     return this.db.select().from(t.clients).where(gte(t.clients.reportedAt, since)).orderBy(t.clients.clientId);
