@@ -16,7 +16,8 @@ export const ClientCodes = {
 /** Bounds of one report (a misbehaving client cannot grow a row past them). */
 export const REPORT_LIMITS = { labels: 8, scopes: 64, text: 64 } as const;
 
-const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+/** A client ID: `--client-id`, or the random one a client keeps in its cache dir. */
+export const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 /** Prometheus label names (a label becomes a metric label), without the reserved `__` prefix. */
 const LABEL_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 const PRINTABLE = /^[\x20-\x7e]*$/;

@@ -9,15 +9,10 @@ import { join } from 'node:path';
 import { KeyshareError } from '../../service/errors.js';
 import { writePrivateFileAtomic } from '../../service/util/private-files.js';
 import { httpRequest } from './http.js';
+import { CLIENT_ID, type ClientReport } from '../../service/domain/clients.js';
 
-export interface ClientReportInput {
-  clientId: string;
-  version: number;
-  labels: Record<string, string>;
-  scopes: string[];
-  format: string;
-  keyshareVersion: string;
-}
+/** A report as the service takes it (service/domain/clients.ts); a plain client sends no summary. */
+export type ClientReportInput = Omit<ClientReport, 'summary'>;
 
 const CLIENT_ID_FILE = 'client-id';
 /** What `keyshare --version` says (cli/main.ts). */
@@ -28,7 +23,7 @@ export function cachedClientId(cacheDir: string): string {
   const file = join(cacheDir, CLIENT_ID_FILE);
   if (existsSync(file)) {
     const id = readFileSync(file, 'utf8').trim();
-    if (/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(id)) return id;
+    if (CLIENT_ID.test(id)) return id;
   }
   const id = `ks-${randomBytes(12).toString('hex')}`;
   writePrivateFileAtomic(file, `${id}\n`);
