@@ -7,6 +7,7 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from './context.js';
 import { authorizeFor } from './authz.js';
+import { markAudited } from './middleware/audit.js';
 import { dryRun } from '../dry-run.js';
 import type { ScopePlan } from '../domain/plan.js';
 
@@ -19,5 +20,6 @@ export const isDryRun = (c: Context<AppEnv>): boolean => c.req.query('dryRun') =
 /** The plan of `write` (after the same authorisation as the change), with nothing changed. */
 export async function planned<T>(c: Context<AppEnv>, action: string, scopes: readonly (string | null)[], write: () => Promise<T>): Promise<{ result: T; plan: ScopePlan[] }> {
   authorizeFor(c, action, scopes);
+  markAudited(c.req.raw); // a plan changes nothing: no audit entry
   return dryRun(c.get('instance').store, write);
 }

@@ -6,8 +6,7 @@ import { validationHook } from '../validation.js';
 import { published } from './scopes.js';
 import { Actions, applyFileScopes } from '../../auth/authorize.js';
 import { revocationsDigest, trustStateDigest } from '../../audit/digest.js';
-import { audited, authorizeFor } from '../authz.js';
-import { dryRun } from '../../dry-run.js';
+import { audited } from '../authz.js';
 import { DryRunQuery, isDryRun, planned } from '../dry-run.js';
 
 /** What was revoked, for the audit entry. */
@@ -80,8 +79,7 @@ export function revocationRoutes(): OpenAPIHono<AppEnv> {
     const action = prune ? Actions.APPLY_PRUNE : Actions.APPLY;
     if (c.req.valid('query').dryRun === 'true') {
       // The same authorisation and the same code as the change, rolled back; nothing to audit.
-      authorizeFor(c, action, applyFileScopes(file));
-      const { result, plan } = await dryRun(store, () => service.apply(file as never, { prune }));
+      const { result, plan } = await planned(c, action, applyFileScopes(file), () => service.apply(file as never, { prune }));
       return c.json({ summary: result.summary, plan, dryRun: true, published: null }, 200);
     }
     // --prune can remove any scope, so it is admin-only (service/auth/authorize.ts).

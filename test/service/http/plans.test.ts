@@ -14,11 +14,14 @@ const ED_KEY = readFixtureText('keys/ed25519.pub.pem');
 
 let instance: Instance;
 let api: Api;
+let app: ReturnType<typeof appApi>['app'];
+let token: string;
 
 beforeAll(async () => {
   const dir = await newDataDir();
   instance = await openInstance({ dataDir: dir.dataDir });
-  api = appApi(instance, dir.token).api;
+  ({ api, app } = appApi(instance, dir.token));
+  token = dir.token;
   const setup = await api('POST', '/apply', {
     scopes: [
       { scope: 'registry.acme.io', level: 'strict', anchors: [{ certificate: ROOT_CA, name: 'acme-root', type: 'ca' }] },
@@ -102,5 +105,30 @@ describe('diff between versions', () => {
     expect((await api('GET', `/diff?to=${timestampVersion() + 1}`)).body.code).toBe('VERSION_UNKNOWN');
     const history = await api('GET', '/history?limit=3');
     expect(history.body.versions.map((v: { version: number }) => v.version)).toEqual([timestampVersion(), timestampVersion() - 1, timestampVersion() - 2]);
+  });
+});
+
+describe('the console', () => {
+  it('shows the version history with diffs and the audit entries that caused them, and the rollout', async () => {
+    const cookieFrom = (res: Response, name: string) => res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`))!.split(';')[0]!;
+    const first = await app.request('/ui/');
+    const pre = cookieFrom(first, 'ks_signin');
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await first.text())![1]!;
+    const signin = await app.request('/ui/signin', {
+      method: 'POST',
+      headers: { cookie: pre, 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost' },
+      body: new URLSearchParams({ token, csrf }).toString(),
+    });
+    const cookie = cookieFrom(signin, 'ks_session');
+    const history = await (await app.request('/ui/history', { headers: { cookie } })).text();
+    expect(history).toContain(`Version ${timestampVersion()}`);
+    expect(history).toContain('registry.acme.io/team-b</code>: remove');
+    expect(history, history.slice(history.indexOf("<main"))).toMatch(/#\d+ scope\.delete/);
+    const rollout = await (await app.request('/ui/rollout', { headers: { cookie } })).text();
+    expect(rollout).toContain(`sha256:${'ab'.repeat(32)}`);
+    expect(rollout).toContain('0 of 0 (100%)');
+    // Plans are not audited: only the changes are.
+    const audit = (await api('GET', '/audit')).body.entries as { action: string }[];
+    expect(audit.filter((e) => e.action.startsWith('DELETE ') || e.action.startsWith('POST '))).toEqual([]);
   });
 });
