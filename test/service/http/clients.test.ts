@@ -105,12 +105,14 @@ describe('a flood of distinct client IDs', () => {
     expect(codes.get('201')).toBe(CAP - 4);
     // 100k distinct IDs straight at the store, whose bound this is (one HTTP request each is too slow for npm test).
     const limits = { cap: CAP, expireBefore: new Date(Date.now() - 3600_000).toISOString() };
+    // PostgreSQL answers each refusal in two round trips: 20k there keeps npm test's PostgreSQL pass within its budget.
+    const flood = process.env.KEYSHARE_TEST_DATABASE === 'postgres' ? 20_000 : 100_000;
     let refused = 0;
-    for (let i = 0; i < 100_000; i++) {
+    for (let i = 0; i < flood; i++) {
       const rec = { clientId: `flood-${i}`, tokenId: 'flood', version: v, labels: {}, scopes: [], format: 'json', keyshareVersion: '0.1.0', summary: null, reportedAt: new Date().toISOString() };
       if (!(await instance.store.putClientReport(rec, limits))) refused++;
     }
-    expect(refused).toBe(100_000);
+    expect(refused).toBe(flood);
     expect(await instance.store.count('clients')).toBe(CAP);
     // A known client still reports when full.
     expect((await report('host-1', v, { env: 'prod' })).status).toBe(201);
