@@ -36,6 +36,8 @@ const COMMANDS: [name: string, load: () => Promise<Command>][] = [
   ['backup', async () => (await import('./commands/backup.js')).backupCommand()],
   ['restore', async () => (await import('./commands/backup.js')).restoreCommand()],
   ['revocations', async () => (await import('./commands/revocations.js')).revocationsCommand()],
+  ['diff', async () => (await import('./commands/diff.js')).diffCommand()],
+  ['clients', async () => (await import('./commands/clients.js')).clientsCommand()],
   ['completion', async () => (await import('./commands/completion.js')).completionCommand()],
 ];
 

@@ -16,6 +16,7 @@ import { parseCertificateChain, parseCrl } from './crypto/index.js';
 import { checkScopeInTenant, listTenants } from './repo/tenants.js';
 import type { RevocationJournal } from './revocation-journal.js';
 import { unknownFields } from './domain/fields.js';
+import { inDryRun } from './dry-run.js';
 
 export interface ScopeInput {
   scope: string;
@@ -213,7 +214,8 @@ export class TrustService {
   ): Promise<WriteResult & { added: boolean; revocation: RevocationInput }> {
     const revocation = this.revocation(input.kind === 'certificate' && input.certificate != null ? { ...input, ...(await this.certificateTarget(input.certificate, input.encoding)) } : input);
     const added = await this.store.addRevocation(revocation);
-    if (added) {
+    // A dry run's revocation is rolled back: it must not reach the journal or a CA's CRL (issue 21).
+    if (added && !inDryRun()) {
       this.journal?.record([revocation]);
       await this.certificatesRevoked([revocation]);
     }
@@ -355,8 +357,10 @@ export class TrustService {
       for (const r of revocations) if (await this.store.addRevocation(r)) added.push(r);
       summary.revocationsAdded = added.length;
     });
-    this.journal?.record(added);
-    await this.certificatesRevoked(added);
+    if (!inDryRun()) {
+      this.journal?.record(added);
+      await this.certificatesRevoked(added);
+    }
     summary.changed =
       summary.scopesCreated.length + summary.scopesUpdated.length + summary.scopesRemoved.length +
         summary.anchorsAdded + summary.anchorsUpdated + summary.anchorsRemoved + summary.revocationsAdded > 0;

@@ -5,6 +5,7 @@ import { print, publishedNote } from '../output.js';
 import { adminOptions } from './admin-options.js';
 import { KeyshareError, Codes } from '../../service/errors.js';
 import type { ScopePlan } from '../../service/domain/plan.js';
+import { dryRunLines } from '../plan-output.js';
 
 /** A complete file in short (examples/trust.yaml is the same with real material, and applies). */
 const EXAMPLE_FILE = `
@@ -44,21 +45,6 @@ Examples:
   keyshare apply examples/trust.yaml
   keyshare apply examples/trust.yaml --prune --json
 `;
-
-/** One scope of a plan, as lines: `~ scope: level strict → audit`, then `+`/`-`/`~` anchors and revocations. */
-function planLines(p: ScopePlan): string[] {
-  const head = [p.change === 'create' ? 'create' : p.change === 'remove' ? 'remove' : 'update'];
-  if (p.level) head.push(`level ${p.level.from ?? '-'} → ${p.level.to ?? '-'}`);
-  if (p.inherit) head.push(`inherit ${p.inherit.from ?? '-'} → ${p.inherit.to ?? '-'}`);
-  const anchor = (sign: string, a: ScopePlan['anchorsAdded'][number]) => `    ${sign} ${a.type} anchor ${a.name} ${a.id}${a.definedAt !== p.scope ? ` (from ${a.definedAt})` : ''}`;
-  return [
-    `  ${p.scope}: ${head.join(', ')}`,
-    ...p.anchorsAdded.map((a) => anchor('+', a)),
-    ...p.anchorsRemoved.map((a) => anchor('-', a)),
-    ...p.anchorsChanged.map((a) => anchor('~', a)),
-    ...p.revoked.map((r) => `    revoke ${r.kind} ${r.id} (${r.reason})`),
-  ];
-}
 
 /** JSON is read with JSON.parse (a 100k-scope JSON file parses in a fraction of yaml's time), anything else as YAML. */
 async function parseTrustFile(text: string): Promise<unknown> {
@@ -129,7 +115,7 @@ export function applyCommand(): Command {
       published: { timestampVersion: number } | null;
     }>('POST', `/apply${query ? `?${query}` : ''}`, undefined, { lines: fileParts(doc as Record<string, unknown>) });
     print(o.json, r, () => {
-      if (r.plan) return r.plan.length === 0 ? 'dry run: no changes' : ['dry run, nothing was changed; the plan:', ...r.plan.flatMap(planLines)];
+      if (r.plan) return dryRunLines(r.plan);
       const s = r.summary as Record<string, number | string[]>;
       if (!r.summary.changed) return 'no changes';
       const n = (k: string) => (Array.isArray(s[k]) ? (s[k] as string[]).length : (s[k] as number));

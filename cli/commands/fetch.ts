@@ -8,6 +8,7 @@ import { print } from '../output.js';
 import { readInputFile } from '../files.js';
 import { serverUrl } from '../settings.js';
 import { parseDuration } from '../../service/util/duration.js';
+import { parseLabelArgs } from '../../service/domain/clients.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -128,6 +129,38 @@ function seededLine(s: { dir: string; entries: { action: string }[] }): string {
   return `notation CRL cache ${s.dir}: ${count('written')} written, ${count('unchanged')} unchanged, ${count('kept-newer')} kept (newer)`;
 }
 
+/** --report and its options, checked before anything is fetched; null without --report. */
+function reportOptions(o: Record<string, any>): { token: string; clientId?: string; labels: Record<string, string> } | null {
+  if (!o.report) {
+    if (o.clientId || o.label) throw usage('--client-id and --label go with --report');
+    return null;
+  }
+  if (o.offline) throw usage('--report goes with an online fetch (an offline one verified nothing new)');
+  const token = (o.token ?? process.env.KEYSHARE_TOKEN ?? '').trim();
+  if (!token) throw usage('--report needs a client token: --token or KEYSHARE_TOKEN (keyshare token create --role client)');
+  return { token, clientId: o.clientId, labels: parseLabelArgs(o.label ?? []) };
+}
+
+/** Reports the verified version (sync/client/report.ts); a refused report is a warning, the fetch stands. */
+async function report(r: NonNullable<ReturnType<typeof reportOptions>>, result: FetchTrustResult, format: string, server: string) {
+  const { KEYSHARE_VERSION, cachedClientId, sendReport } = await import('../../sync/client/report.js');
+  const body = {
+    clientId: r.clientId ?? cachedClientId(result.metadata.cacheDir),
+    version: result.metadata.timestampVersion,
+    labels: r.labels,
+    scopes: result.documents.map((d) => d.scope),
+    format,
+    keyshareVersion: KEYSHARE_VERSION,
+  };
+  try {
+    await sendReport(server, r.token, body);
+    return { clientId: body.clientId, version: body.version };
+  } catch (e) {
+    process.stderr.write(`keyshare: warning: ${(e as Error).message}\n`);
+    return null;
+  }
+}
+
 export function fetchCommand(): Command {
   return new Command('fetch')
     .description('fetch the trust for registries over TUF, verify it against a pinned root, and write files for verifiers')
@@ -150,6 +183,10 @@ export function fetchCommand(): Command {
     .option('--interval <duration>', 'with --watch: the longest time between two verified fetches, and the poll period of a server without a change feed (default 30s)')
     .option('--require-log', "refuse (NOT_LOGGED) a server without a transparency log; without it the log is checked whenever the server announces one, or this cache saw one")
     .option('--log-key <file>', "the log's signed-note verifier key (the text of the server's /log/key, obtained out of band); default: learnt on first contact and pinned in the cache")
+    .option('--report', 'after a successful fetch, report the verified version to the service (issue 21), with a client token (--token or KEYSHARE_TOKEN)')
+    .option('--client-id <id>', 'with --report: this client\'s ID (default: a random ID kept in the cache dir)')
+    .option('--label <name=value>', 'with --report: a label of this client, e.g. env=prod (repeatable)', collect)
+    .option('--token <token>', 'with --report: a client token (env KEYSHARE_TOKEN)')
     .option('--json', 'print machine-readable JSON (with --watch: one line per write)')
     .addHelpText(
       'after',
@@ -209,6 +246,7 @@ Examples:
       --watch --interval 1m --exec 'kubectl apply -f /manifests/keyshare'`,
     )
     .action(async (o) => {
+      const reporting = reportOptions(o);
       const crlCache = crlCacheOptions(o);
       const lookaside = lookasideOptions(o);
       const watching = watchOptions(o);
@@ -254,6 +292,7 @@ Examples:
         const changed = manifest !== previous;
         if (changed) writeOutDir(out, written.files);
         const seeded = crlCache ? await seedCrlCache(result, crlCache) : null;
+        const reported = reporting ? await report(reporting, result, o.format, server) : null;
         if (!changed) return { result, manifest, changed };
         for (const w of [...written.warnings, ...(seeded?.warnings ?? []), ...unenforced]) process.stderr.write(`keyshare: warning: ${w}\n`);
         const json = {
@@ -267,6 +306,7 @@ Examples:
           ...(seeded ? { notationCrlCache: { dir: seeded.dir, entries: seeded.entries } } : {}),
           metadata: result.metadata,
           ...(result.log ? { log: result.log } : {}),
+          ...(reported ? { reported } : {}),
         };
         const lines = () => [...summary(result, o.format, out, written.files.length), ...(seeded ? [seededLine(seeded)] : [])];
         // --watch --json: one object per line (JSON Lines), so that a reader can follow the stream.

@@ -5,12 +5,38 @@ import { print, publishedNote } from '../output.js';
 import { adminOptions } from './admin-options.js';
 import { REVOCATION_REASONS } from '../../service/domain/types.js';
 import { KeyshareError } from '../../service/errors.js';
+import type { ScopePlan } from '../../service/domain/plan.js';
+import { dryRunLines, withDryRun } from '../plan-output.js';
+import { parsePercent, waitRollout } from '../rollout-wait.js';
 
 const reason = () => new Option('--reason <reason>', 'RFC 5280 reason').choices(REVOCATION_REASONS as unknown as string[]).default('unspecified');
 const scope = () => new Option('--scope <scope>', 'limit the revocation to a scope (default: everywhere)');
 
-type Result = { added: boolean; published: { timestampVersion: number } | null };
+type Result = { added: boolean; revocation: { kind: string; id?: string; digest?: string; issuer?: string; serial?: string }; published: { timestampVersion: number } | null; plan?: ScopePlan[] };
 const report = (what: string, r: Result) => (r.added ? `revoked ${what}${publishedNote(r)}` : `${what} was already revoked`);
+
+/** --dry-run, --wait-rollout and --timeout, on every revoke command (issue 21). */
+function planOptions(cmd: Command): Command {
+  return cmd
+    .option('--dry-run', 'print the plan per scope (anchors that stop being trusted, revocations) and change nothing')
+    .option('--wait-rollout <percent>', 'then wait until this share of the reporting clients (fetch --report) hold a version that carries it, e.g. 95%')
+    .option('--timeout <duration>', 'with --wait-rollout: give up (ROLLOUT_TIMEOUT) after this long', '10m');
+}
+
+/** Posts the revocation (or its plan), prints it, and waits for the rollout when asked. */
+async function revokeWith(o: Record<string, any>, body: Record<string, unknown>, what: string): Promise<void> {
+  const percent = o.waitRollout === undefined ? null : parsePercent(o.waitRollout);
+  const client = AdminClient.from(o);
+  const r = await client.call<Result>('POST', withDryRun('/revocations', o.dryRun), body);
+  if (r.plan || percent === null) {
+    print(o.json, r, () => (r.plan ? dryRunLines(r.plan) : report(what, r)));
+    return;
+  }
+  if (!o.json) process.stdout.write(`${report(what, r)}\n`);
+  const v = r.revocation;
+  const rollout = await waitRollout(client, v.kind === 'certificate' ? `${v.issuer}/${v.serial}` : (v.id ?? v.digest)!, percent, o.timeout);
+  print(o.json, { ...r, rollout }, () => `rollout: ${rollout.holding} of ${rollout.clients} reporting clients (${rollout.percent}%) hold version ${rollout.carriedFrom} or later`);
+}
 
 export function revokeCommand(): Command {
   const cmd = new Command('revoke').description('distrust a certificate, a key or a signature (signed and published through TUF)');
@@ -23,26 +49,24 @@ export function revokeCommand(): Command {
       .option('--serial <hex>', 'the serial number in hex')
       .addOption(reason())
       .addOption(scope()),
-  ).action(async (o) => {
+  );
+  planOptions(cmd.commands[cmd.commands.length - 1]!).action(async (o) => {
     if (!o.cert && !(o.issuer && o.serial)) throw new KeyshareError('USAGE', 'give --cert FILE, or --issuer ID and --serial HEX');
     // PEM as text, DER as base64 (materialForApi); a PEM file may add the issuing CA after the certificate.
     const material = o.cert ? materialForApi(readInputFile(o.cert)) : null;
     const body = material
       ? { kind: 'certificate', certificate: material.value, encoding: material.encoding, reason: o.reason, scope: o.scope ?? null }
       : { kind: 'certificate', issuer: o.issuer, serial: o.serial, reason: o.reason, scope: o.scope ?? null };
-    const r = await AdminClient.from(o).call<Result>('POST', '/revocations', body);
-    print(o.json, r, () => report('the certificate', r));
+    await revokeWith(o, body, 'the certificate');
   });
-  adminOptions(cmd.command('key <id>').description('revoke a key by ID: sha256:<hex> (X.509 or SPKI) or pgp:<fingerprint>').addOption(reason()).addOption(scope())).action(
+  planOptions(adminOptions(cmd.command('key <id>').description('revoke a key by ID: sha256:<hex> (X.509 or SPKI) or pgp:<fingerprint>').addOption(reason()).addOption(scope()))).action(
     async (id: string, o) => {
-      const r = await AdminClient.from(o).call<Result>('POST', '/revocations', { kind: 'key', id, reason: o.reason, scope: o.scope ?? null });
-      print(o.json, r, () => report(`key ${id}`, r));
+      await revokeWith(o, { kind: 'key', id, reason: o.reason, scope: o.scope ?? null }, `key ${id}`);
     },
   );
-  adminOptions(cmd.command('signature <digest>').description('revoke one signature by digest (sha256:<hex>)').addOption(reason()).addOption(scope())).action(
+  planOptions(adminOptions(cmd.command('signature <digest>').description('revoke one signature by digest (sha256:<hex>)').addOption(reason()).addOption(scope()))).action(
     async (digest: string, o) => {
-      const r = await AdminClient.from(o).call<Result>('POST', '/revocations', { kind: 'signature', digest, reason: o.reason, scope: o.scope ?? null });
-      print(o.json, r, () => report(`signature ${digest}`, r));
+      await revokeWith(o, { kind: 'signature', digest, reason: o.reason, scope: o.scope ?? null }, `signature ${digest}`);
     },
   );
   return cmd;

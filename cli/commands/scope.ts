@@ -3,6 +3,8 @@ import { AdminClient, scopePath } from '../client.js';
 import { print, publishedNote } from '../output.js';
 import { adminOptions } from './admin-options.js';
 import { LEVELS } from '../../service/domain/types.js';
+import type { ScopePlan } from '../../service/domain/plan.js';
+import { dryRunLines, withDryRun } from '../plan-output.js';
 
 interface ScopeView {
   scope: string;
@@ -48,9 +50,9 @@ export function scopeCommand(): Command {
       ...(others.length ? ['blocked here (inherited or upstream anchors):', ...others.map((id) => `  ${id}\tBLOCKED`)] : []),
     ]);
   });
-  adminOptions(cmd.command('rm <scope>').description('remove a scope and its anchors')).action(async (scope: string, o) => {
-    const r = await AdminClient.from(o).call<{ published: { timestampVersion: number } | null }>('DELETE', scopePath(scope));
-    print(o.json, r, () => `removed scope ${scope}${publishedNote(r)}`);
+  adminOptions(cmd.command('rm <scope>').description('remove a scope and its anchors').option('--dry-run', 'print the plan per scope and change nothing')).action(async (scope: string, o) => {
+    const r = await AdminClient.from(o).call<{ published: { timestampVersion: number } | null; plan?: ScopePlan[] }>('DELETE', withDryRun(scopePath(scope), o.dryRun));
+    print(o.json, r, () => (r.plan ? dryRunLines(r.plan) : `removed scope ${scope}${publishedNote(r)}`));
   });
   return cmd;
 }

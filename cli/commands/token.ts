@@ -65,6 +65,7 @@ export function tokenCommand(): Command {
         '  signer   gets short-lived signing certificates from the signing authorities whose scopes',
         '           lie inside its --scopes patterns (only --ca NAME, if given), each valid for at',
         '           most --max-validity (default 1h): `keyshare ca issue` (issue 18)',
+        '  client   only reports what `keyshare fetch --report` verified (issue 21); reads nothing',
         '',
         'Rotating the admin token from init:',
         '  keyshare token rotate-admin        # new secret in <data>/admin.token, the old one revoked',
@@ -74,7 +75,7 @@ export function tokenCommand(): Command {
     cmd
       .command('create')
       .description('create a token; it is shown only this once')
-      .addOption(new Option('--role <role>', 'what the token may do').choices(['admin', 'editor', 'reader', 'signer']).makeOptionMandatory())
+      .addOption(new Option('--role <role>', 'what the token may do').choices(['admin', 'editor', 'reader', 'signer', 'client']).makeOptionMandatory())
       .option('--scopes <pattern...>', 'editor and signer only: the scope patterns it may write or sign for (e.g. registry.acme.io/team-a "*.acme.io")')
       .option('--expires <duration>', 'lifetime, e.g. 30d, 12h, 1y (default: never expires)')
       .option('--ca <name>', 'signer only: the one signing authority it may use (default: any within its scopes)')

@@ -44,6 +44,8 @@ export const Actions = {
   CA_ISSUE: 'ca.issue',
   /** Create or import a signing authority. */
   CA_CREATE: 'ca.create',
+  /** A `fetch --report` (issue 21): the only thing a client token may do, and only a client token does. */
+  CLIENT_REPORT: 'client.report',
 } as const;
 
 /** Actions every role may perform. */
@@ -96,6 +98,8 @@ export function isScopedAction(action: string): boolean {
 
 /** Whether the role may attempt `action` at all (before its scopes are known). */
 export function mayAttempt(who: Subject, action: string): boolean {
+  // Issue 21: a client token only reports (it does not even read); only a client token reports.
+  if (who.role === 'client' || action === Actions.CLIENT_REPORT) return who.role === 'client' && action === Actions.CLIENT_REPORT;
   if (who.role === 'admin' || READ_ACTIONS.has(action)) return true;
   return scopedActionsOf(who.role).has(action);
 }
@@ -106,7 +110,7 @@ export function authorizeAttempt(who: Subject, action: string): void {
   throw new ForbiddenError(
     action,
     [],
-    who.role === 'reader' ? 'this token can only read' : action === Actions.CA_ISSUE ? 'issuing certificates needs a signer token' : `${action} needs an admin token`,
+    who.role === 'client' ? 'a client token can only report (POST /api/v1/clients/reports)' : action === Actions.CLIENT_REPORT ? 'reports need a client token' : who.role === 'reader' ? 'this token can only read' : action === Actions.CA_ISSUE ? 'issuing certificates needs a signer token' : `${action} needs an admin token`,
   );
 }
 
@@ -116,6 +120,10 @@ export function authorizeAttempt(who: Subject, action: string): void {
  * fails with SCOPE_INVALID for an editor (nothing can be written there anyway).
  */
 export function authorize(who: Subject, action: string, scopes: readonly (string | null)[]): void {
+  if (who.role === 'client' || action === Actions.CLIENT_REPORT) {
+    if (mayAttempt(who, action)) return;
+    throw new ForbiddenError(action, scopes, who.role === 'client' ? 'a client token can only report' : 'reports need a client token');
+  }
   if (who.role === 'admin' || READ_ACTIONS.has(action)) return;
   if (who.role === 'reader') throw new ForbiddenError(action, scopes, 'this token can only read');
   if (!scopedActionsOf(who.role).has(action)) {

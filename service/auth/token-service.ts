@@ -12,7 +12,7 @@ import { tokenDigest } from '../audit/digest.js';
 import { issueToken, type TokenRole } from './tokens.js';
 import { Actions } from './authorize.js';
 
-export const TOKEN_ROLES: readonly TokenRole[] = ['admin', 'editor', 'reader', 'signer'];
+export const TOKEN_ROLES: readonly TokenRole[] = ['admin', 'editor', 'reader', 'signer', 'client'];
 /** A signer token's longest certificate validity when none is given (issue 18). */
 export const DEFAULT_MAX_VALIDITY = '1h';
 export const TOKEN_NOT_FOUND = 'TOKEN_NOT_FOUND';
@@ -75,7 +75,7 @@ export class TokenService {
       if (patterns.length > MAX_PATTERNS) throw new KeyshareError(Codes.BAD_REQUEST, `at most ${MAX_PATTERNS} scope patterns`);
       for (const p of patterns) parseScope(p);
     } else if (patterns.length > 0) {
-      throw new KeyshareError(Codes.BAD_REQUEST, `scope patterns apply to editor tokens only (an ${input.role} token ${input.role === 'admin' ? 'writes' : 'reads'} everywhere)`);
+      throw new KeyshareError(Codes.BAD_REQUEST, `scope patterns apply to editor and signer tokens only (an ${input.role} token ${input.role === 'admin' ? 'writes' : input.role === 'client' ? 'reports' : 'reads'} everywhere)`);
     }
     const expiresAt = input.expires ? iso(new Date(now.getTime() + parseDuration(input.expires))) : null;
     if (input.role === 'signer') {

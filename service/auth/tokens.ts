@@ -4,7 +4,8 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export type TokenRole = 'admin' | 'editor' | 'reader' | 'signer';
+/** `client` (issue 21): reports what a `fetch --report` verified, and nothing else. */
+export type TokenRole = 'admin' | 'editor' | 'reader' | 'signer' | 'client';
 
 export interface IssuedToken {
   id: string;

@@ -36,6 +36,10 @@ import { consoleRoutes, type ConsoleOptions } from './ui/console.js';
 import { storageOf, storeFault } from '../store/faults.js';
 import { readinessOf } from './readiness.js';
 import type { Upstreams } from '../federation.js';
+import { historyRoutes } from './routes/history.js';
+import { clientRoutes } from './routes/clients.js';
+import { registerClientMetrics } from './client-metrics.js';
+import { DEFAULT_CLIENT_LIMITS, type ClientLimitsConfig } from '../rollout.js';
 
 export interface AppDeps {
   instance: Instance;
@@ -56,6 +60,8 @@ export interface AppDeps {
   refusalLimits?: RefusalLimits;
   /** Long-poll slots of the change feed (routes/feed.ts; issue 16, finding 3). */
   feedLimits?: FeedLimits;
+  /** Issue 21: how many reporting clients are kept, for how long, and how many label sets /metrics names. */
+  clientLimits?: ClientLimitsConfig;
 }
 
 export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
@@ -82,6 +88,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const logger = deps.logger ?? silentLogger();
   const metrics = deps.metrics ?? createMetrics(deps.instance);
   const proxies = deps.trustedProxies ?? TrustedProxies.none();
+  const clientLimits = deps.clientLimits ?? DEFAULT_CLIENT_LIMITS;
+  registerClientMetrics(metrics.registry, deps.instance, clientLimits);
 
   app.use('*', async function injectInstance(c, next) {
     c.set('instance', deps.instance);
@@ -139,6 +147,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route('/blocks', allBlockRoutes());
   api.route('/', upstreamRoutes());
   api.route('/ca', caRoutes());
+  api.route('/', historyRoutes());
+  api.route('/', clientRoutes(clientLimits));
   // /api/v1/openapi.json and /api/docs need no token: mounted before the admin API's middleware.
   app.route('/api', openApiRoutes(api));
   app.route('/api/v1', api);

@@ -46,6 +46,9 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   TSA_UNAVAILABLE: 503,
   CSR_TOO_LARGE: 413,
   TSA_QUERY_TOO_LARGE: 413,
+  // Issue 21 (service/domain/history.ts, clients.ts).
+  VERSION_UNKNOWN: 404,
+  CLIENTS_FULL: 429,
 };
 
 export function statusFor(code: string): ContentfulStatusCode {

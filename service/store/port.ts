@@ -41,6 +41,9 @@ import type {
   TrustDocRecord,
   UpstreamRecord,
   UpstreamSummary,
+  TrustHistoryRecord,
+  ClientRecord,
+  ClientLimits,
 } from './types.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -179,7 +182,20 @@ export interface Store {
   removeAnchorBlock(scope: string, anchorId: string): Promise<boolean>;
 
   /** For tests and diagnostics: row counts. */
-  count(table: 'scopes' | 'anchors' | 'revocations' | 'tuf_metadata' | 'tuf_targets'): Promise<number>;
+  count(table: 'scopes' | 'anchors' | 'revocations' | 'tuf_metadata' | 'tuf_targets' | 'clients' | 'trust_history'): Promise<number>;
+
+  // ---- issue 21: trust history (recorded by commitPublish) and client reports ----
+  /** Each scope's newest history entry at or before timestamp `version`. */
+  trustHistoryAt(version: number): Promise<TrustHistoryRecord[]>;
+  /** History entries with `after` < version <= `upTo` (of one scope, if given), in (version, scope) order, at most `limit`. */
+  listTrustHistory(q: { after: number; upTo: number; limit: number; scope?: string }): Promise<TrustHistoryRecord[]>;
+  /**
+   * Stores a client's report in place of its previous one, after dropping every report older
+   * than `expireBefore`; false (nothing stored) when a new client would pass `cap`.
+   */
+  putClientReport(rec: ClientRecord, limits: ClientLimits): Promise<boolean>;
+  /** The reports made at or after `since`, by client ID. */
+  listClients(since: string): Promise<ClientRecord[]>;
 
   // ---- audit (hash-chained; see service/audit/chain.ts) ----
   /**

@@ -4,7 +4,8 @@
  */
 import { KeyshareError } from '../errors.js';
 import type { AnchorRecord, AnchorType, Level, RevocationReason, Revocations, ScopeRecord } from '../domain/types.js';
-import type { CrlRecord, RevocationInput } from './types.js';
+import type { CrlRecord, PublishCommit, RevocationInput, TrustHistoryRecord } from './types.js';
+import { trustTargetPath } from '../domain/scope.js';
 
 export interface ScopeRow {
   scope: string;
@@ -116,4 +117,20 @@ export function nextCrlRow(rec: CrlInput, existing: CrlRecord | null): CrlRecord
     lastFetchAt: rec.lastFetchAt !== undefined ? rec.lastFetchAt : (existing?.lastFetchAt ?? null),
     lastError: null,
   };
+}
+
+/**
+ * Issue 21: the trust history rows of a publish, one per document it changed, under the
+ * timestamp version it signs (none when it signs no timestamp, e.g. a staged tenant).
+ */
+export function historyRows(c: PublishCommit): TrustHistoryRecord[] {
+  const timestamp = c.metadata.find((m) => m.role === 'timestamp');
+  if (!timestamp) return [];
+  const targets = new Map(c.targets.map((tg) => [tg.path, tg.bytes]));
+  return c.docs.map((d) => ({
+    version: timestamp.version,
+    scope: d.scope,
+    document: d.deleted ? null : (targets.get(trustTargetPath(d.scope)) ?? null),
+    publishedAt: c.publishedAt,
+  }));
 }

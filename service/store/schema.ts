@@ -190,7 +190,7 @@ export const logEntries = sqliteTable(
   (t) => [index('log_entries_timestamp_version').on(t.timestampVersion)],
 );
 
-/** The log's Merkle tree: the hash of every complete aligned subtree (service/domain/tlog/merkle.ts). */
+/** The log's Merkle tree: the hash of every complete aligned subtree (shared/tlog/merkle.ts). */
 export const logNodes = sqliteTable(
   'log_nodes',
   {
@@ -199,4 +199,38 @@ export const logNodes = sqliteTable(
     hash: blob('hash', { mode: 'buffer' }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.level, t.idx] })],
+);
+
+/**
+ * Issue 21 (diffs): every trust document each publish changed, by timestamp version, kept
+ * (unlike superseded target files) so that any two published versions can be compared.
+ * `document` is the published target's bytes; null when the publish removed the scope.
+ */
+export const trustHistory = sqliteTable(
+  'trust_history',
+  {
+    version: integer('version').notNull(), // the timestamp version that published it
+    scope: text('scope').notNull(),
+    document: blob('document', { mode: 'buffer' }),
+    publishedAt: text('published_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.version, t.scope] }), index('trust_history_scope').on(t.scope, t.version)],
+);
+
+/** Issue 21 (rollout): the latest report of each client (bounded by a cap and an expiry). */
+export const clients = sqliteTable(
+  'clients',
+  {
+    clientId: text('client_id').primaryKey(),
+    tokenId: text('token_id').notNull(),
+    version: integer('version').notNull(), // the verified timestamp version
+    labels: text('labels', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    scopes: text('scopes', { mode: 'json' }).$type<string[]>().notNull(),
+    format: text('format').notNull(),
+    keyshareVersion: text('keyshare_version').notNull(),
+    /** A federated downstream's summary of its own clients (null for a plain client). */
+    summary: text('summary', { mode: 'json' }).$type<Record<string, unknown> | null>(),
+    reportedAt: text('reported_at').notNull(),
+  },
+  (t) => [index('clients_reported_at').on(t.reportedAt)],
 );

@@ -20,7 +20,7 @@ import { KeyshareError, Codes } from '../errors.js';
 import { packageRoot } from '../util/paths.js';
 import { Mutex } from '../util/mutex.js';
 import type { AnchorRecord, AnchorType, Revocations, ScopeRecord } from '../domain/types.js';
-import { byScopeAndId, fromAnchor, nextCrlRow, revocationRow, toAnchor, toRevocations, toScope, type CrlInput } from './rows.js';
+import { byScopeAndId, fromAnchor, historyRows, nextCrlRow, revocationRow, toAnchor, toRevocations, toScope, type CrlInput } from './rows.js';
 import type { Store } from './port.js';
 import {
   ALL_SCOPES,
@@ -41,6 +41,9 @@ import {
   type TrustDocRecord,
   type UpstreamRecord,
   type UpstreamSummary,
+  type TrustHistoryRecord,
+  type ClientRecord,
+  type ClientLimits,
 } from './types.js';
 
 /**
@@ -523,6 +526,11 @@ export class SqliteStore implements Store {
         this.db.insert(t.tufMetadata).values({ role: ph('role'), version: ph('version'), bytes: ph('bytes'), expires: ph('expires'), publishedAt: ph('publishedAt') }).prepare(),
       );
       for (const m of c.metadata) metadata.run({ role: m.role, version: m.version, bytes: m.bytes, expires: m.expires, publishedAt: c.publishedAt });
+      // Issue 21: the documents this publish changed, kept for diffs between any two versions.
+      const history = this.prep('insertHistory', () =>
+        this.db.insert(t.trustHistory).values({ version: ph('version'), scope: ph('scope'), document: ph('document'), publishedAt: ph('publishedAt') }).prepare(),
+      );
+      for (const h of historyRows(c)) history.run({ ...h });
       const keep = c.keepDirty ?? [];
       this.db.delete(t.dirty).where(keep.length ? and(lte(t.dirty.seq, c.upToSeq), notInArray(t.dirty.scope, keep)) : lte(t.dirty.seq, c.upToSeq)).run();
     });
@@ -740,8 +748,54 @@ export class SqliteStore implements Store {
   }
 
   /** For tests and diagnostics: row counts. */
-  count(table: 'scopes' | 'anchors' | 'revocations' | 'tuf_metadata' | 'tuf_targets'): Promise<number> {
+  count(table: 'scopes' | 'anchors' | 'revocations' | 'tuf_metadata' | 'tuf_targets' | 'clients' | 'trust_history'): Promise<number> {
     return this.call(() => (this.sqlite.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n);
+  }
+
+  // ---- issue 21: trust history and client reports ----
+  trustHistoryAt(version: number): Promise<TrustHistoryRecord[]> {
+    return this.call(
+      () =>
+        this.sqlite
+          .prepare(
+            `SELECT h.version, h.scope, h.document, h.published_at AS publishedAt FROM trust_history h
+             WHERE h.version = (SELECT MAX(n.version) FROM trust_history n WHERE n.scope = h.scope AND n.version <= ?)
+             ORDER BY h.scope`,
+          )
+          .all(version) as TrustHistoryRecord[],
+    );
+  }
+  listTrustHistory(q: { after: number; upTo: number; limit: number; scope?: string }): Promise<TrustHistoryRecord[]> {
+    return this.call(() =>
+      this.db
+        .select()
+        .from(t.trustHistory)
+        .where(and(gt(t.trustHistory.version, q.after), lte(t.trustHistory.version, q.upTo), q.scope === undefined ? undefined : eq(t.trustHistory.scope, q.scope)))
+        .orderBy(t.trustHistory.version, t.trustHistory.scope)
+        .limit(q.limit)
+        .all(),
+    );
+  }
+  async putClientReport(rec: ClientRecord, limits: ClientLimits): Promise<boolean> {
+    // A flood of new clients past the cap is refused by reads alone (checked again below, in the write).
+    if (await this.call(() => !this.clientRoomSync(rec.clientId, limits))) return false;
+    return this.atomic(() => {
+      this.db.delete(t.clients).where(lt(t.clients.reportedAt, limits.expireBefore)).run();
+      if (!this.clientRoomSync(rec.clientId, limits)) return false;
+      const { clientId, ...rest } = rec;
+      this.db.insert(t.clients).values(rec).onConflictDoUpdate({ target: t.clients.clientId, set: rest }).run();
+      return true;
+    });
+  }
+  /** Whether `clientId` may report: a known client always, a new one while there is room (expired ones count as room). */
+  private clientRoomSync(clientId: string, limits: ClientLimits): boolean {
+    const known = this.sqlite.prepare('SELECT 1 FROM clients WHERE client_id = ?').get(clientId);
+    if (known) return true;
+    const { n } = this.sqlite.prepare('SELECT COUNT(*) AS n FROM clients WHERE reported_at >= ?').get(limits.expireBefore) as { n: number };
+    return n < limits.cap;
+  }
+  listClients(since: string): Promise<ClientRecord[]> {
+    return this.call(() => this.db.select().from(t.clients).where(gte(t.clients.reportedAt, since)).orderBy(t.clients.clientId).all());
   }
 
   // ---- audit (hash-chained; see service/audit/chain.ts) ----

@@ -178,3 +178,34 @@ export interface LogAppend {
 
 /** Runs inside a commitPublish transaction, after its writes (service/tlog installs one). */
 export type PublishHook = (c: PublishCommit) => Promise<void>;
+
+/** Issue 21 (diffs): one trust document a publish changed; `document` null: the scope was removed. */
+export interface TrustHistoryRecord {
+  /** The timestamp version that published it. */
+  version: number;
+  scope: string;
+  document: Buffer | null;
+  publishedAt: string;
+}
+
+/** Issue 21 (rollout): a client's latest report. */
+export interface ClientRecord {
+  clientId: string;
+  /** The `client` token it reported with. */
+  tokenId: string;
+  /** The timestamp version it verified. */
+  version: number;
+  labels: Record<string, string>;
+  scopes: string[];
+  format: string;
+  keyshareVersion: string;
+  /** A federated downstream's summary of its own clients; null for a plain client. */
+  summary: Record<string, unknown> | null;
+  reportedAt: string;
+}
+
+/** How many clients are kept, and since when a report counts (older ones are dropped). */
+export interface ClientLimits {
+  cap: number;
+  expireBefore: string;
+}

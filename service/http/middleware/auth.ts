@@ -42,6 +42,9 @@ export function authorizeRequest(): MiddlewareHandler<AppEnv> {
     if (method !== 'GET' && method !== 'HEAD') {
       const known = WRITE_ROUTES.find((r) => r.method === method && r.path.test(c.req.path));
       authorizeAttempt(c.get('principal'), known?.action ?? `${method} ${c.req.path}`);
+    } else {
+      // Reads pass for every role but `client` (issue 21: it only reports).
+      authorizeAttempt(c.get('principal'), Actions.READ);
     }
     await next();
   };
@@ -66,4 +69,5 @@ const WRITE_ROUTES: { method: string; path: RegExp; action: string }[] = [
   { method: 'DELETE', path: /^\/api\/v1\/tokens\/[^/]+\/?$/, action: Actions.TOKEN_REVOKE },
   { method: 'POST', path: /^\/api\/v1\/tokens\/[^/]+\/rotate\/?$/, action: Actions.TOKEN_ROTATE },
   { method: 'POST', path: /^\/api\/v1\/ca\/[^/]+\/certificates\/?$/, action: Actions.CA_ISSUE },
+  { method: 'POST', path: /^\/api\/v1\/clients\/reports\/?$/, action: Actions.CLIENT_REPORT },
 ];

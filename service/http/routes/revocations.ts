@@ -6,8 +6,8 @@ import { validationHook } from '../validation.js';
 import { published } from './scopes.js';
 import { Actions, applyFileScopes } from '../../auth/authorize.js';
 import { revocationsDigest, trustStateDigest } from '../../audit/digest.js';
-import { audited, authorizeFor } from '../authz.js';
-import { dryRun } from '../../dry-run.js';
+import { audited } from '../authz.js';
+import { DryRunQuery, isDryRun, planned } from '../dry-run.js';
 import { NDJSON, isStreamedApply, readApplyStream } from '../apply-stream.js';
 import type { Context } from 'hono';
 
@@ -34,8 +34,12 @@ const revoke = createRoute({
   path: '/revocations',
   tags: ['revocations'],
   summary: 'Revoke a certificate, a key or a signature',
-  request: { body: { content: { 'application/json': { schema: RevocationCreate } }, required: true } },
-  responses: { 201: json(z.object({ added: z.boolean(), revocation: z.any(), published: Published }), 'revoked'), ...errors },
+  request: { query: DryRunQuery, body: { content: { 'application/json': { schema: RevocationCreate } }, required: true } },
+  responses: {
+    200: json(z.object({ added: z.boolean(), revocation: z.any(), plan: z.array(z.any()), dryRun: z.boolean(), published: Published }), 'with dryRun: planned'),
+    201: json(z.object({ added: z.boolean(), revocation: z.any(), published: Published }), 'revoked'),
+    ...errors,
+  },
 });
 const apply = createRoute({
   method: 'post',
@@ -59,13 +63,12 @@ const apply = createRoute({
 });
 
 /** One apply, whichever way its file came. */
-async function applyFile(c: Context<AppEnv>, file: unknown, prune: boolean, isDryRun: boolean) {
+async function applyFile(c: Context<AppEnv>, file: unknown, prune: boolean, dryRun: boolean) {
   const { service, store } = c.get('instance');
   const action = prune ? Actions.APPLY_PRUNE : Actions.APPLY;
-  if (isDryRun) {
+  if (dryRun) {
     // The same authorisation and the same code as the change, rolled back; nothing to audit.
-    authorizeFor(c, action, applyFileScopes(file));
-    const { result, plan } = await dryRun(store, () => service.apply(file as never, { prune }));
+    const { result, plan } = await planned(c, action, applyFileScopes(file), () => service.apply(file as never, { prune }));
     return c.json({ summary: result.summary, plan, dryRun: true, published: null }, 200);
   }
   // --prune can remove any scope, so it is admin-only (service/auth/authorize.ts).
@@ -85,6 +88,10 @@ export function revocationRoutes(options: { maxLineBytes: number }): OpenAPIHono
     const body = c.req.valid('json');
     const scope = body.scope ?? null;
     const { service, store } = c.get('instance');
+    if (isDryRun(c)) {
+      const { result, plan } = await planned(c, Actions.REVOKE, [scope], () => service.revoke(body));
+      return c.json({ added: result.added, revocation: result.revocation, plan, dryRun: true, published: null }, 200);
+    }
     const r = await audited(
       c,
       { action: Actions.REVOKE, scopes: [scope], scope, target: revocationTarget(body), digest: () => revocationsDigest(store, scope) },

@@ -8,6 +8,7 @@ import { Actions } from '../../auth/authorize.js';
 import { scopeDigest } from '../../audit/digest.js';
 import { audited } from '../authz.js';
 import { anchorIdOf } from '../../domain/anchor.js';
+import { DryRunQuery, isDryRun, planned } from '../dry-run.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
@@ -46,24 +47,28 @@ const deleteScope = createRoute({
   path: '/{scope}',
   tags: ['scopes'],
   summary: 'Remove a scope and its anchors',
-  request: { params: ScopeParam },
-  responses: { 200: json(z.object({ published: Published }), 'removed'), ...errors },
+  request: { params: ScopeParam, query: DryRunQuery },
+  responses: { 200: json(z.object({ published: Published, plan: z.array(z.any()).optional(), dryRun: z.boolean().optional() }), 'removed (or, with dryRun, planned)'), ...errors },
 });
 const addAnchor = createRoute({
   method: 'post',
   path: '/{scope}/anchors',
   tags: ['anchors'],
   summary: 'Add an anchor (certificate, public key or OpenPGP key) to a scope',
-  request: { params: ScopeParam, body: { content: { 'application/json': { schema: AnchorCreate } }, required: true } },
-  responses: { 201: json(z.object({ anchor: Anchor, published: Published }), 'added'), ...errors },
+  request: { params: ScopeParam, query: DryRunQuery, body: { content: { 'application/json': { schema: AnchorCreate } }, required: true } },
+  responses: {
+    200: json(z.object({ anchor: Anchor, plan: z.array(z.any()), dryRun: z.boolean(), published: Published }), 'with dryRun: planned'),
+    201: json(z.object({ anchor: Anchor, published: Published }), 'added'),
+    ...errors,
+  },
 });
 const removeAnchor = createRoute({
   method: 'delete',
   path: '/{scope}/anchors/{id}',
   tags: ['anchors'],
   summary: 'Remove an anchor from a scope',
-  request: { params: AnchorParam },
-  responses: { 200: json(z.object({ published: Published }), 'removed'), ...errors },
+  request: { params: AnchorParam, query: DryRunQuery },
+  responses: { 200: json(z.object({ published: Published, plan: z.array(z.any()).optional(), dryRun: z.boolean().optional() }), 'removed (or, with dryRun, planned)'), ...errors },
 });
 
 export const published = (r: { published: { timestampVersion: number } | null }) =>
@@ -100,6 +105,10 @@ export function scopeRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(deleteScope, async (c) => {
     const { scope } = c.req.valid('param');
     const { service, store } = c.get('instance');
+    if (isDryRun(c)) {
+      const { plan } = await planned(c, Actions.SCOPE_DELETE, [scope], () => service.deleteScope(scope));
+      return c.json({ plan, dryRun: true, published: null }, 200);
+    }
     const r = await audited(c, { action: Actions.SCOPE_DELETE, scopes: [scope], scope, digest: () => scopeDigest(store, scope) }, () => service.deleteScope(scope));
     return c.json({ published: published(r) }, 200);
   });
@@ -116,6 +125,10 @@ export function scopeRoutes(): OpenAPIHono<AppEnv> {
     };
     // The audit entry's target is the anchor's ID (issue 15: the console's audit log showed none).
     const target = await anchorIdOf(input);
+    if (isDryRun(c)) {
+      const { result, plan } = await planned(c, Actions.ANCHOR_ADD, [scope], () => service.addAnchor(scope, input));
+      return c.json({ anchor: anchorView(result.anchor), plan, dryRun: true, published: null }, 200);
+    }
     const r = await audited(c, { action: Actions.ANCHOR_ADD, scopes: [scope], scope, target, digest: () => scopeDigest(store, scope) }, () =>
       service.addAnchor(scope, input),
     );
@@ -124,6 +137,10 @@ export function scopeRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(removeAnchor, async (c) => {
     const { scope, id } = c.req.valid('param');
     const { service, store } = c.get('instance');
+    if (isDryRun(c)) {
+      const { plan } = await planned(c, Actions.ANCHOR_REMOVE, [scope], () => service.removeAnchor(scope, id));
+      return c.json({ plan, dryRun: true, published: null }, 200);
+    }
     const r = await audited(c, { action: Actions.ANCHOR_REMOVE, scopes: [scope], scope, target: id, digest: () => scopeDigest(store, scope) }, () =>
       service.removeAnchor(scope, id),
     );

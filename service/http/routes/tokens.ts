@@ -16,7 +16,7 @@ const errors = {
   409: json(ErrorBody, 'the last admin token cannot be revoked (LAST_ADMIN_TOKEN)'),
 };
 
-const Role = z.enum(['admin', 'editor', 'reader', 'signer']).openapi('TokenRole');
+const Role = z.enum(['admin', 'editor', 'reader', 'signer', 'client']).openapi('TokenRole');
 const SignerFields = {
   ca: z.string().nullable().optional().openapi({ description: 'signer tokens only: the one signing authority it may use (none: any within its scopes)' }),
   maxValiditySeconds: z.number().nullable().optional().openapi({ description: 'signer tokens only: the longest validity of a certificate it gets' }),

@@ -12,6 +12,9 @@
  * - Strict CSP (no scripts at all), no framing, no caching of pages.
  */
 import { evaluateHealth } from '../../health.js';
+import { recentVersions } from '../../history.js';
+import { DEFAULT_CLIENT_LIMITS, revocationRollouts } from '../../rollout.js';
+import { HistoryPage, RolloutPage } from './history-views.js';
 import { anchorIdOf } from '../../domain/anchor.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -363,6 +366,24 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
     const before = Number(c.req.query('before'));
     const result = await consoleAudit(c.get('instance'), Number.isInteger(before) && before > 0 ? before : null, AUDIT_PAGE);
     return page(c, <AuditPage user={userOf(s)} flash={takeFlash(s)} entries={result?.entries ?? null} older={result?.older ?? null} />);
+  });
+
+  // Issue 21: versions with their diffs and the audit entries that caused them; the rollout of revocations.
+  app.get('/history', async (c) => {
+    const s = c.get('session');
+    const { store } = c.get('instance');
+    const versions = await recentVersions(store, 20);
+    const withAudit = [];
+    for (const [i, v] of versions.entries()) {
+      const previous = versions[i + 1]?.publishedAt;
+      const entries = await store.listAudit({ since: previous ?? new Date(Date.parse(v.publishedAt) - 3600_000).toISOString(), limit: 200 });
+      withAudit.push({ ...v, audit: entries.filter((a) => a.at <= v.publishedAt && a.outcome === 'ok' && (!previous || a.at > previous)).slice(-10) });
+    }
+    return page(c, <HistoryPage user={userOf(s)} flash={takeFlash(s)} versions={withAudit} />);
+  });
+  app.get('/rollout', async (c) => {
+    const s = c.get('session');
+    return page(c, <RolloutPage user={userOf(s)} flash={takeFlash(s)} rollouts={await revocationRollouts(c.get('instance').store, clock(), DEFAULT_CLIENT_LIMITS)} />);
   });
 
   app.notFound((c) => page(c as C, <ErrorPage status={404} message={`There is no page at ${c.req.path}.`} user={null} />, 404));

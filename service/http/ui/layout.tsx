@@ -22,6 +22,8 @@ export const NAV = [
   { href: '/ui/upstreams', label: 'Upstreams' },
   { href: '/ui/repository', label: 'Repository' },
   { href: '/ui/audit', label: 'Audit log' },
+  { href: '/ui/history', label: 'History' },
+  { href: '/ui/rollout', label: 'Rollout' },
 ] as const;
 
 export const Csrf: FC<{ token: string }> = ({ token }) => <input type="hidden" name="csrf" value={token} />;

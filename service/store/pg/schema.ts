@@ -204,7 +204,7 @@ export const logEntries = pgTable(
   (t) => [index('log_entries_timestamp_version').on(t.timestampVersion)],
 );
 
-/** The log's Merkle tree: the hash of every complete aligned subtree (service/domain/tlog/merkle.ts). */
+/** The log's Merkle tree: the hash of every complete aligned subtree (shared/tlog/merkle.ts). */
 export const logNodes = pgTable(
   'log_nodes',
   {
@@ -213,4 +213,33 @@ export const logNodes = pgTable(
     hash: bytea('hash').notNull(),
   },
   (t) => [primaryKey({ columns: [t.level, t.idx] })],
+);
+
+/** Issue 21 (diffs): as ../schema.ts `trust_history`. */
+export const trustHistory = pgTable(
+  'trust_history',
+  {
+    version: int('version').notNull(),
+    scope: text('scope').notNull(),
+    document: bytea('document'),
+    publishedAt: text('published_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.version, t.scope] }), index('trust_history_scope').on(t.scope, t.version)],
+);
+
+/** Issue 21 (rollout): as ../schema.ts `clients`. */
+export const clients = pgTable(
+  'clients',
+  {
+    clientId: text('client_id').primaryKey(),
+    tokenId: text('token_id').notNull(),
+    version: int('version').notNull(),
+    labels: json('labels').$type<Record<string, string>>().notNull(),
+    scopes: json('scopes').$type<string[]>().notNull(),
+    format: text('format').notNull(),
+    keyshareVersion: text('keyshare_version').notNull(),
+    summary: json('summary').$type<Record<string, unknown> | null>(),
+    reportedAt: text('reported_at').notNull(),
+  },
+  (t) => [index('clients_reported_at').on(t.reportedAt)],
 );

@@ -32,7 +32,7 @@ import { KeyshareError, Codes } from '../../errors.js';
 import { packageRoot } from '../../util/paths.js';
 import { Mutex } from '../../util/mutex.js';
 import type { Store } from '../port.js';
-import { byScopeAndId, fromAnchor, nextCrlRow, revocationRow, toAnchor, toRevocations, toScope, type CrlInput } from '../rows.js';
+import { byScopeAndId, fromAnchor, historyRows, nextCrlRow, revocationRow, toAnchor, toRevocations, toScope, type CrlInput } from '../rows.js';
 import {
   ALL_SCOPES,
   CRL_DIRTY_PREFIX,
@@ -52,6 +52,9 @@ import {
   type TrustDocRecord,
   type UpstreamRecord,
   type UpstreamSummary,
+  type TrustHistoryRecord,
+  type ClientRecord,
+  type ClientLimits,
 } from '../types.js';
 import type { AnchorRecord, AnchorType, Revocations, ScopeRecord } from '../../domain/types.js';
 
@@ -237,7 +240,7 @@ export class PgStore implements Store {
   }
 
   /** A transaction-scoped advisory lock on `name`, held to COMMIT/ROLLBACK (callers run inside a transaction). */
-  async #lock(name: 'writes' | 'publish' | 'audit' | `upstream:${string}`): Promise<void> {
+  async #lock(name: 'writes' | 'publish' | 'audit' | 'clients' | `upstream:${string}`): Promise<void> {
     const f = this.#frame();
     // Taken once per transaction: a round trip per write counts when one transaction makes thousands (apply).
     for (let g: Frame | null = f; g?.tx; g = g.parent) if (g.locks.has(name)) return;
@@ -504,6 +507,8 @@ export class PgStore implements Store {
       for (const metadata of batches(c.metadata)) {
         await this.db.insert(t.tufMetadata).values(metadata.map((m) => ({ role: m.role, version: m.version, bytes: m.bytes, expires: m.expires, publishedAt: c.publishedAt })));
       }
+      // Issue 21: the documents this publish changed, kept for diffs between any two versions.
+      for (const rows of batches(historyRows(c))) await this.db.insert(t.trustHistory).values(rows);
       // A mark a writer re-makes meanwhile survives: the DELETE waits for its row lock and then re-checks seq.
       const keep = c.keepDirty ?? [];
       const consumed = lte(t.dirty.seq, c.upToSeq);
@@ -699,9 +704,48 @@ export class PgStore implements Store {
   }
 
   /** For tests and diagnostics: row counts. */
-  async count(table: 'scopes' | 'anchors' | 'revocations' | 'tuf_metadata' | 'tuf_targets'): Promise<number> {
+  async count(table: 'scopes' | 'anchors' | 'revocations' | 'tuf_metadata' | 'tuf_targets' | 'clients' | 'trust_history'): Promise<number> {
     const { rows } = await this.db.execute<{ n: number }>(sql`SELECT COUNT(*)::int AS n FROM ${sql.identifier(table)}`);
     return rows[0]!.n;
+  }
+
+  // ---- issue 21: trust history and client reports ----
+  async trustHistoryAt(version: number): Promise<TrustHistoryRecord[]> {
+    const { rows } = await this.db.execute<{ version: string | number; scope: string; document: Buffer | null; publishedAt: string }>(
+      sql`SELECT h.version, h.scope, h.document, h.published_at AS "publishedAt" FROM trust_history h
+          WHERE h.version = (SELECT MAX(n.version) FROM trust_history n WHERE n.scope = h.scope AND n.version <= ${version})
+          ORDER BY h.scope`,
+    );
+    return rows.map((r) => ({ ...r, version: Number(r.version) }));
+  }
+  async listTrustHistory(q: { after: number; upTo: number; limit: number; scope?: string }): Promise<TrustHistoryRecord[]> {
+    return this.db
+      .select()
+      .from(t.trustHistory)
+      .where(and(gt(t.trustHistory.version, q.after), lte(t.trustHistory.version, q.upTo), q.scope === undefined ? undefined : eq(t.trustHistory.scope, q.scope)))
+      .orderBy(t.trustHistory.version, t.trustHistory.scope)
+      .limit(q.limit);
+  }
+  async putClientReport(rec: ClientRecord, limits: ClientLimits): Promise<boolean> {
+    // A flood of new clients past the cap is refused by reads alone (checked again below, under the lock).
+    if (!(await this.#clientRoom(rec.clientId, limits))) return false;
+    return this.transaction(async () => {
+      // One reporter at a time, so that concurrent new clients cannot pass the cap together.
+      await this.#lock('clients');
+      await this.db.delete(t.clients).where(lt(t.clients.reportedAt, limits.expireBefore));
+      if (!(await this.#clientRoom(rec.clientId, limits))) return false;
+      const { clientId, ...rest } = rec;
+      await this.db.insert(t.clients).values(rec).onConflictDoUpdate({ target: t.clients.clientId, set: rest });
+      return true;
+    });
+  }
+  /** Whether `clientId` may report: a known client always, a new one while there is room (expired ones count as room). */
+  async #clientRoom(clientId: string, limits: ClientLimits): Promise<boolean> {
+    const [known] = await this.db.select({ id: t.clients.clientId }).from(t.clients).where(eq(t.clients.clientId, clientId));
+    return Boolean(known) || (await this.db.$count(t.clients, gte(t.clients.reportedAt, limits.expireBefore))) < limits.cap;
+  }
+  async listClients(since: string): Promise<ClientRecord[]> {
+    return this.db.select().from(t.clients).where(gte(t.clients.reportedAt, since)).orderBy(t.clients.clientId);
   }
 
   // ---- audit (hash-chained; see service/audit/chain.ts) ----

@@ -19,9 +19,18 @@ const forbidden = (f: () => void) => {
 };
 
 describe('authorize', () => {
-  it('lets an admin do anything, anywhere', () => {
-    for (const action of Object.values(Actions)) authorize(admin, action, [null, '*']);
+  it('lets an admin do anything, anywhere, but report as a client (issue 21: only a client token reports)', () => {
+    for (const action of Object.values(Actions)) if (action !== Actions.CLIENT_REPORT) authorize(admin, action, [null, '*']);
     authorize(admin, 'POST /api/v1/upstreams', []);
+    forbidden(() => authorize(admin, Actions.CLIENT_REPORT, [null]));
+  });
+
+  it('lets a client token only report, not even read', () => {
+    const client = { tokenId: 'c', role: 'client' as const, scopes: null };
+    authorize(client, Actions.CLIENT_REPORT, [null]);
+    authorizeAttempt(client, Actions.CLIENT_REPORT);
+    for (const action of Object.values(Actions)) if (action !== Actions.CLIENT_REPORT) forbidden(() => authorize(client, action, [null]));
+    forbidden(() => authorizeAttempt(client, Actions.READ));
   });
 
   it('lets a reader only read', () => {
