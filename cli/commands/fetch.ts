@@ -240,9 +240,9 @@ Examples:
   keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/pem --format pem --offline
   keyshare fetch --server https://keyshare.acme.io --root root.json --out ~/.config/notation --format notation \\
       --repository registry.acme.io/team-a/app --notation-crl-cache ~/.cache/notation
-  keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/sigstore --format sigstore \
+  keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/sigstore --format sigstore \\
       --watch --max-stale 1h --exec 'pkill -HUP -x my-verifier'
-  keyshare fetch --server https://keyshare.acme.io --root root.json --out /manifests/keyshare --format kubernetes \
+  keyshare fetch --server https://keyshare.acme.io --root root.json --out /manifests/keyshare --format kubernetes \\
       --watch --interval 1m --exec 'kubectl apply -f /manifests/keyshare'`,
     )
     .action(async (o) => {

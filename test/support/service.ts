@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Updater } from 'tuf-js';
 import { INDEX_MEDIA_TYPE, INDEX_TARGET, parseIndexHeader, parseShard, shardOfScope, type IndexEntry } from '../../service/domain/trust-index.js';
+import { composeServices } from '../../service/composition.js';
 import { createApp } from '../../service/http/app.js';
 import { initDataDir, openInstance, type InitOptions, type Instance, type OpenOptions } from '../../service/instance.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../service/server.js';
@@ -66,10 +67,10 @@ function requestInit(method: string, token: string | null, body: unknown, header
   };
 }
 
-/** hono's test style: `app.request()` with no socket. */
+/** hono's test style: `app.request()` with no socket; the upstreams composed as the server does (service/composition.ts). */
 export function appApi(instance: Instance, token: string | null): { app: ReturnType<typeof createApp>; api: Api; logs: Record<string, unknown>[] } {
   const logs: Record<string, unknown>[] = [];
-  const app = createApp({ instance, log: (e) => logs.push(e) });
+  const app = createApp({ instance, upstreams: composeServices(instance).upstreams, log: (e) => logs.push(e) });
   const api: Api = async (method, path, body, headers) =>
     toApiResponse(await app.request(`/api/v1${path}`, requestInit(method, token, body, headers)));
   return { app, api, logs };
