@@ -75,4 +75,19 @@ describe('fetch --format sigstore', () => {
     const out = JSON.parse(text((await writeFormat('sigstore', { documents: [team], repositories: [], outDir: OUT })).files, 'acme.io/trusted_root.json'));
     expect(out.certificateAuthorities[0].validFor).toEqual({ start: '2025-01-01T00:00:00.000Z', end: '2026-11-01T00:00:00.000Z' });
   });
+
+  it("puts keyshare's TSA signing certificate (the tsa anchor's signingCertificates) first in its chain, and ignores one the anchor did not issue", async () => {
+    // Stand-ins: the fixture root as the TSA root, the intermediate it issued as the TSA's certificate.
+    const keyshareTsa = { ...certAnchor('root-ca', 'tsa', 'keyshare-tsa'), signingCertificates: [readFixtureText('certs/intermediate-ca.pem')] };
+    const chainOf = async (anchor: typeof keyshareTsa) => {
+      const out = await writeFormat('sigstore', { documents: [doc('acme.io', [anchor])], repositories: [], outDir: OUT });
+      const json = JSON.parse(text(out.files, 'acme.io/trusted_root.json'));
+      return { names: TrustedRoot.fromJSON(json).timestampAuthorities.map((t) => t.certChain!.certificates.map((c) => redactFixtures(c.rawBytes.toString('base64')))), warnings: out.warnings };
+    };
+    const der = (f: string) => readFixtureText(`certs/${f}.pem`).replace(/-----[^-]+-----|\s/g, '');
+    expect((await chainOf(keyshareTsa)).names).toEqual([[der('intermediate-ca'), der('root-ca')].map(redactFixtures)]);
+    const other = await chainOf({ ...keyshareTsa, signingCertificates: [readFixtureText('certs/leaf.pem')] });
+    expect(other.names).toEqual([[redactFixtures(der('root-ca'))]]);
+    expect(other.warnings.join('\n')).toMatch(/is a root alone/);
+  });
 });
