@@ -12,6 +12,7 @@ import { planOf, type ScopePlan } from './domain/plan.js';
 import { effectiveTrust, type TrustContent } from './domain/trust.js';
 import type { AnchorRecord, ScopeRecord } from './domain/types.js';
 import type { Store } from './store/index.js';
+import { tsaSignersOf } from './ca/tsa.js';
 
 const planning = new AsyncLocalStorage<boolean>();
 
@@ -60,11 +61,12 @@ export async function effectiveTrustOfAll(store: Store): Promise<Map<string, Tru
   const crlUrls = new Map(crls.flatMap((c) => (c.url ? [[c.issuer, c.url] as const] : [])));
   const caSubjects = new Map([...anchorsByScope.values()].flat().flatMap((a) => (a.subject && (a.type === 'ca' || a.type === 'tsa') ? [[a.id, a.subject] as const] : [])));
   const ancestorsOf = (scope: string): ScopeRecord[] => ancestorCandidates(scope).flatMap((c) => (byName.has(c) ? [byName.get(c)!] : []));
+  const tsaSigners = await tsaSignersOf(store);
   const out = new Map<string, TrustContent>();
   for (const s of scopes) {
     out.set(
       s.scope,
-      effectiveTrust({ scope: s, ancestors: ancestorsOf(s.scope), anchorsByScope, revocations, crlIssuers: new Set(crlRevoked.keys()), crlUrls, caSubjects, crlRevoked, blocked }),
+      effectiveTrust({ scope: s, ancestors: ancestorsOf(s.scope), anchorsByScope, revocations, crlIssuers: new Set(crlRevoked.keys()), crlUrls, caSubjects, crlRevoked, blocked, tsaSigners }),
     );
   }
   return out;

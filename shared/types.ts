@@ -83,6 +83,11 @@ export interface TrustAnchor {
   certificate?: string;
   publicKey?: string;
   trustedIdentities?: string[];
+  /**
+   * `tsa` anchors only, optional: the PEM certificates keyshare's own TSA signs timestamps with,
+   * issued by this anchor (Sigstore clients need the TSA's chain from its signing certificate).
+   */
+  signingCertificates?: string[];
   definedAt: string;
   source?: string;
 }

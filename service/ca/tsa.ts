@@ -71,3 +71,14 @@ export class TsaSigners {
     return timeStampResponse(parsed, await this.load(store), randomSerialHex(), now);
   }
 }
+
+/**
+ * The trust document's `signingCertificates` of the keyshare-tsa anchor (service/domain/trust.ts):
+ * the TSA's certificate, by its root's anchor ID, so that a trust root built from the document
+ * alone holds the TSA's chain from the certificate named in its timestamps (sync/formats/sigstore.ts).
+ */
+export async function tsaSignersOf(store: Pick<Store, 'getCa'>): Promise<Map<string, string[]>> {
+  const rec = await store.getCa(TSA_NAME);
+  if (!rec?.root) return new Map();
+  return new Map([[parseCertificate(rec.root).id, [rec.certificate]]]);
+}

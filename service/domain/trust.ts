@@ -43,6 +43,8 @@ export interface TrustInputs {
    * that inherits from it.
    */
   blocked?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** keyshare's own TSA: its signing certificates (PEM), by the ID of the TSA root anchor that issued them. */
+  tsaSigners?: ReadonlyMap<string, string[]>;
 }
 
 /**
@@ -83,12 +85,14 @@ function dedupe<T extends { revokedAt: string; reason: string }>(items: T[], key
   return [...byKey.entries()].sort(([a], [b]) => cmp(a, b)).map(([, v]) => v);
 }
 
-function toTrustAnchor(a: AnchorRecord): TrustAnchor {
+function toTrustAnchor(a: AnchorRecord, tsaSigners: TrustInputs['tsaSigners']): TrustAnchor {
   const isCertificate = a.type === 'ca' || a.type === 'signingAuthority' || a.type === 'tsa';
   const out = { id: a.id, name: a.name, type: a.type } as TrustAnchor;
   if (isCertificate) {
     out.certificate = a.material;
     out.trustedIdentities = a.trustedIdentities && a.trustedIdentities.length > 0 ? [...a.trustedIdentities] : ['*'];
+    const signers = a.type === 'tsa' ? tsaSigners?.get(a.id) : undefined;
+    if (signers) out.signingCertificates = [...signers];
   } else {
     out.publicKey = a.material;
   }
@@ -151,7 +155,7 @@ export function effectiveTrust(inputs: TrustInputs): TrustContent {
     scope: inputs.scope.scope,
     level,
     inherit: inputs.scope.inherit,
-    anchors: kept.map(toTrustAnchor),
+    anchors: kept.map((a) => toTrustAnchor(a, inputs.tsaSigners)),
     revoked: {
       certificates: dedupe(revocations.certificates, (c) => `${c.issuer}/${c.serial}`).map(strip),
       keys: dedupe(revocations.keys, (k) => k.id).map(strip),

@@ -10,11 +10,12 @@ import { DEFAULT_SCOPE, ancestorCandidates, trustTargetPath } from '../domain/sc
 import { effectiveTrust, serializeJson, stampedJson } from '../domain/trust.js';
 import type { AnchorRecord, ScopeRecord } from '../domain/types.js';
 import type { Store, TrustDocRecord } from '../store/index.js';
+import { tsaSignersOf } from '../ca/tsa.js';
 
 /** What recomputing documents reads. */
 export type TrustDocRecords = Pick<
   Store,
-  'listScopes' | 'getScope' | 'listAnchors' | 'listAnchorsOfTypes' | 'listRevocations' | 'listCrls' | 'listAnchorBlocks' | 'getTrustDocs'
+  'listScopes' | 'getScope' | 'listAnchors' | 'listAnchorsOfTypes' | 'listRevocations' | 'listCrls' | 'listAnchorBlocks' | 'getTrustDocs' | 'getCa'
 >;
 
 /** TUF spec 4.2: expires is whole seconds; issuedAt follows the same form. */
@@ -169,6 +170,7 @@ export class TrustDocuments {
       if (!blocked.has(b.scope)) blocked.set(b.scope, new Set());
       blocked.get(b.scope)!.add(b.anchorId);
     }
+    const tsaSigners = await tsaSignersOf(this.store);
     const previous = await this.store.getTrustDocs([...affected]);
     const issuedAt = isoSeconds(now);
 
@@ -182,7 +184,7 @@ export class TrustDocuments {
         }
         continue;
       }
-      const content = effectiveTrust({ scope: rec, ancestors: ancestorsOf(scope), anchorsByScope, revocations, ...crlInputs, blocked });
+      const content = effectiveTrust({ scope: rec, ancestors: ancestorsOf(scope), anchorsByScope, revocations, ...crlInputs, blocked, tsaSigners });
       const json = serializeJson(content);
       const digest = sha256(Buffer.from(json));
       if (prev && !prev.deleted && prev.digest === digest) continue;

@@ -91,11 +91,12 @@ export async function writeSigstore(input: FormatInput): Promise<FormatOutput> {
 export async function trustedRootOf(doc: TrustDocument): Promise<{ root: SigstoreTrustedRoot; warnings: string[] }> {
   const { parseCertificate } = await import('../../service/crypto/index.js');
   const warnings: string[] = [];
-  const certificates = anchorsOfType(doc, ['ca', 'tsa']).map((anchor): Certificate => {
-    const c = parseCertificate(anchorPem(doc.scope, anchor, 'certificate'));
+  const toCertificate = (anchor: TrustAnchor, pem: string): Certificate => {
+    const c = parseCertificate(pem);
     const organization = /(?:^|, )O=([^,]+)/.exec(c.subject)?.[1];
     return { anchor, ...c, ...(organization ? { organization } : {}) };
-  });
+  };
+  const certificates = anchorsOfType(doc, ['ca', 'tsa']).map((anchor) => toCertificate(anchor, anchorPem(doc.scope, anchor, 'certificate')));
   const root: SigstoreTrustedRoot = {
     mediaType: TRUSTED_ROOT_MEDIA_TYPE,
     tlogs: [],
@@ -104,21 +105,30 @@ export async function trustedRootOf(doc: TrustDocument): Promise<{ root: Sigstor
     timestampAuthorities: [],
   };
   for (const cert of certificates) {
-    const chain = chainOf(cert, certificates);
-    const last = chain[chain.length - 1]!;
-    if (last.subject !== last.issuer) {
-      warnings.push(`sigstore: scope ${doc.scope}: the ${cert.anchor.type} anchor "${cert.anchor.name || cert.anchor.id}" does not chain to a self-signed anchor of the scope, which Sigstore clients need; add its root`);
-    } else if (cert.anchor.type === 'tsa' && chain.length === 1) {
-      warnings.push(`sigstore: scope ${doc.scope}: the tsa anchor "${cert.anchor.name || cert.anchor.id}" is a root alone; Sigstore clients verify a timestamp only with the TSA's signing certificate, so add that as a tsa anchor too`);
-    }
-    const authority = toAuthority(doc, chain);
-    if (authority === null) {
-      warnings.push(`sigstore: scope ${doc.scope}: the ${cert.anchor.type} anchor "${cert.anchor.name || cert.anchor.id}" is valid at no time (expired, or revoked before it began); left out`);
-      continue;
-    }
-    (cert.anchor.type === 'ca' ? root.certificateAuthorities : root.timestampAuthorities).push(authority);
+    const anchorChain = chainOf(cert, certificates);
+    // keyshare's own TSA: one authority per signing certificate the anchor carries, below the anchor's chain.
+    const signers = (cert.anchor.signingCertificates ?? []).map((pem) => toCertificate(cert.anchor, pem)).filter((s) => s.issuer === cert.subject);
+    const chains = signers.length > 0 ? signers.map((s) => [s, ...anchorChain]) : [anchorChain];
+    for (const chain of chains) addAuthority(doc, chain, root, warnings);
   }
   return { root, warnings };
+}
+
+/** The chain's CertificateAuthority, in the list its anchor's type goes to, or a warning why Sigstore clients cannot use it. */
+function addAuthority(doc: TrustDocument, chain: Certificate[], root: SigstoreTrustedRoot, warnings: string[]): void {
+  const cert = chain[0]!;
+  const last = chain[chain.length - 1]!;
+  if (last.subject !== last.issuer) {
+    warnings.push(`sigstore: scope ${doc.scope}: the ${cert.anchor.type} anchor "${cert.anchor.name || cert.anchor.id}" does not chain to a self-signed anchor of the scope, which Sigstore clients need; add its root`);
+  } else if (cert.anchor.type === 'tsa' && chain.length === 1) {
+    warnings.push(`sigstore: scope ${doc.scope}: the tsa anchor "${cert.anchor.name || cert.anchor.id}" is a root alone; Sigstore clients verify a timestamp only with the TSA's signing certificate, so add that as a tsa anchor too`);
+  }
+  const authority = toAuthority(doc, chain);
+  if (authority === null) {
+    warnings.push(`sigstore: scope ${doc.scope}: the ${cert.anchor.type} anchor "${cert.anchor.name || cert.anchor.id}" is valid at no time (expired, or revoked before it began); left out`);
+    return;
+  }
+  (cert.anchor.type === 'ca' ? root.certificateAuthorities : root.timestampAuthorities).push(authority);
 }
 
 /** `serve --sigstore-scope`: the bytes of trusted_root.json for a scope's document (service/repo/sigstore-root.ts). */

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { readFixtureText } from '../../../fixtures/index.js';
 import { writeFormat, type FormatOutput } from '../../../sync/formats/index.js';
 import { TRUSTED_ROOT_MEDIA_TYPE } from '../../../sync/formats/sigstore.js';
+import { parseCertificate } from '../../../service/crypto/index.js';
 import { certAnchor, doc, keyAnchor, pgpAnchor, redactFixtures, text } from './helpers.js';
 
 const GOLDEN = fileURLToPath(new URL('../../fixtures/golden/sigstore.json', import.meta.url));
@@ -74,5 +75,25 @@ describe('fetch --format sigstore', () => {
     team.revoked.keys.push({ id: root.id, revokedAt: AT, reason: 'superseded' });
     const out = JSON.parse(text((await writeFormat('sigstore', { documents: [team], repositories: [], outDir: OUT })).files, 'acme.io/trusted_root.json'));
     expect(out.certificateAuthorities[0].validFor).toEqual({ start: '2025-01-01T00:00:00.000Z', end: '2026-11-01T00:00:00.000Z' });
+  });
+
+  it("puts keyshare's TSA signing certificate (the tsa anchor's signingCertificates) first in its chain, and ignores one the anchor did not issue", async () => {
+    // Stand-ins: the fixture root as the TSA root, the intermediate it issued as the TSA's certificate.
+    const keyshareTsa = { ...certAnchor('root-ca', 'tsa', 'keyshare-tsa'), signingCertificates: [readFixtureText('certs/intermediate-ca.pem')] };
+    const chainOf = async (anchor: typeof keyshareTsa) => {
+      const out = await writeFormat('sigstore', { documents: [doc('acme.io', [anchor])], repositories: [], outDir: OUT });
+      const json = JSON.parse(text(out.files, 'acme.io/trusted_root.json'));
+      return { names: TrustedRoot.fromJSON(json).timestampAuthorities.map((t) => t.certChain!.certificates.map((c) => redactFixtures(c.rawBytes.toString('base64')))), warnings: out.warnings };
+    };
+    const der = (f: string) => readFixtureText(`certs/${f}.pem`).replace(/-----[^-]+-----|\s/g, '');
+    expect((await chainOf(keyshareTsa)).names).toEqual([[der('intermediate-ca'), der('root-ca')].map(redactFixtures)]);
+    // A certificate revocation of the signing certificate by the TSA root ends its validFor.
+    const revoked = doc('acme.io', [keyshareTsa]);
+    revoked.revoked.certificates.push({ issuer: keyshareTsa.id, serial: parseCertificate(keyshareTsa.signingCertificates[0]!).serialHex, revokedAt: AT, reason: 'keyCompromise' });
+    const written = JSON.parse(text((await writeFormat('sigstore', { documents: [revoked], repositories: [], outDir: OUT })).files, 'acme.io/trusted_root.json'));
+    expect(written.timestampAuthorities[0].validFor.end).toBe('2026-11-01T00:00:00.000Z');
+    const other = await chainOf({ ...keyshareTsa, signingCertificates: [readFixtureText('certs/leaf.pem')] });
+    expect(other.names).toEqual([[redactFixtures(der('root-ca'))]]);
+    expect(other.warnings.join('\n')).toMatch(/is a root alone/);
   });
 });
