@@ -152,6 +152,8 @@ class TamperingFetcher extends BaseFetcher {
 }
 
 describe('when a tenant key is compromised', () => {
+  // A forged bin replaces the served version: no timed publish (expiry re-signs) may move it meanwhile.
+  beforeAll(() => svc.instance.publisher.stop());
   /** An attacker with team-a's key who can also serve files (a mirror, a cache, a network position). */
   const attacker = () => new FileSigner(readFileSync(tenantKeyPath(svc.dataDir, 'team-a'), 'utf8'));
   const evilDoc = (scope: string) => Buffer.from(JSON.stringify({ mediaType: 'application/vnd.keyshare.trust.v1+json', scope, version: 99, anchors: [{ id: 'sha256:evil', name: 'evil' }] }));
