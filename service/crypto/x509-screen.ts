@@ -2,8 +2,9 @@
  * A first look at a certificate's DER (X.690), before the ASN.1 parser builds objects from it
  * (issue 16, finding 1). Inside the 256 KiB size cap, 6,000 tiny extensions cost an anchor upload
  * 0.6 s of event loop, and extension values nested thousands deep cost tens of ms; a real
- * certificate has a dozen extensions and nests under 16 levels (nameConstraints with a directoryName: 14). This walk is linear in the bytes and
- * stops at the first cap it passes (about a millisecond here). Pure: bytes in, a verdict out.
+ * certificate has a dozen extensions and nests under 16 levels (nameConstraints with a
+ * directoryName: 14). This walk is linear in the bytes and stops at the first cap it passes
+ * (about a millisecond here). Pure: bytes in, a verdict out.
  */
 import { KeyshareError, Codes } from '../errors.js';
 
