@@ -2,6 +2,7 @@
 import { asText, decodePem, isDerSequence, isPrivateKeyDer, isPrivateKeyLabel } from './encoding.js';
 import { parseCertificate } from './x509.js';
 import { parsePublicKey } from './public-key.js';
+import { screenCertificateDer } from './x509-screen.js';
 import { KeyshareError, Codes } from '../errors.js';
 
 /**
@@ -44,6 +45,8 @@ function kindOfLabel(label: string): MaterialKind {
 
 function detectBinary(bytes: Uint8Array): MaterialKind {
   if (isDerSequence(bytes)) {
+    // Over the certificate caps (issue 16, finding 1) it is no key either: no parser sees it.
+    if (!parses(() => screenCertificateDer(bytes))) return 'unknown';
     if (parses(() => parseCertificate(bytes))) return 'certificate';
     if (isPrivateKeyDer(bytes)) return 'privateKey';
     if (parses(() => parsePublicKey(bytes))) return 'publicKey';

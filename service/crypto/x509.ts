@@ -11,6 +11,7 @@ import {
   isPrivateKeyLabel,
   sha256Hex,
 } from './encoding.js';
+import { screenCertificateDer } from './x509-screen.js';
 
 export interface ParsedCertificate {
   /** `sha256:<hex of the DER>` (CONTRACT "Anchor IDs"). */
@@ -40,6 +41,8 @@ export interface ParsedCertificate {
   spkiDer: Uint8Array;
   /** `sha256:<hex of the SubjectPublicKeyInfo DER>`. */
   spkiId: string;
+  /** OIDs of critical extensions outside RECOGNISED_EXTENSIONS (RFC 5280 4.2: a verifier rejects these). */
+  unknownCriticalExtensions: string[];
 }
 
 export type CertificateValidity = 'valid' | 'expired' | 'notYetValid';
@@ -55,6 +58,29 @@ const KEY_USAGE_NAMES: [x509.KeyUsageFlags, string][] = [
   [x509.KeyUsageFlags.encipherOnly, 'encipherOnly'],
   [x509.KeyUsageFlags.decipherOnly, 'decipherOnly'],
 ];
+
+/**
+ * Extensions keyshare's verifiers know: those of RFC 5280 4.2.1 and 4.2.2, plus what timestamp
+ * and CA certificates here carry. A critical extension outside this list refuses an anchor.
+ */
+export const RECOGNISED_EXTENSIONS: ReadonlySet<string> = new Set([
+  '2.5.29.19', // basicConstraints
+  '2.5.29.15', // keyUsage
+  '2.5.29.37', // extKeyUsage
+  '2.5.29.17', // subjectAltName
+  '2.5.29.18', // issuerAltName
+  '2.5.29.30', // nameConstraints
+  '2.5.29.32', // certificatePolicies
+  '2.5.29.33', // policyMappings
+  '2.5.29.36', // policyConstraints
+  '2.5.29.54', // inhibitAnyPolicy
+  '2.5.29.14', // subjectKeyIdentifier
+  '2.5.29.35', // authorityKeyIdentifier
+  '2.5.29.31', // cRLDistributionPoints
+  '2.5.29.46', // freshestCRL
+  '1.3.6.1.5.5.7.1.1', // authorityInfoAccess
+  '1.3.6.1.5.5.7.1.11', // subjectInfoAccess
+]);
 
 function bad(message: string, cause?: unknown): KeyshareError {
   return new KeyshareError(Codes.BAD_CERTIFICATE, message, { cause });
@@ -90,6 +116,7 @@ export function parseCertificate(input: string | Uint8Array): ParsedCertificate 
   const der = new Uint8Array(certificateDer(input));
   // The ASN.1 parser silently ignores trailing bytes; the ID hashes the DER, so refuse them.
   if (!isDerSequence(der)) throw bad('not a DER-encoded certificate');
+  screenCertificateDer(der);
   let cert: x509.X509Certificate;
   try {
     cert = new x509.X509Certificate(der);
@@ -114,6 +141,7 @@ export function parseCertificate(input: string | Uint8Array): ParsedCertificate 
       keyUsage: ku ? KEY_USAGE_NAMES.filter(([flag]) => (ku.usages & flag) !== 0).map(([, n]) => n) : [],
       spkiDer,
       spkiId: `sha256:${sha256Hex(spkiDer)}`,
+      unknownCriticalExtensions: cert.extensions.filter((e) => e.critical && !RECOGNISED_EXTENSIONS.has(e.type)).map((e) => e.type),
     };
     if (bc?.ca === true && bc.pathLength !== undefined) parsed.pathLen = bc.pathLength;
     if (Number.isNaN(parsed.notBefore.getTime()) || Number.isNaN(parsed.notAfter.getTime())) {

@@ -71,6 +71,10 @@ function certificateAnchor(input: AnchorInput, material: string | Uint8Array, no
   const kind = detectMaterial(material);
   if (kind === 'publicKey' || kind === 'pgp') throw invalid('this is a public key, not a certificate: use --key');
   const cert = parseCertificate(material);
+  // RFC 5280 4.2: a certificate with a critical extension the verifier does not recognise is rejected.
+  if (cert.unknownCriticalExtensions.length > 0) {
+    throw new KeyshareError(Codes.BAD_CERTIFICATE, `the certificate has an unrecognised critical extension (${cert.unknownCriticalExtensions.join(', ')}), which RFC 5280 4.2 says to reject`);
+  }
   // CONTRACT "Anchor IDs": a ca or tsa anchor must be a CA certificate (RFC 5280 4.2.1.9).
   if ((type === 'ca' || type === 'tsa') && !cert.isCA) {
     throw new KeyshareError(Codes.NOT_A_CA, `"${cert.subject}" is not a CA certificate (basicConstraints cA is not set)`);
