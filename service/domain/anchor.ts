@@ -8,6 +8,7 @@ import {
   parseCertificate,
   parsePgpPublicKey,
   parsePublicKey,
+  type ParsedCertificate,
 } from '../crypto/index.js';
 import { Codes, KeyshareError } from '../errors.js';
 import type { AnchorRecord, AnchorType, CertificateAnchorType } from './types.js';
@@ -48,6 +49,7 @@ export async function anchorIdOf(input: Omit<AnchorInput, 'scope'>): Promise<str
   const material = input.certificate ?? input.publicKey;
   if (typeof material !== 'string' && !(material instanceof Uint8Array)) return null;
   try {
+    if (input.certificate !== undefined) return parseCertificate(material).id;
     switch (detectMaterial(material)) {
       case 'certificate':
         return parseCertificate(material).id;
@@ -63,14 +65,26 @@ export async function anchorIdOf(input: Omit<AnchorInput, 'scope'>): Promise<str
   }
 }
 
+/**
+ * Parses a certificate; when that fails on a public key, says to use --key. Material is
+ * decoded once on the way that succeeds (issue 16, finding 1: uploads are parsed on the event loop).
+ */
+function certificateOrKeyHint(material: string | Uint8Array): ParsedCertificate {
+  try {
+    return parseCertificate(material);
+  } catch (e) {
+    const kind = detectMaterial(material);
+    if (kind === 'publicKey' || kind === 'pgp') throw invalid('this is a public key, not a certificate: use --key');
+    throw e;
+  }
+}
+
 function certificateAnchor(input: AnchorInput, material: string | Uint8Array, now: Date): AnchorRecord {
   const type = input.type ?? 'ca';
   if (!(CERTIFICATE_ANCHOR_TYPES as readonly string[]).includes(type)) {
     throw invalid(`a certificate anchor has type ${CERTIFICATE_ANCHOR_TYPES.join('|')}, not "${type}"`);
   }
-  const kind = detectMaterial(material);
-  if (kind === 'publicKey' || kind === 'pgp') throw invalid('this is a public key, not a certificate: use --key');
-  const cert = parseCertificate(material);
+  const cert = certificateOrKeyHint(material);
   // RFC 5280 4.2: a certificate with a critical extension the verifier does not recognise is rejected.
   if (cert.unknownCriticalExtensions.length > 0) {
     throw new KeyshareError(Codes.BAD_CERTIFICATE, `the certificate has an unrecognised critical extension (${cert.unknownCriticalExtensions.join(', ')}), which RFC 5280 4.2 says to reject`);

@@ -53,6 +53,8 @@ async function slowestHealthzDuring(work: () => Promise<unknown>): Promise<numbe
  */
 async function expectRefusedQuickly(body: Record<string, string>, code: string): Promise<void> {
   const tries: { took: number; slowest: number; noise: number }[] = [];
+  // Encoded before the clock starts: this test's client shares the event loop with the service.
+  const encoded = new TextEncoder().encode(JSON.stringify(body));
   for (let i = 0; i < 3; i++) {
     let res!: Response;
     let took = 0;
@@ -61,7 +63,7 @@ async function expectRefusedQuickly(body: Record<string, string>, code: string):
       res = await fetch(`${service.url}/api/v1${scopePath('registry.acme.io')}/anchors`, {
         method: 'POST',
         headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+        body: encoded,
       });
       took = performance.now() - t;
     });
