@@ -50,11 +50,15 @@ export function witnessCommand(): Command {
     const r = await AdminClient.from(o).call<{ witness: WitnessView }>('POST', '/witnesses', { name, url: o.url, key });
     print(o.json, r, () => `added witness ${name}: the newest checkpoint is sent to it now (keyshare witness ls shows its answer)`);
   });
-  adminOptions(cmd.command('ls').description('list the witnesses, whether each cosigned the newest checkpoint, and its last error')).action(async (o) => {
+  adminOptions(
+    cmd.command('ls').description('list the witnesses, whether each cosigned the newest checkpoint, and its last error').addHelpText('after', '\nExamples:\n  keyshare witness ls\n  keyshare witness ls --json'),
+  ).action(async (o) => {
     const r = await AdminClient.from(o).call<{ witnesses: WitnessView[] }>('GET', '/witnesses');
     print(o.json, r, () => (r.witnesses.length ? r.witnesses.flatMap(describe) : ['no witnesses']));
   });
-  adminOptions(cmd.command('rm <name>').description('stop sending checkpoints to a witness; its cosignatures are no longer served')).action(async (name: string, o) => {
+  adminOptions(
+    cmd.command('rm <name>').description('stop sending checkpoints to a witness; its cosignatures are no longer served').addHelpText('after', '\nExamples:\n  keyshare witness rm w1'),
+  ).action(async (name: string, o) => {
     const r = await AdminClient.from(o).call<{ witness: WitnessView }>('DELETE', `/witnesses/${encodeURIComponent(name)}`);
     print(o.json, r, () => `removed witness ${name}`);
   });
