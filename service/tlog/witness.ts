@@ -3,7 +3,7 @@
  * (C2SP tlog-witness). For each log it knows (its verifier key, by origin) it keeps the size and
  * root of the last checkpoint it cosigned, in the store (meta `witness.log.<origin>`), and
  * cosigns (C2SP tlog-cosignature, cosignature/v1) only a checkpoint signed by the log's key that a
- * consistency proof links to that state: a log that shows a checkpoint inconsistent with one
+ * consistency proof links to that state (checked and recorded with one atomic store write): a log that shows a checkpoint inconsistent with one
  * this witness cosigned (a split view, a rollback) gets no cosignature, ever.
  *
  * The witness key is `keys/witness.key` in the data dir (`PRIVATE+KEY+name+hash+base64(0x04||seed)`,
@@ -117,23 +117,25 @@ export class Witness {
     if (old > cp.size) return answer(400, `old size ${old} is larger than the checkpoint size ${cp.size}`);
     if (old === 0 && proof.length > 0) return answer(400, 'the consistency proof must be empty from size 0');
     const text = note.slice(0, note.lastIndexOf('\n\n') + 1);
-    // Checked and recorded atomically (tlog-witness: otherwise two requests could roll the state back).
-    return this.store.transaction(async () => {
-      const state = await this.state(cp.origin);
-      if (old !== state.size) return answer(409, `${state.size}\n`, 'text/x.tlog.size');
-      const root = Buffer.from(cp.root).toString('base64');
-      if (old === cp.size) {
-        if (old > 0 && root !== state.root) return answer(409, `${state.size}\n`, 'text/x.tlog.size');
-      } else if (old > 0) {
-        try {
-          verifyConsistency(old, cp.size, proof, new Uint8Array(Buffer.from(state.root, 'base64')), cp.root);
-        } catch (e) {
-          return answer(422, `the checkpoint of ${cp.size} entries is not consistent with the one of ${old} entries this witness cosigned: ${(e as Error).message}`);
-        }
+    const stored = await this.store.getMeta(stateKey(cp.origin));
+    const state: WitnessedState = stored ? (JSON.parse(stored) as WitnessedState) : { size: 0, root: '' };
+    const conflict = (size: number) => answer(409, `${size}\n`, 'text/x.tlog.size');
+    if (old !== state.size) return conflict(state.size);
+    const root = Buffer.from(cp.root).toString('base64');
+    if (old === cp.size) {
+      if (old > 0 && root !== state.root) return conflict(state.size);
+    } else if (old > 0) {
+      try {
+        verifyConsistency(old, cp.size, proof, new Uint8Array(Buffer.from(state.root, 'base64')), cp.root);
+      } catch (e) {
+        return answer(422, `the checkpoint of ${cp.size} entries is not consistent with the one of ${old} entries this witness cosigned: ${(e as Error).message}`);
       }
-      await this.store.setMeta(stateKey(cp.origin), JSON.stringify({ size: cp.size, root } satisfies WitnessedState));
-      return answer(200, this.cosigner.cosign(text, this.now()));
-    });
+    }
+    // tlog-witness: the check and the new state are atomic, or two requests could roll the state back.
+    if (!(await this.store.swapMeta(stateKey(cp.origin), stored, JSON.stringify({ size: cp.size, root } satisfies WitnessedState)))) {
+      return conflict((await this.state(cp.origin)).size);
+    }
+    return answer(200, this.cosigner.cosign(text, this.now()));
   }
 }
 

@@ -5,9 +5,9 @@
  * each witness's cosignature (C2SP tlog-cosignature), and `/log/checkpoint` serves the
  * checkpoint with the cosignatures made on it appended.
  *
- * Witnesses and their state are one store meta value (`log.witnesses`, JSON), read and written
- * in one transaction: the list is short, the reads are one row (every /log/checkpoint request),
- * and both dialects already hold it (no migration).
+ * Witnesses and their state are one store meta value (`log.witnesses`, JSON), written by an
+ * atomic compare-and-swap (store swapMeta), so that replicas on one database lose no update: the
+ * list is short, a read is one row (every /log/checkpoint request), and both dialects hold it.
  */
 import { createHash } from 'node:crypto';
 import { parseCosignerKey } from '../../shared/tlog/cosignature.js';
@@ -104,12 +104,14 @@ export class WitnessConfig {
     return note + lines.join('');
   }
 
-  private update<T>(fn: (all: WitnessRecord[]) => { all: WitnessRecord[]; result: T }): Promise<T> {
-    return this.store.transaction(async () => {
-      const { all, result } = fn(await this.list());
-      await this.store.setMeta(WITNESSES_META, JSON.stringify(all));
-      return result;
-    });
+  /** Applies `fn` to the list and stores the result, again on a fresh read if another write came between (store swapMeta). */
+  private async update<T>(fn: (all: WitnessRecord[]) => { all: WitnessRecord[]; result: T }): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const text = await this.store.getMeta(WITNESSES_META);
+      const { all, result } = fn(text ? (JSON.parse(text) as WitnessRecord[]) : []);
+      if (await this.store.swapMeta(WITNESSES_META, text, JSON.stringify(all))) return result;
+      if (attempt >= 20) throw new KeyshareError(Codes.CONFLICT, 'the witness list kept changing; retry');
+    }
   }
 }
 

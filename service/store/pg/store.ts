@@ -264,6 +264,14 @@ export class PgStore implements Store {
   async setMeta(key: string, value: string): Promise<void> {
     await this.db.insert(t.meta).values({ key, value }).onConflictDoUpdate({ target: t.meta.key, set: { value } });
   }
+  async swapMeta(key: string, expected: string | null, value: string): Promise<boolean> {
+    // A conditional write is atomic on its own: a concurrent one waits for the row, then re-checks the condition.
+    const rows =
+      expected === null
+        ? await this.db.insert(t.meta).values({ key, value }).onConflictDoNothing().returning({ key: t.meta.key })
+        : await this.db.update(t.meta).set({ value }).where(and(eq(t.meta.key, key), eq(t.meta.value, expected))).returning({ key: t.meta.key });
+    return rows.length === 1;
+  }
 
   // ---- change tracking ----
   /**

@@ -205,6 +205,13 @@ describe('a keyshare witness on loopback', () => {
     expect(big.status).toBe(413);
   });
 
+  it('cosigns one of two concurrent requests from the same state, and answers the other 409 (check and record are atomic)', async () => {
+    const fresh = new Witness(SqliteStore.memory(), Cosigner.generate('witness.test/fresh'), readLogKeys([logKeyFile]));
+    const small = await forkedLog(0);
+    const [a, b] = await Promise.all([fresh.addCheckpoint(`old 0\n\n${await checkpoint()}`), fresh.addCheckpoint(`old 0\n\n${(await small.checkpoint())!}`)]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+  });
+
   it('keeps its state across a restart', async () => {
     const cp = parseCheckpoint(textOf(await cosigned()));
     await w.server.close();
