@@ -26,6 +26,11 @@ import { WitnessConfig, Witnessing } from '../../../service/tlog/witnesses.js';
 import { fetchTrust, HttpFetcher, type FetchTrustOptions } from '../../../sync/client/index.js';
 import { cleanupTempDirs, eventually, newDataDir, startTestService, tempDir, type TestService } from '../../support/service.js';
 import { runCli } from '../../sync/client/support.js';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { packageRoot } from '../../../service/util/paths.js';
+import { cosignedBy, parseCosignerKey } from '../../../shared/tlog/cosignature.js';
+import { parseVerifierKey } from '../../../shared/tlog/note.js';
 
 let log: TestService;
 let witnessDir: string;
@@ -254,5 +259,33 @@ describe('a keyshare witness on loopback', () => {
     expect(human.stdout).toMatch(/keyshare diff --from \d+ --to 2/);
     const missing = await runCli(['log', 'show', String(ts + 100), '--server', log.url]);
     expect(missing.stderr).toMatch(/^keyshare: NOT_LOGGED: /);
+  });
+
+  it('is what `keyshare serve --witness-for LOG_KEY_FILE --witness-name NAME` runs (the built CLI)', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('KEYSHARE_')) env[k] = v;
+    const data = join(tempDir(), 'data');
+    const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'keyshare.js'), 'serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--witness-for', logKeyFile, '--witness-name', 'witness.test/cli'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      const vkey = await eventually(async () => (await fetch(`${url}/witness/key`)).text(), (t) => t.startsWith('witness.test/cli+'), 30_000);
+      expect(vkey, stderr).toMatch(/^witness\.test\/cli\+/);
+      const note = await checkpoint();
+      const res = await fetch(`${url}/witness/add-checkpoint`, { method: 'POST', body: `old 0\n\n${note}` });
+      const line = await res.text();
+      expect(res.status, line).toBe(200);
+      expect(cosignedBy(note + line, parseVerifierKey(readFileSync(logKeyFile, 'utf8')), [parseCosignerKey(vkey)])).toEqual(['witness.test/cli']);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
   });
 });
