@@ -145,6 +145,16 @@ describe('a keyshare witness on loopback', () => {
     expect(listed.body.witnesses).toMatchObject([{ name: 'w1', cosigned: true, lastError: null }]);
   });
 
+  it('refuses a bad witness: not a cosignature/v1 key, a taken name, not an http(s) URL', async () => {
+    const logKey = readFileSync(logKeyFile, 'utf8').trim();
+    expect(await log.api('POST', '/witnesses', { name: 'x', url: `${w.url}/witness`, key: logKey })).toMatchObject({ status: 400, body: { code: 'BAD_PUBLIC_KEY' } });
+    expect(await log.api('POST', '/witnesses', { name: 'w1', url: `${w.url}/witness`, key: witnessKey })).toMatchObject({ status: 409, body: { code: 'CONFLICT' } });
+    expect(await log.api('POST', '/witnesses', { name: 'x', url: 'ftp://witness.example/w', key: witnessKey })).toMatchObject({ status: 400, body: { code: 'BAD_REQUEST' } });
+    expect(await log.api('POST', '/witnesses', { name: 'a b', url: `${w.url}/witness`, key: witnessKey })).toMatchObject({ status: 400 });
+    expect(await log.api('DELETE', '/witnesses/nope')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+    expect((await log.api('GET', '/witnesses')).body.witnesses.map((x: { name: string }) => x.name)).toEqual(['w1']);
+  });
+
   it('refuses a checkpoint without enough cosignatures of the witnesses a client names (NOT_WITNESSED)', async () => {
     await cosigned();
     const stranger = Cosigner.generate('witness.test/other').verifierKey();
