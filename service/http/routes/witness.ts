@@ -18,7 +18,11 @@ export function witnessServiceRoutes(witness: Witness): Hono<AppEnv> {
     '/add-checkpoint',
     bodyLimit({ maxSize: MAX_ADD_CHECKPOINT_BYTES, onError: (c) => c.body(`the request is larger than ${MAX_ADD_CHECKPOINT_BYTES} bytes\n`, 413, { 'Content-Type': TEXT }) }),
     async (c) => {
-      const a = await witness.addCheckpoint(await c.req.text());
+      const body = await c.req.text();
+      const a = await witness.addCheckpoint(body);
+      // tlog-witness: an inconsistent checkpoint signed by a known log may be proof of its misbehaviour: kept in the logs.
+      // (A 409 is also the everyday answer to a log that does not know this witness's size yet.)
+      if (a.status === 422) c.get('log').warn({ status: a.status, answer: a.body.trim(), checkpoint: body.slice(body.indexOf('\n\n') + 2) }, 'witness refused a checkpoint');
       return c.body(a.body, a.status, { 'Content-Type': a.contentType });
     },
   );
