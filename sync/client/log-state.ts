@@ -79,7 +79,7 @@ export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uin
   if (!key) {
     const announced = await get('key');
     if (!announced) {
-      if (options.require || options.witnesses) throw new KeyshareError(FetchCodes.NOT_LOGGED, 'the server announces no transparency log (--require-log)');
+      if (options.require || options.witnesses) throw new KeyshareError(FetchCodes.NOT_LOGGED, `the server announces no transparency log (${options.witnesses ? '--witness' : '--require-log'})`);
       return null;
     }
     key = verifier(Buffer.from(announced).toString('utf8'), 'the log key the server announces');
