@@ -32,6 +32,7 @@ const COMMANDS: [name: string, load: () => Promise<Command>][] = [
   ['sync', async () => (await import('./commands/upstream.js')).syncCommand()],
   ['check', async () => (await import('./commands/check.js')).checkCommand()],
   ['log', async () => (await import('./commands/log.js')).logCommand()],
+  ['witness', async () => (await import('./commands/witness.js')).witnessCommand()],
   ['tenant', async () => (await import('./commands/tenant.js')).tenantCommand()],
   ['backup', async () => (await import('./commands/backup.js')).backupCommand()],
   ['restore', async () => (await import('./commands/backup.js')).restoreCommand()],

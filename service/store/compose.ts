@@ -5,7 +5,7 @@
  */
 import type { ChangeRecords } from './ports/changes.js';
 
-const CHANGE_METHODS = ['getMeta', 'setMeta', 'listDirty', 'changeSeq', 'count'] as const satisfies readonly (keyof ChangeRecords)[];
+const CHANGE_METHODS = ['getMeta', 'setMeta', 'swapMeta', 'listDirty', 'changeSeq', 'count'] as const satisfies readonly (keyof ChangeRecords)[];
 
 /** Puts the core's change records and every part's methods on `target`. */
 export function exposeParts(target: object, core: ChangeRecords, parts: object[]): void {

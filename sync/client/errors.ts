@@ -45,6 +45,8 @@ export const FetchCodes = {
   NOT_LOGGED: 'NOT_LOGGED',
   /** Issue 23: the log does not extend the checkpoint verified last (a split view, a rollback), or is not signed by the log key. */
   LOG_INCONSISTENT: 'LOG_INCONSISTENT',
+  /** Issue 23: the log checkpoint lacks valid cosignatures by enough of the witnesses given (fetch --witness, --witness-threshold). */
+  NOT_WITNESSED: 'NOT_WITNESSED',
 } as const;
 
 /** Thrown by the offline fetcher for anything not in the cache. */

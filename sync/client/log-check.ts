@@ -120,7 +120,7 @@ async function findEntry(get: LogGet, size: number, version: number): Promise<{ 
 }
 
 /** Runs a proof computation over the tiles it needs (tree of `size`), fetched first. */
-function tilesOf(get: LogGet, size: number) {
+export function tilesOf(get: LogGet, size: number) {
   return async <T>(run: (read: NodeReader) => T): Promise<T> => {
     const tiles = new Map<string, Uint8Array[]>();
     for (const t of tilesFor(nodesNeeded(run), size)) {

@@ -23,7 +23,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
-import { DrizzleQueryError, eq, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { and, DrizzleQueryError, eq, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import * as t from './schema.js';
 import { advisoryKey } from './lease.js';
 import { KeyshareError, Codes } from '../../errors.js';
@@ -79,7 +79,7 @@ export class PgCore implements ChangeRecords {
   private readonly frames = new AsyncLocalStorage<Frame>();
   private observer: TransactionObserver | null = null;
   static {
-    inFrames(PgCore, ['getMeta', 'setMeta', 'listDirty', 'changeSeq', 'count']);
+    inFrames(PgCore, ['getMeta', 'setMeta', 'swapMeta', 'listDirty', 'changeSeq', 'count']);
   }
 
   /** `outer`: the composed store, whose `transaction` every write of a concern opens (so that wrapping it wraps them all). */
@@ -210,6 +210,14 @@ export class PgCore implements ChangeRecords {
   }
   async setMeta(key: string, value: string): Promise<void> {
     await this.db.insert(t.meta).values({ key, value }).onConflictDoUpdate({ target: t.meta.key, set: { value } });
+  }
+  async swapMeta(key: string, expected: string | null, value: string): Promise<boolean> {
+    // A conditional write is atomic on its own: a concurrent one waits for the row, then re-checks the condition.
+    const rows =
+      expected === null
+        ? await this.db.insert(t.meta).values({ key, value }).onConflictDoNothing().returning({ key: t.meta.key })
+        : await this.db.update(t.meta).set({ value }).where(and(eq(t.meta.key, key), eq(t.meta.value, expected))).returning({ key: t.meta.key });
+    return rows.length === 1;
   }
 
   // ---- change tracking ----

@@ -140,6 +140,14 @@ export class SqliteCore implements ChangeRecords {
   setMeta(key: string, value: string): Promise<void> {
     return this.call(() => this.setMetaSync(key, value));
   }
+  swapMeta(key: string, expected: string | null, value: string): Promise<boolean> {
+    // One connection: nothing runs between the read and the write.
+    return this.call(() => {
+      if (this.getMetaSync(key) !== expected) return false;
+      this.setMetaSync(key, value);
+      return true;
+    });
+  }
   setMetaSync(key: string, value: string): void {
     this.prep('setMeta', () =>
       this.db.insert(t.meta).values({ key: ph('key'), value: ph('value') }).onConflictDoUpdate({ target: t.meta.key, set: { value: sql`excluded.value` } }).prepare(),
