@@ -15,6 +15,7 @@ import { readFixtureText } from '../../fixtures/index.js';
 import { expectedSpkiId } from '../service/crypto/helpers.js';
 import { openInstance, type Instance } from '../../service/instance.js';
 import { packageRoot } from '../../service/util/paths.js';
+import { KeyshareError } from '../../service/errors.js';
 import { importFromRegistry, pullBundle, pushBundle, type PushResult } from '../../sync/bundle/registry.js';
 import { BUNDLE_ARTIFACT_TYPE, BUNDLE_LAYER_MEDIA_TYPE, EMPTY_CONFIG, EMPTY_CONFIG_BYTES, OCI_MANIFEST_MEDIA_TYPE } from '../../sync/oci/artifact.js';
 import { RegistryClient, sha256Digest, type RegistryOptions } from '../../sync/oci/client.js';
@@ -292,6 +293,8 @@ describe('incremental bundles ride the same path', () => {
     await origin.publisher.flush();
     const delta = await pushBundle({ dataDir: originDir, ref: `oci://${A.host}/keyshare/delta:latest`, registry: PLAIN, tmpDir: work, since: { timestamp: base } });
     expect(delta.since).toBe(base);
+    // The version tag of an incremental bundle says so: the tag `N` is only ever a full bundle.
+    expect(delta.tags).toEqual([`${delta.versions.timestamp}-since-${base}`, 'latest']);
     const pulled = await pullBundle({ ref: `oci://${A.host}/keyshare/delta:latest`, out: join(work, 'delta.tar.gz'), registry: PLAIN });
     expect(pulled.since).toBe(base);
 
@@ -300,6 +303,35 @@ describe('incremental bundles ride the same path', () => {
     const r = await importIntoSite(`oci://${A.host}/keyshare/delta:latest`);
     expect(r.changed).toBe(true);
     expect(r.scopes.created).toEqual(['registry.acme.io/team-b']);
+  });
+
+  it('refuses a gap from the manifest, before downloading the layer, naming the version it needs and the full bundle tag to use', async () => {
+    // In the repository of the full bundles (tags `N`), a delta on its own tag, continuing the newest of them.
+    const tags = await new RegistryClient(parseOciReference(`oci://${A.host}/keyshare/trust:latest`), PLAIN).listTags();
+    const base = Math.max(...tags.filter((t) => /^\d+$/.test(t)).map(Number));
+    const delta = await pushBundle({ dataDir: originDir, ref: `oci://${A.host}/keyshare/trust:delta`, registry: PLAIN, tmpDir: work, since: { timestamp: base } });
+    expect((await importIntoSite(`oci://${A.host}/keyshare/trust:delta`)).changed).toBe(true);
+    // Its layer gone from the registry: a pull that got as far as the download would say OCI_BLOB_UNKNOWN.
+    unlinkSync(blobData(A, delta.layer.digest));
+    const fresh = await newDataDir();
+    const importFresh = (ref: string) => importFromRegistry({ ref, registry: PLAIN, root: originRoot, dataDir: fresh.dataDir, tmpDir: work });
+    const gap = await importFresh(`oci://${A.host}/keyshare/trust:delta`).catch((e: KeyshareError) => e);
+    expect(gap).toBeInstanceOf(KeyshareError);
+    const fullBase = `oci://${A.host}/keyshare/trust:${base}`;
+    expect((gap as KeyshareError).code).toBe('BUNDLE_GAP');
+    expect((gap as KeyshareError).message).toContain(`it needs version ${base} or later first; import the full bundle ${fullBase} (version ${base}) first, then this one`);
+    expect((gap as KeyshareError).details).toEqual({ origin: first.origin, needs: base, held: null, fullBundle: fullBase });
+    // Doing as told: the full bundle, then the delta passes the gap check (and reaches the missing layer).
+    expect((await importFresh(fullBase)).changed).toBe(true);
+    expect(await codeOf(importFresh(`oci://${A.host}/keyshare/trust:delta`))).toBe('OCI_BLOB_UNKNOWN');
+
+    // A newer full bundle in the repository: that one, instead. On the command line too.
+    const full = await pushBundle({ dataDir: originDir, ref: `oci://${A.host}/keyshare/trust:full`, registry: PLAIN, tmpDir: work });
+    const other = await newDataDir();
+    const run = await keyshare(['bundle', 'import', `oci://${A.host}/keyshare/trust:delta`, '--root', join(originDir, 'root.json'), '--data', other.dataDir, '--insecure']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`keyshare: BUNDLE_GAP: `);
+    expect(run.stderr).toContain(`import the full bundle oci://${A.host}/keyshare/trust:${full.versions.timestamp} (version ${full.versions.timestamp}) instead`);
   });
 });
 
