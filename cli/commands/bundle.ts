@@ -200,5 +200,8 @@ async function registryOptions(o: { username?: string; passwordStdin?: boolean; 
     if (!password) throw new KeyshareError(Codes.BAD_REQUEST, '--password-stdin read an empty password');
     credentials = { username: o.username, password };
   }
-  return { credentials, ca: o.ca === undefined ? undefined : readInputFile(o.ca), insecure: o.insecure === true };
+  const ca = o.ca === undefined ? undefined : readInputFile(o.ca);
+  const caProblem = ca ? (await import('../../sync/oci/tls.js')).registryCaProblem(ca) : null;
+  if (caProblem) throw new KeyshareError(Codes.BAD_REQUEST, `--ca ${o.ca} is not a CA certificate file: ${caProblem}`);
+  return { credentials, ca, insecure: o.insecure === true };
 }

@@ -104,13 +104,13 @@ export class RegistryClient {
     }
   }
 
-  private creds(): Credentials | null {
-    if (this.credentials === undefined) this.credentials = storedCredentials(this.ref.registry, this.ref.repository, this.options.env);
+  private async creds(): Promise<Credentials | null> {
+    if (this.credentials === undefined) this.credentials = await storedCredentials(this.ref.registry, this.ref.repository, this.options.env);
     return this.credentials;
   }
 
   private async authorize(challenge: Challenge): Promise<string> {
-    const creds = this.creds();
+    const creds = await this.creds();
     const basic = creds && `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     if (challenge.scheme === 'basic') {
       if (!basic) throw ociError(OciCodes.REGISTRY_AUTH_FAILED, `${this.ref.registry} wants credentials: give --username with --password-stdin, or log in (containers-auth.json, docker config)`);
