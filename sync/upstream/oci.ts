@@ -8,13 +8,16 @@
  * The imported trust belongs to the bundle origin's own row (`bundle:<origin>`), exactly as
  * with `bundle import`; this row only follows the tag: its state is the digest last imported,
  * its status the outcome of the last poll. A refused bundle changes nothing and stays in
- * lastError; the same digest is not pulled again until the tag moves (or the service restarts).
+ * lastError; the same digest is not pulled again until the tag moves (or the service restarts),
+ * except one refused for a gap (BUNDLE_GAP, found from its manifest before download): each poll
+ * looks again, so that it lands once someone imports the full bundle the refusal named.
  * The row keeps the `--ca` and `--insecure` it was added with, over the service's defaults.
  */
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyshareError, Codes } from '../../service/errors.js';
 import type { UpstreamRecord } from '../../service/store/index.js';
+import { BundleCodes } from '../bundle/errors.js';
 import { importFromRegistry } from '../bundle/registry.js';
 import { RegistryClient, type RegistryOptions } from '../oci/client.js';
 import { isOciReference, parseOciReference } from '../oci/reference.js';
@@ -62,7 +65,10 @@ export async function syncOciUpstream(deps: SyncDeps & { registry?: RegistryOpti
     const head = await new RegistryClient(ref, registry).headManifest(ref.digest ?? ref.tag!);
     if (!head) throw new KeyshareError('OCI_MANIFEST_UNKNOWN', `${row.url} is not in the registry`);
     digest = head.digest;
-    if (digest !== null && prev?.digest === digest) {
+    // A bundle refused for a gap is looked at again (its manifest only, until the base is here:
+    // someone may have imported the full bundle the refusal named); any other refusal stands.
+    const retry = prev?.imported === false && (row.lastError ?? '').startsWith(`${BundleCodes.BUNDLE_GAP}:`);
+    if (digest !== null && prev?.digest === digest && !retry) {
       // Nothing new on the tag: a successful poll (or the same refused bundle again, reported as before).
       if (!prev.imported) {
         const [code, ...message] = (row.lastError ?? 'REFUSED: refused before').split(': ');
