@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { KeyshareError } from '../../service/errors.js';
+import { KeyshareError, Codes } from '../../service/errors.js';
 import { readInputFile } from '../files.js';
 import { print } from '../output.js';
 import { serverUrl } from '../settings.js';
+import { FetchCodes } from '../../sync/client/errors.js';
 
 /** `keyshare log verify` (issue 23): audit a server's transparency log from outside. */
 export function logCommand(): Command {
@@ -40,11 +41,11 @@ Examples:
       try {
         key = parseVerifierKey(keyText);
       } catch (e) {
-        throw new KeyshareError('CONFIG_INVALID', `the log key: ${(e as Error).message}`);
+        throw new KeyshareError(Codes.CONFIG_INVALID, `the log key: ${(e as Error).message}`);
       }
       const report = await auditLog({ get, tuf, key, from: o.from ? readInputFile(resolve(o.from)).toString('utf8') : null });
       if (report.served.mismatched.length > 0) {
-        throw new KeyshareError('LOG_INCONSISTENT', `log entries differ from the served ${report.served.mismatched.map((m) => `${m.file} (entry ${m.index})`).join(', ')}`, { details: report });
+        throw new KeyshareError(FetchCodes.LOG_INCONSISTENT, `log entries differ from the served ${report.served.mismatched.map((m) => `${m.file} (entry ${m.index})`).join(', ')}`, { details: report });
       }
       print(o.json, report, () => [
         `log ${report.origin}: ${report.size} entries verified against the signed root (timestamp v${report.versions.first} to v${report.versions.last})`,

@@ -18,6 +18,7 @@ import { importFromRegistry } from '../bundle/registry.js';
 import { RegistryClient, type RegistryOptions } from '../oci/client.js';
 import { isOciReference, parseOciReference } from '../oci/reference.js';
 import type { SyncDeps, SyncOutcome } from './sync.js';
+import { OciCodes } from '../oci/errors.js';
 
 export const isOciRow = (row: { url: string }) => isOciReference(row.url);
 
@@ -39,7 +40,7 @@ export async function syncOciUpstream(deps: SyncDeps & { registry?: RegistryOpti
   let digest: string | null = null;
   try {
     const head = await new RegistryClient(ref, deps.registry).headManifest(ref.digest ?? ref.tag!);
-    if (!head) throw new KeyshareError('OCI_MANIFEST_UNKNOWN', `${row.url} is not in the registry`);
+    if (!head) throw new KeyshareError(OciCodes.OCI_MANIFEST_UNKNOWN, `${row.url} is not in the registry`);
     digest = head.digest;
     if (digest !== null && prev?.digest === digest) {
       // Nothing new on the tag: a successful poll (or the same refused bundle again, reported as before).
