@@ -4,26 +4,13 @@
  * that throws, answers or compares it. A misspelt literal would silently be another code (and,
  * over HTTP, a 400); a constant fails to compile.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ROOT, sourceFiles } from '../support/source-files.js';
 
-const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '../..');
 const TOPS = ['service', 'sync', 'shared', 'cli'];
-
-function sourceFiles(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(join(ROOT, dir))) {
-      const rel = `${dir}/${name}`;
-      if (statSync(join(ROOT, rel)).isDirectory()) walk(rel);
-      else if (/\.tsx?$/.test(name) && !name.endsWith('.d.ts')) out.push(rel);
-    }
-  };
-  for (const top of TOPS) walk(top);
-  return out;
-}
 
 /** A table entry `NAME: 'NAME',` (the one place a code is spelt out). */
 const TABLE_ENTRY = /^\s*([A-Z][A-Z0-9_]*): '([A-Z][A-Z0-9_]*)',?\s*(\/\/.*)?$/;
@@ -66,7 +53,7 @@ function literalCodes(file: string, codes: ReadonlySet<string>): string[] {
 
 describe('error codes', () => {
   it('are never string literals outside their code tables', async () => {
-    const files = sourceFiles();
+    const files = sourceFiles(TOPS);
     const codes = await allCodes(files);
     expect(codes.size).toBeGreaterThan(100);
     const literals = files.flatMap((f) => literalCodes(f, codes));
