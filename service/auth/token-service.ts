@@ -5,7 +5,7 @@
  */
 import { parseScope } from '../domain/scope.js';
 import { KeyshareError, Codes } from '../errors.js';
-import type { Store, TokenRecord } from '../store/index.js';
+import type { TokenRecord, TokenRecords, Transactions } from '../store/index.js';
 import { parseDuration } from '../util/duration.js';
 import type { AuditLog } from '../audit/log.js';
 import { tokenDigest } from '../audit/digest.js';
@@ -63,7 +63,7 @@ const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class TokenService {
   constructor(
-    private readonly store: Store,
+    private readonly store: TokenRecords & Pick<Transactions, 'transaction'>,
     private readonly audit: AuditLog,
     private readonly clock: () => Date = () => new Date(),
   ) {}
