@@ -9,6 +9,7 @@ import { readInputFile } from '../files.js';
 import { serverUrl } from '../settings.js';
 import { parseDuration } from '../../service/util/duration.js';
 import { parseLabelArgs } from '../../service/domain/clients.js';
+import { CliCodes } from '../errors.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -40,7 +41,7 @@ interface CrlCacheOptions {
 }
 
 function usage(message: string): KeyshareError {
-  return new KeyshareError('USAGE', message);
+  return new KeyshareError(CliCodes.USAGE, message);
 }
 
 /** --notation-crl-cache and --crl-url-base, checked; null without --notation-crl-cache. */

@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { KeyshareError } from '../../service/errors.js';
+import { KeyshareError, Codes } from '../../service/errors.js';
 import { readInputFile } from '../files.js';
 import { print } from '../output.js';
 import { serverUrl } from '../settings.js';
+import { FetchCodes } from '../../sync/client/errors.js';
 
 /** `keyshare log verify|show` (issue 23): audit a server's transparency log from outside. */
 export function logCommand(): Command {
@@ -31,7 +32,7 @@ Examples:
       const { auditLog } = await import('../../sync/client/log-audit.js');
       const report = await auditLog({ get, tuf, key, from: o.from ? readInputFile(resolve(o.from)).toString('utf8') : null });
       if (report.served.mismatched.length > 0) {
-        throw new KeyshareError('LOG_INCONSISTENT', `log entries differ from the served ${report.served.mismatched.map((m) => `${m.file} (entry ${m.index})`).join(', ')}`, { details: report });
+        throw new KeyshareError(FetchCodes.LOG_INCONSISTENT, `log entries differ from the served ${report.served.mismatched.map((m) => `${m.file} (entry ${m.index})`).join(', ')}`, { details: report });
       }
       print(o.json, report, () => [
         `log ${report.origin}: ${report.size} entries verified against the signed root (timestamp v${report.versions.first} to v${report.versions.last})`,

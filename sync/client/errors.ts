@@ -37,6 +37,10 @@ export const FetchCodes = {
   CACHE_UNUSABLE: 'CACHE_UNUSABLE',
   /** --out cannot be written, or holds files keyshare fetch did not write. */
   OUT_INVALID: 'OUT_INVALID',
+  /** A file over a size limit: endless data (the same code upstream sync uses). */
+  TOO_LARGE: 'TOO_LARGE',
+  /** `fetch --report`: the server could not be told what this client fetched. */
+  REPORT_FAILED: 'REPORT_FAILED',
   /** --notation-crl-cache cannot be written (not a directory, a symlink, no permission). */
   CRL_CACHE_INVALID: 'CRL_CACHE_INVALID',
   /** `fetch --watch --max-stale`: no fetch has verified for longer than the limit (watch.ts). */

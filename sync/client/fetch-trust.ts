@@ -41,8 +41,6 @@ export { INDEX_TARGET };
  * run to tens of megabytes.
  */
 export const MAX_TARGET_BYTES = 64 * 1024 * 1024;
-/** A file over a size limit: endless data (the same code upstream sync uses). */
-const TOO_LARGE = 'TOO_LARGE';
 
 export interface FetchTrustOptions {
   /** The keyshare server, e.g. https://keyshare.acme.io (the repository is under /tuf/). */
@@ -325,7 +323,7 @@ async function readTarget(updater: Updater, path: string, dirs: { cached: string
   const info = await updater.getTargetInfo(path);
   if (!info) throw new KeyshareError(FetchCodes.METADATA_INVALID, `the signed targets do not hold ${path}`);
   if (info.length > MAX_TARGET_BYTES) {
-    throw new KeyshareError(TOO_LARGE, `the signed metadata gives ${path} a length of ${info.length} bytes; this client reads at most ${MAX_TARGET_BYTES}`);
+    throw new KeyshareError(FetchCodes.TOO_LARGE, `the signed metadata gives ${path} a length of ${info.length} bytes; this client reads at most ${MAX_TARGET_BYTES}`);
   }
   // tuf-js names a target's file after its URI-encoded path.
   const name = encodeURIComponent(path);
@@ -382,7 +380,7 @@ async function wholeRepository(updater: Updater, metadataDir: string, dirs: { ca
     const md = await internals.loadTargets(role, parent);
     if (!md) return;
     for (const t of Object.values(md.signed.targets ?? {})) targets.add(t.path);
-    if (targets.size > MIRROR_MAX_TARGETS) throw new KeyshareError('TOO_LARGE', `the repository has more than ${MIRROR_MAX_TARGETS} targets`);
+    if (targets.size > MIRROR_MAX_TARGETS) throw new KeyshareError(FetchCodes.TOO_LARGE, `the repository has more than ${MIRROR_MAX_TARGETS} targets`);
     const d = md.signed.delegations;
     if (!d) return;
     for (const child of Object.keys(d.roles ?? {})) await visit(child, role, depth + 1);

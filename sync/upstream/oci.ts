@@ -22,6 +22,7 @@ import { importFromRegistry } from '../bundle/registry.js';
 import { RegistryClient, type RegistryOptions } from '../oci/client.js';
 import { isOciReference, parseOciReference } from '../oci/reference.js';
 import type { SyncDeps, SyncOutcome } from './sync.js';
+import { OciCodes } from '../oci/errors.js';
 
 export const isOciRow = (row: { url: string }) => isOciReference(row.url);
 
@@ -63,7 +64,7 @@ export async function syncOciUpstream(deps: SyncDeps & { registry?: RegistryOpti
   let digest: string | null = null;
   try {
     const head = await new RegistryClient(ref, registry).headManifest(ref.digest ?? ref.tag!);
-    if (!head) throw new KeyshareError('OCI_MANIFEST_UNKNOWN', `${row.url} is not in the registry`);
+    if (!head) throw new KeyshareError(OciCodes.OCI_MANIFEST_UNKNOWN, `${row.url} is not in the registry`);
     digest = head.digest;
     // A bundle refused for a gap is looked at again (its manifest only, until the base is here:
     // someone may have imported the full bundle the refusal named); any other refusal stands.

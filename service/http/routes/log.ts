@@ -8,13 +8,14 @@ import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../context.js';
 import { parseTilePath } from '../../../shared/tlog/tiles.js';
 import { WitnessConfig } from '../../tlog/witnesses.js';
+import { Codes } from '../../errors.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** tlog-tiles: the checkpoint's headers "SHOULD prevent caching beyond a few seconds". */
 const SHORT = 'public, max-age=1';
 const TEXT = 'text/plain; charset=utf-8';
 
-const notFound = (c: Context<AppEnv>, message: string) => c.json({ code: 'NOT_FOUND', message }, 404);
+const notFound = (c: Context<AppEnv>, message: string) => c.json({ code: Codes.NOT_FOUND, message }, 404);
 
 export function logRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

@@ -17,14 +17,15 @@ import { validationHook } from '../validation.js';
 import { audited, authorizeFor } from '../authz.js';
 import type { Upstreams } from '../../federation.js';
 import { Codes, KeyshareError } from '../../errors.js';
+import { FederationCodes } from '../../domain/federation.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
   400: json(ErrorBody, 'invalid request: UPSTREAM_INVALID, ROOT_INVALID, SCOPE_INVALID, UPSTREAM_NOT_POLLED, UPSTREAM_LOOP'),
   401: json(ErrorBody, 'missing or invalid token'),
   403: json(ErrorBody, 'upstreams need an admin token'),
-  404: json(ErrorBody, 'UPSTREAM_NOT_FOUND'),
-  409: json(ErrorBody, 'UPSTREAM_EXISTS'),
+  404: json(ErrorBody, FederationCodes.UPSTREAM_NOT_FOUND),
+  409: json(ErrorBody, FederationCodes.UPSTREAM_EXISTS),
 };
 
 export const UpstreamView = z

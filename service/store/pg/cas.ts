@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import * as t from './schema.js';
-import { KeyshareError } from '../../errors.js';
+import { KeyshareError, CaCodes } from '../../errors.js';
 import type { CaRecord } from '../types.js';
 import type { CaRecords } from '../ports/cas.js';
 import { inFrames, type PgCore } from './core.js';
@@ -22,6 +22,6 @@ export class PgCas implements CaRecords {
   }
   async addCa(rec: CaRecord): Promise<void> {
     const inserted = await this.c.db.insert(t.cas).values(rec).onConflictDoNothing().returning({ name: t.cas.name });
-    if (inserted.length === 0) throw new KeyshareError('CA_EXISTS', `a signing authority named ${rec.name} exists`);
+    if (inserted.length === 0) throw new KeyshareError(CaCodes.CA_EXISTS, `a signing authority named ${rec.name} exists`);
   }
 }

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import * as t from '../schema.js';
-import { KeyshareError } from '../../errors.js';
+import { KeyshareError, CaCodes } from '../../errors.js';
 import type { CaRecord } from '../types.js';
 import type { CaRecords } from '../ports/cas.js';
 import type { SqliteCore } from './core.js';
@@ -17,7 +17,7 @@ export class SqliteCas implements CaRecords {
   }
   addCa(rec: CaRecord): Promise<void> {
     return this.c.call(() => {
-      if (this.c.db.select().from(t.cas).where(eq(t.cas.name, rec.name)).get()) throw new KeyshareError('CA_EXISTS', `a signing authority named ${rec.name} exists`);
+      if (this.c.db.select().from(t.cas).where(eq(t.cas.name, rec.name)).get()) throw new KeyshareError(CaCodes.CA_EXISTS, `a signing authority named ${rec.name} exists`);
       this.c.db.insert(t.cas).values(rec).run();
     });
   }
