@@ -59,7 +59,7 @@ Examples:
   keyshare log show 42 --server https://keyshare.acme.io --json`,
     )
     .action(async (version: string, o) => {
-      if (!/^[1-9][0-9]{0,14}$/.test(version)) throw new KeyshareError('BAD_REQUEST', `a version is a timestamp version number, not ${JSON.stringify(version)}`);
+      if (!/^[1-9][0-9]{0,14}$/.test(version)) throw new KeyshareError(Codes.BAD_REQUEST, `a version is a timestamp version number, not ${JSON.stringify(version)}`);
       const { get, tuf, key } = await logReader(o);
       const { showLogEntry } = await import('../../sync/client/log-show.js');
       const r = await showLogEntry({ get, tuf, key, version: Number(version) });
@@ -89,6 +89,6 @@ async function logReader(o: { server?: string; logKey?: string }) {
   try {
     return { get, tuf, key: parseVerifierKey(keyText) };
   } catch (e) {
-    throw new KeyshareError('CONFIG_INVALID', `the log key: ${(e as Error).message}`);
+    throw new KeyshareError(Codes.CONFIG_INVALID, `the log key: ${(e as Error).message}`);
   }
 }
