@@ -3,6 +3,7 @@ import { KeyshareError, Codes } from '../service/errors.js';
 import { adminTokenWithSource, serverUrl } from './settings.js';
 import { httpRequest, type HttpAnswer } from '../sync/client/http.js';
 import { CliCodes } from './errors.js';
+import { withAdvice } from './advice.js';
 
 export interface AdminFlags {
   server?: string;
@@ -72,7 +73,7 @@ export class AdminClient {
       if (code === Codes.UNAUTHORIZED && this.tokenSource) {
         throw new KeyshareError(code, `${this.base} refused the token from ${this.tokenSource} (${err!.message as string}): ${NEW_TOKEN_ADVICE}`);
       }
-      throw new KeyshareError(code, err!.message as string, { details: err!.details });
+      throw new KeyshareError(code, withAdvice(code, err!.message as string), { details: err!.details });
     }
     // Issue 24 row 9: a write saved but not yet published (a replica handed it to the publisher,
     // or publishing fails) is waited for; exit 0 only once it is published, or with --no-wait.

@@ -82,6 +82,9 @@ export const RECOGNISED_EXTENSIONS: ReadonlySet<string> = new Set([
   '1.3.6.1.5.5.7.1.11', // subjectInfoAccess
 ]);
 
+/** What to do about certificate bytes that do not parse (issue 15: every error says what to do). */
+const DAMAGED_ADVICE = 'the file is damaged or holds something else; export the certificate again (openssl x509 -in FILE -text shows whether it reads)';
+
 function bad(message: string, cause?: unknown): KeyshareError {
   return new KeyshareError(Codes.BAD_CERTIFICATE, message, { cause });
 }
@@ -115,13 +118,13 @@ function certificateDer(input: string | Uint8Array): Uint8Array {
 export function parseCertificate(input: string | Uint8Array): ParsedCertificate {
   const der = new Uint8Array(certificateDer(input));
   // The ASN.1 parser silently ignores trailing bytes; the ID hashes the DER, so refuse them.
-  if (!isDerSequence(der)) throw bad('not a DER-encoded certificate');
+  if (!isDerSequence(der)) throw bad(`not a DER-encoded certificate: ${DAMAGED_ADVICE}`);
   screenCertificateDer(der);
   let cert: x509.X509Certificate;
   try {
     cert = new x509.X509Certificate(der);
   } catch (e) {
-    throw bad('not a valid X.509 certificate', e);
+    throw bad(`not a valid X.509 certificate: ${DAMAGED_ADVICE}`, e);
   }
   try {
     const bc = cert.getExtension(x509.BasicConstraintsExtension);

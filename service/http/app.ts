@@ -2,7 +2,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { isStreamedApply } from './apply-stream.js';
+import { isStreamedApply, NDJSON } from './apply-stream.js';
 import { HTTPException } from 'hono/http-exception';
 import type { Instance } from '../instance.js';
 import { KeyshareError, Codes, isKeyshareError } from '../errors.js';
@@ -181,7 +181,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     // A malformed percent-escape in a path is the client's error (issue 16, finding 5), wherever it is decoded.
     if (err instanceof URIError) return c.json({ code: Codes.BAD_REQUEST, message: 'the URL holds a malformed percent-encoding' }, 400);
     if (err instanceof HTTPException && err.status < 500) {
-      return c.json({ code: Codes.BAD_REQUEST, message: err.message || 'bad request' }, err.status);
+      return c.json({ code: Codes.BAD_REQUEST, message: httpRefusal(err, c.req.path, c.req.header('content-type')) }, err.status);
     }
     // Never leak stack traces or SQL: log the cause, answer "internal error".
     log({ level: 'error', msg: 'internal error', err: String(err?.stack ?? err) });
@@ -203,4 +203,17 @@ async function expiredOrigins(instance: Instance): Promise<{ origins?: { name: s
   } catch {
     return {}; // the database's own health is reported elsewhere
   }
+}
+
+/**
+ * The message of a refusal by hono or its validators, saying what to send instead (issue 15:
+ * every error says what to do; hono's own text is "Unsupported Media Type").
+ */
+function httpRefusal(err: HTTPException, path: string, contentType: string | undefined): string {
+  if (err.status === 415) {
+    const accepted = /\/apply$/.test(path) ? `application/json (or ${NDJSON}, each line a part of the apply file)` : 'application/json';
+    return `the body must be sent as ${accepted}, not ${contentType ? JSON.stringify(contentType) : 'without a Content-Type'}`;
+  }
+  if (err.message === 'Malformed JSON in request body') return 'the body is not valid JSON: send one JSON object (docs/REFERENCE.md lists each route\'s body)';
+  return err.message || 'bad request';
 }

@@ -70,15 +70,22 @@ export function readPinnedRoot(root: string | Uint8Array): Buffer {
       if (statSync(root).size > MAX_ROOT_BYTES) throw new Error(`larger than ${MAX_ROOT_BYTES} bytes`);
       bytes = readFileSync(root);
     } catch (e) {
-      throw new KeyshareError(FetchCodes.ROOT_INVALID, `cannot read the pinned root ${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new KeyshareError(FetchCodes.ROOT_INVALID, `cannot read the pinned root ${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; ${PIN_ADVICE}`);
     }
   } else {
-    if (root.length > MAX_ROOT_BYTES) throw new KeyshareError(FetchCodes.ROOT_INVALID, `the pinned root is larger than ${MAX_ROOT_BYTES} bytes`);
+    if (root.length > MAX_ROOT_BYTES) throw new KeyshareError(FetchCodes.ROOT_INVALID, `the pinned root is larger than ${MAX_ROOT_BYTES} bytes; ${PIN_ADVICE}`);
     bytes = Buffer.from(root);
   }
-  parseRoot(bytes, 'the pinned root');
+  try {
+    parseRoot(bytes, 'the pinned root');
+  } catch (e) {
+    throw new KeyshareError(FetchCodes.ROOT_INVALID, `${(e as Error).message}; ${PIN_ADVICE}`, { cause: e });
+  }
   return bytes;
 }
+
+/** What to pin instead (issue 15: every error says what to do). */
+const PIN_ADVICE = 'pin the root.json that `keyshare serve` (or `keyshare init`) printed, from the service\'s data dir, copied out of band';
 
 function parseRoot(bytes: Buffer, what: string): Metadata<Root> {
   try {

@@ -3,7 +3,8 @@
  * when"): the commands are extracted from the files and the program themselves, so docs and
  * code cannot drift. Each runs in bash, as a user would type it, with `keyshare` on the PATH,
  * against one service started for this file (KEYSHARE_SERVER and KEYSHARE_DATA point to it),
- * in a directory holding the clone's `examples/` and `fixtures/`.
+ * in a directory holding the clone's `examples/` and `fixtures/`. The README's JavaScript
+ * examples run too, with node, importing `keyshare/client` as a program depending on it would.
  *
  * A command that cannot run here (it needs another host, root keys kept offline, a PKCS#11
  * token, or the IDs of your own keys) is listed in CANNOT_RUN with the reason, and is then
@@ -78,6 +79,17 @@ function readmeCommands(): string[] {
   return lines;
 }
 
+/**
+ * The README's JavaScript examples (```js blocks), with the reader's server and pinned root
+ * (https://keyshare.acme.io, /etc/keyshare/root.json) replaced by the service under test's.
+ */
+function readmeScripts(server: string, root: string): string[] {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  return [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map(([, block]) =>
+    block!.replaceAll("'https://keyshare.acme.io'", JSON.stringify(server)).replaceAll("'/etc/keyshare/root.json'", JSON.stringify(root)),
+  );
+}
+
 /** Every example line of every --help that runs keyshare. */
 function helpCommands(program: Command): string[] {
   const out: string[] = [];
@@ -137,6 +149,14 @@ function bash(line: string): Promise<{ code: number; out: string }> {
   });
 }
 
+function node(file: string): Promise<{ code: number; out: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [file], { cwd: dir, timeout: 120_000, env: { ...process.env, HOME: dir } }, (error, stdout, stderr) =>
+      done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, out: `${stdout}${stderr}` }),
+    );
+  });
+}
+
 /** Parses a command with the real program, every action replaced by nothing. */
 async function parses(argv: string[]): Promise<string | null> {
   const p = await loadProgram();
@@ -162,6 +182,12 @@ describe('the commands in the README and in every --help', () => {
     expect(help.length).toBeGreaterThan(60);
   });
 
+  it('write the command in one form, `keyshare` (the README says how to get it on the PATH)', () => {
+    const shell = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/```sh\n([\s\S]*?)```/g)].map(([, block]) => block!).join('\n');
+    expect(shell.split('\n').filter((line) => /npx keyshare|bin\/keyshare(\.js)?\b/.test(line))).toEqual([]);
+    expect(help.filter((line) => /npx keyshare|bin\/keyshare/.test(line))).toEqual([]);
+  });
+
   it('run as written, in the order the README gives them, then the --help examples', async () => {
     const failures: string[] = [];
     const run = async (lines: string[]) => {
@@ -178,6 +204,24 @@ describe('the commands in the README and in every --help', () => {
     for (const t of (await svc.api('GET', '/tenants')).body.tenants) await svc.api('DELETE', `/tenants/${t.name}`);
     await run([...help.filter((l) => !/ rm /.test(l)), ...help.filter((l) => / rm /.test(l))]);
     expect(failures).toEqual([]);
+  });
+
+  it("the README's JavaScript examples run as written, importing keyshare/client as a package", async () => {
+    const scripts = readmeScripts(svc.url, join(svc.dataDir, 'root.json'));
+    expect(scripts.length).toBeGreaterThan(0);
+    // The scope the example's repository falls under, as the README's quick tour makes it (the
+    // --help examples may have removed it since). 409: it is still there.
+    expect([201, 409]).toContain((await svc.api('POST', '/scopes', { scope: 'registry.acme.io' })).status);
+    // `import 'keyshare/client'` resolves as in a program that depends on keyshare.
+    mkdirSync(join(dir, 'node_modules'), { recursive: true });
+    if (!existsSync(join(dir, 'node_modules', 'keyshare'))) symlinkSync(ROOT, join(dir, 'node_modules', 'keyshare'));
+    for (const [i, script] of scripts.entries()) {
+      // Each ends by printing what it fetched, so that the test sees a real result.
+      writeFileSync(join(dir, `readme-${i}.mjs`), `${script}\nconsole.log(JSON.stringify({ documents: documents.length, root: metadata.rootVersion, cache: metadata.cacheDir }));\n`);
+      const r = await node(join(dir, `readme-${i}.mjs`));
+      expect(r.code, `${script}\n${r.out}`).toBe(0);
+      expect(JSON.parse(r.out.trim().split('\n').pop()!)).toMatchObject({ documents: 1, root: expect.any(Number), cache: expect.stringContaining(join(dir, '.cache', 'keyshare')) });
+    }
   });
 
   it('that cannot run here are at least valid command lines for the real parser', async () => {

@@ -99,6 +99,17 @@ describe('a text file as --cert', () => {
   });
 });
 
+describe('a scope or anchor that does not exist', () => {
+  it('names the command that lists them', async () => {
+    const scope = await keyshare(['scope', 'show', 'nothere.acme.io', '--server', svc.url, '--token', svc.token]);
+    expect(scope.stderr).toBe('keyshare: SCOPE_NOT_FOUND: scope "nothere.acme.io" is not defined: `keyshare scope ls` lists the scopes; `keyshare scope add SCOPE` defines one\n');
+    expect(scope.code).toBe(1);
+    await svc.api('POST', '/scopes', { scope: 'registry.acme.io' });
+    const anchor = await keyshare(['anchor', 'rm', 'registry.acme.io', `sha256:${'ab'.repeat(32)}`, '--server', svc.url, '--token', svc.token]);
+    expect(anchor.stderr).toMatch(/^keyshare: ANCHOR_NOT_FOUND: .*: `keyshare scope show SCOPE` lists a scope's anchors with their IDs$/m);
+  });
+});
+
 describe('mistakes that used to be INTERNAL', () => {
   it('an output path in a missing directory is PATH_NOT_FOUND', async () => {
     const r = await keyshare(['bundle', 'export', '--out', join(scratch, 'missing', 'trust.tar'), '--data', svc.dataDir]);

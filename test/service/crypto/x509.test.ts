@@ -101,6 +101,13 @@ describe('parseCertificate', () => {
       await expectCode(() => parseCertificate(''), 'BAD_CERTIFICATE');
     });
 
+    it('says what to do about a PEM block that holds no certificate (issue 15)', () => {
+      for (const body of ['AAAA', Buffer.from([0x30, 0x03, 0x02, 0x01, 0x01]).toString('base64')]) {
+        const pem = `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
+        expect(() => parseCertificate(pem)).toThrow(/^not a (DER-encoded|valid X\.509) certificate: the file is damaged or holds something else; export the certificate again/);
+      }
+    });
+
     it('refuses a PEM that also holds a private key with BAD_CERTIFICATE', async () => {
       const both = readFixtureText('certs/root-ca.pem') + readFixtureText('certs/root-ca.key.pem');
       await expectCode(() => parseCertificate(both), 'BAD_CERTIFICATE');

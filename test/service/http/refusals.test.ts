@@ -278,14 +278,20 @@ describe('when a request body is too large', () => {
 });
 
 describe('when a request body is malformed', () => {
-  it('refuses malformed JSON with BAD_REQUEST', async () => {
-    expectRefused(await api('POST', '/scopes', '{"scope": "registry.acme.io",'), 400, 'BAD_REQUEST');
+  it('refuses malformed JSON with BAD_REQUEST, saying to send JSON', async () => {
+    const res = await api('POST', '/scopes', '{"scope": "registry.acme.io",');
+    expectRefused(res, 400, 'BAD_REQUEST');
+    expect(res.body.message).toMatch(/^the body is not valid JSON: send one JSON object/);
     expectRefused(await api('POST', '/apply', '{scopes: [}'), 400, 'BAD_REQUEST');
   });
 
-  it('refuses a body without a JSON content type with BAD_REQUEST (415)', async () => {
+  it('refuses a body without a JSON content type with BAD_REQUEST (415), naming the type to send (issue 15)', async () => {
     const res = await api('POST', '/scopes', JSON.stringify({ scope: 'text.acme.io' }), { 'content-type': 'text/plain' });
     expectRefused(res, 415, 'BAD_REQUEST');
+    expect(res.body.message).toBe('the body must be sent as application/json, not "text/plain"');
+    const apply = await api('POST', '/apply', 'scopes: []', { 'content-type': 'application/yaml' });
+    expectRefused(apply, 415, 'BAD_REQUEST');
+    expect(apply.body.message).toContain('application/json (or application/x-ndjson');
   });
 
   it('refuses JSON of the wrong shape with BAD_REQUEST', async () => {

@@ -216,6 +216,16 @@ describe('when the pinned root does not match the repository', () => {
     expect(await codeOf(fetchTrust(options({ root: join(tempDir(), 'missing.json') })))).toBe('ROOT_INVALID');
   });
 
+  it('says which root to pin instead (issue 15: every error says what to do)', async () => {
+    const advice = /; pin the root\.json that `keyshare serve` \(or `keyshare init`\) printed/;
+    const pem = join(tempDir(), 'root-ca.pem');
+    writeFileSync(pem, readFixtureText('certs/root-ca.pem'));
+    for (const root of [join(tempDir(), 'missing.json'), pem]) {
+      const refused = await fetchTrust(options({ root })).then(() => null, (e: Error) => e);
+      expect(refused).toMatchObject({ code: 'ROOT_INVALID', message: expect.stringMatching(advice) });
+    }
+  });
+
   it('starts afresh when the same cache is used with another pin', async () => {
     const cache = tempDir('keyshare-cache-');
     await fetchTrust(options({ cache }));

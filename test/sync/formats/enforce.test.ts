@@ -1,4 +1,5 @@
 /** Issue 15: what each format cannot enforce is listed, decided in one place (sync/formats/enforce.ts). */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readFixture } from '../../../fixtures/index.js';
 import { crlTargetPath } from '../../../service/domain/trust.js';
@@ -113,5 +114,58 @@ describe('a revoked key', () => {
     const d = doc('acme.io', [certAnchor('root-ca', 'ca', 'r')]);
     d.revoked.keys.push({ id: `sha256:${'ef'.repeat(32)}`, revokedAt: AT, reason: 'keyCompromise' });
     for (const format of FORMAT_NAMES) expect(unenforced(format, [d]).filter((i) => i.kind !== 'anchor')).toEqual([]);
+  });
+});
+
+/**
+ * The README's table "What each format can enforce" says what `unenforced` decides (issue 15:
+ * the README says plainly what each format can and cannot express), so the two cannot drift.
+ */
+describe("the README's table of what each format can enforce", () => {
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('### What each format can enforce'));
+  /** format -> its "cannot enforce" cell. */
+  const cannot = new Map(
+    [...section.matchAll(/^\| `([a-z]+)` \| [^|]+ \| ([^|]+) \|/gm)].map(([, format, cell]) => [format!, cell!]),
+  );
+
+  it('has one row per format', () => {
+    expect([...cannot.keys()].sort()).toEqual([...FORMAT_NAMES].sort());
+  });
+
+  it('names the anchors each format leaves out, and no others', async () => {
+    // One scope per anchor type (containers refuses OpenPGP and public keys in one scope).
+    const anchors = [
+      certAnchor('root-ca', 'ca', 'ca'),
+      certAnchor('root-ca', 'signingAuthority', 'signingAuthority'),
+      certAnchor('root-ca', 'tsa', 'tsa'),
+      keyAnchor('ec-p256', 'publicKey'),
+      await pgpAnchor('release', 'pgp'),
+    ];
+    const docs = anchors.map((a) => doc(`${a.name.toLowerCase()}.acme.io`, [a]));
+    for (const format of FORMAT_NAMES) {
+      const left = new Set(unenforced(format, docs).filter((i) => i.kind === 'anchor').map((i) => i.scope.split('.')[0]));
+      const cell = cannot.get(format)!;
+      const allCertificates = left.has('ca') && left.has('signingauthority') && left.has('tsa');
+      expect(cell.includes('certificate anchors'), `${format}: ${cell}`).toBe(allCertificates);
+      if (!allCertificates) expect(cell.includes('signingAuthority'), `${format}: ${cell}`).toBe(left.has('signingauthority'));
+      expect(cell.includes('OpenPGP'), `${format}: ${cell}`).toBe(left.has('pgp'));
+      expect(cell.includes('public-key'), `${format}: ${cell}`).toBe(left.has('publickey'));
+      expect(cell.includes('(left out'), `${format}: ${cell}`).toBe(left.size > 0);
+    }
+  });
+
+  it('says which formats miss revoked signatures, and how each misses a certificate revoked below a CA', async () => {
+    const signed = doc('*', [keyAnchor('ec-p256', 'ci')]);
+    signed.revoked.signatures.push({ digest: SIG, revokedAt: AT, reason: 'superseded' });
+    for (const format of FORMAT_NAMES) {
+      const cell = cannot.get(format)!;
+      expect(cell.includes('revoked signatures'), `${format}: ${cell}`).toBe(unenforced(format, [signed]).length > 0);
+      const withCrl = await unenforcedFor(format, { documents: [revokingCert('0dead0', true)], crls });
+      const withoutCrl = await unenforcedFor(format, { documents: [revokingCert('0dead0', false)], crls });
+      const certItems = (items: typeof withCrl) => items.filter((i) => i.kind === 'certificate').length > 0;
+      expect(cell.includes('every revoked certificate below a CA'), `${format}: ${cell}`).toBe(certItems(withCrl));
+      expect(cell.includes("unless the CA's CRL lists it"), `${format}: ${cell}`).toBe(!certItems(withCrl) && certItems(withoutCrl));
+    }
   });
 });
