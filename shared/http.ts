@@ -84,12 +84,32 @@ async function transport(protocol: string, guard?: ConnectGuard): Promise<{ requ
   return { request: mod.request as typeof HttpRequestFn, agent };
 }
 
+/**
+ * A kept-alive connection that the server closed while it sat idle fails the next request on it
+ * before any answer (ECONNRESET, EPIPE). Node's http docs: retry such a request, once, on a new
+ * connection, when it can be sent again (a streamed body cannot).
+ */
+class StaleConnection extends Error {}
+
+function replayable(req: HttpRequest): boolean {
+  return req.body === undefined || typeof req.body === 'string' || Buffer.isBuffer(req.body);
+}
+
+async function onceFresh(url: URL, req: HttpRequest, signal: AbortSignal): Promise<HttpAnswer> {
+  try {
+    return await once(url, req, signal);
+  } catch (e) {
+    if (!(e instanceof StaleConnection)) throw e;
+    return once(url, req, signal, { fresh: true });
+  }
+}
+
 export async function httpRequest(url: string, req: HttpRequest): Promise<HttpAnswer> {
   const deadline = AbortSignal.timeout(req.timeoutMs);
   const signal = req.signal ? AbortSignal.any([deadline, req.signal]) : deadline;
   let target = new URL(url);
   for (let redirects = 0; ; redirects++) {
-    const answer = await once(target, req, signal);
+    const answer = await onceFresh(target, req, signal);
     const location = answer.headers.location;
     const follow = (req.method ?? 'GET') === 'GET' && [301, 302, 303, 307, 308].includes(answer.status) && location && redirects < MAX_REDIRECTS;
     if (!follow) return answer;
@@ -97,7 +117,7 @@ export async function httpRequest(url: string, req: HttpRequest): Promise<HttpAn
   }
 }
 
-function once(url: URL, req: HttpRequest, signal: AbortSignal): Promise<HttpAnswer> {
+function once(url: URL, req: HttpRequest, signal: AbortSignal, retry: { fresh: boolean } = { fresh: false }): Promise<HttpAnswer> {
   try {
     req.guard?.check(url);
   } catch (e) {
@@ -110,7 +130,8 @@ function once(url: URL, req: HttpRequest, signal: AbortSignal): Promise<HttpAnsw
         const why = () => (req.guard && !answered && timedOut() ? NO_CONNECTION : timedOut() ? `no complete answer within ${req.timeoutMs} ms` : 'aborted');
         if (signal.aborted) return reject(new HttpRequestError(`${url.href}: ${why()}`, true));
         let answered = false;
-        const options: RequestOptions = { method: req.method ?? 'GET', headers: req.headers, agent, ...(req.guard ? { lookup: req.guard.lookup(url) } : {}) };
+        // The retry of a stale connection opens a new one (agent: false), not another idle one.
+        const options: RequestOptions = { method: req.method ?? 'GET', headers: req.headers, agent: retry.fresh ? false : agent, ...(req.guard ? { lookup: req.guard.lookup(url) } : {}) };
         const r = request(url, options, (res: IncomingMessage) => {
           answered = true;
           const status = res.statusCode ?? 0;
@@ -138,11 +159,13 @@ function once(url: URL, req: HttpRequest, signal: AbortSignal): Promise<HttpAnsw
         r.once('close', () => signal.removeEventListener('abort', onAbort));
         r.once('error', (e) => {
           if (e instanceof HttpRequestError || e instanceof KeyshareError) return reject(e);
+          const code = (e as NodeJS.ErrnoException).code;
+          if (!answered && r.reusedSocket && !retry.fresh && replayable(req) && (code === 'ECONNRESET' || code === 'EPIPE')) return reject(new StaleConnection(e.message));
           const message = req.guard && !answered ? `${url.origin}: ${NO_CONNECTION}` : e.message;
           reject(new HttpRequestError(message, !answered, { cause: e }));
         });
-        if (req.body === undefined || typeof req.body === 'string' || Buffer.isBuffer(req.body)) r.end(req.body);
-        else void writeChunks(r, req.body);
+        if (replayable(req)) r.end(req.body as string | Buffer | undefined);
+        else void writeChunks(r, req.body as Iterable<string | Buffer>);
       }),
   );
 }

@@ -13,7 +13,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cleanupTempDirs } from '../support/service.js';
-import { CONSUMERS, HTTP_CONSUMERS, makeConsumer, type ConsumerName } from './support/consumers.js';
+import { CONSUMERS, HTTP_CONSUMERS, lastRefusal, makeConsumer, type ConsumerName } from './support/consumers.js';
 import { TestKey, TestRepository, newAnchor, type Envelope } from './support/repository.js';
 import { EvilServer, type Misbehaviour } from './support/server.js';
 
@@ -541,7 +541,8 @@ for (const [title, list] of Object.entries(scenarios)) {
           const c = makeConsumer(consumer, server, repo.root(1), { key: repo.anchors(SCOPE)[0]!.id, repository: REPOSITORY });
           try {
             server.serve(repo.files);
-            expect(await c.run(repo.files), 'the honest repository is accepted').toBeNull();
+            const honest = await c.run(repo.files);
+            expect(honest, `the honest repository is accepted (${honest && lastRefusal})`).toBeNull();
             const before = await c.state();
 
             let misbehave: ((path: string) => Misbehaviour | undefined) | undefined;

@@ -55,6 +55,9 @@ export function tree(dir: string): Record<string, string> {
   return out;
 }
 
+/** The message of the last refusal a CLI command gave, for a failing assertion to show. */
+export let lastRefusal = '';
+
 /** Runs a CLI command in-process, its stdout swallowed; the KeyshareError it throws is the outcome. */
 async function runCommand(make: () => Command, args: string[]): Promise<string | null> {
   const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
@@ -63,7 +66,10 @@ async function runCommand(make: () => Command, args: string[]): Promise<string |
     await cmd.parseAsync(args, { from: 'user' });
     return null;
   } catch (e) {
-    if (isKeyshareError(e)) return e.code;
+    if (isKeyshareError(e)) {
+      lastRefusal = `${e.code}: ${e.message}`;
+      return e.code;
+    }
     throw e;
   } finally {
     write.mockRestore();
