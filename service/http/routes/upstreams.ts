@@ -37,6 +37,7 @@ export const UpstreamView = z
     lastSuccessAt: z.string().nullable(),
     lastError: z.string().nullable().openapi({ description: '`CODE: message` of the last failed sync; null after a good one' }),
     createdAt: z.string(),
+    authenticated: z.boolean().openapi({ description: 'whether a token is sent to the upstream (the token itself is never shown)' }),
     kind: z.enum(['online', 'bundle']),
     origin: z.string().nullable().openapi({ description: "the upstream repository's identity (origin ID)" }),
     federatedScopes: z.number().nullable(),
@@ -53,6 +54,12 @@ const UpstreamCreate = z
     root: z.string().min(1).max(512_000).openapi({ description: "the upstream's root.json, pinned out of band (the file's text)" }),
     mode: z.enum(['federate', 'mirror']).optional(),
     scopes: z.array(z.string()).max(1000).nullable().optional().openapi({ description: 'scope patterns: a scope and everything under it (default: everything)' }),
+    token: z
+      .string()
+      .max(16_384)
+      .nullable()
+      .optional()
+      .openapi({ description: "a bearer token of the upstream (e.g. a reader token there), sent to its feed and repository only: it gets the feed's reserved slots. Stored, never shown" }),
   })
   .openapi('UpstreamCreate');
 
@@ -134,8 +141,8 @@ export function upstreamRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(get, async (c) => c.json({ upstream: await manager(c).get(c.req.valid('param').name) }, 200));
   app.openapi(add, async (c) => {
     const body = c.req.valid('json');
-    const r = await audited(c, { action: 'upstream.add', scopes: [null], target: body.name, details: { url: body.url, mode: body.mode ?? 'federate', scopes: body.scopes ?? null } }, () =>
-      manager(c).add({ name: body.name, url: body.url, root: body.root, mode: body.mode, scopes: body.scopes ?? null }),
+    const r = await audited(c, { action: 'upstream.add', scopes: [null], target: body.name, details: { url: body.url, mode: body.mode ?? 'federate', scopes: body.scopes ?? null, authenticated: Boolean(body.token?.trim()) } }, () =>
+      manager(c).add({ name: body.name, url: body.url, root: body.root, mode: body.mode, scopes: body.scopes ?? null, token: body.token ?? null }),
     );
     return c.json(r, 201);
   });
