@@ -9,7 +9,10 @@
  * loopback, with a reader token of U, and polls only every 120 s: a revocation at U reaches D
  * within seconds only through a reserved feed slot.
  */
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { packageRoot } from '../../service/util/paths.js';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -120,6 +123,26 @@ describe('when a downstream follows an upstream with a token while anonymous cli
     const audit = await D.instance.audit.list({ limit: 1000 });
     expect(JSON.stringify(audit)).toContain('upstream.add');
     expect(JSON.stringify(audit)).not.toContain(readerToken);
+  });
+
+  it('`keyshare upstream add --token-file` (the built CLI) stores it, and neither it nor `upstream ls` prints it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyshare-upstream-token-'));
+    writeFileSync(join(dir, 'root.json'), readFileSync(join(U.dataDir, 'root.json')));
+    writeFileSync(join(dir, 'u.token'), `${readerToken}\n`, { mode: 0o600 });
+    const cli = (args: string[]) =>
+      new Promise<{ code: number; out: string }>((done) =>
+        execFile(process.execPath, [join(packageRoot(), 'bin/keyshare.js'), ...args, '--server', D.url, '--token', D.token, '--json'], { timeout: 60_000 }, (e, stdout, stderr) =>
+          done({ code: e ? Number(e.code ?? 1) : 0, out: stdout + stderr }),
+        ),
+      );
+    const added = await cli(['upstream', 'add', 'viacli', '--url', relayUrl, '--root', join(dir, 'root.json'), '--token-file', join(dir, 'u.token')]);
+    expect(added.code, added.out).toBe(0);
+    expect(JSON.parse(added.out).upstream.authenticated).toBe(true);
+    const listed = await cli(['upstream', 'ls']);
+    expect(listed.code, listed.out).toBe(0);
+    expect(`${added.out}${listed.out}`).not.toContain(readerToken);
+    expect((await D.instance.store.getUpstream('viacli'))?.token).toBe(readerToken);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('a token with a line break or control characters is refused (it could split a header)', async () => {
