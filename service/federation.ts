@@ -18,6 +18,10 @@ export interface UpstreamInput {
   scopes?: string[] | null;
   /** A bearer token for the upstream's feed and repository (its origin only); a secret, never shown. */
   token?: string | null;
+  /** oci:// only: PEM CA certificate(s) for the registry's TLS certificate. */
+  ca?: string | null;
+  /** oci:// only: plain HTTP, for a registry on loopback only. */
+  insecure?: boolean;
 }
 
 /** An upstream as `upstream ls` shows it (CONTRACT.md: name, url, mode, lastSuccessAt, lastError, version). */
