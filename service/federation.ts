@@ -16,6 +16,8 @@ export interface UpstreamInput {
   mode?: UpstreamMode;
   /** Scope patterns (a scope and everything under it); null or empty: everything. */
   scopes?: string[] | null;
+  /** A bearer token for the upstream's feed and repository (its origin only); a secret, never shown. */
+  token?: string | null;
   /** oci:// only: PEM CA certificate(s) for the registry's TLS certificate. */
   ca?: string | null;
   /** oci:// only: plain HTTP, for a registry on loopback only. */
@@ -33,6 +35,8 @@ export interface UpstreamView {
   lastSuccessAt: string | null;
   lastError: string | null;
   createdAt: string;
+  /** Whether a token is sent to the upstream (the token itself is never shown). */
+  authenticated: boolean;
   /** `online` (polled, with the change feed) or `bundle` (an origin of imported bundles: never polled). */
   kind: 'online' | 'bundle';
   /** The upstream repository's identity, once known. */

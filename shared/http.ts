@@ -108,13 +108,22 @@ export async function httpRequest(url: string, req: HttpRequest): Promise<HttpAn
   const deadline = AbortSignal.timeout(req.timeoutMs);
   const signal = req.signal ? AbortSignal.any([deadline, req.signal]) : deadline;
   let target = new URL(url);
+  let hop = req;
   for (let redirects = 0; ; redirects++) {
-    const answer = await onceFresh(target, req, signal);
+    const answer = await onceFresh(target, hop, signal);
     const location = answer.headers.location;
     const follow = (req.method ?? 'GET') === 'GET' && [301, 302, 303, 307, 308].includes(answer.status) && location && redirects < MAX_REDIRECTS;
     if (!follow) return answer;
-    target = new URL(location, target);
+    const next = new URL(location, target);
+    // Credentials go to the origin they were given for, never to another one a redirect names (as fetch() does).
+    if (next.origin !== target.origin) hop = { ...hop, headers: withoutCredentials(hop.headers) };
+    target = next;
   }
+}
+
+function withoutCredentials(headers: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!headers) return headers;
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !['authorization', 'cookie', 'proxy-authorization'].includes(name.toLowerCase())));
 }
 
 function once(url: URL, req: HttpRequest, signal: AbortSignal, retry: { fresh: boolean } = { fresh: false }): Promise<HttpAnswer> {

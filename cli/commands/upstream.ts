@@ -11,7 +11,7 @@ import { KeyshareError } from '../../service/errors.js';
 import type { SyncOutcome, UpstreamView } from '../../service/federation.js';
 
 const describe = (u: UpstreamView) => [
-  `${u.name}\t${u.mode}\t${u.url}`,
+  `${u.name}\t${u.mode}\t${u.url}${u.authenticated ? '\t(with a token)' : ''}`,
   `  version ${u.version ?? '-'}, last success ${u.lastSuccessAt ?? 'never'}${u.kind === 'bundle' ? ' (bundle origin: imported, never polled)' : ''}`,
   ...(u.scopes ? [`  scopes ${u.scopes.join(' ')}`] : []),
   ...(u.mirror ? [`  mirrored at ${u.mirror}`] : []),
@@ -58,6 +58,7 @@ export function upstreamCommand(): Command {
       .requiredOption('--root <file>', "the upstream's root.json")
       .addOption(new Option('--mode <mode>', 'federate its scopes, or mirror its repository').choices(['federate', 'mirror']).default('federate'))
       .option('--scopes <pattern...>', 'federate only these scopes and everything under them (default: everything)')
+      .option('--token-file <file>', "a token of the upstream (e.g. a reader token there), sent to its feed and repository only, so that its feed's reserved slots serve this follower; stored here, never shown")
       .option('--ca <file>', "oci:// only: PEM CA certificate(s) for the registry's TLS certificate, kept with the upstream")
       .option('--insecure', 'oci:// only: plain HTTP, for a registry on loopback only (tests)')
       .addHelpText(
@@ -67,21 +68,24 @@ export function upstreamCommand(): Command {
           'Examples:',
           '  keyshare upstream add hq --url https://keyshare.hq.acme.io --root hq-root.json --scopes registry.acme.io',
           '  keyshare upstream add vendor --url https://trust.vendor.example --root vendor-root.json --mode mirror',
+          '  keyshare upstream add hq --url https://keyshare.hq.acme.io --root hq-root.json --token-file hq-reader.token',
           '  keyshare upstream add hq-mirror --url oci://mirror.internal/keyshare/trust:latest --root hq-root.json --ca mirror-ca.pem',
         ].join('\n'),
       ),
   ).action(async (name: string, o) => {
     const root = readInputFile(o.root).toString('utf8');
+    const token = o.tokenFile === undefined ? null : readInputFile(o.tokenFile).toString('utf8');
     const r = await AdminClient.from(o).call<{ upstream: UpstreamView; sync: SyncOutcome }>('POST', '/upstreams', {
       name,
       url: o.url,
       root,
       mode: o.mode,
       scopes: o.scopes ?? null,
+      token,
       ...(o.ca !== undefined ? { ca: readInputFile(o.ca).toString('utf8') } : {}),
       ...(o.insecure ? { insecure: true } : {}),
     });
-    print(o.json, r, () => [`added upstream ${name} (${r.upstream.mode})`, `first sync: ${outcomeLine(r.sync)}`]);
+    print(o.json, r, () => [`added upstream ${name} (${r.upstream.mode}${r.upstream.authenticated ? ', with a token' : ''})`, `first sync: ${outcomeLine(r.sync)}`]);
   });
   adminOptions(cmd.command('ls').description('list upstreams with their sync state (--json: name, url, mode, version, lastSuccessAt, lastError ...)')).action(async (o) => {
     const r = await AdminClient.from(o).call<{ upstreams: UpstreamView[] }>('GET', '/upstreams');

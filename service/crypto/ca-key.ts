@@ -8,7 +8,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto, type
 import { KeyshareError } from '../errors.js';
 import { Pkcs11Signer, isPkcs11Uri } from './pkcs11.js';
 import { decodePem } from './encoding.js';
-import { MIN_RSA_BITS } from './public-key.js';
+import { RSA_BITS, rsaBitsAllowed } from './key-policy.js';
 
 export const CaKeyCodes = {
   PKCS11_ERROR: 'PKCS11_ERROR',
@@ -63,7 +63,7 @@ function keyParams(key: KeyObject): EcdsaParams | RsaHashedImportParams {
   }
   if (key.asymmetricKeyType === 'rsa') {
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-    if (bits < MIN_RSA_BITS || bits > 8192) throw bad(`an RSA CA key has ${MIN_RSA_BITS} to 8192 bits, not ${bits}`);
+    if (!rsaBitsAllowed(bits)) throw bad(`an RSA CA key has ${RSA_BITS.min} to ${RSA_BITS.max} bits, not ${bits}`);
     return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
   }
   throw bad(`a CA key is ECDSA or RSA, not ${key.asymmetricKeyType}`);

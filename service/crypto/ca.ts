@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { KeyshareError } from '../errors.js';
 import { cryptoProvider, x509 } from './provider.js';
-import { MIN_RSA_BITS } from './public-key.js';
+import { RSA_BITS, rsaBitsAllowed } from './key-policy.js';
 import { asText, decodePem, encodePem, isDerSequence, sha256Hex } from './encoding.js';
 import type { CaKey } from './ca-key.js';
 
@@ -216,10 +216,10 @@ function checkCsrKey(key: x509.PublicKey): void {
   if (alg.name === 'ECDSA' && ['P-256', 'P-384', 'P-521'].includes(alg.namedCurve ?? '')) return;
   if (alg.name === 'RSASSA-PKCS1-v1_5' || alg.name === 'RSA-PSS' || alg.name === 'RSA') {
     const bits = alg.modulusLength ?? 0;
-    if (bits >= MIN_RSA_BITS && bits <= 8192) return;
-    throw csrError(CaCryptoCodes.CSR_KEY_UNSUPPORTED, `an RSA signing key has ${MIN_RSA_BITS} to 8192 bits, not ${bits}`);
+    if (rsaBitsAllowed(bits)) return;
+    throw csrError(CaCryptoCodes.CSR_KEY_UNSUPPORTED, `an RSA signing key has ${RSA_BITS.min} to ${RSA_BITS.max} bits, not ${bits}`);
   }
-  throw csrError(CaCryptoCodes.CSR_KEY_UNSUPPORTED, `a signing key is RSA (>= ${MIN_RSA_BITS} bits) or ECDSA P-256/384/521, not ${alg.name} ${alg.namedCurve ?? ''}`.trim());
+  throw csrError(CaCryptoCodes.CSR_KEY_UNSUPPORTED, `a signing key is RSA (${RSA_BITS.min}-${RSA_BITS.max} bits) or ECDSA P-256/384/521, not ${alg.name} ${alg.namedCurve ?? ''}`.trim());
 }
 
 /** The attributes of a CA's subject that its leaves share (notation trusted identities need C, ST and O). */

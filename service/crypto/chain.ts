@@ -10,6 +10,7 @@ import { KeyshareError, Codes } from '../errors.js';
 import { asText, decodePem, isPrivateKeyLabel, NEVER_UPLOAD_PRIVATE } from './encoding.js';
 import { certificateValidity, parseCertificate, type ParsedCertificate } from './x509.js';
 import { verifyCertificateSignature } from './crl.js';
+import { checkCertificateKey } from './public-key.js';
 
 /** RFC 5280 does not bound paths; we do, so that a hostile bundle cannot make us search forever. */
 export const MAX_PATH_LENGTH = 8;
@@ -18,11 +19,12 @@ export const MAX_CHAIN_CERTIFICATES = 16;
 
 /**
  * One or more certificates: PEM blocks (leaf first, as TLS and notation bundles have them),
- * or one DER certificate.
+ * or one DER certificate. Each member's key is held to the allow-list (key-policy.ts) before
+ * any signature is checked with it: UNSUPPORTED_KEY.
  */
 export function parseCertificateChain(input: string | Uint8Array): ParsedCertificate[] {
   const text = asText(input);
-  if (text === null) return [parseCertificate(input)];
+  if (text === null) return [withAllowedKey(parseCertificate(input))];
   let blocks;
   try {
     blocks = decodePem(text);
@@ -35,7 +37,12 @@ export function parseCertificateChain(input: string | Uint8Array): ParsedCertifi
   if (certs.length > MAX_CHAIN_CERTIFICATES) {
     throw new KeyshareError(Codes.BAD_CERTIFICATE, `at most ${MAX_CHAIN_CERTIFICATES} certificates are accepted in one chain`);
   }
-  return certs.map((b) => parseCertificate(b.der));
+  return certs.map((b) => withAllowedKey(parseCertificate(b.der)));
+}
+
+function withAllowedKey(cert: ParsedCertificate): ParsedCertificate {
+  checkCertificateKey(cert.spkiDer);
+  return cert;
 }
 
 export interface ChainResult {

@@ -5,7 +5,7 @@
 export { cryptoProvider, setCryptoProvider } from './provider.js';
 export { MAX_MATERIAL_BYTES, decodePem, encodePem, sha256Hex, type PemBlock } from './encoding.js';
 export { parseCertificate, certificateValidity, type ParsedCertificate, type CertificateValidity } from './x509.js';
-export { parsePublicKey, MIN_RSA_BITS, type ParsedPublicKey, type PublicKeyAlgorithm } from './public-key.js';
+export { parsePublicKey, checkCertificateKey, MIN_RSA_BITS, type ParsedPublicKey, type PublicKeyAlgorithm } from './public-key.js';
 export { parsePgpPublicKey, pgpKeyring, type ParsedPgpKey } from './pgp.js';
 export { detectMaterial, type MaterialKind } from './detect.js';
 export {

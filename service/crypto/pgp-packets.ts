@@ -6,10 +6,10 @@
  * in microseconds, before any signature is checked. Pure: bytes in, a verdict out.
  */
 import { KeyshareError, Codes } from '../errors.js';
+import { rsaBitsAllowed, unsupportedKey as unsupported } from './key-policy.js';
 
 /** Caps on what one transferable public key may hold (a real key has a few of each). */
 export const PGP_LIMITS = { packets: 256, userIds: 32, subkeys: 16, signatures: 128 } as const;
-export const PGP_RSA_BITS = { min: 2048, max: 8192 } as const;
 
 const TAG = { signature: 2, secretKey: 5, publicKey: 6, secretSubkey: 7, userId: 13, publicSubkey: 14, userAttribute: 17 } as const;
 
@@ -21,7 +21,7 @@ const CURVES: Record<string, string> = {
   '2b06010401da470f01': 'Ed25519',
   '2b060104019755010501': 'Curve25519',
 };
-/** The allow-list: algorithm ID (RFC 9580 9.1) → the curves it may use (empty for RSA and the fixed-curve algorithms). */
+/** The allow-list (key-policy.ts) in OpenPGP's terms: algorithm ID (RFC 9580 9.1) → the curves it may use (empty for RSA and the fixed-curve algorithms). */
 const ALLOWED: Record<number, { name: string; curves?: string[] }> = {
   1: { name: 'RSA' },
   2: { name: 'RSA (encrypt only)' },
@@ -34,9 +34,7 @@ const ALLOWED: Record<number, { name: string; curves?: string[] }> = {
 };
 const REFUSED_NAMES: Record<number, string> = { 16: 'ElGamal', 17: 'DSA', 20: 'ElGamal', 26: 'X448', 28: 'Ed448' };
 
-const ALLOW_TEXT = `allowed: RSA ${PGP_RSA_BITS.min}-${PGP_RSA_BITS.max} bits, Ed25519, ECDSA/ECDH on P-256/384/521, Curve25519`;
 const bad = (message: string) => new KeyshareError(Codes.BAD_PGP_KEY, message);
-const unsupported = (message: string) => new KeyshareError(Codes.UNSUPPORTED_KEY, `${message} (${ALLOW_TEXT})`);
 
 export interface PgpPacket {
   tag: number;
@@ -101,7 +99,7 @@ export function checkKeyPacket(body: Uint8Array, what: 'key' | 'subkey'): void {
   if (!allowed) throw unsupported(`the OpenPGP ${what} uses ${REFUSED_NAMES[algo] ?? `algorithm ${algo}`}, which is refused`);
   if (algo <= 3) {
     const bits = mpiBits(body, material);
-    if (bits < PGP_RSA_BITS.min || bits > PGP_RSA_BITS.max) throw unsupported(`the OpenPGP ${what} is RSA-${bits}`);
+    if (!rsaBitsAllowed(bits)) throw unsupported(`the OpenPGP ${what} is RSA-${bits}`);
     return;
   }
   if (!allowed.curves) return;

@@ -2,6 +2,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { KeyshareError, Codes } from '../errors.js';
 import { x509 } from './provider.js';
+import { RSA_BITS, classifySpkiKey as classify, unsupportedKey as unsupported, type SpkiKeyAlgorithm } from './key-policy.js';
 import {
   MAX_MATERIAL_BYTES,
   NEVER_UPLOAD_PRIVATE,
@@ -14,7 +15,7 @@ import {
   sha256Hex,
 } from './encoding.js';
 
-export type PublicKeyAlgorithm = 'ecdsa-p256' | 'ecdsa-p384' | 'rsa' | 'ed25519';
+export type PublicKeyAlgorithm = SpkiKeyAlgorithm;
 
 export interface ParsedPublicKey {
   /** `sha256:<hex of the SubjectPublicKeyInfo DER>` (CONTRACT "Anchor IDs"). */
@@ -27,17 +28,11 @@ export interface ParsedPublicKey {
   bits?: number;
 }
 
-/** Smallest RSA modulus accepted (NIST SP 800-131A: 2048 bits). */
-export const MIN_RSA_BITS = 2048;
+/** Smallest RSA modulus accepted (NIST SP 800-131A: 2048 bits; key-policy.ts). */
+export const MIN_RSA_BITS = RSA_BITS.min;
 
 function bad(message: string, cause?: unknown): KeyshareError {
   return new KeyshareError(Codes.BAD_PUBLIC_KEY, message, { cause });
-}
-function unsupported(message: string): KeyshareError {
-  return new KeyshareError(
-    Codes.UNSUPPORTED_KEY,
-    `${message}; supported keys are ECDSA P-256, ECDSA P-384, RSA >= ${MIN_RSA_BITS} bits and Ed25519`,
-  );
 }
 
 /** The SPKI DER from PEM text or DER bytes. A PKCS#1 "RSA PUBLIC KEY" is converted to SPKI. */
@@ -92,6 +87,24 @@ export function parsePublicKey(input: string | Uint8Array): ParsedPublicKey {
   return parsed;
 }
 
+/**
+ * The key of a certificate against the allow-list (key-policy.ts; issue 16): every certificate
+ * anchor and chain member, before any signature is checked with it. UNSUPPORTED_KEY if outside.
+ */
+export function checkCertificateKey(spkiDer: Uint8Array): void {
+  const id = `sha256:${sha256Hex(spkiDer)}`;
+  if (accepted.has(id)) return;
+  let key: KeyObject;
+  try {
+    key = openKey(spkiDer);
+  } catch (e) {
+    // A key that cannot be read makes the certificate bad (an unknown algorithm stays UNSUPPORTED_KEY).
+    if ((e as KeyshareError).code === Codes.BAD_PUBLIC_KEY) throw new KeyshareError(Codes.BAD_CERTIFICATE, "the certificate's public key is not valid", { cause: e });
+    throw e;
+  }
+  remember(id, classify(key));
+}
+
 function openKey(spkiDer: Uint8Array): KeyObject {
   try {
     return createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
@@ -122,26 +135,5 @@ function isWellFormedSpki(der: Uint8Array): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-function classify(key: KeyObject): { algorithm: PublicKeyAlgorithm; bits?: number } {
-  const type = key.asymmetricKeyType;
-  const details = key.asymmetricKeyDetails ?? {};
-  switch (type) {
-    case 'ec':
-      // RFC 5480 2.1.1.1 named curves; Node reports OpenSSL names.
-      if (details.namedCurve === 'prime256v1') return { algorithm: 'ecdsa-p256', bits: 256 };
-      if (details.namedCurve === 'secp384r1') return { algorithm: 'ecdsa-p384', bits: 384 };
-      throw unsupported(`EC curve ${details.namedCurve ?? 'unknown'} is not supported`);
-    case 'rsa': {
-      const bits = details.modulusLength ?? 0;
-      if (bits < MIN_RSA_BITS) throw unsupported(`RSA key of ${bits} bits is too small`);
-      return { algorithm: 'rsa', bits };
-    }
-    case 'ed25519':
-      return { algorithm: 'ed25519' };
-    default:
-      throw unsupported(`${type ?? 'unknown'} keys are not supported`);
   }
 }

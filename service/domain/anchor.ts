@@ -4,6 +4,7 @@
  */
 import {
   certificateValidity,
+  checkCertificateKey,
   detectMaterial,
   parseCertificate,
   parsePgpPublicKey,
@@ -85,6 +86,8 @@ function certificateAnchor(input: AnchorInput, material: string | Uint8Array, no
     throw invalid(`a certificate anchor has type ${CERTIFICATE_ANCHOR_TYPES.join('|')}, not "${type}"`);
   }
   const cert = certificateOrKeyHint(material);
+  // Issue 16: the certificate's key is held to the allow-list (UNSUPPORTED_KEY) before anything else.
+  checkCertificateKey(cert.spkiDer);
   // RFC 5280 4.2: a certificate with a critical extension the verifier does not recognise is rejected.
   if (cert.unknownCriticalExtensions.length > 0) {
     throw new KeyshareError(Codes.BAD_CERTIFICATE, `the certificate has an unrecognised critical extension (${cert.unknownCriticalExtensions.join(', ')}), which RFC 5280 4.2 says to reject`);

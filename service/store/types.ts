@@ -97,6 +97,8 @@ export interface UpstreamRecord {
   lastSuccessAt: string | null;
   lastError: string | null;
   createdAt: string;
+  /** A bearer token for this upstream's feed and repository (issue 16): a secret, never shown or logged. */
+  token?: string | null;
 }
 
 /** One audit log entry as stored (service/audit/chain.ts defines the hash). */

@@ -34,6 +34,11 @@ export interface HttpFetcherOptions {
   prefetchTimestamp?: boolean;
   /** The service's own fetches: the address guard (service/net/outbound.ts; issue 16, finding 9). */
   guard?: ConnectGuard;
+  /**
+   * A bearer token sent as `Authorization` to `origin` only (an upstream's token, issue 16): never
+   * to another origin, whether asked for directly or reached by a redirect (shared/http.ts).
+   */
+  bearer?: { origin: string; token: string };
 }
 
 /**
@@ -117,7 +122,7 @@ export class HttpFetcher extends MemoryFetcher {
     let answer;
     try {
       answer = await httpRequest(url, {
-        headers: { 'user-agent': this.options.userAgent ?? 'keyshare-fetch' },
+        headers: { 'user-agent': this.options.userAgent ?? 'keyshare-fetch', ...bearerHeader(this.options.bearer, url) },
         timeoutMs: this.options.timeoutMs ?? 30_000,
         signal: this.options.signal,
         maxBytes: max,
@@ -132,6 +137,11 @@ export class HttpFetcher extends MemoryFetcher {
     if (answer.status < 200 || answer.status >= 300) throw new DownloadHTTPError(`download failed: HTTP ${answer.status} for ${url}`, answer.status);
     return answer.body;
   }
+}
+
+/** `Authorization: Bearer` for a request to the bearer's own origin; nothing for any other. */
+export function bearerHeader(bearer: { origin: string; token: string } | undefined, url: string): Record<string, string> {
+  return bearer && new URL(url).origin === bearer.origin ? { authorization: `Bearer ${bearer.token}` } : {};
 }
 
 export interface CacheFiles {

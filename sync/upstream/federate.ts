@@ -23,7 +23,7 @@
  * Revocations only ever restrict and are never removed by federation: each document's
  * revocations are added (idempotently) at its scope, so a local revocation always wins.
  */
-import { parseCertificate, parsePgpPublicKey, parsePublicKey } from '../../service/crypto/index.js';
+import { checkCertificateKey, parseCertificate, parsePgpPublicKey, parsePublicKey } from '../../service/crypto/index.js';
 import { normalizeIdentities, shortId } from '../../service/domain/anchor.js';
 import { parseScope, trustTargetPath } from '../../service/domain/scope.js';
 import {
@@ -36,7 +36,7 @@ import {
   type ScopeRecord,
 } from '../../service/domain/types.js';
 import { INDEX_TARGET, IndexFormatError, parseIndexHeader, parseShard, type IndexEntry } from '../../service/domain/trust-index.js';
-import { KeyshareError, isKeyshareError } from '../../service/errors.js';
+import { Codes, KeyshareError, isKeyshareError } from '../../service/errors.js';
 import type { RevocationInput, Store } from '../../service/store/index.js';
 import { BUNDLE_PREFIX, UPSTREAM_PREFIX, extendSource, mergeSources, ownersOf } from './source.js';
 
@@ -106,7 +106,10 @@ export class AnchorParser {
     try {
       fields = await parsed;
     } catch (e) {
-      throw invalid(`anchor ${a.id}: ${isKeyshareError(e) ? e.message : (e as Error).message}`, e);
+      const message = `anchor ${a.id}: ${isKeyshareError(e) ? e.message : (e as Error).message}`;
+      // The allow-list's refusal keeps its code, whichever way the key came (issue 16, key-policy.ts).
+      if (isKeyshareError(e) && e.code === Codes.UNSUPPORTED_KEY) throw new KeyshareError(Codes.UNSUPPORTED_KEY, `${where}: ${message}`, { cause: e });
+      throw invalid(message, e);
     }
     let trustedIdentities: string[] | null = null;
     if (isCert && a.trustedIdentities !== undefined) {
@@ -136,6 +139,8 @@ async function parseMaterial(type: string, id: string, material: string): Promis
   // were the origin's, at the time it accepted the anchor.
   const c = parseCertificate(material);
   if (c.id !== id) throw new Error(`the certificate's ID is ${c.id}`);
+  // Issue 16: but its key is held to this service's allow-list, before any signature is checked with it.
+  checkCertificateKey(c.spkiDer);
   return {
     id,
     type: type as AnchorRecord['type'],

@@ -31,6 +31,8 @@ import type { RegistryOptions } from '../oci/client.js';
 import { formatOciReference, isLoopback, isOciReference, parseOciReference, type OciReference } from '../oci/reference.js';
 import { registryCaProblem } from '../oci/tls.js';
 import { initialOciState, isOciRow, type OciFollowState } from './oci.js';
+import { upstreamBearer, upstreamToken } from './token.js';
+import { bearerHeader } from '../client/fetcher.js';
 import { httpRequest } from '../../service/net/http.js';
 import { checkUrlAddress, guardFor } from '../../service/net/outbound.js';
 import { isBundleRow, syncUpstream, upstreamCacheDir, upstreamState, type SyncLimits, type SyncOutcome } from './sync.js';
@@ -66,6 +68,8 @@ const UNKNOWN_KEY_RETRIES = 5;
 
 interface Runner {
   url: string;
+  /** The upstream's token, sent to its origin only (token.ts). */
+  bearer: { origin: string; token: string } | undefined;
   createdAt: string;
   running: Promise<SyncOutcome> | null;
   pending: boolean;
@@ -171,6 +175,7 @@ export class UpstreamManager implements Upstreams {
       }
       url = formatOciReference(ref);
       if (input.scopes && input.scopes.length > 0) throw invalid('an oci:// upstream imports whole bundles: choose the scopes with `bundle push --scopes` at the origin');
+      if (upstreamToken(input.token)) throw invalid('--token-file is for a keyshare service: a registry takes its own credentials (containers-auth.json, docker config)');
       if (input.insecure && !isLoopback(ref.hostname)) throw invalid(`--insecure (plain HTTP) is for a registry on loopback only, not ${ref.registry}`);
       const caProblem = input.ca ? registryCaProblem(input.ca) : null;
       if (caProblem) throw invalid(`--ca is not a CA certificate file: ${caProblem}`);
@@ -188,6 +193,7 @@ export class UpstreamManager implements Upstreams {
     }
     const mode = input.mode ?? 'federate';
     if (!UPSTREAM_MODES.includes(mode)) throw invalid(`--mode is federate or mirror, not ${JSON.stringify(mode)}`);
+    const token = upstreamToken(input.token);
     const scopes = input.scopes && input.scopes.length > 0 ? [...new Set(input.scopes)].sort() : null;
     for (const s of scopes ?? []) parseScope(s);
     if (scopes && mode === 'mirror') throw invalid('a mirror serves the whole upstream repository: --scopes is for --mode federate');
@@ -200,7 +206,7 @@ export class UpstreamManager implements Upstreams {
     const now = this.clock().toISOString();
     await this.store.transaction(async () => {
       if (await this.store.getUpstream(input.name)) throw upstreamError(UpstreamCodes.UPSTREAM_EXISTS, `an upstream named ${input.name} exists (remove it first)`);
-      await this.store.putUpstream({ name: input.name, url, mode, scopes, root, state, timestampVersion: null, lastSuccessAt: null, lastError: null, createdAt: now });
+      await this.store.putUpstream({ name: input.name, url, mode, scopes, root, state, timestampVersion: null, lastSuccessAt: null, lastError: null, createdAt: now, token });
     });
     // A fresh cache for a fresh upstream (a removed one of the same name may have left one).
     rmSync(upstreamCacheDir(this.instance.dataDir, input.name), { recursive: true, force: true });
@@ -251,6 +257,7 @@ export class UpstreamManager implements Upstreams {
     if (!r) {
       r = {
         url: row?.url ?? '',
+        bearer: row ? upstreamBearer(row) : undefined,
         createdAt: row?.createdAt ?? '',
         running: null,
         pending: false,
@@ -362,6 +369,7 @@ export class UpstreamManager implements Upstreams {
       const r = this.runner(name, row);
       r.stopped = false;
       r.url = row.url;
+      r.bearer = upstreamBearer(row);
       r.createdAt = row.createdAt;
       // The first poll soon after start (spread out), then every pollMs.
       if (!r.timer && !r.running) this.schedule(name, r, Math.round(Math.random() * Math.min(2_000, this.options.pollMs ?? DEFAULT_POLL_MS)));
@@ -392,10 +400,12 @@ export class UpstreamManager implements Upstreams {
     const wait = this.options.feedWaitSeconds ?? 25;
     while (!r.stopped && !controller.signal.aborted) {
       try {
-        const res = await httpRequest(`${r.url}/tuf/feed?after=${r.seen}&wait=${wait}`, {
+        const feedUrl = `${r.url}/tuf/feed?after=${r.seen}&wait=${wait}`;
+        const res = await httpRequest(feedUrl, {
           signal: controller.signal,
           timeoutMs: (wait + 10) * 1000,
-          headers: { 'user-agent': 'keyshare-upstream' },
+          // With the upstream's token, a reserved slot of its feed (token.ts).
+          headers: { 'user-agent': 'keyshare-upstream', ...bearerHeader(r.bearer, feedUrl) },
           maxBytes: FEED_MAX_BYTES,
           guard: guardFor(this.instance.outbound),
         });
@@ -478,6 +488,7 @@ export function view(row: UpstreamRecord, now: Date = new Date(), graceSeconds =
     lastSuccessAt: row.lastSuccessAt,
     lastError: row.lastError,
     createdAt: row.createdAt,
+    authenticated: Boolean(row.token),
     kind: bundle ? 'bundle' : 'online',
     origin: bundle ? row.url.slice('bundle:'.length) : (s?.origin ?? null),
     federatedScopes: s?.federated ? Object.keys(s.federated.scopes).length : (bundleState?.scopes?.length ?? null),

@@ -28,6 +28,7 @@ import type { Store, UpstreamRecord } from '../../service/store/index.js';
 import { fetchTrust, INDEX_TARGET, type RepositoryFile } from '../client/fetch-trust.js';
 import { FetchCodes } from '../client/errors.js';
 import { HttpFetcher } from '../client/fetcher.js';
+import { upstreamBearer } from './token.js';
 import { guardFor, type AddressPolicy } from '../../service/net/outbound.js';
 import { carryCrls, crlProblem, federatedCrls, type CarriedCrl } from './carry-crls.js';
 import { UpstreamCodes, toSyncError, upstreamError } from './errors.js';
@@ -149,7 +150,7 @@ export async function syncUpstream(deps: SyncDeps, name: string): Promise<SyncOu
 async function read(deps: SyncDeps, row: UpstreamRecord, now: Date, limits: SyncLimits, signal: AbortSignal): Promise<Fetched> {
   const prev = upstreamState(row);
   const federate = row.mode === 'federate';
-  const fetcher = new HttpFetcher({ timeoutMs: limits.requestTimeoutMs, signal, maxBytes: limits.maxFileBytes, userAgent: 'keyshare-upstream', guard: guardFor(deps.outbound) });
+  const fetcher = new HttpFetcher({ timeoutMs: limits.requestTimeoutMs, signal, maxBytes: limits.maxFileBytes, userAgent: 'keyshare-upstream', guard: guardFor(deps.outbound), bearer: upstreamBearer(row) });
   const cache = upstreamCacheDir(deps.dataDir, row.name);
   const res = await fetchTrust({
     server: row.url,

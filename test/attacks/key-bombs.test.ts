@@ -11,7 +11,11 @@ import { readFixtureText } from '../../fixtures/index.js';
 import { parsePgpPublicKey } from '../../service/crypto/index.js';
 import { pgpFactsInWorker } from '../../service/crypto/sandbox.js';
 import { armorPublicKey, craftPgpKey, DSA_BOMB, RSA_16384, type CraftedKey } from '../support/pgp-craft.js';
-import { certificatePem, craftCertificate, nestedDer } from '../support/x509-craft.js';
+import { certificatePem, craftCertificate, craftCertificateForKey, dsaSpki, nestedDer, rsaSpki } from '../support/x509-craft.js';
+import { createHash, createPublicKey } from 'node:crypto';
+import { parseCertificateChain } from '../../service/crypto/index.js';
+import { KeyshareError } from '../../service/errors.js';
+import { AnchorParser } from '../../sync/upstream/federate.js';
 import { cleanupTempDirs, scopePath, startTestService, type TestService } from '../support/service.js';
 
 let service: TestService;
@@ -116,6 +120,44 @@ describe('when an editor uploads an X.509 parameter bomb within the size cap', (
       await expectRefusedQuickly({ certificate: certificatePem(await craft()) }, 'BAD_CERTIFICATE');
     });
   }
+});
+
+describe("when a certificate's key is outside the key allow-list (RSA 2048-8192, Ed25519, ECDSA P-256/384/521)", () => {
+  const outside: [string, () => Uint8Array][] = [
+    ['an RSA-16384 key', () => rsaSpki(16_384)],
+    ['an RSA-1024 key', () => rsaSpki(1024)],
+    ['a DSA key with a 12,288-bit p and q', () => dsaSpki(12_288, 12_287)],
+    ['a DSA-2048 key', () => new Uint8Array(createPublicKey(readFixtureText('keys/dsa-2048.pub.pem')).export({ type: 'spki', format: 'der' }))],
+  ];
+  for (const [what, spki] of outside) {
+    it(`refuses a CA anchor with ${what} with UNSUPPORTED_KEY within 100 ms, /healthz under 50 ms meanwhile`, async () => {
+      await expectRefusedQuickly({ certificate: certificatePem(await craftCertificateForKey(spki())) }, 'UNSUPPORTED_KEY');
+    });
+  }
+
+  it('refuses such a key as a member of a chain (revoke cert, ca import, check) before any signature is checked', async () => {
+    const leaf = certificatePem(await craftCertificate([]));
+    const member = certificatePem(await craftCertificateForKey(rsaSpki(16_384)));
+    expect(() => parseCertificateChain(leaf + member)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_KEY' }));
+    const revoke = await service.api('POST', '/revocations', { kind: 'certificate', certificate: leaf + member });
+    expect(revoke.status, JSON.stringify(revoke.body)).toBe(400);
+    expect(revoke.body.code).toBe('UNSUPPORTED_KEY');
+  });
+
+  it('refuses such a key in an anchor from an upstream or a bundle, with UNSUPPORTED_KEY', async () => {
+    const der = await craftCertificateForKey(dsaSpki(12_288, 12_287));
+    const parser = new AnchorParser((m) => new KeyshareError('BUNDLE_INVALID', m));
+    const parse = parser.parse('scope registry.acme.io', { id: `sha256:${createHash('sha256').update(der).digest('hex')}`, type: 'ca', certificate: certificatePem(der) }, 'registry.acme.io', null);
+    await expect(parse).rejects.toMatchObject({ code: 'UNSUPPORTED_KEY' });
+  });
+
+  it('accepts a CA whose key is on the list (ECDSA P-521, RSA-8192 in size)', async () => {
+    const p521 = new Uint8Array(createPublicKey(readFixtureText('keys/ec-p521.pub.pem')).export({ type: 'spki', format: 'der' }));
+    for (const [name, spki] of [['CN=P-521 CA', p521], ['CN=RSA-8192 CA', rsaSpki(8192)]] as const) {
+      const res = await service.api('POST', `${scopePath('registry.acme.io')}/anchors`, { certificate: certificatePem(await craftCertificateForKey(spki, name)) });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+    }
+  });
 });
 
 describe('the OpenPGP worker', () => {

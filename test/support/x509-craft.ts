@@ -45,3 +45,52 @@ export async function craftCertificate(exts: CraftedExtension[]): Promise<Uint8A
 export function certificatePem(der: Uint8Array): string {
   return `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
 }
+
+/** One DER TLV (definite length, X.690 8.1.3). */
+function tlv(tag: number, body: Uint8Array): Buffer {
+  const len = body.length;
+  const head = len < 128 ? [len] : len < 256 ? [0x81, len] : len < 65536 ? [0x82, len >> 8, len & 255] : [0x83, len >> 16, (len >> 8) & 255, len & 255];
+  return Buffer.concat([Buffer.from([tag, ...head]), body]);
+}
+const seq = (...parts: Uint8Array[]) => tlv(0x30, Buffer.concat(parts));
+/** A positive INTEGER of exactly `bits` bits (top bit set, odd): a modulus or group parameter in size, nothing more. */
+const bigInt = (bits: number) => {
+  const bytes = Buffer.alloc(Math.ceil(bits / 8), 0x5a);
+  bytes[0] = 0x80 | 0x5a;
+  bytes[bytes.length - 1]! |= 1;
+  return tlv(0x02, Buffer.concat([Buffer.from([0]), bytes]));
+};
+const oid = (hex: string) => tlv(0x06, Buffer.from(hex, 'hex'));
+
+/** The SubjectPublicKeyInfo of an RSA key with a `bits`-bit modulus (RFC 8017 A.1.1; never used to verify anything). */
+export function rsaSpki(bits: number): Uint8Array {
+  const key = seq(bigInt(bits), tlv(0x02, Buffer.from([0x01, 0x00, 0x01])));
+  return new Uint8Array(seq(seq(oid('2a864886f70d010101'), Buffer.from([0x05, 0x00])), tlv(0x03, Buffer.concat([Buffer.from([0]), key]))));
+}
+
+/** The SubjectPublicKeyInfo of a DSA key with a `pBits`-bit p and `qBits`-bit q (RFC 3279 2.3.2). */
+export function dsaSpki(pBits: number, qBits: number): Uint8Array {
+  const params = seq(bigInt(pBits), bigInt(qBits), bigInt(pBits - 1));
+  return new Uint8Array(seq(seq(oid('2a8648ce380401'), params), tlv(0x03, Buffer.concat([Buffer.from([0]), bigInt(pBits - 1)]))));
+}
+
+/**
+ * A CA certificate (basicConstraints cA) for the key `spki`, issued by the crafted P-256 key:
+ * its own key need not be usable, since only the issuer's signs.
+ */
+export async function craftCertificateForKey(spki: Uint8Array, name = 'CN=Keyshare Crafted Key CA'): Promise<Uint8Array> {
+  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  keys ??= webcrypto.subtle.generateKey(ECDSA, false, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: '02',
+    subject: name,
+    issuer: 'CN=Keyshare Crafted CA',
+    notBefore: new Date('2025-01-01T00:00:00Z'),
+    notAfter: new Date('2045-01-01T00:00:00Z'),
+    signingAlgorithm: ECDSA,
+    publicKey: new x509.PublicKey(new Uint8Array(spki)),
+    signingKey: (await keys).privateKey,
+    extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
+  });
+  return new Uint8Array(cert.rawData);
+}

@@ -38,6 +38,7 @@ export const UpstreamView = z
     lastSuccessAt: z.string().nullable(),
     lastError: z.string().nullable().openapi({ description: '`CODE: message` of the last failed sync; null after a good one' }),
     createdAt: z.string(),
+    authenticated: z.boolean().openapi({ description: 'whether a token is sent to the upstream (the token itself is never shown)' }),
     kind: z.enum(['online', 'bundle']),
     origin: z.string().nullable().openapi({ description: "the upstream repository's identity (origin ID)" }),
     federatedScopes: z.number().nullable(),
@@ -54,6 +55,12 @@ const UpstreamCreate = z
     root: z.string().min(1).max(512_000).openapi({ description: "the upstream's root.json, pinned out of band (the file's text)" }),
     mode: z.enum(['federate', 'mirror']).optional(),
     scopes: z.array(z.string()).max(1000).nullable().optional().openapi({ description: 'scope patterns: a scope and everything under it (default: everything)' }),
+    token: z
+      .string()
+      .max(16_384)
+      .nullable()
+      .optional()
+      .openapi({ description: "a bearer token of the upstream (e.g. a reader token there), sent to its feed and repository only: it gets the feed's reserved slots. Stored, never shown" }),
     ca: z.string().max(256 * 1024).nullable().optional().openapi({ description: "oci:// only: PEM CA certificate(s) for the registry's TLS certificate (default: the service's)" }),
     insecure: z.boolean().optional().openapi({ description: 'oci:// only: plain HTTP, for a registry on loopback only' }),
   })
@@ -137,8 +144,15 @@ export function upstreamRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(get, async (c) => c.json({ upstream: await manager(c).get(c.req.valid('param').name) }, 200));
   app.openapi(add, async (c) => {
     const body = c.req.valid('json');
-    const r = await audited(c, { action: 'upstream.add', scopes: [null], target: body.name, details: { url: body.url, mode: body.mode ?? 'federate', scopes: body.scopes ?? null, ...(body.ca ? { ca: true } : {}), ...(body.insecure ? { insecure: true } : {}) } }, () =>
-      manager(c).add({ name: body.name, url: body.url, root: body.root, mode: body.mode, scopes: body.scopes ?? null, ca: body.ca ?? null, insecure: body.insecure }),
+    const r = await audited(
+      c,
+      {
+        action: 'upstream.add',
+        scopes: [null],
+        target: body.name,
+        details: { url: body.url, mode: body.mode ?? 'federate', scopes: body.scopes ?? null, authenticated: Boolean(body.token?.trim()), ...(body.ca ? { ca: true } : {}), ...(body.insecure ? { insecure: true } : {}) },
+      },
+      () => manager(c).add({ name: body.name, url: body.url, root: body.root, mode: body.mode, scopes: body.scopes ?? null, token: body.token ?? null, ca: body.ca ?? null, insecure: body.insecure }),
     );
     return c.json(r, 201);
   });

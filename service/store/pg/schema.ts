@@ -169,6 +169,8 @@ export const upstreams = pgTable('upstreams', {
   lastSuccessAt: text('last_success_at'),
   lastError: text('last_error'),
   createdAt: text('created_at').notNull(),
+  /** A bearer token sent to this upstream's feed and repository only (issue 16); never shown. */
+  token: text('token'),
 });
 
 /** Files of upstream repositories (mirror mode: served byte for byte; federate: the verified documents). */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { rsaSpki } from '../../support/x509-craft.js';
 import { parsePublicKey } from '../../../service/crypto/index.js';
 import { readFixture, readFixtureText } from '../../../fixtures/index.js';
 import { expectCode, expectedSpkiId, sha256 } from './helpers.js';
@@ -56,12 +57,21 @@ describe('parsePublicKey', () => {
   describe('when the key algorithm is not supported', () => {
     it.each([
       ['EC secp256k1', 'keys/ec-secp256k1.pub.pem'],
-      ['EC P-521', 'keys/ec-p521.pub.pem'],
       ['RSA 1024', 'keys/rsa-1024.pub.pem'],
       ['X25519', 'keys/x25519.pub.pem'],
       ['DSA', 'keys/dsa-2048.pub.pem'],
     ])('refuses %s with UNSUPPORTED_KEY', async (_what, file) => {
       await expectCode(() => parsePublicKey(readFixtureText(file)), 'UNSUPPORTED_KEY');
+    });
+
+    it('refuses an RSA key over 8,192 bits with UNSUPPORTED_KEY (the one allow-list, service/crypto/key-policy.ts)', async () => {
+      await expectCode(() => parsePublicKey(rsaSpki(16_384)), 'UNSUPPORTED_KEY');
+    });
+  });
+
+  describe('when the key is ECDSA P-521 (on the allow-list of every key kind, issue 16)', () => {
+    it('accepts it', () => {
+      expect(parsePublicKey(readFixtureText('keys/ec-p521.pub.pem'))).toMatchObject({ algorithm: 'ecdsa-p521', bits: 521 });
     });
   });
 

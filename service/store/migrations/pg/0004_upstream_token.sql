@@ -1,0 +1,1 @@
+ALTER TABLE "upstreams" ADD COLUMN "token" text COLLATE "C";
