@@ -1,7 +1,8 @@
 /**
  * /log/: the transparency log of published versions (issue 23; CONTRACT.md "HTTP"), as C2SP
  * tlog-tiles serves it: `/log/checkpoint` (mutable, short-lived), `/log/tile/...` (immutable),
- * and `/log/key`, the log's signed-note verifier key.
+ * `/log/key`, the log's signed-note verifier key, and `/log/proof`, the checkpoint with the newest
+ * timestamp's inclusion proof (one request for a client's check).
  */
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../context.js';
@@ -23,6 +24,14 @@ export function logRoutes(): Hono<AppEnv> {
     c.header('Cache-Control', SHORT);
     c.header('Content-Type', TEXT);
     return c.body(note);
+  });
+
+  // Issue 17: the checkpoint and the newest timestamp's inclusion proof in one answer (shared/tlog/proof.ts).
+  app.get('/proof', async (c) => {
+    const proof = await c.get('instance').log?.proof();
+    if (!proof) return notFound(c, 'this service has no transparency log');
+    c.header('Cache-Control', SHORT);
+    return c.body(proof, 200, { 'Content-Type': 'application/json' });
   });
 
   app.get('/key', (c) => {
