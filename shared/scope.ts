@@ -45,8 +45,26 @@ function checkRegistry(scope: string, registry: string): void {
   throw invalid(scope, `"${host}" is not a DNS name, an IPv4 address or localhost`);
 }
 
+/**
+ * Valid scopes as parsed, kept (bench B9: a parent change recomputes every scope under it, and
+ * its inheritance chain parses each scope about fifteen times). Results are shared: callers
+ * only read them. Cleared when full, so that it stays bounded.
+ */
+const parsed = new Map<string, ParsedScope>();
+const MAX_PARSED = 1 << 18;
+
 /** Parses and validates a scope string; throws SCOPE_INVALID with the reason. */
 export function parseScope(scope: string): ParsedScope {
+  let p = parsed.get(scope);
+  if (!p) {
+    p = parseScopeOnce(scope);
+    if (parsed.size >= MAX_PARSED) parsed.clear();
+    parsed.set(scope, p);
+  }
+  return p;
+}
+
+function parseScopeOnce(scope: string): ParsedScope {
   if (typeof scope !== 'string' || scope.length === 0) throw invalid(String(scope), 'it is empty');
   if (scope.length > MAX_SCOPE_LENGTH) throw invalid(scope.slice(0, 40) + '…', `it is longer than ${MAX_SCOPE_LENGTH} characters`);
   if (scope === DEFAULT_SCOPE) return { kind: 'default' };

@@ -148,8 +148,13 @@ export class TrustDocuments {
 
     const byName = await this.definedScopes(dirtyScopes);
     const affected = this.affectedScopes(dirtyScopes);
-    const ancestorsOf = (scope: string): ScopeRecord[] =>
-      ancestorCandidates(scope).flatMap((c) => (byName.has(c) ? [byName.get(c)!] : []));
+    // Each scope's defined ancestors, computed once (bench B9: a parent change asks for every child's twice).
+    const ancestors = new Map<string, ScopeRecord[]>();
+    const ancestorsOf = (scope: string): ScopeRecord[] => {
+      let list = ancestors.get(scope);
+      if (!list) ancestors.set(scope, (list = ancestorCandidates(scope).flatMap((c) => (byName.has(c) ? [byName.get(c)!] : []))));
+      return list;
+    };
 
     const defined = [...affected].filter((s) => byName.has(s));
     const chainScopes = new Set<string>();

@@ -6,9 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import { formatCheckpoint, parseCheckpoint, type Checkpoint } from '../../shared/tlog/checkpoint.js';
-import { formatEntry, type LogEntry } from '../../shared/tlog/leaf.js';
+import { formatEntry, parseEntry, type LogEntry } from '../../shared/tlog/leaf.js';
 import { consistencyProof, hashLeaf, inclusionProof, newNodes, nodesNeeded, treeHash, type Hash, type NodeReader } from '../../shared/tlog/merkle.js';
 import { signNote, type NoteSigner } from '../../shared/tlog/note.js';
+import { formatLogProof } from '../../shared/tlog/proof.js';
 import { encodeBundle, tileNodes, tileWidth, type TileId } from '../../shared/tlog/tiles.js';
 import { KeyshareError, Codes } from '../errors.js';
 import type { MetadataRecord, PublishCommit, Store } from '../store/index.js';
@@ -84,6 +85,22 @@ export class TransparencyLog {
   /** The newest signed checkpoint (null before the first entry). */
   checkpoint(): Promise<string | null> {
     return this.store.getMeta(CHECKPOINT_META);
+  }
+
+  /**
+   * /log/proof (shared/tlog/proof.ts): the newest checkpoint, its last entry (the newest
+   * timestamp's, the publish appends in version order), that entry's inclusion proof, read
+   * for the checkpoint's own size, and the timestamp.json it logs. Null before the first entry.
+   * `decorate` appends what /log/checkpoint serves with the note (the witnesses' cosignatures).
+   */
+  async proof(decorate: (note: string) => Promise<string> = async (note) => note): Promise<string | null> {
+    const checkpoint = await this.checkpoint();
+    if (!checkpoint) return null;
+    const { size } = parseCheckpoint(checkpoint.slice(0, checkpoint.lastIndexOf('\n\n') + 1));
+    const [entry] = await this.store.listLogEntries(size - 1, size);
+    if (!entry) return missing(`entry ${size - 1}`);
+    const timestamp = await this.store.getMetadata('timestamp', parseEntry(entry).timestamp.version);
+    return formatLogProof({ key: this.verifierKey(), checkpoint: await decorate(checkpoint), index: size - 1, entry, inclusion: await this.inclusionProof(size - 1, size), ...(timestamp ? { timestamp: timestamp.bytes } : {}) });
   }
 
   /** The tree the newest checkpoint names (signature not checked: this log signed it). */

@@ -30,7 +30,8 @@ import { FetchCodes, expiredError, expiredFromUpdater, toFetchError } from './er
 import { CacheFetcher, HttpFetcher } from './fetcher.js';
 import { parseTrustDocument, selectScopes } from './select.js';
 import { DEFAULT_SCOPE, scopeContains, trustTargetPath } from '../../shared/scope.js';
-import { keepLogState, logGetter, verifyLog } from './log-state.js';
+import { keepLogState, logGetter, prefetchProof, verifyLog } from './log-state.js';
+import { TimestampFromProof } from './proof-fetcher.js';
 import { witnessPolicy } from './log-witnesses.js';
 
 export { INDEX_TARGET };
@@ -182,12 +183,17 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       cpSync(layout.metadataDir, metadataDir, { recursive: true });
       mkdirSync(stagedTargets, { mode: 0o700 });
     }
+    // Issue 23: online, the timestamp accepted must be in the log; an empty cache asks for the
+    // log's proof at once, and takes the timestamp from it (proof-fetcher.ts).
+    const logGet = offline ? null : logGetter(server, options.fetcher ?? new HttpFetcher());
+    const earlyProof = logGet && prefetchProof(layout, logGet);
+    const tufFetcher = options.fetcher ?? new HttpFetcher({ prefetchTimestamp: !earlyProof });
     const updater = new Updater({
       metadataDir,
       metadataBaseUrl,
       targetDir: offline ? layout.targetsDir : stagedTargets,
       targetBaseUrl,
-      fetcher: cacheFetcher ?? options.fetcher ?? new HttpFetcher({ prefetchTimestamp: true }),
+      fetcher: cacheFetcher ?? (earlyProof ? new TimestampFromProof(tufFetcher, earlyProof) : tufFetcher),
       ...(options.updaterConfig ? { config: options.updaterConfig } : {}),
     });
     const dirs = { cached: layout.targetsDir, staged: offline ? null : stagedTargets };
@@ -195,14 +201,16 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       throw expiredFromUpdater(e, updater, new Date()) ?? e;
     });
     const verified = verifiedMetadata(metadataDir, now);
-    // Issue 23: online, the timestamp just accepted must be in the log this client follows.
+    // Issue 23: the timestamp just accepted must be in the log this client follows.
     const logged = offline
       ? null
-      : await verifyLog(layout, logGetter(server, options.fetcher ?? new HttpFetcher()), readFileSync(join(metadataDir, 'timestamp.json')), {
-          require: options.requireLog,
-          key: options.logKey,
-          witnesses: witnessPolicy(options.witnesses ?? [], options.witnessThreshold),
-        });
+      : await verifyLog(
+          layout,
+          logGet!,
+          readFileSync(join(metadataDir, 'timestamp.json')),
+          { require: options.requireLog, key: options.logKey, witnesses: witnessPolicy(options.witnesses ?? [], options.witnessThreshold) },
+          earlyProof,
+        );
 
     const raw = new Map<string, Buffer>();
     // Issue 17: the index is read only to list every scope (no scopes or repositories asked

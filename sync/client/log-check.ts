@@ -2,8 +2,9 @@
  * The client's check of the transparency log (issue 23): a timestamp is accepted only when the
  * log's newest checkpoint, signed by the log key, (1) extends the checkpoint this client verified
  * last (RFC 6962 consistency proof) and (2) holds an entry for exactly this timestamp (inclusion
- * proof). Proofs are computed from the served tiles (C2SP tlog-tiles) and verified against the
- * signed roots, so a lying server or mirror cannot make them pass.
+ * proof). Proofs are computed from the served tiles (C2SP tlog-tiles), or the inclusion proof is
+ * taken from /log/proof, and verified against the signed roots, so a lying server or mirror
+ * cannot make them pass.
  *
  * I/O goes through `get` (a path under `<server>/log/` → bytes, or null for 404); the caller
  * keeps the verified checkpoint (cache.ts) and passes it back as `previous`.
@@ -15,6 +16,7 @@ import { parseCheckpoint, type Checkpoint } from '../../shared/tlog/checkpoint.j
 import { parseEntry } from '../../shared/tlog/leaf.js';
 import { consistencyProof, hashLeaf, inclusionProof, nodesNeeded, verifyConsistency, verifyInclusion, type NodeReader } from '../../shared/tlog/merkle.js';
 import { openNote, type NoteVerifier } from '../../shared/tlog/note.js';
+import type { LogProof } from '../../shared/tlog/proof.js';
 import { decodeBundle, decodeTile, tileKey, tilePath, tileReader, tilesFor, tileWidth, TILE_WIDTH } from '../../shared/tlog/tiles.js';
 
 export type LogGet = (path: string) => Promise<Uint8Array | null>;
@@ -26,6 +28,12 @@ export interface LogCheckInput {
   timestamp: Uint8Array;
   /** The signed checkpoint this client verified last (null: none yet). */
   previous: string | null;
+  /**
+   * /log/proof as served (shared/tlog/proof.ts; issue 17): its checkpoint stands for
+   * /log/checkpoint, and its entry with its inclusion proof, when it is this timestamp's, for
+   * the entry bundles and tiles. Verified exactly as they would be.
+   */
+  proof?: LogProof | null;
 }
 
 export interface LogCheckResult {
@@ -56,9 +64,9 @@ export function openCheckpoint(note: string, key: NoteVerifier): Checkpoint {
 }
 
 export async function checkLog(input: LogCheckInput): Promise<LogCheckResult> {
-  const bytes = await input.get('checkpoint');
-  if (!bytes) throw fail(FetchCodes.NOT_LOGGED, 'the server serves no transparency log checkpoint');
-  const note = Buffer.from(bytes).toString('utf8');
+  const bytes = input.proof ? null : await input.get('checkpoint');
+  if (!input.proof && !bytes) throw fail(FetchCodes.NOT_LOGGED, 'the server serves no transparency log checkpoint');
+  const note = input.proof?.checkpoint ?? Buffer.from(bytes!).toString('utf8');
   const cp = openCheckpoint(note, input.key);
   const reader = tilesOf(input.get, cp.size);
 
@@ -75,12 +83,13 @@ export async function checkLog(input: LogCheckInput): Promise<LogCheckResult> {
   }
 
   const { version, sha256 } = timestampOf(input.timestamp);
-  const found = await findEntry(input.get, cp.size, version);
+  const given = input.proof && input.proof.index < cp.size && entryVersion(input.proof.entry) === version ? input.proof : null;
+  const found = given ? { index: given.index, data: given.entry } : await findEntry(input.get, cp.size, version);
   if (!found) throw fail(FetchCodes.NOT_LOGGED, `timestamp v${version} has no entry among the log's last ${SEARCH_BUNDLES * TILE_WIDTH} entries`);
   const entry = parseEntry(found.data);
   if (entry.timestamp.sha256 !== sha256) throw fail(FetchCodes.NOT_LOGGED, `the log's entry ${found.index} for timestamp v${version} is for other bytes (a split view?)`);
   try {
-    const proof = await reader((read) => inclusionProof(found.index, cp.size, read));
+    const proof = given ? given.inclusion : await reader((read) => inclusionProof(found.index, cp.size, read));
     verifyInclusion(hashLeaf(found.data), found.index, cp.size, proof, cp.root);
   } catch (e) {
     throw fail(FetchCodes.NOT_LOGGED, `timestamp v${version}'s entry ${found.index} is not in the signed tree: ${(e as Error).message}`);
@@ -92,6 +101,14 @@ function timestampOf(bytes: Uint8Array): { version: number; sha256: string } {
   const version = (JSON.parse(Buffer.from(bytes).toString('utf8')) as { signed?: { version?: unknown } }).signed?.version;
   if (typeof version !== 'number') throw fail(FetchCodes.NOT_LOGGED, 'timestamp.json has no version');
   return { version, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+function entryVersion(data: Uint8Array): number | null {
+  try {
+    return parseEntry(data).timestamp.version;
+  } catch {
+    return null;
+  }
 }
 
 /** The entry of timestamp `version`, looked for from the end of the log backwards. */

@@ -16,6 +16,7 @@ import type { Fetcher } from 'tuf-js';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import { KeyshareError, SharedCodes as Codes } from '../../shared/errors.js';
 import { NoteError, parseVerifierKey, type NoteVerifier } from '../../shared/tlog/note.js';
+import { ProofFormatError, parseLogProof, type LogProof } from '../../shared/tlog/proof.js';
 import { writePrivateFileAtomic } from '../../shared/private-files.js';
 import type { CacheLayout } from './cache.js';
 import { FetchCodes } from './errors.js';
@@ -50,7 +51,7 @@ function verifier(text: string, where: string): NoteVerifier & { vkey: string } 
 export function logGetter(server: string, fetcher: Fetcher, under = 'log/'): LogGet {
   return async (path) => {
     try {
-      return await fetcher.downloadBytes(`${server}/${under}${path}`, under !== 'log/' ? MAX_TARGET_BYTES : path === 'checkpoint' || path === 'key' ? MAX_CHECKPOINT_BYTES : MAX_TILE_BYTES);
+      return await fetcher.downloadBytes(`${server}/${under}${path}`, under !== 'log/' ? MAX_TARGET_BYTES : path === 'checkpoint' || path === 'key' || path === 'proof' ? MAX_CHECKPOINT_BYTES : MAX_TILE_BYTES);
     } catch (e) {
       if (e instanceof DownloadHTTPError && e.statusCode === 404) return null;
       throw e;
@@ -64,18 +65,45 @@ export interface LogVerdict extends LogCheckResult {
   witnessedBy?: string[];
 }
 
+/** /log/proof, asked for early (prefetchProof), or null once it was not. */
+export type EarlyProof = Promise<{ bytes: Uint8Array | null } | { error: unknown }> | null;
+
+/**
+ * Issue 17 (bench B5): a fetch into an empty cache will check the log whatever the timestamp
+ * is, so /log/proof is asked for beside the TUF refresh (it also carries timestamp.json:
+ * proof-fetcher.ts), not after it. A warm cache asks for nothing unless the timestamp changed.
+ * Errors wait for verifyLog, which asks again.
+ */
+export function prefetchProof(layout: CacheLayout, get: LogGet): EarlyProof {
+  if (existsSync(join(layout.metadataDir, 'timestamp.json'))) return null;
+  return get('proof').then(
+    (bytes) => ({ bytes }),
+    (error: unknown) => ({ error }),
+  );
+}
+
 /**
  * Checks the log for the timestamp just accepted (null when no log is in play). Nothing is
  * written: the caller keeps the verdict (keepLogState) only once the whole fetch is accepted.
  */
-export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uint8Array, options: LogOptions): Promise<LogVerdict | null> {
+export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uint8Array, options: LogOptions, early: EarlyProof = null): Promise<LogVerdict | null> {
   const p = paths(layout);
   const pinned = existsSync(p.key) ? verifier(readFileSync(p.key, 'utf8'), p.key) : null;
   const given = options.key ? verifier(options.key, '--log-key') : null;
   if (given && pinned && given.vkey !== pinned.vkey) {
     throw new KeyshareError(FetchCodes.LOG_INCONSISTENT, `--log-key names ${given.name}, and this cache verified the log ${pinned.name} before: use another --cache for another log`);
   }
+  const previous = pinned && existsSync(p.checkpoint) ? readFileSync(p.checkpoint, 'utf8') : null;
+  // The same timestamp as last time: its inclusion in the kept checkpoint was verified then (one download when nothing changed),
+  // and so were its cosignatures, if they satisfy the witness policy given now (a kept checkpoint implies a pinned key).
+  if (previous && pinned && sameAsCached(layout, timestamp) && (!options.witnesses || cosignedEnough(previous, given ?? pinned, options.witnesses))) return null;
+  // One request for the checkpoint and the timestamp's inclusion proof (a server from before
+  // /log/proof, or a mirror without it, answers 404: then /log/key, /log/checkpoint and tiles).
+  const got = early ? await early : null;
+  const proof = readProof(got && 'bytes' in got ? got.bytes : await get('proof'));
   let key = given ?? pinned;
+  // On first contact the key in /log/proof is the one /log/key would announce (pinned from then on).
+  if (!key && proof) key = verifier(proof.key, 'the log key the server announces');
   if (!key) {
     const announced = await get('key');
     if (!announced) {
@@ -84,13 +112,19 @@ export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uin
     }
     key = verifier(Buffer.from(announced).toString('utf8'), 'the log key the server announces');
   }
-  const previous = pinned && existsSync(p.checkpoint) ? readFileSync(p.checkpoint, 'utf8') : null;
-  // The same timestamp as last time: its inclusion in the kept checkpoint was verified then (one download when nothing changed),
-  // and so were its cosignatures, if they satisfy the witness policy given now.
-  if (previous && sameAsCached(layout, timestamp) && (!options.witnesses || cosignedEnough(previous, key, options.witnesses))) return null;
-  const verdict = await checkLog({ get, key, timestamp, previous });
+  const verdict = await checkLog({ get, key, timestamp, previous, proof });
   const witnessedBy = options.witnesses ? checkCosignatures(verdict.checkpoint, key, options.witnesses) : undefined;
   return { ...verdict, vkey: key.vkey, ...(witnessedBy ? { witnessedBy } : {}) };
+}
+
+function readProof(bytes: Uint8Array | null): LogProof | null {
+  if (!bytes) return null;
+  try {
+    return parseLogProof(bytes);
+  } catch (e) {
+    if (e instanceof ProofFormatError) throw new KeyshareError(FetchCodes.NOT_LOGGED, `the server's /log/proof is malformed: ${e.message}`);
+    throw e;
+  }
 }
 
 function cosignedEnough(note: string, key: NoteVerifier, policy: WitnessPolicy): boolean {

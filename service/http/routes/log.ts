@@ -1,8 +1,9 @@
 /**
  * /log/: the transparency log of published versions (issue 23; CONTRACT.md "HTTP"), as C2SP
  * tlog-tiles serves it: `/log/checkpoint` (mutable, short-lived), `/log/tile/...` (immutable),
- * and `/log/key`, the log's signed-note verifier key. The checkpoint carries the cosignatures of
- * the log's witnesses (service/tlog/witnesses.ts).
+ * `/log/key`, the log's signed-note verifier key, and `/log/proof`, the checkpoint with the newest
+ * timestamp's inclusion proof (one request for a client's check). Both checkpoints carry the
+ * cosignatures of the log's witnesses (service/tlog/witnesses.ts).
  */
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../context.js';
@@ -28,6 +29,17 @@ export function logRoutes(): Hono<AppEnv> {
     c.header('Cache-Control', SHORT);
     c.header('Content-Type', TEXT);
     return c.body(cosigned);
+  });
+
+  // Issue 17: the checkpoint and the newest timestamp's inclusion proof in one answer (shared/tlog/proof.ts).
+  app.get('/proof', async (c) => {
+    const { log, store } = c.get('instance');
+    // The same cosigned checkpoint as /log/checkpoint, so that `fetch --witness` sees the cosignatures.
+    const witnesses = new WitnessConfig(store);
+    const proof = await log?.proof((note) => witnesses.cosigned(note));
+    if (!proof) return notFound(c, 'this service has no transparency log');
+    c.header('Cache-Control', SHORT);
+    return c.body(proof, 200, { 'Content-Type': 'application/json' });
   });
 
   app.get('/key', (c) => {

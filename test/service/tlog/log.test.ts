@@ -141,8 +141,14 @@ describe('fetch and the log', () => {
         return { data: e, timestampVersion: parseEntry(e).timestamp.version };
       }),
     );
-    fetcher.serve = async (path) => (path === 'checkpoint' ? Buffer.from((await forked.checkpoint())!) : path === 'key' ? (await get('key')).bytes : forked.tile(parseTilePath(path)!));
+    const forkedServe = async (path: string) =>
+      path === 'checkpoint' ? Buffer.from((await forked.checkpoint())!) : path === 'proof' ? Buffer.from((await forked.proof())!) : path === 'key' ? (await get('key')).bytes : forked.tile(parseTilePath(path)!);
+    fetcher.serve = forkedServe;
     expect(await codeOf(fetchTrust(o))).toBe('LOG_INCONSISTENT');
+    // The same through checkpoint and tiles, from a server without /log/proof.
+    fetcher.serve = async (path) => (path === 'proof' ? null : forkedServe(path));
+    expect(await codeOf(fetchTrust(o))).toBe('LOG_INCONSISTENT');
+    fetcher.serve = forkedServe;
     // A client that never saw the real log accepts the fork: that is what the witnesses are for.
     expect((await fetchTrust(options(fetcher))).log).toBeTruthy();
   });
@@ -151,17 +157,69 @@ describe('fetch and the log', () => {
     const fetcher = new LogFetcher();
     const o = options(fetcher);
     const old = (await get('checkpoint')).bytes;
+    const oldProof = (await get('proof')).bytes;
     await change('three');
     await fetchTrust(o);
     await change('four');
-    fetcher.serve = async (path) => (path === 'checkpoint' ? old : (await get(path)).bytes);
+    fetcher.serve = async (path) => (path === 'checkpoint' ? old : path === 'proof' ? oldProof : (await get(path)).bytes);
     expect(await codeOf(fetchTrust(o))).toBe('LOG_INCONSISTENT');
-    // A fresh client shown a checkpoint without the current timestamp.
+    // A fresh client shown a checkpoint without the current timestamp (the old proof, with the
+    // current timestamp.json in it). Shown an older state whole, it takes it, as TUF does on
+    // first contact: the timestamp's expiry bounds that.
+    const stale = JSON.parse(oldProof.toString()) as Record<string, unknown>;
+    stale.timestamp = (await get('proof').then((r) => JSON.parse(r.bytes.toString()) as Record<string, unknown>)).timestamp;
+    fetcher.serve = async (path) => (path === 'checkpoint' ? old : path === 'proof' ? Buffer.from(JSON.stringify(stale)) : (await get(path)).bytes);
+    expect(await codeOf(fetchTrust(options(fetcher)))).toBe('NOT_LOGGED');
+    // The same through checkpoint and tiles, from a server without /log/proof.
+    fetcher.serve = async (path) => (path === 'checkpoint' ? old : path === 'proof' ? null : (await get(path)).bytes);
+    expect(await codeOf(fetchTrust(o))).toBe('LOG_INCONSISTENT');
     expect(await codeOf(fetchTrust(options(fetcher)))).toBe('NOT_LOGGED');
     fetcher.serve = async () => null;
     expect(await codeOf(fetchTrust(o))).toBe('NOT_LOGGED');
     expect(await codeOf(fetchTrust(options(fetcher, { requireLog: true })))).toBe('NOT_LOGGED');
     expect((await fetchTrust(options(fetcher))).log).toBeNull();
+  });
+
+  it('checks a new timestamp with one log request, /log/proof, whose proof it verifies (issue 17)', async () => {
+    const paths: string[] = [];
+    const fetcher = new LogFetcher();
+    fetcher.serve = async (path) => (paths.push(path), (await get(path)).bytes);
+    const o = options(fetcher);
+    const first = await fetchTrust(o);
+    expect(paths).toEqual(['proof']);
+    // An empty cache takes timestamp.json from the proof: no request for it.
+    expect(fetcher.requests.filter((u) => u.endsWith('/timestamp.json'))).toEqual([]);
+    expect(first.log?.index).toBe(first.log!.size - 1);
+    await change('five');
+    paths.length = 0;
+    expect((await fetchTrust(o)).log!.size).toBeGreaterThan(first.log!.size);
+    // The consistency proof from the kept checkpoint comes from the tiles; the inclusion proof not.
+    expect(paths[0]).toBe('proof');
+    expect(paths.filter((p) => p.startsWith('tile/entries/'))).toEqual([]);
+    paths.length = 0;
+    await fetchTrust(o);
+    expect(paths).toEqual([]);
+
+    // A proof that does not verify against the signed root is refused, whatever else is served.
+    const real = JSON.parse((await get('proof')).bytes.toString()) as { inclusion: string[]; entry: string; timestamp: string };
+    const forged = (edit: (p: typeof real) => void) => {
+      const p = structuredClone(real);
+      edit(p);
+      fetcher.serve = async (path) => (path === 'proof' ? Buffer.from(JSON.stringify(p)) : (await get(path)).bytes);
+      return fetchTrust(options(fetcher));
+    };
+    expect(real.inclusion.length).toBeGreaterThan(0);
+    expect(await codeOf(forged((p) => (p.inclusion[0] = Buffer.alloc(32, 7).toString('base64'))))).toBe('NOT_LOGGED');
+    expect(await codeOf(forged((p) => (p.entry = Buffer.from(Buffer.from(p.entry, 'base64').toString().replace(/time \S+/, 'time 2000-01-01T00:00:00Z')).toString('base64'))))).toBe('NOT_LOGGED');
+    expect(await codeOf(forged((p) => (p.inclusion = ['not a hash'])))).toBe('NOT_LOGGED');
+    // The timestamp it carries is verified by tuf-js like any download.
+    const altered = await codeOf(forged((p) => (p.timestamp = Buffer.from(Buffer.from(p.timestamp, 'base64').toString().replace(/"version":(\d+)/, (_, v) => `"version":${Number(v) + 1}`)).toString('base64'))));
+    expect(altered).toBe('BAD_SIGNATURE');
+    // A server without /log/proof: the key, the checkpoint and the tiles, as before.
+    paths.length = 0;
+    fetcher.serve = async (path) => (paths.push(path), path === 'proof' ? null : (await get(path)).bytes);
+    expect((await fetchTrust(options(fetcher))).log).toBeTruthy();
+    expect(paths.slice(0, 3)).toEqual(['proof', 'key', 'checkpoint']);
   });
 
   it('refuses a checkpoint not signed by the pinned --log-key', async () => {

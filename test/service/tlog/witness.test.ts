@@ -41,8 +41,11 @@ let witnessKey: string;
 /** A fetcher that answers /log/ from `serve` when set (the log showing this client another history). */
 class LogFetcher extends HttpFetcher {
   serve: ((path: string) => Promise<Uint8Array | null>) | null = null;
+  /** The paths asked for under /log/. */
+  readonly asked: string[] = [];
   protected override async bytes(url: string, maxLength: number): Promise<Buffer> {
     const at = url.indexOf('/log/');
+    if (at >= 0) this.asked.push(url.slice(at + 5));
     if (!this.serve || at < 0) return super.bytes(url, maxLength);
     const b = await this.serve(url.slice(at + 5));
     if (!b) throw new DownloadHTTPError(`download failed: HTTP 404 for ${url}`, 404);
@@ -145,6 +148,20 @@ describe('a keyshare witness on loopback', () => {
     expect(listed.body.witnesses).toMatchObject([{ name: 'w1', cosigned: true, lastError: null }]);
   });
 
+  it('serves /log/proof with the same cosigned checkpoint, so that `fetch --witness` checks the log in one request', async () => {
+    const note = await cosigned();
+    const proof = JSON.parse(await (await fetch(`${log.url}/log/proof`)).text()) as { checkpoint: string };
+    expect(proof.checkpoint).toBe(note);
+    const fetcher = new LogFetcher();
+    const got = await fetchTrust(options({ fetcher }));
+    expect(got.log?.witnessedBy).toEqual(['witness.test/w1']);
+    expect(fetcher.asked).toEqual(['proof']);
+    // A proof whose checkpoint lost its cosignatures (a server that forgot them) is refused.
+    const bare = new LogFetcher();
+    bare.serve = async (path) => (path === 'proof' ? Buffer.from(JSON.stringify({ ...proof, checkpoint: note.slice(0, note.indexOf('— witness.test/w1')) })) : null);
+    expect(await codeOf(fetchTrust(options({ fetcher: bare })))).toBe('NOT_WITNESSED');
+  });
+
   it('refuses a bad witness: not a cosignature/v1 key, a taken name, not an http(s) URL', async () => {
     const logKey = readFileSync(logKeyFile, 'utf8').trim();
     expect(await log.api('POST', '/witnesses', { name: 'x', url: `${w.url}/witness`, key: logKey })).toMatchObject({ status: 400, body: { code: 'BAD_PUBLIC_KEY' } });
@@ -194,7 +211,9 @@ describe('a keyshare witness on loopback', () => {
     // A client that never saw the real log, shown a fork that holds the current timestamp (entry 1 rewritten), is refused when it requires the witness ...
     const forkNote = (await same.checkpoint())!;
     const fetcher = new LogFetcher();
-    const serveFork = (cp: string) => async (path: string) => (path === 'checkpoint' ? Buffer.from(cp) : path === 'key' ? Buffer.from(readFileSync(logKeyFile)) : same.tile(parseTilePath(path)!));
+    // The fork's /log/proof carries the same note as its /log/checkpoint (issue 17's one-request check).
+    const serveFork = (cp: string) => async (path: string) =>
+      path === 'proof' ? Buffer.from((await same.proof(async () => cp))!) : path === 'checkpoint' ? Buffer.from(cp) : path === 'key' ? Buffer.from(readFileSync(logKeyFile)) : same.tile(parseTilePath(path)!);
     fetcher.serve = serveFork(forkNote);
     expect(await codeOf(fetchTrust(options({ fetcher })))).toBe('NOT_WITNESSED');
     // ... even with the cosignature line of the real checkpoint copied onto the fork,
