@@ -7,6 +7,8 @@ import { AdminClient, scopePath } from '../client.js';
 import { readInputFile } from '../files.js';
 import { print, publishedNote } from '../output.js';
 import { adminOptions } from './admin-options.js';
+import { dryRunLines, withDryRun } from '../plan-output.js';
+import type { ScopePlan } from '../../service/domain/plan.js';
 import { KeyshareError } from '../../service/errors.js';
 import type { SyncOutcome, UpstreamView } from '../../service/federation.js';
 
@@ -58,20 +60,21 @@ export function upstreamCommand(): Command {
       .requiredOption('--root <file>', "the upstream's root.json")
       .addOption(new Option('--mode <mode>', 'federate its scopes, or mirror its repository').choices(['federate', 'mirror']).default('federate'))
       .option('--scopes <pattern...>', 'federate only these scopes and everything under them (default: everything)')
+      .option('--dry-run', 'read the upstream once and print the plan per scope (scopes, anchors and revocations it would bring or remove); change nothing')
       .addHelpText(
         'after',
-        '\nExamples:\n  keyshare upstream add hq --url https://keyshare.hq.acme.io --root hq-root.json --scopes registry.acme.io\n  keyshare upstream add vendor --url https://trust.vendor.example --root vendor-root.json --mode mirror',
+        '\nExamples:\n  keyshare upstream add hq --url https://keyshare.hq.acme.io --root hq-root.json --scopes registry.acme.io\n  keyshare upstream add hq --url https://keyshare.hq.acme.io --root hq-root.json --dry-run\n  keyshare upstream add vendor --url https://trust.vendor.example --root vendor-root.json --mode mirror',
       ),
   ).action(async (name: string, o) => {
     const root = readInputFile(o.root).toString('utf8');
-    const r = await AdminClient.from(o).call<{ upstream: UpstreamView; sync: SyncOutcome }>('POST', '/upstreams', {
+    const r = await AdminClient.from(o).call<{ upstream: UpstreamView; sync: SyncOutcome; plan?: ScopePlan[] }>('POST', withDryRun('/upstreams', o.dryRun), {
       name,
       url: o.url,
       root,
       mode: o.mode,
       scopes: o.scopes ?? null,
     });
-    print(o.json, r, () => [`added upstream ${name} (${r.upstream.mode})`, `first sync: ${outcomeLine(r.sync)}`]);
+    print(o.json, r, () => (r.plan ? [`upstream ${name} (${r.upstream.mode}) at timestamp version ${r.sync.timestampVersion}`, ...dryRunLines(r.plan)] : [`added upstream ${name} (${r.upstream.mode})`, `first sync: ${outcomeLine(r.sync)}`]));
   });
   adminOptions(cmd.command('ls').description('list upstreams with their sync state (--json: name, url, mode, version, lastSuccessAt, lastError ...)')).action(async (o) => {
     const r = await AdminClient.from(o).call<{ upstreams: UpstreamView[] }>('GET', '/upstreams');

@@ -14,7 +14,10 @@
  * Syncs of one upstream never overlap: a request during a sync runs once after it. Bundle
  * origins (url `bundle:...`) are listed but never polled.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inDryRun } from '../../service/dry-run.js';
 import { parseScope } from '../../service/domain/scope.js';
 import { DEFAULT_ORIGIN_GRACE_SECONDS, originExpiry } from '../../service/domain/origin-expiry.js';
 import { KeyshareError, Codes } from '../../service/errors.js';
@@ -193,11 +196,29 @@ export class UpstreamManager implements Upstreams {
       if (await this.store.getUpstream(input.name)) throw upstreamError(UpstreamCodes.UPSTREAM_EXISTS, `an upstream named ${input.name} exists (remove it first)`);
       await this.store.putUpstream({ name: input.name, url, mode, scopes, root, state: null, timestampVersion: null, lastSuccessAt: null, lastError: null, createdAt: now });
     });
+    if (inDryRun()) return { upstream: await this.get(input.name), sync: await this.dryRunSync(input.name) };
     // A fresh cache for a fresh upstream (a removed one of the same name may have left one).
     rmSync(upstreamCacheDir(this.instance.dataDir, input.name), { recursive: true, force: true });
     const outcome = await this.sync(input.name);
     if (this.started) await this.reconcileRunners();
     return { upstream: await this.get(input.name), sync: outcome[0]! };
+  }
+
+  /**
+   * Issue 21 (`upstream add --dry-run`): the first sync of an upstream being planned, the same
+   * syncUpstream as the real add's, run inside the dry run's transaction (service/dry-run.ts rolls
+   * its writes back) with a scratch cache, outside the runners (nothing polls it afterwards). A
+   * failed sync fails the plan: an empty plan would read as "nothing changes".
+   */
+  private async dryRunSync(name: string): Promise<SyncOutcome> {
+    const scratch = mkdtempSync(join(tmpdir(), 'keyshare-upstream-plan-'));
+    try {
+      const outcome = await syncUpstream({ ...this.syncDeps(), dataDir: scratch }, name);
+      if (!outcome.ok) throw new KeyshareError(outcome.error!.code, `the upstream could not be read, so there is no plan: ${outcome.error!.message}`);
+      return outcome;
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   }
 
   /** Removes an upstream: its mirror, and every federated scope only it defined (with anything added on top). */
@@ -265,19 +286,7 @@ export class UpstreamManager implements Upstreams {
     }
     const run = (async () => {
       try {
-        return await syncUpstream(
-          {
-            store: this.store,
-            dataDir: this.instance.dataDir,
-            publisher: this.instance.publisher,
-            audit: this.instance.audit,
-            clock: this.options.clock,
-            limits: this.options.limits,
-            registry: this.options.registry,
-            outbound: this.instance.outbound,
-          },
-          name,
-        );
+        return await syncUpstream(this.syncDeps(), name);
       } catch (e) {
         const err = e instanceof KeyshareError ? e : new KeyshareError(Codes.INTERNAL, (e as Error).message, { cause: e });
         return { name, ok: false, changed: false, timestampVersion: null, error: { code: err.code, message: err.message } } satisfies SyncOutcome;
@@ -298,6 +307,19 @@ export class UpstreamManager implements Upstreams {
     this.syncing.add(tracked);
     void tracked.finally(() => this.syncing.delete(tracked));
     return run;
+  }
+
+  private syncDeps() {
+    return {
+      store: this.store,
+      dataDir: this.instance.dataDir,
+      publisher: this.instance.publisher,
+      audit: this.instance.audit,
+      clock: this.options.clock,
+      limits: this.options.limits,
+      registry: this.options.registry,
+      outbound: this.instance.outbound,
+    };
   }
 
   private afterSync(name: string, r: Runner, outcome: SyncOutcome): void {

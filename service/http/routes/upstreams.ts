@@ -17,6 +17,7 @@ import { validationHook } from '../validation.js';
 import { audited, authorizeFor } from '../authz.js';
 import type { Upstreams } from '../../federation.js';
 import { Codes, KeyshareError } from '../../errors.js';
+import { DryRunQuery, isDryRun, planned } from '../dry-run.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
@@ -96,8 +97,12 @@ const add = createRoute({
   path: '/upstreams',
   tags: ['upstreams'],
   summary: 'Follow an upstream keyshare service (federate its scopes, or mirror its repository); syncs it once',
-  request: { body: { content: { 'application/json': { schema: UpstreamCreate } }, required: true } },
-  responses: { 201: json(z.object({ upstream: UpstreamView, sync: SyncOutcome }), 'added (the first sync may have failed: see sync.error)'), ...errors },
+  request: { query: DryRunQuery, body: { content: { 'application/json': { schema: UpstreamCreate } }, required: true } },
+  responses: {
+    200: json(z.object({ upstream: UpstreamView, sync: SyncOutcome, plan: z.array(z.any()), dryRun: z.boolean() }), 'with dryRun: the plan of following it (its first sync, rolled back); a failed sync is an error'),
+    201: json(z.object({ upstream: UpstreamView, sync: SyncOutcome }), 'added (the first sync may have failed: see sync.error)'),
+    ...errors,
+  },
 });
 const remove = createRoute({
   method: 'delete',
@@ -134,8 +139,14 @@ export function upstreamRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(get, async (c) => c.json({ upstream: await manager(c).get(c.req.valid('param').name) }, 200));
   app.openapi(add, async (c) => {
     const body = c.req.valid('json');
+    const input = { name: body.name, url: body.url, root: body.root, mode: body.mode, scopes: body.scopes ?? null };
+    if (isDryRun(c)) {
+      // Issue 21: the plan of the add and its first sync, by the same code, rolled back.
+      const { result, plan } = await planned(c, 'upstream.add', [null], () => manager(c).add(input));
+      return c.json({ ...result, plan, dryRun: true }, 200);
+    }
     const r = await audited(c, { action: 'upstream.add', scopes: [null], target: body.name, details: { url: body.url, mode: body.mode ?? 'federate', scopes: body.scopes ?? null } }, () =>
-      manager(c).add({ name: body.name, url: body.url, root: body.root, mode: body.mode, scopes: body.scopes ?? null }),
+      manager(c).add(input),
     );
     return c.json(r, 201);
   });
