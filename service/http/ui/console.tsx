@@ -13,7 +13,7 @@
  */
 import { evaluateHealth } from '../../health.js';
 import { recentVersions } from '../../history.js';
-import { DEFAULT_CLIENT_LIMITS, revocationRollouts } from '../../rollout.js';
+import { DEFAULT_CLIENT_LIMITS, revocationRollouts, type ClientLimitsConfig } from '../../rollout.js';
 import { HistoryPage, RolloutPage } from './history-views.js';
 import { anchorIdOf } from '../../domain/anchor.js';
 import { Hono, type Context } from 'hono';
@@ -59,6 +59,8 @@ export interface ConsoleOptions {
   clock?: () => Date;
   /** Largest form body, uploads included (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Issue 21: the client registry's limits, as the API's (the Rollout page counts the same clients). */
+  clientLimits?: ClientLimitsConfig;
 }
 
 type ConsoleEnv = { Variables: AppEnv['Variables'] & { session: ConsoleSession } };
@@ -383,7 +385,7 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
   });
   app.get('/rollout', async (c) => {
     const s = c.get('session');
-    return page(c, <RolloutPage user={userOf(s)} flash={takeFlash(s)} rollouts={await revocationRollouts(c.get('instance').store, clock(), DEFAULT_CLIENT_LIMITS)} />);
+    return page(c, <RolloutPage user={userOf(s)} flash={takeFlash(s)} rollouts={await revocationRollouts(c.get('instance').store, clock(), options.clientLimits ?? DEFAULT_CLIENT_LIMITS)} />);
   });
 
   app.notFound((c) => page(c as C, <ErrorPage status={404} message={`There is no page at ${c.req.path}.`} user={null} />, 404));
