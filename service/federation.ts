@@ -16,6 +16,8 @@ export interface UpstreamInput {
   mode?: UpstreamMode;
   /** Scope patterns (a scope and everything under it); null or empty: everything. */
   scopes?: string[] | null;
+  /** Issue 21: a `client` token of the upstream: this service then reports its clients' rollout there (sync/upstream/report.ts). */
+  reportToken?: string | null;
 }
 
 /** An upstream as `upstream ls` shows it (CONTRACT.md: name, url, mode, lastSuccessAt, lastError, version). */

@@ -167,6 +167,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
   const { upstreams } = composeServices(instance, {
     upstreams: {
       onError: (err) => log({ level: 'error', msg: 'upstream rescan failed', err: err instanceof Error ? err.message : String(err) }),
+      clientTtlMs: options.clients?.ttlMs,
       ...options.upstreams,
     },
   });

@@ -60,6 +60,7 @@ export function upstreamCommand(): Command {
       .requiredOption('--root <file>', "the upstream's root.json")
       .addOption(new Option('--mode <mode>', 'federate its scopes, or mirror its repository').choices(['federate', 'mirror']).default('federate'))
       .option('--scopes <pattern...>', 'federate only these scopes and everything under them (default: everything)')
+      .option('--report-token-file <file>', "a client token of the upstream (keyshare token create --role client, run there): after each sync this service reports its own clients' rollout, summarised, so that the upstream's clients ls and rollout count them")
       .option('--dry-run', 'read the upstream once and print the plan per scope (scopes, anchors and revocations it would bring or remove); change nothing')
       .addHelpText(
         'after',
@@ -73,6 +74,7 @@ export function upstreamCommand(): Command {
       root,
       mode: o.mode,
       scopes: o.scopes ?? null,
+      reportToken: o.reportTokenFile ? readInputFile(o.reportTokenFile).toString('utf8').trim() : null,
     });
     print(o.json, r, () => (r.plan ? [`upstream ${name} (${r.upstream.mode}) at timestamp version ${r.sync.timestampVersion}`, ...dryRunLines(r.plan)] : [`added upstream ${name} (${r.upstream.mode})`, `first sync: ${outcomeLine(r.sync)}`]));
   });

@@ -35,6 +35,9 @@ import { formatOciReference, isOciReference, parseOciReference } from '../oci/re
 import { isOciRow } from './oci.js';
 import { httpRequest } from '../../service/net/http.js';
 import { checkUrlAddress, guardFor } from '../../service/net/outbound.js';
+import { carriedOf, nextCarried, reportUpstream, setReportToken } from './report.js';
+import { DEFAULT_CLIENT_LIMITS } from '../../service/rollout.js';
+import type { ClientSummary } from '../../service/domain/clients.js';
 import { isBundleRow, syncUpstream, upstreamCacheDir, upstreamState, type SyncLimits, type SyncOutcome } from './sync.js';
 import type { UpstreamInput, UpstreamMode, UpstreamView, Upstreams } from '../../service/federation.js';
 
@@ -57,6 +60,8 @@ export interface ManagerOptions {
   onSync?: (outcome: SyncOutcome) => void;
   /** Registry options for `oci://` upstreams (default: verified TLS, stored credentials; tests: { insecure: true } on loopback). */
   registry?: RegistryOptions;
+  /** Issue 21: clients silent for longer are left out of the rollout summary sent upstream (serve --clients-expiry). */
+  clientTtlMs?: number;
   /** A scheduled look at the upstream rows that failed (e.g. the store is unavailable); the next one tries again. */
   onError?: (error: unknown) => void;
 }
@@ -185,6 +190,7 @@ export class UpstreamManager implements Upstreams {
     const scopes = input.scopes && input.scopes.length > 0 ? [...new Set(input.scopes)].sort() : null;
     for (const s of scopes ?? []) parseScope(s);
     if (scopes && mode === 'mirror') throw invalid('a mirror serves the whole upstream repository: --scopes is for --mode federate');
+    if (input.reportToken && (mode === 'mirror' || isOciReference(input.url))) throw invalid('a rollout report goes to a keyshare service that this one federates: --report-token-file is for --mode federate over http(s)');
     const root = readPinnedRoot(typeof input.root === 'string' ? Buffer.from(input.root, 'utf8') : input.root);
     // A root version 1 names its repository at once: following this service itself is refused.
     const pinned = parseRootBytes(root, 'the pinned root');
@@ -195,6 +201,7 @@ export class UpstreamManager implements Upstreams {
     await this.store.transaction(async () => {
       if (await this.store.getUpstream(input.name)) throw upstreamError(UpstreamCodes.UPSTREAM_EXISTS, `an upstream named ${input.name} exists (remove it first)`);
       await this.store.putUpstream({ name: input.name, url, mode, scopes, root, state: null, timestampVersion: null, lastSuccessAt: null, lastError: null, createdAt: now });
+      await setReportToken(this.store, input.name, input.reportToken ?? null);
     });
     if (inDryRun()) return { upstream: await this.get(input.name), sync: await this.dryRunSync(input.name) };
     // A fresh cache for a fresh upstream (a removed one of the same name may have left one).
@@ -236,6 +243,7 @@ export class UpstreamManager implements Upstreams {
         scopesRemoved = plan.deleteScopes;
       }
       await this.store.deleteUpstream(name);
+      await setReportToken(this.store, name, null);
     });
     this.runners.delete(name);
     rmSync(upstreamCacheDir(this.instance.dataDir, name), { recursive: true, force: true });
@@ -286,7 +294,10 @@ export class UpstreamManager implements Upstreams {
     }
     const run = (async () => {
       try {
-        return await syncUpstream(this.syncDeps(), name);
+        const outcome = await syncUpstream(this.syncDeps(), name);
+        // Issue 21: the rollout report to the upstream, after the sync (its failure fails nothing here).
+        if (outcome.ok) await this.reportRollout(name, outcome).catch((e) => this.options.onError?.(e));
+        return outcome;
       } catch (e) {
         const err = e instanceof KeyshareError ? e : new KeyshareError(Codes.INTERNAL, (e as Error).message, { cause: e });
         return { name, ok: false, changed: false, timestampVersion: null, error: { code: err.code, message: err.message } } satisfies SyncOutcome;
@@ -307,6 +318,26 @@ export class UpstreamManager implements Upstreams {
     this.syncing.add(tracked);
     void tracked.finally(() => this.syncing.delete(tracked));
     return run;
+  }
+
+  /**
+   * Issue 21 (report.ts): records which version here first carries the upstream version just
+   * accepted (after this service has published it), then reports to the upstream when it has a
+   * report token.
+   */
+  private async reportRollout(name: string, outcome: SyncOutcome): Promise<void> {
+    let row = await this.store.getUpstream(name);
+    if (!row || !federates(row) || isOciRow(row) || outcome.timestampVersion === null) return;
+    const carried = carriedOf(row);
+    if (carried[carried.length - 1]?.[0] !== outcome.timestampVersion) {
+      await this.instance.publisher.flush();
+      const ours = (await this.store.latestMetadata('timestamp'))?.version ?? 0;
+      await this.store.updateUpstreamStatus(name, { state: { ...(row.state ?? {}), carried: nextCarried(carried, outcome.timestampVersion, ours) } });
+      row = (await this.store.getUpstream(name)) ?? row;
+    }
+    const ttlMs = this.options.clientTtlMs ?? DEFAULT_CLIENT_LIMITS.ttlMs;
+    const clients = async () => (await this.store.listClients(new Date(this.clock().getTime() - ttlMs).toISOString())).map((c) => ({ ...c, summary: c.summary as ClientSummary | null }));
+    await reportUpstream({ store: this.store, outbound: this.instance.outbound, clients }, row);
   }
 
   private syncDeps() {

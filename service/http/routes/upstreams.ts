@@ -54,6 +54,7 @@ const UpstreamCreate = z
     root: z.string().min(1).max(512_000).openapi({ description: "the upstream's root.json, pinned out of band (the file's text)" }),
     mode: z.enum(['federate', 'mirror']).optional(),
     scopes: z.array(z.string()).max(1000).nullable().optional().openapi({ description: 'scope patterns: a scope and everything under it (default: everything)' }),
+    reportToken: z.string().max(300).nullable().optional().openapi({ description: "a `client` token of the upstream: this service then reports its own clients' rollout there after each sync (federate mode)" }),
   })
   .openapi('UpstreamCreate');
 
@@ -139,7 +140,7 @@ export function upstreamRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(get, async (c) => c.json({ upstream: await manager(c).get(c.req.valid('param').name) }, 200));
   app.openapi(add, async (c) => {
     const body = c.req.valid('json');
-    const input = { name: body.name, url: body.url, root: body.root, mode: body.mode, scopes: body.scopes ?? null };
+    const input = { name: body.name, url: body.url, root: body.root, mode: body.mode, scopes: body.scopes ?? null, reportToken: body.reportToken ?? null };
     if (isDryRun(c)) {
       // Issue 21: the plan of the add and its first sync, by the same code, rolled back.
       const { result, plan } = await planned(c, 'upstream.add', [null], () => manager(c).add(input));
