@@ -37,6 +37,7 @@ const CANNOT_RUN: [RegExp, string][] = [
   [/upstream (show|rm) hq|^keyshare sync( hq|$)/, 'needs an upstream service'],
   [/tenant add acme /, 'a second tenant over the scopes of the example before it (a scope belongs to one tenant)'],
   [/bundle import .*--root central-root\.json/, "needs another site's bundle and root"],
+  [/diff --bundle .*--root central-root\.json/, "needs another site's bundles and root"],
   [/oci:\/\/(registry\.acme\.io|mirror\.internal)\//, 'needs an OCI registry of the reader (test/e2e/bundle-oci.test.ts pushes and pulls through a real one)'],
   [/crl add (acme-intermediate|intermediate-ca)\.crl/, 'needs a CRL of your CA'],
   [/revoke cert --cert leaf\.pem/, 'needs a certificate of the reader'],
