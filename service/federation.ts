@@ -18,6 +18,10 @@ export interface UpstreamInput {
   scopes?: string[] | null;
   /** Issue 21: a `client` token of the upstream: this service then reports its clients' rollout there (sync/upstream/report.ts). */
   reportToken?: string | null;
+  /** oci:// only: PEM CA certificate(s) for the registry's TLS certificate. */
+  ca?: string | null;
+  /** oci:// only: plain HTTP, for a registry on loopback only. */
+  insecure?: boolean;
 }
 
 /** An upstream as `upstream ls` shows it (CONTRACT.md: name, url, mode, lastSuccessAt, lastError, version). */

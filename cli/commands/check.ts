@@ -4,6 +4,7 @@ import { KeyshareError } from '../../service/errors.js';
 import { readInputFile } from '../files.js';
 import { print } from '../output.js';
 import { serverUrl } from '../settings.js';
+import { CliCodes } from '../errors.js';
 
 const KEY_ID = /^(sha256:[0-9a-f]{64}|pgp:[0-9a-f]{40})$/i;
 const DIGEST = /^sha256:[0-9a-f]{64}$/i;
@@ -46,10 +47,10 @@ Examples:
     )
     .action(async (repository: string | undefined, o) => {
       if (o.plan || o.inventory) return checkPlan(o);
-      if (!repository) throw new KeyshareError('USAGE', 'give the REPOSITORY to check (or --plan FILE --inventory FILE)');
-      if (!o.key && !o.cert) throw new KeyshareError('USAGE', 'give --key ID or --cert FILE');
-      if (o.key && !KEY_ID.test(o.key)) throw new KeyshareError('USAGE', '--key is sha256:<64 hex> or pgp:<40 hex>');
-      if (o.signature && !DIGEST.test(o.signature)) throw new KeyshareError('USAGE', '--signature is sha256:<64 hex>');
+      if (!repository) throw new KeyshareError(CliCodes.USAGE, 'give the REPOSITORY to check (or --plan FILE --inventory FILE)');
+      if (!o.key && !o.cert) throw new KeyshareError(CliCodes.USAGE, 'give --key ID or --cert FILE');
+      if (o.key && !KEY_ID.test(o.key)) throw new KeyshareError(CliCodes.USAGE, '--key is sha256:<64 hex> or pgp:<40 hex>');
+      if (o.signature && !DIGEST.test(o.signature)) throw new KeyshareError(CliCodes.USAGE, '--signature is sha256:<64 hex>');
       // STYLE.md: one reference time for the whole operation.
       const now = new Date();
       const certificates = o.cert ? new Uint8Array(readInputFile(o.cert)) : undefined;
@@ -66,12 +67,12 @@ Examples:
       });
       const scope = fetched.repositories.find((r) => r.repository === repository)?.scope;
       const document = fetched.documents.find((d) => d.scope === scope);
-      if (!document) throw new KeyshareError('UNTRUSTED', `no trust document for ${repository}`);
+      if (!document) throw new KeyshareError(CliCodes.UNTRUSTED, `no trust document for ${repository}`);
       // Loaded on use: it brings X.509 and CRL parsing, which other commands' start-up does not need.
       const { decideCheck } = await import('../../sync/check/index.js');
       const decision = decideCheck({ document, key: o.key, certificates, signature: o.signature, crls: fetched.crls, now });
       // The same verdict as --json's `trusted` and `code`.
-      const verdict = decision.trusted ? 'trusted' : decision.code === 'REVOKED' ? 'revoked' : 'untrusted';
+      const verdict = decision.trusted ? 'trusted' : decision.code === CliCodes.REVOKED ? 'revoked' : 'untrusted';
       print(o.json, { repository, ...decision, metadata: fetched.metadata }, () => `${verdict}: ${decision.reason}`);
       if (!decision.trusted) throw new KeyshareError(decision.code!, decision.reason);
     });
@@ -82,15 +83,15 @@ Examples:
  * after the planned change (sync/check/plan.ts), over one verified fetch. It reads no registry.
  */
 async function checkPlan(o: { plan?: string; inventory?: string; server?: string; root: string; cache?: string; offline?: boolean; json?: boolean }): Promise<void> {
-  if (!o.plan || !o.inventory) throw new KeyshareError('USAGE', '--plan FILE and --inventory FILE go together');
+  if (!o.plan || !o.inventory) throw new KeyshareError(CliCodes.USAGE, '--plan FILE and --inventory FILE go together');
   const planned = JSON.parse(readInputFile(o.plan).toString('utf8')) as { plan?: unknown };
-  if (!Array.isArray(planned.plan)) throw new KeyshareError('USAGE', `${o.plan} is not the --json answer of a --dry-run (no "plan" list)`);
+  if (!Array.isArray(planned.plan)) throw new KeyshareError(CliCodes.USAGE, `${o.plan} is not the --json answer of a --dry-run (no "plan" list)`);
   const { documentAfter, parseInventory } = await import('../../sync/check/plan.js');
   let items;
   try {
     items = parseInventory(readInputFile(o.inventory).toString('utf8'));
   } catch (e) {
-    throw new KeyshareError('USAGE', `${o.inventory}: ${(e as Error).message}`);
+    throw new KeyshareError(CliCodes.USAGE, `${o.inventory}: ${(e as Error).message}`);
   }
   const now = new Date();
   const { fetchTrust } = await import('../../sync/client/index.js');
@@ -103,7 +104,7 @@ async function checkPlan(o: { plan?: string; inventory?: string; server?: string
     crls: true,
     now,
   });
-  const { decideCheck } = await import('../../sync/check/index.js');
+  const { decideCheck, CheckCodes } = await import('../../sync/check/index.js');
   const results = items.map((item) => {
     const scope = fetched.repositories.find((r) => r.repository === item.repository)?.scope ?? null;
     const document = fetched.documents.find((d) => d.scope === scope);
@@ -112,7 +113,7 @@ async function checkPlan(o: { plan?: string; inventory?: string; server?: string
     const before = decide(document);
     const planned_ = documentAfter(document, item.repository, planned.plan as never);
     const after = 'gone' in planned_ ? null : decide(planned_.document);
-    const verdict = (d: typeof before) => (d.trusted ? 'trusted' : d.code === 'REVOKED' ? 'revoked' : 'untrusted');
+    const verdict = (d: typeof before) => (d.trusted ? 'trusted' : d.code === CheckCodes.REVOKED ? 'revoked' : 'untrusted');
     return {
       ...item,
       scope,

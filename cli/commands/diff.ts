@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { KeyshareError } from '../../service/errors.js';
 import { readInputFile } from '../files.js';
+import { CliCodes } from '../errors.js';
 import { AdminClient } from '../client.js';
 import { print } from '../output.js';
 import { adminOptions } from './admin-options.js';
@@ -30,8 +31,8 @@ export function diffCommand(): Command {
   ).action(async (o) => {
     const lines = (r: VersionDiff) => [`from version ${r.from} to ${r.to}${r.scope ? ` (scopes under ${r.scope})` : ''}:${r.changes.length ? '' : ' no changes'}`, ...r.changes.flatMap(planLines)];
     if (o.bundle || o.fromBundle) {
-      if (!o.bundle || !o.root) throw new KeyshareError('USAGE', 'a diff on bundles takes --bundle FILE and --root FILE (and --from-bundle FILE for the older one)');
-      if (o.from || o.to) throw new KeyshareError('USAGE', 'a bundle holds one version: compare two bundles with --bundle and --from-bundle, not --from/--to');
+      if (!o.bundle || !o.root) throw new KeyshareError(CliCodes.USAGE, 'a diff on bundles takes --bundle FILE and --root FILE (and --from-bundle FILE for the older one)');
+      if (o.from || o.to) throw new KeyshareError(CliCodes.USAGE, 'a bundle holds one version: compare two bundles with --bundle and --from-bundle, not --from/--to');
       // Loaded on use: tar and tuf-js are not needed by the server diff.
       const { diffBundles } = await import('../../sync/bundle/diff.js');
       const r = await diffBundles({ bundle: resolve(o.bundle), from: o.fromBundle ? resolve(o.fromBundle) : undefined, root: readInputFile(o.root), scope: o.scope ?? null });
