@@ -18,6 +18,7 @@ import { parseScope } from './domain/scope.js';
 
 export { SETTINGS, settingsTable, type SettingDef } from './settings.js';
 import { DEFAULT_EXPIRY, type ExpiryConfig } from './repo/layout.js';
+import { DEFAULT_CLIENT_LIMITS } from './rollout.js';
 
 export const CONFIG_FILE_NAME = 'keyshare.yaml';
 const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -124,6 +125,15 @@ const SettingsSchema = z
     'revocation-journal': z.string().min(1).optional(),
     'origin-grace': duration(0, 366 * 86_400),
     'advertise-url': z.string().url({ message: 'must be an http(s) URL' }).refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL').optional(),
+    'clients.cap': z.union([z.string(), z.number()]).transform((v, ctx) => {
+      const n = typeof v === 'number' ? v : /^\d+$/.test(v.trim()) ? Number(v.trim()) : NaN;
+      if (!Number.isSafeInteger(n) || n < 1 || n > 10_000_000) {
+        ctx.addIssue({ code: 'custom', message: `must be a whole number of clients from 1 to 10000000, not ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return n;
+    }),
+    'clients.expiry': duration(60, 366 * 86_400),
     'sigstore-scope': z
       .string()
       .superRefine((v, ctx) => {
@@ -168,6 +178,8 @@ export interface Config {
   advertiseUrl: string | null;
   /** Issue 19: the scope published as the top-level target trusted_root.json (service/repo/sigstore-root.ts). */
   sigstoreScope: string | null;
+  /** Issue 21: how many reporting clients are kept, and after how long a silent one is dropped. */
+  clients: { cap: number; ttlMs: number };
 }
 
 const DEFAULTS: Record<string, string | undefined> = {
@@ -184,6 +196,8 @@ const DEFAULTS: Record<string, string | undefined> = {
   'session-ttl': '8h',
   'upstream-poll-interval': '60s',
   'origin-grace': '7d',
+  'clients.cap': String(DEFAULT_CLIENT_LIMITS.cap),
+  'clients.expiry': `${DEFAULT_CLIENT_LIMITS.ttlMs / 1000}s`,
 };
 
 /** The commander option name of a setting: --static-dir → staticDir, --expiry-timestamp → expiryTimestamp. */
@@ -320,6 +334,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     originGraceSeconds: v['origin-grace'],
     advertiseUrl: v['advertise-url'] ? v['advertise-url'].replace(/\/+$/, '') : null,
     sigstoreScope: v['sigstore-scope'] ?? null,
+    clients: { cap: v['clients.cap'], ttlMs: v['clients.expiry'] * 1000 },
   };
 }
 

@@ -18,6 +18,8 @@ export interface UpstreamInput {
   scopes?: string[] | null;
   /** A bearer token for the upstream's feed and repository (its origin only); a secret, never shown. */
   token?: string | null;
+  /** Issue 21: a `client` token of the upstream: this service then reports its clients' rollout there (sync/upstream/report.ts). */
+  reportToken?: string | null;
   /** oci:// only: PEM CA certificate(s) for the registry's TLS certificate. */
   ca?: string | null;
   /** oci:// only: plain HTTP, for a registry on loopback only. */

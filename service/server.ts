@@ -1,4 +1,5 @@
 /** Runs the HTTP service on a socket, with the publisher's re-signing timer and graceful shutdown. */
+import { DEFAULT_CLIENT_LIMITS, type ClientLimitsConfig } from './rollout.js';
 import { getRequestListener } from '@hono/node-server';
 import { createApp } from './http/app.js';
 import type { TrustedProxies } from './http/client.js';
@@ -59,6 +60,8 @@ export interface ServerOptions {
   feedLimits?: FeedLimits;
   /** `--advertise-url`: named by the other replicas in NOT_PUBLISHER while this one publishes. */
   advertiseUrl?: string | null;
+  /** Issue 21 (`--clients-cap`, `--clients-expiry`): the registry of reporting clients; the rest of DEFAULT_CLIENT_LIMITS otherwise. */
+  clients?: Partial<ClientLimitsConfig>;
   /** A listener bound before the instance was opened (`keyshare serve`, issue 24 row 14); else startServer binds one. */
   listener?: BoundListener;
   /** `--witness-for`: this service also witnesses other logs (service/tlog/witness.ts). */
@@ -168,6 +171,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
   const { upstreams } = composeServices(instance, {
     upstreams: {
       onError: (err) => log({ level: 'error', msg: 'upstream rescan failed', err: err instanceof Error ? err.message : String(err) }),
+      clientTtlMs: options.clients?.ttlMs,
       ...options.upstreams,
     },
   });
@@ -191,6 +195,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
     trustedProxies: options.trustedProxies,
     refusalLimits: options.refusalLimits,
     feedLimits: options.feedLimits,
+    clientLimits: { ...DEFAULT_CLIENT_LIMITS, ...options.clients },
   });
   // The static copy: the whole repository now (start fails if the directory cannot be written),
   // then what each publish, root publish or reload of another process's publish adds.

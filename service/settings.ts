@@ -63,6 +63,22 @@ export const SETTINGS: readonly SettingDef[] = [
     serve: true,
   },
   {
+    key: 'clients.cap',
+    flag: '--clients-cap N',
+    env: 'KEYSHARE_CLIENTS_CAP',
+    defaultText: '`10000`',
+    description: 'how many reporting clients (`fetch --report`) are kept; a new client beyond it is refused with `CLIENTS_FULL` until others expire',
+    serve: true,
+  },
+  {
+    key: 'clients.expiry',
+    flag: '--clients-expiry DURATION',
+    env: 'KEYSHARE_CLIENTS_EXPIRY',
+    defaultText: '`30d`',
+    description: 'a reporting client silent for this long is dropped (from `clients ls`, the rollout and /metrics, and its row from the database)',
+    serve: true,
+  },
+  {
     key: 'sigstore-scope',
     flag: '--sigstore-scope SCOPE',
     env: 'KEYSHARE_SIGSTORE_SCOPE',

@@ -12,7 +12,9 @@ const DIGEST = /^sha256:[0-9a-f]{64}$/i;
 export function checkCommand(): Command {
   return new Command('check')
     .description('is a key or certificate trusted for a repository, and neither it nor a signature revoked? (verified fetch over TUF, then a decision)')
-    .argument('<repository>', 'the image repository, host[:port]/path (resolved to its most specific scope)')
+    .argument('[repository]', 'the image repository, host[:port]/path (resolved to its most specific scope)')
+    .option('--plan <file>', 'the JSON answer of a --dry-run --json (apply, revoke, anchor rm, scope rm ...): say which --inventory lines would stop verifying once it is made')
+    .option('--inventory <file>', "with --plan: lines of REPOSITORY KEY_ID [SIGNATURE_DIGEST] (e.g. an export of a registry's signature inventory)")
     .option('--server <url>', 'keyshare server (env KEYSHARE_SERVER, default http://127.0.0.1:8080)')
     .requiredOption('--root <file>', 'the pinned root.json, obtained out of band (never trusted on first use)')
     .addOption(new Option('--key <id>', 'an anchor ID: sha256:<hex> (certificate or public key) or pgp:<fingerprint>').conflicts('cert'))
@@ -39,9 +41,13 @@ evidence }, where evidence.level is the scope's level, for a caller that enforce
 Examples:
   keyshare check registry.acme.io/team-a/app --server https://keyshare.acme.io --root root.json --cert signer-chain.pem
   keyshare check registry.acme.io/team-a/app --server https://keyshare.acme.io --root root.json \\
-      --key sha256:3f1c... --signature sha256:9b2e...`,
+      --key sha256:3f1c... --signature sha256:9b2e...
+  keyshare revoke key sha256:3f1c... --dry-run --json > plan.json
+  keyshare check --plan plan.json --inventory signatures.txt --server https://keyshare.acme.io --root root.json`,
     )
-    .action(async (repository: string, o) => {
+    .action(async (repository: string | undefined, o) => {
+      if (o.plan || o.inventory) return checkPlan(o);
+      if (!repository) throw new KeyshareError(CliCodes.USAGE, 'give the REPOSITORY to check (or --plan FILE --inventory FILE)');
       if (!o.key && !o.cert) throw new KeyshareError(CliCodes.USAGE, 'give --key ID or --cert FILE');
       if (o.key && !KEY_ID.test(o.key)) throw new KeyshareError(CliCodes.USAGE, '--key is sha256:<64 hex> or pgp:<40 hex>');
       if (o.signature && !DIGEST.test(o.signature)) throw new KeyshareError(CliCodes.USAGE, '--signature is sha256:<64 hex>');
@@ -70,4 +76,59 @@ Examples:
       print(o.json, { repository, ...decision, metadata: fetched.metadata }, () => `${verdict}: ${decision.reason}`);
       if (!decision.trusted) throw new KeyshareError(decision.code!, decision.reason);
     });
+}
+
+/**
+ * `check --plan FILE --inventory FILE` (issue 21): for each inventory line, the decision now and
+ * after the planned change (sync/check/plan.ts), over one verified fetch. It reads no registry.
+ */
+async function checkPlan(o: { plan?: string; inventory?: string; server?: string; root: string; cache?: string; offline?: boolean; json?: boolean }): Promise<void> {
+  if (!o.plan || !o.inventory) throw new KeyshareError(CliCodes.USAGE, '--plan FILE and --inventory FILE go together');
+  const planned = JSON.parse(readInputFile(o.plan).toString('utf8')) as { plan?: unknown };
+  if (!Array.isArray(planned.plan)) throw new KeyshareError(CliCodes.USAGE, `${o.plan} is not the --json answer of a --dry-run (no "plan" list)`);
+  const { documentAfter, parseInventory } = await import('../../sync/check/plan.js');
+  let items;
+  try {
+    items = parseInventory(readInputFile(o.inventory).toString('utf8'));
+  } catch (e) {
+    throw new KeyshareError(CliCodes.USAGE, `${o.inventory}: ${(e as Error).message}`);
+  }
+  const now = new Date();
+  const { fetchTrust } = await import('../../sync/client/index.js');
+  const fetched = await fetchTrust({
+    server: serverUrl(o.server),
+    root: o.root,
+    cache: o.cache ? resolve(o.cache) : undefined,
+    repositories: [...new Set(items.map((i) => i.repository))],
+    offline: Boolean(o.offline),
+    crls: true,
+    now,
+  });
+  const { decideCheck, CheckCodes } = await import('../../sync/check/index.js');
+  const results = items.map((item) => {
+    const scope = fetched.repositories.find((r) => r.repository === item.repository)?.scope ?? null;
+    const document = fetched.documents.find((d) => d.scope === scope);
+    if (!document) return { ...item, scope, before: 'untrusted', after: 'untrusted', stops: false, reason: 'no trust document for the repository' };
+    const decide = (doc: typeof document) => decideCheck({ document: doc, key: item.key, signature: item.signature, crls: fetched.crls, now });
+    const before = decide(document);
+    const planned_ = documentAfter(document, item.repository, planned.plan as never);
+    const after = 'gone' in planned_ ? null : decide(planned_.document);
+    const verdict = (d: typeof before) => (d.trusted ? 'trusted' : d.code === CheckCodes.REVOKED ? 'revoked' : 'untrusted');
+    return {
+      ...item,
+      scope,
+      before: verdict(before),
+      after: after ? verdict(after) : 'unknown',
+      stops: before.trusted && after !== null && !after.trusted,
+      reason: after ? (after.trusted ? before.reason : after.reason) : (planned_ as { gone: string }).gone,
+    };
+  });
+  const stopping = results.filter((r) => r.stops);
+  print(o.json, { stops: stopping.length, unknown: results.filter((r) => r.after === 'unknown').length, results }, () => [
+    `${stopping.length} of ${results.length} would stop verifying${results.some((r) => r.after === 'unknown') ? '; some cannot be told (below)' : ''}`,
+    ...[...new Set(results.map((r) => r.scope ?? '(no scope)'))].flatMap((scope) => {
+      const rows = results.filter((r) => (r.scope ?? '(no scope)') === scope && (r.stops || r.after === 'unknown'));
+      return rows.length ? [`  ${scope}:`, ...rows.map((r) => `    ${r.stops ? 'stops' : 'unknown'}\t${r.repository}\t${r.key}${r.signature ? `\t${r.signature}` : ''}\t${r.reason}`)] : [];
+    }),
+  ]);
 }

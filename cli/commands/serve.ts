@@ -131,6 +131,7 @@ export function serveCommand(): Command {
         console: { sessionTtlSeconds: config.sessionTtlSeconds },
         staticDir: config.staticDir,
         upstreams: { pollMs: config.upstreamPollMs, originGraceSeconds: config.originGraceSeconds },
+        clients: config.clients,
         database: config.database,
         advertiseUrl: config.advertiseUrl,
         listener,

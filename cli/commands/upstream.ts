@@ -7,6 +7,8 @@ import { AdminClient, scopePath } from '../client.js';
 import { readInputFile } from '../files.js';
 import { print, publishedNote } from '../output.js';
 import { adminOptions } from './admin-options.js';
+import { dryRunLines, withDryRun } from '../plan-output.js';
+import type { ScopePlan } from '../../service/domain/plan.js';
 import { KeyshareError } from '../../service/errors.js';
 import type { SyncOutcome, UpstreamView } from '../../service/federation.js';
 
@@ -61,12 +63,15 @@ export function upstreamCommand(): Command {
       .option('--token-file <file>', "a token of the upstream (e.g. a reader token there), sent to its feed and repository only, so that its feed's reserved slots serve this follower; stored here, never shown")
       .option('--ca <file>', "oci:// only: PEM CA certificate(s) for the registry's TLS certificate, kept with the upstream")
       .option('--insecure', 'oci:// only: plain HTTP, for a registry on loopback only (tests)')
+      .option('--report-token-file <file>', "a client token of the upstream (keyshare token create --role client, run there): after each sync this service reports its own clients' rollout, summarised, so that the upstream's clients ls and rollout count them")
+      .option('--dry-run', 'read the upstream once and print the plan per scope (scopes, anchors and revocations it would bring or remove); change nothing')
       .addHelpText(
         'after',
         [
           '',
           'Examples:',
           '  keyshare upstream add hq --url https://keyshare.hq.acme.io --root hq-root.json --scopes registry.acme.io',
+          '  keyshare upstream add hq --url https://keyshare.hq.acme.io --root hq-root.json --dry-run',
           '  keyshare upstream add vendor --url https://trust.vendor.example --root vendor-root.json --mode mirror',
           '  keyshare upstream add hq --url https://keyshare.hq.acme.io --root hq-root.json --token-file hq-reader.token',
           '  keyshare upstream add hq-mirror --url oci://mirror.internal/keyshare/trust:latest --root hq-root.json --ca mirror-ca.pem',
@@ -75,17 +80,19 @@ export function upstreamCommand(): Command {
   ).action(async (name: string, o) => {
     const root = readInputFile(o.root).toString('utf8');
     const token = o.tokenFile === undefined ? null : readInputFile(o.tokenFile).toString('utf8');
-    const r = await AdminClient.from(o).call<{ upstream: UpstreamView; sync: SyncOutcome }>('POST', '/upstreams', {
+    const r = await AdminClient.from(o).call<{ upstream: UpstreamView; sync: SyncOutcome; plan?: ScopePlan[] }>('POST', withDryRun('/upstreams', o.dryRun), {
       name,
       url: o.url,
       root,
       mode: o.mode,
       scopes: o.scopes ?? null,
       token,
+      reportToken: o.reportTokenFile ? readInputFile(o.reportTokenFile).toString('utf8').trim() : null,
       ...(o.ca !== undefined ? { ca: readInputFile(o.ca).toString('utf8') } : {}),
       ...(o.insecure ? { insecure: true } : {}),
     });
-    print(o.json, r, () => [`added upstream ${name} (${r.upstream.mode}${r.upstream.authenticated ? ', with a token' : ''})`, `first sync: ${outcomeLine(r.sync)}`]);
+    const added = `${r.upstream.mode}${r.upstream.authenticated ? ', with a token' : ''}`;
+    print(o.json, r, () => (r.plan ? [`upstream ${name} (${added}) at timestamp version ${r.sync.timestampVersion}`, ...dryRunLines(r.plan)] : [`added upstream ${name} (${added})`, `first sync: ${outcomeLine(r.sync)}`]));
   });
   adminOptions(cmd.command('ls').description('list upstreams with their sync state (--json: name, url, mode, version, lastSuccessAt, lastError ...)')).action(async (o) => {
     const r = await AdminClient.from(o).call<{ upstreams: UpstreamView[] }>('GET', '/upstreams');

@@ -81,7 +81,7 @@ function checkSummary(v: unknown): ClientSummary | null {
     throw bad('summary is { clients, holding: { VERSION: COUNT } }');
   }
   const holding = Object.entries(s.holding);
-  if (holding.length > 1000) throw bad('a summary holds at most 1000 versions');
+  if (holding.length > SUMMARY_VERSIONS) throw bad(`a summary holds at most ${SUMMARY_VERSIONS} versions`);
   for (const [version, n] of holding) {
     if (!/^[1-9][0-9]{0,15}$/.test(version) || !Number.isSafeInteger(n) || (n as number) < 0 || (n as number) > s.clients!) throw bad('summary.holding maps versions to counts');
   }
@@ -184,3 +184,23 @@ export function clientMetrics(clients: readonly ClientState[], latest: number, m
   if (rest.length) named.push({ labels: { other: 'true' }, total: rest.reduce((n, s) => n + s.total, 0), behind: rest.reduce((n, s) => n + s.behind, 0) });
   return named;
 }
+
+/**
+ * A downstream keyshare's summary of its own clients for its upstream (issue 21, federation).
+ * `carried` maps each upstream timestamp version accepted to the first version of this service
+ * that carries it (ascending). A plain client holds upstream version U when its version is at or
+ * past U's; a client that is itself a downstream counts its summarised clients the same way.
+ */
+export function summarizeClients(clients: readonly ClientState[], carried: readonly (readonly [upstream: number, from: number])[]): ClientSummary {
+  const holdingOf = (c: ClientState, from: number): number =>
+    c.summary ? Math.max(0, ...Object.entries(c.summary.holding).filter(([v]) => Number(v) >= from).map(([, n]) => n)) : c.version >= from ? 1 : 0;
+  const holding: Record<string, number> = {};
+  for (const [upstream, from] of carried.slice(-SUMMARY_VERSIONS)) {
+    const n = clients.reduce((sum, c) => sum + holdingOf(c, from), 0);
+    if (n > 0) holding[String(upstream)] = n;
+  }
+  return { clients: clients.reduce((sum, c) => sum + (c.summary ? c.summary.clients : 1), 0), holding };
+}
+
+/** A summary names at most this many upstream versions (checkSummary refuses more). */
+export const SUMMARY_VERSIONS = 1000;

@@ -163,7 +163,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/api/v1', api);
 
   app.get('/ui', (c) => c.redirect('/ui/', 301));
-  app.route('/ui/', consoleRoutes(deps.console));
+  app.route('/ui/', consoleRoutes({ ...deps.console, clientLimits }));
 
   app.notFound((c) => c.json({ code: Codes.NOT_FOUND, message: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {

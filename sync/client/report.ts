@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyshareError } from '../../shared/errors.js';
 import { writePrivateFileAtomic } from '../../shared/private-files.js';
-import { httpRequest } from './http.js';
+import { httpRequest, type ConnectGuard } from './http.js';
 import { CLIENT_ID, type ClientReport } from '../../service/domain/clients.js';
 import { FetchCodes } from './errors.js';
 
@@ -31,8 +31,8 @@ export function cachedClientId(cacheDir: string): string {
   return id;
 }
 
-/** Posts the report; REPORT_FAILED (with the service's code) when it is not taken. */
-export async function sendReport(server: string, token: string, report: ClientReportInput): Promise<void> {
+/** Posts the report (a downstream keyshare's, with its summary and its outbound guard); REPORT_FAILED (with the service's code) when it is not taken. */
+export async function sendReport(server: string, token: string, report: ClientReportInput | ClientReport, guard?: ConnectGuard): Promise<void> {
   let status: number;
   let body: string;
   try {
@@ -41,6 +41,7 @@ export async function sendReport(server: string, token: string, report: ClientRe
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify(report),
       timeoutMs: 15_000,
+      guard,
     });
     status = res.status;
     body = res.body.toString('utf8');

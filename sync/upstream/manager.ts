@@ -14,7 +14,10 @@
  * Syncs of one upstream never overlap: a request during a sync runs once after it. Bundle
  * origins (url `bundle:...`) are listed but never polled.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inDryRun } from '../../service/dry-run.js';
 import { parseScope } from '../../service/domain/scope.js';
 import { DEFAULT_ORIGIN_GRACE_SECONDS, originExpiry } from '../../service/domain/origin-expiry.js';
 import { KeyshareError, Codes } from '../../service/errors.js';
@@ -35,6 +38,9 @@ import { upstreamBearer, upstreamToken } from './token.js';
 import { bearerHeader } from '../client/fetcher.js';
 import { httpRequest } from '../../service/net/http.js';
 import { checkUrlAddress, guardFor } from '../../service/net/outbound.js';
+import { carriedOf, nextCarried, reportUpstream, setReportToken } from './report.js';
+import { DEFAULT_CLIENT_LIMITS } from '../../service/rollout.js';
+import type { ClientSummary } from '../../service/domain/clients.js';
 import { isBundleRow, syncUpstream, upstreamCacheDir, upstreamState, type SyncLimits, type SyncOutcome } from './sync.js';
 import type { UpstreamInput, UpstreamMode, UpstreamView, Upstreams } from '../../service/federation.js';
 
@@ -57,6 +63,8 @@ export interface ManagerOptions {
   onSync?: (outcome: SyncOutcome) => void;
   /** Registry options for `oci://` upstreams (default: verified TLS, stored credentials; tests: { insecure: true } on loopback). */
   registry?: RegistryOptions;
+  /** Issue 21: clients silent for longer are left out of the rollout summary sent upstream (serve --clients-expiry). */
+  clientTtlMs?: number;
   /** A scheduled look at the upstream rows that failed (e.g. the store is unavailable); the next one tries again. */
   onError?: (error: unknown) => void;
 }
@@ -197,6 +205,7 @@ export class UpstreamManager implements Upstreams {
     const scopes = input.scopes && input.scopes.length > 0 ? [...new Set(input.scopes)].sort() : null;
     for (const s of scopes ?? []) parseScope(s);
     if (scopes && mode === 'mirror') throw invalid('a mirror serves the whole upstream repository: --scopes is for --mode federate');
+    if (input.reportToken && (mode === 'mirror' || isOciReference(input.url))) throw invalid('a rollout report goes to a keyshare service that this one federates: --report-token-file is for --mode federate over http(s)');
     const root = readPinnedRoot(typeof input.root === 'string' ? Buffer.from(input.root, 'utf8') : input.root);
     // A root version 1 names its repository at once: following this service itself is refused.
     const pinned = parseRootBytes(root, 'the pinned root');
@@ -207,12 +216,31 @@ export class UpstreamManager implements Upstreams {
     await this.store.transaction(async () => {
       if (await this.store.getUpstream(input.name)) throw upstreamError(UpstreamCodes.UPSTREAM_EXISTS, `an upstream named ${input.name} exists (remove it first)`);
       await this.store.putUpstream({ name: input.name, url, mode, scopes, root, state, timestampVersion: null, lastSuccessAt: null, lastError: null, createdAt: now, token });
+      await setReportToken(this.store, input.name, input.reportToken ?? null);
     });
+    if (inDryRun()) return { upstream: await this.get(input.name), sync: await this.dryRunSync(input.name) };
     // A fresh cache for a fresh upstream (a removed one of the same name may have left one).
     rmSync(upstreamCacheDir(this.instance.dataDir, input.name), { recursive: true, force: true });
     const outcome = await this.sync(input.name);
     if (this.started) await this.reconcileRunners();
     return { upstream: await this.get(input.name), sync: outcome[0]! };
+  }
+
+  /**
+   * Issue 21 (`upstream add --dry-run`): the first sync of an upstream being planned, the same
+   * syncUpstream as the real add's, run inside the dry run's transaction (service/dry-run.ts rolls
+   * its writes back) with a scratch cache, outside the runners (nothing polls it afterwards). A
+   * failed sync fails the plan: an empty plan would read as "nothing changes".
+   */
+  private async dryRunSync(name: string): Promise<SyncOutcome> {
+    const scratch = mkdtempSync(join(tmpdir(), 'keyshare-upstream-plan-'));
+    try {
+      const outcome = await syncUpstream({ ...this.syncDeps(), dataDir: scratch }, name);
+      if (!outcome.ok) throw new KeyshareError(outcome.error!.code, `the upstream could not be read, so there is no plan: ${outcome.error!.message}`);
+      return outcome;
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   }
 
   /** Removes an upstream: its mirror, and every federated scope only it defined (with anything added on top). */
@@ -230,6 +258,7 @@ export class UpstreamManager implements Upstreams {
         scopesRemoved = plan.deleteScopes;
       }
       await this.store.deleteUpstream(name);
+      await setReportToken(this.store, name, null);
     });
     this.runners.delete(name);
     rmSync(upstreamCacheDir(this.instance.dataDir, name), { recursive: true, force: true });
@@ -281,19 +310,10 @@ export class UpstreamManager implements Upstreams {
     }
     const run = (async () => {
       try {
-        return await syncUpstream(
-          {
-            store: this.store,
-            dataDir: this.instance.dataDir,
-            publisher: this.instance.publisher,
-            audit: this.instance.audit,
-            clock: this.options.clock,
-            limits: this.options.limits,
-            registry: this.options.registry,
-            outbound: this.instance.outbound,
-          },
-          name,
-        );
+        const outcome = await syncUpstream(this.syncDeps(), name);
+        // Issue 21: the rollout report to the upstream, after the sync (its failure fails nothing here).
+        if (outcome.ok) await this.reportRollout(name, outcome).catch((e) => this.options.onError?.(e));
+        return outcome;
       } catch (e) {
         const err = e instanceof KeyshareError ? e : new KeyshareError(Codes.INTERNAL, (e as Error).message, { cause: e });
         return { name, ok: false, changed: false, timestampVersion: null, error: { code: err.code, message: err.message } } satisfies SyncOutcome;
@@ -314,6 +334,39 @@ export class UpstreamManager implements Upstreams {
     this.syncing.add(tracked);
     void tracked.finally(() => this.syncing.delete(tracked));
     return run;
+  }
+
+  /**
+   * Issue 21 (report.ts): records which version here first carries the upstream version just
+   * accepted (after this service has published it), then reports to the upstream when it has a
+   * report token.
+   */
+  private async reportRollout(name: string, outcome: SyncOutcome): Promise<void> {
+    let row = await this.store.getUpstream(name);
+    if (!row || !federates(row) || isOciRow(row) || outcome.timestampVersion === null) return;
+    const carried = carriedOf(row);
+    if (carried[carried.length - 1]?.[0] !== outcome.timestampVersion) {
+      await this.instance.publisher.flush();
+      const ours = (await this.store.latestMetadata('timestamp'))?.version ?? 0;
+      await this.store.updateUpstreamStatus(name, { state: { ...(row.state ?? {}), carried: nextCarried(carried, outcome.timestampVersion, ours) } });
+      row = (await this.store.getUpstream(name)) ?? row;
+    }
+    const ttlMs = this.options.clientTtlMs ?? DEFAULT_CLIENT_LIMITS.ttlMs;
+    const clients = async () => (await this.store.listClients(new Date(this.clock().getTime() - ttlMs).toISOString())).map((c) => ({ ...c, summary: c.summary as ClientSummary | null }));
+    await reportUpstream({ store: this.store, outbound: this.instance.outbound, clients }, row);
+  }
+
+  private syncDeps() {
+    return {
+      store: this.store,
+      dataDir: this.instance.dataDir,
+      publisher: this.instance.publisher,
+      audit: this.instance.audit,
+      clock: this.options.clock,
+      limits: this.options.limits,
+      registry: this.options.registry,
+      outbound: this.instance.outbound,
+    };
   }
 
   private afterSync(name: string, r: Runner, outcome: SyncOutcome): void {

@@ -95,6 +95,8 @@ export interface UpstreamState {
   mirrorFiles?: number;
   /** The timestamp and snapshot keys of the newest root accepted, to tell a rotation (TUF 5.3.11). */
   onlineKeys?: string;
+  /** federate, issue 21: [upstream version, first version here carrying it] (report.ts), kept across syncs. */
+  carried?: [number, number][];
 }
 
 /** The keys and thresholds of the timestamp and snapshot roles of a root. */
@@ -279,6 +281,7 @@ async function commit(deps: SyncDeps, row: UpstreamRecord, f: Fetched, now: Date
         ? [`${UpstreamCodes.SCOPE_EXISTS}: ${conflicts.length} scope(s) defined locally here were left out: ${conflicts.slice(0, 10).join(', ')}${conflicts.length > 10 ? ', ...' : ''}`]
         : []),
     ];
+    f.state.carried = upstreamState(current)?.carried;
     await store.updateUpstreamStatus(row.name, {
       state: f.state as unknown as Record<string, unknown>,
       timestampVersion: f.state.timestampVersion,

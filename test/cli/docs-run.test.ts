@@ -39,6 +39,7 @@ const CANNOT_RUN: [RegExp, string][] = [
   [/witness rm w1/, 'names a witness the reader added (test/service/tlog/witness.test.ts adds and removes one)'],
   [/tenant add acme /, 'a second tenant over the scopes of the example before it (a scope belongs to one tenant)'],
   [/bundle import .*--root central-root\.json/, "needs another site's bundle and root"],
+  [/diff --bundle .*--root central-root\.json/, "needs another site's bundles and root"],
   [/oci:\/\/(registry\.acme\.io|mirror\.internal)\//, 'needs an OCI registry of the reader (test/e2e/bundle-oci.test.ts pushes and pulls through a real one)'],
   [/crl add (acme-intermediate|intermediate-ca)\.crl/, 'needs a CRL of your CA'],
   [/revoke cert --cert leaf\.pem/, 'needs a certificate of the reader'],

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { fixturePath, readFixture } from '../../fixtures/index.js';
-import { expectedCertId } from '../service/crypto/helpers.js';
+import { expectedCertId, expectedSpkiId } from '../service/crypto/helpers.js';
 import { cleanupTempDirs, startTestService, type TestService } from '../support/service.js';
 
 // Never skipped: a missing Chromium fails the file (test/support/system-tools.ts).
@@ -104,6 +104,14 @@ if (!haveChromium && process.env.CI) {
       expect(await h1()).toBe('Revocations');
       expect(await page.getByLabel('Key ID (for a key)').inputValue()).toBe(rootId);
       await go(page.getByRole('button', { name: 'Revoke', exact: true }));
+      // Issue 21: the plan first (the anchor leaves both scopes), and nothing changed until confirmed.
+      expect(await h1()).toBe('Confirm');
+      const plan = await page.getByRole('region', { name: 'Plan' }).innerText();
+      expect(plan).toContain('registry.acme.io/team-a: update');
+      expect(plan).toContain(`− ca anchor acme-root ${rootId}`);
+      expect((await service.api('GET', '/revocations')).body.keys).toEqual([]);
+      await page.screenshot({ path: join(SHOTS, 'ui-confirm.png'), fullPage: true });
+      await go(page.getByRole('button', { name: `Confirm: Revoke key ${rootId} everywhere` }));
       expect(await page.getByRole('status').innerText()).toContain(`Revoked key ${rootId} everywhere`);
       expect(await page.getByRole('table', { name: /revoked keys/ }).innerText()).toContain(rootId);
 
@@ -124,6 +132,28 @@ if (!haveChromium && process.env.CI) {
       // The API sees the same state.
       const rev = await service.api('GET', '/revocations');
       expect(rev.body.keys.map((k: { id: string }) => k.id)).toContain(rootId);
+
+      // Issue 21: anchor and scope removal show their plan and wait for confirmation; Cancel changes nothing.
+      await service.api('POST', '/scopes/registry.acme.io/anchors', { publicKey: readFixture('keys/ec-p256.pub.pem').toString('utf8'), name: 'ci' });
+      const ciId = expectedSpkiId(readFixture('keys/ec-p256.pub.pem').toString('utf8'));
+      await go(page.getByRole('link', { name: 'Scopes', exact: true }));
+      await go(page.getByRole('button', { name: `Remove ci (${ciId}) from registry.acme.io` }));
+      expect(await h1()).toBe('Confirm');
+      expect(await page.getByRole('region', { name: 'Plan' }).innerText()).toContain(`registry.acme.io/team-a: update`);
+      await go(page.getByRole('link', { name: 'Cancel' }));
+      expect(await scopeRegion('registry.acme.io/team-a').innerText()).toContain(ciId);
+      await go(page.getByRole('button', { name: `Remove ci (${ciId}) from registry.acme.io` }));
+      await go(page.getByRole('button', { name: `Confirm: Remove anchor ${ciId} from registry.acme.io` }));
+      expect(await page.getByRole('status').innerText()).toContain(`Removed anchor ${ciId} from registry.acme.io`);
+      expect(await scopeRegion('registry.acme.io/team-a').innerText()).not.toContain(ciId);
+      await go(page.getByRole('button', { name: 'Remove scope registry.acme.io/team-a' }));
+      expect(await page.getByRole('region', { name: 'Plan' }).innerText()).toContain('registry.acme.io/team-a: remove');
+      expect((await service.api('GET', '/scopes')).body.scopes.map((x: { scope: string }) => x.scope)).toContain('registry.acme.io/team-a');
+      await go(page.getByRole('button', { name: 'Confirm: Remove scope registry.acme.io/team-a' }));
+      expect(await page.getByRole('status').innerText()).toContain('Removed scope registry.acme.io/team-a');
+      expect((await service.api('GET', '/scopes')).body.scopes.map((x: { scope: string }) => x.scope)).not.toContain('registry.acme.io/team-a');
+      const entries = (await service.api('GET', '/audit')).body.entries as { action: string; details: { via?: string } | null }[];
+      expect(entries.filter((e) => e.details?.via === 'console').map((e) => e.action)).toEqual(expect.arrayContaining(['revocation.add', 'anchor.remove', 'scope.delete']));
 
       // Signing out ends the session on the server.
       await go(page.getByRole('button', { name: 'Sign out' }));

@@ -111,6 +111,20 @@ describe('the configuration', () => {
     expectInvalid(() => loadConfig({ flags: { sigstoreScope: 'Registry.ACME.io' }, env: {}, cwd }), /^sigstore-scope \(from --sigstore-scope\): .*lower case/);
   });
 
+  it('reads the client registry settings (issue 21) from flags, environment or keyshare.yaml, and refuses bad values', () => {
+    const cwd = tempDir();
+    const data = join(cwd, 'data');
+    mkdirSync(data);
+    expect(loadConfig({ flags: {}, env: {}, cwd }).clients).toEqual({ cap: 10_000, ttlMs: 30 * 86_400_000 });
+    writeFileSync(join(data, 'keyshare.yaml'), 'clients:\n  cap: 500\n  expiry: 2d\n');
+    expect(loadConfig({ flags: { data }, env: {}, cwd }).clients).toEqual({ cap: 500, ttlMs: 2 * 86_400_000 });
+    expect(loadConfig({ flags: { data }, env: { KEYSHARE_CLIENTS_CAP: '40', KEYSHARE_CLIENTS_EXPIRY: '90m' }, cwd }).clients).toEqual({ cap: 40, ttlMs: 90 * 60_000 });
+    expect(loadConfig({ flags: { data, clientsCap: '7', clientsExpiry: '1h' }, env: { KEYSHARE_CLIENTS_CAP: '40' }, cwd }).clients).toEqual({ cap: 7, ttlMs: 3600_000 });
+    expectInvalid(() => loadConfig({ flags: { clientsCap: '0' }, env: {}, cwd }), /^clients\.cap \(from --clients-cap\): must be a whole number/);
+    expectInvalid(() => loadConfig({ flags: {}, env: { KEYSHARE_CLIENTS_CAP: '1e3' }, cwd }), /^clients\.cap \(from KEYSHARE_CLIENTS_CAP\)/);
+    expectInvalid(() => loadConfig({ flags: { clientsExpiry: '10s' }, env: {}, cwd }), /^clients\.expiry \(from --clients-expiry\): must be between 60s/);
+  });
+
   it('reads durations and sizes', () => {
     expect(durationSeconds('90s')).toBe(90);
     expect(durationSeconds('1h30m')).toBe(5400);

@@ -17,6 +17,7 @@ import { validationHook } from '../validation.js';
 import { audited, authorizeFor } from '../authz.js';
 import type { Upstreams } from '../../federation.js';
 import { Codes, KeyshareError } from '../../errors.js';
+import { DryRunQuery, isDryRun, planned } from '../dry-run.js';
 import { FederationCodes } from '../../domain/federation.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
@@ -61,6 +62,7 @@ const UpstreamCreate = z
       .nullable()
       .optional()
       .openapi({ description: "a bearer token of the upstream (e.g. a reader token there), sent to its feed and repository only: it gets the feed's reserved slots. Stored, never shown" }),
+    reportToken: z.string().max(300).nullable().optional().openapi({ description: "a `client` token of the upstream: this service then reports its own clients' rollout there after each sync (federate mode)" }),
     ca: z.string().max(256 * 1024).nullable().optional().openapi({ description: "oci:// only: PEM CA certificate(s) for the registry's TLS certificate (default: the service's)" }),
     insecure: z.boolean().optional().openapi({ description: 'oci:// only: plain HTTP, for a registry on loopback only' }),
   })
@@ -106,8 +108,12 @@ const add = createRoute({
   path: '/upstreams',
   tags: ['upstreams'],
   summary: 'Follow an upstream keyshare service (federate its scopes, or mirror its repository); syncs it once',
-  request: { body: { content: { 'application/json': { schema: UpstreamCreate } }, required: true } },
-  responses: { 201: json(z.object({ upstream: UpstreamView, sync: SyncOutcome }), 'added (the first sync may have failed: see sync.error)'), ...errors },
+  request: { query: DryRunQuery, body: { content: { 'application/json': { schema: UpstreamCreate } }, required: true } },
+  responses: {
+    200: json(z.object({ upstream: UpstreamView, sync: SyncOutcome, plan: z.array(z.any()), dryRun: z.boolean() }), 'with dryRun: the plan of following it (its first sync, rolled back); a failed sync is an error'),
+    201: json(z.object({ upstream: UpstreamView, sync: SyncOutcome }), 'added (the first sync may have failed: see sync.error)'),
+    ...errors,
+  },
 });
 const remove = createRoute({
   method: 'delete',
@@ -144,6 +150,12 @@ export function upstreamRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(get, async (c) => c.json({ upstream: await manager(c).get(c.req.valid('param').name) }, 200));
   app.openapi(add, async (c) => {
     const body = c.req.valid('json');
+    const input = { name: body.name, url: body.url, root: body.root, mode: body.mode, scopes: body.scopes ?? null, token: body.token ?? null, reportToken: body.reportToken ?? null, ca: body.ca ?? null, insecure: body.insecure };
+    if (isDryRun(c)) {
+      // Issue 21: the plan of the add and its first sync, by the same code, rolled back.
+      const { result, plan } = await planned(c, 'upstream.add', [null], () => manager(c).add(input));
+      return c.json({ ...result, plan, dryRun: true }, 200);
+    }
     const r = await audited(
       c,
       {
@@ -152,7 +164,7 @@ export function upstreamRoutes(): OpenAPIHono<AppEnv> {
         target: body.name,
         details: { url: body.url, mode: body.mode ?? 'federate', scopes: body.scopes ?? null, authenticated: Boolean(body.token?.trim()), ...(body.ca ? { ca: true } : {}), ...(body.insecure ? { insecure: true } : {}) },
       },
-      () => manager(c).add({ name: body.name, url: body.url, root: body.root, mode: body.mode, scopes: body.scopes ?? null, token: body.token ?? null, ca: body.ca ?? null, insecure: body.insecure }),
+      () => manager(c).add(input),
     );
     return c.json(r, 201);
   });

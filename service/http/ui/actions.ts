@@ -8,6 +8,8 @@ import { revocationsDigest, scopeDigest } from '../../audit/digest.js';
 import type { Instance } from '../../instance.js';
 import type { Principal } from '../context.js';
 import type { AuditRow } from './views.js';
+import { dryRun } from '../../dry-run.js';
+import type { ScopePlan } from '../../domain/plan.js';
 
 export interface ConsoleWrite {
   action: string;
@@ -42,6 +44,15 @@ export async function consoleWrite<T>(instance: Instance, principal: Principal, 
   }
   const digest = w.action === 'revocation.add' ? () => revocationsDigest(store, w.scope) : w.scope !== null ? () => scopeDigest(store, w.scope!) : undefined;
   return audit.run(principal.tokenId, { action: w.action, scope: w.scope, target: w.target ?? null, details: { via: 'console' }, digest }, fn);
+}
+
+/**
+ * Issue 21: the plan of a console write before it is confirmed: the same authorisation, then the
+ * same write run and rolled back (service/dry-run.ts). Nothing is stored or audited.
+ */
+export async function consolePlan(instance: Instance, principal: Principal, w: ConsoleWrite, fn: () => Promise<unknown>): Promise<ScopePlan[]> {
+  authorize(principal, w.action, [w.scope]);
+  return (await dryRun(instance.store, fn)).plan;
 }
 
 /** The newest audit entries before `before` (a seq), newest first, and where older ones start. */

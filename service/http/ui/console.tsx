@@ -13,7 +13,7 @@
  */
 import { evaluateHealth } from '../../health.js';
 import { recentVersions } from '../../history.js';
-import { DEFAULT_CLIENT_LIMITS, revocationRollouts } from '../../rollout.js';
+import { DEFAULT_CLIENT_LIMITS, revocationRollouts, type ClientLimitsConfig } from '../../rollout.js';
 import { HistoryPage, RolloutPage } from './history-views.js';
 import { anchorIdOf } from '../../domain/anchor.js';
 import { Hono, type Context } from 'hono';
@@ -26,7 +26,8 @@ import { KeyshareError, Codes, isKeyshareError } from '../../errors.js';
 import type { Level } from '../../domain/types.js';
 import { DEFAULT_EXPIRY, lifetimeOf, type ExpiryConfig } from '../../repo/layout.js';
 import type { AppEnv } from '../context.js';
-import { consoleAudit, consoleWrite, revocationTarget } from './actions.js';
+import { consoleAudit, consolePlan, consoleWrite, revocationTarget, type ConsoleWrite } from './actions.js';
+import { ConfirmPage } from './pages/confirm.js';
 import { expiringAnchors, expiryOf, roleExpiry, roleStates, scopeTree } from './model.js';
 import {
   COOKIE_PATH,
@@ -59,6 +60,8 @@ export interface ConsoleOptions {
   clock?: () => Date;
   /** Largest form body, uploads included (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Issue 21: the client registry's limits, as the API's (the Rollout page counts the same clients). */
+  clientLimits?: ClientLimitsConfig;
 }
 
 type ConsoleEnv = { Variables: AppEnv['Variables'] & { session: ConsoleSession } };
@@ -314,6 +317,48 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
     );
   });
 
+  /**
+   * Issue 21: a destructive change is made only when its form comes back with `confirm=1`; the
+   * first post answers its plan (the dry run of the same write) with a Confirm button.
+   */
+  const confirmFirst = async (c: C, body: Record<string, unknown>, w: ConsoleWrite, fn: () => Promise<unknown>, ask: { title: string; action: string; back: string }) => {
+    if (body.confirm === '1') return null;
+    const fields = Object.fromEntries(Object.entries(body).flatMap(([k, v]) => (typeof v === 'string' && k !== 'csrf' && k !== 'confirm' ? [[k, v]] : [])));
+    const plan = await consolePlan(c.get('instance'), c.get('principal'), w, fn);
+    return page(c, <ConfirmPage user={userOf(c.get('session'))} c={{ ...ask, fields, plan }} />);
+  };
+
+  app.post('/anchors/remove', async (c) => {
+    const body = await c.req.parseBody();
+    const scope = str(body.scope);
+    const id = str(body.id);
+    const w: ConsoleWrite = { action: 'anchor.remove', scope, target: id };
+    const remove = () => c.get('instance').service.removeAnchor(scope, id);
+    try {
+      const asked = await confirmFirst(c, body, w, remove, { title: `Remove anchor ${id} from ${scope}`, action: '/ui/anchors/remove', back: '/ui/scopes' });
+      if (asked) return asked;
+      await consoleWrite(c.get('instance'), c.get('principal'), w, remove);
+      return done(c, '/ui/scopes', 'ok', `Removed anchor ${id} from ${scope}.`);
+    } catch (e) {
+      return done(c, '/ui/scopes', 'error', `Could not remove the anchor: ${failure(e)}`);
+    }
+  });
+
+  app.post('/scopes/remove', async (c) => {
+    const body = await c.req.parseBody();
+    const scope = str(body.scope);
+    const w: ConsoleWrite = { action: 'scope.delete', scope };
+    const remove = () => c.get('instance').service.deleteScope(scope);
+    try {
+      const asked = await confirmFirst(c, body, w, remove, { title: `Remove scope ${scope}`, action: '/ui/scopes/remove', back: '/ui/scopes' });
+      if (asked) return asked;
+      await consoleWrite(c.get('instance'), c.get('principal'), w, remove);
+      return done(c, '/ui/scopes', 'ok', `Removed scope ${scope}.`);
+    } catch (e) {
+      return done(c, '/ui/scopes', 'error', `Could not remove scope ${scope}: ${failure(e)}`);
+    }
+  });
+
   app.post('/revocations', async (c) => {
     const body = await c.req.parseBody();
     const kind = str(body.kind) as 'key' | 'certificate' | 'signature';
@@ -330,8 +375,11 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
     try {
       if (!['key', 'certificate', 'signature'].includes(kind)) throw new KeyshareError(Codes.BAD_REQUEST, 'choose what to revoke');
       const { service } = c.get('instance');
-      const r = await consoleWrite(c.get('instance'), c.get('principal'), { action: 'revocation.add', scope, nullScope: true, target: revocationTarget(input) }, () => service.revoke(input));
+      const w: ConsoleWrite = { action: 'revocation.add', scope, nullScope: true, target: revocationTarget(input) };
       const what = kind === 'key' ? `key ${input.id}` : kind === 'signature' ? `signature ${input.digest}` : `certificate ${input.serial} of ${input.issuer}`;
+      const asked = await confirmFirst(c, body, w, () => service.revoke(input), { title: `Revoke ${what} ${scope ? `at ${scope}` : 'everywhere'}`, action: '/ui/revocations', back: '/ui/revocations' });
+      if (asked) return asked;
+      const r = await consoleWrite(c.get('instance'), c.get('principal'), w, () => service.revoke(input));
       return done(c, '/ui/revocations', 'ok', r.added ? `Revoked ${what} ${scope ? `at ${scope}` : 'everywhere'}.` : `${what} was already revoked.`);
     } catch (e) {
       return done(c, '/ui/revocations', 'error', `Could not revoke: ${failure(e)}`);
@@ -383,7 +431,7 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
   });
   app.get('/rollout', async (c) => {
     const s = c.get('session');
-    return page(c, <RolloutPage user={userOf(s)} flash={takeFlash(s)} rollouts={await revocationRollouts(c.get('instance').store, clock(), DEFAULT_CLIENT_LIMITS)} />);
+    return page(c, <RolloutPage user={userOf(s)} flash={takeFlash(s)} rollouts={await revocationRollouts(c.get('instance').store, clock(), options.clientLimits ?? DEFAULT_CLIENT_LIMITS)} />);
   });
 
   app.notFound((c) => page(c as C, <ErrorPage status={404} message={`There is no page at ${c.req.path}.`} user={null} />, 404));

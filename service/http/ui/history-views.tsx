@@ -11,7 +11,7 @@ import type { AuditRecord } from '../../store/index.js';
 import { Layout, type PageUser } from './views.js';
 import type { Flash } from './session.js';
 
-const PlanList: FC<{ plan: ScopePlan[] }> = ({ plan }) => (
+export const PlanList: FC<{ plan: ScopePlan[] }> = ({ plan }) => (
   <ul>
     {plan.map((p) => (
       <li>

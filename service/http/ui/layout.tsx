@@ -194,6 +194,7 @@ ul.tree.top { padding-left:0; border-left:0; }
 fieldset { border:0; padding:0; margin:0; } legend { font-weight:700; font-size:1.1em; margin-bottom:.4em; }
 label { display:block; font-weight:600; margin-bottom:.2em; }
 input[type=checkbox] + label { display:inline; font-weight:400; }
+form.inline { display:inline; margin-left:.5em; }
 input:not([type=checkbox]):not([type=file]), select, textarea { width:100%; padding:.4em; border:1px solid #8c959f; border-radius:4px; font:inherit; }
 textarea { font-family: ui-monospace, monospace; font-size:.85em; }
 button { padding:.45em 1em; border-radius:6px; border:1px solid var(--accent); background:var(--accent); color:#fff; font:inherit; cursor:pointer; }

@@ -109,7 +109,13 @@ describe('the web console', () => {
     expect(anchor).toMatchObject({ type: 'publicKey', name: 'ci' });
     const page = await (await app.request('/ui/scopes', { headers: { cookie } })).text();
     expect(page).toContain(`Added publicKey anchor ci (${anchor!.id}) to registry.acme.io/team-b.`);
-    await post('/ui/revocations', cookie, { kind: 'key', id: anchor!.id, reason: 'keyCompromise', scope: 'registry.acme.io/team-b', csrf });
+    // Issue 21: the first post answers the plan and changes nothing; the confirmed post revokes.
+    const form = { kind: 'key', id: anchor!.id, reason: 'keyCompromise', scope: 'registry.acme.io/team-b', csrf };
+    const asked = await (await post('/ui/revocations', cookie, form)).text();
+    expect(asked).toContain('<h1>Confirm</h1>');
+    expect(asked).toContain('name="confirm" value="1"');
+    expect((await instance.store.listRevocations()).keys).toEqual([]);
+    await post('/ui/revocations', cookie, { ...form, confirm: '1' });
     expect((await instance.store.listRevocations()).keys).toContainEqual(expect.objectContaining({ id: anchor!.id, reason: 'keyCompromise', scope: 'registry.acme.io/team-b' }));
     const audit = (await api('GET', '/audit')).body;
     const entries: { action: string; details: { via?: string } | null; outcome: string }[] = audit.entries ?? audit;

@@ -6,7 +6,20 @@ import { CRITICAL_DAYS, WARN_DAYS } from '../model.js';
 import type { Flash } from '../session.js';
 import { Csrf, ExpiryText, Id, Layout, ScopeLink, scopeAnchor, type PageUser } from '../layout.js';
 
-const AnchorTable: FC<{ node: ScopeNode; now: Date; canRevoke: boolean }> = ({ node, now, canRevoke }) => (
+/** Issue 21: a destructive change is a form whose first post answers the plan and asks to confirm (console.tsx). */
+const RemoveForm: FC<{ action: string; csrf: string; fields: Record<string, string>; label: string }> = ({ action, csrf, fields, label }) => (
+  <form method="post" action={action} class="inline">
+    <Csrf token={csrf} />
+    {Object.entries(fields).map(([name, value]) => (
+      <input type="hidden" name={name} value={value} />
+    ))}
+    <button type="submit" aria-label={label}>
+      Remove…
+    </button>
+  </form>
+);
+
+const AnchorTable: FC<{ node: ScopeNode; now: Date; canRevoke: boolean; csrf: string }> = ({ node, now, canRevoke, csrf }) => (
   <table>
     <caption>
       Effective anchors of <code>{node.scope}</code> ({node.anchors.length})
@@ -40,6 +53,7 @@ const AnchorTable: FC<{ node: ScopeNode; now: Date; canRevoke: boolean }> = ({ n
               <a href={`/ui/revocations?kind=key&id=${encodeURIComponent(a.id)}`} aria-label={`Revoke ${a.name} (${a.id})`}>
                 Revoke…
               </a>
+              {a.definedAt === node.scope && <RemoveForm action="/ui/anchors/remove" csrf={csrf} fields={{ scope: node.scope, id: a.id }} label={`Remove ${a.name} (${a.id}) from ${node.scope}`} />}
             </td>
           )}
         </tr>
@@ -58,7 +72,7 @@ function noAnchorsReason(node: ScopeNode): string {
   return `No effective anchors: ${n === 1 ? 'the one anchor' : `all ${n} anchors`} defined here${node.inherit ? ' or inherited' : ''} ${n === 1 ? 'is' : 'are'} ${why}.`;
 }
 
-const ScopeItem: FC<{ node: ScopeNode; now: Date; canRevoke: boolean }> = ({ node, now, canRevoke }) => (
+const ScopeItem: FC<{ node: ScopeNode; now: Date; canRevoke: boolean; csrf: string }> = ({ node, now, canRevoke, csrf }) => (
   <li>
     <section class="scope" id={scopeAnchor(node.scope)} aria-label={`Scope ${node.scope}`}>
       <h3>
@@ -69,12 +83,13 @@ const ScopeItem: FC<{ node: ScopeNode; now: Date; canRevoke: boolean }> = ({ nod
         {node.ownLevel ? '' : node.levelFrom ? ` (inherited from ${node.levelFrom})` : ' (default)'} ·{' '}
         {node.scope === '*' ? 'the default scope' : node.inherit ? 'inherits from parents' : <strong>does not inherit</strong>}
         {node.source ? ` · from upstream ${node.source}` : ''}
+        {canRevoke && <RemoveForm action="/ui/scopes/remove" csrf={csrf} fields={{ scope: node.scope }} label={`Remove scope ${node.scope}`} />}
       </p>
-      {node.anchors.length > 0 ? <AnchorTable node={node} now={now} canRevoke={canRevoke} /> : <p class="muted">{noAnchorsReason(node)}</p>}
+      {node.anchors.length > 0 ? <AnchorTable node={node} now={now} canRevoke={canRevoke} csrf={csrf} /> : <p class="muted">{noAnchorsReason(node)}</p>}
       {node.children.length > 0 && (
         <ul class="tree">
           {node.children.map((child) => (
-            <ScopeItem node={child} now={now} canRevoke={canRevoke} />
+            <ScopeItem node={child} now={now} canRevoke={canRevoke} csrf={csrf} />
           ))}
         </ul>
       )}
@@ -98,7 +113,7 @@ export const ScopesPage: FC<{ user: PageUser; flash: Flash | null; tree: ScopeNo
       ) : (
         <ul class="tree top" aria-labelledby="tree">
           {tree.map((n) => (
-            <ScopeItem node={n} now={now} canRevoke={canWrite} />
+            <ScopeItem node={n} now={now} canRevoke={canWrite} csrf={user.csrf} />
           ))}
         </ul>
       )}
