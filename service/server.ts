@@ -12,6 +12,7 @@ import { KeyshareError, Codes } from './errors.js';
 import { closeFeed, type FeedLimits } from './http/routes/feed.js';
 import { composeServices, type UpstreamOptions } from './composition.js';
 import { StaticDir } from './repo/static-dir.js';
+import { staticLogFiles } from './tlog/static-files.js';
 import { evaluateHealth } from './health.js';
 import { Replication } from './replication.js';
 import { notModified, tufFastPath } from './http/routes/tuf.js';
@@ -276,6 +277,7 @@ function startStaticDir(instance: Instance, dir: string, log: (e: Record<string,
       getMetadata: (role, version) => store.getMetadata(role, version),
       listMetadataVersions: (role) => store.listMetadataVersions(role),
       getTarget: (sha256, path) => store.getTarget(sha256, path),
+      log: instance.log ? () => staticLogFiles(instance.log!) : undefined,
     },
     { onError: (err) => log({ level: 'error', msg: 'static dir write failed', err: err instanceof Error ? err.message : String(err) }) },
   );

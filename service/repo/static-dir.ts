@@ -3,6 +3,7 @@
  * `/tuf/` layout as plain files, for nginx, an object store or a CDN to serve.
  *
  *   {N}.root.json  root.json  timestamp.json  {V}.{role}.json  targets/{dir}/{sha256}.{name}
+ *   log/checkpoint  log/key  log/tile/...   (issue 23: the transparency log, to serve at /log/)
  *
  * Each pass reads one published version (a timestamp and the snapshot it names), then writes
  * every file that version needs and the directory does not hold yet: versioned files first,
@@ -20,6 +21,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { MetadataKind } from '@tufjs/models';
 import { KeyshareError, Codes } from '../errors.js';
 import { parseMetadata } from './tuf.js';
+import type { StaticLogFiles } from '../tlog/static-files.js';
 
 /** A stored metadata version (the store's MetadataRecord, reduced to what is written). */
 export interface StaticMetadata {
@@ -37,6 +39,8 @@ export interface StaticSource {
   getMetadata(role: string, version: number): MaybePromise<StaticMetadata | null>;
   listMetadataVersions(role: 'root'): MaybePromise<StaticMetadata[]>;
   getTarget(sha256: string, path: string): MaybePromise<{ bytes: Uint8Array } | null>;
+  /** Issue 23: the transparency log's files (service/tlog/static-files.ts), when the repository has a log. */
+  log?: () => Promise<StaticLogFiles | null>;
 }
 
 export interface StaticDirOptions {
@@ -133,6 +137,18 @@ export class StaticDir {
       await this.writeAtomic(f.rel, await f.bytes());
       this.written.add(f.rel);
       files++;
+    }
+    // Issue 23: the log before timestamp.json, so that a client never sees a timestamp the served checkpoint lacks.
+    const log = await this.source.log?.();
+    if (log) {
+      for (const t of log.tiles) {
+        if (this.written.has(t.rel)) continue;
+        await this.writeAtomic(t.rel, await t.bytes());
+        this.written.add(t.rel);
+        files++;
+      }
+      await this.writeAtomic('log/key', Buffer.from(log.key));
+      await this.writeAtomic('log/checkpoint', Buffer.from(log.checkpoint));
     }
     // The newest root at a fixed name, for people and tools that want "the" root; not for pinning.
     await this.writeAtomic('root.json', plan.root.bytes);
