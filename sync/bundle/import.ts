@@ -60,6 +60,7 @@ import { bundleHop } from '../upstream/source.js';
 import { BUNDLE_JSON, SOURCE_PREFIX, TUF_DIR, parseManifest, type BundleManifest } from './format.js';
 import { verifyBundle, type VerifiedBundle } from './verify.js';
 import { checkBundleLog, type KeptLog } from './log-proof.js';
+import { INDEX_TARGET, logKeyStated } from '../../shared/trust-index.js';
 
 export interface ImportOptions {
   /** The bundle file (tar, or gzip-compressed tar). */
@@ -241,6 +242,12 @@ function crlListing(path: string, scope: string, bytes: Buffer): CrlListing {
   return { scope, crls: crls as { issuer: string; target: string }[] };
 }
 
+/** The log key the bundle's verified top-level targets state (issue 23; trust-index.ts logKeyStated). */
+function statedLogKey(v: VerifiedBundle): string | undefined {
+  const top = v.files.find((f) => f.path === `${v.snapshot.meta.targets}.targets.json`);
+  return top ? logKeyStated(parseMetadata(MetadataKind.Targets, readFileSync(top.file)).signed.targets[INDEX_TARGET]?.custom) : undefined;
+}
+
 async function apply(store: Store, v: VerifiedBundle, now: Date, options: ImportOptions): Promise<ImportResult> {
   const origin = v.origin;
   const source = bundleSource(origin);
@@ -269,7 +276,7 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
   // Issue 23: the bundle's timestamp is in the origin's log, whose tree extends the one kept (offline).
   const rootV1 = v.files.find((f) => f.path === '1.root.json');
   if (!rootV1) throw bundleError(BundleCodes.BUNDLE_INVALID, 'the bundle has no root version 1');
-  const log = checkBundleLog(v.manifest.log, v.timestamp, readFileSync(rootV1.file), prev?.log ?? null);
+  const log = checkBundleLog(v.manifest.log, v.timestamp, readFileSync(rootV1.file), prev?.log ?? null, statedLogKey(v));
 
   // The trust documents: the signed index names the origin's scopes; the bundle may carry fewer.
   const byPath = new Map(v.targets.map((t) => [t.path, t]));

@@ -12,6 +12,11 @@
  * bundle.json is not signed: each piece is checked against what is (the log key's signature on
  * the checkpoint, the TUF-verified timestamp bytes), so a forged section only fails.
  *
+ * The log key is the one the bundle's verified top-level targets state (index.json's `custom`,
+ * signed through the root chain); from an origin that states none, the key of its first logged
+ * bundle (trust on first use). A stated key other than the pinned one is a rotation: the kept
+ * checkpoint is then checked with the key that signed it.
+ *
  * The importer pins the log key and keeps the newest checkpoint it accepted, per origin, in the
  * upstream row's state. A bundle is refused with NOT_LOGGED when its timestamp is not in the
  * signed tree (or it has no log after the origin showed one), and with LOG_INCONSISTENT when its
@@ -86,7 +91,7 @@ function hashes(list: unknown, what: string): Hash[] {
  * what to keep once the import lands; null for a bundle without log from an origin that never
  * showed one (bundles from before issue 23).
  */
-export function checkBundleLog(section: unknown, timestamp: { version: number; sha256: string }, rootV1: Buffer, kept: KeptLog | null): KeptLog | null {
+export function checkBundleLog(section: unknown, timestamp: { version: number; sha256: string }, rootV1: Buffer, kept: KeptLog | null, stated?: string): KeptLog | null {
   if (section === undefined || section === null) {
     if (kept) throw fail('NOT_LOGGED', `the bundle carries no transparency log, and this origin's earlier bundles did (log ${kept.key.split('+')[0]})`);
     return null;
@@ -103,7 +108,8 @@ export function checkBundleLog(section: unknown, timestamp: { version: number; s
   }
   // The log's name is derived from the origin's root v1 (service/tlog/key.ts): a log key named for another repository is not this origin's.
   if (key.name !== logOrigin(rootV1)) throw fail('LOG_INCONSISTENT', `the bundle's log ${key.name} is not the log of this origin (${logOrigin(rootV1)})`);
-  if (kept && kept.key !== key.vkey) throw fail('LOG_INCONSISTENT', `the bundle's log key differs from the one this site pinned for the origin's log ${key.name}`);
+  if (stated !== undefined && stated !== key.vkey) throw fail('LOG_INCONSISTENT', `the bundle's log key is not the one its signed targets state for the origin's log ${key.name}`);
+  if (stated === undefined && kept && kept.key !== key.vkey) throw fail('LOG_INCONSISTENT', `the bundle's log key differs from the one this site pinned for the origin's log ${key.name}`);
   const cp = openCheckpoint(s.checkpoint, key);
 
   const { index, data } = s.entry;
@@ -126,7 +132,7 @@ export function checkBundleLog(section: unknown, timestamp: { version: number; s
   }
 
   if (kept) {
-    const prev = openCheckpoint(kept.checkpoint, key);
+    const prev = openCheckpoint(kept.checkpoint, kept.key === key.vkey ? key : parseVerifierKey(kept.key));
     if (cp.size < prev.size) throw fail('LOG_INCONSISTENT', `the bundle's log has ${cp.size} entries, fewer than the ${prev.size} this site verified before (rollback)`);
     const given = Array.isArray(s.consistency) ? s.consistency.find((c) => c?.size === prev.size) : undefined;
     if (cp.size > prev.size && !given) throw fail('LOG_INCONSISTENT', `the bundle carries no consistency proof from the log of ${prev.size} entries this site verified last`);

@@ -2,8 +2,12 @@
  * `keyshare fetch` and the transparency log (issue 23): which log key to trust, the checkpoint
  * verified last (kept in the cache), and the HTTP reads under `<server>/log/`.
  *
- *   <cache>/log/key          the log's verifier key: given with --log-key, or learnt on first
- *                            contact and pinned from then on
+ *   <cache>/log/key          the log's verifier key: given with --log-key; else the key the
+ *                            verified top-level targets state (index.json's `custom`, signed
+ *                            through the root chain from the pinned root); else, from a service
+ *                            that states none, learnt on first contact. Pinned from then on; a
+ *                            new key stated in the targets replaces it (rotation), and the
+ *                            checkpoint kept is checked with the key that signed it
  *   <cache>/log/checkpoint   the signed checkpoint verified last
  *
  * The check is on when --require-log is given, or when the server announces a log (/log/key),
@@ -30,6 +34,8 @@ export interface LogOptions {
   require?: boolean;
   /** --log-key: the log's verifier key (`name+hash+key`), pinned out of band. */
   key?: string;
+  /** The log key the verified top-level targets state (trust-index.ts logKeyStated). */
+  stated?: string;
 }
 
 const paths = (layout: CacheLayout) => ({ dir: join(layout.dir, 'log'), key: join(layout.dir, 'log', 'key'), checkpoint: join(layout.dir, 'log', 'checkpoint') });
@@ -70,7 +76,10 @@ export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uin
   if (given && pinned && given.vkey !== pinned.vkey) {
     throw new KeyshareError(FetchCodes.LOG_INCONSISTENT, `--log-key names ${given.name}, and this cache verified the log ${pinned.name} before: use another --cache for another log`);
   }
-  let key = given ?? pinned;
+  const stated = options.stated ? verifier(options.stated, 'the log key the signed targets state') : null;
+  // The TUF-authenticated key wins over the pinned one (a rotation), never over --log-key.
+  let key = given ?? stated ?? pinned;
+  const previousKey = pinned && key && pinned.vkey !== key.vkey ? pinned : undefined;
   if (!key) {
     const announced = await get('key');
     if (!announced) {
@@ -82,7 +91,7 @@ export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uin
   const previous = pinned && existsSync(p.checkpoint) ? readFileSync(p.checkpoint, 'utf8') : null;
   // The same timestamp as last time: its inclusion in the kept checkpoint was verified then (one download when nothing changed).
   if (previous && sameAsCached(layout, timestamp)) return null;
-  return { ...(await checkLog({ get, key, timestamp, previous })), vkey: key.vkey };
+  return { ...(await checkLog({ get, key, timestamp, previous, ...(previousKey ? { previousKey } : {}) })), vkey: key.vkey };
 }
 
 function sameAsCached(layout: CacheLayout, timestamp: Uint8Array): boolean {

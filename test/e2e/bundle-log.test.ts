@@ -17,6 +17,7 @@ import { importBundle } from '../../sync/bundle/import.js';
 import type { BundleManifest } from '../../sync/bundle/format.js';
 import type { BundleLog } from '../../sync/bundle/log-proof.js';
 import { parseCheckpoint } from '../../shared/tlog/checkpoint.js';
+import { NoteSigner, signNote } from '../../shared/tlog/note.js';
 import { cleanupTempDirs, newDataDir, tempDir } from '../support/service.js';
 import { codeOf, importerState } from '../sync/bundle/support.js';
 import { openStore } from '../../service/store/index.js';
@@ -102,6 +103,26 @@ describe('a bundle carries the log', () => {
     await publishScope(origin, 'registry.acme.io/carry');
     const m2 = await manifestOf((await exportTo(origin, 'carry-2.tar')).out);
     expect(m2.log.consistency.map((c) => c.size)).toContain(cp1.size);
+  });
+});
+
+describe('the log key of a bundle', () => {
+  it("must be the one the origin's signed targets state, from the first import on (no trust on first use): LOG_INCONSISTENT", async () => {
+    const fresh = (await newDataDir()).dataDir;
+    const b = await exportTo(origin, 'key-1.tar');
+    const m = await manifestOf(b.out);
+    // A courier's own log key under the origin's log name, with a checkpoint it signed over the same tree.
+    const name = m.log.key.split('+')[0]!;
+    const courier = NoteSigner.generate(name);
+    const text = m.log.checkpoint.slice(0, m.log.checkpoint.indexOf('\n\n') + 1);
+    const swapped = await editManifest(b.out, (x) => {
+      x.log.key = courier.verifierKey();
+      x.log.checkpoint = signNote(text, [courier]);
+    });
+    const before = await siteState(fresh, b.origin);
+    expect(await codeOf(into(fresh, swapped))).toBe('LOG_INCONSISTENT');
+    expect(await siteState(fresh, b.origin)).toBe(before);
+    expect((await into(fresh, b.out)).changed).toBe(true);
   });
 });
 
