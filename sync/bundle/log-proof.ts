@@ -25,6 +25,7 @@
 import { KeyshareError, Codes } from '../../service/errors.js';
 import type { TransparencyLog } from '../../service/tlog/log.js';
 import { logOrigin } from '../../service/tlog/key.js';
+import { parseCheckpoint } from '../../shared/tlog/checkpoint.js';
 import { parseEntry } from '../../shared/tlog/leaf.js';
 import { HASH_SIZE, hashLeaf, verifyConsistency, verifyInclusion, type Hash } from '../../shared/tlog/merkle.js';
 import { parseVerifierKey } from '../../shared/tlog/note.js';
@@ -58,8 +59,9 @@ const fail = (code: 'NOT_LOGGED' | 'LOG_INCONSISTENT', message: string) => new K
 
 /** The log section of the bundle whose timestamp is `timestampVersion` (after the export's commit), and the record for the next export. */
 export async function bundleLogSection(store: Store, log: TransparencyLog, timestampVersion: number): Promise<BundleLog> {
+  // One read: the proofs are for the tree this very checkpoint signs, whatever lands after it.
   const checkpoint = await log.checkpoint();
-  const head = await log.head();
+  const head = checkpoint ? parseCheckpoint(checkpoint.slice(0, checkpoint.indexOf('\n\n') + 1)) : null;
   const index = await store.findLogEntry(timestampVersion);
   if (!checkpoint || !head || index === null) throw new KeyshareError(Codes.INTERNAL, `timestamp v${timestampVersion} has no entry in the transparency log`);
   const [data] = await store.listLogEntries(index, index + 1);
