@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { isKeyshareError } from '../service/errors.js';
 import { addMissingExamples } from './help.js';
-import { fileSystemError } from './errors.js';
+import { CliCodes, fileSystemError } from './errors.js';
 
 /**
  * Every command in --help order, with the module that defines it. A command line that names a
@@ -32,6 +32,7 @@ const COMMANDS: [name: string, load: () => Promise<Command>][] = [
   ['sync', async () => (await import('./commands/upstream.js')).syncCommand()],
   ['check', async () => (await import('./commands/check.js')).checkCommand()],
   ['log', async () => (await import('./commands/log.js')).logCommand()],
+  ['witness', async () => (await import('./commands/witness.js')).witnessCommand()],
   ['tenant', async () => (await import('./commands/tenant.js')).tenantCommand()],
   ['backup', async () => (await import('./commands/backup.js')).backupCommand()],
   ['restore', async () => (await import('./commands/backup.js')).restoreCommand()],
@@ -80,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : 2;
     }
     if (isKeyshareError(e)) {
-      if (e.code === 'USAGE') {
+      if (e.code === CliCodes.USAGE) {
         process.stderr.write(`keyshare: ${e.message}\n`);
         return 2;
       }

@@ -16,6 +16,8 @@ import { staticLogFiles } from './tlog/static-files.js';
 import { evaluateHealth } from './health.js';
 import { Replication } from './replication.js';
 import { notModified, tufFastPath } from './http/routes/tuf.js';
+import type { Witness } from './tlog/witness.js';
+import { WitnessConfig, Witnessing } from './tlog/witnesses.js';
 import { randomUUID } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -60,6 +62,8 @@ export interface ServerOptions {
   advertiseUrl?: string | null;
   /** A listener bound before the instance was opened (`keyshare serve`, issue 24 row 14); else startServer binds one. */
   listener?: BoundListener;
+  /** `--witness-for`: this service also witnesses other logs (service/tlog/witness.ts). */
+  witness?: Witness;
 }
 
 /** A listening socket whose requests are answered 503 STARTING until `handle` gives it the service. */
@@ -168,9 +172,19 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
       ...options.upstreams,
     },
   });
+  // Issue 23: every new checkpoint goes to the log's witnesses for their cosignatures.
+  const witnessing = instance.log
+    ? new Witnessing(instance.log, new WitnessConfig(instance.store), {
+        outbound: instance.outbound,
+        onError: (name, message) => log({ level: 'warn', msg: 'witness did not cosign', witness: name, err: message }),
+        onRound: () => void staticDir?.dir.update(),
+      })
+    : null;
   const app = createApp({
     instance,
     upstreams,
+    witness: options.witness,
+    onWitnessAdded: () => void witnessing?.run(),
     log,
     logger: options.logger,
     metrics,
@@ -182,6 +196,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
   });
   // The static copy: the whole repository now (start fails if the directory cannot be written),
   // then what each publish, root publish or reload of another process's publish adds.
+  // (declared before the witnesses' rounds can start: witnessing.start() comes later.)
   const staticDir = options.staticDir ? startStaticDir(instance, options.staticDir, log) : null;
   if (staticDir) {
     try {
@@ -210,6 +225,8 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
   instance.ca.start();
   // Upstreams: polled with jitter, and followed through their change feeds (sync/upstream).
   upstreams.start();
+  const unwitness = instance.served.onServedChange(() => void witnessing?.run());
+  witnessing?.start();
   const stopWarnings = logHealthWarnings(instance, log);
   const fast = fastReads(instance, metrics, options.logger);
   const stopGc = collectAfterPublishing(instance.publisher);
@@ -246,6 +263,9 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
         await crlRefresher.idle();
         instance.ca.stop();
         await upstreams.idle();
+        unwitness();
+        witnessing?.stop();
+        await witnessing?.idle();
         if (staticDir) {
           // The last publish reaches the static dir before the store closes.
           instance.publisher.stop();
@@ -277,7 +297,7 @@ function startStaticDir(instance: Instance, dir: string, log: (e: Record<string,
       getMetadata: (role, version) => store.getMetadata(role, version),
       listMetadataVersions: (role) => store.listMetadataVersions(role),
       getTarget: (sha256, path) => store.getTarget(sha256, path),
-      log: instance.log ? () => staticLogFiles(instance.log!) : undefined,
+      log: instance.log ? () => staticLogFiles(instance.log!, store) : undefined,
     },
     { onError: (err) => log({ level: 'error', msg: 'static dir write failed', err: err instanceof Error ? err.message : String(err) }) },
   );

@@ -67,6 +67,8 @@ export class StaticDir {
   /** Files known to be in the directory with their final content (versioned files are immutable). */
   private readonly written = new Set<string>();
   private writtenTimestamp = 0;
+  /** The log checkpoint (with cosignatures) that log/checkpoint holds. */
+  private writtenCheckpoint: string | null = null;
   private running: Promise<void> | null = null;
   private wanted = false;
   private wantedFull = false;
@@ -128,8 +130,15 @@ export class StaticDir {
   private async pass(full: boolean): Promise<void> {
     const timestamp = this.source.latestMetadata('timestamp');
     if (!timestamp) throw new KeyshareError(Codes.NOT_INITIALIZED, 'the repository has not been published yet');
-    if (!full && timestamp.version === this.writtenTimestamp) return;
-    if (full) this.written.clear();
+    // The same version: only the log may have changed (witnesses' cosignatures came, or a newer checkpoint).
+    if (!full && timestamp.version === this.writtenTimestamp) {
+      await this.writeLog();
+      return;
+    }
+    if (full) {
+      this.written.clear();
+      this.writtenCheckpoint = null;
+    }
     const plan = await this.plan(timestamp);
     let files = 0;
     for (const f of plan.versioned) {
@@ -139,23 +148,37 @@ export class StaticDir {
       files++;
     }
     // Issue 23: the log before timestamp.json, so that a client never sees a timestamp the served checkpoint lacks.
-    const log = await this.source.log?.();
-    if (log) {
-      for (const t of log.tiles) {
-        if (this.written.has(t.rel)) continue;
-        await this.writeAtomic(t.rel, await t.bytes());
-        this.written.add(t.rel);
-        files++;
-      }
-      await this.writeAtomic('log/key', Buffer.from(log.key));
-      await this.writeAtomic('log/checkpoint', Buffer.from(log.checkpoint));
-    }
+    files += await this.writeLog();
     // The newest root at a fixed name, for people and tools that want "the" root; not for pinning.
     await this.writeAtomic('root.json', plan.root.bytes);
     // Last: the file that makes the version above visible to clients.
     await this.writeAtomic('timestamp.json', timestamp.bytes);
     this.writtenTimestamp = timestamp.version;
     this.options.onWritten?.({ timestampVersion: timestamp.version, files: files + 2 });
+  }
+
+  /**
+   * The log's files (issue 23): the tiles of the newest checkpoint's tree, then the key, then the
+   * checkpoint with its cosignatures, the bytes `/log/checkpoint` serves. The checkpoint may be
+   * ahead of timestamp.json: its tree still holds every earlier timestamp. Returns the files written.
+   */
+  private async writeLog(): Promise<number> {
+    const log = await this.source.log?.();
+    if (!log) return 0;
+    let files = 0;
+    for (const t of log.tiles) {
+      if (this.written.has(t.rel)) continue;
+      await this.writeAtomic(t.rel, await t.bytes());
+      this.written.add(t.rel);
+      files++;
+    }
+    if (this.writtenCheckpoint !== log.checkpoint) {
+      await this.writeAtomic('log/key', Buffer.from(log.key));
+      await this.writeAtomic('log/checkpoint', Buffer.from(log.checkpoint));
+      this.writtenCheckpoint = log.checkpoint;
+      files += 2;
+    }
+    return files;
   }
 
   /** Every versioned file that the version `timestamp` names, in write order. */
@@ -218,7 +241,7 @@ export class StaticDir {
       await rename(tmp, path);
     } catch (e) {
       await unlink(tmp).catch(() => {});
-      throw new KeyshareError('STATIC_DIR_WRITE', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      throw new KeyshareError(Codes.STATIC_DIR_WRITE, `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
     }
   }
 }

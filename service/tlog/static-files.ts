@@ -5,12 +5,15 @@
  *
  *   log/tile/<L>/<N>[.p/<W>]   log/tile/entries/<N>[.p/<W>]   (immutable: written once)
  *   log/key                    the log's verifier key
- *   log/checkpoint             the newest signed checkpoint (written last, atomically)
+ *   log/checkpoint             the newest signed checkpoint with its witnesses' cosignatures, as
+ *                              /log/checkpoint serves it (written last, atomically; again when cosignatures come)
  */
 import { parseCheckpoint } from '../../shared/tlog/checkpoint.js';
 import { tilePath, tileWidth, TILE_WIDTH, type TileId } from '../../shared/tlog/tiles.js';
 import { KeyshareError, Codes } from '../errors.js';
 import type { TransparencyLog } from './log.js';
+import type { Store } from '../store/index.js';
+import { servedCheckpoint } from './witnesses.js';
 
 export const STATIC_LOG_DIR = 'log';
 
@@ -33,8 +36,8 @@ export function tilesOfTree(size: number): TileId[] {
 }
 
 /** The log's files as of its newest checkpoint; null before the first entry. */
-export async function staticLogFiles(log: TransparencyLog): Promise<StaticLogFiles | null> {
-  const checkpoint = await log.checkpoint();
+export async function staticLogFiles(log: TransparencyLog, store: Store): Promise<StaticLogFiles | null> {
+  const checkpoint = await servedCheckpoint(log, store);
   if (!checkpoint) return null;
   const { size } = parseCheckpoint(checkpoint.slice(0, checkpoint.indexOf('\n\n') + 1));
   return {
