@@ -26,6 +26,7 @@ import { benchCa } from './lib/ca.js';
 import { benchApplyCli } from './lib/apply-cli.js';
 import { benchParent } from './lib/parent.js';
 import { benchNotary } from './lib/notary.js';
+import { benchTlog } from './lib/tlog.js';
 import { gitCommit, machine, printTable, updateDocs, writeJson, type Row } from './lib/report.js';
 import { fmtBytes, fmtMs, median } from './lib/stats.js';
 
@@ -179,6 +180,8 @@ try {
   await step('B11', () => benchCa(join(work, 'b11'), quick ? 50 : 200, cli.built, log));
 
   await step('B10', () => benchNotary(join(work, 'b10'), P.startRounds, log));
+
+  await step('B12', () => benchTlog(join(work, 'b12'), quick, log));
 } finally {
   await load.close();
   if (!keep) rmSync(work, { recursive: true, force: true });

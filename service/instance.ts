@@ -105,8 +105,8 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
       await store.putRoot({ role: 'root', version: 1, bytes: rootBytes, expires: root.signed.expires }, now.toISOString());
     });
     // Issue 23: the log starts with the first timestamp.
-    await attachLog(dataDir, store);
-    const publisher = new Publisher(store, online, { expiry, clock: options.clock });
+    const log = await attachLog(dataDir, store);
+    const publisher = new Publisher(store, online, { expiry, clock: options.clock, logKey: log.verifierKey() });
     await publisher.bootstrap(options.binBits ?? DEFAULT_BIN_BITS);
     const token = issueToken();
     const tokenRec = { id: token.id, hash: token.hash, role: 'admin', scopes: null, expiresAt: null, createdAt: now.toISOString(), revokedAt: null };
@@ -223,6 +223,7 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
     clock: options.clock,
     onPublished: options.onPublished,
     onError: options.onPublishError,
+    logKey: log.verifierKey(),
     ...(options.sigstoreRoot ? { sigstoreRoot: options.sigstoreRoot } : {}),
   });
   await publisher.load();

@@ -13,6 +13,7 @@ import { KeyshareError, Codes } from './errors.js';
 import { closeFeed, type FeedLimits } from './http/routes/feed.js';
 import { composeServices, type UpstreamOptions } from './composition.js';
 import { StaticDir } from './repo/static-dir.js';
+import { staticLogFiles } from './tlog/static-files.js';
 import { evaluateHealth } from './health.js';
 import { Replication } from './replication.js';
 import { notModified, tufFastPath } from './http/routes/tuf.js';
@@ -180,6 +181,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
     ? new Witnessing(instance.log, new WitnessConfig(instance.store), {
         outbound: instance.outbound,
         onError: (name, message) => log({ level: 'warn', msg: 'witness did not cosign', witness: name, err: message }),
+        onRound: () => void staticDir?.dir.update(),
       })
     : null;
   const app = createApp({
@@ -199,6 +201,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
   });
   // The static copy: the whole repository now (start fails if the directory cannot be written),
   // then what each publish, root publish or reload of another process's publish adds.
+  // (declared before the witnesses' rounds can start: witnessing.start() comes later.)
   const staticDir = options.staticDir ? startStaticDir(instance, options.staticDir, log) : null;
   if (staticDir) {
     try {
@@ -299,6 +302,7 @@ function startStaticDir(instance: Instance, dir: string, log: (e: Record<string,
       getMetadata: (role, version) => store.getMetadata(role, version),
       listMetadataVersions: (role) => store.listMetadataVersions(role),
       getTarget: (sha256, path) => store.getTarget(sha256, path),
+      log: instance.log ? () => staticLogFiles(instance.log!, store) : undefined,
     },
     { onError: (err) => log({ level: 'error', msg: 'static dir write failed', err: err instanceof Error ? err.message : String(err) }) },
   );

@@ -149,8 +149,18 @@ export function parseShard(bytes: Uint8Array, path: string, bitLength: number): 
  * `trust/_default.json` absent. A service from before this states nothing, and clients then
  * look `*` up as a target.
  */
-export function indexCustom(defaultScopeDefined: boolean): { keyshare: { defaultScope: boolean } } {
-  return { keyshare: { defaultScope: defaultScopeDefined } };
+export function indexCustom(defaultScopeDefined: boolean, logKey?: string): { keyshare: { defaultScope: boolean; logKey?: string } } {
+  return { keyshare: { defaultScope: defaultScopeDefined, ...(logKey ? { logKey } : {}) } };
+}
+
+/**
+ * Issue 23: the transparency log's verifier key (`name+hash+key`), stated in the same signed
+ * `custom`, so that a client learns it through the TUF chain from its pinned root instead of on
+ * first use; a new key there is how the log key rotates. Nothing stated: a service from before.
+ */
+export function logKeyStated(custom: unknown): string | undefined {
+  const stated = isRecord(custom) && isRecord(custom.keyshare) ? custom.keyshare.logKey : undefined;
+  return typeof stated === 'string' ? stated : undefined;
 }
 
 /** What index.json's `custom` states about `*`: defined, not defined, or nothing. */

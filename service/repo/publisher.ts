@@ -41,6 +41,8 @@ export interface PublisherOptions {
   onError?: (error: unknown) => void;
   /** `serve --sigstore-scope`: the top-level target trusted_root.json (sigstore-root.ts). Absent: left as published. */
   sigstoreRoot?: SigstoreRootSource;
+  /** Issue 23: the transparency log's verifier key, stated in the signed top-level targets (trust-index.ts logKeyStated). Absent: left as published. */
+  logKey?: string;
 }
 
 /** A superseded version stays downloadable this long, for clients in the middle of an update. */
@@ -92,7 +94,7 @@ export class Publisher {
   async bootstrap(binBits: number): Promise<void> {
     if (await this.store.latestMetadata('timestamp')) throw new KeyshareError(Codes.ALREADY_INITIALIZED, 'the repository is already published');
     const now = this.clock();
-    const { metadata, targets } = await initialRepository({ signers: this.signers, binBits, now, expiry: this.options.expiry });
+    const { metadata, targets } = await initialRepository({ signers: this.signers, binBits, now, expiry: this.options.expiry, logKey: this.options.logKey });
     await this.store.commitPublish({
       upToSeq: await this.store.changeSeq(),
       docs: [],
@@ -498,7 +500,7 @@ export class Publisher {
       await resign(role, (old) => nextTargets(old, targetsExpiry));
     }
     // index.json changes with the bins; its entry also states whether `*` is defined (writer.ts nextTopLevel).
-    const top = nextTopLevel(load('targets')!, targetsExpiry, header, this.shards.listsAfter(DEFAULT_SCOPE, docs), expiring.has('targets'), topChanges);
+    const top = nextTopLevel(load('targets')!, targetsExpiry, header, this.shards.listsAfter(DEFAULT_SCOPE, docs), expiring.has('targets'), topChanges, this.options.logKey);
     if (top) metadata.push(await signedRecord('targets', new Metadata(top), this.signers.targets));
 
     metadata.push(...(await this.snapshotAndTimestamp(now, metadata)));

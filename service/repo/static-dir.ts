@@ -3,6 +3,7 @@
  * `/tuf/` layout as plain files, for nginx, an object store or a CDN to serve.
  *
  *   {N}.root.json  root.json  timestamp.json  {V}.{role}.json  targets/{dir}/{sha256}.{name}
+ *   log/checkpoint  log/key  log/tile/...   (issue 23: the transparency log, to serve at /log/)
  *
  * Each pass reads one published version (a timestamp and the snapshot it names), then writes
  * every file that version needs and the directory does not hold yet: versioned files first,
@@ -20,6 +21,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { MetadataKind } from '@tufjs/models';
 import { KeyshareError, Codes } from '../errors.js';
 import { parseMetadata } from './tuf.js';
+import type { StaticLogFiles } from '../tlog/static-files.js';
 
 /** A stored metadata version (the store's MetadataRecord, reduced to what is written). */
 export interface StaticMetadata {
@@ -37,6 +39,8 @@ export interface StaticSource {
   getMetadata(role: string, version: number): MaybePromise<StaticMetadata | null>;
   listMetadataVersions(role: 'root'): MaybePromise<StaticMetadata[]>;
   getTarget(sha256: string, path: string): MaybePromise<{ bytes: Uint8Array } | null>;
+  /** Issue 23: the transparency log's files (service/tlog/static-files.ts), when the repository has a log. */
+  log?: () => Promise<StaticLogFiles | null>;
 }
 
 export interface StaticDirOptions {
@@ -63,6 +67,8 @@ export class StaticDir {
   /** Files known to be in the directory with their final content (versioned files are immutable). */
   private readonly written = new Set<string>();
   private writtenTimestamp = 0;
+  /** The log checkpoint (with cosignatures) that log/checkpoint holds. */
+  private writtenCheckpoint: string | null = null;
   private running: Promise<void> | null = null;
   private wanted = false;
   private wantedFull = false;
@@ -124,8 +130,15 @@ export class StaticDir {
   private async pass(full: boolean): Promise<void> {
     const timestamp = this.source.latestMetadata('timestamp');
     if (!timestamp) throw new KeyshareError(Codes.NOT_INITIALIZED, 'the repository has not been published yet');
-    if (!full && timestamp.version === this.writtenTimestamp) return;
-    if (full) this.written.clear();
+    // The same version: only the log may have changed (witnesses' cosignatures came, or a newer checkpoint).
+    if (!full && timestamp.version === this.writtenTimestamp) {
+      await this.writeLog();
+      return;
+    }
+    if (full) {
+      this.written.clear();
+      this.writtenCheckpoint = null;
+    }
     const plan = await this.plan(timestamp);
     let files = 0;
     for (const f of plan.versioned) {
@@ -134,12 +147,38 @@ export class StaticDir {
       this.written.add(f.rel);
       files++;
     }
+    // Issue 23: the log before timestamp.json, so that a client never sees a timestamp the served checkpoint lacks.
+    files += await this.writeLog();
     // The newest root at a fixed name, for people and tools that want "the" root; not for pinning.
     await this.writeAtomic('root.json', plan.root.bytes);
     // Last: the file that makes the version above visible to clients.
     await this.writeAtomic('timestamp.json', timestamp.bytes);
     this.writtenTimestamp = timestamp.version;
     this.options.onWritten?.({ timestampVersion: timestamp.version, files: files + 2 });
+  }
+
+  /**
+   * The log's files (issue 23): the tiles of the newest checkpoint's tree, then the key, then the
+   * checkpoint with its cosignatures, the bytes `/log/checkpoint` serves. The checkpoint may be
+   * ahead of timestamp.json: its tree still holds every earlier timestamp. Returns the files written.
+   */
+  private async writeLog(): Promise<number> {
+    const log = await this.source.log?.();
+    if (!log) return 0;
+    let files = 0;
+    for (const t of log.tiles) {
+      if (this.written.has(t.rel)) continue;
+      await this.writeAtomic(t.rel, await t.bytes());
+      this.written.add(t.rel);
+      files++;
+    }
+    if (this.writtenCheckpoint !== log.checkpoint) {
+      await this.writeAtomic('log/key', Buffer.from(log.key));
+      await this.writeAtomic('log/checkpoint', Buffer.from(log.checkpoint));
+      this.writtenCheckpoint = log.checkpoint;
+      files += 2;
+    }
+    return files;
   }
 
   /** Every versioned file that the version `timestamp` names, in write order. */

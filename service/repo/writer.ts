@@ -14,7 +14,7 @@ import type { OnlineSigners } from './keys.js';
 import { DelegatedRole } from '@tufjs/models/dist/role.js';
 import { Delegations } from '@tufjs/models/dist/delegations.js';
 import { IndexShards } from './index-shards.js';
-import { defaultScopeStated, indexCustom } from '../domain/trust-index.js';
+import { defaultScopeStated, indexCustom, logKeyStated } from '../domain/trust-index.js';
 import { ALL_HASH_PREFIXES, INDEX_TARGET, TRUST_ROLE, binRoles, type ExpiryConfig } from './layout.js';
 import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
 
@@ -31,21 +31,31 @@ export function sortedKeys<T>(rec: Record<string, T>): Record<string, T> {
  * scope `*` is defined (domain/trust-index.ts indexCustom; issue 17, bench B5: a client that
  * resolves one repository learns it there, without the bin that would prove `*` absent).
  */
-export function indexTargetFile(file: { length: number; hashes: Record<string, string> }, defaultScopeDefined: boolean): TargetFile {
-  return new TargetFile({ path: INDEX_TARGET, length: file.length, hashes: file.hashes, unrecognizedFields: { custom: indexCustom(defaultScopeDefined) } });
+export function indexTargetFile(file: { length: number; hashes: Record<string, string> }, defaultScopeDefined: boolean, logKey?: string): TargetFile {
+  return new TargetFile({ path: INDEX_TARGET, length: file.length, hashes: file.hashes, unrecognizedFields: { custom: indexCustom(defaultScopeDefined, logKey) } });
 }
 
 /**
  * The next top-level targets: with index.json's new bytes (`header`, when the bins grew) and the
- * statement about `*`, and `others` (trusted_root.json); null when none changes and `force` (its expiry) does not ask for one.
+ * statement about `*`, the log key (issue 23; undefined: as served), and `others` (trusted_root.json); null when none
+ * changes and `force` (its expiry) does not ask for one.
  */
-export function nextTopLevel(old: Targets, expires: string, header: Buffer | null, defaultScopeDefined: boolean, force: boolean, others: ReadonlyMap<string, Uint8Array | null> = new Map()): Targets | null {
+export function nextTopLevel(
+  old: Targets,
+  expires: string,
+  header: Buffer | null,
+  defaultScopeDefined: boolean,
+  force: boolean,
+  others: ReadonlyMap<string, Uint8Array | null> = new Map(),
+  logKey?: string,
+): Targets | null {
   const served = old.targets[INDEX_TARGET];
-  const statementChanges = defaultScopeStated(served?.custom) !== defaultScopeDefined;
+  const key = logKey ?? logKeyStated(served?.custom);
+  const statementChanges = defaultScopeStated(served?.custom) !== defaultScopeDefined || logKeyStated(served?.custom) !== key;
   if (!header && !statementChanges && !force && others.size === 0) return null;
   const next = nextTargets(old, expires, others);
   const file = header ? targetFile(INDEX_TARGET, header) : served;
-  if (file) next.targets[INDEX_TARGET] = indexTargetFile(file, defaultScopeDefined);
+  if (file) next.targets[INDEX_TARGET] = indexTargetFile(file, defaultScopeDefined, key);
   return next;
 }
 
@@ -177,8 +187,10 @@ export async function initialRepository(input: {
   binBits: number;
   now: Date;
   expiry: Pick<ExpiryConfig, 'targets' | 'snapshot' | 'timestamp'>;
+  /** Issue 23: the log's verifier key, stated in index.json's entry. */
+  logKey?: string;
 }): Promise<{ metadata: MetadataRecord[]; targets: [path: string, bytes: Buffer][] }> {
-  const { signers, binBits, now, expiry } = input;
+  const { signers, binBits, now, expiry, logKey } = input;
   const { targets } = signers;
   const bins = binRoles([targets.keyid], binBits);
   const records: MetadataRecord[] = [];
@@ -207,7 +219,7 @@ export async function initialRepository(input: {
       version: 1,
       specVersion: SPEC_VERSION,
       expires: targetsExpiry,
-      targets: { [INDEX_TARGET]: indexTargetFile(targetFile(INDEX_TARGET, indexBytes), false) },
+      targets: { [INDEX_TARGET]: indexTargetFile(targetFile(INDEX_TARGET, indexBytes), false, logKey) },
       delegations: new Delegations({ keys, roles: { [TRUST_ROLE]: trust } }),
     }),
   );

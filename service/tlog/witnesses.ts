@@ -115,6 +115,12 @@ export class WitnessConfig {
   }
 }
 
+/** What `/log/checkpoint` serves (and `--static-dir` copies): the newest signed checkpoint with its witnesses' cosignatures; null without one. */
+export async function servedCheckpoint(log: TransparencyLog, store: Store): Promise<string | null> {
+  const note = await log.checkpoint();
+  return note ? new WitnessConfig(store).cosigned(note) : null;
+}
+
 /** Why a witness did not cosign (kept as the witness's lastError, shown by `witness ls`). */
 class WitnessRefused extends Error {}
 
@@ -131,7 +137,12 @@ export class Witnessing {
   constructor(
     private readonly log: TransparencyLog,
     readonly config: WitnessConfig,
-    private readonly options: { outbound: AddressPolicy; onError?: (name: string, message: string) => void },
+    private readonly options: {
+      outbound: AddressPolicy;
+      onError?: (name: string, message: string) => void;
+      /** After each round: what /log/checkpoint serves may have changed (the --static-dir copy follows). */
+      onRound?: () => void;
+    },
   ) {}
 
   start(): void {
@@ -161,6 +172,7 @@ export class Witnessing {
         do {
           this.again = false;
           await this.round();
+          this.options.onRound?.();
         } while (this.again);
       } finally {
         this.running = null;

@@ -55,6 +55,7 @@ import type { Signer } from '../../service/crypto/signer.js';
 import { expiresAt, parseMetadata } from '../../service/repo/tuf.js';
 import { openStore, type MetadataRecord, type Store } from '../../service/store/index.js';
 import { BundleCodes } from './errors.js';
+import { bundleLogSection } from './log-proof.js';
 import { extractBundle } from './extract.js';
 import {
   BUNDLE_JSON,
@@ -133,7 +134,7 @@ export async function exportBundle(options: ExportOptions): Promise<ExportResult
 
   const store = await openStore({ dataDir: options.dataDir, database: options.database });
   try {
-    await attachLog(options.dataDir, store); // issue 23: the versions this export publishes are logged
+    const log = await attachLog(options.dataDir, store); // issue 23: the versions this export publishes are logged
     if (since && since.filter === undefined) {
       const recorded = await store.getMeta(`${EXPORT_SCOPES_META}${since.timestamp}`);
       if (recorded !== null) since.filter = JSON.parse(recorded) as string[] | null;
@@ -148,6 +149,7 @@ export async function exportBundle(options: ExportOptions): Promise<ExportResult
         if (!(isKeyshareError(e) && e.code === Codes.CONFLICT) || attempt >= MAX_ATTEMPTS) throw e;
       }
     }
+    prepared.manifest.log = await bundleLogSection(store, log, prepared.manifest.versions.timestamp);
     // What this bundle's scope filter was, for a later `--since <its timestamp version>`.
     await store.setMeta(`${EXPORT_SCOPES_META}${prepared.manifest.versions.timestamp}`, JSON.stringify(filter));
     const bytes = await writeArchive(store, prepared, options);

@@ -47,6 +47,8 @@ export interface BundleManifest {
   since?: { timestamp: number; snapshot: number } | null;
   targets: BundleTarget[];
   files: BundleFile[];
+  /** Issue 23: the log's checkpoint and proofs for this bundle's timestamp (log-proof.ts; checked there, against signatures). */
+  log?: unknown;
 }
 
 export { sha256Hex };

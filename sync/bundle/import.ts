@@ -59,6 +59,8 @@ import { selfIdentity } from '../upstream/identity.js';
 import { bundleHop } from '../upstream/source.js';
 import { BUNDLE_JSON, SOURCE_PREFIX, TUF_DIR, parseManifest, type BundleManifest } from './format.js';
 import { verifyBundle, type VerifiedBundle } from './verify.js';
+import { checkBundleLog, type KeptLog } from './log-proof.js';
+import { INDEX_TARGET, logKeyStated } from '../../shared/trust-index.js';
 
 export interface ImportOptions {
   /** The bundle file (tar, or gzip-compressed tar). */
@@ -111,6 +113,8 @@ export interface BundleState {
   scopes: string[];
   /** What this origin brings to federated scopes (sync/upstream/federate.ts); absent before it was kept. */
   federated?: Contributions;
+  /** Issue 23: the origin's log key, pinned at the first bundle that had a log, and the newest checkpoint verified. */
+  log?: KeptLog;
 }
 
 export const bundleSource = (origin: string) => `${SOURCE_PREFIX}${origin}`;
@@ -251,6 +255,12 @@ function crlListing(path: string, scope: string, bytes: Buffer): CrlListing {
   return { scope, crls: crls as { issuer: string; target: string }[] };
 }
 
+/** The log key the bundle's verified top-level targets state (issue 23; trust-index.ts logKeyStated). */
+function statedLogKey(v: VerifiedBundle): string | undefined {
+  const top = v.files.find((f) => f.path === `${v.snapshot.meta.targets}.targets.json`);
+  return top ? logKeyStated(parseMetadata(MetadataKind.Targets, readFileSync(top.file)).signed.targets[INDEX_TARGET]?.custom) : undefined;
+}
+
 async function apply(store: Store, v: VerifiedBundle, now: Date, options: ImportOptions): Promise<ImportResult> {
   const origin = v.origin;
   const source = bundleSource(origin);
@@ -276,6 +286,10 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
   const prev = (upstream?.state as BundleState | null | undefined)?.kind === 'bundle' ? (upstream!.state as unknown as BundleState) : null;
   const rotated = prev !== null && timestampOrSnapshotRotated(upstream!.root, v.root.bytes);
   if (compareWithPrevious(prev, v, rotated) === 'same') return result;
+  // Issue 23: the bundle's timestamp is in the origin's log, whose tree extends the one kept (offline).
+  const rootV1 = v.files.find((f) => f.path === '1.root.json');
+  if (!rootV1) throw bundleError(BundleCodes.BUNDLE_INVALID, 'the bundle has no root version 1');
+  const log = checkBundleLog(v.manifest.log, v.timestamp, readFileSync(rootV1.file), prev?.log ?? null, statedLogKey(v));
 
   // The trust documents: the signed index names the origin's scopes; the bundle may carry fewer.
   const byPath = new Map(v.targets.map((t) => [t.path, t]));
@@ -349,6 +363,7 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
     importedAt: now.toISOString(),
     scopes: [...mine.keys()].sort(),
     federated: toContributions(mine.values()),
+    ...(log ? { log } : {}),
   };
 
   // Everything verified and planned: one transaction, all of it or nothing. Another origin or

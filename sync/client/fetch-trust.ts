@@ -23,7 +23,7 @@ import { Readable } from 'node:stream';
 import { Metadata, MetadataKind, type Snapshot, type Targets } from '@tufjs/models';
 import { Updater, type Fetcher } from 'tuf-js';
 import type { TrustDocument } from '../../shared/types.js';
-import { INDEX_TARGET, IndexFormatError, defaultScopeStated, parseIndexHeader, parseShard, type IndexEntry } from '../../shared/trust-index.js';
+import { INDEX_TARGET, IndexFormatError, defaultScopeStated, logKeyStated, parseIndexHeader, parseShard, type IndexEntry } from '../../shared/trust-index.js';
 import { KeyshareError, SharedCodes as Codes } from '../../shared/errors.js';
 import { cacheLayout, defaultCacheDir, prepareCache, readPinnedRoot, withCacheLock, writeState, type CacheLayout } from './cache.js';
 import { FetchCodes, expiredError, expiredFromUpdater, toFetchError } from './errors.js';
@@ -208,7 +208,12 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
           layout,
           logGet!,
           readFileSync(join(metadataDir, 'timestamp.json')),
-          { require: options.requireLog, key: options.logKey, witnesses: witnessPolicy(options.witnesses ?? [], options.witnessThreshold) },
+          {
+            require: options.requireLog,
+            key: options.logKey,
+            stated: logKeyStated((updater as unknown as UpdaterInternals).trustedSet?.targets?.signed.targets[INDEX_TARGET]?.custom),
+            witnesses: witnessPolicy(options.witnesses ?? [], options.witnessThreshold),
+          },
           earlyProof,
         );
 

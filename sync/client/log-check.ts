@@ -34,6 +34,8 @@ export interface LogCheckInput {
    * the entry bundles and tiles. Verified exactly as they would be.
    */
   proof?: LogProof | null;
+  /** The key that signed `previous`, when the log key was rotated since (absent: `key`). */
+  previousKey?: NoteVerifier;
 }
 
 export interface LogCheckResult {
@@ -71,7 +73,7 @@ export async function checkLog(input: LogCheckInput): Promise<LogCheckResult> {
   const reader = tilesOf(input.get, cp.size);
 
   if (input.previous) {
-    const prev = openCheckpoint(input.previous, input.key);
+    const prev = openCheckpoint(input.previous, input.previousKey ?? input.key);
     // STYLE.md: a version lower than one already seen is an attack (ROLLBACK of the log).
     if (cp.size < prev.size) throw fail(FetchCodes.LOG_INCONSISTENT, `the log went back from ${prev.size} to ${cp.size} entries (rollback)`);
     try {

@@ -2,8 +2,12 @@
  * `keyshare fetch` and the transparency log (issue 23): which log key to trust, the checkpoint
  * verified last (kept in the cache), and the HTTP reads under `<server>/log/`.
  *
- *   <cache>/log/key          the log's verifier key: given with --log-key, or learnt on first
- *                            contact and pinned from then on
+ *   <cache>/log/key          the log's verifier key: given with --log-key; else the key the
+ *                            verified top-level targets state (index.json's `custom`, signed
+ *                            through the root chain from the pinned root); else, from a service
+ *                            that states none, learnt on first contact. Pinned from then on; a
+ *                            new key stated in the targets replaces it (rotation), and the
+ *                            checkpoint kept is checked with the key that signed it
  *   <cache>/log/checkpoint   the signed checkpoint verified last
  *
  * The check is on when --require-log is given, or when the server announces a log (/log/key),
@@ -32,6 +36,8 @@ export interface LogOptions {
   require?: boolean;
   /** --log-key: the log's verifier key (`name+hash+key`), pinned out of band. */
   key?: string;
+  /** The log key the verified top-level targets state (trust-index.ts logKeyStated). */
+  stated?: string;
   /** --witness, --witness-threshold: the checkpoint needs cosignatures by enough of these witnesses (log-witnesses.ts). */
   witnesses?: WitnessPolicy | null;
 }
@@ -93,15 +99,18 @@ export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uin
   if (given && pinned && given.vkey !== pinned.vkey) {
     throw new KeyshareError(FetchCodes.LOG_INCONSISTENT, `--log-key names ${given.name}, and this cache verified the log ${pinned.name} before: use another --cache for another log`);
   }
+  const stated = options.stated ? verifier(options.stated, 'the log key the signed targets state') : null;
+  // The TUF-authenticated key wins over the pinned one (a rotation), never over --log-key.
+  let key = given ?? stated ?? pinned;
+  const previousKey = pinned && key && pinned.vkey !== key.vkey ? pinned : undefined;
   const previous = pinned && existsSync(p.checkpoint) ? readFileSync(p.checkpoint, 'utf8') : null;
   // The same timestamp as last time: its inclusion in the kept checkpoint was verified then (one download when nothing changed),
   // and so were its cosignatures, if they satisfy the witness policy given now (a kept checkpoint implies a pinned key).
-  if (previous && pinned && sameAsCached(layout, timestamp) && (!options.witnesses || cosignedEnough(previous, given ?? pinned, options.witnesses))) return null;
+  if (previous && key && sameAsCached(layout, timestamp) && (!options.witnesses || cosignedEnough(previous, key, options.witnesses))) return null;
   // One request for the checkpoint and the timestamp's inclusion proof (a server from before
   // /log/proof, or a mirror without it, answers 404: then /log/key, /log/checkpoint and tiles).
   const got = early ? await early : null;
   const proof = readProof(got && 'bytes' in got ? got.bytes : await get('proof'));
-  let key = given ?? pinned;
   // On first contact the key in /log/proof is the one /log/key would announce (pinned from then on).
   if (!key && proof) key = verifier(proof.key, 'the log key the server announces');
   if (!key) {
@@ -112,7 +121,7 @@ export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uin
     }
     key = verifier(Buffer.from(announced).toString('utf8'), 'the log key the server announces');
   }
-  const verdict = await checkLog({ get, key, timestamp, previous, proof });
+  const verdict = await checkLog({ get, key, timestamp, previous, proof, ...(previousKey ? { previousKey } : {}) });
   const witnessedBy = options.witnesses ? checkCosignatures(verdict.checkpoint, key, options.witnesses) : undefined;
   return { ...verdict, vkey: key.vkey, ...(witnessedBy ? { witnessedBy } : {}) };
 }

@@ -158,10 +158,10 @@ describe('when the default scope * is not defined', () => {
   it('says so in targets (index.json custom), and a client resolving a repository fetches no bin to prove it', async () => {
     const binOfPath = (path: string) => `bin-${binSuffix(path, bitsOf())}`;
     const stated = () => JSON.parse(svc.instance.publisher.latestMetadata('targets')!.bytes.toString('utf8')).signed.targets[INDEX_TARGET].custom;
-    expect(stated()).toEqual({ keyshare: { defaultScope: true } });
+    expect(stated()).toEqual({ keyshare: { defaultScope: true, logKey: expect.stringMatching(/^keyshare\//) } });
     await ok(svc.api('DELETE', scopePath('*')));
     await svc.instance.publisher.flush();
-    expect(stated()).toEqual({ keyshare: { defaultScope: false } });
+    expect(stated()).toEqual({ keyshare: { defaultScope: false, logKey: expect.stringMatching(/^keyshare\//) } });
     const fetcher = new HttpFetcher();
     const r = await fetchTrust({ server: svc.url, root: join(svc.dataDir, 'root.json'), cache: tempDir('keyshare-cache-'), repositories: ['registry.acme.io/team/app'], fetcher });
     expect(r.repositories).toEqual([{ repository: 'registry.acme.io/team/app', scope: 'registry.acme.io/team' }]);

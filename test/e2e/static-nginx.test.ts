@@ -14,6 +14,10 @@ import { parseMetadata } from '../../service/repo/tuf.js';
 import { startServer, type RunningServer } from '../../service/server.js';
 import { NGINX_BIN, startNginx, type RunningNginx } from '../support/nginx.js';
 import { TufClient, cleanupTempDirs, httpApi, newDataDir, scopePath, tempDir } from '../support/service.js';
+import { fetchTrust } from '../../sync/client/fetch-trust.js';
+import { parseCheckpoint } from '../../shared/tlog/checkpoint.js';
+import { tilePath } from '../../shared/tlog/tiles.js';
+import { tilesOfTree } from '../../service/tlog/static-files.js';
 
 // STYLE.md: a test that needs a system tool fails when the tool is missing and CI is set.
 if (!NGINX_BIN && process.env.CI) {
@@ -70,6 +74,27 @@ describe.skipIf(!NGINX_BIN)('when nginx serves the static dir', () => {
     expect(doc).toEqual(await viaService.readJson('trust/static.acme.io.json'));
     expect(viaNginx.trusted('timestamp').signed.version).toBe(servedVersion());
     expect(await viaNginx.readJson('index.json')).toEqual(await viaService.readJson('index.json'));
+  });
+
+  it('serves the transparency log under /log/ as the service does, and keyshare fetch checks it through nginx (issue 23)', async () => {
+    const cache = join(tempDir('keyshare-nginx-cache-'), 'cache');
+    const get = async (base: string, path: string) => {
+      const res = await fetch(`${base}/log/${path}`);
+      expect(res.status, `${base}/log/${path}`).toBe(200);
+      return Buffer.from(await res.arrayBuffer());
+    };
+    for (let round = 0; round < 2; round++) {
+      expect((await api('POST', '/scopes', { scope: `logged${round}.acme.io` })).status).toBe(201);
+      await caughtUp();
+      const note = await get(nginx.url, 'checkpoint');
+      expect(note).toEqual(await get(server.url, 'checkpoint'));
+      expect(await get(nginx.url, 'key')).toEqual(await get(server.url, 'key'));
+      const { size } = parseCheckpoint(note.toString().slice(0, note.indexOf('\n\n') + 1));
+      for (const t of tilesOfTree(size)) expect(await get(nginx.url, tilePath(t))).toEqual(await get(server.url, tilePath(t)));
+      // The client verifies inclusion (and, the second time, consistency with the checkpoint it kept) from nginx alone.
+      await fetchTrust({ server: nginx.url, root: pinnedRoot, cache, requireLog: true });
+      expect(readFileSync(join(cache, 'log', 'checkpoint'))).toEqual(note);
+    }
   });
 
   it('never shows a client a version it cannot verify while publishes happen', async () => {

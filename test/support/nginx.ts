@@ -29,7 +29,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The /tuf/ part of the config: the same text as the snippet in docs/DEPLOYMENT.md. */
+/** The /tuf/ and /log/ part of the config: the same text as the snippet in docs/DEPLOYMENT.md. */
 export function tufLocations(staticDir: string): string {
   return `
     # Versioned files never change: cache them for a year.
@@ -44,6 +44,19 @@ export function tufLocations(staticDir: string): string {
     }
     location = /tuf/root.json {
       alias ${staticDir}/root.json;
+      add_header Cache-Control "no-cache";
+    }
+    # The transparency log (issue 23): tiles never change; the checkpoint and key may.
+    location /log/ {
+      alias ${staticDir}/log/;
+      add_header Cache-Control "public, max-age=31536000, immutable";
+    }
+    location = /log/checkpoint {
+      alias ${staticDir}/log/checkpoint;
+      add_header Cache-Control "no-cache";
+    }
+    location = /log/key {
+      alias ${staticDir}/log/key;
       add_header Cache-Control "no-cache";
     }`;
 }

@@ -8,7 +8,7 @@
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../context.js';
 import { parseTilePath } from '../../../shared/tlog/tiles.js';
-import { WitnessConfig } from '../../tlog/witnesses.js';
+import { servedCheckpoint, WitnessConfig } from '../../tlog/witnesses.js';
 import { Codes } from '../../errors.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -22,10 +22,10 @@ export function logRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get('/checkpoint', async (c) => {
-    const note = await c.get('instance').log?.checkpoint();
-    if (!note) return notFound(c, 'this service has no transparency log');
+    const { log, store } = c.get('instance');
     // With the cosignatures its witnesses made on it (C2SP tlog-cosignature).
-    const cosigned = await new WitnessConfig(c.get('instance').store).cosigned(note);
+    const cosigned = log ? await servedCheckpoint(log, store) : null;
+    if (!cosigned) return notFound(c, 'this service has no transparency log');
     c.header('Cache-Control', SHORT);
     c.header('Content-Type', TEXT);
     return c.body(cosigned);

@@ -103,8 +103,11 @@ async function forkedLog(extra: number): Promise<TransparencyLog> {
   return forked;
 }
 
+let staticDir: string;
+
 beforeAll(async () => {
-  log = await startTestService();
+  staticDir = join(tempDir('keyshare-static-'), 'static');
+  log = await startTestService({ server: { staticDir } });
   expect((await log.api('POST', '/scopes', { scope: 'registry.acme.io' })).status).toBe(201);
   await log.instance.publisher.flush();
   logKeyFile = join(tempDir(), 'log.vkey');
@@ -160,6 +163,24 @@ describe('a keyshare witness on loopback', () => {
     const bare = new LogFetcher();
     bare.serve = async (path) => (path === 'proof' ? Buffer.from(JSON.stringify({ ...proof, checkpoint: note.slice(0, note.indexOf('— witness.test/w1')) })) : null);
     expect(await codeOf(fetchTrust(options({ fetcher: bare })))).toBe('NOT_WITNESSED');
+  });
+
+  it('copies the cosigned checkpoint into --static-dir (the bytes /log/checkpoint serves), and a client with the witness policy accepts the copy', async () => {
+    await change('static');
+    const served = await cosigned();
+    const copy = () => readFileSync(join(staticDir, 'log', 'checkpoint'), 'utf8');
+    // The cosignature comes after the publish: the copy follows the witnesses' round.
+    expect(await eventually(async () => copy(), (c) => c === served, 10_000)).toBe(served);
+    expect(readFileSync(join(staticDir, 'log', 'key'), 'utf8')).toBe(readFileSync(logKeyFile, 'utf8'));
+    const fetcher = new LogFetcher();
+    fetcher.serve = async (path) => {
+      try {
+        return readFileSync(join(staticDir, 'log', path));
+      } catch {
+        return null;
+      }
+    };
+    expect((await fetchTrust(options({ fetcher }))).log?.witnessedBy).toEqual(['witness.test/w1']);
   });
 
   it('refuses a bad witness: not a cosignature/v1 key, a taken name, not an http(s) URL', async () => {

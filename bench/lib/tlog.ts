@@ -1,0 +1,159 @@
+/**
+ * B12 (issue 23): the transparency log's costs.
+ *
+ * - Append: in-process publishes (one scope created, then flushed) on a data dir whose log was
+ *   first filled to `preload` entries; the time of the log's part of each publish (appending the
+ *   entry with its tree nodes and signing the checkpoint, TransparencyLog.append, inside the
+ *   publish's transaction) against the whole publish. Goal: ≤ 5 ms added (p50).
+ * - Proof bytes per client refresh at 1M entries (a simulated tree of SHA-256 leaf hashes): a
+ *   client that verified size n − k refreshes to n (k publishes since): the RFC 6962 consistency
+ *   proof, the inclusion proof of the newest timestamp's entry and the signed checkpoint, as a
+ *   bundle carries them (sync/bundle/log-proof.ts); and what `fetch` downloads for the same
+ *   check from the tiles (sync/client/log-check.ts). Goal: ≤ 2 KB.
+ * - Client verification time at 1M entries: both proofs and the checkpoint's signature.
+ */
+import { join } from 'node:path';
+import { formatCheckpoint } from '../../shared/tlog/checkpoint.js';
+import { formatEntry } from '../../shared/tlog/leaf.js';
+import { consistencyProof, hashChildren, hashLeaf, inclusionProof, nodesNeeded, verifyConsistency, verifyInclusion, type Hash, type NodeReader } from '../../shared/tlog/merkle.js';
+import { NoteSigner, openNote, parseVerifierKey, signNote } from '../../shared/tlog/note.js';
+import { tilesFor, tileWidth } from '../../shared/tlog/tiles.js';
+import { openInstance } from '../../service/instance.js';
+import { buildState, keyPool } from './fixture.js';
+import type { Row } from './report.js';
+import { fmtBytes, fmtMs, quantile } from './stats.js';
+
+const entry = (i: number) =>
+  formatEntry({ timestamp: { version: i + 1, sha256: 'a'.repeat(64) }, snapshot: { version: i + 1, sha256: 'b'.repeat(64) }, time: '2026-12-07T10:00:00Z', audit: { seq: i, hash: 'c'.repeat(64) } });
+
+async function benchAppend(work: string, preload: number, rounds: number, log: (s: string) => void): Promise<Row[]> {
+  const state = await buildState(join(work, 'append'), 1, keyPool(2));
+  const instance = await openInstance({ dataDir: state.dataDir });
+  try {
+    const tlog = instance.log!;
+    log(`B12: filling the log to ${preload.toLocaleString('en-US')} entries`);
+    for (let at = await instance.store.logSize(); at < preload; ) {
+      const n = Math.min(1000, preload - at);
+      await tlog.appendEntries(Array.from({ length: n }, (_, i) => ({ data: Buffer.from(entry(at + i)), timestampVersion: 1_000_000_000 + at + i })));
+      at += n;
+    }
+    const appendMs: number[] = [];
+    const original = tlog.append.bind(tlog);
+    tlog.append = async (c) => {
+      const t0 = performance.now();
+      await original(c);
+      appendMs.push(performance.now() - t0);
+    };
+    const publishMs: number[] = [];
+    for (let i = 0; i < rounds + 3; i++) {
+      const t0 = performance.now();
+      await instance.service.createScope({ scope: `log${i}.bench.example` });
+      await instance.publisher.flush();
+      if (i >= 3) publishMs.push(performance.now() - t0);
+    }
+    const appended = appendMs.slice(-rounds);
+    const p50 = quantile(appended, 0.5);
+    return [
+      {
+        id: 'B12',
+        figure: `log append + checkpoint per publish, log of ${preload.toLocaleString('en-US')} entries (${rounds} publishes)`,
+        value: `p50 ${fmtMs(p50)}, p99 ${fmtMs(quantile(appended, 0.99))}`,
+        baseline: `whole publish (in-process): p50 ${fmtMs(quantile(publishMs, 0.5))}`,
+        ratio: `${((100 * p50) / quantile(publishMs, 0.5)).toFixed(1)} %`,
+        goal: 'p50 ≤ 5 ms',
+        status: p50 <= 5 ? 'met' : 'missed',
+        data: { appendMs: appended, publishMs, preload },
+      },
+    ];
+  } finally {
+    await instance.close();
+  }
+}
+
+/** A consistent tree of `size` leaves (leaf i = hashLeaf of its entry), every level kept: the reader proofs need. */
+function simulatedTree(size: number): NodeReader {
+  const levels: Buffer[] = [Buffer.alloc(32 * size)];
+  for (let i = 0; i < size; i++) levels[0]!.set(hashLeaf(entry(i)), 32 * i);
+  while (levels[levels.length - 1]!.length > 32) {
+    const below = levels[levels.length - 1]!;
+    const n = Math.floor(below.length / 64);
+    const level = Buffer.alloc(32 * n);
+    for (let i = 0; i < n; i++) level.set(hashChildren(below.subarray(64 * i, 64 * i + 32), below.subarray(64 * i + 32, 64 * i + 64)), 32 * i);
+    levels.push(level);
+  }
+  return (level, index) => levels[level]!.subarray(32 * index, 32 * index + 32);
+}
+
+function treeRoot(size: number, read: NodeReader): Hash {
+  // The root of a tree of `size` is the hash of the subtree the consistency proof verifies; for these sizes compute it from the perfect subtrees.
+  const parts: Hash[] = [];
+  let lo = 0;
+  for (let level = 52; level >= 0; level--) {
+    if (lo + 2 ** level <= size) {
+      parts.push(read(level, lo / 2 ** level));
+      lo += 2 ** level;
+    }
+  }
+  return parts.reduceRight((right, left) => hashChildren(left, right));
+}
+
+function benchProofs(size: number, behind: number[], rounds: number): Row[] {
+  const read = simulatedTree(size);
+  const signer = NoteSigner.generate('keyshare/bench');
+  const verifier = parseVerifierKey(signer.verifierKey());
+  const root = treeRoot(size, read);
+  const note = signNote(formatCheckpoint({ origin: signer.name, size, root, extensions: [] }), [signer]);
+  const entryBytes = entry(size - 1).length;
+  const rows: Row[] = [];
+  for (const k of behind) {
+    const from = size - k;
+    const consistency = consistencyProof(from, size, read);
+    const inclusion = inclusionProof(size - 1, size, read);
+    const proofBytes = 32 * (consistency.length + inclusion.length) + Buffer.byteLength(note) + entryBytes;
+    const nodes = [...nodesNeeded((r) => consistencyProof(from, size, r)), ...nodesNeeded((r) => inclusionProof(size - 1, size, r))];
+    const tiles = tilesFor(nodes, size);
+    // fetch reads the tiles, the last entry bundle (entries of ~this size, 2-byte prefixed) and the checkpoint.
+    const tileBytes = tiles.reduce((n, t) => n + 32 * t.width, 0) + tileWidth(size, 0, Math.floor((size - 1) / 256)) * (entryBytes + 2) + Buffer.byteLength(note);
+    rows.push({
+      id: 'B12',
+      figure: `log proof per client refresh at ${size.toLocaleString('en-US')} entries, ${k} publish${k === 1 ? '' : 'es'} behind (consistency + inclusion + entry + checkpoint)`,
+      value: `${fmtBytes(proofBytes)} (${consistency.length} + ${inclusion.length} hashes)`,
+      baseline: `fetch from tiles: ${fmtBytes(tileBytes)} in ${tiles.length + 2} requests`,
+      ratio: '-',
+      goal: '≤ 2 KB',
+      status: proofBytes <= 2048 ? 'met' : 'missed',
+      data: { size, behind: k, proofBytes, tileBytes, tiles: tiles.length, consistency: consistency.length, inclusion: inclusion.length },
+    });
+  }
+  const k = behind[behind.length - 1]!;
+  const prevRoot = treeRoot(size - k, read);
+  const consistency = consistencyProof(size - k, size, read);
+  const inclusion = inclusionProof(size - 1, size, read);
+  const leaf = entry(size - 1);
+  const ms: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t0 = performance.now();
+    openNote(note, [verifier]);
+    verifyConsistency(size - k, size, consistency, prevRoot, root);
+    verifyInclusion(hashLeaf(leaf), size - 1, size, inclusion, root);
+    ms.push(performance.now() - t0);
+  }
+  rows.push({
+    id: 'B12',
+    figure: `client verification at ${size.toLocaleString('en-US')} entries: checkpoint signature, consistency and inclusion proofs (${rounds} rounds)`,
+    value: `p50 ${fmtMs(quantile(ms, 0.5))}`,
+    baseline: 'none (a time)',
+    ratio: '-',
+    goal: 'report',
+    status: 'info',
+    data: { ms },
+  });
+  return rows;
+}
+
+export async function benchTlog(work: string, quick: boolean, log: (s: string) => void): Promise<Row[]> {
+  const rows = await benchAppend(work, quick ? 10_000 : 100_000, quick ? 20 : 50, log);
+  log('B12: simulating a log of 1,000,000 entries');
+  rows.push(...benchProofs(1_000_000, [1, 10, 1000], quick ? 200 : 1000));
+  return rows;
+}

@@ -1,0 +1,129 @@
+/**
+ * Issue 23: the log key travels through TUF. The signed top-level targets state it (index.json's
+ * `custom.keyshare.logKey`), so `fetch` verifies checkpoints from its first run against a key the
+ * pinned root's chain authenticates, not the one a server or mirror announces at /log/key; a new
+ * key stated there replaces the pinned one (rotation), and the history stays checked.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MetadataKind } from '@tufjs/models';
+import { DownloadHTTPError } from 'tuf-js/dist/error.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEntry } from '../../../shared/tlog/leaf.js';
+import { NoteSigner, parseVerifierKey } from '../../../shared/tlog/note.js';
+import { parseTilePath } from '../../../shared/tlog/tiles.js';
+import { logKeyStated, INDEX_TARGET } from '../../../shared/trust-index.js';
+import { parseMetadata } from '../../../service/repo/tuf.js';
+import { isKeyshareError } from '../../../service/errors.js';
+import { SqliteStore } from '../../../service/store/index.js';
+import { TransparencyLog } from '../../../service/tlog/log.js';
+import { fetchTrust, HttpFetcher, type FetchTrustOptions } from '../../../sync/client/index.js';
+import { cleanupTempDirs, startTestService, tempDir, type TestService } from '../../support/service.js';
+
+let svc: TestService;
+
+/** A fetcher that answers /log/ from `serve` when set (a mirror's or an attacker's log). */
+class LogFetcher extends HttpFetcher {
+  serve: ((path: string) => Promise<Uint8Array | null>) | null = null;
+  protected override async bytes(url: string, maxLength: number): Promise<Buffer> {
+    const at = url.indexOf('/log/');
+    if (!this.serve || at < 0) return super.bytes(url, maxLength);
+    const b = await this.serve(url.slice(at + 5));
+    if (!b) throw new DownloadHTTPError(`download failed: HTTP 404 for ${url}`, 404);
+    return Buffer.from(b);
+  }
+}
+
+const served = async (path: string) => Buffer.from(await (await fetch(`${svc.url}/log/${path}`)).arrayBuffer());
+const realKey = async () => (await served('key')).toString().trim();
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (isKeyshareError(e)) return e.code;
+    throw e;
+  }
+  return 'accepted';
+}
+
+async function change(name: string) {
+  expect((await svc.api('POST', '/scopes', { scope: `registry.acme.io/${name}` })).status).toBe(201);
+  await svc.instance.publisher.flush();
+}
+
+/** The service's entries (the first `size`) in a log of their own, signed by `signer`. */
+async function copyLog(signer: NoteSigner, size?: number): Promise<TransparencyLog> {
+  const log = new TransparencyLog(SqliteStore.memory(), signer);
+  const entries = await svc.instance.store.listLogEntries(0, size ?? 1_000);
+  await log.appendEntries(entries.map((data) => ({ data, timestampVersion: parseEntry(data).timestamp.version })));
+  return log;
+}
+
+const serveLog = (log: TransparencyLog, key: string) => async (path: string) =>
+  path === 'checkpoint' ? Buffer.from((await log.checkpoint())!) : path === 'key' ? Buffer.from(key + '\n') : log.tile(parseTilePath(path)!);
+
+const options = (fetcher: LogFetcher, cache = tempDir('keyshare-cache-')): FetchTrustOptions => ({
+  server: svc.url,
+  root: join(svc.dataDir, 'root.json'),
+  cache,
+  scopes: ['registry.acme.io'],
+  fetcher,
+});
+
+beforeAll(async () => {
+  svc = await startTestService();
+  expect((await svc.api('POST', '/scopes', { scope: 'registry.acme.io' })).status).toBe(201);
+  await svc.instance.publisher.flush();
+});
+afterAll(async () => {
+  await svc?.close();
+  cleanupTempDirs();
+});
+
+describe('the log key in the signed targets', () => {
+  it("is stated in index.json's entry of the top-level targets, from init on", async () => {
+    const targets = parseMetadata(MetadataKind.Targets, svc.instance.publisher.latestMetadata('targets')!.bytes).signed;
+    expect(logKeyStated(targets.targets[INDEX_TARGET]?.custom)).toBe(await realKey());
+    // From the first version on: no publish was needed to state it.
+    const v1 = await svc.instance.store.getMetadata('targets', 1);
+    expect(logKeyStated(parseMetadata(MetadataKind.Targets, v1!.bytes).signed.targets[INDEX_TARGET]?.custom)).toBe(await realKey());
+  });
+
+  it('makes a first fetch refuse a log signed by another key, even one that /log/key announces (no trust on first use)', async () => {
+    const name = parseVerifierKey(await realKey()).name;
+    const attacker = NoteSigner.generate(name);
+    const fetcher = new LogFetcher();
+    fetcher.serve = serveLog(await copyLog(attacker), attacker.verifierKey());
+    expect(await codeOf(fetchTrust(options(fetcher)))).toBe('LOG_INCONSISTENT');
+    fetcher.serve = null;
+    const ok = await fetchTrust(options(fetcher));
+    expect(ok.log).toBeTruthy();
+  });
+
+  it('replaces a pinned key with the one the targets state (rotation), still checking the history against the kept checkpoint', async () => {
+    const fetcher = new LogFetcher();
+    const cache = tempDir('keyshare-cache-');
+    await fetchTrust(options(fetcher, cache));
+    // As if this client had verified the log under an earlier key: its pinned key and checkpoint are the old key's.
+    const name = parseVerifierKey(await realKey()).name;
+    const old = NoteSigner.generate(name);
+    const size = await svc.instance.store.logSize();
+    writeFileSync(join(cache, 'log', 'key'), old.verifierKey() + '\n');
+    writeFileSync(join(cache, 'log', 'checkpoint'), (await (await copyLog(old, size)).checkpoint())!);
+    await change('rotated');
+    expect(await codeOf(fetchTrust(options(fetcher, cache)))).toBe('accepted');
+    expect(readFileSync(join(cache, 'log', 'key'), 'utf8').trim()).toBe(await realKey());
+
+    // A kept checkpoint of another history, under the old key: the new key does not wash it away.
+    const other = tempDir('keyshare-cache-');
+    await fetchTrust(options(fetcher, other));
+    const forked = new TransparencyLog(SqliteStore.memory(), old);
+    const entries = await svc.instance.store.listLogEntries(0, size);
+    await forked.appendEntries(entries.map((data, i) => ({ data: i === 0 ? Buffer.from(data.toString().replace(/time \S+/, 'time 2000-01-01T00:00:00Z')) : data, timestampVersion: parseEntry(data).timestamp.version })));
+    writeFileSync(join(other, 'log', 'key'), old.verifierKey() + '\n');
+    writeFileSync(join(other, 'log', 'checkpoint'), (await forked.checkpoint())!);
+    await change('rotated-2');
+    expect(await codeOf(fetchTrust(options(fetcher, other)))).toBe('LOG_INCONSISTENT');
+  });
+});
