@@ -10,9 +10,13 @@
  *   parse all of it (slower than the unbundled tree).
  * - Native addons stay outside (better-sqlite3, pkcs11js; pg-native is optional for pg):
  *   they load from node_modules as before.
+ * - Node's built-in modules are loaded with require(), not import: an import makes Node build
+ *   the module's ES facade, which reads every export, getters included (node:fs loads its
+ *   streams, node:crypto its webcrypto), on every start (issue 25, bench B5).
  * - `keyshare --help`, rendered once here by the bundle itself (commander, 80 columns), is
  *   written next to it: cli/main.ts prints it without loading commander or any command.
  */
+import { builtinModules } from 'node:module';
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +25,16 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist/bundle');
+
+/** Each built-in module, imported anywhere in the bundle, as a CommonJS module that requires it (see above). */
+const builtinsByRequire = {
+  name: 'builtins-by-require',
+  setup(b) {
+    const names = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+    b.onResolve({ filter: /^(node:)?[a-z0-9_/]+$/ }, (args) => (names.has(args.path) && args.namespace !== 'builtin' ? { path: args.path, namespace: 'builtin' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
 
 rmSync(outdir, { recursive: true, force: true });
 const { metafile } = await build({
@@ -42,6 +56,7 @@ const { metafile } = await build({
   legalComments: 'linked',
   logLevel: 'warning',
   metafile: true,
+  plugins: [builtinsByRequire],
 });
 
 // esbuild gives an import() of a CommonJS package only its default export (`module.exports`),

@@ -16,7 +16,7 @@
  * stage; once every check passed, the staged files replace the cached ones, each by an atomic
  * rename.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -31,6 +31,7 @@ import { CacheFetcher, HttpFetcher } from './fetcher.js';
 import { parseTrustDocument, selectScopes } from './select.js';
 import { DEFAULT_SCOPE, scopeContains, trustTargetPath } from '../../shared/scope.js';
 import { keepLogState, logGetter, verifyLog } from './log-state.js';
+import { copyFiles, removeTree } from '../../shared/fs.js';
 
 export { INDEX_TARGET };
 
@@ -160,7 +161,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
   const metadataBaseUrl = `${server}/tuf`;
   const targetBaseUrl = `${server}/tuf/targets`;
   // We hold the lock: scratch dirs left by a fetch that was killed are ours to remove.
-  if (!offline) for (const name of readdirSync(layout.dir)) if (/^\.(offline|next)-/.test(name)) rmSync(join(layout.dir, name), { recursive: true, force: true });
+  if (!offline) for (const name of readdirSync(layout.dir)) if (/^\.(offline|next)-/.test(name)) removeTree(join(layout.dir, name));
 
   // Offline, tuf-js starts from a scratch dir holding only the trusted root and re-verifies
   // every cached file it asks for; the cache itself is only read (it may be read-only: the
@@ -176,7 +177,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       // The cached root was reached from the pin through verified rotations (cache.ts).
       writeFileSync(join(metadataDir, 'root.json'), readFileSync(join(layout.metadataDir, 'root.json')));
     } else {
-      cpSync(layout.metadataDir, metadataDir, { recursive: true });
+      copyFiles(layout.metadataDir, metadataDir);
       mkdirSync(stagedTargets, { mode: 0o700 });
     }
     const updater = new Updater({
@@ -272,7 +273,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
     }
     throw err;
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    removeTree(scratch);
   }
 }
 
