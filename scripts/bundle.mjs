@@ -31,7 +31,9 @@ const builtinsByRequire = {
   name: 'builtins-by-require',
   setup(b) {
     const names = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-    b.onResolve({ filter: /^(node:)?[a-z0-9_/]+$/ }, (args) => (names.has(args.path) && args.namespace !== 'builtin' ? { path: args.path, namespace: 'builtin' } : undefined));
+    // Static imports only: an import() of a CommonJS module gets only its default export once bundled (see below).
+    const ours = (args) => names.has(args.path) && args.kind === 'import-statement' && args.namespace !== 'builtin';
+    b.onResolve({ filter: /^(node:)?[a-z0-9_/]+$/ }, (args) => (ours(args) ? { path: args.path, namespace: 'builtin' } : undefined));
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
   },
 };
