@@ -2,10 +2,7 @@
 // The CLI as built by `npm run build` (run by `npm ci` through the prepare script): the esbuild
 // bundle (scripts/bundle.mjs) when it is at least as new as tsc's dist/, else tsc's output, so
 // that a `tsc -p tsconfig.build.json` alone never leaves a stale bundle running.
-// node:fs by require: an import would build its ES facade, which loads its streams (bench B5).
-import { createRequire } from 'node:module';
-
-const { statSync } = createRequire(import.meta.url)('node:fs');
+import { statSync } from 'node:fs';
 
 const mtime = (path) => statSync(new URL(path, import.meta.url), { throwIfNoEntry: false })?.mtimeMs ?? -1;
 const bundled = mtime('../dist/bundle/keyshare.js');

@@ -10,13 +10,9 @@
  *   parse all of it (slower than the unbundled tree).
  * - Native addons stay outside (better-sqlite3, pkcs11js; pg-native is optional for pg):
  *   they load from node_modules as before.
- * - Node's built-in modules are loaded with require(), not import: an import makes Node build
- *   the module's ES facade, which reads every export, getters included (node:fs loads its
- *   streams, node:crypto its webcrypto), on every start (issue 25, bench B5).
  * - `keyshare --help`, rendered once here by the bundle itself (commander, 80 columns), is
  *   written next to it: cli/main.ts prints it without loading commander or any command.
  */
-import { builtinModules } from 'node:module';
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -25,18 +21,6 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist/bundle');
-
-/** Each built-in module, imported anywhere in the bundle, as a CommonJS module that requires it (see above). */
-const builtinsByRequire = {
-  name: 'builtins-by-require',
-  setup(b) {
-    const names = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-    // Static imports only: an import() of a CommonJS module gets only its default export once bundled (see below).
-    const ours = (args) => names.has(args.path) && args.kind === 'import-statement' && args.namespace !== 'builtin';
-    b.onResolve({ filter: /^(node:)?[a-z0-9_/]+$/ }, (args) => (ours(args) ? { path: args.path, namespace: 'builtin' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
-  },
-};
 
 rmSync(outdir, { recursive: true, force: true });
 const { metafile } = await build({
@@ -54,14 +38,10 @@ const { metafile } = await build({
   banner: { js: "import { createRequire as __keyshareCreateRequire } from 'node:module'; const require = __keyshareCreateRequire(import.meta.url);" },
   // Class and function names as in the sources (error names, stack traces).
   keepNames: true,
-  // Whitespace and syntax only (names stay, as keepNames asks): less to read and pre-parse at each start.
-  minifyWhitespace: true,
-  minifySyntax: true,
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
   metafile: true,
-  plugins: [builtinsByRequire],
 });
 
 // esbuild gives an import() of a CommonJS package only its default export (`module.exports`),
