@@ -2,6 +2,7 @@
 import { KeyshareError, Codes } from '../service/errors.js';
 import { adminTokenWithSource, serverUrl } from './settings.js';
 import { httpRequest, type HttpAnswer } from '../sync/client/http.js';
+import { CliCodes } from './errors.js';
 
 export interface AdminFlags {
   server?: string;
@@ -120,9 +121,9 @@ export class AdminClient {
       // not reachable or not JSON: not keyshare
     }
     if (!isKeyshare) {
-      throw new KeyshareError('NOT_KEYSHARE', `${this.base} did not answer as a keyshare service (no /api/v1/openapi.json): check --server or KEYSHARE_SERVER`);
+      throw new KeyshareError(CliCodes.NOT_KEYSHARE, `${this.base} did not answer as a keyshare service (no /api/v1/openapi.json): check --server or KEYSHARE_SERVER`);
     }
-    throw new KeyshareError('UNEXPECTED_RESPONSE', `unexpected response from ${this.base} (HTTP ${status}): is the CLI older or newer than the service?`);
+    throw new KeyshareError(CliCodes.UNEXPECTED_RESPONSE, `unexpected response from ${this.base} (HTTP ${status}): is the CLI older or newer than the service?`);
   }
 }
 

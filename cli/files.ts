@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { KeyshareError } from '../service/errors.js';
+import { CliCodes } from './errors.js';
 
 /** Reads a file given on the command line, with a coded error instead of a stack trace. */
 export function readInputFile(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new KeyshareError('FILE_NOT_READABLE', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new KeyshareError(CliCodes.FILE_NOT_READABLE, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 

@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { isKeyshareError } from '../service/errors.js';
 import { addMissingExamples } from './help.js';
-import { fileSystemError } from './errors.js';
+import { CliCodes, fileSystemError } from './errors.js';
 import { VERSION } from './version.js';
 
 /**
@@ -34,6 +34,7 @@ const COMMANDS: [name: string, load: () => Promise<Command>][] = [
   ['sync', async () => (await import('./commands/upstream.js')).syncCommand()],
   ['check', async () => (await import('./commands/check.js')).checkCommand()],
   ['log', async () => (await import('./commands/log.js')).logCommand()],
+  ['witness', async () => (await import('./commands/witness.js')).witnessCommand()],
   ['tenant', async () => (await import('./commands/tenant.js')).tenantCommand()],
   ['backup', async () => (await import('./commands/backup.js')).backupCommand()],
   ['restore', async () => (await import('./commands/backup.js')).restoreCommand()],
@@ -82,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : 2;
     }
     if (isKeyshareError(e)) {
-      if (e.code === 'USAGE') {
+      if (e.code === CliCodes.USAGE) {
         process.stderr.write(`keyshare: ${e.message}\n`);
         return 2;
       }

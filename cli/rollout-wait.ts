@@ -3,6 +3,7 @@ import { KeyshareError } from '../service/errors.js';
 import { parseDuration } from '../service/util/duration.js';
 import type { AdminClient } from './client.js';
 import type { RevocationRollout } from '../service/rollout.js';
+import { CliCodes } from './errors.js';
 
 export const RolloutCodes = {
   /** The rollout did not reach the asked percentage before --timeout. */
@@ -13,7 +14,7 @@ export const RolloutCodes = {
 export function parsePercent(text: string): number {
   const m = /^([0-9]{1,3}(?:\.[0-9]+)?)%?$/.exec(text.trim());
   const n = m ? Number(m[1]) : NaN;
-  if (!(n >= 0 && n <= 100)) throw new KeyshareError('USAGE', `--wait-rollout takes a percentage from 0 to 100, e.g. 95%, not ${JSON.stringify(text)}`);
+  if (!(n >= 0 && n <= 100)) throw new KeyshareError(CliCodes.USAGE, `--wait-rollout takes a percentage from 0 to 100, e.g. 95%, not ${JSON.stringify(text)}`);
   return n;
 }
 

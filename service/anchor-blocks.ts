@@ -9,7 +9,7 @@ import { normalizeAnchorId } from './domain/anchor.js';
 import { parseScope } from './domain/scope.js';
 import { KeyshareError, Codes } from './errors.js';
 import type { Publisher, PublishResult } from './repo/publisher.js';
-import type { Store } from './store/index.js';
+import type { TrustRecords } from './store/index.js';
 
 const ANCHOR_ID = /^(sha256:[0-9a-f]{64}|pgp:[0-9a-f]{40})$/;
 
@@ -21,7 +21,7 @@ export interface AnchorBlock {
 
 export class AnchorBlocks {
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<TrustRecords, 'listAnchorBlocks' | 'addAnchorBlock' | 'removeAnchorBlock'>,
     private readonly publisher: Pick<Publisher, 'notify'>,
     private readonly clock: () => Date = () => new Date(),
   ) {}

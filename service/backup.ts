@@ -41,6 +41,7 @@ import { RESTORED_FROM_META } from './restore-guard.js';
 import { AuditLog } from './audit/log.js';
 import { attachLog } from './tlog/log.js';
 import { SqliteStore, databaseKind, storeDatabase, type Store } from './store/index.js';
+import { SharedCodes } from '../shared/errors.js';
 
 export const BackupCodes = {
   /** Not a keyshare backup: not a tar, a missing or malformed backup.json, unknown files, a damaged database. */
@@ -457,7 +458,7 @@ async function extractBackup(file: string, dest: string): Promise<Map<string, nu
     size = statSync(file).size;
     if (!statSync(file).isFile()) throw new Error('not a regular file');
   } catch (e) {
-    throw new KeyshareError('FILE_NOT_READABLE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new KeyshareError(SharedCodes.FILE_NOT_READABLE, `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   if (size > LIMITS.maxDbBytes + 64 * MiB) throw new KeyshareError(BackupCodes.BACKUP_TOO_LARGE, `the backup is ${size} bytes`);
   const head = Buffer.alloc(2);

@@ -54,6 +54,19 @@ export const Codes = {
   STARTING: 'STARTING',
   /** Issue 16, finding 9: an upstream or CRL URL (or a redirect) reaches a loopback, link-local or private address; `--allow-private-upstreams` allows it. */
   ADDRESS_NOT_ALLOWED: 'ADDRESS_NOT_ALLOWED',
+  /** RFC 5280 5.2.3: a CRL whose number is not greater than the stored one. */
+  ROLLBACK: 'ROLLBACK',
+  CRL_TOO_LARGE: 'CRL_TOO_LARGE',
+  BAD_PRIVATE_KEY: 'BAD_PRIVATE_KEY',
+  /** A root lists the same key twice. */
+  DUPLICATE_KEY: 'DUPLICATE_KEY',
+  /** The static copy of the repository (--static-dir) cannot be written. */
+  STATIC_DIR_WRITE: 'STATIC_DIR_WRITE',
+  /** A revocation reason that is not one of RFC 5280's names. */
+  REASON_INVALID: 'REASON_INVALID',
+  /** shared/errors.ts SharedCodes: a local file cannot be read; a command line that cannot work as given. */
+  FILE_NOT_READABLE: 'FILE_NOT_READABLE',
+  USAGE: 'USAGE',
   INTERNAL: 'INTERNAL',
 } as const;
 

@@ -16,6 +16,10 @@ export interface UpstreamInput {
   mode?: UpstreamMode;
   /** Scope patterns (a scope and everything under it); null or empty: everything. */
   scopes?: string[] | null;
+  /** oci:// only: PEM CA certificate(s) for the registry's TLS certificate. */
+  ca?: string | null;
+  /** oci:// only: plain HTTP, for a registry on loopback only. */
+  insecure?: boolean;
 }
 
 /** An upstream as `upstream ls` shows it (CONTRACT.md: name, url, mode, lastSuccessAt, lastError, version). */

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { makePrivateDir, writePrivateFileAtomic } from './util/private-files.js';
+import { rootPath } from './util/paths.js';
 import { join } from 'node:path';
 import { issueToken } from './auth/tokens.js';
 import { KeyshareError, Codes } from './errors.js';
@@ -21,6 +22,9 @@ import { MetadataKind } from '@tufjs/models';
 import { FileSigner } from './crypto/signer.js';
 import { SqliteStore, databaseKind, dbPath, openStore, storeDatabase, supportedDatabase, type Store } from './store/index.js';
 import { TrustService } from './trust-service.js';
+import { TenantService } from './tenant-service.js';
+import { RootCeremony } from './root-ceremony.js';
+import { AnchorBlocks } from './anchor-blocks.js';
 import { AuditLog } from './audit/log.js';
 import { tokenDigest } from './audit/digest.js';
 import { TokenService } from './auth/token-service.js';
@@ -49,7 +53,7 @@ export interface InitResult {
 }
 
 export { dbPath };
-export const rootPath = (dataDir: string) => join(dataDir, 'root.json');
+export { rootPath };
 export const tokenPath = (dataDir: string) => join(dataDir, 'admin.token');
 
 /**
@@ -148,6 +152,12 @@ export interface Instance {
   /** The repository being served, as /tuf/, the feed and the static copy read it (repo/served.ts). */
   served: ServedView;
   service: TrustService;
+  /** Tenants and their delegations (service/tenant-service.ts). */
+  tenants: TenantService;
+  /** The root signing ceremony (service/root-ceremony.ts). */
+  ceremony: RootCeremony;
+  /** Local blocks of federated anchors (service/anchor-blocks.ts). */
+  blocks: AnchorBlocks;
   /** The hash-chained audit log; it records every change made through the store inside `audit.run`. */
   audit: AuditLog;
   tokens: TokenService;
@@ -235,6 +245,9 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
     publisher,
     served: publisher.served,
     service,
+    tenants: new TenantService({ dataDir, store, publisher, tokens }),
+    ceremony: new RootCeremony({ dataDir, store, publisher }),
+    blocks: new AnchorBlocks(store, publisher),
     audit,
     tokens,
     ca,

@@ -31,7 +31,8 @@ import { discardNextKeys, isOnlineRole, loadSignersForRoot, promoteNextKeys, sta
 import type { Publisher } from './repo/publisher.js';
 import { metadataBytes, parseMetadata } from './repo/tuf.js';
 import type { Store } from './store/index.js';
-import { rootPath, writeFileAtomic } from './instance.js';
+import { rootPath } from './util/paths.js';
+import { writePrivateFileAtomic as writeFileAtomic } from './util/private-files.js';
 
 const PROPOSAL_KEY = 'root_proposal';
 

@@ -15,6 +15,8 @@ import { StaticDir } from './repo/static-dir.js';
 import { evaluateHealth } from './health.js';
 import { Replication } from './replication.js';
 import { notModified, tufFastPath } from './http/routes/tuf.js';
+import type { Witness } from './tlog/witness.js';
+import { WitnessConfig, Witnessing } from './tlog/witnesses.js';
 import { randomUUID } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -59,6 +61,8 @@ export interface ServerOptions {
   advertiseUrl?: string | null;
   /** A listener bound before the instance was opened (`keyshare serve`, issue 24 row 14); else startServer binds one. */
   listener?: BoundListener;
+  /** `--witness-for`: this service also witnesses other logs (service/tlog/witness.ts). */
+  witness?: Witness;
 }
 
 /** A listening socket whose requests are answered 503 STARTING until `handle` gives it the service. */
@@ -167,9 +171,18 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
       ...options.upstreams,
     },
   });
+  // Issue 23: every new checkpoint goes to the log's witnesses for their cosignatures.
+  const witnessing = instance.log
+    ? new Witnessing(instance.log, new WitnessConfig(instance.store), {
+        outbound: instance.outbound,
+        onError: (name, message) => log({ level: 'warn', msg: 'witness did not cosign', witness: name, err: message }),
+      })
+    : null;
   const app = createApp({
     instance,
     upstreams,
+    witness: options.witness,
+    onWitnessAdded: () => void witnessing?.run(),
     log,
     logger: options.logger,
     metrics,
@@ -209,6 +222,8 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
   instance.ca.start();
   // Upstreams: polled with jitter, and followed through their change feeds (sync/upstream).
   upstreams.start();
+  const unwitness = instance.served.onServedChange(() => void witnessing?.run());
+  witnessing?.start();
   const stopWarnings = logHealthWarnings(instance, log);
   const fast = fastReads(instance, metrics, options.logger);
   const stopGc = collectAfterPublishing(instance.publisher);
@@ -245,6 +260,9 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
         await crlRefresher.idle();
         instance.ca.stop();
         await upstreams.idle();
+        unwitness();
+        witnessing?.stop();
+        await witnessing?.idle();
         if (staticDir) {
           // The last publish reaches the static dir before the store closes.
           instance.publisher.stop();

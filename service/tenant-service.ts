@@ -140,7 +140,7 @@ export class TenantService {
       const record = newTenantRecord({ name, patterns, offline: true, publicKey: tufPublicKeyFromPem(input.publicKey), now });
       // One key, one role: a key shared with another role would let one sign for the other.
       if (existing.some((t) => t.keyid === record.keyid) || this.delegatedKeyIds().has(record.keyid)) {
-        throw new KeyshareError('KEY_IN_USE', `key ${record.keyid} already signs another role; give the tenant a key of its own`);
+        throw new KeyshareError(TenantCodes.KEY_IN_USE, `key ${record.keyid} already signs another role; give the tenant a key of its own`);
       }
       await publisher.stageTenant(record, () => saveTenants(store, [...existing, record]));
       const token = input.token ? await this.deps.tokens?.create(actor, { role: 'editor', scopes: patterns }) : undefined;

@@ -67,7 +67,7 @@ export function checkLevel(level: unknown): Level | null {
 export function checkReason(reason: unknown): RevocationReason {
   if (reason === undefined || reason === null) return 'unspecified';
   if (!REVOCATION_REASONS.includes(reason as RevocationReason)) {
-    throw new KeyshareError('REASON_INVALID', `reason must be one of the RFC 5280 names: ${REVOCATION_REASONS.join(', ')}`);
+    throw new KeyshareError(Codes.REASON_INVALID, `reason must be one of the RFC 5280 names: ${REVOCATION_REASONS.join(', ')}`);
   }
   return reason as RevocationReason;
 }

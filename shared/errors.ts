@@ -25,4 +25,8 @@ export const SharedCodes = {
   SCOPE_INVALID: 'SCOPE_INVALID',
   CONFIG_INVALID: 'CONFIG_INVALID',
   INTERNAL: 'INTERNAL',
+  /** A local file (a bundle, a backup, a CLI argument) cannot be read. */
+  FILE_NOT_READABLE: 'FILE_NOT_READABLE',
+  /** A command line (or a client option) that cannot work as given. */
+  USAGE: 'USAGE',
 } as const;

@@ -7,6 +7,7 @@ import { addBlockCommands } from './upstream.js';
 import { KeyshareError } from '../../service/errors.js';
 import type { ScopePlan } from '../../service/domain/plan.js';
 import { dryRunLines, withDryRun } from '../plan-output.js';
+import { CliCodes } from '../errors.js';
 
 export function anchorCommand(): Command {
   const cmd = new Command('anchor').description('add or remove trust anchors of a scope');
@@ -23,7 +24,7 @@ export function anchorCommand(): Command {
       .option('--dry-run', 'print the plan per scope (every scope that inherits the anchor) and change nothing')
       .addHelpText('after', '\nExamples:\n  keyshare anchor add registry.acme.io --cert acme-root.pem --name acme-root\n  keyshare anchor add registry.acme.io/team-a --key cosign.pub --name ci\n  keyshare anchor add registry.acme.io/team-a --key release.asc'),
   ).action(async (scope: string, o) => {
-    if (Boolean(o.cert) === Boolean(o.key)) throw new KeyshareError('USAGE', 'give exactly one of --cert FILE or --key FILE');
+    if (Boolean(o.cert) === Boolean(o.key)) throw new KeyshareError(CliCodes.USAGE, 'give exactly one of --cert FILE or --key FILE');
     const material = materialForApi(readInputFile(o.cert ?? o.key));
     const body = {
       ...(o.cert ? { certificate: material.value } : { publicKey: material.value }),

@@ -4,6 +4,7 @@ import { print } from '../output.js';
 import { adminOptions } from './admin-options.js';
 import { KeyshareError } from '../../service/errors.js';
 import type { AuditRecord } from '../../service/store/types.js';
+import { CliCodes } from '../errors.js';
 
 /** An entry as GET /api/v1/audit gives it: the stored record (service/store/types.ts). */
 type Entry = Omit<AuditRecord, 'prevHash'>;
@@ -52,7 +53,7 @@ export function auditCommand(): Command {
     const r = await AdminClient.from(o).call<Verify>('GET', '/audit/verify');
     if (!r.ok) {
       if (o.json) print(true, r, () => '');
-      throw new KeyshareError('AUDIT_TAMPERED', `the audit log fails verification at entry ${r.firstBadSeq}: ${r.problem}`);
+      throw new KeyshareError(CliCodes.AUDIT_TAMPERED, `the audit log fails verification at entry ${r.firstBadSeq}: ${r.problem}`);
     }
     print(o.json, r, () => `audit log intact: ${r.entries} entries${r.head ? `, head ${r.head.seq} ${r.head.hash}` : ''}`);
   });

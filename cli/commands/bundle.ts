@@ -128,7 +128,8 @@ export function bundleCommand(): Command {
         'application/vnd.keyshare.bundle.v1.tar+gzip (the bundle), annotations with the origin, the timestamp',
         'version, the creation time and (incremental) the version it continues. Mirror it with skopeo copy.',
         'Credentials: --username with --password-stdin, else containers-auth.json (REGISTRY_AUTH_FILE,',
-        '~/.config/containers/auth.json) or ~/.docker/config.json; anonymous otherwise.',
+        '~/.config/containers/auth.json) or ~/.docker/config.json, credential helpers (credHelpers, credsStore)',
+        'included; anonymous otherwise. The version tag is N, or N-since-V for an incremental bundle.',
         '',
         'Examples:',
         '  keyshare bundle push oci://registry.acme.io/keyshare/trust:latest',
@@ -200,5 +201,8 @@ async function registryOptions(o: { username?: string; passwordStdin?: boolean; 
     if (!password) throw new KeyshareError(Codes.BAD_REQUEST, '--password-stdin read an empty password');
     credentials = { username: o.username, password };
   }
-  return { credentials, ca: o.ca === undefined ? undefined : readInputFile(o.ca), insecure: o.insecure === true };
+  const ca = o.ca === undefined ? undefined : readInputFile(o.ca);
+  const caProblem = ca ? (await import('../../sync/oci/tls.js')).registryCaProblem(ca) : null;
+  if (caProblem) throw new KeyshareError(Codes.BAD_REQUEST, `--ca ${o.ca} is not a CA certificate file: ${caProblem}`);
+  return { credentials, ca, insecure: o.insecure === true };
 }

@@ -7,6 +7,7 @@ import { adminOptions } from './admin-options.js';
 import { KeyshareError } from '../../service/errors.js';
 import type { CaView as CaViewBase } from '../../service/ca/service.js';
 import type { IssuedCertificate as Issued } from '../../service/ca/issue.js';
+import { CliCodes } from '../errors.js';
 
 type CaView = CaViewBase & { rootKeyPath?: string | null };
 
@@ -26,7 +27,7 @@ function describe(ca: CaView): string[] {
 
 /** Writes a private key the CLI made: 0600, never over an existing file. */
 function writeNewSecret(path: string, pem: string): void {
-  if (existsSync(path)) throw new KeyshareError('OUT_INVALID', `${path} exists: give a new file for the key`);
+  if (existsSync(path)) throw new KeyshareError(CliCodes.OUT_INVALID, `${path} exists: give a new file for the key`);
   writeFileSync(path, pem, { mode: 0o600, flag: 'wx' });
 }
 
@@ -99,12 +100,12 @@ Examples:
   KEYSHARE_TOKEN=ks_... keyshare ca issue release --csr ci.csr --validity 5m`,
       ),
   ).action(async (name: string, o) => {
-    if (!o.csr === !o.generateKey) throw new KeyshareError('USAGE', 'give one of --csr FILE or --generate-key OUT');
+    if (!o.csr === !o.generateKey) throw new KeyshareError(CliCodes.USAGE, 'give one of --csr FILE or --generate-key OUT');
     let csr: string;
     let keyPem: string | null = null;
     if (o.csr) csr = readInputFile(o.csr).toString('utf8');
     else {
-      if (existsSync(o.generateKey)) throw new KeyshareError('OUT_INVALID', `${o.generateKey} exists: give a new file for the key`);
+      if (existsSync(o.generateKey)) throw new KeyshareError(CliCodes.OUT_INVALID, `${o.generateKey} exists: give a new file for the key`);
       const { generateKeyAndCsr } = await import('../../service/crypto/ca.js');
       ({ keyPem, csrPem: csr } = await generateKeyAndCsr());
     }

@@ -4,6 +4,7 @@ import { KeyshareError } from '../../service/errors.js';
 import { readInputFile } from '../files.js';
 import { print } from '../output.js';
 import { serverUrl } from '../settings.js';
+import { CliCodes } from '../errors.js';
 
 const KEY_ID = /^(sha256:[0-9a-f]{64}|pgp:[0-9a-f]{40})$/i;
 const DIGEST = /^sha256:[0-9a-f]{64}$/i;
@@ -41,9 +42,9 @@ Examples:
       --key sha256:3f1c... --signature sha256:9b2e...`,
     )
     .action(async (repository: string, o) => {
-      if (!o.key && !o.cert) throw new KeyshareError('USAGE', 'give --key ID or --cert FILE');
-      if (o.key && !KEY_ID.test(o.key)) throw new KeyshareError('USAGE', '--key is sha256:<64 hex> or pgp:<40 hex>');
-      if (o.signature && !DIGEST.test(o.signature)) throw new KeyshareError('USAGE', '--signature is sha256:<64 hex>');
+      if (!o.key && !o.cert) throw new KeyshareError(CliCodes.USAGE, 'give --key ID or --cert FILE');
+      if (o.key && !KEY_ID.test(o.key)) throw new KeyshareError(CliCodes.USAGE, '--key is sha256:<64 hex> or pgp:<40 hex>');
+      if (o.signature && !DIGEST.test(o.signature)) throw new KeyshareError(CliCodes.USAGE, '--signature is sha256:<64 hex>');
       // STYLE.md: one reference time for the whole operation.
       const now = new Date();
       const certificates = o.cert ? new Uint8Array(readInputFile(o.cert)) : undefined;
@@ -60,12 +61,12 @@ Examples:
       });
       const scope = fetched.repositories.find((r) => r.repository === repository)?.scope;
       const document = fetched.documents.find((d) => d.scope === scope);
-      if (!document) throw new KeyshareError('UNTRUSTED', `no trust document for ${repository}`);
+      if (!document) throw new KeyshareError(CliCodes.UNTRUSTED, `no trust document for ${repository}`);
       // Loaded on use: it brings X.509 and CRL parsing, which other commands' start-up does not need.
       const { decideCheck } = await import('../../sync/check/index.js');
       const decision = decideCheck({ document, key: o.key, certificates, signature: o.signature, crls: fetched.crls, now });
       // The same verdict as --json's `trusted` and `code`.
-      const verdict = decision.trusted ? 'trusted' : decision.code === 'REVOKED' ? 'revoked' : 'untrusted';
+      const verdict = decision.trusted ? 'trusted' : decision.code === CliCodes.REVOKED ? 'revoked' : 'untrusted';
       print(o.json, { repository, ...decision, metadata: fetched.metadata }, () => `${verdict}: ${decision.reason}`);
       if (!decision.trusted) throw new KeyshareError(decision.code!, decision.reason);
     });

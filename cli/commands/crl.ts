@@ -4,6 +4,7 @@ import { materialForApi, readInputFile } from '../files.js';
 import { print, publishedNote } from '../output.js';
 import { adminOptions } from './admin-options.js';
 import { KeyshareError } from '../../service/errors.js';
+import { CliCodes } from '../errors.js';
 
 interface CrlInfo {
   issuer: string;
@@ -44,7 +45,7 @@ Examples:
   keyshare crl add --url http://pki.acme.io/intermediate.crl`,
       ),
   ).action(async (file: string | undefined, o) => {
-    if (!file && !o.url) throw new KeyshareError('USAGE', 'give a CRL FILE, --url URL, or both');
+    if (!file && !o.url) throw new KeyshareError(CliCodes.USAGE, 'give a CRL FILE, --url URL, or both');
     const material = file ? materialForApi(readInputFile(file)) : null;
     const r = await AdminClient.from(o).call<{ crl: CrlInfo; published: { timestampVersion: number } | null }>('POST', '/crls', {
       ...(material ? { crl: material.value, encoding: material.encoding } : {}),

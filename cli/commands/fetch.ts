@@ -9,6 +9,7 @@ import { readInputFile } from '../files.js';
 import { serverUrl } from '../settings.js';
 import { parseDuration } from '../../service/util/duration.js';
 import { parseLabelArgs } from '../../service/domain/clients.js';
+import { CliCodes } from '../errors.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -40,7 +41,7 @@ interface CrlCacheOptions {
 }
 
 function usage(message: string): KeyshareError {
-  return new KeyshareError('USAGE', message);
+  return new KeyshareError(CliCodes.USAGE, message);
 }
 
 /** --notation-crl-cache and --crl-url-base, checked; null without --notation-crl-cache. */
@@ -183,6 +184,8 @@ export function fetchCommand(): Command {
     .option('--interval <duration>', 'with --watch: the longest time between two verified fetches, and the poll period of a server without a change feed (default 30s)')
     .option('--require-log', "refuse (NOT_LOGGED) a server without a transparency log; without it the log is checked whenever the server announces one, or this cache saw one")
     .option('--log-key <file>', "the log's signed-note verifier key (the text of the server's /log/key, obtained out of band); default: learnt on first contact and pinned in the cache")
+    .option('--witness <file>', "a witness's cosignature/v1 verifier key (its /witness/key): the log checkpoint needs its cosignature (repeatable; NOT_WITNESSED)", collect)
+    .option('--witness-threshold <n>', 'with --witness: how many of the witnesses given must have cosigned the checkpoint (default: all)')
     .option('--report', 'after a successful fetch, report the verified version to the service (issue 21), with a client token (--token or KEYSHARE_TOKEN)')
     .option('--client-id <id>', 'with --report: this client\'s ID (default: a random ID kept in the cache dir)')
     .option('--label <name=value>', 'with --report: a label of this client, e.g. env=prod (repeatable)', collect)
@@ -230,7 +233,9 @@ online fetch with this option.
 Transparency log (issue 23): online, a new timestamp is accepted only when the server's log
 checkpoint, signed by the log key, extends the checkpoint this cache verified last (else
 LOG_INCONSISTENT: a split view or a rollback of the log) and holds the timestamp's entry (else
-NOT_LOGGED). The checkpoint and key are kept in <cache>/log/.
+NOT_LOGGED). The checkpoint and key are kept in <cache>/log/. With --witness, the checkpoint also
+needs valid cosignatures (C2SP tlog-cosignature) by --witness-threshold of the witnesses given
+(else NOT_WITNESSED): a log that shows this client a history its witnesses did not cosign is refused.
 
 Examples:
   keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/notation \\
@@ -269,6 +274,8 @@ Examples:
           offline: Boolean(o.offline),
           requireLog: Boolean(o.requireLog),
           logKey: o.logKey ? readInputFile(resolve(o.logKey)).toString('utf8') : undefined,
+          witnesses: (o.witness ?? []).map((f: string) => ({ text: readInputFile(resolve(f)).toString('utf8'), where: f })),
+          witnessThreshold: o.witnessThreshold === undefined ? undefined : Number(o.witnessThreshold),
           // pem writes {store}.crl.pem beside each bundle, and notation's CRL cache takes the CRLs: fetch the CRL targets too.
           // notation: the CRLs that tell whether a revoked certificate is enforced (sync/formats/enforce.ts).
           crls: o.format === 'pem' || crlCache !== null ? true : o.format === 'notation' ? 'revoked' : false,

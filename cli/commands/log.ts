@@ -1,11 +1,12 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { KeyshareError } from '../../service/errors.js';
+import { KeyshareError, Codes } from '../../service/errors.js';
 import { readInputFile } from '../files.js';
 import { print } from '../output.js';
 import { serverUrl } from '../settings.js';
+import { FetchCodes } from '../../sync/client/errors.js';
 
-/** `keyshare log verify` (issue 23): audit a server's transparency log from outside. */
+/** `keyshare log verify|show` (issue 23): audit a server's transparency log from outside. */
 export function logCommand(): Command {
   const log = new Command('log').description("audit the service's transparency log of published versions");
   log
@@ -27,24 +28,11 @@ Examples:
   keyshare log verify --server https://keyshare.acme.io --from ~/.cache/keyshare/https_keyshare.acme.io/log/checkpoint --json`,
     )
     .action(async (o) => {
-      const { HttpFetcher } = await import('../../sync/client/index.js');
-      const { logGetter } = await import('../../sync/client/log-state.js');
+      const { get, tuf, key } = await logReader(o);
       const { auditLog } = await import('../../sync/client/log-audit.js');
-      const { parseVerifierKey } = await import('../../shared/tlog/note.js');
-      const server = serverUrl(o.server).replace(/\/+$/, '');
-      const fetcher = new HttpFetcher();
-      const get = logGetter(server, fetcher);
-      const tuf = logGetter(`${server}/tuf`, fetcher, '');
-      const keyText = o.logKey ? readInputFile(resolve(o.logKey)).toString('utf8') : Buffer.from((await get('key')) ?? '').toString('utf8');
-      let key;
-      try {
-        key = parseVerifierKey(keyText);
-      } catch (e) {
-        throw new KeyshareError('CONFIG_INVALID', `the log key: ${(e as Error).message}`);
-      }
       const report = await auditLog({ get, tuf, key, from: o.from ? readInputFile(resolve(o.from)).toString('utf8') : null });
       if (report.served.mismatched.length > 0) {
-        throw new KeyshareError('LOG_INCONSISTENT', `log entries differ from the served ${report.served.mismatched.map((m) => `${m.file} (entry ${m.index})`).join(', ')}`, { details: report });
+        throw new KeyshareError(FetchCodes.LOG_INCONSISTENT, `log entries differ from the served ${report.served.mismatched.map((m) => `${m.file} (entry ${m.index})`).join(', ')}`, { details: report });
       }
       print(o.json, report, () => [
         `log ${report.origin}: ${report.size} entries verified against the signed root (timestamp v${report.versions.first} to v${report.versions.last})`,
@@ -52,5 +40,55 @@ Examples:
         ...report.gaps.map((g) => `gap: timestamp v${g.after} is followed by v${g.next}`),
       ]);
     });
+  log
+    .command('show <version>')
+    .description("the log entry of a timestamp version, with its inclusion proof verified against the log's signed checkpoint")
+    .option('--server <url>', 'keyshare server (env KEYSHARE_SERVER, default http://127.0.0.1:8080)')
+    .option('--log-key <file>', "the log's verifier key (the server's /log/key, obtained out of band); default: the key the server announces")
+    .option('--json', 'print machine-readable JSON')
+    .addHelpText(
+      'after',
+      `
+The entry commits to the timestamp and snapshot of that version (their SHA-256), the time it
+was published and the head of the service's audit chain. The files still served are compared
+with it. What the version changed is \`keyshare diff --from <previous> --to VERSION\` (admin).
+Exits 1 with NOT_LOGGED when the version has no entry, LOG_INCONSISTENT when the proof fails.
+
+Examples:
+  keyshare log show 42 --server https://keyshare.acme.io --log-key log.vkey
+  keyshare log show 42 --server https://keyshare.acme.io --json`,
+    )
+    .action(async (version: string, o) => {
+      if (!/^[1-9][0-9]{0,14}$/.test(version)) throw new KeyshareError(Codes.BAD_REQUEST, `a version is a timestamp version number, not ${JSON.stringify(version)}`);
+      const { get, tuf, key } = await logReader(o);
+      const { showLogEntry } = await import('../../sync/client/log-show.js');
+      const r = await showLogEntry({ get, tuf, key, version: Number(version) });
+      const e = r.entry;
+      print(o.json, r, () => [
+        `timestamp v${e.timestamp.version} is entry ${r.index} of the log ${r.origin} (${r.size} entries, root ${r.root}): inclusion proof of ${r.proof.length} hashes verified`,
+        `  published ${e.time}`,
+        `  timestamp v${e.timestamp.version} sha256:${e.timestamp.sha256} (${r.served.timestamp})`,
+        `  snapshot v${e.snapshot.version} sha256:${e.snapshot.sha256} (${r.served.snapshot})`,
+        `  audit chain ${e.audit ? `entry ${e.audit.seq} sha256:${e.audit.hash}` : 'empty'}`,
+        r.previousVersion === null ? '  the first entry of the log' : `  follows timestamp v${r.previousVersion}: what changed is keyshare diff --from ${r.previousVersion} --to ${e.timestamp.version}`,
+      ]);
+    });
   return log;
+}
+
+/** The log and TUF readers of a server, and the log key (--log-key, else the one the server announces). */
+async function logReader(o: { server?: string; logKey?: string }) {
+  const { HttpFetcher } = await import('../../sync/client/index.js');
+  const { logGetter } = await import('../../sync/client/log-state.js');
+  const { parseVerifierKey } = await import('../../shared/tlog/note.js');
+  const server = serverUrl(o.server).replace(/\/+$/, '');
+  const fetcher = new HttpFetcher();
+  const get = logGetter(server, fetcher);
+  const tuf = logGetter(`${server}/tuf`, fetcher, '');
+  const keyText = o.logKey ? readInputFile(resolve(o.logKey)).toString('utf8') : Buffer.from((await get('key')) ?? '').toString('utf8');
+  try {
+    return { get, tuf, key: parseVerifierKey(keyText) };
+  } catch (e) {
+    throw new KeyshareError(Codes.CONFIG_INVALID, `the log key: ${(e as Error).message}`);
+  }
 }

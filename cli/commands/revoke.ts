@@ -8,6 +8,7 @@ import { KeyshareError } from '../../service/errors.js';
 import type { ScopePlan } from '../../service/domain/plan.js';
 import { dryRunLines, withDryRun } from '../plan-output.js';
 import { parsePercent, waitRollout } from '../rollout-wait.js';
+import { CliCodes } from '../errors.js';
 
 const reason = () => new Option('--reason <reason>', 'RFC 5280 reason').choices(REVOCATION_REASONS as unknown as string[]).default('unspecified');
 const scope = () => new Option('--scope <scope>', 'limit the revocation to a scope (default: everywhere)');
@@ -51,7 +52,7 @@ export function revokeCommand(): Command {
       .addOption(scope()),
   );
   planOptions(cmd.commands[cmd.commands.length - 1]!).action(async (o) => {
-    if (!o.cert && !(o.issuer && o.serial)) throw new KeyshareError('USAGE', 'give --cert FILE, or --issuer ID and --serial HEX');
+    if (!o.cert && !(o.issuer && o.serial)) throw new KeyshareError(CliCodes.USAGE, 'give --cert FILE, or --issuer ID and --serial HEX');
     // PEM as text, DER as base64 (materialForApi); a PEM file may add the issuing CA after the certificate.
     const material = o.cert ? materialForApi(readInputFile(o.cert)) : null;
     const body = material

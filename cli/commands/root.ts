@@ -6,6 +6,7 @@ import { print } from '../output.js';
 import { adminOptions } from './admin-options.js';
 import { KeyshareError } from '../../service/errors.js';
 import type { ProposalView, RootPublishResult } from '../../service/root-ceremony.js';
+import { CliCodes } from '../errors.js';
 
 // Loaded on use: TUF models, crypto and the PKCS#11 addon cost start-up that other commands do not need.
 const ceremonyCore = () => import('../../service/repo/ceremony.js');
@@ -45,7 +46,7 @@ const readJsonFile = (path: string): unknown => {
     return JSON.parse(readInputFile(path).toString('utf8'));
   } catch (e) {
     if (e instanceof KeyshareError) throw e;
-    throw new KeyshareError('BAD_METADATA', `${path} is not JSON`);
+    throw new KeyshareError(CliCodes.BAD_METADATA, `${path} is not JSON`);
   }
 };
 
@@ -80,7 +81,7 @@ export function rootCommand(): Command {
       .option('--expires <d>', 'root N+1 expiry: a duration (365d, 52w, 1y) or an ISO 8601 time (default: the configured root lifetime)')
       .option('--out <file>', 'also write the staged root to FILE, to sign offline'),
   ).action(async (o) => {
-    if (o.threshold !== undefined && !Number.isInteger(o.threshold)) throw new KeyshareError('USAGE', '--threshold must be an integer');
+    if (o.threshold !== undefined && !Number.isInteger(o.threshold)) throw new KeyshareError(CliCodes.USAGE, '--threshold must be an integer');
     const { publicKeyPemOf } = await signers();
     const addKeys: string[] = [];
     for (const f of o.addKey as string[]) addKeys.push(await publicKeyPemOf(f));
@@ -124,9 +125,9 @@ export function rootCommand(): Command {
       ].join('\n'),
     );
   adminOptions(sign).action(async (o) => {
-    if (!o.key && !o.in) throw new KeyshareError('USAGE', 'give --key, or --in FILE to import signatures (see --help)');
-    if (o.out && !(o.key && o.in)) throw new KeyshareError('USAGE', '--out needs --key and --in (offline signing)');
-    if (o.key && o.in && !o.out) throw new KeyshareError('USAGE', 'offline signing (--key with --in) needs --out FILE');
+    if (!o.key && !o.in) throw new KeyshareError(CliCodes.USAGE, 'give --key, or --in FILE to import signatures (see --help)');
+    if (o.out && !(o.key && o.in)) throw new KeyshareError(CliCodes.USAGE, '--out needs --key and --in (offline signing)');
+    if (o.key && o.in && !o.out) throw new KeyshareError(CliCodes.USAGE, 'offline signing (--key with --in) needs --out FILE');
 
     if (o.key && o.in) {
       // Offline: no service, no token. The service checks the signature when it is imported.

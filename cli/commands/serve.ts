@@ -11,6 +11,8 @@ export function serveCommand(): Command {
     .option('--min-version <n>', 'after a restore: the highest timestamp version clients may have seen (refuses with RESTORE_BEHIND if the database is older)')
     .option('--peer <url...>', 'after a restore: servers of the same repository whose /tuf/timestamp.json tells what was published')
     .option('--accept-restore-loss', 'after a restore: serve the restored trust although versions published after the backup are lost (re-signed above them)')
+    .option('--witness-for <log-key-file...>', "also witness these logs (C2SP tlog-witness at /witness/add-checkpoint): each file is a log's verifier key (its /log/key)")
+    .option('--witness-name <name>', 'the name of this witness key when it is first made (default keyshare-witness/<hash of its key>)')
     .addHelpText(
       'after',
       '\nOn first start with an empty data dir, serve initialises a DEVELOPMENT repository, except in production mode\n' +
@@ -18,7 +20,9 @@ export function serveCommand(): Command {
         'After a restore, serve refuses (RESTORE_BEHIND) to publish trust older than versions already published (static dir,\n' +
         '--peer, --min-version): replay the revocations (keyshare revocations replay), then start with --accept-restore-loss.\n' +
         'Settings come from flags, then KEYSHARE_* environment variables, then keyshare.yaml (in the data dir, or --config FILE).\n' +
-        'SIGTERM stops it gracefully: in-flight requests finish and a running publish completes.\n\n' +
+        'SIGTERM stops it gracefully: in-flight requests finish and a running publish completes.\n' +
+        'With --witness-for, it also cosigns the checkpoints of those logs that are consistent with the last one it cosigned\n' +
+        '(key: <data>/keys/witness.key; give its /witness/key to the log\'s `keyshare witness add`).\n\n' +
         'Examples:\n  keyshare serve --data ./keyshare-data --listen 127.0.0.1:8080\n  KEYSHARE_LOG_LEVEL=debug keyshare serve --config /etc/keyshare/keyshare.yaml\n',
     );
   return configOptions(cmd).action(async (o) => {
@@ -112,7 +116,15 @@ export function serveCommand(): Command {
       // Issue 24 row 10: what the checks at open found.
       if (instance.storeCheck != null) logger[instance.storeCheck === 'ok' ? 'info' : 'error']({ quickCheck: instance.storeCheck }, 'database quick_check');
       if (instance.repaired?.length) logger.warn({ roles: instance.repaired }, 're-signed damaged metadata from the stored records before serving');
+      // Issue 23: this service as a witness of other keyshare logs.
+      let witness;
+      if (o.witnessFor?.length) {
+        const { Witness, loadWitnessKey, readLogKeys } = await import('../../service/tlog/witness.js');
+        witness = new Witness(instance.store, loadWitnessKey(dir, o.witnessName), readLogKeys(o.witnessFor));
+        logger.info({ witness: witness.cosigner.name, logs: witness.origins }, 'witnessing');
+      }
       const server = await startServer(instance, config.listen, log, {
+        witness,
         logger,
         maxBodyBytes: config.maxBodyBytes,
         shutdownTimeoutMs: config.shutdownTimeoutMs,

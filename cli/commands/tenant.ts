@@ -8,6 +8,7 @@ import { KeyshareError } from '../../service/errors.js';
 import type { TenantView } from '../../service/tenant-service.js';
 import type { PublishResult } from '../../service/repo/publisher.js';
 import type { PendingView } from '../../service/repo/tenant-pending.js';
+import { CliCodes } from '../errors.js';
 
 const signers = () => import('../signers.js');
 type Pending = PendingView & { keyid: string };
@@ -69,8 +70,8 @@ export function tenantCommand(): Command {
         ].join('\n'),
       ),
   ).action(async (name: string, o) => {
-    if ((o.publicKey || o.generateKey) && !o.offline) throw new KeyshareError('USAGE', '--public-key and --generate-key go with --offline');
-    if (o.offline && !!o.publicKey === !!o.generateKey) throw new KeyshareError('USAGE', '--offline needs one of --public-key FILE or --generate-key OUT');
+    if ((o.publicKey || o.generateKey) && !o.offline) throw new KeyshareError(CliCodes.USAGE, '--public-key and --generate-key go with --offline');
+    if (o.offline && !!o.publicKey === !!o.generateKey) throw new KeyshareError(CliCodes.USAGE, '--offline needs one of --public-key FILE or --generate-key OUT');
     const client = AdminClient.from(o);
     let publicKey: string | undefined;
     // Loaded on use: key handling brings node:crypto, which --help does not need (bench B5).
@@ -82,7 +83,7 @@ export function tenantCommand(): Command {
       try {
         writeNewKey(o.generateKey, pem);
       } catch (e) {
-        throw new KeyshareError('FILE_NOT_WRITABLE', `cannot write ${o.generateKey}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (an existing file is never overwritten)`);
+        throw new KeyshareError(CliCodes.FILE_NOT_WRITABLE, `cannot write ${o.generateKey}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (an existing file is never overwritten)`);
       }
       publicKey = publicKeyPem(pem);
     }
@@ -128,7 +129,7 @@ export function tenantCommand(): Command {
     }
     const signer = await (await signers()).openKeySigner(o.key);
     try {
-      if (signer.keyid !== pending.keyid) throw new KeyshareError('UNKNOWN_KEY', `${o.key} is key ${signer.keyid}, not the key of tenant ${name} (${pending.keyid})`);
+      if (signer.keyid !== pending.keyid) throw new KeyshareError(CliCodes.UNKNOWN_KEY, `${o.key} is key ${signer.keyid}, not the key of tenant ${name} (${pending.keyid})`);
       const signatures = [];
       // Sign the canonical JSON of what we were shown (TUF spec 4.2), not bytes we did not parse.
       for (const r of pending.roles) signatures.push({ role: r.role, keyid: signer.keyid, sig: Buffer.from(await signer.sign(Buffer.from(canonicalize(r.signed as never)))).toString('hex') });

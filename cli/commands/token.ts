@@ -6,6 +6,7 @@ import { print } from '../output.js';
 import { adminToken, adminTokenWithSource, dataDir, serverUrl } from '../settings.js';
 import { adminOptions } from './admin-options.js';
 import { KeyshareError, Codes } from '../../service/errors.js';
+import { CliCodes } from '../errors.js';
 
 interface CreatedToken {
   id: string;
@@ -134,7 +135,7 @@ export function tokenCommand(): Command {
         writeSecretFile(file, r.token + '\n');
       } catch (e) {
         process.stdout.write(shownOnce(r).join('\n') + '\n');
-        throw new KeyshareError('WRITE_FAILED', `the token was rotated but ${file} could not be written (${(e as Error).message}); the new token is printed above`);
+        throw new KeyshareError(CliCodes.WRITE_FAILED, `the token was rotated but ${file} could not be written (${(e as Error).message}); the new token is printed above`);
       }
     }
     // Written to the file: not printed again.

@@ -58,9 +58,17 @@ export function upstreamCommand(): Command {
       .requiredOption('--root <file>', "the upstream's root.json")
       .addOption(new Option('--mode <mode>', 'federate its scopes, or mirror its repository').choices(['federate', 'mirror']).default('federate'))
       .option('--scopes <pattern...>', 'federate only these scopes and everything under them (default: everything)')
+      .option('--ca <file>', "oci:// only: PEM CA certificate(s) for the registry's TLS certificate, kept with the upstream")
+      .option('--insecure', 'oci:// only: plain HTTP, for a registry on loopback only (tests)')
       .addHelpText(
         'after',
-        '\nExamples:\n  keyshare upstream add hq --url https://keyshare.hq.acme.io --root hq-root.json --scopes registry.acme.io\n  keyshare upstream add vendor --url https://trust.vendor.example --root vendor-root.json --mode mirror',
+        [
+          '',
+          'Examples:',
+          '  keyshare upstream add hq --url https://keyshare.hq.acme.io --root hq-root.json --scopes registry.acme.io',
+          '  keyshare upstream add vendor --url https://trust.vendor.example --root vendor-root.json --mode mirror',
+          '  keyshare upstream add hq-mirror --url oci://mirror.internal/keyshare/trust:latest --root hq-root.json --ca mirror-ca.pem',
+        ].join('\n'),
       ),
   ).action(async (name: string, o) => {
     const root = readInputFile(o.root).toString('utf8');
@@ -70,6 +78,8 @@ export function upstreamCommand(): Command {
       root,
       mode: o.mode,
       scopes: o.scopes ?? null,
+      ...(o.ca !== undefined ? { ca: readInputFile(o.ca).toString('utf8') } : {}),
+      ...(o.insecure ? { insecure: true } : {}),
     });
     print(o.json, r, () => [`added upstream ${name} (${r.upstream.mode})`, `first sync: ${outcomeLine(r.sync)}`]);
   });

@@ -91,7 +91,7 @@ export class AuditLog implements TransactionObserver {
           outcome: 'failed',
           scope: info.scope,
           target: info.target,
-          details: { ...info.details, code: isKeyshareError(e) ? e.code : 'INTERNAL' },
+          details: { ...info.details, code: isKeyshareError(e) ? e.code : Codes.INTERNAL },
         });
       }
       throw e;

@@ -5,7 +5,7 @@
  */
 import { parseScope } from '../domain/scope.js';
 import { KeyshareError, Codes } from '../errors.js';
-import type { Store, TokenRecord } from '../store/index.js';
+import type { TokenRecord, TokenRecords, Transactions } from '../store/index.js';
 import { parseDuration } from '../util/duration.js';
 import type { AuditLog } from '../audit/log.js';
 import { tokenDigest } from '../audit/digest.js';
@@ -15,8 +15,12 @@ import { Actions } from './authorize.js';
 export const TOKEN_ROLES: readonly TokenRole[] = ['admin', 'editor', 'reader', 'signer', 'client'];
 /** A signer token's longest certificate validity when none is given (issue 18). */
 export const DEFAULT_MAX_VALIDITY = '1h';
-export const TOKEN_NOT_FOUND = 'TOKEN_NOT_FOUND';
-export const LAST_ADMIN_TOKEN = 'LAST_ADMIN_TOKEN';
+export const TokenCodes = {
+  TOKEN_NOT_FOUND: 'TOKEN_NOT_FOUND',
+  /** Revoking or demoting the last admin token would lock every admin out. */
+  LAST_ADMIN_TOKEN: 'LAST_ADMIN_TOKEN',
+} as const;
+export const { TOKEN_NOT_FOUND, LAST_ADMIN_TOKEN } = TokenCodes;
 /** More patterns than this on one token is a mistake, not a policy. */
 const MAX_PATTERNS = 256;
 
@@ -59,7 +63,7 @@ const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class TokenService {
   constructor(
-    private readonly store: Store,
+    private readonly store: TokenRecords & Pick<Transactions, 'transaction'>,
     private readonly audit: AuditLog,
     private readonly clock: () => Date = () => new Date(),
   ) {}

@@ -9,7 +9,7 @@ import { signCrl } from '../crypto/ca.js';
 import { parseCertificate, parseCrl } from '../crypto/index.js';
 import { crlEntriesFor, crlResignDue, nextCrlNumber, type CrlEntryPlan } from '../domain/ca.js';
 import { storeCrl } from '../crl/store-crl.js';
-import { isKeyshareError } from '../errors.js';
+import { Codes, isKeyshareError } from '../errors.js';
 import type { CaRecord, CrlRecord } from '../store/index.js';
 import type { CaContext } from './service.js';
 
@@ -70,7 +70,7 @@ export async function resignCrl(ctx: CaContext, signer: CrlSigner, now: Date, fo
     await storeCrl(ctx.store, der, now, { expectIssuer: issuer });
     return true;
   } catch (e) {
-    if (isKeyshareError(e) && e.code === 'ROLLBACK') return false;
+    if (isKeyshareError(e) && e.code === Codes.ROLLBACK) return false;
     throw e;
   }
 }

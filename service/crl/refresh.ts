@@ -4,15 +4,18 @@
  * fetched CRL goes through the same checks as an uploaded one (TrustService.addCrl), and is
  * stored only once accepted (tuf-js updater style). Fetches are capped in size and time.
  */
-import { KeyshareError } from '../errors.js';
+import { KeyshareError, Codes } from '../errors.js';
 import { MAX_CRL_BYTES } from '../crypto/index.js';
 import type { Store, CrlRecord } from '../store/index.js';
 import type { TrustService } from '../trust-service.js';
 import { httpRequest } from '../net/http.js';
 import { PUBLIC_ONLY, guardFor, type AddressPolicy } from '../net/outbound.js';
 
-export const CRL_FETCH_FAILED = 'CRL_FETCH_FAILED';
-export const CRL_URL_INVALID = 'CRL_URL_INVALID';
+export const CrlFetchCodes = {
+  CRL_FETCH_FAILED: 'CRL_FETCH_FAILED',
+  CRL_URL_INVALID: 'CRL_URL_INVALID',
+} as const;
+export const { CRL_FETCH_FAILED, CRL_URL_INVALID } = CrlFetchCodes;
 /** How long one CRL download may take. */
 export const CRL_FETCH_TIMEOUT_MS = 15_000;
 /** Bounds on the time between two fetches of one CRL. */
@@ -44,7 +47,7 @@ export function checkCrlUrl(url: string): string {
 export async function fetchCrl(url: string, options: { fetch?: CrlFetch; timeoutMs?: number; maxBytes?: number; outbound?: AddressPolicy } = {}): Promise<Uint8Array> {
   const maxBytes = options.maxBytes ?? MAX_CRL_BYTES;
   const timeoutMs = options.timeoutMs ?? CRL_FETCH_TIMEOUT_MS;
-  const tooLarge = () => new KeyshareError('CRL_TOO_LARGE', `the CRL at ${url} is larger than ${maxBytes} bytes`);
+  const tooLarge = () => new KeyshareError(Codes.CRL_TOO_LARGE, `the CRL at ${url} is larger than ${maxBytes} bytes`);
   const doFetch: CrlFetch = options.fetch ?? guardedFetch(options.outbound ?? PUBLIC_ONLY, maxBytes, tooLarge);
   const signal = AbortSignal.timeout(timeoutMs);
   const fail = (why: string, cause?: unknown) => new KeyshareError(CRL_FETCH_FAILED, `cannot fetch the CRL from ${url}: ${why}`, { cause });
@@ -181,7 +184,7 @@ export class CrlRefresher {
       await this.service.addCrl(bytes, { fetchedAt: at, expectIssuer: rec.issuer });
       return { issuer: rec.issuer, url, outcome: 'updated' };
     } catch (e) {
-      const error = e instanceof KeyshareError ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: String((e as Error)?.message ?? e) };
+      const error = e instanceof KeyshareError ? { code: e.code, message: e.message } : { code: Codes.INTERNAL, message: String((e as Error)?.message ?? e) };
       await this.store.recordCrlFetch(rec.issuer, at, `${error.code}: ${error.message}`);
       return { issuer: rec.issuer, url, outcome: 'failed', error };
     }

@@ -11,6 +11,7 @@ import { decodePem } from './encoding.js';
 import { MIN_RSA_BITS } from './public-key.js';
 
 export const CaKeyCodes = {
+  PKCS11_ERROR: 'PKCS11_ERROR',
   CA_KEY_INVALID: 'CA_KEY_INVALID',
 } as const;
 
@@ -83,7 +84,7 @@ function ecdsaDerToRaw(der: Uint8Array, size: number): Uint8Array {
   const out = new Uint8Array(2 * size);
   let i = der[1]! & 0x80 ? 2 + (der[1]! & 0x7f) : 2;
   for (const at of [0, size]) {
-    if (der[i] !== 0x02) throw new KeyshareError('PKCS11_ERROR', 'the token returned a malformed ECDSA signature');
+    if (der[i] !== 0x02) throw new KeyshareError(CaKeyCodes.PKCS11_ERROR, 'the token returned a malformed ECDSA signature');
     const len = der[i + 1]!;
     let v = der.subarray(i + 2, i + 2 + len);
     while (v.length > size && v[0] === 0) v = v.subarray(1);

@@ -171,7 +171,7 @@ const csrError = (code: keyof typeof CaCryptoCodes, message: string, cause?: unk
  */
 export async function checkCsr(input: string | Uint8Array, caSpkis: Uint8Array[]): Promise<CheckedCsr> {
   const size = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
-  if (size > MAX_CSR_BYTES) throw csrError('CSR_TOO_LARGE', `a CSR is at most ${MAX_CSR_BYTES} bytes`);
+  if (size > MAX_CSR_BYTES) throw csrError(CaCryptoCodes.CSR_TOO_LARGE, `a CSR is at most ${MAX_CSR_BYTES} bytes`);
   let der: Uint8Array;
   const text = asText(input);
   if (text !== null) {
@@ -179,35 +179,35 @@ export async function checkCsr(input: string | Uint8Array, caSpkis: Uint8Array[]
     try {
       blocks = decodePem(text).filter((b) => b.label === 'CERTIFICATE REQUEST' || b.label === 'NEW CERTIFICATE REQUEST');
     } catch (e) {
-      throw csrError('CSR_INVALID', `malformed PEM: ${(e as Error).message}`, e);
+      throw csrError(CaCryptoCodes.CSR_INVALID, `malformed PEM: ${(e as Error).message}`, e);
     }
-    if (blocks.length !== 1) throw csrError('CSR_INVALID', 'expected one "-----BEGIN CERTIFICATE REQUEST-----" block');
+    if (blocks.length !== 1) throw csrError(CaCryptoCodes.CSR_INVALID, 'expected one "-----BEGIN CERTIFICATE REQUEST-----" block');
     der = blocks[0]!.der;
   } else if (typeof input === 'string') {
-    throw csrError('CSR_INVALID', 'not a PEM certificate request');
+    throw csrError(CaCryptoCodes.CSR_INVALID, 'not a PEM certificate request');
   } else {
     der = input;
   }
-  if (!isDerSequence(der)) throw csrError('CSR_INVALID', 'not a DER-encoded PKCS#10 certificate request');
+  if (!isDerSequence(der)) throw csrError(CaCryptoCodes.CSR_INVALID, 'not a DER-encoded PKCS#10 certificate request');
   let csr: x509.Pkcs10CertificateRequest;
   let spki: Uint8Array;
   try {
     csr = new x509.Pkcs10CertificateRequest(new Uint8Array(der));
     spki = new Uint8Array(csr.publicKey.rawData);
   } catch (e) {
-    throw csrError('CSR_INVALID', 'not a valid PKCS#10 certificate request', e);
+    throw csrError(CaCryptoCodes.CSR_INVALID, 'not a valid PKCS#10 certificate request', e);
   }
   checkCsrKey(csr.publicKey);
   let ok = false;
   try {
     ok = await csr.verify();
   } catch (e) {
-    throw csrError('CSR_BAD_SIGNATURE', `the CSR signature cannot be checked: ${(e as Error).message}`, e);
+    throw csrError(CaCryptoCodes.CSR_BAD_SIGNATURE, `the CSR signature cannot be checked: ${(e as Error).message}`, e);
   }
-  if (!ok) throw csrError('CSR_BAD_SIGNATURE', 'the CSR signature does not verify with its own key (RFC 2986 proof of possession)');
+  if (!ok) throw csrError(CaCryptoCodes.CSR_BAD_SIGNATURE, 'the CSR signature does not verify with its own key (RFC 2986 proof of possession)');
   const bc = csr.extensions.find((e): e is x509.BasicConstraintsExtension => e instanceof x509.BasicConstraintsExtension);
-  if (bc?.ca) throw csrError('CSR_CA_KEY', 'the CSR asks for a CA certificate: signing certificates are never CAs');
-  if (caSpkis.some((k) => Buffer.from(k).equals(spki))) throw csrError('CSR_CA_KEY', 'the CSR carries the key of a keyshare CA: a signing key must be its own');
+  if (bc?.ca) throw csrError(CaCryptoCodes.CSR_CA_KEY, 'the CSR asks for a CA certificate: signing certificates are never CAs');
+  if (caSpkis.some((k) => Buffer.from(k).equals(spki))) throw csrError(CaCryptoCodes.CSR_CA_KEY, 'the CSR carries the key of a keyshare CA: a signing key must be its own');
   return { spki, keyId: `sha256:${sha256Hex(spki)}` };
 }
 
@@ -217,9 +217,9 @@ function checkCsrKey(key: x509.PublicKey): void {
   if (alg.name === 'RSASSA-PKCS1-v1_5' || alg.name === 'RSA-PSS' || alg.name === 'RSA') {
     const bits = alg.modulusLength ?? 0;
     if (bits >= MIN_RSA_BITS && bits <= 8192) return;
-    throw csrError('CSR_KEY_UNSUPPORTED', `an RSA signing key has ${MIN_RSA_BITS} to 8192 bits, not ${bits}`);
+    throw csrError(CaCryptoCodes.CSR_KEY_UNSUPPORTED, `an RSA signing key has ${MIN_RSA_BITS} to 8192 bits, not ${bits}`);
   }
-  throw csrError('CSR_KEY_UNSUPPORTED', `a signing key is RSA (>= ${MIN_RSA_BITS} bits) or ECDSA P-256/384/521, not ${alg.name} ${alg.namedCurve ?? ''}`.trim());
+  throw csrError(CaCryptoCodes.CSR_KEY_UNSUPPORTED, `a signing key is RSA (>= ${MIN_RSA_BITS} bits) or ECDSA P-256/384/521, not ${alg.name} ${alg.namedCurve ?? ''}`.trim());
 }
 
 /** The attributes of a CA's subject that its leaves share (notation trusted identities need C, ST and O). */
@@ -234,15 +234,15 @@ export function parseSubjectBase(dn: string): SubjectBase {
   const fields = nameFields(dn);
   const one = (t: string) => {
     const v = fields.get(t);
-    if (!v || v.length !== 1) throw csrError('IDENTITY_INVALID', `the CA subject needs exactly one ${t} (notation trusted identities pin C, ST and O)`);
+    if (!v || v.length !== 1) throw csrError(CaCryptoCodes.IDENTITY_INVALID, `the CA subject needs exactly one ${t} (notation trusted identities pin C, ST and O)`);
     return v[0]!;
   };
   const extra = [...fields.keys()].filter((t) => !['C', 'ST', 'O'].includes(t));
-  if (extra.length) throw csrError('IDENTITY_INVALID', `the CA subject gives only C, ST and O, not ${extra.join(', ')}`);
+  if (extra.length) throw csrError(CaCryptoCodes.IDENTITY_INVALID, `the CA subject gives only C, ST and O, not ${extra.join(', ')}`);
   const base = { C: one('C'), ST: one('ST'), O: one('O') };
-  if (!/^[A-Z]{2}$/.test(base.C)) throw csrError('IDENTITY_INVALID', 'C is a two-letter country code (X.520)');
+  if (!/^[A-Z]{2}$/.test(base.C)) throw csrError(CaCryptoCodes.IDENTITY_INVALID, 'C is a two-letter country code (X.520)');
   // They are written into `x509.subject: C=.., ST=.., O=..` trusted identities unescaped.
-  if ([base.ST, base.O].some((v) => !/^[^,+"\\<>;=#]+$/.test(v) || v.trim() !== v)) throw csrError('IDENTITY_INVALID', 'ST and O hold no , + " \\ < > ; = # and no outer spaces');
+  if ([base.ST, base.O].some((v) => !/^[^,+"\\<>;=#]+$/.test(v) || v.trim() !== v)) throw csrError(CaCryptoCodes.IDENTITY_INVALID, 'ST and O hold no , + " \\ < > ; = # and no outer spaces');
   return base;
 }
 
@@ -252,12 +252,12 @@ export function caSubject(base: SubjectBase, cn: string): JsonName {
 }
 
 function nameFields(dn: string): Map<string, string[]> {
-  if (dn.length > 1024 || /\p{Cc}/u.test(dn)) throw csrError('IDENTITY_INVALID', 'a subject is at most 1024 characters, without control characters');
+  if (dn.length > 1024 || /\p{Cc}/u.test(dn)) throw csrError(CaCryptoCodes.IDENTITY_INVALID, 'a subject is at most 1024 characters, without control characters');
   let json: JsonName;
   try {
     json = new x509.Name(dn).toJSON() as JsonName;
   } catch (e) {
-    throw csrError('IDENTITY_INVALID', `not an RFC 4514 name: ${JSON.stringify(dn)}`, e);
+    throw csrError(CaCryptoCodes.IDENTITY_INVALID, `not an RFC 4514 name: ${JSON.stringify(dn)}`, e);
   }
   const out = new Map<string, string[]>();
   for (const rdn of json) for (const [t, values] of Object.entries(rdn)) out.set(t, [...(out.get(t) ?? []), ...values]);
@@ -272,11 +272,11 @@ function nameFields(dn: string): Map<string, string[]> {
 export function leafSubject(identity: string, tokenId: string, base: SubjectBase): JsonName {
   const fields = nameFields(identity);
   const extra = [...fields.keys()].filter((t) => t !== 'CN' && t !== 'OU');
-  if (extra.length) throw csrError('IDENTITY_INVALID', `an identity gives CN and OU only (the CA sets O, ST and C, and the token), not ${extra.join(', ')}`);
+  if (extra.length) throw csrError(CaCryptoCodes.IDENTITY_INVALID, `an identity gives CN and OU only (the CA sets O, ST and C, and the token), not ${extra.join(', ')}`);
   const cn = fields.get('CN') ?? [];
   const ou = fields.get('OU') ?? [];
   // notation parses subjects into one value per attribute type.
-  if (cn.length !== 1 || ou.length > 1) throw csrError('IDENTITY_INVALID', 'an identity has one CN and at most one OU');
+  if (cn.length !== 1 || ou.length > 1) throw csrError(CaCryptoCodes.IDENTITY_INVALID, 'an identity has one CN and at most one OU');
   return [{ C: [base.C] }, { ST: [base.ST] }, { O: [base.O] }, ...(ou.length ? [{ OU: ou }] : []), { [OID_SERIAL_NUMBER]: [`token:${tokenId}`] }, { CN: cn }];
 }
 

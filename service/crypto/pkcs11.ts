@@ -11,7 +11,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import pkcs11js from 'pkcs11js';
-import { KeyshareError } from '../errors.js';
+import { KeyshareError, Codes } from '../errors.js';
 import { tufKeyId, tufPublicKeyFromPem, type Signer, type TufPublicKey } from './signer.js';
 
 export const Pkcs11Codes = {
@@ -278,7 +278,7 @@ function publicKeyOf(session: Session, pub: Buffer, keyType: number): string {
   } else {
     const params = session.attribute(pub, pkcs11js.CKA_EC_PARAMS);
     if (!params.equals(P256_PARAMS) || point.length !== 65 || point[0] !== 0x04) {
-      throw new KeyshareError('UNSUPPORTED_KEY', 'TUF signing keys in a PKCS#11 token must be ECDSA P-256 or Ed25519');
+      throw new KeyshareError(Codes.UNSUPPORTED_KEY, 'TUF signing keys in a PKCS#11 token must be ECDSA P-256 or Ed25519');
     }
     jwk = { kty: 'EC', crv: 'P-256', x: b64url(point.subarray(1, 33)), y: b64url(point.subarray(33, 65)) };
   }

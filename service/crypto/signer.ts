@@ -4,7 +4,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { canonicalize } from '@tufjs/canonical-json';
-import { KeyshareError } from '../errors.js';
+import { KeyshareError, Codes } from '../errors.js';
 
 /** A TUF key as it appears in root.json and delegations (TUF spec 4.2, "KEY"). */
 export interface TufPublicKey {
@@ -34,7 +34,7 @@ function tufKeyFromPublic(pub: KeyObject): TufPublicKey {
   if (pub.asymmetricKeyType === 'ec' && pub.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
     return { keytype: 'ecdsa', scheme: 'ecdsa-sha2-nistp256', keyval: { public: pub.export({ type: 'spki', format: 'pem' }).toString() } };
   }
-  throw new KeyshareError('UNSUPPORTED_KEY', `TUF signing keys must be Ed25519 or ECDSA P-256, not ${pub.asymmetricKeyType}`);
+  throw new KeyshareError(Codes.UNSUPPORTED_KEY, `TUF signing keys must be Ed25519 or ECDSA P-256, not ${pub.asymmetricKeyType}`);
 }
 
 export function tufPublicKeyFromPem(pem: string): TufPublicKey {
@@ -42,7 +42,7 @@ export function tufPublicKeyFromPem(pem: string): TufPublicKey {
     return tufKeyFromPublic(createPublicKey(pem));
   } catch (e) {
     if (e instanceof KeyshareError) throw e;
-    throw new KeyshareError('BAD_PUBLIC_KEY', 'not a PEM public or private key', { cause: e });
+    throw new KeyshareError(Codes.BAD_PUBLIC_KEY, 'not a PEM public or private key', { cause: e });
   }
 }
 
@@ -80,7 +80,7 @@ export class FileSigner implements Signer {
     try {
       this.key = createPrivateKey(privatePem);
     } catch (e) {
-      throw new KeyshareError('BAD_PRIVATE_KEY', 'not a PKCS#8 PEM private key', { cause: e });
+      throw new KeyshareError(Codes.BAD_PRIVATE_KEY, 'not a PKCS#8 PEM private key', { cause: e });
     }
     this.publicKey = tufKeyFromPublic(createPublicKey(this.key));
     this.keyid = tufKeyId(this.publicKey);
@@ -103,6 +103,6 @@ export function publicKeyPem(pem: string): string {
   try {
     return createPublicKey(pem).export({ type: 'spki', format: 'pem' }).toString();
   } catch (e) {
-    throw new KeyshareError('BAD_PUBLIC_KEY', 'not a PEM public or private key', { cause: e });
+    throw new KeyshareError(Codes.BAD_PUBLIC_KEY, 'not a PEM public or private key', { cause: e });
   }
 }

@@ -94,23 +94,23 @@ const refuse = (code: keyof typeof TsaCodes, message: string, cause?: unknown) =
 
 /** RFC 3161 2.4.1: checks a TimeStampReq; throws a TSA_* code for anything keyshare does not grant. */
 export function parseTimeStampQuery(der: Uint8Array, policy: string): TimeStampQuery {
-  if (der.length > MAX_TSA_QUERY_BYTES) throw refuse('TSA_QUERY_TOO_LARGE', `a time-stamp query is at most ${MAX_TSA_QUERY_BYTES} bytes`);
-  if (!isDerSequence(der)) throw refuse('TSA_QUERY_INVALID', 'not a DER TimeStampReq (RFC 3161 2.4.1)');
+  if (der.length > MAX_TSA_QUERY_BYTES) throw refuse(TsaCodes.TSA_QUERY_TOO_LARGE, `a time-stamp query is at most ${MAX_TSA_QUERY_BYTES} bytes`);
+  if (!isDerSequence(der)) throw refuse(TsaCodes.TSA_QUERY_INVALID, 'not a DER TimeStampReq (RFC 3161 2.4.1)');
   let req: TimeStampReq;
   try {
     req = AsnConvert.parse(der, TimeStampReq);
   } catch (e) {
-    throw refuse('TSA_QUERY_INVALID', 'not a DER TimeStampReq (RFC 3161 2.4.1)', e);
+    throw refuse(TsaCodes.TSA_QUERY_INVALID, 'not a DER TimeStampReq (RFC 3161 2.4.1)', e);
   }
-  if (req.version !== 1) throw refuse('TSA_QUERY_INVALID', `TimeStampReq version ${req.version} is not 1`);
+  if (req.version !== 1) throw refuse(TsaCodes.TSA_QUERY_INVALID, `TimeStampReq version ${req.version} is not 1`);
   const alg = IMPRINT_ALGORITHMS[req.messageImprint.hashAlgorithm.algorithm];
-  if (!alg) throw refuse('TSA_BAD_ALG', `the message imprint is hashed with ${req.messageImprint.hashAlgorithm.algorithm}: use SHA-256, SHA-384 or SHA-512`);
+  if (!alg) throw refuse(TsaCodes.TSA_BAD_ALG, `the message imprint is hashed with ${req.messageImprint.hashAlgorithm.algorithm}: use SHA-256, SHA-384 or SHA-512`);
   if (req.messageImprint.hashedMessage.byteLength !== alg.bytes) {
-    throw refuse('TSA_QUERY_INVALID', `a ${alg.name} message imprint is ${alg.bytes} bytes, not ${req.messageImprint.hashedMessage.byteLength}`);
+    throw refuse(TsaCodes.TSA_QUERY_INVALID, `a ${alg.name} message imprint is ${alg.bytes} bytes, not ${req.messageImprint.hashedMessage.byteLength}`);
   }
-  if (req.reqPolicy !== undefined && req.reqPolicy !== policy) throw refuse('TSA_POLICY_UNSUPPORTED', `this TSA time-stamps under policy ${policy} only, not ${req.reqPolicy}`);
-  if (req.extensions?.length) throw refuse('TSA_QUERY_INVALID', 'this TSA accepts no request extensions (RFC 3161 2.4.1)');
-  if (req.nonce !== undefined && req.nonce.byteLength > 64) throw refuse('TSA_QUERY_INVALID', 'a nonce is at most 64 bytes');
+  if (req.reqPolicy !== undefined && req.reqPolicy !== policy) throw refuse(TsaCodes.TSA_POLICY_UNSUPPORTED, `this TSA time-stamps under policy ${policy} only, not ${req.reqPolicy}`);
+  if (req.extensions?.length) throw refuse(TsaCodes.TSA_QUERY_INVALID, 'this TSA accepts no request extensions (RFC 3161 2.4.1)');
+  if (req.nonce !== undefined && req.nonce.byteLength > 64) throw refuse(TsaCodes.TSA_QUERY_INVALID, 'a nonce is at most 64 bytes');
   return { der, imprint: req.messageImprint, hashAlgorithm: alg.name, nonce: req.nonce, certReq: req.certReq };
 }
 

@@ -12,11 +12,11 @@ import {
   type ParsedCertificate,
   type ParsedCrl,
 } from '../crypto/index.js';
-import { KeyshareError } from '../errors.js';
+import { KeyshareError, Codes } from '../errors.js';
 import type { AnchorRecord, AnchorType } from './types.js';
 
 export { CrlCodes };
-export const ROLLBACK = 'ROLLBACK';
+export const ROLLBACK = Codes.ROLLBACK;
 
 /**
  * A CRL number for people: decimal, as `openssl crl -text` shows it (RFC 5280 5.2.3: an

@@ -20,6 +20,8 @@ import type { AnchorRecord, ScopeRecord } from './types.js';
 export const FederationCodes = {
   SCOPE_FEDERATED: 'SCOPE_FEDERATED',
   ANCHOR_FEDERATED: 'ANCHOR_FEDERATED',
+  UPSTREAM_NOT_FOUND: 'UPSTREAM_NOT_FOUND',
+  UPSTREAM_EXISTS: 'UPSTREAM_EXISTS',
 } as const;
 
 export const isFederated = (rec: { source?: string | null }): boolean => rec.source != null && rec.source !== '';

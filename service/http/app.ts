@@ -15,6 +15,9 @@ import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { tufRoutes } from './routes/tuf.js';
 import { logRoutes } from './routes/log.js';
+import { witnessRoutes } from './routes/witnesses.js';
+import { witnessServiceRoutes } from './routes/witness.js';
+import type { Witness } from '../tlog/witness.js';
 import { mirrorRoutes } from './routes/mirrors.js';
 import { feedRoutes, type FeedLimits } from './routes/feed.js';
 import { upstreamRoutes } from './routes/upstreams.js';
@@ -62,6 +65,10 @@ export interface AppDeps {
   feedLimits?: FeedLimits;
   /** Issue 21: how many reporting clients are kept, for how long, and how many label sets /metrics names. */
   clientLimits?: ClientLimitsConfig;
+  /** Issue 23, `serve --witness-for`: this service witnesses those logs at /witness/ (C2SP tlog-witness). */
+  witness?: Witness;
+  /** Issue 23: told when a witness is added, so that it is sent the checkpoint at once. */
+  onWitnessAdded?: () => void;
 }
 
 export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
@@ -114,6 +121,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/tuf', feedRoutes(deps.feedLimits));
   app.route('/tuf', tufRoutes());
   app.route('/log', logRoutes());
+  if (deps.witness) app.route('/witness', witnessServiceRoutes(deps.witness));
   app.route('/mirrors', mirrorRoutes());
   app.route('/crl', crlFileRoutes());
   app.route('/tsa', tsaRoutes());
@@ -149,6 +157,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route('/ca', caRoutes());
   api.route('/', historyRoutes());
   api.route('/', clientRoutes(clientLimits));
+  api.route('/', witnessRoutes(deps.onWitnessAdded));
   // /api/v1/openapi.json and /api/docs need no token: mounted before the admin API's middleware.
   app.route('/api', openApiRoutes(api));
   app.route('/api/v1', api);

@@ -1,8 +1,36 @@
-/** One table from error codes to HTTP statuses (STYLE.md "Errors"). Anything unlisted is a 400. */
+/**
+ * One table from error codes to HTTP statuses (STYLE.md "Errors"). Anything unlisted is a 400.
+ * Keys are the code tables' constants, typed as the service's code union: a misspelt or
+ * unknown code fails to compile (issue 22).
+ */
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { Codes } from '../errors.js';
+import { Codes, CaCodes } from '../errors.js';
+import { TokenCodes } from '../auth/token-service.js';
+import { CeremonyCodes } from '../repo/ceremony.js';
+import { TenantCodes } from '../repo/tenants.js';
+import { PendingCodes } from '../repo/tenant-pending.js';
+import { FederationCodes } from '../domain/federation.js';
+import { HistoryCodes } from '../domain/history.js';
+import { ClientCodes } from '../domain/clients.js';
+import { CaCryptoCodes } from '../crypto/ca.js';
+import { TsaCodes } from '../crypto/tsa.js';
 
-const STATUS: Record<string, ContentfulStatusCode> = {
+type CodeOf<T> = T[keyof T];
+/** Every code the admin API answers with a status other than 400. */
+export type ServiceCode =
+  | CodeOf<typeof Codes>
+  | CodeOf<typeof CaCodes>
+  | CodeOf<typeof TokenCodes>
+  | CodeOf<typeof CeremonyCodes>
+  | CodeOf<typeof TenantCodes>
+  | CodeOf<typeof PendingCodes>
+  | CodeOf<typeof FederationCodes>
+  | CodeOf<typeof HistoryCodes>
+  | CodeOf<typeof ClientCodes>
+  | CodeOf<typeof CaCryptoCodes>
+  | CodeOf<typeof TsaCodes>;
+
+const STATUS: Partial<Record<ServiceCode, ContentfulStatusCode>> = {
   [Codes.UNAUTHORIZED]: 401,
   [Codes.FORBIDDEN]: 403,
   [Codes.NOT_FOUND]: 404,
@@ -11,25 +39,25 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   [Codes.SCOPE_EXISTS]: 409,
   [Codes.ANCHOR_EXISTS]: 409,
   [Codes.CONFLICT]: 409,
-  TOKEN_NOT_FOUND: 404,
-  LAST_ADMIN_TOKEN: 409,
-  NO_PROPOSAL: 404,
-  PROPOSAL_PENDING: 409,
-  PROPOSAL_STALE: 409,
+  [TokenCodes.TOKEN_NOT_FOUND]: 404,
+  [TokenCodes.LAST_ADMIN_TOKEN]: 409,
+  [CeremonyCodes.NO_PROPOSAL]: 404,
+  [CeremonyCodes.PROPOSAL_PENDING]: 409,
+  [CeremonyCodes.PROPOSAL_STALE]: 409,
   [Codes.BODY_TOO_LARGE]: 413,
   [Codes.RATE_LIMITED]: 429,
-  CRL_TOO_LARGE: 413,
-  ROLLBACK: 409,
+  [Codes.CRL_TOO_LARGE]: 413,
+  [Codes.ROLLBACK]: 409,
   // Upstreams and federation (sync/upstream, service/domain/federation.ts).
-  UPSTREAM_NOT_FOUND: 404,
-  UPSTREAM_EXISTS: 409,
-  SCOPE_FEDERATED: 409,
-  ANCHOR_FEDERATED: 409,
+  [FederationCodes.UPSTREAM_NOT_FOUND]: 404,
+  [FederationCodes.UPSTREAM_EXISTS]: 409,
+  [FederationCodes.SCOPE_FEDERATED]: 409,
+  [FederationCodes.ANCHOR_FEDERATED]: 409,
   // Tenants (service/repo/tenants.ts, tenant-pending.ts).
-  TENANT_NOT_FOUND: 404,
-  TENANT_EXISTS: 409,
-  NOTHING_TO_SIGN: 404,
-  STALE_SIGNING_REQUEST: 409,
+  [TenantCodes.TENANT_NOT_FOUND]: 404,
+  [TenantCodes.TENANT_EXISTS]: 409,
+  [PendingCodes.NOTHING_TO_SIGN]: 404,
+  [PendingCodes.STALE_SIGNING_REQUEST]: 409,
   [Codes.NOT_INITIALIZED]: 503,
   [Codes.NOT_PUBLISHER]: 503,
   [Codes.ONLINE_KEY_MISSING]: 503,
@@ -40,17 +68,17 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   [Codes.STORAGE_FULL]: 507,
   [Codes.INTERNAL]: 500,
   // Signing authorities and the TSA (service/ca, issue 18).
-  CA_NOT_FOUND: 404,
-  CA_EXISTS: 409,
-  CA_KEY_UNAVAILABLE: 503,
-  TSA_UNAVAILABLE: 503,
-  CSR_TOO_LARGE: 413,
-  TSA_QUERY_TOO_LARGE: 413,
+  [CaCodes.CA_NOT_FOUND]: 404,
+  [CaCodes.CA_EXISTS]: 409,
+  [CaCodes.CA_KEY_UNAVAILABLE]: 503,
+  [CaCodes.TSA_UNAVAILABLE]: 503,
+  [CaCryptoCodes.CSR_TOO_LARGE]: 413,
+  [TsaCodes.TSA_QUERY_TOO_LARGE]: 413,
   // Issue 21 (service/domain/history.ts, clients.ts).
-  VERSION_UNKNOWN: 404,
-  CLIENTS_FULL: 429,
+  [HistoryCodes.VERSION_UNKNOWN]: 404,
+  [ClientCodes.CLIENTS_FULL]: 429,
 };
 
 export function statusFor(code: string): ContentfulStatusCode {
-  return STATUS[code] ?? 400;
+  return STATUS[code as ServiceCode] ?? 400;
 }

@@ -17,7 +17,7 @@ export interface RootSpec {
 export function buildRoot(spec: RootSpec): Metadata<Root> {
   const rootIds = spec.rootKeys.map(tufKeyId);
   // Security habit: thresholds count distinct key IDs.
-  if (new Set(rootIds).size !== rootIds.length) throw new KeyshareError('DUPLICATE_KEY', 'the same root key is listed twice');
+  if (new Set(rootIds).size !== rootIds.length) throw new KeyshareError(Codes.DUPLICATE_KEY, 'the same root key is listed twice');
   if (spec.rootThreshold < 1 || spec.rootThreshold > rootIds.length) {
     throw new KeyshareError(Codes.CONFIG_INVALID, `the root threshold must be between 1 and ${rootIds.length}`);
   }

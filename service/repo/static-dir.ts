@@ -202,7 +202,7 @@ export class StaticDir {
       await rename(tmp, path);
     } catch (e) {
       await unlink(tmp).catch(() => {});
-      throw new KeyshareError('STATIC_DIR_WRITE', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      throw new KeyshareError(Codes.STATIC_DIR_WRITE, `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
     }
   }
 }

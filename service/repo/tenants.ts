@@ -43,6 +43,8 @@ export const MAX_SCOPE_COMPONENTS = 16;
 export const TENANTS_META_KEY = 'tenants';
 
 export const TenantCodes = {
+  /** A tenant's key already signs another role. */
+  KEY_IN_USE: 'KEY_IN_USE',
   TENANT_INVALID: 'TENANT_INVALID',
   TENANT_NOT_FOUND: 'TENANT_NOT_FOUND',
   TENANT_EXISTS: 'TENANT_EXISTS',

@@ -3,7 +3,7 @@
  * (./port.ts, with the transaction rules); ./sqlite.ts is the embedded SQLite dialect.
  */
 export * from './types.js';
-export type { Store, Dialect } from './port.js';
+export type { Store, Dialect, Transactions, AuditRecords, CaRecords, ChangeRecords, CrlRecords, LogRecords, RepositoryRecords, RolloutRecords, TokenRecords, TrustRecords, UpstreamRecords } from './port.js';
 export { SqliteStore } from './sqlite.js';
 export { openStore, storeDatabase, dbPath, type StoreOptions } from './open.js';
 export { databaseKind, supportedDatabase } from './database.js';

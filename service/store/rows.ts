@@ -2,7 +2,7 @@
  * Row mapping shared by every dialect (./sqlite.ts, ./pg/store.ts): both schemas have the same
  * columns (pg/schema.ts), so a row reads back as the same record whichever database holds it.
  */
-import { KeyshareError } from '../errors.js';
+import { KeyshareError, Codes } from '../errors.js';
 import type { AnchorRecord, AnchorType, Level, RevocationReason, Revocations, ScopeRecord } from '../domain/types.js';
 import type { CrlRecord, PublishCommit, RevocationInput, TrustHistoryRecord } from './types.js';
 import { trustTargetPath } from '../domain/scope.js';
@@ -109,7 +109,7 @@ export type CrlInput = Omit<CrlRecord, 'url' | 'lastFetchAt' | 'lastError'> & { 
  */
 export function nextCrlRow(rec: CrlInput, existing: CrlRecord | null): CrlRecord {
   if (existing && BigInt(`0x${rec.crlNumber}`) <= BigInt(`0x${existing.crlNumber}`)) {
-    throw new KeyshareError('ROLLBACK', `CRL number ${rec.crlNumber} is not greater than the stored ${existing.crlNumber} (RFC 5280 5.2.3)`);
+    throw new KeyshareError(Codes.ROLLBACK, `CRL number ${rec.crlNumber} is not greater than the stored ${existing.crlNumber} (RFC 5280 5.2.3)`);
   }
   return {
     ...rec,

@@ -38,6 +38,47 @@ export interface NoteVerifier {
   verify(text: Uint8Array, sig: Uint8Array): boolean;
 }
 
+/** An Ed25519 private key from its 32-byte seed. */
+export function ed25519PrivateKey(seed: Uint8Array): KeyObject {
+  if (seed.length !== 32) throw new NoteError('an Ed25519 private key is a 32-byte seed');
+  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
+}
+
+/** The raw 32-byte public key of an Ed25519 private key. */
+export function ed25519RawPublicKey(key: KeyObject): Uint8Array {
+  const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
+  return new Uint8Array(spki.subarray(spki.length - 32));
+}
+
+/** The 32-byte seed of an Ed25519 private key. */
+export function ed25519Seed(key: KeyObject): Uint8Array {
+  const der = key.export({ type: 'pkcs8', format: 'der' });
+  return new Uint8Array(der.subarray(der.length - 32));
+}
+
+/**
+ * The parts of a key text `[PRIVATE+KEY+]name+hash+base64(type||key)` (signed-note "Verifier
+ * keys", Go note's signer key) of one signature type; the hash must match the name and key.
+ */
+export function parseKeyText(text: string, type: number, secret: boolean): { name: string; key: Uint8Array } {
+  const m = new RegExp(`^${secret ? 'PRIVATE\\+KEY\\+' : ''}([^+\\s]+)\\+([0-9a-f]{8})\\+([A-Za-z0-9+/]+={0,2})$`).exec(text.trim());
+  const raw = m ? Buffer.from(m[3]!, 'base64') : null;
+  if (!m || !raw || raw.toString('base64') !== m[3] || raw.length !== 33 || raw[0] !== type) {
+    throw new NoteError(`not a ${secret ? 'signer' : 'verifier'} key of signature type 0x${type.toString(16).padStart(2, '0')} (${secret ? 'PRIVATE+KEY+' : ''}name+hash+base64 key)`);
+  }
+  if (!isKeyName(m[1]!)) throw new NoteError(`${JSON.stringify(m[1])} is not a key name`);
+  const key = new Uint8Array(raw.subarray(1));
+  // The hash covers the public key: for a signer key, derive it from the seed.
+  const pub = secret ? ed25519RawPublicKey(ed25519PrivateKey(key)) : key;
+  if (hex8(keyId(m[1]!, type, pub)) !== m[2]) throw new NoteError('the key hash does not match its name and key');
+  return { name: m[1]!, key };
+}
+
+/** `[PRIVATE+KEY+]name+hash+base64(type||key)`. */
+export function formatKeyText(name: string, type: number, publicKey: Uint8Array, secret?: Uint8Array): string {
+  return `${secret ? 'PRIVATE+KEY+' : ''}${name}+${hex8(keyId(name, type, publicKey))}+${Buffer.concat([Uint8Array.of(type), secret ?? publicKey]).toString('base64')}`;
+}
+
 export function ed25519PublicKey(raw: Uint8Array): KeyObject {
   if (raw.length !== 32) throw new NoteError('an Ed25519 public key is 32 bytes');
   return createPublicKey({ key: Buffer.concat([SPKI_ED25519, raw]), format: 'der', type: 'spki' });
@@ -50,19 +91,11 @@ export function ed25519Verifier(name: string, publicKey: Uint8Array): NoteVerifi
 
 /** A verifier key `name+hash+base64(0x01||pub)` (Go note.NewVerifier); the hash must match. */
 export function parseVerifierKey(vkey: string): NoteVerifier & { publicKey: Uint8Array; vkey: string } {
-  const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(vkey.trim());
-  if (!m) throw new NoteError('a verifier key is name+hash+base64 key');
-  const key = Buffer.from(m[3]!, 'base64');
-  if (key.toString('base64') !== m[3] || key[0] !== SIG_ED25519 || key.length !== 33) throw new NoteError('the verifier key is not an Ed25519 key');
-  const publicKey = new Uint8Array(key.subarray(1));
-  const v = ed25519Verifier(m[1]!, publicKey);
-  if (hex8(v.keyId) !== m[2]) throw new NoteError('the verifier key hash does not match its name and key');
-  return { ...v, publicKey, vkey: vkey.trim() };
+  const { name, key: publicKey } = parseKeyText(vkey, SIG_ED25519, false);
+  return { ...ed25519Verifier(name, publicKey), publicKey, vkey: vkey.trim() };
 }
 
-export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
-  return `${name}+${hex8(keyId(name, SIG_ED25519, publicKey))}+${Buffer.concat([Uint8Array.of(SIG_ED25519), publicKey]).toString('base64')}`;
-}
+export const formatVerifierKey = (name: string, publicKey: Uint8Array) => formatKeyText(name, SIG_ED25519, publicKey);
 
 /** An Ed25519 signer with its name (Go note.NewSigner's key format). */
 export class NoteSigner {
@@ -75,9 +108,8 @@ export class NoteSigner {
     seed: Uint8Array,
   ) {
     if (!isKeyName(name)) throw new NoteError(`${JSON.stringify(name)} is not a key name (no spaces or +)`);
-    this.key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
-    const spki = createPublicKey(this.key).export({ type: 'spki', format: 'der' });
-    this.publicKey = new Uint8Array(spki.subarray(spki.length - 32));
+    this.key = ed25519PrivateKey(seed);
+    this.publicKey = ed25519RawPublicKey(this.key);
     this.keyId = keyId(name, SIG_ED25519, this.publicKey);
   }
 
@@ -87,17 +119,12 @@ export class NoteSigner {
 
   /** `PRIVATE+KEY+name+hash+base64(0x01||seed)`; the hash must match. */
   static fromPrivateKey(skey: string): NoteSigner {
-    const m = /^PRIVATE\+KEY\+([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(skey.trim());
-    const key = m ? Buffer.from(m[3]!, 'base64') : null;
-    if (!m || !key || key.length !== 33 || key[0] !== SIG_ED25519) throw new NoteError('not an Ed25519 note signer key (PRIVATE+KEY+name+hash+key)');
-    const s = new NoteSigner(m[1]!, key.subarray(1));
-    if (hex8(s.keyId) !== m[2]) throw new NoteError('the signer key hash does not match its name and key');
-    return s;
+    const { name, key } = parseKeyText(skey, SIG_ED25519, true);
+    return new NoteSigner(name, key);
   }
 
   privateKey(): string {
-    const der = this.key.export({ type: 'pkcs8', format: 'der' });
-    return `PRIVATE+KEY+${this.name}+${hex8(this.keyId)}+${Buffer.concat([Uint8Array.of(SIG_ED25519), der.subarray(der.length - 32)]).toString('base64')}`;
+    return formatKeyText(this.name, SIG_ED25519, this.publicKey, ed25519Seed(this.key));
   }
 
   verifierKey(): string {

@@ -19,6 +19,7 @@ import { Parser, type ReadEntry } from 'tar';
 import { KeyshareError } from '../../service/errors.js';
 import { BundleCodes, bundleError } from './errors.js';
 import { BUNDLE_JSON, TUF_DIR } from './format.js';
+import { SharedCodes } from '../../shared/errors.js';
 
 export interface ExtractLimits {
   /** The archive file as given, compressed or not. */
@@ -82,7 +83,7 @@ export async function extractBundle(file: string, dest: string, limits: ExtractL
     size = st.size;
   } catch (e) {
     if (e instanceof KeyshareError) throw e;
-    throw new KeyshareError('FILE_NOT_READABLE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new KeyshareError(SharedCodes.FILE_NOT_READABLE, `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   if (size > limits.maxArchiveBytes) throw tooLarge(`the bundle is ${size} bytes; the limit is ${limits.maxArchiveBytes}`);
   const head = Buffer.alloc(8);

@@ -200,14 +200,7 @@ async function previousBundle(store: Store, origin: string): Promise<{ root: Buf
 async function completeIncremental(store: Store, dir: string, manifest: BundleManifest): Promise<void> {
   if (!manifest.since) return;
   const prev = (await previousBundle(store, manifest.origin))?.state ?? null;
-  if (!prev || prev.timestampVersion < manifest.since.timestamp) {
-    throw bundleError(
-      BundleCodes.BUNDLE_GAP,
-      `this incremental bundle continues from timestamp version ${manifest.since.timestamp} of origin ${manifest.origin}, ` +
-        (prev ? `but the last bundle imported here is version ${prev.timestampVersion}` : 'and no bundle of that origin was imported here') +
-        ': import the bundles in between first, or a full bundle',
-    );
-  }
+  if (!prev || prev.timestampVersion < manifest.since.timestamp) throw gapError(manifest.origin, manifest.since.timestamp, prev?.timestampVersion ?? null);
   const tufDir = join(dir, TUF_DIR);
   for (const f of await store.listUpstreamFiles(manifest.origin)) {
     const file = join(tufDir, ...f.path.split('/'));
@@ -217,7 +210,27 @@ async function completeIncremental(store: Store, dir: string, manifest: BundleMa
   }
 }
 
-async function withStore<T>(options: ImportOptions, fn: (store: Store) => Promise<T>): Promise<T> {
+/**
+ * BUNDLE_GAP: an incremental bundle continuing from version `since` of `origin`, where this site
+ * holds `held` (null: nothing of that origin). `remedy` says what to import instead (through a
+ * registry: a full bundle's tag); by default, the bundles in between or a full one.
+ */
+export function gapError(origin: string, since: number, held: number | null, remedy: { text: string; fullBundle: string | null } = { text: 'import the bundles in between first, or a full bundle', fullBundle: null }): KeyshareError {
+  return new KeyshareError(
+    BundleCodes.BUNDLE_GAP,
+    `this incremental bundle continues from timestamp version ${since} of origin ${origin}, ` +
+      (held !== null ? `but the last bundle imported here is version ${held}` : 'and no bundle of that origin was imported here') +
+      `: it needs version ${since} or later first; ${remedy.text}`,
+    { details: { origin, needs: since, held, fullBundle: remedy.fullBundle } },
+  );
+}
+
+/** The timestamp version of the last bundle of `origin` imported here, or null (none). */
+export async function heldBundleVersion(options: Pick<ImportOptions, 'store' | 'dataDir' | 'database'>, origin: string): Promise<number | null> {
+  return withStore(options, async (store) => (await previousBundle(store, origin))?.state.timestampVersion ?? null);
+}
+
+async function withStore<T>(options: Pick<ImportOptions, 'store' | 'dataDir' | 'database'>, fn: (store: Store) => Promise<T>): Promise<T> {
   if (options.store) return fn(options.store);
   if (!options.dataDir) throw new KeyshareError(Codes.CONFIG_INVALID, 'importBundle needs a data dir or a store');
   if (!isInitialized(options.dataDir, options.database)) throw new KeyshareError(Codes.NOT_INITIALIZED, `${options.dataDir} is not initialised (run \`keyshare init\`)`);

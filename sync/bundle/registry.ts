@@ -3,13 +3,15 @@
  * already carries container images across the air gap carries the trust too.
  *
  *  - push: export (export.ts, gzip) to a scratch file, upload the empty config and the bundle
- *    layer, then the manifest under the given tag and under the timestamp version (a site can
- *    pin one, and a rollback of the moving tag is visible);
+ *    layer, then the manifest under the given tag and under the version tag (`N`; `N-since-V`
+ *    for an incremental bundle, so that `N` always imports on its own): a site can pin one, and
+ *    a rollback of the moving tag is visible;
  *  - pull: the manifest (digest-checked, size-capped, of our artifact type), then the layer,
  *    refused before download when its descriptor is over the archive limit, streamed to a
  *    scratch file and checked against its digest; only then renamed to --out;
- *  - import: pull into a scratch dir, then the file import (import.ts): verification first,
- *    ROLLBACK / EXPIRED_METADATA / BUNDLE_GAP refusals, one transaction.
+ *  - import: an incremental bundle this site cannot apply is refused from its manifest, before
+ *    download (BUNDLE_GAP); else pull into a scratch dir, then the file import (import.ts):
+ *    verification first, ROLLBACK / EXPIRED_METADATA / BUNDLE_GAP refusals, one transaction.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -21,7 +23,7 @@ import { RegistryClient, type RegistryOptions } from '../oci/client.js';
 import { formatOciReference, parseOciReference, type OciReference } from '../oci/reference.js';
 import { DEFAULT_LIMITS } from './extract.js';
 import { exportBundle, type ExportOptions, type ExportResult } from './export.js';
-import { importBundle, type ImportOptions, type ImportResult } from './import.js';
+import { gapError, heldBundleVersion, importBundle, type ImportOptions, type ImportResult } from './import.js';
 
 export interface PushOptions extends Omit<ExportOptions, 'out' | 'gzip'> {
   ref: string;
@@ -72,7 +74,7 @@ export async function pushBundle(options: PushOptions): Promise<PushResult> {
     await client.pushBlob({ file: exported.out }, layer.digest, layer.size);
     const manifest = bundleManifest(layer, { origin: exported.origin, timestampVersion: exported.versions.timestamp, createdAt: exported.createdAt, since: exported.since });
     // The version tag first: the moving tag never names a manifest that the version tag lacks.
-    const tags = [...new Set([String(exported.versions.timestamp), ref.tag!])];
+    const tags = [...new Set([versionTag(exported.versions.timestamp, exported.since), ref.tag!])];
     let digest = '';
     for (const tag of tags) digest = await client.putManifest(tag, manifest);
     const { out: _out, ...rest } = exported;
@@ -82,12 +84,35 @@ export async function pushBundle(options: PushOptions): Promise<PushResult> {
   }
 }
 
+/**
+ * The version tag of a pushed bundle: `N` for a full bundle of timestamp version N, so that the
+ * tag `N` always names a bundle that imports on its own; `N-since-V` for an incremental one.
+ */
+export const versionTag = (version: number, since: number | null) => (since === null ? String(version) : `${version}-since-${since}`);
+
+const int = (v: string | undefined) => (v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : null);
+
+/** What a bundle manifest's annotations say (hints: the import trusts only the TUF metadata). */
+function described(annotations: Record<string, string>) {
+  return {
+    origin: annotations[Annotations.origin] ?? null,
+    timestampVersion: int(annotations[Annotations.version]),
+    since: int(annotations[Annotations.since]),
+    createdAt: annotations[Annotations.created] ?? null,
+  };
+}
+
+/** Called with the manifest's description before the layer is downloaded; throws to refuse it. */
+type BeforeDownload = (info: ReturnType<typeof described>, client: RegistryClient, ref: OciReference) => Promise<void>;
+
 /** Pulls the bundle layer to `out` (written under a temporary name, renamed once its digest checks). */
-export async function pullBundle(options: { ref: string; out: string; registry?: RegistryOptions; maxBytes?: number }): Promise<PullResult> {
+export async function pullBundle(options: { ref: string; out: string; registry?: RegistryOptions; maxBytes?: number; beforeDownload?: BeforeDownload }): Promise<PullResult> {
   const ref = parseOciReference(options.ref);
   const client = new RegistryClient(ref, options.registry);
   const { bytes, digest } = await client.getManifest(ref.digest ?? ref.tag!);
   const { layer, annotations } = parseBundleManifest(bytes);
+  const info = described(annotations);
+  await options.beforeDownload?.(info, client, ref);
   const partial = join(dirname(options.out), `.${basename(options.out)}.partial-${process.pid}`);
   try {
     await client.downloadBlob(layer, partial, options.maxBytes ?? DEFAULT_LIMITS.maxArchiveBytes);
@@ -95,15 +120,44 @@ export async function pullBundle(options: { ref: string; out: string; registry?:
   } finally {
     rmSync(partial, { force: true });
   }
-  const int = (v: string | undefined) => (v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : null);
-  return {
-    ref: formatOciReference(ref),
-    digest,
-    layer: { digest: layer.digest, size: layer.size },
-    origin: annotations[Annotations.origin] ?? null,
-    timestampVersion: int(annotations[Annotations.version]),
-    since: int(annotations[Annotations.since]),
-    createdAt: annotations[Annotations.created] ?? null,
+  return { ref: formatOciReference(ref), digest, layer: { digest: layer.digest, size: layer.size }, ...info };
+}
+
+/**
+ * The full bundle to use when this site cannot apply an incremental one: the newest tag `N` of
+ * the repository (a full bundle, by versionTag) at or above the version the delta needs,
+ * checked to be a full bundle of that version. Only read on a gap.
+ */
+async function fullBundleRemedy(client: RegistryClient, ref: OciReference, version: number | null, since: number): Promise<{ text: string; fullBundle: string | null }> {
+  const tags = await client.listTags().catch(() => [] as string[]);
+  const candidates = tags.filter((t) => /^\d{1,15}$/.test(t)).map(Number).filter((v) => v >= since).sort((a, b) => b - a);
+  for (const v of candidates.slice(0, 5)) {
+    let full = false;
+    try {
+      const m = described(parseBundleManifest((await client.getManifest(String(v))).bytes).annotations);
+      full = m.since === null && m.timestampVersion === v;
+    } catch {
+      // gone since the listing, or not a bundle: not a remedy
+    }
+    if (!full) continue;
+    const fullBundle = `oci://${ref.registry}/${ref.repository}:${v}`;
+    if (version !== null && v < version) return { text: `import the full bundle ${fullBundle} (version ${v}) first, then this one`, fullBundle };
+    return { text: `import the full bundle ${fullBundle} (version ${v}) instead`, fullBundle };
+  }
+  return { text: `no full bundle of version ${since} or later is tagged in ${ref.registry}/${ref.repository}: push one at the origin (\`bundle push\` without --since)`, fullBundle: null };
+}
+
+/**
+ * Issue 20: an incremental bundle whose base this site lacks is refused from its manifest's
+ * annotations, before its layer is downloaded (BUNDLE_GAP, naming the full bundle to use). The
+ * import checks again from the verified bundle.json, whatever the annotations say.
+ */
+function gapCheck(options: Pick<ImportOptions, 'store' | 'dataDir' | 'database'>): BeforeDownload {
+  return async (info, client, ref) => {
+    if (info.since === null || info.origin === null) return;
+    const held = await heldBundleVersion(options, info.origin);
+    if (held !== null && held >= info.since) return;
+    throw gapError(info.origin, info.since, held, await fullBundleRemedy(client, ref, info.timestampVersion, info.since));
   };
 }
 
@@ -115,7 +169,7 @@ export async function importFromRegistry(options: Omit<ImportOptions, 'file'> & 
   try {
     const file = join(scratch, 'bundle.tar.gz');
     const { ref, registry, ...importOptions } = options;
-    const pulled = await pullBundle({ ref, out: file, registry, maxBytes: options.limits?.maxArchiveBytes });
+    const pulled = await pullBundle({ ref, out: file, registry, maxBytes: options.limits?.maxArchiveBytes, beforeDownload: gapCheck(importOptions) });
     const imported = await importBundle({ ...importOptions, file });
     return { ...imported, pulled };
   } finally {

@@ -37,6 +37,10 @@ export const FetchCodes = {
   CACHE_UNUSABLE: 'CACHE_UNUSABLE',
   /** --out cannot be written, or holds files keyshare fetch did not write. */
   OUT_INVALID: 'OUT_INVALID',
+  /** A file over a size limit: endless data (the same code upstream sync uses). */
+  TOO_LARGE: 'TOO_LARGE',
+  /** `fetch --report`: the server could not be told what this client fetched. */
+  REPORT_FAILED: 'REPORT_FAILED',
   /** --notation-crl-cache cannot be written (not a directory, a symlink, no permission). */
   CRL_CACHE_INVALID: 'CRL_CACHE_INVALID',
   /** `fetch --watch --max-stale`: no fetch has verified for longer than the limit (watch.ts). */
@@ -45,6 +49,8 @@ export const FetchCodes = {
   NOT_LOGGED: 'NOT_LOGGED',
   /** Issue 23: the log does not extend the checkpoint verified last (a split view, a rollback), or is not signed by the log key. */
   LOG_INCONSISTENT: 'LOG_INCONSISTENT',
+  /** Issue 23: the log checkpoint lacks valid cosignatures by enough of the witnesses given (fetch --witness, --witness-threshold). */
+  NOT_WITNESSED: 'NOT_WITNESSED',
 } as const;
 
 /** Thrown by the offline fetcher for anything not in the cache. */

@@ -32,6 +32,7 @@ import { parseTrustDocument, selectScopes } from './select.js';
 import { DEFAULT_SCOPE, scopeContains, trustTargetPath } from '../../shared/scope.js';
 import { keepLogState, logGetter, verifyLog } from './log-state.js';
 import { copyFiles, removeTree } from '../../shared/fs.js';
+import { witnessPolicy } from './log-witnesses.js';
 
 export { INDEX_TARGET };
 
@@ -41,8 +42,6 @@ export { INDEX_TARGET };
  * run to tens of megabytes.
  */
 export const MAX_TARGET_BYTES = 64 * 1024 * 1024;
-/** A file over a size limit: endless data (the same code upstream sync uses). */
-const TOO_LARGE = 'TOO_LARGE';
 
 export interface FetchTrustOptions {
   /** The keyshare server, e.g. https://keyshare.acme.io (the repository is under /tuf/). */
@@ -86,6 +85,10 @@ export interface FetchTrustOptions {
   requireLog?: boolean;
   /** Issue 23: the log's signed-note verifier key, pinned out of band (else learnt on first contact and pinned in the cache). */
   logKey?: string;
+  /** Issue 23: witness keys (`name+hash+base64(0x04||pub)` texts) whose cosignatures the log checkpoint needs (NOT_WITNESSED). */
+  witnesses?: { text: string; where: string }[];
+  /** Issue 23: how many of `witnesses` must have cosigned (default: all). */
+  witnessThreshold?: number;
   /** tuf-js limits (e.g. rootMaxLength, snapshotMaxLength, targetsMaxLength, maxDelegations). */
   updaterConfig?: Partial<UpdaterConfig>;
 }
@@ -125,7 +128,7 @@ export interface FetchTrustResult {
   /** With `mirror: true` (online): every file of the repository except root versions, verified. */
   repository: RepositoryFile[] | null;
   /** Issue 23: online with a log, the verified checkpoint's size and the timestamp's entry in it. */
-  log?: { size: number; index: number } | null;
+  log?: { size: number; index: number; witnessedBy?: string[] } | null;
 }
 
 export function normalizeServer(server: string): string {
@@ -196,7 +199,11 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
     // Issue 23: online, the timestamp just accepted must be in the log this client follows.
     const logged = offline
       ? null
-      : await verifyLog(layout, logGetter(server, options.fetcher ?? new HttpFetcher()), readFileSync(join(metadataDir, 'timestamp.json')), { require: options.requireLog, key: options.logKey });
+      : await verifyLog(layout, logGetter(server, options.fetcher ?? new HttpFetcher()), readFileSync(join(metadataDir, 'timestamp.json')), {
+          require: options.requireLog,
+          key: options.logKey,
+          witnesses: witnessPolicy(options.witnesses ?? [], options.witnessThreshold),
+        });
 
     const raw = new Map<string, Buffer>();
     // Issue 17: the index is read only to list every scope (no scopes or repositories asked
@@ -254,7 +261,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       crls,
       raw,
       repository,
-      log: logged && { size: logged.size, index: logged.index },
+      log: logged && { size: logged.size, index: logged.index, ...(logged.witnessedBy ? { witnessedBy: logged.witnessedBy } : {}) },
       metadata: {
         server,
         offline,
@@ -317,7 +324,7 @@ async function readTarget(updater: Updater, path: string, dirs: { cached: string
   const info = await updater.getTargetInfo(path);
   if (!info) throw new KeyshareError(FetchCodes.METADATA_INVALID, `the signed targets do not hold ${path}`);
   if (info.length > MAX_TARGET_BYTES) {
-    throw new KeyshareError(TOO_LARGE, `the signed metadata gives ${path} a length of ${info.length} bytes; this client reads at most ${MAX_TARGET_BYTES}`);
+    throw new KeyshareError(FetchCodes.TOO_LARGE, `the signed metadata gives ${path} a length of ${info.length} bytes; this client reads at most ${MAX_TARGET_BYTES}`);
   }
   // tuf-js names a target's file after its URI-encoded path.
   const name = encodeURIComponent(path);
@@ -374,7 +381,7 @@ async function wholeRepository(updater: Updater, metadataDir: string, dirs: { ca
     const md = await internals.loadTargets(role, parent);
     if (!md) return;
     for (const t of Object.values(md.signed.targets ?? {})) targets.add(t.path);
-    if (targets.size > MIRROR_MAX_TARGETS) throw new KeyshareError('TOO_LARGE', `the repository has more than ${MIRROR_MAX_TARGETS} targets`);
+    if (targets.size > MIRROR_MAX_TARGETS) throw new KeyshareError(FetchCodes.TOO_LARGE, `the repository has more than ${MIRROR_MAX_TARGETS} targets`);
     const d = md.signed.delegations;
     if (!d) return;
     for (const child of Object.keys(d.roles ?? {})) await visit(child, role, depth + 1);

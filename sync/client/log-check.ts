@@ -41,7 +41,7 @@ const SEARCH_BUNDLES = 2;
 /** A checkpoint is a few hundred bytes; with cosignatures a few kilobytes. */
 export const MAX_CHECKPOINT_BYTES = 64 * 1024;
 
-const fail = (code: 'NOT_LOGGED' | 'LOG_INCONSISTENT', message: string) => new KeyshareError(FetchCodes[code], message);
+const fail = (code: typeof FetchCodes.NOT_LOGGED | typeof FetchCodes.LOG_INCONSISTENT, message: string) => new KeyshareError(code, message);
 
 /** Opens a signed checkpoint with the log key; LOG_INCONSISTENT unless the log key signed it for its own origin. */
 export function openCheckpoint(note: string, key: NoteVerifier): Checkpoint {
@@ -49,15 +49,15 @@ export function openCheckpoint(note: string, key: NoteVerifier): Checkpoint {
   try {
     cp = parseCheckpoint(openNote(note, [key]).text);
   } catch (e) {
-    throw fail('LOG_INCONSISTENT', `the log checkpoint is not signed by the log key ${key.name}: ${(e as Error).message}`);
+    throw fail(FetchCodes.LOG_INCONSISTENT, `the log checkpoint is not signed by the log key ${key.name}: ${(e as Error).message}`);
   }
-  if (cp.origin !== key.name) throw fail('LOG_INCONSISTENT', `the checkpoint is for the log ${cp.origin}, not ${key.name}`);
+  if (cp.origin !== key.name) throw fail(FetchCodes.LOG_INCONSISTENT, `the checkpoint is for the log ${cp.origin}, not ${key.name}`);
   return cp;
 }
 
 export async function checkLog(input: LogCheckInput): Promise<LogCheckResult> {
   const bytes = await input.get('checkpoint');
-  if (!bytes) throw fail('NOT_LOGGED', 'the server serves no transparency log checkpoint');
+  if (!bytes) throw fail(FetchCodes.NOT_LOGGED, 'the server serves no transparency log checkpoint');
   const note = Buffer.from(bytes).toString('utf8');
   const cp = openCheckpoint(note, input.key);
   const reader = tilesOf(input.get, cp.size);
@@ -65,32 +65,32 @@ export async function checkLog(input: LogCheckInput): Promise<LogCheckResult> {
   if (input.previous) {
     const prev = openCheckpoint(input.previous, input.key);
     // STYLE.md: a version lower than one already seen is an attack (ROLLBACK of the log).
-    if (cp.size < prev.size) throw fail('LOG_INCONSISTENT', `the log went back from ${prev.size} to ${cp.size} entries (rollback)`);
+    if (cp.size < prev.size) throw fail(FetchCodes.LOG_INCONSISTENT, `the log went back from ${prev.size} to ${cp.size} entries (rollback)`);
     try {
       const proof = await reader((read) => consistencyProof(prev.size, cp.size, read));
       verifyConsistency(prev.size, cp.size, proof, prev.root, cp.root);
     } catch (e) {
-      throw fail('LOG_INCONSISTENT', `the log of ${cp.size} entries does not extend the one of ${prev.size} entries this client verified (a split view?): ${(e as Error).message}`);
+      throw fail(FetchCodes.LOG_INCONSISTENT, `the log of ${cp.size} entries does not extend the one of ${prev.size} entries this client verified (a split view?): ${(e as Error).message}`);
     }
   }
 
   const { version, sha256 } = timestampOf(input.timestamp);
   const found = await findEntry(input.get, cp.size, version);
-  if (!found) throw fail('NOT_LOGGED', `timestamp v${version} has no entry among the log's last ${SEARCH_BUNDLES * TILE_WIDTH} entries`);
+  if (!found) throw fail(FetchCodes.NOT_LOGGED, `timestamp v${version} has no entry among the log's last ${SEARCH_BUNDLES * TILE_WIDTH} entries`);
   const entry = parseEntry(found.data);
-  if (entry.timestamp.sha256 !== sha256) throw fail('NOT_LOGGED', `the log's entry ${found.index} for timestamp v${version} is for other bytes (a split view?)`);
+  if (entry.timestamp.sha256 !== sha256) throw fail(FetchCodes.NOT_LOGGED, `the log's entry ${found.index} for timestamp v${version} is for other bytes (a split view?)`);
   try {
     const proof = await reader((read) => inclusionProof(found.index, cp.size, read));
     verifyInclusion(hashLeaf(found.data), found.index, cp.size, proof, cp.root);
   } catch (e) {
-    throw fail('NOT_LOGGED', `timestamp v${version}'s entry ${found.index} is not in the signed tree: ${(e as Error).message}`);
+    throw fail(FetchCodes.NOT_LOGGED, `timestamp v${version}'s entry ${found.index} is not in the signed tree: ${(e as Error).message}`);
   }
   return { checkpoint: note, size: cp.size, index: found.index };
 }
 
 function timestampOf(bytes: Uint8Array): { version: number; sha256: string } {
   const version = (JSON.parse(Buffer.from(bytes).toString('utf8')) as { signed?: { version?: unknown } }).signed?.version;
-  if (typeof version !== 'number') throw fail('NOT_LOGGED', 'timestamp.json has no version');
+  if (typeof version !== 'number') throw fail(FetchCodes.NOT_LOGGED, 'timestamp.json has no version');
   return { version, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
@@ -100,12 +100,12 @@ async function findEntry(get: LogGet, size: number, version: number): Promise<{ 
   for (let n = last; n >= 0 && n > last - SEARCH_BUNDLES; n--) {
     const width = tileWidth(size, 0, n);
     const bytes = await get(tilePath({ level: 'entries', index: n, width }));
-    if (!bytes) throw fail('NOT_LOGGED', `the log serves no entry bundle ${n}`);
+    if (!bytes) throw fail(FetchCodes.NOT_LOGGED, `the log serves no entry bundle ${n}`);
     let entries: Uint8Array[];
     try {
       entries = decodeBundle(bytes, width);
     } catch (e) {
-      throw fail('NOT_LOGGED', `entry bundle ${n}: ${(e as Error).message}`);
+      throw fail(FetchCodes.NOT_LOGGED, `entry bundle ${n}: ${(e as Error).message}`);
     }
     for (let i = entries.length - 1; i >= 0; i--) {
       const data = entries[i]!;
@@ -120,7 +120,7 @@ async function findEntry(get: LogGet, size: number, version: number): Promise<{ 
 }
 
 /** Runs a proof computation over the tiles it needs (tree of `size`), fetched first. */
-function tilesOf(get: LogGet, size: number) {
+export function tilesOf(get: LogGet, size: number) {
   return async <T>(run: (read: NodeReader) => T): Promise<T> => {
     const tiles = new Map<string, Uint8Array[]>();
     for (const t of tilesFor(nodesNeeded(run), size)) {

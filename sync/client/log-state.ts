@@ -20,6 +20,7 @@ import { writePrivateFileAtomic } from '../../shared/private-files.js';
 import type { CacheLayout } from './cache.js';
 import { FetchCodes } from './errors.js';
 import { MAX_CHECKPOINT_BYTES, checkLog, type LogCheckResult, type LogGet } from './log-check.js';
+import { checkCosignatures, type WitnessPolicy } from './log-witnesses.js';
 
 /** A full tile is 8 KiB; an entry bundle holds 256 entries of a few hundred bytes. TUF metadata (log verify): as fetch-trust.ts caps targets. */
 const MAX_TARGET_BYTES = 64 * 1024 * 1024;
@@ -30,6 +31,8 @@ export interface LogOptions {
   require?: boolean;
   /** --log-key: the log's verifier key (`name+hash+key`), pinned out of band. */
   key?: string;
+  /** --witness, --witness-threshold: the checkpoint needs cosignatures by enough of these witnesses (log-witnesses.ts). */
+  witnesses?: WitnessPolicy | null;
 }
 
 const paths = (layout: CacheLayout) => ({ dir: join(layout.dir, 'log'), key: join(layout.dir, 'log', 'key'), checkpoint: join(layout.dir, 'log', 'checkpoint') });
@@ -57,6 +60,8 @@ export function logGetter(server: string, fetcher: Fetcher, under = 'log/'): Log
 
 export interface LogVerdict extends LogCheckResult {
   vkey: string;
+  /** The witnesses whose cosignatures were verified (with --witness). */
+  witnessedBy?: string[];
 }
 
 /**
@@ -74,15 +79,27 @@ export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uin
   if (!key) {
     const announced = await get('key');
     if (!announced) {
-      if (options.require) throw new KeyshareError(FetchCodes.NOT_LOGGED, 'the server announces no transparency log (--require-log)');
+      if (options.require || options.witnesses) throw new KeyshareError(FetchCodes.NOT_LOGGED, `the server announces no transparency log (${options.witnesses ? '--witness' : '--require-log'})`);
       return null;
     }
     key = verifier(Buffer.from(announced).toString('utf8'), 'the log key the server announces');
   }
   const previous = pinned && existsSync(p.checkpoint) ? readFileSync(p.checkpoint, 'utf8') : null;
-  // The same timestamp as last time: its inclusion in the kept checkpoint was verified then (one download when nothing changed).
-  if (previous && sameAsCached(layout, timestamp)) return null;
-  return { ...(await checkLog({ get, key, timestamp, previous })), vkey: key.vkey };
+  // The same timestamp as last time: its inclusion in the kept checkpoint was verified then (one download when nothing changed),
+  // and so were its cosignatures, if they satisfy the witness policy given now.
+  if (previous && sameAsCached(layout, timestamp) && (!options.witnesses || cosignedEnough(previous, key, options.witnesses))) return null;
+  const verdict = await checkLog({ get, key, timestamp, previous });
+  const witnessedBy = options.witnesses ? checkCosignatures(verdict.checkpoint, key, options.witnesses) : undefined;
+  return { ...verdict, vkey: key.vkey, ...(witnessedBy ? { witnessedBy } : {}) };
+}
+
+function cosignedEnough(note: string, key: NoteVerifier, policy: WitnessPolicy): boolean {
+  try {
+    checkCosignatures(note, key, policy);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function sameAsCached(layout: CacheLayout, timestamp: Uint8Array): boolean {

@@ -10,6 +10,7 @@ import { KeyshareError } from '../../shared/errors.js';
 import { writePrivateFileAtomic } from '../../shared/private-files.js';
 import { httpRequest } from './http.js';
 import { CLIENT_ID, type ClientReport } from '../../service/domain/clients.js';
+import { FetchCodes } from './errors.js';
 
 /** A report as the service takes it (service/domain/clients.ts); a plain client sends no summary. */
 export type ClientReportInput = Omit<ClientReport, 'summary'>;
@@ -44,7 +45,7 @@ export async function sendReport(server: string, token: string, report: ClientRe
     status = res.status;
     body = res.body.toString('utf8');
   } catch (e) {
-    throw new KeyshareError('REPORT_FAILED', `cannot report to ${server}: ${(e as Error).message}`, { cause: e });
+    throw new KeyshareError(FetchCodes.REPORT_FAILED, `cannot report to ${server}: ${(e as Error).message}`, { cause: e });
   }
   if (status !== 201) {
     let why = `HTTP ${status}`;
@@ -54,6 +55,6 @@ export async function sendReport(server: string, token: string, report: ClientRe
     } catch {
       // not JSON
     }
-    throw new KeyshareError('REPORT_FAILED', `${server} refused the report (${why})`);
+    throw new KeyshareError(FetchCodes.REPORT_FAILED, `${server} refused the report (${why})`);
   }
 }

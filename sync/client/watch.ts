@@ -16,11 +16,12 @@
  */
 import { spawn } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
-import { KeyshareError } from '../../shared/errors.js';
+import { KeyshareError, SharedCodes } from '../../shared/errors.js';
 import { FetchCodes, toFetchError } from './errors.js';
+import { FormatCodes } from '../formats/types.js';
 
 /** What trying again cannot mend: the watch ends at once with these (local set-up, not the server). */
-const FATAL = new Set<string>([FetchCodes.OUT_INVALID, FetchCodes.CACHE_UNUSABLE, FetchCodes.ROOT_INVALID, FetchCodes.CRL_CACHE_INVALID, 'UNENFORCEABLE', 'FORMAT_UNSUPPORTED', 'USAGE']);
+const FATAL = new Set<string>([FetchCodes.OUT_INVALID, FetchCodes.CACHE_UNUSABLE, FetchCodes.ROOT_INVALID, FetchCodes.CRL_CACHE_INVALID, FormatCodes.UNENFORCEABLE, FormatCodes.FORMAT_UNSUPPORTED, SharedCodes.USAGE]);
 
 /** The longest long-poll asked of the server (its own limit is 60 s). */
 const MAX_FEED_WAIT_MS = 25_000;

@@ -21,7 +21,7 @@ import { BundleCodes } from '../bundle/errors.js';
 import { MAX_MANIFEST_BYTES, OCI_MANIFEST_MEDIA_TYPE, type Descriptor } from './artifact.js';
 import { parseChallenge, storedCredentials, type Challenge, type Credentials } from './auth.js';
 import { OciCodes, ociError, type OciCode } from './errors.js';
-import { DIGEST, isLoopback, type OciReference } from './reference.js';
+import { DIGEST, TAG, isLoopback, type OciReference } from './reference.js';
 
 export interface RegistryOptions {
   /** PEM CA certificate(s) for the registry's TLS certificate (default: the system's CAs). */
@@ -39,6 +39,7 @@ export interface RegistryOptions {
 export const CHUNK_BYTES = 8 * 1024 * 1024;
 const MAX_SMALL_BODY = 1024 * 1024;
 const MAX_REDIRECTS = 5;
+const MAX_TAG_PAGES = 10;
 const ACCEPT = [OCI_MANIFEST_MEDIA_TYPE, 'application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.docker.distribution.manifest.list.v2+json'].join(', ');
 const TLS_ERRORS = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|EPROTO$)/;
 
@@ -103,13 +104,13 @@ export class RegistryClient {
     }
   }
 
-  private creds(): Credentials | null {
-    if (this.credentials === undefined) this.credentials = storedCredentials(this.ref.registry, this.ref.repository, this.options.env);
+  private async creds(): Promise<Credentials | null> {
+    if (this.credentials === undefined) this.credentials = await storedCredentials(this.ref.registry, this.ref.repository, this.options.env);
     return this.credentials;
   }
 
   private async authorize(challenge: Challenge): Promise<string> {
-    const creds = this.creds();
+    const creds = await this.creds();
     const basic = creds && `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     if (challenge.scheme === 'basic') {
       if (!basic) throw ociError(OciCodes.REGISTRY_AUTH_FAILED, `${this.ref.registry} wants credentials: give --username with --password-stdin, or log in (containers-auth.json, docker config)`);
@@ -203,6 +204,32 @@ export class RegistryClient {
     const stored = header(res, 'docker-content-digest');
     if (stored && stored !== digest) throw ociError(OciCodes.OCI_DIGEST_MISMATCH, `${this.ref.registry} stored the manifest as ${stored}, not ${digest}`);
     return digest;
+  }
+
+  /**
+   * The repository's tags (OCI distribution spec "Listing Tags"), following `Link: <...>;
+   * rel="next"` for at most MAX_TAG_PAGES pages of at most 1 MiB each.
+   */
+  async listTags(): Promise<string[]> {
+    const tags: string[] = [];
+    let url: URL | null = this.url('tags/list?n=1000');
+    for (let page = 0; url && page < MAX_TAG_PAGES; page++) {
+      const res = await this.request('GET', url);
+      if (res.statusCode !== 200) throw await this.failure(res, 'tags list', OciCodes.OCI_MANIFEST_UNKNOWN);
+      const body = await readCapped(res, MAX_SMALL_BODY, () => ociError(OciCodes.REGISTRY_PROTOCOL, `${this.ref.registry} sent a tags list over 1 MiB`));
+      let listed: unknown;
+      try {
+        listed = (JSON.parse(body.toString('utf8')) as { tags?: unknown }).tags;
+      } catch (e) {
+        throw ociError(OciCodes.REGISTRY_PROTOCOL, `${this.ref.registry} sent a tags list that is not JSON`, e);
+      }
+      if (listed !== null && listed !== undefined && !Array.isArray(listed)) throw ociError(OciCodes.REGISTRY_PROTOCOL, `${this.ref.registry} sent a tags list without a tags array`);
+      for (const t of (listed ?? []) as unknown[]) if (typeof t === 'string' && TAG.test(t)) tags.push(t);
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(res, 'link') ?? '');
+      url = next ? new URL(next[1]!, this.base) : null;
+      if (url && url.origin !== this.base.origin) throw ociError(OciCodes.REGISTRY_PROTOCOL, `${this.ref.registry} sends the next tags page to another host (${url.host})`);
+    }
+    return tags;
   }
 
   async hasBlob(digest: string): Promise<boolean> {

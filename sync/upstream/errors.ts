@@ -5,11 +5,12 @@
  */
 import { KeyshareError, isKeyshareError } from '../../service/errors.js';
 import { FetchCodes, toFetchError } from '../client/errors.js';
+import { FederationCodes } from '../../service/domain/federation.js';
 
 export const UpstreamCodes = {
   ...FetchCodes,
-  UPSTREAM_NOT_FOUND: 'UPSTREAM_NOT_FOUND',
-  UPSTREAM_EXISTS: 'UPSTREAM_EXISTS',
+  UPSTREAM_NOT_FOUND: FederationCodes.UPSTREAM_NOT_FOUND,
+  UPSTREAM_EXISTS: FederationCodes.UPSTREAM_EXISTS,
   /** A bad name, URL, mode or scope pattern. */
   UPSTREAM_INVALID: 'UPSTREAM_INVALID',
   /** The origin of imported bundles: listed, never polled. */

@@ -15,6 +15,7 @@ import type { Store } from '../../service/store/index.js';
 import { FetchCodes } from '../client/errors.js';
 import { MAX_ROOT_BYTES } from '../client/cache.js';
 import { originOf } from '../bundle/format.js';
+import { UpstreamCodes } from './errors.js';
 
 /** The most root versions a chain may have (tuf-js's maxRootRotations). */
 export const MAX_ROOT_VERSIONS = 256;
@@ -74,7 +75,7 @@ export async function verifyRootChain(options: {
     if (!bytes && v === pinned.signed.version) bytes = options.pinned;
     if (!bytes && v === newest.signed.version && options.newest) bytes = options.newest;
     if (!bytes) bytes = await options.download(v);
-    if (bytes.length > MAX_ROOT_BYTES) throw new KeyshareError('TOO_LARGE', `root version ${v} is larger than ${MAX_ROOT_BYTES} bytes`);
+    if (bytes.length > MAX_ROOT_BYTES) throw new KeyshareError(UpstreamCodes.TOO_LARGE, `root version ${v} is larger than ${MAX_ROOT_BYTES} bytes`);
     const md = parseRootBytes(bytes, `root version ${v}`);
     checkStep(previous ?? md, md, v);
     if (v === pinned.signed.version && canonical(md) !== canonical(pinned)) {

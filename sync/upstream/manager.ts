@@ -28,8 +28,9 @@ import { parseRootBytes, selfIdentity } from './identity.js';
 import { originOf } from '../bundle/format.js';
 import { UPSTREAM_NAME } from './source.js';
 import type { RegistryOptions } from '../oci/client.js';
-import { formatOciReference, isOciReference, parseOciReference } from '../oci/reference.js';
-import { isOciRow } from './oci.js';
+import { formatOciReference, isLoopback, isOciReference, parseOciReference, type OciReference } from '../oci/reference.js';
+import { registryCaProblem } from '../oci/tls.js';
+import { initialOciState, isOciRow, type OciFollowState } from './oci.js';
 import { httpRequest } from '../../service/net/http.js';
 import { checkUrlAddress, guardFor } from '../../service/net/outbound.js';
 import { isBundleRow, syncUpstream, upstreamCacheDir, upstreamState, type SyncLimits, type SyncOutcome } from './sync.js';
@@ -159,15 +160,23 @@ export class UpstreamManager implements Upstreams {
       throw invalid('an upstream name is 1-64 characters of letters, digits, ".", "_" and "-", starting with a letter or digit');
     }
     let url: string;
+    let state: OciFollowState | null = null;
     if (isOciReference(input.url)) {
       // Issue 20: a tag in a registry, followed by HEAD and imported as a bundle (oci.ts).
+      let ref: OciReference;
       try {
-        url = formatOciReference(parseOciReference(input.url));
+        ref = parseOciReference(input.url);
       } catch (e) {
         throw invalid((e as Error).message);
       }
+      url = formatOciReference(ref);
       if (input.scopes && input.scopes.length > 0) throw invalid('an oci:// upstream imports whole bundles: choose the scopes with `bundle push --scopes` at the origin');
+      if (input.insecure && !isLoopback(ref.hostname)) throw invalid(`--insecure (plain HTTP) is for a registry on loopback only, not ${ref.registry}`);
+      const caProblem = input.ca ? registryCaProblem(input.ca) : null;
+      if (caProblem) throw invalid(`--ca is not a CA certificate file: ${caProblem}`);
+      state = initialOciState({ ca: input.ca || null, insecure: input.insecure === true });
     } else {
+      if (input.ca || input.insecure) throw invalid('--ca and --insecure are for an oci:// upstream (a registry)');
       try {
         url = normalizeServer(input.url);
       } catch {
@@ -191,7 +200,7 @@ export class UpstreamManager implements Upstreams {
     const now = this.clock().toISOString();
     await this.store.transaction(async () => {
       if (await this.store.getUpstream(input.name)) throw upstreamError(UpstreamCodes.UPSTREAM_EXISTS, `an upstream named ${input.name} exists (remove it first)`);
-      await this.store.putUpstream({ name: input.name, url, mode, scopes, root, state: null, timestampVersion: null, lastSuccessAt: null, lastError: null, createdAt: now });
+      await this.store.putUpstream({ name: input.name, url, mode, scopes, root, state, timestampVersion: null, lastSuccessAt: null, lastError: null, createdAt: now });
     });
     // A fresh cache for a fresh upstream (a removed one of the same name may have left one).
     rmSync(upstreamCacheDir(this.instance.dataDir, input.name), { recursive: true, force: true });

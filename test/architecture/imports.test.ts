@@ -2,11 +2,10 @@
  * The layering rules of STYLE.md and issue 22, held over the import graph of service/, sync/
  * and cli/ (a small script rather than a tool: every rule is a line below).
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '../..');
+import { ROOT, sourceFiles } from '../support/source-files.js';
 
 interface Edge {
   from: string;
@@ -14,19 +13,6 @@ interface Edge {
   to: string;
   /** `import type` / `export type` / `import { type A, type B }`: erased at run time. */
   typeOnly: boolean;
-}
-
-function sourceFiles(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(join(ROOT, dir))) {
-      const rel = `${dir}/${name}`;
-      if (statSync(join(ROOT, rel)).isDirectory()) walk(rel);
-      else if (/\.tsx?$/.test(name) && !name.endsWith('.d.ts')) out.push(rel);
-    }
-  };
-  for (const top of ['service', 'sync', 'cli']) walk(top);
-  return out;
 }
 
 const IMPORT = /^\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
@@ -49,7 +35,7 @@ function importsOf(file: string, files: ReadonlySet<string>): Edge[] {
   return edges;
 }
 
-const FILES = sourceFiles();
+const FILES = sourceFiles(['service', 'sync', 'cli']);
 const EDGES = FILES.flatMap((f) => importsOf(f, new Set(FILES)));
 
 /** The one module in service/ that may import sync/ (STYLE.md "One composition root"). */

@@ -35,6 +35,7 @@ const CANNOT_RUN: [RegExp, string][] = [
   [/tenant (sign|rm|show) team-b|--public-key team-b|--generate-key team-c/, 'an offline tenant signs with a key of its own'],
   [/tenant (ls|show|rm) team-a|tenant show team-a/, 'names a tenant the reader made'],
   [/upstream (show|rm) hq|^keyshare sync( hq|$)/, 'needs an upstream service'],
+  [/witness rm w1/, 'names a witness the reader added (test/service/tlog/witness.test.ts adds and removes one)'],
   [/tenant add acme /, 'a second tenant over the scopes of the example before it (a scope belongs to one tenant)'],
   [/bundle import .*--root central-root\.json/, "needs another site's bundle and root"],
   [/oci:\/\/(registry\.acme\.io|mirror\.internal)\//, 'needs an OCI registry of the reader (test/e2e/bundle-oci.test.ts pushes and pulls through a real one)'],

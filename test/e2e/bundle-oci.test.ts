@@ -15,6 +15,7 @@ import { readFixtureText } from '../../fixtures/index.js';
 import { expectedSpkiId } from '../service/crypto/helpers.js';
 import { openInstance, type Instance } from '../../service/instance.js';
 import { packageRoot } from '../../service/util/paths.js';
+import { KeyshareError } from '../../service/errors.js';
 import { importFromRegistry, pullBundle, pushBundle, type PushResult } from '../../sync/bundle/registry.js';
 import { BUNDLE_ARTIFACT_TYPE, BUNDLE_LAYER_MEDIA_TYPE, EMPTY_CONFIG, EMPTY_CONFIG_BYTES, OCI_MANIFEST_MEDIA_TYPE } from '../../sync/oci/artifact.js';
 import { RegistryClient, sha256Digest, type RegistryOptions } from '../../sync/oci/client.js';
@@ -292,6 +293,8 @@ describe('incremental bundles ride the same path', () => {
     await origin.publisher.flush();
     const delta = await pushBundle({ dataDir: originDir, ref: `oci://${A.host}/keyshare/delta:latest`, registry: PLAIN, tmpDir: work, since: { timestamp: base } });
     expect(delta.since).toBe(base);
+    // The version tag of an incremental bundle says so: the tag `N` is only ever a full bundle.
+    expect(delta.tags).toEqual([`${delta.versions.timestamp}-since-${base}`, 'latest']);
     const pulled = await pullBundle({ ref: `oci://${A.host}/keyshare/delta:latest`, out: join(work, 'delta.tar.gz'), registry: PLAIN });
     expect(pulled.since).toBe(base);
 
@@ -301,6 +304,35 @@ describe('incremental bundles ride the same path', () => {
     expect(r.changed).toBe(true);
     expect(r.scopes.created).toEqual(['registry.acme.io/team-b']);
   });
+
+  it('refuses a gap from the manifest, before downloading the layer, naming the version it needs and the full bundle tag to use', async () => {
+    // In the repository of the full bundles (tags `N`), a delta on its own tag, continuing the newest of them.
+    const tags = await new RegistryClient(parseOciReference(`oci://${A.host}/keyshare/trust:latest`), PLAIN).listTags();
+    const base = Math.max(...tags.filter((t) => /^\d+$/.test(t)).map(Number));
+    const delta = await pushBundle({ dataDir: originDir, ref: `oci://${A.host}/keyshare/trust:delta`, registry: PLAIN, tmpDir: work, since: { timestamp: base } });
+    expect((await importIntoSite(`oci://${A.host}/keyshare/trust:delta`)).changed).toBe(true);
+    // Its layer gone from the registry: a pull that got as far as the download would say OCI_BLOB_UNKNOWN.
+    unlinkSync(blobData(A, delta.layer.digest));
+    const fresh = await newDataDir();
+    const importFresh = (ref: string) => importFromRegistry({ ref, registry: PLAIN, root: originRoot, dataDir: fresh.dataDir, tmpDir: work });
+    const gap = await importFresh(`oci://${A.host}/keyshare/trust:delta`).catch((e: KeyshareError) => e);
+    expect(gap).toBeInstanceOf(KeyshareError);
+    const fullBase = `oci://${A.host}/keyshare/trust:${base}`;
+    expect((gap as KeyshareError).code).toBe('BUNDLE_GAP');
+    expect((gap as KeyshareError).message).toContain(`it needs version ${base} or later first; import the full bundle ${fullBase} (version ${base}) first, then this one`);
+    expect((gap as KeyshareError).details).toEqual({ origin: first.origin, needs: base, held: null, fullBundle: fullBase });
+    // Doing as told: the full bundle, then the delta passes the gap check (and reaches the missing layer).
+    expect((await importFresh(fullBase)).changed).toBe(true);
+    expect(await codeOf(importFresh(`oci://${A.host}/keyshare/trust:delta`))).toBe('OCI_BLOB_UNKNOWN');
+
+    // A newer full bundle in the repository: that one, instead. On the command line too.
+    const full = await pushBundle({ dataDir: originDir, ref: `oci://${A.host}/keyshare/trust:full`, registry: PLAIN, tmpDir: work });
+    const other = await newDataDir();
+    const run = await keyshare(['bundle', 'import', `oci://${A.host}/keyshare/trust:delta`, '--root', join(originDir, 'root.json'), '--data', other.dataDir, '--insecure']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`keyshare: BUNDLE_GAP: `);
+    expect(run.stderr).toContain(`import the full bundle oci://${A.host}/keyshare/trust:${full.versions.timestamp} (version ${full.versions.timestamp}) instead`);
+  });
 });
 
 describe('an air-gapped keyshare following a tag of its registry mirror (upstream add --url oci://)', () => {
@@ -309,8 +341,8 @@ describe('an air-gapped keyshare following a tag of its registry mirror (upstrea
   const copyAtoB = () => skopeo(['copy', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${A.host}/keyshare/trust:latest`, `docker://${B.host}/mirror/follow:latest`]);
 
   beforeAll(async () => {
-    // The registry options are the service's (plain HTTP: the test registries are on loopback).
-    follower = await startTestService({ server: { upstreams: { registry: PLAIN, pollMs: 500 } } });
+    // No registry options at the service: each upstream brings its own (--insecure, --ca).
+    follower = await startTestService({ server: { upstreams: { pollMs: 500 } } });
   });
   afterAll(async () => {
     await follower?.close();
@@ -318,7 +350,7 @@ describe('an air-gapped keyshare following a tag of its registry mirror (upstrea
 
   it('imports the tag at once, then each bundle the mirror job copies, with no other step', async () => {
     expect(copyAtoB().code).toBe(0);
-    const add = await follower.api('POST', '/upstreams', { name: 'hq-mirror', url: mirrorTag(), root: originRoot.toString('utf8') });
+    const add = await follower.api('POST', '/upstreams', { name: 'hq-mirror', url: mirrorTag(), root: originRoot.toString('utf8'), insecure: true });
     expect(add.status, JSON.stringify(add.body)).toBe(201);
     expect(add.body.sync).toMatchObject({ ok: true, changed: true });
     const client = TufClient.pinnedTo(follower.url, follower.dataDir);
@@ -352,6 +384,93 @@ describe('an air-gapped keyshare following a tag of its registry mirror (upstrea
     );
     expect(row.lastError).toMatch(/^ROLLBACK: /);
     expect(await importerState(follower.instance.store, first.origin)).toBe(before);
+  });
+
+  it('refuses --insecure off loopback, a --ca that is no certificate, and either on an https upstream (UPSTREAM_INVALID), adding nothing', async () => {
+    const root = originRoot.toString('utf8');
+    const refused = async (body: Record<string, unknown>) => {
+      const r = await follower.api('POST', '/upstreams', { name: 'refused', root, ...body });
+      return `${r.status} ${r.body.code}: ${r.body.message}`;
+    };
+    expect(await refused({ url: 'oci://registry.acme.io/keyshare/trust:latest', insecure: true })).toMatch(/^400 UPSTREAM_INVALID: --insecure \(plain HTTP\) is for a registry on loopback only/);
+    expect(await refused({ url: mirrorTag(), ca: 'not a certificate' })).toMatch(/^400 UPSTREAM_INVALID: --ca is not a CA certificate file: it holds no PEM certificate/);
+    expect(await refused({ url: mirrorTag(), ca: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' })).toMatch(/^400 UPSTREAM_INVALID: --ca is not a CA certificate file: certificate 1 does not parse/);
+    expect(await refused({ url: 'http://127.0.0.1:1', insecure: true })).toMatch(/^400 UPSTREAM_INVALID: --ca and --insecure are for an oci:\/\/ upstream/);
+    expect((await follower.api('GET', '/upstreams/refused')).status).toBe(404);
+  });
+
+  it('follows a TLS registry with basic auth: upstream add --ca on the command line, the password from a docker credential helper', async () => {
+    // A fake docker-credential-fake on the service's PATH, named by credHelpers in its DOCKER_CONFIG.
+    const helperDir = join(work, 'helper');
+    execFileSync('mkdir', ['-p', join(helperDir, 'bin')]);
+    const asked = join(helperDir, 'asked');
+    const helper = join(helperDir, 'bin', 'docker-credential-fake');
+    writeFileSync(
+      helper,
+      [
+        '#!/bin/sh',
+        `read host; echo "$1 $host" >> ${asked}`,
+        `if [ "$host" = "${C.host}" ]; then echo '{"ServerURL":"${C.host}","Username":"${USER.name}","Secret":"${USER.password}"}'; else echo "credentials not found in native keychain"; exit 1; fi`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    writeFileSync(join(helperDir, 'config.json'), JSON.stringify({ credHelpers: { [C.host]: 'fake' } }));
+    const helperEnv = { PATH: `${join(helperDir, 'bin')}:${process.env.PATH}`, DOCKER_CONFIG: helperDir };
+    const saved = { PATH: process.env.PATH, DOCKER_CONFIG: process.env.DOCKER_CONFIG };
+    Object.assign(process.env, helperEnv); // the follower runs in this process
+    try {
+      // A fresh bundle at C (the follower holds newer ones than C's first), pushed with the helper's credentials.
+      const push = await keyshare(['bundle', 'push', `oci://${C.host}/keyshare/trust:latest`, '--data', originDir, '--ca', C.caFile!, '--json'], { env: helperEnv });
+      expect(push.code, push.stderr).toBe(0);
+      const pushed = JSON.parse(push.stdout) as PushResult;
+      const add = await keyshare(['upstream', 'add', 'hq-tls', '--url', `oci://${C.host}/keyshare/trust:latest`, '--root', join(originDir, 'root.json'), '--ca', C.caFile!, '--server', follower.url, '--token', follower.token, '--json']);
+      expect(add.code, add.stderr).toBe(0);
+      expect(JSON.parse(add.stdout).sync).toMatchObject({ ok: true, changed: true, timestampVersion: pushed.versions.timestamp });
+      expect(readFileSync(asked, 'utf8')).toContain(`get ${C.host}\n`);
+      // The row keeps its CA: the polls verify C's certificate with it (a sync now changes nothing, and fails nothing).
+      const sync = await keyshare(['sync', 'hq-tls', '--server', follower.url, '--token', follower.token, '--json']);
+      expect(sync.code, sync.stderr).toBe(0);
+      expect(JSON.parse(sync.stdout).results[0]).toMatchObject({ ok: true, changed: false });
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    // Without the helper, the registry refuses the same poll: the credentials were the helper's.
+    const again = await follower.api('POST', '/upstreams/hq-tls/sync');
+    expect(again.body.results[0]).toMatchObject({ ok: false, error: { code: 'REGISTRY_AUTH_FAILED' } });
+  });
+
+  it('refuses an incremental bundle without its base from its manifest (BUNDLE_GAP naming the full bundle), and applies it once that is imported', async () => {
+    const copy = (from: string, to: string) => skopeo(['copy', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${A.host}/keyshare/trust:${from}`, `docker://${B.host}/mirror/follow:${to}`]);
+    const full = await pushBundle({ dataDir: originDir, ref: `oci://${A.host}/keyshare/trust:gapfull`, registry: PLAIN, tmpDir: work });
+    await origin.service.apply({ scopes: [{ scope: 'registry.acme.io/team-c', anchors: [{ publicKey: EC_KEY }] }] } as never);
+    await origin.publisher.flush();
+    const delta = await pushBundle({ dataDir: originDir, ref: `oci://${A.host}/keyshare/trust:gapdelta`, registry: PLAIN, tmpDir: work, since: { timestamp: full.versions.timestamp } });
+    const before = await importerState(follower.instance.store, first.origin);
+    // The mirror job carries the version tag of the full bundle, and the delta on the followed tag.
+    expect(copy(String(full.versions.timestamp), String(full.versions.timestamp)).code).toBe(0);
+    expect(copy('gapdelta', 'latest').code).toBe(0);
+    const fullRef = `oci://${B.host}/mirror/follow:${full.versions.timestamp}`;
+    const refused = await eventually(
+      async () => (await follower.api('GET', '/upstreams/hq-mirror')).body.upstream,
+      (r) => typeof r.lastError === 'string' && r.lastError.startsWith('BUNDLE_GAP'),
+      30_000,
+    );
+    expect(refused.lastError).toContain(`it needs version ${full.versions.timestamp} or later first; import the full bundle ${fullRef} (version ${full.versions.timestamp}) first, then this one`);
+    expect(await importerState(follower.instance.store, first.origin)).toBe(before);
+    // As told: the full bundle; the next poll applies the delta, with no other step.
+    await importFromRegistry({ ref: fullRef, registry: PLAIN, root: originRoot, store: follower.instance.store, publisher: follower.instance.publisher, tmpDir: work });
+    const row = await eventually(
+      async () => (await follower.api('GET', '/upstreams/hq-mirror')).body.upstream,
+      (r) => r.lastError === null && r.version === delta.versions.timestamp,
+      30_000,
+    );
+    expect(row.version).toBe(delta.versions.timestamp);
+    const client = TufClient.pinnedTo(follower.url, follower.dataDir);
+    expect((await eventually(() => client.readJson<TrustDoc>('trust/registry.acme.io/team-c.json'), (d) => d !== null))!.scope).toBe('registry.acme.io/team-c');
   });
 });
 

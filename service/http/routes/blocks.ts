@@ -10,7 +10,6 @@ import { published } from './scopes.js';
 import { Actions } from '../../auth/authorize.js';
 import { scopeDigest } from '../../audit/digest.js';
 import { audited } from '../authz.js';
-import { AnchorBlocks } from '../../anchor-blocks.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
@@ -59,18 +58,14 @@ const listAllBlocks = createRoute({
 export function allBlockRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openapi(listAllBlocks, async (c) => {
-    const { store, publisher } = c.get('instance');
-    return c.json({ blocks: await new AnchorBlocks(store, publisher).list() }, 200);
+    return c.json({ blocks: await c.get('instance').blocks.list() }, 200);
   });
   return app;
 }
 
 export function blockRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  const blocks = (c: { get(k: 'instance'): AppEnv['Variables']['instance'] }) => {
-    const { store, publisher } = c.get('instance');
-    return new AnchorBlocks(store, publisher);
-  };
+  const blocks = (c: { get(k: 'instance'): AppEnv['Variables']['instance'] }) => c.get('instance').blocks;
   app.openapi(listBlocks, async (c) => c.json({ blocks: await blocks(c).list(c.req.valid('param').scope) }, 200));
   app.openapi(addBlock, async (c) => {
     const { scope } = c.req.valid('param');

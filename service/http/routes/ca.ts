@@ -10,16 +10,17 @@ import { validationHook } from '../validation.js';
 import { Actions } from '../../auth/authorize.js';
 import { audited } from '../authz.js';
 import { markAudited } from '../middleware/audit.js';
-import { KeyshareError, Codes } from '../../errors.js';
+import { KeyshareError, Codes, CaCodes } from '../../errors.js';
+import { CaCryptoCodes } from '../../crypto/ca.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
   400: json(ErrorBody, 'refused: CA_NAME_INVALID, CSR_INVALID, CSR_BAD_SIGNATURE, CSR_CA_KEY, CSR_KEY_UNSUPPORTED, IDENTITY_INVALID, VALIDITY_TOO_LONG, CA_KEY_MISMATCH, NOT_A_CA'),
   401: json(ErrorBody, 'missing or invalid token'),
   403: json(ErrorBody, 'FORBIDDEN: creating a CA needs an admin token; issuing needs a signer token within the CA scopes (and bound to this CA, if bound)'),
-  404: json(ErrorBody, 'CA_NOT_FOUND'),
-  409: json(ErrorBody, 'CA_EXISTS'),
-  413: json(ErrorBody, 'CSR_TOO_LARGE'),
+  404: json(ErrorBody, CaCodes.CA_NOT_FOUND),
+  409: json(ErrorBody, CaCodes.CA_EXISTS),
+  413: json(ErrorBody, CaCryptoCodes.CSR_TOO_LARGE),
   429: json(ErrorBody, 'RATE_LIMITED: too many certificates for this token this minute'),
   503: json(ErrorBody, 'CA_KEY_UNAVAILABLE: this replica has neither the CA key file nor its HSM'),
 };

@@ -18,6 +18,7 @@ import { addCrlFromUrl, checkCrlUrl } from '../../crl/refresh.js';
 import { Actions } from '../../auth/authorize.js';
 import { crlsDigest } from '../../audit/digest.js';
 import { audited } from '../authz.js';
+import { Codes } from '../../errors.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
@@ -137,7 +138,7 @@ export function crlFileRoutes(): Hono<AppEnv> {
   app.get('/:file{[0-9a-fA-F]{64}\\.crl}', async (c) => {
     const hex = c.req.param('file').slice(0, 64).toLowerCase();
     const crl = await c.get('instance').store.getCrl(`sha256:${hex}`);
-    if (!crl) return c.json({ code: 'NOT_FOUND', message: `no CRL for issuer sha256:${hex}` }, 404);
+    if (!crl) return c.json({ code: Codes.NOT_FOUND, message: `no CRL for issuer sha256:${hex}` }, 404);
     const etag = `"crl-${hex}-${crl.crlNumber}"`;
     c.header('ETag', etag);
     // A CRL changes when its CA issues the next one; caches may keep it a short while.

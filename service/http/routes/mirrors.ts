@@ -8,6 +8,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../context.js';
 import { contentType } from './tuf.js';
+import { Codes } from '../../errors.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const SHORT = 'public, max-age=1';
@@ -25,7 +26,7 @@ export function mirrorRoutes(): Hono<AppEnv> {
     } catch {
       path = '';
     }
-    const notFound = () => c.json({ code: 'NOT_FOUND', message: `no file ${path || raw} in mirror ${name}` }, 404);
+    const notFound = () => c.json({ code: Codes.NOT_FOUND, message: `no file ${path || raw} in mirror ${name}` }, 404);
     if (!NAME.test(name) || path === '' || path.split('/').some((p) => p === '' || p === '.' || p === '..')) return notFound();
     const { store } = c.get('instance');
     const upstream = await store.getUpstream(name);

@@ -8,7 +8,6 @@ import type { AppEnv } from '../context.js';
 import { ErrorBody } from '../schemas.js';
 import { validationHook } from '../validation.js';
 import { KeyshareError, Codes } from '../../errors.js';
-import { RootCeremony } from '../../root-ceremony.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
@@ -131,10 +130,8 @@ function requireAdmin(): MiddlewareHandler<AppEnv> {
   };
 }
 
-const ceremony = (c: { get(k: 'instance'): AppEnv['Variables']['instance'] }) => {
-  const { dataDir, store, publisher } = c.get('instance');
-  return new RootCeremony({ dataDir, store, publisher });
-};
+/** The root ceremony, built once with the instance (service/instance.ts). */
+const ceremony = (c: { get(k: 'instance'): AppEnv['Variables']['instance'] }) => c.get('instance').ceremony;
 
 export function rootRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

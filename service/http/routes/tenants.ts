@@ -11,7 +11,6 @@ import { ErrorBody } from '../schemas.js';
 import { validationHook } from '../validation.js';
 import { audited } from '../authz.js';
 import { Actions } from '../../auth/authorize.js';
-import { TenantService } from '../../tenant-service.js';
 
 export const TENANT_ADD = 'tenant.add';
 export const TENANT_REMOVE = 'tenant.remove';
@@ -133,10 +132,8 @@ const postSignatures = createRoute({
   },
 });
 
-const service = (c: { get(k: 'instance'): AppEnv['Variables']['instance'] }) => {
-  const { dataDir, store, publisher, tokens } = c.get('instance');
-  return new TenantService({ dataDir, store, publisher, tokens });
-};
+/** The tenant service, built once with the instance (service/instance.ts). */
+const service = (c: { get(k: 'instance'): AppEnv['Variables']['instance'] }) => c.get('instance').tenants;
 
 export function tenantRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

@@ -9,6 +9,7 @@ import { parseMetadata } from '../../repo/tuf.js';
 import type { Instance } from '../../instance.js';
 import type { ServedView } from '../../repo/served.js';
 import { decodePathComponent } from '../decode.js';
+import { Codes } from '../../errors.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const SHORT = 'public, max-age=1';
@@ -61,7 +62,7 @@ export function tufRoutes(): Hono<AppEnv> {
     // A plain path serves the current file (for people and non-TUF tools; TUF clients use the hashed name).
     const hash = currentTargetHash(served, path);
     const target = hash ? await store.getTarget(hash, path) : null;
-    if (!target) return c.json({ code: 'NOT_FOUND', message: `no target ${path}` }, 404);
+    if (!target) return c.json({ code: Codes.NOT_FOUND, message: `no target ${path}` }, 404);
     return send(c, target.bytes, contentType(path), target.sha256, SHORT);
   });
 
@@ -72,7 +73,7 @@ export function tufRoutes(): Hono<AppEnv> {
     const { store, served } = c.get('instance');
     const latest = served.latestMetadata(role);
     const rec = latest && latest.version === version ? latest : await store.getMetadata(role, version);
-    if (!rec) return c.json({ code: 'NOT_FOUND', message: `no ${role} version ${version}` }, 404);
+    if (!rec) return c.json({ code: Codes.NOT_FOUND, message: `no ${role} version ${version}` }, 404);
     return send(c, rec.bytes, 'application/json', `${role}-${version}`, IMMUTABLE);
   });
 

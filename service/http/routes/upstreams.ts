@@ -17,14 +17,15 @@ import { validationHook } from '../validation.js';
 import { audited, authorizeFor } from '../authz.js';
 import type { Upstreams } from '../../federation.js';
 import { Codes, KeyshareError } from '../../errors.js';
+import { FederationCodes } from '../../domain/federation.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
   400: json(ErrorBody, 'invalid request: UPSTREAM_INVALID, ROOT_INVALID, SCOPE_INVALID, UPSTREAM_NOT_POLLED, UPSTREAM_LOOP'),
   401: json(ErrorBody, 'missing or invalid token'),
   403: json(ErrorBody, 'upstreams need an admin token'),
-  404: json(ErrorBody, 'UPSTREAM_NOT_FOUND'),
-  409: json(ErrorBody, 'UPSTREAM_EXISTS'),
+  404: json(ErrorBody, FederationCodes.UPSTREAM_NOT_FOUND),
+  409: json(ErrorBody, FederationCodes.UPSTREAM_EXISTS),
 };
 
 export const UpstreamView = z
@@ -53,6 +54,8 @@ const UpstreamCreate = z
     root: z.string().min(1).max(512_000).openapi({ description: "the upstream's root.json, pinned out of band (the file's text)" }),
     mode: z.enum(['federate', 'mirror']).optional(),
     scopes: z.array(z.string()).max(1000).nullable().optional().openapi({ description: 'scope patterns: a scope and everything under it (default: everything)' }),
+    ca: z.string().max(256 * 1024).nullable().optional().openapi({ description: "oci:// only: PEM CA certificate(s) for the registry's TLS certificate (default: the service's)" }),
+    insecure: z.boolean().optional().openapi({ description: 'oci:// only: plain HTTP, for a registry on loopback only' }),
   })
   .openapi('UpstreamCreate');
 
@@ -134,8 +137,8 @@ export function upstreamRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(get, async (c) => c.json({ upstream: await manager(c).get(c.req.valid('param').name) }, 200));
   app.openapi(add, async (c) => {
     const body = c.req.valid('json');
-    const r = await audited(c, { action: 'upstream.add', scopes: [null], target: body.name, details: { url: body.url, mode: body.mode ?? 'federate', scopes: body.scopes ?? null } }, () =>
-      manager(c).add({ name: body.name, url: body.url, root: body.root, mode: body.mode, scopes: body.scopes ?? null }),
+    const r = await audited(c, { action: 'upstream.add', scopes: [null], target: body.name, details: { url: body.url, mode: body.mode ?? 'federate', scopes: body.scopes ?? null, ...(body.ca ? { ca: true } : {}), ...(body.insecure ? { insecure: true } : {}) } }, () =>
+      manager(c).add({ name: body.name, url: body.url, root: body.root, mode: body.mode, scopes: body.scopes ?? null, ca: body.ca ?? null, insecure: body.insecure }),
     );
     return c.json(r, 201);
   });

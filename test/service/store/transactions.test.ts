@@ -35,6 +35,16 @@ for (const [dialect, open] of DIALECTS) {
     });
     const names = async () => (await store.listScopes()).map((s) => s.scope);
 
+    it('swaps a meta value only from the value expected, one of concurrent swaps winning (issue 23: a witness state)', async () => {
+      expect(await store.swapMeta('k', 'x', 'a')).toBe(false);
+      expect(await store.getMeta('k')).toBeNull();
+      expect(await store.swapMeta('k', null, 'a')).toBe(true);
+      expect(await store.swapMeta('k', null, 'b')).toBe(false);
+      const won = await Promise.all(Array.from({ length: 8 }, (_, i) => store.swapMeta('k', 'a', `v${i}`)));
+      expect(won.filter(Boolean)).toHaveLength(1);
+      expect(await store.getMeta('k')).toBe(`v${won.indexOf(true)}`);
+    });
+
     it('lands all of it, or on any failure none of it', async () => {
       await store.transaction(async () => {
         await store.createScope(scope('a.io'), NOW);

@@ -1,0 +1,122 @@
+import { and, asc, desc, eq, lte, sql } from 'drizzle-orm';
+import * as t from './schema.js';
+import { KeyshareError, Codes } from '../../errors.js';
+import { historyRows } from '../rows.js';
+import type { MetadataRecord, PublishCommit, PublishHook, TargetRecord, TrustDocRecord } from '../types.js';
+import type { RepositoryRecords } from '../ports/repository.js';
+import { anyOf, batches, inFrames, type PgCore } from './core.js';
+
+export class PgRepository implements RepositoryRecords {
+  constructor(private readonly c: PgCore) {}
+
+  static {
+    inFrames(PgRepository);
+  }
+
+  // ---- published trust documents ----
+  async getTrustDocs(scopes: string[]): Promise<Map<string, TrustDocRecord>> {
+    const rows = await this.c.db.select().from(t.trustDocs).where(anyOf(t.trustDocs.scope, scopes));
+    return new Map(rows.map((r) => [r.scope, r]));
+  }
+  async listTrustDocs(): Promise<TrustDocRecord[]> {
+    return this.c.db.select().from(t.trustDocs).where(eq(t.trustDocs.deleted, false)).orderBy(t.trustDocs.scope);
+  }
+
+  // ---- TUF repository ----
+  async latestMetadata(role: string): Promise<MetadataRecord | null> {
+    const [row] = await this.c.db.select().from(t.tufMetadata).where(eq(t.tufMetadata.role, role)).orderBy(desc(t.tufMetadata.version)).limit(1);
+    return row ?? null;
+  }
+  /** The newest version of every role. */
+  async latestMetadataAll(): Promise<MetadataRecord[]> {
+    const m = t.tufMetadata;
+    return this.c.db
+      .selectDistinctOn([m.role], { role: m.role, version: m.version, bytes: m.bytes, expires: m.expires })
+      .from(m)
+      .orderBy(asc(m.role), desc(m.version));
+  }
+  async getMetadata(role: string, version: number): Promise<MetadataRecord | null> {
+    const [row] = await this.c.db.select().from(t.tufMetadata).where(and(eq(t.tufMetadata.role, role), eq(t.tufMetadata.version, version)));
+    return row ?? null;
+  }
+  async listMetadataVersions(role: string): Promise<MetadataRecord[]> {
+    return this.c.db.select().from(t.tufMetadata).where(eq(t.tufMetadata.role, role)).orderBy(t.tufMetadata.version);
+  }
+  async getTarget(sha256: string, path: string): Promise<TargetRecord | null> {
+    const [row] = await this.c.db.select().from(t.tufTargets).where(and(eq(t.tufTargets.sha256, sha256), eq(t.tufTargets.path, path)));
+    return row ?? null;
+  }
+  /** Stores root metadata outside a publish (init and root rotation). */
+  async putRoot(rec: MetadataRecord, publishedAt: string): Promise<void> {
+    await this.c.db.insert(t.tufMetadata).values({ ...rec, publishedAt });
+  }
+
+  /**
+   * One publish, atomically: new documents, targets and metadata land together, and the dirty
+   * marks it consumed are cleared. Throws CONFLICT if another publish landed first.
+   */
+  async commitPublish(c: PublishCommit): Promise<void> {
+    await this.c.outer.transaction(async () => {
+      // Replicas may publish at once (issue 11): the lock orders them, and the timestamp is read
+      // after it, so the second one on the same base sees the first one's version and gets
+      // CONFLICT. (role, version) is the key besides: never two metadata with one version.
+      await this.c.lock('publish');
+      const current = (await this.latestMetadata('timestamp'))?.version ?? 0;
+      if (current !== c.baseTimestampVersion) {
+        throw new KeyshareError(Codes.CONFLICT, `timestamp moved from ${c.baseTimestampVersion} to ${current} during publish`);
+      }
+      for (const docs of batches(c.docs)) {
+        await this.c.db
+          .insert(t.trustDocs)
+          .values(docs.map((d) => ({ scope: d.scope, version: d.version, issuedAt: d.issuedAt, digest: d.digest, deleted: d.deleted })))
+          .onConflictDoUpdate({
+            target: t.trustDocs.scope,
+            set: { version: sql`excluded.version`, issuedAt: sql`excluded.issued_at`, digest: sql`excluded.digest`, deleted: sql`excluded.deleted` },
+          });
+      }
+      for (const targets of batches(c.targets)) {
+        await this.c.db
+          .insert(t.tufTargets)
+          .values(targets.map((tg) => ({ sha256: tg.sha256, path: tg.path, bytes: tg.bytes, publishedAt: c.publishedAt })))
+          // A file published again (trusted_root.json may return to earlier bytes) is current again: pruneSuperseded goes by publishedAt.
+          .onConflictDoUpdate({ target: [t.tufTargets.sha256, t.tufTargets.path], set: { publishedAt: sql`excluded.published_at` } });
+      }
+      for (const metadata of batches(c.metadata)) {
+        await this.c.db.insert(t.tufMetadata).values(metadata.map((m) => ({ role: m.role, version: m.version, bytes: m.bytes, expires: m.expires, publishedAt: c.publishedAt })));
+      }
+      // Issue 21: the documents this publish changed, kept for diffs between any two versions.
+      for (const rows of batches(historyRows(c))) await this.c.db.insert(t.trustHistory).values(rows);
+      // A mark a writer re-makes meanwhile survives: the DELETE waits for its row lock and then re-checks seq.
+      const keep = c.keepDirty ?? [];
+      const consumed = lte(t.dirty.seq, c.upToSeq);
+      await this.c.db.delete(t.dirty).where(keep.length ? and(consumed, sql`not ${anyOf(t.dirty.scope, keep)}`) : consumed);
+      // Issue 23: the transparency log appends inside the same transaction (port.ts onPublishCommit).
+      if (this.#publishHook) await this.#publishHook(c);
+    });
+  }
+
+  #publishHook: PublishHook | null = null;
+  onPublishCommit(hook: PublishHook | null): void {
+    this.#publishHook = hook;
+  }
+
+  /**
+   * Garbage-collects what no client can still need: a non-root metadata version, or a target
+   * file, whose successor was published before `before` (the grace period lets a client that
+   * read the previous timestamp finish its update). Root versions are kept forever. No lock:
+   * it only deletes, and a concurrent prune waits for the same rows and then skips them.
+   */
+  async pruneSuperseded(before: string): Promise<{ metadata: number; targets: number }> {
+    return this.c.outer.transaction(async () => {
+      const metadata = await this.c.db.execute(
+        sql`DELETE FROM tuf_metadata WHERE role <> 'root' AND EXISTS (
+              SELECT 1 FROM tuf_metadata n WHERE n.role = tuf_metadata.role AND n.version > tuf_metadata.version AND n.published_at < ${before})`,
+      );
+      const targets = await this.c.db.execute(
+        sql`DELETE FROM tuf_targets WHERE EXISTS (
+              SELECT 1 FROM tuf_targets n WHERE n.path = tuf_targets.path AND n.published_at > tuf_targets.published_at AND n.published_at < ${before})`,
+      );
+      return { metadata: metadata.rowCount ?? 0, targets: targets.rowCount ?? 0 };
+    });
+  }
+}

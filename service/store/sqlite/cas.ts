@@ -1,0 +1,24 @@
+import { eq } from 'drizzle-orm';
+import * as t from '../schema.js';
+import { KeyshareError, CaCodes } from '../../errors.js';
+import type { CaRecord } from '../types.js';
+import type { CaRecords } from '../ports/cas.js';
+import type { SqliteCore } from './core.js';
+
+export class SqliteCas implements CaRecords {
+  constructor(private readonly c: SqliteCore) {}
+
+  // ---- signing authorities ----
+  listCas(): Promise<CaRecord[]> {
+    return this.c.call(() => this.c.db.select().from(t.cas).orderBy(t.cas.name).all() as CaRecord[]);
+  }
+  getCa(name: string): Promise<CaRecord | null> {
+    return this.c.call(() => (this.c.db.select().from(t.cas).where(eq(t.cas.name, name)).get() as CaRecord | undefined) ?? null);
+  }
+  addCa(rec: CaRecord): Promise<void> {
+    return this.c.call(() => {
+      if (this.c.db.select().from(t.cas).where(eq(t.cas.name, rec.name)).get()) throw new KeyshareError(CaCodes.CA_EXISTS, `a signing authority named ${rec.name} exists`);
+      this.c.db.insert(t.cas).values(rec).run();
+    });
+  }
+}

@@ -1,0 +1,146 @@
+import { and, eq, inArray, lte, notInArray, sql, desc } from 'drizzle-orm';
+import * as t from '../schema.js';
+import { KeyshareError, Codes } from '../../errors.js';
+import { historyRows } from '../rows.js';
+import type { MetadataRecord, PublishCommit, PublishHook, TargetRecord, TrustDocRecord } from '../types.js';
+import type { RepositoryRecords } from '../ports/repository.js';
+import { ph, type SqliteCore } from './core.js';
+
+export class SqliteRepository implements RepositoryRecords {
+  constructor(private readonly c: SqliteCore) {}
+
+  // ---- published trust documents ----
+  getTrustDocs(scopes: string[]): Promise<Map<string, TrustDocRecord>> {
+    return this.c.call(() => {
+      const out = new Map<string, TrustDocRecord>();
+      for (let i = 0; i < scopes.length; i += 500) {
+        const chunk = scopes.slice(i, i + 500);
+        for (const r of this.c.db.select().from(t.trustDocs).where(inArray(t.trustDocs.scope, chunk)).all()) out.set(r.scope, r);
+      }
+      return out;
+    });
+  }
+  listTrustDocs(): Promise<TrustDocRecord[]> {
+    return this.c.call(() => this.c.db.select().from(t.trustDocs).where(eq(t.trustDocs.deleted, false)).orderBy(t.trustDocs.scope).all());
+  }
+
+  // ---- TUF repository ----
+  latestMetadata(role: string): Promise<MetadataRecord | null> {
+    return this.c.call(() => this.#latestMetadataSync(role));
+  }
+  #latestMetadataSync(role: string): MetadataRecord | null {
+    return this.c.db.select().from(t.tufMetadata).where(eq(t.tufMetadata.role, role)).orderBy(desc(t.tufMetadata.version)).limit(1).get() ?? null;
+  }
+  /** The newest version of every role. */
+  latestMetadataAll(): Promise<MetadataRecord[]> {
+    return this.c.call(() => {
+      return this.c.sqlite
+        .prepare(
+          `SELECT role, version, bytes, expires FROM tuf_metadata m
+           WHERE version = (SELECT MAX(version) FROM tuf_metadata WHERE role = m.role)`,
+        )
+        .all() as MetadataRecord[];
+    });
+  }
+  getMetadata(role: string, version: number): Promise<MetadataRecord | null> {
+    return this.c.call(() => this.c.db.select().from(t.tufMetadata).where(and(eq(t.tufMetadata.role, role), eq(t.tufMetadata.version, version))).get() ?? null);
+  }
+  listMetadataVersions(role: string): Promise<MetadataRecord[]> {
+    return this.c.call(() => this.c.db.select().from(t.tufMetadata).where(eq(t.tufMetadata.role, role)).orderBy(t.tufMetadata.version).all());
+  }
+  getTarget(sha256: string, path: string): Promise<TargetRecord | null> {
+    return this.c.call(() => {
+      return (
+        this.c.prep('getTarget', () => this.c.db.select().from(t.tufTargets).where(and(eq(t.tufTargets.sha256, ph('sha256')), eq(t.tufTargets.path, ph('path')))).prepare()).get({ sha256, path }) ?? null
+      );
+    });
+  }
+  /** Stores root metadata outside a publish (init and root rotation). */
+  putRoot(rec: MetadataRecord, publishedAt: string): Promise<void> {
+    return this.c.call(() => {
+      this.c.db.insert(t.tufMetadata).values({ ...rec, publishedAt }).run();
+    });
+  }
+
+  /**
+   * One publish, atomically: new documents, targets and metadata land together, and the dirty
+   * marks it consumed are cleared. Throws CONFLICT if another publish landed first.
+   */
+  commitPublish(c: PublishCommit): Promise<void> {
+    // Issue 23: the transparency log appends inside the same transaction (port.ts onPublishCommit).
+    const hook = this.#publishHook;
+    if (hook) return this.c.outer.transaction(async () => {
+      await this.#commitPublishWrites(c);
+      await hook(c);
+    });
+    return this.#commitPublishWrites(c);
+  }
+
+  #publishHook: PublishHook | null = null;
+  onPublishCommit(hook: PublishHook | null): void {
+    this.#publishHook = hook;
+  }
+
+  #commitPublishWrites(c: PublishCommit): Promise<void> {
+    return this.c.write(() => {
+      const current = this.#latestMetadataSync('timestamp')?.version ?? 0;
+      if (current !== c.baseTimestampVersion) {
+        throw new KeyshareError(Codes.CONFLICT, `timestamp moved from ${c.baseTimestampVersion} to ${current} during publish`);
+      }
+      // Prepared once: a publish at 100k scopes writes 100k documents and targets (bench B4).
+      const doc = this.c.prep('upsertDoc', () => {
+        return this.c.db
+          .insert(t.trustDocs)
+          .values({ scope: ph('scope'), version: ph('version'), issuedAt: ph('issuedAt'), digest: ph('digest'), deleted: ph('deleted') })
+          .onConflictDoUpdate({
+            target: t.trustDocs.scope,
+            set: { version: sql`excluded.version`, issuedAt: sql`excluded.issued_at`, digest: sql`excluded.digest`, deleted: sql`excluded.deleted` },
+          })
+          .prepare();
+      });
+      for (const d of c.docs) doc.run({ scope: d.scope, version: d.version, issuedAt: d.issuedAt, digest: d.digest, deleted: d.deleted });
+      // A file published again (trusted_root.json may return to earlier bytes) is current again: pruneSuperseded goes by publishedAt.
+      const target = this.c.prep('insertTarget', () =>
+        this.c.db
+          .insert(t.tufTargets)
+          .values({ sha256: ph('sha256'), path: ph('path'), bytes: ph('bytes'), publishedAt: ph('publishedAt') })
+          .onConflictDoUpdate({ target: [t.tufTargets.sha256, t.tufTargets.path], set: { publishedAt: sql`excluded.published_at` } })
+          .prepare(),
+      );
+      for (const tg of c.targets) target.run({ sha256: tg.sha256, path: tg.path, bytes: tg.bytes, publishedAt: c.publishedAt });
+      const metadata = this.c.prep('insertMetadata', () =>
+        this.c.db.insert(t.tufMetadata).values({ role: ph('role'), version: ph('version'), bytes: ph('bytes'), expires: ph('expires'), publishedAt: ph('publishedAt') }).prepare(),
+      );
+      for (const m of c.metadata) metadata.run({ role: m.role, version: m.version, bytes: m.bytes, expires: m.expires, publishedAt: c.publishedAt });
+      // Issue 21: the documents this publish changed, kept for diffs between any two versions.
+      const history = this.c.prep('insertHistory', () =>
+        this.c.db.insert(t.trustHistory).values({ version: ph('version'), scope: ph('scope'), document: ph('document'), publishedAt: ph('publishedAt') }).prepare(),
+      );
+      for (const h of historyRows(c)) history.run({ ...h });
+      const keep = c.keepDirty ?? [];
+      this.c.db.delete(t.dirty).where(keep.length ? and(lte(t.dirty.seq, c.upToSeq), notInArray(t.dirty.scope, keep)) : lte(t.dirty.seq, c.upToSeq)).run();
+    });
+  }
+
+  /**
+   * Garbage-collects what no client can still need: a non-root metadata version, or a target
+   * file, whose successor was published before `before` (the grace period lets a client that
+   * read the previous timestamp finish its update). Root versions are kept forever.
+   */
+  pruneSuperseded(before: string): Promise<{ metadata: number; targets: number }> {
+    return this.c.write(() => ({
+      metadata: this.c.sqlite
+        .prepare(
+          `DELETE FROM tuf_metadata WHERE role <> 'root' AND EXISTS (
+             SELECT 1 FROM tuf_metadata n WHERE n.role = tuf_metadata.role AND n.version > tuf_metadata.version AND n.published_at < ?)`,
+        )
+        .run(before).changes,
+      targets: this.c.sqlite
+        .prepare(
+          `DELETE FROM tuf_targets WHERE EXISTS (
+             SELECT 1 FROM tuf_targets n WHERE n.path = tuf_targets.path AND n.published_at > tuf_targets.published_at AND n.published_at < ?)`,
+        )
+        .run(before).changes,
+    }));
+  }
+}

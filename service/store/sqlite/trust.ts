@@ -1,0 +1,177 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import * as t from '../schema.js';
+import { KeyshareError, Codes } from '../../errors.js';
+import type { AnchorRecord, AnchorType, Revocations, ScopeRecord } from '../../domain/types.js';
+import { byScopeAndId, fromAnchor, revocationRow, toAnchor, toRevocations, toScope } from '../rows.js';
+import { ALL_SCOPES, type RevocationInput } from '../types.js';
+import type { TrustRecords } from '../ports/trust.js';
+import { ph, type SqliteCore } from './core.js';
+
+export class SqliteTrust implements TrustRecords {
+  constructor(private readonly c: SqliteCore) {}
+
+  // ---- scopes ----
+  listScopes(): Promise<ScopeRecord[]> {
+    return this.c.call(() => this.c.db.select().from(t.scopes).orderBy(t.scopes.scope).all().map(toScope));
+  }
+  getScope(scope: string): Promise<ScopeRecord | null> {
+    return this.c.call(() => this.c.getScopeSync(scope));
+  }
+  requireScope(scope: string): Promise<ScopeRecord> {
+    return this.c.call(() => this.c.requireScopeSync(scope));
+  }
+  createScope(rec: ScopeRecord, now: Date): Promise<void> {
+    return this.c.write(() => {
+      if (this.c.getScopeSync(rec.scope)) throw new KeyshareError(Codes.SCOPE_EXISTS, `scope ${JSON.stringify(rec.scope)} already exists`);
+      this.c.prep('insertScope', () =>
+        this.c.db.insert(t.scopes).values({ scope: ph('scope'), inherit: ph('inherit'), level: ph('level'), source: ph('source'), createdAt: ph('createdAt') }).prepare(),
+      ).run({ scope: rec.scope, inherit: rec.inherit, level: rec.level, source: rec.source ?? null, createdAt: now.toISOString() });
+      this.c.markDirty(rec.scope);
+    });
+  }
+  updateScope(rec: ScopeRecord): Promise<void> {
+    return this.c.write(() => {
+      this.c.requireScopeSync(rec.scope);
+      this.c.db.update(t.scopes).set({ inherit: rec.inherit, level: rec.level }).where(eq(t.scopes.scope, rec.scope)).run();
+      this.c.markDirty(rec.scope);
+    });
+  }
+  /** A federated scope's definition from its upstreams (sync/upstream/federate.ts): inherit, level and source. */
+  updateFederatedScope(rec: ScopeRecord): Promise<void> {
+    return this.c.write(() => {
+      this.c.requireScopeSync(rec.scope);
+      this.c.db.update(t.scopes).set({ inherit: rec.inherit, level: rec.level, source: rec.source ?? null }).where(eq(t.scopes.scope, rec.scope)).run();
+      this.c.markDirty(rec.scope);
+    });
+  }
+  deleteScope(scope: string): Promise<void> {
+    return this.c.write(() => {
+      this.c.requireScopeSync(scope);
+      this.c.db.delete(t.anchors).where(eq(t.anchors.scope, scope)).run();
+      this.c.db.delete(t.scopes).where(eq(t.scopes.scope, scope)).run();
+      this.c.markDirty(scope);
+    });
+  }
+
+  // ---- anchors ----
+  listAnchors(scopes?: string[]): Promise<AnchorRecord[]> {
+    return this.c.call(() => {
+      let rows: (typeof t.anchors.$inferSelect)[];
+      if (!scopes) rows = this.c.db.select().from(t.anchors).all();
+      else if (scopes.length === 1) rows = this.c.prep('anchorsOf', () => this.c.db.select().from(t.anchors).where(eq(t.anchors.scope, ph('scope'))).prepare()).all({ scope: scopes[0]! });
+      else {
+        // In chunks: SQLite refuses more than 32766 bound variables, and a publish can ask for every scope.
+        rows = [];
+        for (let i = 0; i < scopes.length; i += 500) {
+          rows.push(...this.c.db.select().from(t.anchors).where(inArray(t.anchors.scope, scopes.slice(i, i + 500))).all());
+        }
+      }
+      return rows.map(toAnchor).sort(byScopeAndId);
+    });
+  }
+  /** Anchors of some types (e.g. the CA anchors a publish needs for CRLs), without reading every anchor. */
+  listAnchorsOfTypes(types: AnchorType[]): Promise<AnchorRecord[]> {
+    return this.c.call(() => this.c.db.select().from(t.anchors).where(inArray(t.anchors.type, types)).all().map(toAnchor).sort(byScopeAndId));
+  }
+  getAnchor(scope: string, id: string): Promise<AnchorRecord | null> {
+    return this.c.call(() => this.#getAnchorSync(scope, id));
+  }
+  #getAnchorSync(scope: string, id: string): AnchorRecord | null {
+    const row = this.c.prep('getAnchor', () => this.c.db.select().from(t.anchors).where(and(eq(t.anchors.scope, ph('scope')), eq(t.anchors.id, ph('id')))).prepare()).get({ scope, id });
+    return row ? toAnchor(row) : null;
+  }
+  #insertAnchor(rec: AnchorRecord, now: Date): void {
+    // trusted_identities is JSON text: encoded here (a placeholder inside sql`` skips drizzle's encoder, which would store null as "null").
+    this.c.prep('insertAnchor', () =>
+      this.c.db
+        .insert(t.anchors)
+        .values({
+          scope: ph('scope'),
+          id: ph('id'),
+          name: ph('name'),
+          type: ph('type'),
+          material: ph('material'),
+          trustedIdentities: sql`${ph('trustedIdentities')}`,
+          keyId: ph('keyId'),
+          serial: ph('serial'),
+          issuerName: ph('issuerName'),
+          subject: ph('subject'),
+          notAfter: ph('notAfter'),
+          source: ph('source'),
+          createdAt: ph('createdAt'),
+        })
+        .prepare(),
+    ).run({ ...fromAnchor(rec), trustedIdentities: rec.trustedIdentities == null ? null : JSON.stringify(rec.trustedIdentities), createdAt: now.toISOString() });
+  }
+  addAnchor(rec: AnchorRecord, now: Date): Promise<void> {
+    return this.c.write(() => {
+      this.c.requireScopeSync(rec.scope);
+      if (this.#getAnchorSync(rec.scope, rec.id)) {
+        throw new KeyshareError(Codes.ANCHOR_EXISTS, `anchor ${rec.id} is already defined at scope ${JSON.stringify(rec.scope)}`);
+      }
+      this.#insertAnchor(rec, now);
+      this.c.markDirty(rec.scope);
+    });
+  }
+  /** Replaces an anchor's definition (same scope and ID). */
+  replaceAnchor(rec: AnchorRecord, now: Date): Promise<void> {
+    return this.c.write(() => {
+      this.c.db.delete(t.anchors).where(and(eq(t.anchors.scope, rec.scope), eq(t.anchors.id, rec.id))).run();
+      this.c.db.insert(t.anchors).values({ ...fromAnchor(rec), createdAt: now.toISOString() }).run();
+      this.c.markDirty(rec.scope);
+    });
+  }
+  removeAnchor(scope: string, id: string): Promise<void> {
+    return this.c.write(() => {
+      this.c.requireScopeSync(scope);
+      const res = this.c.db.delete(t.anchors).where(and(eq(t.anchors.scope, scope), eq(t.anchors.id, id))).run();
+      if (res.changes === 0) throw new KeyshareError(Codes.ANCHOR_NOT_FOUND, `no anchor ${id} at scope ${JSON.stringify(scope)}`);
+      this.c.markDirty(scope);
+    });
+  }
+
+  // ---- revocations ----
+  listRevocations(): Promise<Revocations> {
+    return this.c.call(() => toRevocations(this.c.db.select().from(t.revocations).orderBy(t.revocations.id).all()));
+  }
+  /** Adds a revocation; returns false when the same one already exists (idempotent). */
+  addRevocation(r: RevocationInput): Promise<boolean> {
+    return this.c.write(() => {
+      const row = revocationRow(r);
+      const existing = this.c.db
+        .select()
+        .from(t.revocations)
+        .where(and(eq(t.revocations.kind, row.kind), eq(t.revocations.subject, row.subject), eq(t.revocations.scope, row.scope)))
+        .get();
+      if (existing) return false;
+      this.c.db.insert(t.revocations).values(row).run();
+      this.c.markDirty(r.scope ?? ALL_SCOPES);
+      return true;
+    });
+  }
+
+  // ---- local blocks of upstream anchors (federation): the anchor is left out of the scope's trust here ----
+  listAnchorBlocks(scope?: string): Promise<{ scope: string; anchorId: string; createdAt: string }[]> {
+    return this.c.call(() => {
+      const q = this.c.db.select().from(t.anchorBlocks);
+      return (scope === undefined ? q : q.where(eq(t.anchorBlocks.scope, scope))).orderBy(t.anchorBlocks.scope, t.anchorBlocks.anchorId).all();
+    });
+  }
+  /** Blocks an anchor ID at a scope; false when it was already blocked there (idempotent). */
+  addAnchorBlock(scope: string, anchorId: string, now: Date): Promise<boolean> {
+    return this.c.write(() => {
+      this.c.requireScopeSync(scope);
+      const res = this.c.db.insert(t.anchorBlocks).values({ scope, anchorId, createdAt: now.toISOString() }).onConflictDoNothing().run();
+      if (res.changes > 0) this.c.markDirty(scope);
+      return res.changes > 0;
+    });
+  }
+  /** Lifts a block; false when there was none. */
+  removeAnchorBlock(scope: string, anchorId: string): Promise<boolean> {
+    return this.c.write(() => {
+      const res = this.c.db.delete(t.anchorBlocks).where(and(eq(t.anchorBlocks.scope, scope), eq(t.anchorBlocks.anchorId, anchorId))).run();
+      if (res.changes > 0) this.c.markDirty(scope);
+      return res.changes > 0;
+    });
+  }
+}
