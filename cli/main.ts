@@ -1,96 +1,48 @@
 /**
- * The keyshare CLI. Exit 0 on success; 1 with `keyshare: CODE: message` on failure; 2 on a
- * usage error (CONTRACT.md "CLI"). Only cli/ calls process.exit.
+ * The keyshare CLI's entry (bin/keyshare.js runs its bundle). Exit 0 on success; 1 with
+ * `keyshare: CODE: message` on failure; 2 on a usage error (CONTRACT.md "CLI"). Only cli/
+ * calls process.exit.
+ *
+ * Start-up (issues 15 and 25, bench B5): `--version` and the top-level `--help` are answered
+ * here, without loading commander or any command (the help text is rendered at build time by
+ * scripts/bundle.mjs, next to the bundle); every other command line loads cli/program.ts,
+ * which loads the one command it names.
  */
-import { Command, CommanderError } from 'commander';
-import { isKeyshareError } from '../service/errors.js';
-import { addMissingExamples } from './help.js';
-import { CliCodes, fileSystemError } from './errors.js';
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { VERSION } from './version.js';
 
-/**
- * Every command in --help order, with the module that defines it. A command line that names a
- * command loads that module alone (and what it imports): loading all of them cost about 40 ms
- * of `keyshare fetch --offline`'s start (bench B5, docs/BENCHMARKS.md). --version loads none;
- * --help, completion and anything unknown load them all.
- */
-const COMMANDS: [name: string, load: () => Promise<Command>][] = [
-  ['init', async () => (await import('./commands/init.js')).initCommand()],
-  ['serve', async () => (await import('./commands/serve.js')).serveCommand()],
-  ['scope', async () => (await import('./commands/scope.js')).scopeCommand()],
-  ['anchor', async () => (await import('./commands/anchor.js')).anchorCommand()],
-  ['apply', async () => (await import('./commands/apply.js')).applyCommand()],
-  ['revoke', async () => (await import('./commands/revoke.js')).revokeCommand()],
-  ['root', async () => (await import('./commands/root.js')).rootCommand()],
-  ['key', async () => (await import('./commands/key.js')).keyCommand()],
-  ['fetch', async () => (await import('./commands/fetch.js')).fetchCommand()],
-  ['token', async () => (await import('./commands/token.js')).tokenCommand()],
-  ['audit', async () => (await import('./commands/audit.js')).auditCommand()],
-  ['crl', async () => (await import('./commands/crl.js')).crlCommand()],
-  ['ca', async () => (await import('./commands/ca.js')).caCommand()],
-  ['bundle', async () => (await import('./commands/bundle.js')).bundleCommand()],
-  ['upstream', async () => (await import('./commands/upstream.js')).upstreamCommand()],
-  ['sync', async () => (await import('./commands/upstream.js')).syncCommand()],
-  ['check', async () => (await import('./commands/check.js')).checkCommand()],
-  ['log', async () => (await import('./commands/log.js')).logCommand()],
-  ['witness', async () => (await import('./commands/witness.js')).witnessCommand()],
-  ['tenant', async () => (await import('./commands/tenant.js')).tenantCommand()],
-  ['backup', async () => (await import('./commands/backup.js')).backupCommand()],
-  ['restore', async () => (await import('./commands/backup.js')).restoreCommand()],
-  ['revocations', async () => (await import('./commands/revocations.js')).revocationsCommand()],
-  ['diff', async () => (await import('./commands/diff.js')).diffCommand()],
-  ['clients', async () => (await import('./commands/clients.js')).clientsCommand()],
-  ['completion', async () => (await import('./commands/completion.js')).completionCommand()],
-];
+/** `keyshare --help` as commander renders it at 80 columns (written by scripts/bundle.mjs). */
+const STATIC_HELP_FILE = 'keyshare-help.txt';
 
-/** The commands a command line needs: none for --version, the one it names, else all. */
-function commandsFor(command?: string): typeof COMMANDS {
-  if (command === '--version' || command === '-V') return [];
-  const named = COMMANDS.filter(([name]) => name === command && name !== 'completion');
-  return named.length > 0 ? named : COMMANDS;
+/** What a command line that needs no program prints, or null. */
+function fastAnswer(args: string[]): string | null {
+  if (args.length !== 1) return null;
+  if (args[0] === '--version' || args[0] === '-V') return `${VERSION}\n`;
+  // commander wraps help to a terminal's width, else to 80 columns: the text was rendered so.
+  const width = process.stdout.isTTY ? process.stdout.columns : 80;
+  if ((args[0] === '--help' || args[0] === '-h') && width === 80) {
+    try {
+      return readFileSync(new URL(`./${STATIC_HELP_FILE}`, import.meta.url), 'utf8');
+    } catch {
+      return null; // not built (tsc's dist/, or the sources): commander renders it
+    }
+  }
+  return null;
 }
 
-/**
- * The program: every command, or only `command` when it names one (whose --help, options and
- * behaviour are the same either way; completion needs them all, and loads them all).
- */
+/** The program (every command, or only `command`), as cli/program.ts builds it. */
 export async function buildProgram(command?: string): Promise<Command> {
-  const program = new Command('keyshare')
-    .description('keyshare: trust distribution for signed container images, published as a TUF repository')
-    .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of await Promise.all(commandsFor(command).map(([, load]) => load()))) program.addCommand(cmd);
-  // Every command's --help ends with examples (cli/help.ts fills in any a command lacks).
-  addMissingExamples(program);
-  const exitOverride = (cmd: Command) => {
-    cmd.exitOverride();
-    cmd.commands.forEach(exitOverride);
-  };
-  exitOverride(program);
-  return program;
+  return (await import('./program.js')).buildProgram(command);
 }
 
 export async function main(argv: string[]): Promise<number> {
-  try {
-    // argv: node, script, then the command (if any).
-    await (await buildProgram(argv[2])).parseAsync(argv);
+  const answer = fastAnswer(argv.slice(2));
+  if (answer !== null) {
+    process.stdout.write(answer);
     return 0;
-  } catch (caught) {
-    const e = fileSystemError(caught) ?? caught;
-    if (e instanceof CommanderError) {
-      // --help and --version exit 0; anything else commander refuses is a usage error.
-      return e.exitCode === 0 ? 0 : 2;
-    }
-    if (isKeyshareError(e)) {
-      if (e.code === CliCodes.USAGE) {
-        process.stderr.write(`keyshare: ${e.message}\n`);
-        return 2;
-      }
-      process.stderr.write(`keyshare: ${e.code}: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
-      return 1;
-    }
-    process.stderr.write(`keyshare: INTERNAL: ${(e as Error)?.message ?? String(e)}\n`);
-    return 1;
   }
+  return (await import('./program.js')).main(argv);
 }
 
 main(process.argv).then((code) => {

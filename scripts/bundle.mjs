@@ -10,9 +10,12 @@
  *   parse all of it (slower than the unbundled tree).
  * - Native addons stay outside (better-sqlite3, pkcs11js; pg-native is optional for pg):
  *   they load from node_modules as before.
+ * - `keyshare --help`, rendered once here by the bundle itself (commander, 80 columns), is
+ *   written next to it: cli/main.ts prints it without loading commander or any command.
  */
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,3 +54,11 @@ if (broken.length > 0) {
   console.error(`scripts/bundle.mjs: import() of CommonJS packages, which the bundle cannot serve by name: ${broken.join(', ')}`);
   process.exit(1);
 }
+
+// The top-level help, as the program renders it when stdout is not a terminal (80 columns).
+const help = spawnSync(process.execPath, [join(outdir, 'keyshare.js'), '--help'], { encoding: 'utf8', timeout: 60_000 });
+if (help.status !== 0 || !help.stdout.startsWith('Usage: keyshare')) {
+  console.error(`scripts/bundle.mjs: keyshare --help failed: ${help.stderr || help.error}`);
+  process.exit(1);
+}
+writeFileSync(join(outdir, 'keyshare-help.txt'), help.stdout);

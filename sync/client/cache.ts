@@ -17,7 +17,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { Metadata, MetadataKind, type Root } from '@tufjs/models';
 import { KeyshareError } from '../../shared/errors.js';
-import { makeDirs } from '../../shared/fs.js';
+import { makeDirs, removeFile } from '../../shared/fs.js';
 import { FetchCodes } from './errors.js';
 
 /** tuf-js's default cap on root metadata (Config.rootMaxLength). */
@@ -195,7 +195,7 @@ export async function withCacheLock<T>(layout: CacheLayout, fn: () => Promise<T>
       if (options.readOnly && ['EROFS', 'EACCES', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '')) return fn();
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       if (!holderAlive(lockFile)) {
-        rmSync(lockFile, { force: true });
+        removeFile(lockFile);
         continue;
       }
       if (Date.now() > deadline) {
@@ -207,6 +207,6 @@ export async function withCacheLock<T>(layout: CacheLayout, fn: () => Promise<T>
   try {
     return await fn();
   } finally {
-    rmSync(lockFile, { force: true });
+    removeFile(lockFile);
   }
 }

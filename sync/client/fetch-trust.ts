@@ -16,7 +16,7 @@
  * stage; once every check passed, the staged files replace the cached ones, each by an atomic
  * rename.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -32,6 +32,7 @@ import { parseTrustDocument, selectScopes } from './select.js';
 import { DEFAULT_SCOPE, scopeContains, trustTargetPath } from '../../shared/scope.js';
 import { keepLogState, logGetter, prefetchProof, verifyLog } from './log-state.js';
 import { TimestampFromProof } from './proof-fetcher.js';
+import { copyFiles, removeTree } from '../../shared/fs.js';
 import { witnessPolicy } from './log-witnesses.js';
 
 export { INDEX_TARGET };
@@ -164,7 +165,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
   const metadataBaseUrl = `${server}/tuf`;
   const targetBaseUrl = `${server}/tuf/targets`;
   // We hold the lock: scratch dirs left by a fetch that was killed are ours to remove.
-  if (!offline) for (const name of readdirSync(layout.dir)) if (/^\.(offline|next)-/.test(name)) rmSync(join(layout.dir, name), { recursive: true, force: true });
+  if (!offline) for (const name of readdirSync(layout.dir)) if (/^\.(offline|next)-/.test(name)) removeTree(join(layout.dir, name));
 
   // Offline, tuf-js starts from a scratch dir holding only the trusted root and re-verifies
   // every cached file it asks for; the cache itself is only read (it may be read-only: the
@@ -180,7 +181,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       // The cached root was reached from the pin through verified rotations (cache.ts).
       writeFileSync(join(metadataDir, 'root.json'), readFileSync(join(layout.metadataDir, 'root.json')));
     } else {
-      cpSync(layout.metadataDir, metadataDir, { recursive: true });
+      copyFiles(layout.metadataDir, metadataDir);
       mkdirSync(stagedTargets, { mode: 0o700 });
     }
     // Issue 23: online, the timestamp accepted must be in the log; an empty cache asks for the
@@ -292,7 +293,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
     }
     throw err;
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    removeTree(scratch);
   }
 }
 

@@ -3,7 +3,8 @@
  * --offline. tuf-js caps every download at the length the metadata (or its config) allows,
  * and verifies every byte; these only move bytes.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { removeTree } from '../../shared/fs.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BaseFetcher } from 'tuf-js';
@@ -67,7 +68,7 @@ abstract class MemoryFetcher extends BaseFetcher {
       writeFileSync(file, bytes, { mode: 0o600 });
       return await handler(file);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      removeTree(dir);
     }
   }
 

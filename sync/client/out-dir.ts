@@ -13,10 +13,10 @@
  * this fetch writes again under the same names, so that nothing is lost that is not rewritten.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { KeyshareError } from '../../shared/errors.js';
-import { makeDirs } from '../../shared/fs.js';
+import { makeDirs, removeTree } from '../../shared/fs.js';
 import type { OutputFile } from '../formats/types.js';
 import { FetchCodes } from './errors.js';
 
@@ -105,13 +105,14 @@ function refuse(out: string, foreign: string[], why: string): KeyshareError {
 /**
  * Checks that `out` may be replaced by a fetch writing `writing` (relative paths): absent, or
  * holding only what keyshare fetch wrote there (see the file comment). Throws OUT_INVALID.
+ * Returns the manifest found (every file in it checked unchanged), else null.
  */
-export function checkOutDir(out: string, writing: readonly string[] = []): void {
+export function checkOutDir(out: string, writing: readonly string[] = []): Map<string, string> | null {
   let st;
   try {
     st = lstatSync(out);
   } catch {
-    return;
+    return null;
   }
   if (!st.isDirectory()) throw outInvalid(`${out} exists and is not a directory`);
   const entries = walk(out);
@@ -124,7 +125,7 @@ export function checkOutDir(out: string, writing: readonly string[] = []): void 
       .filter((e) => e.kind === 'file' && e.path !== MANIFEST && sha256(readFileSync(join(out, ...e.path.split('/')))) !== manifest.get(e.path))
       .map((e) => e.path);
     if (changed.length > 0) throw refuse(out, changed, `${changed.length === 1 ? 'was' : 'were'} changed since keyshare fetch wrote ${changed.length === 1 ? 'it' : 'them'}`);
-    return;
+    return manifest;
   }
   // No manifest: an --out from an earlier keyshare, or not fetch's at all. Safe only when the
   // new fetch rewrites every file under the same name (and removes no directory of the user's).
@@ -134,6 +135,19 @@ export function checkOutDir(out: string, writing: readonly string[] = []): void 
   if (foreign.length > 0) {
     throw refuse(out, foreign, `${foreign.length === 1 ? 'is' : 'are'} not written by this fetch, and there is no ${MANIFEST} saying keyshare fetch wrote ${foreign.length === 1 ? 'it' : 'them'} (an --out from keyshare before manifests, or not fetch's)`);
   }
+  return null;
+}
+
+/**
+ * Whether `out` already holds exactly `files` (issue 25: a refresh that changed nothing writes
+ * nothing): its manifest, whose every file checkOutDir found unchanged, lists the same paths
+ * and hashes, and each file has the mode it would be written with.
+ */
+function holdsAlready(out: string, manifest: Map<string, string> | null, files: readonly OutputFile[]): boolean {
+  if (!manifest || manifest.size !== files.length) return false;
+  return files.every(
+    (f) => manifest.get(f.path) === sha256(f.content) && (lstatSync(join(out, ...f.path.split('/'))).mode & 0o777) === (f.mode ?? 0o644),
+  );
 }
 
 function safePath(root: string, relative: string): string {
@@ -144,10 +158,10 @@ function safePath(root: string, relative: string): string {
   return join(root, ...parts);
 }
 
-/** Replaces `outDir` with exactly `files` and their manifest. Returns the absolute path written. */
+/** Replaces `outDir` with exactly `files` and their manifest (unless it holds them already). Returns the absolute path written. */
 export function writeOutDir(outDir: string, files: OutputFile[]): string {
   const out = resolve(outDir);
-  checkOutDir(out, files.map((f) => f.path));
+  if (holdsAlready(out, checkOutDir(out, files.map((f) => f.path)), files)) return out;
   const parent = dirname(out);
   makeDirs(parent);
   const stage = mkdtempSync(join(parent, `.${basename(out)}.new-`));
@@ -161,7 +175,7 @@ export function writeOutDir(outDir: string, files: OutputFile[]): string {
     writeFileSync(join(stage, MANIFEST), JSON.stringify(outManifest(files), null, 2) + '\n', { mode: 0o644, flag: 'wx' });
     chmodSync(stage, 0o755);
   } catch (e) {
-    rmSync(stage, { recursive: true, force: true });
+    removeTree(stage);
     throw e instanceof KeyshareError ? e : outInvalid(`cannot write ${out}: ${(e as Error).message}`);
   }
   swap(stage, out);
@@ -182,8 +196,8 @@ function swap(stage: string, out: string): void {
   } catch (e) {
     // Put the old --out back: a failed write leaves it as it was.
     if (moved) renameSync(old, out);
-    rmSync(stage, { recursive: true, force: true });
+    removeTree(stage);
     throw outInvalid(`cannot replace ${out}: ${(e as Error).message}`);
   }
-  if (moved) rmSync(old, { recursive: true, force: true });
+  if (moved) removeTree(old);
 }

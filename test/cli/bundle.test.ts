@@ -65,5 +65,11 @@ describe('the bundled CLI', () => {
     expect(help.stdout).toBe(helpText(commands(sources).find(([p]) => p === 'anchor add')![1]));
     const version = run('--version');
     expect(version.stdout.trim()).toBe(sources.version());
+    // Answered from the text scripts/bundle.mjs rendered at build time (cli/main.ts), without commander.
+    for (const flag of ['--help', '-h']) {
+      const top = run(flag);
+      expect(top.status, top.stderr).toBe(0);
+      expect(top.stdout).toBe(helpText(sources));
+    }
   });
 });

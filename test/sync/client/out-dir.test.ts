@@ -36,6 +36,28 @@ describe('when --out does not exist', () => {
 });
 
 describe('when --out holds an earlier fetch', () => {
+  it('leaves it as it is when the files are the same (issue 25: a refresh with no change writes nothing), and replaces it when a file or a mode differs', () => {
+    const parent = tempDir();
+    const out = join(parent, 'out');
+    const files = [
+      { path: 'policy.json', content: '{}\n' },
+      { path: 'keys/a.gpg', content: new Uint8Array([1, 2, 3]) },
+    ];
+    writeOutDir(out, files);
+    const first = statSync(out).ino;
+    writeOutDir(out, files);
+    expect(statSync(out).ino).toBe(first);
+    expect(readdirSync(parent)).toEqual(['out']);
+    writeOutDir(out, [files[0]!, { ...files[1]!, mode: 0o600 }]);
+    const second = statSync(out).ino;
+    expect(second).not.toBe(first);
+    expect(statSync(join(out, 'keys/a.gpg')).mode & 0o777).toBe(0o600);
+    writeOutDir(out, [files[0]!, { path: 'keys/a.gpg', content: new Uint8Array([1, 2, 4]), mode: 0o600 }]);
+    expect(statSync(out).ino).not.toBe(second);
+    expect([...readFileSync(join(out, 'keys/a.gpg'))]).toEqual([1, 2, 4]);
+    expect(readdirSync(parent)).toEqual(['out']);
+  });
+
   it('replaces it as a whole: files no longer written are gone', () => {
     const out = join(tempDir(), 'out');
     writeOutDir(out, [{ path: 'old.pem', content: 'old' }, { path: 'policy.json', content: '1' }]);
