@@ -60,8 +60,14 @@ async function copyLog(signer: NoteSigner, size?: number): Promise<TransparencyL
   return log;
 }
 
-const serveLog = (log: TransparencyLog, key: string) => async (path: string) =>
-  path === 'checkpoint' ? Buffer.from((await log.checkpoint())!) : path === 'key' ? Buffer.from(key + '\n') : log.tile(parseTilePath(path)!);
+/** Serves `log` as /log/ would: the checkpoint, the proof (issue 17), the key given, and tiles. */
+const serveLog = (log: TransparencyLog, key: string) => async (path: string) => {
+  if (path === 'checkpoint') return Buffer.from((await log.checkpoint())!);
+  if (path === 'proof') return Buffer.from((await log.proof())!);
+  if (path === 'key') return Buffer.from(key + '\n');
+  const tile = parseTilePath(path);
+  return tile ? log.tile(tile) : null;
+};
 
 const options = (fetcher: LogFetcher, cache = tempDir('keyshare-cache-')): FetchTrustOptions => ({
   server: svc.url,

@@ -216,11 +216,13 @@ describe('fetch and the log', () => {
     // The timestamp it carries is verified by tuf-js like any download.
     const altered = await codeOf(forged((p) => (p.timestamp = Buffer.from(Buffer.from(p.timestamp, 'base64').toString().replace(/"version":(\d+)/, (_, v) => `"version":${Number(v) + 1}`)).toString('base64'))));
     expect(altered).toBe('BAD_SIGNATURE');
-    // A server without /log/proof: the key, the checkpoint and the tiles, as before.
+    // A server without /log/proof: the checkpoint and the tiles, as before (no /log/key: the
+    // signed targets state the key).
     paths.length = 0;
     fetcher.serve = async (path) => (paths.push(path), path === 'proof' ? null : (await get(path)).bytes);
     expect((await fetchTrust(options(fetcher))).log).toBeTruthy();
-    expect(paths.slice(0, 3)).toEqual(['proof', 'key', 'checkpoint']);
+    expect(paths.slice(0, 2)).toEqual(['proof', 'checkpoint']);
+    expect(paths).not.toContain('key');
   });
 
   it('refuses a checkpoint not signed by the pinned --log-key', async () => {
