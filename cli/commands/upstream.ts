@@ -103,12 +103,15 @@ export function upstreamCommand(): Command {
       ...(r.upstream.expires ? [`  its timestamp expires ${r.upstream.expires}`] : []),
     ]);
   });
-  adminOptions(cmd.command('rm <name>').description('stop following an upstream: its mirror, and the federated scopes only it defines, are removed')).action(
-    async (name: string, o) => {
-      const r = await AdminClient.from(o).call<{ removed: string; scopesRemoved: string[] }>('DELETE', `/upstreams/${encodeURIComponent(name)}`);
-      print(o.json, r, () => `removed upstream ${name}${r.scopesRemoved.length ? `, and ${r.scopesRemoved.length} federated scopes` : ''}`);
-    },
-  );
+  adminOptions(
+    cmd
+      .command('rm <name>')
+      .description('stop following an upstream: its mirror, and the federated scopes only it defines, are removed')
+      .option('--dry-run', 'print the plan per scope (the federated scopes, anchors and revocations that would go) and change nothing'),
+  ).action(async (name: string, o) => {
+    const r = await AdminClient.from(o).call<{ removed: string; scopesRemoved: string[]; plan?: ScopePlan[] }>('DELETE', withDryRun(`/upstreams/${encodeURIComponent(name)}`, o.dryRun));
+    print(o.json, r, () => (r.plan ? dryRunLines(r.plan) : `removed upstream ${name}${r.scopesRemoved.length ? `, and ${r.scopesRemoved.length} federated scopes` : ''}`));
+  });
   return cmd;
 }
 
@@ -135,10 +138,11 @@ export function addBlockCommands(anchor: Command): void {
     anchor
       .command('block <scope> <id>')
       .description("hide an (upstream) anchor at a scope: it leaves this scope's trust, and that of scopes inheriting from it, until unblocked")
+      .option('--dry-run', 'print the plan per scope (every scope that stops trusting the anchor) and change nothing')
       .addHelpText('after', '\nExamples:\n  keyshare anchor block registry.acme.io sha256:51df999e985db5e71e4be9474f03ba5d4d9f9ba56cd7acb278cdb830309c96c0'),
   ).action(async (scope: string, id: string, o) => {
-    const r = await AdminClient.from(o).call<{ added: boolean; published: { timestampVersion: number } | null }>('POST', `${scopePath(scope)}/blocks`, { id });
-    print(o.json, r, () => (r.added ? `blocked anchor ${id} at ${scope}${publishedNote(r)}` : `anchor ${id} was already blocked at ${scope}`));
+    const r = await AdminClient.from(o).call<{ added: boolean; published: { timestampVersion: number } | null; plan?: ScopePlan[] }>('POST', withDryRun(`${scopePath(scope)}/blocks`, o.dryRun), { id });
+    print(o.json, r, () => (r.plan ? dryRunLines(r.plan) : r.added ? `blocked anchor ${id} at ${scope}${publishedNote(r)}` : `anchor ${id} was already blocked at ${scope}`));
   });
   adminOptions(
     anchor
@@ -153,9 +157,10 @@ export function addBlockCommands(anchor: Command): void {
     anchor
       .command('unblock <scope> <id>')
       .description('lift a block')
+      .option('--dry-run', 'print the plan per scope (every scope that trusts the anchor again) and change nothing')
       .addHelpText('after', '\nExamples:\n  keyshare anchor unblock registry.acme.io sha256:51df999e985db5e71e4be9474f03ba5d4d9f9ba56cd7acb278cdb830309c96c0'),
   ).action(async (scope: string, id: string, o) => {
-    const r = await AdminClient.from(o).call<{ published: { timestampVersion: number } | null }>('DELETE', `${scopePath(scope)}/blocks/${encodeURIComponent(id)}`);
-    print(o.json, r, () => `unblocked anchor ${id} at ${scope}${publishedNote(r)}`);
+    const r = await AdminClient.from(o).call<{ published: { timestampVersion: number } | null; plan?: ScopePlan[] }>('DELETE', withDryRun(`${scopePath(scope)}/blocks/${encodeURIComponent(id)}`, o.dryRun));
+    print(o.json, r, () => (r.plan ? dryRunLines(r.plan) : `unblocked anchor ${id} at ${scope}${publishedNote(r)}`));
   });
 }

@@ -241,19 +241,27 @@ export class UpstreamManager implements Upstreams {
   async remove(name: string): Promise<{ removed: string; scopesRemoved: string[] }> {
     const row = await this.store.getUpstream(name);
     if (!row) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_FOUND, `no upstream named ${name}`);
-    this.stopRunner(name);
-    await this.runners.get(name)?.running;
     const now = this.clock();
     let scopesRemoved: string[] = [];
-    await this.store.transaction(async () => {
-      if (federates(row)) {
-        const plan = await planFromStore(this.store, undefined, ownerOfRow(row));
-        await applyFederation(this.store, plan, now);
-        scopesRemoved = plan.deleteScopes;
-      }
-      await this.store.deleteUpstream(name);
-      await setReportToken(this.store, name, null);
-    });
+    const removeRows = () =>
+      this.store.transaction(async () => {
+        if (federates(row)) {
+          const plan = await planFromStore(this.store, undefined, ownerOfRow(row));
+          await applyFederation(this.store, plan, now);
+          scopesRemoved = plan.deleteScopes;
+        }
+        await this.store.deleteUpstream(name);
+        await setReportToken(this.store, name, null);
+      });
+    // Issue 21 (`upstream rm --dry-run`): the same rows go, inside the dry run's rolled-back
+    // transaction; the runner keeps polling and the cache stays.
+    if (inDryRun()) {
+      await removeRows();
+      return { removed: name, scopesRemoved };
+    }
+    this.stopRunner(name);
+    await this.runners.get(name)?.running;
+    await removeRows();
     this.runners.delete(name);
     rmSync(upstreamCacheDir(this.instance.dataDir, name), { recursive: true, force: true });
     if (federates(row)) await this.instance.publisher.notify();

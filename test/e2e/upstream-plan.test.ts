@@ -82,6 +82,30 @@ describe('upstream add --dry-run', () => {
     expect(((await D.api('GET', '/upstreams')).body.upstreams as { name: string }[]).map((u) => u.name)).toEqual(['u']);
   });
 
+  it('upstream rm --dry-run: plans the federated scopes that go, leaves the upstream followed, and equals the diff the removal publishes', async () => {
+    await D.instance.publisher.flush();
+    const before = timestampVersion(D);
+    const planned = await D.api('DELETE', '/upstreams/u?dryRun=true');
+    expect(planned.status, JSON.stringify(planned.body)).toBe(200);
+    expect(planned.body).toMatchObject({ dryRun: true, removed: 'u', scopesRemoved: ['registry.acme.io', 'registry.acme.io/team-a'] });
+    const plan = planned.body.plan as { scope: string; change: string }[];
+    expect(plan.map((p) => [p.scope, p.change])).toEqual([
+      ['registry.acme.io', 'remove'],
+      ['registry.acme.io/team-a', 'remove'],
+    ]);
+    // Still followed, still synced, its cache kept; nothing published.
+    expect(((await D.api('GET', '/upstreams')).body.upstreams as { name: string }[]).map((u) => u.name)).toEqual(['u']);
+    expect(existsSync(join(D.dataDir, 'upstreams', 'u'))).toBe(true);
+    expect((await D.api('POST', '/upstreams/u/sync')).body.results[0].ok).toBe(true);
+    await D.instance.publisher.flush();
+    expect(timestampVersion(D)).toBe(before);
+
+    expect((await D.api('DELETE', '/upstreams/u')).status).toBe(200);
+    await D.instance.publisher.flush();
+    const diff = await D.api('GET', `/diff?from=${before}&to=${timestampVersion(D)}`);
+    expect(diff.body.changes).toEqual(plan);
+  });
+
   it('needs an admin token, like the add', async () => {
     const t = await D.api('POST', '/tokens', { role: 'editor', scopes: ['registry.acme.io'] });
     const r = await fetch(`${D.url}/api/v1/upstreams?dryRun=true`, {

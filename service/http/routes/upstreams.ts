@@ -113,8 +113,8 @@ const remove = createRoute({
   path: '/upstreams/{name}',
   tags: ['upstreams'],
   summary: 'Stop following an upstream: its mirror and the federated scopes only it defines go',
-  request: { params: NameParam },
-  responses: { 200: json(z.object({ removed: z.string(), scopesRemoved: z.array(z.string()) }), 'removed'), ...errors },
+  request: { params: NameParam, query: DryRunQuery },
+  responses: { 200: json(z.object({ removed: z.string(), scopesRemoved: z.array(z.string()), plan: z.array(z.any()).optional(), dryRun: z.boolean().optional() }), 'removed (or, with dryRun, planned)'), ...errors },
 });
 const syncOne = createRoute({
   method: 'post',
@@ -156,6 +156,10 @@ export function upstreamRoutes(): OpenAPIHono<AppEnv> {
   });
   app.openapi(remove, async (c) => {
     const { name } = c.req.valid('param');
+    if (isDryRun(c)) {
+      const { result, plan } = await planned(c, 'upstream.remove', [null], () => manager(c).remove(name));
+      return c.json({ ...result, plan, dryRun: true }, 200);
+    }
     const r = await audited(c, { action: 'upstream.remove', scopes: [null], target: name }, () => manager(c).remove(name));
     return c.json(r, 200);
   });
