@@ -120,11 +120,12 @@ export function syncCommand(): Command {
     new Command('sync')
       .argument('[name]', 'the upstream to sync (default: every online upstream)')
       .description('sync upstreams now, rather than at the next poll; exits 1 if a sync failed')
-      .addHelpText('after', '\nExamples:\n  keyshare sync\n  keyshare sync hq --json'),
+      .option('--dry-run', 'read the upstreams now and print the plan per scope (what the sync would bring or remove); change nothing')
+      .addHelpText('after', '\nExamples:\n  keyshare sync\n  keyshare sync hq --json\n  keyshare sync hq --dry-run'),
   ).action(async (name: string | undefined, o) => {
     const path = name === undefined ? '/sync' : `/upstreams/${encodeURIComponent(name)}/sync`;
-    const r = await AdminClient.from(o).call<{ results: SyncOutcome[] }>('POST', path);
-    print(o.json, r, () => (r.results.length ? r.results.map(outcomeLine) : ['no upstreams to sync']));
+    const r = await AdminClient.from(o).call<{ results: SyncOutcome[]; plan?: ScopePlan[] }>('POST', withDryRun(path, o.dryRun));
+    print(o.json, r, () => (r.plan ? [...r.results.map(outcomeLine), ...dryRunLines(r.plan)] : r.results.length ? r.results.map(outcomeLine) : ['no upstreams to sync']));
     const failed = r.results.find((x) => !x.ok);
     if (failed) {
       throw new KeyshareError(failed.error!.code, `sync of ${failed.name} failed: ${failed.error!.message}`);

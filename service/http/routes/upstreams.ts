@@ -121,15 +121,16 @@ const syncOne = createRoute({
   path: '/upstreams/{name}/sync',
   tags: ['upstreams'],
   summary: 'Sync one upstream now',
-  request: { params: NameParam },
-  responses: { 200: json(z.object({ results: z.array(SyncOutcome) }), 'the outcome (a failed sync is reported in it)'), ...errors },
+  request: { params: NameParam, query: DryRunQuery },
+  responses: { 200: json(z.object({ results: z.array(SyncOutcome), plan: z.array(z.any()).optional(), dryRun: z.boolean().optional() }), 'the outcome (a failed sync is reported in it; with dryRun, the plan, and a failed read is an error)'), ...errors },
 });
 const syncAll = createRoute({
   method: 'post',
   path: '/sync',
   tags: ['upstreams'],
   summary: 'Sync every online upstream now',
-  responses: { 200: json(z.object({ results: z.array(SyncOutcome) }), 'one outcome per upstream'), ...errors },
+  request: { query: DryRunQuery },
+  responses: { 200: json(z.object({ results: z.array(SyncOutcome), plan: z.array(z.any()).optional(), dryRun: z.boolean().optional() }), 'one outcome per upstream (with dryRun, and the plan)'), ...errors },
 });
 
 export function upstreamRoutes(): OpenAPIHono<AppEnv> {
@@ -166,11 +167,19 @@ export function upstreamRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(syncOne, async (c) => {
     const { name } = c.req.valid('param');
     // A sync records its own entry when it changes anything (action upstream.sync); the request itself is logged by middleware/audit.ts.
+    if (isDryRun(c)) {
+      const { result, plan } = await planned(c, 'upstream.sync', [null], () => manager(c).sync(name));
+      return c.json({ results: result, plan, dryRun: true }, 200);
+    }
     authorizeFor(c, 'upstream.sync', [null]);
     const results = await manager(c).sync(name);
     return c.json({ results }, 200);
   });
   app.openapi(syncAll, async (c) => {
+    if (isDryRun(c)) {
+      const { result, plan } = await planned(c, 'upstream.sync', [null], () => manager(c).sync());
+      return c.json({ results: result, plan, dryRun: true }, 200);
+    }
     authorizeFor(c, 'upstream.sync', [null]);
     const results = await manager(c).sync();
     return c.json({ results }, 200);
