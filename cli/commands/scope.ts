@@ -20,14 +20,15 @@ export function scopeCommand(): Command {
       .description('create a scope: *, *.example.com, host[:port], or host[:port]/path')
       .option('--no-inherit', 'do not inherit anchors, revocations and level from parent scopes')
       .addOption(new Option('--level <level>', 'signature verification level').choices(LEVELS as string[]))
+      .option('--dry-run', 'print the plan per scope (the new scope, with what it inherits) and change nothing')
       .addHelpText('after', '\nExamples:\n  keyshare scope add registry.acme.io\n  keyshare scope add registry.acme.io/team-a --level audit\n  keyshare scope add "*.acme.io" --no-inherit'),
   ).action(async (scope: string, o) => {
-    const r = await AdminClient.from(o).call<{ scope: ScopeView; published: { timestampVersion: number } | null }>('POST', '/scopes', {
+    const r = await AdminClient.from(o).call<{ scope: ScopeView; published: { timestampVersion: number } | null; plan?: ScopePlan[] }>('POST', withDryRun('/scopes', o.dryRun), {
       scope,
       inherit: o.inherit,
       level: o.level ?? null,
     });
-    print(o.json, r, () => `created scope ${scope}${publishedNote(r)}`);
+    print(o.json, r, () => (r.plan ? dryRunLines(r.plan) : `created scope ${scope}${publishedNote(r)}`));
   });
   adminOptions(cmd.command('ls').description('list scopes')).action(async (o) => {
     const r = await AdminClient.from(o).call<{ scopes: ScopeView[] }>('GET', '/scopes');

@@ -108,12 +108,15 @@ export function upstreamCommand(): Command {
       ...(r.upstream.expires ? [`  its timestamp expires ${r.upstream.expires}`] : []),
     ]);
   });
-  adminOptions(cmd.command('rm <name>').description('stop following an upstream: its mirror, and the federated scopes only it defines, are removed')).action(
-    async (name: string, o) => {
-      const r = await AdminClient.from(o).call<{ removed: string; scopesRemoved: string[] }>('DELETE', `/upstreams/${encodeURIComponent(name)}`);
-      print(o.json, r, () => `removed upstream ${name}${r.scopesRemoved.length ? `, and ${r.scopesRemoved.length} federated scopes` : ''}`);
-    },
-  );
+  adminOptions(
+    cmd
+      .command('rm <name>')
+      .description('stop following an upstream: its mirror, and the federated scopes only it defines, are removed')
+      .option('--dry-run', 'print the plan per scope (the federated scopes, anchors and revocations that would go) and change nothing'),
+  ).action(async (name: string, o) => {
+    const r = await AdminClient.from(o).call<{ removed: string; scopesRemoved: string[]; plan?: ScopePlan[] }>('DELETE', withDryRun(`/upstreams/${encodeURIComponent(name)}`, o.dryRun));
+    print(o.json, r, () => (r.plan ? dryRunLines(r.plan) : `removed upstream ${name}${r.scopesRemoved.length ? `, and ${r.scopesRemoved.length} federated scopes` : ''}`));
+  });
   return cmd;
 }
 
@@ -122,11 +125,12 @@ export function syncCommand(): Command {
     new Command('sync')
       .argument('[name]', 'the upstream to sync (default: every online upstream)')
       .description('sync upstreams now, rather than at the next poll; exits 1 if a sync failed')
-      .addHelpText('after', '\nExamples:\n  keyshare sync\n  keyshare sync hq --json'),
+      .option('--dry-run', 'read the upstreams now and print the plan per scope (what the sync would bring or remove); change nothing')
+      .addHelpText('after', '\nExamples:\n  keyshare sync\n  keyshare sync hq --json\n  keyshare sync hq --dry-run'),
   ).action(async (name: string | undefined, o) => {
     const path = name === undefined ? '/sync' : `/upstreams/${encodeURIComponent(name)}/sync`;
-    const r = await AdminClient.from(o).call<{ results: SyncOutcome[] }>('POST', path);
-    print(o.json, r, () => (r.results.length ? r.results.map(outcomeLine) : ['no upstreams to sync']));
+    const r = await AdminClient.from(o).call<{ results: SyncOutcome[]; plan?: ScopePlan[] }>('POST', withDryRun(path, o.dryRun));
+    print(o.json, r, () => (r.plan ? [...r.results.map(outcomeLine), ...dryRunLines(r.plan)] : r.results.length ? r.results.map(outcomeLine) : ['no upstreams to sync']));
     const failed = r.results.find((x) => !x.ok);
     if (failed) {
       throw new KeyshareError(failed.error!.code, `sync of ${failed.name} failed: ${failed.error!.message}`);
@@ -140,10 +144,11 @@ export function addBlockCommands(anchor: Command): void {
     anchor
       .command('block <scope> <id>')
       .description("hide an (upstream) anchor at a scope: it leaves this scope's trust, and that of scopes inheriting from it, until unblocked")
+      .option('--dry-run', 'print the plan per scope (every scope that stops trusting the anchor) and change nothing')
       .addHelpText('after', '\nExamples:\n  keyshare anchor block registry.acme.io sha256:51df999e985db5e71e4be9474f03ba5d4d9f9ba56cd7acb278cdb830309c96c0'),
   ).action(async (scope: string, id: string, o) => {
-    const r = await AdminClient.from(o).call<{ added: boolean; published: { timestampVersion: number } | null }>('POST', `${scopePath(scope)}/blocks`, { id });
-    print(o.json, r, () => (r.added ? `blocked anchor ${id} at ${scope}${publishedNote(r)}` : `anchor ${id} was already blocked at ${scope}`));
+    const r = await AdminClient.from(o).call<{ added: boolean; published: { timestampVersion: number } | null; plan?: ScopePlan[] }>('POST', withDryRun(`${scopePath(scope)}/blocks`, o.dryRun), { id });
+    print(o.json, r, () => (r.plan ? dryRunLines(r.plan) : r.added ? `blocked anchor ${id} at ${scope}${publishedNote(r)}` : `anchor ${id} was already blocked at ${scope}`));
   });
   adminOptions(
     anchor
@@ -158,9 +163,10 @@ export function addBlockCommands(anchor: Command): void {
     anchor
       .command('unblock <scope> <id>')
       .description('lift a block')
+      .option('--dry-run', 'print the plan per scope (every scope that trusts the anchor again) and change nothing')
       .addHelpText('after', '\nExamples:\n  keyshare anchor unblock registry.acme.io sha256:51df999e985db5e71e4be9474f03ba5d4d9f9ba56cd7acb278cdb830309c96c0'),
   ).action(async (scope: string, id: string, o) => {
-    const r = await AdminClient.from(o).call<{ published: { timestampVersion: number } | null }>('DELETE', `${scopePath(scope)}/blocks/${encodeURIComponent(id)}`);
-    print(o.json, r, () => `unblocked anchor ${id} at ${scope}${publishedNote(r)}`);
+    const r = await AdminClient.from(o).call<{ published: { timestampVersion: number } | null; plan?: ScopePlan[] }>('DELETE', withDryRun(`${scopePath(scope)}/blocks/${encodeURIComponent(id)}`, o.dryRun));
+    print(o.json, r, () => (r.plan ? dryRunLines(r.plan) : `unblocked anchor ${id} at ${scope}${publishedNote(r)}`));
   });
 }

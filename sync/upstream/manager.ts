@@ -227,8 +227,8 @@ export class UpstreamManager implements Upstreams {
   }
 
   /**
-   * Issue 21 (`upstream add --dry-run`): the first sync of an upstream being planned, the same
-   * syncUpstream as the real add's, run inside the dry run's transaction (service/dry-run.ts rolls
+   * Issue 21 (`upstream add --dry-run`, `sync --dry-run`): a sync being planned, the same
+   * syncUpstream as the real one, run inside the dry run's transaction (service/dry-run.ts rolls
    * its writes back) with a scratch cache, outside the runners (nothing polls it afterwards). A
    * failed sync fails the plan: an empty plan would read as "nothing changes".
    */
@@ -247,19 +247,27 @@ export class UpstreamManager implements Upstreams {
   async remove(name: string): Promise<{ removed: string; scopesRemoved: string[] }> {
     const row = await this.store.getUpstream(name);
     if (!row) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_FOUND, `no upstream named ${name}`);
-    this.stopRunner(name);
-    await this.runners.get(name)?.running;
     const now = this.clock();
     let scopesRemoved: string[] = [];
-    await this.store.transaction(async () => {
-      if (federates(row)) {
-        const plan = await planFromStore(this.store, undefined, ownerOfRow(row));
-        await applyFederation(this.store, plan, now);
-        scopesRemoved = plan.deleteScopes;
-      }
-      await this.store.deleteUpstream(name);
-      await setReportToken(this.store, name, null);
-    });
+    const removeRows = () =>
+      this.store.transaction(async () => {
+        if (federates(row)) {
+          const plan = await planFromStore(this.store, undefined, ownerOfRow(row));
+          await applyFederation(this.store, plan, now);
+          scopesRemoved = plan.deleteScopes;
+        }
+        await this.store.deleteUpstream(name);
+        await setReportToken(this.store, name, null);
+      });
+    // Issue 21 (`upstream rm --dry-run`): the same rows go, inside the dry run's rolled-back
+    // transaction; the runner keeps polling and the cache stays.
+    if (inDryRun()) {
+      await removeRows();
+      return { removed: name, scopesRemoved };
+    }
+    this.stopRunner(name);
+    await this.runners.get(name)?.running;
+    await removeRows();
     this.runners.delete(name);
     rmSync(upstreamCacheDir(this.instance.dataDir, name), { recursive: true, force: true });
     if (federates(row)) await this.instance.publisher.notify();
@@ -272,9 +280,15 @@ export class UpstreamManager implements Upstreams {
       const row = await this.store.getUpstream(name);
       if (!row) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_FOUND, `no upstream named ${name}`);
       if (isBundleRow(row)) throw upstreamError(UpstreamCodes.UPSTREAM_NOT_POLLED, `${name} is the origin of imported bundles: it is never polled (import a newer bundle instead)`);
-      return [await this.request(name, row)];
+      return [inDryRun() ? await this.dryRunSync(name) : await this.request(name, row)];
     }
     const rows = (await this.store.listUpstreams()).filter((r) => !isBundleRow(r));
+    // Issue 21 (`sync --dry-run`): one after the other, inside the dry run's transaction.
+    if (inDryRun()) {
+      const outcomes: SyncOutcome[] = [];
+      for (const r of rows) outcomes.push(await this.dryRunSync(r.name));
+      return outcomes;
+    }
     return Promise.all(rows.map((r) => this.request(r.name, r)));
   }
 

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFixtureText } from '../../fixtures/index.js';
 import { expectedSpkiId } from '../service/crypto/helpers.js';
-import { cleanupTempDirs, scopePath, startTestService, type TestService } from '../support/service.js';
+import { appApi, cleanupTempDirs, newDataDir, scopePath, startTestService, type Api, type TestService } from '../support/service.js';
+import { openInstance, type Instance } from '../../service/instance.js';
+import { ANY_ADDRESS } from '../../service/net/outbound.js';
 
 const EC = readFixtureText('keys/ec-p256.pub.pem');
 const ED = readFixtureText('keys/ed25519.pub.pem');
@@ -82,6 +84,30 @@ describe('upstream add --dry-run', () => {
     expect(((await D.api('GET', '/upstreams')).body.upstreams as { name: string }[]).map((u) => u.name)).toEqual(['u']);
   });
 
+  it('upstream rm --dry-run: plans the federated scopes that go, leaves the upstream followed, and equals the diff the removal publishes', async () => {
+    await D.instance.publisher.flush();
+    const before = timestampVersion(D);
+    const planned = await D.api('DELETE', '/upstreams/u?dryRun=true');
+    expect(planned.status, JSON.stringify(planned.body)).toBe(200);
+    expect(planned.body).toMatchObject({ dryRun: true, removed: 'u', scopesRemoved: ['registry.acme.io', 'registry.acme.io/team-a'] });
+    const plan = planned.body.plan as { scope: string; change: string }[];
+    expect(plan.map((p) => [p.scope, p.change])).toEqual([
+      ['registry.acme.io', 'remove'],
+      ['registry.acme.io/team-a', 'remove'],
+    ]);
+    // Still followed, still synced, its cache kept; nothing published.
+    expect(((await D.api('GET', '/upstreams')).body.upstreams as { name: string }[]).map((u) => u.name)).toEqual(['u']);
+    expect(existsSync(join(D.dataDir, 'upstreams', 'u'))).toBe(true);
+    expect((await D.api('POST', '/upstreams/u/sync')).body.results[0].ok).toBe(true);
+    await D.instance.publisher.flush();
+    expect(timestampVersion(D)).toBe(before);
+
+    expect((await D.api('DELETE', '/upstreams/u')).status).toBe(200);
+    await D.instance.publisher.flush();
+    const diff = await D.api('GET', `/diff?from=${before}&to=${timestampVersion(D)}`);
+    expect(diff.body.changes).toEqual(plan);
+  });
+
   it('needs an admin token, like the add', async () => {
     const t = await D.api('POST', '/tokens', { role: 'editor', scopes: ['registry.acme.io'] });
     const r = await fetch(`${D.url}/api/v1/upstreams?dryRun=true`, {
@@ -90,5 +116,47 @@ describe('upstream add --dry-run', () => {
       body: JSON.stringify({ name: 'x', url: U.url, root: rootOf(U) }),
     });
     expect(r.status).toBe(403);
+  });
+});
+
+describe('sync --dry-run', () => {
+  // A follower whose upstreams are not started (no poll, no feed): only the syncs asked for here run.
+  let E: Instance;
+  let api: Api;
+  beforeAll(async () => {
+    const dir = await newDataDir({ binBits: 4 });
+    E = await openInstance({ dataDir: dir.dataDir, outbound: ANY_ADDRESS });
+    ({ api } = appApi(E, dir.token));
+    const added = await api('POST', '/upstreams', { name: 'u', url: U.url, root: rootOf(U), scopes: ['registry.acme.io'] });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    await E.publisher.flush();
+  });
+  afterAll(async () => E?.close());
+
+  it('plans what the next sync brings (a revocation made upstream), changes nothing, and equals the diff that sync publishes', async () => {
+    const digest = `sha256:${'ef'.repeat(32)}`;
+    expect((await U.api('POST', '/revocations', { kind: 'signature', digest, scope: 'registry.acme.io/team-a' })).status).toBe(201);
+    await U.instance.publisher.flush();
+    const before = E.publisher.latestMetadata('timestamp')!.version;
+    const seen = ((await api('GET', '/upstreams/u')).body.upstream as { version: number }).version;
+
+    const planned = await api('POST', '/upstreams/u/sync?dryRun=true');
+    expect(planned.status, JSON.stringify(planned.body)).toBe(200);
+    expect(planned.body).toMatchObject({ dryRun: true, results: [{ name: 'u', ok: true, timestampVersion: timestampVersion(U) }] });
+    const plan = planned.body.plan as { scope: string; revoked: { id: string }[] }[];
+    expect(plan.map((p) => [p.scope, p.revoked.map((r) => r.id)])).toEqual([['registry.acme.io/team-a', [digest]]]);
+    // Every upstream at once plans the same.
+    expect((await api('POST', '/sync?dryRun=true')).body.plan).toEqual(plan);
+
+    // Nothing changed: the upstream's recorded version, the published version, the audit log.
+    expect(((await api('GET', '/upstreams/u')).body.upstream as { version: number }).version).toBe(seen);
+    await E.publisher.flush();
+    expect(E.publisher.latestMetadata('timestamp')!.version).toBe(before);
+
+    const synced = await api('POST', '/upstreams/u/sync');
+    expect(synced.body.results[0]).toMatchObject({ ok: true, changed: true });
+    await E.publisher.flush();
+    const diff = await api('GET', `/diff?from=${before}&to=${E.publisher.latestMetadata('timestamp')!.version}`);
+    expect(diff.body.changes).toEqual(plan);
   });
 });

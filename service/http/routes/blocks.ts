@@ -10,6 +10,7 @@ import { published } from './scopes.js';
 import { Actions } from '../../auth/authorize.js';
 import { scopeDigest } from '../../audit/digest.js';
 import { audited } from '../authz.js';
+import { DryRunQuery, isDryRun, planned } from '../dry-run.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
@@ -34,16 +35,20 @@ const addBlock = createRoute({
   path: '/{scope}/blocks',
   tags: ['anchors'],
   summary: "Block an anchor at a scope: it is left out of this scope's trust (and of scopes inheriting from it), whatever the upstream says",
-  request: { params: ScopeParam, body: { content: { 'application/json': { schema: z.object({ id: z.string().min(1).max(100) }) } }, required: true } },
-  responses: { 201: json(z.object({ added: z.boolean(), block: Block, published: Published }), 'blocked'), ...errors },
+  request: { params: ScopeParam, query: DryRunQuery, body: { content: { 'application/json': { schema: z.object({ id: z.string().min(1).max(100) }) } }, required: true } },
+  responses: {
+    200: json(z.object({ added: z.boolean(), block: Block, plan: z.array(z.any()), dryRun: z.boolean(), published: Published }), 'with dryRun: planned'),
+    201: json(z.object({ added: z.boolean(), block: Block, published: Published }), 'blocked'),
+    ...errors,
+  },
 });
 const removeBlock = createRoute({
   method: 'delete',
   path: '/{scope}/blocks/{id}',
   tags: ['anchors'],
   summary: 'Lift a block',
-  request: { params: AnchorParam },
-  responses: { 200: json(z.object({ published: Published }), 'lifted'), ...errors },
+  request: { params: AnchorParam, query: DryRunQuery },
+  responses: { 200: json(z.object({ published: Published, plan: z.array(z.any()).optional(), dryRun: z.boolean().optional() }), 'lifted (or, with dryRun, planned)'), ...errors },
 });
 
 const listAllBlocks = createRoute({
@@ -71,12 +76,20 @@ export function blockRoutes(): OpenAPIHono<AppEnv> {
     const { scope } = c.req.valid('param');
     const { id } = c.req.valid('json');
     const { store } = c.get('instance');
+    if (isDryRun(c)) {
+      const { result, plan } = await planned(c, Actions.ANCHOR_BLOCK, [scope], () => blocks(c).block(scope, id));
+      return c.json({ added: result.added, block: result.block, plan, dryRun: true, published: null }, 200);
+    }
     const r = await audited(c, { action: Actions.ANCHOR_BLOCK, scopes: [scope], scope, target: id, digest: () => scopeDigest(store, scope) }, () => blocks(c).block(scope, id));
     return c.json({ added: r.added, block: r.block, published: published(r) }, 201);
   });
   app.openapi(removeBlock, async (c) => {
     const { scope, id } = c.req.valid('param');
     const { store } = c.get('instance');
+    if (isDryRun(c)) {
+      const { plan } = await planned(c, Actions.ANCHOR_UNBLOCK, [scope], () => blocks(c).unblock(scope, id));
+      return c.json({ plan, dryRun: true, published: null }, 200);
+    }
     const r = await audited(c, { action: Actions.ANCHOR_UNBLOCK, scopes: [scope], scope, target: id, digest: () => scopeDigest(store, scope) }, () => blocks(c).unblock(scope, id));
     return c.json({ published: published(r) }, 200);
   });

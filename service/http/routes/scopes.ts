@@ -31,8 +31,12 @@ const createScope = createRoute({
   path: '/',
   tags: ['scopes'],
   summary: 'Create a scope',
-  request: { body: { content: { 'application/json': { schema: ScopeCreate } }, required: true } },
-  responses: { 201: json(z.object({ scope: Scope, published: Published }), 'created'), ...errors },
+  request: { query: DryRunQuery, body: { content: { 'application/json': { schema: ScopeCreate } }, required: true } },
+  responses: {
+    200: json(z.object({ scope: Scope, plan: z.array(z.any()), dryRun: z.boolean(), published: Published }), 'with dryRun: planned'),
+    201: json(z.object({ scope: Scope, published: Published }), 'created'),
+    ...errors,
+  },
 });
 const getScope = createRoute({
   method: 'get',
@@ -93,9 +97,12 @@ export function scopeRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(createScope, async (c) => {
     const body = c.req.valid('json');
     const { service, store } = c.get('instance');
-    const r = await audited(c, { action: Actions.SCOPE_CREATE, scopes: [body.scope], scope: body.scope, digest: () => scopeDigest(store, body.scope) }, () =>
-      service.createScope({ scope: body.scope, inherit: body.inherit, level: body.level as never }),
-    );
+    const create = () => service.createScope({ scope: body.scope, inherit: body.inherit, level: body.level as never });
+    if (isDryRun(c)) {
+      const { result, plan } = await planned(c, Actions.SCOPE_CREATE, [body.scope], create);
+      return c.json({ scope: result.scope, plan, dryRun: true, published: null }, 200);
+    }
+    const r = await audited(c, { action: Actions.SCOPE_CREATE, scopes: [body.scope], scope: body.scope, digest: () => scopeDigest(store, body.scope) }, create);
     return c.json({ scope: r.scope, published: published(r) }, 201);
   });
   app.openapi(getScope, async (c) => {

@@ -120,23 +120,24 @@ const remove = createRoute({
   path: '/upstreams/{name}',
   tags: ['upstreams'],
   summary: 'Stop following an upstream: its mirror and the federated scopes only it defines go',
-  request: { params: NameParam },
-  responses: { 200: json(z.object({ removed: z.string(), scopesRemoved: z.array(z.string()) }), 'removed'), ...errors },
+  request: { params: NameParam, query: DryRunQuery },
+  responses: { 200: json(z.object({ removed: z.string(), scopesRemoved: z.array(z.string()), plan: z.array(z.any()).optional(), dryRun: z.boolean().optional() }), 'removed (or, with dryRun, planned)'), ...errors },
 });
 const syncOne = createRoute({
   method: 'post',
   path: '/upstreams/{name}/sync',
   tags: ['upstreams'],
   summary: 'Sync one upstream now',
-  request: { params: NameParam },
-  responses: { 200: json(z.object({ results: z.array(SyncOutcome) }), 'the outcome (a failed sync is reported in it)'), ...errors },
+  request: { params: NameParam, query: DryRunQuery },
+  responses: { 200: json(z.object({ results: z.array(SyncOutcome), plan: z.array(z.any()).optional(), dryRun: z.boolean().optional() }), 'the outcome (a failed sync is reported in it; with dryRun, the plan, and a failed read is an error)'), ...errors },
 });
 const syncAll = createRoute({
   method: 'post',
   path: '/sync',
   tags: ['upstreams'],
   summary: 'Sync every online upstream now',
-  responses: { 200: json(z.object({ results: z.array(SyncOutcome) }), 'one outcome per upstream'), ...errors },
+  request: { query: DryRunQuery },
+  responses: { 200: json(z.object({ results: z.array(SyncOutcome), plan: z.array(z.any()).optional(), dryRun: z.boolean().optional() }), 'one outcome per upstream (with dryRun, and the plan)'), ...errors },
 });
 
 export function upstreamRoutes(): OpenAPIHono<AppEnv> {
@@ -170,17 +171,29 @@ export function upstreamRoutes(): OpenAPIHono<AppEnv> {
   });
   app.openapi(remove, async (c) => {
     const { name } = c.req.valid('param');
+    if (isDryRun(c)) {
+      const { result, plan } = await planned(c, 'upstream.remove', [null], () => manager(c).remove(name));
+      return c.json({ ...result, plan, dryRun: true }, 200);
+    }
     const r = await audited(c, { action: 'upstream.remove', scopes: [null], target: name }, () => manager(c).remove(name));
     return c.json(r, 200);
   });
   app.openapi(syncOne, async (c) => {
     const { name } = c.req.valid('param');
     // A sync records its own entry when it changes anything (action upstream.sync); the request itself is logged by middleware/audit.ts.
+    if (isDryRun(c)) {
+      const { result, plan } = await planned(c, 'upstream.sync', [null], () => manager(c).sync(name));
+      return c.json({ results: result, plan, dryRun: true }, 200);
+    }
     authorizeFor(c, 'upstream.sync', [null]);
     const results = await manager(c).sync(name);
     return c.json({ results }, 200);
   });
   app.openapi(syncAll, async (c) => {
+    if (isDryRun(c)) {
+      const { result, plan } = await planned(c, 'upstream.sync', [null], () => manager(c).sync());
+      return c.json({ results: result, plan, dryRun: true }, 200);
+    }
     authorizeFor(c, 'upstream.sync', [null]);
     const results = await manager(c).sync();
     return c.json({ results }, 200);

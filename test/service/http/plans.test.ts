@@ -85,6 +85,20 @@ describe('the plan of each write kind equals the diff it publishes', () => {
     expect(plan.find((p) => p.scope === 'registry.acme.io')?.level).toEqual({ from: 'strict', to: 'audit' });
   });
 
+  it('scope add: the new scope, with the anchors it inherits', async () => {
+    const plan = await planEqualsDiff('POST', '/scopes', { scope: 'registry.acme.io/team-c', level: 'strict' });
+    expect(plan).toEqual([expect.objectContaining({ scope: 'registry.acme.io/team-c', change: 'create' })]);
+    expect((await api('DELETE', scopePath('registry.acme.io/team-c'))).status).toBe(200);
+  });
+
+  it('anchor block and unblock: the blocked anchor leaves the scope and those inheriting it, and comes back', async () => {
+    const id = expectedSpkiId(EC_KEY);
+    const blocked = await planEqualsDiff('POST', `${scopePath('registry.acme.io/team-a')}/blocks`, { id });
+    expect(blocked.map((p) => [p.scope, p.anchorsRemoved.map((a) => a.id)])).toEqual([['registry.acme.io/team-a', [id]]]);
+    const lifted = await planEqualsDiff('DELETE', `${scopePath('registry.acme.io/team-a')}/blocks/${encodeURIComponent(id)}`);
+    expect(lifted.map((p) => [p.scope, p.anchorsAdded.map((a) => a.id)])).toEqual([['registry.acme.io/team-a', [id]]]);
+  });
+
   it('scope rm: the scope is removed', async () => {
     const plan = await planEqualsDiff('DELETE', scopePath('registry.acme.io/team-b'));
     expect(plan).toEqual([expect.objectContaining({ scope: 'registry.acme.io/team-b', change: 'remove' })]);
