@@ -10,6 +10,7 @@
  *   parse all of it (slower than the unbundled tree).
  * - Native addons stay outside (better-sqlite3, pkcs11js; pg-native is optional for pg):
  *   they load from node_modules as before.
+ * - `keyshare fetch` and `keyshare anchor` also get one CommonJS file each (below).
  * - `keyshare --help`, rendered once here by the bundle itself (commander, 80 columns), is
  *   written next to it: cli/main.ts prints it without loading commander or any command.
  */
@@ -54,6 +55,31 @@ if (broken.length > 0) {
   console.error(`scripts/bundle.mjs: import() of CommonJS packages, which the bundle cannot serve by name: ${broken.join(', ')}`);
   process.exit(1);
 }
+
+// `fetch` and `anchor` (cli/single/), each one CommonJS file with what it imports, required by
+// cli/main.ts: Node 20's ES module loader costs more per chunk (resolve, read, compile, link)
+// than CommonJS does per file, and a fetch took some 40 chunks (docs/BENCHMARKS.md, issue 25).
+// Lazy import()s stay lazy (esbuild wraps them), but their code is still parsed at start: the
+// big packages only they reach (the writers' and the CRL checks' X.509, OpenPGP and YAML: 1.6 of
+// fetch's 2.1 MB) are left to node_modules, loaded by require() when used, as the native addons
+// are. import.meta.url is the bundle file's URL, as it is a chunk's in the ES module bundle.
+await build({
+  absWorkingDir: root,
+  entryPoints: { fetch: 'cli/single/fetch.ts', anchor: 'cli/single/anchor.ts' },
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  external: ['better-sqlite3', 'pkcs11js', 'pg-native', 'openpgp', 'yaml', '@peculiar/*', 'asn1js', 'reflect-metadata', 'tsyringe'],
+  define: { 'import.meta.url': '__keyshareImportMetaUrl' },
+  banner: { js: "const __keyshareImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  keepNames: true,
+  sourcemap: 'linked',
+  legalComments: 'linked',
+  logLevel: 'warning',
+});
 
 // The top-level help, as the program renders it when stdout is not a terminal (80 columns).
 const help = spawnSync(process.execPath, [join(outdir, 'keyshare.js'), '--help'], { encoding: 'utf8', timeout: 60_000 });
