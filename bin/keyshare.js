@@ -2,8 +2,28 @@
 // The CLI as built by `npm run build` (run by `npm ci` through the prepare script): the esbuild
 // bundle (scripts/bundle.mjs) when it is at least as new as tsc's dist/, else tsc's output, so
 // that a `tsc -p tsconfig.build.json` alone never leaves a stale bundle running.
-import { statSync } from 'node:fs';
+//
+// CommonJS (bin/package.json), so that a command the bundle holds as one CommonJS file of its own
+// (dist/bundle/<command>.cjs: fetch, anchor) starts without Node's ES module loader at all
+// (start-up, issue 25, docs/BENCHMARKS.md); every other command line imports the ES module entry.
+'use strict';
+const { statSync } = require('node:fs');
+const { join } = require('node:path');
 
-const mtime = (path) => statSync(new URL(path, import.meta.url), { throwIfNoEntry: false })?.mtimeMs ?? -1;
+const mtime = (path) => statSync(join(__dirname, path), { throwIfNoEntry: false })?.mtimeMs ?? -1;
 const bundled = mtime('../dist/bundle/keyshare.js');
-await import(bundled >= 0 && bundled >= mtime('../dist/cli/main.js') ? '../dist/bundle/keyshare.js' : '../dist/cli/main.js');
+const useBundle = bundled >= 0 && bundled >= mtime('../dist/cli/main.js');
+const command = process.argv[2];
+const single = useBundle && command && /^[a-z]+$/.test(command) ? `../dist/bundle/${command}.cjs` : null;
+
+if (single && mtime(single) >= 0) {
+  // Exit codes as cli/main.ts sets them.
+  require(join(__dirname, single))
+    .main(process.argv)
+    .then((code) => {
+      if (code !== 0) process.exit(code);
+      process.exitCode = 0;
+    });
+} else {
+  import(useBundle ? '../dist/bundle/keyshare.js' : '../dist/cli/main.js');
+}

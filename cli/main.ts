@@ -5,13 +5,11 @@
  *
  * Start-up (issues 15 and 25, bench B5): `--version` and the top-level `--help` are answered
  * here, without loading commander or any command (the help text is rendered at build time by
- * scripts/bundle.mjs, next to the bundle); `fetch` and `anchor` run from one CommonJS file
- * each, built from cli/single/ next to the bundle (the ES module loader's cost per chunk was
- * most of their start); every other command line loads cli/program.ts, which loads the one
- * command it names.
+ * scripts/bundle.mjs, next to the bundle); every other command line loads cli/program.ts,
+ * which loads the one command it names. (bin/keyshare.js runs `fetch` and `anchor` from their
+ * own CommonJS bundles, cli/single/, without this entry.)
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { VERSION } from './version.js';
 
@@ -34,16 +32,6 @@ function fastAnswer(args: string[]): string | null {
   return null;
 }
 
-/** Commands bundled on their own by scripts/bundle.mjs (cli/single/<name>.ts → <name>.cjs). */
-const SINGLE_COMMANDS = new Set(['fetch', 'anchor']);
-
-/** The single-command bundle for `command`, or null (none, or not built: tsc's dist/, the sources). */
-function singleCommand(command: string | undefined): { main(argv: string[]): Promise<number> } | null {
-  if (command === undefined || !SINGLE_COMMANDS.has(command)) return null;
-  const file = new URL(`./${command}.cjs`, import.meta.url);
-  return existsSync(file) ? (createRequire(import.meta.url)(file.pathname) as { main(argv: string[]): Promise<number> }) : null;
-}
-
 /** The program (every command, or only `command`), as cli/program.ts builds it. */
 export async function buildProgram(command?: string): Promise<Command> {
   return (await import('./program.js')).buildProgram(command);
@@ -55,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(answer);
     return 0;
   }
-  return (singleCommand(argv[2]) ?? (await import('./program.js'))).main(argv);
+  return (await import('./program.js')).main(argv);
 }
 
 main(process.argv).then((code) => {

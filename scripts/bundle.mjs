@@ -57,7 +57,7 @@ if (broken.length > 0) {
 }
 
 // `fetch` and `anchor` (cli/single/), each one CommonJS file with what it imports, required by
-// cli/main.ts: Node 20's ES module loader costs more per chunk (resolve, read, compile, link)
+// bin/keyshare.js (itself CommonJS, so no ES module loader starts): Node 20's ES module loader costs more per chunk (resolve, read, compile, link)
 // than CommonJS does per file, and a fetch took some 40 chunks (docs/BENCHMARKS.md, issue 25).
 // Lazy import()s stay lazy (esbuild wraps them), but their code is still parsed at start: the
 // big packages only they reach (the writers' and the CRL checks' X.509, OpenPGP and YAML: 1.6 of

@@ -1,6 +1,6 @@
 /**
  * `keyshare anchor` on its own: scripts/bundle.mjs bundles this into one CommonJS file, which
- * cli/main.ts requires for a command line naming anchor (start-up, issue 25: Node's ES module
+ * bin/keyshare.js requires for a command line naming anchor (start-up, issue 25: Node's ES module
  * loader costs more per module than the code it loads; see docs/BENCHMARKS.md).
  */
 import { anchorCommand } from '../commands/anchor.js';
