@@ -16,7 +16,7 @@
  */
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -56,6 +56,22 @@ if (broken.length > 0) {
   process.exit(1);
 }
 
+/**
+ * An import() of a Node built-in in the CommonJS bundles becomes a lazy require(): V8 loses the
+ * dynamic-import callback of code it takes from a code cache on Node 20 ("A dynamic import
+ * callback was not specified"). The built-ins' named exports are own properties of theirs.
+ */
+const builtinsImportedByRequire = {
+  name: 'builtins-imported-by-require',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, namespace: 'builtin-require' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+/** The commands bundled on their own (cli/single/<command>.ts → <command>.cjs). */
+const SINGLE = ['fetch', 'anchor'];
+
 // `fetch` and `anchor` (cli/single/), each one CommonJS file with what it imports, required by
 // bin/keyshare.js (itself CommonJS, so no ES module loader starts): Node 20's ES module loader costs more per chunk (resolve, read, compile, link)
 // than CommonJS does per file, and a fetch took some 40 chunks (docs/BENCHMARKS.md, issue 25).
@@ -65,7 +81,7 @@ if (broken.length > 0) {
 // are. import.meta.url is the bundle file's URL, as it is a chunk's in the ES module bundle.
 await build({
   absWorkingDir: root,
-  entryPoints: { fetch: 'cli/single/fetch.ts', anchor: 'cli/single/anchor.ts' },
+  entryPoints: Object.fromEntries(SINGLE.map((command) => [command, `cli/single/${command}.ts`])),
   outdir,
   outExtension: { '.js': '.cjs' },
   bundle: true,
@@ -74,12 +90,24 @@ await build({
   target: 'node20',
   external: ['better-sqlite3', 'pkcs11js', 'pg-native', 'openpgp', 'yaml', '@peculiar/*', 'asn1js', 'reflect-metadata', 'tsyringe'],
   define: { 'import.meta.url': '__keyshareImportMetaUrl' },
+  plugins: [builtinsImportedByRequire],
   banner: { js: "const __keyshareImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   keepNames: true,
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
 });
+
+// V8's code cache for each of them (bin/keyshare.js compiles them with it): written by a run of
+// `<command> --help`, so it holds the code every run of the command compiles (the top level of
+// each module, commander's parsing); what the command runs beyond that compiles as before.
+for (const command of SINGLE) {
+  const run = spawnSync(process.execPath, [join(root, 'bin/keyshare.js'), command, '--help'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, KEYSHARE_WRITE_CODE_CACHE: '1' } });
+  if (run.status !== 0 || !existsSync(join(outdir, `${command}.cjs.v8cache`))) {
+    console.error(`scripts/bundle.mjs: the code cache of ${command}.cjs was not written: ${run.stderr || run.error}`);
+    process.exit(1);
+  }
+}
 
 // The top-level help, as the program renders it when stdout is not a terminal (80 columns).
 const help = spawnSync(process.execPath, [join(outdir, 'keyshare.js'), '--help'], { encoding: 'utf8', timeout: 60_000 });

@@ -87,4 +87,15 @@ describe('the bundled CLI', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("required option '--root <file>' not specified");
   });
+
+  it('compiles fetch and anchor with a V8 code cache this Node accepts (bin/keyshare.js)', () => {
+    for (const name of ['fetch', 'anchor']) {
+      const file = join(ROOT, `dist/bundle/${name}.cjs`);
+      const check = `const vm = require('node:vm'); const fs = require('node:fs'); const { wrap } = require('node:module');
+        const s = new vm.Script(wrap(fs.readFileSync(${JSON.stringify(file)}, 'utf8')), { filename: ${JSON.stringify(file)}, cachedData: fs.readFileSync(${JSON.stringify(file + '.v8cache')}) });
+        process.stdout.write(String(s.cachedDataRejected));`;
+      const r = spawnSync(process.execPath, ['-e', check], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.stdout, `${name}: ${r.stderr}`).toBe('false');
+    }
+  });
 });
