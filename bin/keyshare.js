@@ -7,7 +7,7 @@
 // (dist/bundle/<command>.cjs: fetch, anchor) starts without Node's ES module loader at all
 // (start-up, issue 25, docs/BENCHMARKS.md); every other command line imports the ES module entry.
 'use strict';
-const { readFileSync, statSync, writeFileSync } = require('node:fs');
+const { readFileSync, statSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 
 const mtime = (path) => statSync(join(__dirname, path), { throwIfNoEntry: false })?.mtimeMs ?? -1;
@@ -19,37 +19,28 @@ const single = useBundle && command && /^[a-z]+$/.test(command) ? `../dist/bundl
 /**
  * require(file), compiled with the V8 code cache that scripts/bundle.mjs wrote next to it
  * (`<file>.v8cache`): compiling the bundle was about a third of fetch's start. V8 rejects a cache
- * made by another V8 or for another source, and then compiles as require() would. With
- * KEYSHARE_WRITE_CODE_CACHE=1 (the build), it writes the cache once the command is done.
+ * made by another V8 or for another source, and then compiles as require() would.
  */
 function requireCached(file) {
   const vm = require('node:vm');
   const { createRequire, wrap } = require('node:module');
   const dynamicImport = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-  if (dynamicImport === undefined) return { exports: require(file), done() {} }; // Node < 20.12
-  const cacheFile = `${file}.v8cache`;
+  if (dynamicImport === undefined) return require(file); // Node < 20.12
   let cachedData;
   try {
-    cachedData = readFileSync(cacheFile);
+    cachedData = readFileSync(`${file}.v8cache`);
   } catch {
     cachedData = undefined; // not built with one: compile
   }
   const script = new vm.Script(wrap(readFileSync(file, 'utf8')), { filename: file, cachedData, importModuleDynamically: dynamicImport });
   const module = { exports: {}, filename: file };
   script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
-  return {
-    exports: module.exports,
-    done() {
-      if (process.env.KEYSHARE_WRITE_CODE_CACHE === '1') writeFileSync(cacheFile, script.createCachedData());
-    },
-  };
+  return module.exports;
 }
 
 if (single && mtime(single) >= 0) {
-  const bundle = requireCached(join(__dirname, single));
   // Exit codes as cli/main.ts sets them.
-  bundle.exports.main(process.argv).then((code) => {
-    bundle.done();
+  requireCached(join(__dirname, single)).main(process.argv).then((code) => {
     if (code !== 0) process.exit(code);
     process.exitCode = 0;
   });
