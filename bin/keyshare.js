@@ -17,15 +17,16 @@ const command = process.argv[2];
 const single = useBundle && command && /^[a-z]+$/.test(command) ? `../dist/bundle/${command}.cjs` : null;
 
 /**
- * require(file), compiled with the V8 code cache that scripts/bundle.mjs wrote next to it
- * (`<file>.v8cache`): compiling the bundle was about a third of fetch's start. V8 rejects a cache
- * made by another V8 or for another source, and then compiles as require() would.
+ * Loads the CommonJS file (which runs the command line), compiled with the V8 code cache that
+ * scripts/bundle.mjs wrote next to it (`<file>.v8cache`): compiling the bundle was about a third
+ * of fetch's start. V8 rejects a cache made by another V8 or for another source, and then
+ * compiles as require() would.
  */
 function requireCached(file) {
   const vm = require('node:vm');
   const { createRequire, wrap } = require('node:module');
   const dynamicImport = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-  if (dynamicImport === undefined) return require(file); // Node < 20.12
+  if (dynamicImport === undefined) return void require(file); // Node < 20.12
   let cachedData;
   try {
     cachedData = readFileSync(`${file}.v8cache`);
@@ -35,15 +36,10 @@ function requireCached(file) {
   const script = new vm.Script(wrap(readFileSync(file, 'utf8')), { filename: file, cachedData, importModuleDynamically: dynamicImport });
   const module = { exports: {}, filename: file };
   script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
-  return module.exports;
 }
 
 if (single && mtime(single) >= 0) {
-  // Exit codes as cli/main.ts sets them.
-  requireCached(join(__dirname, single)).main(process.argv).then((code) => {
-    if (code !== 0) process.exit(code);
-    process.exitCode = 0;
-  });
+  requireCached(join(__dirname, single)); // runs the command line, as cli/main.ts does
 } else {
   import(useBundle ? '../dist/bundle/keyshare.js' : '../dist/cli/main.js');
 }

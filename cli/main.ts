@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { VERSION } from './version.js';
+import { exitWith } from './exit.js';
 
 /** `keyshare --help` as commander renders it at 80 columns (written by scripts/bundle.mjs). */
 const STATIC_HELP_FILE = 'keyshare-help.txt';
@@ -46,7 +47,4 @@ export async function main(argv: string[]): Promise<number> {
   return (await import('./program.js')).main(argv);
 }
 
-main(process.argv).then((code) => {
-  if (code !== 0) process.exit(code);
-  process.exitCode = 0;
-});
+main(process.argv).then(exitWith);
