@@ -6,11 +6,13 @@
  * Start-up (issues 15 and 25, bench B5): `--version` and the top-level `--help` are answered
  * here, without loading commander or any command (the help text is rendered at build time by
  * scripts/bundle.mjs, next to the bundle); every other command line loads cli/program.ts,
- * which loads the one command it names.
+ * which loads the one command it names. (bin/keyshare.js runs `fetch` and `anchor` from their
+ * own CommonJS bundles, cli/single/, without this entry.)
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { VERSION } from './version.js';
+import { exitWith } from './exit.js';
 
 /** `keyshare --help` as commander renders it at 80 columns (written by scripts/bundle.mjs). */
 const STATIC_HELP_FILE = 'keyshare-help.txt';
@@ -45,7 +47,4 @@ export async function main(argv: string[]): Promise<number> {
   return (await import('./program.js')).main(argv);
 }
 
-main(process.argv).then((code) => {
-  if (code !== 0) process.exit(code);
-  process.exitCode = 0;
-});
+main(process.argv).then(exitWith);

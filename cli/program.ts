@@ -1,13 +1,9 @@
 /**
  * The keyshare CLI's program (commander), loaded by cli/main.ts for every command line that
- * its fast paths do not answer. Exit 0 on success; 1 with `keyshare: CODE: message` on
- * failure; 2 on a usage error (CONTRACT.md "CLI").
+ * its fast paths do not answer (exit codes: cli/run.ts).
  */
-import { Command, CommanderError } from 'commander';
-import { isKeyshareError } from '../service/errors.js';
-import { addMissingExamples } from './help.js';
-import { CliCodes, fileSystemError } from './errors.js';
-import { VERSION } from './version.js';
+import type { Command } from 'commander';
+import { programOf, runProgram } from './run.js';
 
 /**
  * Every command in --help order, with the module that defines it. A command line that names a
@@ -56,41 +52,10 @@ function commandsFor(command?: string): typeof COMMANDS {
  * behaviour are the same either way; completion needs them all, and loads them all).
  */
 export async function buildProgram(command?: string): Promise<Command> {
-  const program = new Command('keyshare')
-    .description('keyshare: trust distribution for signed container images, published as a TUF repository')
-    .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of await Promise.all(commandsFor(command).map(([, load]) => load()))) program.addCommand(cmd);
-  // Every command's --help ends with examples (cli/help.ts fills in any a command lacks).
-  addMissingExamples(program);
-  const exitOverride = (cmd: Command) => {
-    cmd.exitOverride();
-    cmd.commands.forEach(exitOverride);
-  };
-  exitOverride(program);
-  return program;
+  return programOf(await Promise.all(commandsFor(command).map(([, load]) => load())));
 }
 
 export async function main(argv: string[]): Promise<number> {
-  try {
-    // argv: node, script, then the command (if any).
-    await (await buildProgram(argv[2])).parseAsync(argv);
-    return 0;
-  } catch (caught) {
-    const e = fileSystemError(caught) ?? caught;
-    if (e instanceof CommanderError) {
-      // --help and --version exit 0; anything else commander refuses is a usage error.
-      return e.exitCode === 0 ? 0 : 2;
-    }
-    if (isKeyshareError(e)) {
-      if (e.code === CliCodes.USAGE) {
-        process.stderr.write(`keyshare: ${e.message}\n`);
-        return 2;
-      }
-      process.stderr.write(`keyshare: ${e.code}: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
-      return 1;
-    }
-    process.stderr.write(`keyshare: INTERNAL: ${(e as Error)?.message ?? String(e)}\n`);
-    return 1;
-  }
+  // argv: node, script, then the command (if any).
+  return runProgram(argv, () => buildProgram(argv[2]));
 }

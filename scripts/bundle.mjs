@@ -10,12 +10,16 @@
  *   parse all of it (slower than the unbundled tree).
  * - Native addons stay outside (better-sqlite3, pkcs11js; pg-native is optional for pg):
  *   they load from node_modules as before.
+ * - `keyshare fetch` and `keyshare anchor` also get one CommonJS file each (below).
  * - `keyshare --help`, rendered once here by the bundle itself (commander, 80 columns), is
  *   written next to it: cli/main.ts prints it without loading commander or any command.
  */
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -53,6 +57,59 @@ const broken = Object.values(metafile.outputs)
 if (broken.length > 0) {
   console.error(`scripts/bundle.mjs: import() of CommonJS packages, which the bundle cannot serve by name: ${broken.join(', ')}`);
   process.exit(1);
+}
+
+/**
+ * An import() of a Node built-in in the CommonJS bundles becomes a lazy require(): V8 loses the
+ * dynamic-import callback of code it takes from a code cache on Node 20 ("A dynamic import
+ * callback was not specified"). The built-ins' named exports are own properties of theirs.
+ */
+const builtinsImportedByRequire = {
+  name: 'builtins-imported-by-require',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, namespace: 'builtin-require' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+/** The commands bundled on their own (cli/single/<command>.ts → <command>.cjs). */
+const SINGLE = ['fetch', 'anchor'];
+
+// `fetch` and `anchor` (cli/single/), each one CommonJS file with what it imports, required by
+// bin/keyshare.js (itself CommonJS, so no ES module loader starts): Node 20's ES module loader costs more per chunk (resolve, read, compile, link)
+// than CommonJS does per file, and a fetch took some 40 chunks (docs/BENCHMARKS.md, issue 25).
+// Lazy import()s stay lazy (esbuild wraps them), but their code is still parsed at start: the
+// big packages only they reach (the writers' and the CRL checks' X.509, OpenPGP and YAML: 1.6 of
+// fetch's 2.1 MB) are left to node_modules, loaded by require() when used, as the native addons
+// are. import.meta.url is the bundle file's URL, as it is a chunk's in the ES module bundle.
+await build({
+  absWorkingDir: root,
+  entryPoints: Object.fromEntries(SINGLE.map((command) => [command, `cli/single/${command}.ts`])),
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  external: ['better-sqlite3', 'pkcs11js', 'pg-native', 'openpgp', 'yaml', '@peculiar/*', 'asn1js', 'reflect-metadata', 'tsyringe'],
+  define: { 'import.meta.url': '__keyshareImportMetaUrl' },
+  plugins: [builtinsImportedByRequire],
+  banner: { js: "const __keyshareImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  keepNames: true,
+  sourcemap: 'linked',
+  legalComments: 'linked',
+  logLevel: 'warning',
+});
+
+// V8's code cache for each of them (bin/keyshare.js compiles them with it), with every function
+// compiled (--no-lazy while compiling only: V8 takes a cache made under other flags for stale):
+// what a run compiles is then read from the cache, not parsed.
+for (const command of SINGLE) {
+  const file = join(outdir, `${command}.cjs`);
+  v8.setFlagsFromString('--no-lazy');
+  const script = new vm.Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file });
+  v8.setFlagsFromString('--lazy');
+  writeFileSync(`${file}.v8cache`, script.createCachedData());
 }
 
 // The top-level help, as the program renders it when stdout is not a terminal (80 columns).

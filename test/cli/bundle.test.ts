@@ -72,4 +72,30 @@ describe('the bundled CLI', () => {
       expect(top.stdout).toBe(helpText(sources));
     }
   });
+
+  it('runs fetch and anchor from their own CommonJS files, with the same --help (cli/single/)', () => {
+    for (const name of ['fetch', 'anchor']) {
+      expect(existsSync(join(ROOT, `dist/bundle/${name}.cjs`)), `${name}.cjs`).toBe(true);
+      for (const [path, c] of commands(sources).filter(([p]) => p === name || p.startsWith(`${name} `))) {
+        const r = spawnSync(process.execPath, [join(ROOT, 'bin/keyshare.js'), ...path.split(' '), '--help'], { encoding: 'utf8', timeout: 30_000 });
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout, path).toBe(helpText(c));
+      }
+    }
+    // A usage error keeps its exit code and commander's message.
+    const bad = spawnSync(process.execPath, [join(ROOT, 'bin/keyshare.js'), 'fetch', '--no-such-option'], { encoding: 'utf8', timeout: 30_000 });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("required option '--root <file>' not specified");
+  });
+
+  it('compiles fetch and anchor with a V8 code cache this Node accepts (bin/keyshare.js)', () => {
+    for (const name of ['fetch', 'anchor']) {
+      const file = join(ROOT, `dist/bundle/${name}.cjs`);
+      const check = `const vm = require('node:vm'); const fs = require('node:fs'); const { wrap } = require('node:module');
+        const s = new vm.Script(wrap(fs.readFileSync(${JSON.stringify(file)}, 'utf8')), { filename: ${JSON.stringify(file)}, cachedData: fs.readFileSync(${JSON.stringify(file + '.v8cache')}) });
+        process.stdout.write(String(s.cachedDataRejected));`;
+      const r = spawnSync(process.execPath, ['-e', check], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.stdout, `${name}: ${r.stderr}`).toBe('false');
+    }
+  });
 });

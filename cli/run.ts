@@ -1,0 +1,52 @@
+/**
+ * The keyshare program around a set of commands, and how a command line's outcome becomes an exit
+ * code: 0 on success; 1 with `keyshare: CODE: message` on failure; 2 on a usage error
+ * (CONTRACT.md "CLI"). Shared by cli/program.ts (any command) and cli/single/ (one command each,
+ * bundled on their own for start-up: issue 25).
+ */
+import { Command, CommanderError } from 'commander';
+import { isKeyshareError } from '../service/errors.js';
+import { addMissingExamples } from './help.js';
+import { CliCodes, fileSystemError } from './errors.js';
+import { VERSION } from './version.js';
+
+/** The program holding `commands`, with every command's --help ending in examples. */
+export function programOf(commands: Command[]): Command {
+  const program = new Command('keyshare')
+    .description('keyshare: trust distribution for signed container images, published as a TUF repository')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)');
+  for (const cmd of commands) program.addCommand(cmd);
+  // Every command's --help ends with examples (cli/help.ts fills in any a command lacks).
+  addMissingExamples(program);
+  const exitOverride = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.commands.forEach(exitOverride);
+  };
+  exitOverride(program);
+  return program;
+}
+
+/** Runs the command line `argv` (node, script, then the command) on the program `build` gives. */
+export async function runProgram(argv: string[], build: () => Promise<Command>): Promise<number> {
+  try {
+    await (await build()).parseAsync(argv);
+    return 0;
+  } catch (caught) {
+    const e = fileSystemError(caught) ?? caught;
+    if (e instanceof CommanderError) {
+      // --help and --version exit 0; anything else commander refuses is a usage error.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (isKeyshareError(e)) {
+      if (e.code === CliCodes.USAGE) {
+        process.stderr.write(`keyshare: ${e.message}\n`);
+        return 2;
+      }
+      process.stderr.write(`keyshare: ${e.code}: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      return 1;
+    }
+    process.stderr.write(`keyshare: INTERNAL: ${(e as Error)?.message ?? String(e)}\n`);
+    return 1;
+  }
+}
