@@ -1,4 +1,4 @@
-import { and, eq, inArray, lte, notInArray, sql, desc } from 'drizzle-orm';
+import { and, eq, lte, notInArray, sql, desc } from 'drizzle-orm';
 import * as t from '../schema.js';
 import { KeyshareError, Codes } from '../../errors.js';
 import { historyRows } from '../rows.js';
