@@ -41,9 +41,14 @@ export type ParsedIndex = { version: 2; shards: string[]; bitLength: number } | 
 /** A malformed index file: callers turn it into their own error code. */
 export class IndexFormatError extends Error {}
 
+/** The first 32 bits of SHA-256(path), what TAP 15 bins and path_hash_prefixes read (a one-shot hash: bench B9 hashes every governed path). */
+export function pathHash32(path: string): number {
+  return hash('sha256', path, 'buffer').readUInt32BE(0);
+}
+
 /** TAP 15: the suffix of the hashed bin `path` lies in, for `bitLength` bins bits (as @tufjs/models SuccinctRoles). */
-export function binSuffix(path: string, bitLength: number): string {
-  const bin = hash('sha256', path, 'buffer').readUInt32BE(0) >>> (32 - bitLength);
+export function binSuffix(path: string, bitLength: number, h32 = pathHash32(path)): string {
+  const bin = h32 >>> (32 - bitLength);
   return bin.toString(16).padStart(((1 << bitLength) - 1).toString(16).length, '0');
 }
 

@@ -27,6 +27,7 @@ import { DelegatedRole, SuccinctRoles } from '@tufjs/models/dist/role.js';
 import { Delegations } from '@tufjs/models/dist/delegations.js';
 import { FileSigner, generateSigningKeyPem, tufKeyId, type Signer, type TufPublicKey } from '../crypto/signer.js';
 import { parseScope, scopeContains, trustTargetPath } from '../domain/scope.js';
+import { binSuffix, pathHash32 } from '../domain/trust-index.js';
 import { KeyshareError, Codes } from '../errors.js';
 import type { MetadataRecord, Store } from '../store/index.js';
 import { keysDir, writeNewKey } from './keys.js';
@@ -154,18 +155,30 @@ export function tenantBins(t: TenantRecord): SuccinctRoles {
  */
 export function leafRoleFor(path: string, load: (role: string) => Targets | undefined): string | null {
   let role = 'targets';
+  // The path's hash, computed once for the walk (bench B9: a parent change walks every child's path).
+  let h32: number | undefined;
+  const hashOf = () => (h32 ??= pathHash32(path));
   for (let depth = 0; depth < 8; depth++) {
     const d = load(role)?.delegations;
     if (!d) return role;
     if (d.succinctRoles) {
-      role = d.succinctRoles.getRoleForTarget(path);
+      // As SuccinctRoles.getRoleForTarget (TAP 15).
+      role = `${d.succinctRoles.namePrefix}-${binSuffix(path, d.succinctRoles.bitLength, hashOf())}`;
       continue;
     }
-    const next = Object.values(d.roles ?? {}).find((r) => r.isDelegatedPath(path));
+    const next = Object.values(d.roles ?? {}).find((r) => delegatesPath(r, path, hashOf));
     if (!next) return null;
     role = next.name;
   }
   return null;
+}
+
+/** DelegatedRole.isDelegatedPath, with path_hash_prefixes of up to 8 hex digits read from the walk's one hash. */
+function delegatesPath(role: DelegatedRole, path: string, hashOf: () => number): boolean {
+  const prefixes = role.pathHashPrefixes;
+  if (!prefixes || role.paths || prefixes.some((p) => p.length > 8)) return role.isDelegatedPath(path);
+  const hex = hashOf().toString(16).padStart(8, '0');
+  return prefixes.some((p) => hex.startsWith(p));
 }
 
 /** Groups target changes by the role a client finds each in (TUF spec 5.6.7: the same walk of the delegations). */

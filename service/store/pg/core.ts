@@ -48,6 +48,20 @@ interface Frame {
   open: boolean;
   /** Advisory locks taken in this frame (lock()): held to COMMIT, or dropped by a ROLLBACK TO its savepoint. */
   readonly locks: Set<string>;
+  /** The transaction's change seqs (markDirty): one object for the transaction and its savepoints. */
+  readonly seqs: ChangeSeqs;
+}
+
+/**
+ * The change seq within one transaction: `last` given to a mark, `stored` in the change_seq row.
+ * Marks after the first count in memory, and the row is written once before COMMIT (or when
+ * read): one update per mark made a transaction of 10,000 marks walk the row's ever longer chain
+ * of versions that transaction made (not prunable while it is open), quadratic
+ * (test/service/repo/publisher.test.ts took minutes on PostgreSQL).
+ */
+interface ChangeSeqs {
+  last: number | null;
+  stored: number | null;
 }
 
 /** Rows per INSERT: PostgreSQL binds at most 65535 parameters per statement. */
@@ -75,7 +89,7 @@ export function inFrames(cls: { prototype: object }, names?: string[]): void {
 }
 
 export class PgCore implements ChangeRecords {
-  private readonly rootFrame: Frame = { tx: null, lock: new Mutex(), parent: null, depth: 0, open: true, locks: new Set() };
+  private readonly rootFrame: Frame = { tx: null, lock: new Mutex(), parent: null, depth: 0, open: true, locks: new Set(), seqs: { last: null, stored: null } };
   private readonly frames = new AsyncLocalStorage<Frame>();
   private observer: TransactionObserver | null = null;
   static {
@@ -112,7 +126,7 @@ export class PgCore implements ChangeRecords {
     try {
       if (!f.tx || f.lock.idle) return await op();
       // Not a savepoint: the locks it takes belong to `f` (#enter hands them up).
-      return await f.lock.run(() => this.#enter({ tx: f.tx, lock: new Mutex(), parent: f, depth: f.depth, open: true, locks: f.locks }, op));
+      return await f.lock.run(() => this.#enter({ tx: f.tx, lock: new Mutex(), parent: f, depth: f.depth, open: true, locks: f.locks, seqs: f.seqs }, op));
     } catch (e) {
       throw databaseError(e);
     }
@@ -139,7 +153,7 @@ export class PgCore implements ChangeRecords {
     const parent = this.#frame();
     if (parent.tx) return parent.lock.run(() => this.#savepoint(parent, fn));
     const client = await this.pool.connect();
-    const frame: Frame = { tx: { client, db: drizzle(client, { schema: t }) }, lock: new Mutex(), parent, depth: 1, open: true, locks: new Set() };
+    const frame: Frame = { tx: { client, db: drizzle(client, { schema: t }) }, lock: new Mutex(), parent, depth: 1, open: true, locks: new Set(), seqs: { last: null, stored: null } };
     const observer = observe ? this.observer : null;
     let pending: unknown = null;
     let broken = false;
@@ -148,6 +162,7 @@ export class PgCore implements ChangeRecords {
       const result = await this.#enter(frame, async () => {
         pending = observer ? await observer.begin() : null;
         const value = await fn();
+        await this.#storeSeq(frame);
         if (pending !== null) await observer!.commit(pending);
         return value;
       });
@@ -165,7 +180,8 @@ export class PgCore implements ChangeRecords {
 
   async #savepoint<T>(parent: Frame, fn: () => Promise<T>): Promise<T> {
     const { client } = parent.tx!;
-    const frame: Frame = { tx: parent.tx, lock: new Mutex(), parent, depth: parent.depth + 1, open: true, locks: new Set() };
+    const frame: Frame = { tx: parent.tx, lock: new Mutex(), parent, depth: parent.depth + 1, open: true, locks: new Set(), seqs: parent.seqs };
+    const seqsBefore = { ...parent.seqs };
     const name = `ks_${frame.depth}`;
     await client.query(`SAVEPOINT ${name}`);
     try {
@@ -177,6 +193,8 @@ export class PgCore implements ChangeRecords {
     } catch (e) {
       // If this fails too, the transaction is aborted and the outermost one rolls back.
       await client.query(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => {});
+      // The savepoint's marks and change_seq writes are undone: so are their seqs.
+      Object.assign(parent.seqs, seqsBefore);
       throw e;
     }
   }
@@ -227,19 +245,36 @@ export class PgCore implements ChangeRecords {
    * clears it.
    */
   async markDirty(scope: string): Promise<void> {
+    const { seqs, tx } = this.#frame();
+    if (tx && seqs.last !== null) {
+      // The transaction's change_seq row is locked (its first mark updated it): count here (ChangeSeqs).
+      await this.db.execute(sql`INSERT INTO dirty (scope, seq) VALUES (${scope}, ${++seqs.last}) ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq`);
+      return;
+    }
     // One statement (a round trip per mark counts: an apply marks every scope it touches).
-    await this.db.execute(sql`
+    const { rows } = await this.db.execute<{ seq: string }>(sql`
       WITH next AS (
         INSERT INTO meta (key, value) VALUES ('change_seq', '1')
         ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text
         RETURNING value::bigint AS seq)
       INSERT INTO dirty (scope, seq) SELECT ${scope}, seq FROM next
-      ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq`);
+      ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq
+      RETURNING seq`);
+    if (tx) seqs.last = seqs.stored = Number(rows[0]!.seq);
+  }
+  /** Writes the transaction's last seq to change_seq, if marks after the first counted past it (ChangeSeqs). */
+  async #storeSeq(frame: Frame): Promise<void> {
+    const { seqs } = frame;
+    if (seqs.last === null || seqs.last === seqs.stored) return;
+    await this.frames.run(frame, () => this.setMeta('change_seq', String(seqs.last)));
+    seqs.stored = seqs.last;
   }
   async listDirty(): Promise<{ scope: string; seq: number }[]> {
     return this.db.select().from(t.dirty);
   }
   async changeSeq(): Promise<number> {
+    const f = this.#frame();
+    if (f.tx) await this.#storeSeq(f);
     return Number((await this.getMeta('change_seq')) ?? '0');
   }
 

@@ -1,10 +1,10 @@
-import { and, eq, inArray, lte, notInArray, sql, desc } from 'drizzle-orm';
+import { and, eq, lte, notInArray, sql, desc } from 'drizzle-orm';
 import * as t from '../schema.js';
 import { KeyshareError, Codes } from '../../errors.js';
 import { historyRows } from '../rows.js';
 import type { MetadataRecord, PublishCommit, PublishHook, TargetRecord, TrustDocRecord } from '../types.js';
 import type { RepositoryRecords } from '../ports/repository.js';
-import { ph, type SqliteCore } from './core.js';
+import { inJsonList, ph, type SqliteCore } from './core.js';
 
 export class SqliteRepository implements RepositoryRecords {
   constructor(private readonly c: SqliteCore) {}
@@ -12,12 +12,9 @@ export class SqliteRepository implements RepositoryRecords {
   // ---- published trust documents ----
   getTrustDocs(scopes: string[]): Promise<Map<string, TrustDocRecord>> {
     return this.c.call(() => {
-      const out = new Map<string, TrustDocRecord>();
-      for (let i = 0; i < scopes.length; i += 500) {
-        const chunk = scopes.slice(i, i + 500);
-        for (const r of this.c.db.select().from(t.trustDocs).where(inArray(t.trustDocs.scope, chunk)).all()) out.set(r.scope, r);
-      }
-      return out;
+      // One prepared statement over a JSON list (core.ts inJsonList): a parent change asks for every child's (bench B9).
+      const rows = this.c.prep('trustDocsOf', () => this.c.db.select().from(t.trustDocs).where(inJsonList(t.trustDocs.scope, 'scopes')).prepare()).all({ scopes: JSON.stringify(scopes) });
+      return new Map(rows.map((r) => [r.scope, r]));
     });
   }
   listTrustDocs(): Promise<TrustDocRecord[]> {

@@ -1,0 +1,63 @@
+/**
+ * leafRoleFor (service/repo/tenants.ts) hashes each path once (bench B9) instead of through
+ * tuf-js's DelegatedRole.isDelegatedPath and SuccinctRoles.getRoleForTarget: it must name the
+ * same role as tuf-js's own walk (TUF spec 5.6.7), for hashed bins of any size, path hash
+ * prefixes of any length, and `paths` patterns.
+ */
+import { describe, expect, it } from 'vitest';
+import { Targets } from '@tufjs/models';
+import { DelegatedRole, SuccinctRoles } from '@tufjs/models/dist/role.js';
+import { Delegations } from '@tufjs/models/dist/delegations.js';
+import { leafRoleFor } from '../../../service/repo/tenants.js';
+
+const delegating = (d: Partial<ConstructorParameters<typeof Delegations>[0]>) => new Targets({ version: 1, specVersion: '1.0.31', expires: '2099-01-01T00:00:00Z', delegations: new Delegations({ keys: {}, ...d }) });
+const role = (name: string, extra: { paths?: string[]; pathHashPrefixes?: string[] }) => new DelegatedRole({ name, keyIDs: [], threshold: 1, terminating: true, ...extra });
+const bins = (bitLength: number, namePrefix: string) => new SuccinctRoles({ keyIDs: [], threshold: 1, bitLength, namePrefix });
+
+/** The walk as tuf-js does it, method by method. */
+function reference(path: string, load: (r: string) => Targets | undefined): string | null {
+  let name = 'targets';
+  for (let depth = 0; depth < 8; depth++) {
+    const d = load(name)?.delegations;
+    if (!d) return name;
+    if (d.succinctRoles) {
+      name = d.succinctRoles.getRoleForTarget(path);
+      continue;
+    }
+    const next = Object.values(d.roles ?? {}).find((r) => r.isDelegatedPath(path));
+    if (!next) return null;
+    name = next.name;
+  }
+  return null;
+}
+
+const paths = Array.from({ length: 400 }, (_, i) => (i % 3 ? `trust/r${i}.acme.io.json` : `index/${i.toString(16)}.json`));
+
+describe('leafRoleFor', () => {
+  for (const bitLength of [1, 4, 7, 10, 14]) {
+    it(`names the bin tuf-js names, behind path_hash_prefixes, at ${bitLength} bin bits`, () => {
+      const roles: Record<string, Targets> = {
+        targets: delegating({ roles: { trust: role('trust', { pathHashPrefixes: [...'0123456789abcdef'] }) } }),
+        trust: delegating({ succinctRoles: bins(bitLength, 'bin') }),
+      };
+      const load = (r: string) => roles[r];
+      for (const p of paths) expect(leafRoleFor(p, load)).toBe(reference(p, load));
+    });
+  }
+
+  it('follows prefixes of other lengths (longer than 8 hex digits too) and `paths` patterns as tuf-js does', () => {
+    const roles: Record<string, Targets> = {
+      targets: delegating({
+        roles: {
+          tenant: role('tenant', { paths: ['trust/r1*'] }),
+          short: role('short', { pathHashPrefixes: ['0', '3a', 'f1c'] }),
+          long: role('long', { pathHashPrefixes: ['8', '9', 'a', 'b', 'c', 'd', 'e', 'f0123456789'] }),
+        },
+      }),
+    };
+    const load = (r: string) => roles[r];
+    const named = paths.map((p) => leafRoleFor(p, load));
+    expect(named).toEqual(paths.map((p) => reference(p, load)));
+    expect(new Set(named)).toEqual(new Set(['tenant', 'short', 'long', null]));
+  });
+});
