@@ -55,6 +55,7 @@ export class Publisher {
   /** The published scopes and versions, by index shard (set by load). */
   private shards = new IndexShards(1);
   private readonly clock: () => Date;
+  private beforeServe: (() => Promise<void>) | null = null;
   private readonly loop: PublishLoop;
   private readonly docs: TrustDocuments;
   private readonly tenants: TenantPublishing;
@@ -123,6 +124,15 @@ export class Publisher {
 
   setGate(gate: PublishGate): void {
     this.loop.setGate(gate);
+  }
+
+  /**
+   * Issue 23 (C2SP tlog-witness: a log collects cosignatures before it makes a checkpoint
+   * available): awaited after each publish commits and before its version is served. The hook
+   * bounds its own wait and never throws (server.ts: the witnesses' round).
+   */
+  setBeforeServe(hook: (() => Promise<void>) | null): void {
+    this.beforeServe = hook;
   }
 
   leads(): boolean {
@@ -304,6 +314,7 @@ export class Publisher {
       // upToSeq 0: consumes no dirty marks; pending changes go out in the next publish.
       await this.store.commitPublish({ upToSeq: 0, docs: [], targets: [], metadata, publishedAt: now.toISOString(), baseTimestampVersion: base.version });
       this.signers = signers;
+      await this.beforeServe?.();
       return this.landed(metadata);
     });
   }
@@ -514,7 +525,8 @@ export class Publisher {
       baseTimestampVersion: baseTimestamp.version,
       keepDirty: [...keepDirty],
     });
-    // Only after the commit: serve the new version.
+    // Only after the commit (and the witnesses' cosignatures on its checkpoint, bounded): serve the new version.
+    await this.beforeServe?.();
     this.served.put(metadata);
     if (next) this.shards = next;
     else this.shards.apply(docs);

@@ -39,7 +39,12 @@ export interface LogOptions {
   stated?: string;
   /** --witness, --witness-threshold: the checkpoint needs cosignatures by enough of these witnesses (log-witnesses.ts). */
   witnesses?: WitnessPolicy | null;
+  /** With witnesses: how long to read the checkpoint again while it lacks their cosignatures (default WITNESS_WAIT_MS). */
+  witnessWaitMs?: number;
 }
+
+/** A witness round trip takes well under this; a publish already waits for it (service Witnessing.collect). */
+export const WITNESS_WAIT_MS = 4_000;
 
 const paths = (layout: CacheLayout) => ({ dir: join(layout.dir, 'log'), key: join(layout.dir, 'log', 'key'), checkpoint: join(layout.dir, 'log', 'checkpoint') });
 
@@ -97,9 +102,21 @@ export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uin
   // The same timestamp as last time: its inclusion in the kept checkpoint was verified then (one download when nothing changed),
   // and so were its cosignatures, if they satisfy the witness policy given now.
   if (previous && sameAsCached(layout, timestamp) && (!options.witnesses || cosignedEnough(previous, key, options.witnesses))) return null;
-  const verdict = await checkLog({ get, key, timestamp, previous, ...(previousKey ? { previousKey } : {}) });
-  const witnessedBy = options.witnesses ? checkCosignatures(verdict.checkpoint, key, options.witnesses) : undefined;
-  return { ...verdict, vkey: key.vkey, ...(witnessedBy ? { witnessedBy } : {}) };
+  const check = () => checkLog({ get, key, timestamp, previous, ...(previousKey ? { previousKey } : {}) });
+  let verdict = await check();
+  if (!options.witnesses) return { ...verdict, vkey: key.vkey };
+  // The witness freshness gap: a checkpoint newer than the one the publish waited for (service
+  // Witnessing.collect) may not be cosigned yet. Read it again, each time fully checked, for a bounded while.
+  const deadline = Date.now() + (options.witnessWaitMs ?? WITNESS_WAIT_MS);
+  for (let delay = 250; ; delay *= 2) {
+    try {
+      return { ...verdict, vkey: key.vkey, witnessedBy: checkCosignatures(verdict.checkpoint, key, options.witnesses) };
+    } catch (e) {
+      if (!(e instanceof KeyshareError && e.code === FetchCodes.NOT_WITNESSED) || Date.now() + delay > deadline) throw e;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    verdict = await check();
+  }
 }
 
 function cosignedEnough(note: string, key: NoteVerifier, policy: WitnessPolicy): boolean {

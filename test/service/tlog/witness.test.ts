@@ -87,6 +87,7 @@ const options = (extra: Partial<FetchTrustOptions> = {}): FetchTrustOptions => (
   cache: tempDir('keyshare-cache-'),
   scopes: ['registry.acme.io'],
   witnesses: [{ text: witnessKey, where: 'w1.vkey' }],
+  witnessWaitMs: 0, // refusals at once; the wait has its own test
   ...extra,
 });
 
@@ -146,6 +147,32 @@ describe('a keyshare witness on loopback', () => {
     expect((await fetchTrust(o)).log?.witnessedBy).toEqual(['witness.test/w1']);
     const listed = await log.api('GET', '/witnesses');
     expect(listed.body.witnesses).toMatchObject([{ name: 'w1', cosigned: true, lastError: null }]);
+  });
+
+  it('closes the freshness gap: a publish serves its version once its checkpoint is cosigned, and a client reads an uncosigned checkpoint again (bounded)', async () => {
+    await cosigned();
+    await change('fresh');
+    // No waiting here: the publish collected the cosignature before serving the new timestamp.
+    const served = await checkpoint();
+    expect(served).toContain('\n— witness.test/w1 ');
+    const ts = log.instance.publisher.latestMetadata('timestamp')!.version;
+    const fresh = await fetchTrust(options());
+    expect(fresh.log?.witnessedBy).toEqual(['witness.test/w1']);
+    expect(fresh.metadata.timestampVersion).toBe(ts);
+
+    // A checkpoint read before its cosignatures came (a publish elsewhere, a witness slower than the publish's wait):
+    // the client reads it again, each time checked in full, until it is cosigned or the wait ends.
+    const fetcher = new LogFetcher();
+    let reads = 0;
+    fetcher.serve = async (path) => {
+      if (path !== 'checkpoint') return (await fetch(`${log.url}/log/${path}`)).arrayBuffer().then((b) => new Uint8Array(b));
+      reads++;
+      return Buffer.from(reads < 3 ? served.replace(/— witness\.test\/w1 .*\n/, '') : served);
+    };
+    expect(await codeOf(fetchTrust(options({ fetcher })))).toBe('NOT_WITNESSED');
+    reads = 0;
+    expect((await fetchTrust(options({ fetcher, witnessWaitMs: 4_000 }))).log?.witnessedBy).toEqual(['witness.test/w1']);
+    expect(reads).toBe(3);
   });
 
   it('copies the cosigned checkpoint into --static-dir (the bytes /log/checkpoint serves), and a client with the witness policy accepts the copy', async () => {
