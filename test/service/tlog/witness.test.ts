@@ -312,10 +312,10 @@ describe('a keyshare witness on loopback', () => {
     expect(report.entry.timestamp.version).toBe(ts);
     expect(report.served).toEqual({ snapshot: 'match', timestamp: 'match' });
     expect(report.previousVersion).toBeLessThan(ts);
-    const human = await runCli(['log', 'show', '2', '--server', log.url]);
+    const human = await runCli(['log', 'show', '2', '--server', log.url, '--root', join(log.dataDir, 'root.json')]);
     expect(human.stdout).toMatch(/^timestamp v2 is entry \d+ of the log keyshare\/[0-9a-f]{16} .*inclusion proof of \d+ hashes verified\n/);
     expect(human.stdout).toMatch(/keyshare diff --from \d+ --to 2/);
-    const missing = await runCli(['log', 'show', String(ts + 100), '--server', log.url]);
+    const missing = await runCli(['log', 'show', String(ts + 100), '--server', log.url, '--root', join(log.dataDir, 'root.json')]);
     expect(missing.stderr).toMatch(/^keyshare: NOT_LOGGED: /);
   });
 
