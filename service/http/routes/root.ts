@@ -8,6 +8,8 @@ import type { AppEnv } from '../context.js';
 import { ErrorBody } from '../schemas.js';
 import { validationHook } from '../validation.js';
 import { KeyshareError, Codes } from '../../errors.js';
+import { rotateLogKey } from '../../tlog/rotate.js';
+import { audited } from '../authz.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
@@ -150,6 +152,12 @@ export function rootRoutes(): OpenAPIHono<AppEnv> {
     return c.json((await (body.metadata ? cer.importSigned(body.metadata) : cer.addSignatures(body.signatures!))) as never, 200);
   });
   app.openapi(publishRoot, async (c) => c.json((await ceremony(c).publish()) as never, 200));
+  // Issue 23, `key rotate log`: the transparency log's key (service/tlog/rotate.ts); before the online roles' route.
+  app.post('/keys/log/rotate', async (c) => {
+    const inst = c.get('instance');
+    const r = await audited(c, { action: 'log.key.rotate', scopes: [null], target: 'log' }, () => rotateLogKey(inst));
+    return c.json(r, 200);
+  });
   app.openapi(rotateKey, async (c) => {
     const body = (c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {}) ?? {};
     return c.json((await ceremony(c).rotate(c.req.valid('param').role, { pkcs11: body.pkcs11 })) as never, 200);
