@@ -125,6 +125,17 @@ const rotateKey = createRoute({
   },
 });
 
+const rotateLogKeyRoute = createRoute({
+  method: 'post',
+  path: '/keys/log/rotate',
+  tags: ['keys'],
+  summary: "Rotate the transparency log's key (issue 23): a new key for the same log, stated in the signed top-level targets by a publish",
+  responses: {
+    200: json(z.object({ previous: z.string(), key: z.string(), timestampVersion: z.number() }).openapi('LogKeyRotation'), 'rotated and published'),
+    ...errors,
+  },
+});
+
 function requireAdmin(): MiddlewareHandler<AppEnv> {
   return async function requireAdminMiddleware(c, next) {
     if (c.get('principal')?.role !== 'admin') throw new KeyshareError(Codes.FORBIDDEN, 'root and key operations need an admin token');
@@ -153,7 +164,7 @@ export function rootRoutes(): OpenAPIHono<AppEnv> {
   });
   app.openapi(publishRoot, async (c) => c.json((await ceremony(c).publish()) as never, 200));
   // Issue 23, `key rotate log`: the transparency log's key (service/tlog/rotate.ts); before the online roles' route.
-  app.post('/keys/log/rotate', async (c) => {
+  app.openapi(rotateLogKeyRoute, async (c) => {
     const inst = c.get('instance');
     const r = await audited(c, { action: 'log.key.rotate', scopes: [null], target: 'log' }, () => rotateLogKey(inst));
     return c.json(r, 200);
