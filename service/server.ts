@@ -231,6 +231,8 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
   // Upstreams: polled with jitter, and followed through their change feeds (sync/upstream).
   upstreams.start();
   const unwitness = instance.served.onServedChange(() => void witnessing?.run());
+  // Each publish collects its checkpoint's cosignatures (bounded) before its version is served.
+  instance.publisher.setBeforeServe(witnessing ? () => witnessing.collect() : null);
   witnessing?.start();
   const stopWarnings = logHealthWarnings(instance, log);
   const fast = fastReads(instance, metrics, options.logger);
@@ -269,6 +271,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
         instance.ca.stop();
         await upstreams.idle();
         unwitness();
+        instance.publisher.setBeforeServe(null);
         witnessing?.stop();
         await witnessing?.idle();
         if (staticDir) {

@@ -1,17 +1,19 @@
 import { Command, Argument } from 'commander';
+import { KeyshareError, Codes } from '../../service/errors.js';
 import { AdminClient } from '../client.js';
 import { print } from '../output.js';
 import { adminOptions } from './admin-options.js';
 import { OFFLINE_STEPS, proposalLines } from './root.js';
 import type { RotateResult } from '../../service/root-ceremony.js';
+import type { LogKeyRotation } from '../../service/tlog/rotate.js';
 
 export function keyCommand(): Command {
-  const cmd = new Command('key').description('online signing keys (targets, snapshot, timestamp)');
+  const cmd = new Command('key').description('online signing keys (targets, snapshot, timestamp) and the transparency log key');
   adminOptions(
     cmd
       .command('rotate')
-      .description('replace an online key with a new one, named by root N+1')
-      .addArgument(new Argument('<role>', 'the online role').choices(['timestamp', 'snapshot', 'targets']))
+      .description('replace an online key with a new one, named by root N+1; or (log) the transparency log key, stated in the signed targets')
+      .addArgument(new Argument('<role>', 'the online role, or log').choices(['timestamp', 'snapshot', 'targets', 'log']))
       .option('--pkcs11 <token-uri>', 'generate the new key (ECDSA P-256) inside this PKCS#11 token instead of a key file')
       .addHelpText(
         'after',
@@ -30,10 +32,21 @@ export function keyCommand(): Command {
           '(KEYSHARE_PKCS11_MODULE, or KEYSHARE_PKCS11_MODULES separated by ":"). Example (SoftHSM2):',
           '  keyshare key rotate timestamp --pkcs11 "pkcs11:token=keyshare?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=/etc/keyshare/pin"',
           '',
+          'key rotate log: a new key for the same transparency log (keys/log.key; copy it to replicas).',
+          'The newest checkpoint is signed again with both keys, and a publish states the new key in the',
+          'signed top-level targets, where clients take it from; then the old key stops signing. Give',
+          'witnesses (serve --witness-for) the new /log/key.',
+          '',
           ...OFFLINE_STEPS,
         ].join('\n'),
       ),
   ).action(async (role: string, o) => {
+    if (role === 'log') {
+      if (o.pkcs11) throw new KeyshareError(Codes.BAD_REQUEST, 'the log key is an Ed25519 key file (keys/log.key); --pkcs11 is for the online TUF roles');
+      const r = await AdminClient.from(o).call<LogKeyRotation>('POST', '/keys/log/rotate', {}, { awaitPublish: false });
+      print(o.json, r, () => [`rotated the transparency log key: ${r.key}`, `the signed targets of timestamp version ${r.timestampVersion} state it (was ${r.previous})`]);
+      return;
+    }
     // `published: null` here means root N+1 is staged for offline root signatures, not a write
     // waiting for the publisher: the client must not wait and replace it with a timestamp version.
     const r = await AdminClient.from(o).call<RotateResult>('POST', `/keys/${role}/rotate`, o.pkcs11 ? { pkcs11: o.pkcs11 } : {}, { awaitPublish: false });

@@ -13,7 +13,8 @@ export function logCommand(): Command {
     .command('verify')
     .description('read every log entry, check the signed root, replay the entries and compare them with the TUF files still served')
     .option('--server <url>', 'keyshare server (env KEYSHARE_SERVER, default http://127.0.0.1:8080)')
-    .option('--log-key <file>', "the log's verifier key (the server's /log/key, obtained out of band); default: the key the server announces")
+    .option('--root <file>', "the server's root.json, pinned out of band: the log key is the one its signed TUF targets state")
+    .option('--log-key <file>', "instead of --root: the log's verifier key, obtained out of band (with --root: must be the stated one)")
     .option('--from <checkpoint>', 'a signed checkpoint kept earlier (a file): the log must extend it')
     .option('--json', 'print machine-readable JSON')
     .addHelpText(
@@ -24,8 +25,8 @@ not extend --from, when timestamp versions go back, or when an entry differs fro
 server still serves. Gaps between timestamp versions (version jumps) are listed, not refused.
 
 Examples:
-  keyshare log verify --server https://keyshare.acme.io --log-key log.vkey
-  keyshare log verify --server https://keyshare.acme.io --from ~/.cache/keyshare/https_keyshare.acme.io/log/checkpoint --json`,
+  keyshare log verify --server https://keyshare.acme.io --root root.json
+  keyshare log verify --server https://keyshare.acme.io --root root.json --from ~/.cache/keyshare/https_keyshare.acme.io/log/checkpoint --json`,
     )
     .action(async (o) => {
       const { get, tuf, key } = await logReader(o);
@@ -44,7 +45,8 @@ Examples:
     .command('show <version>')
     .description("the log entry of a timestamp version, with its inclusion proof verified against the log's signed checkpoint")
     .option('--server <url>', 'keyshare server (env KEYSHARE_SERVER, default http://127.0.0.1:8080)')
-    .option('--log-key <file>', "the log's verifier key (the server's /log/key, obtained out of band); default: the key the server announces")
+    .option('--root <file>', "the server's root.json, pinned out of band: the log key is the one its signed TUF targets state")
+    .option('--log-key <file>', "instead of --root: the log's verifier key, obtained out of band (with --root: must be the stated one)")
     .option('--json', 'print machine-readable JSON')
     .addHelpText(
       'after',
@@ -55,8 +57,8 @@ with it. What the version changed is \`keyshare diff --from <previous> --to VERS
 Exits 1 with NOT_LOGGED when the version has no entry, LOG_INCONSISTENT when the proof fails.
 
 Examples:
-  keyshare log show 42 --server https://keyshare.acme.io --log-key log.vkey
-  keyshare log show 42 --server https://keyshare.acme.io --json`,
+  keyshare log show 42 --server https://keyshare.acme.io --root root.json
+  keyshare log show 42 --server https://keyshare.acme.io --log-key log.vkey --json`,
     )
     .action(async (version: string, o) => {
       if (!/^[1-9][0-9]{0,14}$/.test(version)) throw new KeyshareError(Codes.BAD_REQUEST, `a version is a timestamp version number, not ${JSON.stringify(version)}`);
@@ -76,19 +78,29 @@ Examples:
   return log;
 }
 
-/** The log and TUF readers of a server, and the log key (--log-key, else the one the server announces). */
-async function logReader(o: { server?: string; logKey?: string }) {
+/**
+ * The log and TUF readers of a server, and the log key: the one the signed TUF targets state
+ * (verified from --root), or --log-key given out of band; never the key the server announces.
+ */
+async function logReader(o: { server?: string; root?: string; logKey?: string }) {
   const { HttpFetcher } = await import('../../sync/client/index.js');
   const { logGetter } = await import('../../sync/client/log-state.js');
+  const { statedLogKey } = await import('../../sync/client/log-key-stated.js');
   const { parseVerifierKey } = await import('../../shared/tlog/note.js');
+  if (!o.root && !o.logKey) throw new KeyshareError(Codes.CONFIG_INVALID, "give --root (the server's pinned root.json: the log key is the one its signed targets state) or --log-key");
   const server = serverUrl(o.server).replace(/\/+$/, '');
   const fetcher = new HttpFetcher();
   const get = logGetter(server, fetcher);
   const tuf = logGetter(`${server}/tuf`, fetcher, '');
-  const keyText = o.logKey ? readInputFile(resolve(o.logKey)).toString('utf8') : Buffer.from((await get('key')) ?? '').toString('utf8');
-  try {
-    return { get, tuf, key: parseVerifierKey(keyText) };
-  } catch (e) {
-    throw new KeyshareError(Codes.CONFIG_INVALID, `the log key: ${(e as Error).message}`);
-  }
+  const parse = (text: string, where: string) => {
+    try {
+      return parseVerifierKey(text);
+    } catch (e) {
+      throw new KeyshareError(Codes.CONFIG_INVALID, `${where}: ${(e as Error).message}`);
+    }
+  };
+  const given = o.logKey ? parse(readInputFile(resolve(o.logKey)).toString('utf8'), '--log-key') : null;
+  const stated = o.root ? parse(await statedLogKey(server, resolve(o.root), fetcher), 'the log key the signed targets state') : null;
+  if (given && stated && given.vkey !== stated.vkey) throw new KeyshareError(FetchCodes.LOG_INCONSISTENT, `--log-key is not the log key ${stated.vkey} that the signed targets state`);
+  return { get, tuf, key: (stated ?? given)! };
 }

@@ -55,6 +55,10 @@ export class Publisher {
   /** The published scopes and versions, by index shard (set by load). */
   private shards = new IndexShards(1);
   private readonly clock: () => Date;
+  private beforeServe: (() => Promise<void>) | null = null;
+  /** The log key the top-level targets state (issue 23; `key rotate log` sets a new one: setLogKey). */
+  private logKey: string | undefined;
+  private logKeyDue = false;
   private readonly loop: PublishLoop;
   private readonly docs: TrustDocuments;
   private readonly tenants: TenantPublishing;
@@ -65,6 +69,7 @@ export class Publisher {
     private readonly options: PublisherOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
+    this.logKey = options.logKey;
     this.docs = new TrustDocuments(store);
     this.loop = new PublishLoop({
       store,
@@ -94,7 +99,7 @@ export class Publisher {
   async bootstrap(binBits: number): Promise<void> {
     if (await this.store.latestMetadata('timestamp')) throw new KeyshareError(Codes.ALREADY_INITIALIZED, 'the repository is already published');
     const now = this.clock();
-    const { metadata, targets } = await initialRepository({ signers: this.signers, binBits, now, expiry: this.options.expiry, logKey: this.options.logKey });
+    const { metadata, targets } = await initialRepository({ signers: this.signers, binBits, now, expiry: this.options.expiry, logKey: this.logKey });
     await this.store.commitPublish({
       upToSeq: await this.store.changeSeq(),
       docs: [],
@@ -123,6 +128,21 @@ export class Publisher {
 
   setGate(gate: PublishGate): void {
     this.loop.setGate(gate);
+  }
+
+  /**
+   * Issue 23 (C2SP tlog-witness: a log collects cosignatures before it makes a checkpoint
+   * available): awaited after each publish commits and before its version is served. The hook
+   * bounds its own wait and never throws (server.ts: the witnesses' round).
+   */
+  setBeforeServe(hook: (() => Promise<void>) | null): void {
+    this.beforeServe = hook;
+  }
+
+  /** Issue 23, `key rotate log`: the next publish states this log key in the signed top-level targets (even with nothing else to publish). */
+  setLogKey(vkey: string): void {
+    this.logKey = vkey;
+    this.logKeyDue = true;
   }
 
   leads(): boolean {
@@ -304,6 +324,7 @@ export class Publisher {
       // upToSeq 0: consumes no dirty marks; pending changes go out in the next publish.
       await this.store.commitPublish({ upToSeq: 0, docs: [], targets: [], metadata, publishedAt: now.toISOString(), baseTimestampVersion: base.version });
       this.signers = signers;
+      await this.beforeServe?.();
       return this.landed(metadata);
     });
   }
@@ -411,7 +432,7 @@ export class Publisher {
       expiring.delete(role);
       if (tenants.some((t) => t.name === tenantOfRole(role))) offlineExpiring.add(role);
     }
-    if (dirty.length === 0 && expiring.size === 0 && !this.indexUpgrade && !this.sigstoreRootDue()) {
+    if (dirty.length === 0 && expiring.size === 0 && !this.indexUpgrade && !this.sigstoreRootDue() && !this.logKeyDue) {
       await this.tenants.stageOffline(tenants, new Map(), [], offlineExpiring, now);
       return null;
     }
@@ -500,7 +521,7 @@ export class Publisher {
       await resign(role, (old) => nextTargets(old, targetsExpiry));
     }
     // index.json changes with the bins; its entry also states whether `*` is defined (writer.ts nextTopLevel).
-    const top = nextTopLevel(load('targets')!, targetsExpiry, header, this.shards.listsAfter(DEFAULT_SCOPE, docs), expiring.has('targets'), topChanges, this.options.logKey);
+    const top = nextTopLevel(load('targets')!, targetsExpiry, header, this.shards.listsAfter(DEFAULT_SCOPE, docs), expiring.has('targets'), topChanges, this.logKey);
     if (top) metadata.push(await signedRecord('targets', new Metadata(top), this.signers.targets));
 
     metadata.push(...(await this.snapshotAndTimestamp(now, metadata)));
@@ -514,12 +535,14 @@ export class Publisher {
       baseTimestampVersion: baseTimestamp.version,
       keepDirty: [...keepDirty],
     });
-    // Only after the commit: serve the new version.
+    // Only after the commit (and the witnesses' cosignatures on its checkpoint, bounded): serve the new version.
+    await this.beforeServe?.();
     this.served.put(metadata);
     if (next) this.shards = next;
     else this.shards.apply(docs);
     this.indexUpgrade = false;
     this.sigstoreRootChecked = true;
+    this.logKeyDue = false;
     const result: PublishResult = {
       timestampVersion: baseTimestamp.version + 1,
       rolesSigned: metadata.map((m) => m.role),

@@ -23,10 +23,37 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const isoSeconds = (iso: string) => new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class TransparencyLog {
+  /** After `key rotate log`, until the rotation's publish is served: the old key, which also signs checkpoints (rotate). */
+  private retiring: NoteSigner | null = null;
+
   constructor(
     private readonly store: Store,
-    private readonly signer: NoteSigner,
+    private signer: NoteSigner,
   ) {}
+
+  /**
+   * Issue 23, `key rotate log`: checkpoints are signed with `next` from now on. Until endRotation,
+   * the old key signs them too (a client that has not yet read the targets stating `next` still
+   * verifies the checkpoint), starting with the newest checkpoint, signed again here with both.
+   */
+  async rotate(next: NoteSigner): Promise<void> {
+    if (next.name !== this.origin) throw new KeyshareError(Codes.INTERNAL, `a log key for ${next.name} cannot sign the log ${this.origin}`);
+    this.retiring = this.signer;
+    this.signer = next;
+    await this.store.transaction(async () => {
+      const note = await this.checkpoint();
+      if (note) await this.store.setMeta(CHECKPOINT_META, signNote(note.slice(0, note.indexOf('\n\n') + 1), this.signers()));
+    });
+  }
+
+  /** The old key stops signing (once the targets stating the new one are served). */
+  endRotation(): void {
+    this.retiring = null;
+  }
+
+  private signers(): NoteSigner[] {
+    return this.retiring ? [this.signer, this.retiring] : [this.signer];
+  }
 
   /** Logs every publish from now on (store port onPublishCommit). */
   attach(): this {
@@ -65,7 +92,7 @@ export class TransparencyLog {
         await this.store.appendLogEntry({ index, data, timestampVersion, nodes: nodes.map((n) => ({ ...n.id, hash: n.hash })) });
       }
       const root = await this.withNodes((read) => treeHash(size, read));
-      await this.store.setMeta(CHECKPOINT_META, signNote(formatCheckpoint({ origin: this.origin, size, root, extensions: [] }), [this.signer]));
+      await this.store.setMeta(CHECKPOINT_META, signNote(formatCheckpoint({ origin: this.origin, size, root, extensions: [] }), this.signers()));
     });
   }
 

@@ -27,6 +27,8 @@ const MAX_ANSWER_BYTES = 16 * 1024;
 export const MAX_WITNESSES = 16;
 /** Without a new checkpoint, witnesses that failed are tried again this often. */
 const RETRY_MS = 30_000;
+/** How long a publish waits for its checkpoint's cosignatures before serving the version anyway (collect). */
+export const COSIGN_WAIT_MS = 3_000;
 
 export interface WitnessRecord {
   name: string;
@@ -159,6 +161,25 @@ export class Witnessing {
   /** Resolves when the running round (if any) ends. */
   async idle(): Promise<void> {
     await this.running;
+  }
+
+  /**
+   * A round for the newest checkpoint, awaited at most `waitMs` (the round goes on after that):
+   * what a publish awaits before serving its version (Publisher.setBeforeServe), so that the
+   * checkpoint clients read with the new timestamp already carries the cosignatures
+   * (C2SP tlog-witness: logs collect cosignatures before making a checkpoint available).
+   */
+  async collect(waitMs = COSIGN_WAIT_MS): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([this.run().catch(() => {}), waited]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Runs a round (or marks one to follow the running one); resolves when the rounds end. */

@@ -90,6 +90,8 @@ export interface FetchTrustOptions {
   witnesses?: { text: string; where: string }[];
   /** Issue 23: how many of `witnesses` must have cosigned (default: all). */
   witnessThreshold?: number;
+  /** Issue 23: how long to read the checkpoint again while it lacks the witnesses' cosignatures (log-state.ts WITNESS_WAIT_MS). */
+  witnessWaitMs?: number;
   /** tuf-js limits (e.g. rootMaxLength, snapshotMaxLength, targetsMaxLength, maxDelegations). */
   updaterConfig?: Partial<UpdaterConfig>;
 }
@@ -214,6 +216,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
             key: options.logKey,
             stated: logKeyStated((updater as unknown as UpdaterInternals).trustedSet?.targets?.signed.targets[INDEX_TARGET]?.custom),
             witnesses: witnessPolicy(options.witnesses ?? [], options.witnessThreshold),
+            ...(options.witnessWaitMs !== undefined ? { witnessWaitMs: options.witnessWaitMs } : {}),
           },
           earlyProof,
         );

@@ -40,7 +40,12 @@ export interface LogOptions {
   stated?: string;
   /** --witness, --witness-threshold: the checkpoint needs cosignatures by enough of these witnesses (log-witnesses.ts). */
   witnesses?: WitnessPolicy | null;
+  /** With witnesses: how long to read the checkpoint again while it lacks their cosignatures (default WITNESS_WAIT_MS). */
+  witnessWaitMs?: number;
 }
+
+/** A witness round trip takes well under this; a publish already waits for it (service Witnessing.collect). */
+export const WITNESS_WAIT_MS = 4_000;
 
 const paths = (layout: CacheLayout) => ({ dir: join(layout.dir, 'log'), key: join(layout.dir, 'log', 'key'), checkpoint: join(layout.dir, 'log', 'checkpoint') });
 
@@ -121,9 +126,23 @@ export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uin
     }
     key = verifier(Buffer.from(announced).toString('utf8'), 'the log key the server announces');
   }
-  const verdict = await checkLog({ get, key, timestamp, previous, proof, ...(previousKey ? { previousKey } : {}) });
-  const witnessedBy = options.witnesses ? checkCosignatures(verdict.checkpoint, key, options.witnesses) : undefined;
-  return { ...verdict, vkey: key.vkey, ...(witnessedBy ? { witnessedBy } : {}) };
+  const logKey = key;
+  const check = (served: LogProof | null) => checkLog({ get, key: logKey, timestamp, previous, proof: served, ...(previousKey ? { previousKey } : {}) });
+  let verdict = await check(proof);
+  if (!options.witnesses) return { ...verdict, vkey: logKey.vkey };
+  // The witness freshness gap: a checkpoint newer than the one the publish waited for (service
+  // Witnessing.collect) may not be cosigned yet. Read it again (the proof too, when the server
+  // has one), each time fully checked, for a bounded while.
+  const deadline = Date.now() + (options.witnessWaitMs ?? WITNESS_WAIT_MS);
+  for (let delay = 250; ; delay *= 2) {
+    try {
+      return { ...verdict, vkey: logKey.vkey, witnessedBy: checkCosignatures(verdict.checkpoint, logKey, options.witnesses) };
+    } catch (e) {
+      if (!(e instanceof KeyshareError && e.code === FetchCodes.NOT_WITNESSED) || Date.now() + delay > deadline) throw e;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    verdict = await check(proof ? readProof(await get('proof')) : null);
+  }
 }
 
 function readProof(bytes: Uint8Array | null): LogProof | null {

@@ -181,8 +181,8 @@ describe('an air-gapped site checks it offline', () => {
     cpSync(origin, fork, { recursive: true });
     await publishScope(origin, 'registry.acme.io/honest');
     const honest = (await exportTo(origin, 'honest.tar')).out;
-    // The fork publishes more, so that its TUF versions are higher and only the log tells the histories apart.
-    for (const s of ['a', 'b', 'c']) await publishScope(fork, `registry.acme.io/fork-${s}`);
+    // The fork publishes the same change and more, so that every TUF version (each bin's too) is higher and only the log tells the histories apart.
+    for (const s of ['honest', 'fork-a', 'fork-b', 'fork-c']) await publishScope(fork, `registry.acme.io/${s}`);
     const forked = (await exportTo(fork, 'forked.tar')).out;
 
     expect((await into(site, honest)).changed).toBe(true);

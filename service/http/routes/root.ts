@@ -8,6 +8,8 @@ import type { AppEnv } from '../context.js';
 import { ErrorBody } from '../schemas.js';
 import { validationHook } from '../validation.js';
 import { KeyshareError, Codes } from '../../errors.js';
+import { rotateLogKey } from '../../tlog/rotate.js';
+import { audited } from '../authz.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
@@ -123,6 +125,17 @@ const rotateKey = createRoute({
   },
 });
 
+const rotateLogKeyRoute = createRoute({
+  method: 'post',
+  path: '/keys/log/rotate',
+  tags: ['keys'],
+  summary: "Rotate the transparency log's key (issue 23): a new key for the same log, stated in the signed top-level targets by a publish",
+  responses: {
+    200: json(z.object({ previous: z.string(), key: z.string(), timestampVersion: z.number() }).openapi('LogKeyRotation'), 'rotated and published'),
+    ...errors,
+  },
+});
+
 function requireAdmin(): MiddlewareHandler<AppEnv> {
   return async function requireAdminMiddleware(c, next) {
     if (c.get('principal')?.role !== 'admin') throw new KeyshareError(Codes.FORBIDDEN, 'root and key operations need an admin token');
@@ -150,6 +163,12 @@ export function rootRoutes(): OpenAPIHono<AppEnv> {
     return c.json((await (body.metadata ? cer.importSigned(body.metadata) : cer.addSignatures(body.signatures!))) as never, 200);
   });
   app.openapi(publishRoot, async (c) => c.json((await ceremony(c).publish()) as never, 200));
+  // Issue 23, `key rotate log`: the transparency log's key (service/tlog/rotate.ts); before the online roles' route.
+  app.openapi(rotateLogKeyRoute, async (c) => {
+    const inst = c.get('instance');
+    const r = await audited(c, { action: 'log.key.rotate', scopes: [null], target: 'log' }, () => rotateLogKey(inst));
+    return c.json(r, 200);
+  });
   app.openapi(rotateKey, async (c) => {
     const body = (c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {}) ?? {};
     return c.json((await ceremony(c).rotate(c.req.valid('param').role, { pkcs11: body.pkcs11 })) as never, 200);

@@ -10,7 +10,9 @@ import { MetadataKind } from '@tufjs/models';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEntry } from '../../../shared/tlog/leaf.js';
-import { NoteSigner, parseVerifierKey } from '../../../shared/tlog/note.js';
+import { NoteSigner, openNote, parseVerifierKey } from '../../../shared/tlog/note.js';
+import { logKeyPath } from '../../../service/tlog/key.js';
+import { runCli } from '../../sync/client/support.js';
 import { parseTilePath } from '../../../shared/tlog/tiles.js';
 import { logKeyStated, INDEX_TARGET } from '../../../shared/trust-index.js';
 import { parseMetadata } from '../../../service/repo/tuf.js';
@@ -131,5 +133,43 @@ describe('the log key in the signed targets', () => {
     writeFileSync(join(other, 'log', 'checkpoint'), (await forked.checkpoint())!);
     await change('rotated-2');
     expect(await codeOf(fetchTrust(options(fetcher, other)))).toBe('LOG_INCONSISTENT');
+  });
+
+  it('is rotated by `keyshare key rotate log`: the targets state the new key, clients that pinned the old one and fresh ones accept, log verify too (the built CLI)', async () => {
+    const fetcher = new LogFetcher();
+    const cache = tempDir('keyshare-cache-');
+    await fetchTrust(options(fetcher, cache));
+    const before = await realKey();
+    const env = { KEYSHARE_SERVER: svc.url, KEYSHARE_TOKEN: svc.token };
+    const r = await runCli(['key', 'rotate', 'log', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { previous: string; key: string; timestampVersion: number };
+    expect(out.previous).toBe(before);
+    expect(out.key).not.toBe(before);
+    const key = parseVerifierKey(out.key);
+    expect(key.name).toBe(parseVerifierKey(before).name); // the same log
+    expect(await realKey()).toBe(out.key);
+    expect(readFileSync(logKeyPath(svc.dataDir), 'utf8')).toMatch(new RegExp(`^PRIVATE\\+KEY\\+${key.name.replace('/', '\\/')}\\+`));
+    const targets = parseMetadata(MetadataKind.Targets, svc.instance.publisher.latestMetadata('targets')!.bytes).signed;
+    expect(logKeyStated(targets.targets[INDEX_TARGET]?.custom)).toBe(out.key);
+    expect(svc.instance.publisher.latestMetadata('timestamp')!.version).toBe(out.timestampVersion);
+
+    // The rotation's checkpoint is signed by both keys (a client that has not read the new targets yet still verifies it).
+    const transition = (await served('checkpoint')).toString();
+    expect(openNote(transition, [parseVerifierKey(before)]).verified).toHaveLength(1);
+    expect(openNote(transition, [key]).verified).toHaveLength(1);
+    // The client that pinned the old key takes the stated one, its kept checkpoint checked with the old.
+    expect(await codeOf(fetchTrust(options(fetcher, cache)))).toBe('accepted');
+    expect(readFileSync(join(cache, 'log', 'key'), 'utf8').trim()).toBe(out.key);
+    expect(await codeOf(fetchTrust(options(fetcher)))).toBe('accepted');
+    // After the rotation's publish, the old key signs no more checkpoints.
+    await change('after-rotation');
+    const note = (await served('checkpoint')).toString();
+    expect(() => openNote(note, [parseVerifierKey(before)])).toThrow();
+    expect(openNote(note, [key]).verified).toHaveLength(1);
+    expect(await codeOf(fetchTrust(options(fetcher, cache)))).toBe('accepted');
+    const verify = await runCli(['log', 'verify', '--server', svc.url, '--root', join(svc.dataDir, 'root.json'), '--json']);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect((await runCli(['key', 'rotate', 'log', '--pkcs11', 'pkcs11:token=x'], { env })).stderr).toMatch(/BAD_REQUEST/);
   });
 });

@@ -247,13 +247,22 @@ describe('fetch and the log', () => {
 
 describe('keyshare log verify', () => {
   it('verifies every entry against the signed root and the served TUF files (the built CLI)', async () => {
-    const r = await runCli(['log', 'verify', '--server', svc.url, '--json']);
+    const r = await runCli(['log', 'verify', '--server', svc.url, '--root', join(svc.dataDir, 'root.json'), '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.size).toBe((await svc.instance.store.listMetadataVersions('timestamp')).length);
     expect(report.gaps).toEqual([]);
     expect(report.served.mismatched).toEqual([]);
     expect(report.served.checked).toBeGreaterThan(1);
+  });
+
+  it('takes the log key from the signed targets (--root), never from the server alone; a --log-key that is not the stated one is refused', async () => {
+    expect(errorCode(await runCli(['log', 'verify', '--server', svc.url]))).toBe('CONFIG_INVALID');
+    const other = join(tempDir(), 'other.vkey');
+    writeFileSync(other, NoteSigner.generate(parseVerifierKey((await get('key')).bytes.toString()).name).verifierKey());
+    expect(errorCode(await runCli(['log', 'verify', '--server', svc.url, '--root', join(svc.dataDir, 'root.json'), '--log-key', other]))).toBe('LOG_INCONSISTENT');
+    // Without --root, a --log-key given out of band is the key: this one signed no checkpoint.
+    expect(errorCode(await runCli(['log', 'verify', '--server', svc.url, '--log-key', other]))).toBe('LOG_INCONSISTENT');
   });
 
   it('finds an entry that differs from the served snapshot, and a log that does not extend --from', async () => {

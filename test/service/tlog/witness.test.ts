@@ -90,6 +90,7 @@ const options = (extra: Partial<FetchTrustOptions> = {}): FetchTrustOptions => (
   cache: tempDir('keyshare-cache-'),
   scopes: ['registry.acme.io'],
   witnesses: [{ text: witnessKey, where: 'w1.vkey' }],
+  witnessWaitMs: 0, // refusals at once; the wait has its own test
   ...extra,
 });
 
@@ -163,6 +164,34 @@ describe('a keyshare witness on loopback', () => {
     const bare = new LogFetcher();
     bare.serve = async (path) => (path === 'proof' ? Buffer.from(JSON.stringify({ ...proof, checkpoint: note.slice(0, note.indexOf('— witness.test/w1')) })) : null);
     expect(await codeOf(fetchTrust(options({ fetcher: bare })))).toBe('NOT_WITNESSED');
+  });
+
+  it('closes the freshness gap: a publish serves its version once its checkpoint is cosigned, and a client reads an uncosigned checkpoint again (bounded)', async () => {
+    await cosigned();
+    await change('fresh');
+    // No waiting here: the publish collected the cosignature before serving the new timestamp.
+    const served = await checkpoint();
+    expect(served).toContain('\n— witness.test/w1 ');
+    const ts = log.instance.publisher.latestMetadata('timestamp')!.version;
+    const fresh = await fetchTrust(options());
+    expect(fresh.log?.witnessedBy).toEqual(['witness.test/w1']);
+    expect(fresh.metadata.timestampVersion).toBe(ts);
+
+    // A checkpoint read before its cosignatures came (a publish elsewhere, a witness slower than the publish's wait):
+    // the client reads it again, each time checked in full, until it is cosigned or the wait ends.
+    const fetcher = new LogFetcher();
+    let reads = 0;
+    fetcher.serve = async (path) => {
+      // A server without /log/proof (issue 17), so that the checkpoint is read on its own.
+      if (path === 'proof') return null;
+      if (path !== 'checkpoint') return (await fetch(`${log.url}/log/${path}`)).arrayBuffer().then((b) => new Uint8Array(b));
+      reads++;
+      return Buffer.from(reads < 3 ? served.replace(/— witness\.test\/w1 .*\n/, '') : served);
+    };
+    expect(await codeOf(fetchTrust(options({ fetcher })))).toBe('NOT_WITNESSED');
+    reads = 0;
+    expect((await fetchTrust(options({ fetcher, witnessWaitMs: 4_000 }))).log?.witnessedBy).toEqual(['witness.test/w1']);
+    expect(reads).toBe(3);
   });
 
   it('copies the cosigned checkpoint into --static-dir (the bytes /log/checkpoint serves), and a client with the witness policy accepts the copy', async () => {
@@ -304,10 +333,10 @@ describe('a keyshare witness on loopback', () => {
     expect(report.entry.timestamp.version).toBe(ts);
     expect(report.served).toEqual({ snapshot: 'match', timestamp: 'match' });
     expect(report.previousVersion).toBeLessThan(ts);
-    const human = await runCli(['log', 'show', '2', '--server', log.url]);
+    const human = await runCli(['log', 'show', '2', '--server', log.url, '--root', join(log.dataDir, 'root.json')]);
     expect(human.stdout).toMatch(/^timestamp v2 is entry \d+ of the log keyshare\/[0-9a-f]{16} .*inclusion proof of \d+ hashes verified\n/);
     expect(human.stdout).toMatch(/keyshare diff --from \d+ --to 2/);
-    const missing = await runCli(['log', 'show', String(ts + 100), '--server', log.url]);
+    const missing = await runCli(['log', 'show', String(ts + 100), '--server', log.url, '--root', join(log.dataDir, 'root.json')]);
     expect(missing.stderr).toMatch(/^keyshare: NOT_LOGGED: /);
   });
 
