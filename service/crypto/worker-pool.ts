@@ -6,8 +6,9 @@
  * A task runs on one idle worker; the others queue. A task over its limit has its worker
  * terminated (its math cannot be interrupted otherwise) and refused with the caller's timeout
  * error; a worker that dies (a crash, its heap limit) fails only the task it was running. In
- * both cases the slot starts a new worker for the next task. A worker's start-up (loading its
- * module) does not count against a task's limit. Idle workers do not keep the process alive.
+ * both cases the slot starts a new worker at once. The pool starts whole with its first task; a
+ * worker's start-up (loading its module) does not count against a task's limit. Idle workers do
+ * not keep the process alive.
  *
  * The worker module answers `{ ready: true }` once loaded, then `{ id, value }` or
  * `{ id, error: { code, message } }` for each `{ id, task }` (parse-worker.ts).
@@ -42,6 +43,7 @@ interface Slot {
   ready: Promise<void>;
   current: Task | null;
   timer: NodeJS.Timeout | null;
+  loaded: boolean;
 }
 
 /** What a worker throws, as it crosses the thread boundary. */
@@ -56,6 +58,7 @@ export class WorkerPool {
   private readonly slots: (Slot | null)[];
   private readonly queue: Task[] = [];
   private nextId = 0;
+  private closing = false;
 
   constructor(private readonly options: PoolOptions) {
     this.slots = Array.from({ length: options.size }, () => null);
@@ -72,17 +75,29 @@ export class WorkerPool {
     });
   }
 
+  /** Starts the workers not started yet; resolves once every worker has loaded. */
+  async warm(): Promise<void> {
+    for (let i = 0; i < this.slots.length; i++) this.slots[i] ??= this.start(i);
+    await Promise.all(this.slots.map((s) => s?.ready));
+  }
+
   /** Terminates every worker; queued and running tasks fail. */
   async close(): Promise<void> {
+    this.closing = true;
     for (const t of this.queue.splice(0)) t.reject(stopped());
     await Promise.all(this.slots.map((s, i) => s && this.retire(i, s, stopped())));
   }
 
   private dispatch(): void {
-    for (let i = 0; i < this.slots.length && this.queue.length > 0; i++) {
-      const slot = (this.slots[i] ??= this.start(i));
-      if (slot.current) continue;
-      const task = this.queue.shift()!;
+    if (this.queue.length === 0) return;
+    // The whole pool starts with its first task, so that a second task finds a loaded worker.
+    for (let i = 0; i < this.slots.length; i++) this.slots[i] ??= this.start(i);
+    const idle = this.slots.map((s, i) => [s!, i] as const).filter(([s]) => !s.current);
+    // Loaded workers first.
+    idle.sort(([a], [b]) => Number(b.loaded) - Number(a.loaded));
+    for (const [slot, i] of idle) {
+      const task = this.queue.shift();
+      if (!task) return;
       slot.current = task;
       slot.worker.ref();
       void slot.ready.then(() => {
@@ -96,9 +111,12 @@ export class WorkerPool {
   private start(i: number): Slot {
     const worker = launch(this.options);
     let loaded!: () => void;
-    const slot: Slot = { worker, ready: new Promise<void>((r) => (loaded = r)), current: null, timer: null };
+    const slot: Slot = { worker, ready: new Promise<void>((r) => (loaded = r)), current: null, timer: null, loaded: false };
     worker.on('message', (m: { ready?: true; id?: number; value?: unknown; error?: WorkerError }) => {
-      if (m.ready) return loaded();
+      if (m.ready) {
+        slot.loaded = true;
+        return loaded();
+      }
       const task = slot.current;
       if (!task || m.id !== task.id) return;
       clearTimeout(slot.timer!);
@@ -115,10 +133,11 @@ export class WorkerPool {
     return slot;
   }
 
-  /** Ends a slot's worker, failing its task with `reason`; the next task starts a new one. */
+  /** Ends a slot's worker, failing its task with `reason`, and starts its replacement (unless closing). */
   private async retire(i: number, slot: Slot, reason: KeyshareError): Promise<void> {
     if (this.slots[i] !== slot) return;
-    this.slots[i] = null;
+    // A worker that never loaded is replaced with the next task, not now: no restart loop.
+    this.slots[i] = this.closing || !slot.loaded ? null : this.start(i);
     if (slot.timer) clearTimeout(slot.timer);
     slot.current?.reject(reason);
     slot.current = null;
