@@ -29,7 +29,8 @@ const outdir = join(root, 'dist/bundle');
 rmSync(outdir, { recursive: true, force: true });
 const { metafile } = await build({
   absWorkingDir: root,
-  entryPoints: { keyshare: 'cli/main.ts' },
+  // The parse workers (service/crypto/worker-pool.ts workerModule finds them next to the chunks).
+  entryPoints: { keyshare: 'cli/main.ts', 'parse-worker': 'service/crypto/parse-worker.ts', 'pgp-worker': 'service/crypto/pgp-worker.ts' },
   outdir,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,

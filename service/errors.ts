@@ -15,6 +15,8 @@ export const Codes = {
   BAD_CERTIFICATE: 'BAD_CERTIFICATE',
   BAD_PUBLIC_KEY: 'BAD_PUBLIC_KEY',
   UNSUPPORTED_KEY: 'UNSUPPORTED_KEY',
+  /** Issue 16, finding 1: untrusted key material took longer than its time limit to parse (service/crypto/untrusted.ts). */
+  PARSE_TIMEOUT: 'PARSE_TIMEOUT',
   BAD_PGP_KEY: 'BAD_PGP_KEY',
   APPLY_INVALID: 'APPLY_INVALID',
   BAD_REQUEST: 'BAD_REQUEST',

@@ -12,7 +12,8 @@ import { CrlCodes, caAnchors, certificateIssuerId, crlNumberDecimal } from './do
 import { storeCrl, type StoreCrlOptions } from './crl/store-crl.js';
 import { crlTargetPath } from './domain/trust.js';
 import { assertAnchorRemovable, assertScopeAppliable, assertScopeRemovable } from './domain/federation.js';
-import { parseCertificateChain, parseCrl } from './crypto/index.js';
+import { parseCrl } from './crypto/index.js';
+import { parseUntrustedChain } from './crypto/untrusted.js';
 import { checkScopeInTenant, listTenants } from './repo/tenants.js';
 import type { RevocationJournal } from './revocation-journal.js';
 import { unknownFields } from './domain/fields.js';
@@ -374,7 +375,7 @@ export class TrustService {
    */
   async certificateTarget(certificate: string, encoding: 'text' | 'base64' = 'text'): Promise<{ issuer: string; serial: string }> {
     const material = encoding === 'base64' ? new Uint8Array(Buffer.from(certificate, 'base64')) : certificate;
-    const [cert, ...given] = parseCertificateChain(material);
+    const [cert, ...given] = await parseUntrustedChain(material);
     return { issuer: certificateIssuerId(cert!, caAnchors(await this.store.listAnchors()), given), serial: cert!.serialHex };
   }
 

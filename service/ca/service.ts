@@ -8,7 +8,8 @@
  */
 import { generateCaKeyPem, normalizeCaKeyPem, openCaKey } from '../crypto/ca-key.js';
 import { caSubject, issueCaCertificate, parseSubjectBase, type SubjectBase } from '../crypto/ca.js';
-import { parseCertificate, parseCertificateChain, verifyCertificateSignature, type ParsedCertificate } from '../crypto/index.js';
+import { parseCertificate, verifyCertificateSignature, type ParsedCertificate } from '../crypto/index.js';
+import { parseUntrustedChain } from '../crypto/untrusted.js';
 import { assertModuleAllowed, redactUri } from '../crypto/pkcs11.js';
 import { buildAnchor } from '../domain/anchor.js';
 import { checkCaName, DEFAULT_CA_VALIDITY_MS, RateLimiter, TSA_NAME } from '../domain/ca.js';
@@ -130,7 +131,7 @@ export class CaService {
       let rootKeyPath: string | null = null;
       let rootKey: Awaited<ReturnType<typeof openCaKey>> | null = null;
       if (input.certificate) {
-        [certificate, root] = importedChain(input.certificate);
+        [certificate, root] = await importedChain(input.certificate);
         if (!Buffer.from(certificate.spkiDer).equals(Buffer.from(key.spki))) throw new KeyshareError(CaCodes.CA_KEY_MISMATCH, 'the key is not the CA certificate\'s key');
       } else {
         const validityMs = input.validity ? parseDuration(input.validity) : DEFAULT_CA_VALIDITY_MS;
@@ -286,8 +287,8 @@ export class CaService {
 }
 
 /** `ca import`: the CA certificate first, then optionally its chain; the root is the self-signed one, if any. */
-function importedChain(pem: string): [ParsedCertificate, ParsedCertificate | null] {
-  const [cert, ...rest] = parseCertificateChain(pem);
+async function importedChain(pem: string): Promise<[ParsedCertificate, ParsedCertificate | null]> {
+  const [cert, ...rest] = await parseUntrustedChain(pem);
   if (!cert!.isCA) throw new KeyshareError(Codes.NOT_A_CA, `"${cert!.subject}" is not a CA certificate (basicConstraints cA is not set)`);
   const selfSigned = (c: ParsedCertificate) => c.issuer === c.subject && verifyCertificateSignature(c, c).ok;
   if (selfSigned(cert!)) return [cert!, null];

@@ -1,8 +1,7 @@
 /** Guesses what kind of trust material some input is, without throwing. */
 import { asText, decodePem, isDerSequence, isPrivateKeyDer, isPrivateKeyLabel } from './encoding.js';
-import { parseCertificate } from './x509.js';
 import { parsePublicKey } from './public-key.js';
-import { screenCertificateDer } from './x509-screen.js';
+import { hasCertificateOutline, screenCertificateDer } from './x509-screen.js';
 import { KeyshareError, Codes } from '../errors.js';
 
 /**
@@ -47,7 +46,8 @@ function detectBinary(bytes: Uint8Array): MaterialKind {
   if (isDerSequence(bytes)) {
     // Over the certificate caps (issue 16, finding 1) it is no key either: no parser sees it.
     if (!parses(() => screenCertificateDer(bytes))) return 'unknown';
-    if (parses(() => parseCertificate(bytes))) return 'certificate';
+    // Its outline, not a parse: the parse of an upload runs in the worker pool (untrusted.ts).
+    if (hasCertificateOutline(bytes)) return 'certificate';
     if (isPrivateKeyDer(bytes)) return 'privateKey';
     if (parses(() => parsePublicKey(bytes))) return 'publicKey';
     return 'unknown';

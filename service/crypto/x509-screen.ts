@@ -79,3 +79,15 @@ export function screenCertificateDer(der: Uint8Array): void {
   const count = list ? (children(der, list.start, list.end)?.length ?? 0) : 0;
   if (count > X509_LIMITS.extensions) throw bad(`the certificate has ${count} extensions, more than ${X509_LIMITS.extensions}`);
 }
+
+/**
+ * Whether DER has the outline of a certificate (RFC 5280 4.1: a SEQUENCE of tbsCertificate
+ * SEQUENCE, signatureAlgorithm SEQUENCE and signatureValue BIT STRING), without parsing it:
+ * telling the kind of an upload must not run the certificate parser on the event loop.
+ */
+export function hasCertificateOutline(der: Uint8Array): boolean {
+  const root = tlvAt(der, 0, der.length);
+  if (!root || root.tag !== 0x30 || root.end !== der.length) return false;
+  const parts = children(der, root.start, root.end);
+  return parts !== null && parts.length === 3 && parts[0]!.tag === 0x30 && parts[1]!.tag === 0x30 && parts[2]!.tag === 0x03;
+}

@@ -6,11 +6,11 @@ import {
   certificateValidity,
   checkCertificateKey,
   detectMaterial,
-  parseCertificate,
   parsePgpPublicKey,
   parsePublicKey,
   type ParsedCertificate,
 } from '../crypto/index.js';
+import { parseUntrustedCertificate } from '../crypto/untrusted.js';
 import { Codes, KeyshareError } from '../errors.js';
 import type { AnchorRecord, AnchorType, CertificateAnchorType } from './types.js';
 
@@ -50,10 +50,10 @@ export async function anchorIdOf(input: Omit<AnchorInput, 'scope'>): Promise<str
   const material = input.certificate ?? input.publicKey;
   if (typeof material !== 'string' && !(material instanceof Uint8Array)) return null;
   try {
-    if (input.certificate !== undefined) return parseCertificate(material).id;
+    if (input.certificate !== undefined) return (await parseUntrustedCertificate(material)).id;
     switch (detectMaterial(material)) {
       case 'certificate':
-        return parseCertificate(material).id;
+        return (await parseUntrustedCertificate(material)).id;
       case 'publicKey':
         return parsePublicKey(material).id;
       case 'pgp':
@@ -67,12 +67,12 @@ export async function anchorIdOf(input: Omit<AnchorInput, 'scope'>): Promise<str
 }
 
 /**
- * Parses a certificate; when that fails on a public key, says to use --key. Material is
- * decoded once on the way that succeeds (issue 16, finding 1: uploads are parsed on the event loop).
+ * Parses a certificate, in the worker pool (issue 16, finding 1: never on the event loop);
+ * when that fails on a public key, says to use --key.
  */
-function certificateOrKeyHint(material: string | Uint8Array): ParsedCertificate {
+async function certificateOrKeyHint(material: string | Uint8Array): Promise<ParsedCertificate> {
   try {
-    return parseCertificate(material);
+    return await parseUntrustedCertificate(material);
   } catch (e) {
     const kind = detectMaterial(material);
     if (kind === 'publicKey' || kind === 'pgp') throw invalid('this is a public key, not a certificate: use --key');
@@ -80,12 +80,12 @@ function certificateOrKeyHint(material: string | Uint8Array): ParsedCertificate 
   }
 }
 
-function certificateAnchor(input: AnchorInput, material: string | Uint8Array, now: Date): AnchorRecord {
+async function certificateAnchor(input: AnchorInput, material: string | Uint8Array, now: Date): Promise<AnchorRecord> {
   const type = input.type ?? 'ca';
   if (!(CERTIFICATE_ANCHOR_TYPES as readonly string[]).includes(type)) {
     throw invalid(`a certificate anchor has type ${CERTIFICATE_ANCHOR_TYPES.join('|')}, not "${type}"`);
   }
-  const cert = certificateOrKeyHint(material);
+  const cert = await certificateOrKeyHint(material);
   // Issue 16: the certificate's key is held to the allow-list (UNSUPPORTED_KEY) before anything else.
   checkCertificateKey(cert.spkiDer);
   // RFC 5280 4.2: a certificate with a critical extension the verifier does not recognise is rejected.

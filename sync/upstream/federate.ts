@@ -23,7 +23,8 @@
  * Revocations only ever restrict and are never removed by federation: each document's
  * revocations are added (idempotently) at its scope, so a local revocation always wins.
  */
-import { checkCertificateKey, parseCertificate, parsePgpPublicKey, parsePublicKey } from '../../service/crypto/index.js';
+import { checkCertificateKey, parsePgpPublicKey, parsePublicKey } from '../../service/crypto/index.js';
+import { parseUntrustedCertificate } from '../../service/crypto/untrusted.js';
 import { normalizeIdentities, shortId } from '../../service/domain/anchor.js';
 import { parseScope, trustTargetPath } from '../../service/domain/scope.js';
 import {
@@ -108,7 +109,7 @@ export class AnchorParser {
     } catch (e) {
       const message = `anchor ${a.id}: ${isKeyshareError(e) ? e.message : (e as Error).message}`;
       // The allow-list's refusal keeps its code, whichever way the key came (issue 16, key-policy.ts).
-      if (isKeyshareError(e) && e.code === Codes.UNSUPPORTED_KEY) throw new KeyshareError(Codes.UNSUPPORTED_KEY, `${where}: ${message}`, { cause: e });
+      if (isKeyshareError(e) && (e.code === Codes.UNSUPPORTED_KEY || e.code === Codes.PARSE_TIMEOUT)) throw new KeyshareError(Codes.UNSUPPORTED_KEY, `${where}: ${message}`, { cause: e });
       throw invalid(message, e);
     }
     let trustedIdentities: string[] | null = null;
@@ -137,7 +138,8 @@ async function parseMaterial(type: string, id: string, material: string): Promis
   }
   // A federated certificate is taken as the origin published it: the CA and validity checks
   // were the origin's, at the time it accepted the anchor.
-  const c = parseCertificate(material);
+  // Parsed in the worker pool, within its time limit (issue 16, finding 1).
+  const c = await parseUntrustedCertificate(material);
   if (c.id !== id) throw new Error(`the certificate's ID is ${c.id}`);
   // Issue 16: but its key is held to this service's allow-list, before any signature is checked with it.
   checkCertificateKey(c.spkiDer);

@@ -11,7 +11,8 @@ import { readFixtureText } from '../../fixtures/index.js';
 import { parsePgpPublicKey } from '../../service/crypto/index.js';
 import { pgpFactsInWorker } from '../../service/crypto/sandbox.js';
 import { armorPublicKey, craftPgpKey, DSA_BOMB, RSA_16384, type CraftedKey } from '../support/pgp-craft.js';
-import { certificatePem, craftCertificate, craftCertificateForKey, dsaSpki, nestedDer, rsaSpki } from '../support/x509-craft.js';
+import { certificatePem, craftCertificate, craftCertificateForKey, dsaSpki, nestedDer, rsaSpki, slowCertificate } from '../support/x509-craft.js';
+import { PARSE_TIME_LIMIT_MS, warmParsePool } from '../../service/crypto/untrusted.js';
 import { createHash, createPublicKey } from 'node:crypto';
 import { parseCertificateChain } from '../../service/crypto/index.js';
 import { KeyshareError } from '../../service/errors.js';
@@ -55,11 +56,15 @@ async function slowestHealthzDuring(work: () => Promise<unknown>): Promise<numbe
  * of them. Other test files share the 2 cores, so one try can lose the CPU; a bomb that is
  * parsed (7.7 s before the fix, /healthz 6.9 s) fails every try.
  */
-async function expectRefusedQuickly(body: Record<string, string>, code: string): Promise<void> {
+async function expectRefusedQuickly(body: Record<string, string> | (() => Promise<Record<string, string>>), code: string | string[], withinMs = 100): Promise<void> {
+  const codes = Array.isArray(code) ? code : [code];
   const tries: { took: number; slowest: number; noise: number }[] = [];
-  // Encoded before the clock starts: this test's client shares the event loop with the service.
-  const encoded = new TextEncoder().encode(JSON.stringify(body));
   for (let i = 0; i < 3; i++) {
+    // Encoded before the clock starts: this test's client shares the event loop with the service.
+    const encoded = new TextEncoder().encode(JSON.stringify(typeof body === 'function' ? await body() : body));
+    // A worker terminated at its time limit by the last try has been replaced (its start-up,
+    // from the sources with tsx here, is CPU this 2-core machine's other work shares).
+    await warmParsePool();
     let res!: Response;
     let took = 0;
     const slowest = await slowestHealthzDuring(async () => {
@@ -72,14 +77,14 @@ async function expectRefusedQuickly(body: Record<string, string>, code: string):
       took = performance.now() - t;
     });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ code });
+    expect(codes).toContain(((await res.json()) as { code: string }).code);
     // The limits hold over what this (shared, busy) machine costs anyway: the slowest
     // /healthz of an idle spell of the same service.
     const noise = await slowestHealthzDuring(() => new Promise((r) => setTimeout(r, 150)));
     tries.push({ took, slowest, noise });
-    if (took < 100 + noise && slowest < 50 + noise) break;
+    if (took < withinMs + noise && slowest < 50 + noise) break;
   }
-  expect(tries.some((t) => t.took < 100 + t.noise && t.slowest < 50 + t.noise), JSON.stringify(tries)).toBe(true);
+  expect(tries.some((t) => t.took < withinMs + t.noise && t.slowest < 50 + t.noise), JSON.stringify(tries)).toBe(true);
 }
 
 const bombs: [string, CraftedKey][] = [
@@ -157,6 +162,17 @@ describe("when a certificate's key is outside the key allow-list (RSA 2048-8192,
       const res = await service.api('POST', `${scopePath('registry.acme.io')}/anchors`, { certificate: certificatePem(await craftCertificateForKey(spki, name)) });
       expect(res.status, JSON.stringify(res.body)).toBe(201);
     }
+  });
+});
+
+describe('when an editor uploads a certificate that passes every cap but is slow to parse', () => {
+  it('is parsed in the worker pool: refused within its time limit, /healthz under 50 ms meanwhile', async () => {
+    // A few hundred ms of ASN.1 parsing, twice per upload (its audit target, then the anchor):
+    // on the event loop /healthz waited 360-630 ms. Each try a new certificate (untrusted.ts
+    // remembers recent outcomes). Parsed within the limit it is refused for its critical
+    // extension; past it, PARSE_TIMEOUT.
+    const body = async () => ({ certificate: certificatePem(await slowCertificate()) });
+    await expectRefusedQuickly(body, ['BAD_CERTIFICATE', 'PARSE_TIMEOUT'], PARSE_TIME_LIMIT_MS + 250);
   });
 });
 
