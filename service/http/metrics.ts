@@ -9,8 +9,8 @@
 import type { MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Instance } from '../instance.js';
-import type { Store } from '../store/index.js';
+import type { Instance, InstanceRecords } from '../instance.js';
+import type { UpstreamRecords } from '../store/port.js';
 import { isBinRole } from '../repo/layout.js';
 import type { AppEnv } from './context.js';
 import { probeDatabase } from '../health.js';
@@ -74,7 +74,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
   const http = requestMetrics(registers);
   const countPublish = publishMetrics(registers);
   const countRefusal = refusalMetrics(registers);
-  const reads = scrapeReads(instance.store);
+  const reads = scrapeReads(instance.records);
   healthGauges(registers, instance.publisher, reads);
   roleGauges(registers, instance.publisher, reads, clock);
   upstreamGauges(registers, reads, clock);
@@ -166,8 +166,8 @@ function refusalMetrics(registers: Registers): Metrics['countRefusal'] {
   return (code: string) => refusals.labels(code).inc();
 }
 
-/** What a scrape reads from the store. */
-export type MetricsRecords = Pick<Store, 'changeSeq' | 'latestMetadataAll' | 'upstreamSummaries' | 'listAnchors' | 'crlSummaries' | 'listUpstreams'>;
+/** The store's records a scrape reads. */
+type MetricsRecords = Pick<InstanceRecords, 'changes' | 'repository' | 'upstreams' | 'trust' | 'crls'>;
 type RoleState = Map<string, { version: number; expires: number }>;
 
 /**
@@ -175,8 +175,8 @@ type RoleState = Map<string, { version: number; expires: number }>;
  * /metrics always answers. The database is probed first (with a timeout); the gauges read from
  * it are left out of a scrape while it is down, and a failed read leaves its gauge empty.
  */
-function scrapeReads(store: MetricsRecords) {
-  const database = perScrape(() => probeDatabase(store));
+function scrapeReads(records: MetricsRecords) {
+  const database = perScrape(() => probeDatabase(records.changes));
   const fromDatabase = <T>(read: () => Promise<T>, empty: T) => async (): Promise<T> => {
     if ((await database.get()) === 'down') return empty;
     try {
@@ -188,7 +188,7 @@ function scrapeReads(store: MetricsRecords) {
   /** Per-role state: top-level roles by name; the hashed bins as one series ("bins": the soonest expiry, the highest version). */
   const roleState = perScrape(fromDatabase(async () => {
     const out: RoleState = new Map();
-    for (const m of await store.latestMetadataAll()) {
+    for (const m of await records.repository.latestMetadataAll()) {
       const role = isBinRole(m.role) ? 'bins' : m.role;
       const expires = Date.parse(m.expires);
       const seen = out.get(role);
@@ -196,11 +196,11 @@ function scrapeReads(store: MetricsRecords) {
     }
     return out;
   }, new Map() as RoleState));
-  const upstreams = perScrape(fromDatabase(() => store.upstreamSummaries(), []));
-  const anchorExpiries = perScrape(fromDatabase(async () => (await store.listAnchors()).flatMap((a) => (a.notAfter ? [Date.parse(a.notAfter)] : [])), [] as number[]));
-  const crls = perScrape(fromDatabase(() => store.crlSummaries(), []));
+  const upstreams = perScrape(fromDatabase(() => records.upstreams.upstreamSummaries(), []));
+  const anchorExpiries = perScrape(fromDatabase(async () => (await records.trust.listAnchors()).flatMap((a) => (a.notAfter ? [Date.parse(a.notAfter)] : [])), [] as number[]));
+  const crls = perScrape(fromDatabase(() => records.crls.crlSummaries(), []));
   // (the upstream rows with their state: the summaries leave out the origin's expiry)
-  const origins = perScrape(fromDatabase(() => store.listUpstreams(), [] as Awaited<ReturnType<MetricsRecords['listUpstreams']>>));
+  const origins = perScrape(fromDatabase(() => records.upstreams.listUpstreams(), [] as Awaited<ReturnType<UpstreamRecords['listUpstreams']>>));
   const all = [database, roleState, upstreams, anchorExpiries, crls, origins];
   return {
     database: database.get,

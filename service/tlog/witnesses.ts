@@ -48,7 +48,7 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const textOf = (note: string) => note.slice(0, note.lastIndexOf('\n\n') + 1);
 
 export class WitnessConfig {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Pick<Store, 'getMeta' | 'swapMeta'>) {}
 
   async list(): Promise<WitnessRecord[]> {
     const text = await this.store.getMeta(WITNESSES_META);
