@@ -22,15 +22,14 @@
  * says so. `sameVersions` restores the exact versions instead, with a warning that clients
  * that saw later ones will refuse the repository until it publishes past them.
  */
-import { once } from 'node:events';
-import { chmodSync, closeSync, copyFileSync, createReadStream, writeFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join, resolve, sep } from 'node:path';
-import { createGunzip } from 'node:zlib';
+import { chmodSync, copyFileSync, createReadStream, writeFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { sha256Hex as sha256 } from './crypto/encoding.js';
 import { Metadata, MetadataKind, type Root, type Targets } from '@tufjs/models';
 import { KeyshareError, Codes, isKeyshareError } from './errors.js';
 import { makeDirs } from '../shared/fs.js';
+import { extractTar, type TarRules } from '../shared/safe-tar.js';
 import { dbPath, isInitialized, rootPath } from './instance.js';
 import { keysDir } from './repo/keys.js';
 import { DEFAULT_EXPIRY, type ExpiryConfig } from './repo/layout.js';
@@ -41,7 +40,6 @@ import { RESTORED_FROM_META } from './restore-guard.js';
 import { AuditLog } from './audit/log.js';
 import { attachLog } from './tlog/log.js';
 import { SqliteStore, databaseKind, storeDatabase, type Store } from './store/index.js';
-import { SharedCodes } from '../shared/errors.js';
 
 export const BackupCodes = {
   /** Not a keyshare backup: not a tar, a missing or malformed backup.json, unknown files, a damaged database. */
@@ -451,106 +449,24 @@ export async function verifyStoredRepository(store: Store, rootJson: Buffer): Pr
   return root.signed;
 }
 
+/** What a backup may hold (shared/safe-tar.ts: the one safe extractor). */
+const BACKUP_TAR_RULES: TarRules = {
+  what: 'backup',
+  limits: { maxArchiveBytes: LIMITS.maxDbBytes + 64 * MiB, maxTotalBytes: LIMITS.maxDbBytes + 64 * MiB, maxFiles: LIMITS.maxFiles },
+  fileCap(rel) {
+    if (rel !== BACKUP_JSON && rel !== DB_FILE && rel !== 'root.json' && !OPTIONAL_FILES.includes(rel) && !KEY_FILE.test(rel)) throw invalid(`unexpected file ${JSON.stringify(rel.slice(0, 200))} in the backup`);
+    return rel === DB_FILE ? LIMITS.maxDbBytes : LIMITS.maxFileBytes;
+  },
+  directoryAllowed: (rel) => rel === 'keys',
+  errors: {
+    invalid,
+    tooLarge: (m) => new KeyshareError(BackupCodes.BACKUP_TOO_LARGE, m),
+    traversal: (m) => new KeyshareError(BackupCodes.PATH_TRAVERSAL, m),
+  },
+};
+
 /** Extracts a backup into the empty directory `dest`, with limits; returns each file with its size. */
-async function extractBackup(file: string, dest: string): Promise<Map<string, number>> {
-  let size: number;
-  try {
-    size = statSync(file).size;
-    if (!statSync(file).isFile()) throw new Error('not a regular file');
-  } catch (e) {
-    throw new KeyshareError(SharedCodes.FILE_NOT_READABLE, `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  if (size > LIMITS.maxDbBytes + 64 * MiB) throw new KeyshareError(BackupCodes.BACKUP_TOO_LARGE, `the backup is ${size} bytes`);
-  const head = Buffer.alloc(2);
-  const fd = openSync(file, 'r');
-  try {
-    readSync(fd, head, 0, 2, 0);
-  } finally {
-    closeSync(fd);
-  }
-  const gzip = head[0] === 0x1f && head[1] === 0x8b;
-  const { Parser } = await import('tar');
-  const root = resolve(dest);
-  const files = new Map<string, number>();
-  const open = new Set<number>();
-  let failure: unknown = null;
-  const fail = (e: unknown) => void (failure ??= e);
-  let sawEof = false;
-  let total = 0;
-  const parser = new Parser({
-    strict: true,
-    maxMetaEntrySize: 64 * 1024,
-    onReadEntry: (entry) => {
-      if (failure) return void entry.resume();
-      try {
-        const rel = entry.path.replace(/^\.\//, '');
-        if (entry.type === 'SymbolicLink' || entry.type === 'Link') throw new KeyshareError(BackupCodes.PATH_TRAVERSAL, `the backup holds a link (${JSON.stringify(rel.slice(0, 200))})`);
-        if (rel.startsWith('/') || rel.split('/').includes('..')) throw new KeyshareError(BackupCodes.PATH_TRAVERSAL, `the entry ${JSON.stringify(rel.slice(0, 200))} leaves the backup`);
-        if (entry.type === 'Directory' && rel.replace(/\/$/, '') === 'keys') return void entry.resume();
-        if (entry.type !== 'File' && entry.type !== 'OldFile') throw invalid(`the backup holds a ${entry.type} entry; backups hold regular files only`);
-        if (rel !== BACKUP_JSON && rel !== DB_FILE && rel !== 'root.json' && !OPTIONAL_FILES.includes(rel) && !KEY_FILE.test(rel)) throw invalid(`unexpected file ${JSON.stringify(rel.slice(0, 200))} in the backup`);
-        if (files.size >= LIMITS.maxFiles) throw new KeyshareError(BackupCodes.BACKUP_TOO_LARGE, 'the backup holds too many files');
-        const cap = rel === DB_FILE ? LIMITS.maxDbBytes : LIMITS.maxFileBytes;
-        if (entry.size > cap) throw new KeyshareError(BackupCodes.BACKUP_TOO_LARGE, `${rel} is ${entry.size} bytes; the limit is ${cap}`);
-        const target = join(root, rel);
-        if (!target.startsWith(root + sep)) throw new KeyshareError(BackupCodes.PATH_TRAVERSAL, `the entry ${rel} leaves the backup`);
-        mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
-        let out: number;
-        try {
-          out = openSync(target, 'wx', 0o600);
-        } catch (e) {
-          throw invalid(`${rel} appears twice in the backup`, e);
-        }
-        open.add(out);
-        let written = 0;
-        entry.on('data', (chunk: Buffer) => {
-          if (failure) return;
-          written += chunk.length;
-          if (written > cap) return fail(new KeyshareError(BackupCodes.BACKUP_TOO_LARGE, `${rel} is larger than ${cap} bytes`));
-          writeSync(out, chunk);
-        });
-        entry.on('end', () => {
-          closeSync(out);
-          open.delete(out);
-          if (written !== entry.size) return fail(invalid(`${rel} is cut short (the archive is truncated)`));
-          files.set(rel, written);
-        });
-      } catch (e) {
-        fail(e);
-        entry.resume();
-      }
-    },
-  });
-  parser.on('error', (e: Error) => fail(invalid(`not a valid tar archive: ${e.message}`, e)));
-  parser.on('eof', () => (sawEof = true));
-  const ended = new Promise<void>((res) => {
-    parser.on('end', () => res());
-    parser.on('close', () => res());
-    parser.on('error', () => res());
-  });
-  const source = createReadStream(file);
-  const stream = gzip ? source.pipe(createGunzip()) : source;
-  if (gzip) source.on('error', (e) => stream.destroy(e));
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > LIMITS.maxDbBytes + 64 * MiB) throw new KeyshareError(BackupCodes.BACKUP_TOO_LARGE, 'the backup expands past the size limit');
-      if (!parser.write(chunk)) await Promise.race([once(parser, 'drain'), ended]);
-      if (failure || sawEof) break;
-    }
-  } catch (e) {
-    fail(isKeyshareError(e) ? e : invalid(`cannot read the backup: ${(e as Error).message}`, e));
-  } finally {
-    source.destroy();
-    if (stream !== source) stream.destroy();
-  }
-  if (!failure) {
-    parser.end();
-    await ended;
-  }
-  for (const fd of open) closeSync(fd);
-  if (failure) throw failure;
-  if (!sawEof) throw invalid('the archive is truncated: it has no end-of-archive marker');
-  return files;
+function extractBackup(file: string, dest: string): Promise<Map<string, number>> {
+  return extractTar(file, dest, BACKUP_TAR_RULES);
 }
 

@@ -12,6 +12,9 @@ import { planOf, type ScopePlan } from './domain/plan.js';
 import { effectiveTrust, type TrustContent } from './domain/trust.js';
 import type { AnchorRecord, ScopeRecord } from './domain/types.js';
 import type { Store } from './store/index.js';
+
+/** What a plan reads, and the transaction it rolls back. */
+export type DryRunRecords = Pick<Store, 'transaction' | 'listScopes' | 'listAnchors' | 'listRevocations' | 'listCrls' | 'listAnchorBlocks' | 'getCa'>;
 import { tsaSignersOf } from './ca/tsa.js';
 
 const planning = new AsyncLocalStorage<boolean>();
@@ -30,7 +33,7 @@ export interface DryRun<T> {
 }
 
 /** Runs `write` and undoes it; returns its result and the plan of what it would change. */
-export async function dryRun<T>(store: Store, write: () => Promise<T>): Promise<DryRun<T>> {
+export async function dryRun<T>(store: DryRunRecords, write: () => Promise<T>): Promise<DryRun<T>> {
   let out: DryRun<T> | null = null;
   await planning.run(true, async () => {
     try {
@@ -48,7 +51,7 @@ export async function dryRun<T>(store: Store, write: () => Promise<T>): Promise<
 }
 
 /** Every defined scope's effective trust, as the publisher computes it (service/domain/trust.ts). */
-export async function effectiveTrustOfAll(store: Store): Promise<Map<string, TrustContent>> {
+export async function effectiveTrustOfAll(store: DryRunRecords): Promise<Map<string, TrustContent>> {
   const scopes = await store.listScopes();
   const byName = new Map(scopes.map((s) => [s.scope, s]));
   const anchorsByScope = new Map<string, AnchorRecord[]>();

@@ -8,6 +8,9 @@ import { diffOf, HistoryCodes, trustStateOf } from './domain/history.js';
 import type { ScopePlan } from './domain/plan.js';
 import type { Store } from './store/index.js';
 
+/** What the version history reads (RepositoryRecords and RolloutRecords of the store). */
+export type HistoryRecords = Pick<Store, 'latestMetadata' | 'listTrustHistory' | 'trustHistoryAt'>;
+
 export interface VersionDiff {
   from: number;
   to: number;
@@ -16,12 +19,12 @@ export interface VersionDiff {
 }
 
 /** The newest published timestamp version (0 before the first publish). */
-export async function latestVersion(store: Store): Promise<number> {
+export async function latestVersion(store: HistoryRecords): Promise<number> {
   return (await store.latestMetadata('timestamp'))?.version ?? 0;
 }
 
 /** What changed from `from` (default: the version before `to`) to `to` (default: the newest), for the scopes under `scope`. */
-export async function diffVersions(store: Store, q: { from?: number; to?: number; scope?: string | null }): Promise<VersionDiff> {
+export async function diffVersions(store: HistoryRecords, q: { from?: number; to?: number; scope?: string | null }): Promise<VersionDiff> {
   const latest = await latestVersion(store);
   const to = q.to ?? latest;
   const from = q.from ?? Math.max(0, to - 1);
@@ -40,7 +43,7 @@ export interface VersionEntry {
 }
 
 /** The newest `limit` versions that changed trust, each with its diff from the one before it. */
-export async function recentVersions(store: Store, limit: number): Promise<VersionEntry[]> {
+export async function recentVersions(store: HistoryRecords, limit: number): Promise<VersionEntry[]> {
   const latest = await latestVersion(store);
   // A publish touches at most a few thousand documents in practice; the window bounds the read.
   const rows = await store.listTrustHistory({ after: Math.max(0, latest - 10 * limit), upTo: latest, limit: 20_000 });

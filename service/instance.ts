@@ -21,6 +21,10 @@ import { loadTenantSigners } from './repo/tenants.js';
 import { MetadataKind } from '@tufjs/models';
 import { FileSigner } from './crypto/signer.js';
 import { SqliteStore, databaseKind, dbPath, openStore, storeDatabase, supportedDatabase, type Store } from './store/index.js';
+import type { ChangeRecords, CrlRecords, RepositoryRecords, TokenRecords, TrustRecords, UpstreamRecords } from './store/port.js';
+import type { HistoryRecords } from './history.js';
+import type { RolloutStore } from './rollout.js';
+import type { DryRunRecords } from './dry-run.js';
 import { TrustService } from './trust-service.js';
 import { TenantService } from './tenant-service.js';
 import { RootCeremony } from './root-ceremony.js';
@@ -145,9 +149,29 @@ export interface OpenOptions {
   outbound?: AddressPolicy;
 }
 
+/**
+ * The store's records as the handlers take them (issue 22: narrow ports, never the whole store):
+ * one port per concern (service/store/ports/), and what one service function reads. Each is the
+ * instance's one store, typed narrowly.
+ */
+export interface InstanceRecords {
+  trust: TrustRecords;
+  crls: CrlRecords;
+  tokens: TokenRecords;
+  repository: RepositoryRecords;
+  upstreams: UpstreamRecords;
+  /** Settings (meta) and the change counter. */
+  changes: ChangeRecords;
+  history: HistoryRecords;
+  rollout: RolloutStore;
+  dryRun: DryRunRecords;
+}
+
 export interface Instance {
   dataDir: string;
+  /** The whole store: for the composition (openInstance, the server); handlers take `records`. */
   store: Store;
+  records: InstanceRecords;
   publisher: Publisher;
   /** The repository being served, as /tuf/, the feed and the static copy read it (repo/served.ts). */
   served: ServedView;
@@ -243,6 +267,7 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
   return {
     dataDir,
     store,
+    records: { trust: store, crls: store, tokens: store, repository: store, upstreams: store, changes: store, history: store, rollout: store, dryRun: store },
     publisher,
     served: publisher.served,
     service,

@@ -8,8 +8,11 @@ import { KeyshareError } from './errors.js';
 import { checkReport, ClientCodes, clientMatches, rolloutOf, type ClientSummary, type Rollout } from './domain/clients.js';
 import { firstVersionCarrying, type RevocationRef } from './domain/history.js';
 import { scopeContains } from './domain/scope.js';
-import { latestVersion } from './history.js';
+import { latestVersion, type HistoryRecords } from './history.js';
 import type { ClientRecord, Store } from './store/index.js';
+
+/** What client reports and rollouts read and write. */
+export type RolloutStore = Pick<Store, 'listClients' | 'listRevocations' | 'listTrustDocs' | 'listTrustHistory' | 'putClientReport'> & HistoryRecords;
 
 export interface ClientLimitsConfig {
   /** The most clients kept; a new client's report beyond it is refused with CLIENTS_FULL. */
@@ -25,7 +28,7 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimitsConfig = { cap: 10_000, ttlMs: 3
 const since = (now: Date, limits: ClientLimitsConfig) => new Date(now.getTime() - limits.ttlMs).toISOString();
 
 /** Stores a report made with client token `tokenId` (REPORT_INVALID, CLIENTS_FULL). */
-export async function recordReport(store: Store, tokenId: string, body: unknown, now: Date, limits: ClientLimitsConfig): Promise<ClientRecord> {
+export async function recordReport(store: RolloutStore, tokenId: string, body: unknown, now: Date, limits: ClientLimitsConfig): Promise<ClientRecord> {
   const report = checkReport(body);
   const latest = await latestVersion(store);
   if (report.version > latest) throw new KeyshareError(ClientCodes.REPORT_INVALID, `version ${report.version} was never published here (the newest is ${latest})`);
@@ -39,7 +42,7 @@ export async function recordReport(store: Store, tokenId: string, body: unknown,
 const stateOf = (c: ClientRecord) => ({ ...c, summary: c.summary as ClientSummary | null });
 
 /** The clients that reported within the expiry, filtered as `clients ls` asks. */
-export async function listClients(store: Store, now: Date, limits: ClientLimitsConfig, filter: { behind?: number | null; labels?: Record<string, string> } = {}): Promise<ClientRecord[]> {
+export async function listClients(store: RolloutStore, now: Date, limits: ClientLimitsConfig, filter: { behind?: number | null; labels?: Record<string, string> } = {}): Promise<ClientRecord[]> {
   return (await store.listClients(since(now, limits))).filter((c) => clientMatches(stateOf(c), filter));
 }
 
@@ -55,7 +58,7 @@ export interface RevocationRollout extends Rollout {
  * history of its scope's document (or of any scope under it; without a scope, of any scope: a
  * revocation without scope reaches every document in the same publish).
  */
-async function carriedFrom(store: Store, ref: RevocationRef, scope: string | null, latest: number): Promise<number | null> {
+async function carriedFrom(store: RolloutStore, ref: RevocationRef, scope: string | null, latest: number): Promise<number | null> {
   const docs = (await store.listTrustDocs()).map((d) => d.scope);
   const witness = scope !== null && docs.includes(scope) ? scope : docs.find((s) => scope === null || scopeContains(scope, s));
   if (witness === undefined) return null;
@@ -63,7 +66,7 @@ async function carriedFrom(store: Store, ref: RevocationRef, scope: string | nul
 }
 
 /** For each revocation (or only those matching `id`): how many reporting clients hold it, and which do not. */
-export async function revocationRollouts(store: Store, now: Date, limits: ClientLimitsConfig, id?: string): Promise<RevocationRollout[]> {
+export async function revocationRollouts(store: RolloutStore, now: Date, limits: ClientLimitsConfig, id?: string): Promise<RevocationRollout[]> {
   const [revocations, clients, latest] = await Promise.all([store.listRevocations(), listClients(store, now, limits), latestVersion(store)]);
   const refs = [
     ...revocations.certificates.map((r) => ({ kind: 'certificate' as const, id: `${r.issuer}/${r.serial}`, scope: r.scope ?? null, revokedAt: r.revokedAt })),

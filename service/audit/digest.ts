@@ -6,7 +6,10 @@
 import { createHash } from 'node:crypto';
 import { canonicalize } from '@tufjs/canonical-json';
 import type { AnchorRecord, Revocations } from '../domain/types.js';
-import type { Store, TokenRecord } from '../store/index.js';
+import type { TokenRecord } from '../store/index.js';
+import type { CrlRecords, TrustRecords } from '../store/port.js';
+
+type TrustReads = Pick<TrustRecords, 'getScope' | 'listScopes' | 'listAnchors' | 'listRevocations'>;
 
 export function digestOf(value: unknown): string {
   return 'sha256:' + createHash('sha256').update(canonicalize(value as never)).digest('hex');
@@ -30,7 +33,7 @@ function revocationsAt(all: Revocations, keep: (scope: string | null) => boolean
 const isEmpty = (r: Revocations) => r.certificates.length + r.keys.length + r.signatures.length === 0;
 
 /** One scope: its definition, its own anchors and the revocations made at it. */
-export async function scopeDigest(store: Store, scope: string): Promise<string | null> {
+export async function scopeDigest(store: TrustReads, scope: string): Promise<string | null> {
   const rec = await store.getScope(scope);
   const anchors = await store.listAnchors([scope]);
   const revoked = revocationsAt(await store.listRevocations(), (s) => s === scope);
@@ -39,13 +42,13 @@ export async function scopeDigest(store: Store, scope: string): Promise<string |
 }
 
 /** The revocations made at one scope, or (null) those that apply everywhere. */
-export async function revocationsDigest(store: Store, scope: string | null): Promise<string | null> {
+export async function revocationsDigest(store: TrustReads, scope: string | null): Promise<string | null> {
   const revoked = revocationsAt(await store.listRevocations(), (s) => s === scope);
   return isEmpty(revoked) ? null : digestOf(revoked);
 }
 
 /** Everything an admin defines: every scope, anchor and revocation (for apply). */
-export async function trustStateDigest(store: Store): Promise<string> {
+export async function trustStateDigest(store: TrustReads): Promise<string> {
   return digestOf({
     scopes: (await store.listScopes()).map((s) => ({ scope: s.scope, inherit: s.inherit, level: s.level, source: s.source ?? null })),
     anchors: (await store.listAnchors()).map(anchorState),
@@ -54,7 +57,7 @@ export async function trustStateDigest(store: Store): Promise<string> {
 }
 
 /** Every stored CRL: issuer, number and a digest of its DER. */
-export async function crlsDigest(store: Store): Promise<string | null> {
+export async function crlsDigest(store: Pick<CrlRecords, 'listCrls'>): Promise<string | null> {
   const crls = await store.listCrls();
   return crls.length ? digestOf(crls.map((c) => ({ issuer: c.issuer, crlNumber: c.crlNumber, der: digestOf(c.der.toString('base64')) }))) : null;
 }

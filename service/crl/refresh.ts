@@ -7,6 +7,7 @@
 import { KeyshareError, Codes } from '../errors.js';
 import { MAX_CRL_BYTES } from '../crypto/index.js';
 import type { Store, CrlRecord } from '../store/index.js';
+import type { CrlRecords } from '../store/port.js';
 import type { TrustService } from '../trust-service.js';
 import { httpRequest } from '../net/http.js';
 import { PUBLIC_ONLY, guardFor, type AddressPolicy } from '../net/outbound.js';
@@ -214,7 +215,7 @@ export class CrlRefresher {
  * stored, only the URL is recorded.
  */
 export async function addCrlFromUrl(
-  store: Store,
+  store: Pick<CrlRecords, 'listCrls' | 'setCrlUrl' | 'recordCrlFetch'>,
   service: TrustService,
   url: string,
   options: { issuer?: string; fetch?: CrlFetch; outbound?: AddressPolicy; timeoutMs?: number; now?: Date } = {},

@@ -195,7 +195,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 async function expiredOrigins(instance: Instance): Promise<{ origins?: { name: string; expires: string; withdrawn: boolean }[] }> {
   try {
     const now = Date.now();
-    const origins = (await instance.store.listUpstreams())
+    const origins = (await instance.records.upstreams.listUpstreams())
       .map((u) => ({ name: u.name, state: u.state as { expires?: string; withdrawnAt?: string } | null }))
       .filter((u) => u.state?.expires && Date.parse(u.state.expires) <= now)
       .map((u) => ({ name: u.name, expires: u.state!.expires!, withdrawn: Boolean(u.state!.withdrawnAt) }));

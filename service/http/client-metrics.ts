@@ -14,7 +14,7 @@ const labelText = (labels: Record<string, string>) => Object.entries(labels).map
 
 export function registerClientMetrics(registry: Registry, instance: Instance, limits: ClientLimitsConfig): void {
   const read = async () => {
-    const [clients, latest] = await Promise.all([listClients(instance.store, new Date(), limits), latestVersion(instance.store)]);
+    const [clients, latest] = await Promise.all([listClients(instance.records.rollout, new Date(), limits), latestVersion(instance.records.history)]);
     return clientMetrics(clients as never, latest, limits.metricLabelSets);
   };
   for (const [name, help, field] of [

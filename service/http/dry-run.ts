@@ -21,5 +21,5 @@ export const isDryRun = (c: Context<AppEnv>): boolean => c.req.query('dryRun') =
 export async function planned<T>(c: Context<AppEnv>, action: string, scopes: readonly (string | null)[], write: () => Promise<T>): Promise<{ result: T; plan: ScopePlan[] }> {
   authorizeFor(c, action, scopes);
   markAudited(c.req.raw); // a plan changes nothing: no audit entry
-  return dryRun(c.get('instance').store, write);
+  return dryRun(c.get('instance').records.dryRun, write);
 }

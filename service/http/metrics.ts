@@ -9,7 +9,8 @@
 import type { MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Instance } from '../instance.js';
+import type { Instance, InstanceRecords } from '../instance.js';
+import type { UpstreamRecords } from '../store/port.js';
 import { isBinRole } from '../repo/layout.js';
 import type { AppEnv } from './context.js';
 import { probeDatabase } from '../health.js';
@@ -61,12 +62,29 @@ function perScrape<T>(read: () => T): { get: () => T; reset: () => void } {
   };
 }
 
+type Registers = Registry[];
+type Clock = () => Date;
+
 export function createMetrics(instance: Instance, options: MetricsOptions = {}): Metrics {
   const clock = options.clock ?? (() => new Date());
   const registry = new Registry();
   const registers = [registry];
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'keyshare_' });
+  // Registration order is the order of /metrics: requests, publishes, refusals, then the scraped state.
+  const http = requestMetrics(registers);
+  const countPublish = publishMetrics(registers);
+  const countRefusal = refusalMetrics(registers);
+  const reads = scrapeReads(instance.records);
+  healthGauges(registers, instance.publisher, reads);
+  roleGauges(registers, instance.publisher, reads, clock);
+  upstreamGauges(registers, reads, clock);
+  trustGauges(registers, reads, clock);
+  const unobserve = instance.publisher.observe(countPublish);
+  return { registry, middleware: http.middleware, countFastRead: http.countFastRead, countRefusal, close: unobserve };
+}
 
+/** Requests by method, route and status, with their latency; the hot read path's are counted apart and added when scraped. */
+function requestMetrics(registers: Registers): Pick<Metrics, 'middleware' | 'countFastRead'> {
   /** Hot-read counts not yet added to `requests`, by route and status. */
   const fastReads = new Map<string, { labels: { method: string; route: string; status: string }; n: number }>();
   const requests = new Counter({
@@ -95,6 +113,23 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,
   });
+  const middleware: MiddlewareHandler<AppEnv> = async function metricsMiddleware(c, next) {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const labels = { method: c.req.method, route: routeLabel(c), status: String(c.res.status) };
+      requests.inc(labels);
+      latency.observe(labels, (performance.now() - started) / 1000);
+    }
+  };
+  return { middleware, countFastRead };
+}
+
+type PublishObserver = Parameters<Instance['publisher']['observe']>[0];
+
+/** Publishes by outcome, their duration and the roles they signed; returns the publisher's observer. */
+function publishMetrics(registers: Registers): PublishObserver {
   const publishes = new Counter({
     name: 'keyshare_publish_total',
     help: 'Publishes of the TUF repository by outcome (ok, error; noop when there was nothing to publish)',
@@ -113,34 +148,83 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     registers,
   });
   for (const outcome of ['ok', 'error', 'noop']) publishes.labels(outcome).inc(0);
+  return (e) => {
+    const outcome = e.error !== undefined ? 'error' : e.result ? 'ok' : 'noop';
+    publishes.labels(outcome).inc();
+    if (outcome !== 'noop') publishLatency.observe(e.seconds);
+    if (e.result) rolesSigned.inc(e.result.rolesSigned.length);
+  };
+}
+
+function refusalMetrics(registers: Registers): Metrics['countRefusal'] {
   const refusals = new Counter({
     name: 'keyshare_http_refusals_total',
     help: 'Admin API requests refused before any work, by code (UNAUTHORIZED, FORBIDDEN, RATE_LIMITED)',
     labelNames: ['code'] as const,
     registers,
   });
-  const countRefusal = (code: string) => refusals.labels(code).inc();
+  return (code: string) => refusals.labels(code).inc();
+}
 
-  /** Per-role state: top-level roles by name; the hashed bins as one series ("bins": the soonest expiry, the highest version). */
-  // Issue 24 row 5: /metrics always answers. The database is probed first (with a timeout); the
-  // gauges read from it are left out of a scrape while it is down, and a failed read leaves its gauge empty.
-  const databaseRead = perScrape(() => probeDatabase(instance.store));
+/** The store's records a scrape reads. */
+type MetricsRecords = Pick<InstanceRecords, 'changes' | 'repository' | 'upstreams' | 'trust' | 'crls'>;
+type RoleState = Map<string, { version: number; expires: number }>;
+
+/**
+ * The store reads of one scrape, each made once and shared by its gauges. Issue 24 row 5:
+ * /metrics always answers. The database is probed first (with a timeout); the gauges read from
+ * it are left out of a scrape while it is down, and a failed read leaves its gauge empty.
+ */
+function scrapeReads(records: MetricsRecords) {
+  const database = perScrape(() => probeDatabase(records.changes));
   const fromDatabase = <T>(read: () => Promise<T>, empty: T) => async (): Promise<T> => {
-    if ((await databaseRead.get()) === 'down') return empty;
+    if ((await database.get()) === 'down') return empty;
     try {
       return await read();
     } catch {
       return empty;
     }
   };
+  /** Per-role state: top-level roles by name; the hashed bins as one series ("bins": the soonest expiry, the highest version). */
+  const roleState = perScrape(fromDatabase(async () => {
+    const out: RoleState = new Map();
+    for (const m of await records.repository.latestMetadataAll()) {
+      const role = isBinRole(m.role) ? 'bins' : m.role;
+      const expires = Date.parse(m.expires);
+      const seen = out.get(role);
+      out.set(role, seen ? { version: Math.max(seen.version, m.version), expires: Math.min(seen.expires, expires) } : { version: m.version, expires });
+    }
+    return out;
+  }, new Map() as RoleState));
+  const upstreams = perScrape(fromDatabase(() => records.upstreams.upstreamSummaries(), []));
+  const anchorExpiries = perScrape(fromDatabase(async () => (await records.trust.listAnchors()).flatMap((a) => (a.notAfter ? [Date.parse(a.notAfter)] : [])), [] as number[]));
+  const crls = perScrape(fromDatabase(() => records.crls.crlSummaries(), []));
+  // (the upstream rows with their state: the summaries leave out the origin's expiry)
+  const origins = perScrape(fromDatabase(() => records.upstreams.listUpstreams(), [] as Awaited<ReturnType<UpstreamRecords['listUpstreams']>>));
+  const all = [database, roleState, upstreams, anchorExpiries, crls, origins];
+  return {
+    database: database.get,
+    roleState: roleState.get,
+    upstreams: upstreams.get,
+    anchorExpiries: anchorExpiries.get,
+    crls: crls.get,
+    origins: origins.get,
+    /** A new scrape: every read is made again. */
+    reset: () => all.forEach((r) => r.reset()),
+  };
+}
+type ScrapeReads = ReturnType<typeof scrapeReads>;
+type PublisherState = Pick<Instance['publisher'], 'publishHealth' | 'leads'>;
+
+function healthGauges(registers: Registers, publisher: PublisherState, reads: ScrapeReads): void {
   new Gauge({
     name: 'keyshare_database_up',
     help: 'Whether the database answered a read during this scrape: 1, or 0 when it is down or too slow (2 s)',
     registers,
     async collect() {
       // Registered first: the registry starts it before the gauges below, which wait on it.
-      for (const r of [databaseRead, roleStateRead, upstreamsRead, anchorsRead, crlsRead, originsRead]) r.reset();
-      this.set((await databaseRead.get()) === 'up' ? 1 : 0);
+      reads.reset();
+      this.set((await reads.database()) === 'up' ? 1 : 0);
     },
   });
   new Gauge({
@@ -149,28 +233,13 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     registers,
     collect() {
       this.reset();
-      const at = instance.publisher.publishHealth().lastSuccessAt;
+      const at = publisher.publishHealth().lastSuccessAt;
       if (at) this.set(at.getTime() / 1000);
     },
   });
-  const roleStateRead = perScrape(fromDatabase(async () => {
-    const out = new Map<string, { version: number; expires: number }>();
-    for (const m of await instance.store.latestMetadataAll()) {
-      const role = isBinRole(m.role) ? 'bins' : m.role;
-      const expires = Date.parse(m.expires);
-      const seen = out.get(role);
-      out.set(role, seen ? { version: Math.max(seen.version, m.version), expires: Math.min(seen.expires, expires) } : { version: m.version, expires });
-    }
-    return out;
-  }, new Map<string, { version: number; expires: number }>()));
-  const upstreamsRead = perScrape(fromDatabase(() => instance.store.upstreamSummaries(), []));
-  const anchorsRead = perScrape(fromDatabase(async () => (await instance.store.listAnchors()).flatMap((a) => (a.notAfter ? [Date.parse(a.notAfter)] : [])), [] as number[]));
-  const crlsRead = perScrape(fromDatabase(() => instance.store.crlSummaries(), []));
-  // (the upstream rows with their state: the summaries leave out the origin's expiry)
-  const originsRead = perScrape(fromDatabase(() => instance.store.listUpstreams(), [] as Awaited<ReturnType<typeof instance.store.listUpstreams>>));
-  const roleState = roleStateRead.get;
-  const upstreams = upstreamsRead.get;
-  const anchorExpiries = anchorsRead.get;
+}
+
+function roleGauges(registers: Registers, publisher: PublisherState, reads: ScrapeReads, clock: Clock): void {
   new Gauge({
     name: 'keyshare_role_expiry_seconds',
     help: 'Seconds until the newest version of each TUF role expires (bins: the soonest of the hashed bins)',
@@ -179,7 +248,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     async collect() {
       this.reset();
       const now = clock().getTime();
-      for (const [role, s] of await roleState()) this.labels(role).set((s.expires - now) / 1000);
+      for (const [role, s] of await reads.roleState()) this.labels(role).set((s.expires - now) / 1000);
     },
   });
   new Gauge({
@@ -187,7 +256,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     help: 'Whether this process signs and publishes: 1, or 0 for a replica that does not hold the publisher lease',
     registers,
     collect() {
-      this.set(instance.publisher.leads() ? 1 : 0);
+      this.set(publisher.leads() ? 1 : 0);
     },
   });
   new Gauge({
@@ -197,9 +266,12 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     registers,
     async collect() {
       this.reset();
-      for (const [role, s] of await roleState()) this.labels(role).set(s.version);
+      for (const [role, s] of await reads.roleState()) this.labels(role).set(s.version);
     },
   });
+}
+
+function upstreamGauges(registers: Registers, reads: ScrapeReads, clock: Clock): void {
   new Gauge({
     name: 'keyshare_upstream_lag_seconds',
     help: 'Seconds since the last successful sync of each upstream (since it was added, if never)',
@@ -208,7 +280,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     async collect() {
       this.reset();
       const now = clock().getTime();
-      for (const u of await upstreams()) this.labels(u.name).set((now - Date.parse(u.lastSuccessAt ?? u.createdAt)) / 1000);
+      for (const u of await reads.upstreams()) this.labels(u.name).set((now - Date.parse(u.lastSuccessAt ?? u.createdAt)) / 1000);
     },
   });
   new Gauge({
@@ -219,7 +291,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     async collect() {
       this.reset();
       const now = clock().getTime();
-      for (const u of await originsRead.get()) {
+      for (const u of await reads.origins()) {
         const expires = (u.state as { expires?: string } | null)?.expires;
         if (expires && !Number.isNaN(Date.parse(expires))) this.labels(u.name).set(Math.floor((Date.parse(expires) - now) / 1000));
       }
@@ -232,7 +304,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     registers,
     async collect() {
       this.reset();
-      for (const u of await upstreams()) this.labels(u.name).set(u.lastError ? 1 : 0);
+      for (const u of await reads.upstreams()) this.labels(u.name).set(u.lastError ? 1 : 0);
     },
   });
   new Gauge({
@@ -242,9 +314,12 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     registers,
     async collect() {
       this.reset();
-      for (const u of await upstreams()) if (u.timestampVersion !== null) this.labels(u.name).set(u.timestampVersion);
+      for (const u of await reads.upstreams()) if (u.timestampVersion !== null) this.labels(u.name).set(u.timestampVersion);
     },
   });
+}
+
+function trustGauges(registers: Registers, reads: ScrapeReads, clock: Clock): void {
   new Gauge({
     name: 'keyshare_crl_next_update_seconds',
     help: 'Seconds until the nextUpdate of the newest CRL of each CA anchor (negative: stale)',
@@ -253,7 +328,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     async collect() {
       this.reset();
       const now = clock().getTime();
-      for (const crl of await crlsRead.get()) this.labels(crl.issuer).set((Date.parse(crl.nextUpdate) - now) / 1000);
+      for (const crl of await reads.crls()) this.labels(crl.issuer).set((Date.parse(crl.nextUpdate) - now) / 1000);
     },
   });
   new Gauge({
@@ -262,7 +337,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     registers,
     async collect() {
       const limit = clock().getTime() + EXPIRING_SOON_DAYS * DAY_MS;
-      this.set((await anchorExpiries()).filter((t) => t <= limit).length);
+      this.set((await reads.anchorExpiries()).filter((t) => t <= limit).length);
     },
   });
   new Gauge({
@@ -271,27 +346,7 @@ export function createMetrics(instance: Instance, options: MetricsOptions = {}):
     registers,
     async collect() {
       const now = clock().getTime();
-      this.set((await anchorExpiries()).filter((t) => t <= now).length);
+      this.set((await reads.anchorExpiries()).filter((t) => t <= now).length);
     },
   });
-
-  const unobserve = instance.publisher.observe((e) => {
-    const outcome = e.error !== undefined ? 'error' : e.result ? 'ok' : 'noop';
-    publishes.labels(outcome).inc();
-    if (outcome !== 'noop') publishLatency.observe(e.seconds);
-    if (e.result) rolesSigned.inc(e.result.rolesSigned.length);
-  });
-
-  const middleware: MiddlewareHandler<AppEnv> = async function metricsMiddleware(c, next) {
-    const started = performance.now();
-    try {
-      await next();
-    } finally {
-      const labels = { method: c.req.method, route: routeLabel(c), status: String(c.res.status) };
-      requests.inc(labels);
-      latency.observe(labels, (performance.now() - started) / 1000);
-    }
-  };
-
-  return { registry, middleware, countFastRead, countRefusal, close: unobserve };
 }

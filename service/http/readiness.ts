@@ -13,12 +13,12 @@ export interface Readiness {
 }
 
 export async function readinessOf(instance: Instance): Promise<Readiness> {
-  const { publisher, store } = instance;
+  const { publisher, records } = instance;
   const now = (instance.clock ?? (() => new Date()))();
-  const database = await probeDatabase(store);
+  const database = await probeDatabase(records.changes);
   const health = evaluateHealth({ now, roles: publisher.servedRoles(), database, staleKeys: publisher.staleKeyRoles(), storeCheck: instance.storeCheck ?? null });
   // Committed changes not yet published (the CLI waits for none to be left; issue 24 row 9).
-  const pendingChanges = database === 'up' ? await store.listDirty().then((d) => d.length, () => null) : null;
+  const pendingChanges = database === 'up' ? await records.changes.listDirty().then((d) => d.length, () => null) : null;
   const { lastSuccessAt, lastError } = publisher.publishHealth();
   return {
     status: health.ready ? 'ready' : 'not ready',

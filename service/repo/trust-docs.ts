@@ -6,7 +6,8 @@
  */
 import { sha256Hex as sha256 } from '../crypto/encoding.js';
 import { parseCrl } from '../crypto/crl.js';
-import { DEFAULT_SCOPE, ancestorCandidates, trustTargetPath } from '../domain/scope.js';
+import { ancestorCandidates, trustTargetPath } from '../domain/scope.js';
+import { affectedScopes, lowerBound } from '../domain/dirty.js';
 import { effectiveTrust, serializeJson, stampedJson } from '../domain/trust.js';
 import type { AnchorRecord, ScopeRecord } from '../domain/types.js';
 import type { Store, TrustDocRecord } from '../store/index.js';
@@ -91,7 +92,7 @@ export class TrustDocuments {
   /**
    * Every defined scope, kept in step with the store without reading all of them on each publish
    * (bench B2: at 100k scopes that read cost more than the rest of a single change). Every write
-   * to a scope marks it dirty (service/store), so re-reading the dirty ones keeps the cache
+   * to a scope marks it dirty (service/domain/dirty.ts), so re-reading the dirty ones keeps the cache
    * exact; load() drops it, and the next publish reads every scope again.
    */
   private scopeCache: { byName: Map<string, ScopeRecord>; sorted: string[] } | null = null;
@@ -118,25 +119,6 @@ export class TrustDocuments {
     return byName;
   }
 
-  /** The dirty scopes and every defined scope under one of them (CONTRACT.md "Scopes": inheritance). */
-  private affectedScopes(dirtyScopes: string[]): Set<string> {
-    const { sorted } = this.scopeCache!;
-    const affected = new Set(dirtyScopes);
-    const wide = new Set(dirtyScopes.filter((d) => d === DEFAULT_SCOPE || d.startsWith('*.')));
-    if (wide.size > 0) {
-      // The default scope or a wildcard contains scopes by their host: look at every scope.
-      for (const s of sorted) if (!affected.has(s) && ancestorCandidates(s).some((a) => wide.has(a))) affected.add(s);
-    }
-    for (const d of dirtyScopes) {
-      if (wide.has(d)) continue;
-      // A registry or path scope contains exactly the scopes that extend it by whole path
-      // components (`acme.io/team` does not contain `acme.io/teamwork`): one sorted run.
-      const prefix = `${d}/`;
-      for (let i = lowerBound(sorted, prefix); i < sorted.length && sorted[i]!.startsWith(prefix); i++) affected.add(sorted[i]!);
-    }
-    return affected;
-  }
-
   /**
    * The scopes a change can affect are the dirty scopes and every defined scope under one of
    * them (inheritance). Recomputes their documents; returns those whose content changed.
@@ -147,7 +129,7 @@ export class TrustDocuments {
     if (dirtyScopes.length === 0) return { docs, targetChanges };
 
     const byName = await this.definedScopes(dirtyScopes);
-    const affected = this.affectedScopes(dirtyScopes);
+    const affected = affectedScopes(dirtyScopes, this.scopeCache!.sorted);
     // Each scope's defined ancestors, computed once (bench B9: a parent change asks for every child's twice).
     const ancestors = new Map<string, ScopeRecord[]>();
     const ancestorsOf = (scope: string): ScopeRecord[] => {
@@ -202,14 +184,3 @@ export class TrustDocuments {
 }
 
 const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-function lowerBound(sorted: string[], key: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}

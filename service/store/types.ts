@@ -3,10 +3,8 @@
  */
 import type { RevocationReason } from '../domain/types.js';
 
-/** Marks everything dirty: a change that applies everywhere (e.g. a revocation without scope). */
-export const ALL_SCOPES = '*';
-/** Dirty keys `crl:<issuer anchor ID>` mark a CRL target, not a scope. */
-export const CRL_DIRTY_PREFIX = 'crl:';
+/** The dirty-scope rule is the domain's (service/domain/dirty.ts); its key names, for the store's callers. */
+export { ALL_SCOPES, CRL_DIRTY_PREFIX } from '../domain/dirty.js';
 
 /** A stored CRL (schema `crls`): the DER exactly as accepted, published byte for byte. */
 export interface CrlRecord {

@@ -4,7 +4,7 @@
  * checkpoint signed with the log key. The pure Merkle, tile and note code is in
  * service/domain/tlog/; this adapter reads and writes the store.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex as sha256 } from '../../shared/hash.js';
 import { formatCheckpoint, parseCheckpoint, type Checkpoint } from '../../shared/tlog/checkpoint.js';
 import { formatEntry, parseEntry, type LogEntry } from '../../shared/tlog/leaf.js';
 import { consistencyProof, hashLeaf, inclusionProof, newNodes, nodesNeeded, treeHash, type Hash, type NodeReader } from '../../shared/tlog/merkle.js';
@@ -18,7 +18,6 @@ import { loadLogSigner } from './key.js';
 /** The store meta key holding the newest signed checkpoint. */
 export const CHECKPOINT_META = 'log.checkpoint';
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 /** TUF spec 4.2 form: whole seconds. */
 const isoSeconds = (iso: string) => new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
 

@@ -9,7 +9,7 @@
  * atomic compare-and-swap (store swapMeta), so that replicas on one database lose no update: the
  * list is short, a read is one row (every /log/checkpoint request), and both dialects hold it.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../shared/hash.js';
 import { parseCosignerKey } from '../../shared/tlog/cosignature.js';
 import { NoteError, isKeyName, openNote } from '../../shared/tlog/note.js';
 import { httpRequest } from '../../shared/http.js';
@@ -46,11 +46,10 @@ export interface WitnessRecord {
   lastAttemptAt: string | null;
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const textOf = (note: string) => note.slice(0, note.lastIndexOf('\n\n') + 1);
 
 export class WitnessConfig {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Pick<Store, 'getMeta' | 'swapMeta'>) {}
 
   async list(): Promise<WitnessRecord[]> {
     const text = await this.store.getMeta(WITNESSES_META);
@@ -96,7 +95,7 @@ export class WitnessConfig {
 
   /** What a witness record names the checkpoint it cosigned by. */
   static checkpointId(note: string): string {
-    return sha256(textOf(note));
+    return sha256Hex(Buffer.from(textOf(note)));
   }
 
   /** The signed checkpoint with the cosignatures made on it appended. */

@@ -56,7 +56,7 @@ export function auditRequests(): MiddlewareHandler<AppEnv> {
       // Who it claimed to be (never the secret), if that token exists; else nobody to audit.
       const m = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
       const claimed = m ? parseToken(m[1]!) : null;
-      if (!claimed || !(await c.get('instance').store.getToken(claimed.id))) return;
+      if (!claimed || !(await c.get('instance').records.tokens.getToken(claimed.id))) return;
       details.claimedTokenId = claimed.id;
     }
     const forbidden = err instanceof ForbiddenError ? err : null;

@@ -20,7 +20,7 @@ export async function bearerToken(c: Context<AppEnv>, now: Date) {
   const header = c.req.header('authorization') ?? '';
   const m = /^Bearer\s+(\S+)$/i.exec(header);
   const parsed = m ? parseToken(m[1]!) : null;
-  const record = parsed ? await c.get('instance').store.getToken(parsed.id) : null;
+  const record = parsed ? await c.get('instance').records.tokens.getToken(parsed.id) : null;
   const valid =
     parsed !== null &&
     record !== null &&

@@ -75,22 +75,22 @@ export function blockRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(addBlock, async (c) => {
     const { scope } = c.req.valid('param');
     const { id } = c.req.valid('json');
-    const { store } = c.get('instance');
+    const { records } = c.get('instance');
     if (isDryRun(c)) {
       const { result, plan } = await planned(c, Actions.ANCHOR_BLOCK, [scope], () => blocks(c).block(scope, id));
       return c.json({ added: result.added, block: result.block, plan, dryRun: true, published: null }, 200);
     }
-    const r = await audited(c, { action: Actions.ANCHOR_BLOCK, scopes: [scope], scope, target: id, digest: () => scopeDigest(store, scope) }, () => blocks(c).block(scope, id));
+    const r = await audited(c, { action: Actions.ANCHOR_BLOCK, scopes: [scope], scope, target: id, digest: () => scopeDigest(records.trust, scope) }, () => blocks(c).block(scope, id));
     return c.json({ added: r.added, block: r.block, published: published(r) }, 201);
   });
   app.openapi(removeBlock, async (c) => {
     const { scope, id } = c.req.valid('param');
-    const { store } = c.get('instance');
+    const { records } = c.get('instance');
     if (isDryRun(c)) {
       const { plan } = await planned(c, Actions.ANCHOR_UNBLOCK, [scope], () => blocks(c).unblock(scope, id));
       return c.json({ plan, dryRun: true, published: null }, 200);
     }
-    const r = await audited(c, { action: Actions.ANCHOR_UNBLOCK, scopes: [scope], scope, target: id, digest: () => scopeDigest(store, scope) }, () => blocks(c).unblock(scope, id));
+    const r = await audited(c, { action: Actions.ANCHOR_UNBLOCK, scopes: [scope], scope, target: id, digest: () => scopeDigest(records.trust, scope) }, () => blocks(c).unblock(scope, id));
     return c.json({ published: published(r) }, 200);
   });
   return app;

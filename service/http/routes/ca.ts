@@ -115,7 +115,7 @@ export function caRoutes(): OpenAPIHono<AppEnv> {
     const body = c.req.valid('json');
     const instance = c.get('instance');
     const principal = c.get('principal');
-    const token = await instance.store.getToken(principal.tokenId);
+    const token = await instance.records.tokens.getToken(principal.tokenId);
     if (!token) throw new KeyshareError(Codes.UNAUTHORIZED, 'a valid bearer token is required');
     const issued = await instance.ca.issue({ name, principal, token, csr: body.csr, validity: body.validity, identity: body.identity, baseUrl: c.get('client').origin }); // behind a --trusted-proxy, the origin clients use (issue 16 finding 7)
     markAudited(c.req.raw); // the CA service recorded it (token, CSR key ID, serial, subject, validity)

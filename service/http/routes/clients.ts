@@ -62,16 +62,16 @@ export function clientRoutes(limits: ClientLimitsConfig): OpenAPIHono<AppEnv> {
   app.openapi(report, async (c) => {
     // A report changes no trust: it is not an audited change (a flood of them would flood the log).
     markAudited(c.req.raw);
-    const rec = await recordReport(c.get('instance').store, c.get('principal').tokenId, c.req.valid('json'), new Date(), limits);
+    const rec = await recordReport(c.get('instance').records.rollout, c.get('principal').tokenId, c.req.valid('json'), new Date(), limits);
     return c.json({ client: rec }, 201);
   });
   app.openapi(list, async (c) => {
-    const { store } = c.get('instance');
+    const { records } = c.get('instance');
     const q = c.req.valid('query');
     const labels = parseLabelArgs(q.label === undefined ? [] : Array.isArray(q.label) ? q.label : [q.label]);
-    const clients = await listClients(store, new Date(), limits, { behind: q.behind === undefined ? null : Number(q.behind), labels });
-    return c.json({ latest: (await store.latestMetadata('timestamp'))?.version ?? 0, clients }, 200);
+    const clients = await listClients(records.rollout, new Date(), limits, { behind: q.behind === undefined ? null : Number(q.behind), labels });
+    return c.json({ latest: (await records.repository.latestMetadata('timestamp'))?.version ?? 0, clients }, 200);
   });
-  app.openapi(rollout, async (c) => c.json({ revocations: await revocationRollouts(c.get('instance').store, new Date(), limits, c.req.valid('query').id) } as never, 200));
+  app.openapi(rollout, async (c) => c.json({ revocations: await revocationRollouts(c.get('instance').records.rollout, new Date(), limits, c.req.valid('query').id) } as never, 200));
   return app;
 }

@@ -114,16 +114,16 @@ export function crlView(c: CrlRecord): z.infer<typeof CrlView> {
 /** Mounted at /api/v1/crls. */
 export function crlRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  app.openapi(listCrls, async (c) => c.json({ crls: (await c.get('instance').store.listCrls()).map(crlView) }, 200));
+  app.openapi(listCrls, async (c) => c.json({ crls: (await c.get('instance').records.crls.listCrls()).map(crlView) }, 200));
   app.openapi(addCrl, async (c) => {
     const body = c.req.valid('json');
-    const { service, store, outbound } = c.get('instance');
+    const { service, records, outbound } = c.get('instance');
     const issuer = body.issuer === undefined ? undefined : normalizeAnchorId(body.issuer);
     const url = body.url === undefined ? undefined : checkCrlUrl(body.url);
     // Admin-only (service/auth/authorize.ts): a CRL changes the trust of every scope with its CA.
-    const r = await audited(c, { action: Actions.CRL_ADD, scopes: [], target: url ?? null, digest: () => crlsDigest(store) }, () => {
+    const r = await audited(c, { action: Actions.CRL_ADD, scopes: [], target: url ?? null, digest: () => crlsDigest(records.crls) }, () => {
       // Without the CRL itself: fetch it from the URL now (same checks), then keep it fresh.
-      if (body.crl === undefined) return addCrlFromUrl(store, service, url!, { issuer, outbound });
+      if (body.crl === undefined) return addCrlFromUrl(records.crls, service, url!, { issuer, outbound });
       const input = body.encoding === 'base64' ? new Uint8Array(Buffer.from(body.crl, 'base64')) : body.crl;
       return service.addCrl(input, { ...(url !== undefined ? { url } : {}), expectIssuer: issuer });
     });
@@ -137,7 +137,7 @@ export function crlFileRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get('/:file{[0-9a-fA-F]{64}\\.crl}', async (c) => {
     const hex = c.req.param('file').slice(0, 64).toLowerCase();
-    const crl = await c.get('instance').store.getCrl(`sha256:${hex}`);
+    const crl = await c.get('instance').records.crls.getCrl(`sha256:${hex}`);
     if (!crl) return c.json({ code: Codes.NOT_FOUND, message: `no CRL for issuer sha256:${hex}` }, 404);
     const etag = `"crl-${hex}-${crl.crlNumber}"`;
     c.header('ETag', etag);

@@ -42,12 +42,12 @@ export function historyRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(diff, async (c) => {
     const q = c.req.valid('query');
     if (q.scope) parseScope(q.scope);
-    const r = await diffVersions(c.get('instance').store, { from: q.from === undefined ? undefined : Number(q.from), to: q.to === undefined ? undefined : Number(q.to), scope: q.scope ?? null });
+    const r = await diffVersions(c.get('instance').records.history, { from: q.from === undefined ? undefined : Number(q.from), to: q.to === undefined ? undefined : Number(q.to), scope: q.scope ?? null });
     return c.json(r, 200);
   });
   app.openapi(history, async (c) => {
     const limit = Math.min(100, Math.max(1, Number(c.req.valid('query').limit ?? 20)));
-    return c.json({ versions: await recentVersions(c.get('instance').store, limit) } as never, 200);
+    return c.json({ versions: await recentVersions(c.get('instance').records.history, limit) } as never, 200);
   });
   return app;
 }

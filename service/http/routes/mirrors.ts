@@ -28,10 +28,10 @@ export function mirrorRoutes(): Hono<AppEnv> {
     }
     const notFound = () => c.json({ code: Codes.NOT_FOUND, message: `no file ${path || raw} in mirror ${name}` }, 404);
     if (!NAME.test(name) || path === '' || path.split('/').some((p) => p === '' || p === '.' || p === '..')) return notFound();
-    const { store } = c.get('instance');
-    const upstream = await store.getUpstream(name);
+    const { records } = c.get('instance');
+    const upstream = await records.upstreams.getUpstream(name);
     if (!upstream || upstream.mode !== 'mirror') return notFound();
-    const bytes = await store.getUpstreamFile(name, path);
+    const bytes = await records.upstreams.getUpstreamFile(name, path);
     if (!bytes) return notFound();
     // Versioned and content-addressed names never change; timestamp.json (and a plain root.json) do.
     const mutable = !/^\d+\./.test(path.split('/').pop()!) && !path.startsWith('targets/');

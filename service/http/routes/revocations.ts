@@ -64,7 +64,7 @@ const apply = createRoute({
 
 /** One apply, whichever way its file came. */
 async function applyFile(c: Context<AppEnv>, file: unknown, prune: boolean, dryRun: boolean) {
-  const { service, store } = c.get('instance');
+  const { service, records } = c.get('instance');
   const action = prune ? Actions.APPLY_PRUNE : Actions.APPLY;
   if (dryRun) {
     // The same authorisation and the same code as the change, rolled back; nothing to audit.
@@ -74,7 +74,7 @@ async function applyFile(c: Context<AppEnv>, file: unknown, prune: boolean, dryR
   // --prune can remove any scope, so it is admin-only (service/auth/authorize.ts).
   const r = await audited(
     c,
-    { action, scopes: applyFileScopes(file), details: { prune }, digest: () => trustStateDigest(store) },
+    { action, scopes: applyFileScopes(file), details: { prune }, digest: () => trustStateDigest(records.trust) },
     () => service.apply(file as never, { prune }),
   );
   return c.json({ summary: r.summary, published: published(r) }, 200);
@@ -83,18 +83,18 @@ async function applyFile(c: Context<AppEnv>, file: unknown, prune: boolean, dryR
 /** `maxLineBytes`: the admin API's body limit, which each line of a streamed apply keeps to. */
 export function revocationRoutes(options: { maxLineBytes: number }): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  app.openapi(listRevocations, async (c) => c.json({ ...(await c.get('instance').store.listRevocations()) } as never, 200));
+  app.openapi(listRevocations, async (c) => c.json({ ...(await c.get('instance').records.trust.listRevocations()) } as never, 200));
   app.openapi(revoke, async (c) => {
     const body = c.req.valid('json');
     const scope = body.scope ?? null;
-    const { service, store } = c.get('instance');
+    const { service, records } = c.get('instance');
     if (isDryRun(c)) {
       const { result, plan } = await planned(c, Actions.REVOKE, [scope], () => service.revoke(body));
       return c.json({ added: result.added, revocation: result.revocation, plan, dryRun: true, published: null }, 200);
     }
     const r = await audited(
       c,
-      { action: Actions.REVOKE, scopes: [scope], scope, target: revocationTarget(body), digest: () => revocationsDigest(store, scope) },
+      { action: Actions.REVOKE, scopes: [scope], scope, target: revocationTarget(body), digest: () => revocationsDigest(records.trust, scope) },
       () => service.revoke(body),
     );
     return c.json({ added: r.added, revocation: r.revocation, published: published(r) }, 201);

@@ -96,13 +96,13 @@ export function scopeRoutes(): OpenAPIHono<AppEnv> {
   app.openapi(listScopes, async (c) => c.json({ scopes: await c.get('instance').service.listScopes() }, 200));
   app.openapi(createScope, async (c) => {
     const body = c.req.valid('json');
-    const { service, store } = c.get('instance');
+    const { service, records } = c.get('instance');
     const create = () => service.createScope({ scope: body.scope, inherit: body.inherit, level: body.level as never });
     if (isDryRun(c)) {
       const { result, plan } = await planned(c, Actions.SCOPE_CREATE, [body.scope], create);
       return c.json({ scope: result.scope, plan, dryRun: true, published: null }, 200);
     }
-    const r = await audited(c, { action: Actions.SCOPE_CREATE, scopes: [body.scope], scope: body.scope, digest: () => scopeDigest(store, body.scope) }, create);
+    const r = await audited(c, { action: Actions.SCOPE_CREATE, scopes: [body.scope], scope: body.scope, digest: () => scopeDigest(records.trust, body.scope) }, create);
     return c.json({ scope: r.scope, published: published(r) }, 201);
   });
   app.openapi(getScope, async (c) => {
@@ -111,18 +111,18 @@ export function scopeRoutes(): OpenAPIHono<AppEnv> {
   });
   app.openapi(deleteScope, async (c) => {
     const { scope } = c.req.valid('param');
-    const { service, store } = c.get('instance');
+    const { service, records } = c.get('instance');
     if (isDryRun(c)) {
       const { plan } = await planned(c, Actions.SCOPE_DELETE, [scope], () => service.deleteScope(scope));
       return c.json({ plan, dryRun: true, published: null }, 200);
     }
-    const r = await audited(c, { action: Actions.SCOPE_DELETE, scopes: [scope], scope, digest: () => scopeDigest(store, scope) }, () => service.deleteScope(scope));
+    const r = await audited(c, { action: Actions.SCOPE_DELETE, scopes: [scope], scope, digest: () => scopeDigest(records.trust, scope) }, () => service.deleteScope(scope));
     return c.json({ published: published(r) }, 200);
   });
   app.openapi(addAnchor, async (c) => {
     const body = c.req.valid('json');
     const { scope } = c.req.valid('param');
-    const { service, store } = c.get('instance');
+    const { service, records } = c.get('instance');
     const input = {
       certificate: body.certificate === undefined ? undefined : decode(body.certificate, body.encoding),
       publicKey: body.publicKey === undefined ? undefined : decode(body.publicKey, body.encoding),
@@ -136,19 +136,19 @@ export function scopeRoutes(): OpenAPIHono<AppEnv> {
       const { result, plan } = await planned(c, Actions.ANCHOR_ADD, [scope], () => service.addAnchor(scope, input));
       return c.json({ anchor: anchorView(result.anchor), plan, dryRun: true, published: null }, 200);
     }
-    const r = await audited(c, { action: Actions.ANCHOR_ADD, scopes: [scope], scope, target, digest: () => scopeDigest(store, scope) }, () =>
+    const r = await audited(c, { action: Actions.ANCHOR_ADD, scopes: [scope], scope, target, digest: () => scopeDigest(records.trust, scope) }, () =>
       service.addAnchor(scope, input),
     );
     return c.json({ anchor: anchorView(r.anchor), published: published(r) }, 201);
   });
   app.openapi(removeAnchor, async (c) => {
     const { scope, id } = c.req.valid('param');
-    const { service, store } = c.get('instance');
+    const { service, records } = c.get('instance');
     if (isDryRun(c)) {
       const { plan } = await planned(c, Actions.ANCHOR_REMOVE, [scope], () => service.removeAnchor(scope, id));
       return c.json({ plan, dryRun: true, published: null }, 200);
     }
-    const r = await audited(c, { action: Actions.ANCHOR_REMOVE, scopes: [scope], scope, target: id, digest: () => scopeDigest(store, scope) }, () =>
+    const r = await audited(c, { action: Actions.ANCHOR_REMOVE, scopes: [scope], scope, target: id, digest: () => scopeDigest(records.trust, scope) }, () =>
       service.removeAnchor(scope, id),
     );
     return c.json({ published: published(r) }, 200);

@@ -49,19 +49,19 @@ export function tufRoutes(): Hono<AppEnv> {
 
   app.get('/targets/*', async (c) => {
     const path = decodePathComponent(c.req.path.replace(/^.*?\/tuf\/targets\//, ''));
-    const { store, served } = c.get('instance');
+    const { records, served } = c.get('instance');
     const slash = path.lastIndexOf('/');
     const dir = slash >= 0 ? path.slice(0, slash + 1) : '';
     const base = path.slice(slash + 1);
     // TUF spec 5.7.3: consistent snapshot target names are {hash}.{name}.
     const hashed = /^([0-9a-f]{64})\.(.+)$/.exec(base);
     if (hashed) {
-      const target = await store.getTarget(hashed[1]!, dir + hashed[2]!);
+      const target = await records.repository.getTarget(hashed[1]!, dir + hashed[2]!);
       if (target) return send(c, target.bytes, contentType(target.path), target.sha256, IMMUTABLE);
     }
     // A plain path serves the current file (for people and non-TUF tools; TUF clients use the hashed name).
     const hash = currentTargetHash(served, path);
-    const target = hash ? await store.getTarget(hash, path) : null;
+    const target = hash ? await records.repository.getTarget(hash, path) : null;
     if (!target) return c.json({ code: Codes.NOT_FOUND, message: `no target ${path}` }, 404);
     return send(c, target.bytes, contentType(path), target.sha256, SHORT);
   });
@@ -70,9 +70,9 @@ export function tufRoutes(): Hono<AppEnv> {
     const m = /^(\d+)\.([a-z0-9-]+)\.json$/.exec(c.req.param('file'))!;
     const version = Number(m[1]);
     const role = m[2]!;
-    const { store, served } = c.get('instance');
+    const { records, served } = c.get('instance');
     const latest = served.latestMetadata(role);
-    const rec = latest && latest.version === version ? latest : await store.getMetadata(role, version);
+    const rec = latest && latest.version === version ? latest : await records.repository.getMetadata(role, version);
     if (!rec) return c.json({ code: Codes.NOT_FOUND, message: `no ${role} version ${version}` }, 404);
     return send(c, rec.bytes, 'application/json', `${role}-${version}`, IMMUTABLE);
   });
@@ -141,7 +141,7 @@ const DEFAULT_TARGET_CACHE_BYTES = 32 * 1024 * 1024;
  * versions, dropped whenever the served repository changes; target answers are immutable
  * (hashed names) and kept in an LRU bounded in bytes.
  */
-export function tufFastPath(instance: Pick<Instance, 'served' | 'store'>, options: { maxCacheBytes?: number } = {}) {
+export function tufFastPath(instance: Pick<Instance, 'served' | 'records'>, options: { maxCacheBytes?: number } = {}) {
   const max = options.maxCacheBytes ?? DEFAULT_TARGET_CACHE_BYTES;
   const metadata = new Map<string, FastEntry>();
   const unsubscribe = instance.served.onServedChange(() => metadata.clear());
@@ -167,7 +167,7 @@ export function tufFastPath(instance: Pick<Instance, 'served' | 'store'>, option
     if (target) {
       const [, dir, sha, name] = target;
       // The store is async: a miss goes to hono (the same response) while this read fills the cache for the next request.
-      void instance.store.getTarget(sha!, dir! + name!).then(
+      void instance.records.repository.getTarget(sha!, dir! + name!).then(
         (rec) => rec && rememberTarget(url, fastEntry(rec.bytes, contentType(rec.path), sha!, IMMUTABLE, '/tuf/targets/*')),
         () => {},
       );

@@ -67,7 +67,7 @@ const view = (w: WitnessRecord, newest: string | null) => ({
 
 export function witnessRoutes(onAdded: () => void = () => {}): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  const config = (c: { get(k: 'instance'): AppEnv['Variables']['instance'] }) => new WitnessConfig(c.get('instance').store);
+  const config = (c: { get(k: 'instance'): AppEnv['Variables']['instance'] }) => new WitnessConfig(c.get('instance').records.changes);
   app.openapi(list, async (c) => {
     const newest = await c.get('instance').log?.checkpoint();
     const witnesses = await config(c).list();

@@ -28,6 +28,7 @@ import * as t from './schema.js';
 import { advisoryKey } from './lease.js';
 import { KeyshareError, Codes } from '../../errors.js';
 import { Mutex } from '../../util/mutex.js';
+import { dirtyKeys, type TrustChange } from '../../domain/dirty.js';
 import type { ChangeRecords } from '../ports/changes.js';
 import type { Transactions } from '../port.js';
 import type { TransactionObserver } from '../types.js';
@@ -244,7 +245,11 @@ export class PgCore implements ChangeRecords {
    * a publisher read changeSeq() has a greater seq, and commitPublish (seq <= upToSeq) never
    * clears it.
    */
-  async markDirty(scope: string): Promise<void> {
+  async markChanged(change: TrustChange): Promise<void> {
+    // The rule of which keys a change marks is the domain's (service/domain/dirty.ts).
+    for (const key of dirtyKeys(change)) await this.#markDirty(key);
+  }
+  async #markDirty(scope: string): Promise<void> {
     const { seqs, tx } = this.#frame();
     if (tx && seqs.last !== null) {
       // The transaction's change_seq row is locked (its first mark updated it): count here (ChangeSeqs).

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import * as t from './schema.js';
 import { nextCrlRow, type CrlInput } from '../rows.js';
-import { ALL_SCOPES, CRL_DIRTY_PREFIX, type CrlRecord, type CrlSummary } from '../types.js';
+import type { CrlRecord, CrlSummary } from '../types.js';
 import type { CrlRecords } from '../ports/crls.js';
 import { inFrames, type PgCore } from './core.js';
 
@@ -23,17 +23,14 @@ export class PgCrls implements CrlRecords {
   /**
    * Stores a CRL that the caller checked, replacing the issuer's previous one. RFC 5280 5.2.3:
    * the CRL number only goes up, so a number not greater than the stored one is ROLLBACK,
-   * checked here again under the writes lock in case two uploads race. Marks the CRL target dirty, and every scope when the trust documents may change (the
-   * issuer's first CRL, or a different set of revoked serials, which can revoke anchors).
+   * checked here again under the writes lock in case two uploads race. Marks the change (which keys it makes dirty: service/domain/dirty.ts).
    */
   async putCrl(rec: CrlInput, affectsTrust: boolean): Promise<void> {
     await this.c.write(async () => {
       const existing = await this.getCrl(rec.issuer);
       const row = nextCrlRow(rec, existing);
       await this.c.db.insert(t.crls).values(row).onConflictDoUpdate({ target: t.crls.issuer, set: row });
-      await this.c.markDirty(`${CRL_DIRTY_PREFIX}${rec.issuer}`);
-      // The trust documents carry the URL too (`crls[].urls`).
-      if (affectsTrust || !existing || row.url !== existing.url) await this.c.markDirty(ALL_SCOPES);
+      await this.c.markChanged({ of: 'crl', issuer: rec.issuer, first: !existing, urlChanged: !!existing && row.url !== existing.url, revokedChanged: affectsTrust });
     });
   }
   /** Records an automatic fetch of an issuer's CRL URL (success: error null). */
@@ -47,8 +44,7 @@ export class PgCrls implements CrlRecords {
       if (!existing) return false;
       if (existing.url !== url) {
         await this.c.db.update(t.crls).set({ url }).where(eq(t.crls.issuer, issuer));
-        // The trust documents list the URL (`crls[].urls`): republish them.
-        await this.c.markDirty(ALL_SCOPES);
+        await this.c.markChanged({ of: 'crl-url', issuer });
       }
       return true;
     });

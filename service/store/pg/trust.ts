@@ -3,7 +3,7 @@ import * as t from './schema.js';
 import { KeyshareError, Codes } from '../../errors.js';
 import type { AnchorRecord, AnchorType, Revocations, ScopeRecord } from '../../domain/types.js';
 import { byScopeAndId, fromAnchor, revocationRow, toAnchor, toRevocations, toScope } from '../rows.js';
-import { ALL_SCOPES, type RevocationInput } from '../types.js';
+import type { RevocationInput } from '../types.js';
 import type { TrustRecords } from '../ports/trust.js';
 import { anyOf, changed, scopeNotFound, inFrames, type PgCore } from './core.js';
 
@@ -35,7 +35,7 @@ export class PgTrust implements TrustRecords {
         .onConflictDoNothing()
         .returning({ scope: t.scopes.scope });
       if (!rows.length) throw new KeyshareError(Codes.SCOPE_EXISTS, `scope ${JSON.stringify(rec.scope)} already exists`);
-      await this.c.markDirty(rec.scope);
+      await this.c.markChanged({ of: 'scope', scope: rec.scope });
     });
   }
   async updateScope(rec: ScopeRecord): Promise<void> {
@@ -49,7 +49,7 @@ export class PgTrust implements TrustRecords {
     await this.c.write(async () => {
       const rows = await this.c.db.update(t.scopes).set(set).where(eq(t.scopes.scope, scope)).returning({ scope: t.scopes.scope });
       if (!rows.length) throw scopeNotFound(scope);
-      await this.c.markDirty(scope);
+      await this.c.markChanged({ of: 'scope', scope });
     });
   }
   async deleteScope(scope: string): Promise<void> {
@@ -57,7 +57,7 @@ export class PgTrust implements TrustRecords {
       const rows = await this.c.db.delete(t.scopes).where(eq(t.scopes.scope, scope)).returning({ scope: t.scopes.scope });
       if (!rows.length) throw scopeNotFound(scope);
       await this.c.db.delete(t.anchors).where(eq(t.anchors.scope, scope));
-      await this.c.markDirty(scope);
+      await this.c.markChanged({ of: 'scope', scope });
     });
   }
 
@@ -80,7 +80,7 @@ export class PgTrust implements TrustRecords {
       await this.requireScope(rec.scope);
       const rows = await this.c.db.insert(t.anchors).values({ ...fromAnchor(rec), createdAt: now.toISOString() }).onConflictDoNothing().returning({ id: t.anchors.id });
       if (!rows.length) throw new KeyshareError(Codes.ANCHOR_EXISTS, `anchor ${rec.id} is already defined at scope ${JSON.stringify(rec.scope)}`);
-      await this.c.markDirty(rec.scope);
+      await this.c.markChanged({ of: 'anchor', scope: rec.scope });
     });
   }
   /** Replaces an anchor's definition (same scope and ID). */
@@ -88,7 +88,7 @@ export class PgTrust implements TrustRecords {
     await this.c.write(async () => {
       const row = { ...fromAnchor(rec), createdAt: now.toISOString() };
       await this.c.db.insert(t.anchors).values(row).onConflictDoUpdate({ target: [t.anchors.scope, t.anchors.id], set: row });
-      await this.c.markDirty(rec.scope);
+      await this.c.markChanged({ of: 'anchor', scope: rec.scope });
     });
   }
   async removeAnchor(scope: string, id: string): Promise<void> {
@@ -96,7 +96,7 @@ export class PgTrust implements TrustRecords {
       await this.requireScope(scope);
       const rows = await this.c.db.delete(t.anchors).where(and(eq(t.anchors.scope, scope), eq(t.anchors.id, id))).returning({ id: t.anchors.id });
       if (!rows.length) throw new KeyshareError(Codes.ANCHOR_NOT_FOUND, `no anchor ${id} at scope ${JSON.stringify(scope)}`);
-      await this.c.markDirty(scope);
+      await this.c.markChanged({ of: 'anchor', scope });
     });
   }
 
@@ -115,7 +115,7 @@ export class PgTrust implements TrustRecords {
         .limit(1);
       if (existing.length) return false;
       await this.c.db.insert(t.revocations).values(row);
-      await this.c.markDirty(r.scope ?? ALL_SCOPES);
+      await this.c.markChanged({ of: 'revocation', scope: r.scope });
       return true;
     });
   }
@@ -131,7 +131,7 @@ export class PgTrust implements TrustRecords {
     return this.c.write(async () => {
       await this.requireScope(scope);
       const added = changed(await this.c.db.insert(t.anchorBlocks).values({ scope, anchorId, createdAt: now.toISOString() }).onConflictDoNothing());
-      if (added) await this.c.markDirty(scope);
+      if (added) await this.c.markChanged({ of: 'anchor-block', scope });
       return added;
     });
   }
@@ -139,7 +139,7 @@ export class PgTrust implements TrustRecords {
   async removeAnchorBlock(scope: string, anchorId: string): Promise<boolean> {
     return this.c.write(async () => {
       const removed = changed(await this.c.db.delete(t.anchorBlocks).where(and(eq(t.anchorBlocks.scope, scope), eq(t.anchorBlocks.anchorId, anchorId))));
-      if (removed) await this.c.markDirty(scope);
+      if (removed) await this.c.markChanged({ of: 'anchor-block', scope });
       return removed;
     });
   }

@@ -16,6 +16,7 @@ import * as t from '../schema.js';
 import { KeyshareError, Codes } from '../../errors.js';
 import { Mutex } from '../../util/mutex.js';
 import type { ScopeRecord } from '../../domain/types.js';
+import { dirtyKeys, type TrustChange } from '../../domain/dirty.js';
 import { toScope } from '../rows.js';
 import type { ChangeRecords } from '../ports/changes.js';
 import type { Transactions } from '../port.js';
@@ -163,8 +164,12 @@ export class SqliteCore implements ChangeRecords {
   }
 
   // ---- change tracking ----
-  /** Marks `scope` changed for the publisher (the next change seq). */
-  markDirty(scope: string): void {
+  /** Marks the keys a change makes dirty (service/domain/dirty.ts) for the publisher. */
+  markChanged(change: TrustChange): void {
+    for (const key of dirtyKeys(change)) this.#markDirty(key);
+  }
+  /** Marks one dirty key with the next change seq. */
+  #markDirty(scope: string): void {
     const seq = Number(this.getMetaSync('change_seq') ?? '0') + 1;
     this.setMetaSync('change_seq', String(seq));
     this.prep('markDirty', () =>

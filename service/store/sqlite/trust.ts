@@ -3,7 +3,7 @@ import * as t from '../schema.js';
 import { KeyshareError, Codes } from '../../errors.js';
 import type { AnchorRecord, AnchorType, Revocations, ScopeRecord } from '../../domain/types.js';
 import { byScopeAndId, fromAnchor, revocationRow, toAnchor, toRevocations, toScope } from '../rows.js';
-import { ALL_SCOPES, type RevocationInput } from '../types.js';
+import type { RevocationInput } from '../types.js';
 import type { TrustRecords } from '../ports/trust.js';
 import { inJsonList, ph, type SqliteCore } from './core.js';
 
@@ -26,14 +26,14 @@ export class SqliteTrust implements TrustRecords {
       this.c.prep('insertScope', () =>
         this.c.db.insert(t.scopes).values({ scope: ph('scope'), inherit: ph('inherit'), level: ph('level'), source: ph('source'), createdAt: ph('createdAt') }).prepare(),
       ).run({ scope: rec.scope, inherit: rec.inherit, level: rec.level, source: rec.source ?? null, createdAt: now.toISOString() });
-      this.c.markDirty(rec.scope);
+      this.c.markChanged({ of: 'scope', scope: rec.scope });
     });
   }
   updateScope(rec: ScopeRecord): Promise<void> {
     return this.c.write(() => {
       this.c.requireScopeSync(rec.scope);
       this.c.db.update(t.scopes).set({ inherit: rec.inherit, level: rec.level }).where(eq(t.scopes.scope, rec.scope)).run();
-      this.c.markDirty(rec.scope);
+      this.c.markChanged({ of: 'scope', scope: rec.scope });
     });
   }
   /** A federated scope's definition from its upstreams (sync/upstream/federate.ts): inherit, level and source. */
@@ -41,7 +41,7 @@ export class SqliteTrust implements TrustRecords {
     return this.c.write(() => {
       this.c.requireScopeSync(rec.scope);
       this.c.db.update(t.scopes).set({ inherit: rec.inherit, level: rec.level, source: rec.source ?? null }).where(eq(t.scopes.scope, rec.scope)).run();
-      this.c.markDirty(rec.scope);
+      this.c.markChanged({ of: 'scope', scope: rec.scope });
     });
   }
   deleteScope(scope: string): Promise<void> {
@@ -49,7 +49,7 @@ export class SqliteTrust implements TrustRecords {
       this.c.requireScopeSync(scope);
       this.c.db.delete(t.anchors).where(eq(t.anchors.scope, scope)).run();
       this.c.db.delete(t.scopes).where(eq(t.scopes.scope, scope)).run();
-      this.c.markDirty(scope);
+      this.c.markChanged({ of: 'scope', scope });
     });
   }
 
@@ -105,7 +105,7 @@ export class SqliteTrust implements TrustRecords {
         throw new KeyshareError(Codes.ANCHOR_EXISTS, `anchor ${rec.id} is already defined at scope ${JSON.stringify(rec.scope)}`);
       }
       this.#insertAnchor(rec, now);
-      this.c.markDirty(rec.scope);
+      this.c.markChanged({ of: 'anchor', scope: rec.scope });
     });
   }
   /** Replaces an anchor's definition (same scope and ID). */
@@ -113,7 +113,7 @@ export class SqliteTrust implements TrustRecords {
     return this.c.write(() => {
       this.c.db.delete(t.anchors).where(and(eq(t.anchors.scope, rec.scope), eq(t.anchors.id, rec.id))).run();
       this.c.db.insert(t.anchors).values({ ...fromAnchor(rec), createdAt: now.toISOString() }).run();
-      this.c.markDirty(rec.scope);
+      this.c.markChanged({ of: 'anchor', scope: rec.scope });
     });
   }
   removeAnchor(scope: string, id: string): Promise<void> {
@@ -121,7 +121,7 @@ export class SqliteTrust implements TrustRecords {
       this.c.requireScopeSync(scope);
       const res = this.c.db.delete(t.anchors).where(and(eq(t.anchors.scope, scope), eq(t.anchors.id, id))).run();
       if (res.changes === 0) throw new KeyshareError(Codes.ANCHOR_NOT_FOUND, `no anchor ${id} at scope ${JSON.stringify(scope)}`);
-      this.c.markDirty(scope);
+      this.c.markChanged({ of: 'anchor', scope });
     });
   }
 
@@ -140,7 +140,7 @@ export class SqliteTrust implements TrustRecords {
         .get();
       if (existing) return false;
       this.c.db.insert(t.revocations).values(row).run();
-      this.c.markDirty(r.scope ?? ALL_SCOPES);
+      this.c.markChanged({ of: 'revocation', scope: r.scope });
       return true;
     });
   }
@@ -157,7 +157,7 @@ export class SqliteTrust implements TrustRecords {
     return this.c.write(() => {
       this.c.requireScopeSync(scope);
       const res = this.c.db.insert(t.anchorBlocks).values({ scope, anchorId, createdAt: now.toISOString() }).onConflictDoNothing().run();
-      if (res.changes > 0) this.c.markDirty(scope);
+      if (res.changes > 0) this.c.markChanged({ of: 'anchor-block', scope });
       return res.changes > 0;
     });
   }
@@ -165,7 +165,7 @@ export class SqliteTrust implements TrustRecords {
   removeAnchorBlock(scope: string, anchorId: string): Promise<boolean> {
     return this.c.write(() => {
       const res = this.c.db.delete(t.anchorBlocks).where(and(eq(t.anchorBlocks.scope, scope), eq(t.anchorBlocks.anchorId, anchorId))).run();
-      if (res.changes > 0) this.c.markDirty(scope);
+      if (res.changes > 0) this.c.markChanged({ of: 'anchor-block', scope });
       return res.changes > 0;
     });
   }

@@ -1,0 +1,87 @@
+/**
+ * Which scopes a change makes dirty, and which trust documents a dirty scope alters (issue 22:
+ * the rule is written once, here; the store records the marks, the publisher reads them). Pure.
+ *
+ * A dirty key is a scope, or `crl:<issuer anchor ID>` for a CRL target (published byte for
+ * byte). The default scope `*` contains every scope, so marking it makes every document dirty.
+ */
+import { DEFAULT_SCOPE, ancestorCandidates } from './scope.js';
+
+/** Marks everything dirty: a change that applies everywhere (e.g. a revocation without scope). */
+export const ALL_SCOPES = DEFAULT_SCOPE;
+/** Dirty keys `crl:<issuer anchor ID>` mark a CRL target, not a scope. */
+export const CRL_DIRTY_PREFIX = 'crl:';
+
+/** A write that can change what the repository publishes, as the store reports it. */
+export type TrustChange =
+  /** A scope created, redefined (inherit, level, source) or deleted. */
+  | { of: 'scope'; scope: string }
+  /** An anchor added, replaced or removed at its scope. */
+  | { of: 'anchor'; scope: string }
+  /** A local block of an upstream anchor added or lifted at its scope. */
+  | { of: 'anchor-block'; scope: string }
+  /** A revocation; one without a scope applies everywhere. */
+  | { of: 'revocation'; scope?: string | null }
+  /**
+   * A CRL stored for its issuer: `first` (the issuer had none), `urlChanged`, `revokedChanged`
+   * (another set of revoked serials, which can revoke anchors).
+   */
+  | { of: 'crl'; issuer: string; first: boolean; urlChanged: boolean; revokedChanged: boolean }
+  /** The URL an issuer's CRL is fetched from, set to another value. */
+  | { of: 'crl-url'; issuer: string };
+
+/** The dirty keys a change marks. */
+export function dirtyKeys(change: TrustChange): string[] {
+  switch (change.of) {
+    case 'scope':
+    case 'anchor':
+    case 'anchor-block':
+      return [change.scope];
+    case 'revocation':
+      return [change.scope ?? ALL_SCOPES];
+    case 'crl':
+      // Trust documents list each CRL's issuer and URL (`crls[]`), and its serials revoke anchors.
+      return change.first || change.urlChanged || change.revokedChanged ? [crlKey(change.issuer), ALL_SCOPES] : [crlKey(change.issuer)];
+    case 'crl-url':
+      return [ALL_SCOPES];
+  }
+}
+
+const crlKey = (issuer: string) => `${CRL_DIRTY_PREFIX}${issuer}`;
+
+/** The dirty keys that are scopes (the others mark CRL targets). */
+export const dirtyScopesOf = (keys: readonly string[]): string[] => keys.filter((k) => !k.startsWith(CRL_DIRTY_PREFIX));
+
+/**
+ * The scopes whose trust documents the dirty scopes alter: the dirty scopes themselves and
+ * every defined scope under one of them (CONTRACT.md "Scopes": a scope inherits from the scopes
+ * that contain it). `sorted` is every defined scope, in code-unit order.
+ */
+export function affectedScopes(dirtyScopes: readonly string[], sorted: readonly string[]): Set<string> {
+  const affected = new Set(dirtyScopes);
+  const wide = new Set(dirtyScopes.filter((d) => d === DEFAULT_SCOPE || d.startsWith('*.')));
+  if (wide.size > 0) {
+    // The default scope or a wildcard contains scopes by their host: look at every scope.
+    for (const s of sorted) if (!affected.has(s) && ancestorCandidates(s).some((a) => wide.has(a))) affected.add(s);
+  }
+  for (const d of dirtyScopes) {
+    if (wide.has(d)) continue;
+    // A registry or path scope contains exactly the scopes that extend it by whole path
+    // components (`acme.io/team` does not contain `acme.io/teamwork`): one sorted run.
+    const prefix = `${d}/`;
+    for (let i = lowerBound(sorted, prefix); i < sorted.length && sorted[i]!.startsWith(prefix); i++) affected.add(sorted[i]!);
+  }
+  return affected;
+}
+
+/** The first index in `sorted` whose string is not less than `key` (binary search). */
+export function lowerBound(sorted: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

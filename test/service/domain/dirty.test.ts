@@ -1,0 +1,65 @@
+/**
+ * The dirty-scope rule (service/domain/dirty.ts): which keys a change marks, and which scopes'
+ * documents a dirty scope alters through inheritance (CONTRACT.md "Scopes").
+ */
+import { describe, expect, it } from 'vitest';
+import { ALL_SCOPES, affectedScopes, dirtyKeys, dirtyScopesOf, lowerBound } from '../../../service/domain/dirty.js';
+
+describe('dirtyKeys', () => {
+  it('marks the scope of a scope, anchor or block change', () => {
+    expect(dirtyKeys({ of: 'scope', scope: 'acme.io/team' })).toEqual(['acme.io/team']);
+    expect(dirtyKeys({ of: 'anchor', scope: '*.acme.io' })).toEqual(['*.acme.io']);
+    expect(dirtyKeys({ of: 'anchor-block', scope: 'acme.io' })).toEqual(['acme.io']);
+  });
+
+  it('marks everything for a revocation without scope, its scope otherwise', () => {
+    expect(dirtyKeys({ of: 'revocation' })).toEqual([ALL_SCOPES]);
+    expect(dirtyKeys({ of: 'revocation', scope: null })).toEqual(['*']);
+    expect(dirtyKeys({ of: 'revocation', scope: 'acme.io' })).toEqual(['acme.io']);
+  });
+
+  it('marks a CRL target, and every scope only when what the documents say of the CRL changed', () => {
+    const same = { of: 'crl', issuer: 'ca1', first: false, urlChanged: false, revokedChanged: false } as const;
+    expect(dirtyKeys(same)).toEqual(['crl:ca1']);
+    expect(dirtyKeys({ ...same, first: true })).toEqual(['crl:ca1', '*']);
+    expect(dirtyKeys({ ...same, urlChanged: true })).toEqual(['crl:ca1', '*']);
+    expect(dirtyKeys({ ...same, revokedChanged: true })).toEqual(['crl:ca1', '*']);
+    expect(dirtyKeys({ of: 'crl-url', issuer: 'ca1' })).toEqual(['*']);
+  });
+
+  it('tells scope keys from CRL keys', () => {
+    expect(dirtyScopesOf(['crl:ca1', 'acme.io', '*'])).toEqual(['acme.io', '*']);
+  });
+});
+
+describe('affectedScopes', () => {
+  const defined = ['*', '*.acme.io', 'acme.io', 'acme.io/team', 'acme.io/team/app', 'acme.io/teamwork', 'b.acme.io', 'b.acme.io/x', 'other.org'].sort();
+
+  it('takes a path scope and the scopes that extend it by whole components', () => {
+    expect([...affectedScopes(['acme.io/team'], defined)].sort()).toEqual(['acme.io/team', 'acme.io/team/app']);
+  });
+
+  it('takes a registry and every path under it', () => {
+    expect([...affectedScopes(['acme.io'], defined)].sort()).toEqual(['acme.io', 'acme.io/team', 'acme.io/team/app', 'acme.io/teamwork']);
+  });
+
+  it('takes a wildcard and the scopes on hosts under its domain, not the bare domain', () => {
+    expect([...affectedScopes(['*.acme.io'], defined)].sort()).toEqual(['*.acme.io', 'b.acme.io', 'b.acme.io/x']);
+  });
+
+  it('takes every scope for the default scope', () => {
+    expect([...affectedScopes([ALL_SCOPES], defined)].sort()).toEqual(defined);
+  });
+
+  it('keeps a dirty scope that is no longer defined (its document is deleted)', () => {
+    expect([...affectedScopes(['gone.io'], defined)]).toEqual(['gone.io']);
+  });
+});
+
+describe('lowerBound', () => {
+  it('finds the first index not less than the key', () => {
+    const s = ['a', 'b', 'b', 'd'];
+    expect([lowerBound(s, ''), lowerBound(s, 'b'), lowerBound(s, 'c'), lowerBound(s, 'e')]).toEqual([0, 1, 3, 4]);
+    expect(lowerBound([], 'x')).toBe(0);
+  });
+});
