@@ -117,7 +117,7 @@ export class WitnessConfig {
 }
 
 /** What `/log/checkpoint` serves (and `--static-dir` copies): the newest signed checkpoint with its witnesses' cosignatures; null without one. */
-export async function servedCheckpoint(log: TransparencyLog, store: Store): Promise<string | null> {
+export async function servedCheckpoint(log: TransparencyLog, store: Pick<Store, 'getMeta' | 'swapMeta'>): Promise<string | null> {
   const note = await log.checkpoint();
   return note ? new WitnessConfig(store).cosigned(note) : null;
 }

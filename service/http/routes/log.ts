@@ -22,9 +22,9 @@ export function logRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get('/checkpoint', async (c) => {
-    const { log, store } = c.get('instance');
+    const { log, records } = c.get('instance');
     // With the cosignatures its witnesses made on it (C2SP tlog-cosignature).
-    const cosigned = log ? await servedCheckpoint(log, store) : null;
+    const cosigned = log ? await servedCheckpoint(log, records.changes) : null;
     if (!cosigned) return notFound(c, 'this service has no transparency log');
     c.header('Cache-Control', SHORT);
     c.header('Content-Type', TEXT);
@@ -33,9 +33,9 @@ export function logRoutes(): Hono<AppEnv> {
 
   // Issue 17: the checkpoint and the newest timestamp's inclusion proof in one answer (shared/tlog/proof.ts).
   app.get('/proof', async (c) => {
-    const { log, store } = c.get('instance');
+    const { log, records } = c.get('instance');
     // The same cosigned checkpoint as /log/checkpoint, so that `fetch --witness` sees the cosignatures.
-    const witnesses = new WitnessConfig(store);
+    const witnesses = new WitnessConfig(records.changes);
     const proof = await log?.proof((note) => witnesses.cosigned(note));
     if (!proof) return notFound(c, 'this service has no transparency log');
     c.header('Cache-Control', SHORT);
