@@ -118,15 +118,28 @@ export class TransparencyLog {
    * timestamp's, the publish appends in version order), that entry's inclusion proof, read
    * for the checkpoint's own size, and the timestamp.json it logs. Null before the first entry.
    * `decorate` appends what /log/checkpoint serves with the note (the witnesses' cosignatures).
+   * With `from` (the size of the checkpoint a client kept; issue 23, bench B12): the consistency
+   * proof from it to the checkpoint's size too, BAD_REQUEST unless 0 < from ≤ size.
    */
-  async proof(decorate: (note: string) => Promise<string> = async (note) => note): Promise<string | null> {
+  async proof(decorate: (note: string) => Promise<string> = async (note) => note, from?: number): Promise<string | null> {
     const checkpoint = await this.checkpoint();
     if (!checkpoint) return null;
     const { size } = parseCheckpoint(checkpoint.slice(0, checkpoint.lastIndexOf('\n\n') + 1));
+    if (from !== undefined && !(Number.isSafeInteger(from) && from > 0 && from <= size)) {
+      throw new KeyshareError(Codes.BAD_REQUEST, `from=${from}: a consistency proof starts at a checkpoint size from 1 to ${size}`);
+    }
     const [entry] = await this.store.listLogEntries(size - 1, size);
     if (!entry) return missing(`entry ${size - 1}`);
     const timestamp = await this.store.getMetadata('timestamp', parseEntry(entry).timestamp.version);
-    return formatLogProof({ key: this.verifierKey(), checkpoint: await decorate(checkpoint), index: size - 1, entry, inclusion: await this.inclusionProof(size - 1, size), ...(timestamp ? { timestamp: timestamp.bytes } : {}) });
+    return formatLogProof({
+      key: this.verifierKey(),
+      checkpoint: await decorate(checkpoint),
+      index: size - 1,
+      entry,
+      inclusion: await this.inclusionProof(size - 1, size),
+      ...(timestamp ? { timestamp: timestamp.bytes } : {}),
+      ...(from !== undefined ? { consistency: { from, proof: await this.consistencyProof(from, size) } } : {}),
+    });
   }
 
   /** The tree the newest checkpoint names (signature not checked: this log signed it). */

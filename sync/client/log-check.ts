@@ -2,9 +2,9 @@
  * The client's check of the transparency log (issue 23): a timestamp is accepted only when the
  * log's newest checkpoint, signed by the log key, (1) extends the checkpoint this client verified
  * last (RFC 6962 consistency proof) and (2) holds an entry for exactly this timestamp (inclusion
- * proof). Proofs are computed from the served tiles (C2SP tlog-tiles), or the inclusion proof is
- * taken from /log/proof, and verified against the signed roots, so a lying server or mirror
- * cannot make them pass.
+ * proof). Proofs are taken from /log/proof (the inclusion proof, and the consistency proof when
+ * asked with ?from=), else computed from the served tiles (C2SP tlog-tiles), and verified
+ * against the signed roots either way, so a lying server or mirror cannot make them pass.
  *
  * I/O goes through `get` (a path under `<server>/log/` → bytes, or null for 404); the caller
  * keeps the verified checkpoint (cache.ts) and passes it back as `previous`.
@@ -30,8 +30,9 @@ export interface LogCheckInput {
   previous: string | null;
   /**
    * /log/proof as served (shared/tlog/proof.ts; issue 17): its checkpoint stands for
-   * /log/checkpoint, and its entry with its inclusion proof, when it is this timestamp's, for
-   * the entry bundles and tiles. Verified exactly as they would be.
+   * /log/checkpoint, its entry with its inclusion proof, when it is this timestamp's, and its
+   * consistency proof, when it starts at `previous`'s size, for the entry bundles and tiles.
+   * Verified exactly as they would be.
    */
   proof?: LogProof | null;
   /** The key that signed `previous`, when the log key was rotated since (absent: `key`). */
@@ -76,8 +77,10 @@ export async function checkLog(input: LogCheckInput): Promise<LogCheckResult> {
     const prev = openCheckpoint(input.previous, input.previousKey ?? input.key);
     // STYLE.md: a version lower than one already seen is an attack (ROLLBACK of the log).
     if (cp.size < prev.size) throw fail(FetchCodes.LOG_INCONSISTENT, `the log went back from ${prev.size} to ${cp.size} entries (rollback)`);
+    // Issue 23 (bench B12): the consistency proof /log/proof?from= gave for this very size, else from the tiles; verified alike.
+    const given = input.proof?.consistency?.from === prev.size ? input.proof.consistency.proof : null;
     try {
-      const proof = await reader((read) => consistencyProof(prev.size, cp.size, read));
+      const proof = given ?? (await reader((read) => consistencyProof(prev.size, cp.size, read)));
       verifyConsistency(prev.size, cp.size, proof, prev.root, cp.root);
     } catch (e) {
       throw fail(FetchCodes.LOG_INCONSISTENT, `the log of ${cp.size} entries does not extend the one of ${prev.size} entries this client verified (a split view?): ${(e as Error).message}`);

@@ -24,7 +24,7 @@ import { ProofFormatError, parseLogProof, type LogProof } from '../../shared/tlo
 import { writePrivateFileAtomic } from '../../shared/private-files.js';
 import type { CacheLayout } from './cache.js';
 import { FetchCodes } from './errors.js';
-import { MAX_CHECKPOINT_BYTES, checkLog, type LogCheckResult, type LogGet } from './log-check.js';
+import { MAX_CHECKPOINT_BYTES, checkLog, openCheckpoint, type LogCheckResult, type LogGet } from './log-check.js';
 import { checkCosignatures, type WitnessPolicy } from './log-witnesses.js';
 
 /** A full tile is 8 KiB; an entry bundle holds 256 entries of a few hundred bytes. TUF metadata (log verify): as fetch-trust.ts caps targets. */
@@ -62,7 +62,7 @@ function verifier(text: string, where: string): NoteVerifier & { vkey: string } 
 export function logGetter(server: string, fetcher: Fetcher, under = 'log/'): LogGet {
   return async (path) => {
     try {
-      return await fetcher.downloadBytes(`${server}/${under}${path}`, under !== 'log/' ? MAX_TARGET_BYTES : path === 'checkpoint' || path === 'key' || path === 'proof' ? MAX_CHECKPOINT_BYTES : MAX_TILE_BYTES);
+      return await fetcher.downloadBytes(`${server}/${under}${path}`, under !== 'log/' ? MAX_TARGET_BYTES : ['checkpoint', 'key', 'proof'].includes(path.split('?')[0]!) ? MAX_CHECKPOINT_BYTES : MAX_TILE_BYTES);
     } catch (e) {
       if (e instanceof DownloadHTTPError && e.statusCode === 404) return null;
       throw e;
@@ -112,10 +112,13 @@ export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uin
   // The same timestamp as last time: its inclusion in the kept checkpoint was verified then (one download when nothing changed),
   // and so were its cosignatures, if they satisfy the witness policy given now (a kept checkpoint implies a pinned key).
   if (previous && key && sameAsCached(layout, timestamp) && (!options.witnesses || cosignedEnough(previous, key, options.witnesses))) return null;
-  // One request for the checkpoint and the timestamp's inclusion proof (a server from before
-  // /log/proof, or a mirror without it, answers 404: then /log/key, /log/checkpoint and tiles).
+  // One request for the checkpoint, the timestamp's inclusion proof and, from the checkpoint kept,
+  // the consistency proof (issue 23, bench B12; a server from before /log/proof, or a mirror
+  // without it, answers 404: then /log/key, /log/checkpoint and tiles; one that ignores ?from=
+  // gives no consistency proof: then it comes from tiles).
+  const proofPath = previous && key ? `proof?from=${openCheckpoint(previous, previousKey ?? key).size}` : 'proof';
   const got = early ? await early : null;
-  const proof = readProof(got && 'bytes' in got ? got.bytes : await get('proof'));
+  const proof = readProof(got && 'bytes' in got ? got.bytes : await get(proofPath));
   // On first contact the key in /log/proof is the one /log/key would announce (pinned from then on).
   if (!key && proof) key = verifier(proof.key, 'the log key the server announces');
   if (!key) {
@@ -141,7 +144,7 @@ export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uin
       if (!(e instanceof KeyshareError && e.code === FetchCodes.NOT_WITNESSED) || Date.now() + delay > deadline) throw e;
     }
     await new Promise((r) => setTimeout(r, delay));
-    verdict = await check(proof ? readProof(await get('proof')) : null);
+    verdict = await check(proof ? readProof(await get(proofPath)) : null);
   }
 }
 

@@ -9,7 +9,7 @@ import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../context.js';
 import { parseTilePath } from '../../../shared/tlog/tiles.js';
 import { servedCheckpoint, WitnessConfig } from '../../tlog/witnesses.js';
-import { Codes } from '../../errors.js';
+import { Codes, KeyshareError } from '../../errors.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** tlog-tiles: the checkpoint's headers "SHOULD prevent caching beyond a few seconds". */
@@ -31,12 +31,15 @@ export function logRoutes(): Hono<AppEnv> {
     return c.body(cosigned);
   });
 
-  // Issue 17: the checkpoint and the newest timestamp's inclusion proof in one answer (shared/tlog/proof.ts).
+  // Issue 17: the checkpoint and the newest timestamp's inclusion proof in one answer (shared/tlog/proof.ts);
+  // issue 23: with ?from=M, the consistency proof from the client's kept checkpoint of size M too.
   app.get('/proof', async (c) => {
     const { log, records } = c.get('instance');
+    const from = c.req.query('from');
+    if (from !== undefined && !/^\d{1,15}$/.test(from)) throw new KeyshareError(Codes.BAD_REQUEST, `from=${from.slice(0, 40)}: give the size of a checkpoint, a whole number`);
     // The same cosigned checkpoint as /log/checkpoint, so that `fetch --witness` sees the cosignatures.
     const witnesses = new WitnessConfig(records.changes);
-    const proof = await log?.proof((note) => witnesses.cosigned(note));
+    const proof = await log?.proof((note) => witnesses.cosigned(note), from === undefined ? undefined : Number(from));
     if (!proof) return notFound(c, 'this service has no transparency log');
     c.header('Cache-Control', SHORT);
     return c.body(proof, 200, { 'Content-Type': 'application/json' });

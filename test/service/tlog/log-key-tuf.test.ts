@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEntry } from '../../../shared/tlog/leaf.js';
 import { NoteSigner, openNote, parseVerifierKey } from '../../../shared/tlog/note.js';
 import { logKeyPath } from '../../../service/tlog/key.js';
-import { runCli } from '../../sync/client/support.js';
+import { proofFrom, runCli } from '../../sync/client/support.js';
 import { parseTilePath } from '../../../shared/tlog/tiles.js';
 import { logKeyStated, INDEX_TARGET } from '../../../shared/trust-index.js';
 import { parseMetadata } from '../../../service/repo/tuf.js';
@@ -65,7 +65,7 @@ async function copyLog(signer: NoteSigner, size?: number): Promise<TransparencyL
 /** Serves `log` as /log/ would: the checkpoint, the proof (issue 17), the key given, and tiles. */
 const serveLog = (log: TransparencyLog, key: string) => async (path: string) => {
   if (path === 'checkpoint') return Buffer.from((await log.checkpoint())!);
-  if (path === 'proof') return Buffer.from((await log.proof())!);
+  if (path.startsWith('proof')) return Buffer.from((await log.proof(undefined, proofFrom(path)))!);
   if (path === 'key') return Buffer.from(key + '\n');
   const tile = parseTilePath(path);
   return tile ? log.tile(tile) : null;

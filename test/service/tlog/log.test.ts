@@ -6,7 +6,7 @@
  * timestamp and a vanished log are refused.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ import { auditLog } from '../../../sync/client/log-audit.js';
 import { logGetter } from '../../../sync/client/log-state.js';
 import { fetchTrust, HttpFetcher, type FetchTrustOptions } from '../../../sync/client/index.js';
 import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../../support/service.js';
-import { errorCode, runCli } from '../../sync/client/support.js';
+import { errorCode, proofFrom, runCli } from '../../sync/client/support.js';
 
 let svc: TestService;
 
@@ -142,11 +142,11 @@ describe('fetch and the log', () => {
       }),
     );
     const forkedServe = async (path: string) =>
-      path === 'checkpoint' ? Buffer.from((await forked.checkpoint())!) : path === 'proof' ? Buffer.from((await forked.proof())!) : path === 'key' ? (await get('key')).bytes : forked.tile(parseTilePath(path)!);
+      path === 'checkpoint' ? Buffer.from((await forked.checkpoint())!) : path.startsWith('proof') ? Buffer.from((await forked.proof(undefined, proofFrom(path)))!) : path === 'key' ? (await get('key')).bytes : forked.tile(parseTilePath(path)!);
     fetcher.serve = forkedServe;
     expect(await codeOf(fetchTrust(o))).toBe('LOG_INCONSISTENT');
     // The same through checkpoint and tiles, from a server without /log/proof.
-    fetcher.serve = async (path) => (path === 'proof' ? null : forkedServe(path));
+    fetcher.serve = async (path) => (path.startsWith('proof') ? null : forkedServe(path));
     expect(await codeOf(fetchTrust(o))).toBe('LOG_INCONSISTENT');
     fetcher.serve = forkedServe;
     // A client that never saw the real log accepts the fork: that is what the witnesses are for.
@@ -161,17 +161,17 @@ describe('fetch and the log', () => {
     await change('three');
     await fetchTrust(o);
     await change('four');
-    fetcher.serve = async (path) => (path === 'checkpoint' ? old : path === 'proof' ? oldProof : (await get(path)).bytes);
+    fetcher.serve = async (path) => (path === 'checkpoint' ? old : path.startsWith('proof') ? oldProof : (await get(path)).bytes);
     expect(await codeOf(fetchTrust(o))).toBe('LOG_INCONSISTENT');
     // A fresh client shown a checkpoint without the current timestamp (the old proof, with the
     // current timestamp.json in it). Shown an older state whole, it takes it, as TUF does on
     // first contact: the timestamp's expiry bounds that.
     const stale = JSON.parse(oldProof.toString()) as Record<string, unknown>;
     stale.timestamp = (await get('proof').then((r) => JSON.parse(r.bytes.toString()) as Record<string, unknown>)).timestamp;
-    fetcher.serve = async (path) => (path === 'checkpoint' ? old : path === 'proof' ? Buffer.from(JSON.stringify(stale)) : (await get(path)).bytes);
+    fetcher.serve = async (path) => (path === 'checkpoint' ? old : path.startsWith('proof') ? Buffer.from(JSON.stringify(stale)) : (await get(path)).bytes);
     expect(await codeOf(fetchTrust(options(fetcher)))).toBe('NOT_LOGGED');
     // The same through checkpoint and tiles, from a server without /log/proof.
-    fetcher.serve = async (path) => (path === 'checkpoint' ? old : path === 'proof' ? null : (await get(path)).bytes);
+    fetcher.serve = async (path) => (path === 'checkpoint' ? old : path.startsWith('proof') ? null : (await get(path)).bytes);
     expect(await codeOf(fetchTrust(o))).toBe('LOG_INCONSISTENT');
     expect(await codeOf(fetchTrust(options(fetcher)))).toBe('NOT_LOGGED');
     fetcher.serve = async () => null;
@@ -192,11 +192,12 @@ describe('fetch and the log', () => {
     expect(fetcher.requests.filter((u) => u.endsWith('/timestamp.json'))).toEqual([]);
     expect(first.log?.index).toBe(first.log!.size - 1);
     await change('five');
+    await change('six');
+    await change('seven');
     paths.length = 0;
-    expect((await fetchTrust(o)).log!.size).toBeGreaterThan(first.log!.size);
-    // The consistency proof from the kept checkpoint comes from the tiles; the inclusion proof not.
-    expect(paths[0]).toBe('proof');
-    expect(paths.filter((p) => p.startsWith('tile/entries/'))).toEqual([]);
+    expect((await fetchTrust(o)).log!.size).toBeGreaterThan(first.log!.size + 2);
+    // Issue 23: the consistency proof from the kept checkpoint comes in the same answer (?from=): no tiles.
+    expect(paths).toEqual([`proof?from=${first.log!.size}`]);
     paths.length = 0;
     await fetchTrust(o);
     expect(paths).toEqual([]);
@@ -206,7 +207,7 @@ describe('fetch and the log', () => {
     const forged = (edit: (p: typeof real) => void) => {
       const p = structuredClone(real);
       edit(p);
-      fetcher.serve = async (path) => (path === 'proof' ? Buffer.from(JSON.stringify(p)) : (await get(path)).bytes);
+      fetcher.serve = async (path) => (path.startsWith('proof') ? Buffer.from(JSON.stringify(p)) : (await get(path)).bytes);
       return fetchTrust(options(fetcher));
     };
     expect(real.inclusion.length).toBeGreaterThan(0);
@@ -219,10 +220,63 @@ describe('fetch and the log', () => {
     // A server without /log/proof: the checkpoint and the tiles, as before (no /log/key: the
     // signed targets state the key).
     paths.length = 0;
-    fetcher.serve = async (path) => (paths.push(path), path === 'proof' ? null : (await get(path)).bytes);
+    fetcher.serve = async (path) => (paths.push(path), path.startsWith('proof') ? null : (await get(path)).bytes);
     expect((await fetchTrust(options(fetcher))).log).toBeTruthy();
     expect(paths.slice(0, 2)).toEqual(['proof', 'checkpoint']);
     expect(paths).not.toContain('key');
+  });
+
+  it('serves the consistency proof from a kept checkpoint with ?from=, verified against both signed roots (issue 23)', async () => {
+    const fetcher = new LogFetcher();
+    const o = options(fetcher);
+    const kept = (await fetchTrust(o)).log!.size;
+    await change('eight');
+    const size = kept + 1;
+    const served = JSON.parse((await get(`proof?from=${kept}`)).bytes.toString()) as { from: number; consistency: string[] };
+    expect(served.from).toBe(kept);
+    expect(served.consistency.length).toBeGreaterThan(0);
+    expect(JSON.parse((await get('proof')).bytes.toString())).not.toHaveProperty('consistency');
+    expect(JSON.parse((await get(`proof?from=${size}`)).bytes.toString())).toMatchObject({ from: size, consistency: [] });
+    for (const bad of ['0', String(size + 1), 'abc', '-1', '1.5', '', '1e3', '9'.repeat(16)]) {
+      const res = await get(`proof?from=${bad}`);
+      expect([bad, res.status]).toEqual([bad, 400]);
+      expect((JSON.parse(res.bytes.toString()) as { code: string }).code).toBe('BAD_REQUEST');
+    }
+
+    const paths: string[] = [];
+    const serveEdited = (edit: (p: Record<string, unknown>) => void) => async (path: string) => {
+      paths.push(path);
+      if (!path.startsWith('proof')) return (await get(path)).bytes;
+      const p = JSON.parse((await get(path)).bytes.toString()) as Record<string, unknown>;
+      edit(p);
+      return Buffer.from(JSON.stringify(p));
+    };
+    // A forged consistency hash fails against the signed roots: refused, not retried from the tiles.
+    const copy = () => {
+      const cache = tempDir('keyshare-cache-');
+      cpSync(o.cache!, cache, { recursive: true });
+      return { ...o, cache };
+    };
+    fetcher.serve = serveEdited((p) => ((p.consistency as string[])[0] = Buffer.alloc(32, 7).toString('base64')));
+    expect(await codeOf(fetchTrust(copy()))).toBe('LOG_INCONSISTENT');
+    fetcher.serve = serveEdited((p) => (p.consistency = []));
+    expect(await codeOf(fetchTrust(copy()))).toBe('LOG_INCONSISTENT');
+    // Malformed (too many hashes): refused as any malformed /log/proof.
+    fetcher.serve = serveEdited((p) => (p.consistency = Array.from({ length: 65 }, () => Buffer.alloc(32).toString('base64'))));
+    expect(await codeOf(fetchTrust(copy()))).toBe('NOT_LOGGED');
+    // An answer without it (an older server, a static dir), or for another size: the tiles give it.
+    for (const edit of [(p: Record<string, unknown>) => (delete p.from, delete p.consistency), (p: Record<string, unknown>) => (p.from = 1)]) {
+      paths.length = 0;
+      fetcher.serve = serveEdited(edit);
+      expect((await fetchTrust(copy())).log!.size).toBe(size);
+      expect(paths[0]).toBe(`proof?from=${kept}`);
+      expect(paths.filter((p) => p.startsWith('tile/')).length).toBeGreaterThan(0);
+    }
+    // The real answer: one request, accepted.
+    paths.length = 0;
+    fetcher.serve = serveEdited(() => undefined);
+    expect((await fetchTrust(o)).log!.size).toBe(size);
+    expect(paths).toEqual([`proof?from=${kept}`]);
   });
 
   it('refuses a checkpoint not signed by the pinned --log-key', async () => {

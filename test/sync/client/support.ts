@@ -134,3 +134,9 @@ export function treeSnapshot(dir: string): Record<string, string> {
   }
   return out;
 }
+
+/** The `from` of a `/log/proof?from=M` path as a fake log server sees it (issue 23), or undefined. */
+export function proofFrom(path: string): number | undefined {
+  const from = new URLSearchParams(path.split('?')[1] ?? '').get('from');
+  return from === null ? undefined : Number(from);
+}
