@@ -9,11 +9,12 @@
  * as any download (sync/client/proof-fetcher.ts), so that the log costs a cold fetch no request
  * of its own. Asked with `?from=M` (M: the size of the checkpoint the client kept), it also
  * carries the RFC 6962 consistency proof from M to the checkpoint's size (issue 23, bench B12),
- * which the client otherwise computes from tiles. Pure.
+ * which the client otherwise computes from tiles, and leaves out `timestamp` (a client that kept
+ * a checkpoint has just refreshed timestamp.json through TUF). Pure.
  *
  *   { "key": "<verifier key>", "checkpoint": "<signed note>", "index": N,
  *     "entry": "<base64 entry>", "inclusion": ["<base64 hash>", ...],
- *     "timestamp": "<base64 timestamp.json>",
+ *     "timestamp": "<base64 timestamp.json>",                  (only without ?from=)
  *     "from": M, "consistency": ["<base64 hash>", ...] }      (only with ?from=M)
  */
 import { HASH_SIZE, type Hash } from './merkle.js';

@@ -235,7 +235,10 @@ describe('fetch and the log', () => {
     const served = JSON.parse((await get(`proof?from=${kept}`)).bytes.toString()) as { from: number; consistency: string[] };
     expect(served.from).toBe(kept);
     expect(served.consistency.length).toBeGreaterThan(0);
+    // It leaves out timestamp.json: the client asking has just refreshed it through TUF.
+    expect(served).not.toHaveProperty('timestamp');
     expect(JSON.parse((await get('proof')).bytes.toString())).not.toHaveProperty('consistency');
+    expect(JSON.parse((await get('proof')).bytes.toString())).toHaveProperty('timestamp');
     expect(JSON.parse((await get(`proof?from=${size}`)).bytes.toString())).toMatchObject({ from: size, consistency: [] });
     for (const bad of ['0', String(size + 1), 'abc', '-1', '1.5', '', '1e3', '9'.repeat(16)]) {
       const res = await get(`proof?from=${bad}`);
