@@ -116,9 +116,9 @@ export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uin
   // the consistency proof (issue 23, bench B12; a server from before /log/proof, or a mirror
   // without it, answers 404: then /log/key, /log/checkpoint and tiles; one that ignores ?from=
   // gives no consistency proof: then it comes from tiles).
-  const proofPath = previous && key ? `proof?from=${openCheckpoint(previous, previousKey ?? key).size}` : 'proof';
+  const from = previous && key ? openCheckpoint(previous, previousKey ?? key).size : null;
   const got = early ? await early : null;
-  const proof = readProof(got && 'bytes' in got ? got.bytes : await get(proofPath));
+  const proof = readProof(got && 'bytes' in got ? got.bytes : await askProof(get, from));
   // On first contact the key in /log/proof is the one /log/key would announce (pinned from then on).
   if (!key && proof) key = verifier(proof.key, 'the log key the server announces');
   if (!key) {
@@ -144,7 +144,22 @@ export async function verifyLog(layout: CacheLayout, get: LogGet, timestamp: Uin
       if (!(e instanceof KeyshareError && e.code === FetchCodes.NOT_WITNESSED) || Date.now() + delay > deadline) throw e;
     }
     await new Promise((r) => setTimeout(r, delay));
-    verdict = await check(proof ? readProof(await get(proofPath)) : null);
+    verdict = await check(proof ? readProof(await askProof(get, from)) : null);
+  }
+}
+
+/**
+ * /log/proof, with ?from= the size of the checkpoint kept (issue 23). A log now shorter than
+ * that (a restore, a rollback) answers 400 to it: asked again without, so that checkLog names
+ * the rollback (LOG_INCONSISTENT) rather than the fetch failing on a download error.
+ */
+async function askProof(get: LogGet, from: number | null): Promise<Uint8Array | null> {
+  if (from === null) return get('proof');
+  try {
+    return await get(`proof?from=${from}`);
+  } catch (e) {
+    if (e instanceof DownloadHTTPError && e.statusCode === 400) return get('proof');
+    throw e;
   }
 }
 

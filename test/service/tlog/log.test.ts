@@ -275,6 +275,23 @@ describe('fetch and the log', () => {
       expect(paths[0]).toBe(`proof?from=${kept}`);
       expect(paths.filter((p) => p.startsWith('tile/')).length).toBeGreaterThan(0);
     }
+    // A log now shorter than the kept checkpoint (a restore from a backup) answers 400 to ?from=:
+    // asked again without it, the client names the rollback.
+    const short = new TransparencyLog(SqliteStore.memory(), NoteSigner.fromPrivateKey(readFileSync(logKeyPath(svc.dataDir), 'utf8')));
+    const entries = await svc.instance.store.listLogEntries(0, kept - 1);
+    await short.appendEntries(entries.map((data) => ({ data, timestampVersion: parseEntry(data).timestamp.version })));
+    paths.length = 0;
+    fetcher.serve = async (path) => {
+      paths.push(path);
+      if (!path.startsWith('proof')) return path === 'checkpoint' ? Buffer.from((await short.checkpoint())!) : short.tile(parseTilePath(path)!);
+      try {
+        return Buffer.from((await short.proof(undefined, proofFrom(path)))!);
+      } catch (e) {
+        throw isKeyshareError(e) && e.code === 'BAD_REQUEST' ? new DownloadHTTPError(`download failed: HTTP 400 for ${path}`, 400) : e;
+      }
+    };
+    expect(await codeOf(fetchTrust(copy()))).toBe('LOG_INCONSISTENT');
+    expect(paths.slice(0, 2)).toEqual([`proof?from=${kept}`, 'proof']);
     // The real answer: one request, accepted.
     paths.length = 0;
     fetcher.serve = serveEdited(() => undefined);
