@@ -159,14 +159,23 @@ export function parseCertificate(input: string | Uint8Array): ParsedCertificate 
   }
   const parsed = decodeCertificate(der, id);
   memoStats.decoded++;
-  remembered.set(id, copyOf(parsed));
-  rememberedBytes += der.length;
+  rememberCertificate(parsed);
+  return parsed;
+}
+
+/**
+ * Remembers a certificate parsed elsewhere: what the parse worker (untrusted.ts) accepted, so
+ * that the event loop does not decode an accepted upload even once.
+ */
+export function rememberCertificate(parsed: ParsedCertificate): void {
+  if (remembered.has(parsed.id)) return;
+  remembered.set(parsed.id, copyOf(parsed));
+  rememberedBytes += parsed.der.length;
   for (const [oldest, c] of remembered) {
     if (rememberedBytes <= REMEMBERED_DER_BYTES) break;
     remembered.delete(oldest);
     rememberedBytes -= c.der.length;
   }
-  return parsed;
 }
 
 /** The parse itself: DER that passed certificateDer and isDerSequence, and its ID. */

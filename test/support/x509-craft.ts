@@ -112,3 +112,29 @@ export function slowCertificate(refusable = true, items = 45): Promise<Uint8Arra
 
 /** The heaviest slowCertificate within the element cap (x509-screen.ts X509_LIMITS). */
 export const HEAVIEST_ADMISSIBLE_ITEMS = 12;
+
+/**
+ * A realistic large certificate: a CA (keyUsage, subjectKeyIdentifier) naming `names` DNS
+ * hosts in its subjectAltName, as a multi-tenant registry's might (500: about 560 ASN.1
+ * elements, 16 KiB).
+ */
+export async function manyNamesCertificate(names: number): Promise<Uint8Array> {
+  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  keys ??= webcrypto.subtle.generateKey(ECDSA, false, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+  const pair = await keys;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '03',
+    name: `CN=Keyshare ${names} Names CA, O=Acme`,
+    notBefore: new Date('2025-01-01T00:00:00Z'),
+    notAfter: new Date('2045-01-01T00:00:00Z'),
+    signingAlgorithm: ECDSA,
+    keys: pair,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(pair.publicKey),
+      new x509.SubjectAlternativeNameExtension(Array.from({ length: names }, (_, i) => ({ type: 'dns' as const, value: `host${i}.registry${i % 7}.example.com` }))),
+    ],
+  });
+  return new Uint8Array(cert.rawData);
+}
