@@ -100,8 +100,8 @@ export function screenCertificateDer(der: Uint8Array): void {
   const root = tlvAt(der, 0, der.length);
   if (!root) return;
   const cost = derCost(der);
-  if (cost.elements > X509_LIMITS.elements) throw bad(`the certificate holds more than ${X509_LIMITS.elements} ASN.1 elements`);
   if (cost.depth > X509_LIMITS.depth) throw bad(`the certificate nests ASN.1 deeper than ${X509_LIMITS.depth} levels`);
+  if (cost.elements > X509_LIMITS.elements) throw bad(`the certificate holds more than ${X509_LIMITS.elements} ASN.1 elements`);
   // Certificate → tbsCertificate → [3] extensions → SEQUENCE OF Extension (RFC 5280 4.1).
   const tbs = children(der, root.start, root.end)?.[0];
   const explicit = tbs && children(der, tbs.start, tbs.end)?.find((c) => c.tag === 0xa3);
