@@ -3,13 +3,22 @@
  * (issue 16, finding 1). Inside the 256 KiB size cap, 6,000 tiny extensions cost an anchor upload
  * 0.6 s of event loop, and extension values nested thousands deep cost tens of ms; a real
  * certificate has a dozen extensions and nests under 16 levels (nameConstraints with a
- * directoryName: 14). This walk is linear in the bytes and stops at the first cap it passes
- * (about a millisecond here). Pure: bytes in, a verdict out.
+ * directoryName: 14). This walk is linear in the bytes (about a millisecond at the size cap).
+ * Pure: bytes in, a verdict out.
  */
 import { KeyshareError, Codes } from '../errors.js';
 
-/** Caps on one certificate (RFC 5280 profiles and real CAs stay far below them). */
-export const X509_LIMITS = { extensions: 64, depth: 32, elements: 8192 } as const;
+/**
+ * Caps on one certificate. Everything accepted is parsed again on the event loop later (once
+ * per process: x509.ts remembers), so the caps bound that cost too (issue 16, finding 1: "the
+ * event loop never runs attacker-sized math"). Measured with bench/x509-parse-cost.ts: the
+ * parser's cost follows the ASN.1 element count, at 5-35 µs an element (decoded names
+ * costliest), not the byte size; a CA certificate holds 50-100 elements (2 ms), one with 500
+ * DNS names 618 (30 ms), a crafted 2,979-element one cost 50 ms on a quiet machine and several
+ * hundred on a busy one. 1,024 elements keeps any certificate under about 40 ms, with room for
+ * 900 names. RFC 5280 profiles stay far below the other caps.
+ */
+export const X509_LIMITS = { extensions: 64, depth: 32, elements: 1024 } as const;
 
 const bad = (message: string) => new KeyshareError(Codes.BAD_CERTIFICATE, message);
 
@@ -50,6 +59,37 @@ function children(der: Uint8Array, start: number, end: number): Tlv[] | null {
   return out;
 }
 
+/** What the parser will build from a certificate's DER (every element, as in screenCertificateDer). */
+export interface DerCost {
+  /** ASN.1 elements, counting what OCTET and BIT STRINGs encapsulate. */
+  elements: number;
+  /** The deepest nesting. */
+  depth: number;
+  /** Each element's encoded size, summed: the bytes the parser copies and decodes, level by level. */
+  copied: number;
+}
+
+/** Walks every element of `der` (iteratively: depth costs no stack). Malformed framing ends a branch. */
+export function derCost(der: Uint8Array): DerCost {
+  const cost: DerCost = { elements: 0, depth: 0, copied: 0 };
+  const root = tlvAt(der, 0, der.length);
+  if (!root) return cost;
+  const stack: [Tlv, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [t, depth] = stack.pop()!;
+    cost.elements++;
+    cost.depth = Math.max(cost.depth, depth);
+    cost.copied += t.end - t.start;
+    const constructed = (t.tag & 0x20) !== 0;
+    // BIT STRING contents start with the unused-bits octet.
+    const start = t.tag === 0x03 ? t.start + 1 : t.start;
+    if (!constructed && t.tag !== 0x04 && t.tag !== 0x03) continue;
+    const inner = start < t.end ? children(der, start, t.end) : null;
+    if (inner) for (const c of inner) stack.push([c, depth + 1]);
+  }
+  return cost;
+}
+
 /**
  * Refuses a certificate with more than X509_LIMITS.extensions extensions, or more than
  * X509_LIMITS.elements ASN.1 elements or deeper than X509_LIMITS.depth, counting what an OCTET
@@ -59,19 +99,9 @@ function children(der: Uint8Array, start: number, end: number): Tlv[] | null {
 export function screenCertificateDer(der: Uint8Array): void {
   const root = tlvAt(der, 0, der.length);
   if (!root) return;
-  let elements = 0;
-  const stack: [Tlv, number][] = [[root, 1]];
-  while (stack.length > 0) {
-    const [t, depth] = stack.pop()!;
-    if (++elements > X509_LIMITS.elements) throw bad(`the certificate holds more than ${X509_LIMITS.elements} ASN.1 elements`);
-    if (depth > X509_LIMITS.depth) throw bad(`the certificate nests ASN.1 deeper than ${X509_LIMITS.depth} levels`);
-    const constructed = (t.tag & 0x20) !== 0;
-    // BIT STRING contents start with the unused-bits octet.
-    const start = t.tag === 0x03 ? t.start + 1 : t.start;
-    if (!constructed && t.tag !== 0x04 && t.tag !== 0x03) continue;
-    const inner = start < t.end ? children(der, start, t.end) : null;
-    if (inner) for (const c of inner) stack.push([c, depth + 1]);
-  }
+  const cost = derCost(der);
+  if (cost.depth > X509_LIMITS.depth) throw bad(`the certificate nests ASN.1 deeper than ${X509_LIMITS.depth} levels`);
+  if (cost.elements > X509_LIMITS.elements) throw bad(`the certificate holds more than ${X509_LIMITS.elements} ASN.1 elements`);
   // Certificate → tbsCertificate → [3] extensions → SEQUENCE OF Extension (RFC 5280 4.1).
   const tbs = children(der, root.start, root.end)?.[0];
   const explicit = tbs && children(der, tbs.start, tbs.end)?.find((c) => c.tag === 0xa3);

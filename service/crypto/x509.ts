@@ -114,11 +114,72 @@ function certificateDer(input: string | Uint8Array): Uint8Array {
   return certs[0]!.der;
 }
 
+/**
+ * Certificates parsed in this process, by ID (the DER's digest), most recent last. Stored
+ * anchors are read again and again (publishing, CRL checks, the console, every format), and a
+ * certificate at the caps of x509-screen.ts costs tens of ms to parse: remembered, the event
+ * loop parses each one at most once per process (issue 16, finding 1). Bounded by DER bytes;
+ * the least recently used go first. Refusals are not remembered.
+ */
+const REMEMBERED_DER_BYTES = 8 * 1024 * 1024;
+const remembered = new Map<string, ParsedCertificate>();
+let rememberedBytes = 0;
+const memoStats = { decoded: 0, reused: 0 };
+
+/** How many certificates this process decoded, and how many parses the memo answered. */
+export function certificateParseStats(): Readonly<typeof memoStats> {
+  return { ...memoStats };
+}
+
+/** A caller's own copy: nothing it changes reaches the memo. */
+function copyOf(c: ParsedCertificate): ParsedCertificate {
+  return {
+    ...c,
+    der: c.der.slice(),
+    spkiDer: c.spkiDer.slice(),
+    notBefore: new Date(c.notBefore),
+    notAfter: new Date(c.notAfter),
+    keyUsage: [...c.keyUsage],
+    unknownCriticalExtensions: [...c.unknownCriticalExtensions],
+  };
+}
+
 /** Parses one X.509 certificate (PEM text, DER bytes, or bytes holding PEM text). */
 export function parseCertificate(input: string | Uint8Array): ParsedCertificate {
   const der = new Uint8Array(certificateDer(input));
   // The ASN.1 parser silently ignores trailing bytes; the ID hashes the DER, so refuse them.
   if (!isDerSequence(der)) throw bad(`not a DER-encoded certificate: ${DAMAGED_ADVICE}`);
+  const id = `sha256:${sha256Hex(der)}`;
+  const hit = remembered.get(id);
+  if (hit) {
+    memoStats.reused++;
+    remembered.delete(id);
+    remembered.set(id, hit);
+    return copyOf(hit);
+  }
+  const parsed = decodeCertificate(der, id);
+  memoStats.decoded++;
+  rememberCertificate(parsed);
+  return parsed;
+}
+
+/**
+ * Remembers a certificate parsed elsewhere: what the parse worker (untrusted.ts) accepted, so
+ * that the event loop does not decode an accepted upload even once.
+ */
+export function rememberCertificate(parsed: ParsedCertificate): void {
+  if (remembered.has(parsed.id)) return;
+  remembered.set(parsed.id, copyOf(parsed));
+  rememberedBytes += parsed.der.length;
+  for (const [oldest, c] of remembered) {
+    if (rememberedBytes <= REMEMBERED_DER_BYTES) break;
+    remembered.delete(oldest);
+    rememberedBytes -= c.der.length;
+  }
+}
+
+/** The parse itself: DER that passed certificateDer and isDerSequence, and its ID. */
+function decodeCertificate(der: Uint8Array<ArrayBuffer>, id: string): ParsedCertificate {
   screenCertificateDer(der);
   let cert: x509.X509Certificate;
   try {
@@ -131,7 +192,7 @@ export function parseCertificate(input: string | Uint8Array): ParsedCertificate 
     const ku = cert.getExtension(x509.KeyUsagesExtension);
     const spkiDer = new Uint8Array(cert.publicKey.rawData);
     const parsed: ParsedCertificate = {
-      id: `sha256:${sha256Hex(der)}`,
+      id,
       der,
       pem: encodePem('CERTIFICATE', der),
       subject: cert.subject,

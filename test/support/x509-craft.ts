@@ -96,14 +96,45 @@ export async function craftCertificateForKey(spki: Uint8Array, name = 'CN=Keysha
 }
 
 /**
- * A certificate that passes the DER screen (x509-screen.ts: 60 extensions, about 2,900 ASN.1
- * elements, 165 KiB, its PEM under the 256 KiB cap) but costs the ASN.1 parser a few hundred ms
- * (issue 16: 0.1-1.1 s measured), since it copies each element's bytes. With `refusable`, one more extension is critical and
- * unrecognised, so that an anchor of it is refused BAD_CERTIFICATE once parsed.
+ * Validly signed certificates of `items` 60-byte OCTET STRINGs in each of 60 extensions: with
+ * 45 (165 KiB, about 2,900 ASN.1 elements) the crafted certificate that cost the parser a few
+ * hundred ms on a busy machine (issue 16), now refused by the element cap of x509-screen.ts;
+ * with 12 (about 990 elements) as heavy as a certificate within the caps gets. With
+ * `refusable`, one more extension is critical and unrecognised, so that an anchor of it is
+ * refused BAD_CERTIFICATE once parsed.
  */
-export function slowCertificate(refusable = true): Promise<Uint8Array> {
-  const value = tlv(0x30, Buffer.concat(Array.from({ length: 45 }, () => tlv(0x04, Buffer.alloc(60, 7)))));
+export function slowCertificate(refusable = true, items = 45): Promise<Uint8Array> {
+  const value = tlv(0x30, Buffer.concat(Array.from({ length: items }, () => tlv(0x04, Buffer.alloc(60, 7)))));
   const exts: CraftedExtension[] = Array.from({ length: 60 }, (_, i) => ({ oid: `1.3.6.1.4.1.99999.${i}`, critical: false, value: new Uint8Array(value) }));
   if (refusable) exts.push({ oid: '1.3.6.1.4.1.99999.999', critical: true, value: new Uint8Array([5, 0]) });
   return craftCertificate(exts);
+}
+
+/** The heaviest slowCertificate within the element cap (x509-screen.ts X509_LIMITS). */
+export const HEAVIEST_ADMISSIBLE_ITEMS = 12;
+
+/**
+ * A realistic large certificate: a CA (keyUsage, subjectKeyIdentifier) naming `names` DNS
+ * hosts in its subjectAltName, as a multi-tenant registry's might (500: about 560 ASN.1
+ * elements, 16 KiB).
+ */
+export async function manyNamesCertificate(names: number): Promise<Uint8Array> {
+  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  keys ??= webcrypto.subtle.generateKey(ECDSA, false, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+  const pair = await keys;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '03',
+    name: `CN=Keyshare ${names} Names CA, O=Acme`,
+    notBefore: new Date('2025-01-01T00:00:00Z'),
+    notAfter: new Date('2045-01-01T00:00:00Z'),
+    signingAlgorithm: ECDSA,
+    keys: pair,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(pair.publicKey),
+      new x509.SubjectAlternativeNameExtension(Array.from({ length: names }, (_, i) => ({ type: 'dns' as const, value: `host${i}.registry${i % 7}.example.com` }))),
+    ],
+  });
+  return new Uint8Array(cert.rawData);
 }

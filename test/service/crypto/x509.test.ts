@@ -3,6 +3,9 @@ import { certificateValidity, parseCertificate } from '../../../service/crypto/i
 import { readFixture, readFixtureText } from '../../../fixtures/index.js';
 import { expectCode, expectedCertId, sha256 } from './helpers.js';
 import { X509Certificate } from 'node:crypto';
+import { certificateParseStats } from '../../../service/crypto/x509.js';
+import { derCost, X509_LIMITS } from '../../../service/crypto/x509-screen.js';
+import { certificatePem, manyNamesCertificate, slowCertificate } from '../../support/x509-craft.js';
 
 describe('parseCertificate', () => {
   describe('when given the root CA as PEM', () => {
@@ -112,6 +115,33 @@ describe('parseCertificate', () => {
       const both = readFixtureText('certs/root-ca.pem') + readFixtureText('certs/root-ca.key.pem');
       await expectCode(() => parseCertificate(both), 'BAD_CERTIFICATE');
     });
+  });
+});
+
+describe('what parseCertificate admits, and parses again (issue 16, finding 1)', () => {
+  it('accepts a certificate with 500 DNS names, and refuses the crafted 2,979-element one before parsing', async () => {
+    const names = await manyNamesCertificate(500);
+    expect(derCost(names).elements).toBeGreaterThan(500);
+    expect(parseCertificate(names).isCA).toBe(true);
+    const slow = await slowCertificate(false);
+    expect(derCost(slow).elements).toBeGreaterThan(X509_LIMITS.elements);
+    const before = certificateParseStats().decoded;
+    expect(() => parseCertificate(slow)).toThrow(expect.objectContaining({ code: 'BAD_CERTIFICATE', message: expect.stringContaining('ASN.1 elements') }));
+    expect(certificateParseStats().decoded).toBe(before);
+  });
+
+  it('decodes a certificate once per process, as PEM or DER, and gives each caller its own copy', async () => {
+    const der = await manyNamesCertificate(40);
+    const first = parseCertificate(der);
+    const { decoded, reused } = certificateParseStats();
+    const again = parseCertificate(certificatePem(der));
+    expect(certificateParseStats()).toEqual({ decoded, reused: reused + 1 });
+    expect(again).toEqual(first);
+    again.der[0] = 0;
+    again.keyUsage.push('digitalSignature');
+    again.notAfter.setTime(0);
+    expect(parseCertificate(der)).toEqual(first);
+    expect(certificateParseStats().decoded).toBe(decoded);
   });
 });
 
