@@ -181,6 +181,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
     ? new Witnessing(instance.log, new WitnessConfig(instance.store), {
         outbound: instance.outbound,
         onError: (name, message) => log({ level: 'warn', msg: 'witness did not cosign', witness: name, err: message }),
+        onRoundFailed: (message) => log({ level: 'warn', msg: 'witness round failed', err: message }),
         onRound: () => void staticDir?.dir.update(),
       })
     : null;

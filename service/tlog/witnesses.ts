@@ -141,6 +141,8 @@ export class Witnessing {
     private readonly options: {
       outbound: AddressPolicy;
       onError?: (name: string, message: string) => void;
+      /** A round that could not read the log or the witness list (e.g. the database is down); the next retries. */
+      onRoundFailed?: (message: string) => void;
       /** After each round: what /log/checkpoint serves may have changed (the --static-dir copy follows). */
       onRound?: () => void;
     },
@@ -181,7 +183,7 @@ export class Witnessing {
     }
   }
 
-  /** Runs a round (or marks one to follow the running one); resolves when the rounds end. */
+  /** Runs a round (or marks one to follow the running one); resolves, never rejects, when the rounds end. */
   run(): Promise<void> {
     if (this.running) {
       this.again = true;
@@ -191,7 +193,14 @@ export class Witnessing {
       try {
         do {
           this.again = false;
-          await this.round();
+          try {
+            await this.round();
+          } catch (e) {
+            // Never a rejection: run() is started from timers and events (void), where one would be
+            // unhandled and end the process. The timer's next round retries (RETRY_MS).
+            this.options.onRoundFailed?.((e as Error).message);
+            break;
+          }
           this.options.onRound?.();
         } while (this.again);
       } finally {

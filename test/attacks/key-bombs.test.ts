@@ -61,7 +61,8 @@ async function slowestHealthzDuring(work: () => Promise<unknown>): Promise<numbe
 async function expectRefusedQuickly(body: Record<string, string> | (() => Promise<Record<string, string>>), code: string | string[], withinMs = 100): Promise<void> {
   const codes = Array.isArray(code) ? code : [code];
   const tries: { took: number; slowest: number; noise: number }[] = [];
-  for (let i = 0; i < 3; i++) {
+  // Five tries: one quiet spell is enough to show the bounds; a busy 2-core machine has few.
+  for (let i = 0; i < 5; i++) {
     // Encoded before the clock starts: this test's client shares the event loop with the service.
     const encoded = new TextEncoder().encode(JSON.stringify(typeof body === 'function' ? await body() : body));
     // A worker terminated at its time limit by the last try has been replaced (its start-up,
