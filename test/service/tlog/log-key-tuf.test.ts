@@ -7,7 +7,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetadataKind } from '@tufjs/models';
-import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEntry } from '../../../shared/tlog/leaf.js';
 import { NoteSigner, openNote, parseVerifierKey } from '../../../shared/tlog/note.js';
@@ -16,38 +15,18 @@ import { proofFrom, runCli } from '../../sync/client/support.js';
 import { parseTilePath } from '../../../shared/tlog/tiles.js';
 import { logKeyStated, INDEX_TARGET } from '../../../shared/trust-index.js';
 import { parseMetadata } from '../../../service/repo/tuf.js';
-import { isKeyshareError } from '../../../service/errors.js';
 import { SqliteStore } from '../../../service/store/index.js';
 import { TransparencyLog } from '../../../service/tlog/log.js';
-import { fetchTrust, HttpFetcher, type FetchTrustOptions } from '../../../sync/client/index.js';
+import { fetchTrust, type FetchTrustOptions } from '../../../sync/client/index.js';
 import { cleanupTempDirs, startTestService, tempDir, type TestService } from '../../support/service.js';
+import { LogFetcher, codeOf } from './support.js';
 
 let svc: TestService;
 
-/** A fetcher that answers /log/ from `serve` when set (a mirror's or an attacker's log). */
-class LogFetcher extends HttpFetcher {
-  serve: ((path: string) => Promise<Uint8Array | null>) | null = null;
-  protected override async bytes(url: string, maxLength: number): Promise<Buffer> {
-    const at = url.indexOf('/log/');
-    if (!this.serve || at < 0) return super.bytes(url, maxLength);
-    const b = await this.serve(url.slice(at + 5));
-    if (!b) throw new DownloadHTTPError(`download failed: HTTP 404 for ${url}`, 404);
-    return Buffer.from(b);
-  }
-}
 
 const served = async (path: string) => Buffer.from(await (await fetch(`${svc.url}/log/${path}`)).arrayBuffer());
 const realKey = async () => (await served('key')).toString().trim();
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isKeyshareError(e)) return e.code;
-    throw e;
-  }
-  return 'accepted';
-}
 
 async function change(name: string) {
   expect((await svc.api('POST', '/scopes', { scope: `registry.acme.io/${name}` })).status).toBe(201);

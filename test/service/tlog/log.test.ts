@@ -24,20 +24,10 @@ import { logGetter } from '../../../sync/client/log-state.js';
 import { fetchTrust, HttpFetcher, type FetchTrustOptions } from '../../../sync/client/index.js';
 import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../../support/service.js';
 import { errorCode, proofFrom, runCli } from '../../sync/client/support.js';
+import { LogFetcher, codeOf } from './support.js';
 
 let svc: TestService;
 
-/** A fetcher that answers /log/ from `serve` when set (an attacker's log), else from the service. */
-class LogFetcher extends HttpFetcher {
-  serve: ((path: string) => Promise<Uint8Array | null>) | null = null;
-  protected override async bytes(url: string, maxLength: number): Promise<Buffer> {
-    const at = url.indexOf('/log/');
-    if (!this.serve || at < 0) return super.bytes(url, maxLength);
-    const b = await this.serve(url.slice(at + 5));
-    if (!b) throw new DownloadHTTPError(`download failed: HTTP 404 for ${url}`, 404);
-    return Buffer.from(b);
-  }
-}
 
 const get = async (path: string) => {
   const res = await fetch(`${svc.url}/log/${path}`);
@@ -50,15 +40,6 @@ async function change(name: string): Promise<void> {
   await svc.instance.publisher.flush();
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isKeyshareError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
 
 const options = (fetcher: LogFetcher, extra: Partial<FetchTrustOptions> = {}): FetchTrustOptions => ({
   server: svc.url,

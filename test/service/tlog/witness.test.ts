@@ -7,14 +7,12 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../../../shared/tlog/checkpoint.js';
 import { Cosigner } from '../../../shared/tlog/cosignature.js';
 import { parseEntry } from '../../../shared/tlog/leaf.js';
 import { NoteSigner, signNote } from '../../../shared/tlog/note.js';
 import { parseTilePath } from '../../../shared/tlog/tiles.js';
-import { isKeyshareError } from '../../../service/errors.js';
 import { openInstance, type Instance } from '../../../service/instance.js';
 import { ANY_ADDRESS } from '../../../service/net/outbound.js';
 import { startServer, type RunningServer } from '../../../service/server.js';
@@ -23,7 +21,7 @@ import { logKeyPath } from '../../../service/tlog/key.js';
 import { TransparencyLog } from '../../../service/tlog/log.js';
 import { Witness, loadWitnessKey, readLogKeys, witnessKeyPath } from '../../../service/tlog/witness.js';
 import { WitnessConfig, Witnessing } from '../../../service/tlog/witnesses.js';
-import { fetchTrust, HttpFetcher, type FetchTrustOptions } from '../../../sync/client/index.js';
+import { fetchTrust, type FetchTrustOptions } from '../../../sync/client/index.js';
 import { cleanupTempDirs, eventually, newDataDir, startTestService, tempDir, type TestService } from '../../support/service.js';
 import { runCli } from '../../sync/client/support.js';
 import { spawn } from 'node:child_process';
@@ -31,6 +29,7 @@ import { createServer } from 'node:net';
 import { packageRoot } from '../../../service/util/paths.js';
 import { cosignedBy, parseCosignerKey } from '../../../shared/tlog/cosignature.js';
 import { parseVerifierKey } from '../../../shared/tlog/note.js';
+import { LogFetcher, codeOf } from './support.js';
 
 let log: TestService;
 let witnessDir: string;
@@ -38,20 +37,6 @@ let w: { instance: Instance; server: RunningServer; url: string; witness: Witnes
 let logKeyFile: string;
 let witnessKey: string;
 
-/** A fetcher that answers /log/ from `serve` when set (the log showing this client another history). */
-class LogFetcher extends HttpFetcher {
-  serve: ((path: string) => Promise<Uint8Array | null>) | null = null;
-  /** The paths asked for under /log/. */
-  readonly asked: string[] = [];
-  protected override async bytes(url: string, maxLength: number): Promise<Buffer> {
-    const at = url.indexOf('/log/');
-    if (at >= 0) this.asked.push(url.slice(at + 5));
-    if (!this.serve || at < 0) return super.bytes(url, maxLength);
-    const b = await this.serve(url.slice(at + 5));
-    if (!b) throw new DownloadHTTPError(`download failed: HTTP 404 for ${url}`, 404);
-    return Buffer.from(b);
-  }
-}
 
 async function startWitness(): Promise<typeof w> {
   const instance = await openInstance({ dataDir: witnessDir, outbound: ANY_ADDRESS });
@@ -74,15 +59,6 @@ async function change(name: string): Promise<void> {
   await log.instance.publisher.flush();
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isKeyshareError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
 
 const options = (extra: Partial<FetchTrustOptions> = {}): FetchTrustOptions => ({
   server: log.url,
