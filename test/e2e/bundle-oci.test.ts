@@ -18,7 +18,7 @@ import { packageRoot } from '../../service/util/paths.js';
 import { KeyshareError } from '../../service/errors.js';
 import { importFromRegistry, pullBundle, pushBundle, type PushResult } from '../../sync/bundle/registry.js';
 import { BUNDLE_ARTIFACT_TYPE, BUNDLE_LAYER_MEDIA_TYPE, EMPTY_CONFIG, EMPTY_CONFIG_BYTES, OCI_MANIFEST_MEDIA_TYPE } from '../../sync/oci/artifact.js';
-import { RegistryClient, sha256Digest, type RegistryOptions } from '../../sync/oci/client.js';
+import { CHUNK_BYTES, RegistryClient, sha256Digest, type RegistryOptions } from '../../sync/oci/client.js';
 import { parseOciReference } from '../../sync/oci/reference.js';
 import { startRegistry, startTokenService, type RunningRegistry } from '../support/registry.js';
 import { TufClient, cleanupTempDirs, eventually, newDataDir, startTestService, tempDir, type TestService } from '../support/service.js';
@@ -207,6 +207,15 @@ describe('refusals: each has a clear code and leaves the site unchanged', () => 
     expect(await siteState()).toBe(before);
   });
 
+  it('an expired bundle: EXPIRED_METADATA, after every digest checked', async () => {
+    const past = () => new Date(Date.now() - 60 * 86_400_000);
+    const { dataDir } = await newDataDir({ clock: past });
+    await pushBundle({ dataDir, ref: `oci://${A.host}/expired/trust:latest`, registry: PLAIN, tmpDir: work, clock: past, validForSeconds: 30 * 86_400 });
+    const refused = importFromRegistry({ ref: `oci://${A.host}/expired/trust:latest`, registry: PLAIN, root: readFileSync(join(dataDir, 'root.json')), dataDir: site.dataDir, tmpDir: work });
+    expect(await codeOf(refused)).toBe('EXPIRED_METADATA');
+    expect(await siteState()).toBe(before);
+  });
+
   it('a missing blob: OCI_BLOB_UNKNOWN', async () => {
     const pushed = await pushBundle({ dataDir: originDir, ref: `oci://${A.host}/missing/trust:latest`, registry: PLAIN, tmpDir: work });
     unlinkSync(blobData(A, pushed.layer.digest));
@@ -234,6 +243,10 @@ describe('refusals: each has a clear code and leaves the site unchanged', () => 
       config: EMPTY_CONFIG,
       layers: [{ mediaType: BUNDLE_LAYER_MEDIA_TYPE, ...layer }],
     }));
+    // Pushed in chunks (OCI distribution spec "Pushing a blob in chunks"): PATCHes of CHUNK_BYTES, then PUT ?digest=.
+    const upload = A.requests().filter((r) => r.startsWith('PATCH /v2/junk/trust/blobs/uploads/') || r.startsWith('PUT /v2/junk/trust/blobs/uploads/'));
+    expect(upload.filter((r) => r.startsWith('PATCH'))).toHaveLength(Math.ceil((50 * 1024 * 1024) / CHUNK_BYTES));
+    expect(upload).toContainEqual(expect.stringMatching(/^PUT \/v2\/junk\/trust\/blobs\/uploads\/\S*[?&]digest=sha256%3A[0-9a-f]{64}/));
     expect(await codeOf(importIntoSite(`oci://${A.host}/junk/trust:latest`, PLAIN, { maxArchiveBytes: 16 * 1024 * 1024 }))).toBe('BUNDLE_TOO_LARGE');
     expect(await codeOf(importIntoSite(`oci://${A.host}/junk/trust:latest`))).toBe('BUNDLE_INVALID');
     expect(await siteState()).toBe(before);
@@ -355,6 +368,13 @@ describe('an air-gapped keyshare following a tag of its registry mirror (upstrea
     expect(add.body.sync).toMatchObject({ ok: true, changed: true });
     const client = TufClient.pinnedTo(follower.url, follower.dataDir);
     expect((await eventually(() => client.readJson<TrustDoc>('trust/registry.acme.io/team-a.json'), (d) => d !== null))!.scope).toBe('registry.acme.io/team-a');
+
+    // Nothing new on the tag: each poll is a HEAD of the manifest, and nothing is downloaded again.
+    const seen = B.requests().length;
+    const followed = () => B.requests().slice(seen).filter((r) => r.includes('/v2/mirror/follow/'));
+    const polls = await eventually(async () => followed(), (r) => r.length >= 2, 10_000);
+    expect(polls.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(polls)).toEqual(new Set(['HEAD /v2/mirror/follow/manifests/latest']));
 
     // At the origin: a revocation, pushed to A; the site's mirror job copies A to B; nothing else.
     const EC_KEY_ID = expectedSpkiId(EC_KEY);

@@ -16,6 +16,8 @@ export interface RunningRegistry {
   storage: string;
   /** With TLS: the CA that signed the registry's certificate (PEM file). */
   caFile: string | null;
+  /** The requests served so far, `METHOD /path`, from its access log (distribution logs each one). */
+  requests(): string[];
   close(): Promise<void>;
 }
 
@@ -80,11 +82,16 @@ export async function startRegistry(work: string, options: RegistryOptions = {})
       const s = connect(port, '127.0.0.1', () => (s.end(), resolve(true)));
       s.on('error', () => resolve(false));
     });
-    if (up) return { host, storage, caFile, close };
+    if (up) return { host, storage, caFile, requests: () => accessLog(logFile), close };
     await new Promise((r) => setTimeout(r, 100));
   }
   await close();
   throw new Error(`docker-registry did not start on ${host}: ${readFileSync(logFile, 'utf8')}`);
+}
+
+/** The access-log lines (Apache combined format) of a registry log, as `METHOD /path`. */
+function accessLog(logFile: string): string[] {
+  return [...readFileSync(logFile, 'utf8').matchAll(/"([A-Z]+) (\S+) HTTP\/[\d.]+"/g)].map((m) => `${m[1]} ${m[2]}`);
 }
 
 /**
