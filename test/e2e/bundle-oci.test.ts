@@ -204,6 +204,25 @@ describe('refusals: each has a clear code and leaves the site unchanged', () => 
     bytes[bytes.length >> 1] ^= 0xff;
     writeFileSync(file, bytes);
     expect(await codeOf(importIntoSite(`oci://${A.host}/tampered/trust:latest`))).toBe('OCI_DIGEST_MISMATCH');
+    const out = join(work, 'tampered.tar.gz');
+    expect(await codeOf(pullBundle({ ref: `oci://${A.host}/tampered/trust:latest`, out, registry: PLAIN }))).toBe('OCI_DIGEST_MISMATCH');
+    expect(readdirSync(work).filter((n) => n.includes('tampered.tar.gz'))).toEqual([]); // neither --out nor its partial file
+    expect(await siteState()).toBe(before);
+  });
+
+  it('a tampered manifest: OCI_DIGEST_MISMATCH, and bundle pull writes no file', async () => {
+    const pushed = await pushBundle({ dataDir: originDir, ref: `oci://${A.host}/tampered-manifest/trust:latest`, registry: PLAIN, tmpDir: work });
+    const file = blobData(A, pushed.digest);
+    // Still a valid manifest of the same bundle, but other bytes: the creation time moved by a year.
+    const text = readFileSync(file, 'utf8');
+    const year = pushed.createdAt.slice(0, 4);
+    writeFileSync(file, text.replace(`"${pushed.createdAt}"`, `"${Number(year) + 1}${pushed.createdAt.slice(4)}"`));
+    expect(readFileSync(file, 'utf8')).not.toBe(text);
+    expect(await codeOf(importIntoSite(`oci://${A.host}/tampered-manifest/trust:latest`))).toBe('OCI_DIGEST_MISMATCH');
+    expect(await codeOf(importIntoSite(`oci://${A.host}/tampered-manifest/trust@${pushed.digest}`))).toBe('OCI_DIGEST_MISMATCH');
+    const out = join(work, 'tampered-manifest.tar.gz');
+    expect(await codeOf(pullBundle({ ref: `oci://${A.host}/tampered-manifest/trust:latest`, out, registry: PLAIN }))).toBe('OCI_DIGEST_MISMATCH');
+    expect(existsSync(out)).toBe(false);
     expect(await siteState()).toBe(before);
   });
 
