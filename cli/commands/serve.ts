@@ -22,8 +22,11 @@ export function serveCommand(): Command {
         'Settings come from flags, then KEYSHARE_* environment variables, then keyshare.yaml (in the data dir, or --config FILE).\n' +
         'SIGTERM stops it gracefully: in-flight requests finish and a running publish completes.\n' +
         'With --witness-for, it also cosigns the checkpoints of those logs that are consistent with the last one it cosigned\n' +
-        '(key: <data>/keys/witness.key; give its /witness/key to the log\'s `keyshare witness add`).\n\n' +
-        'Examples:\n  keyshare serve --data ./keyshare-data --listen 127.0.0.1:8080\n  KEYSHARE_LOG_LEVEL=debug keyshare serve --config /etc/keyshare/keyshare.yaml\n',
+        '(key: <data>/keys/witness.key; give its /witness/key to the log\'s `keyshare witness add`).\n' +
+        'With --sigstore-scope SCOPE, it publishes that scope as the TUF target trusted_root.json, so that Sigstore clients can\n' +
+        'use it as their TUF mirror: sigstore-js tufMirrorURL URL/tuf, or `cosign initialize --mirror URL/tuf --root root.json`.\n\n' +
+        'Examples:\n  keyshare serve --data ./keyshare-data --listen 127.0.0.1:8080\n  KEYSHARE_LOG_LEVEL=debug keyshare serve --config /etc/keyshare/keyshare.yaml\n' +
+        '  keyshare serve --data ./keyshare-data --sigstore-scope registry.acme.io\n',
     );
   return configOptions(cmd).action(async (o) => {
       // One validated configuration: flags, then environment, then keyshare.yaml (service/config.ts).

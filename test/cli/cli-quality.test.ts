@@ -15,6 +15,7 @@ import { REFERENCE_POINTER, helpText } from '../../cli/help.js';
 import { packageRoot } from '../../service/util/paths.js';
 import { loadProgram } from '../support/cli-program.js';
 import { progress } from '../../cli/progress.js';
+import { FORMAT_NAMES } from '../../sync/formats/types.js';
 
 /** Commands whose output is not data (a server's log, a shell script). */
 const NOT_DATA = new Set(['serve', 'completion']);
@@ -53,6 +54,13 @@ describe('keyshare --help', () => {
       .filter(([p]) => !new RegExp(`\`keyshare ${p}(\`| )`).test(reference))
       .map(([p]) => p);
     expect(undocumented).toEqual([]);
+  });
+
+  it("documents every fetch --format in docs/REFERENCE.md's table of formats", () => {
+    const reference = readFileSync(join(packageRoot(), 'docs', 'REFERENCE.md'), 'utf8');
+    const table = reference.split('## Formats written by fetch\n')[1]!.trimStart().split('\n\n')[0]!;
+    const rows = table.split('\n').map((l) => /^\| `([a-z]+)` \|/.exec(l)?.[1]).filter(Boolean);
+    expect(rows).toEqual([...FORMAT_NAMES]);
   });
 
   it('offers --json on every command that prints data', () => {

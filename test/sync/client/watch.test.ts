@@ -67,6 +67,27 @@ describe('when fetches fail', () => {
     expect(s.log).toEqual(['sync v3 changed', 'exec', 'feed after 3', 'sync DOWNLOAD_FAILED', 'warn DOWNLOAD_FAILED', 'sync DOWNLOAD_FAILED', 'warn DOWNLOAD_FAILED', 'sync v4 changed']);
   });
 
+  it('backs off between failed fetches: 1 s, then doubling', async () => {
+    const controller = new AbortController();
+    const waits: string[] = [];
+    let calls = 0;
+    const ports: WatchPorts = {
+      sync: async () => {
+        if (calls++ === 0) return { timestampVersion: 3, changed: true };
+        throw down();
+      },
+      afterChange: async () => {},
+      feed: async () => 'changed',
+      warn: (m) => {
+        waits.push(/trying again in ([\d.]+s)$/.exec(m)?.[1] ?? m);
+        // The second wait is aborted at once: only the first (1 s) is waited for.
+        if (waits.length === 2) controller.abort();
+      },
+    };
+    await watch(ports, { maxStaleMs: null, intervalMs: 60_000, signal: controller.signal });
+    expect(waits).toEqual(['1s', '2s']);
+  });
+
   it('ends with TRUST_STALE, naming the last failure, once no fetch has verified for longer than --max-stale', async () => {
     const s = scripted([{ timestampVersion: 3, changed: true }, ...Array.from({ length: 50 }, down)], 'throws');
     const started = Date.now();
