@@ -45,7 +45,8 @@ async function csrWith(options: { keys?: CryptoKeyPair; extensions?: x509.Extens
 beforeAll(async () => {
   const dir = await newDataDir();
   dataDir = dir.dataDir;
-  instance = await openInstance({ dataDir, clock: () => new Date(Date.now() + ahead) });
+  // `serve --crl-validity 20h`: the CRLs' nextUpdate, and their half-life re-signing (below), follow it.
+  instance = await openInstance({ dataDir, clock: () => new Date(Date.now() + ahead), crlValidityMs: 20 * 3600_000 });
   admin = appApi(instance, dir.token).api;
   for (const scope of [TEAM_A, TEAM_B]) expect((await admin('POST', '/scopes', { scope })).status).toBe(201);
   for (const [name, scope] of [['release', TEAM_A], ['team-b', TEAM_B]]) {
@@ -66,6 +67,7 @@ describe('when a signing authority is created', () => {
     expect(anchors.map((a) => [a.name, a.type]).sort()).toEqual([['keyshare-tsa', 'tsa'], ['release', 'ca'], ['release-root', 'ca']]);
     expect(anchors.find((a) => a.name === 'release')!.trustedIdentities).toEqual(['x509.subject: C=US, ST=WA, O=Acme']);
     expect((await instance.store.getCrl(ca.id))?.crlNumber).toBe('1');
+    expect(Date.parse(ca.crl.nextUpdate) - Date.parse(ca.crl.thisUpdate)).toBe(20 * 3600_000);
     // The root key is in the data dir, 0600, to move offline; the TSA's too.
     for (const f of [caKeyPath(dataDir, 'release', 'root'), caKeyPath(dataDir, 'release'), caKeyPath(dataDir, 'tsa')]) {
       expect(existsSync(f)).toBe(true);
@@ -193,10 +195,16 @@ describe('when a certificate the CA issued is revoked', () => {
     const dir = tempDir('keyshare-ca-crl-');
     writeFileSync(join(dir, 'crl.der'), after.der);
     expect(execFileSync('openssl', ['crl', '-inform', 'DER', '-in', join(dir, 'crl.der'), '-noout', '-text'], { encoding: 'utf8' })).toContain(`Serial Number: ${issued.serial.toUpperCase()}`);
-    // Nothing due yet; 13 of 24 hours later, half the CRL's life has passed.
+    // Nothing due yet, nor 9 of the 20 hours (--crl-validity) later; 11 hours later, half the CRL's life has passed.
     await instance.ca.tick();
+    ahead = 9 * 3600_000;
+    try {
+      await instance.ca.tick();
+    } finally {
+      ahead = 0;
+    }
     expect((await instance.store.getCrl(issued.issuer))!.crlNumber).toBe(after.crlNumber);
-    ahead = 13 * 3600_000;
+    ahead = 11 * 3600_000;
     try {
       await instance.ca.tick();
     } finally {
