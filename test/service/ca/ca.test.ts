@@ -251,6 +251,33 @@ describe('when the TSA gets a bad query', () => {
   });
 });
 
+describe('when the TSA gets a good query', () => {
+  it('answers SHA-512 and SHA-256 imprints, with the TSA certificate only on certReq, and the nonce only when asked', async () => {
+    const dir = tempDir('keyshare-tsa-ok-');
+    writeFileSync(join(dir, 'data'), 'x');
+    const tsaRec = (await instance.store.getCa('tsa'))!;
+    writeFileSync(join(dir, 'root.pem'), tsaRec.root!);
+    writeFileSync(join(dir, 'tsa.pem'), tsaRec.certificate);
+    const answer = async (flags: string[], name: string) => {
+      execFileSync('openssl', ['ts', '-query', '-data', join(dir, 'data'), ...flags, '-out', join(dir, `${name}.tsq`)]);
+      const res = await appApi(instance, null).app.request('/tsa', { method: 'POST', headers: { 'content-type': 'application/timestamp-query' }, body: new Uint8Array(readFileSync(join(dir, `${name}.tsq`))) as BodyInit });
+      expect(res.status).toBe(200);
+      writeFileSync(join(dir, `${name}.tsr`), Buffer.from(await res.arrayBuffer()));
+      return execFileSync('openssl', ['ts', '-reply', '-in', join(dir, `${name}.tsr`), '-text'], { encoding: 'utf8' });
+    };
+    const verify = (name: string, extra: string[]) => spawnSync('openssl', ['ts', '-verify', '-data', join(dir, 'data'), '-in', join(dir, `${name}.tsr`), '-CAfile', join(dir, 'root.pem'), ...extra], { encoding: 'utf8' });
+    // SHA-512, no certReq, no nonce: the token holds no certificate, so openssl needs it given (-untrusted).
+    expect(await answer(['-sha512', '-no_nonce'], 'bare')).toMatch(/Hash Algorithm: sha512[\s\S]*Nonce: unspecified/);
+    expect(verify('bare', []).status).not.toBe(0);
+    const bare = verify('bare', ['-untrusted', join(dir, 'tsa.pem')]);
+    expect(bare.status, bare.stdout + bare.stderr).toBe(0);
+    // SHA-256 with certReq and a nonce: the certificate is in the token.
+    expect(await answer(['-sha256', '-cert'], 'full')).toMatch(/Hash Algorithm: sha256[\s\S]*Nonce: 0x[0-9A-F]+/);
+    const full = verify('full', []);
+    expect(full.status, full.stdout + full.stderr).toBe(0);
+  });
+});
+
 // SoftHSM2 is required: missing, the file fails naming the package (never a silent skip).
 const MODULE = requireTool('softhsm2');
 
