@@ -28,6 +28,8 @@ let dataDir: string;
 let admin: Api;
 /** The service's clock runs this far ahead of the real one (to reach a CRL's half-life). */
 let ahead = 0;
+/** When set, the service's clock stands still here (so that a token bucket does not refill). */
+let frozen: Date | null = null;
 const as = (token: string) => appApi(instance, token).api;
 const token = async (body: Record<string, unknown>) => {
   const r = await admin('POST', '/tokens', body);
@@ -46,7 +48,7 @@ beforeAll(async () => {
   const dir = await newDataDir();
   dataDir = dir.dataDir;
   // `serve --crl-validity 20h`: the CRLs' nextUpdate, and their half-life re-signing (below), follow it.
-  instance = await openInstance({ dataDir, clock: () => new Date(Date.now() + ahead), crlValidityMs: 20 * 3600_000 });
+  instance = await openInstance({ dataDir, clock: () => frozen ?? new Date(Date.now() + ahead), crlValidityMs: 20 * 3600_000 });
   admin = appApi(instance, dir.token).api;
   for (const scope of [TEAM_A, TEAM_B]) expect((await admin('POST', '/scopes', { scope })).status).toBe(201);
   for (const [name, scope] of [['release', TEAM_A], ['team-b', TEAM_B]]) {
@@ -171,7 +173,25 @@ describe('when CI asks for a certificate', () => {
     expect(r.body).toMatchObject({ role: 'signer', ca: null, maxValiditySeconds: 3600 });
   });
 
-  it('rate-limits issuance per token', () => {
+  it('rate-limits issuance per token: the 61st in a minute gets 429 RATE_LIMITED, and another token still issues', async () => {
+    const signer = async () => (await admin('POST', '/tokens', { role: 'signer', scopes: [TEAM_A] })).body as { id: string; token: string };
+    const busy = await signer();
+    const { csrPem } = await generateKeyAndCsr();
+    const other = await signer();
+    frozen = new Date(); // all within one instant: the bucket (60, refilled one a second) does not refill
+    try {
+      for (let i = 0; i < 60; i++) expect((await as(busy.token)('POST', '/ca/release/certificates', { csr: csrPem })).status).toBe(201);
+      const refused = await as(busy.token)('POST', '/ca/release/certificates', { csr: csrPem });
+      expect([refused.status, refused.body.code]).toEqual([429, 'RATE_LIMITED']);
+      expect((await as(other.token)('POST', '/ca/release/certificates', { csr: csrPem })).status).toBe(201);
+    } finally {
+      frozen = null;
+    }
+    const issued = (await instance.audit.list({ limit: 1000 })).filter((e) => e.action === 'ca.issue' && e.outcome === 'ok');
+    expect([busy.id, other.id].map((id) => issued.filter((e) => e.tokenId === id).length)).toEqual([60, 1]);
+  });
+
+  it('refills the bucket continuously', () => {
     const limiter = new RateLimiter(2);
     const t = new Date('2026-01-01T00:00:00Z');
     limiter.take('a', t);
