@@ -16,6 +16,7 @@ import { openInstance, type Instance } from '../../../service/instance.js';
 import { generateKeyAndCsr } from '../../../service/crypto/ca.js';
 import { caKeyPath } from '../../../service/ca/keys.js';
 import { RateLimiter } from '../../../service/domain/ca.js';
+import { parseDuration } from '../../../service/util/duration.js';
 import { appApi, cleanupTempDirs, newDataDir, tempDir, type Api } from '../../support/service.js';
 
 const TEAM_A = 'registry.acme.io/team-a';
@@ -52,7 +53,7 @@ beforeAll(async () => {
   admin = appApi(instance, dir.token).api;
   for (const scope of [TEAM_A, TEAM_B]) expect((await admin('POST', '/scopes', { scope })).status).toBe(201);
   for (const [name, scope] of [['release', TEAM_A], ['team-b', TEAM_B]]) {
-    const r = await admin('POST', '/ca', { name, scopes: [scope], subject: 'C=US, ST=WA, O=Acme' });
+    const r = await admin('POST', '/ca', { name, scopes: [scope], subject: 'C=US, ST=WA, O=Acme', ...(name === 'team-b' ? { validity: '2y' } : {}) });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
   }
 }, 60_000);
@@ -70,6 +71,12 @@ describe('when a signing authority is created', () => {
     expect(anchors.find((a) => a.name === 'release')!.trustedIdentities).toEqual(['x509.subject: C=US, ST=WA, O=Acme']);
     expect((await instance.store.getCrl(ca.id))?.crlNumber).toBe('1');
     expect(Date.parse(ca.crl.nextUpdate) - Date.parse(ca.crl.thisUpdate)).toBe(20 * 3600_000);
+    // --validity: default 5y; the root keyshare makes lives twice as long.
+    const span = (pem: string) => ((c) => c.notAfter.getTime() - c.notBefore.getTime())(new x509.X509Certificate(pem));
+    for (const [name, validity] of [['release', '5y'], ['team-b', '2y']]) {
+      const rec = (await instance.store.getCa(name!))!;
+      expect([span(rec.certificate), span(rec.root!)], name).toEqual([parseDuration(validity!), 2 * parseDuration(validity!)]);
+    }
     // The root key is in the data dir, 0600, to move offline; the TSA's too.
     for (const f of [caKeyPath(dataDir, 'release', 'root'), caKeyPath(dataDir, 'release'), caKeyPath(dataDir, 'tsa')]) {
       expect(existsSync(f)).toBe(true);
