@@ -162,6 +162,8 @@ describe('when CI asks for a certificate', () => {
       ['a reader token', as(reader), { csr: csrPem }, 403, 'FORBIDDEN'],
       ['1 MB of junk as a CSR', as(signer), { csr: 'A'.repeat(1024 * 1024) }, 413, 'CSR_TOO_LARGE'],
       ['junk as a CSR', as(signer), { csr: 'not a csr' }, 400, 'CSR_INVALID'],
+      ['an RSA key under 2048 bits (notation)', as(signer), { csr: execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:1024', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=x'], { encoding: 'utf8' }) }, 400, 'CSR_KEY_UNSUPPORTED'],
+      ['an ECDSA key on a curve notation does not take', as(signer), { csr: execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp256k1', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=x'], { encoding: 'utf8' }) }, 400, 'CSR_KEY_UNSUPPORTED'],
       ['an identity naming O', as(signer), { csr: csrPem, identity: 'CN=x, O=Evil' }, 400, 'IDENTITY_INVALID'],
     ];
     for (const [what, api, body, status, code] of cases) {
