@@ -124,6 +124,8 @@ const SettingsSchema = z
     'upstream-poll-interval': duration(1, 86_400),
     'revocation-journal': z.string().min(1).optional(),
     'origin-grace': duration(0, 366 * 86_400),
+    // Issue 18: at least 10 minutes, so that half of it outlasts the CA service's one-minute tick.
+    'crl-validity': duration(600, 366 * 86_400),
     'advertise-url': z.string().url({ message: 'must be an http(s) URL' }).refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL').optional(),
     'clients.cap': z.union([z.string(), z.number()]).transform((v, ctx) => {
       const n = typeof v === 'number' ? v : /^\d+$/.test(v.trim()) ? Number(v.trim()) : NaN;
@@ -174,6 +176,8 @@ export interface Config {
   revocationJournal: string | null;
   /** Issue 24: how long an imported origin's trust is republished past its own expiry. */
   originGraceSeconds: number;
+  /** Issue 18: nextUpdate - thisUpdate of the CRLs the signing authorities sign. */
+  crlValidityMs: number;
   /** Issue 24: this replica's URL, named in NOT_PUBLISHER by the other replicas. */
   advertiseUrl: string | null;
   /** Issue 19: the scope published as the top-level target trusted_root.json (service/repo/sigstore-root.ts). */
@@ -196,6 +200,7 @@ const DEFAULTS: Record<string, string | undefined> = {
   'session-ttl': '8h',
   'upstream-poll-interval': '60s',
   'origin-grace': '7d',
+  'crl-validity': '24h',
   'clients.cap': String(DEFAULT_CLIENT_LIMITS.cap),
   'clients.expiry': `${DEFAULT_CLIENT_LIMITS.ttlMs / 1000}s`,
 };
@@ -332,6 +337,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     upstreamPollMs: v['upstream-poll-interval'] * 1000,
     revocationJournal: v['revocation-journal'] ? path('revocation-journal', v['revocation-journal']) : null,
     originGraceSeconds: v['origin-grace'],
+    crlValidityMs: v['crl-validity'] * 1000,
     advertiseUrl: v['advertise-url'] ? v['advertise-url'].replace(/\/+$/, '') : null,
     sigstoreScope: v['sigstore-scope'] ?? null,
     clients: { cap: v['clients.cap'], ttlMs: v['clients.expiry'] * 1000 },

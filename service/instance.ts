@@ -147,6 +147,8 @@ export interface OpenOptions {
    * Default: public addresses only; `--allow-private-upstreams` gives ANY_ADDRESS.
    */
   outbound?: AddressPolicy;
+  /** `serve --crl-validity` (issue 18): how long the CRLs the signing authorities sign are valid; absent: 24 h. */
+  crlValidityMs?: number;
 }
 
 /**
@@ -262,7 +264,7 @@ export async function openInstance(options: OpenOptions): Promise<Instance> {
   const service = new TrustService(store, publisher, options.clock, new RevocationJournal(journalPath(dataDir, options.revocationJournal), options.clock, options.onJournalError));
   const audit = new AuditLog(store, options.clock).attach();
   const tokens = new TokenService(store, audit, options.clock);
-  const ca = new CaService(store, publisher, audit, { dataDir, clock: options.clock, onError: options.onPublishError });
+  const ca = new CaService(store, publisher, audit, { dataDir, clock: options.clock, onError: options.onPublishError, crlValidityMs: options.crlValidityMs });
   service.onCertificatesRevoked((added) => ca.afterRevocations(added));
   return {
     dataDir,

@@ -79,6 +79,14 @@ export const SETTINGS: readonly SettingDef[] = [
     serve: true,
   },
   {
+    key: 'crl-validity',
+    flag: '--crl-validity DURATION',
+    env: 'KEYSHARE_CRL_VALIDITY',
+    defaultText: '`24h`',
+    description: 'how long a CRL that a signing authority (`keyshare ca`) signs is valid: its nextUpdate after thisUpdate; it is signed again at half of it',
+    serve: true,
+  },
+  {
     key: 'sigstore-scope',
     flag: '--sigstore-scope SCOPE',
     env: 'KEYSHARE_SIGSTORE_SCOPE',

@@ -108,6 +108,7 @@ export function serveCommand(): Command {
         database: config.database,
         expiry: config.expiry,
         revocationJournal: config.revocationJournal,
+        crlValidityMs: config.crlValidityMs,
         onPublishError: (err) => logger.error({ err }, 'publish failed'),
         onJournalError: (err) => logger.error({ err }, 'revocation journal write failed'),
         sigstoreRoot: { scope: config.sigstoreScope, build: trustedRootBytes((scope, warning) => logger.warn({ scope }, warning)) },

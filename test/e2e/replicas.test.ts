@@ -3,18 +3,21 @@
  * real `keyshare serve` processes on one throw-away PostgreSQL database, each with its own copy
  * of one data dir. A write through either is served by both (tuf-js verifies it from each,
  * pinned to root.json); after SIGKILL of the publisher the survivor publishes within 10 s; and
- * a second publisher racing the leader never makes two contents of one version.
+ * a second publisher racing the leader never makes two contents of one version. A replica that
+ * is not the publisher issues certificates and time-stamps once it holds the CA key (issue 18).
  * Runs the built CLI (bin/keyshare.js → dist/, built by `npm test`'s pretest).
  *
  * Needs Debian's postgresql: fails without it when CI is set, skips (visibly) otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFixtureText } from '../../fixtures/index.js';
 import { openInstance, type Instance } from '../../service/instance.js';
+import { generateKeyAndCsr } from '../../service/crypto/ca.js';
+import { caKeyPath } from '../../service/ca/keys.js';
 import { POSTGRES_BIN_DIR, startPostgres, type RunningPostgres } from '../support/postgres.js';
 import { TufClient, cleanupTempDirs, httpApi, scopePath, tempDir, type Api } from '../support/service.js';
 
@@ -26,6 +29,8 @@ const CLEAN_ENV = { KEYSHARE_DATA: '', KEYSHARE_LISTEN: '', KEYSHARE_CONFIG: '',
 
 interface Replica {
   url: string;
+  /** Its own copy of the data dir. */
+  data: string;
   api: Api;
   child: ChildProcess;
   exit: Promise<unknown>;
@@ -67,7 +72,7 @@ describe.skipIf(!POSTGRES_BIN_DIR)('when two replicas serve one PostgreSQL datab
     }, 'the replica to listen', 60_000).catch((e) => {
       throw new Error(`${(e as Error).message}\n${err}`);
     });
-    const r: Replica = { url, api: httpApi(url, token), child, exit, client: TufClient.pinnedTo(url, dataDir), stderr: () => err };
+    const r: Replica = { url, data: copy, api: httpApi(url, token), child, exit, client: TufClient.pinnedTo(url, dataDir), stderr: () => err };
     replicas.push(r);
     return r;
   }
@@ -199,4 +204,36 @@ describe.skipIf(!POSTGRES_BIN_DIR)('when two replicas serve one PostgreSQL datab
       await rogue.close();
     }
   }, 180_000);
+
+  it('issues on a replica that is not the publisher once it holds the CA key, and says CA_KEY_UNAVAILABLE until then (issue 18, docs/DEPLOYMENT.md)', async () => {
+    const live = replicas.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
+    const leader = await until(async () => {
+      for (const r of live) if (await leads(r)) return r;
+      return null;
+    }, 'a publisher');
+    const follower = await startReplica();
+    expect(await leads(follower)).toBe(false);
+    const scope = 'registry.acme.io/signed';
+    expect((await leader.api('POST', '/scopes', { scope })).status).toBe(201);
+    const created = await leader.api('POST', '/ca', { name: 'release', scopes: [scope] });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const signer = await leader.api('POST', '/tokens', { role: 'signer', scopes: [scope] });
+    const issue = async () => httpApi(follower.url, signer.body.token)('POST', '/ca/release/certificates', { csr: (await generateKeyAndCsr()).csrPem });
+    const dir = tempDir();
+    writeFileSync(join(dir, 'data'), 'x');
+    expect(spawnSync('openssl', ['ts', '-query', '-data', join(dir, 'data'), '-sha256', '-cert', '-out', join(dir, 'q.tsq')]).status).toBe(0);
+    const timestamp = () => fetch(`${follower.url}/tsa`, { method: 'POST', headers: { 'content-type': 'application/timestamp-query' }, body: readFileSync(join(dir, 'q.tsq')) });
+    // The keys are in the leader's data dir only: the follower refuses, and changes nothing.
+    const refused = await issue();
+    expect([refused.status, refused.body.code]).toEqual([503, 'CA_KEY_UNAVAILABLE']);
+    expect((await timestamp()).status).toBe(503);
+    // Copied as after `key rotate`: the follower issues and time-stamps, still not the publisher.
+    for (const name of ['release', 'tsa']) cpSync(caKeyPath(leader.data, name), caKeyPath(follower.data, name));
+    const issued = await issue();
+    expect(issued.status, JSON.stringify(issued.body)).toBe(201);
+    expect(issued.body.issuer).toBe(created.body.id);
+    const ts = await timestamp();
+    expect([ts.status, ts.headers.get('content-type')]).toEqual([200, 'application/timestamp-reply']);
+    expect(await leads(follower)).toBe(false);
+  }, 120_000);
 });

@@ -18,6 +18,7 @@ import { requireTool } from '../support/system-tools.js';
 import { packageRoot } from '../../service/util/paths.js';
 import { TrustedProxies } from '../../service/http/client.js';
 import { cleanupTempDirs, startTestService, tempDir, type TestService } from '../support/service.js';
+import { NOTATION_CRL_CACHE_FORMAT } from '../support/notation-crl-cache.js';
 
 const run = promisify(execFile);
 // openssl is required: missing, the file fails naming the package (never a silent skip).
@@ -149,6 +150,16 @@ describe('when keyshare is the code-signing CA', () => {
     expect(crl.out).toMatch(/verify OK/);
     expect(crl.out).toMatch(/X509v3 CRL Number:\s*\n\s*2/);
     expect(crl.out).toMatch(/Key Compromise/);
+    // notation's CRL cache: the entry under the leaf's own CRL distribution point lists it.
+    const cache = join(dir, 'notation-cache');
+    await cli(['fetch', '--root', join(svc.dataDir, 'root.json'), '--out', join(dir, 'notation-crl'), '--format', 'notation', '--cache', join(dir, 'cache-notation-crl'), '--scope', SCOPE, '--repository', `${SCOPE}/app`, '--notation-crl-cache', cache]);
+    const leaf = new x509.X509Certificate(readFileSync(join(dir, 'ci.crt'), 'utf8'));
+    const cdp = leaf.getExtension(x509.CRLDistributionPointsExtension)!.distributionPoints[0]!.distributionPoint!.fullName![0]!.uniformResourceIdentifier!;
+    const entry = readFileSync(join(cache, NOTATION_CRL_CACHE_FORMAT.subdir, NOTATION_CRL_CACHE_FORMAT.fileName(cdp)), 'utf8');
+    writeFileSync(join(dir, 'cached.crl'), NOTATION_CRL_CACHE_FORMAT.baseCrl(entry));
+    const cached = openssl(['crl', '-inform', 'DER', '-in', join(dir, 'cached.crl'), '-noout', '-text']);
+    expect(cached.out).toContain(`Serial Number: ${leaf.serialNumber.toUpperCase()}`);
+    expect(cached.out).toMatch(/Key Compromise/);
   });
 
   it("time-stamps with RFC 3161: openssl ts -verify accepts the reply against the fetched notation tsa store", async () => {

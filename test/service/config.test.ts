@@ -125,6 +125,18 @@ describe('the configuration', () => {
     expectInvalid(() => loadConfig({ flags: { clientsExpiry: '10s' }, env: {}, cwd }), /^clients\.expiry \(from --clients-expiry\): must be between 60s/);
   });
 
+  it('reads --crl-validity (issue 18) from the flag, KEYSHARE_CRL_VALIDITY or keyshare.yaml, default 24h, and refuses less than 10 minutes', () => {
+    const cwd = tempDir();
+    const data = join(cwd, 'data');
+    mkdirSync(data);
+    expect(loadConfig({ flags: {}, env: {}, cwd }).crlValidityMs).toBe(24 * 3600_000);
+    writeFileSync(join(data, 'keyshare.yaml'), 'crl-validity: 2d\n');
+    expect(loadConfig({ flags: { data }, env: {}, cwd }).crlValidityMs).toBe(2 * 86_400_000);
+    expect(loadConfig({ flags: { data }, env: { KEYSHARE_CRL_VALIDITY: '6h' }, cwd }).crlValidityMs).toBe(6 * 3600_000);
+    expect(loadConfig({ flags: { data, crlValidity: '30m' }, env: { KEYSHARE_CRL_VALIDITY: '6h' }, cwd }).crlValidityMs).toBe(30 * 60_000);
+    expectInvalid(() => loadConfig({ flags: { crlValidity: '5m' }, env: {}, cwd }), /^crl-validity \(from --crl-validity\): must be between 600s/);
+  });
+
   it('reads durations and sizes', () => {
     expect(durationSeconds('90s')).toBe(90);
     expect(durationSeconds('1h30m')).toBe(5400);

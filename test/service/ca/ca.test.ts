@@ -16,6 +16,7 @@ import { openInstance, type Instance } from '../../../service/instance.js';
 import { generateKeyAndCsr } from '../../../service/crypto/ca.js';
 import { caKeyPath } from '../../../service/ca/keys.js';
 import { RateLimiter } from '../../../service/domain/ca.js';
+import { parseDuration } from '../../../service/util/duration.js';
 import { appApi, cleanupTempDirs, newDataDir, tempDir, type Api } from '../../support/service.js';
 
 const TEAM_A = 'registry.acme.io/team-a';
@@ -28,6 +29,8 @@ let dataDir: string;
 let admin: Api;
 /** The service's clock runs this far ahead of the real one (to reach a CRL's half-life). */
 let ahead = 0;
+/** When set, the service's clock stands still here (so that a token bucket does not refill). */
+let frozen: Date | null = null;
 const as = (token: string) => appApi(instance, token).api;
 const token = async (body: Record<string, unknown>) => {
   const r = await admin('POST', '/tokens', body);
@@ -45,11 +48,12 @@ async function csrWith(options: { keys?: CryptoKeyPair; extensions?: x509.Extens
 beforeAll(async () => {
   const dir = await newDataDir();
   dataDir = dir.dataDir;
-  instance = await openInstance({ dataDir, clock: () => new Date(Date.now() + ahead) });
+  // `serve --crl-validity 20h`: the CRLs' nextUpdate, and their half-life re-signing (below), follow it.
+  instance = await openInstance({ dataDir, clock: () => frozen ?? new Date(Date.now() + ahead), crlValidityMs: 20 * 3600_000 });
   admin = appApi(instance, dir.token).api;
   for (const scope of [TEAM_A, TEAM_B]) expect((await admin('POST', '/scopes', { scope })).status).toBe(201);
   for (const [name, scope] of [['release', TEAM_A], ['team-b', TEAM_B]]) {
-    const r = await admin('POST', '/ca', { name, scopes: [scope], subject: 'C=US, ST=WA, O=Acme' });
+    const r = await admin('POST', '/ca', { name, scopes: [scope], subject: 'C=US, ST=WA, O=Acme', ...(name === 'team-b' ? { validity: '2y' } : {}) });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
   }
 }, 60_000);
@@ -66,6 +70,13 @@ describe('when a signing authority is created', () => {
     expect(anchors.map((a) => [a.name, a.type]).sort()).toEqual([['keyshare-tsa', 'tsa'], ['release', 'ca'], ['release-root', 'ca']]);
     expect(anchors.find((a) => a.name === 'release')!.trustedIdentities).toEqual(['x509.subject: C=US, ST=WA, O=Acme']);
     expect((await instance.store.getCrl(ca.id))?.crlNumber).toBe('1');
+    expect(Date.parse(ca.crl.nextUpdate) - Date.parse(ca.crl.thisUpdate)).toBe(20 * 3600_000);
+    // --validity: default 5y; the root keyshare makes lives twice as long.
+    const span = (pem: string) => ((c) => c.notAfter.getTime() - c.notBefore.getTime())(new x509.X509Certificate(pem));
+    for (const [name, validity] of [['release', '5y'], ['team-b', '2y']]) {
+      const rec = (await instance.store.getCa(name!))!;
+      expect([span(rec.certificate), span(rec.root!)], name).toEqual([parseDuration(validity!), 2 * parseDuration(validity!)]);
+    }
     // The root key is in the data dir, 0600, to move offline; the TSA's too.
     for (const f of [caKeyPath(dataDir, 'release', 'root'), caKeyPath(dataDir, 'release'), caKeyPath(dataDir, 'tsa')]) {
       expect(existsSync(f)).toBe(true);
@@ -151,6 +162,8 @@ describe('when CI asks for a certificate', () => {
       ['a reader token', as(reader), { csr: csrPem }, 403, 'FORBIDDEN'],
       ['1 MB of junk as a CSR', as(signer), { csr: 'A'.repeat(1024 * 1024) }, 413, 'CSR_TOO_LARGE'],
       ['junk as a CSR', as(signer), { csr: 'not a csr' }, 400, 'CSR_INVALID'],
+      ['an RSA key under 2048 bits (notation)', as(signer), { csr: execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:1024', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=x'], { encoding: 'utf8' }) }, 400, 'CSR_KEY_UNSUPPORTED'],
+      ['an ECDSA key on a curve notation does not take', as(signer), { csr: execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp256k1', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=x'], { encoding: 'utf8' }) }, 400, 'CSR_KEY_UNSUPPORTED'],
       ['an identity naming O', as(signer), { csr: csrPem, identity: 'CN=x, O=Evil' }, 400, 'IDENTITY_INVALID'],
     ];
     for (const [what, api, body, status, code] of cases) {
@@ -169,7 +182,25 @@ describe('when CI asks for a certificate', () => {
     expect(r.body).toMatchObject({ role: 'signer', ca: null, maxValiditySeconds: 3600 });
   });
 
-  it('rate-limits issuance per token', () => {
+  it('rate-limits issuance per token: the 61st in a minute gets 429 RATE_LIMITED, and another token still issues', async () => {
+    const signer = async () => (await admin('POST', '/tokens', { role: 'signer', scopes: [TEAM_A] })).body as { id: string; token: string };
+    const busy = await signer();
+    const { csrPem } = await generateKeyAndCsr();
+    const other = await signer();
+    frozen = new Date(); // all within one instant: the bucket (60, refilled one a second) does not refill
+    try {
+      for (let i = 0; i < 60; i++) expect((await as(busy.token)('POST', '/ca/release/certificates', { csr: csrPem })).status).toBe(201);
+      const refused = await as(busy.token)('POST', '/ca/release/certificates', { csr: csrPem });
+      expect([refused.status, refused.body.code]).toEqual([429, 'RATE_LIMITED']);
+      expect((await as(other.token)('POST', '/ca/release/certificates', { csr: csrPem })).status).toBe(201);
+    } finally {
+      frozen = null;
+    }
+    const issued = (await instance.audit.list({ limit: 1000 })).filter((e) => e.action === 'ca.issue' && e.outcome === 'ok');
+    expect([busy.id, other.id].map((id) => issued.filter((e) => e.tokenId === id).length)).toEqual([60, 1]);
+  });
+
+  it('refills the bucket continuously', () => {
     const limiter = new RateLimiter(2);
     const t = new Date('2026-01-01T00:00:00Z');
     limiter.take('a', t);
@@ -193,10 +224,16 @@ describe('when a certificate the CA issued is revoked', () => {
     const dir = tempDir('keyshare-ca-crl-');
     writeFileSync(join(dir, 'crl.der'), after.der);
     expect(execFileSync('openssl', ['crl', '-inform', 'DER', '-in', join(dir, 'crl.der'), '-noout', '-text'], { encoding: 'utf8' })).toContain(`Serial Number: ${issued.serial.toUpperCase()}`);
-    // Nothing due yet; 13 of 24 hours later, half the CRL's life has passed.
+    // Nothing due yet, nor 9 of the 20 hours (--crl-validity) later; 11 hours later, half the CRL's life has passed.
     await instance.ca.tick();
+    ahead = 9 * 3600_000;
+    try {
+      await instance.ca.tick();
+    } finally {
+      ahead = 0;
+    }
     expect((await instance.store.getCrl(issued.issuer))!.crlNumber).toBe(after.crlNumber);
-    ahead = 13 * 3600_000;
+    ahead = 11 * 3600_000;
     try {
       await instance.ca.tick();
     } finally {
@@ -240,6 +277,33 @@ describe('when the TSA gets a bad query', () => {
       const res = await tsa(body, type);
       expect([res.status, ((await res.json()) as { code: string }).code]).toEqual([status, code]);
     }
+  });
+});
+
+describe('when the TSA gets a good query', () => {
+  it('answers SHA-512 and SHA-256 imprints, with the TSA certificate only on certReq, and the nonce only when asked', async () => {
+    const dir = tempDir('keyshare-tsa-ok-');
+    writeFileSync(join(dir, 'data'), 'x');
+    const tsaRec = (await instance.store.getCa('tsa'))!;
+    writeFileSync(join(dir, 'root.pem'), tsaRec.root!);
+    writeFileSync(join(dir, 'tsa.pem'), tsaRec.certificate);
+    const answer = async (flags: string[], name: string) => {
+      execFileSync('openssl', ['ts', '-query', '-data', join(dir, 'data'), ...flags, '-out', join(dir, `${name}.tsq`)]);
+      const res = await appApi(instance, null).app.request('/tsa', { method: 'POST', headers: { 'content-type': 'application/timestamp-query' }, body: new Uint8Array(readFileSync(join(dir, `${name}.tsq`))) as BodyInit });
+      expect(res.status).toBe(200);
+      writeFileSync(join(dir, `${name}.tsr`), Buffer.from(await res.arrayBuffer()));
+      return execFileSync('openssl', ['ts', '-reply', '-in', join(dir, `${name}.tsr`), '-text'], { encoding: 'utf8' });
+    };
+    const verify = (name: string, extra: string[]) => spawnSync('openssl', ['ts', '-verify', '-data', join(dir, 'data'), '-in', join(dir, `${name}.tsr`), '-CAfile', join(dir, 'root.pem'), ...extra], { encoding: 'utf8' });
+    // SHA-512, no certReq, no nonce: the token holds no certificate, so openssl needs it given (-untrusted).
+    expect(await answer(['-sha512', '-no_nonce'], 'bare')).toMatch(/Hash Algorithm: sha512[\s\S]*Nonce: unspecified/);
+    expect(verify('bare', []).status).not.toBe(0);
+    const bare = verify('bare', ['-untrusted', join(dir, 'tsa.pem')]);
+    expect(bare.status, bare.stdout + bare.stderr).toBe(0);
+    // SHA-256 with certReq and a nonce: the certificate is in the token.
+    expect(await answer(['-sha256', '-cert'], 'full')).toMatch(/Hash Algorithm: sha256[\s\S]*Nonce: 0x[0-9A-F]+/);
+    const full = verify('full', []);
+    expect(full.status, full.stdout + full.stderr).toBe(0);
   });
 });
 
