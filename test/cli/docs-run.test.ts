@@ -46,7 +46,7 @@ const CANNOT_RUN: [RegExp, string][] = [
   [/check registry\.acme\.io\/team-a\/app/, 'needs a signer certificate of the reader'],
   [/token rotate-admin/, 'rewrites the admin token of the service under test'],
   [/revocations replay --since \/backups\//, 'needs a backup of the reader (/backups)'],
-  [/ca import legacy /, 'needs a CA certificate and key of the reader'],
+  [/ca import legacy /, 'needs a CA certificate and key of the reader (test/e2e/signing-authority.test.ts runs it with an openssl CA)'],
   [/--cert ci\.crt/, 'needs the certificate that `ca issue` made with a signer token of the reader (the line before)'],
 ];
 

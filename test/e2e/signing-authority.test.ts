@@ -217,4 +217,37 @@ describe('when keyshare is the code-signing CA', () => {
     expect(after.code).not.toBe(0);
     expect(after.out).toMatch(/error 23 at 0 depth lookup: certificate revoked/);
   });
+
+  it('ca import takes an openssl CA and its key as docs/REFERENCE.md shows, and refuses a key that is not its own', async () => {
+    const ca = (name: string) => ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.pem`), '-days', '30', '-subj', `/C=US/ST=WA/O=Acme/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'];
+    for (const name of ['legacy-ca', 'other-ca']) {
+      const made = openssl(ca(name));
+      expect(made.code, made.out).toBe(0);
+    }
+    // A key that is not the certificate's: CA_KEY_MISMATCH, and no CA.
+    const refused = await cli(['ca', 'import', 'legacy', '--cert', join(dir, 'legacy-ca.pem'), '--key', join(dir, 'other-ca.key'), '--scopes', SCOPE]).then(
+      () => null,
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    expect(refused?.code).not.toBe(0);
+    expect(refused?.stderr).toMatch(/CA_KEY_MISMATCH/);
+    expect(JSON.parse(await cli(['ca', 'ls', '--json'])).cas.map((c: { name: string }) => c.name)).toEqual(['release']);
+    // Exactly the --help example, with this test's files and scope.
+    const imported = await cli(['ca', 'import', 'legacy', '--cert', join(dir, 'legacy-ca.pem'), '--key', join(dir, 'legacy-ca.key'), '--scopes', SCOPE]);
+    expect(imported).toMatch(/legacy/);
+    expect(JSON.parse(await cli(['ca', 'ls', '--json'])).cas.map((c: { name: string }) => c.name)).toEqual(['legacy', 'release']);
+    const shown = JSON.parse(await cli(['ca', 'show', 'legacy', '--json']));
+    expect(shown).toMatchObject({ name: 'legacy', scopes: [SCOPE], root: null, key: 'file', subject: 'C=US, ST=WA, O=Acme, CN=legacy-ca', crl: { crlNumber: '1' } });
+    // A leaf it issues verifies against the fetched PEM bundle, with the CRL the imported CA signed.
+    const signer = JSON.parse(await cli(['token', 'create', '--role', 'signer', '--scopes', SCOPE, '--ca', 'legacy', '--json'])).token;
+    await cli(['ca', 'issue', 'legacy', '--csr', join(dir, 'ci.csr'), '--out', join(dir, 'legacy-chain.pem')], signer);
+    const chain = readFileSync(join(dir, 'legacy-chain.pem'), 'utf8');
+    writeFileSync(join(dir, 'legacy-leaf.pem'), chain.slice(0, chain.indexOf('-----END CERTIFICATE-----') + 26));
+    const leaf = new x509.X509Certificate(readFileSync(join(dir, 'legacy-leaf.pem'), 'utf8'));
+    expect(leaf.issuer).toBe(new x509.X509Certificate(readFileSync(join(dir, 'legacy-ca.pem'), 'utf8')).subject);
+    const out = join(dir, 'pem-legacy');
+    await fetchTrust('pem', out);
+    const verify = openssl(['verify', '-crl_check', '-CAfile', join(out, `${STORE}.pem`), '-CRLfile', join(out, `${STORE}.crl.pem`), join(dir, 'legacy-leaf.pem')]);
+    expect(verify.code, verify.out).toBe(0);
+  });
 });

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { webcrypto } from 'node:crypto';
+import { createPublicKey, webcrypto } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTool } from '../../support/system-tools.js';
 import { openInstance, type Instance } from '../../../service/instance.js';
@@ -173,6 +173,32 @@ describe('when CI asks for a certificate', () => {
     expect((await as(signer)('POST', '/ca/nope/certificates', { csr: csrPem })).body.code).toBe('CA_NOT_FOUND');
     const after = { audit: (await instance.audit.list()).filter((e) => e.action === 'ca.issue' && e.outcome === 'ok').length, crl: (await instance.store.getCrl((await admin('GET', '/ca/release')).body.id))!.crlNumber };
     expect(after).toEqual(before);
+  });
+
+  it('issues to every key notation takes (RSA >= 2048, ECDSA P-256/384/521), the certificate carrying that key', async () => {
+    // checkCsrKey's allow-list (service/crypto/ca.ts): RSA 2048-8192 bits and ECDSA on P-256/384/521; Ed25519 is not one (notation).
+    const dir = tempDir('keyshare-ca-keys-');
+    const kinds: [string, string[], Record<string, unknown>][] = [
+      ['rsa-2048', ['-newkey', 'rsa:2048'], { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048 }],
+      ['rsa-3072', ['-newkey', 'rsa:3072'], { name: 'RSASSA-PKCS1-v1_5', modulusLength: 3072 }],
+      ['p-256', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], { name: 'ECDSA', namedCurve: 'P-256' }],
+      ['p-384', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384'], { name: 'ECDSA', namedCurve: 'P-384' }],
+      ['p-521', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-521'], { name: 'ECDSA', namedCurve: 'P-521' }],
+    ];
+    for (const [kind, newKey, algorithm] of kinds) {
+      const key = join(dir, `${kind}.key`);
+      const csr = execFileSync('openssl', ['req', '-new', ...newKey, '-nodes', '-keyout', key, '-subj', '/CN=x'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const r = await as(signer)('POST', '/ca/release/certificates', { csr });
+      expect(r.status, `${kind}: ${JSON.stringify(r.body)}`).toBe(201);
+      const leaf = new x509.X509Certificate(r.body.certificate);
+      expect(leaf.publicKey.algorithm, kind).toMatchObject(algorithm);
+      const spki = createPublicKey(readFileSync(key, 'utf8')).export({ type: 'spki', format: 'der' });
+      expect(Buffer.from(leaf.publicKey.rawData).equals(spki), kind).toBe(true);
+      writeFileSync(join(dir, `${kind}.crt`), r.body.certificate);
+      writeFileSync(join(dir, `${kind}-cas.pem`), r.body.chain.slice(r.body.chain.indexOf('-----END CERTIFICATE-----') + 26));
+      const v = spawnSync('openssl', ['verify', '-CAfile', join(dir, `${kind}-cas.pem`), join(dir, `${kind}.crt`)], { encoding: 'utf8' });
+      expect(v.status, `${kind}: ${v.stdout}${v.stderr}`).toBe(0);
+    }
   });
 
   it('bounds signer tokens when they are created', async () => {
