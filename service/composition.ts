@@ -5,11 +5,11 @@
  * service/ that imports sync/: the server half of federation is wired here, behind the port
  * the service defines (service/federation.ts). test/architecture/imports.test.ts holds it so.
  */
-import { UpstreamManager, type ManagerOptions } from '../sync/upstream/manager.js';
+import { UpstreamManager, type ManagerOptions } from './federation/upstream/manager.js';
 import type { Upstreams } from './federation.js';
 import type { Instance } from './instance.js';
 
-/** Upstream polling, the change feed it follows, limits (sync/upstream/manager.ts). */
+/** Upstream polling, the change feed it follows, limits (service/federation/upstream/manager.ts). */
 export type UpstreamOptions = ManagerOptions;
 
 export interface Services {

@@ -170,7 +170,7 @@ export interface Config {
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
   sessionTtlSeconds: number;
-  /** Time between polls of each upstream (sync/upstream/manager.ts adds ±20 % jitter). */
+  /** Time between polls of each upstream (service/federation/upstream/manager.ts adds ±20 % jitter). */
   upstreamPollMs: number;
   /** Issue 24: the revocation journal (null: `<data>/revocations.journal`). */
   revocationJournal: string | null;

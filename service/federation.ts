@@ -1,6 +1,6 @@
 /**
  * The port through which the service reaches upstream federation (issue 22, "Break the cycle"):
- * the service defines what it needs here, sync/upstream implements it (UpstreamManager), and
+ * the service defines what it needs here, service/federation/upstream implements it (UpstreamManager), and
  * the composition root (service/composition.ts) hands the implementation to the HTTP app.
  * Nothing else in service/ imports sync/ (test/architecture/imports.test.ts).
  */
@@ -18,7 +18,7 @@ export interface UpstreamInput {
   scopes?: string[] | null;
   /** A bearer token for the upstream's feed and repository (its origin only); a secret, never shown. */
   token?: string | null;
-  /** Issue 21: a `client` token of the upstream: this service then reports its clients' rollout there (sync/upstream/report.ts). */
+  /** Issue 21: a `client` token of the upstream: this service then reports its clients' rollout there (service/federation/upstream/report.ts). */
   reportToken?: string | null;
   /** oci:// only: PEM CA certificate(s) for the registry's TLS certificate. */
   ca?: string | null;

@@ -4,19 +4,14 @@
  * service/domain/history.ts, the same comparison a dry run's plan makes.
  */
 import { KeyshareError } from './errors.js';
-import { diffOf, HistoryCodes, trustStateOf } from './domain/history.js';
+import { diffOf, HistoryCodes, trustStateOf, type VersionDiff } from './domain/history.js';
 import type { ScopePlan } from './domain/plan.js';
 import type { Store } from './store/index.js';
 
 /** What the version history reads (RepositoryRecords and RolloutRecords of the store). */
 export type HistoryRecords = Pick<Store, 'latestMetadata' | 'listTrustHistory' | 'trustHistoryAt'>;
 
-export interface VersionDiff {
-  from: number;
-  to: number;
-  scope: string | null;
-  changes: ScopePlan[];
-}
+export type { VersionDiff } from './domain/history.js';
 
 /** The newest published timestamp version (0 before the first publish). */
 export async function latestVersion(store: HistoryRecords): Promise<number> {

@@ -43,7 +43,7 @@ export interface ServerOptions {
   /** On close, how long in-flight requests get before their connections are cut (default 30 s). */
   shutdownTimeoutMs?: number;
   console?: ConsoleOptions;
-  /** Upstreams (sync/upstream): poll interval, change feed, limits. */
+  /** Upstreams (service/federation/upstream): poll interval, change feed, limits. */
   upstreams?: UpstreamOptions;
   /** `--static-dir`: also write the repository there as plain files, on start-up and after every publish. */
   staticDir?: string | null;
@@ -229,7 +229,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
   crlRefresher.start();
   // Managed CAs sign their CRLs again before nextUpdate (service/ca, issue 18).
   instance.ca.start();
-  // Upstreams: polled with jitter, and followed through their change feeds (sync/upstream).
+  // Upstreams: polled with jitter, and followed through their change feeds (service/federation/upstream).
   upstreams.start();
   const unwitness = instance.served.onServedChange(() => void witnessing?.run());
   // Each publish collects its checkpoint's cosignatures (bounded) before its version is served.

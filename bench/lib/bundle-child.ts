@@ -4,8 +4,8 @@
  * Prints `{ ms, maxRss }` (bytes) as JSON on the IPC channel.
  */
 import { readFileSync } from 'node:fs';
-import { exportBundle } from '../../sync/bundle/export.js';
-import { importBundle } from '../../sync/bundle/import.js';
+import { exportBundle } from '../../service/federation/bundle/export.js';
+import { importBundle } from '../../service/federation/bundle/import.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as { op: 'export' | 'import'; dataDir: string; out?: string; file?: string; root?: string };
 const t0 = performance.now();

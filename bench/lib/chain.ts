@@ -16,7 +16,7 @@ export async function benchChain(work: string, revocations: number, pollMs: numb
   const notYet = (why: string): Row[] => [
     { id: 'B6', figure: 'revocation propagation U → D → E', value: `not measurable: ${why.slice(0, 160)}`, baseline: `poll interval`, ratio: '-', goal: 'p50 ≤ 1 s', status: 'not measured', data: { why } },
   ];
-  if (!existsSync(join(projectDir, 'sync/upstream/manager.ts'))) return notYet('sync/upstream does not exist yet');
+  if (!existsSync(join(projectDir, 'service/federation/upstream/manager.ts'))) return notYet('service/federation/upstream does not exist yet');
   const scopes = 20;
   const keys = keyPool(4);
   const u = await buildState(join(work, 'u'), scopes, keys);

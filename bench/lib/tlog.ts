@@ -12,7 +12,7 @@
  *   consistency proof, base64 in JSON. Against what it read before issue 23 gave `?from=`: the
  *   same answer without the consistency proof (but with timestamp.json, as it is served without
  *   `?from=`), plus the tiles the consistency proof is computed from (sync/client/log-check.ts).
- *   Also the raw proof bytes as a bundle carries them (sync/bundle/log-proof.ts). Goal: ≤ 2 KB.
+ *   Also the raw proof bytes as a bundle carries them (service/federation/bundle/log-proof.ts). Goal: ≤ 2 KB.
  * - Client verification time at 1M entries: both proofs and the checkpoint's signature.
  */
 import { join } from 'node:path';

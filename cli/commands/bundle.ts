@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { resolve } from 'node:path';
 import { KeyshareError, Codes } from '../../service/errors.js';
 import { parseDuration } from '../../service/util/duration.js';
-import type { ExportProgress } from '../../sync/bundle/export.js';
+import type { ExportProgress } from '../../service/federation/bundle/export.js';
 import type { RegistryOptions } from '../../sync/oci/client.js';
 import { readInputFile } from '../files.js';
 import { print } from '../output.js';
@@ -41,7 +41,7 @@ export function bundleCommand(): Command {
       // A bar on stderr, only when it is a terminal and without --json (cli/progress.ts).
       const bar = progress({ label: 'exporting', total: 0, json: o.json });
       // Loaded on use (with the store and tar): other commands start without them.
-      const { exportBundle } = await import('../../sync/bundle/export.js');
+      const { exportBundle } = await import('../../service/federation/bundle/export.js');
       const r = await exportBundle({
         ...(await storeSettings(o)),
         out: resolve(o.out),
@@ -89,8 +89,8 @@ export function bundleCommand(): Command {
       if (root.length > 1024 * 1024) throw new KeyshareError(Codes.BAD_REQUEST, `${o.root} is too large for a root.json`);
       const settings = await storeSettings(o);
       const r = file.startsWith('oci://')
-        ? await (await import('../../sync/bundle/registry.js')).importFromRegistry({ ref: file, registry: await registryOptions(o), root, ...settings })
-        : await (await import('../../sync/bundle/import.js')).importBundle({ file: resolve(file), root, ...settings });
+        ? await (await import('../../service/federation/bundle/registry.js')).importFromRegistry({ ref: file, registry: await registryOptions(o), root, ...settings })
+        : await (await import('../../service/federation/bundle/import.js')).importBundle({ file: resolve(file), root, ...settings });
       // A refused CRL does not fail the import (the rest landed): a warning, and crlErrors in --json.
       for (const e of r.crlErrors) process.stderr.write(`keyshare: warning: ${e.code}: the CRL of ${e.issuer} was not imported: ${e.message}\n`);
       print(o.json, r, () => {
@@ -137,7 +137,7 @@ export function bundleCommand(): Command {
       ].join('\n'),
     )
     .action(async (ref: string, o) => {
-      const { pushBundle } = await import('../../sync/bundle/registry.js');
+      const { pushBundle } = await import('../../service/federation/bundle/registry.js');
       const r = await pushBundle({
         ...(await storeSettings(o)),
         ref,
@@ -165,7 +165,7 @@ export function bundleCommand(): Command {
   )
     .addHelpText('after', ['', 'Example:', '  keyshare bundle pull oci://mirror.internal/keyshare/trust:42 --out trust-42.tar.gz'].join('\n'))
     .action(async (ref: string, o) => {
-      const { pullBundle } = await import('../../sync/bundle/registry.js');
+      const { pullBundle } = await import('../../service/federation/bundle/registry.js');
       const r = await pullBundle({ ref, out: resolve(o.out), registry: await registryOptions(o) });
       print(o.json, { ...r, out: resolve(o.out) }, () => [
         `pulled ${r.ref} to ${resolve(o.out)} (${r.layer.size} bytes)`,

@@ -1,7 +1,7 @@
 /**
  * Checks a CRL and stores it: the one path every CRL takes into the store, whether uploaded
  * (`crl add`), fetched from a CA's URL (refresh.ts) or carried from an upstream
- * (sync/upstream/sync.ts). The decision is service/domain/crl.ts acceptCrl (issuer, signature,
+ * (service/federation/upstream/sync.ts). The decision is service/domain/crl.ts acceptCrl (issuer, signature,
  * times, CRL number); this only reads what it needs and persists once it accepts (tuf-js
  * updater style). Runs inside the caller's store transaction when there is one.
  */

@@ -15,6 +15,14 @@ export const HistoryCodes = {
 } as const;
 
 /** A published trust document as the store keeps it: null when the publish removed the scope. */
+/** What changed between two published versions, for the scopes under `scope` (`keyshare diff`, also of two bundles). */
+export interface VersionDiff {
+  from: number;
+  to: number;
+  scope: string | null;
+  changes: ScopePlan[];
+}
+
 export interface HistoryEntry {
   version: number;
   scope: string;

@@ -117,7 +117,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
 
-  // The change feed downstream services subscribe to (sync/upstream): before the repository's files.
+  // The change feed downstream services subscribe to (service/federation/upstream): before the repository's files.
   app.route('/tuf', feedRoutes(deps.feedLimits));
   app.route('/tuf', tufRoutes());
   app.route('/log', logRoutes());

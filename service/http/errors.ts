@@ -48,7 +48,7 @@ const STATUS: Partial<Record<ServiceCode, ContentfulStatusCode>> = {
   [Codes.RATE_LIMITED]: 429,
   [Codes.CRL_TOO_LARGE]: 413,
   [Codes.ROLLBACK]: 409,
-  // Upstreams and federation (sync/upstream, service/domain/federation.ts).
+  // Upstreams and federation (service/federation/upstream, service/domain/federation.ts).
   [FederationCodes.UPSTREAM_NOT_FOUND]: 404,
   [FederationCodes.UPSTREAM_EXISTS]: 409,
   [FederationCodes.SCOPE_FEDERATED]: 409,

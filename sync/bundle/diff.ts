@@ -8,9 +8,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { diffOf } from '../../service/domain/history.js';
+import { diffOf, type VersionDiff } from '../../service/domain/history.js';
 import type { TrustContent } from '../../service/domain/trust.js';
-import type { VersionDiff } from '../../service/history.js';
 import { BundleCodes, bundleError } from './errors.js';
 import { extractBundle } from './extract.js';
 import { BUNDLE_JSON, parseManifest } from './format.js';

@@ -26,7 +26,7 @@ type Expected = string | null;
 /** One code for every consumer, or a default and the consumers that differ. */
 type Expectation = Expected | ({ default: Expected } & Partial<Record<ConsumerName, Expected>>);
 
-/** Upstream sync reports a download over its cap as TOO_LARGE (sync/upstream/errors.ts), where tuf-js says "Max length reached". */
+/** Upstream sync reports a download over its cap as TOO_LARGE (service/federation/upstream/errors.ts), where tuf-js says "Max length reached". */
 const UPSTREAM_TOO_LARGE = { 'upstream federate': 'TOO_LARGE', 'upstream mirror': 'TOO_LARGE' } as const;
 
 interface Scenario {

@@ -25,7 +25,7 @@ import { trustTargetPath } from '../../service/domain/scope.js';
 import { dbPath, openInstance } from '../../service/instance.js';
 import { SqliteStore } from '../../service/store/index.js';
 import { ON_POSTGRES } from '../support/database.js';
-import { exportBundle } from '../../sync/bundle/export.js';
+import { exportBundle } from '../../service/federation/bundle/export.js';
 import { CRL_CA_PEM, mintCrl } from '../support/crl-mint.js';
 import { newDataDir, startTestService, tempDir, TufClient, type TestService } from '../support/service.js';
 

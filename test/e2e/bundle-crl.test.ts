@@ -3,7 +3,7 @@
  * intermediate CA and its CRL exports; an air-gapped site imports with `keyshare bundle import`
  * while it runs, and its own clients' `keyshare fetch --format pem` output lets
  * `openssl verify -crl_check` reject the revoked leaf. The CRL goes through the checks of
- * `crl add` (sync/upstream/carry-crls.ts, shared with online upstreams): the newest CRL number
+ * `crl add` (service/federation/upstream/carry-crls.ts, shared with online upstreams): the newest CRL number
  * wins (RFC 5280 5.2.3), a refused CRL is reported while the rest of the import lands, and a
  * store failure leaves none of the import. Waits are bounded polls, never timing assertions.
  */
@@ -14,9 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tar from 'tar';
 import { readFixtureText } from '../../fixtures/index.js';
 import { packageRoot } from '../../service/util/paths.js';
-import { exportBundle } from '../../sync/bundle/export.js';
+import { exportBundle } from '../../service/federation/bundle/export.js';
 import { sha256Hex, type BundleManifest } from '../../sync/bundle/format.js';
-import { importBundle } from '../../sync/bundle/import.js';
+import { importBundle } from '../../service/federation/bundle/import.js';
 import { expectedSpkiId } from '../service/crypto/helpers.js';
 import { CRL_2, CRL_TARGET, HAVE_OPENSSL, INT_CA, INT_ID, LEAF_SERIAL, REVOKED_SERIAL, ROOT_CA, verifyWithCrl } from '../support/crl-fixtures.js';
 import { mintCrl } from '../support/crl-mint.js';

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFixtureText } from '../../fixtures/index.js';
 import { expectedSpkiId } from '../service/crypto/helpers.js';
-import { exportBundle } from '../../sync/bundle/export.js';
+import { exportBundle } from '../../service/federation/bundle/export.js';
 import { diffBundles } from '../../sync/bundle/diff.js';
 import { cleanupTempDirs, startTestService, tempDir, type TestService } from '../support/service.js';
 

@@ -1,5 +1,5 @@
 /**
- * Issue 23: offline bundles carry the origin's transparency log (sync/bundle/log-proof.ts), and
+ * Issue 23: offline bundles carry the origin's transparency log (service/federation/bundle/log-proof.ts), and
  * an air-gapped site checks it without any network: the bundle's timestamp is an entry of the
  * signed checkpoint, and that checkpoint extends the one the site kept from the origin's last
  * bundle. A split view (two forks of the origin, each exporting) is refused with
@@ -12,10 +12,10 @@ import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFixtureText } from '../../fixtures/index.js';
 import { openInstance } from '../../service/instance.js';
-import { exportBundle } from '../../sync/bundle/export.js';
-import { importBundle } from '../../sync/bundle/import.js';
+import { exportBundle } from '../../service/federation/bundle/export.js';
+import { importBundle } from '../../service/federation/bundle/import.js';
 import type { BundleManifest } from '../../sync/bundle/format.js';
-import type { BundleLog } from '../../sync/bundle/log-proof.js';
+import type { BundleLog } from '../../service/federation/bundle/log-proof.js';
 import { parseCheckpoint } from '../../shared/tlog/checkpoint.js';
 import { NoteSigner, signNote } from '../../shared/tlog/note.js';
 import { cleanupTempDirs, newDataDir, tempDir } from '../support/service.js';

@@ -16,7 +16,7 @@ import { expectedSpkiId } from '../service/crypto/helpers.js';
 import { openInstance, type Instance } from '../../service/instance.js';
 import { packageRoot } from '../../service/util/paths.js';
 import { KeyshareError } from '../../service/errors.js';
-import { importFromRegistry, pullBundle, pushBundle, type PushResult } from '../../sync/bundle/registry.js';
+import { importFromRegistry, pullBundle, pushBundle, type PushResult } from '../../service/federation/bundle/registry.js';
 import { BUNDLE_ARTIFACT_TYPE, BUNDLE_LAYER_MEDIA_TYPE, EMPTY_CONFIG, EMPTY_CONFIG_BYTES, OCI_MANIFEST_MEDIA_TYPE } from '../../sync/oci/artifact.js';
 import { CHUNK_BYTES, RegistryClient, sha256Digest, type RegistryOptions } from '../../sync/oci/client.js';
 import { parseOciReference } from '../../sync/oci/reference.js';

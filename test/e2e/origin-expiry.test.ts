@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFixtureText } from '../../fixtures/index.js';
 import { openInstance, type Instance } from '../../service/instance.js';
 import { ANY_ADDRESS } from '../../service/net/outbound.js';
-import { exportBundle } from '../../sync/bundle/export.js';
-import { importBundle } from '../../sync/bundle/import.js';
-import { UpstreamManager } from '../../sync/upstream/manager.js';
+import { exportBundle } from '../../service/federation/bundle/export.js';
+import { importBundle } from '../../service/federation/bundle/import.js';
+import { UpstreamManager } from '../../service/federation/upstream/manager.js';
 import { appApi, cleanupTempDirs, newDataDir, tempDir } from '../support/service.js';
 
 const DAY = 86_400_000;

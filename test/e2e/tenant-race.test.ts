@@ -8,7 +8,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { exportBundle } from '../../sync/bundle/export.js';
+import { exportBundle } from '../../service/federation/bundle/export.js';
 import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
 
 vi.setConfig({ testTimeout: 120_000 });

@@ -2,7 +2,7 @@
  * Issue 16, finding 3: an upstream keeps change-feed slots for requests with a token, so a
  * downstream that sends none is starved when anonymous clients hold every other slot. A token
  * given at `upstream add` is sent, as `Authorization: Bearer`, on the follower's feed long-poll
- * and its repository fetches, to that upstream only (sync/upstream/token.ts), and never shown.
+ * and its repository fetches, to that upstream only (service/federation/upstream/token.ts), and never shown.
  *
  * U's feed has 6 slots, 2 reserved for tokens. Anonymous clients (forwarded addresses, U trusts
  * X-Forwarded-For from 127.0.0.1) hold the other 4. D follows U through a recording relay on

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../service/store/index.js';
 import { extractBundle, type ExtractLimits } from '../../sync/bundle/extract.js';
-import { importBundle } from '../../sync/bundle/import.js';
+import { importBundle } from '../../service/federation/bundle/import.js';
 import { cleanupTempDirs, tempDir } from '../support/service.js';
 import { rawTar, type RawEntry } from '../sync/bundle/support.js';
 import { bundleFrom } from '../attacks/support/consumers.js';

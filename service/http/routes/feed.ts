@@ -1,6 +1,6 @@
 /**
  * GET /tuf/feed?after=N[&wait=S]: the change feed that downstream keyshare services subscribe
- * to (sync/upstream/manager.ts). A long-poll: it answers `{ "timestampVersion", "rootVersion" }`
+ * to (service/federation/upstream/manager.ts). A long-poll: it answers `{ "timestampVersion", "rootVersion" }`
  * as soon as the published timestamp version is above N, or after S seconds (default 25, at
  * most 60) with the current one. Public like the rest of /tuf/: it only announces versions of
  * public, signed metadata, and a client trusts nothing it says without verifying the

@@ -3,7 +3,7 @@
  * upstream_files (CONTRACT.md "HTTP, besides /tuf/"), so that clients pinned to the
  * upstream's root can use this service. Files are stored under their path in the upstream
  * repository: `{N}.root.json`, `timestamp.json`, `{V}.{role}.json`, `targets/{dir}/{hash}.{name}`.
- * An imported bundle's origin is such an upstream (sync/bundle/import.ts).
+ * An imported bundle's origin is such an upstream (service/federation/bundle/import.ts).
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../context.js';

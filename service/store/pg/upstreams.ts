@@ -54,7 +54,7 @@ export class PgUpstreams implements UpstreamRecords {
   async countUpstreamFiles(upstream: string): Promise<number> {
     return this.c.db.$count(t.upstreamFiles, eq(t.upstreamFiles.upstream, upstream));
   }
-  /** Every upstream row, pinned roots and state included (sync/upstream). */
+  /** Every upstream row, pinned roots and state included (service/federation/upstream). */
   async listUpstreams(): Promise<UpstreamRecord[]> {
     return this.c.db.select().from(t.upstreams).orderBy(t.upstreams.name);
   }

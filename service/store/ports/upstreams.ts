@@ -1,5 +1,5 @@
 /**
- * Upstream repositories this service follows or mirrors, and their files (sync/upstream). One
+ * Upstream repositories this service follows or mirrors, and their files (service/federation/upstream). One
  * concern of the store port (../port.ts, whose transaction rules every method follows).
  */
 import type { UpstreamRecord, UpstreamSummary } from '../types.js';
@@ -16,7 +16,7 @@ export interface UpstreamRecords {
   /** Every file of an upstream, in path order. */
   listUpstreamFiles(upstream: string): Promise<{ path: string; bytes: Buffer }[]>;
   countUpstreamFiles(upstream: string): Promise<number>;
-  /** Every upstream row, pinned roots and state included (sync/upstream). */
+  /** Every upstream row, pinned roots and state included (service/federation/upstream). */
   listUpstreams(): Promise<UpstreamRecord[]>;
   /** Records the outcome of a sync without touching the rest of the row; false when the row is gone. */
   updateUpstreamStatus(

@@ -56,7 +56,7 @@ export class SqliteUpstreams implements UpstreamRecords {
   countUpstreamFiles(upstream: string): Promise<number> {
     return this.c.call(() => this.c.db.select({ n: sql<number>`count(*)` }).from(t.upstreamFiles).where(eq(t.upstreamFiles.upstream, upstream)).get()?.n ?? 0);
   }
-  /** Every upstream row, pinned roots and state included (sync/upstream). */
+  /** Every upstream row, pinned roots and state included (service/federation/upstream). */
   listUpstreams(): Promise<UpstreamRecord[]> {
     return this.c.call(() => this.c.db.select().from(t.upstreams).orderBy(t.upstreams.name).all() as UpstreamRecord[]);
   }

@@ -5,7 +5,7 @@
  *  - `check`: the CLI command (in-process), a key against a repository, with a --cache;
  *  - `bundle import`: the importer into a store, from a bundle made of the served files;
  *  - `upstream federate` and `upstream mirror`: one sync of an upstream row pointing at the
- *    server (sync/upstream/sync.ts), with its cache in a data dir.
+ *    server (service/federation/upstream/sync.ts), with its cache in a data dir.
  * Each returns the refusal code (null when it accepted), and shows its "last good state": what
  * a refusal must leave exactly as it was.
  */
@@ -20,9 +20,9 @@ import { isKeyshareError } from '../../../service/errors.js';
 import type { Store } from '../../../service/store/index.js';
 import { freshStore } from '../../support/database.js';
 import { dumpTable } from '../../support/store.js';
-import { importBundle } from '../../../sync/bundle/import.js';
+import { importBundle } from '../../../service/federation/bundle/import.js';
 import { BUNDLE_MEDIA_TYPE, originOf } from '../../../sync/bundle/format.js';
-import { syncUpstream } from '../../../sync/upstream/sync.js';
+import { syncUpstream } from '../../../service/federation/upstream/sync.js';
 import { ANY_ADDRESS } from '../../../service/net/outbound.js';
 import { rawTar } from '../../sync/bundle/support.js';
 import { tempDir } from '../../support/service.js';

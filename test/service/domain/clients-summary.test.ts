@@ -1,7 +1,7 @@
 /** Issue 21, federation: a downstream's summary of its clients in its upstream's versions (pure). */
 import { describe, expect, it } from 'vitest';
 import { rolloutOf, summarizeClients, type ClientState } from '../../../service/domain/clients.js';
-import { nextCarried } from '../../../sync/upstream/report.js';
+import { nextCarried } from '../../../service/federation/upstream/report.js';
 
 const client = (clientId: string, version: number, summary: ClientState['summary'] = null): ClientState => ({ clientId, version, labels: {}, scopes: [], summary });
 

@@ -17,7 +17,7 @@ import { fetchCrl } from '../../../service/crl/refresh.js';
 import { openInstance, type Instance } from '../../../service/instance.js';
 import { ANY_ADDRESS, PUBLIC_ONLY, checkUrlAddress, isPrivateAddress, type AddressPolicy, type Resolve } from '../../../service/net/outbound.js';
 import { loadConfig } from '../../../service/config.js';
-import { UpstreamManager } from '../../../sync/upstream/manager.js';
+import { UpstreamManager } from '../../../service/federation/upstream/manager.js';
 import { appApi, cleanupTempDirs, newDataDir, tempDir } from '../../support/service.js';
 
 const CRL = readFixture('crls/intermediate-ca.crl');

@@ -12,7 +12,7 @@ import { openInstance } from '../../../service/instance.js';
 import { proposeRoot, signRootProposal, addRootSignatures } from '../../../service/repo/ceremony.js';
 import { loadSignersForRoot, nextKeyPath, stageNextKey } from '../../../service/repo/online-keys.js';
 import { metadataBytes, parseMetadata } from '../../../service/repo/tuf.js';
-import { exportBundle } from '../../../sync/bundle/export.js';
+import { exportBundle } from '../../../service/federation/bundle/export.js';
 import { initTestDataDir, removeScratchDirs } from '../../support/tuf-client.js';
 
 afterAll(() => removeScratchDirs());

@@ -1,13 +1,13 @@
 /**
- * Issue 16: an upstream's token goes to that upstream's origin only (sync/upstream/token.ts,
+ * Issue 16: an upstream's token goes to that upstream's origin only (service/federation/upstream/token.ts,
  * sync/client/fetcher.ts bearerHeader), and a redirect to another origin drops it
  * (shared/http.ts), as fetch() does.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpFetcher } from '../../../sync/client/fetcher.js';
-import { upstreamBearer, upstreamToken } from '../../../sync/upstream/token.js';
+import { HttpFetcher } from '../../../../sync/client/fetcher.js';
+import { upstreamBearer, upstreamToken } from '../../../../service/federation/upstream/token.js';
 
 const TOKEN = 'ks_0123456789ab_secretsecretsecretsecretsecret';
 /** Two origins on loopback (another port is another origin): A redirects /away to B. */

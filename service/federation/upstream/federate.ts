@@ -1,8 +1,8 @@
 /**
  * Federation: verified trust documents of other keyshare repositories become scopes of this
  * service, republished under its own root. One implementation for both ways in: an online
- * upstream in `federate` mode (sync/upstream/sync.ts) and the origin of imported bundles
- * (sync/bundle/import.ts).
+ * upstream in `federate` mode (service/federation/upstream/sync.ts) and the origin of imported bundles
+ * (service/federation/bundle/import.ts).
  *
  * 1. Each verified document becomes a FederatedScope (federateDocument): a trust document is
  *    the upstream's *effective* trust for its scope (inheritance already resolved), so the
@@ -23,10 +23,10 @@
  * Revocations only ever restrict and are never removed by federation: each document's
  * revocations are added (idempotently) at its scope, so a local revocation always wins.
  */
-import { checkCertificateKey, parsePgpPublicKey, parsePublicKey } from '../../service/crypto/index.js';
-import { parseUntrustedCertificate } from '../../service/crypto/untrusted.js';
-import { normalizeIdentities, shortId } from '../../service/domain/anchor.js';
-import { parseScope, trustTargetPath } from '../../service/domain/scope.js';
+import { checkCertificateKey, parsePgpPublicKey, parsePublicKey } from '../../crypto/index.js';
+import { parseUntrustedCertificate } from '../../crypto/untrusted.js';
+import { normalizeIdentities, shortId } from '../../domain/anchor.js';
+import { parseScope, trustTargetPath } from '../../domain/scope.js';
 import {
   LEVELS,
   REVOCATION_REASONS,
@@ -35,10 +35,10 @@ import {
   type Level,
   type RevocationReason,
   type ScopeRecord,
-} from '../../service/domain/types.js';
-import { INDEX_TARGET, IndexFormatError, parseIndexHeader, parseShard, type IndexEntry } from '../../service/domain/trust-index.js';
-import { Codes, KeyshareError, isKeyshareError } from '../../service/errors.js';
-import type { RevocationInput, Store } from '../../service/store/index.js';
+} from '../../domain/types.js';
+import { INDEX_TARGET, IndexFormatError, parseIndexHeader, parseShard, type IndexEntry } from '../../domain/trust-index.js';
+import { Codes, KeyshareError, isKeyshareError } from '../../errors.js';
+import type { RevocationInput, Store } from '../../store/index.js';
 import { BUNDLE_PREFIX, UPSTREAM_PREFIX, extendSource, mergeSources, ownersOf } from './source.js';
 
 export interface FederatedScope {

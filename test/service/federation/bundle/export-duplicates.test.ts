@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import { MetaFile, Metadata, MetadataKind, Targets, TargetFile } from '@tufjs/models';
 import * as tar from 'tar';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFixtureText } from '../../../fixtures/index.js';
-import { openInstance } from '../../../service/instance.js';
-import { loadSignersForRoot } from '../../../service/repo/online-keys.js';
-import { expiresAt, parseMetadata } from '../../../service/repo/tuf.js';
-import { signSnapshotAndTimestamp, signedRecord } from '../../../service/repo/writer.js';
-import { exportBundle } from '../../../sync/bundle/export.js';
-import { importBundle } from '../../../sync/bundle/import.js';
-import { cleanupTempDirs, newDataDir, tempDir } from '../../support/service.js';
+import { readFixtureText } from '../../../../fixtures/index.js';
+import { openInstance } from '../../../../service/instance.js';
+import { loadSignersForRoot } from '../../../../service/repo/online-keys.js';
+import { expiresAt, parseMetadata } from '../../../../service/repo/tuf.js';
+import { signSnapshotAndTimestamp, signedRecord } from '../../../../service/repo/writer.js';
+import { exportBundle } from '../../../../service/federation/bundle/export.js';
+import { importBundle } from '../../../../service/federation/bundle/import.js';
+import { cleanupTempDirs, newDataDir, tempDir } from '../../../support/service.js';
 
 afterAll(cleanupTempDirs);
 

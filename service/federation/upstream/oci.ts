@@ -2,7 +2,7 @@
  * An upstream that is a tag in a registry (issue 20, `upstream add NAME --url oci://REF`): an
  * air-gapped keyshare follows the tag its internal mirror keeps fresh. Each poll is a HEAD of
  * the manifest; a digest other than the last one imported pulls the artifact and imports it
- * (sync/bundle/registry.ts, then import.ts: verification first, ROLLBACK, BUNDLE_GAP, one
+ * (service/federation/bundle/registry.ts, then import.ts: verification first, ROLLBACK, BUNDLE_GAP, one
  * transaction), pinned to the root given at `upstream add`.
  *
  * The imported trust belongs to the bundle origin's own row (`bundle:<origin>`), exactly as
@@ -15,14 +15,14 @@
  */
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeyshareError, Codes } from '../../service/errors.js';
-import type { UpstreamRecord } from '../../service/store/index.js';
-import { BundleCodes } from '../bundle/errors.js';
+import { KeyshareError, Codes } from '../../errors.js';
+import type { UpstreamRecord } from '../../store/index.js';
+import { BundleCodes } from '../../../sync/bundle/errors.js';
 import { importFromRegistry } from '../bundle/registry.js';
-import { RegistryClient, type RegistryOptions } from '../oci/client.js';
-import { isOciReference, parseOciReference } from '../oci/reference.js';
+import { RegistryClient, type RegistryOptions } from '../../../sync/oci/client.js';
+import { isOciReference, parseOciReference } from '../../../sync/oci/reference.js';
 import type { SyncDeps, SyncOutcome } from './sync.js';
-import { OciCodes } from '../oci/errors.js';
+import { OciCodes } from '../../../sync/oci/errors.js';
 
 export const isOciRow = (row: { url: string }) => isOciReference(row.url);
 

@@ -6,10 +6,10 @@
  * the last one from the same origin, and only then writes:
  *
  *  - the imported scopes, with their anchors and revocations, `source = bundle:<origin>`
- *    (sync/upstream/federate.ts, shared with online upstreams); the publisher republishes
+ *    (service/federation/upstream/federate.ts, shared with online upstreams); the publisher republishes
  *    them under this service's own root;
  *  - the CRLs the documents list for the CA anchors imported, read from the bundle's verified
- *    targets and stored with the checks of `crl add` (sync/upstream/carry-crls.ts, shared with
+ *    targets and stored with the checks of `crl add` (service/federation/upstream/carry-crls.ts, shared with
  *    online upstreams): the newest CRL of a CA wins (RFC 5280 5.2.3); a refused one (ROLLBACK,
  *    CRL_EXPIRED, ...) is left out and reported in `crlErrors` while the rest lands;
  *  - the origin as an upstream row named `<origin>` (url `bundle:<origin>`, mode `mirror`,
@@ -34,13 +34,13 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { KeyshareError, Codes } from '../../service/errors.js';
-import { isInitialized } from '../../service/instance.js';
-import { parseMetadata } from '../../service/repo/tuf.js';
+import { KeyshareError, Codes } from '../../errors.js';
+import { isInitialized } from '../../instance.js';
+import { parseMetadata } from '../../repo/tuf.js';
 import { MetadataKind } from '@tufjs/models';
-import { openStore, type Store } from '../../service/store/index.js';
-import { BundleCodes, bundleError } from './errors.js';
-import { DEFAULT_LIMITS, extractBundle, type ExtractLimits } from './extract.js';
+import { openStore, type Store } from '../../store/index.js';
+import { BundleCodes, bundleError } from '../../../sync/bundle/errors.js';
+import { DEFAULT_LIMITS, extractBundle, type ExtractLimits } from '../../../sync/bundle/extract.js';
 import {
   AnchorParser,
   addRevocations,
@@ -57,10 +57,10 @@ import {
 import { carryCrls, crlProblem, federatedCrls, type CrlListing, type CrlRefusal } from '../upstream/carry-crls.js';
 import { selfIdentity } from '../upstream/identity.js';
 import { bundleHop } from '../upstream/source.js';
-import { BUNDLE_JSON, SOURCE_PREFIX, TUF_DIR, parseManifest, type BundleManifest } from './format.js';
-import { verifyBundle, type VerifiedBundle } from './verify.js';
+import { BUNDLE_JSON, SOURCE_PREFIX, TUF_DIR, parseManifest, type BundleManifest } from '../../../sync/bundle/format.js';
+import { verifyBundle, type VerifiedBundle } from '../../../sync/bundle/verify.js';
 import { checkBundleLog, type KeptLog } from './log-proof.js';
-import { INDEX_TARGET, logKeyStated } from '../../shared/trust-index.js';
+import { INDEX_TARGET, logKeyStated } from '../../../shared/trust-index.js';
 
 export interface ImportOptions {
   /** The bundle file (tar, or gzip-compressed tar). */
@@ -111,7 +111,7 @@ export interface BundleState {
   expires: string;
   importedAt: string;
   scopes: string[];
-  /** What this origin brings to federated scopes (sync/upstream/federate.ts); absent before it was kept. */
+  /** What this origin brings to federated scopes (service/federation/upstream/federate.ts); absent before it was kept. */
   federated?: Contributions;
   /** Issue 23: the origin's log key, pinned at the first bundle that had a log, and the newest checkpoint verified. */
   log?: KeptLog;
@@ -326,7 +326,7 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
     }
   }
 
-  // A scope defined locally here is never taken over by an origin (sync/upstream/federate.ts).
+  // A scope defined locally here is never taken over by an origin (service/federation/upstream/federate.ts).
   const existing = new Map((await store.listScopes()).map((s) => [s.scope, s]));
   const conflicts = [...wanted.keys()].filter((s) => existing.has(s) && existing.get(s)!.source == null);
   if (conflicts.length > 0) {

@@ -1,10 +1,10 @@
 /**
  * Issue 16, finding 3 (follower side): a feed that answers at once with no newer version (every
  * slot held, or an upstream that does not wait) must not make the follower hot-loop. The pause
- * schedule of sync/upstream/manager.ts, simulated over time with a feed that answers instantly.
+ * schedule of service/federation/upstream/manager.ts, simulated over time with a feed that answers instantly.
  */
 import { describe, expect, it } from 'vitest';
-import { quietDelay } from '../../../sync/upstream/manager.js';
+import { quietDelay } from '../../../../service/federation/upstream/manager.js';
 
 /** Feed requests a follower makes in `seconds` against a feed that answers at once, never with a newer version. */
 function requestsIn(seconds: number, pollMs: number, random: () => number): number {

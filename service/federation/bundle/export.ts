@@ -41,22 +41,22 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { MetaFile, Metadata, MetadataKind, Targets } from '@tufjs/models';
 import { Header, Pack, ReadEntry } from 'tar';
-import { parseScope, scopeContains } from '../../service/domain/scope.js';
-import { scopeOfTrustPath } from '../../service/domain/trust-index.js';
-import { signSnapshotAndTimestamp, signedRecord } from '../../service/repo/writer.js';
-import { attachLog } from '../../service/tlog/log.js';
-import { KeyshareError, Codes, isKeyshareError } from '../../service/errors.js';
-import { isInitialized } from '../../service/instance.js';
-import { DEFAULT_EXPIRY, type ExpiryConfig } from '../../service/repo/layout.js';
-import { loadSignersForRoot } from '../../service/repo/online-keys.js';
-import type { OnlineSigners } from '../../service/repo/keys.js';
-import { loadTenantSigners, tenantOfRole } from '../../service/repo/tenants.js';
-import type { Signer } from '../../service/crypto/signer.js';
-import { expiresAt, parseMetadata } from '../../service/repo/tuf.js';
-import { openStore, type MetadataRecord, type Store } from '../../service/store/index.js';
-import { BundleCodes } from './errors.js';
+import { parseScope, scopeContains } from '../../domain/scope.js';
+import { scopeOfTrustPath } from '../../domain/trust-index.js';
+import { signSnapshotAndTimestamp, signedRecord } from '../../repo/writer.js';
+import { attachLog } from '../../tlog/log.js';
+import { KeyshareError, Codes, isKeyshareError } from '../../errors.js';
+import { isInitialized } from '../../instance.js';
+import { DEFAULT_EXPIRY, type ExpiryConfig } from '../../repo/layout.js';
+import { loadSignersForRoot } from '../../repo/online-keys.js';
+import type { OnlineSigners } from '../../repo/keys.js';
+import { loadTenantSigners, tenantOfRole } from '../../repo/tenants.js';
+import type { Signer } from '../../crypto/signer.js';
+import { expiresAt, parseMetadata } from '../../repo/tuf.js';
+import { openStore, type MetadataRecord, type Store } from '../../store/index.js';
+import { BundleCodes } from '../../../sync/bundle/errors.js';
 import { bundleLogSection } from './log-proof.js';
-import { extractBundle } from './extract.js';
+import { extractBundle } from '../../../sync/bundle/extract.js';
 import {
   BUNDLE_JSON,
   BUNDLE_MEDIA_TYPE,
@@ -68,7 +68,7 @@ import {
   type BundleFile,
   type BundleManifest,
   type BundleTarget,
-} from './format.js';
+} from '../../../sync/bundle/format.js';
 
 export const DEFAULT_VALID_FOR_SECONDS = 30 * 86_400;
 

@@ -17,11 +17,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { KeyshareError, Codes } from '../../service/errors.js';
-import { bundleManifest, EMPTY_CONFIG, EMPTY_CONFIG_BYTES, parseBundleManifest, Annotations } from '../oci/artifact.js';
-import { RegistryClient, type RegistryOptions } from '../oci/client.js';
-import { formatOciReference, parseOciReference, type OciReference } from '../oci/reference.js';
-import { DEFAULT_LIMITS } from './extract.js';
+import { KeyshareError, Codes } from '../../errors.js';
+import { bundleManifest, EMPTY_CONFIG, EMPTY_CONFIG_BYTES, parseBundleManifest, Annotations } from '../../../sync/oci/artifact.js';
+import { RegistryClient, type RegistryOptions } from '../../../sync/oci/client.js';
+import { formatOciReference, parseOciReference, type OciReference } from '../../../sync/oci/reference.js';
+import { DEFAULT_LIMITS } from '../../../sync/bundle/extract.js';
 import { exportBundle, type ExportOptions, type ExportResult } from './export.js';
 import { gapError, heldBundleVersion, importBundle, type ImportOptions, type ImportResult } from './import.js';
 

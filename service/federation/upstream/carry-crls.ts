@@ -1,6 +1,6 @@
 /**
  * Carrying the CRLs of federated CA anchors into this service: the one decision shared by an
- * online federate sync (sync.ts) and an offline bundle import (sync/bundle/import.ts).
+ * online federate sync (sync.ts) and an offline bundle import (service/federation/bundle/import.ts).
  *
  *  - which CRLs: those the origin's trust documents list (`crls`) for CA anchors federated
  *    here, read as verified TUF targets by the caller (TUF spec 5.7.3: length and hashes from
@@ -11,13 +11,13 @@
  *    CRL_EXPIRED, wrong issuer, ...) is reported and left out while the rest lands; anything
  *    else (the store failing) is thrown, so the caller's whole transaction rolls back.
  */
-import { storeCrl } from '../../service/crl/store-crl.js';
-import { CA_ANCHOR_TYPES } from '../../service/domain/crl.js';
-import { isKeyshareError } from '../../service/errors.js';
-import type { Store } from '../../service/store/index.js';
-import type { CrlRefusal } from '../../service/federation.js';
+import { storeCrl } from '../../crl/store-crl.js';
+import { CA_ANCHOR_TYPES } from '../../domain/crl.js';
+import { isKeyshareError } from '../../errors.js';
+import type { Store } from '../../store/index.js';
+import type { CrlRefusal } from '../../federation.js';
 
-export type { CrlRefusal } from '../../service/federation.js';
+export type { CrlRefusal } from '../../federation.js';
 import type { FederatedScope } from './federate.js';
 
 /** A CRL to carry: its verified DER and the scopes whose documents list it. */

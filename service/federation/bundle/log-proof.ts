@@ -23,17 +23,17 @@
  * signed tree (or it has no log after the origin showed one), and with LOG_INCONSISTENT when its
  * checkpoint is not signed by the pinned key or does not extend the kept one.
  */
-import { KeyshareError, Codes } from '../../service/errors.js';
-import type { TransparencyLog } from '../../service/tlog/log.js';
-import { servedCheckpoint } from '../../service/tlog/witnesses.js';
-import { logOrigin } from '../../service/tlog/key.js';
-import { parseCheckpoint } from '../../shared/tlog/checkpoint.js';
-import { parseEntry } from '../../shared/tlog/leaf.js';
-import { HASH_SIZE, hashLeaf, verifyConsistency, verifyInclusion, type Hash } from '../../shared/tlog/merkle.js';
-import { parseVerifierKey } from '../../shared/tlog/note.js';
-import type { Store } from '../../service/store/index.js';
-import { FetchCodes } from '../client/errors.js';
-import { openCheckpoint } from '../client/log-check.js';
+import { KeyshareError, Codes } from '../../errors.js';
+import type { TransparencyLog } from '../../tlog/log.js';
+import { servedCheckpoint } from '../../tlog/witnesses.js';
+import { logOrigin } from '../../tlog/key.js';
+import { parseCheckpoint } from '../../../shared/tlog/checkpoint.js';
+import { parseEntry } from '../../../shared/tlog/leaf.js';
+import { HASH_SIZE, hashLeaf, verifyConsistency, verifyInclusion, type Hash } from '../../../shared/tlog/merkle.js';
+import { parseVerifierKey } from '../../../shared/tlog/note.js';
+import type { Store } from '../../store/index.js';
+import { FetchCodes } from '../../../sync/client/errors.js';
+import { openCheckpoint } from '../../../sync/client/log-check.js';
 
 export interface BundleLog {
   key: string;

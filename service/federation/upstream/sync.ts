@@ -22,14 +22,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuditAppend } from '../../service/audit/log.js';
-import { KeyshareError, Codes } from '../../service/errors.js';
-import type { Store, UpstreamRecord } from '../../service/store/index.js';
-import { fetchTrust, INDEX_TARGET, type RepositoryFile } from '../client/fetch-trust.js';
-import { FetchCodes } from '../client/errors.js';
-import { HttpFetcher } from '../client/fetcher.js';
+import type { AuditAppend } from '../../audit/log.js';
+import { KeyshareError, Codes } from '../../errors.js';
+import type { Store, UpstreamRecord } from '../../store/index.js';
+import { fetchTrust, INDEX_TARGET, type RepositoryFile } from '../../../sync/client/fetch-trust.js';
+import { FetchCodes } from '../../../sync/client/errors.js';
+import { HttpFetcher } from '../../../sync/client/fetcher.js';
 import { upstreamBearer } from './token.js';
-import { guardFor, type AddressPolicy } from '../../service/net/outbound.js';
+import { guardFor, type AddressPolicy } from '../../net/outbound.js';
 import { carryCrls, crlProblem, federatedCrls, type CarriedCrl } from './carry-crls.js';
 import { UpstreamCodes, toSyncError, upstreamError } from './errors.js';
 import {
@@ -45,11 +45,11 @@ import {
   type FederatedScope,
 } from './federate.js';
 import { selfIdentity, verifyRootChain } from './identity.js';
-import type { SyncOutcome } from '../../service/federation.js';
+import type { SyncOutcome } from '../../federation.js';
 
-export type { SyncOutcome } from '../../service/federation.js';
+export type { SyncOutcome } from '../../federation.js';
 import { BUNDLE_PREFIX, upstreamHop } from './source.js';
-import type { RegistryOptions } from '../oci/client.js';
+import type { RegistryOptions } from '../../../sync/oci/client.js';
 import { isOciRow, syncOciUpstream } from './oci.js';
 
 export interface SyncLimits {

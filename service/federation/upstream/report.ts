@@ -13,10 +13,10 @@
  *   poll interval old.
  */
 import { UpstreamCodes, upstreamError } from './errors.js';
-import { summarizeClients, SUMMARY_VERSIONS, type ClientState, type ClientSummary } from '../../service/domain/clients.js';
-import { guardFor, type AddressPolicy } from '../../service/net/outbound.js';
-import type { Store, UpstreamRecord } from '../../service/store/index.js';
-import { KEYSHARE_VERSION, sendReport } from '../client/report.js';
+import { summarizeClients, SUMMARY_VERSIONS, type ClientState, type ClientSummary } from '../../domain/clients.js';
+import { guardFor, type AddressPolicy } from '../../net/outbound.js';
+import type { Store, UpstreamRecord } from '../../store/index.js';
+import { KEYSHARE_VERSION, sendReport } from '../../../sync/client/report.js';
 import { selfIdentity } from './identity.js';
 import { upstreamState } from './sync.js';
 

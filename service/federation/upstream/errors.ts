@@ -3,9 +3,9 @@
  * the verified fetch's code (ROLLBACK, EXPIRED_METADATA, BAD_SIGNATURE, HASH_MISMATCH,
  * DOWNLOAD_FAILED, METADATA_INVALID, TOO_LARGE ...) in the upstream's lastError.
  */
-import { KeyshareError, isKeyshareError } from '../../service/errors.js';
-import { FetchCodes, toFetchError } from '../client/errors.js';
-import { FederationCodes } from '../../service/domain/federation.js';
+import { KeyshareError, isKeyshareError } from '../../errors.js';
+import { FetchCodes, toFetchError } from '../../../sync/client/errors.js';
+import { FederationCodes } from '../../domain/federation.js';
 
 export const UpstreamCodes = {
   ...FetchCodes,
