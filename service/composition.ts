@@ -17,5 +17,5 @@ export interface Services {
 }
 
 export function composeServices(instance: Instance, options: { upstreams?: UpstreamOptions } = {}): Services {
-  return { upstreams: UpstreamManager.for(instance, options.upstreams) };
+  return { upstreams: new UpstreamManager(instance, options.upstreams) };
 }

@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFixture, readFixtureText } from '../../fixtures/index.js';
 import { expectedCertId, expectedPgpFingerprint, expectedSpkiId } from '../service/crypto/helpers.js';
-import { UpstreamManager } from '../../service/federation/upstream/manager.js';
 import { exportBundle } from '../../service/federation/bundle/export.js';
 import { importBundle } from '../../service/federation/bundle/import.js';
 import { openInstance } from '../../service/instance.js';
@@ -335,7 +334,10 @@ describe('faults: a failing upstream never changes what is served, and recovery 
   let atF: TufClient;
   const scope = 'registry.acme.io/team-a';
   let firstTimestamp: Buffer;
-  const managerOptions = { feed: false, pollMs: 3_600_000, limits: { requestTimeoutMs: 1_000, syncTimeoutMs: 8_000 } };
+  /** How far F's upstream clock runs ahead (the expired-upstream fault). */
+  let clockAheadMs = 0;
+  // Short limits so that a slow upstream fails fast; no feed or poll, so that only the syncs asked for run.
+  const managerOptions = { feed: false, pollMs: 3_600_000, limits: { requestTimeoutMs: 1_000, syncTimeoutMs: 8_000 }, clock: () => new Date(Date.now() + clockAheadMs) };
 
   /** What F serves for the scope, through an outside client. */
   const served = () => atF.readJson<TrustDoc>(trustPath(scope));
@@ -366,13 +368,12 @@ describe('faults: a failing upstream never changes what is served, and recovery 
   }
 
   beforeAll(async () => {
-    [S, F] = await Promise.all([start(), start()]);
+    [S, F] = await Promise.all([start(), startTestService({ init, server: { upstreams: managerOptions } })]);
+    services.push(F);
     expect((await S.api('POST', '/scopes', { scope })).status).toBe(201);
     expect((await S.api('POST', `${scopePath(scope)}/anchors`, { publicKey: EC, name: 'ec' })).status).toBe(201);
     proxy = await new FaultProxy(S.url).start();
     proxies.push(proxy);
-    // Short limits so that a slow upstream fails fast; no feed or poll, so that only the syncs asked for run.
-    UpstreamManager.for(F.instance, managerOptions);
     const r = await addUpstream(F, { name: 's', url: proxy.url, root: rootOf(S) });
     expect(r.sync.ok, JSON.stringify(r.sync)).toBe(true);
     atF = TufClient.pinnedTo(F.url, F.dataDir);
@@ -418,11 +419,11 @@ describe('faults: a failing upstream never changes what is served, and recovery 
 
   it('an expired upstream', async () => {
     // The downstream's clock past the upstream's expiry dates: the same as an upstream that stopped re-signing.
-    UpstreamManager.for(F.instance, { clock: () => new Date(Date.now() + 2 * 366 * 86_400_000) });
+    clockAheadMs = 2 * 366 * 86_400_000;
     try {
       await expectFault(/^EXPIRED_METADATA$/);
     } finally {
-      UpstreamManager.for(F.instance, { clock: undefined });
+      clockAheadMs = 0;
     }
     await expectRecovery((d) => ids(d).includes(ED_ID));
   });
@@ -442,8 +443,7 @@ describe('faults: a failing upstream never changes what is served, and recovery 
     const before = await upstream(F, 's');
     await F.close();
     const instance = await openInstance({ dataDir: F.dataDir, outbound: ANY_ADDRESS });
-    UpstreamManager.for(instance, managerOptions);
-    const server = await startServer(instance, '127.0.0.1:0');
+    const server = await startServer(instance, '127.0.0.1:0', undefined, { upstreams: managerOptions });
     F = { ...F, instance, server, url: server.url, api: httpApi(server.url, F.token), close: () => server.close() };
     services.push(F);
     atF.url = F.url;

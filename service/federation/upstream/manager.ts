@@ -89,8 +89,6 @@ interface Runner {
   stopped: boolean;
 }
 
-const managers = new WeakMap<Instance, UpstreamManager>();
-
 export class UpstreamManager implements Upstreams {
   private readonly runners = new Map<string, Runner>();
   private started = false;
@@ -99,16 +97,8 @@ export class UpstreamManager implements Upstreams {
 
   constructor(
     private readonly instance: Instance,
-    private options: ManagerOptions = {},
+    private readonly options: ManagerOptions = {},
   ) {}
-
-  /** The manager of an instance (one per instance; options apply when it is first made). */
-  static for(instance: Instance, options?: ManagerOptions): UpstreamManager {
-    let m = managers.get(instance);
-    if (!m) managers.set(instance, (m = new UpstreamManager(instance, options)));
-    else if (options) m.options = { ...m.options, ...options };
-    return m;
-  }
 
   private get store() {
     return this.instance.store;

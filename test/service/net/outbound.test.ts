@@ -151,11 +151,12 @@ describe('the admin API', () => {
   it('refuses an upstream whose allowed host redirects to 127.0.0.1: every request of a sync is checked', async () => {
     instance.outbound = onlyRedirector;
     const t = target.hits();
-    const r = await UpstreamManager.for(instance).add({ name: 'redirected', url: redirector.base, root: upstreamRoot });
+    const upstreams = new UpstreamManager(instance);
+    const r = await upstreams.add({ name: 'redirected', url: redirector.base, root: upstreamRoot });
     expect(r.sync.ok).toBe(false);
     expect(r.sync.error?.code).toBe('ADDRESS_NOT_ALLOWED');
     expect(target.hits()).toBe(t);
-    await UpstreamManager.for(instance).remove('redirected');
+    await upstreams.remove('redirected');
   });
 
   it('fetches a CRL URL on 127.0.0.1 with --allow-private-upstreams', async () => {
