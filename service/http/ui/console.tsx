@@ -149,7 +149,7 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
   const currentSession = async (c: C): Promise<ConsoleSession | null> => {
     const s = sessions.get(getCookie(c, SESSION_COOKIE));
     if (!s) return null;
-    const principal = await principalForTokenId(c.get('instance').store, s.tokenId, clock());
+    const principal = await principalForTokenId(c.get('instance').records.tokens, s.tokenId, clock());
     if (!principal) {
       sessions.delete(s.id);
       return null;
@@ -167,7 +167,7 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
     if (!sameSecret(getCookie(c, SIGNIN_COOKIE), str(body.csrf))) {
       return signInPage(c, 'The sign-in form expired. Please try again.', 400);
     }
-    const principal = await principalForToken(c.get('instance').store, str(body.token), clock());
+    const principal = await principalForToken(c.get('instance').records.tokens, str(body.token), clock());
     if (!principal) {
       c.get('log')?.info({ event: 'console.signin', outcome: 'denied' }, 'console sign-in refused');
       return signInPage(c, 'That token is not valid (unknown, revoked or expired).', 401);
@@ -219,10 +219,11 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
   const overview = async (c: C) => {
     const s = c.get('session');
     const instance = c.get('instance');
+    const { records } = instance;
     const now = clock();
-    const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse((await instance.store.getMeta('expiry')) ?? '{}') };
-    const revocations = await instance.store.listRevocations();
-    const crls = (await instance.store.crlSummaries()).map((x) => expiryOf(x.nextUpdate, now));
+    const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse((await records.changes.getMeta('expiry')) ?? '{}') };
+    const revocations = await records.trust.listRevocations();
+    const crls = (await records.crls.crlSummaries()).map((x) => expiryOf(x.nextUpdate, now));
     return page(
       c,
       <OverviewPage
@@ -230,19 +231,19 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
         flash={takeFlash(s)}
         now={now}
         counts={{
-          scopes: (await instance.store.listScopes()).length,
-          anchors: (await instance.store.listAnchors()).length,
+          scopes: (await records.trust.listScopes()).length,
+          anchors: (await records.trust.listAnchors()).length,
           revocations: revocations.keys.length + revocations.certificates.length + revocations.signatures.length,
         }}
-        expiring={await expiringAnchors(instance, now)}
+        expiring={await expiringAnchors(records.trust, now)}
         attention={{
           staleCrls: crls.filter((x) => x.kind === 'expired').length,
           dueCrls: crls.filter((x) => x.kind === 'critical').length,
-          failingUpstreams: (await instance.store.upstreamSummaries()).filter((u) => u.lastError).map((u) => u.name),
+          failingUpstreams: (await records.upstreams.upstreamSummaries()).filter((u) => u.lastError).map((u) => u.name),
           // Issue 24 row 8: the root's expiry (and a failed store check), as /readyz and the log say them.
           health: evaluateHealth({ now, roles: instance.publisher.servedRoles(), database: 'up', staleKeys: instance.publisher.staleKeyRoles(), storeCheck: instance.storeCheck ?? null }).warnings,
         }}
-        roles={(await roleStates(instance, now)).map((r) => ({ ...r, health: roleExpiry(r, lifetimeOf(r.role === 'bins' ? 'targets' : r.role, expiry), now) }))}
+        roles={(await roleStates(records.repository, now)).map((r) => ({ ...r, health: roleExpiry(r, lifetimeOf(r.role === 'bins' ? 'targets' : r.role, expiry), now) }))}
       />,
     );
   };
@@ -251,7 +252,7 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
   app.get('/scopes', async (c) => {
     const s = c.get('session');
     const now = clock();
-    return page(c, <ScopesPage user={userOf(s)} flash={takeFlash(s)} tree={await scopeTree(c.get('instance'), now)} now={now} canWrite={canWrite(s)} />);
+    return page(c, <ScopesPage user={userOf(s)} flash={takeFlash(s)} tree={await scopeTree(c.get('instance').records.trust, now)} now={now} canWrite={canWrite(s)} />);
   });
 
   app.post('/scopes', async (c) => {
@@ -309,10 +310,10 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
       <RevocationsPage
         user={userOf(s)}
         flash={takeFlash(s)}
-        revocations={await c.get('instance').store.listRevocations()}
+        revocations={await c.get('instance').records.trust.listRevocations()}
         canWrite={canWrite(s)}
         prefill={{ kind: q.kind, id: q.id, digest: q.digest, issuer: q.issuer, serial: q.serial }}
-        scopes={(await c.get('instance').store.listScopes()).map((x) => x.scope)}
+        scopes={(await c.get('instance').records.trust.listScopes()).map((x) => x.scope)}
       />,
     );
   });
@@ -388,24 +389,24 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
 
   app.get('/crls', async (c) => {
     const s = c.get('session');
-    const { store } = c.get('instance');
+    const { records } = c.get('instance');
     const now = clock();
-    const names = new Map((await store.listAnchors()).map((a) => [a.id, a.subject ?? a.name]));
-    const crls = (await store.crlSummaries()).map((x) => ({ ...x, issuerName: names.get(x.issuer) ?? null, expiry: expiryOf(x.nextUpdate, now) }));
+    const names = new Map((await records.trust.listAnchors()).map((a) => [a.id, a.subject ?? a.name]));
+    const crls = (await records.crls.crlSummaries()).map((x) => ({ ...x, issuerName: names.get(x.issuer) ?? null, expiry: expiryOf(x.nextUpdate, now) }));
     return page(c, <CrlsPage user={userOf(s)} flash={takeFlash(s)} now={now} crls={crls} />);
   });
 
   app.get('/upstreams', async (c) => {
     const s = c.get('session');
-    return page(c, <UpstreamsPage user={userOf(s)} flash={takeFlash(s)} now={clock()} upstreams={await c.get('instance').store.upstreamSummaries()} />);
+    return page(c, <UpstreamsPage user={userOf(s)} flash={takeFlash(s)} now={clock()} upstreams={await c.get('instance').records.upstreams.upstreamSummaries()} />);
   });
 
   app.get('/repository', async (c) => {
     const s = c.get('session');
     const instance = c.get('instance');
     const now = clock();
-    const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse((await instance.store.getMeta('expiry')) ?? '{}') };
-    const roles = (await roleStates(instance, now)).map((r) => ({ ...r, health: roleExpiry(r, lifetimeOf(r.role === 'bins' ? 'targets' : r.role, expiry), now) }));
+    const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse((await instance.records.changes.getMeta('expiry')) ?? '{}') };
+    const roles = (await roleStates(instance.records.repository, now)).map((r) => ({ ...r, health: roleExpiry(r, lifetimeOf(r.role === 'bins' ? 'targets' : r.role, expiry), now) }));
     return page(c, <RepositoryPage user={userOf(s)} flash={takeFlash(s)} now={now} roles={roles} />);
   });
 
@@ -419,19 +420,19 @@ export function consoleRoutes(options: ConsoleOptions = {}): Hono<ConsoleEnv> {
   // Issue 21: versions with their diffs and the audit entries that caused them; the rollout of revocations.
   app.get('/history', async (c) => {
     const s = c.get('session');
-    const { store } = c.get('instance');
-    const versions = await recentVersions(store, 20);
+    const { records, audit } = c.get('instance');
+    const versions = await recentVersions(records.history, 20);
     const withAudit = [];
     for (const [i, v] of versions.entries()) {
       const previous = versions[i + 1]?.publishedAt;
-      const entries = await store.listAudit({ since: previous ?? new Date(Date.parse(v.publishedAt) - 3600_000).toISOString(), limit: 200 });
+      const entries = await audit.list({ since: previous ?? new Date(Date.parse(v.publishedAt) - 3600_000).toISOString(), limit: 200 });
       withAudit.push({ ...v, audit: entries.filter((a) => a.at <= v.publishedAt && a.outcome === 'ok' && (!previous || a.at > previous)).slice(-10) });
     }
     return page(c, <HistoryPage user={userOf(s)} flash={takeFlash(s)} versions={withAudit} />);
   });
   app.get('/rollout', async (c) => {
     const s = c.get('session');
-    return page(c, <RolloutPage user={userOf(s)} flash={takeFlash(s)} rollouts={await revocationRollouts(c.get('instance').store, clock(), options.clientLimits ?? DEFAULT_CLIENT_LIMITS)} />);
+    return page(c, <RolloutPage user={userOf(s)} flash={takeFlash(s)} rollouts={await revocationRollouts(c.get('instance').records.rollout, clock(), options.clientLimits ?? DEFAULT_CLIENT_LIMITS)} />);
   });
 
   app.notFound((c) => page(c as C, <ErrorPage status={404} message={`There is no page at ${c.req.path}.`} user={null} />, 404));
