@@ -7,7 +7,7 @@ import { ForbiddenError, authorize } from '../../auth/authorize.js';
 import { revocationsDigest, scopeDigest } from '../../audit/digest.js';
 import type { Instance } from '../../instance.js';
 import type { Principal } from '../context.js';
-import type { AuditRow } from './views.js';
+import type { AuditRow } from './pages/audit.js';
 import { dryRun } from '../../dry-run.js';
 import type { ScopePlan } from '../../domain/plan.js';
 

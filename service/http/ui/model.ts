@@ -6,8 +6,8 @@
 import { ancestorCandidates, mostSpecificContaining } from '../../domain/scope.js';
 import { effectiveTrust, inheritanceChain } from '../../domain/trust.js';
 import type { AnchorRecord, Level, ScopeRecord } from '../../domain/types.js';
-import type { RepositoryRecords, TrustRecords } from '../../store/port.js';
-import { isBinRole } from '../../repo/layout.js';
+import type { ChangeRecords, RepositoryRecords, TrustRecords } from '../../store/port.js';
+import { DEFAULT_EXPIRY, isBinRole, lifetimeOf, type ExpiryConfig } from '../../repo/layout.js';
 
 /** What the scope tree reads: scopes, anchors, revocations and local blocks. */
 type TrustReads = Pick<TrustRecords, 'listScopes' | 'listAnchors' | 'listRevocations' | 'listAnchorBlocks'>;
@@ -174,4 +174,10 @@ export function roleExpiry(state: RoleState, lifetimeSeconds: number, now: Date)
   const ms = Date.parse(state.expires) - now.getTime();
   const kind: ExpiryKind = ms <= 0 ? 'expired' : ms <= (lifetimeSeconds * 1000) / 4 ? 'critical' : ms <= (lifetimeSeconds * 1000) / 2 ? 'warning' : 'ok';
   return { kind, at: state.expires, daysLeft: Math.floor(ms / DAY_MS) };
+}
+
+/** Every role's state, with its health measured against its own configured lifetime. */
+export async function roleRows(records: { changes: Pick<ChangeRecords, 'getMeta'>; repository: Pick<RepositoryRecords, 'latestMetadataAll'> }, now: Date): Promise<(RoleState & { health: Expiry })[]> {
+  const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse((await records.changes.getMeta('expiry')) ?? '{}') };
+  return (await roleStates(records.repository, now)).map((r) => ({ ...r, health: roleExpiry(r, lifetimeOf(r.role === 'bins' ? 'targets' : r.role, expiry), now) }));
 }
