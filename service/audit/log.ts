@@ -12,7 +12,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Codes, isKeyshareError } from '../errors.js';
-import type { AuditRecord, Store, TransactionObserver } from '../store/index.js';
+import type { AuditHead, AuditRecord, Store, TransactionObserver } from '../store/index.js';
 import { ChainVerifier, chainEntry, type AuditOutcome, type VerifyResult } from './chain.js';
 
 export interface AuditInfo {
@@ -144,6 +144,11 @@ export class AuditLog implements TransactionObserver {
 
   list(q: { since?: string; afterSeq?: number; limit?: number } = {}): Promise<AuditRecord[]> {
     return this.store.listAudit({ since: q.since, afterSeq: q.afterSeq, limit: Math.min(Math.max(q.limit ?? PAGE, 1), 10 * PAGE) });
+  }
+
+  /** The head recorded with the last entry (null before the first). */
+  head(): Promise<AuditHead | null> {
+    return this.store.auditHead();
   }
 
   /** Walks the whole chain; reports the first entry that was edited, deleted or cut off. */

@@ -7,7 +7,7 @@ import { ForbiddenError, authorize } from '../../auth/authorize.js';
 import { revocationsDigest, scopeDigest } from '../../audit/digest.js';
 import type { Instance } from '../../instance.js';
 import type { Principal } from '../context.js';
-import type { AuditRow } from './views.js';
+import type { AuditRow } from './pages/audit.js';
 import { dryRun } from '../../dry-run.js';
 import type { ScopePlan } from '../../domain/plan.js';
 
@@ -26,7 +26,7 @@ export function revocationTarget(b: { kind: string; issuer?: string; serial?: st
 }
 
 export async function consoleWrite<T>(instance: Instance, principal: Principal, w: ConsoleWrite, fn: () => Promise<T>): Promise<T> {
-  const { store, audit } = instance;
+  const { records, audit } = instance;
   try {
     authorize(principal, w.action, [w.scope]);
   } catch (e) {
@@ -42,7 +42,7 @@ export async function consoleWrite<T>(instance: Instance, principal: Principal, 
     }
     throw e;
   }
-  const digest = w.action === 'revocation.add' ? () => revocationsDigest(store, w.scope) : w.scope !== null ? () => scopeDigest(store, w.scope!) : undefined;
+  const digest = w.action === 'revocation.add' ? () => revocationsDigest(records.trust, w.scope) : w.scope !== null ? () => scopeDigest(records.trust, w.scope!) : undefined;
   return audit.run(principal.tokenId, { action: w.action, scope: w.scope, target: w.target ?? null, details: { via: 'console' }, digest }, fn);
 }
 
@@ -52,13 +52,13 @@ export async function consoleWrite<T>(instance: Instance, principal: Principal, 
  */
 export async function consolePlan(instance: Instance, principal: Principal, w: ConsoleWrite, fn: () => Promise<unknown>): Promise<ScopePlan[]> {
   authorize(principal, w.action, [w.scope]);
-  return (await dryRun(instance.store, fn)).plan;
+  return (await dryRun(instance.records.dryRun, fn)).plan;
 }
 
 /** The newest audit entries before `before` (a seq), newest first, and where older ones start. */
 export async function consoleAudit(instance: Instance, before: number | null, pageSize: number): Promise<{ entries: AuditRow[]; older: number | null } | null> {
-  const { store, audit } = instance;
-  const head = await store.auditHead();
+  const { audit } = instance;
+  const head = await audit.head();
   if (!head) return { entries: [], older: null };
   const top = Math.min(before !== null ? before - 1 : head.seq, head.seq);
   const from = Math.max(0, top - pageSize);

@@ -1,6 +1,8 @@
 /**
  * What every console page shares: the layout, navigation, sign-in and error pages, small
  * pieces (IDs, scope links, expiry text) and the style sheet. One file per page in pages/.
+ * Server-rendered with hono's JSX: plain HTML forms (no JavaScript), landmarks, labelled
+ * controls, captioned tables, and warnings said in words as well as colour.
  */
 import type { FC, PropsWithChildren } from 'hono/jsx';
 import type { Expiry } from './model.js';

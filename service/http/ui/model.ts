@@ -6,8 +6,11 @@
 import { ancestorCandidates, mostSpecificContaining } from '../../domain/scope.js';
 import { effectiveTrust, inheritanceChain } from '../../domain/trust.js';
 import type { AnchorRecord, Level, ScopeRecord } from '../../domain/types.js';
-import type { Instance } from '../../instance.js';
-import { isBinRole } from '../../repo/layout.js';
+import type { ChangeRecords, RepositoryRecords, TrustRecords } from '../../store/port.js';
+import { DEFAULT_EXPIRY, isBinRole, lifetimeOf, type ExpiryConfig } from '../../repo/layout.js';
+
+/** What the scope tree reads: scopes, anchors, revocations and local blocks. */
+type TrustReads = Pick<TrustRecords, 'listScopes' | 'listAnchors' | 'listRevocations' | 'listAnchorBlocks'>;
 
 const DAY_MS = 86_400_000;
 /** Warnings at 30 days and 7 days (issue 8). */
@@ -65,11 +68,10 @@ export interface ScopeNode {
 }
 
 /** Every defined scope as a tree (a scope's parent is the most specific defined scope containing it), with its effective anchors. */
-export async function scopeTree(instance: Instance, now: Date): Promise<ScopeNode[]> {
-  const { store } = instance;
-  const scopes = await store.listScopes();
+export async function scopeTree(trust: TrustReads, now: Date): Promise<ScopeNode[]> {
+  const scopes = await trust.listScopes();
   const byName = new Map(scopes.map((s) => [s.scope, s]));
-  const anchors = await store.listAnchors();
+  const anchors = await trust.listAnchors();
   const anchorsByScope = new Map<string, AnchorRecord[]>();
   const byKey = new Map<string, AnchorRecord>();
   for (const a of anchors) {
@@ -77,11 +79,11 @@ export async function scopeTree(instance: Instance, now: Date): Promise<ScopeNod
     anchorsByScope.get(a.scope)!.push(a);
     byKey.set(`${a.scope}\n${a.id}`, a);
   }
-  const revocations = await store.listRevocations();
+  const revocations = await trust.listRevocations();
   const crlIssuers = new Set<string>();
   // Anchors blocked locally (federation) are left out here as in the published documents.
   const blocked = new Map<string, Set<string>>();
-  for (const b of await store.listAnchorBlocks()) blocked.set(b.scope, (blocked.get(b.scope) ?? new Set()).add(b.anchorId));
+  for (const b of await trust.listAnchorBlocks()) blocked.set(b.scope, (blocked.get(b.scope) ?? new Set()).add(b.anchorId));
   const ancestorsOf = (scope: string): ScopeRecord[] => ancestorCandidates(scope).flatMap((c) => (byName.has(c) ? [byName.get(c)!] : []));
 
   const nodes = new Map<string, ScopeNode>();
@@ -133,8 +135,8 @@ export interface ExpiringAnchor {
 }
 
 /** Anchors (as defined, per scope) expiring within WARN_DAYS, soonest first. */
-export async function expiringAnchors(instance: Instance, now: Date): Promise<ExpiringAnchor[]> {
-  return (await instance.store.listAnchors())
+export async function expiringAnchors(trust: Pick<TrustRecords, 'listAnchors'>, now: Date): Promise<ExpiringAnchor[]> {
+  return (await trust.listAnchors())
     .map((a) => ({ scope: a.scope, id: a.id, name: a.name, subject: a.subject ?? null, expiry: expiryOf(a.notAfter, now) }))
     .filter((a) => a.expiry.kind === 'warning' || a.expiry.kind === 'critical' || a.expiry.kind === 'expired')
     .sort((a, b) => Date.parse(a.expiry.at!) - Date.parse(b.expiry.at!));
@@ -150,10 +152,10 @@ export interface RoleState {
 }
 
 /** The newest version of every role; the hashed bins as one row (highest version, soonest expiry). */
-export async function roleStates(instance: Instance, now: Date): Promise<RoleState[]> {
+export async function roleStates(repository: Pick<RepositoryRecords, 'latestMetadataAll'>, now: Date): Promise<RoleState[]> {
   const order = ['root', 'timestamp', 'snapshot', 'targets'];
   const out = new Map<string, RoleState>();
-  for (const m of await instance.store.latestMetadataAll()) {
+  for (const m of await repository.latestMetadataAll()) {
     const role = isBinRole(m.role) ? 'bins' : m.role;
     const seen = out.get(role);
     if (!seen) {
@@ -172,4 +174,10 @@ export function roleExpiry(state: RoleState, lifetimeSeconds: number, now: Date)
   const ms = Date.parse(state.expires) - now.getTime();
   const kind: ExpiryKind = ms <= 0 ? 'expired' : ms <= (lifetimeSeconds * 1000) / 4 ? 'critical' : ms <= (lifetimeSeconds * 1000) / 2 ? 'warning' : 'ok';
   return { kind, at: state.expires, daysLeft: Math.floor(ms / DAY_MS) };
+}
+
+/** Every role's state, with its health measured against its own configured lifetime. */
+export async function roleRows(records: { changes: Pick<ChangeRecords, 'getMeta'>; repository: Pick<RepositoryRecords, 'latestMetadataAll'> }, now: Date): Promise<(RoleState & { health: Expiry })[]> {
+  const expiry: ExpiryConfig = { ...DEFAULT_EXPIRY, ...JSON.parse((await records.changes.getMeta('expiry')) ?? '{}') };
+  return (await roleStates(records.repository, now)).map((r) => ({ ...r, health: roleExpiry(r, lifetimeOf(r.role === 'bins' ? 'targets' : r.role, expiry), now) }));
 }

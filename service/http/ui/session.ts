@@ -8,7 +8,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { TokenRole } from '../../auth/tokens.js';
 import { parseToken, secretMatches } from '../../auth/tokens.js';
-import type { Store } from '../../store/index.js';
+import type { TokenRecords } from '../../store/port.js';
 import type { Principal } from '../context.js';
 
 export const SESSION_COOKIE = 'ks_session';
@@ -43,15 +43,15 @@ export function sameSecret(a: string | undefined | null, b: string | undefined |
 }
 
 /** Checks a token as the admin API's bearer authentication does: shape, hash (constant time), not revoked, not expired. */
-export async function principalForToken(store: Store, token: string, now: Date): Promise<Principal | null> {
+export async function principalForToken(tokens: Pick<TokenRecords, 'getToken'>, token: string, now: Date): Promise<Principal | null> {
   const parsed = parseToken(token);
   if (!parsed) return null;
-  return principalForTokenId(store, parsed.id, now, parsed.secret);
+  return principalForTokenId(tokens, parsed.id, now, parsed.secret);
 }
 
 /** The principal of a token ID, if the token is still valid (and, when given, its secret matches). */
-export async function principalForTokenId(store: Store, tokenId: string, now: Date, secret?: string): Promise<Principal | null> {
-  const record = await store.getToken(tokenId);
+export async function principalForTokenId(tokens: Pick<TokenRecords, 'getToken'>, tokenId: string, now: Date, secret?: string): Promise<Principal | null> {
+  const record = await tokens.getToken(tokenId);
   if (!record) return null;
   if (secret !== undefined && !secretMatches(secret, record.hash)) return null;
   if (record.revokedAt !== null) return null;

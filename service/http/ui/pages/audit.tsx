@@ -1,4 +1,6 @@
-/** The console's audit page (service/http/ui/console.tsx routes it). */
+/** The console's audit page (`/ui/audit`): its view and its route, mounted by ../console.tsx. */
+import { consoleAudit } from '../actions.js';
+import { page, takeFlash, userOf, type ConsoleApp } from '../kit.js';
 import type { FC } from 'hono/jsx';
 import type { Flash } from '../session.js';
 import { Layout, ScopeLink, type PageUser } from '../layout.js';
@@ -62,3 +64,14 @@ export const AuditPage: FC<{ user: PageUser; flash: Flash | null; entries: Audit
     )}
   </Layout>
 );
+
+const AUDIT_PAGE = 50;
+
+export function auditRoutes(app: ConsoleApp): void {
+  app.get('/audit', async (c) => {
+    const s = c.get('session');
+    const before = Number(c.req.query('before'));
+    const result = await consoleAudit(c.get('instance'), Number.isInteger(before) && before > 0 ? before : null, AUDIT_PAGE);
+    return page(c, <AuditPage user={userOf(s)} flash={takeFlash(s)} entries={result?.entries ?? null} older={result?.older ?? null} />);
+  });
+}

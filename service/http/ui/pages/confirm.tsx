@@ -5,8 +5,37 @@
  */
 import type { FC } from 'hono/jsx';
 import type { ScopePlan } from '../../../domain/plan.js';
-import { PlanList } from '../history-views.js';
 import { Csrf, Layout, type PageUser } from '../layout.js';
+
+/** What a write changes, per scope: the plan of a confirmation, and the diff of a published version. */
+export const PlanList: FC<{ plan: ScopePlan[] }> = ({ plan }) => (
+  <ul>
+    {plan.map((p) => (
+      <li>
+        <code>{p.scope}</code>: {p.change}
+        {p.level ? `, level ${p.level.from ?? '-'} → ${p.level.to ?? '-'}` : ''}
+        <ul>
+          {p.anchorsAdded.map((a) => (
+            <li>
+              + {a.type} anchor {a.name} <code>{a.id}</code>
+              {a.definedAt !== p.scope ? ` (from ${a.definedAt})` : ''}
+            </li>
+          ))}
+          {p.anchorsRemoved.map((a) => (
+            <li>
+              − {a.type} anchor {a.name} <code>{a.id}</code>
+            </li>
+          ))}
+          {p.revoked.map((r) => (
+            <li>
+              revoke {r.kind} <code>{r.id}</code> ({r.reason})
+            </li>
+          ))}
+        </ul>
+      </li>
+    ))}
+  </ul>
+);
 
 export interface Confirmation {
   /** What is asked, e.g. "Revoke key sha256:...". */

@@ -1,4 +1,6 @@
-/** The console's crls page (service/http/ui/console.tsx routes it). */
+/** The console's CRLs page (`/ui/crls`): its view and its route, mounted by ../console.tsx. */
+import { expiryOf } from '../model.js';
+import { page, takeFlash, userOf, type ConsoleApp, type ConsoleContext } from '../kit.js';
 import type { FC } from 'hono/jsx';
 import type { CrlSummary } from '../../../store/index.js';
 import { crlNumberDecimal } from '../../../domain/crl.js';
@@ -48,3 +50,14 @@ export const CrlsPage: FC<{ user: PageUser; flash: Flash | null; now: Date; crls
     )}
   </Layout>
 );
+
+export function crlsRoutes(app: ConsoleApp, { clock }: ConsoleContext): void {
+  app.get('/crls', async (c) => {
+    const s = c.get('session');
+    const { records } = c.get('instance');
+    const now = clock();
+    const names = new Map((await records.trust.listAnchors()).map((a) => [a.id, a.subject ?? a.name]));
+    const crls = (await records.crls.crlSummaries()).map((x) => ({ ...x, issuerName: names.get(x.issuer) ?? null, expiry: expiryOf(x.nextUpdate, now) }));
+    return page(c, <CrlsPage user={userOf(s)} flash={takeFlash(s)} now={now} crls={crls} />);
+  });
+}

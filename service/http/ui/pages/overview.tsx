@@ -1,4 +1,7 @@
-/** The console's overview page (service/http/ui/console.tsx routes it). */
+/** The console's overview page (`/ui/`): its view and its route, mounted by ../console.tsx. */
+import { evaluateHealth } from '../../../health.js';
+import { expiringAnchors, expiryOf, roleRows } from '../model.js';
+import { page, takeFlash, userOf, type ConsoleApp, type ConsoleContext } from '../kit.js';
 import type { FC } from 'hono/jsx';
 import type { Expiry, ExpiringAnchor, RoleState } from '../model.js';
 import { CRITICAL_DAYS, WARN_DAYS } from '../model.js';
@@ -102,3 +105,36 @@ export const OverviewPage: FC<{
     <RolesTable roles={roles} now={now} />
   </Layout>
 );
+
+export function overviewRoutes(app: ConsoleApp, { clock }: ConsoleContext): void {
+  app.get('/', async (c) => {
+    const s = c.get('session');
+    const instance = c.get('instance');
+    const { records } = instance;
+    const now = clock();
+    const revocations = await records.trust.listRevocations();
+    const crls = (await records.crls.crlSummaries()).map((x) => expiryOf(x.nextUpdate, now));
+    return page(
+      c,
+      <OverviewPage
+        user={userOf(s)}
+        flash={takeFlash(s)}
+        now={now}
+        counts={{
+          scopes: (await records.trust.listScopes()).length,
+          anchors: (await records.trust.listAnchors()).length,
+          revocations: revocations.keys.length + revocations.certificates.length + revocations.signatures.length,
+        }}
+        expiring={await expiringAnchors(records.trust, now)}
+        attention={{
+          staleCrls: crls.filter((x) => x.kind === 'expired').length,
+          dueCrls: crls.filter((x) => x.kind === 'critical').length,
+          failingUpstreams: (await records.upstreams.upstreamSummaries()).filter((u) => u.lastError).map((u) => u.name),
+          // Issue 24 row 8: the root's expiry (and a failed store check), as /readyz and the log say them.
+          health: evaluateHealth({ now, roles: instance.publisher.servedRoles(), database: 'up', staleKeys: instance.publisher.staleKeyRoles(), storeCheck: instance.storeCheck ?? null }).warnings,
+        }}
+        roles={await roleRows(records, now)}
+      />,
+    );
+  });
+}

@@ -1,4 +1,6 @@
-/** The console's repository page (service/http/ui/console.tsx routes it). */
+/** The console's repository page (`/ui/repository`): its view and its route, mounted by ../console.tsx. */
+import { roleRows } from '../model.js';
+import { page, takeFlash, userOf, type ConsoleApp, type ConsoleContext } from '../kit.js';
 import type { FC } from 'hono/jsx';
 import type { Expiry, RoleState } from '../model.js';
 import { relative } from '../model.js';
@@ -52,3 +54,11 @@ export const RepositoryPage: FC<{ user: PageUser; flash: Flash | null; now: Date
     <RolesTable roles={roles} now={now} />
   </Layout>
 );
+
+export function repositoryRoutes(app: ConsoleApp, { clock }: ConsoleContext): void {
+  app.get('/repository', async (c) => {
+    const s = c.get('session');
+    const now = clock();
+    return page(c, <RepositoryPage user={userOf(s)} flash={takeFlash(s)} now={now} roles={await roleRows(c.get('instance').records, now)} />);
+  });
+}

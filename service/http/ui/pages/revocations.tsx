@@ -1,4 +1,7 @@
-/** The console's revocations page (service/http/ui/console.tsx routes it). */
+/** The console's revocations page (`/ui/revocations`): its view, and its routes (list, revoke), mounted by ../console.tsx. */
+import { KeyshareError, Codes } from '../../../errors.js';
+import { consoleWrite, revocationTarget, type ConsoleWrite } from '../actions.js';
+import { canWrite, confirmFirst, done, failure, page, str, takeFlash, userOf, type ConsoleApp } from '../kit.js';
 import type { Child, FC } from 'hono/jsx';
 import { REVOCATION_REASONS, type Revocations } from '../../../domain/types.js';
 import type { Flash } from '../session.js';
@@ -131,3 +134,49 @@ const RevTable: FC<{ caption: string; head: string[]; rows: Child[][] }> = ({ ca
       </tbody>
     </table>
   );
+
+export function revocationsRoutes(app: ConsoleApp): void {
+  app.get('/revocations', async (c) => {
+    const s = c.get('session');
+    const q = c.req.query();
+    const { trust } = c.get('instance').records;
+    return page(
+      c,
+      <RevocationsPage
+        user={userOf(s)}
+        flash={takeFlash(s)}
+        revocations={await trust.listRevocations()}
+        canWrite={canWrite(s)}
+        prefill={{ kind: q.kind, id: q.id, digest: q.digest, issuer: q.issuer, serial: q.serial }}
+        scopes={(await trust.listScopes()).map((x) => x.scope)}
+      />,
+    );
+  });
+
+  app.post('/revocations', async (c) => {
+    const body = await c.req.parseBody();
+    const kind = str(body.kind) as 'key' | 'certificate' | 'signature';
+    const scope = str(body.scope) || null;
+    const input = {
+      kind,
+      id: kind === 'key' ? str(body.id) : undefined,
+      digest: kind === 'signature' ? str(body.digest) : undefined,
+      issuer: kind === 'certificate' ? str(body.issuer) : undefined,
+      serial: kind === 'certificate' ? str(body.serial) : undefined,
+      reason: str(body.reason) || undefined,
+      scope,
+    };
+    try {
+      if (!['key', 'certificate', 'signature'].includes(kind)) throw new KeyshareError(Codes.BAD_REQUEST, 'choose what to revoke');
+      const { service } = c.get('instance');
+      const w: ConsoleWrite = { action: 'revocation.add', scope, nullScope: true, target: revocationTarget(input) };
+      const what = kind === 'key' ? `key ${input.id}` : kind === 'signature' ? `signature ${input.digest}` : `certificate ${input.serial} of ${input.issuer}`;
+      const asked = await confirmFirst(c, body, w, () => service.revoke(input), { title: `Revoke ${what} ${scope ? `at ${scope}` : 'everywhere'}`, action: '/ui/revocations', back: '/ui/revocations' });
+      if (asked) return asked;
+      const r = await consoleWrite(c.get('instance'), c.get('principal'), w, () => service.revoke(input));
+      return done(c, '/ui/revocations', 'ok', r.added ? `Revoked ${what} ${scope ? `at ${scope}` : 'everywhere'}.` : `${what} was already revoked.`);
+    } catch (e) {
+      return done(c, '/ui/revocations', 'error', `Could not revoke: ${failure(e)}`);
+    }
+  });
+}

@@ -1,4 +1,11 @@
-/** The console's scopes page (service/http/ui/console.tsx routes it). */
+/** The console's scopes page (`/ui/scopes`): its view, and its routes (scopes and their anchors: add, remove), mounted by ../console.tsx. */
+import { anchorIdOf } from '../../../domain/anchor.js';
+import type { Level } from '../../../domain/types.js';
+import { detectMaterial } from '../../../crypto/index.js';
+import { KeyshareError, Codes } from '../../../errors.js';
+import { consoleWrite, type ConsoleWrite } from '../actions.js';
+import { scopeTree } from '../model.js';
+import { canWrite, confirmFirst, done, failure, page, str, takeFlash, userOf, type C, type ConsoleApp, type ConsoleContext } from '../kit.js';
 import type { FC } from 'hono/jsx';
 import { LEVELS } from '../../../domain/types.js';
 import type { EffectiveAnchor, ScopeNode } from '../model.js';
@@ -201,3 +208,91 @@ export const ScopesPage: FC<{ user: PageUser; flash: Flash | null; tree: ScopeNo
     </Layout>
   );
 };
+
+/** A confirmed removal (of a scope or an anchor), back on the scopes page with its outcome. */
+async function removal(c: C, w: ConsoleWrite, remove: () => Promise<unknown>, title: string, action: string, ok: string, failed: string) {
+  const body = await c.req.parseBody();
+  try {
+    const asked = await confirmFirst(c, body, w, remove, { title, action, back: '/ui/scopes' });
+    if (asked) return asked;
+    await consoleWrite(c.get('instance'), c.get('principal'), w, remove);
+    return done(c, '/ui/scopes', 'ok', ok);
+  } catch (e) {
+    return done(c, '/ui/scopes', 'error', `${failed}: ${failure(e)}`);
+  }
+}
+
+/** The anchor of the add form: an uploaded file or pasted material, never a private key. */
+async function anchorInput(body: Record<string, unknown>) {
+  const file = body.file;
+  let material: string | Uint8Array | null = null;
+  if (file instanceof File && file.size > 0) material = new Uint8Array(await file.arrayBuffer());
+  else if (str(body.material)) material = str(body.material);
+  if (material === null) throw new KeyshareError(Codes.ANCHOR_INVALID, 'choose a file, or paste a certificate or public key');
+  const kind = detectMaterial(material);
+  if (kind === 'privateKey') throw new KeyshareError(Codes.BAD_PUBLIC_KEY, 'this is a private key: never upload private keys');
+  const identities = str(body.identities)
+    .split(';')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  const isCert = kind === 'certificate';
+  return {
+    ...(isCert ? { certificate: material } : { publicKey: material }),
+    type: isCert ? ((str(body.type) || 'ca') as 'ca') : undefined,
+    name: str(body.name) || undefined,
+    trustedIdentities: isCert && identities.length ? identities : undefined,
+  };
+}
+
+export function scopesRoutes(app: ConsoleApp, { clock }: ConsoleContext): void {
+  app.get('/scopes', async (c) => {
+    const s = c.get('session');
+    const now = clock();
+    return page(c, <ScopesPage user={userOf(s)} flash={takeFlash(s)} tree={await scopeTree(c.get('instance').records.trust, now)} now={now} canWrite={canWrite(s)} />);
+  });
+
+  app.post('/scopes', async (c) => {
+    const body = await c.req.parseBody();
+    const scope = str(body.scope);
+    const level = str(body.level);
+    try {
+      const { service } = c.get('instance');
+      await consoleWrite(c.get('instance'), c.get('principal'), { action: 'scope.create', scope }, () =>
+        service.createScope({ scope, inherit: body.noInherit !== '1', level: level ? (level as Level) : null }),
+      );
+      return done(c, '/ui/scopes', 'ok', `Created scope ${scope}.`);
+    } catch (e) {
+      return done(c, '/ui/scopes', 'error', `Could not create scope ${scope || '(empty)'}: ${failure(e)}`);
+    }
+  });
+
+  app.post('/anchors', async (c) => {
+    const body = await c.req.parseBody();
+    const scope = str(body.scope);
+    try {
+      const input = await anchorInput(body);
+      // The audit log's target column: the anchor's ID, as for the API.
+      const target = await anchorIdOf(input);
+      const { service } = c.get('instance');
+      const r = await consoleWrite(c.get('instance'), c.get('principal'), { action: 'anchor.add', scope, target }, () => service.addAnchor(scope, input));
+      return done(c, '/ui/scopes', 'ok', `Added ${r.anchor.type} anchor ${r.anchor.name} (${r.anchor.id}) to ${scope}.`);
+    } catch (e) {
+      return done(c, '/ui/scopes', 'error', `Could not add the anchor to ${scope || '(no scope)'}: ${failure(e)}`);
+    }
+  });
+
+  app.post('/anchors/remove', async (c) => {
+    const body = await c.req.parseBody();
+    const scope = str(body.scope);
+    const id = str(body.id);
+    const remove = () => c.get('instance').service.removeAnchor(scope, id);
+    return removal(c, { action: 'anchor.remove', scope, target: id }, remove, `Remove anchor ${id} from ${scope}`, '/ui/anchors/remove', `Removed anchor ${id} from ${scope}.`, 'Could not remove the anchor');
+  });
+
+  app.post('/scopes/remove', async (c) => {
+    const body = await c.req.parseBody();
+    const scope = str(body.scope);
+    const remove = () => c.get('instance').service.deleteScope(scope);
+    return removal(c, { action: 'scope.delete', scope }, remove, `Remove scope ${scope}`, '/ui/scopes/remove', `Removed scope ${scope}.`, `Could not remove scope ${scope}`);
+  });
+}

@@ -1,4 +1,5 @@
-/** The console's upstreams page (service/http/ui/console.tsx routes it). */
+/** The console's upstreams page (`/ui/upstreams`): its view and its route, mounted by ../console.tsx. */
+import { page, takeFlash, userOf, type ConsoleApp, type ConsoleContext } from '../kit.js';
 import type { FC } from 'hono/jsx';
 import type { UpstreamSummary } from '../../../store/index.js';
 import { relative } from '../model.js';
@@ -46,3 +47,10 @@ export const UpstreamsPage: FC<{ user: PageUser; flash: Flash | null; now: Date;
     )}
   </Layout>
 );
+
+export function upstreamsRoutes(app: ConsoleApp, { clock }: ConsoleContext): void {
+  app.get('/upstreams', async (c) => {
+    const s = c.get('session');
+    return page(c, <UpstreamsPage user={userOf(s)} flash={takeFlash(s)} now={clock()} upstreams={await c.get('instance').records.upstreams.upstreamSummaries()} />);
+  });
+}
