@@ -196,8 +196,8 @@ export function ancestorCandidates(scope: string): string[] {
   const out = [DEFAULT_SCOPE];
   const host = p.kind === 'wildcard' ? p.domain : hostOf(p.registry);
   const labels = host.split('.');
-  // a.b.c is under *.b.c and *.c; the wildcard *.b.c is under *.c.
-  for (let i = 1; i < labels.length; i++) out.push('*.' + labels.slice(i).join('.'));
+  // a.b.c is under *.b.c and *.c; the wildcard *.b.c is under *.c. An IPv4 address is under no wildcard.
+  if (!IPV4.test(host)) for (let i = 1; i < labels.length; i++) out.push('*.' + labels.slice(i).join('.'));
   if (p.kind === 'path') {
     out.push(p.registry);
     for (let i = 1; i < p.path.length; i++) out.push(`${p.registry}/${p.path.slice(0, i).join('/')}`);

@@ -9,7 +9,8 @@
  *   CA certificates there).
  * - `kyverno-clusterpolicy.yaml`: one Kyverno `ClusterPolicy` with a verifyImages rule per
  *   scope. The most specific scope wins (CONTRACT.md "Scopes"): a rule skips the images of
- *   every more specific fetched scope inside it, whose own rule (or level skip) decides them.
+ *   every more specific fetched scope inside it, whose own rule (or level skip) decides them,
+ *   but only where a pattern holds them exactly; elsewhere both rules verify (imagePatterns).
  * - `ratify.yaml`: Ratify `KeyManagementProvider`s (inline certificates per anchor type, and
  *   inline keys) and a notation `Verifier` carrying the trust policy `--format notation` writes.
  * What these verifiers cannot carry is decided in enforce.ts.
@@ -18,6 +19,7 @@ import { stringify } from 'yaml';
 import { sha256Hex } from '../../service/crypto/encoding.js';
 import type { TrustDocument } from '../../shared/types.js';
 import { KeyshareError } from '../../shared/errors.js';
+import { parseScope, scopeContains } from '../../shared/scope.js';
 import { unenforcedFor } from './enforce.js';
 import { anchorPem, anchorsOfType, assignStores, compare, sortedDocuments } from './names.js';
 import { writeNotation } from './notation.js';
@@ -34,20 +36,54 @@ export function objectName(scope: string): string {
   return `keyshare-${slug}-${sha256Hex(new TextEncoder().encode(scope)).slice(0, 8)}`;
 }
 
-/** The image references a scope covers (whole path components, as CONTRACT.md "Scopes"), as Kyverno wildcards. */
-export function imageReferences(scope: string): string[] {
-  if (scope === '*') return ['*'];
-  if (!scope.includes('/')) return [`${scope}/*`];
-  return [`${scope}/*`, `${scope}:*`, `${scope}@*`];
+/**
+ * Kyverno's image patterns for a scope. Kyverno matches `imageReferences` and
+ * `skipImageReferences` with go-wildcard (IGLOU-EU/go-wildcard v1.0.3 `Match`), where `*` and `?`
+ * match any characters, `/` included, against the image as it normalises it: registry added
+ * (`docker.io` for a first component without `.` or `:` that is not `localhost`), then
+ * `@digest` if it has one, else `:tag` (`:latest` by default). So a pattern can only be anchored
+ * by a literal registry at its start. `images` match every image of the scope (CONTRACT.md
+ * "Scopes") and may match others too; `exact` are those of them that match no image outside
+ * it, the only patterns another rule may skip on (fail closed: a wrong skip would leave an
+ * image to a scope that is not its own).
+ */
+export function imagePatterns(scope: string): { images: string[]; exact: string[] } {
+  const p = parseScope(scope);
+  switch (p.kind) {
+    case 'default':
+      return { images: ['*'], exact: ['*'] };
+    case 'wildcard': {
+      // `*` before the domain also matches `attacker.io/x.corp.acme.io/app`: never exact.
+      return { images: [`*.${p.domain}/*`, `*.${p.domain}:*`], exact: [] };
+    }
+    case 'registry': {
+      // A host without `.` or `:` other than localhost is a Docker Hub namespace to Kyverno
+      // (and to the runtime), so its pattern would match a Docker Hub image if defaulting is off.
+      const patterns = [`${scope}/*`];
+      return { images: patterns, exact: /[.:]/.test(scope) || scope === 'localhost' ? patterns : [] };
+    }
+    case 'path':
+      return dockerHubPatterns(scope, p.registry, p.path) ?? { images: [`${scope}/*`, `${scope}:*`, `${scope}@*`], exact: [`${scope}/*`, `${scope}:*`, `${scope}@*`] };
+  }
 }
 
-/** Whether `inner` is a more specific scope inside `outer` (CONTRACT.md "Scopes"). */
-function contains(outer: string, inner: string): boolean {
-  if (outer === inner) return false;
-  if (outer === '*') return true;
-  const host = inner.split('/')[0]!;
-  if (outer.startsWith('*.')) return host.endsWith(outer.slice(1)) && (inner.includes('/') || host !== outer.slice(2));
-  return inner.startsWith(`${outer}/`);
+/**
+ * Docker Hub as Kyverno writes it: `nginx` is `docker.io/nginx:latest`, without the `library/`
+ * that the runtime pulls (docker.io/library/nginx). So `docker.io/X:*` is library/X, never
+ * the repository docker.io/X, and the `library` namespace's short names are `docker.io/*:*`,
+ * which matches deeper paths as well.
+ */
+function dockerHubPatterns(scope: string, registry: string, path: string[]): { images: string[]; exact: string[] } | null {
+  if (registry !== 'docker.io') return null;
+  if (path.length === 1) {
+    const images = path[0] === 'library' ? [`${scope}/*`, 'docker.io/*:*', 'docker.io/*@*'] : [`${scope}/*`];
+    return { images, exact: [`${scope}/*`] };
+  }
+  if (path.length === 2 && path[0] === 'library') {
+    const patterns = [`${scope}/*`, `${scope}:*`, `${scope}@*`, `docker.io/${path[1]}:*`, `docker.io/${path[1]}@*`];
+    return { images: patterns, exact: patterns };
+  }
+  return null;
 }
 
 const pems = (doc: TrustDocument, types: readonly string[], field: 'certificate' | 'publicKey' = 'certificate') =>
@@ -146,6 +182,11 @@ function kmpManifest(doc: TrustDocument, name: string, contentType: 'certificate
 
 /** The scope's verifyImages rule; none at level skip, which verifies nothing. */
 function kyvernoRule(doc: TrustDocument, docs: TrustDocument[], warnings: string[]): Manifest[] {
+  const { images, exact } = imagePatterns(doc.scope);
+  if (images.length > exact.length) {
+    const own = doc.level === 'skip' ? 'its level skip is not honoured' : 'its rule also verifies some images of other scopes';
+    warnings.push(`kubernetes: Kyverno's wildcards cross "/", so no pattern holds exactly the images of scope ${doc.scope}: ${own}, and the rules of the scopes around it verify its images too (fail closed: all must pass)`);
+  }
   if (doc.level === 'skip') return [];
   const certificates = pems(doc, ['ca', 'signingAuthority']);
   const keys = anchorsOfType(doc, ['publicKey']).map((a) => anchorPem(doc.scope, a, 'publicKey'));
@@ -156,9 +197,10 @@ function kyvernoRule(doc: TrustDocument, docs: TrustDocument[], warnings: string
   if (certificates !== '' && keys.length > 0) {
     warnings.push(`kubernetes: scope ${doc.scope} has certificate and public-key anchors; Kyverno requires both a notation and a cosign signature, where keyshare accepts either`);
   }
-  const skip = docs.filter((d) => contains(doc.scope, d.scope)).flatMap((d) => imageReferences(d.scope));
+  // Skip only on exact patterns: a skip that over-matches would leave an image to a scope that is not its own.
+  const skip = docs.filter((d) => d.scope !== doc.scope && scopeContains(doc.scope, d.scope)).flatMap((d) => imagePatterns(d.scope).exact);
   const common = {
-    imageReferences: imageReferences(doc.scope),
+    imageReferences: images,
     ...(skip.length > 0 ? { skipImageReferences: skip } : {}),
     failureAction: doc.level === 'audit' ? 'Audit' : 'Enforce',
     required: true,
