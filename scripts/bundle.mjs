@@ -11,8 +11,9 @@
  * - Native addons stay outside (better-sqlite3, pkcs11js; pg-native is optional for pg):
  *   they load from node_modules as before.
  * - `keyshare fetch` and `keyshare anchor` also get one CommonJS file each (below).
- * - `keyshare --help`, rendered once here by the bundle itself (commander, 80 columns), is
- *   written next to it: cli/main.ts prints it without loading commander or any command.
+ * - `keyshare --help`, rendered once here by the bundle itself (commander, 80 columns), and
+ *   `keyshare --version` are written next to it: bin/keyshare.js prints them without loading
+ *   the bundle (cli/main.ts, which prints them otherwise, without commander or any command).
  */
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
@@ -188,3 +189,10 @@ if (help.status !== 0 || !help.stdout.startsWith('Usage: keyshare')) {
   process.exit(1);
 }
 writeFileSync(join(outdir, 'keyshare-help.txt'), help.stdout);
+// And `keyshare --version`: bin/keyshare.js prints both files without loading the bundle.
+const version = spawnSync(process.execPath, [join(outdir, 'keyshare.js'), '--version'], { encoding: 'utf8', timeout: 60_000 });
+if (version.status !== 0 || !/^\d+\.\d+\.\d+/.test(version.stdout)) {
+  console.error(`scripts/bundle.mjs: keyshare --version failed: ${version.stderr || version.error}`);
+  process.exit(1);
+}
+writeFileSync(join(outdir, 'keyshare-version.txt'), version.stdout);
