@@ -38,7 +38,28 @@ function requireCached(file) {
   script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
 }
 
-if (single && mtime(single) >= 0) {
+/**
+ * `--version` and the top-level `--help`: the texts scripts/bundle.mjs wrote next to the bundle
+ * (what cli/main.ts prints for them), here without starting Node's ES module loader (issue 15:
+ * within 1.3× of `node -e 0`). The help was rendered at 80 columns, as commander renders it off a
+ * terminal; on a terminal of another width commander renders it (cli/main.ts). Null: not answered.
+ */
+function builtAnswer(args) {
+  if (!useBundle || args.length !== 1) return null;
+  const version = args[0] === '--version' || args[0] === '-V';
+  const help = (args[0] === '--help' || args[0] === '-h') && (process.stdout.isTTY ? process.stdout.columns : 80) === 80;
+  if (!version && !help) return null;
+  try {
+    return readFileSync(join(__dirname, '../dist/bundle', version ? 'keyshare-version.txt' : 'keyshare-help.txt'), 'utf8');
+  } catch {
+    return null; // an older build without the texts
+  }
+}
+
+const answer = builtAnswer(process.argv.slice(2));
+if (answer !== null) {
+  process.stdout.write(answer);
+} else if (single && mtime(single) >= 0) {
   requireCached(join(__dirname, single)); // runs the command line, as cli/main.ts does
 } else {
   import(useBundle ? '../dist/bundle/keyshare.js' : '../dist/cli/main.js');

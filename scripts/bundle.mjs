@@ -11,8 +11,9 @@
  * - Native addons stay outside (better-sqlite3, pkcs11js; pg-native is optional for pg):
  *   they load from node_modules as before.
  * - `keyshare fetch` and `keyshare anchor` also get one CommonJS file each (below).
- * - `keyshare --help`, rendered once here by the bundle itself (commander, 80 columns), is
- *   written next to it: cli/main.ts prints it without loading commander or any command.
+ * - `keyshare --help`, rendered once here by the bundle itself (commander, 80 columns), and
+ *   `keyshare --version` are written next to it: bin/keyshare.js prints them without loading
+ *   the bundle (cli/main.ts, which prints them otherwise, without commander or any command).
  */
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
@@ -73,6 +74,68 @@ const builtinsImportedByRequire = {
   },
 };
 
+/**
+ * Built-ins that the single-command bundles load on first use rather than at start (issue 25:
+ * each one Node compiles costs the start; `fetch --offline` needs none of them): commander's
+ * child_process (for executable subcommands, with dgram and net), tuf-js's fs/promises (its
+ * BaseFetcher's temporary files, with readline), watch's timers/promises, the crypto worker
+ * pool's worker_threads, and the streams and HTTP only some paths use. esbuild turns
+ * `import { x } from 'node:y'` into `y.x` at each use, so the module is required on the first
+ * property read; `__esModule`, which esbuild's and tsc's interop helpers read at import, is
+ * answered without loading it (no built-in has it).
+ */
+const LAZY_BUILTINS = new Set(['child_process', 'fs/promises', 'timers/promises', 'worker_threads', 'stream', 'http', 'https', 'net', 'tty']);
+/**
+ * Packages left out of the single-command bundles and required on first use, from where the
+ * package that uses them finds them: @tufjs/models matches delegated roles' `paths` with
+ * minimatch, which keyshare's hashed bins (succinct_roles) never use.
+ */
+const LAZY_PACKAGES = { minimatch: '@tufjs/models' };
+const lazyModules = {
+  name: 'lazy-modules',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
+      if (args.namespace === 'lazy') return undefined;
+      const name = args.path.replace(/^node:/, '');
+      if (LAZY_BUILTINS.has(name)) return { path: `node:${name}`, namespace: 'lazy' };
+      if (Object.hasOwn(LAZY_PACKAGES, args.path)) return { path: args.path, namespace: 'lazy' };
+      return undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => ({
+      loader: 'js',
+      contents: `let m; const load = () => (m ??= ${
+        args.path.startsWith('node:')
+          ? `require(${JSON.stringify(args.path)})`
+          : `requireBeside(${JSON.stringify(LAZY_PACKAGES[args.path])}, ${JSON.stringify(args.path)})`
+      });
+module.exports = new Proxy({}, {
+  get: (_, k) => (k === '__esModule' ? undefined : load()[k]),
+  set: (_, k, v) => { load()[k] = v; return true; },
+  has: (_, k) => k in load(),
+  ownKeys: () => Reflect.ownKeys(load()),
+  getOwnPropertyDescriptor: (_, k) => { const d = Reflect.getOwnPropertyDescriptor(load(), k); return d && { ...d, configurable: true }; },
+});`,
+    }));
+  },
+};
+
+/**
+ * tuf-js logs through the `debug` package, which at start reads the terminal (tty, with net)
+ * and the colour support of stderr. Its logs are written only when DEBUG names them: without
+ * DEBUG a no-op logger, with it the package itself (from node_modules, next to tuf-js).
+ */
+const quietDebug = {
+  name: 'quiet-debug',
+  setup(b) {
+    b.onResolve({ filter: /^debug$/ }, (args) => (args.namespace === 'quiet-debug' ? undefined : { path: 'debug', namespace: 'quiet-debug', pluginData: args.resolveDir }));
+    b.onLoad({ filter: /.*/, namespace: 'quiet-debug' }, () => ({
+      loader: 'js',
+      contents: `const off = () => { const log = () => {}; log.enabled = false; log.extend = off; return log; };
+module.exports = process.env.DEBUG ? requireBeside('tuf-js', 'debug') : Object.assign(off, { default: off, enabled: () => false });`,
+    }));
+  },
+};
+
 /** The commands bundled on their own (cli/single/<command>.ts → <command>.cjs). */
 const SINGLE = ['fetch', 'anchor'];
 
@@ -94,8 +157,14 @@ await build({
   target: 'node20',
   external: ['better-sqlite3', 'pkcs11js', 'pg-native', 'openpgp', 'yaml', '@peculiar/*', 'asn1js', 'reflect-metadata', 'tsyringe'],
   define: { 'import.meta.url': '__keyshareImportMetaUrl' },
-  plugins: [builtinsImportedByRequire],
-  banner: { js: "const __keyshareImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [lazyModules, quietDebug, builtinsImportedByRequire],
+  // requireBeside: a package left in node_modules, resolved as the package that uses it would.
+  banner: {
+    js: [
+      "const __keyshareImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
+      "const requireBeside = (user, name) => { const { createRequire } = require('node:module'); return createRequire(createRequire(__filename).resolve(user))(name); };",
+    ].join('\n'),
+  },
   keepNames: true,
   sourcemap: 'linked',
   legalComments: 'linked',
@@ -120,3 +189,10 @@ if (help.status !== 0 || !help.stdout.startsWith('Usage: keyshare')) {
   process.exit(1);
 }
 writeFileSync(join(outdir, 'keyshare-help.txt'), help.stdout);
+// And `keyshare --version`: bin/keyshare.js prints both files without loading the bundle.
+const version = spawnSync(process.execPath, [join(outdir, 'keyshare.js'), '--version'], { encoding: 'utf8', timeout: 60_000 });
+if (version.status !== 0 || !/^\d+\.\d+\.\d+/.test(version.stdout)) {
+  console.error(`scripts/bundle.mjs: keyshare --version failed: ${version.stderr || version.error}`);
+  process.exit(1);
+}
+writeFileSync(join(outdir, 'keyshare-version.txt'), version.stdout);

@@ -12,14 +12,13 @@
  *
  * The cache changes only when the whole fetch is accepted (tuf-js `updater.ts` persists each
  * role as it accepts it, so a refused fetch would otherwise leave a half-advanced cache).
- * Online, tuf-js works on a staged copy of the cached metadata and downloads targets into the
- * stage; once every check passed, the staged files replace the cached ones, each by an atomic
- * rename.
+ * tuf-js's metadata reads and writes are redirected (acceptedMetadata): the roles it accepts
+ * are kept in memory, and online it downloads targets into a stage; once every check passed,
+ * they replace the cached files, each by an atomic rename.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Metadata, MetadataKind, type Snapshot, type Targets } from '@tufjs/models';
 import { Updater, type Fetcher } from 'tuf-js';
 import type { TrustDocument } from '../../shared/types.js';
@@ -32,7 +31,8 @@ import { parseTrustDocument, selectScopes } from './select.js';
 import { DEFAULT_SCOPE, scopeContains, trustTargetPath } from '../../shared/scope.js';
 import { keepLogState, logGetter, prefetchProof, verifyLog } from './log-state.js';
 import { TimestampFromProof } from './proof-fetcher.js';
-import { copyFiles, removeTree } from '../../shared/fs.js';
+import { removeTree } from '../../shared/fs.js';
+import { writePrivateFileAtomic } from '../../shared/private-files.js';
 import { witnessPolicy } from './log-witnesses.js';
 
 export { INDEX_TARGET };
@@ -169,48 +169,43 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
   // We hold the lock: scratch dirs left by a fetch that was killed are ours to remove.
   if (!offline) for (const name of readdirSync(layout.dir)) if (/^\.(offline|next)-/.test(name)) removeTree(join(layout.dir, name));
 
-  // Offline, tuf-js starts from a scratch dir holding only the trusted root and re-verifies
-  // every cached file it asks for; the cache itself is only read (it may be read-only: the
-  // scratch dir is in the system's temporary dir). Online, it works on a stage in the cache.
+  // Offline, tuf-js starts from the trusted root alone and re-verifies every cached file it
+  // asks for, as a download (acceptedMetadata); the cache is only read (it may be read-only).
+  // Online, targets are downloaded into a stage in the cache.
   const cacheFetcher = offline ? new CacheFetcher(layout, metadataBaseUrl, targetBaseUrl) : null;
-  const scratch = offline ? mkdtempSync(join(tmpdir(), 'keyshare-offline-')) : mkdtempSync(join(layout.dir, '.next-'));
-  const metadataDir = join(scratch, 'metadata');
-  const stagedTargets = join(scratch, 'targets');
+  if (offline && !state.fetchedAt) throw new KeyshareError(FetchCodes.NOT_CACHED, `offline, and the cache ${layout.dir} was never filled: run keyshare fetch online once first`);
+  const scratch = offline ? null : mkdtempSync(join(layout.dir, '.next-'));
+  const stagedTargets = scratch && join(scratch, 'targets');
   try {
-    if (offline) {
-      if (!state.fetchedAt) throw new KeyshareError(FetchCodes.NOT_CACHED, `offline, and the cache ${layout.dir} was never filled: run keyshare fetch online once first`);
-      mkdirSync(metadataDir, { mode: 0o700 });
-      // The cached root was reached from the pin through verified rotations (cache.ts).
-      writeFileSync(join(metadataDir, 'root.json'), readFileSync(join(layout.metadataDir, 'root.json')));
-    } else {
-      copyFiles(layout.metadataDir, metadataDir);
-      mkdirSync(stagedTargets, { mode: 0o700 });
-    }
+    if (stagedTargets) mkdirSync(stagedTargets, { mode: 0o700 });
     // Issue 23: online, the timestamp accepted must be in the log; an empty cache asks for the
     // log's proof at once, and takes the timestamp from it (proof-fetcher.ts).
     const logGet = offline ? null : logGetter(server, options.fetcher ?? new HttpFetcher());
     const earlyProof = logGet && prefetchProof(layout, logGet);
     const tufFetcher = options.fetcher ?? new HttpFetcher({ prefetchTimestamp: !earlyProof });
+    // The cached root was reached from the pin through verified rotations (cache.ts): tuf-js
+    // reads it from metadataDir as it starts.
     const updater = new Updater({
-      metadataDir,
+      metadataDir: layout.metadataDir,
       metadataBaseUrl,
-      targetDir: offline ? layout.targetsDir : stagedTargets,
+      targetDir: stagedTargets ?? layout.targetsDir,
       targetBaseUrl,
       fetcher: cacheFetcher ?? (earlyProof ? new TimestampFromProof(tufFetcher, earlyProof) : tufFetcher),
       ...(options.updaterConfig ? { config: options.updaterConfig } : {}),
     });
-    const dirs = { cached: layout.targetsDir, staged: offline ? null : stagedTargets };
+    const metadata = acceptedMetadata(updater, layout.metadataDir, offline);
+    const dirs = { cached: layout.targetsDir, staged: stagedTargets };
     await updater.refresh().catch((e: unknown) => {
       throw expiredFromUpdater(e, updater, new Date()) ?? e;
     });
-    const verified = verifiedMetadata(metadataDir, now);
+    const verified = verifiedMetadata(metadata.read, now);
     // Issue 23: the timestamp just accepted must be in the log this client follows.
     const logged = offline
       ? null
       : await verifyLog(
           layout,
           logGet!,
-          readFileSync(join(metadataDir, 'timestamp.json')),
+          metadata.read('timestamp')!,
           {
             require: options.requireLog,
             key: options.logKey,
@@ -251,7 +246,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       if (options.raw) raw.set(entry.path, bytes);
       documents.push(parseTrustDocument(bytes, entry));
     }
-    const repository = options.mirror && !offline ? await wholeRepository(updater, metadataDir, dirs) : null;
+    const repository = options.mirror && !offline ? await wholeRepository(updater, metadata.read, dirs) : null;
     const crls = new Map<string, Uint8Array>();
     if (options.crls) {
       for (const doc of documents) {
@@ -265,8 +260,8 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
     const fetchedAt = offline ? state.fetchedAt! : now.toISOString();
     if (!offline) {
       // Every check passed: only now does the cache move forward (TUF 5.4.5, 5.5.7, 5.6.6 persist).
-      commitStage(metadataDir, layout.metadataDir);
-      commitStage(stagedTargets, layout.targetsDir);
+      metadata.commit();
+      commitStage(stagedTargets!, layout.targetsDir);
       writeState(layout, { ...state, server, fetchedAt, timestampVersion: verified.timestampVersion });
       if (logged) keepLogState(layout, logged);
     }
@@ -296,7 +291,7 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
     }
     throw err;
   } finally {
-    removeTree(scratch);
+    if (scratch) removeTree(scratch);
   }
 }
 
@@ -317,6 +312,51 @@ async function readIndex(updater: Updater, dirs: { cached: string; staged: strin
     if (e instanceof IndexFormatError) throw new KeyshareError(FetchCodes.METADATA_INVALID, e.message);
     throw e;
   }
+}
+
+/** What fetch-trust reads from tuf-js 5.0.1's Updater beyond its public API (pinned in package.json). */
+interface UpdaterFiles {
+  loadLocalMetadata(role: string): Buffer;
+  persistMetadata(role: string, bytes: Buffer): void;
+}
+
+/**
+ * tuf-js reads a role's local copy from `{metadataDir}/{role}.json` and writes each role it
+ * accepts there at once. Redirected: an accepted role is kept in memory until `commit`, which
+ * writes what changed into the cache (each file by an atomic rename), so no copy of the cache
+ * is made per fetch and a refused fetch leaves the cache as it was. A read gets the role this
+ * fetch accepted, else (online) the cached file; offline none, so that tuf-js takes every
+ * cached file through the CacheFetcher and verifies it as a download (TUF 5.3-5.7). The root
+ * is the cached one in both modes (cache.ts reached it from the pin).
+ */
+function acceptedMetadata(updater: Updater, metadataDir: string, offline: boolean) {
+  const accepted = new Map<string, Buffer>();
+  const cachedFile = (role: string) => join(metadataDir, `${role}.json`);
+  const read = (role: string): Buffer | null => {
+    const bytes = accepted.get(role);
+    if (bytes) return bytes;
+    if (offline && role !== 'root') return null;
+    return existsSync(cachedFile(role)) ? readFileSync(cachedFile(role)) : null;
+  };
+  const files = updater as unknown as UpdaterFiles;
+  files.loadLocalMetadata = (role) => {
+    const bytes = read(role);
+    // tuf-js takes any error here for "no local copy", and downloads the role.
+    if (!bytes) throw new Error(`no local ${role}.json`);
+    return bytes;
+  };
+  files.persistMetadata = (role, bytes) => void accepted.set(role, Buffer.from(bytes));
+  return {
+    read,
+    commit(): void {
+      mkdirSync(metadataDir, { recursive: true, mode: 0o700 });
+      for (const [role, bytes] of accepted) {
+        const file = join(metadataDir, `${encodeURIComponent(role)}.json`);
+        if (existsSync(file) && readFileSync(file).equals(bytes)) continue;
+        writePrivateFileAtomic(file, bytes);
+      }
+    },
+  };
 }
 
 /** Moves every file of `stage` over its namesake in `dir`, each by an atomic rename. */
@@ -344,11 +384,31 @@ async function readTarget(updater: Updater, path: string, dirs: { cached: string
   }
   // tuf-js names a target's file after its URI-encoded path.
   const name = encodeURIComponent(path);
-  const cached = await updater.findCachedTarget(info, join(dirs.cached, name));
-  const file = cached ?? (dirs.staged ? await updater.downloadTarget(info, join(dirs.staged, name)) : await updater.downloadTarget(info));
+  // TUF 5.7.2: the cached copy serves when it matches the signed length and hashes (what
+  // tuf-js's findCachedTarget checks, here on the very bytes returned, read once).
+  const cachedFile = join(dirs.cached, name);
+  if (statSync(cachedFile, { throwIfNoEntry: false })?.size === info.length) {
+    const cached = readFileSync(cachedFile);
+    if (await matches(info, cached)) return cached;
+  }
+  const file = dirs.staged ? await updater.downloadTarget(info, join(dirs.staged, name)) : await updater.downloadTarget(info);
   const bytes = readFileSync(file);
-  await info.verify(Readable.from([bytes]));
+  await info.verify(chunks(bytes));
   return bytes;
+}
+
+type TargetInfo = NonNullable<Awaited<ReturnType<Updater['getTargetInfo']>>>;
+
+/** @tufjs/models TargetFile.verify reads its argument with `for await`: an array of one chunk will do, without node:stream. */
+const chunks = (bytes: Buffer) => [bytes] as unknown as Readable;
+
+async function matches(info: TargetInfo, bytes: Buffer): Promise<boolean> {
+  try {
+    await info.verify(chunks(bytes));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -381,7 +441,7 @@ const MIRROR_MAX_TARGETS = 100_000;
  * delegated role is loaded through the delegations (TUF 5.6), and each target of each role is
  * read against its signed length and hashes (5.7). Metadata bytes are those tuf-js verified.
  */
-async function wholeRepository(updater: Updater, metadataDir: string, dirs: { cached: string; staged: string | null }): Promise<RepositoryFile[]> {
+async function wholeRepository(updater: Updater, metadata: (role: string) => Buffer | null, dirs: { cached: string; staged: string | null }): Promise<RepositoryFile[]> {
   const internals = updater as unknown as UpdaterInternals;
   if (typeof internals.loadTargets !== 'function' || !internals.trustedSet) {
     throw new KeyshareError(Codes.INTERNAL, 'this tuf-js version does not expose what mirroring needs');
@@ -404,7 +464,11 @@ async function wholeRepository(updater: Updater, metadataDir: string, dirs: { ca
     for (const child of d.succinctRoles?.getRoles() ?? []) await visit(child, role, depth + 1);
   };
   await visit(MetadataKind.Targets, MetadataKind.Root, 0);
-  const read = (role: string) => readFileSync(join(metadataDir, `${encodeURIComponent(role)}.json`));
+  const read = (role: string): Buffer => {
+    const bytes = metadata(role);
+    if (!bytes) throw new KeyshareError(FetchCodes.METADATA_INVALID, `no verified ${role}.json after the refresh`);
+    return bytes;
+  };
   const files: RepositoryFile[] = [
     { path: 'timestamp.json', bytes: read('timestamp') },
     { path: `${snapshot.signed.version}.snapshot.json`, bytes: read('snapshot') },
@@ -431,11 +495,11 @@ async function wholeRepository(updater: Updater, metadataDir: string, dirs: { ca
  * parsed and verified these files: only their version and expiry are read again, not the whole
  * model (@tufjs/models parses a snapshot's meta quadratically; bench B5).
  */
-function verifiedMetadata(metadataDir: string, now: Date) {
+function verifiedMetadata(metadata: (role: string) => Buffer | null, now: Date) {
   const read = (role: string): { version: number; expires: string } => {
-    const file = join(metadataDir, `${role}.json`);
-    if (!existsSync(file)) throw new KeyshareError(FetchCodes.METADATA_INVALID, `no verified ${role}.json after the refresh`);
-    const signed = (JSON.parse(readFileSync(file, 'utf8')) as { signed?: { version?: unknown; expires?: unknown } }).signed;
+    const bytes = metadata(role);
+    if (!bytes) throw new KeyshareError(FetchCodes.METADATA_INVALID, `no verified ${role}.json after the refresh`);
+    const signed = (JSON.parse(bytes.toString('utf8')) as { signed?: { version?: unknown; expires?: unknown } }).signed;
     if (typeof signed?.version !== 'number' || typeof signed.expires !== 'string') throw new KeyshareError(FetchCodes.METADATA_INVALID, `${role}.json has no version or expiry`);
     // @tufjs/models Signed.isExpired: expired when the reference time is at or past `expires`.
     if (now >= new Date(signed.expires)) {
