@@ -24,7 +24,7 @@
  */
 import { chmodSync, copyFileSync, createReadStream, writeFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
+import { sha256Stream } from '../shared/hash.js';
 import { sha256Hex as sha256 } from './crypto/encoding.js';
 import { Metadata, MetadataKind, type Root, type Targets } from '@tufjs/models';
 import { KeyshareError, Codes, isKeyshareError } from './errors.js';
@@ -91,7 +91,7 @@ export interface BackupManifest {
 
 
 async function fileSha256(file: string): Promise<string> {
-  const h = createHash('sha256');
+  const h = sha256Stream();
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
   return h.digest('hex');
 }

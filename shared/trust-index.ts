@@ -9,7 +9,7 @@
  * still read, so that clients, downstreams and bundle imports work against a service that
  * has not yet published v2; it is never written.
  */
-import { hash } from 'node:crypto';
+import { sha256Bytes } from './hash.js';
 import { DEFAULT_SCOPE, parseScope, trustTargetPath } from './scope.js';
 
 export const INDEX_TARGET = 'index.json';
@@ -43,7 +43,7 @@ export class IndexFormatError extends Error {}
 
 /** The first 32 bits of SHA-256(path), what TAP 15 bins and path_hash_prefixes read (a one-shot hash: bench B9 hashes every governed path). */
 export function pathHash32(path: string): number {
-  return hash('sha256', path, 'buffer').readUInt32BE(0);
+  return sha256Bytes(path).readUInt32BE(0);
 }
 
 /** TAP 15: the suffix of the hashed bin `path` lies in, for `bitLength` bins bits (as @tufjs/models SuccinctRoles). */

@@ -9,7 +9,7 @@
  * the end is caught too. Someone who can rewrite the whole table can recompute the chain:
  * record the head (`audit verify --json`) somewhere else to catch that.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../shared/hash.js';
 import { canonicalize } from '@tufjs/canonical-json';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -53,9 +53,7 @@ export function entryHash(prevHash: string, e: AuditFields): string {
     after: e.after,
     details: e.details,
   };
-  return createHash('sha256')
-    .update(prevHash + canonicalize(content as never))
-    .digest('hex');
+  return sha256Hex(prevHash + canonicalize(content as never));
 }
 
 /** Links a new entry to the chain. */

@@ -3,7 +3,7 @@
  * state an action touches. null means "nothing there" (before a create, after a delete).
  * Reads only through the store's public methods (inside the caller's transaction when it is in one).
  */
-import { createHash } from 'node:crypto';
+import { sha256Digest } from '../../shared/hash.js';
 import { canonicalize } from '@tufjs/canonical-json';
 import type { AnchorRecord, Revocations } from '../domain/types.js';
 import type { TokenRecord } from '../store/index.js';
@@ -12,7 +12,7 @@ import type { CrlRecords, TrustRecords } from '../store/port.js';
 type TrustReads = Pick<TrustRecords, 'getScope' | 'listScopes' | 'listAnchors' | 'listRevocations'>;
 
 export function digestOf(value: unknown): string {
-  return 'sha256:' + createHash('sha256').update(canonicalize(value as never)).digest('hex');
+  return sha256Digest(canonicalize(value as never));
 }
 
 const anchorState = (a: AnchorRecord) => ({

@@ -2,7 +2,8 @@
  * API tokens: random, shown once, stored hashed (SHA-256), compared in constant time.
  * Format: `ks_<id>_<secret>`; the id finds the record, the secret proves possession.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { sha256Hex } from '../../shared/hash.js';
 
 /** `client` (issue 21): reports what a `fetch --report` verified, and nothing else. */
 export type TokenRole = 'admin' | 'editor' | 'reader' | 'signer' | 'client';
@@ -13,7 +14,7 @@ export interface IssuedToken {
   hash: string;
 }
 
-const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
+const hashSecret = (secret: string) => sha256Hex(secret);
 
 export function issueToken(): IssuedToken {
   const id = randomBytes(6).toString('hex');

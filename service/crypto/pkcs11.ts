@@ -8,7 +8,8 @@
  * or KEYSHARE_PKCS11_PIN. New keys are ECDSA P-256 (supported by every HSM); existing Ed25519
  * keys (CKK_EC_EDWARDS) sign too.
  */
-import { createHash, createPublicKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import { sha256Bytes } from '../../shared/hash.js';
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import pkcs11js from 'pkcs11js';
 import { KeyshareError, Codes } from '../errors.js';
@@ -362,7 +363,7 @@ export class Pkcs11Signer implements Signer {
       }
       // CKM_ECDSA signs a digest: TUF's ecdsa-sha2-nistp256 is ECDSA over SHA-256.
       lib.C_SignInit(handle, { mechanism: pkcs11js.CKM_ECDSA }, this.privateKey);
-      const raw = lib.C_Sign(handle, createHash('sha256').update(data).digest(), Buffer.alloc(132));
+      const raw = lib.C_Sign(handle, sha256Bytes(data), Buffer.alloc(132));
       return ecdsaRawToDer(raw);
     });
   }
@@ -381,7 +382,7 @@ export function generatePkcs11Key(tokenUri: string, label: string): string {
   const parsed = parsePkcs11Uri(tokenUri);
   const session = Session.open(parsed);
   try {
-    const id = createHash('sha256').update(label).digest().subarray(0, 8);
+    const id = sha256Bytes(label).subarray(0, 8);
     const common = [
       { type: pkcs11js.CKA_TOKEN, value: true },
       { type: pkcs11js.CKA_LABEL, value: label },

@@ -2,7 +2,8 @@
  * TUF signing keys behind the Signer port. File keys are Ed25519 PKCS#8 PEM; an HSM signer
  * implements the same interface.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { sha256Hex } from '../../shared/hash.js';
 import { canonicalize } from '@tufjs/canonical-json';
 import { KeyshareError, Codes } from '../errors.js';
 
@@ -22,7 +23,7 @@ export interface Signer {
 
 /** TUF spec 4.2: KEYID is the hex SHA-256 of the canonical JSON of the public key. */
 export function tufKeyId(key: TufPublicKey): string {
-  return createHash('sha256').update(canonicalize(key as never)).digest('hex');
+  return sha256Hex(canonicalize(key as never));
 }
 
 function tufKeyFromPublic(pub: KeyObject): TufPublicKey {

@@ -4,7 +4,8 @@
  * The ESS signing-certificate attribute (RFC 5035), which RFC 3161 2.4.1 requires and neither
  * library defines, is declared here with @peculiar/asn1-schema.
  */
-import { createHash, createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { sha256Bytes } from '../../shared/hash.js';
 import { AsnArray, AsnConvert, AsnProp, AsnPropTypes, AsnType, AsnTypeTypes, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate } from '@peculiar/asn1-x509';
 import {
@@ -129,7 +130,7 @@ export function loadTsaSigner(keyPem: string, certDer: Uint8Array, policy: strin
   return { key: createPrivateKey(keyPem), certDer, policy, cert: AsnConvert.parse(certDer, Certificate), certHash: new Uint8Array(sha256(certDer)).buffer };
 }
 
-const sha256 = (b: Uint8Array | ArrayBuffer) => createHash('sha256').update(new Uint8Array(b)).digest();
+const sha256 = (b: Uint8Array | ArrayBuffer) => sha256Bytes(new Uint8Array(b));
 
 /** RFC 3161 2.4.2: a granted TimeStampResp for `query`, signed now (genTime to the second). */
 export function timeStampResponse(query: TimeStampQuery, signer: TsaSigner, serialHex: string, now: Date): Uint8Array {

@@ -7,7 +7,7 @@
  * remembers what it parsed and what the worker accepted: the caps of x509-screen.ts bound its
  * first parse, the memo every later one.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../shared/hash.js';
 import { KeyshareError, Codes } from '../errors.js';
 import { WorkerPool, workerModule } from './worker-pool.js';
 import type { ParseTask } from './parse-worker.js';
@@ -33,7 +33,7 @@ const RECENT = { entries: 8, ms: 5_000 };
 const recent = new Map<string, { at: number; result: Promise<unknown> }>();
 
 function parse<T>(task: ParseTask, limitMs: number): Promise<T> {
-  const key = `${task.kind}\n${limitMs}\n${typeof task.input}\n${createHash('sha256').update(task.input).digest('hex')}`;
+  const key = `${task.kind}\n${limitMs}\n${typeof task.input}\n${sha256Hex(task.input)}`;
   const now = Date.now();
   const hit = recent.get(key);
   if (hit && now - hit.at < RECENT.ms) return hit.result as Promise<T>;

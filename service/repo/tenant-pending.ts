@@ -13,7 +13,7 @@
  * role is verified with the keys and threshold its delegation names; the tenant's delegation
  * names one key, threshold 1). Pure, except `readPending` / `writePending` (the store's meta).
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex, sha256Stream } from '../../shared/hash.js';
 import { canonicalize } from '@tufjs/canonical-json';
 import { Metadata, MetadataKind, type Targets } from '@tufjs/models';
 import { verifyTufSignature } from '../crypto/signer.js';
@@ -99,7 +99,7 @@ export function newPendingSet(input: {
   const roles = [...input.roles]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([role, md]): PendingRole => ({ role, version: md.signed.version, signed: JSON.parse(metadataBytes(md).toString('utf8')).signed }));
-  const digest = createHash('sha256');
+  const digest = sha256Stream();
   for (const r of roles) digest.update(`${r.role}\n`).update(signedBytes(r)).update('\n');
   return {
     id: digest.digest('hex'),
@@ -118,7 +118,7 @@ export function pendingTargets(set: PendingSet): TargetRecord[] {
   return set.targets.flatMap((t) => {
     if (t.bytes === null) return [];
     const bytes = Buffer.from(t.bytes, 'base64');
-    return [{ path: t.path, bytes, sha256: createHash('sha256').update(bytes).digest('hex') }];
+    return [{ path: t.path, bytes, sha256: sha256Hex(bytes) }];
   });
 }
 

@@ -4,7 +4,7 @@
  * keys. Its name, also the checkpoints' origin line, is `keyshare/<16 hex of SHA-256 of root v1>`:
  * stable for the repository's life and different for every repository.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../shared/hash.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NoteError, NoteSigner } from '../../shared/tlog/note.js';
@@ -14,7 +14,7 @@ import type { Store } from '../store/index.js';
 
 export const logKeyPath = (dataDir: string) => join(keysDir(dataDir), 'log.key');
 
-export const logOrigin = (rootV1: Uint8Array) => `keyshare/${createHash('sha256').update(rootV1).digest('hex').slice(0, 16)}`;
+export const logOrigin = (rootV1: Uint8Array) => `keyshare/${sha256Hex(rootV1).slice(0, 16)}`;
 
 /**
  * The log key of a data dir; made on first use while the log is empty (a new repository, or one

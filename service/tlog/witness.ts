@@ -9,7 +9,7 @@
  * The witness key is `keys/witness.key` in the data dir (`PRIVATE+KEY+name+hash+base64(0x04||seed)`,
  * mode 0600), made on first use; its verifier key is served at `/witness/key`.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../shared/hash.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCheckpoint, type Checkpoint } from '../../shared/tlog/checkpoint.js';
@@ -56,7 +56,7 @@ export function loadWitnessKey(dataDir: string, name?: string): Cosigner {
       throw e;
     }
   }
-  const cosigner = Cosigner.generate(name ?? ((pub) => `keyshare-witness/${createHash('sha256').update(pub).digest('hex').slice(0, 16)}`));
+  const cosigner = Cosigner.generate(name ?? ((pub) => `keyshare-witness/${sha256Hex(pub).slice(0, 16)}`));
   writeNewKey(path, cosigner.privateKey() + '\n');
   return cosigner;
 }

@@ -8,7 +8,7 @@
  * are rows of them (C2SP tlog-tiles: level-L tiles hold the nodes of level 8L), and every root
  * and proof below is computed from them.
  */
-import { createHash } from 'node:crypto';
+import { sha256Bytes } from '../hash.js';
 
 export type Hash = Uint8Array;
 export const HASH_SIZE = 32;
@@ -25,11 +25,7 @@ export class ProofError extends Error {
   override name = 'ProofError';
 }
 
-const sha256 = (...parts: Uint8Array[]): Hash => {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-};
+const sha256 = (...parts: Uint8Array[]): Hash => new Uint8Array(sha256Bytes(...parts));
 
 /** RFC 6962 2.1: MTH({d(0)}) = SHA-256(0x00 || d(0)). */
 export const hashLeaf = (data: Uint8Array): Hash => sha256(Uint8Array.of(0), data);

@@ -7,7 +7,8 @@
  *   (blank line)
  *   — <key name> base64(4-byte key ID || signature)
  */
-import { createHash, createPrivateKey, createPublicKey, randomBytes, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
+import { sha256Bytes } from '../hash.js';
 
 /** signed-note "Signature types". */
 export const SIG_ED25519 = 0x01;
@@ -20,7 +21,7 @@ export class NoteError extends Error {
 
 /** signed-note: key ID = SHA-256(key name || 0x0A || signature type || public key)[:4], big-endian. */
 export function keyId(name: string, type: number, publicKey: Uint8Array): number {
-  return createHash('sha256').update(name).update(Uint8Array.of(0x0a, type)).update(publicKey).digest().readUInt32BE(0);
+  return sha256Bytes(name, Uint8Array.of(0x0a, type), publicKey).readUInt32BE(0);
 }
 
 /** signed-note: key names are non-empty, with no Unicode spaces and no `+`. */

@@ -4,7 +4,7 @@
  * log extends an earlier checkpoint), replays the entries (timestamp versions only go up; each
  * gap is reported), and checks each entry against the TUF versions still served.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../shared/hash.js';
 import { KeyshareError } from '../../shared/errors.js';
 import { parseEntry, type LogEntry } from '../../shared/tlog/leaf.js';
 import { hashLeaf, newNodes, treeHash, type Hash } from '../../shared/tlog/merkle.js';
@@ -24,7 +24,6 @@ export interface LogAuditReport {
   served: { checked: number; mismatched: { index: number; file: string }[] };
 }
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const equal = (a: Hash, b: Hash) => Buffer.from(a).equals(Buffer.from(b));
 const inconsistent = (message: string) => new KeyshareError(FetchCodes.LOG_INCONSISTENT, message);
 
@@ -64,13 +63,13 @@ export async function auditLog(input: { get: LogGet; tuf: LogGet; key: NoteVerif
     const bytes = await input.tuf(file);
     if (!bytes) continue; // pruned since
     checked++;
-    if (sha256(bytes) !== e.snapshot.sha256) mismatched.push({ index, file });
+    if (sha256Hex(bytes) !== e.snapshot.sha256) mismatched.push({ index, file });
   }
   if (current) {
     const version = (JSON.parse(Buffer.from(current).toString('utf8')) as { signed: { version: number } }).signed.version;
     const index = entries.findIndex((e) => e.timestamp.version === version);
     checked++;
-    if (index < 0 || entries[index]!.timestamp.sha256 !== sha256(current)) mismatched.push({ index, file: 'timestamp.json' });
+    if (index < 0 || entries[index]!.timestamp.sha256 !== sha256Hex(current)) mismatched.push({ index, file: 'timestamp.json' });
   }
   return {
     origin: cp.origin,

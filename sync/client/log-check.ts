@@ -9,7 +9,7 @@
  * I/O goes through `get` (a path under `<server>/log/` → bytes, or null for 404); the caller
  * keeps the verified checkpoint (cache.ts) and passes it back as `previous`.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../shared/hash.js';
 import { KeyshareError } from '../../shared/errors.js';
 import { FetchCodes } from './errors.js';
 import { parseCheckpoint, type Checkpoint } from '../../shared/tlog/checkpoint.js';
@@ -105,7 +105,7 @@ export async function checkLog(input: LogCheckInput): Promise<LogCheckResult> {
 function timestampOf(bytes: Uint8Array): { version: number; sha256: string } {
   const version = (JSON.parse(Buffer.from(bytes).toString('utf8')) as { signed?: { version?: unknown } }).signed?.version;
   if (typeof version !== 'number') throw fail(FetchCodes.NOT_LOGGED, 'timestamp.json has no version');
-  return { version, sha256: createHash('sha256').update(bytes).digest('hex') };
+  return { version, sha256: sha256Hex(bytes) };
 }
 
 function entryVersion(data: Uint8Array): number | null {

@@ -4,7 +4,7 @@
  * TUF files the server still serves. The entry before it names the version it follows, so that
  * `keyshare diff --from <previous> --to VERSION` tells what the entry's version changed.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../shared/hash.js';
 import { KeyshareError } from '../../shared/errors.js';
 import { parseEntry, type LogEntry } from '../../shared/tlog/leaf.js';
 import { hashLeaf, inclusionProof, verifyInclusion } from '../../shared/tlog/merkle.js';
@@ -30,8 +30,6 @@ export interface LogShowReport {
 
 type ServedState = 'match' | 'differs' | 'not served';
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
 export async function showLogEntry(input: { get: LogGet; tuf: LogGet; key: NoteVerifier; version: number }): Promise<LogShowReport> {
   const note = await input.get('checkpoint');
   if (!note) throw new KeyshareError(FetchCodes.NOT_LOGGED, 'the server serves no transparency log checkpoint');
@@ -47,7 +45,7 @@ export async function showLogEntry(input: { get: LogGet; tuf: LogGet; key: NoteV
   const entry = parseEntry(found.data);
   const servedAs = async (file: string, digest: string): Promise<ServedState> => {
     const bytes = await input.tuf(file);
-    return !bytes ? 'not served' : sha256(bytes) === digest ? 'match' : 'differs';
+    return !bytes ? 'not served' : sha256Hex(bytes) === digest ? 'match' : 'differs';
   };
   return {
     origin: cp.origin,

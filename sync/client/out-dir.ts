@@ -12,7 +12,8 @@
  * An --out from a keyshare without manifests is replaced only when it holds nothing but files
  * this fetch writes again under the same names, so that nothing is lost that is not rewritten.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256Hex } from '../../shared/hash.js';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { KeyshareError } from '../../shared/errors.js';
@@ -38,13 +39,11 @@ function outInvalid(message: string): KeyshareError {
   return new KeyshareError(FetchCodes.OUT_INVALID, message);
 }
 
-const sha256 = (content: string | Uint8Array) => createHash('sha256').update(content).digest('hex');
-
 /** The manifest of `files`, as written beside them. */
 export function outManifest(files: readonly OutputFile[]): OutManifest {
   return {
     mediaType: MANIFEST_MEDIA_TYPE,
-    files: files.map((f) => ({ path: f.path, sha256: sha256(f.content) })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    files: files.map((f) => ({ path: f.path, sha256: sha256Hex(f.content) })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
   };
 }
 
@@ -122,7 +121,7 @@ export function checkOutDir(out: string, writing: readonly string[] = []): Map<s
     const foreign = entries.filter((e) => e.path !== MANIFEST && (e.kind === 'other' || !ours.has(e.path) || (e.kind === 'file' && !manifest.has(e.path)))).map((e) => e.path);
     if (foreign.length > 0) throw refuse(out, foreign, `${foreign.length === 1 ? 'is' : 'are'} not in ${MANIFEST}: keyshare fetch did not write ${foreign.length === 1 ? 'it' : 'them'}`);
     const changed = entries
-      .filter((e) => e.kind === 'file' && e.path !== MANIFEST && sha256(readFileSync(join(out, ...e.path.split('/')))) !== manifest.get(e.path))
+      .filter((e) => e.kind === 'file' && e.path !== MANIFEST && sha256Hex(readFileSync(join(out, ...e.path.split('/')))) !== manifest.get(e.path))
       .map((e) => e.path);
     if (changed.length > 0) throw refuse(out, changed, `${changed.length === 1 ? 'was' : 'were'} changed since keyshare fetch wrote ${changed.length === 1 ? 'it' : 'them'}`);
     return manifest;
@@ -146,7 +145,7 @@ export function checkOutDir(out: string, writing: readonly string[] = []): Map<s
 function holdsAlready(out: string, manifest: Map<string, string> | null, files: readonly OutputFile[]): boolean {
   if (!manifest || manifest.size !== files.length) return false;
   return files.every(
-    (f) => manifest.get(f.path) === sha256(f.content) && (lstatSync(join(out, ...f.path.split('/'))).mode & 0o777) === (f.mode ?? 0o644),
+    (f) => manifest.get(f.path) === sha256Hex(f.content) && (lstatSync(join(out, ...f.path.split('/'))).mode & 0o777) === (f.mode ?? 0o644),
   );
 }
 

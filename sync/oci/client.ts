@@ -10,7 +10,7 @@
  * TLS is verified (the system CAs, or `ca`); `insecure` means plain HTTP and is refused for
  * any host but loopback. Every read from the registry is capped before it is parsed.
  */
-import { createHash } from 'node:crypto';
+import { sha256Digest, sha256Stream } from '../../shared/hash.js';
 import { closeSync, createWriteStream, openSync, readSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -43,7 +43,7 @@ const MAX_TAG_PAGES = 10;
 const ACCEPT = [OCI_MANIFEST_MEDIA_TYPE, 'application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.docker.distribution.manifest.list.v2+json'].join(', ');
 const TLS_ERRORS = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|EPROTO$)/;
 
-export const sha256Digest = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+export { sha256Digest };
 
 type Headers = Record<string, string | number>;
 
@@ -308,7 +308,7 @@ export class RegistryClient {
       res.destroy();
       throw ociError(OciCodes.OCI_DIGEST_MISMATCH, `the registry sends ${length} bytes for blob ${desc.digest}, whose descriptor says ${desc.size}`);
     }
-    const hash = createHash('sha256');
+    const hash = sha256Stream();
     let received = 0;
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {

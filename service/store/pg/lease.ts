@@ -14,7 +14,7 @@
  * is the metadata table's primary key, so two publishers at once can never store two different
  * versions with the same number.
  */
-import { createHash } from 'node:crypto';
+import { sha256Bytes } from '../../../shared/hash.js';
 import pg from 'pg';
 
 export interface LeaseOptions {
@@ -35,7 +35,7 @@ export interface LeaseOptions {
 
 /** A signed 64-bit advisory lock key from a name (the first 8 bytes of its SHA-256). */
 export function advisoryKey(name: string): string {
-  return createHash('sha256').update(name).digest().readBigInt64BE(0).toString();
+  return sha256Bytes(name).readBigInt64BE(0).toString();
 }
 
 export class PublisherLease {
