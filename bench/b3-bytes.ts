@@ -10,7 +10,8 @@
  * the bytes of one snapshot entry (e_s), one bin entry (e_t) and one index-shard entry (e_i),
  * and models a change at 2^b bins: snapshot ≈ (2^b + old bins) · e_s, plus two bins and a shard
  * of N / 2^b entries each, plus what does not depend on b (the document, the timestamp, the
- * files' envelopes), and two designs that would change the contract's shards.
+ * files' envelopes); and other layouts: two that would change the contract's shards, and
+ * one that keeps it (the shards listed in hashed bins of their own).
  */
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,6 +78,13 @@ try {
   const least = (f: (bits: number) => number) => kib(Math.min(...[bitsNow - 1, bitsNow, bitsNow + 1].map(f)));
   console.log(`one bin per change, the shard hashed into its documents' bin: ${least((b) => model(b, 1, eT + eI, shardHeader))}`);
   console.log(`one bin per change, versions in the bins (custom, about 24 B a target), no shard files: ${least((b) => model(b, 1, eT + 24, 0))}`);
+  // Within the contract (it names target paths, not roles): the shards in a small set of hashed
+  // bins of their own, under a role delegating `index/*` before "trust".
+  const shardEntry = bins.map((b) => Object.entries(signed(b).signed.targets).find(([p]) => p.startsWith('index/'))).find((e) => e !== undefined);
+  const eX = shardEntry ? JSON.stringify({ [shardEntry[0]]: shardEntry[1] }).length - 1 : eT;
+  const shardBins = (m: number) => (2 ** m + 1) * snapshot.each + (currentBins / 2 ** m) * eX + bin[0]!.envelope;
+  const bestShardBins = Math.min(...Array.from({ length: bitsNow + 1 }, (_, m) => shardBins(m)));
+  console.log(`the shards in their own hashed bins (${eX} B an entry), best count: ${kib(model(bitsNow, 1, eT + eI, shardHeader) + bestShardBins)}`);
 } finally {
   await instance.close();
 }
