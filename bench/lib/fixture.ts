@@ -58,6 +58,8 @@ export interface SingleChange {
   documentsChanged: number;
   /** The snapshot's bytes: the one thing a change writes that grows with the number of bins (issue 17). */
   snapshotBytes: number;
+  /** The bytes of each role signed, by role name; the rest of bytesWritten is target files. */
+  roleBytes: Record<string, number>;
   ms: number;
 }
 
@@ -70,8 +72,8 @@ export async function singleChange(dataDir: string, scope: string): Promise<Sing
     const ms = performance.now() - t0;
     const p: PublishResult | null = r.published;
     if (!p) throw new Error('the revocation published nothing');
-    const snapshotBytes = instance.publisher.latestMetadata('snapshot')!.bytes.length;
-    return { rolesSigned: p.rolesSigned, bytesWritten: p.bytesWritten, documentsChanged: p.documentsChanged, snapshotBytes, ms };
+    const roleBytes = Object.fromEntries(p.rolesSigned.map((role) => [role, instance.publisher.latestMetadata(role)!.bytes.length]));
+    return { rolesSigned: p.rolesSigned, bytesWritten: p.bytesWritten, documentsChanged: p.documentsChanged, snapshotBytes: roleBytes.snapshot!, roleBytes, ms };
   } finally {
     await instance.close();
   }
