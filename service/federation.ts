@@ -2,7 +2,7 @@
  * The port through which the service reaches upstream federation (issue 22, "Break the cycle"):
  * the service defines what it needs here, service/federation/upstream implements it (UpstreamManager), and
  * the composition root (service/composition.ts) hands the implementation to the HTTP app.
- * Nothing else in service/ imports sync/ (test/architecture/imports.test.ts).
+ * Nothing else in service/ imports service/federation/ or sync/ (test/architecture/imports.test.ts).
  */
 import type { OriginExpiryStatus } from './domain/origin-expiry.js';
 

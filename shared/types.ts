@@ -112,6 +112,6 @@ export interface TrustDocument {
    * that clients can pre-seed caches keyed by a certificate's CRL distribution point.
    */
   crls: { issuer: string; target: string; urls?: string[] }[];
-  /** A federated scope: the upstreams it comes from (service/federation/upstream/source.ts). Absent for a local scope. */
+  /** A federated scope: the upstreams it comes from (service/federation/source.ts). Absent for a local scope. */
   source?: string;
 }

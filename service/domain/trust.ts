@@ -167,7 +167,7 @@ export function effectiveTrust(inputs: TrustInputs): TrustContent {
         const url = inputs.crlUrls?.get(a.id);
         return { issuer: a.id, target: crlTargetPath(a.id), ...(url ? { urls: [url] } : {}) };
       }),
-    // A federated scope names where it comes from (service/federation/upstream/source.ts), so that a
+    // A federated scope names where it comes from (service/federation/source.ts), so that a
     // downstream can recognise its own trust coming back round a loop.
     ...(inputs.scope.source ? { source: inputs.scope.source } : {}),
   };

@@ -18,7 +18,7 @@ import { PARSE_TIME_LIMIT_MS, warmParsePool } from '../../service/crypto/untrust
 import { createHash, createPublicKey } from 'node:crypto';
 import { parseCertificateChain } from '../../service/crypto/index.js';
 import { KeyshareError } from '../../service/errors.js';
-import { AnchorParser } from '../../service/federation/upstream/federate.js';
+import { AnchorParser } from '../../service/federation/federate.js';
 import { cleanupTempDirs, scopePath, startTestService, type TestService } from '../support/service.js';
 
 let service: TestService;

@@ -3,7 +3,7 @@
  * intermediate CA and its CRL exports; an air-gapped site imports with `keyshare bundle import`
  * while it runs, and its own clients' `keyshare fetch --format pem` output lets
  * `openssl verify -crl_check` reject the revoked leaf. The CRL goes through the checks of
- * `crl add` (service/federation/upstream/carry-crls.ts, shared with online upstreams): the newest CRL number
+ * `crl add` (service/federation/carry-crls.ts, shared with online upstreams): the newest CRL number
  * wins (RFC 5280 5.2.3), a refused CRL is reported while the rest of the import lands, and a
  * store failure leaves none of the import. Waits are bounded polls, never timing assertions.
  */

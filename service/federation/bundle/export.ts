@@ -39,11 +39,11 @@ import { createWriteStream, mkdtempSync, readFileSync, renameSync, rmSync, statS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { MetaFile, Metadata, MetadataKind, Targets } from '@tufjs/models';
+import { MetaFile, MetadataKind } from '@tufjs/models';
 import { Header, Pack, ReadEntry } from 'tar';
 import { parseScope, scopeContains } from '../../domain/scope.js';
 import { scopeOfTrustPath } from '../../domain/trust-index.js';
-import { signSnapshotAndTimestamp, signedRecord } from '../../repo/writer.js';
+import { reissuedRecord, signSnapshotAndTimestamp } from '../../repo/writer.js';
 import { attachLog } from '../../tlog/log.js';
 import { KeyshareError, Codes, isKeyshareError } from '../../errors.js';
 import { isInitialized } from '../../instance.js';
@@ -212,7 +212,10 @@ async function prepare(store: Store, options: ExportOptions, validFor: number, f
     const tenant = tenantOfRole(role);
     const signer = tenant === null ? signers.targets : tenantSigners().get(tenant);
     if (signer && Date.parse(rec.expires) < Date.parse(bundleExpires)) {
-      const next = await resignTargetsRole(rec, bundleExpires, signer);
+      // The same role, content unchanged, as the next version with a later expiry, through the one
+      // metadata writer. The trust role and the hashed bins are delegated to the targets key
+      // (Publisher.bootstrap), a tenant's role and bins to the tenant's key.
+      const next = await reissuedRecord(rec.role, parseMetadata(MetadataKind.Targets, rec.bytes).signed, { version: rec.version + 1, expires: bundleExpires }, signer);
       resigned.push(next);
       roleRecords.set(role, next);
     } else {
@@ -361,15 +364,6 @@ async function baseOf(store: Store, since: Since, origin: string, currentTimesta
   if (!snapshot) throw gone('the snapshot');
   const meta = new Map(Object.entries(parseMetadata(MetadataKind.Snapshot, snapshot.bytes).signed.meta).map(([file, m]) => [file.replace(/\.json$/, ''), m.version]));
   return { timestamp: since.timestamp, snapshot: snapshotVersion, meta };
-}
-
-/** The same role, content unchanged, as the next version with a later expiry. */
-async function resignTargetsRole(rec: MetadataRecord, expires: string, signer: Signer): Promise<MetadataRecord> {
-  const signed = (JSON.parse(rec.bytes.toString('utf8')) as { signed: Record<string, unknown> }).signed;
-  const md = new Metadata(Targets.fromJSON({ ...signed, version: rec.version + 1, expires } as never));
-  // The trust role and the hashed bins are delegated to the targets key (Publisher.bootstrap),
-  // a tenant's role and bins to the tenant's key.
-  return signedRecord(rec.role, md, signer);
 }
 
 /** Streams the archive to `<out>.partial-*`, then renames it: no half-written bundle under the real name. */

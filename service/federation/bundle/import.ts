@@ -6,10 +6,10 @@
  * the last one from the same origin, and only then writes:
  *
  *  - the imported scopes, with their anchors and revocations, `source = bundle:<origin>`
- *    (service/federation/upstream/federate.ts, shared with online upstreams); the publisher republishes
+ *    (service/federation/federate.ts, shared with online upstreams); the publisher republishes
  *    them under this service's own root;
  *  - the CRLs the documents list for the CA anchors imported, read from the bundle's verified
- *    targets and stored with the checks of `crl add` (service/federation/upstream/carry-crls.ts, shared with
+ *    targets and stored with the checks of `crl add` (service/federation/carry-crls.ts, shared with
  *    online upstreams): the newest CRL of a CA wins (RFC 5280 5.2.3); a refused one (ROLLBACK,
  *    CRL_EXPIRED, ...) is left out and reported in `crlErrors` while the rest lands;
  *  - the origin as an upstream row named `<origin>` (url `bundle:<origin>`, mode `mirror`,
@@ -41,22 +41,10 @@ import { MetadataKind } from '@tufjs/models';
 import { openStore, type Store } from '../../store/index.js';
 import { BundleCodes, bundleError } from '../../../sync/bundle/errors.js';
 import { DEFAULT_LIMITS, extractBundle, type ExtractLimits } from '../../../sync/bundle/extract.js';
-import {
-  AnchorParser,
-  addRevocations,
-  applyFederation,
-  contributionsFromStore,
-  federateDocument,
-  fromContributions,
-  parseIndex,
-  planFromStore,
-  toContributions,
-  type Contributions,
-  type FederatedScope,
-} from '../upstream/federate.js';
-import { carryCrls, crlProblem, federatedCrls, type CrlListing, type CrlRefusal } from '../upstream/carry-crls.js';
-import { selfIdentity } from '../upstream/identity.js';
-import { bundleHop } from '../upstream/source.js';
+import { contributionsFromStore, documentReader, federateOrigin, fromContributions, parseIndex, toContributions, type Contributions, type FederatedScope } from '../federate.js';
+import { crlProblem, federatedCrls, type CrlListing, type CrlRefusal } from '../carry-crls.js';
+import { selfIdentity } from '../identity.js';
+import { bundleHop } from '../source.js';
 import { BUNDLE_JSON, SOURCE_PREFIX, TUF_DIR, parseManifest, type BundleManifest } from '../../../sync/bundle/format.js';
 import { verifyBundle, type VerifiedBundle } from '../../../sync/bundle/verify.js';
 import { checkBundleLog, type KeptLog } from './log-proof.js';
@@ -111,7 +99,7 @@ export interface BundleState {
   expires: string;
   importedAt: string;
   scopes: string[];
-  /** What this origin brings to federated scopes (service/federation/upstream/federate.ts); absent before it was kept. */
+  /** What this origin brings to federated scopes (service/federation/federate.ts); absent before it was kept. */
   federated?: Contributions;
   /** Issue 23: the origin's log key, pinned at the first bundle that had a log, and the newest checkpoint verified. */
   log?: KeptLog;
@@ -302,7 +290,7 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
   for (const t of v.targets) {
     if (t.path.startsWith('trust/') && !indexPaths.has(t.path)) throw bundleError(BundleCodes.BUNDLE_INVALID, `${t.path} is not in the origin's index.json`);
   }
-  const federation = { hop: bundleHop(origin), self: await selfIdentity(store), parser: new AnchorParser(invalid), invalid };
+  const readDocument = documentReader({ hop: bundleHop(origin), self: await selfIdentity(store), invalid });
   // What this origin brought before (the scopes a --scopes bundle does not carry keep it).
   const before = prev?.federated ? fromContributions(prev.federated) : await contributionsFromStore(store, source);
   const wanted = new Map<string, FederatedScope>();
@@ -318,7 +306,7 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
     }
     // null: this site's own trust, come back through the origin (a loop): not imported again.
     const bytes = readFileSync(t.file);
-    const f = await federateDocument(path, bytes, federation);
+    const f = await readDocument(path, bytes);
     if (f) {
       wanted.set(scope, f);
       mine.set(scope, f);
@@ -326,7 +314,7 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
     }
   }
 
-  // A scope defined locally here is never taken over by an origin (service/federation/upstream/federate.ts).
+  // A scope defined locally here is never taken over by an origin (service/federation/federate.ts).
   const existing = new Map((await store.listScopes()).map((s) => [s.scope, s]));
   const conflicts = [...wanted.keys()].filter((s) => existing.has(s) && existing.get(s)!.source == null);
   if (conflicts.length > 0) {
@@ -369,16 +357,12 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
   // Everything verified and planned: one transaction, all of it or nothing. Another origin or
   // upstream defining the same scope is merged with this one, never overwritten.
   await store.transaction(async () => {
-    const plan = await planFromStore(store, { owner: source, scopes: mine });
-    await applyFederation(store, plan, now);
     // Revocations only ever restrict: each document's are added at its scope, never removed.
-    const revoked = await addRevocations(store, wanted.values());
-    result.revocationsAdded = revoked.added;
     // Refused CRLs are reported, the rest lands; a store failure throws and nothing lands.
-    const carried = await carryCrls(store, crls, now);
+    const { plan, created, revoked, crls: carried } = await federateOrigin(store, { owner: source, scopes: mine, read: wanted.values(), crls }, now);
+    result.revocationsAdded = revoked.added;
     result.crlsUpdated = carried.updated;
     result.crlErrors = carried.errors;
-    const created = new Set(plan.createScopes.map((s) => s.scope));
     result.scopes.created = [...created];
     result.scopes.removed = plan.deleteScopes;
     const touched = new Set([...plan.touched, ...revoked.scopes]);

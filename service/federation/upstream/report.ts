@@ -17,7 +17,7 @@ import { summarizeClients, SUMMARY_VERSIONS, type ClientState, type ClientSummar
 import { guardFor, type AddressPolicy } from '../../net/outbound.js';
 import type { Store, UpstreamRecord } from '../../store/index.js';
 import { KEYSHARE_VERSION, sendReport } from '../../../sync/client/report.js';
-import { selfIdentity } from './identity.js';
+import { selfIdentity } from '../identity.js';
 import { upstreamState } from './sync.js';
 
 const tokenKey = (name: string) => `upstream.report-token.${name}`;

@@ -30,25 +30,14 @@ import { FetchCodes } from '../../../sync/client/errors.js';
 import { HttpFetcher } from '../../../sync/client/fetcher.js';
 import { upstreamBearer } from './token.js';
 import { guardFor, type AddressPolicy } from '../../net/outbound.js';
-import { carryCrls, crlProblem, federatedCrls, type CarriedCrl } from './carry-crls.js';
+import { crlProblem, federatedCrls, type CarriedCrl } from '../carry-crls.js';
 import { UpstreamCodes, toSyncError, upstreamError } from './errors.js';
-import {
-  AnchorParser,
-  addRevocations,
-  applyFederation,
-  federateDocument,
-  fromContributions,
-  ownerOfRow,
-  planFromStore,
-  toContributions,
-  type Contributions,
-  type FederatedScope,
-} from './federate.js';
-import { selfIdentity, verifyRootChain } from './identity.js';
+import { documentReader, federateOrigin, fromContributions, ownerOfRow, toContributions, type Contributions, type FederatedScope } from '../federate.js';
+import { selfIdentity, verifyRootChain } from '../identity.js';
 import type { SyncOutcome } from '../../federation.js';
 
 export type { SyncOutcome } from '../../federation.js';
-import { BUNDLE_PREFIX, upstreamHop } from './source.js';
+import { BUNDLE_PREFIX, upstreamHop } from '../source.js';
 import type { RegistryOptions } from '../../../sync/oci/client.js';
 import { isOciRow, syncOciUpstream } from './oci.js';
 
@@ -213,12 +202,11 @@ async function read(deps: SyncDeps, row: UpstreamRecord, now: Date, limits: Sync
     if (unchanged && prev?.federated) scopes = fromContributions(prev.federated);
     else {
       const invalid = (message: string, cause?: unknown) => new KeyshareError(FetchCodes.METADATA_INVALID, message, { cause });
-      const parser = new AnchorParser(invalid);
-      const hop = upstreamHop(row.name, origin!);
+      const readDocument = documentReader({ hop: upstreamHop(row.name, origin!), self, invalid });
       scopes = new Map();
       for (const [path, bytes] of res.raw) {
         if (path === INDEX_TARGET) continue;
-        const f = await federateDocument(path, bytes, { hop, self, parser, invalid });
+        const f = await readDocument(path, bytes);
         // null: the whole scope is this service's own trust come back round a loop.
         if (f) scopes.set(f.scope.scope, f);
       }
@@ -250,11 +238,8 @@ async function commit(deps: SyncDeps, row: UpstreamRecord, f: Fetched, now: Date
     if (!current || current.createdAt !== row.createdAt) throw new KeyshareError(Codes.CONFLICT, `upstream ${row.name} was removed during the sync`);
     let conflicts: string[] = [];
     if (f.scopes) {
-      const plan = await planFromStore(store, { owner, scopes: f.scopes });
-      await applyFederation(store, plan, now);
-      conflicts = plan.conflicts.filter((c) => c.owners.includes(owner)).map((c) => c.scope);
-      const revoked = await addRevocations(store, f.scopes.values(), new Set(conflicts));
-      const created = new Set(plan.createScopes.map((s) => s.scope));
+      const { plan, created, revoked, crls, ...step } = await federateOrigin(store, { owner, scopes: f.scopes, crls: f.crls ?? new Map() }, now);
+      conflicts = step.conflicts;
       outcome.scopes = {
         created: [...created],
         updated: [...new Set([...plan.touched, ...revoked.scopes])].filter((s) => !created.has(s) && !plan.deleteScopes.includes(s)).sort(),
@@ -262,7 +247,6 @@ async function commit(deps: SyncDeps, row: UpstreamRecord, f: Fetched, now: Date
         conflicts,
       };
       outcome.revocationsAdded = revoked.added;
-      const crls = await carryCrls(store, f.crls ?? new Map(), now, new Set(conflicts));
       outcome.crlsUpdated = crls.updated;
       outcome.crlErrors = crls.errors;
       outcome.changed = plan.touched.size > 0 || revoked.added > 0 || crls.updated.length > 0;

@@ -41,7 +41,7 @@ export class PgTrust implements TrustRecords {
   async updateScope(rec: ScopeRecord): Promise<void> {
     await this.#updateScopeRow(rec.scope, { inherit: rec.inherit, level: rec.level });
   }
-  /** A federated scope's definition from its upstreams (service/federation/upstream/federate.ts): inherit, level and source. */
+  /** A federated scope's definition from its upstreams (service/federation/federate.ts): inherit, level and source. */
   async updateFederatedScope(rec: ScopeRecord): Promise<void> {
     await this.#updateScopeRow(rec.scope, { inherit: rec.inherit, level: rec.level, source: rec.source ?? null });
   }

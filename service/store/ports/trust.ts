@@ -15,7 +15,7 @@ export interface TrustRecords {
   /** SCOPE_EXISTS when it is. */
   createScope(rec: ScopeRecord, now: Date): Promise<void>;
   updateScope(rec: ScopeRecord): Promise<void>;
-  /** A federated scope's definition from its upstreams (service/federation/upstream/federate.ts): inherit, level and source. */
+  /** A federated scope's definition from its upstreams (service/federation/federate.ts): inherit, level and source. */
   updateFederatedScope(rec: ScopeRecord): Promise<void>;
   deleteScope(scope: string): Promise<void>;
 

@@ -36,7 +36,7 @@ export class SqliteTrust implements TrustRecords {
       this.c.markChanged({ of: 'scope', scope: rec.scope });
     });
   }
-  /** A federated scope's definition from its upstreams (service/federation/upstream/federate.ts): inherit, level and source. */
+  /** A federated scope's definition from its upstreams (service/federation/federate.ts): inherit, level and source. */
   updateFederatedScope(rec: ScopeRecord): Promise<void> {
     return this.c.write(() => {
       this.c.requireScopeSync(rec.scope);

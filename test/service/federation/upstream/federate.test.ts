@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AnchorRecord, ScopeRecord } from '../../../../service/domain/types.js';
-import { planFederation, type FederatedScope } from '../../../../service/federation/upstream/federate.js';
-import { MAX_HOPS, MAX_PATHS, extendSource, mergeSources, ownersOf, splitSource, upstreamHop } from '../../../../service/federation/upstream/source.js';
+import { planFederation, type FederatedScope } from '../../../../service/federation/federate.js';
+import { MAX_HOPS, MAX_PATHS, extendSource, mergeSources, ownersOf, splitSource, upstreamHop } from '../../../../service/federation/source.js';
 
 const O = (c: string) => c.repeat(32);
 const SELF = O('a');

@@ -11,13 +11,13 @@
  *    CRL_EXPIRED, wrong issuer, ...) is reported and left out while the rest lands; anything
  *    else (the store failing) is thrown, so the caller's whole transaction rolls back.
  */
-import { storeCrl } from '../../crl/store-crl.js';
-import { CA_ANCHOR_TYPES } from '../../domain/crl.js';
-import { isKeyshareError } from '../../errors.js';
-import type { Store } from '../../store/index.js';
-import type { CrlRefusal } from '../../federation.js';
+import { storeCrl } from '../crl/store-crl.js';
+import { CA_ANCHOR_TYPES } from '../domain/crl.js';
+import { isKeyshareError } from '../errors.js';
+import type { Store } from '../store/index.js';
+import type { CrlRefusal } from '../federation.js';
 
-export type { CrlRefusal } from '../../federation.js';
+export type { CrlRefusal } from '../federation.js';
 import type { FederatedScope } from './federate.js';
 
 /** A CRL to carry: its verified DER and the scopes whose documents list it. */

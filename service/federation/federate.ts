@@ -23,10 +23,10 @@
  * Revocations only ever restrict and are never removed by federation: each document's
  * revocations are added (idempotently) at its scope, so a local revocation always wins.
  */
-import { checkCertificateKey, parsePgpPublicKey, parsePublicKey } from '../../crypto/index.js';
-import { parseUntrustedCertificate } from '../../crypto/untrusted.js';
-import { normalizeIdentities, shortId } from '../../domain/anchor.js';
-import { parseScope, trustTargetPath } from '../../domain/scope.js';
+import { checkCertificateKey, parsePgpPublicKey, parsePublicKey } from '../crypto/index.js';
+import { parseUntrustedCertificate } from '../crypto/untrusted.js';
+import { normalizeIdentities, shortId } from '../domain/anchor.js';
+import { parseScope, trustTargetPath } from '../domain/scope.js';
 import {
   LEVELS,
   REVOCATION_REASONS,
@@ -35,11 +35,13 @@ import {
   type Level,
   type RevocationReason,
   type ScopeRecord,
-} from '../../domain/types.js';
-import { INDEX_TARGET, IndexFormatError, parseIndexHeader, parseShard, type IndexEntry } from '../../domain/trust-index.js';
-import { Codes, KeyshareError, isKeyshareError } from '../../errors.js';
-import type { RevocationInput, Store } from '../../store/index.js';
+} from '../domain/types.js';
+import { INDEX_TARGET, IndexFormatError, parseIndexHeader, parseShard, type IndexEntry } from '../domain/trust-index.js';
+import { Codes, KeyshareError, isKeyshareError } from '../errors.js';
+import type { RevocationInput, Store } from '../store/index.js';
 import { BUNDLE_PREFIX, UPSTREAM_PREFIX, extendSource, mergeSources, ownersOf } from './source.js';
+import { carryCrls, type CarriedCrl } from './carry-crls.js';
+import type { CrlRefusal } from '../federation.js';
 
 export interface FederatedScope {
   scope: ScopeRecord;
@@ -467,4 +469,51 @@ export async function addRevocations(
     }
   }
   return out;
+}
+
+/**
+ * Step 1 for one origin (an upstream's sync, a bundle's import): reads its verified trust
+ * documents one by one into the scopes it brings. A document that is this service's own trust
+ * come back round a loop brings none (null).
+ */
+export function documentReader(o: Omit<FederateOptions, 'parser'>): (path: string, bytes: Buffer) => Promise<FederatedScope | null> {
+  const options: FederateOptions = { ...o, parser: new AnchorParser(o.invalid) };
+  return (path, bytes) => federateDocument(path, bytes, options);
+}
+
+/** What one origin brings, read and verified: the input of federateOrigin. */
+export interface OriginTrust {
+  /** `upstream:<name>` or `bundle:<origin>` (source.ts). */
+  owner: string;
+  /** Every scope the origin brings now (a bundle's scopes it does not carry keep what they brought before). */
+  scopes: ReadonlyMap<string, FederatedScope>;
+  /** The documents read this time, whose revocations are added (default: every scope). */
+  read?: Iterable<FederatedScope>;
+  /** The CRLs its documents list (carry-crls.ts federatedCrls). */
+  crls: ReadonlyMap<string, CarriedCrl>;
+}
+
+export interface OriginFederated {
+  plan: FederationPlan;
+  /** The origin's scopes that are defined locally here: left out, with their revocations and CRLs. */
+  conflicts: string[];
+  created: Set<string>;
+  revoked: { added: number; scopes: Set<string> };
+  crls: { updated: string[]; errors: CrlRefusal[] };
+}
+
+/**
+ * Steps 3 and 4 for one origin, inside the caller's transaction: merges what it brings with
+ * every other owner's, writes the differences, adds its revocations and stores its CRLs (a
+ * refused CRL is reported; the rest lands). The one federation step of an upstream's sync
+ * (upstream/sync.ts) and a bundle's import (bundle/import.ts).
+ */
+export async function federateOrigin(store: Store, t: OriginTrust, now: Date): Promise<OriginFederated> {
+  const plan = await planFromStore(store, { owner: t.owner, scopes: t.scopes });
+  await applyFederation(store, plan, now);
+  const conflicts = plan.conflicts.filter((c) => c.owners.includes(t.owner)).map((c) => c.scope);
+  const skip = new Set(conflicts);
+  const revoked = await addRevocations(store, t.read ?? t.scopes.values(), skip);
+  const crls = await carryCrls(store, t.crls, now, skip);
+  return { plan, conflicts, created: new Set(plan.createScopes.map((s) => s.scope)), revoked, crls };
 }

@@ -15,7 +15,7 @@
  * at most MAX_HOPS long and an item keeps at most MAX_PATHS of them, so a loop or a long chain
  * of services cannot grow a document without bound.
  */
-import { ORIGIN_PATTERN } from '../../../sync/bundle/format.js';
+import { ORIGIN_PATTERN } from '../../sync/bundle/format.js';
 
 export const MAX_HOPS = 8;
 export const MAX_PATHS = 8;

@@ -10,12 +10,12 @@
  */
 import { canonicalize } from '@tufjs/canonical-json';
 import { Metadata, MetadataKind, type Root } from '@tufjs/models';
-import { KeyshareError } from '../../errors.js';
-import type { Store } from '../../store/index.js';
-import { FetchCodes } from '../../../sync/client/errors.js';
-import { MAX_ROOT_BYTES } from '../../../sync/client/cache.js';
-import { originOf } from '../../../sync/bundle/format.js';
-import { UpstreamCodes } from './errors.js';
+import { KeyshareError } from '../errors.js';
+import type { Store } from '../store/index.js';
+import { FetchCodes } from '../../sync/client/errors.js';
+import { MAX_ROOT_BYTES } from '../../sync/client/cache.js';
+import { originOf } from '../../sync/bundle/format.js';
+import { UpstreamCodes } from './upstream/errors.js';
 
 /** The most root versions a chain may have (tuf-js's maxRootRotations). */
 export const MAX_ROOT_VERSIONS = 256;
