@@ -11,10 +11,7 @@ import { ROOT, sourceFiles } from '../support/source-files.js';
 const OWN_SHA256 = /\b(?:createHash|hash)\(\s*['"`]sha256['"`]/i;
 
 /** Files that may still hash for themselves, each with its reason. */
-const EXCEPTIONS: Record<string, string> = {
-  // Moving to service/federation/bundle/ on another branch (f22); it streams a file: fold it into sha256Stream there.
-  'bundle/registry.ts': 'sync/bundle is being moved to service/federation/ on a parallel branch',
-};
+const EXCEPTIONS: Record<string, string> = {};
 const excepted = (f: string) => Object.keys(EXCEPTIONS).some((suffix) => f.endsWith(`/${suffix}`));
 
 describe('sha256', () => {

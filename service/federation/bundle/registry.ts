@@ -13,11 +13,11 @@
  *    download (BUNDLE_GAP); else pull into a scratch dir, then the file import (import.ts):
  *    verification first, ROLLBACK / EXPIRED_METADATA / BUNDLE_GAP refusals, one transaction.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { KeyshareError, Codes } from '../../errors.js';
+import { sha256Stream } from '../../../shared/hash.js';
 import { bundleManifest, EMPTY_CONFIG, EMPTY_CONFIG_BYTES, parseBundleManifest, Annotations } from '../../../sync/oci/artifact.js';
 import { RegistryClient, type RegistryOptions } from '../../../sync/oci/client.js';
 import { formatOciReference, parseOciReference, type OciReference } from '../../../sync/oci/reference.js';
@@ -57,7 +57,7 @@ function pushRef(ref: string): OciReference {
 }
 
 async function fileDigest(file: string): Promise<string> {
-  const hash = createHash('sha256');
+  const hash = sha256Stream();
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return `sha256:${hash.digest('hex')}`;
 }
