@@ -136,6 +136,29 @@ module.exports = process.env.DEBUG ? requireBeside('tuf-js', 'debug') : Object.a
   },
 };
 
+/**
+ * @tufjs/models (pinned, 4.1.1) imports each hex ed25519 key of the metadata as a DER SPKI,
+ * which OpenSSL 3 parses through its decoder search: about 0.3 ms a key, ten keys a cold fetch
+ * (issue 25). The same 32 bytes as a JWK take Node's raw-key import, a quarter of that; the
+ * key and every signature check on it are unchanged. The build stops if the code changed.
+ */
+const ED25519_DER = `key = crypto_1.default.createPublicKey({
+            key: ed25519.hexToDER(keyInfo.keyVal),
+            format: 'der',
+            type: 'spki',
+        });`;
+const ED25519_JWK = "key = crypto_1.default.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(keyInfo.keyVal, 'hex').toString('base64url') }, format: 'jwk' });";
+const ed25519AsJwk = {
+  name: 'ed25519-as-jwk',
+  setup(b) {
+    b.onLoad({ filter: /@tufjs[\\/]models[\\/]dist[\\/]utils[\\/]key\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes(ED25519_DER)) throw new Error(`${args.path}: the ed25519 key import changed; update scripts/bundle.mjs ed25519AsJwk`);
+      return { contents: source.replace(ED25519_DER, ED25519_JWK), loader: 'js' };
+    });
+  },
+};
+
 /** The commands bundled on their own (cli/single/<command>.ts → <command>.cjs). */
 const SINGLE = ['fetch', 'anchor'];
 
@@ -157,7 +180,7 @@ await build({
   target: 'node20',
   external: ['better-sqlite3', 'pkcs11js', 'pg-native', 'openpgp', 'yaml', '@peculiar/*', 'asn1js', 'reflect-metadata', 'tsyringe'],
   define: { 'import.meta.url': '__keyshareImportMetaUrl' },
-  plugins: [lazyModules, quietDebug, builtinsImportedByRequire],
+  plugins: [lazyModules, quietDebug, ed25519AsJwk, builtinsImportedByRequire],
   // requireBeside: a package left in node_modules, resolved as the package that uses it would.
   banner: {
     js: [

@@ -29,7 +29,6 @@ export const isKeyName = (name: string) => name.length > 0 && !/[\s+]/u.test(nam
 
 const hex8 = (n: number) => n.toString(16).padStart(8, '0');
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
-const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
 
 /** A verifier for one name and key: Ed25519 unless `type` says otherwise (witness cosignatures, 0x04). */
 export interface NoteVerifier {
@@ -82,7 +81,9 @@ export function formatKeyText(name: string, type: number, publicKey: Uint8Array,
 
 export function ed25519PublicKey(raw: Uint8Array): KeyObject {
   if (raw.length !== 32) throw new NoteError('an Ed25519 public key is 32 bytes');
-  return createPublicKey({ key: Buffer.concat([SPKI_ED25519, raw]), format: 'der', type: 'spki' });
+  // As a JWK: Node imports the raw key directly, where a DER SPKI goes through OpenSSL 3's
+  // decoder search (a few times slower; issue 25, a fetch's start).
+  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
 }
 
 export function ed25519Verifier(name: string, publicKey: Uint8Array): NoteVerifier {
