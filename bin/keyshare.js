@@ -56,9 +56,22 @@ function builtAnswer(args) {
   }
 }
 
+/** Writes the answer with write(2), as cli/output.ts does; a reader that closed early (EPIPE) ends it quietly. */
+function printAnswer(text) {
+  const { writeSync } = require('node:fs');
+  const bytes = Buffer.from(text);
+  let at = 0;
+  try {
+    while (at < bytes.length) at += writeSync(1, bytes, at);
+  } catch (e) {
+    if (e.code === 'EAGAIN') process.stdout.write(bytes.subarray(at)); // a non-blocking pipe: the stream waits for it
+    else if (e.code !== 'EPIPE') throw e;
+  }
+}
+
 const answer = builtAnswer(process.argv.slice(2));
 if (answer !== null) {
-  process.stdout.write(answer);
+  printAnswer(answer);
 } else if (single && mtime(single) >= 0) {
   requireCached(join(__dirname, single)); // runs the command line, as cli/main.ts does
 } else {

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { VERSION } from './version.js';
 import { exitWith } from './exit.js';
+import { writeStdout } from './output.js';
 
 /** `keyshare --help` as commander renders it at 80 columns (written by scripts/bundle.mjs). */
 const STATIC_HELP_FILE = 'keyshare-help.txt';
@@ -41,7 +42,7 @@ export async function buildProgram(command?: string): Promise<Command> {
 export async function main(argv: string[]): Promise<number> {
   const answer = fastAnswer(argv.slice(2));
   if (answer !== null) {
-    process.stdout.write(answer);
+    writeStdout(answer);
     return 0;
   }
   return (await import('./program.js')).main(argv);

@@ -13,6 +13,10 @@ export function print(json: boolean | undefined, data: unknown, human: () => str
 
 /** Set once stdout would block: what follows goes through process.stdout, in order. */
 let streamed = false;
+/** Set once the reader closed stdout (EPIPE, `keyshare ... | head`): the rest is not wanted. */
+let closed = false;
+
+const isClosedPipe = (e: unknown) => (e as NodeJS.ErrnoException)?.code === 'EPIPE';
 
 /**
  * Writes `text` to stdout with write(2) itself, all of it before returning. process.stdout is a
@@ -22,6 +26,7 @@ let streamed = false;
  * process.stdout, which waits for it.
  */
 export function writeStdout(text: string): void {
+  if (closed) return;
   const bytes = Buffer.from(text);
   let at = 0;
   if (!streamed) {
@@ -29,8 +34,14 @@ export function writeStdout(text: string): void {
       while (at < bytes.length) at += writeSync(1, bytes, at);
       return;
     } catch (e) {
+      if (isClosedPipe(e)) return void (closed = true);
       if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
       streamed = true;
+      // A reader that leaves early is not a failure of the command (as `head` expects of any tool).
+      process.stdout.on('error', (err) => {
+        if (!isClosedPipe(err)) throw err;
+        closed = true;
+      });
     }
   }
   process.stdout.write(bytes.subarray(at));

@@ -9,6 +9,7 @@ import { isKeyshareError } from '../service/errors.js';
 import { addMissingExamples } from './help.js';
 import { CliCodes, fileSystemError } from './errors.js';
 import { VERSION } from './version.js';
+import { writeStdout } from './output.js';
 
 /** The program holding `commands`, with every command's --help ending in examples. */
 export function programOf(commands: Command[]): Command {
@@ -21,6 +22,8 @@ export function programOf(commands: Command[]): Command {
   addMissingExamples(program);
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();
+    // Help and --version go through the CLI's one stdout writer (a closed pipe ends output quietly).
+    cmd.configureOutput({ writeOut: writeStdout });
     cmd.commands.forEach(exitOverride);
   };
   exitOverride(program);

@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { AdminClient } from '../client.js';
 import { readInputFile } from '../files.js';
-import { print } from '../output.js';
+import { print, writeStdout } from '../output.js';
 import { adminOptions } from './admin-options.js';
 import { KeyshareError } from '../../service/errors.js';
 import type { CaView as CaViewBase } from '../../service/ca/service.js';
@@ -113,8 +113,8 @@ Examples:
     if (keyPem) writeNewSecret(o.generateKey, keyPem);
     if (o.out) writeFileSync(o.out, r.chain);
     if (o.json) print(true, r, () => '');
-    else if (o.out) process.stdout.write(`issued ${r.serial} to "${r.subject}" until ${r.notAfter}: ${o.out}${keyPem ? `, key ${o.generateKey}` : ''}\n`);
-    else process.stdout.write(r.chain);
+    else if (o.out) writeStdout(`issued ${r.serial} to "${r.subject}" until ${r.notAfter}: ${o.out}${keyPem ? `, key ${o.generateKey}` : ''}\n`);
+    else writeStdout(r.chain);
   });
   return cmd;
 }

@@ -1,5 +1,6 @@
 import { Argument, Command } from 'commander';
 import { SHELLS, completionScript, type Shell } from '../completion.js';
+import { writeStdout } from '../output.js';
 
 export function completionCommand(): Command {
   return new Command('completion')
@@ -19,6 +20,6 @@ export function completionCommand(): Command {
     .action((shell: Shell, _opts: unknown, cmd: Command) => {
       let root = cmd;
       while (root.parent) root = root.parent;
-      process.stdout.write(completionScript(root, shell));
+      writeStdout(completionScript(root, shell));
     });
 }

@@ -4,7 +4,7 @@ import type { FetchTrustResult } from '../../sync/client/index.js';
 import { KeyshareError } from '../../service/errors.js';
 import { FORMAT_NAMES, FormatCodes, type FormatName } from '../../sync/formats/types.js';
 import type { UnenforcedItem } from '../../sync/formats/enforce.js';
-import { print } from '../output.js';
+import { print, writeStdout } from '../output.js';
 import { readInputFile } from '../files.js';
 import { serverUrl } from '../settings.js';
 import { parseDuration } from '../../service/util/duration.js';
@@ -317,7 +317,7 @@ Examples:
         };
         const lines = () => [...summary(result, o.format, out, written.files.length), ...(seeded ? [seededLine(seeded)] : [])];
         // --watch --json: one object per line (JSON Lines), so that a reader can follow the stream.
-        if (watching && o.json) process.stdout.write(JSON.stringify(json) + '\n');
+        if (watching && o.json) writeStdout(JSON.stringify(json) + '\n');
         else print(o.json, json, lines);
         return { result, manifest, changed };
       };

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { AdminClient } from '../client.js';
 import { materialForApi, readInputFile } from '../files.js';
-import { print, publishedNote } from '../output.js';
+import { print, publishedNote, writeStdout } from '../output.js';
 import { adminOptions } from './admin-options.js';
 import { REVOCATION_REASONS } from '../../service/domain/types.js';
 import { KeyshareError } from '../../service/errors.js';
@@ -33,7 +33,7 @@ async function revokeWith(o: Record<string, any>, body: Record<string, unknown>,
     print(o.json, r, () => (r.plan ? dryRunLines(r.plan) : report(what, r)));
     return;
   }
-  if (!o.json) process.stdout.write(`${report(what, r)}\n`);
+  if (!o.json) writeStdout(`${report(what, r)}\n`);
   const v = r.revocation;
   const rollout = await waitRollout(client, v.kind === 'certificate' ? `${v.issuer}/${v.serial}` : (v.id ?? v.digest)!, percent, o.timeout);
   print(o.json, { ...r, rollout }, () => `rollout: ${rollout.holding} of ${rollout.clients} reporting clients (${rollout.percent}%) hold version ${rollout.carriedFrom} or later`);

@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, renameSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { AdminClient } from '../client.js';
-import { print } from '../output.js';
+import { print, writeStdout } from '../output.js';
 import { adminToken, adminTokenWithSource, dataDir, serverUrl } from '../settings.js';
 import { adminOptions } from './admin-options.js';
 import { KeyshareError, Codes } from '../../service/errors.js';
@@ -134,7 +134,7 @@ export function tokenCommand(): Command {
       try {
         writeSecretFile(file, r.token + '\n');
       } catch (e) {
-        process.stdout.write(shownOnce(r).join('\n') + '\n');
+        writeStdout(shownOnce(r).join('\n') + '\n');
         throw new KeyshareError(CliCodes.WRITE_FAILED, `the token was rotated but ${file} could not be written (${(e as Error).message}); the new token is printed above`);
       }
     }

@@ -4,7 +4,7 @@
  * every command and subcommand, the same completion scripts (issue 25). The end-to-end tests
  * run the bundle through bin/keyshare.js.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -97,5 +97,23 @@ describe('the bundled CLI', () => {
       const r = spawnSync(process.execPath, ['-e', check], { encoding: 'utf8', timeout: 30_000 });
       expect(r.stdout, `${name}: ${r.stderr}`).toBe('false');
     }
+  });
+});
+
+describe('a reader that closes stdout early (`keyshare ... | head`)', () => {
+  // Node ignores SIGPIPE, so a write to a closed pipe is an EPIPE error: it must end output quietly.
+  const closedEarly = (args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(ROOT, 'bin/keyshare.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy(); // closed before the CLI writes anything
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+
+  it.each([['--help'], ['--version'], ['scope', '--help'], ['fetch', '--help'], ['completion', 'bash']])('%s exits 0 with nothing on stderr', async (...args: string[]) => {
+    const r = await closedEarly(args);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 });
