@@ -29,7 +29,7 @@ import { TrustDocuments } from './trust-docs.js';
 import { expiresAt, parseMetadata } from './tuf.js';
 import { verifyServed } from './verify-served.js';
 import { SIGSTORE_TRUSTED_ROOT_TARGET, wantedTrustedRoot, type SigstoreRootSource } from './sigstore-root.js';
-import { initialRepository, nextTargets, nextTopLevel, signedRecord, snapshotAndTimestampAfter } from './writer.js';
+import { digestOf, initialRepository, nextTargets, nextTopLevel, signedRecord, snapshotAndTimestampAfter } from './writer.js';
 
 export type { PublishEvent, PublishGate, PublishObserver, PublishResult } from './publish-loop.js';
 
@@ -505,7 +505,7 @@ export class Publisher {
     }
     const targetRecords: TargetRecord[] = [];
     for (const [path, bytes] of [...targetChanges, ...shards, ...(header ? [[INDEX_TARGET, header] as const] : []), ...topChanges]) {
-      if (bytes) targetRecords.push({ sha256: sha256(bytes), path, bytes });
+      if (bytes) targetRecords.push({ sha256: digestOf(bytes), path, bytes });
     }
 
     // Re-sign each touched bin once (TAP 15), and bins about to expire (all of the service's were, when they grew).

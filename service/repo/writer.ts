@@ -19,7 +19,16 @@ import { ALL_HASH_PREFIXES, INDEX_TARGET, TRUST_ROLE, binRoles, type ExpiryConfi
 import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
 
 export function targetFile(path: string, bytes: Uint8Array, digest?: string): TargetFile {
-  return new TargetFile({ path, length: bytes.length, hashes: { sha256: digest ?? sha256(bytes) } });
+  return new TargetFile({ path, length: bytes.length, hashes: { sha256: digest ?? digestOf(bytes) } });
+}
+
+/** SHA-256 of a target file's bytes, kept by the bytes: a publish needs it for the bin's entry and for the stored record (bench B9: every governed document). */
+const digests = new WeakMap<Uint8Array, string>();
+
+export function digestOf(bytes: Uint8Array): string {
+  let d = digests.get(bytes);
+  if (d === undefined) digests.set(bytes, (d = sha256(bytes)));
+  return d;
 }
 
 export function sortedKeys<T>(rec: Record<string, T>): Record<string, T> {
