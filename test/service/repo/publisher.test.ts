@@ -78,7 +78,6 @@ describe('when an anchor changes at a parent scope (bench B9)', () => {
       expect(JSON.parse((await client.readTarget('trust/isolated.acme.io.json'))!.toString('utf8')).anchors).toEqual([]);
     } finally {
       await service.close();
-      await instance.close();
     }
   });
 });
