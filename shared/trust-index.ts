@@ -43,8 +43,17 @@ export class IndexFormatError extends Error {}
 
 /** The first 32 bits of SHA-256(path), what TAP 15 bins and path_hash_prefixes read (a one-shot hash: bench B9 hashes every governed path). */
 export function pathHash32(path: string): number {
-  return sha256Bytes(path).readUInt32BE(0);
+  let h = pathHashes.get(path);
+  if (h === undefined) {
+    if (pathHashes.size >= MAX_PATH_HASHES) pathHashes.clear();
+    pathHashes.set(path, (h = sha256Bytes(path).readUInt32BE(0)));
+  }
+  return h;
 }
+
+/** pathHash32 of recent paths: a publish asks for each changed path's bin and shard, again on every change at a parent (bench B9). Cleared when full, so that it stays bounded. */
+const pathHashes = new Map<string, number>();
+const MAX_PATH_HASHES = 1 << 18;
 
 /** TAP 15: the suffix of the hashed bin `path` lies in, for `bitLength` bins bits (as @tufjs/models SuccinctRoles). */
 export function binSuffix(path: string, bitLength: number, h32 = pathHash32(path)): string {

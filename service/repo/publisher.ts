@@ -13,6 +13,7 @@ import type { Signer } from '../crypto/signer.js';
 import { DEFAULT_SCOPE, ancestorCandidates, trustTargetPath } from '../domain/scope.js';
 import { INDEX_MEDIA_TYPE, isShardPath } from '../domain/trust-index.js';
 import { crlTargetPath } from '../domain/trust.js';
+import { dirtyScopesOf } from '../domain/dirty.js';
 import { KeyshareError, Codes } from '../errors.js';
 import { CRL_DIRTY_PREFIX, type MetadataRecord, type Store, type TargetRecord, type TrustDocRecord } from '../store/index.js';
 import { binBitsFor, isCurrentBin, regrowBins } from './bins.js';
@@ -29,7 +30,7 @@ import { TrustDocuments } from './trust-docs.js';
 import { expiresAt, parseMetadata } from './tuf.js';
 import { verifyServed } from './verify-served.js';
 import { SIGSTORE_TRUSTED_ROOT_TARGET, wantedTrustedRoot, type SigstoreRootSource } from './sigstore-root.js';
-import { initialRepository, nextTargets, nextTopLevel, signedRecord, snapshotAndTimestampAfter } from './writer.js';
+import { digestOf, initialRepository, nextTargets, nextTopLevel, signedRecord, snapshotAndTimestampAfter } from './writer.js';
 
 export type { PublishEvent, PublishGate, PublishObserver, PublishResult } from './publish-loop.js';
 
@@ -439,7 +440,7 @@ export class Publisher {
     const baseTimestamp = this.served.latestMetadata('timestamp')!;
 
     // Dirty keys are scopes, except `crl:<issuer>`, which marks a CRL target (published byte for byte).
-    const dirtyScopes = dirty.map((d) => d.scope).filter((k) => !k.startsWith(CRL_DIRTY_PREFIX));
+    const dirtyScopes = dirtyScopesOf(dirty.map((d) => d.scope));
     const { docs, targetChanges } = await this.docs.recompute(dirtyScopes, now);
     for (const d of dirty) {
       if (!d.scope.startsWith(CRL_DIRTY_PREFIX)) continue;
@@ -505,7 +506,7 @@ export class Publisher {
     }
     const targetRecords: TargetRecord[] = [];
     for (const [path, bytes] of [...targetChanges, ...shards, ...(header ? [[INDEX_TARGET, header] as const] : []), ...topChanges]) {
-      if (bytes) targetRecords.push({ sha256: sha256(bytes), path, bytes });
+      if (bytes) targetRecords.push({ sha256: digestOf(bytes), path, bytes });
     }
 
     // Re-sign each touched bin once (TAP 15), and bins about to expire (all of the service's were, when they grew).

@@ -193,15 +193,20 @@ export function groupByRole<T>(changes: ReadonlyMap<string, T>, load: (role: str
   return byRole;
 }
 
+/**
+ * Parsed targets-type metadata, by the record's bytes: stored records are immutable, and callers
+ * only read what they load, so a bin is parsed once, not on every publish (bench B9: a parent
+ * change loads every bin).
+ */
+const parsedTargets = new WeakMap<Uint8Array, Targets>();
+
 /** Parsed targets-type metadata of the latest records, each parsed once. */
 export function targetsLoader(latest: ReadonlyMap<string, MetadataRecord>): (role: string) => Targets | undefined {
-  const cache = new Map<string, Targets>();
   return (role) => {
-    if (cache.has(role)) return cache.get(role);
     const rec = latest.get(role);
     if (!rec) return undefined;
-    const signed = parseMetadata(MetadataKind.Targets, rec.bytes).signed;
-    cache.set(role, signed);
+    let signed = parsedTargets.get(rec.bytes);
+    if (!signed) parsedTargets.set(rec.bytes, (signed = parseMetadata(MetadataKind.Targets, rec.bytes).signed));
     return signed;
   };
 }

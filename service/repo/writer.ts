@@ -14,12 +14,22 @@ import type { OnlineSigners } from './keys.js';
 import { DelegatedRole } from '@tufjs/models/dist/role.js';
 import { Delegations } from '@tufjs/models/dist/delegations.js';
 import { IndexShards } from './index-shards.js';
+import { SnapshotEntries } from './snapshot-entries.js';
 import { defaultScopeStated, indexCustom, logKeyStated } from '../domain/trust-index.js';
 import { ALL_HASH_PREFIXES, INDEX_TARGET, TRUST_ROLE, binRoles, type ExpiryConfig } from './layout.js';
 import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
 
 export function targetFile(path: string, bytes: Uint8Array, digest?: string): TargetFile {
-  return new TargetFile({ path, length: bytes.length, hashes: { sha256: digest ?? sha256(bytes) } });
+  return new TargetFile({ path, length: bytes.length, hashes: { sha256: digest ?? digestOf(bytes) } });
+}
+
+/** SHA-256 of a target file's bytes, kept by the bytes: a publish needs it for the bin's entry and for the stored record (bench B9: every governed document). */
+const digests = new WeakMap<Uint8Array, string>();
+
+export function digestOf(bytes: Uint8Array): string {
+  let d = digests.get(bytes);
+  if (d === undefined) digests.set(bytes, (d = sha256(bytes)));
+  return d;
 }
 
 export function sortedKeys<T>(rec: Record<string, T>): Record<string, T> {
@@ -118,15 +128,22 @@ export interface SnapshotAndTimestampAfter {
  */
 export async function snapshotAndTimestampAfter(input: SnapshotAndTimestampAfter): Promise<[MetadataRecord, MetadataRecord]> {
   const { latest, changed, signers, now, expiry, step = 1 } = input;
-  const oldSnapshot = servedSnapshot(latest.get('snapshot')!.bytes);
+  const old = servedSnapshot(latest.get('snapshot')!.bytes);
   return signSnapshotAndTimestamp({
     signers,
-    meta: withVersions(oldSnapshot.meta, changed),
-    snapshotVersion: oldSnapshot.version + step,
+    meta: old.entries?.with(changed) ?? withVersions(old.meta ?? old.entries!.toMeta(), changed),
+    snapshotVersion: old.version + step,
     timestampVersion: latest.get('timestamp')!.version + step,
     snapshotExpires: expiresAt(now, expiry.snapshot),
     timestampExpires: expiresAt(now, expiry.timestamp),
   });
+}
+
+/** A snapshot's version and meta: as entry texts (snapshot-entries.ts), or parsed when they are not simple. */
+interface SnapshotState {
+  version: number;
+  entries: SnapshotEntries | null;
+  meta: Record<string, MetaFile> | null;
 }
 
 /**
@@ -134,21 +151,22 @@ export async function snapshotAndTimestampAfter(input: SnapshotAndTimestampAfter
  * never parsed again (bench B2: at 100k scopes it lists over 1,000 bins, and every publish starts
  * from it). Stored records are immutable, so their bytes identify them.
  */
-const snapshots = new WeakMap<Uint8Array, { version: number; meta: Record<string, MetaFile> }>();
+const snapshots = new WeakMap<Uint8Array, SnapshotState>();
 
-function servedSnapshot(bytes: Uint8Array): { version: number; meta: Record<string, MetaFile> } {
+function servedSnapshot(bytes: Uint8Array): SnapshotState {
   let s = snapshots.get(bytes);
   if (!s) {
     const signed = parseMetadata(MetadataKind.Snapshot, bytes).signed;
-    snapshots.set(bytes, (s = { version: signed.version, meta: signed.meta }));
+    const entries = SnapshotEntries.fromMeta(signed.meta);
+    snapshots.set(bytes, (s = { version: signed.version, entries, meta: entries ? null : signed.meta }));
   }
   return s;
 }
 
 export interface SnapshotAndTimestamp {
   signers: Pick<OnlineSigners, 'snapshot' | 'timestamp'>;
-  /** The snapshot's meta: every targets-type role with its version (TUF spec 4.4). */
-  meta: Record<string, MetaFile>;
+  /** The snapshot's meta: every targets-type role with its version (TUF spec 4.4), or those as entry texts (null: not simple). */
+  meta: Record<string, MetaFile> | SnapshotEntries | null;
   snapshotVersion: number;
   timestampVersion: number;
   snapshotExpires: string;
@@ -157,11 +175,19 @@ export interface SnapshotAndTimestamp {
 
 /** TUF spec 4.4 and 4.5: the snapshot over `meta`, and the timestamp over that snapshot's bytes. */
 export async function signSnapshotAndTimestamp(input: SnapshotAndTimestamp): Promise<[MetadataRecord, MetadataRecord]> {
-  const { signers, meta, snapshotVersion, timestampVersion, snapshotExpires, timestampExpires } = input;
-  const snapshot = new Metadata(new Snapshot({ version: snapshotVersion, specVersion: SPEC_VERSION, expires: snapshotExpires, meta: sortedKeys(meta) }));
-  await signMetadata(snapshot, [signers.snapshot]);
-  const snapshotBytes = metadataBytes(snapshot);
-  snapshots.set(snapshotBytes, { version: snapshotVersion, meta: snapshot.signed.meta });
+  const { signers, snapshotVersion, timestampVersion, snapshotExpires, timestampExpires } = input;
+  const entries = input.meta instanceof SnapshotEntries ? input.meta : input.meta && SnapshotEntries.fromMeta(input.meta);
+  let snapshotBytes: Buffer;
+  if (entries) {
+    snapshotBytes = await entries.signed({ specVersion: SPEC_VERSION, version: snapshotVersion, expires: snapshotExpires, signer: signers.snapshot });
+    snapshots.set(snapshotBytes, { version: snapshotVersion, entries, meta: null });
+  } else {
+    if (!input.meta || input.meta instanceof SnapshotEntries) throw new Error('snapshot meta is missing');
+    const snapshot = new Metadata(new Snapshot({ version: snapshotVersion, specVersion: SPEC_VERSION, expires: snapshotExpires, meta: sortedKeys(input.meta) }));
+    await signMetadata(snapshot, [signers.snapshot]);
+    snapshotBytes = metadataBytes(snapshot);
+    snapshots.set(snapshotBytes, { version: snapshotVersion, entries: null, meta: snapshot.signed.meta });
+  }
   const timestamp = new Metadata(
     new Timestamp({
       version: timestampVersion,

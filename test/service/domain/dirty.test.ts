@@ -3,7 +3,8 @@
  * documents a dirty scope alters through inheritance (CONTRACT.md "Scopes").
  */
 import { describe, expect, it } from 'vitest';
-import { ALL_SCOPES, affectedScopes, dirtyKeys, dirtyScopesOf, lowerBound } from '../../../service/domain/dirty.js';
+import { ALL_SCOPES, affectedScopes, dirtyKeys, dirtyScopesOf, lowerBound, underWildcard } from '../../../service/domain/dirty.js';
+import { ancestorCandidates } from '../../../service/domain/scope.js';
 
 describe('dirtyKeys', () => {
   it('marks the scope of a scope, anchor or block change', () => {
@@ -53,6 +54,16 @@ describe('affectedScopes', () => {
 
   it('keeps a dirty scope that is no longer defined (its document is deleted)', () => {
     expect([...affectedScopes(['gone.io'], defined)]).toEqual(['gone.io']);
+  });
+});
+
+describe('underWildcard', () => {
+  it('answers as the ancestor candidates do', () => {
+    const scopes = ['*', '*.io', '*.acme.io', '*.b.acme.io', 'acme.io', 'acme.io:5000', 'b.acme.io:5000/x/y', 'b.acme.io', 'a.b.acme.io/team', 'localhost:5000/x', '10.0.0.1/x', 'io', 'acmeio.com'];
+    const wides = [['*'], ['*.io'], ['*.acme.io'], ['*.b.acme.io'], ['*.acme.io', '*.other.org'], ['*.org']].map((w) => new Set(w));
+    for (const wide of wides) {
+      for (const s of scopes) expect([s, [...wide], underWildcard(s, wide)]).toEqual([s, [...wide], ancestorCandidates(s).some((a) => wide.has(a))]);
+    }
   });
 });
 

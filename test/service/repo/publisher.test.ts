@@ -2,6 +2,7 @@
  * The publisher: one change re-signs a bounded set of roles whatever the number of scopes
  * (hashed bins, TUF TAP 15), and a publish that fails to commit leaves the last good version served.
  */
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SuccinctRoles } from '@tufjs/models/dist/role.js';
 import { readFixtureText } from '../../../fixtures/index.js';
@@ -50,6 +51,36 @@ function binOf(instance: Instance, path: string): string {
   const succinct = trust.signed.delegations.succinct_roles;
   return new SuccinctRoles({ keyIDs: succinct.keyids, threshold: succinct.threshold, bitLength: succinct.bit_length, namePrefix: succinct.name_prefix }).getRoleForTarget(path);
 }
+
+describe('when an anchor changes at a parent scope (bench B9)', () => {
+  it('re-publishes the children that inherit it, not a --no-inherit child, and tuf-js sees the new document', async () => {
+    const service = await startTestService();
+    const { instance } = service;
+    try {
+      await instance.store.transaction(async () => {
+        for (let i = 0; i < 40; i++) await instance.store.createScope({ scope: `r${i}.acme.io`, inherit: true, level: null }, NOW());
+        await instance.store.createScope({ scope: 'isolated.acme.io', inherit: false, level: null }, NOW());
+        await instance.store.createScope({ scope: '*.acme.io', inherit: true, level: null }, NOW());
+      });
+      await instance.publisher.flush();
+      const before = new Map((await instance.store.listTrustDocs()).map((d) => [d.scope, d.version]));
+      const result = await oneChange(instance, '*.acme.io');
+      const after = new Map((await instance.store.listTrustDocs()).map((d) => [d.scope, d.version]));
+      // The parent and its 40 inheriting children; the --no-inherit child is unchanged.
+      expect(result.documentsChanged).toBe(41);
+      expect(after.get('isolated.acme.io')).toBe(before.get('isolated.acme.io'));
+      for (let i = 0; i < 40; i++) expect(after.get(`r${i}.acme.io`)).toBe(before.get(`r${i}.acme.io`)! + 1);
+      // Each re-signed bin once, then snapshot and timestamp.
+      expect(new Set(result.rolesSigned).size).toBe(result.rolesSigned.length);
+      const client = new TufClient(service.url, join(service.dataDir, 'root.json'));
+      const doc = JSON.parse((await client.readTarget('trust/r7.acme.io.json'))!.toString('utf8'));
+      expect(doc.anchors.map((a: { definedAt: string }) => a.definedAt)).toEqual(['*.acme.io']);
+      expect(JSON.parse((await client.readTarget('trust/isolated.acme.io.json'))!.toString('utf8')).anchors).toEqual([]);
+    } finally {
+      await service.close();
+    }
+  });
+});
 
 describe('when one anchor changes among many scopes', () => {
   const results = new Map<number, { result: PublishResult; bin: string; snapshotBytes: number }>();
