@@ -15,6 +15,29 @@ export function digestOf(value: unknown): string {
   return 'sha256:' + createHash('sha256').update(canonicalize(value as never)).digest('hex');
 }
 
+/** A string in OLPC canonical JSON, as canonicalize writes it: only `\\` and `"` are escaped. */
+function canonicalString(s: string): string {
+  return /[\\"]/.test(s) ? `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : `"${s}"`;
+}
+
+/**
+ * canonicalize's output, without its array of parts per value: the state of 100k scopes is
+ * 200k small records (bench B4). What canonical JSON cannot encode goes to canonicalize, which refuses it.
+ */
+function canonicalJson(v: unknown): string {
+  if (typeof v === 'string') return canonicalString(v);
+  if (v === null || typeof v === 'boolean' || Number.isInteger(v)) return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${canonicalString(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return canonicalize(v as never);
+}
+
 /**
  * The digest of the canonical JSON of an object, fed to the hash a field at a time and a list's
  * elements one by one, never joined into one string: the same bytes as digestOf(fields), in a
@@ -25,12 +48,12 @@ export function digestOfFields(fields: Record<string, unknown>): string {
   Object.keys(fields)
     .sort()
     .forEach((key, i) => {
-      hash.update(`${i > 0 ? ',' : ''}${canonicalize(key)}:`);
+      hash.update(`${i > 0 ? ',' : ''}${canonicalString(key)}:`);
       const value = fields[key];
-      if (!Array.isArray(value)) hash.update(canonicalize(value as never));
+      if (!Array.isArray(value)) hash.update(canonicalJson(value));
       else {
         hash.update('[');
-        value.forEach((x, j) => hash.update(`${j > 0 ? ',' : ''}${canonicalize(x as never)}`));
+        value.forEach((x, j) => hash.update(`${j > 0 ? ',' : ''}${canonicalJson(x)}`));
         hash.update(']');
       }
     });

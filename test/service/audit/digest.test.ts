@@ -12,6 +12,10 @@ describe('the digest of a state read piece by piece', () => {
     const fields = { z: [{ b: 'quo"te', a: 'back\\slash' }, 'ü', null, true, 7], a: [], m: { y: [1, [2, { x: '' }]], b: false }, s: 'plain' };
     expect(digestOfFields(fields)).toBe(digestOf(fields));
     expect(digestOfFields({})).toBe(digestOf({}));
+    expect(digestOfFields({ list: [{ 'k"\\ey': 'tab\tnew\nline', n: -3 }], o: { '': '' } })).toBe(digestOf({ list: [{ 'k"\\ey': 'tab\tnew\nline', n: -3 }], o: { '': '' } }));
+    // What canonical JSON cannot encode is refused, as before.
+    expect(() => digestOfFields({ x: [1.5] })).toThrow();
+    expect(() => digestOf({ x: [1.5] })).toThrow();
   });
 
   it('gives trustStateDigest its former value: digestOf scopes, anchors (material digested) and revocations', async () => {
