@@ -15,13 +15,59 @@ export function digestOf(value: unknown): string {
   return sha256Digest(canonicalize(value as never));
 }
 
-const anchorState = (a: AnchorRecord) => ({
+/** A string in OLPC canonical JSON, as canonicalize writes it: only `\\` and `"` are escaped. */
+function canonicalString(s: string): string {
+  return /[\\"]/.test(s) ? `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : `"${s}"`;
+}
+
+/**
+ * canonicalize's output, without its array of parts per value: the state of 100k scopes is
+ * 200k small records (bench B4). What canonical JSON cannot encode goes to canonicalize, which refuses it.
+ */
+function canonicalJson(v: unknown): string {
+  if (typeof v === 'string') return canonicalString(v);
+  if (v === null || typeof v === 'boolean' || Number.isInteger(v)) return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${canonicalString(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return canonicalize(v as never);
+}
+
+/**
+ * The digest of the canonical JSON of an object, fed to the hash a field at a time and a list's
+ * elements one by one, never joined into one string: the same bytes as digestOf(fields), in a
+ * fraction of its time and memory for the state of 100k scopes (bench B4).
+ */
+export function digestOfFields(fields: Record<string, unknown>): string {
+  const hash = createHash('sha256').update('{');
+  Object.keys(fields)
+    .sort()
+    .forEach((key, i) => {
+      hash.update(`${i > 0 ? ',' : ''}${canonicalString(key)}:`);
+      const value = fields[key];
+      if (!Array.isArray(value)) hash.update(canonicalJson(value));
+      else {
+        hash.update('[');
+        value.forEach((x, j) => hash.update(`${j > 0 ? ',' : ''}${canonicalJson(x)}`));
+        hash.update(']');
+      }
+    });
+  return 'sha256:' + hash.update('}').digest('hex');
+}
+
+/** An anchor as a digest covers it. `materialDigest`: digestOf, or a memo of it (the same key is often an anchor at many scopes). */
+const anchorState = (a: AnchorRecord, materialDigest: (material: string) => string = digestOf) => ({
   scope: a.scope,
   id: a.id,
   name: a.name,
   type: a.type,
   trustedIdentities: a.trustedIdentities ?? null,
-  material: digestOf(a.material),
+  material: materialDigest(a.material),
   source: a.source ?? null,
 });
 
@@ -38,7 +84,7 @@ export async function scopeDigest(store: TrustReads, scope: string): Promise<str
   const anchors = await store.listAnchors([scope]);
   const revoked = revocationsAt(await store.listRevocations(), (s) => s === scope);
   if (!rec && anchors.length === 0 && isEmpty(revoked)) return null;
-  return digestOf({ scope: rec ? { scope: rec.scope, inherit: rec.inherit, level: rec.level, source: rec.source ?? null } : null, anchors: anchors.map(anchorState), revoked });
+  return digestOf({ scope: rec ? { scope: rec.scope, inherit: rec.inherit, level: rec.level, source: rec.source ?? null } : null, anchors: anchors.map((a) => anchorState(a)), revoked });
 }
 
 /** The revocations made at one scope, or (null) those that apply everywhere. */
@@ -49,9 +95,15 @@ export async function revocationsDigest(store: TrustReads, scope: string | null)
 
 /** Everything an admin defines: every scope, anchor and revocation (for apply). */
 export async function trustStateDigest(store: TrustReads): Promise<string> {
-  return digestOf({
+  const materials = new Map<string, string>();
+  const materialDigest = (m: string) => {
+    let d = materials.get(m);
+    if (d === undefined) materials.set(m, (d = digestOf(m)));
+    return d;
+  };
+  return digestOfFields({
     scopes: (await store.listScopes()).map((s) => ({ scope: s.scope, inherit: s.inherit, level: s.level, source: s.source ?? null })),
-    anchors: (await store.listAnchors()).map(anchorState),
+    anchors: (await store.listAnchors()).map((a) => anchorState(a, materialDigest)),
     revoked: await store.listRevocations(),
   });
 }

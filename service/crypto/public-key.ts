@@ -72,6 +72,17 @@ function spkiDerOf(input: string | Uint8Array): Uint8Array {
 
 /** Parses a SubjectPublicKeyInfo public key (PEM or DER) and checks its algorithm. */
 export function parsePublicKey(input: string | Uint8Array): ParsedPublicKey {
+  if (typeof input !== 'string') return parseKey(input);
+  let parsed = acceptedText.get(input);
+  if (parsed === undefined) {
+    parsed = parseKey(input);
+    if (acceptedText.size >= ACCEPTED_MAX) acceptedText.clear();
+    acceptedText.set(input, parsed);
+  }
+  return { ...parsed };
+}
+
+function parseKey(input: string | Uint8Array): ParsedPublicKey {
   const spkiDer = spkiDerOf(input);
   // The ID hashes the DER: refuse trailing bytes and non-minimal lengths.
   if (!isDerSequence(spkiDer)) throw bad('not a DER-encoded SubjectPublicKeyInfo');
@@ -122,6 +133,8 @@ function openKey(spkiDer: Uint8Array): KeyObject {
  */
 const accepted = new Map<string, { algorithm: PublicKeyAlgorithm; bits?: number }>();
 const ACCEPTED_MAX = 4096;
+/** The same for PEM text, by the text: decoding, hashing and encoding it again cost more than the rest of an apply's anchor (bench B4). Bounded. */
+const acceptedText = new Map<string, ParsedPublicKey>();
 
 function remember(id: string, c: { algorithm: PublicKeyAlgorithm; bits?: number }): { algorithm: PublicKeyAlgorithm; bits?: number } {
   if (accepted.size >= ACCEPTED_MAX) accepted.clear();

@@ -25,7 +25,9 @@ function join(file: Record<string, unknown>, part: unknown, line: number): void 
   if (!isObject(part)) throw new KeyshareError(Codes.APPLY_INVALID, `line ${line} of the streamed apply is not a JSON object (each line is { "scopes": [...], "revoked": {...} })`);
   for (const [key, value] of Object.entries(part)) {
     if (key === 'scopes' && Array.isArray(value) && (file.scopes === undefined || Array.isArray(file.scopes))) {
-      file.scopes = [...((file.scopes as unknown[] | undefined) ?? []), ...value];
+      // push, not a new array per line: a 100k-scope file comes in about 800 lines (bench B4).
+      const scopes = (file.scopes ??= []) as unknown[];
+      for (const entry of value) scopes.push(entry);
     } else if (key === 'revoked' && isObject(value) && (file.revoked === undefined || isObject(file.revoked))) {
       const revoked = (file.revoked ??= {}) as Record<string, unknown>;
       for (const [kind, list] of Object.entries(value)) {

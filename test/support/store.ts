@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { SqliteStore, type Store } from '../../service/store/index.js';
 import { PgStore } from '../../service/store/pg/store.js';
+import { freshDatabase, testPostgres, type RunningPostgres } from './postgres.js';
 
 /** The SQLite connection, for what only SQLite has (its files, its pragmas). */
 export function rawDb(store: Store): Database.Database {
@@ -60,4 +61,20 @@ export async function dumpTable(store: Store, table: string): Promise<Record<str
   const select = columns.map((c) => (c.blob ? `length("${c.name}") || ':' || ${head(c.name)} AS "${c.name}"` : `"${c.name}"`));
   const rows = await sqlRows(store, `SELECT ${select.join(', ')} FROM "${table}"`);
   return rows.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+}
+
+/**
+ * Each dialect's empty store, for tests that hold every dialect to the same port rules:
+ * SQLite in memory, PostgreSQL a fresh database on one throw-away cluster (test/support/postgres.ts),
+ * stopped by `stop` (call it in afterAll).
+ */
+export function storeDialects(): { dialects: [string, () => Promise<Store>][]; stop: () => Promise<void> } {
+  let cluster: Promise<RunningPostgres> | undefined;
+  return {
+    dialects: [
+      ['sqlite', async () => SqliteStore.memory()],
+      ['postgres', async () => PgStore.open(await freshDatabase(await (cluster ??= testPostgres())))],
+    ],
+    stop: async () => (await cluster)?.stop(),
+  };
 }

@@ -5,7 +5,7 @@ import type { AnchorRecord, AnchorType, Revocations, ScopeRecord } from '../../d
 import { byScopeAndId, fromAnchor, revocationRow, toAnchor, toRevocations, toScope } from '../rows.js';
 import type { RevocationInput } from '../types.js';
 import type { TrustRecords } from '../ports/trust.js';
-import { anyOf, changed, scopeNotFound, inFrames, type PgCore } from './core.js';
+import { anyOf, batches, changed, scopeNotFound, inFrames, type PgCore } from './core.js';
 
 export class PgTrust implements TrustRecords {
   constructor(private readonly c: PgCore) {}
@@ -81,6 +81,39 @@ export class PgTrust implements TrustRecords {
       const rows = await this.c.db.insert(t.anchors).values({ ...fromAnchor(rec), createdAt: now.toISOString() }).onConflictDoNothing().returning({ id: t.anchors.id });
       if (!rows.length) throw new KeyshareError(Codes.ANCHOR_EXISTS, `anchor ${rec.id} is already defined at scope ${JSON.stringify(rec.scope)}`);
       await this.c.markChanged({ of: 'anchor', scope: rec.scope });
+    });
+  }
+  /** Multi-row inserts of BATCH rows; a row that conflicts is named as createScope and addAnchor name it (bench B4). */
+  async addMany(add: { scopes: ScopeRecord[]; anchors: AnchorRecord[] }, now: Date): Promise<void> {
+    await this.c.write(async () => {
+      const createdAt = now.toISOString();
+      for (const batch of batches(add.scopes)) {
+        const rows = await this.c.db
+          .insert(t.scopes)
+          .values(batch.map((rec) => ({ scope: rec.scope, inherit: rec.inherit, level: rec.level, source: rec.source ?? null, createdAt })))
+          .onConflictDoNothing()
+          .returning({ scope: t.scopes.scope });
+        if (rows.length < batch.length) {
+          const made = new Set(rows.map((r) => r.scope));
+          const taken = batch.find((rec) => !made.has(rec.scope)) ?? batch[batch.length - 1]!;
+          throw new KeyshareError(Codes.SCOPE_EXISTS, `scope ${JSON.stringify(taken.scope)} already exists`);
+        }
+      }
+      const defined = new Set(add.scopes.map((s) => s.scope));
+      for (const scope of new Set(add.anchors.map((a) => a.scope))) if (!defined.has(scope)) await this.requireScope(scope);
+      for (const batch of batches(add.anchors)) {
+        const rows = await this.c.db
+          .insert(t.anchors)
+          .values(batch.map((a) => ({ ...fromAnchor(a), createdAt })))
+          .onConflictDoNothing()
+          .returning({ scope: t.anchors.scope, id: t.anchors.id });
+        if (rows.length < batch.length) {
+          const made = new Set(rows.map((r) => `${r.scope}\n${r.id}`));
+          const taken = batch.find((a) => !made.has(`${a.scope}\n${a.id}`)) ?? batch[batch.length - 1]!;
+          throw new KeyshareError(Codes.ANCHOR_EXISTS, `anchor ${taken.id} is already defined at scope ${JSON.stringify(taken.scope)}`);
+        }
+      }
+      await this.c.markChangedMany([...add.scopes.map((s) => ({ of: 'scope', scope: s.scope }) as const), ...add.anchors.map((a) => ({ of: 'anchor', scope: a.scope }) as const)]);
     });
   }
   /** Replaces an anchor's definition (same scope and ID). */

@@ -26,6 +26,12 @@ export interface TrustRecords {
   getAnchor(scope: string, id: string): Promise<AnchorRecord | null>;
   /** ANCHOR_EXISTS when the scope already has it. */
   addAnchor(rec: AnchorRecord, now: Date): Promise<void>;
+  /**
+   * Creates `scopes` and adds `anchors` (at those scopes or defined ones) as one write, with the
+   * errors of createScope and addAnchor and the same dirty marks: an apply of 100k scopes makes
+   * its rows in batches, not in 200k writes of their own (bench B4).
+   */
+  addMany(add: { scopes: ScopeRecord[]; anchors: AnchorRecord[] }, now: Date): Promise<void>;
   /** Replaces an anchor's definition (same scope and ID). */
   replaceAnchor(rec: AnchorRecord, now: Date): Promise<void>;
   /** ANCHOR_NOT_FOUND when the scope has no such anchor. */

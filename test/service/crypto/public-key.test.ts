@@ -103,3 +103,15 @@ describe('parsePublicKey', () => {
     });
   });
 });
+
+describe('parsePublicKey of PEM text it has read before (bench B4: a key repeated over many scopes)', () => {
+  it('gives the same key again, and still refuses text that is bad each time', async () => {
+    const text = readFixtureText('keys/ed25519.pub.pem');
+    const first = parsePublicKey(text);
+    const again = parsePublicKey(text);
+    expect(again).toEqual(first);
+    expect(again).not.toBe(first);
+    const truncated = text.replace(/\n[^-]+=\n/, (body) => `${body.slice(0, 20)}\n`);
+    for (let i = 0; i < 2; i++) await expectCode(() => parsePublicKey(truncated), 'BAD_PUBLIC_KEY');
+  });
+});

@@ -1,20 +1,13 @@
 /**
  * The transaction rules of the store port (service/store/port.ts), which every dialect keeps.
- * Add a dialect to DIALECTS to hold it to the same rules.
+ * Add a dialect to storeDialects (test/support/store.ts) to hold it to the same rules.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore, type AuditHead, type AuditRecord, type Store } from '../../../service/store/index.js';
-import { PgStore } from '../../../service/store/pg/store.js';
-import { freshDatabase, testPostgres, type RunningPostgres } from '../../support/postgres.js';
+import { storeDialects } from '../../support/store.js';
 
-/** PostgreSQL: a fresh database per test on a throw-away cluster (test/support/postgres.ts). */
-let cluster: Promise<RunningPostgres> | undefined;
-afterAll(async () => (await cluster)?.stop());
-
-const DIALECTS: [string, () => Promise<Store>][] = [
-  ['sqlite', async () => SqliteStore.memory()],
-  ['postgres', async () => PgStore.open(await freshDatabase(await (cluster ??= testPostgres())))],
-];
+const { dialects: DIALECTS, stop } = storeDialects();
+afterAll(stop);
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 const scope = (name: string) => ({ scope: name, inherit: true, level: null });
