@@ -3,7 +3,7 @@
  * state an action touches. null means "nothing there" (before a create, after a delete).
  * Reads only through the store's public methods (inside the caller's transaction when it is in one).
  */
-import { sha256Digest } from '../../shared/hash.js';
+import { sha256Digest, sha256Stream } from '../../shared/hash.js';
 import { canonicalize } from '@tufjs/canonical-json';
 import type { AnchorRecord, Revocations } from '../domain/types.js';
 import type { TokenRecord } from '../store/index.js';
@@ -44,7 +44,7 @@ function canonicalJson(v: unknown): string {
  * fraction of its time and memory for the state of 100k scopes (bench B4).
  */
 export function digestOfFields(fields: Record<string, unknown>): string {
-  const hash = createHash('sha256').update('{');
+  const hash = sha256Stream().update('{');
   Object.keys(fields)
     .sort()
     .forEach((key, i) => {

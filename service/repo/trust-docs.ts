@@ -4,7 +4,6 @@
  * are recomputed with the pure domain code (service/domain/trust.ts); only the documents whose
  * content changed come back, each with its next version.
  */
-import { hash } from 'node:crypto';
 import { sha256Hex as sha256 } from '../crypto/encoding.js';
 import { parseCrl } from '../crypto/crl.js';
 import { ancestorCandidates, trustTargetPath } from '../domain/scope.js';
@@ -174,7 +173,7 @@ export class TrustDocuments {
       }
       const content = effectiveTrust({ scope: rec, ancestors: ancestorsOf(scope), anchorsByScope, revocations, ...crlInputs, blocked, tsaSigners });
       const json = serializeJson(content);
-      const digest = hash('sha256', json, 'hex'); // of its UTF-8 bytes, as sha256Hex(Buffer.from(json))
+      const digest = sha256(json); // of its UTF-8 bytes
       if (prev && !prev.deleted && prev.digest === digest) continue;
       const version = (prev?.version ?? 0) + 1;
       docs.push({ scope, version, issuedAt, digest, deleted: false });
