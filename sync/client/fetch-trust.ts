@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Metadata, MetadataKind, type Snapshot, type Targets } from '@tufjs/models';
 import { Updater, type Fetcher } from 'tuf-js';
+import { defaultConfig } from 'tuf-js/dist/config.js';
 import type { TrustDocument } from '../../shared/types.js';
 import { INDEX_TARGET, IndexFormatError, defaultScopeStated, logKeyStated, parseIndexHeader, parseShard, type IndexEntry } from '../../shared/trust-index.js';
 import { KeyshareError, SharedCodes as Codes } from '../../shared/errors.js';
@@ -182,7 +183,8 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
     // log's proof at once, and takes the timestamp from it (proof-fetcher.ts).
     const logGet = offline ? null : logGetter(server, options.fetcher ?? new HttpFetcher());
     const earlyProof = logGet && prefetchProof(layout, logGet);
-    const tufFetcher = options.fetcher ?? new HttpFetcher({ prefetchTimestamp: !earlyProof });
+    const timestampMaxLength = options.updaterConfig?.timestampMaxLength ?? defaultConfig.timestampMaxLength;
+    const tufFetcher = options.fetcher ?? new HttpFetcher(earlyProof ? {} : { prefetchTimestamp: { maxLength: timestampMaxLength } });
     // The cached root was reached from the pin through verified rotations (cache.ts): tuf-js
     // reads it from metadataDir as it starts.
     const updater = new Updater({

@@ -27,12 +27,14 @@ export interface HttpFetcherOptions {
    */
   maxBytes?: number;
   /**
-   * For one refresh only (a fresh fetcher per tuf-js refresh): when tuf-js probes for the next
-   * root (TUF 5.3.3), also ask for timestamp.json, which it asks for next (5.4) whatever the
-   * probe finds, so that the two requests overlap. A new root changes nothing about the bytes the
-   * server serves as timestamp.json; tuf-js verifies them against the final root all the same.
+   * For one refresh only (a fresh fetcher per tuf-js refresh): when tuf-js first probes for the
+   * next root (TUF 5.3.3), also ask for timestamp.json, which it asks for next (5.4) when the
+   * probe finds none, so that the two requests overlap. One response, refused over `maxLength`
+   * (tuf-js's own cap for timestamp.json). If the probe finds root N+1, that answer is dropped
+   * unread: tuf-js asks for timestamp.json again once the new root is accepted. tuf-js verifies
+   * whatever it is handed exactly as a download of its own.
    */
-  prefetchTimestamp?: boolean;
+  prefetchTimestamp?: { maxLength: number };
   /** The service's own fetches: the address guard (service/net/outbound.ts; issue 16, finding 9). */
   guard?: ConnectGuard;
   /**
@@ -83,8 +85,8 @@ abstract class MemoryFetcher extends BaseFetcher {
   }
 }
 
-/** A timestamp.json is a few hundred bytes; tuf-js caps it again at its own limit (16 KiB by default). */
-const PREFETCH_MAX_BYTES = 1024 * 1024;
+/** tuf-js's request for root N+1 (TUF 5.3.3): the metadata base URL and the version. */
+const ROOT_PROBE = /^(.*\/)\d+\.root\.json$/;
 
 /**
  * Plain HTTP(S) GETs, no retries (a refused fetch is reported, not hidden), each one recorded,
@@ -98,23 +100,28 @@ export class HttpFetcher extends MemoryFetcher {
     super();
   }
 
-  /** timestamp.json, asked for beside the root probe (prefetchTimestamp); taken by the next request for it. */
+  /** timestamp.json, asked for beside the first root probe (prefetchTimestamp); only the next request can take it. */
   private timestamp: { url: string; answer: Promise<Buffer> } | null = null;
+  private prefetched = false;
 
   protected async bytes(url: string, maxLength: number): Promise<Buffer> {
-    const prefetched = this.timestamp;
+    const early = this.timestamp;
     this.timestamp = null;
     // A prefetch that failed is asked again, so that the error tuf-js sees is its own request's.
-    if (prefetched?.url === url) return prefetched.answer.catch(() => this.get(url, maxLength));
-    const probe = this.options.prefetchTimestamp ? /^(.*\/)\d+\.root\.json$/.exec(url) : null;
-    // Asked once, beside the first probe (a rotation probes again: the answer already asked for serves).
-    if (probe && !prefetched) {
-      const ts = `${probe[1]}timestamp.json`;
-      this.timestamp = { url: ts, answer: this.get(ts, PREFETCH_MAX_BYTES) };
-      // Not awaited until tuf-js asks for it: never an unhandled rejection.
-      this.timestamp.answer.catch(() => {});
-    } else if (probe && prefetched) this.timestamp = prefetched;
-    return this.get(url, maxLength);
+    if (early?.url === url) return early.answer.catch(() => this.get(url, maxLength));
+    const probe = this.options.prefetchTimestamp && !this.prefetched ? ROOT_PROBE.exec(url) : null;
+    if (!probe) return this.get(url, maxLength);
+    this.prefetched = true;
+    const ts = `${probe[1]}timestamp.json`;
+    const answer = this.get(ts, this.options.prefetchTimestamp!.maxLength);
+    // Not awaited unless tuf-js asks for it: never an unhandled rejection.
+    answer.catch(() => {});
+    this.timestamp = { url: ts, answer };
+    const root = await this.get(url, maxLength);
+    // Root N+1 exists: the timestamp asked for beside the probe predates it, and is dropped; tuf-js
+    // asks for it again once its root update is done (TUF 5.3 before 5.4).
+    this.timestamp = null;
+    return root;
   }
 
   private async get(url: string, maxLength: number): Promise<Buffer> {
