@@ -10,18 +10,12 @@ import { readFixtureText } from '../../../fixtures/index.js';
 import { isKeyshareError } from '../../../service/errors.js';
 import { fetchTrust, type FetchTrustOptions } from '../../../sync/client/index.js';
 import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../../support/service.js';
-import { TestProxy } from './support.js';
+import { TestProxy, ok } from './support.js';
 
 let svc: TestService;
 let proxy: TestProxy;
 /** Root v1, pinned out of band before any rotation (the data dir's root.json follows the rotations). */
 let pinned: string;
-
-async function ok(res: Promise<{ status: number; body: any }>): Promise<any> {
-  const r = await res;
-  expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
-  return r.body;
-}
 
 const options = (cache: string): FetchTrustOptions => ({ server: proxy.url, root: pinned, cache, scopes: ['registry.acme.io'] });
 const signedVersion = (bytes: Buffer) => (JSON.parse(bytes.toString('utf8')) as { signed: { version: number } }).signed.version;

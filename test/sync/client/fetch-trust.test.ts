@@ -10,17 +10,11 @@ import { readFixtureText } from '../../../fixtures/index.js';
 import { isKeyshareError } from '../../../service/errors.js';
 import { fetchTrust, selectScopes, serverFolder, type FetchTrustOptions } from '../../../sync/client/index.js';
 import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../../support/service.js';
-import { TestProxy } from './support.js';
+import { TestProxy, ok } from './support.js';
 
 let svc: TestService;
 let other: TestService;
 let proxy: TestProxy;
-
-async function ok(res: Promise<{ status: number; body: any }>): Promise<any> {
-  const r = await res;
-  expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
-  return r.body;
-}
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {

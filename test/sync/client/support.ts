@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { tempDir } from '../../support/service.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -139,4 +140,11 @@ export function treeSnapshot(dir: string): Record<string, string> {
 export function proofFrom(path: string): number | undefined {
   const from = new URLSearchParams(path.split('?')[1] ?? '').get('from');
   return from === null ? undefined : Number(from);
+}
+
+/** The body of an admin API answer that must be a success (its body in the failure message otherwise). */
+export async function ok(res: Promise<{ status: number; body: any }>): Promise<any> {
+  const r = await res;
+  expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
+  return r.body;
 }
