@@ -7,6 +7,7 @@
  * versions and expiry, CRLs, upstreams, anchors expiring soon) is read when scraped.
  */
 import type { MiddlewareHandler } from 'hono';
+import { isShardBinRole } from '../repo/index-bins.js';
 import { matchedRoutes } from 'hono/route';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Instance, InstanceRecords } from '../instance.js';
@@ -189,7 +190,7 @@ function scrapeReads(records: MetricsRecords) {
   const roleState = perScrape(fromDatabase(async () => {
     const out: RoleState = new Map();
     for (const m of await records.repository.latestMetadataAll()) {
-      const role = isBinRole(m.role) ? 'bins' : m.role;
+      const role = isBinRole(m.role) ? 'bins' : isShardBinRole(m.role) ? 'shard-bins' : m.role;
       const expires = Date.parse(m.expires);
       const seen = out.get(role);
       out.set(role, seen ? { version: Math.max(seen.version, m.version), expires: Math.min(seen.expires, expires) } : { version: m.version, expires });

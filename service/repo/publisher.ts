@@ -18,6 +18,7 @@ import { KeyshareError, Codes } from '../errors.js';
 import { CRL_DIRTY_PREFIX, type MetadataRecord, type Store, type TargetRecord, type TrustDocRecord } from '../store/index.js';
 import { binBitsFor, isCurrentBin, regrowBins } from './bins.js';
 import { IndexShards, type IndexChange } from './index-shards.js';
+import { SHARDS_ROLE, delegatesShards, isCurrentShardBin, isShardBinRole, layShardBins, shardBinBitsFor, withShardsDelegation } from './index-bins.js';
 import type { OnlineSigners } from './keys.js';
 import { BIN_PREFIX, INDEX_TARGET, TRUST_ROLE, isBinRole, lifetimeOf, type ExpiryConfig } from './layout.js';
 import { PublishLoop, type PublishGate, type PublishObserver, type PublishResult } from './publish-loop.js';
@@ -30,7 +31,8 @@ import { TrustDocuments } from './trust-docs.js';
 import { expiresAt, parseMetadata } from './tuf.js';
 import { verifyServed } from './verify-served.js';
 import { SIGSTORE_TRUSTED_ROOT_TARGET, wantedTrustedRoot, type SigstoreRootSource } from './sigstore-root.js';
-import { digestOf, initialRepository, nextTargets, nextTopLevel, signedRecord, snapshotAndTimestampAfter } from './writer.js';
+import { digestOf, nextTargets, nextTopLevel, signedRecord, snapshotAndTimestampAfter } from './writer.js';
+import { initialRepository } from './initial-repository.js';
 
 export type { PublishEvent, PublishGate, PublishObserver, PublishResult } from './publish-loop.js';
 
@@ -214,8 +216,9 @@ export class Publisher {
   private staleKeys: string[] = [];
 
   /**
-   * True when the served index.json is not index v2 (a repository published before issue 17):
-   * the next publish writes index.json and every shard, re-signing every bin once.
+   * True when the served index.json is not index v2 (a repository published before issue 17),
+   * or the shards are not in their own bins (index-bins.ts): the next publish writes index.json
+   * and every shard, re-signing every bin once.
    */
   private indexUpgrade = false;
 
@@ -235,7 +238,7 @@ export class Publisher {
     const bits = parseMetadata(MetadataKind.Targets, this.served.latestMetadata(TRUST_ROLE)!.bytes).signed.delegations?.succinctRoles?.bitLength;
     if (!bits) throw new KeyshareError(Codes.INTERNAL, `the ${TRUST_ROLE} role delegates to no hashed bins`);
     this.shards = new IndexShards(bits, (await this.store.listTrustDocs()).map((d) => [d.scope, d.version] as const));
-    this.indexUpgrade = !(await this.servesIndexV2());
+    this.indexUpgrade = !(await this.servesIndexV2()) || !delegatesShards(parseMetadata(MetadataKind.Targets, this.served.latestMetadata('targets')!.bytes).signed);
     // The setting may differ from the one the served trusted_root.json was published with.
     this.sigstoreRootChecked = false;
     // Another replica may have published a root with new online keys (`key rotate`): this process
@@ -403,6 +406,7 @@ export class Publisher {
       if (role === 'root') continue;
       // Bins from before they grew (bins.ts) are no longer delegated: clients never load them, and they just expire.
       if (isBinRole(role) && !isCurrentBin(role, this.shards.bitLength)) continue;
+      if (isShardBinRole(role) && !isCurrentShardBin(role, shardBinBitsFor(this.shards.bitLength))) continue;
       const left = (Date.parse(rec.expires) - now.getTime()) / 1000;
       if (left < lifetimeOf(role, this.options.expiry) / 2) out.add(role);
     }
@@ -481,16 +485,18 @@ export class Publisher {
       this.loop.heldOnly();
       return null;
     }
-    // The index shards of the published documents, in the service's bins (issue 17: a change
-    // rewrites its own shard, never every scope). index.json changes only with the bins.
+    // The index shards of the published documents, in their own bins (issue 17: a change
+    // rewrites its own shard, never every scope; index-bins.ts). index.json changes only with the bins.
     const bits = Math.max(this.shards.bitLength, binBitsFor(this.shards.sizeAfter(docs)));
-    const { shards, header, next } = this.indexFiles(docs, bits);
+    // A repository whose shards are still in the document bins moves them out, in this publish.
+    const migrating = !delegatesShards(load('targets')!);
+    const { shards, header, next } = this.indexFiles(docs, bits, migrating);
     const metadata: MetadataRecord[] = [];
     const targetsExpiry = expiresAt(now, this.options.expiry.targets);
-    const grown = bits > this.shards.bitLength;
+    const grown = bits > this.shards.bitLength || migrating;
     if (grown) {
-      // More scopes than the bins hold well (bins.ts): the service's bins are laid out again.
-      const changes = new Map<string, Buffer | null>(shards);
+      // More scopes than the bins hold well (bins.ts), or the shards leave them: the service's bins are laid out again.
+      const changes = new Map<string, Buffer | null>();
       for (const [bin, binChanges] of byBin) {
         if (!isBinRole(bin)) continue;
         for (const [path, bytes] of binChanges) changes.set(path, bytes);
@@ -498,6 +504,11 @@ export class Publisher {
       }
       const regrown = await regrowBins({ load, versionOf: (r) => this.served.latestMetadata(r)?.version ?? 0, bits, signer: this.signers.targets, expires: targetsExpiry, changes, drop: isShardPath });
       metadata.push(...regrown.metadata);
+    }
+    if (next) {
+      // Every shard is rewritten: the shards role and its bins are laid out again (index-bins.ts).
+      const versionOf = (r: string) => this.served.latestMetadata(r)?.version ?? 0;
+      metadata.push(...(await layShardBins({ shards, binBits: bits, versionOf, signer: this.signers.targets, expires: targetsExpiry })));
     } else {
       for (const [bin, changes] of groupByRole(shards, load)) {
         if (!byBin.has(bin)) byBin.set(bin, new Map());
@@ -510,19 +521,28 @@ export class Publisher {
     }
 
     // Re-sign each touched bin once (TAP 15), and bins about to expire (all of the service's were, when they grew).
-    const resigned = (role: string) => grown && (isBinRole(role) || role === TRUST_ROLE);
-    for (const role of expiring) if ((isBinRole(role) || isTenantBinRole(role)) && this.tenants.signerFor(role) && !byBin.has(role) && !resigned(role)) byBin.set(role, new Map());
+    const resigned = (role: string) => (grown && (isBinRole(role) || role === TRUST_ROLE)) || (next !== null && (isShardBinRole(role) || role === SHARDS_ROLE));
+    for (const role of expiring) if ((isBinRole(role) || isShardBinRole(role) || isTenantBinRole(role)) && this.tenants.signerFor(role) && !byBin.has(role) && !resigned(role)) byBin.set(role, new Map());
 
     const resign = async (role: string, build: (old: Targets) => Targets) => {
       metadata.push(await signedRecord(role, new Metadata(build(load(role)!)), this.tenants.signerFor(role)!));
     };
     for (const [bin, changes] of byBin) await resign(bin, (old) => nextTargets(old, targetsExpiry, changes));
-    for (const role of [TRUST_ROLE, ...[...expiring].filter(isTenantRole)]) {
+    for (const role of [TRUST_ROLE, SHARDS_ROLE, ...[...expiring].filter(isTenantRole)]) {
       if (!expiring.has(role) || !this.tenants.signerFor(role) || resigned(role)) continue;
       await resign(role, (old) => nextTargets(old, targetsExpiry));
     }
     // index.json changes with the bins; its entry also states whether `*` is defined (writer.ts nextTopLevel).
-    const top = nextTopLevel(load('targets')!, targetsExpiry, header, this.shards.listsAfter(DEFAULT_SCOPE, docs), expiring.has('targets'), topChanges, this.logKey);
+    const served = load('targets')!;
+    const top = nextTopLevel(
+      migrating ? withShardsDelegation(served, this.signers.targets.keyid) : served,
+      targetsExpiry,
+      header,
+      this.shards.listsAfter(DEFAULT_SCOPE, docs),
+      expiring.has('targets') || migrating,
+      topChanges,
+      this.logKey,
+    );
     if (top) metadata.push(await signedRecord('targets', new Metadata(top), this.signers.targets));
 
     metadata.push(...(await this.snapshotAndTimestamp(now, metadata)));
@@ -559,11 +579,12 @@ export class Publisher {
 
   /**
    * The index files a publish of `docs` writes: the shards they touch; or, when the served
-   * index is v1 (see indexUpgrade) or the bins grow to `bits`, index.json and every shard. The upgrade is one publish, and
+   * index is v1 (see indexUpgrade), the shards move to their own bins, or the bins grow to
+   * `bits`, index.json and every shard. The upgrade is one publish, and
    * clients of either index version read the result (service/domain/trust-index.ts).
    */
-  private indexFiles(docs: readonly IndexChange[], bits: number): { shards: Map<string, Buffer>; header: Buffer | null; next: IndexShards | null } {
-    if (!this.indexUpgrade && bits === this.shards.bitLength) return { shards: this.shards.changedShards(docs), header: null, next: null };
+  private indexFiles(docs: readonly IndexChange[], bits: number, migrating: boolean): { shards: Map<string, Buffer>; header: Buffer | null; next: IndexShards | null } {
+    if (!this.indexUpgrade && !migrating && bits === this.shards.bitLength) return { shards: this.shards.changedShards(docs), header: null, next: null };
     const next = new IndexShards(bits, this.shards.entries());
     next.apply(docs);
     const shards = next.allFiles(INDEX_TARGET);

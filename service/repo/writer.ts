@@ -10,14 +10,10 @@ import { sha256Hex as sha256 } from '../crypto/encoding.js';
 import type { Signer } from '../crypto/signer.js';
 import type { MetadataRecord } from '../store/index.js';
 import type { OnlineSigners } from './keys.js';
-// @tufjs/models does not re-export the delegation classes from its index.
-import { DelegatedRole } from '@tufjs/models/dist/role.js';
-import { Delegations } from '@tufjs/models/dist/delegations.js';
-import { IndexShards } from './index-shards.js';
 import { SnapshotEntries } from './snapshot-entries.js';
 import { defaultScopeStated, indexCustom, logKeyStated } from '../domain/trust-index.js';
-import { ALL_HASH_PREFIXES, INDEX_TARGET, TRUST_ROLE, binRoles, type ExpiryConfig } from './layout.js';
-import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, tufKey } from './tuf.js';
+import { INDEX_TARGET, type ExpiryConfig } from './layout.js';
+import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata } from './tuf.js';
 
 export function targetFile(path: string, bytes: Uint8Array, digest?: string): TargetFile {
   return new TargetFile({ path, length: bytes.length, hashes: { sha256: digest ?? digestOf(bytes) } });
@@ -201,61 +197,4 @@ export async function signSnapshotAndTimestamp(input: SnapshotAndTimestamp): Pro
     { role: 'snapshot', version: snapshotVersion, bytes: snapshotBytes, expires: snapshotExpires },
     { role: 'timestamp', version: timestampVersion, bytes: metadataBytes(timestamp), expires: timestampExpires },
   ];
-}
-
-/**
- * Version 1 of every role but root: targets (index.json, the trust delegation), trust with its
- * succinct hashed bins (TAP 15), every bin with the empty index shards it holds, snapshot and
- * timestamp. Returns the signed roles and the target files they list.
- */
-export async function initialRepository(input: {
-  signers: OnlineSigners;
-  binBits: number;
-  now: Date;
-  expiry: Pick<ExpiryConfig, 'targets' | 'snapshot' | 'timestamp'>;
-  /** Issue 23: the log's verifier key, stated in index.json's entry. */
-  logKey?: string;
-}): Promise<{ metadata: MetadataRecord[]; targets: [path: string, bytes: Buffer][] }> {
-  const { signers, binBits, now, expiry, logKey } = input;
-  const { targets } = signers;
-  const bins = binRoles([targets.keyid], binBits);
-  const records: MetadataRecord[] = [];
-  const add = async (role: string, signed: Targets) => {
-    records.push(await signedRecord(role, new Metadata(signed), targets));
-  };
-  const targetsExpiry = expiresAt(now, expiry.targets);
-  const keys = { [targets.keyid]: tufKey(targets.keyid, targets.publicKey) };
-  await add(TRUST_ROLE, new Targets({ version: 1, specVersion: SPEC_VERSION, expires: targetsExpiry, delegations: new Delegations({ keys, succinctRoles: bins }) }));
-  // index.json and every (empty) shard; each shard lies in the bin its path hashes to.
-  const files = new IndexShards(binBits).allFiles(INDEX_TARGET);
-  const indexBytes = files.get(INDEX_TARGET)!;
-  files.delete(INDEX_TARGET);
-  const inBin = new Map<string, Record<string, TargetFile>>();
-  for (const [path, bytes] of files) {
-    const bin = bins.getRoleForTarget(path);
-    inBin.set(bin, { ...inBin.get(bin), [path]: targetFile(path, bytes) });
-  }
-  for (const bin of bins.getRoles()) {
-    await add(bin, new Targets({ version: 1, specVersion: SPEC_VERSION, expires: targetsExpiry, targets: sortedKeys(inBin.get(bin) ?? {}) }));
-  }
-  const trust = new DelegatedRole({ name: TRUST_ROLE, keyIDs: [targets.keyid], threshold: 1, terminating: true, pathHashPrefixes: ALL_HASH_PREFIXES });
-  await add(
-    'targets',
-    new Targets({
-      version: 1,
-      specVersion: SPEC_VERSION,
-      expires: targetsExpiry,
-      targets: { [INDEX_TARGET]: indexTargetFile(targetFile(INDEX_TARGET, indexBytes), false, logKey) },
-      delegations: new Delegations({ keys, roles: { [TRUST_ROLE]: trust } }),
-    }),
-  );
-  const snapshotAndTimestamp = await signSnapshotAndTimestamp({
-    signers,
-    meta: withVersions({}, records),
-    snapshotVersion: 1,
-    timestampVersion: 1,
-    snapshotExpires: expiresAt(now, expiry.snapshot),
-    timestampExpires: expiresAt(now, expiry.timestamp),
-  });
-  return { metadata: [...records, ...snapshotAndTimestamp], targets: [[INDEX_TARGET, indexBytes], ...files] };
 }

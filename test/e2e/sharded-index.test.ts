@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MetaFile, Metadata, MetadataKind } from '@tufjs/models';
+import { MetaFile, Metadata, MetadataKind, Targets, type TargetFile } from '@tufjs/models';
+import { Delegations } from '@tufjs/models/dist/delegations.js';
 import { readFixtureText } from '../../fixtures/index.js';
 import { fetchTrust, type FetchTrustOptions } from '../../sync/client/index.js';
 import { HttpFetcher } from '../../sync/client/fetcher.js';
@@ -17,6 +18,9 @@ import { SCOPES_PER_BIN } from '../../service/repo/bins.js';
 import { expiresAt, parseMetadata } from '../../service/repo/tuf.js';
 import { nextTargets, signSnapshotAndTimestamp, signedRecord } from '../../service/repo/writer.js';
 import type { OnlineSigners } from '../../service/repo/keys.js';
+import { SHARDS_ROLE, shardBinBitsFor } from '../../service/repo/index-bins.js';
+import { targetsLoader } from '../../service/repo/tenants.js';
+import type { MetadataRecord } from '../../service/store/index.js';
 import { TufClient, cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
 
 let svc: TestService;
@@ -91,8 +95,12 @@ describe('when the scopes outgrow the bins', () => {
     expect(header!.shards).toHaveLength(2 ** (bitsBefore + 1));
     const index = await client.readIndex();
     expect(index.scopes).toHaveLength(n + 4);
+    // The shards were laid out again in their own bins, beside the document bins (service/repo/index-bins.ts).
+    const shardsRole = JSON.parse(svc.instance.publisher.latestMetadata(SHARDS_ROLE)!.bytes.toString('utf8')).signed;
+    expect(shardsRole.delegations.succinct_roles.bit_length).toBe(shardBinBitsFor(bitsBefore + 1));
     // The old bins stay listed in the snapshot (TUF spec 5.5.5), next to the new ones.
     const snapshot = client.trusted('snapshot');
+    expect(snapshot.signed.meta[`${SHARDS_ROLE}.json`].version).toBeGreaterThan(1);
     expect(Object.keys(snapshot.signed.meta).filter((f) => /^bin-/.test(f))).toHaveLength(2 ** bitsBefore + 2 ** (bitsBefore + 1));
   }, 240_000);
 });
@@ -181,4 +189,81 @@ describe('when the default scope * is not defined', () => {
     // (and, beside them, the transparency log's checkpoint and tiles: issue 23).
     expect(fetcher.requests.filter((u) => !new URL(u).pathname.startsWith('/log/')).length).toBeLessThanOrEqual(5 + needed.size + 1);
   });
+});
+
+describe('when the shards are still in the document bins (a repository from before their own bins)', () => {
+  /**
+   * Re-publishes `service`'s repository in the earlier layout, as an earlier keyshare published
+   * it: each shard listed in the document bin its path hashes to, no "shards" delegation.
+   */
+  async function toEarlierLayout(service: TestService): Promise<void> {
+    const { publisher, store } = service.instance;
+    const signers = (publisher as unknown as { signers: OnlineSigners }).signers;
+    const latest = new Map((await store.latestMetadataAll()).map((r) => [r.role, r]));
+    const load = targetsLoader(latest);
+    const now = new Date();
+    const expires = expiresAt(now, 86_400);
+    const top = load('targets')!;
+    const trustBins = load('trust')!.delegations!.succinctRoles!;
+    const shardBins = load(SHARDS_ROLE)!.delegations!.succinctRoles!;
+    const byBin = new Map<string, Record<string, TargetFile>>();
+    for (const shardBin of shardBins.getRoles()) {
+      for (const [path, file] of Object.entries(load(shardBin)!.targets)) {
+        const bin = trustBins.getRoleForTarget(path);
+        byBin.set(bin, { ...byBin.get(bin), [path]: file });
+      }
+    }
+    const metadata: MetadataRecord[] = [];
+    for (const [bin, files] of byBin) {
+      const old = load(bin)!;
+      metadata.push(await signedRecord(bin, new Metadata(new Targets({ version: old.version + 1, specVersion: old.specVersion, expires, targets: { ...old.targets, ...files } })), signers.targets));
+    }
+    const roles = Object.fromEntries(Object.entries(top.delegations!.roles!).filter(([name]) => name !== SHARDS_ROLE));
+    const earlierTop = new Targets({ version: top.version + 1, specVersion: top.specVersion, expires, targets: top.targets, delegations: new Delegations({ keys: top.delegations!.keys, roles }) });
+    metadata.push(await signedRecord('targets', new Metadata(earlierTop), signers.targets));
+    // The snapshot as an earlier keyshare signed it: no shards role, no shard bins.
+    const snap = parseMetadata(MetadataKind.Snapshot, latest.get('snapshot')!.bytes).signed;
+    const meta = Object.fromEntries(Object.entries(snap.meta).filter(([file]) => !file.startsWith(`${SHARDS_ROLE}`)));
+    for (const r of metadata) meta[`${r.role}.json`] = new MetaFile({ version: r.version });
+    const ts = latest.get('timestamp')!.version;
+    const rest = await signSnapshotAndTimestamp({ signers, meta, snapshotVersion: snap.version + 1, timestampVersion: ts + 1, snapshotExpires: expires, timestampExpires: expires });
+    await store.commitPublish({ upToSeq: 0, docs: [], targets: [], metadata: [...metadata, ...rest], publishedAt: now.toISOString(), baseTimestampVersion: ts });
+  }
+
+  it('moves them into their own bins in one publish, which a tuf-js client with a cache of the earlier layout follows', async () => {
+    const service = await startTestService();
+    try {
+      await ok(service.api('POST', '/apply', { scopes: Array.from({ length: 40 }, (_, i) => ({ scope: `r${i}.move.example` })) }));
+      await service.instance.publisher.flush();
+      await toEarlierLayout(service);
+      await service.instance.publisher.load();
+      // A client of the earlier layout: it reads a shard from a document bin.
+      const client = TufClient.pinnedTo(service.url, service.dataDir);
+      const before = (await client.readIndex()).scopes;
+      expect(before.map((e) => e.scope)).toContain('r7.move.example');
+      expect(client.trusted('targets').signed.delegations.roles.map((r: { name: string }) => r.name)).toEqual(['trust']);
+      const ts = service.instance.publisher.latestMetadata('timestamp')!.version;
+
+      // The next publish (here with a change in it) moves the shards: one version.
+      await ok(service.api('POST', `${scopePath('r7.move.example')}/anchors`, { publicKey: readFixtureText('keys/ed25519.pub.pem'), name: 'moved' }));
+      await service.instance.publisher.flush();
+      expect(service.instance.publisher.latestMetadata('timestamp')!.version).toBe(ts + 1);
+      const served = (role: string) => JSON.parse(service.instance.publisher.latestMetadata(role)!.bytes.toString('utf8')).signed;
+      expect(served('targets').delegations.roles.map((r: { name: string }) => r.name)).toEqual([SHARDS_ROLE, 'trust']);
+      for (const bin of Object.keys(served('snapshot').meta).filter((f) => /^bin-/.test(f))) {
+        expect(Object.keys(served(bin.replace(/\.json$/, '')).targets).filter((p) => p.startsWith('index/')), bin).toEqual([]);
+      }
+
+      // The same client, its cache holding the earlier bins, reads the shards and the change.
+      const after = (await client.readIndex()).scopes;
+      expect(after.find((e) => e.scope === 'r7.move.example')!.version).toBe(before.find((e) => e.scope === 'r7.move.example')!.version + 1);
+      expect(after).toHaveLength(before.length);
+      expect((await client.readJson<{ anchors: { name: string }[] }>(trustTargetPath('r7.move.example')))!.anchors.map((a) => a.name)).toEqual(['moved']);
+      expect(client.trusted('targets').signed.delegations.roles.map((r: { name: string }) => r.name)).toEqual([SHARDS_ROLE, 'trust']);
+      // Once moved, nothing more to do.
+      expect(await service.instance.publisher.publish()).toBeNull();
+    } finally {
+      await service.close();
+    }
+  }, 120_000);
 });

@@ -6,6 +6,7 @@ import { Hono, type Context } from 'hono';
 import { MetadataKind } from '@tufjs/models';
 import type { AppEnv } from '../context.js';
 import { parseMetadata } from '../../repo/tuf.js';
+import { leafRoleFor } from '../../repo/tenants.js';
 import type { Instance } from '../../instance.js';
 import type { ServedView } from '../../repo/served.js';
 import { decodePathComponent } from '../decode.js';
@@ -80,18 +81,14 @@ export function tufRoutes(): Hono<AppEnv> {
   return app;
 }
 
-/** The sha256 of the current version of a target path, from its role's latest metadata. */
+/** The sha256 of the current version of a target path, from the role a client finds it in (TUF spec 5.6.7: the delegation walk). */
 function currentTargetHash(served: Pick<ServedView, 'latestMetadata'>, path: string): string | null {
-  const targets = parseMetadata(MetadataKind.Targets, served.latestMetadata('targets')!.bytes).signed;
-  const top = targets.targets[path];
-  if (top) return top.hashes.sha256 ?? null;
-  const trust = served.latestMetadata('trust');
-  if (!trust) return null;
-  const bins = parseMetadata(MetadataKind.Targets, trust.bytes).signed.delegations?.succinctRoles;
-  if (!bins) return null;
-  const bin = served.latestMetadata(bins.getRoleForTarget(path));
-  if (!bin) return null;
-  return parseMetadata(MetadataKind.Targets, bin.bytes).signed.targets[path]?.hashes.sha256 ?? null;
+  const load = (role: string) => {
+    const rec = served.latestMetadata(role);
+    return rec ? parseMetadata(MetadataKind.Targets, rec.bytes).signed : undefined;
+  };
+  const role = leafRoleFor(path, load);
+  return (role && load(role)?.targets[path]?.hashes.sha256) ?? null;
 }
 
 /**

@@ -3,6 +3,7 @@
  * effective anchors (the domain's own `effectiveTrust`, so the console shows exactly what is
  * published), expiry warnings, and the state of every TUF role. No HTML here.
  */
+import { isShardBinRole } from '../../repo/index-bins.js';
 import { ancestorCandidates, mostSpecificContaining } from '../../domain/scope.js';
 import { effectiveTrust, inheritanceChain } from '../../domain/trust.js';
 import type { AnchorRecord, Level, ScopeRecord } from '../../domain/types.js';
@@ -156,10 +157,10 @@ export async function roleStates(repository: Pick<RepositoryRecords, 'latestMeta
   const order = ['root', 'timestamp', 'snapshot', 'targets'];
   const out = new Map<string, RoleState>();
   for (const m of await repository.latestMetadataAll()) {
-    const role = isBinRole(m.role) ? 'bins' : m.role;
+    const role = isBinRole(m.role) ? 'bins' : isShardBinRole(m.role) ? 'shard-bins' : m.role;
     const seen = out.get(role);
     if (!seen) {
-      out.set(role, { role, version: m.version, expires: m.expires, expiry: expiryOf(m.expires, now), count: role === 'bins' ? 1 : undefined });
+      out.set(role, { role, version: m.version, expires: m.expires, expiry: expiryOf(m.expires, now), count: role === 'bins' || role === 'shard-bins' ? 1 : undefined });
     } else {
       const expires = Date.parse(m.expires) < Date.parse(seen.expires) ? m.expires : seen.expires;
       out.set(role, { role, version: Math.max(seen.version, m.version), expires, expiry: expiryOf(expires, now), count: (seen.count ?? 1) + 1 });

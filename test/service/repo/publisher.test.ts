@@ -45,9 +45,9 @@ function bitsOf(instance: Instance): number {
   return JSON.parse(instance.publisher.latestMetadata('trust')!.bytes.toString('utf8')).signed.delegations.succinct_roles.bit_length;
 }
 
-/** The hashed bin (TAP 15) that holds a target, computed from the published delegation. */
-function binOf(instance: Instance, path: string): string {
-  const trust = JSON.parse(instance.publisher.latestMetadata('trust')!.bytes.toString('utf8'));
+/** The hashed bin (TAP 15) that holds a target, computed from the published delegation of `role` ("trust", or "shards" for the index shards). */
+function binOf(instance: Instance, path: string, role = 'trust'): string {
+  const trust = JSON.parse(instance.publisher.latestMetadata(role)!.bytes.toString('utf8'));
   const succinct = trust.signed.delegations.succinct_roles;
   return new SuccinctRoles({ keyIDs: succinct.keyids, threshold: succinct.threshold, bitLength: succinct.bit_length, namePrefix: succinct.name_prefix }).getRoleForTarget(path);
 }
@@ -95,8 +95,10 @@ describe('when one anchor changes among many scopes', () => {
         const ms = performance.now() - started;
         const bin = binOf(instance, `trust/${scope}.json`);
         // Issue 17: index.json no longer lists every scope, so targets is not re-signed; the
-        // scope's shard (index/{prefix}.json) changes, in the bin its own path hashes to.
-        const shardBin = binOf(instance, shardOfScope(scope, bitsOf(instance)));
+        // scope's shard (index/{prefix}.json) changes, in the shard bin its path hashes to
+        // (service/repo/index-bins.ts), a small bin of the shards' own.
+        const shardBin = binOf(instance, shardOfScope(scope, bitsOf(instance)), 'shards');
+        expect(shardBin).toMatch(/^shards-bin-[0-9a-f]+$/);
         expect([...result.rolesSigned].sort()).toEqual([...new Set([bin, shardBin, 'snapshot', 'timestamp'])].sort());
         expect(result.documentsChanged).toBe(1);
         results.set(n, { result, bin, snapshotBytes: instance.publisher.latestMetadata('snapshot')!.bytes.length });
@@ -114,7 +116,7 @@ describe('when one anchor changes among many scopes', () => {
     expect(small && large, 'both sizes ran').toBeTruthy();
     expect(large!.result.rolesSigned.length).toBe(small!.result.rolesSigned.length);
     expect(large!.result.rolesSigned.length).toBeLessThanOrEqual(4);
-    const kinds = (r: PublishResult) => r.rolesSigned.map((role) => (/^bin-[0-9a-f]+$/.test(role) ? 'bin' : role)).sort();
+    const kinds = (r: PublishResult) => r.rolesSigned.map((role) => (/^bin-[0-9a-f]+$/.test(role) ? 'bin' : /^shards-bin-[0-9a-f]+$/.test(role) ? 'shard bin' : role)).sort();
     expect(kinds(large!.result)).toEqual(kinds(small!.result));
     expect(large!.result.documentsChanged).toBe(small!.result.documentsChanged);
     // Issue 17: what one change writes, the snapshot apart, stays small whatever the scope count
@@ -137,9 +139,9 @@ describe('when a parent scope changes', () => {
       await instance.publisher.flush();
       const result = await oneChange(instance, 'parent.acme.io');
       const changed = ['parent.acme.io', 'parent.acme.io/team-0', 'parent.acme.io/team-1', 'parent.acme.io/team-2'];
-      const expectedBins = new Set(changed.flatMap((s) => [binOf(instance, `trust/${s}.json`), binOf(instance, shardOfScope(s, bitsOf(instance)))]));
+      const expectedBins = new Set(changed.flatMap((s) => [binOf(instance, `trust/${s}.json`), binOf(instance, shardOfScope(s, bitsOf(instance)), 'shards')]));
       expect(result.documentsChanged).toBe(4);
-      expect(new Set(result.rolesSigned.filter((r) => r.startsWith('bin-')))).toEqual(expectedBins);
+      expect(new Set(result.rolesSigned.filter((r) => /^(shards-)?bin-/.test(r)))).toEqual(expectedBins);
     } finally {
       await instance.close();
     }
