@@ -6,12 +6,14 @@
  *
  * Builds the bench's state (bench/lib/fixture.ts buildState: one apply of N scopes) in a
  * temporary dir, or reuses `data-dir` if it holds one, then makes `changes` scoped revocations
- * (singleChange) and prints each one's roles and bytes. From the signed metadata it measures
- * the bytes of one snapshot entry (e_s), one bin entry (e_t) and one index-shard entry (e_i),
- * and models a change at 2^b bins: snapshot ≈ (2^b + old bins) · e_s, plus two bins and a shard
- * of N / 2^b entries each, plus what does not depend on b (the document, the timestamp, the
- * files' envelopes); and other layouts: two that would change the contract's shards, and
- * one that keeps it (the shards listed in hashed bins of their own).
+ * (singleChange) and prints each one's roles and bytes, the document bin, the shard bin
+ * (service/repo/index-bins.ts: the shards in hashed bins of their own), snapshot, timestamp,
+ * and the target files (the document and its shard). From the signed metadata it measures the
+ * bytes of one snapshot entry (e_s), one document-bin entry (e_t), one shard-bin entry (e_x)
+ * and one index-shard entry (e_i), and models a change at 2^b document bins and 2^m shard
+ * bins: snapshot ≈ (2^b + 2^m + old bins + 3) · e_s, plus a document bin and a shard of
+ * N / 2^b entries each, a shard bin of 2^b / 2^m entries, plus what depends on neither (the
+ * document, the timestamp, the files' envelopes).
  */
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,7 @@ import { join } from 'node:path';
 import { openInstance } from '../service/instance.js';
 import { scopeOfTrustPath, shardBytes } from '../shared/trust-index.js';
 import { buildState, keyPool, scopeName, singleChange } from './lib/fixture.js';
+import { SHARDS_PER_BIN_BITS } from '../service/repo/index-bins.js';
 
 const n = Number(process.argv[2] ?? 100_000);
 const changes = Number(process.argv[3] ?? 3);
@@ -40,6 +43,7 @@ for (let k = 0; k < changes; k++) {
 }
 
 // Entry sizes, from the roles the last change signed.
+if (results.length === 0) process.exit(0);
 const instance = await openInstance({ dataDir });
 try {
   const signed = (role: string) => JSON.parse(Buffer.from(instance.publisher.latestMetadata(role)!.bytes).toString('utf8'));
@@ -50,41 +54,32 @@ try {
     return { entries, envelope, each: (instance.publisher.latestMetadata(role)!.bytes.length - envelope) / entries };
   };
   const last = results[results.length - 1]!;
-  const bins = last.rolesSigned.filter((r) => r.startsWith('bin-'));
+  const docBin = last.rolesSigned.find((r) => /^bin-/.test(r));
+  const shardBin = last.rolesSigned.find((r) => /^shards-bin-/.test(r));
+  if (!docBin || !shardBin) throw new Error(`the change signed ${last.rolesSigned.join(', ')}: not a document bin and a shard bin`);
   const snapshot = perEntry('snapshot', 'meta');
-  const bin = bins.map((b) => perEntry(b, 'targets'));
-  const eT = bin.reduce((a, b) => a + b.each, 0) / bin.length;
-  // A shard lists the scopes whose trust file lies in its bin: the document's bin holds them.
-  const listed = Object.keys(signed(bins[0]!).signed.targets).map(scopeOfTrustPath).filter((s): s is string => s !== null);
+  const bin = perEntry(docBin, 'targets');
+  const sBin = perEntry(shardBin, 'targets');
+  const listed = Object.keys(signed(docBin).signed.targets).map(scopeOfTrustPath).filter((s): s is string => s !== null);
   const shard = shardBytes(listed.map((s) => [s, 1] as const));
-  const eI = (shard.length - shardBytes([]).length) / listed.length;
-  const currentBins = 2 ** Math.round(Math.log2(n / (bin.reduce((a, b) => a + b.entries, 0) / bin.length)));
-  const bitsNow = Math.log2(currentBins);
-  const oldBins = snapshot.entries - currentBins - 2; // targets.json and trust.json are the other entries
   const shardHeader = shardBytes([]).length;
-  // What does not depend on the bins: the timestamp, the snapshot's envelope, the document.
+  const eI = (shard.length - shardHeader) / listed.length;
+  const bits: number = signed('trust').signed.delegations.succinct_roles.bit_length;
+  const shardBits = signed('shards').signed.delegations.succinct_roles.bit_length;
+  // Every other snapshot entry: targets, trust, shards, and bins of earlier (smaller) layouts.
+  const others = snapshot.entries - 2 ** bits - 2 ** shardBits;
   const document = last.bytesWritten - Object.values(last.roleBytes).reduce((a, b) => a + b, 0) - shard.length;
-  const common = last.roleBytes.timestamp! + snapshot.envelope + document;
-  const snapshotAt = (bits: number) => (2 ** bits + oldBins + 2) * snapshot.each;
-  /** A change at 2^bits bins that re-signs `bins` bins of `perScope` bytes a scope, plus `extra` bytes. */
-  const model = (bits: number, bins: number, perScope: number, extra: number) => snapshotAt(bits) + (n / 2 ** bits) * perScope + bins * bin[0]!.envelope + common + extra;
-  const now = (bits: number) => model(bits, 2, 2 * eT + eI, shardHeader);
+  const common = last.roleBytes.timestamp! + snapshot.envelope + document + bin.envelope + sBin.envelope + shardHeader;
+  /** A change at 2^b document bins and 2^m shard bins. */
+  const model = (b: number, m: number) => (2 ** b + 2 ** m + others) * snapshot.each + (n / 2 ** b) * (bin.each + eI) + (2 ** b / 2 ** m) * sBin.each + common;
   const mean = results.reduce((a, c) => a + c.bytesWritten, 0) / results.length;
-  console.log(`entries: snapshot ${snapshot.each.toFixed(1)} B (${snapshot.entries}), bin ${eT.toFixed(1)} B, shard ${eI.toFixed(1)} B; document ${document} B, timestamp ${last.roleBytes.timestamp} B`);
-  for (let b = bitsNow - 2; b <= bitsNow + 2; b++) console.log(`  ${2 ** b} bins: ${kib(now(b))}${b === bitsNow ? ` (the current rule; measured mean ${kib(mean)})` : ''}`);
-  const best = 2 * Math.sqrt(n * snapshot.each * (2 * eT + eI)) + (oldBins + 2) * snapshot.each + 2 * bin[0]!.envelope + common + shardHeader;
-  console.log(`least at any (real) number of bins: ${kib(best)}`);
-  // Designs that change the contract's shards (docs/BENCHMARKS.md): one bin per change.
-  const least = (f: (bits: number) => number) => kib(Math.min(...[bitsNow - 1, bitsNow, bitsNow + 1].map(f)));
-  console.log(`one bin per change, the shard hashed into its documents' bin: ${least((b) => model(b, 1, eT + eI, shardHeader))}`);
-  console.log(`one bin per change, versions in the bins (custom, about 24 B a target), no shard files: ${least((b) => model(b, 1, eT + 24, 0))}`);
-  // Within the contract (it names target paths, not roles): the shards in a small set of hashed
-  // bins of their own, under a role delegating `index/*` before "trust".
-  const shardEntry = bins.map((b) => Object.entries(signed(b).signed.targets).find(([p]) => p.startsWith('index/'))).find((e) => e !== undefined);
-  const eX = shardEntry ? JSON.stringify({ [shardEntry[0]]: shardEntry[1] }).length - 1 : eT;
-  const shardBins = (m: number) => (2 ** m + 1) * snapshot.each + (currentBins / 2 ** m) * eX + bin[0]!.envelope;
-  const bestShardBins = Math.min(...Array.from({ length: bitsNow + 1 }, (_, m) => shardBins(m)));
-  console.log(`the shards in their own hashed bins (${eX} B an entry), best count: ${kib(model(bitsNow, 1, eT + eI, shardHeader) + bestShardBins)}`);
+  console.log(`bins: ${2 ** bits} document bins, ${2 ** shardBits} shard bins; entries: snapshot ${snapshot.each.toFixed(1)} B (${snapshot.entries}), document bin ${bin.each.toFixed(1)} B (${bin.entries}), shard bin ${sBin.each.toFixed(1)} B (${sBin.entries}), shard ${eI.toFixed(1)} B; document ${document} B, timestamp ${last.roleBytes.timestamp} B`);
+  console.log(`measured mean ${kib(mean)}, max ${kib(Math.max(...results.map((c) => c.bytesWritten)))}; modelled at the current layout ${kib(model(bits, shardBits))}`);
+  for (let b = bits - 1; b <= bits + 1; b++) {
+    const m = Math.max(1, b - SHARDS_PER_BIN_BITS);
+    const best = Math.min(...Array.from({ length: b }, (_, k) => model(b, k + 1)));
+    console.log(`  ${2 ** b} document bins: ${kib(model(b, m))} with ${2 ** m} shard bins (the rule), ${kib(best)} at the best shard-bin count`);
+  }
 } finally {
   await instance.close();
 }

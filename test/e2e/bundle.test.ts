@@ -117,8 +117,11 @@ describe('when an instance exports a bundle', () => {
     expect(names).toContain(`tuf/${manifest.versions.snapshot}.snapshot.json`);
     expect(names.some((n) => /^tuf\/\d+\.targets\.json$/.test(n))).toBe(true);
     expect(names.some((n) => /^tuf\/\d+\.trust\.json$/.test(n))).toBe(true);
-    // A new repository's 16 bins (service/repo/bins.ts), each with its index shard.
+    // A new repository's 16 bins (service/repo/bins.ts), and its 16 index shards in the 2 bins of
+    // the shards role (service/repo/index-bins.ts).
     expect(names.filter((n) => /^tuf\/\d+\.bin-[0-9a-f]\.json$/.test(n))).toHaveLength(16);
+    expect(names.some((n) => /^tuf\/\d+\.shards\.json$/.test(n))).toBe(true);
+    expect(names.filter((n) => /^tuf\/\d+\.shards-bin-[01]\.json$/.test(n))).toHaveLength(2);
     expect(names.filter((n) => /^tuf\/targets\/index\/[0-9a-f]{64}\.[0-9a-f]\.json$/.test(n))).toHaveLength(16);
     expect(names.some((n) => /^tuf\/targets\/trust\/registry\.acme\.io\/[0-9a-f]{64}\.team-7\.json$/.test(n))).toBe(true);
     expect(names.some((n) => /^tuf\/targets\/trust\/[0-9a-f]{64}\._default\.json$/.test(n))).toBe(true);
