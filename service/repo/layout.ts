@@ -2,13 +2,15 @@
  * The shape of keyshare's TUF repository.
  *
  *   root ─ targets (index.json)
+ *            ├─ "shards" (paths index/*; terminating; index-bins.ts)
+ *            │    └─ succinct hashed bins "shards-bin-0", "shards-bin-1", one per 16 shards: index/{prefix}.json
  *            └─ "trust" (path_hash_prefixes: every path; terminating)
  *                 └─ succinct hashed bins "bin-0".."bin-f", more as scopes grow (TAP 15, bins.ts):
- *                      trust/*.json, crl/*.crl, index/{prefix}.json
+ *                      trust/*.json, crl/*.crl
  *
  * Per-tenant roles go into targets' delegations before "trust". One change re-signs a bounded
- * set of roles: the bins of its document and of its index shard, snapshot and timestamp
- * (targets only when index.json changes, that is when the bins grow).
+ * set of roles: its document's bin, its index shard's bin, snapshot and timestamp (targets
+ * only when index.json changes, that is when the bins grow).
  */
 // @tufjs/models does not re-export the delegation classes from its index.
 import { SuccinctRoles } from '@tufjs/models/dist/role.js';
