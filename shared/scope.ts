@@ -195,12 +195,13 @@ export function ancestorCandidates(scope: string): string[] {
   if (p.kind === 'default') return [];
   const out = [DEFAULT_SCOPE];
   const host = p.kind === 'wildcard' ? p.domain : hostOf(p.registry);
-  const labels = host.split('.');
   // a.b.c is under *.b.c and *.c; the wildcard *.b.c is under *.c. An IPv4 address is under no wildcard.
-  if (!IPV4.test(host)) for (let i = 1; i < labels.length; i++) out.push('*.' + labels.slice(i).join('.'));
+  // (Built from the dots' positions, without splitting and joining: bench B9 asks it of every governed scope.)
+  if (!IPV4.test(host)) for (let i = host.indexOf('.'); i >= 0; i = host.indexOf('.', i + 1)) out.push('*' + host.slice(i));
   if (p.kind === 'path') {
     out.push(p.registry);
-    for (let i = 1; i < p.path.length; i++) out.push(`${p.registry}/${p.path.slice(0, i).join('/')}`);
+    let parent = p.registry;
+    for (let i = 0; i < p.path.length - 1; i++) out.push((parent = `${parent}/${p.path[i]}`));
   }
   return out;
 }

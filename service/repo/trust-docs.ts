@@ -8,7 +8,7 @@ import { sha256Hex as sha256 } from '../crypto/encoding.js';
 import { parseCrl } from '../crypto/crl.js';
 import { ancestorCandidates, trustTargetPath } from '../domain/scope.js';
 import { affectedScopes, lowerBound } from '../domain/dirty.js';
-import { effectiveTrust, serializeJson, stampedJson } from '../domain/trust.js';
+import { effectiveTrust, serializeJson, stampedBytes, type TrustInputs } from '../domain/trust.js';
 import type { AnchorRecord, ScopeRecord } from '../domain/types.js';
 import type { Store, TrustDocRecord } from '../store/index.js';
 import { tsaSignersOf } from '../ca/tsa.js';
@@ -134,7 +134,14 @@ export class TrustDocuments {
     const ancestors = new Map<string, ScopeRecord[]>();
     const ancestorsOf = (scope: string): ScopeRecord[] => {
       let list = ancestors.get(scope);
-      if (!list) ancestors.set(scope, (list = ancestorCandidates(scope).flatMap((c) => (byName.has(c) ? [byName.get(c)!] : []))));
+      if (!list) {
+        list = [];
+        for (const c of ancestorCandidates(scope)) {
+          const rec = byName.get(c);
+          if (rec) list.push(rec);
+        }
+        ancestors.set(scope, list);
+      }
       return list;
     };
 
@@ -161,6 +168,8 @@ export class TrustDocuments {
     const previous = await this.store.getTrustDocs([...affected]);
     const issuedAt = isoSeconds(now);
 
+    // One inputs object for every document: only the scope and its ancestors change (bench B9).
+    const inputs: TrustInputs = { scope: null as never, ancestors: [], anchorsByScope, revocations, ...crlInputs, blocked, tsaSigners };
     for (const scope of [...affected].sort()) {
       const prev = previous.get(scope);
       const rec = byName.get(scope);
@@ -171,13 +180,15 @@ export class TrustDocuments {
         }
         continue;
       }
-      const content = effectiveTrust({ scope: rec, ancestors: ancestorsOf(scope), anchorsByScope, revocations, ...crlInputs, blocked, tsaSigners });
-      const json = serializeJson(content);
-      const digest = sha256(json); // of its UTF-8 bytes
+      inputs.scope = rec;
+      inputs.ancestors = ancestorsOf(scope);
+      // Encoded once: the digest is of these bytes, and the published file is them stamped.
+      const content = Buffer.from(serializeJson(effectiveTrust(inputs)));
+      const digest = sha256(content);
       if (prev && !prev.deleted && prev.digest === digest) continue;
       const version = (prev?.version ?? 0) + 1;
       docs.push({ scope, version, issuedAt, digest, deleted: false });
-      targetChanges.set(trustTargetPath(scope), Buffer.from(stampedJson(json, version, issuedAt)));
+      targetChanges.set(trustTargetPath(scope), stampedBytes(content, version, issuedAt));
     }
     return { docs, targetChanges };
   }

@@ -1,7 +1,7 @@
 /** Building and signing TUF metadata with @tufjs/models, through the Signer port. */
-import { canonicalize } from '@tufjs/canonical-json';
 import { Key, MetaFile, Metadata, MetadataKind, Signature, TargetFile, type Root, type Snapshot, type Targets, type Timestamp } from '@tufjs/models';
 import type { Signer, TufPublicKey } from '../crypto/signer.js';
+import { canonicalJson } from './canonical-json.js';
 
 export const SPEC_VERSION = '1.0.31';
 export type AnyMetadata = Metadata<Root> | Metadata<Targets> | Metadata<Snapshot> | Metadata<Timestamp>;
@@ -12,7 +12,7 @@ export function tufKey(keyid: string, k: TufPublicKey): Key {
 
 /** Adds one signature per signer over the canonical JSON of `signed` (TUF spec 4.2). */
 export async function signMetadata(md: AnyMetadata, signers: Signer[]): Promise<void> {
-  const bytes = Buffer.from(canonicalize(signedJSON(md.signed) as never));
+  const bytes = Buffer.from(canonicalJson(signedJSON(md.signed)));
   for (const s of signers) {
     const sig = await s.sign(bytes);
     md.signatures[s.keyid] = new Signature({ keyID: s.keyid, sig: Buffer.from(sig).toString('hex') });

@@ -71,6 +71,7 @@ export class SqliteStore implements Store {
 
   close(): Promise<void> {
     return this.core.call(() => {
+      this.core.checkpoints?.cancel();
       this.sqlite.close();
     });
   }

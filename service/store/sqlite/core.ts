@@ -11,7 +11,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type Database from 'better-sqlite3';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { eq, sql } from 'drizzle-orm';
-import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import * as t from '../schema.js';
 import { KeyshareError, Codes } from '../../errors.js';
 import { Mutex } from '../../util/mutex.js';
@@ -21,6 +20,7 @@ import { toScope } from '../rows.js';
 import type { ChangeRecords } from '../ports/changes.js';
 import type { Transactions } from '../port.js';
 import type { TransactionObserver } from '../types.js';
+import { DeferredCheckpoints } from './checkpoint.js';
 
 /**
  * Where a call runs: outside any transaction (the root frame), or in one transaction or
@@ -37,13 +37,6 @@ interface Frame {
 /** A named parameter of a prepared query. */
 export const ph = (name: string) => sql.placeholder(name);
 
-/**
- * `column IN` the JSON array of strings bound to parameter `name`: one prepared statement for a
- * list of any length (SQLite binds at most 32766 variables, and drizzle builds an inArray query
- * per call, which costs more than the lookup at thousands of values).
- */
-export const inJsonList = (column: SQLiteColumn, name: string) => sql`${column} IN (SELECT value FROM json_each(${ph(name)}))`;
-
 export class SqliteCore implements ChangeRecords {
   private readonly root: Frame = { lock: new Mutex(), parent: null, depth: 0, open: true };
   private readonly frames = new AsyncLocalStorage<Frame>();
@@ -54,7 +47,12 @@ export class SqliteCore implements ChangeRecords {
     readonly sqlite: Database.Database,
     readonly db: BetterSQLite3Database<typeof t>,
     readonly outer: Pick<Transactions, 'transaction'>,
-  ) {}
+  ) {
+    this.checkpoints = sqlite.pragma('journal_mode', { simple: true }) === 'wal' ? new DeferredCheckpoints(sqlite, this.root.lock) : null;
+  }
+
+  /** WAL checkpoints run after a commit, not inside it (./checkpoint.ts; bench B9). */
+  readonly checkpoints: DeferredCheckpoints | null;
 
   /**
    * Point queries built once and then run many times: building a drizzle query costs more than
@@ -90,7 +88,11 @@ export class SqliteCore implements ChangeRecords {
 
   /** Several statements as one: a savepoint in the current transaction, else a transaction (BEGIN IMMEDIATE) of their own. */
   atomic<T>(body: () => T): Promise<T> {
-    return this.call(() => this.sqlite.transaction(body).immediate());
+    return this.call(() => {
+      const r = this.sqlite.transaction(body).immediate();
+      if (!this.sqlite.inTransaction) this.checkpoints?.committed();
+      return r;
+    });
   }
 
   /** A write of trust or repository state: atomic, and shown to the observer when it is the outermost transaction. */
@@ -120,6 +122,7 @@ export class SqliteCore implements ChangeRecords {
           frame.open = false;
         });
         this.sqlite.exec(outermost ? 'COMMIT' : `RELEASE ${savepoint}`);
+        if (outermost) this.checkpoints?.committed();
         if (pending !== null) observer!.end?.(pending, true);
         return result;
       } catch (e) {

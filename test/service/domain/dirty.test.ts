@@ -74,3 +74,15 @@ describe('lowerBound', () => {
     expect(lowerBound([], 'x')).toBe(0);
   });
 });
+
+describe('ancestorCandidates', () => {
+  it('lists `*`, the wildcards over the host, the registry and the parent paths', () => {
+    expect(ancestorCandidates('registry.acme.io/team/app/web')).toEqual(['*', '*.acme.io', '*.io', 'registry.acme.io', 'registry.acme.io/team', 'registry.acme.io/team/app']);
+    expect(ancestorCandidates('registry.acme.io:5000/app')).toEqual(['*', '*.acme.io', '*.io', 'registry.acme.io:5000']);
+    expect(ancestorCandidates('*.b.acme.io')).toEqual(['*', '*.acme.io', '*.io']);
+    expect(ancestorCandidates('localhost:5000/x/y')).toEqual(['*', 'localhost:5000', 'localhost:5000/x']);
+    expect(ancestorCandidates('10.0.0.1/x')).toEqual(['*', '10.0.0.1']);
+    expect(ancestorCandidates('acme.io')).toEqual(['*', '*.io']);
+    expect(ancestorCandidates('*')).toEqual([]);
+  });
+});
