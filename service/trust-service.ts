@@ -2,7 +2,7 @@
  * The admin operations: validate with the pure domain, write through the store (one
  * transaction each), then let the publisher publish. The HTTP handlers call only this.
  */
-import { buildAnchor, normalizeAnchorId, type AnchorInput } from './domain/anchor.js';
+import { anchorBuilder, buildAnchor, normalizeAnchorId, type AnchorInput } from './domain/anchor.js';
 import { parseScope } from './domain/scope.js';
 import { LEVELS, REVOCATION_REASONS, type AnchorRecord, type Level, type RevocationReason, type ScopeRecord } from './domain/types.js';
 import { KeyshareError, Codes, isKeyshareError } from './errors.js';
@@ -249,6 +249,7 @@ export class TrustService {
     const entries = listOf(file.scopes, 'scopes');
     const stored = await this.scopesNamed(entries.flatMap((e) => (isObject(e) && typeof e.scope === 'string' ? [e.scope] : [])));
     const wanted = new Map<string, { rec: ScopeRecord; anchors: Map<string, AnchorRecord> }>();
+    const anchorOf = anchorBuilder(now);
     for (const [i, entry] of entries.entries()) {
       const path = `scopes[${i}]`;
       try {
@@ -266,7 +267,7 @@ export class TrustService {
           try {
             if (!isObject(a)) throw new KeyshareError(Codes.ANCHOR_INVALID, 'an anchor is an object');
             if (fields(a, APPLY_FIELDS.anchor, `${path}.anchors[${j}]`)) continue;
-            const anchor = await buildAnchor({ ...a, scope: entry.scope }, now);
+            const anchor = await anchorOf({ ...a, scope: entry.scope });
             if (anchors.has(anchor.id)) throw new KeyshareError(Codes.ANCHOR_EXISTS, `anchor ${anchor.id} is listed twice`);
             anchors.set(anchor.id, anchor);
           } catch (e) {

@@ -16,7 +16,8 @@ import type { Signer } from '../crypto/signer.js';
 import type { MetadataRecord } from '../store/index.js';
 import { TRUST_ROLE, binRoles } from './layout.js';
 import { SPEC_VERSION } from './tuf.js';
-import { signedRecord, sortedKeys, targetFile } from './writer.js';
+import { binSuffix } from '../domain/trust-index.js';
+import { signedRecord, targetFile } from './writer.js';
 
 /** A new repository starts with 2^MIN_BIN_BITS bins. */
 export const MIN_BIN_BITS = 4;
@@ -65,14 +66,17 @@ export async function regrowBins(input: RegrowInput): Promise<{ metadata: Metada
     else files.delete(path);
   }
   const bins = binRoles([signer.keyid], bits);
-  const byBin = new Map<string, Record<string, TargetFile>>([...bins.getRoles()].map((b) => [b, {}]));
-  for (const [path, file] of files) byBin.get(bins.getRoleForTarget(path))![path] = file;
+  // Each path's bin from its one cached hash (binSuffix, as SuccinctRoles.getRoleForTarget; a
+  // first publish of 100k scopes hashes each path already), each bin's paths sorted as a list.
+  const byBin = new Map<string, string[]>([...bins.getRoles()].map((b) => [b, []]));
+  for (const path of files.keys()) byBin.get(`${bins.namePrefix}-${binSuffix(path, bits)}`)!.push(path);
 
   const delegations = new Delegations({ keys: trust.delegations!.keys, succinctRoles: bins });
   const metadata = [await signedRecord(TRUST_ROLE, new Metadata(new Targets({ version: trust.version + 1, specVersion: SPEC_VERSION, expires, delegations })), signer)];
-  for (const [bin, targets] of byBin) {
-    const md = new Metadata(new Targets({ version: versionOf(bin) + 1, specVersion: SPEC_VERSION, expires, targets: sortedKeys(targets) }));
-    metadata.push(await signedRecord(bin, md, signer));
+  for (const [bin, paths] of byBin) {
+    const targets: Record<string, TargetFile> = {};
+    for (const path of paths.sort()) targets[path] = files.get(path)!;
+    metadata.push(await signedRecord(bin, new Metadata(new Targets({ version: versionOf(bin) + 1, specVersion: SPEC_VERSION, expires, targets })), signer));
   }
   return { metadata };
 }

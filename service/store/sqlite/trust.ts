@@ -11,8 +11,13 @@ export class SqliteTrust implements TrustRecords {
   constructor(private readonly c: SqliteCore) {}
 
   // ---- scopes ----
+  /** A plain statement, rows as arrays: drizzle's mapping of 100k rows costs more than the read (the audit digest of an apply, bench B4). */
   listScopes(): Promise<ScopeRecord[]> {
-    return this.c.call(() => this.c.db.select().from(t.scopes).orderBy(t.scopes.scope).all().map(toScope));
+    return this.c.call(() =>
+      (this.c.prep('rawAllScopes', () => this.c.sqlite.prepare('SELECT scope, inherit, level, source FROM scopes ORDER BY scope').raw()).all() as [string, number, string | null, string | null][]).map(
+        ([scope, inherit, level, source]) => toScope({ scope, inherit: inherit !== 0, level, source }),
+      ),
+    );
   }
   getScope(scope: string): Promise<ScopeRecord | null> {
     return this.c.call(() => this.c.getScopeSync(scope));
@@ -57,25 +62,32 @@ export class SqliteTrust implements TrustRecords {
   listAnchors(scopes?: string[]): Promise<AnchorRecord[]> {
     return this.c.call(() => {
       let rows: (typeof t.anchors.$inferSelect)[];
-      if (!scopes) rows = this.c.db.select().from(t.anchors).all();
-      else if (scopes.length === 1) rows = this.c.prep('anchorsOf', () => this.c.db.select().from(t.anchors).where(eq(t.anchors.scope, ph('scope'))).prepare()).all({ scope: scopes[0]! });
+      if (!scopes) return this.#rawAnchors('rawAllAnchors', 'ORDER BY scope || id');
+      if (scopes.length === 1) rows = this.c.prep('anchorsOf', () => this.c.db.select().from(t.anchors).where(eq(t.anchors.scope, ph('scope'))).prepare()).all({ scope: scopes[0]! });
       // A publish can ask for every scope: one plain statement over a JSON list, whose rows need no drizzle mapping (bench B9).
-      else rows = this.#anchorsOfMany(scopes);
+      else return this.#rawAnchors('rawAnchorsOfMany', 'WHERE scope IN (SELECT value FROM json_each(?))', JSON.stringify(scopes));
       return rows.map(toAnchor).sort(byScopeAndId);
     });
   }
-  #anchorsOfMany(scopes: string[]): (typeof t.anchors.$inferSelect)[] {
+  /**
+   * Anchors by a plain statement with rows as arrays: the audit digest of an apply reads 100k, and
+   * a parent change every child's; drizzle's row mapping cost more than the read (bench B4, B9).
+   * `ORDER BY scope || id` sorts as byScopeAndId does, so that the sort below finds them in order.
+   */
+  #rawAnchors(name: string, clause: string, ...params: string[]): AnchorRecord[] {
     const rows = this.c
-      .prep('anchorsOfMany', () =>
-        this.c.sqlite.prepare(
-          `SELECT scope, id, name, type, material, trusted_identities AS trustedIdentities, key_id AS keyId, serial, issuer_name AS issuerName,
-             subject, not_after AS notAfter, source, created_at AS createdAt
-           FROM anchors WHERE scope IN (SELECT value FROM json_each(?))`,
-        ),
+      .prep(name, () =>
+        this.c.sqlite
+          .prepare(`SELECT scope, id, name, type, material, trusted_identities, key_id, serial, issuer_name, subject, not_after, source FROM anchors ${clause}`)
+          .raw(),
       )
-      .all(JSON.stringify(scopes)) as (Omit<typeof t.anchors.$inferSelect, 'trustedIdentities'> & { trustedIdentities: string | null })[];
-    // trusted_identities is JSON text (schema.ts mode 'json'), decoded as drizzle would.
-    return rows.map((r) => ({ ...r, trustedIdentities: r.trustedIdentities == null ? null : (JSON.parse(r.trustedIdentities) as string[]) }));
+      .all(...params) as (string | null)[][];
+    return rows
+      .map(([scope, id, name, type, material, identities, keyId, serial, issuerName, subject, notAfter, source]) =>
+        // trusted_identities is JSON text (schema.ts mode 'json'), decoded as drizzle would.
+        toAnchor({ scope: scope!, id: id!, name: name!, type: type!, material: material!, trustedIdentities: identities === null ? null : (JSON.parse(identities!) as string[] | null), keyId, serial, issuerName, subject, notAfter, source }),
+      )
+      .sort(byScopeAndId);
   }
   /** Anchors of some types (e.g. the CA anchors a publish needs for CRLs), without reading every anchor. */
   listAnchorsOfTypes(types: AnchorType[]): Promise<AnchorRecord[]> {

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  anchorBuilder,
   anchorExpiry,
   buildAnchor,
   normalizeAnchorId,
@@ -318,5 +319,41 @@ describe('anchorExpiry', () => {
   it('is the notAfter of a certificate anchor and null for a key', () => {
     expect(anchorExpiry({ notAfter: '2045-01-01T00:00:00.000Z' })?.toISOString()).toBe('2045-01-01T00:00:00.000Z');
     expect(anchorExpiry({ notAfter: null })).toBeNull();
+  });
+});
+
+describe('anchorBuilder (one apply: each distinct anchor validated once)', () => {
+  const outcome = (p: Promise<unknown>) => p.then((r) => r, (e: { code?: string; message?: string }) => ({ code: e.code, message: e.message }));
+  const inputs = [
+    { publicKey: readFixtureText('keys/ec-p256.pub.pem'), name: 'ci' },
+    { publicKey: readFixtureText('keys/ec-p256.pub.pem') },
+    { publicKey: readFixtureText('keys/ec-p256.pub.pem'), type: null },
+    { publicKey: readFixtureText('keys/ec-p256.pub.pem'), name: null },
+    { publicKey: readFixtureText('keys/ec-p256.pub.pem'), type: 'pgp' },
+    { publicKey: readFixture('keys/ec-p256.pub.der') },
+    { certificate: readFixtureText('certs/root-ca.pem'), trustedIdentities: ['x509.subject: CN=a'] },
+    { certificate: readFixtureText('certs/root-ca.pem'), trustedIdentities: [] },
+    { certificate: readFixtureText('keys/ec-p256.pub.pem') },
+    { publicKey: 'not a key' },
+  ];
+
+  it('gives what buildAnchor gives, at every scope, for the same input given again', async () => {
+    const build = anchorBuilder(NOW);
+    for (const scope of ['registry.acme.io/a', 'registry.acme.io/b', 'registry.acme.io/a']) {
+      for (const input of inputs) {
+        const given = { ...input, scope } as never;
+        expect(await outcome(build(given))).toEqual(await outcome(buildAnchor(given, NOW)));
+      }
+    }
+  });
+
+  it('returns records that share nothing with each other', async () => {
+    const build = anchorBuilder(NOW);
+    const input = { certificate: readFixtureText('certs/root-ca.pem'), trustedIdentities: ['x509.subject: CN=a'] };
+    const a = await build({ ...input, scope: 'registry.acme.io/a' });
+    const b = await build({ ...input, scope: 'registry.acme.io/b' });
+    expect([a.scope, b.scope]).toEqual(['registry.acme.io/a', 'registry.acme.io/b']);
+    a.trustedIdentities!.push('*');
+    expect(b.trustedIdentities).toEqual(['x509.subject: CN=a']);
   });
 });

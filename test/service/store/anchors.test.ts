@@ -33,3 +33,20 @@ describe('when the anchors of more scopes than SQLite binds in one statement are
     expect(await store.listAnchors()).toHaveLength(1);
   });
 });
+
+describe('when every anchor and every scope are listed (a plain statement, bench B4)', () => {
+  it('gives the same records, in the same order, as the filtered query and getScope', async () => {
+    // Scopes where one is a prefix of another: byScopeAndId orders by scope + id.
+    const scopes = ['a.acme.io', 'a.acme.io/x', 'a.acme.io/x/y', 'b.acme.io', '*', '*.acme.io'];
+    for (const [i, scope] of scopes.entries()) {
+      await store.createScope({ scope, inherit: i % 2 === 0, level: i === 1 ? 'strict' : null }, NOW);
+      await store.addAnchor(await buildAnchor({ scope, publicKey: readFixtureText('keys/ed25519.pub.pem') }, NOW), NOW);
+      await store.addAnchor(await buildAnchor({ scope, certificate: readFixtureText('certs/root-ca.pem'), trustedIdentities: i % 2 ? ['x509.subject: CN=a'] : undefined }, NOW), NOW);
+    }
+    const all = await store.listAnchors();
+    expect(all).toHaveLength(12);
+    expect(all).toEqual(await store.listAnchors(scopes));
+    expect(all.some((a) => a.trustedIdentities?.[0] === 'x509.subject: CN=a')).toBe(true);
+    expect(await store.listScopes()).toEqual(await Promise.all([...scopes].sort().map((s) => store.getScope(s))));
+  });
+});
