@@ -5,7 +5,7 @@
 import { KeyshareError } from '../service/errors.js';
 import { SharedCodes } from '../shared/errors.js';
 
-/** The CLI's own codes (the service's are service/errors.ts `Codes`, the client's sync/client/errors.ts `FetchCodes`). */
+/** The CLI's own codes (the service's are service/errors.ts `Codes`, the client's shared/fetch.ts `FetchCodes`). */
 export const CliCodes = {
   USAGE: SharedCodes.USAGE,
   FILE_NOT_READABLE: SharedCodes.FILE_NOT_READABLE,

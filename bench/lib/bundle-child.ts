@@ -5,12 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { exportBundle } from '../../service/federation/bundle/export.js';
-import { importBundle } from '../../service/federation/bundle/import.js';
+import { bundles } from '../../service/composition.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as { op: 'export' | 'import'; dataDir: string; out?: string; file?: string; root?: string };
 const t0 = performance.now();
 if (cfg.op === 'export') await exportBundle({ dataDir: cfg.dataDir, out: cfg.out! });
-else await importBundle({ dataDir: cfg.dataDir, file: cfg.file!, root: readFileSync(cfg.root!) });
+else await bundles.importBundle({ dataDir: cfg.dataDir, file: cfg.file!, root: readFileSync(cfg.root!) });
 const ms = performance.now() - t0;
 // resourceUsage().maxRSS is in kilobytes.
 process.send!({ ms, maxRss: process.resourceUsage().maxRSS * 1024 }, () => process.exit(0));

@@ -88,9 +88,10 @@ export function bundleCommand(): Command {
       const root = readInputFile(o.root);
       if (root.length > 1024 * 1024) throw new KeyshareError(Codes.BAD_REQUEST, `${o.root} is too large for a root.json`);
       const settings = await storeSettings(o);
+      const { bundles } = await import('../../service/composition.js');
       const r = file.startsWith('oci://')
-        ? await (await import('../../service/federation/bundle/registry.js')).importFromRegistry({ ref: file, registry: await registryOptions(o), root, ...settings })
-        : await (await import('../../service/federation/bundle/import.js')).importBundle({ file: resolve(file), root, ...settings });
+        ? await bundles.importFromRegistry({ ref: file, registry: await registryOptions(o), root, ...settings })
+        : await bundles.importBundle({ file: resolve(file), root, ...settings });
       // A refused CRL does not fail the import (the rest landed): a warning, and crlErrors in --json.
       for (const e of r.crlErrors) process.stderr.write(`keyshare: warning: ${e.code}: the CRL of ${e.issuer} was not imported: ${e.message}\n`);
       print(o.json, r, () => {
@@ -137,8 +138,8 @@ export function bundleCommand(): Command {
       ].join('\n'),
     )
     .action(async (ref: string, o) => {
-      const { pushBundle } = await import('../../service/federation/bundle/registry.js');
-      const r = await pushBundle({
+      const { bundles } = await import('../../service/composition.js');
+      const r = await bundles.pushBundle({
         ...(await storeSettings(o)),
         ref,
         registry: await registryOptions(o),
@@ -165,8 +166,8 @@ export function bundleCommand(): Command {
   )
     .addHelpText('after', ['', 'Example:', '  keyshare bundle pull oci://mirror.internal/keyshare/trust:42 --out trust-42.tar.gz'].join('\n'))
     .action(async (ref: string, o) => {
-      const { pullBundle } = await import('../../service/federation/bundle/registry.js');
-      const r = await pullBundle({ ref, out: resolve(o.out), registry: await registryOptions(o) });
+      const { bundles } = await import('../../service/composition.js');
+      const r = await bundles.pullBundle({ ref, out: resolve(o.out), registry: await registryOptions(o) });
       print(o.json, { ...r, out: resolve(o.out) }, () => [
         `pulled ${r.ref} to ${resolve(o.out)} (${r.layer.size} bytes)`,
         `  digest:   ${r.digest}`,

@@ -1,7 +1,7 @@
 /**
  * Repository identities and root chains.
  *
- * A repository's identity is its origin ID (sync/bundle/format.ts originOf): a hash of its
+ * A repository's identity is its origin ID (shared/bundle/format.ts originOf): a hash of its
  * version 1 root, the same across root rotations. This service's own is read from its stored
  * root version 1; an upstream's from the chain of roots 1 → pinned, each signed by a threshold
  * of the previous root's keys and of its own (TUF 5.3.4), so that an identity cannot be
@@ -12,9 +12,9 @@ import { canonicalize } from '@tufjs/canonical-json';
 import { Metadata, MetadataKind, type Root } from '@tufjs/models';
 import { KeyshareError } from '../errors.js';
 import type { Store } from '../store/index.js';
-import { FetchCodes } from '../../sync/client/errors.js';
-import { MAX_ROOT_BYTES } from '../../sync/client/cache.js';
-import { originOf } from '../../sync/bundle/format.js';
+import { FetchCodes } from '../../shared/fetch.js';
+import { MAX_ROOT_BYTES } from '../../shared/fetch.js';
+import { originOf } from '../../shared/bundle/format.js';
 import { UpstreamCodes } from './upstream/errors.js';
 
 /** The most root versions a chain may have (tuf-js's maxRootRotations). */

@@ -8,14 +8,14 @@
  *   hop    := "upstream:" NAME "@" ORIGIN     an online upstream, as the service that follows it names it
  *           | "bundle:" ORIGIN                the origin of imported bundles
  *
- * ORIGIN is a repository's identity: 32 hex of the SHA-256 of its version 1 root (sync/bundle
+ * ORIGIN is a repository's identity: 32 hex of the SHA-256 of its version 1 root (shared/bundle/
  * format.ts originOf), the same for every root rotation. A service republishing federated
  * trust prefixes its hop for the upstream to every path, and drops every path that already
  * passes through itself (A follows B follows A: A's trust never comes back into A). Paths are
  * at most MAX_HOPS long and an item keeps at most MAX_PATHS of them, so a loop or a long chain
  * of services cannot grow a document without bound.
  */
-import { ORIGIN_PATTERN } from '../../sync/bundle/format.js';
+import { ORIGIN_PATTERN } from '../../shared/bundle/format.js';
 
 export const MAX_HOPS = 8;
 export const MAX_PATHS = 8;

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffOf, type VersionDiff } from '../../service/domain/history.js';
 import type { TrustContent } from '../../service/domain/trust.js';
-import { BundleCodes, bundleError } from './errors.js';
-import { extractBundle } from './extract.js';
-import { BUNDLE_JSON, parseManifest } from './format.js';
+import { BundleCodes, bundleError } from '../../shared/bundle/errors.js';
+import { extractBundle } from '../../shared/bundle/extract.js';
+import { BUNDLE_JSON, parseManifest } from '../../shared/bundle/format.js';
 import { verifyBundle } from './verify.js';
 
 /** A bundle's verified trust: its timestamp version and every scope's document. */

@@ -21,27 +21,10 @@ import { canonicalize } from '@tufjs/canonical-json';
 import { Metadata, MetadataKind, type Root, type Snapshot, type Targets, type Timestamp } from '@tufjs/models';
 import { Updater } from 'tuf-js';
 import { KeyshareError, Codes } from '../../service/errors.js';
-import { BundleCodes, bundleError, toBundleError } from './errors.js';
+import { BundleCodes, bundleError } from '../../shared/bundle/errors.js';
+import { toBundleError } from './errors.js';
 import { BUNDLE_METADATA_URL, BUNDLE_TARGETS_URL, DirectoryFetcher } from './fetcher.js';
-import { BUNDLE_JSON, TUF_DIR, consistentTargetName, originOf, parseManifest, sha256Hex, type BundleManifest } from './format.js';
-
-export interface VerifiedTarget {
-  path: string;
-  sha256: string;
-  /** The verified file on disk. */
-  file: string;
-}
-
-export interface VerifiedBundle {
-  origin: string;
-  manifest: BundleManifest;
-  root: { version: number; bytes: Buffer };
-  timestamp: { version: number; sha256: string; expires: string };
-  snapshot: { version: number; meta: Record<string, number> };
-  targets: VerifiedTarget[];
-  /** Every verified file of the repository, relative to tuf/ (e.g. `1.root.json`), for the mirror. */
-  files: { path: string; file: string }[];
-}
+import { BUNDLE_JSON, TUF_DIR, consistentTargetName, originOf, parseManifest, sha256Hex, type BundleManifest, type VerifiedBundle, type VerifiedTarget } from '../../shared/bundle/format.js';
 
 /** What verify() reads from tuf-js 5.0.1 beyond its public API (pinned in package.json). */
 interface UpdaterInternals {

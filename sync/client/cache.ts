@@ -19,9 +19,8 @@ import { Metadata, MetadataKind, type Root } from '@tufjs/models';
 import { KeyshareError } from '../../shared/errors.js';
 import { makeDirs, removeFile } from '../../shared/fs.js';
 import { FetchCodes } from './errors.js';
+import { MAX_ROOT_BYTES } from '../../shared/fetch.js';
 
-/** tuf-js's default cap on root metadata (Config.rootMaxLength). */
-export const MAX_ROOT_BYTES = 512_000;
 const STATE_FILE = 'keyshare-cache.json';
 
 export interface CacheLayout {

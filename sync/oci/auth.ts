@@ -18,7 +18,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { OciCodes, ociError } from './errors.js';
+import { OciCodes, ociError } from '../../shared/oci/errors.js';
 
 export interface Credentials {
   username: string;

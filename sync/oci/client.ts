@@ -17,11 +17,11 @@ import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { KeyshareError, Codes } from '../../service/errors.js';
-import { BundleCodes } from '../bundle/errors.js';
-import { MAX_MANIFEST_BYTES, OCI_MANIFEST_MEDIA_TYPE, type Descriptor } from './artifact.js';
+import { BundleCodes } from '../../shared/bundle/errors.js';
+import { MAX_MANIFEST_BYTES, OCI_MANIFEST_MEDIA_TYPE, type Descriptor } from '../../shared/oci/artifact.js';
 import { parseChallenge, storedCredentials, type Challenge, type Credentials } from './auth.js';
-import { OciCodes, ociError, type OciCode } from './errors.js';
-import { DIGEST, TAG, isLoopback, type OciReference } from './reference.js';
+import { OciCodes, ociError, type OciCode } from '../../shared/oci/errors.js';
+import { DIGEST, TAG, isLoopback, type OciReference } from '../../shared/oci/reference.js';
 
 export interface RegistryOptions {
   /** PEM CA certificate(s) for the registry's TLS certificate (default: the system's CAs). */

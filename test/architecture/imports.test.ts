@@ -1,6 +1,6 @@
 /**
- * The layering rules of STYLE.md and issue 22, held over the import graph of service/, sync/
- * and cli/ (a small script rather than a tool: every rule is a line below).
+ * The layering rules of STYLE.md and issue 22, held over the import graph of shared/, service/,
+ * sync/ and cli/ (a small script rather than a tool: every rule is a line below).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -35,12 +35,12 @@ function importsOf(file: string, files: ReadonlySet<string>): Edge[] {
   return edges;
 }
 
-const FILES = sourceFiles(['service', 'sync', 'cli']);
+const FILES = sourceFiles(['shared', 'service', 'sync', 'cli']);
 const EDGES = FILES.flatMap((f) => importsOf(f, new Set(FILES)));
 
-/** The one module of service/ that builds the rest (STYLE.md "One composition root"). */
+/** The one module of service/ that builds the rest (STYLE.md "One composition root"), and the one that imports sync/. */
 const COMPOSITION_ROOT = 'service/composition.ts';
-/** The server half of federation (upstreams, bundle export and import): it reads upstreams and bundles with the client library of sync/. */
+/** The server half of federation (upstreams, bundle export and import): it reads upstreams and bundles through its port (ports.ts), which the composition root fills from sync/. */
 const FEDERATION = 'service/federation/';
 /** What sync/ may take from service/: the pure domain, the crypto module and the error base (issue 22, "Break the cycle"). */
 const SYNC_MAY_IMPORT = (to: string) => /^service\/(domain|crypto)\//.test(to) || to === 'service/errors.ts';
@@ -48,11 +48,18 @@ const SYNC_MAY_IMPORT = (to: string) => /^service\/(domain|crypto)\//.test(to) |
 const show = (edges: Edge[]) => edges.map((e) => `${e.from} -> ${e.to}`);
 
 describe('the import graph', () => {
-  it('is read: it holds the composition root wiring the upstream manager, and federation using the client library', () => {
+  it('is read: it holds the composition root wiring the upstream manager with the client library, and federation reading the shared bundle format', () => {
     // Guards the rules below against a parser that finds nothing.
     expect(FILES.length).toBeGreaterThan(100);
     expect(EDGES.some((e) => e.from === COMPOSITION_ROOT && e.to === 'service/federation/upstream/manager.ts')).toBe(true);
-    expect(EDGES.some((e) => e.from.startsWith(FEDERATION) && e.to.startsWith('sync/client/'))).toBe(true);
+    expect(EDGES.some((e) => e.from === COMPOSITION_ROOT && e.to.startsWith('sync/client/'))).toBe(true);
+    expect(EDGES.some((e) => e.from.startsWith(FEDERATION) && e.to === 'shared/bundle/format.ts')).toBe(true);
+  });
+
+  it('has shared/ import neither service/, sync/ nor cli/', () => {
+    // shared/ is below both the client library and the service: the formats and code tables both read.
+    const bad = EDGES.filter((e) => e.from.startsWith('shared/') && /^(service|sync|cli)\//.test(e.to));
+    expect(show(bad)).toEqual([]);
   });
 
   it('has sync/ take from service/ only the domain, crypto and the error base', () => {
@@ -61,18 +68,18 @@ describe('the import graph', () => {
     expect(show(bad)).toEqual([]);
   });
 
-  it('has service/ import sync/ only at the composition root and in service/federation/, and cli/ never', () => {
-    const bad = EDGES.filter((e) => e.from.startsWith('service/') && (e.to.startsWith('cli/') || (e.to.startsWith('sync/') && e.from !== COMPOSITION_ROOT && !e.from.startsWith(FEDERATION))));
+  it('has service/ import sync/ only at the composition root (type-only imports too), and cli/ never', () => {
+    const bad = EDGES.filter((e) => e.from.startsWith('service/') && (e.to.startsWith('cli/') || (e.to.startsWith('sync/') && e.from !== COMPOSITION_ROOT)));
     expect(show(bad)).toEqual([]);
   });
 
-  it('has service/federation/ imported in service/ only by the composition root (the rest of the service never reaches sync/)', () => {
+  it('has service/federation/ imported in service/ only by the composition root (the rest of the service reaches federation through the port service/federation.ts)', () => {
     const bad = EDGES.filter((e) => e.from.startsWith('service/') && !e.from.startsWith(FEDERATION) && e.from !== COMPOSITION_ROOT && e.to.startsWith(FEDERATION));
     expect(show(bad)).toEqual([]);
   });
 
-  it('has the composition root imported by the server alone', () => {
-    const bad = EDGES.filter((e) => e.to === COMPOSITION_ROOT && e.from !== 'service/server.ts');
+  it('has the composition root imported in service/ by the server alone (and in cli/ by the bundle commands, which run federation without a server)', () => {
+    const bad = EDGES.filter((e) => e.to === COMPOSITION_ROOT && e.from !== 'service/server.ts' && e.from !== 'cli/commands/bundle.ts');
     expect(show(bad)).toEqual([]);
   });
 

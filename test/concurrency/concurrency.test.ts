@@ -18,7 +18,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isKeyshareError } from '../../service/errors.js';
 import { freshStore } from '../support/database.js';
 import { exportBundle } from '../../service/federation/bundle/export.js';
-import { importBundle } from '../../service/federation/bundle/import.js';
+import { importBundle } from '../support/federation.js';
 import { fetchTrust } from '../../sync/client/index.js';
 import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
 

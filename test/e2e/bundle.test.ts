@@ -14,8 +14,9 @@ import { readFixtureText } from '../../fixtures/index.js';
 import { expectedSpkiId } from '../service/crypto/helpers.js';
 import { openInstance, type Instance } from '../../service/instance.js';
 import { exportBundle, type ExportResult } from '../../service/federation/bundle/export.js';
-import { importBundle, type ImportOptions } from '../../service/federation/bundle/import.js';
-import { sha256Hex, type BundleManifest } from '../../sync/bundle/format.js';
+import type { ImportOptions } from '../../service/federation/bundle/import.js';
+import { importBundle } from '../support/federation.js';
+import { sha256Hex, type BundleManifest } from '../../shared/bundle/format.js';
 import { TufClient, cleanupTempDirs, newDataDir, startTestService, tempDir, type TestService } from '../support/service.js';
 import { codeOf, gzip, importerState, rawTar, readTargetOffline } from '../sync/bundle/support.js';
 

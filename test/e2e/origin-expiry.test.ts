@@ -12,7 +12,7 @@ import { readFixtureText } from '../../fixtures/index.js';
 import { openInstance, type Instance } from '../../service/instance.js';
 import { ANY_ADDRESS } from '../../service/net/outbound.js';
 import { exportBundle } from '../../service/federation/bundle/export.js';
-import { importBundle } from '../../service/federation/bundle/import.js';
+import { federationClient, importBundle } from '../support/federation.js';
 import { UpstreamManager } from '../../service/federation/upstream/manager.js';
 import { appApi, cleanupTempDirs, newDataDir, tempDir } from '../support/service.js';
 
@@ -50,7 +50,7 @@ describe('when an imported bundle expires', () => {
     site = await openInstance({ dataDir, outbound: ANY_ADDRESS });
     await site.publisher.flush();
     now = Date.now() - 55_000; // the manager's clock: when the bundle was made
-    manager = new UpstreamManager(site, { clock: () => new Date(now), originGraceSeconds: 7 * 86_400, onError: (e) => errors.push((e as Error).message) });
+    manager = new UpstreamManager(site, federationClient, { clock: () => new Date(now), originGraceSeconds: 7 * 86_400, onError: (e) => errors.push((e as Error).message) });
   }, 60_000);
 
   afterAll(async () => {

@@ -17,7 +17,7 @@ import { FileSigner } from '../../service/crypto/signer.js';
 import { signMetadata, metadataBytes } from '../../service/repo/tuf.js';
 import { tenantKeyPath } from '../../service/repo/tenants.js';
 import { exportBundle } from '../../service/federation/bundle/export.js';
-import { DEFAULT_LIMITS, extractBundle } from '../../sync/bundle/extract.js';
+import { DEFAULT_LIMITS, extractBundle } from '../../shared/bundle/extract.js';
 import { readTargetOffline } from '../sync/bundle/support.js';
 import { TufClient, cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../support/service.js';
 

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFixture, readFixtureText } from '../../fixtures/index.js';
 import { expectedCertId, expectedPgpFingerprint, expectedSpkiId } from '../service/crypto/helpers.js';
 import { exportBundle } from '../../service/federation/bundle/export.js';
-import { importBundle } from '../../service/federation/bundle/import.js';
+import { importBundle } from '../support/federation.js';
 import { openInstance } from '../../service/instance.js';
 import { ANY_ADDRESS } from '../../service/net/outbound.js';
 import { startServer } from '../../service/server.js';

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openInstance } from '../../service/instance.js';
 import { startServer, type RunningServer } from '../../service/server.js';
 import { SqliteStore } from '../../service/store/index.js';
-import { importBundle } from '../../service/federation/bundle/import.js';
+import { importBundle } from '../support/federation.js';
 import { fetchTrust } from '../../sync/client/index.js';
 import { isKeyshareError } from '../../service/errors.js';
 import { Header } from 'tar';

@@ -54,9 +54,9 @@ import { loadTenantSigners, tenantOfRole } from '../../repo/tenants.js';
 import type { Signer } from '../../crypto/signer.js';
 import { expiresAt, parseMetadata } from '../../repo/tuf.js';
 import { openStore, type MetadataRecord, type Store } from '../../store/index.js';
-import { BundleCodes } from '../../../sync/bundle/errors.js';
+import { BundleCodes } from '../../../shared/bundle/errors.js';
 import { bundleLogSection } from './log-proof.js';
-import { extractBundle } from '../../../sync/bundle/extract.js';
+import { extractBundle } from '../../../shared/bundle/extract.js';
 import {
   BUNDLE_JSON,
   BUNDLE_MEDIA_TYPE,
@@ -68,7 +68,7 @@ import {
   type BundleFile,
   type BundleManifest,
   type BundleTarget,
-} from '../../../sync/bundle/format.js';
+} from '../../../shared/bundle/format.js';
 
 export const DEFAULT_VALID_FOR_SECONDS = 30 * 86_400;
 

@@ -1,8 +1,9 @@
 /**
  * `keyshare bundle import`: verification first, then one store transaction (CONTRACT.md
  * "Offline bundles"). The importer is an orchestrator in the tuf-js `updater.ts` mould: it
- * extracts (sync/bundle/extract.ts, with limits), verifies (verify.ts: bundle.json digests,
- * the root chain, the TUF client workflow pinned to --root), checks the bundle is newer than
+ * extracts (shared/bundle/extract.ts, with limits), verifies (the client library's verifyBundle,
+ * through federation's port ports.ts: bundle.json digests, the root chain, the TUF client workflow
+ * pinned to --root), checks the bundle is newer than
  * the last one from the same origin, and only then writes:
  *
  *  - the imported scopes, with their anchors and revocations, `source = bundle:<origin>`
@@ -39,18 +40,20 @@ import { isInitialized } from '../../instance.js';
 import { parseMetadata } from '../../repo/tuf.js';
 import { MetadataKind } from '@tufjs/models';
 import { openStore, type Store } from '../../store/index.js';
-import { BundleCodes, bundleError } from '../../../sync/bundle/errors.js';
-import { DEFAULT_LIMITS, extractBundle, type ExtractLimits } from '../../../sync/bundle/extract.js';
+import { BundleCodes, bundleError } from '../../../shared/bundle/errors.js';
+import { DEFAULT_LIMITS, extractBundle, type ExtractLimits } from '../../../shared/bundle/extract.js';
 import { contributionsFromStore, documentReader, federateOrigin, fromContributions, parseIndex, toContributions, type Contributions, type FederatedScope } from '../federate.js';
 import { crlProblem, federatedCrls, type CrlListing, type CrlRefusal } from '../carry-crls.js';
 import { selfIdentity } from '../identity.js';
 import { bundleHop } from '../source.js';
-import { BUNDLE_JSON, SOURCE_PREFIX, TUF_DIR, parseManifest, type BundleManifest } from '../../../sync/bundle/format.js';
-import { verifyBundle, type VerifiedBundle } from '../../../sync/bundle/verify.js';
+import { BUNDLE_JSON, SOURCE_PREFIX, TUF_DIR, parseManifest, type BundleManifest, type VerifiedBundle } from '../../../shared/bundle/format.js';
+import type { FederationClient } from '../ports.js';
 import { checkBundleLog, type KeptLog } from './log-proof.js';
 import { INDEX_TARGET, logKeyStated } from '../../../shared/trust-index.js';
 
 export interface ImportOptions {
+  /** The client library, behind federation's port (ports.ts): verifies the bundle and its log checkpoint. */
+  client: FederationClient;
   /** The bundle file (tar, or gzip-compressed tar). */
   file: string;
   /** The pinned root.json of the origin, out of band (never taken from the bundle). */
@@ -168,7 +171,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportResult
       if (manifest) await completeIncremental(store, dir, manifest);
       // The newest root earlier bundles of this origin brought (verifyBundle checks the origin).
       const trusted = manifest ? await previousBundle(store, manifest.origin) : null;
-      const verified = await verifyBundle(dir, extracted, options.root, now, join(scratch, 'work'), trusted?.root);
+      const verified = await options.client.verifyBundle(dir, extracted, options.root, now, join(scratch, 'work'), trusted?.root);
       return apply(store, verified, now, options);
     });
   } finally {
@@ -277,7 +280,7 @@ async function apply(store: Store, v: VerifiedBundle, now: Date, options: Import
   // Issue 23: the bundle's timestamp is in the origin's log, whose tree extends the one kept (offline).
   const rootV1 = v.files.find((f) => f.path === '1.root.json');
   if (!rootV1) throw bundleError(BundleCodes.BUNDLE_INVALID, 'the bundle has no root version 1');
-  const log = checkBundleLog(v.manifest.log, v.timestamp, readFileSync(rootV1.file), prev?.log ?? null, statedLogKey(v));
+  const log = checkBundleLog(options.client, v.manifest.log, v.timestamp, readFileSync(rootV1.file), prev?.log ?? null, statedLogKey(v));
 
   // The trust documents: the signed index names the origin's scopes; the bundle may carry fewer.
   const byPath = new Map(v.targets.map((t) => [t.path, t]));

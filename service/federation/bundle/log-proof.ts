@@ -32,8 +32,8 @@ import { parseEntry } from '../../../shared/tlog/leaf.js';
 import { HASH_SIZE, hashLeaf, verifyConsistency, verifyInclusion, type Hash } from '../../../shared/tlog/merkle.js';
 import { parseVerifierKey } from '../../../shared/tlog/note.js';
 import type { Store } from '../../store/index.js';
-import { FetchCodes } from '../../../sync/client/errors.js';
-import { openCheckpoint } from '../../../sync/client/log-check.js';
+import { FetchCodes } from '../../../shared/fetch.js';
+import type { FederationClient } from '../ports.js';
 
 export interface BundleLog {
   key: string;
@@ -96,7 +96,7 @@ function hashes(list: unknown, what: string): Hash[] {
  * what to keep once the import lands; null for a bundle without log from an origin that never
  * showed one (bundles from before issue 23).
  */
-export function checkBundleLog(section: unknown, timestamp: { version: number; sha256: string }, rootV1: Buffer, kept: KeptLog | null, stated?: string): KeptLog | null {
+export function checkBundleLog(client: Pick<FederationClient, 'openCheckpoint'>, section: unknown, timestamp: { version: number; sha256: string }, rootV1: Buffer, kept: KeptLog | null, stated?: string): KeptLog | null {
   if (section === undefined || section === null) {
     if (kept) throw fail(FetchCodes.NOT_LOGGED, `the bundle carries no transparency log, and this origin's earlier bundles did (log ${kept.key.split('+')[0]})`);
     return null;
@@ -115,7 +115,7 @@ export function checkBundleLog(section: unknown, timestamp: { version: number; s
   if (key.name !== logOrigin(rootV1)) throw fail(FetchCodes.LOG_INCONSISTENT, `the bundle's log ${key.name} is not the log of this origin (${logOrigin(rootV1)})`);
   if (stated !== undefined && stated !== key.vkey) throw fail(FetchCodes.LOG_INCONSISTENT, `the bundle's log key is not the one its signed targets state for the origin's log ${key.name}`);
   if (stated === undefined && kept && kept.key !== key.vkey) throw fail(FetchCodes.LOG_INCONSISTENT, `the bundle's log key differs from the one this site pinned for the origin's log ${key.name}`);
-  const cp = openCheckpoint(s.checkpoint, key);
+  const cp = client.openCheckpoint(s.checkpoint, key);
 
   const { index, data } = s.entry;
   const entryBytes = typeof data === 'string' ? Buffer.from(data, 'base64') : null;
@@ -137,7 +137,7 @@ export function checkBundleLog(section: unknown, timestamp: { version: number; s
   }
 
   if (kept) {
-    const prev = openCheckpoint(kept.checkpoint, kept.key === key.vkey ? key : parseVerifierKey(kept.key));
+    const prev = client.openCheckpoint(kept.checkpoint, kept.key === key.vkey ? key : parseVerifierKey(kept.key));
     if (cp.size < prev.size) throw fail(FetchCodes.LOG_INCONSISTENT, `the bundle's log has ${cp.size} entries, fewer than the ${prev.size} this site verified before (rollback)`);
     const given = Array.isArray(s.consistency) ? s.consistency.find((c) => c?.size === prev.size) : undefined;
     if (cp.size > prev.size && !given) throw fail(FetchCodes.LOG_INCONSISTENT, `the bundle carries no consistency proof from the log of ${prev.size} entries this site verified last`);

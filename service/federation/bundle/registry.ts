@@ -18,14 +18,16 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { KeyshareError, Codes } from '../../errors.js';
 import { sha256Stream } from '../../../shared/hash.js';
-import { bundleManifest, EMPTY_CONFIG, EMPTY_CONFIG_BYTES, parseBundleManifest, Annotations } from '../../../sync/oci/artifact.js';
-import { RegistryClient, type RegistryOptions } from '../../../sync/oci/client.js';
-import { formatOciReference, parseOciReference, type OciReference } from '../../../sync/oci/reference.js';
-import { DEFAULT_LIMITS } from '../../../sync/bundle/extract.js';
+import { bundleManifest, EMPTY_CONFIG, EMPTY_CONFIG_BYTES, parseBundleManifest, Annotations } from '../../../shared/oci/artifact.js';
+import type { FederationClient, Registry, RegistryOptions } from '../ports.js';
+import { formatOciReference, parseOciReference, type OciReference } from '../../../shared/oci/reference.js';
+import { DEFAULT_LIMITS } from '../../../shared/bundle/extract.js';
 import { exportBundle, type ExportOptions, type ExportResult } from './export.js';
 import { gapError, heldBundleVersion, importBundle, type ImportOptions, type ImportResult } from './import.js';
 
 export interface PushOptions extends Omit<ExportOptions, 'out' | 'gzip'> {
+  /** The client library, behind federation's port (ports.ts): the registry client. */
+  client: FederationClient;
   ref: string;
   registry?: RegistryOptions;
   /** Where the scratch file goes (default: the OS temp dir). */
@@ -64,10 +66,10 @@ async function fileDigest(file: string): Promise<string> {
 
 export async function pushBundle(options: PushOptions): Promise<PushResult> {
   const ref = pushRef(options.ref);
-  const client = new RegistryClient(ref, options.registry, true);
+  const client = options.client.registry(ref, options.registry, true);
   const scratch = mkdtempSync(join(options.tmpDir ?? tmpdir(), 'keyshare-push-'));
   try {
-    const { ref: _ref, registry: _registry, tmpDir: _tmp, ...exportOptions } = options;
+    const { ref: _ref, registry: _registry, tmpDir: _tmp, client: _client, ...exportOptions } = options;
     const exported = await exportBundle({ ...exportOptions, out: join(scratch, 'bundle.tar.gz'), gzip: true });
     const layer = { digest: await fileDigest(exported.out), size: statSync(exported.out).size };
     await client.pushBlob({ bytes: EMPTY_CONFIG_BYTES }, EMPTY_CONFIG.digest, EMPTY_CONFIG.size);
@@ -103,12 +105,12 @@ function described(annotations: Record<string, string>) {
 }
 
 /** Called with the manifest's description before the layer is downloaded; throws to refuse it. */
-type BeforeDownload = (info: ReturnType<typeof described>, client: RegistryClient, ref: OciReference) => Promise<void>;
+type BeforeDownload = (info: ReturnType<typeof described>, client: Registry, ref: OciReference) => Promise<void>;
 
 /** Pulls the bundle layer to `out` (written under a temporary name, renamed once its digest checks). */
-export async function pullBundle(options: { ref: string; out: string; registry?: RegistryOptions; maxBytes?: number; beforeDownload?: BeforeDownload }): Promise<PullResult> {
+export async function pullBundle(options: { client: FederationClient; ref: string; out: string; registry?: RegistryOptions; maxBytes?: number; beforeDownload?: BeforeDownload }): Promise<PullResult> {
   const ref = parseOciReference(options.ref);
-  const client = new RegistryClient(ref, options.registry);
+  const client = options.client.registry(ref, options.registry);
   const { bytes, digest } = await client.getManifest(ref.digest ?? ref.tag!);
   const { layer, annotations } = parseBundleManifest(bytes);
   const info = described(annotations);
@@ -128,7 +130,7 @@ export async function pullBundle(options: { ref: string; out: string; registry?:
  * the repository (a full bundle, by versionTag) at or above the version the delta needs,
  * checked to be a full bundle of that version. Only read on a gap.
  */
-async function fullBundleRemedy(client: RegistryClient, ref: OciReference, version: number | null, since: number): Promise<{ text: string; fullBundle: string | null }> {
+async function fullBundleRemedy(client: Registry, ref: OciReference, version: number | null, since: number): Promise<{ text: string; fullBundle: string | null }> {
   const tags = await client.listTags().catch(() => [] as string[]);
   const candidates = tags.filter((t) => /^\d{1,15}$/.test(t)).map(Number).filter((v) => v >= since).sort((a, b) => b - a);
   for (const v of candidates.slice(0, 5)) {
@@ -169,7 +171,7 @@ export async function importFromRegistry(options: Omit<ImportOptions, 'file'> & 
   try {
     const file = join(scratch, 'bundle.tar.gz');
     const { ref, registry, ...importOptions } = options;
-    const pulled = await pullBundle({ ref, out: file, registry, maxBytes: options.limits?.maxArchiveBytes, beforeDownload: gapCheck(importOptions) });
+    const pulled = await pullBundle({ client: options.client, ref, out: file, registry, maxBytes: options.limits?.maxArchiveBytes, beforeDownload: gapCheck(importOptions) });
     const imported = await importBundle({ ...importOptions, file });
     return { ...imported, pulled };
   } finally {

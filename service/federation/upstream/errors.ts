@@ -4,7 +4,8 @@
  * DOWNLOAD_FAILED, METADATA_INVALID, TOO_LARGE ...) in the upstream's lastError.
  */
 import { KeyshareError, isKeyshareError } from '../../errors.js';
-import { FetchCodes, toFetchError } from '../../../sync/client/errors.js';
+import { FetchCodes } from '../../../shared/fetch.js';
+import type { FederationClient } from '../ports.js';
 import { FederationCodes } from '../../domain/federation.js';
 
 export const UpstreamCodes = {
@@ -30,8 +31,8 @@ export function upstreamError(code: string, message: string, cause?: unknown): K
 }
 
 /** Anything a sync throws, as a coded error (an oversized download is TOO_LARGE). */
-export function toSyncError(e: unknown): KeyshareError {
-  const err = isKeyshareError(e) ? e : toFetchError(e);
+export function toSyncError(e: unknown, client: Pick<FederationClient, 'toFetchError'>): KeyshareError {
+  const err = isKeyshareError(e) ? e : client.toFetchError(e);
   const text = `${err.message} ${(err.cause as Error | undefined)?.message ?? ''}`;
   if (/Max length reached/.test(text)) return new KeyshareError(UpstreamCodes.TOO_LARGE, `the upstream sent a file over the size limit: ${err.message}`, { cause: err });
   return err;

@@ -23,19 +23,15 @@ import { DEFAULT_ORIGIN_GRACE_SECONDS, originExpiry } from '../../domain/origin-
 import { KeyshareError, Codes } from '../../errors.js';
 import type { Instance } from '../../instance.js';
 import type { UpstreamRecord } from '../../store/index.js';
-import { readPinnedRoot } from '../../../sync/client/cache.js';
-import { normalizeServer } from '../../../sync/client/fetch-trust.js';
 import { UpstreamCodes, upstreamError } from './errors.js';
 import { applyFederation, federates, ownerOfRow, planFromStore } from '../federate.js';
 import { parseRootBytes, selfIdentity } from '../identity.js';
-import { originOf } from '../../../sync/bundle/format.js';
+import { originOf } from '../../../shared/bundle/format.js';
 import { UPSTREAM_NAME } from '../source.js';
-import type { RegistryOptions } from '../../../sync/oci/client.js';
-import { formatOciReference, isLoopback, isOciReference, parseOciReference, type OciReference } from '../../../sync/oci/reference.js';
-import { registryCaProblem } from '../../../sync/oci/tls.js';
+import { formatOciReference, isLoopback, isOciReference, parseOciReference, type OciReference } from '../../../shared/oci/reference.js';
 import { initialOciState, isOciRow, type OciFollowState } from './oci.js';
 import { upstreamBearer, upstreamToken } from './token.js';
-import { bearerHeader } from '../../../sync/client/fetcher.js';
+import type { FederationClient, RegistryOptions } from '../ports.js';
 import { httpRequest } from '../../net/http.js';
 import { checkUrlAddress, guardFor } from '../../net/outbound.js';
 import { carriedOf, nextCarried, reportUpstream, setReportToken } from './report.js';
@@ -97,6 +93,8 @@ export class UpstreamManager implements Upstreams {
 
   constructor(
     private readonly instance: Instance,
+    /** The client library, behind federation's port (ports.ts; filled in service/composition.ts). */
+    private readonly client: FederationClient,
     private readonly options: ManagerOptions = {},
   ) {}
 
@@ -175,13 +173,13 @@ export class UpstreamManager implements Upstreams {
       if (input.scopes && input.scopes.length > 0) throw invalid('an oci:// upstream imports whole bundles: choose the scopes with `bundle push --scopes` at the origin');
       if (upstreamToken(input.token)) throw invalid('--token-file is for a keyshare service: a registry takes its own credentials (containers-auth.json, docker config)');
       if (input.insecure && !isLoopback(ref.hostname)) throw invalid(`--insecure (plain HTTP) is for a registry on loopback only, not ${ref.registry}`);
-      const caProblem = input.ca ? registryCaProblem(input.ca) : null;
+      const caProblem = input.ca ? this.client.registryCaProblem(input.ca) : null;
       if (caProblem) throw invalid(`--ca is not a CA certificate file: ${caProblem}`);
       state = initialOciState({ ca: input.ca || null, insecure: input.insecure === true });
     } else {
       if (input.ca || input.insecure) throw invalid('--ca and --insecure are for an oci:// upstream (a registry)');
       try {
-        url = normalizeServer(input.url);
+        url = this.client.normalizeServer(input.url);
       } catch {
         throw invalid(`--url must be an http(s) URL of a keyshare service or an oci:// reference, not ${JSON.stringify(input.url)}`);
       }
@@ -196,7 +194,7 @@ export class UpstreamManager implements Upstreams {
     for (const s of scopes ?? []) parseScope(s);
     if (scopes && mode === 'mirror') throw invalid('a mirror serves the whole upstream repository: --scopes is for --mode federate');
     if (input.reportToken && (mode === 'mirror' || isOciReference(input.url))) throw invalid('a rollout report goes to a keyshare service that this one federates: --report-token-file is for --mode federate over http(s)');
-    const root = readPinnedRoot(typeof input.root === 'string' ? Buffer.from(input.root, 'utf8') : input.root);
+    const root = this.client.readPinnedRoot(typeof input.root === 'string' ? Buffer.from(input.root, 'utf8') : input.root);
     // A root version 1 names its repository at once: following this service itself is refused.
     const pinned = parseRootBytes(root, 'the pinned root');
     if (pinned.signed.version === 1 && originOf(pinned.signed.toJSON()) === (await selfIdentity(this.store))) {
@@ -357,12 +355,13 @@ export class UpstreamManager implements Upstreams {
     }
     const ttlMs = this.options.clientTtlMs ?? DEFAULT_CLIENT_LIMITS.ttlMs;
     const clients = async () => (await this.store.listClients(new Date(this.clock().getTime() - ttlMs).toISOString())).map((c) => ({ ...c, summary: c.summary as ClientSummary | null }));
-    await reportUpstream({ store: this.store, outbound: this.instance.outbound, clients }, row);
+    await reportUpstream({ store: this.store, client: this.client, outbound: this.instance.outbound, clients }, row);
   }
 
   private syncDeps() {
     return {
       store: this.store,
+      client: this.client,
       dataDir: this.instance.dataDir,
       publisher: this.instance.publisher,
       audit: this.instance.audit,
@@ -462,7 +461,7 @@ export class UpstreamManager implements Upstreams {
           signal: controller.signal,
           timeoutMs: (wait + 10) * 1000,
           // With the upstream's token, a reserved slot of its feed (token.ts).
-          headers: { 'user-agent': 'keyshare-upstream', ...bearerHeader(r.bearer, feedUrl) },
+          headers: { 'user-agent': 'keyshare-upstream', ...this.client.bearerHeader(r.bearer, feedUrl) },
           maxBytes: FEED_MAX_BYTES,
           guard: guardFor(this.instance.outbound),
         });

@@ -17,12 +17,12 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyshareError, Codes } from '../../errors.js';
 import type { UpstreamRecord } from '../../store/index.js';
-import { BundleCodes } from '../../../sync/bundle/errors.js';
+import { BundleCodes } from '../../../shared/bundle/errors.js';
 import { importFromRegistry } from '../bundle/registry.js';
-import { RegistryClient, type RegistryOptions } from '../../../sync/oci/client.js';
-import { isOciReference, parseOciReference } from '../../../sync/oci/reference.js';
+import type { RegistryOptions } from '../ports.js';
+import { isOciReference, parseOciReference } from '../../../shared/oci/reference.js';
 import type { SyncDeps, SyncOutcome } from './sync.js';
-import { OciCodes } from '../../../sync/oci/errors.js';
+import { OciCodes } from '../../../shared/oci/errors.js';
 
 export const isOciRow = (row: { url: string }) => isOciReference(row.url);
 
@@ -63,7 +63,7 @@ export async function syncOciUpstream(deps: SyncDeps & { registry?: RegistryOpti
   const ref = parseOciReference(row.url);
   let digest: string | null = null;
   try {
-    const head = await new RegistryClient(ref, registry).headManifest(ref.digest ?? ref.tag!);
+    const head = await deps.client.registry(ref, registry).headManifest(ref.digest ?? ref.tag!);
     if (!head) throw new KeyshareError(OciCodes.OCI_MANIFEST_UNKNOWN, `${row.url} is not in the registry`);
     digest = head.digest;
     // A bundle refused for a gap is looked at again (its manifest only, until the base is here:
@@ -82,7 +82,7 @@ export async function syncOciUpstream(deps: SyncDeps & { registry?: RegistryOpti
     mkdirSync(scratch, { recursive: true, mode: 0o700 });
     const tmp = mkdtempSync(join(scratch, 'pull-'));
     try {
-      const r = await importFromRegistry({ ref: digest ? `oci://${ref.registry}/${ref.repository}@${digest}` : row.url, registry, root: row.root, store: deps.store, publisher: deps.publisher, tmpDir: tmp, clock: deps.clock });
+      const r = await importFromRegistry({ client: deps.client, ref: digest ? `oci://${ref.registry}/${ref.repository}@${digest}` : row.url, registry, root: row.root, store: deps.store, publisher: deps.publisher, tmpDir: tmp, clock: deps.clock });
       const state: OciFollowState = { kind: 'oci', digest: r.pulled.digest, origin: r.origin, imported: true, registry: kept };
       await deps.store.updateUpstreamStatus(row.name, { state, timestampVersion: r.versions.timestamp, lastSuccessAt: now.toISOString(), lastError: null });
       return { name: row.name, ok: true, changed: r.changed, timestampVersion: r.versions.timestamp, error: null, revocationsAdded: r.revocationsAdded, crlsUpdated: r.crlsUpdated, crlErrors: r.crlErrors };

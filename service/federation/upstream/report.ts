@@ -16,7 +16,7 @@ import { UpstreamCodes, upstreamError } from './errors.js';
 import { summarizeClients, SUMMARY_VERSIONS, type ClientState, type ClientSummary } from '../../domain/clients.js';
 import { guardFor, type AddressPolicy } from '../../net/outbound.js';
 import type { Store, UpstreamRecord } from '../../store/index.js';
-import { KEYSHARE_VERSION, sendReport } from '../../../sync/client/report.js';
+import type { FederationClient } from '../ports.js';
 import { selfIdentity } from '../identity.js';
 import { upstreamState } from './sync.js';
 
@@ -52,6 +52,7 @@ export function summaryFor(row: UpstreamRecord, clients: readonly ClientState[])
 
 export interface ReportDeps {
   store: Store;
+  client: Pick<FederationClient, 'sendReport' | 'clientVersion'>;
   outbound: AddressPolicy;
   /** The clients reporting here, within their expiry (service/rollout.ts listClients). */
   clients: () => Promise<ClientState[]>;
@@ -63,7 +64,7 @@ export async function reportUpstream(deps: ReportDeps, row: UpstreamRecord): Pro
   const version = row.timestampVersion;
   const self = await selfIdentity(deps.store);
   if (!token || version === null || row.mode !== 'federate' || !self) return false;
-  await sendReport(
+  await deps.client.sendReport(
     row.url,
     token,
     {
@@ -73,7 +74,7 @@ export async function reportUpstream(deps: ReportDeps, row: UpstreamRecord): Pro
       // Every revocation of the upstream concerns a downstream: it republishes what it follows.
       scopes: [],
       format: 'keyshare',
-      keyshareVersion: KEYSHARE_VERSION,
+      keyshareVersion: deps.client.clientVersion,
       summary: summaryFor(row, await deps.clients()),
     },
     guardFor(deps.outbound),

@@ -1,8 +1,8 @@
 /**
  * One sync of one upstream: an orchestrator in the tuf-js `updater.ts` mould. It reads the
- * upstream with the verified client (sync/client fetchTrust, pinned to the upstream's root,
- * with a persistent cache under `<data>/upstreams/<name>/`, so that versions never go
- * backwards across restarts), checks the result against what this service accepted before
+ * upstream with the verified client (ports.ts openUpstream: the client library's fetchTrust,
+ * pinned to the upstream's root, with a persistent cache under `<data>/upstreams/<name>/`, so
+ * that versions never go backwards across restarts), checks the result against what this service accepted before
  * (stored versions: a lower one is ROLLBACK even if the cache was lost), and only then writes,
  * in one store transaction:
  *
@@ -25,9 +25,9 @@ import { join } from 'node:path';
 import type { AuditAppend } from '../../audit/log.js';
 import { KeyshareError, Codes } from '../../errors.js';
 import type { Store, UpstreamRecord } from '../../store/index.js';
-import { fetchTrust, INDEX_TARGET, type RepositoryFile } from '../../../sync/client/fetch-trust.js';
-import { FetchCodes } from '../../../sync/client/errors.js';
-import { HttpFetcher } from '../../../sync/client/fetcher.js';
+import { FetchCodes, MAX_ROOT_BYTES } from '../../../shared/fetch.js';
+import { INDEX_TARGET } from '../../../shared/trust-index.js';
+import type { FederationClient, RegistryOptions, RepositoryFile } from '../ports.js';
 import { upstreamBearer } from './token.js';
 import { guardFor, type AddressPolicy } from '../../net/outbound.js';
 import { crlProblem, federatedCrls, type CarriedCrl } from '../carry-crls.js';
@@ -38,7 +38,6 @@ import type { SyncOutcome } from '../../federation.js';
 
 export type { SyncOutcome } from '../../federation.js';
 import { BUNDLE_PREFIX, upstreamHop } from '../source.js';
-import type { RegistryOptions } from '../../../sync/oci/client.js';
 import { isOciRow, syncOciUpstream } from './oci.js';
 
 export interface SyncLimits {
@@ -54,6 +53,8 @@ export const DEFAULT_SYNC_LIMITS: SyncLimits = { requestTimeoutMs: 10_000, syncT
 
 export interface SyncDeps {
   store: Store;
+  /** The client library, behind federation's port (ports.ts). */
+  client: FederationClient;
   dataDir: string;
   publisher: { notify(): Promise<unknown> };
   audit?: { append(e: AuditAppend): Promise<unknown> };
@@ -129,7 +130,7 @@ export async function syncUpstream(deps: SyncDeps, name: string): Promise<SyncOu
   } catch (e) {
     const err = deadline.signal.aborted
       ? new KeyshareError(UpstreamCodes.SYNC_TIMEOUT, `the sync did not finish within ${limits.syncTimeoutMs} ms`, { cause: e })
-      : toSyncError(e);
+      : toSyncError(e, deps.client);
     // Nothing else changes: the last good state stays.
     await deps.store.updateUpstreamStatus(name, { lastError: `${err.code}: ${err.message}`.replace(/\s+/g, ' ').slice(0, 2000) });
     return { name, ok: false, changed: false, timestampVersion: row.timestampVersion, error: { code: err.code, message: err.message } };
@@ -141,9 +142,9 @@ export async function syncUpstream(deps: SyncDeps, name: string): Promise<SyncOu
 async function read(deps: SyncDeps, row: UpstreamRecord, now: Date, limits: SyncLimits, signal: AbortSignal): Promise<Fetched> {
   const prev = upstreamState(row);
   const federate = row.mode === 'federate';
-  const fetcher = new HttpFetcher({ timeoutMs: limits.requestTimeoutMs, signal, maxBytes: limits.maxFileBytes, userAgent: 'keyshare-upstream', guard: guardFor(deps.outbound), bearer: upstreamBearer(row) });
+  const upstream = deps.client.openUpstream({ timeoutMs: limits.requestTimeoutMs, signal, maxBytes: limits.maxFileBytes, userAgent: 'keyshare-upstream', guard: guardFor(deps.outbound), bearer: upstreamBearer(row) });
   const cache = upstreamCacheDir(deps.dataDir, row.name);
-  const res = await fetchTrust({
+  const res = await upstream.read({
     server: row.url,
     root: row.root,
     cache,
@@ -152,7 +153,6 @@ async function read(deps: SyncDeps, row: UpstreamRecord, now: Date, limits: Sync
     // The CRL targets the documents list, verified like any target (TUF 5.7.3: length and hashes).
     crls: federate,
     mirror: !federate,
-    fetcher,
     now,
     updaterConfig: { snapshotMaxLength: limits.maxFileBytes, targetsMaxLength: limits.maxFileBytes },
   });
@@ -180,7 +180,7 @@ async function read(deps: SyncDeps, row: UpstreamRecord, now: Date, limits: Sync
   // The upstream's identity, and for a mirror every root version, through a verified chain.
   let origin = prev?.origin ?? null;
   let files: RepositoryFile[] | null = null;
-  const download = (v: number) => fetcher.downloadBytes(`${res.metadata.server}/tuf/${v}.root.json`, 512_000);
+  const download = (v: number) => upstream.downloadBytes(`${res.metadata.server}/tuf/${v}.root.json`, MAX_ROOT_BYTES);
   if (!federate && !unchanged) {
     const known = new Map<number, Buffer>();
     for (const f of await deps.store.listUpstreamFiles(row.name)) {

@@ -20,8 +20,8 @@ import { isKeyshareError } from '../../../service/errors.js';
 import type { Store } from '../../../service/store/index.js';
 import { freshStore } from '../../support/database.js';
 import { dumpTable } from '../../support/store.js';
-import { importBundle } from '../../../service/federation/bundle/import.js';
-import { BUNDLE_MEDIA_TYPE, originOf } from '../../../sync/bundle/format.js';
+import { federationClient, importBundle } from '../../support/federation.js';
+import { BUNDLE_MEDIA_TYPE, originOf } from '../../../shared/bundle/format.js';
 import { syncUpstream } from '../../../service/federation/upstream/sync.js';
 import { ANY_ADDRESS } from '../../../service/net/outbound.js';
 import { rawTar } from '../../sync/bundle/support.js';
@@ -208,7 +208,7 @@ class UpstreamConsumer implements Consumer {
   async run(files: Map<string, Buffer>): Promise<string | null> {
     await this.ready;
     this.server.files = files;
-    const outcome = await syncUpstream({ store: await this.opened, dataDir: this.dataDir, publisher: { notify: async () => null }, limits: { requestTimeoutMs: 5_000 }, outbound: ANY_ADDRESS }, 'up');
+    const outcome = await syncUpstream({ client: federationClient, store: await this.opened, dataDir: this.dataDir, publisher: { notify: async () => null }, limits: { requestTimeoutMs: 5_000 }, outbound: ANY_ADDRESS }, 'up');
     return outcome.ok ? null : outcome.error!.code;
   }
 

@@ -18,6 +18,7 @@ import { openInstance, type Instance } from '../../../service/instance.js';
 import { ANY_ADDRESS, PUBLIC_ONLY, checkUrlAddress, isPrivateAddress, type AddressPolicy, type Resolve } from '../../../service/net/outbound.js';
 import { loadConfig } from '../../../service/config.js';
 import { UpstreamManager } from '../../../service/federation/upstream/manager.js';
+import { federationClient } from '../../support/federation.js';
 import { appApi, cleanupTempDirs, newDataDir, tempDir } from '../../support/service.js';
 
 const CRL = readFixture('crls/intermediate-ca.crl');
@@ -151,7 +152,7 @@ describe('the admin API', () => {
   it('refuses an upstream whose allowed host redirects to 127.0.0.1: every request of a sync is checked', async () => {
     instance.outbound = onlyRedirector;
     const t = target.hits();
-    const upstreams = new UpstreamManager(instance);
+    const upstreams = new UpstreamManager(instance, federationClient);
     const r = await upstreams.add({ name: 'redirected', url: redirector.base, root: upstreamRoot });
     expect(r.sync.ok).toBe(false);
     expect(r.sync.error?.code).toBe('ADDRESS_NOT_ALLOWED');

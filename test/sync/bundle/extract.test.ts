@@ -1,5 +1,5 @@
 /**
- * Safe extraction (sync/bundle/extract.ts): limits, path traversal, links and devices, archives
+ * Safe extraction (shared/bundle/extract.ts): limits, path traversal, links and devices, archives
  * that are not tars or are cut short, and decompression bombs. Nothing is written outside the
  * destination, whatever the archive says.
  */
@@ -10,7 +10,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Header } from 'tar';
-import { DEFAULT_LIMITS, extractBundle, type ExtractLimits } from '../../../sync/bundle/extract.js';
+import { DEFAULT_LIMITS, extractBundle, type ExtractLimits } from '../../../shared/bundle/extract.js';
 import { cleanupTempDirs, tempDir } from '../../support/service.js';
 import { gzip, rawTar, type RawEntry } from './support.js';
 

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { Header } from 'tar';
 import { BaseFetcher, Updater } from 'tuf-js';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
-import { sha256Hex } from '../../../sync/bundle/format.js';
+import { sha256Hex } from '../../../shared/bundle/format.js';
 import type { Store } from '../../../service/store/index.js';
 
 export interface RawEntry {

@@ -6,10 +6,10 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUNDLE_ARTIFACT_TYPE, BUNDLE_LAYER_MEDIA_TYPE, EMPTY_CONFIG, EMPTY_CONFIG_BYTES, bundleManifest, parseBundleManifest } from '../../../sync/oci/artifact.js';
+import { BUNDLE_ARTIFACT_TYPE, BUNDLE_LAYER_MEDIA_TYPE, EMPTY_CONFIG, EMPTY_CONFIG_BYTES, bundleManifest, parseBundleManifest } from '../../../shared/oci/artifact.js';
 import { HELPER_MAX_OUTPUT, parseChallenge, runCredentialHelper, storedCredentials } from '../../../sync/oci/auth.js';
 import { sha256Digest } from '../../../sync/oci/client.js';
-import { parseOciReference } from '../../../sync/oci/reference.js';
+import { parseOciReference } from '../../../shared/oci/reference.js';
 import { cleanupTempDirs, tempDir } from '../../support/service.js';
 
 afterAll(cleanupTempDirs);

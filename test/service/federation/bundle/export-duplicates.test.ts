@@ -16,7 +16,7 @@ import { loadSignersForRoot } from '../../../../service/repo/online-keys.js';
 import { expiresAt, parseMetadata } from '../../../../service/repo/tuf.js';
 import { signSnapshotAndTimestamp, signedRecord } from '../../../../service/repo/writer.js';
 import { exportBundle } from '../../../../service/federation/bundle/export.js';
-import { importBundle } from '../../../../service/federation/bundle/import.js';
+import { importBundle } from '../../../support/federation.js';
 import { cleanupTempDirs, newDataDir, tempDir } from '../../../support/service.js';
 
 afterAll(cleanupTempDirs);

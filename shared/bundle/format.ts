@@ -6,7 +6,7 @@
  * bundle.json is not signed. The importer uses it only to find files and to catch corruption
  * early; every trust decision rests on the TUF metadata, verified against the pinned root.
  */
-import { sha256Hex } from '../../service/crypto/encoding.js';
+import { sha256Hex } from '../hash.js';
 import { canonicalize } from '@tufjs/canonical-json';
 import { BundleCodes, bundleError } from './errors.js';
 
@@ -49,6 +49,26 @@ export interface BundleManifest {
   files: BundleFile[];
   /** Issue 23: the log's checkpoint and proofs for this bundle's timestamp (log-proof.ts; checked there, against signatures). */
   log?: unknown;
+}
+
+/** A target of a verified bundle. */
+export interface VerifiedTarget {
+  path: string;
+  sha256: string;
+  /** The verified file on disk. */
+  file: string;
+}
+
+/** A bundle that verified against its pinned root (sync/bundle/verify.ts), as the importer reads it. */
+export interface VerifiedBundle {
+  origin: string;
+  manifest: BundleManifest;
+  root: { version: number; bytes: Buffer };
+  timestamp: { version: number; sha256: string; expires: string };
+  snapshot: { version: number; meta: Record<string, number> };
+  targets: VerifiedTarget[];
+  /** Every verified file of the repository, relative to tuf/ (e.g. `1.root.json`), for the mirror. */
+  files: { path: string; file: string }[];
 }
 
 export { sha256Hex };

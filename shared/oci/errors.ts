@@ -3,7 +3,7 @@
  * codes). Size limits reuse BUNDLE_TOO_LARGE, and everything after the pull (verification,
  * ROLLBACK, EXPIRED_METADATA, BUNDLE_GAP) is the file import's own code.
  */
-import { KeyshareError } from '../../service/errors.js';
+import { KeyshareError } from '../errors.js';
 
 export const OciCodes = {
   /** An `oci://` reference that does not parse (host, repository, tag or digest). */

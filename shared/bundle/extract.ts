@@ -5,7 +5,7 @@
  * absolute paths and links are PATH_TRAVERSAL; anything else a bundle may not hold, and a
  * damaged archive, are BUNDLE_INVALID; a size or count over its limit is BUNDLE_TOO_LARGE.
  */
-import { extractTar, type TarLimits, type TarRules } from '../../shared/safe-tar.js';
+import { extractTar, type TarLimits, type TarRules } from '../safe-tar.js';
 import { BundleCodes, bundleError } from './errors.js';
 import { BUNDLE_JSON, TUF_DIR } from './format.js';
 
