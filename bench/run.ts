@@ -110,17 +110,17 @@ try {
     const changes: [BenchState, SingleChange][] = [];
     for (const s of states) changes.push([s, await singleChange(s.dataDir, scopeName(Math.floor(s.scopes / 2)))]);
     const last = changes[changes.length - 1]![1];
-    // Issue 17: at most two bins (the document's and its index shard's), snapshot and timestamp,
-    // at every size; ≤ 64 KiB written at the largest.
+    // Issue 17: at most two bins (the document's, and its index shard's among the shards' own bins:
+    // service/repo/index-bins.ts), snapshot and timestamp, at every size; ≤ 64 KiB written at the largest.
     const kinds = (c: SingleChange) => c.rolesSigned.filter((r) => r !== 'snapshot' && r !== 'timestamp');
-    const bounded = (c: SingleChange) => kinds(c).length <= 2 && kinds(c).every((r) => r.startsWith('bin-')) && c.rolesSigned.includes('snapshot') && c.rolesSigned.includes('timestamp');
+    const bounded = (c: SingleChange) => kinds(c).length <= 2 && kinds(c).every((r) => /^(shards-)?bin-/.test(r)) && c.rolesSigned.includes('snapshot') && c.rolesSigned.includes('timestamp');
     return changes.map(([s, c]) => {
       const isLast = c === last;
       const met = changes.every(([, x]) => bounded(x)) && last.bytesWritten <= 64 * 1024;
       return {
         id: 'B3',
         figure: `one change at ${s.scopes.toLocaleString('en-US')} scopes: roles re-signed, bytes written`,
-        value: `${c.rolesSigned.length} roles (${c.rolesSigned.map((r) => (r.startsWith('bin-') ? 'bin' : r)).join(', ')}), ${fmtBytes(c.bytesWritten)}`,
+        value: `${c.rolesSigned.length} roles (${c.rolesSigned.map((r) => (r.startsWith('bin-') ? 'bin' : r.startsWith('shards-bin-') ? 'shard bin' : r)).join(', ')}), ${fmtBytes(c.bytesWritten)}`,
         baseline: 'none (a count)',
         ratio: `of which snapshot ${fmtBytes(c.snapshotBytes)}; rest ${fmtBytes(c.bytesWritten - c.snapshotBytes)}`,
         goal: isLast ? '≤ 64 KiB; ≤ 2 bins + snapshot + timestamp' : '-',

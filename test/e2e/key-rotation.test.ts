@@ -87,7 +87,7 @@ describe('when online keys are rotated while the root key is in the data dir', (
     expect(client.signedBy('snapshot')).toEqual([r.keyid]);
   });
 
-  it('rotates the targets key, re-signing targets, the trust role and every bin with it', async () => {
+  it('rotates the targets key, re-signing targets, the trust and shards roles and every bin with it', async () => {
     const oldKey = keyFileId(svc.dataDir, 'targets');
     const r = await ok(svc.api('POST', '/keys/targets/rotate'));
     expect(r.published).toMatchObject({ version: 4, rotatedRoles: ['targets'] });
@@ -102,7 +102,12 @@ describe('when online keys are rotated while the root key is in the data dir', (
       expect(JSON.stringify(md.signed)).not.toContain(oldKey);
     }
     const targets = await served(svc, `${snapshot.signed.meta['targets.json'].version}.targets.json`);
-    expect(targets.signed.delegations.roles[0]).toMatchObject({ name: 'trust', keyids: [newKey] });
+    // The index shards' role, then trust (service/repo/index-bins.ts), both with the new key.
+    expect(targets.signed.delegations.roles).toMatchObject([
+      { name: 'shards', keyids: [newKey] },
+      { name: 'trust', keyids: [newKey] },
+    ]);
+    expect(roles).toContain('shards-bin-0');
     const trust = await served(svc, `${snapshot.signed.meta['trust.json'].version}.trust.json`);
     expect(trust.signed.delegations.succinct_roles.keyids).toEqual([newKey]);
 

@@ -67,8 +67,8 @@ describe('when tenants are added', () => {
     expect(b.tenant.scopes).toEqual([TEAM_B]);
 
     const targets = (await served('targets')).json.signed;
-    expect(targets.delegations.roles.map((r: { name: string }) => r.name)).toEqual(['tenant-team-a', 'tenant-team-b', 'trust']);
-    const roleA = targets.delegations.roles[0];
+    expect(targets.delegations.roles.map((r: { name: string }) => r.name)).toEqual(['shards', 'tenant-team-a', 'tenant-team-b', 'trust']);
+    const roleA = targets.delegations.roles[1];
     expect(roleA.terminating).toBe(true);
     expect(roleA.paths).toContain(path(TEAM_A));
     expect(roleA.paths).toContain('trust/registry.acme.io/team-a/*.json');

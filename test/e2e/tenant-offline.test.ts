@@ -96,7 +96,7 @@ describe('when an offline tenant is added', () => {
     expect(signed.tenant).toMatchObject({ published: true, awaitingSignature: false });
     expect(await pending()).toBeNull();
     const targets = JSON.parse(svc.instance.publisher.latestMetadata('targets')!.bytes.toString('utf8')).signed;
-    expect(targets.delegations.roles.map((r: { name: string }) => r.name)).toEqual(['tenant-team-b', 'tenant-team-a', 'trust']);
+    expect(targets.delegations.roles.map((r: { name: string }) => r.name)).toEqual(['shards', 'tenant-team-b', 'tenant-team-a', 'trust']);
     const role = JSON.parse(svc.instance.publisher.latestMetadata('tenant-team-a')!.bytes.toString('utf8'));
     expect(role.signatures.map((s: { keyid: string }) => s.keyid)).toEqual([tenantKey.keyid]);
     expect(names(await client.readJson(path(TEAM_A)))).toEqual(['a-1']);
@@ -195,7 +195,7 @@ describe('when a tenant is removed', () => {
     expect(r.published.rolesSigned).toContain('targets');
     await svc.instance.publisher.flush();
     const targets = JSON.parse(svc.instance.publisher.latestMetadata('targets')!.bytes.toString('utf8')).signed;
-    expect(targets.delegations.roles.map((x: { name: string }) => x.name)).toEqual(['tenant-team-b', 'trust']);
+    expect(targets.delegations.roles.map((x: { name: string }) => x.name)).toEqual(['shards', 'tenant-team-b', 'trust']);
     expect(Object.keys(targets.delegations.keys)).not.toContain(tenantKey.keyid);
     expect(names(await client.readJson(path(TEAM_A)))).toEqual(['a-1', 'a-2', 'a-3', 'a-4']);
     expect((await svc.api('GET', '/tenants/team-a')).status).toBe(404);
