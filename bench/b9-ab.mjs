@@ -7,6 +7,7 @@
  * CPU (process.cpuUsage, user + system) of TrustService.addAnchor/removeAnchor, which return when
  * the publish has landed and is served.
  *   node bench/b9-ab.mjs 10000 base=/tmp/keyshare-main new=. --runs 2 --changes 6 [--prof]
+ * A label may name node flags for its runs after `@`: `semi=.@--max-semi-space-size=32`.
  * Each directory must hold a build (`npm run build`). Work files go to $TMP/keyshare-b9-ab.
  */
 import { spawnSync } from 'node:child_process';
@@ -58,7 +59,7 @@ const n = Number(args[0]);
 const runs = opt('--runs', 2);
 const changes = opt('--changes', 3);
 const prof = args.includes('--prof');
-const targets = args.slice(1).filter((a) => a.includes('=')).map((a) => { const [label, dir] = a.split('='); return [label, resolve(dir)]; });
+const targets = args.slice(1).filter((a) => a.includes('=')).map((a) => { const [label, rest] = a.split(/=(.*)/s); const [dir, ...flags] = rest.split('@'); return [label, resolve(dir), flags]; });
 mkdirSync(work, { recursive: true });
 const template = `${work}/state-${n}`;
 if (!existsSync(`${template}/done`)) {
@@ -75,12 +76,12 @@ if (!existsSync(`${template}/done`)) {
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const all = new Map(targets.map(([l]) => [l, []]));
 for (let r = 0; r < runs; r++) {
-  for (const [label, dir] of r % 2 ? [...targets].reverse() : targets) {
+  for (const [label, dir, flags] of r % 2 ? [...targets].reverse() : targets) {
     const data = `${work}/run-${label}`;
     rmSync(data, { recursive: true, force: true });
     cpSync(template, data, { recursive: true });
     const pa = prof ? ['--cpu-prof', '--cpu-prof-dir', `${work}/prof-${label}`] : [];
-    const p = spawnSync(process.execPath, [...pa, '--max-old-space-size=4096', new URL(import.meta.url).pathname, '--child', dir, data, String(changes)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const p = spawnSync(process.execPath, [...pa, ...flags, '--max-old-space-size=4096', new URL(import.meta.url).pathname, '--child', dir, data, String(changes)], { encoding: 'utf8', maxBuffer: 1 << 24 });
     if (p.status !== 0) { console.error(p.stderr); process.exit(1); }
     const res = JSON.parse(p.stdout);
     all.get(label).push(...res);
