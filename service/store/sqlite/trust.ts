@@ -71,14 +71,15 @@ export class SqliteTrust implements TrustRecords {
   }
   /**
    * Every anchor, by a plain statement with rows as arrays (the audit digest of an apply reads
-   * 100k: drizzle's row mapping cost more than the read, bench B4). SQLite sorts them as
-   * byScopeAndId does, so that the sort below finds them in order.
+   * 100k: drizzle's row mapping cost more than the read, bench B4). In primary key order, read
+   * from its index: byScopeAndId's order but for a scope that begins another, so that the sort
+   * below has little to do.
    */
   #allAnchors(): AnchorRecord[] {
     const rows = this.c
       .prep('rawAllAnchors', () =>
         this.c.sqlite
-          .prepare('SELECT scope, id, name, type, material, trusted_identities, key_id, serial, issuer_name, subject, not_after, source FROM anchors ORDER BY scope || id')
+          .prepare('SELECT scope, id, name, type, material, trusted_identities, key_id, serial, issuer_name, subject, not_after, source FROM anchors ORDER BY scope, id')
           .raw(),
       )
       .all() as (string | null)[][];
