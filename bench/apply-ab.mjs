@@ -39,13 +39,17 @@ for (let r = 0; r < rounds; r++) for (const [label, dir] of targets) {
   for (let i = 0; i < 300; i++) { if (await fetch(`${url}/readyz`).then((x) => x.ok, () => false)) break; await new Promise((z) => setTimeout(z, 100)); }
   const before = await tsv(url);
   const token = readFileSync(`${data}/admin.token`, 'utf8').trim();
+  // CPU time of both processes (utime + stime from /proc, Linux): steadier than wall time on a loaded machine.
+  const svcCpu = () => { try { const f = readFileSync(`/proc/${svc.pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * 10; } catch { return NaN; } };
+  const s0 = svcCpu();
   const t0 = performance.now();
   const ca = prof ? ['--cpu-prof', '--cpu-prof-dir', `${pdir}/cli`] : [];
   const out = await new Promise((res) => { const c = spawn(process.execPath, [...ca, `${dir}/bin/keyshare.js`, 'apply', file, '--server', url, '--token', token, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] }); let o = '', e = ''; c.stdout.on('data', (d) => (o += d)); c.stderr.on('data', (d) => (e += d)); c.on('exit', (code) => res({ code, o, e })); });
   const ms = performance.now() - t0;
+  const cpuMs = svcCpu() - s0;
   const after = await tsv(url);
   const created = out.code === 0 ? JSON.parse(out.o).summary.scopesCreated.length : -1;
-  console.log(`${label} n=${n} ${ms.toFixed(0)} ms ${(n / (ms / 1000)).toFixed(0)} scopes/s versions=${after - before} created=${created} ${out.code !== 0 ? out.e.slice(0, 300) : ''}`);
+  console.log(`${label} n=${n} ${ms.toFixed(0)} ms ${(n / (ms / 1000)).toFixed(0)} scopes/s service CPU ${cpuMs.toFixed(0)} ms versions=${after - before} created=${created} ${out.code !== 0 ? out.e.slice(0, 300) : ''}`);
   svc.kill('SIGTERM');
   await new Promise((z) => svc.once('exit', z));
 }

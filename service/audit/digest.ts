@@ -5,6 +5,7 @@
  */
 import { sha256Digest, sha256Stream } from '../../shared/hash.js';
 import { canonicalize } from '@tufjs/canonical-json';
+import { canonicalJson, canonicalString } from '../../shared/canonical-json.js';
 import type { AnchorRecord, Revocations } from '../domain/types.js';
 import type { TokenRecord } from '../store/index.js';
 import type { CrlRecords, TrustRecords } from '../store/port.js';
@@ -13,29 +14,6 @@ type TrustReads = Pick<TrustRecords, 'getScope' | 'listScopes' | 'listAnchors' |
 
 export function digestOf(value: unknown): string {
   return sha256Digest(canonicalize(value as never));
-}
-
-/** A string in OLPC canonical JSON, as canonicalize writes it: only `\\` and `"` are escaped. */
-function canonicalString(s: string): string {
-  return /[\\"]/.test(s) ? `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : `"${s}"`;
-}
-
-/**
- * canonicalize's output, without its array of parts per value: the state of 100k scopes is
- * 200k small records (bench B4). What canonical JSON cannot encode goes to canonicalize, which refuses it.
- */
-function canonicalJson(v: unknown): string {
-  if (typeof v === 'string') return canonicalString(v);
-  if (v === null || typeof v === 'boolean' || Number.isInteger(v)) return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .map((k) => `${canonicalString(k)}:${canonicalJson(o[k])}`)
-      .join(',')}}`;
-  }
-  return canonicalize(v as never);
 }
 
 /**

@@ -16,7 +16,7 @@ import type { Signer } from '../crypto/signer.js';
 import type { MetadataRecord } from '../store/index.js';
 import { TRUST_ROLE, binRoles } from './layout.js';
 import { SPEC_VERSION } from './tuf.js';
-import { binSuffix } from '../domain/trust-index.js';
+import { pathHash32 } from '../domain/trust-index.js';
 import { signedRecord, targetFile } from './writer.js';
 
 /** A new repository starts with 2^MIN_BIN_BITS bins. */
@@ -66,16 +66,17 @@ export async function regrowBins(input: RegrowInput): Promise<{ metadata: Metada
     else files.delete(path);
   }
   const bins = binRoles([signer.keyid], bits);
-  // Each path's bin from its one cached hash (binSuffix, as SuccinctRoles.getRoleForTarget; a
-  // first publish of 100k scopes hashes each path already), each bin's paths sorted as a list.
-  const byBin = new Map<string, string[]>([...bins.getRoles()].map((b) => [b, []]));
-  for (const path of files.keys()) byBin.get(`${bins.namePrefix}-${binSuffix(path, bits)}`)!.push(path);
+  // Each path's bin from its one cached hash (as SuccinctRoles.getRoleForTarget, binSuffix: bin i
+  // is getRoles()'s i-th; a first publish of 100k scopes hashed each path already), each bin's paths sorted as a list.
+  const names = [...bins.getRoles()];
+  const byBin = names.map((): string[] => []);
+  for (const path of files.keys()) byBin[pathHash32(path) >>> (32 - bits)]!.push(path);
 
   const delegations = new Delegations({ keys: trust.delegations!.keys, succinctRoles: bins });
   const metadata = [await signedRecord(TRUST_ROLE, new Metadata(new Targets({ version: trust.version + 1, specVersion: SPEC_VERSION, expires, delegations })), signer)];
-  for (const [bin, paths] of byBin) {
+  for (const [i, bin] of names.entries()) {
     const targets: Record<string, TargetFile> = {};
-    for (const path of paths.sort()) targets[path] = files.get(path)!;
+    for (const path of byBin[i]!.sort()) targets[path] = files.get(path)!;
     metadata.push(await signedRecord(bin, new Metadata(new Targets({ version: versionOf(bin) + 1, specVersion: SPEC_VERSION, expires, targets })), signer));
   }
   return { metadata };

@@ -1,7 +1,7 @@
 /** Building and signing TUF metadata with @tufjs/models, through the Signer port. */
+import { canonicalJson } from '../../shared/canonical-json.js';
 import { Key, MetaFile, Metadata, MetadataKind, Signature, TargetFile, type Root, type Snapshot, type Targets, type Timestamp } from '@tufjs/models';
 import type { Signer, TufPublicKey } from '../crypto/signer.js';
-import { canonicalJson } from './canonical-json.js';
 
 export const SPEC_VERSION = '1.0.31';
 export type AnyMetadata = Metadata<Root> | Metadata<Targets> | Metadata<Snapshot> | Metadata<Timestamp>;
@@ -12,17 +12,28 @@ export function tufKey(keyid: string, k: TufPublicKey): Key {
 
 /** Adds one signature per signer over the canonical JSON of `signed` (TUF spec 4.2). */
 export async function signMetadata(md: AnyMetadata, signers: Signer[]): Promise<void> {
-  const bytes = Buffer.from(canonicalJson(signedJSON(md.signed)));
+  await signJson(md, signedJSON(md.signed), signers);
+}
+
+async function signJson(md: AnyMetadata, signed: Record<string, unknown>, signers: Signer[]): Promise<void> {
+  const bytes = Buffer.from(canonicalJson(signed));
   for (const s of signers) {
     const sig = await s.sign(bytes);
     md.signatures[s.keyid] = new Signature({ keyID: s.keyid, sig: Buffer.from(sig).toString('hex') });
   }
 }
 
-export function metadataBytes(md: AnyMetadata): Buffer {
+export function metadataBytes(md: AnyMetadata, signed: Record<string, unknown> = signedJSON(md.signed)): Buffer {
   // Metadata.toJSON, with the signed part built by signedJSON.
-  const json = { signatures: Object.values(md.signatures).map((s) => s.toJSON()), signed: signedJSON(md.signed), ...md.unrecognizedFields };
+  const json = { signatures: Object.values(md.signatures).map((s) => s.toJSON()), signed, ...md.unrecognizedFields };
   return Buffer.from(JSON.stringify(json));
+}
+
+/** signMetadata, then metadataBytes, with the signed part built once (bench B4: a publish that grows the bins signs 1,024 of them). */
+export async function signedBytes(md: AnyMetadata, signers: Signer[]): Promise<Buffer> {
+  const signed = signedJSON(md.signed);
+  await signJson(md, signed, signers);
+  return metadataBytes(md, signed);
 }
 
 /*

@@ -1,10 +1,10 @@
 /**
- * service/repo/canonical-json.ts writes what @tufjs/canonical-json's canonicalize writes (TUF
+ * shared/canonical-json.ts writes what @tufjs/canonical-json's canonicalize writes (TUF
  * spec 4.2: the bytes every signature covers), and refuses what it refuses.
  */
 import { canonicalize } from '@tufjs/canonical-json';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../../service/repo/canonical-json.js';
+import { canonicalJson } from '../../shared/canonical-json.js';
 
 const values: unknown[] = [
   'plain',
