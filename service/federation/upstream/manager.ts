@@ -23,7 +23,7 @@ import { DEFAULT_ORIGIN_GRACE_SECONDS, originExpiry } from '../../domain/origin-
 import { KeyshareError, Codes } from '../../errors.js';
 import type { Instance } from '../../instance.js';
 import type { UpstreamRecord } from '../../store/index.js';
-import { readPinnedRoot } from '../../../sync/client/cache.js';
+import { readPinnedRoot } from '../../../sync/client/cache-root.js';
 import { normalizeServer } from '../../../sync/client/fetch-trust.js';
 import { UpstreamCodes, upstreamError } from './errors.js';
 import { applyFederation, federates, ownerOfRow, planFromStore } from '../federate.js';
