@@ -7,7 +7,7 @@
  * `FederationClient`) is filled from sync/, once, and handed to the upstream manager and to the
  * bundle operations the CLI runs. test/architecture/imports.test.ts holds it so.
  */
-import { readPinnedRoot } from '../sync/client/cache.js';
+import { readPinnedRoot } from '../sync/client/cache-root.js';
 import { toFetchError } from '../sync/client/errors.js';
 import { fetchTrust, normalizeServer } from '../sync/client/fetch-trust.js';
 import { bearerHeader, HttpFetcher } from '../sync/client/fetcher.js';

@@ -259,7 +259,7 @@ Examples:
       // Refuse an unusable CRL cache dir before anything is written.
       if (crlCache) (await import('../../sync/client/notation-crl-cache.js')).notationCrlDir(crlCache.dir);
       // Loaded on use: tuf-js and the client are not needed for --help (bench B5).
-      const { fetchTrust, writeOutDir, outManifest } = await import('../../sync/client/index.js');
+      const [{ fetchTrust }, { writeOutDir, outManifest }] = await Promise.all([import('../../sync/client/fetch-trust.js'), import('../../sync/client/out-dir.js')]);
       // Loaded on use: the writers are not needed to start (bench B5).
       const { writeFormat } = await import('../../sync/formats/index.js');
       const server = serverUrl(o.server);

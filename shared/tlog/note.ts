@@ -87,8 +87,10 @@ export function ed25519PublicKey(raw: Uint8Array): KeyObject {
 }
 
 export function ed25519Verifier(name: string, publicKey: Uint8Array): NoteVerifier {
-  const key = ed25519PublicKey(publicKey);
-  return { name, keyId: keyId(name, SIG_ED25519, publicKey), verify: (text, sig) => sig.length === 64 && edVerify(null, text, key, sig) };
+  if (publicKey.length !== 32) throw new NoteError('an Ed25519 public key is 32 bytes');
+  // Imported on first use: a fetch whose timestamp is unchanged checks no note (issue 25).
+  let key: KeyObject | undefined;
+  return { name, keyId: keyId(name, SIG_ED25519, publicKey), verify: (text, sig) => sig.length === 64 && edVerify(null, text, (key ??= ed25519PublicKey(publicKey)), sig) };
 }
 
 /** A verifier key `name+hash+base64(0x01||pub)` (Go note.NewVerifier); the hash must match. */

@@ -11,11 +11,9 @@
  *
  * The default cache is one folder per server under $XDG_CACHE_HOME/keyshare (~/.cache/keyshare).
  */
-import { sha256Hex as sha256 } from '../../shared/hash.js';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { Metadata, MetadataKind, type Root } from '@tufjs/models';
 import { KeyshareError } from '../../shared/errors.js';
 import { makeDirs, removeFile } from '../../shared/fs.js';
 import { FetchCodes } from './errors.js';
@@ -37,6 +35,12 @@ export interface CacheState {
   /** The last successful online fetch (ISO), null before the first. */
   fetchedAt: string | null;
   timestampVersion: number | null;
+  /**
+   * Issue 25: the sha256 of each role's file as the last full refresh trusted it (root,
+   * timestamp, snapshot, targets, the delegated roles it used), for the warm path that does not
+   * run tuf-js (unchanged.ts). Absent: that path is not taken.
+   */
+  verified?: Record<string, string>;
 }
 
 export function cacheLayout(dir: string): CacheLayout {
@@ -59,42 +63,24 @@ export function serverFolder(server: string): string {
 
 
 /**
- * Reads and checks the pinned root (a path or its bytes): a TUF root signed by a threshold of
- * its own keys (TUF 5.2). It may be expired: 5.3.10 checks the final root.
+ * The pinned root's bytes (a path, or the bytes themselves), size-capped; not yet checked
+ * (cache-root.ts readPinnedRoot checks them).
  */
-export function readPinnedRoot(root: string | Uint8Array): Buffer {
-  let bytes: Buffer;
-  if (typeof root === 'string') {
-    try {
-      if (statSync(root).size > MAX_ROOT_BYTES) throw new Error(`larger than ${MAX_ROOT_BYTES} bytes`);
-      bytes = readFileSync(root);
-    } catch (e) {
-      throw new KeyshareError(FetchCodes.ROOT_INVALID, `cannot read the pinned root ${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; ${PIN_ADVICE}`);
-    }
-  } else {
+export function readRootFile(root: string | Uint8Array): Buffer {
+  if (typeof root !== 'string') {
     if (root.length > MAX_ROOT_BYTES) throw new KeyshareError(FetchCodes.ROOT_INVALID, `the pinned root is larger than ${MAX_ROOT_BYTES} bytes; ${PIN_ADVICE}`);
-    bytes = Buffer.from(root);
+    return Buffer.from(root);
   }
   try {
-    parseRoot(bytes, 'the pinned root');
+    if (statSync(root).size > MAX_ROOT_BYTES) throw new Error(`larger than ${MAX_ROOT_BYTES} bytes`);
+    return readFileSync(root);
   } catch (e) {
-    throw new KeyshareError(FetchCodes.ROOT_INVALID, `${(e as Error).message}; ${PIN_ADVICE}`, { cause: e });
+    throw new KeyshareError(FetchCodes.ROOT_INVALID, `cannot read the pinned root ${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; ${PIN_ADVICE}`);
   }
-  return bytes;
 }
 
 /** What to pin instead (issue 15: every error says what to do). */
-const PIN_ADVICE = 'pin the root.json that `keyshare serve` (or `keyshare init`) printed, from the service\'s data dir, copied out of band';
-
-function parseRoot(bytes: Buffer, what: string): Metadata<Root> {
-  try {
-    const md = Metadata.fromJSON(MetadataKind.Root, JSON.parse(bytes.toString('utf8')));
-    md.verifyDelegate(MetadataKind.Root, md);
-    return md;
-  } catch (e) {
-    throw new KeyshareError(FetchCodes.ROOT_INVALID, `${what} is not a TUF root signed by its own keys: ${(e as Error).message}`, { cause: e });
-  }
-}
+export const PIN_ADVICE = 'pin the root.json that `keyshare serve` (or `keyshare init`) printed, from the service\'s data dir, copied out of band';
 
 export function readState(layout: CacheLayout): CacheState | null {
   try {
@@ -110,54 +96,6 @@ export function writeState(layout: CacheLayout, state: CacheState): void {
   const tmp = `${layout.statePath}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
   renameSync(tmp, layout.statePath);
-}
-
-/**
- * Makes the cache ready for an Updater pinned to `pinned` (never trust on first use):
- * - filled from this pin before, or its root.json is the pin itself: keep it (its root.json
- *   was reached from the pin through verified rotations, TUF 5.3);
- * - otherwise, online: start afresh from the pin; offline: NOT_CACHED.
- */
-export function prepareCache(layout: CacheLayout, pinned: Buffer, server: string, offline: boolean): CacheState {
-  const pin = sha256(pinned);
-  const state = readState(layout);
-  const cachedRoot = readCachedRoot(layout);
-  if (cachedRoot && state?.pinnedRootSha256 === pin) return state;
-  if (cachedRoot && state && cachedRoot.equals(pinned)) {
-    const next = { ...state, pinnedRootSha256: pin };
-    if (!offline) writeState(layout, next);
-    return next;
-  }
-  if (offline) {
-    throw new KeyshareError(
-      FetchCodes.NOT_CACHED,
-      `offline, and the cache ${layout.dir} holds no trust fetched with this root: run keyshare fetch online once first`,
-    );
-  }
-  rmSync(layout.metadataDir, { recursive: true, force: true });
-  rmSync(layout.targetsDir, { recursive: true, force: true });
-  rmSync(join(layout.dir, 'log'), { recursive: true, force: true }); // issue 23: the log followed with the old pin
-  mkdirSync(layout.metadataDir, { recursive: true, mode: 0o700 });
-  mkdirSync(layout.targetsDir, { recursive: true, mode: 0o700 });
-  // TUF 5.2: the trusted root is the pinned one.
-  writeFileSync(join(layout.metadataDir, 'root.json'), pinned, { mode: 0o600 });
-  const fresh: CacheState = { pinnedRootSha256: pin, server, fetchedAt: null, timestampVersion: null };
-  writeState(layout, fresh);
-  return fresh;
-}
-
-/** The cached root.json if it is a well-formed, self-signed root; null otherwise. */
-function readCachedRoot(layout: CacheLayout): Buffer | null {
-  const file = join(layout.metadataDir, 'root.json');
-  if (!existsSync(file) || !existsSync(layout.targetsDir)) return null;
-  try {
-    if (statSync(file).size > MAX_ROOT_BYTES) return null;
-    const bytes = readFileSync(file);
-    parseRoot(bytes, 'the cached root');
-    return bytes;
-  } catch {
-    return null;
-  }
 }
 
 const LOCK_WAIT_MS = 60_000;

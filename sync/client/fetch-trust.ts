@@ -19,22 +19,24 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { Metadata, MetadataKind, type Snapshot, type Targets } from '@tufjs/models';
-import { Updater, type Fetcher } from 'tuf-js';
+import type { Metadata, Snapshot, Targets } from '@tufjs/models';
+import type { Updater, Fetcher } from 'tuf-js';
 import { defaultConfig } from 'tuf-js/dist/config.js';
 import type { TrustDocument } from '../../shared/types.js';
 import { INDEX_TARGET, IndexFormatError, defaultScopeStated, logKeyStated, parseIndexHeader, parseShard, type IndexEntry } from '../../shared/trust-index.js';
 import { KeyshareError, SharedCodes as Codes } from '../../shared/errors.js';
-import { cacheLayout, defaultCacheDir, prepareCache, readPinnedRoot, withCacheLock, writeState, type CacheLayout } from './cache.js';
+import { sha256Hex } from '../../shared/hash.js';
+import { cacheLayout, defaultCacheDir, readRootFile, readState, withCacheLock, writeState, type CacheLayout, type CacheState } from './cache.js';
 import { FetchCodes, expiredError, expiredFromUpdater, toFetchError } from './errors.js';
 import { CacheFetcher, HttpFetcher } from './fetcher.js';
-import { parseTrustDocument, selectScopes } from './select.js';
+import { parseTrustDocument, selectScopes, type TargetReader } from './select.js';
 import { DEFAULT_SCOPE, scopeContains, trustTargetPath } from '../../shared/scope.js';
-import { keepLogState, logGetter, prefetchProof, verifyLog } from './log-state.js';
+import { keepLogState, logGetter, prefetchProof, verifyLog, type LogVerdict } from './log-state.js';
 import { TimestampFromProof } from './proof-fetcher.js';
 import { removeTree } from '../../shared/fs.js';
 import { writePrivateFileAtomic } from '../../shared/private-files.js';
 import { witnessPolicy } from './log-witnesses.js';
+import { SeededFetcher, isDoubt, unchangedTrust, type Seeds } from './unchanged.js';
 
 export { INDEX_TARGET };
 
@@ -148,22 +150,158 @@ export function normalizeServer(server: string): string {
 
 export async function fetchTrust(options: FetchTrustOptions): Promise<FetchTrustResult> {
   const server = normalizeServer(options.server);
-  const pinned = readPinnedRoot(options.root);
+  const pin = readRootFile(options.root);
   const layout = cacheLayout(options.cache ?? defaultCacheDir(server));
   const offline = options.offline ?? false;
+  // Issue 25: a warm fetch may end without tuf-js (unchanged.ts). The pin this cache was filled
+  // from was checked then (prepareCache records only a pin readPinnedRoot accepted); any other
+  // pin is checked now, as every fetch did.
+  const warm = !offline && !options.mirror && warmCache(layout, pin);
+  if (!warm) (await import('./cache-root.js')).readPinnedRoot(pin);
   if (offline && !existsSync(layout.dir)) {
     throw new KeyshareError(FetchCodes.NOT_CACHED, `offline, and there is no cache at ${layout.dir}: run keyshare fetch online once first`);
   }
   try {
-    return await withCacheLock(layout, () => fetchLocked({ ...options, server, offline }, pinned, layout), { readOnly: offline });
+    return await withCacheLock(layout, () => fetchLocked({ ...options, server, offline }, pin, layout, warm), { readOnly: offline });
   } catch (e) {
     throw toFetchError(e);
   }
 }
 
-async function fetchLocked(options: FetchTrustOptions & { server: string; offline: boolean }, pinned: Buffer, layout: CacheLayout): Promise<FetchTrustResult> {
+/** A cache filled from this pin by a full refresh that recorded what it trusted (CacheState.verified). */
+function warmCache(layout: CacheLayout, pin: Buffer): boolean {
+  const state = readState(layout);
+  return !!state?.fetchedAt && !!state.verified && state.pinnedRootSha256 === sha256Hex(pin);
+}
+
+type LockedOptions = FetchTrustOptions & { server: string; offline: boolean };
+
+async function fetchLocked(options: LockedOptions, pinned: Buffer, layout: CacheLayout, warm: boolean): Promise<FetchTrustResult> {
+  const now = options.now ?? new Date();
+  const { server } = options;
+  const http = options.fetcher ?? new HttpFetcher();
+  let seeds: Seeds | null = null;
+  const state = warm ? readState(layout) : null;
+  if (state?.verified && state.pinnedRootSha256 === sha256Hex(pinned)) {
+    const config = { ...defaultConfig, ...options.updaterConfig };
+    const found = await unchangedTrust({ server, layout, state, fetcher: http, now, limits: config });
+    seeds = found.seeds;
+    if (found.trust) {
+      const { trust } = found;
+      try {
+        const logGet = logGetter(server, http);
+        const { logged, ...result } = await collect(options, trust.reader, () => verifyLog(layout, logGet, trust.timestamp, logOptions(options, logKeyStated(trust.indexCustom))));
+        writeState(layout, { ...state, server, fetchedAt: now.toISOString(), timestampVersion: trust.signed.timestamp.version });
+        if (logged) keepLogState(layout, logged);
+        const { root, timestamp, snapshot, targets } = trust.signed;
+        return {
+          ...result,
+          repository: null,
+          metadata: metadataInfo(options, layout, now, now.toISOString(), {
+            rootVersion: root.version,
+            timestampVersion: timestamp.version,
+            snapshotVersion: snapshot.version,
+            expires: { timestamp: timestamp.expires, snapshot: snapshot.expires, targets: targets.expires },
+          }),
+        };
+      } catch (e) {
+        // A check this path could not conclude: the full refresh decides, from the same answers.
+        if (!isDoubt(e)) throw e;
+      }
+    }
+  }
+  return fullRefresh(options, pinned, layout, http, seeds);
+}
+
+/** The log options of a fetch (issue 23), with the log key the verified targets state. */
+function logOptions(options: FetchTrustOptions, stated: string | undefined) {
+  return {
+    require: options.requireLog,
+    key: options.logKey,
+    stated,
+    witnesses: witnessPolicy(options.witnesses ?? [], options.witnessThreshold),
+    ...(options.witnessWaitMs !== undefined ? { witnessWaitMs: options.witnessWaitMs } : {}),
+  };
+}
+
+function metadataInfo(options: LockedOptions, layout: CacheLayout, now: Date, fetchedAt: string, verified: Omit<FetchMetadataInfo, 'server' | 'offline' | 'cacheDir' | 'fetchedAt' | 'ageSeconds'>): FetchMetadataInfo {
+  return {
+    server: options.server,
+    offline: options.offline,
+    cacheDir: layout.dir,
+    ...verified,
+    fetchedAt,
+    ageSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(fetchedAt)) / 1000)),
+  };
+}
+
+/**
+ * What a fetch returns once its metadata are trusted: online, the log check (issue 23: the
+ * timestamp accepted must be in the log this client follows); then the scopes selected, their
+ * documents and CRLs, read through `reader`. The caller moves the cache forward after.
+ */
+async function collect(
+  options: LockedOptions,
+  reader: TargetReader,
+  checkLog: () => Promise<LogVerdict | null>,
+): Promise<Omit<FetchTrustResult, 'metadata' | 'repository'> & { logged: LogVerdict | null }> {
+  const { offline } = options;
+  const logged = offline ? null : await checkLog();
+  const raw = new Map<string, Buffer>();
+  // Issue 17: the index is read only to list every scope (no scopes or repositories asked
+  // for, or patterns); scopes and repositories are looked up as targets, bin by bin.
+  const everyScope = options.patterns !== undefined || ((options.scopes ?? []).length === 0 && (options.repositories ?? []).length === 0);
+  const entries = everyScope
+    ? await readIndex(reader, raw, options.raw ?? false).catch((e: unknown) => {
+        // Online fetches with --scope or --repository look their scopes up as targets and never
+        // read the index: an offline fetch of every scope needs an online one of every scope.
+        const err = toFetchError(e);
+        if (!offline || err.code !== FetchCodes.NOT_CACHED) throw e;
+        throw new KeyshareError(
+          FetchCodes.NOT_CACHED,
+          `${err.message} (fetching every scope, or scope patterns, reads the index; a cache filled by fetches with --scope or --repository holds only what they looked up: fetch the same selection offline, or every scope online once)`,
+          { cause: err },
+        );
+      })
+    : [];
+  const byScope = new Map(entries.map((e) => [e.scope, e]));
+  const selection = options.patterns
+    ? { scopes: entries.map((e) => e.scope).filter((s) => options.patterns!.some((p) => scopeContains(p, s))).sort(), repositories: [] }
+    : everyScope
+      ? { scopes: entries.map((e) => e.scope).sort(), repositories: [] }
+      : await selectScopes(reader.defined, options.scopes, options.repositories);
+  const documents: TrustDocument[] = [];
+  for (const scope of selection.scopes) {
+    const entry = byScope.get(scope) ?? { scope, path: trustTargetPath(scope) };
+    const bytes = await reader.read(entry.path);
+    if (options.raw) raw.set(entry.path, bytes);
+    documents.push(parseTrustDocument(bytes, entry));
+  }
+  const crls = new Map<string, Uint8Array>();
+  if (options.crls) {
+    for (const doc of documents) {
+      for (const c of doc.crls ?? []) {
+        if (options.crls === 'revoked' && !doc.revoked.certificates.some((r) => r.issuer === c.issuer)) continue;
+        if (!crls.has(c.target)) crls.set(c.target, await reader.read(c.target));
+      }
+    }
+  }
+  return {
+    logged,
+    documents,
+    repositories: selection.repositories,
+    index: { scopes: entries },
+    crls,
+    raw,
+    log: logged && { size: logged.size, index: logged.index, ...(logged.witnessedBy ? { witnessedBy: logged.witnessedBy } : {}) },
+  };
+}
+
+/** The refresh through tuf-js's Updater (TUF 5.3-5.7), starting with `seeds` when the warm path asked for the first files. */
+async function fullRefresh(options: LockedOptions, pinned: Buffer, layout: CacheLayout, http: Fetcher, seeds: Seeds | null): Promise<FetchTrustResult> {
   const now = options.now ?? new Date();
   const { server, offline } = options;
+  const [{ Updater }, { prepareCache }] = await Promise.all([import('./tuf-updater.js'), import('./cache-root.js')]);
   const state = prepareCache(layout, pinned, server, offline);
   const metadataBaseUrl = `${server}/tuf`;
   const targetBaseUrl = `${server}/tuf/targets`;
@@ -181,10 +319,10 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
     if (stagedTargets) mkdirSync(stagedTargets, { mode: 0o700 });
     // Issue 23: online, the timestamp accepted must be in the log; an empty cache asks for the
     // log's proof at once, and takes the timestamp from it (proof-fetcher.ts).
-    const logGet = offline ? null : logGetter(server, options.fetcher ?? new HttpFetcher());
+    const logGet = offline ? null : logGetter(server, http);
     const earlyProof = logGet && prefetchProof(layout, logGet);
     const timestampMaxLength = options.updaterConfig?.timestampMaxLength ?? defaultConfig.timestampMaxLength;
-    const tufFetcher = options.fetcher ?? new HttpFetcher(earlyProof ? {} : { prefetchTimestamp: { maxLength: timestampMaxLength } });
+    const tufFetcher = seeds ? new SeededFetcher(http, seeds) : options.fetcher ?? new HttpFetcher(earlyProof ? {} : { prefetchTimestamp: { maxLength: timestampMaxLength } });
     // The cached root was reached from the pin through verified rotations (cache.ts): tuf-js
     // reads it from metadataDir as it starts.
     const updater = new Updater({
@@ -201,89 +339,20 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
       throw expiredFromUpdater(e, updater, new Date()) ?? e;
     });
     const verified = verifiedMetadata(metadata.read, now);
-    // Issue 23: the timestamp just accepted must be in the log this client follows.
-    const logged = offline
-      ? null
-      : await verifyLog(
-          layout,
-          logGet!,
-          metadata.read('timestamp')!,
-          {
-            require: options.requireLog,
-            key: options.logKey,
-            stated: logKeyStated((updater as unknown as UpdaterInternals).trustedSet?.targets?.signed.targets[INDEX_TARGET]?.custom),
-            witnesses: witnessPolicy(options.witnesses ?? [], options.witnessThreshold),
-            ...(options.witnessWaitMs !== undefined ? { witnessWaitMs: options.witnessWaitMs } : {}),
-          },
-          earlyProof,
-        );
-
-    const raw = new Map<string, Buffer>();
-    // Issue 17: the index is read only to list every scope (no scopes or repositories asked
-    // for, or patterns); scopes and repositories are looked up as targets, bin by bin.
-    const everyScope = options.patterns !== undefined || ((options.scopes ?? []).length === 0 && (options.repositories ?? []).length === 0);
-    const entries = everyScope
-      ? await readIndex(updater, dirs, raw, options.raw ?? false).catch((e: unknown) => {
-          // Online fetches with --scope or --repository look their scopes up as targets and never
-          // read the index: an offline fetch of every scope needs an online one of every scope.
-          const err = toFetchError(e);
-          if (!offline || err.code !== FetchCodes.NOT_CACHED) throw e;
-          throw new KeyshareError(
-            FetchCodes.NOT_CACHED,
-            `${err.message} (fetching every scope, or scope patterns, reads the index; a cache filled by fetches with --scope or --repository holds only what they looked up: fetch the same selection offline, or every scope online once)`,
-            { cause: err },
-          );
-        })
-      : [];
-    const byScope = new Map(entries.map((e) => [e.scope, e]));
-    const selection = options.patterns
-      ? { scopes: entries.map((e) => e.scope).filter((s) => options.patterns!.some((p) => scopeContains(p, s))).sort(), repositories: [] }
-      : everyScope
-        ? { scopes: entries.map((e) => e.scope).sort(), repositories: [] }
-        : await selectScopes(definedOn(updater), options.scopes, options.repositories);
-    const documents: TrustDocument[] = [];
-    for (const scope of selection.scopes) {
-      const entry = byScope.get(scope) ?? { scope, path: trustTargetPath(scope) };
-      const bytes = await readTarget(updater, entry.path, dirs);
-      if (options.raw) raw.set(entry.path, bytes);
-      documents.push(parseTrustDocument(bytes, entry));
-    }
-    const repository = options.mirror && !offline ? await wholeRepository(updater, metadata.read, dirs) : null;
-    const crls = new Map<string, Uint8Array>();
-    if (options.crls) {
-      for (const doc of documents) {
-        for (const c of doc.crls ?? []) {
-          if (options.crls === 'revoked' && !doc.revoked.certificates.some((r) => r.issuer === c.issuer)) continue;
-          if (!crls.has(c.target)) crls.set(c.target, await readTarget(updater, c.target, dirs));
-        }
-      }
-    }
-
+    const internals = updater as unknown as UpdaterInternals;
+    const reader: TargetReader = { read: (path) => readTarget(updater, path, dirs), defined: definedOn(updater) };
     const fetchedAt = offline ? state.fetchedAt! : now.toISOString();
+    const stated = logKeyStated(internals.trustedSet?.targets?.signed.targets[INDEX_TARGET]?.custom);
+    const { logged, ...result } = await collect(options, reader, () => verifyLog(layout, logGet!, metadata.read('timestamp')!, logOptions(options, stated), earlyProof));
+    const repository = options.mirror && !offline ? await wholeRepository(updater, metadata.read, dirs) : null;
     if (!offline) {
       // Every check passed: only now does the cache move forward (TUF 5.4.5, 5.5.7, 5.6.6 persist).
       metadata.commit();
       commitStage(stagedTargets!, layout.targetsDir);
-      writeState(layout, { ...state, server, fetchedAt, timestampVersion: verified.timestampVersion });
+      writeState(layout, { ...state, server, fetchedAt, timestampVersion: verified.timestampVersion, verified: trustedFiles(internals, metadata.read, state) });
       if (logged) keepLogState(layout, logged);
     }
-    return {
-      documents,
-      repositories: selection.repositories,
-      index: { scopes: entries },
-      crls,
-      raw,
-      repository,
-      log: logged && { size: logged.size, index: logged.index, ...(logged.witnessedBy ? { witnessedBy: logged.witnessedBy } : {}) },
-      metadata: {
-        server,
-        offline,
-        cacheDir: layout.dir,
-        ...verified,
-        fetchedAt,
-        ageSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(fetchedAt)) / 1000)),
-      },
-    };
+    return { ...result, repository, metadata: metadataInfo(options, layout, now, fetchedAt, verified) };
   } catch (e) {
     const err = toFetchError(e);
     // Issue 24 row 12: offline, a file that fails verification is a damaged cached file: name it.
@@ -298,17 +367,38 @@ async function fetchLocked(options: FetchTrustOptions & { server: string; offlin
 }
 
 /**
+ * Issue 25: the sha256 of each role file tuf-js trusts at the end of this refresh (its trusted
+ * set: root, timestamp, snapshot, targets and the delegated roles it loaded), for the warm path
+ * (unchanged.ts). Delegated roles trusted by an earlier refresh are kept while targets.json is
+ * the same file (their delegating keys unchanged); the warm path checks each against the
+ * snapshot's versions and the clock again.
+ */
+function trustedFiles(internals: UpdaterInternals, read: (role: string) => Buffer | null, state: CacheState): Record<string, string> {
+  const names = Object.keys(internals.trustedSet?.trustedSet ?? {});
+  const files: Record<string, string> = {};
+  for (const name of names) {
+    const bytes = read(name);
+    if (bytes) files[name] = sha256Hex(bytes);
+  }
+  const before = state.verified;
+  if (before && files.targets && before.targets === files.targets) {
+    for (const [name, digest] of Object.entries(before)) if (!(name in files) && !['root', 'timestamp', 'snapshot'].includes(name)) files[name] = digest;
+  }
+  return files;
+}
+
+/**
  * Every scope in the index: index.json, then (index v2) each shard it lists, each verified as a
  * target; an index v1 (a server from before issue 17) lists every scope itself.
  */
-async function readIndex(updater: Updater, dirs: { cached: string; staged: string | null }, raw: Map<string, Buffer>, keepRaw: boolean): Promise<IndexEntry[]> {
-  const bytes = await readTarget(updater, INDEX_TARGET, dirs);
+async function readIndex(reader: TargetReader, raw: Map<string, Buffer>, keepRaw: boolean): Promise<IndexEntry[]> {
+  const bytes = await reader.read(INDEX_TARGET);
   if (keepRaw) raw.set(INDEX_TARGET, bytes);
   try {
     const index = parseIndexHeader(bytes);
     if (index.version === 1) return index.scopes;
     const entries: IndexEntry[] = [];
-    for (const path of index.shards) entries.push(...parseShard(await readTarget(updater, path, dirs), path, index.bitLength));
+    for (const path of index.shards) entries.push(...parseShard(await reader.read(path), path, index.bitLength));
     return entries;
   } catch (e) {
     if (e instanceof IndexFormatError) throw new KeyshareError(FetchCodes.METADATA_INVALID, e.message);
@@ -430,7 +520,7 @@ function definedOn(updater: Updater): (scope: string) => Promise<boolean> {
 
 /** What wholeRepository and definedOn read from tuf-js 5.0.1 beyond its public API (pinned in package.json). */
 interface UpdaterInternals {
-  trustedSet: { snapshot?: Metadata<Snapshot>; targets?: Metadata<Targets> };
+  trustedSet: { snapshot?: Metadata<Snapshot>; targets?: Metadata<Targets>; trustedSet?: Record<string, unknown> };
   loadTargets(role: string, parent: string): Promise<Metadata<Targets> | undefined>;
 }
 
@@ -465,7 +555,7 @@ async function wholeRepository(updater: Updater, metadata: (role: string) => Buf
     for (const child of Object.keys(d.roles ?? {})) await visit(child, role, depth + 1);
     for (const child of d.succinctRoles?.getRoles() ?? []) await visit(child, role, depth + 1);
   };
-  await visit(MetadataKind.Targets, MetadataKind.Root, 0);
+  await visit('targets', 'root', 0);
   const read = (role: string): Buffer => {
     const bytes = metadata(role);
     if (!bytes) throw new KeyshareError(FetchCodes.METADATA_INVALID, `no verified ${role}.json after the refresh`);

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { removeTree } from '../../shared/fs.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BaseFetcher } from 'tuf-js';
+import { BaseFetcher } from 'tuf-js/dist/fetcher.js';
 import { DownloadError, DownloadHTTPError, DownloadLengthMismatchError } from 'tuf-js/dist/error.js';
 import { NotCachedError } from './errors.js';
 import { HttpRequestError, httpRequest } from './http.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Updater, type Fetcher } from 'tuf-js';
 import { KeyshareError } from '../../shared/errors.js';
 import { INDEX_TARGET, logKeyStated } from '../../shared/trust-index.js';
-import { readPinnedRoot } from './cache.js';
+import { readPinnedRoot } from './cache-root.js';
 import { FetchCodes, expiredFromUpdater, toFetchError } from './errors.js';
 
 export async function statedLogKey(server: string, root: string, fetcher: Fetcher): Promise<string> {

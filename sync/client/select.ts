@@ -8,6 +8,12 @@ import { LEVELS, TRUST_MEDIA_TYPE, type TrustDocument } from '../../shared/types
 import { KeyshareError } from '../../shared/errors.js';
 import { FetchCodes } from './errors.js';
 
+/** How a fetch reads the verified trust: a target's bytes (TUF 5.7), and whether a scope's trust file is a signed target. */
+export interface TargetReader {
+  read(path: string): Promise<Buffer>;
+  defined(scope: string): Promise<boolean>;
+}
+
 export interface Selection {
   /** Scopes to fetch, sorted, each once. */
   scopes: string[];

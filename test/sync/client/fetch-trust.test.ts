@@ -10,21 +10,11 @@ import { readFixtureText } from '../../../fixtures/index.js';
 import { isKeyshareError } from '../../../service/errors.js';
 import { fetchTrust, selectScopes, serverFolder, type FetchTrustOptions } from '../../../sync/client/index.js';
 import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../../support/service.js';
-import { TestProxy, ok } from './support.js';
+import { TestProxy, codeOf, ok } from './support.js';
 
 let svc: TestService;
 let other: TestService;
 let proxy: TestProxy;
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isKeyshareError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
 
 const options = (extra: Partial<FetchTrustOptions> = {}): FetchTrustOptions => ({
   server: proxy.url,

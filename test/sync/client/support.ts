@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { tempDir } from '../../support/service.js';
+import { isKeyshareError } from '../../../shared/errors.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = join(REPO_ROOT, 'bin', 'keyshare.js');
@@ -147,4 +148,15 @@ export async function ok(res: Promise<{ status: number; body: any }>): Promise<a
   const r = await res;
   expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
   return r.body;
+}
+
+/** The code of the KeyshareError a promise is refused with (fails when it is not refused). */
+export async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (isKeyshareError(e)) return e.code;
+    throw e;
+  }
+  throw new Error('expected a refusal');
 }
