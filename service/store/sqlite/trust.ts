@@ -56,26 +56,39 @@ export class SqliteTrust implements TrustRecords {
   // ---- anchors ----
   listAnchors(scopes?: string[]): Promise<AnchorRecord[]> {
     return this.c.call(() => {
-      let rows: (typeof t.anchors.$inferSelect)[];
-      if (!scopes) rows = this.c.db.select().from(t.anchors).all();
-      else if (scopes.length === 1) rows = this.c.prep('anchorsOf', () => this.c.db.select().from(t.anchors).where(eq(t.anchors.scope, ph('scope'))).prepare()).all({ scope: scopes[0]! });
+      let records: AnchorRecord[];
+      if (!scopes) records = this.c.db.select().from(t.anchors).all().map(toAnchor);
+      else if (scopes.length === 1) records = this.c.prep('anchorsOf', () => this.c.db.select().from(t.anchors).where(eq(t.anchors.scope, ph('scope'))).prepare()).all({ scope: scopes[0]! }).map(toAnchor);
       // A publish can ask for every scope: one plain statement over a JSON list, whose rows need no drizzle mapping (bench B9).
-      else rows = this.#anchorsOfMany(scopes);
-      return rows.map(toAnchor).sort(byScopeAndId);
+      else records = this.#anchorsOfMany(scopes);
+      return records.sort(byScopeAndId);
     });
   }
-  #anchorsOfMany(scopes: string[]): (typeof t.anchors.$inferSelect)[] {
+  #anchorsOfMany(scopes: string[]): AnchorRecord[] {
     const rows = this.c
       .prep('anchorsOfMany', () =>
         this.c.sqlite.prepare(
-          `SELECT scope, id, name, type, material, trusted_identities AS trustedIdentities, key_id AS keyId, serial, issuer_name AS issuerName,
-             subject, not_after AS notAfter, source, created_at AS createdAt
+          `SELECT scope, id, name, type, material, trusted_identities, key_id, serial, issuer_name, subject, not_after, source
            FROM anchors WHERE scope IN (SELECT value FROM json_each(?))`,
         ),
       )
-      .all(JSON.stringify(scopes)) as (Omit<typeof t.anchors.$inferSelect, 'trustedIdentities'> & { trustedIdentities: string | null })[];
-    // trusted_identities is JSON text (schema.ts mode 'json'), decoded as drizzle would.
-    return rows.map((r) => ({ ...r, trustedIdentities: r.trustedIdentities == null ? null : (JSON.parse(r.trustedIdentities) as string[]) }));
+      .raw()
+      .all(JSON.stringify(scopes)) as (string | null)[][];
+    // Rows as arrays, each made into its record once (toAnchor's fields); trusted_identities is JSON text (schema.ts mode 'json').
+    return rows.map(([scope, id, name, type, material, identities, keyId, serial, issuerName, subject, notAfter, source]) => ({
+      scope: scope!,
+      id: id!,
+      name: name!,
+      type: type as AnchorType,
+      material: material!,
+      trustedIdentities: identities == null ? null : (JSON.parse(identities) as string[]),
+      keyId,
+      serial,
+      issuerName,
+      subject,
+      notAfter,
+      source,
+    }));
   }
   /** Anchors of some types (e.g. the CA anchors a publish needs for CRLs), without reading every anchor. */
   listAnchorsOfTypes(types: AnchorType[]): Promise<AnchorRecord[]> {
