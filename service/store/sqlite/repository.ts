@@ -15,11 +15,12 @@ export class SqliteRepository implements RepositoryRecords {
       // One plain statement over a JSON list, without drizzle's row mapping: a parent change asks for every child's (bench B9).
       const rows = this.c
         .prep('trustDocsOf', () =>
-          this.c.sqlite.prepare('SELECT scope, version, issued_at AS issuedAt, digest, deleted FROM trust_docs WHERE scope IN (SELECT value FROM json_each(?))'),
+          this.c.sqlite.prepare('SELECT scope, version, issued_at, digest, deleted FROM trust_docs WHERE scope IN (SELECT value FROM json_each(?))'),
         )
-        .all(JSON.stringify(scopes)) as (Omit<TrustDocRecord, 'deleted'> & { deleted: number })[];
+        .raw()
+        .all(JSON.stringify(scopes)) as [string, number, string, string, number][];
       const out = new Map<string, TrustDocRecord>();
-      for (const r of rows) out.set(r.scope, { scope: r.scope, version: r.version, issuedAt: r.issuedAt, digest: r.digest, deleted: r.deleted !== 0 });
+      for (const [scope, version, issuedAt, digest, deleted] of rows) out.set(scope, { scope, version, issuedAt, digest, deleted: deleted !== 0 });
       return out;
     });
   }
