@@ -283,6 +283,8 @@ describe('three services on loopback, U → D → E', () => {
     const mirror = new TufClient(`${D.url}/mirrors/um`, join(U.dataDir, 'root.json'));
     const doc = await mirror.readJson<TrustDoc>(trustPath('other.example.com'));
     expect(ids(doc)).toEqual([P384_ID]);
+    // The index shards travel with their role and bins (service/repo/index-bins.ts), as U lists them.
+    expect((await mirror.readIndex('other.example.com')).scopes.map((e) => e.scope)).toContain('other.example.com');
     for (const file of ['1.root.json', 'timestamp.json']) {
       const [a, b] = await Promise.all([fetch(`${D.url}/mirrors/um/tuf/${file}`), fetch(`${U.url}/tuf/${file}`)]);
       expect(Buffer.from(await a.arrayBuffer()).equals(Buffer.from(await b.arrayBuffer()))).toBe(true);
