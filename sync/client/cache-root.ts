@@ -4,11 +4,12 @@
  * Apart from cache.ts so that a warm fetch with nothing changed (unchanged.ts) loads no TUF
  * library (issue 25).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Metadata, MetadataKind, type Root } from '@tufjs/models';
 import { sha256Hex as sha256 } from '../../shared/hash.js';
 import { KeyshareError } from '../../shared/errors.js';
+import { removeTree } from '../../shared/fs.js';
 import { PIN_ADVICE, readRootFile, readState, writeState, type CacheLayout, type CacheState } from './cache.js';
 import { FetchCodes } from './errors.js';
 import { MAX_ROOT_BYTES } from '../../shared/fetch.js';
@@ -59,9 +60,10 @@ export function prepareCache(layout: CacheLayout, pinned: Buffer, server: string
       `offline, and the cache ${layout.dir} holds no trust fetched with this root: run keyshare fetch online once first`,
     );
   }
-  rmSync(layout.metadataDir, { recursive: true, force: true });
-  rmSync(layout.targetsDir, { recursive: true, force: true });
-  rmSync(join(layout.dir, 'log'), { recursive: true, force: true }); // issue 23: the log followed with the old pin
+  // removeTree, not rmSync: Node 20 loads its JavaScript rimraf for any rmSync (issue 25).
+  removeTree(layout.metadataDir);
+  removeTree(layout.targetsDir);
+  removeTree(join(layout.dir, 'log')); // issue 23: the log followed with the old pin
   mkdirSync(layout.metadataDir, { recursive: true, mode: 0o700 });
   mkdirSync(layout.targetsDir, { recursive: true, mode: 0o700 });
   // TUF 5.2: the trusted root is the pinned one.

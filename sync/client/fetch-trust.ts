@@ -6,6 +6,9 @@
  * against the persistent cache, so a run where nothing changed downloads timestamp.json and
  * nothing else (plus the 5.3.3 probe for a newer root, a 404, asked for beside it: issue 25).
  * Targets whose cached copy still matches the signed hashes are not downloaded again (5.7.2).
+ * When that timestamp is byte for byte the cached one and no newer root exists, the outcome is
+ * known without tuf-js (unchanged.ts: expiry and the cached files checked again); otherwise the
+ * Updater runs, handed the two answers already received.
  * Requests follow each other on kept-alive connections (sync/client/http.ts).
  * Offline: tuf-js verifies the cached files again from the trusted root, expiry included.
  * Nothing is returned unless every check passed; the caller writes output only then.
