@@ -20,12 +20,11 @@
  * any doubt) returns the two answers for the full tuf-js refresh to use (`seeds`): it then
  * decides, and reports any error, exactly as it does without this path.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Fetcher } from 'tuf-js';
 import { DownloadHTTPError, DownloadLengthMismatchError } from 'tuf-js/dist/error.js';
-import { sha256Hex } from '../../shared/hash.js';
+import { sha256Bytes, sha256Hex } from '../../shared/hash.js';
 import { INDEX_TARGET, defaultScopeStated } from '../../shared/trust-index.js';
 import { DEFAULT_SCOPE, trustTargetPath } from '../../shared/scope.js';
 import type { CacheLayout, CacheState } from './cache.js';
@@ -185,8 +184,9 @@ interface Delegations {
 /**
  * TUF 5.6.7 as tuf-js 5.0.1 walks it (Updater.preorderDepthFirstWalk): preorder, depth first
  * from the top-level targets, at most `maxDelegations` roles, a terminating role ending the
- * search of its siblings. Delegations by `path_hash_prefixes` and hashed bins (succinct_roles,
- * TAP 15), keyshare's; by `paths` (glob patterns) left to tuf-js. Undefined: no role lists it.
+ * search of its siblings. Delegations by `path_hash_prefixes`, hashed bins (succinct_roles,
+ * TAP 15), and `paths` made of literal and `*` components (keyshare's `shards` role, `index/*`);
+ * any other glob pattern is left to tuf-js. Undefined: no role lists it.
  */
 function targetInfo(layout: CacheLayout, state: CacheState, snapshot: Role, targets: Role, clocks: Date[], maxDelegations: number): (path: string) => Info | undefined {
   const roles = new Map<string, Role>([['targets', targets]]);
@@ -200,7 +200,8 @@ function targetInfo(layout: CacheLayout, state: CacheState, snapshot: Role, targ
     return role;
   };
   return (path) => {
-    const hash = createHash('sha256').update(path).digest();
+    const parts = path.split('/');
+    const hash = sha256Bytes(path);
     const stack = ['targets'];
     const visited = new Set<string>();
     while (visited.size <= maxDelegations && stack.length > 0) {
@@ -216,7 +217,7 @@ function targetInfo(layout: CacheLayout, state: CacheState, snapshot: Role, targ
       const d = role.signed.delegations;
       if (!d) continue;
       const children: string[] = [];
-      for (const { child, terminating } of rolesFor(d, hash)) {
+      for (const { child, terminating } of rolesFor(d, hash, parts)) {
         children.push(child);
         if (terminating) {
           stack.length = 0;
@@ -229,14 +230,20 @@ function targetInfo(layout: CacheLayout, state: CacheState, snapshot: Role, targ
   };
 }
 
-/** @tufjs/models Delegations.rolesForTarget: the delegated roles trusted for a path (by the sha256 of it). */
-function rolesFor(d: Delegations, hash: Buffer): { child: string; terminating: boolean }[] {
+/** @tufjs/models Delegations.rolesForTarget: the delegated roles trusted for a path (its components, and the sha256 of it). */
+function rolesFor(d: Delegations, hash: Buffer, parts: string[]): { child: string; terminating: boolean }[] {
   if (d.roles !== undefined) {
     if (!Array.isArray(d.roles)) throw new Doubt('malformed delegations');
     const hex = hash.toString('hex');
     return (d.roles as { name?: unknown; terminating?: unknown; paths?: unknown; path_hash_prefixes?: unknown }[]).flatMap((r) => {
-      if (typeof r.name !== 'string' || typeof r.terminating !== 'boolean' || r.paths !== undefined || !Array.isArray(r.path_hash_prefixes)) throw new Doubt('delegation by paths');
-      return r.path_hash_prefixes.some((p) => typeof p === 'string' && hex.startsWith(p)) ? [{ child: r.name, terminating: r.terminating }] : [];
+      if (typeof r.name !== 'string' || typeof r.terminating !== 'boolean') throw new Doubt('malformed delegations');
+      // TUF 4.5: exactly one of `paths` and `path_hash_prefixes`.
+      const byPaths = Array.isArray(r.paths) && r.path_hash_prefixes === undefined;
+      if (!byPaths && !(Array.isArray(r.path_hash_prefixes) && r.paths === undefined)) throw new Doubt('malformed delegations');
+      const trusted = byPaths
+        ? (r.paths as unknown[]).some((pattern) => inPathPattern(parts, pattern))
+        : (r.path_hash_prefixes as unknown[]).some((p) => typeof p === 'string' && hex.startsWith(p));
+      return trusted ? [{ child: r.name, terminating: r.terminating }] : [];
     });
   }
   if (!d.succinct_roles) return [];
@@ -245,6 +252,23 @@ function rolesFor(d: Delegations, hash: Buffer): { child: string; terminating: b
   // SuccinctRoles.getRoleForTarget: the leftmost bit_length bits of the hash, in hex padded to the last bin's width.
   const bin = hash.readUInt32BE(0) >>> (32 - bits);
   return [{ child: `${prefix}-${bin.toString(16).padStart((2 ** bits - 1).toString(16).length, '0')}`, terminating: true }];
+}
+
+/**
+ * @tufjs/models isTargetInPathPattern for patterns whose components are literal or `*`: as many
+ * components as the path, each equal, or any name for `*` (minimatch: not empty, not a dotfile).
+ * Any other glob character is a doubt: tuf-js decides.
+ */
+function inPathPattern(parts: string[], pattern: unknown): boolean {
+  if (typeof pattern !== 'string' || /[?[\]{}()!+@\\]/.test(pattern)) throw new Doubt('glob pattern');
+  const want = pattern.split('/');
+  if (want.length !== parts.length) return false;
+  return want.every((w, i) => {
+    const part = parts[i]!;
+    if (w === '*') return part !== '' && !part.startsWith('.');
+    if (w.includes('*')) throw new Doubt('glob pattern');
+    return w === part;
+  });
 }
 
 /** TUF 5.7.2: the cached copy of a target, when it has the signed length and hashes. */
@@ -261,8 +285,9 @@ function cachedTarget(layout: CacheLayout, path: string, info: Info | undefined)
 function matchesSigned(bytes: Buffer, signed: { length?: unknown; hashes?: Record<string, unknown> }): void {
   if (signed.length !== undefined && signed.length !== bytes.length) throw new Doubt('length differs');
   for (const [algorithm, digest] of Object.entries(signed.hashes ?? {})) {
-    if (!['sha256', 'sha384', 'sha512'].includes(algorithm)) throw new Doubt(`hash ${algorithm}`);
-    if (createHash(algorithm).update(bytes).digest('hex') !== digest) throw new Doubt('hash differs');
+    // keyshare lists SHA-256 (shared/hash.ts); any other algorithm is left to tuf-js.
+    if (algorithm !== 'sha256') throw new Doubt(`hash ${algorithm}`);
+    if (sha256Hex(bytes) !== digest) throw new Doubt('hash differs');
   }
 }
 
