@@ -87,6 +87,9 @@ function currentTargetHash(served: Pick<ServedView, 'latestMetadata'>, path: str
     const rec = served.latestMetadata(role);
     return rec ? parseMetadata(MetadataKind.Targets, rec.bytes).signed : undefined;
   };
+  // A role's own targets come before its delegations (5.6.7): index.json is a top-level target.
+  const top = load('targets')?.targets[path];
+  if (top) return top.hashes.sha256 ?? null;
   const role = leafRoleFor(path, load);
   return (role && load(role)?.targets[path]?.hashes.sha256) ?? null;
 }
