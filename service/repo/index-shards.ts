@@ -59,6 +59,21 @@ export class IndexShards {
     return files;
   }
 
+  /**
+   * The index files a publish of `changes` writes: the shards they touch; or, when every shard is
+   * rewritten (`rewriteAll`: index v1 upgraded, shards moving to their own bins; or the bins grow
+   * to `bits`), index.json's header, every shard, and the copy that replaces this one once the
+   * publish lands (`next`). Either way one publish, which clients of both index versions read.
+   */
+  filesFor(changes: readonly IndexChange[], bits: number, rewriteAll: boolean): { shards: Map<string, Buffer>; header: Buffer | null; next: IndexShards | null } {
+    if (!rewriteAll && bits === this.bitLength) return { shards: this.changedShards(changes), header: null, next: null };
+    const next = new IndexShards(bits, this.entries());
+    next.apply(changes);
+    const shards = new Map<string, Buffer>();
+    for (const [path, versions] of next.byShard) shards.set(path, shardBytes(versions));
+    return { shards, header: headerBytes(bits), next };
+  }
+
   /** Every scope with its version. */
   *entries(): Iterable<[string, number]> {
     for (const shard of this.byShard.values()) yield* shard;

@@ -17,7 +17,7 @@ import { dirtyScopesOf } from '../domain/dirty.js';
 import { KeyshareError, Codes } from '../errors.js';
 import { CRL_DIRTY_PREFIX, type MetadataRecord, type Store, type TargetRecord, type TrustDocRecord } from '../store/index.js';
 import { binBitsFor, isCurrentBin, regrowBins } from './bins.js';
-import { IndexShards, type IndexChange } from './index-shards.js';
+import { IndexShards } from './index-shards.js';
 import { SHARDS_ROLE, delegatesShards, isCurrentShardBin, isShardBinRole, layShardBins, shardBinBitsFor, withShardsDelegation } from './index-bins.js';
 import type { OnlineSigners } from './keys.js';
 import { BIN_PREFIX, INDEX_TARGET, TRUST_ROLE, isBinRole, lifetimeOf, type ExpiryConfig } from './layout.js';
@@ -490,7 +490,7 @@ export class Publisher {
     const bits = Math.max(this.shards.bitLength, binBitsFor(this.shards.sizeAfter(docs)));
     // A repository whose shards are still in the document bins moves them out, in this publish.
     const migrating = !delegatesShards(load('targets')!);
-    const { shards, header, next } = this.indexFiles(docs, bits, migrating);
+    const { shards, header, next } = this.shards.filesFor(docs, bits, this.indexUpgrade || migrating);
     const metadata: MetadataRecord[] = [];
     const targetsExpiry = expiresAt(now, this.options.expiry.targets);
     const grown = bits > this.shards.bitLength || migrating;
@@ -575,22 +575,6 @@ export class Publisher {
     this.options.onPublished?.(result);
     this.served.changed();
     return result;
-  }
-
-  /**
-   * The index files a publish of `docs` writes: the shards they touch; or, when the served
-   * index is v1 (see indexUpgrade), the shards move to their own bins, or the bins grow to
-   * `bits`, index.json and every shard. The upgrade is one publish, and
-   * clients of either index version read the result (service/domain/trust-index.ts).
-   */
-  private indexFiles(docs: readonly IndexChange[], bits: number, migrating: boolean): { shards: Map<string, Buffer>; header: Buffer | null; next: IndexShards | null } {
-    if (!this.indexUpgrade && !migrating && bits === this.shards.bitLength) return { shards: this.shards.changedShards(docs), header: null, next: null };
-    const next = new IndexShards(bits, this.shards.entries());
-    next.apply(docs);
-    const shards = next.allFiles(INDEX_TARGET);
-    const header = shards.get(INDEX_TARGET)!;
-    shards.delete(INDEX_TARGET);
-    return { shards, header, next };
   }
 
   /**

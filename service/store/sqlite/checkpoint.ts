@@ -27,7 +27,8 @@ export class DeferredCheckpoints {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.lock.run(() => this.run());
+      // A checkpoint that fails (a full disk) loses nothing: the WAL keeps the commits, and the next commit tries again.
+      this.lock.run(() => this.run()).catch(() => {});
     }, 0);
     this.timer.unref();
   }
