@@ -4,8 +4,8 @@
  */
 import { KeyshareError, Codes } from '../errors.js';
 import type { AnchorRecord, AnchorType, Level, RevocationReason, Revocations, ScopeRecord } from '../domain/types.js';
-import type { CrlRecord, PublishCommit, RevocationInput, TrustHistoryRecord } from './types.js';
-import { trustTargetPath } from '../domain/scope.js';
+import type { CrlRecord, PublishCommit, RevocationInput, TargetRecord, TrustHistoryRecord } from './types.js';
+import { DEFAULT_SCOPE, trustTargetPath } from '../domain/scope.js';
 
 export interface ScopeRow {
   scope: string;
@@ -128,18 +128,42 @@ export function nextCrlRow(rec: CrlInput, existing: CrlRecord | null): CrlRecord
   };
 }
 
-/**
- * Issue 21: the trust history rows of a publish, one per document it changed, under the
- * timestamp version it signs (none when it signs no timestamp, e.g. a staged tenant).
- */
-export function historyRows(c: PublishCommit): TrustHistoryRecord[] {
-  const timestamp = c.metadata.find((m) => m.role === 'timestamp');
-  if (!timestamp) return [];
-  const targets = new Map(c.targets.map((tg) => [tg.path, tg.bytes]));
-  return c.docs.map((d) => ({
-    version: timestamp.version,
-    scope: d.scope,
-    document: d.deleted ? null : (targets.get(trustTargetPath(d.scope)) ?? null),
-    publishedAt: c.publishedAt,
-  }));
+/** A trust history row as stored: the document's target digest beside its bytes. */
+export interface HistoryRow extends TrustHistoryRecord {
+  sha256: string | null;
 }
+
+/**
+ * What a publish writes besides documents and metadata. Issue 21: one history row per document
+ * it changed, under the timestamp version it signs (none when it signs no timestamp). A
+ * document's target file is stored once, as its history row (digest and bytes), which serves it
+ * (getTarget); `targets` are the other files (index, shards, trusted_root.json...). One row per
+ * document instead of two copies (bench B9, "Issue 17, ninth round").
+ */
+export function publishRows(c: PublishCommit): { targets: TargetRecord[]; history: HistoryRow[] } {
+  const timestamp = c.metadata.find((m) => m.role === 'timestamp');
+  if (!timestamp) return { targets: c.targets, history: [] };
+  const byPath = new Map(c.targets.map((tg) => [tg.path, tg]));
+  const history = c.docs.map((d): HistoryRow => {
+    const target = d.deleted ? undefined : byPath.get(trustTargetPath(d.scope));
+    if (target) byPath.delete(target.path);
+    return { version: timestamp.version, scope: d.scope, sha256: target?.sha256 ?? null, document: target?.bytes ?? null, publishedAt: c.publishedAt };
+  });
+  return { targets: [...byPath.values()], history };
+}
+
+/**
+ * The scope whose trust document a target path is (shared/scope.ts trustTargetPath, inverted),
+ * or null for any other file: such a path is looked up among the history rows (publishRows).
+ */
+export function trustDocScope(path: string): string | null {
+  if (path === trustTargetPath(DEFAULT_SCOPE)) return DEFAULT_SCOPE;
+  return path.startsWith('trust/') && path.endsWith('.json') ? path.slice('trust/'.length, -'.json'.length) : null;
+}
+
+/**
+ * The same inverse in SQL, of the column `path` (both dialects): migrations and
+ * pruneSuperseded find the history rows that a stored document target belongs to.
+ */
+export const TRUST_DOC_SCOPE_SQL = (path: string) =>
+  `(CASE WHEN ${path} = '${trustTargetPath(DEFAULT_SCOPE)}' THEN '${DEFAULT_SCOPE}' WHEN ${path} LIKE 'trust/%.json' THEN substr(${path}, 7, length(${path}) - 11) END)`;

@@ -206,7 +206,9 @@ export const logNodes = sqliteTable(
 /**
  * Issue 21 (diffs): every trust document each publish changed, by timestamp version, kept
  * (unlike superseded target files) so that any two published versions can be compared.
- * `document` is the published target's bytes; null when the publish removed the scope.
+ * `document` is the published target's bytes, and the one copy of them: the target file
+ * `sha256` is served from this row (getTarget; migration 0007); both null when the publish
+ * removed the scope.
  */
 export const trustHistory = sqliteTable(
   'trust_history',
@@ -215,6 +217,7 @@ export const trustHistory = sqliteTable(
     scope: text('scope').notNull(),
     document: blob('document', { mode: 'buffer' }),
     publishedAt: text('published_at').notNull(),
+    sha256: text('sha256'),
   },
   (t) => [primaryKey({ columns: [t.version, t.scope] }), index('trust_history_scope').on(t.scope, t.version)],
 );

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, lte, sql } from 'drizzle-orm';
 import * as t from './schema.js';
 import { KeyshareError, Codes } from '../../errors.js';
-import { historyRows } from '../rows.js';
+import { publishRows, trustDocScope, TRUST_DOC_SCOPE_SQL } from '../rows.js';
 import type { MetadataRecord, PublishCommit, PublishHook, TargetRecord, TrustDocRecord } from '../types.js';
 import type { RepositoryRecords } from '../ports/repository.js';
 import { anyOf, batches, inFrames, type PgCore } from './core.js';
@@ -43,8 +43,15 @@ export class PgRepository implements RepositoryRecords {
     return this.c.db.select().from(t.tufMetadata).where(eq(t.tufMetadata.role, role)).orderBy(t.tufMetadata.version);
   }
   async getTarget(sha256: string, path: string): Promise<TargetRecord | null> {
-    const [row] = await this.c.db.select().from(t.tufTargets).where(and(eq(t.tufTargets.sha256, sha256), eq(t.tufTargets.path, path)));
-    return row ?? null;
+    // A trust document is stored as its history row (publishRows), newest first; other files, and documents published before that, as targets.
+    const scope = trustDocScope(path);
+    const { rows } = await this.c.db.execute<{ bytes: Buffer }>(
+      scope === null
+        ? sql`SELECT bytes FROM tuf_targets WHERE sha256 = ${sha256} AND path = ${path}`
+        : sql`(SELECT document AS bytes FROM trust_history WHERE scope = ${scope} AND sha256 = ${sha256} ORDER BY version DESC LIMIT 1)
+              UNION ALL (SELECT bytes FROM tuf_targets WHERE sha256 = ${sha256} AND path = ${path}) LIMIT 1`,
+    );
+    return rows[0] ? { sha256, path, bytes: rows[0].bytes } : null;
   }
   /** Stores root metadata outside a publish (init and root rotation). */
   async putRoot(rec: MetadataRecord, publishedAt: string): Promise<void> {
@@ -74,7 +81,8 @@ export class PgRepository implements RepositoryRecords {
             set: { version: sql`excluded.version`, issuedAt: sql`excluded.issued_at`, digest: sql`excluded.digest`, deleted: sql`excluded.deleted` },
           });
       }
-      for (const targets of batches(c.targets)) {
+      const rows = publishRows(c);
+      for (const targets of batches(rows.targets)) {
         await this.c.db
           .insert(t.tufTargets)
           .values(targets.map((tg) => ({ sha256: tg.sha256, path: tg.path, bytes: tg.bytes, publishedAt: c.publishedAt })))
@@ -84,8 +92,8 @@ export class PgRepository implements RepositoryRecords {
       for (const metadata of batches(c.metadata)) {
         await this.c.db.insert(t.tufMetadata).values(metadata.map((m) => ({ role: m.role, version: m.version, bytes: m.bytes, expires: m.expires, publishedAt: c.publishedAt })));
       }
-      // Issue 21: the documents this publish changed, kept for diffs between any two versions.
-      for (const rows of batches(historyRows(c))) await this.c.db.insert(t.trustHistory).values(rows);
+      // Issue 21: the documents this publish changed, kept for diffs between any two versions; each is also its served target.
+      for (const history of batches(rows.history)) await this.c.db.insert(t.trustHistory).values(history);
       // A mark a writer re-makes meanwhile survives: the DELETE waits for its row lock and then re-checks seq.
       const keep = c.keepDirty ?? [];
       const consumed = lte(t.dirty.seq, c.upToSeq);
@@ -103,8 +111,10 @@ export class PgRepository implements RepositoryRecords {
   /**
    * Garbage-collects what no client can still need: a non-root metadata version, or a target
    * file, whose successor was published before `before` (the grace period lets a client that
-   * read the previous timestamp finish its update). Root versions are kept forever. No lock:
-   * it only deletes, and a concurrent prune waits for the same rows and then skips them.
+   * read the previous timestamp finish its update). Root versions are kept forever, and so are
+   * the trust documents stored as history rows (publishRows); a document stored as a target
+   * (published before them) goes once a history row of its scope superseded it. No lock: it
+   * only deletes, and a concurrent prune waits for the same rows and then skips them.
    */
   async pruneSuperseded(before: string): Promise<{ metadata: number; targets: number }> {
     return this.c.outer.transaction(async () => {
@@ -114,7 +124,9 @@ export class PgRepository implements RepositoryRecords {
       );
       const targets = await this.c.db.execute(
         sql`DELETE FROM tuf_targets WHERE EXISTS (
-              SELECT 1 FROM tuf_targets n WHERE n.path = tuf_targets.path AND n.published_at > tuf_targets.published_at AND n.published_at < ${before})`,
+              SELECT 1 FROM tuf_targets n WHERE n.path = tuf_targets.path AND n.published_at > tuf_targets.published_at AND n.published_at < ${before})
+            OR (path LIKE 'trust/%' AND EXISTS (
+              SELECT 1 FROM trust_history n WHERE n.scope = ${sql.raw(TRUST_DOC_SCOPE_SQL('tuf_targets.path'))} AND n.published_at > tuf_targets.published_at AND n.published_at < ${before}))`,
       );
       return { metadata: metadata.rowCount ?? 0, targets: targets.rowCount ?? 0 };
     });

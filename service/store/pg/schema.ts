@@ -225,6 +225,7 @@ export const trustHistory = pgTable(
     scope: text('scope').notNull(),
     document: bytea('document'),
     publishedAt: text('published_at').notNull(),
+    sha256: text('sha256'),
   },
   (t) => [primaryKey({ columns: [t.version, t.scope] }), index('trust_history_scope').on(t.scope, t.version)],
 );

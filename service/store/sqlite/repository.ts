@@ -1,7 +1,7 @@
 import { and, eq, lte, notInArray, desc } from 'drizzle-orm';
 import * as t from '../schema.js';
 import { KeyshareError, Codes } from '../../errors.js';
-import { historyRows } from '../rows.js';
+import { publishRows, trustDocScope, TRUST_DOC_SCOPE_SQL } from '../rows.js';
 import type { MetadataRecord, PublishCommit, PublishHook, TargetRecord, TrustDocRecord } from '../types.js';
 import type { RepositoryRecords } from '../ports/repository.js';
 import { ph, type SqliteCore } from './core.js';
@@ -54,6 +54,15 @@ export class SqliteRepository implements RepositoryRecords {
   }
   getTarget(sha256: string, path: string): Promise<TargetRecord | null> {
     return this.c.call(() => {
+      // A trust document is stored as its history row (publishRows), newest first; other files, and documents published before that, as targets.
+      const scope = trustDocScope(path);
+      const document =
+        scope === null
+          ? undefined
+          : (this.c
+              .prep('getHistoryTarget', () => this.c.sqlite.prepare('SELECT document FROM trust_history WHERE scope = ? AND sha256 = ? ORDER BY version DESC LIMIT 1').pluck())
+              .get(scope, sha256) as Buffer | undefined);
+      if (document) return { sha256, path, bytes: document };
       return (
         this.c.prep('getTarget', () => this.c.db.select().from(t.tufTargets).where(and(eq(t.tufTargets.sha256, ph('sha256')), eq(t.tufTargets.path, ph('path')))).prepare()).get({ sha256, path }) ?? null
       );
@@ -92,15 +101,16 @@ export class SqliteRepository implements RepositoryRecords {
         throw new KeyshareError(Codes.CONFLICT, `timestamp moved from ${c.baseTimestampVersion} to ${current} during publish`);
       }
       // Prepared once, as plain better-sqlite3 statements: a parent change writes a row per governed
-      // document in each of three tables, and drizzle's per-row placeholder mapping cost about a
+      // document in each of two tables, and drizzle's per-row placeholder mapping cost about a
       // tenth of those writes (bench B4, B9).
       const { doc, target, metadata, history } = this.#publishStatements();
+      const rows = publishRows(c);
       for (const d of c.docs) doc.run(d.scope, d.version, d.issuedAt, d.digest, d.deleted ? 1 : 0);
       // A file published again (trusted_root.json may return to earlier bytes) is current again: pruneSuperseded goes by publishedAt.
-      for (const tg of c.targets) target.run(tg.sha256, tg.path, tg.bytes, c.publishedAt);
+      for (const tg of rows.targets) target.run(tg.sha256, tg.path, tg.bytes, c.publishedAt);
       for (const m of c.metadata) metadata.run(m.role, m.version, m.bytes, m.expires, c.publishedAt);
-      // Issue 21: the documents this publish changed, kept for diffs between any two versions.
-      for (const h of historyRows(c)) history.run(h.version, h.scope, h.document, h.publishedAt);
+      // Issue 21: the documents this publish changed, kept for diffs between any two versions; each is also its served target.
+      for (const h of rows.history) history.run(h.version, h.scope, h.sha256, h.document, h.publishedAt);
       const keep = c.keepDirty ?? [];
       this.c.db.delete(t.dirty).where(keep.length ? and(lte(t.dirty.seq, c.upToSeq), notInArray(t.dirty.scope, keep)) : lte(t.dirty.seq, c.upToSeq)).run();
     });
@@ -122,14 +132,16 @@ export class SqliteRepository implements RepositoryRecords {
          ON CONFLICT (sha256, path) DO UPDATE SET published_at = excluded.published_at`,
       ),
       metadata: db.prepare('INSERT INTO tuf_metadata (role, version, bytes, expires, published_at) VALUES (?, ?, ?, ?, ?)'),
-      history: db.prepare('INSERT INTO trust_history (version, scope, document, published_at) VALUES (?, ?, ?, ?)'),
+      history: db.prepare('INSERT INTO trust_history (version, scope, sha256, document, published_at) VALUES (?, ?, ?, ?, ?)'),
     };
   }
 
   /**
    * Garbage-collects what no client can still need: a non-root metadata version, or a target
    * file, whose successor was published before `before` (the grace period lets a client that
-   * read the previous timestamp finish its update). Root versions are kept forever.
+   * read the previous timestamp finish its update). Root versions are kept forever, and so are
+   * the trust documents stored as history rows (publishRows); a document stored as a target
+   * (published before them) goes once a history row of its scope superseded it.
    */
   pruneSuperseded(before: string): Promise<{ metadata: number; targets: number }> {
     return this.c.write(() => ({
@@ -142,9 +154,11 @@ export class SqliteRepository implements RepositoryRecords {
       targets: this.c.sqlite
         .prepare(
           `DELETE FROM tuf_targets WHERE EXISTS (
-             SELECT 1 FROM tuf_targets n WHERE n.path = tuf_targets.path AND n.published_at > tuf_targets.published_at AND n.published_at < ?)`,
+             SELECT 1 FROM tuf_targets n WHERE n.path = tuf_targets.path AND n.published_at > tuf_targets.published_at AND n.published_at < @before)
+           OR (path LIKE 'trust/%' AND EXISTS (
+             SELECT 1 FROM trust_history n WHERE n.scope = ${TRUST_DOC_SCOPE_SQL('tuf_targets.path')} AND n.published_at > tuf_targets.published_at AND n.published_at < @before))`,
         )
-        .run(before).changes,
+        .run({ before }).changes,
     }));
   }
 }

@@ -4,6 +4,9 @@ import type { TrustHistoryRecord, ClientRecord, ClientLimits } from '../types.js
 import type { RolloutRecords } from '../ports/rollout.js';
 import type { SqliteCore } from './core.js';
 
+/** A history row as read: its target digest (../rows.ts publishRows) stays inside the store. */
+const HISTORY_COLUMNS = { version: t.trustHistory.version, scope: t.trustHistory.scope, document: t.trustHistory.document, publishedAt: t.trustHistory.publishedAt };
+
 export class SqliteRollout implements RolloutRecords {
   constructor(private readonly c: SqliteCore) {}
 
@@ -23,7 +26,7 @@ export class SqliteRollout implements RolloutRecords {
   listTrustHistory(q: { after: number; upTo: number; limit: number; scope?: string }): Promise<TrustHistoryRecord[]> {
     return this.c.call(() =>
       this.c.db
-        .select()
+        .select(HISTORY_COLUMNS)
         .from(t.trustHistory)
         .where(and(gt(t.trustHistory.version, q.after), lte(t.trustHistory.version, q.upTo), q.scope === undefined ? undefined : eq(t.trustHistory.scope, q.scope)))
         .orderBy(t.trustHistory.version, t.trustHistory.scope)
