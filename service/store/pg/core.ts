@@ -322,11 +322,11 @@ export function changed(result: { rowCount: number | null }): boolean {
   return (result.rowCount ?? 0) > 0;
 }
 
-export function* batches<T>(items: Iterable<T>): Generator<T[]> {
+export function* batches<T>(items: Iterable<T>, size = BATCH): Generator<T[]> {
   let batch: T[] = [];
   for (const item of items) {
     batch.push(item);
-    if (batch.length === BATCH) {
+    if (batch.length === size) {
       yield batch;
       batch = [];
     }

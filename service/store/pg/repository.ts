@@ -6,6 +6,12 @@ import type { MetadataRecord, PublishCommit, PublishHook, TargetRecord, TrustDoc
 import type { RepositoryRecords } from '../ports/repository.js';
 import { anyOf, batches, inFrames, type PgCore } from './core.js';
 
+/** Rows per statement of an unnest insert: a few MB of parameters each. */
+const UNNEST_BATCH = 2_000;
+
+/** One column of `rows`, as one array parameter (node-postgres encodes a Buffer element as bytea hex). */
+const column = <R>(rows: readonly R[], of: (row: R) => unknown) => sql.param(rows.map(of));
+
 export class PgRepository implements RepositoryRecords {
   constructor(private readonly c: PgCore) {}
 
@@ -72,14 +78,13 @@ export class PgRepository implements RepositoryRecords {
       if (current !== c.baseTimestampVersion) {
         throw new KeyshareError(Codes.CONFLICT, `timestamp moved from ${c.baseTimestampVersion} to ${current} during publish`);
       }
-      for (const docs of batches(c.docs)) {
-        await this.c.db
-          .insert(t.trustDocs)
-          .values(docs.map((d) => ({ scope: d.scope, version: d.version, issuedAt: d.issuedAt, digest: d.digest, deleted: d.deleted })))
-          .onConflictDoUpdate({
-            target: t.trustDocs.scope,
-            set: { version: sql`excluded.version`, issuedAt: sql`excluded.issued_at`, digest: sql`excluded.digest`, deleted: sql`excluded.deleted` },
-          });
+      // The N-row tables of a parent change get their columns as arrays, one statement per batch
+      // (unnest): drizzle's multi-row VALUES built a parameter per cell (bench B9, ninth round).
+      for (const docs of batches(c.docs, UNNEST_BATCH)) {
+        await this.c.db.execute(sql`INSERT INTO trust_docs (scope, version, issued_at, digest, deleted)
+          SELECT * FROM unnest(${column(docs, (d) => d.scope)}::text[], ${column(docs, (d) => d.version)}::bigint[], ${column(docs, (d) => d.issuedAt)}::text[],
+                               ${column(docs, (d) => d.digest)}::text[], ${column(docs, (d) => d.deleted)}::boolean[])
+          ON CONFLICT (scope) DO UPDATE SET version = excluded.version, issued_at = excluded.issued_at, digest = excluded.digest, deleted = excluded.deleted`);
       }
       const rows = publishRows(c);
       for (const targets of batches(rows.targets)) {
@@ -93,7 +98,11 @@ export class PgRepository implements RepositoryRecords {
         await this.c.db.insert(t.tufMetadata).values(metadata.map((m) => ({ role: m.role, version: m.version, bytes: m.bytes, expires: m.expires, publishedAt: c.publishedAt })));
       }
       // Issue 21: the documents this publish changed, kept for diffs between any two versions; each is also its served target.
-      for (const history of batches(rows.history)) await this.c.db.insert(t.trustHistory).values(history);
+      for (const history of batches(rows.history, UNNEST_BATCH)) {
+        await this.c.db.execute(sql`INSERT INTO trust_history (version, scope, sha256, document, published_at)
+          SELECT * FROM unnest(${column(history, (h) => h.version)}::bigint[], ${column(history, (h) => h.scope)}::text[], ${column(history, (h) => h.sha256)}::text[],
+                               ${column(history, (h) => h.document)}::bytea[], ${column(history, (h) => h.publishedAt)}::text[])`);
+      }
       // A mark a writer re-makes meanwhile survives: the DELETE waits for its row lock and then re-checks seq.
       const keep = c.keepDirty ?? [];
       const consumed = lte(t.dirty.seq, c.upToSeq);

@@ -134,7 +134,7 @@ for (const [dialect, openOld] of DIALECTS) {
         ]);
         expect(await store.trustHistoryAt(1)).toEqual([row(1, 'acme.io', A1, 1), row(1, 'pruned.io', PRUNED, 1)]);
 
-        // A publish after the migration: each document is one history row, and serves its target.
+        // A publish after the migration: each document is one history row, and serves its target (a removed one: a row without).
         const A3 = doc('acme v3');
         const OLD2 = doc('old.io v2');
         const INDEX2 = Buffer.from('{"index":2}');
@@ -143,6 +143,7 @@ for (const [dialect, openOld] of DIALECTS) {
           docs: [
             { scope: 'acme.io', version: 3, issuedAt: at(3), digest: 'a3', deleted: false },
             { scope: 'old.io', version: 2, issuedAt: at(3), digest: 'o2', deleted: false },
+            { scope: 'pruned.io', version: 2, issuedAt: at(3), digest: 'p2', deleted: true },
           ],
           targets: [A3, OLD2].map((bytes, i) => ({ sha256: sha(bytes), path: ['trust/acme.io.json', 'trust/old.io.json'][i]!, bytes })).concat({ sha256: sha(INDEX2), path: 'index.json', bytes: INDEX2 }),
           metadata: [meta('snapshot', 3), meta('timestamp', 3)],
@@ -158,7 +159,7 @@ for (const [dialect, openOld] of DIALECTS) {
           ['acme.io', 3, A3],
           ['gone.io', 2, null],
           ['old.io', 3, OLD2],
-          ['pruned.io', 1, PRUNED],
+          ['pruned.io', 3, null],
         ]);
 
         // Collection past the grace: the superseded index.json, and old.io's document that a history row superseded.
