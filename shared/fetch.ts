@@ -8,9 +8,6 @@
 /** tuf-js's default cap on root metadata (Config.rootMaxLength): the largest root.json accepted, pinned or downloaded. */
 export const MAX_ROOT_BYTES = 512_000;
 
-/** The largest log checkpoint (or /log/proof) a fetch reads: a checkpoint is a few hundred bytes; with cosignatures a few kilobytes. */
-export const MAX_CHECKPOINT_BYTES = 64 * 1024;
-
 export const FetchCodes = {
   /** TUF 5.3.5, 5.4.3, 5.5.5, 5.6.4: a version lower than one already trusted (or inconsistent ones). */
   ROLLBACK: 'ROLLBACK',

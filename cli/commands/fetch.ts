@@ -258,15 +258,11 @@ Examples:
       const out = resolve(o.out);
       // Refuse an unusable CRL cache dir before anything is written.
       if (crlCache) (await import('../../sync/client/notation-crl-cache.js')).notationCrlDir(crlCache.dir);
-      const server = serverUrl(o.server);
-      // One fetch online: its first files asked for now, answered while the client loads (issue 25:
-      // start-up; sync/client/early.ts). A --watch loop's start-up is not its cost.
-      const early = o.offline || watching ? null : await import('../../sync/client/early.js');
-      early?.requestFirstFiles({ server, root: o.root, cache: o.cache ? resolve(o.cache) : undefined });
       // Loaded on use: tuf-js and the client are not needed for --help (bench B5).
       const [{ fetchTrust }, { writeOutDir, outManifest }] = await Promise.all([import('../../sync/client/fetch-trust.js'), import('../../sync/client/out-dir.js')]);
       // Loaded on use: the writers are not needed to start (bench B5).
       const { writeFormat } = await import('../../sync/formats/index.js');
+      const server = serverUrl(o.server);
       /** One verified fetch; writes --out unless its files are those `previous` (a manifest) names. */
       const fetchOnce = async (previous: string | null) => {
         const result = await fetchTrust({

@@ -14,7 +14,7 @@
 import { closeSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { KeyshareError, SharedCodes } from '../../shared/errors.js';
+import { KeyshareError } from '../../shared/errors.js';
 import { makeDirs, removeFile } from '../../shared/fs.js';
 import { FetchCodes } from './errors.js';
 import { MAX_ROOT_BYTES } from '../../shared/fetch.js';
@@ -45,18 +45,6 @@ export interface CacheState {
 
 export function cacheLayout(dir: string): CacheLayout {
   return { dir, metadataDir: join(dir, 'metadata'), targetsDir: join(dir, 'targets'), statePath: join(dir, STATE_FILE) };
-}
-
-/** The server URL as the cache and the requests name it: http(s), no trailing slash. */
-export function normalizeServer(server: string): string {
-  let u: URL;
-  try {
-    u = new URL(server);
-  } catch {
-    throw new KeyshareError(SharedCodes.CONFIG_INVALID, `--server must be an http(s) URL, not ${JSON.stringify(server)}`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new KeyshareError(SharedCodes.CONFIG_INVALID, `--server must be an http(s) URL, not ${server}`);
-  return u.toString().replace(/\/+$/, '');
 }
 
 /** XDG Base Directory spec: $XDG_CACHE_HOME if absolute, else ~/.cache; then keyshare/<server>. */

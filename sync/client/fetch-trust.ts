@@ -26,9 +26,9 @@ import type { Updater, Fetcher } from 'tuf-js';
 import { defaultConfig } from 'tuf-js/dist/config.js';
 import type { TrustDocument } from '../../shared/types.js';
 import { INDEX_TARGET, IndexFormatError, logKeyStated, parseIndexHeader, parseShard, type IndexEntry } from '../../shared/trust-index.js';
-import { KeyshareError } from '../../shared/errors.js';
+import { KeyshareError, SharedCodes as Codes } from '../../shared/errors.js';
 import { sha256Hex } from '../../shared/hash.js';
-import { cacheLayout, defaultCacheDir, normalizeServer, readRootFile, readState, withCacheLock, writeState, type CacheLayout, type CacheState } from './cache.js';
+import { cacheLayout, defaultCacheDir, readRootFile, readState, withCacheLock, writeState, type CacheLayout, type CacheState } from './cache.js';
 import { FetchCodes, expiredError, expiredFromUpdater, toFetchError } from './errors.js';
 import { CacheFetcher, HttpFetcher } from './fetcher.js';
 import { parseTrustDocument, selectScopes, type TargetReader } from './select.js';
@@ -128,7 +128,16 @@ export interface FetchTrustResult {
   log?: { size: number; index: number; witnessedBy?: string[] } | null;
 }
 
-export { normalizeServer } from './cache.js';
+export function normalizeServer(server: string): string {
+  let u: URL;
+  try {
+    u = new URL(server);
+  } catch {
+    throw new KeyshareError(Codes.CONFIG_INVALID, `--server must be an http(s) URL, not ${JSON.stringify(server)}`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new KeyshareError(Codes.CONFIG_INVALID, `--server must be an http(s) URL, not ${server}`);
+  return u.toString().replace(/\/+$/, '');
+}
 
 export async function fetchTrust(options: FetchTrustOptions): Promise<FetchTrustResult> {
   const server = normalizeServer(options.server);

@@ -126,8 +126,6 @@ export class HttpFetcher extends MemoryFetcher {
 
   private async get(url: string, maxLength: number): Promise<Buffer> {
     this.requests.push(url);
-    const early = this.takeEarly(url, maxLength);
-    if (early) return early;
     const max = Math.min(maxLength, this.options.maxBytes ?? Infinity);
     let answer;
     try {
@@ -147,40 +145,7 @@ export class HttpFetcher extends MemoryFetcher {
     if (answer.status < 200 || answer.status >= 300) throw new DownloadHTTPError(`download failed: HTTP ${answer.status} for ${url}`, answer.status);
     return answer.body;
   }
-
-  /**
-   * A request the CLI started before the fetch was ready to make it (early.ts), with this very
-   * URL and cap: taken once, by a fetcher with the default options the early request was made
-   * with (no guard, token, signal, time limit or cap of its own), so that the answer or error is
-   * the one this fetcher's own request would give.
-   */
-  private takeEarly(url: string, maxLength: number): Promise<Buffer> | undefined {
-    if (Object.entries(this.options).some(([name, value]) => name !== 'prefetchTimestamp' && value !== undefined)) return undefined;
-    const key = earlyKey(url, maxLength);
-    const answer = earlyAnswers.get(key);
-    earlyAnswers.delete(key);
-    return answer;
-  }
-
-  /** Starts a GET whose answer the next default HttpFetcher asking for `url` with `maxLength` takes (early.ts). */
-  static requestEarly(url: string, maxLength: number): void {
-    const key = earlyKey(url, maxLength);
-    if (earlyAnswers.has(key)) return;
-    const answer = new HttpFetcher().get(url, maxLength);
-    // Not awaited unless a fetch takes it: never an unhandled rejection.
-    answer.catch(() => {});
-    earlyAnswers.set(key, answer);
-  }
-
-  /** Drops the early answers no fetch took (tests; a CLI fetch is one per process). */
-  static dropEarly(): void {
-    earlyAnswers.clear();
-  }
 }
-
-/** Early answers by cap and URL (HttpFetcher.requestEarly). */
-const earlyAnswers = new Map<string, Promise<Buffer>>();
-const earlyKey = (url: string, maxLength: number) => `${maxLength} ${url}`;
 
 /** `Authorization: Bearer` for a request to the bearer's own origin; nothing for any other. */
 export function bearerHeader(bearer: { origin: string; token: string } | undefined, url: string): Record<string, string> {

@@ -49,6 +49,8 @@ export interface LogCheckResult {
 
 /** How many entry bundles back from the end a timestamp's entry is looked for: the log grows by one entry per publish. */
 const SEARCH_BUNDLES = 2;
+/** A checkpoint is a few hundred bytes; with cosignatures a few kilobytes. */
+export const MAX_CHECKPOINT_BYTES = 64 * 1024;
 
 const fail = (code: typeof FetchCodes.NOT_LOGGED | typeof FetchCodes.LOG_INCONSISTENT, message: string) => new KeyshareError(code, message);
 

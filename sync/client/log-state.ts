@@ -24,8 +24,7 @@ import { ProofFormatError, parseLogProof, type LogProof } from '../../shared/tlo
 import { writePrivateFileAtomic } from '../../shared/private-files.js';
 import type { CacheLayout } from './cache.js';
 import { FetchCodes } from './errors.js';
-import { MAX_CHECKPOINT_BYTES } from '../../shared/fetch.js';
-import { checkLog, openCheckpoint, type LogCheckResult, type LogGet } from './log-check.js';
+import { MAX_CHECKPOINT_BYTES, checkLog, openCheckpoint, type LogCheckResult, type LogGet } from './log-check.js';
 import { checkCosignatures, type WitnessPolicy } from './log-witnesses.js';
 
 /** A full tile is 8 KiB; an entry bundle holds 256 entries of a few hundred bytes. TUF metadata (log verify): as fetch-trust.ts caps targets. */
