@@ -85,29 +85,24 @@ const builtinsImportedByRequire = {
  * answered without loading it (no built-in has it).
  */
 const LAZY_BUILTINS = new Set(['child_process', 'fs/promises', 'timers/promises', 'worker_threads', 'stream', 'http', 'https', 'net', 'tty']);
-/**
- * Packages left out of the single-command bundles and required on first use, from where the
- * package that uses them finds them: @tufjs/models matches delegated roles' `paths` with
- * minimatch, which keyshare's hashed bins (succinct_roles) never use.
+/*
+ * minimatch stays inside fetch.cjs (it was required from node_modules on first use until the
+ * eighth round of issue 25): @tufjs/models matches delegated roles' `paths` with it, and the
+ * `shards` role (issue 17) delegates by `paths`, so every full refresh (cold, offline) loaded its
+ * 8 files through Node's resolver and compiled them without a cache. In the bundle it comes from
+ * the code cache instead (docs/BENCHMARKS.md, eighth round).
  */
-const LAZY_PACKAGES = { minimatch: '@tufjs/models' };
 const lazyModules = {
   name: 'lazy-modules',
   setup(b) {
     b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
       if (args.namespace === 'lazy') return undefined;
       const name = args.path.replace(/^node:/, '');
-      if (LAZY_BUILTINS.has(name)) return { path: `node:${name}`, namespace: 'lazy' };
-      if (Object.hasOwn(LAZY_PACKAGES, args.path)) return { path: args.path, namespace: 'lazy' };
-      return undefined;
+      return LAZY_BUILTINS.has(name) ? { path: `node:${name}`, namespace: 'lazy' } : undefined;
     });
     b.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => ({
       loader: 'js',
-      contents: `let m; const load = () => (m ??= ${
-        args.path.startsWith('node:')
-          ? `require(${JSON.stringify(args.path)})`
-          : `requireBeside(${JSON.stringify(LAZY_PACKAGES[args.path])}, ${JSON.stringify(args.path)})`
-      });
+      contents: `let m; const load = () => (m ??= require(${JSON.stringify(args.path)}));
 module.exports = new Proxy({}, {
   get: (_, k) => (k === '__esModule' ? undefined : load()[k]),
   set: (_, k, v) => { load()[k] = v; return true; },
