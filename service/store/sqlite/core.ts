@@ -139,7 +139,7 @@ export class SqliteCore implements ChangeRecords {
       } catch (e) {
         frame.open = false;
         if (outermost) {
-          if (this.sqlite.inTransaction) this.#control('ROLLBACK');
+          if (this.sqlite.inTransaction) this.#control('ROLLBACK TRANSACTION');
         } else {
           this.sqlite.exec(`ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
         }
