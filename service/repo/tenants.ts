@@ -191,7 +191,7 @@ function delegatesPath(role: DelegatedRole, path: string, hashOf: () => number):
     return undecided ? role.isDelegatedPath(path) : false;
   }
   const prefixes = role.pathHashPrefixes;
-  if (!prefixes || role.paths || prefixes.some((p) => p.length > 8)) return role.isDelegatedPath(path);
+  if (!prefixes || prefixes.some((p) => p.length > 8)) return role.isDelegatedPath(path);
   const hex = hashOf().toString(16).padStart(8, '0');
   return prefixes.some((p) => hex.startsWith(p));
 }

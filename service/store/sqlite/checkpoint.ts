@@ -5,8 +5,8 @@
  * before its version could be served. The connection's automatic checkpoint is off; the same
  * PASSIVE checkpoint runs once the event loop is free after a commit, outside any transaction of
  * this connection. Durability does not change: a commit is in the WAL when COMMIT returns, as
- * before (synchronous = NORMAL), and the WAL stays bounded by the writes between two turns of the
- * event loop. Other connections (another process on the file) keep their own automatic checkpoint.
+ * before (synchronous = NORMAL); how far the WAL grows between checkpoints is said below. Other
+ * connections (another process on the file) keep their own automatic checkpoint.
  *
  * Small commits share a checkpoint (issue 25, B10: one a write was about a tenth of a one-scope
  * write's CPU, with two fsyncs): a commit that grew the WAL file (a big one, or commits piling up
