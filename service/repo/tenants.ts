@@ -34,6 +34,7 @@ import { keysDir, writeNewKey } from './keys.js';
 import { TRUST_ROLE, lifetimeOf, type ExpiryConfig } from './layout.js';
 import { SPEC_VERSION, expiresAt, parseMetadata, tufKey } from './tuf.js';
 import { signedRecord, sortedKeys } from './writer.js';
+import { inLiteralPathPattern } from '../../shared/tuf-paths.js';
 
 export const TENANT_ROLE_PREFIX = 'tenant-';
 /** 16 bins per tenant: a change re-signs one bin of the tenant, whatever the tenant's size. */
@@ -173,10 +174,24 @@ export function leafRoleFor(path: string, load: (role: string) => Targets | unde
   return null;
 }
 
-/** DelegatedRole.isDelegatedPath, with path_hash_prefixes of up to 8 hex digits read from the walk's one hash. */
+/**
+ * DelegatedRole.isDelegatedPath, with path_hash_prefixes of up to 8 hex digits read from the
+ * walk's one hash, and `paths` of literal and `*` components matched without minimatch (every
+ * publish walks the `shards` role's `index/*`; issue 25, B10).
+ */
 function delegatesPath(role: DelegatedRole, path: string, hashOf: () => number): boolean {
+  if (role.paths) {
+    const parts = path.split('/');
+    let undecided = false;
+    for (const p of role.paths) {
+      const m = inLiteralPathPattern(parts, p);
+      if (m === true) return true;
+      if (m === undefined) undecided = true;
+    }
+    return undecided ? role.isDelegatedPath(path) : false;
+  }
   const prefixes = role.pathHashPrefixes;
-  if (!prefixes || role.paths || prefixes.some((p) => p.length > 8)) return role.isDelegatedPath(path);
+  if (!prefixes || prefixes.some((p) => p.length > 8)) return role.isDelegatedPath(path);
   const hex = hashOf().toString(16).padStart(8, '0');
   return prefixes.some((p) => hex.startsWith(p));
 }

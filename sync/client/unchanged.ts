@@ -27,6 +27,7 @@ import { DownloadHTTPError, DownloadLengthMismatchError } from 'tuf-js/dist/erro
 import { sha256Bytes, sha256Hex } from '../../shared/hash.js';
 import { INDEX_TARGET, defaultScopeStated } from '../../shared/trust-index.js';
 import { DEFAULT_SCOPE, trustTargetPath } from '../../shared/scope.js';
+import { inLiteralPathPattern } from '../../shared/tuf-paths.js';
 import type { CacheLayout, CacheState } from './cache.js';
 import type { TargetReader } from './select.js';
 
@@ -254,21 +255,11 @@ function rolesFor(d: Delegations, hash: Buffer, parts: string[]): { child: strin
   return [{ child: `${prefix}-${bin.toString(16).padStart((2 ** bits - 1).toString(16).length, '0')}`, terminating: true }];
 }
 
-/**
- * @tufjs/models isTargetInPathPattern for patterns whose components are literal or `*`: as many
- * components as the path, each equal, or any name for `*` (minimatch: not empty, not a dotfile).
- * Any other glob character is a doubt: tuf-js decides.
- */
+/** @tufjs/models isTargetInPathPattern for literal and `*` components (shared/tuf-paths.ts); any other glob is a doubt: tuf-js decides. */
 function inPathPattern(parts: string[], pattern: unknown): boolean {
-  if (typeof pattern !== 'string' || /[?[\]{}()!+@\\]/.test(pattern)) throw new Doubt('glob pattern');
-  const want = pattern.split('/');
-  if (want.length !== parts.length) return false;
-  return want.every((w, i) => {
-    const part = parts[i]!;
-    if (w === '*') return part !== '' && !part.startsWith('.');
-    if (w.includes('*')) throw new Doubt('glob pattern');
-    return w === part;
-  });
+  const matched = typeof pattern === 'string' ? inLiteralPathPattern(parts, pattern) : undefined;
+  if (matched === undefined) throw new Doubt('glob pattern');
+  return matched;
 }
 
 /** TUF 5.7.2: the cached copy of a target, when it has the signed length and hashes. */

@@ -12,7 +12,14 @@ export class SqliteAudit implements AuditRecords {
   appendAudit(link: (head: AuditHead | null) => AuditRecord): Promise<AuditRecord> {
     return this.c.atomic(() => {
       const entry = link(this.#auditHeadSync() ?? this.#lastAuditRow());
-      this.c.db.insert(t.audit).values(entry).run();
+      // A plain statement, built once (issue 25, B10); details is JSON text (schema.ts mode 'json'), encoded as drizzle would.
+      this.c
+        .prep('insertAudit', () =>
+          this.c.sqlite.prepare(
+            'INSERT INTO audit (seq, at, token_id, action, scope, target, outcome, before_digest, after_digest, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          ),
+        )
+        .run(entry.seq, entry.at, entry.tokenId ?? null, entry.action, entry.scope ?? null, entry.target ?? null, entry.outcome, entry.before ?? null, entry.after ?? null, entry.details == null ? null : JSON.stringify(entry.details), entry.prevHash, entry.hash);
       this.c.setMetaSync('audit_head', JSON.stringify({ seq: entry.seq, hash: entry.hash }));
       return entry;
     });

@@ -3,7 +3,7 @@ import * as t from '../schema.js';
 import { KeyshareError, CaCodes } from '../../errors.js';
 import type { CaRecord } from '../types.js';
 import type { CaRecords } from '../ports/cas.js';
-import type { SqliteCore } from './core.js';
+import { ph, type SqliteCore } from './core.js';
 
 export class SqliteCas implements CaRecords {
   constructor(private readonly c: SqliteCore) {}
@@ -13,7 +13,8 @@ export class SqliteCas implements CaRecords {
     return this.c.call(() => this.c.db.select().from(t.cas).orderBy(t.cas.name).all() as CaRecord[]);
   }
   getCa(name: string): Promise<CaRecord | null> {
-    return this.c.call(() => (this.c.db.select().from(t.cas).where(eq(t.cas.name, name)).get() as CaRecord | undefined) ?? null);
+    // Built once: every publish asks for the TSA's (service/ca/tsa.ts tsaSignersOf; issue 25, B10).
+    return this.c.call(() => (this.c.prep('getCa', () => this.c.db.select().from(t.cas).where(eq(t.cas.name, ph('name'))).prepare()).get({ name }) as CaRecord | undefined) ?? null);
   }
   addCa(rec: CaRecord): Promise<void> {
     return this.c.call(() => {

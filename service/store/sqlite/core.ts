@@ -89,10 +89,21 @@ export class SqliteCore implements ChangeRecords {
   /** Several statements as one: a savepoint in the current transaction, else a transaction (BEGIN IMMEDIATE) of their own. */
   atomic<T>(body: () => T): Promise<T> {
     return this.call(() => {
-      const r = this.sqlite.transaction(body).immediate();
+      const r = this.#atomically().immediate(body) as T;
       if (!this.sqlite.inTransaction) this.checkpoints?.committed();
       return r;
     });
+  }
+
+  /** better-sqlite3's transaction function, made once: it runs the body it is given (each make builds four wrappers; issue 25, B10). */
+  #atomic: Database.Transaction<(body: () => unknown) => unknown> | null = null;
+  #atomically() {
+    return (this.#atomic ??= this.sqlite.transaction((body: () => unknown) => body()));
+  }
+
+  /** A control statement (BEGIN, COMMIT, SAVEPOINT...), prepared once rather than compiled by exec each time (issue 25, B10). */
+  #control(text: string): void {
+    this.prep(`control:${text}`, () => this.sqlite.prepare(text)).run();
   }
 
   /** A write of trust or repository state: atomic, and shown to the observer when it is the outermost transaction. */
@@ -107,7 +118,7 @@ export class SqliteCore implements ChangeRecords {
       const frame: Frame = { lock: new Mutex(), parent, depth: parent.depth + 1, open: true };
       const outermost = parent === this.root;
       const savepoint = `ks_${frame.depth}`;
-      this.sqlite.exec(outermost ? 'BEGIN IMMEDIATE' : `SAVEPOINT ${savepoint}`);
+      this.#control(outermost ? 'BEGIN IMMEDIATE' : `SAVEPOINT ${savepoint}`);
       const observer = outermost ? this.observer : null;
       let pending: unknown = null;
       try {
@@ -121,14 +132,14 @@ export class SqliteCore implements ChangeRecords {
         await frame.lock.run(() => {
           frame.open = false;
         });
-        this.sqlite.exec(outermost ? 'COMMIT' : `RELEASE ${savepoint}`);
+        this.#control(outermost ? 'COMMIT' : `RELEASE ${savepoint}`);
         if (outermost) this.checkpoints?.committed();
         if (pending !== null) observer!.end?.(pending, true);
         return result;
       } catch (e) {
         frame.open = false;
         if (outermost) {
-          if (this.sqlite.inTransaction) this.sqlite.exec('ROLLBACK');
+          if (this.sqlite.inTransaction) this.#control('ROLLBACK TRANSACTION');
         } else {
           this.sqlite.exec(`ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
         }
@@ -184,7 +195,7 @@ export class SqliteCore implements ChangeRecords {
     this.setMetaSync('change_seq', String(seq));
   }
   listDirty(): Promise<{ scope: string; seq: number }[]> {
-    return this.call(() => this.db.select().from(t.dirty).all());
+    return this.call(() => this.prep('listDirty', () => this.db.select().from(t.dirty).prepare()).all());
   }
   changeSeq(): Promise<number> {
     return this.call(() => Number(this.getMetaSync('change_seq') ?? '0'));

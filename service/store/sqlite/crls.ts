@@ -16,7 +16,7 @@ export class SqliteCrls implements CrlRecords {
     return this.c.db.select().from(t.crls).where(eq(t.crls.issuer, issuer)).get() ?? null;
   }
   listCrls(): Promise<CrlRecord[]> {
-    return this.c.call(() => this.c.db.select().from(t.crls).orderBy(t.crls.issuer).all());
+    return this.c.call(() => this.c.prep('listCrls', () => this.c.db.select().from(t.crls).orderBy(t.crls.issuer).prepare()).all());
   }
   /**
    * Stores a CRL that the caller checked, replacing the issuer's previous one. RFC 5280 5.2.3:

@@ -13,14 +13,17 @@ export class SqliteLog implements LogRecords {
     return this.c.call(() => this.#logSizeSync());
   }
   #logSizeSync(): number {
-    return (this.c.db.select({ n: sql<number | null>`max(${t.logEntries.idx})` }).from(t.logEntries).get()?.n ?? -1) + 1;
+    return (this.c.prep('logSize', () => this.c.db.select({ n: sql<number | null>`max(${t.logEntries.idx})` }).from(t.logEntries).prepare()).get()?.n ?? -1) + 1;
   }
   appendLogEntry(a: LogAppend): Promise<void> {
     return this.c.atomic(() => {
       const size = this.#logSizeSync();
       if (a.index !== size) throw new KeyshareError(Codes.CONFLICT, `the log has ${size} entries: entry ${a.index} cannot be appended`);
-      this.c.db.insert(t.logEntries).values({ idx: a.index, data: a.data, timestampVersion: a.timestampVersion }).run();
-      for (const n of a.nodes) this.c.db.insert(t.logNodes).values({ level: n.level, idx: n.index, hash: Buffer.from(n.hash) }).run();
+      // Plain statements, built once: each publish appends an entry and its nodes (issue 25, B10).
+      const entry = this.c.prep('insertLogEntry', () => this.c.sqlite.prepare('INSERT INTO log_entries (idx, data, timestamp_version) VALUES (?, ?, ?)'));
+      const node = this.c.prep('insertLogNode', () => this.c.sqlite.prepare('INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)'));
+      entry.run(a.index, a.data, a.timestampVersion);
+      for (const n of a.nodes) node.run(n.level, n.index, Buffer.from(n.hash));
     });
   }
   getLogNodes(ids: { level: number; index: number }[]): Promise<Map<string, Buffer>> {

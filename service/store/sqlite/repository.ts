@@ -33,7 +33,9 @@ export class SqliteRepository implements RepositoryRecords {
     return this.c.call(() => this.#latestMetadataSync(role));
   }
   #latestMetadataSync(role: string): MetadataRecord | null {
-    return this.c.db.select().from(t.tufMetadata).where(eq(t.tufMetadata.role, role)).orderBy(desc(t.tufMetadata.version)).limit(1).get() ?? null;
+    // Built once: every write reads the timestamp's, before and in its publish (issue 25, B10).
+    const q = this.c.prep('latestMetadata', () => this.c.db.select().from(t.tufMetadata).where(eq(t.tufMetadata.role, ph('role'))).orderBy(desc(t.tufMetadata.version)).limit(1).prepare());
+    return q.get({ role }) ?? null;
   }
   /** The newest version of every role. */
   latestMetadataAll(): Promise<MetadataRecord[]> {
@@ -112,7 +114,9 @@ export class SqliteRepository implements RepositoryRecords {
       // Issue 21: the documents this publish changed, kept for diffs between any two versions; each is also its served target.
       for (const h of rows.history) history.run(h.version, h.scope, h.sha256, h.document, h.publishedAt);
       const keep = c.keepDirty ?? [];
-      this.c.db.delete(t.dirty).where(keep.length ? and(lte(t.dirty.seq, c.upToSeq), notInArray(t.dirty.scope, keep)) : lte(t.dirty.seq, c.upToSeq)).run();
+      // Without marks to keep (all but offline tenants' publishes), a statement built once (issue 25, B10).
+      if (keep.length === 0) this.c.prep('clearDirty', () => this.c.sqlite.prepare('DELETE FROM dirty WHERE seq <= ?')).run(c.upToSeq);
+      else this.c.db.delete(t.dirty).where(and(lte(t.dirty.seq, c.upToSeq), notInArray(t.dirty.scope, keep))).run();
     });
   }
 

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import * as t from '../schema.js';
 import type { TokenRecord } from '../types.js';
 import type { TokenRecords } from '../ports/tokens.js';
-import type { SqliteCore } from './core.js';
+import { ph, type SqliteCore } from './core.js';
 
 export class SqliteTokens implements TokenRecords {
   constructor(private readonly c: SqliteCore) {}
@@ -14,7 +14,8 @@ export class SqliteTokens implements TokenRecords {
     });
   }
   getToken(id: string): Promise<TokenRecord | null> {
-    return this.c.call(() => this.c.db.select().from(t.tokens).where(eq(t.tokens.id, id)).get() ?? null);
+    // Built once: every admin request reads its token (issue 25, B10).
+    return this.c.call(() => this.c.prep('getToken', () => this.c.db.select().from(t.tokens).where(eq(t.tokens.id, ph('id'))).prepare()).get({ id }) ?? null);
   }
   listTokens(): Promise<TokenRecord[]> {
     return this.c.call(() => this.c.db.select().from(t.tokens).orderBy(t.tokens.createdAt).all());

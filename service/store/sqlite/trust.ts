@@ -92,7 +92,14 @@ export class SqliteTrust implements TrustRecords {
   }
   /** Anchors of some types (e.g. the CA anchors a publish needs for CRLs), without reading every anchor. */
   listAnchorsOfTypes(types: AnchorType[]): Promise<AnchorRecord[]> {
-    return this.c.call(() => this.c.db.select().from(t.anchors).where(inArray(t.anchors.type, types)).all().map(toAnchor).sort(byScopeAndId));
+    // One statement a list of types, built once: every publish asks for the CA anchors (issue 25, B10).
+    return this.c.call(() =>
+      this.c
+        .prep(`anchorsOfTypes:${types.join(',')}`, () => this.c.db.select().from(t.anchors).where(inArray(t.anchors.type, types)).prepare())
+        .all()
+        .map(toAnchor)
+        .sort(byScopeAndId),
+    );
   }
   getAnchor(scope: string, id: string): Promise<AnchorRecord | null> {
     return this.c.call(() => this.#getAnchorSync(scope, id));
@@ -191,7 +198,8 @@ export class SqliteTrust implements TrustRecords {
 
   // ---- revocations ----
   listRevocations(): Promise<Revocations> {
-    return this.c.call(() => toRevocations(this.c.db.select().from(t.revocations).orderBy(t.revocations.id).all()));
+    // Built once: the audit digest of every scope write reads it twice, and a publish once (issue 25, B10).
+    return this.c.call(() => toRevocations(this.c.prep('listRevocations', () => this.c.db.select().from(t.revocations).orderBy(t.revocations.id).prepare()).all()));
   }
   /** Adds a revocation; returns false when the same one already exists (idempotent). */
   addRevocation(r: RevocationInput): Promise<boolean> {
@@ -212,8 +220,9 @@ export class SqliteTrust implements TrustRecords {
   // ---- local blocks of upstream anchors (federation): the anchor is left out of the scope's trust here ----
   listAnchorBlocks(scope?: string): Promise<{ scope: string; anchorId: string; createdAt: string }[]> {
     return this.c.call(() => {
-      const q = this.c.db.select().from(t.anchorBlocks);
-      return (scope === undefined ? q : q.where(eq(t.anchorBlocks.scope, scope))).orderBy(t.anchorBlocks.scope, t.anchorBlocks.anchorId).all();
+      // Built once: every publish reads them all (issue 25, B10).
+      if (scope === undefined) return this.c.prep('listAnchorBlocks', () => this.c.db.select().from(t.anchorBlocks).orderBy(t.anchorBlocks.scope, t.anchorBlocks.anchorId).prepare()).all();
+      return this.c.db.select().from(t.anchorBlocks).where(eq(t.anchorBlocks.scope, scope)).orderBy(t.anchorBlocks.scope, t.anchorBlocks.anchorId).all();
     });
   }
   /** Blocks an anchor ID at a scope; false when it was already blocked there (idempotent). */

@@ -1,7 +1,8 @@
 /**
  * WAL checkpoints after a commit, not inside it (service/store/sqlite/checkpoint.ts; bench B9):
  * a commit leaves its pages in the WAL, and the checkpoint copies them into the database file
- * once the event loop is free and no transaction of the connection is open.
+ * once the event loop is free and no transaction of the connection is open; commits that fit in
+ * the WAL file share one, within a quiet time.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,6 +67,31 @@ describe('deferred WAL checkpoints', () => {
     await held;
     await turn();
     expect(statSync(file).size).toBeGreaterThan(3_000_000);
+    db.close();
+  });
+
+  it('checkpoints commits that fit in the WAL file together, within the quiet time (issue 25, B10)', async () => {
+    const file = join(scratch(), 'db.sqlite');
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE t (b BLOB)');
+    const checkpoints = new DeferredCheckpoints(db, new Mutex(), 200);
+    bigCommit(db); // grows the WAL file: checkpointed on the next turn
+    checkpoints.committed();
+    await turn();
+    const checkpointed = statSync(file).size;
+    expect(checkpointed).toBeGreaterThan(3_000_000);
+    const wal = statSync(`${file}-wal`).size;
+    const insert = db.prepare('INSERT INTO t (b) VALUES (?)');
+    for (let i = 0; i < 3; i++) {
+      insert.run(Buffer.alloc(100_000, i)); // written from the WAL's start again: the file does not grow
+      checkpoints.committed();
+      await turn();
+    }
+    expect(statSync(`${file}-wal`).size).toBe(wal);
+    expect(statSync(file).size).toBe(checkpointed);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(statSync(file).size).toBeGreaterThan(checkpointed + 300_000);
     db.close();
   });
 
