@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFixtureText } from '../../../fixtures/index.js';
 import { everyTrustFile, inParallel, type ListedRole } from '../../../sync/client/every-scope.js';
 import { fetchTrust, type FetchTrustOptions } from '../../../sync/client/index.js';
+import { cacheLayout, readState, writeState } from '../../../sync/client/cache.js';
 import { cleanupTempDirs, scopePath, startTestService, tempDir, type TestService } from '../../support/service.js';
 import { TestProxy, codeOf, ok } from './support.js';
 
@@ -49,7 +50,7 @@ describe('everyTrustFile', () => {
   it.each(['trust/Registry.acme.io.json', 'trust/*.json', 'trust/registry.acme.io/.json', 'trust/registry.acme.io.txt', 'trust/a b.json'])(
     'refuses a trusted target %s under trust/ that is not the trust file of a scope with METADATA_INVALID',
     async (bad) => {
-      const tampered = { ...repository, 'bin-1': { paths: [...repository['bin-1']!.paths, bad], delegates: [] } };
+      const tampered: Record<string, ListedRole> = { ...repository, 'bin-1': { paths: [...repository['bin-1']!.paths, bad], delegates: [] } };
       expect(await codeOf(everyTrustFile(async (role) => tampered[role], async () => true))).toBe('METADATA_INVALID');
       // Not reached through the walk: not a target, ignored.
       expect(await everyTrustFile(async (role) => tampered[role], async (path) => path !== bad)).toHaveLength(5);
@@ -81,6 +82,16 @@ describe('everyTrustFile', () => {
     })).rejects.toThrow('one');
     expect(running).toBe(0);
     expect(started.length).toBeLessThan(4);
+  });
+});
+
+describe('the cache state at 100,000 scopes', () => {
+  it('is read with one verified role per bin (1,029 roles, 85 KB: it was refused over 64 KiB, and the cache thrown away)', () => {
+    const layout = cacheLayout(tempDir('keyshare-cache-'));
+    const verified = Object.fromEntries(Array.from({ length: 4096 }, (_, i) => [`bin-${i.toString(16).padStart(3, '0')}`, 'a'.repeat(64)]));
+    const state = { pinnedRootSha256: 'b'.repeat(64), server: 'http://127.0.0.1:1', fetchedAt: '2026-12-07T00:00:00.000Z', timestampVersion: 2, verified };
+    writeState(layout, state);
+    expect(readState(layout)).toEqual(state);
   });
 });
 
