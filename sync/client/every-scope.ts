@@ -89,7 +89,7 @@ export async function everyTrustFile(
  */
 export const PARALLEL_READS = 8;
 
-/** `fn` of each item, at most `limit` at a time, the results in the items' order; the first failure is thrown once all started ones end. */
+/** `fn` of each item, at most `limit` at a time, the results in the items' order; after a failure none starts, and it is thrown once the started ones end. */
 export async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
