@@ -82,9 +82,16 @@ export function readRootFile(root: string | Uint8Array): Buffer {
 /** What to pin instead (issue 15: every error says what to do). */
 export const PIN_ADVICE = 'pin the root.json that `keyshare serve` (or `keyshare init`) printed, from the service\'s data dir, copied out of band';
 
+/**
+ * The largest state file read. It holds one sha256 per role verified (CacheState.verified, about
+ * 83 B each): 1,029 roles at 100,000 scopes (85 KB) made a 64 KiB cap throw the whole cache away
+ * at every fetch of every scope (bench B5, issue 17, ninth round). 2^16 bins fit.
+ */
+const MAX_STATE_BYTES = 8 * 1024 * 1024;
+
 export function readState(layout: CacheLayout): CacheState | null {
   try {
-    if (statSync(layout.statePath).size > 64 * 1024) return null;
+    if (statSync(layout.statePath).size > MAX_STATE_BYTES) return null;
     const s = JSON.parse(readFileSync(layout.statePath, 'utf8')) as CacheState;
     return typeof s.pinnedRootSha256 === 'string' ? s : null;
   } catch {

@@ -38,7 +38,8 @@ import { TimestampFromProof } from './proof-fetcher.js';
 import { removeTree } from '../../shared/fs.js';
 import { witnessPolicy } from './log-witnesses.js';
 import { SeededFetcher, isDoubt, unchangedTrust, type Seeds } from './unchanged.js';
-import { MAX_TARGET_BYTES, acceptedMetadata, commitStage, definedOn, readTarget, trustedFiles, wholeRepository, type RepositoryFile, type UpdaterInternals } from './updater-files.js';
+import { PARALLEL_READS, inParallel } from './every-scope.js';
+import { MAX_TARGET_BYTES, acceptedMetadata, commitStage, definedOn, readTarget, trustFilesOn, trustedFiles, wholeRepository, type RepositoryFile, type TargetInfo, type UpdaterInternals } from './updater-files.js';
 
 export { INDEX_TARGET, MAX_TARGET_BYTES, type RepositoryFile };
 
@@ -50,7 +51,7 @@ export interface FetchTrustOptions {
   root: string | Uint8Array;
   /** Cache dir (default: defaultCacheDir(server)). */
   cache?: string;
-  /** Scopes to fetch. With neither scopes nor repositories: every scope in the index (index.json and its shards). */
+  /** Scopes to fetch. With neither scopes nor repositories: every scope, as the verified bins list their trust files (every-scope.ts). */
   scopes?: string[];
   /** Repositories (host[:port]/path) to fetch the trust for, each resolved to its scope. */
   repositories?: string[];
@@ -115,7 +116,11 @@ export interface FetchMetadataInfo {
 export interface FetchTrustResult {
   documents: TrustDocument[];
   repositories: { repository: string; scope: string }[];
-  /** The index entries read: every scope when the whole index was read (no scopes or repositories asked for, or patterns); none otherwise. */
+  /**
+   * Every scope read, with its trust file and version: with no scopes or repositories asked for,
+   * as the verified bins list them (every-scope.ts) with their documents' versions; with
+   * patterns, the whole index; none otherwise.
+   */
   index: { scopes: IndexEntry[] };
   metadata: FetchMetadataInfo;
   /** With `crls: true`: the DER of each CRL target the documents list, by target path. */
@@ -239,35 +244,29 @@ async function collect(
   const { offline } = options;
   const logged = offline ? null : await checkLog();
   const raw = new Map<string, Buffer>();
-  // Issue 17: the index is read only to list every scope (no scopes or repositories asked
-  // for, or patterns); scopes and repositories are looked up as targets, bin by bin.
-  const everyScope = options.patterns !== undefined || ((options.scopes ?? []).length === 0 && (options.repositories ?? []).length === 0);
-  const entries = everyScope
-    ? await readIndex(reader, raw, options.raw ?? false).catch((e: unknown) => {
-        // Online fetches with --scope or --repository look their scopes up as targets and never
-        // read the index: an offline fetch of every scope needs an online one of every scope.
-        const err = toFetchError(e);
-        if (!offline || err.code !== FetchCodes.NOT_CACHED) throw e;
-        throw new KeyshareError(
-          FetchCodes.NOT_CACHED,
-          `${err.message} (fetching every scope, or scope patterns, reads the index; a cache filled by fetches with --scope or --repository holds only what they looked up: fetch the same selection offline, or every scope online once)`,
-          { cause: err },
-        );
-      })
-    : [];
-  const byScope = new Map(entries.map((e) => [e.scope, e]));
-  const selection = options.patterns
-    ? { scopes: entries.map((e) => e.scope).filter((s) => options.patterns!.some((p) => scopeContains(p, s))).sort(), repositories: [] }
+  // Issue 17: every scope is listed from the verified bins (every-scope.ts), scope patterns from
+  // the index; scopes and repositories are looked up as targets, bin by bin.
+  const { patterns } = options;
+  const everyScope = !patterns && (options.scopes ?? []).length === 0 && (options.repositories ?? []).length === 0;
+  const listed: { scope: string; path: string; version?: number }[] = patterns
+    ? await listedOffline(readIndex(reader, raw, options.raw ?? false), offline)
     : everyScope
-      ? { scopes: entries.map((e) => e.scope).sort(), repositories: [] }
+      ? await listedOffline(reader.trustFiles(), offline)
+      : [];
+  const byScope = new Map(listed.map((e) => [e.scope, e]));
+  const selection = patterns
+    ? { scopes: listed.map((e) => e.scope).filter((s) => patterns.some((p) => scopeContains(p, s))).sort(), repositories: [] }
+    : everyScope
+      ? { scopes: listed.map((e) => e.scope), repositories: [] }
       : await selectScopes(reader.defined, options.scopes, options.repositories);
-  const documents: TrustDocument[] = [];
-  for (const scope of selection.scopes) {
+  // Every scope: its bins are loaded (the listing), so the documents are downloaded side by side.
+  const read = await inParallel(selection.scopes, everyScope ? PARALLEL_READS : 1, async (scope) => {
     const entry = byScope.get(scope) ?? { scope, path: trustTargetPath(scope) };
     const bytes = await reader.read(entry.path);
-    if (options.raw) raw.set(entry.path, bytes);
-    documents.push(parseTrustDocument(bytes, entry));
-  }
+    return { path: entry.path, bytes, doc: parseTrustDocument(bytes, entry) };
+  });
+  if (options.raw) for (const r of read) raw.set(r.path, r.bytes);
+  const documents = read.map((r) => r.doc);
   const crls = new Map<string, Uint8Array>();
   if (options.crls) {
     for (const doc of documents) {
@@ -281,11 +280,28 @@ async function collect(
     logged,
     documents,
     repositories: selection.repositories,
-    index: { scopes: entries },
+    index: { scopes: patterns ? (listed as IndexEntry[]) : everyScope ? documents.map((d) => ({ scope: d.scope, path: trustTargetPath(d.scope), version: d.version })) : [] },
     crls,
     raw,
     log: logged && { size: logged.size, index: logged.index, ...(logged.witnessedBy ? { witnessedBy: logged.witnessedBy } : {}) },
   };
+}
+
+/**
+ * Offline, listing every scope (every bin) or scope patterns (the index) needs what only an
+ * online fetch of them cached: fetches with --scope or --repository look their scopes up as
+ * targets, and cache only the bins of those.
+ */
+async function listedOffline<T>(listing: Promise<T>, offline: boolean): Promise<T> {
+  return listing.catch((e: unknown) => {
+    const err = toFetchError(e);
+    if (!offline || err.code !== FetchCodes.NOT_CACHED) throw e;
+    throw new KeyshareError(
+      FetchCodes.NOT_CACHED,
+      `${err.message} (fetching every scope reads every bin of the repository, and scope patterns the index; a cache filled by fetches with --scope or --repository holds only what they looked up: fetch the same selection offline, or every scope online once)`,
+      { cause: err },
+    );
+  });
 }
 
 /** The refresh through tuf-js's Updater (TUF 5.3-5.7), starting with `seeds` when the warm path asked for the first files. */
@@ -331,7 +347,9 @@ async function fullRefresh(options: LockedOptions, pinned: Buffer, layout: Cache
     });
     const verified = verifiedMetadata(metadata.read, now);
     const internals = updater as unknown as UpdaterInternals;
-    const reader: TargetReader = { read: (path) => readTarget(updater, path, dirs), defined: definedOn(updater) };
+    // Issue 17: the infos the every-scope listing found, so that each document is not looked up again.
+    const infos = new Map<string, TargetInfo>();
+    const reader: TargetReader = { read: (path) => readTarget(updater, path, dirs, infos.get(path)), defined: definedOn(updater), trustFiles: trustFilesOn(updater, infos) };
     const fetchedAt = offline ? state.fetchedAt! : now.toISOString();
     const stated = logKeyStated(internals.trustedSet?.targets?.signed.targets[INDEX_TARGET]?.custom);
     const { logged, ...result } = await collect(options, reader, () => verifyLog(layout, logGet!, metadata.read('timestamp')!, logOptions(options, stated), earlyProof));

@@ -7,11 +7,13 @@ import { DEFAULT_SCOPE, parseScope, repositoryCandidates, trustTargetPath } from
 import { LEVELS, TRUST_MEDIA_TYPE, type TrustDocument } from '../../shared/types.js';
 import { KeyshareError } from '../../shared/errors.js';
 import { FetchCodes } from './errors.js';
+import type { TrustFile } from './every-scope.js';
 
-/** How a fetch reads the verified trust: a target's bytes (TUF 5.7), and whether a scope's trust file is a signed target. */
+/** How a fetch reads the verified trust: a target's bytes (TUF 5.7), whether a scope's trust file is a signed target, and every scope's (every-scope.ts). */
 export interface TargetReader {
   read(path: string): Promise<Buffer>;
   defined(scope: string): Promise<boolean>;
+  trustFiles(): Promise<TrustFile[]>;
 }
 
 export interface Selection {

@@ -30,6 +30,7 @@ import { DEFAULT_SCOPE, trustTargetPath } from '../../shared/scope.js';
 import { inLiteralPathPattern } from '../../shared/tuf-paths.js';
 import type { CacheLayout, CacheState } from './cache.js';
 import type { TargetReader } from './select.js';
+import { everyTrustFile, type ListedRole } from './every-scope.js';
 
 /** The answers a refresh starts with, by URL: handed to tuf-js when this path cannot conclude. */
 export type Seeds = Map<string, Promise<Buffer>>;
@@ -104,13 +105,16 @@ export async function unchangedTrust(args: {
     const targets = listedRole(layout, 'targets', state, snapshot);
     const clocks = [args.now, new Date()];
     for (const [name, role] of [['root', root], ['timestamp', timestamp], ['snapshot', snapshot], ['targets', targets]] as const) current(name, role, clocks);
-    const info = targetInfo(layout, state, snapshot, targets, clocks, args.limits.maxDelegations);
+    const load = roleLoader(layout, state, snapshot, targets, clocks);
+    const info = targetInfo(load, args.limits.maxDelegations);
     const reader: TargetReader = {
       read: async (path) => cachedTarget(layout, path, info(path)),
       defined: async (scope) => {
         if (scope === DEFAULT_SCOPE && defaultScopeStated(targets.signed.targets?.[INDEX_TARGET]?.custom) === false) return false;
         return info(trustTargetPath(scope)) !== undefined;
       },
+      // Issue 17: every scope from the cached bins, as the full refresh lists them (every-scope.ts).
+      trustFiles: () => everyTrustFile(async (name) => listed(load(name)), async (path) => info(path) !== undefined),
     };
     const signed = (r: Role) => ({ version: r.signed.version, expires: r.signed.expires });
     return {
@@ -134,15 +138,15 @@ export const isDoubt = (e: unknown): boolean => e instanceof Doubt;
 /** A reader whose every failure is a Doubt: the full refresh reports the error, as it would without this path. */
 function guarded(reader: TargetReader): TargetReader {
   const wrap =
-    <A, R>(f: (a: A) => Promise<R>) =>
-    async (a: A): Promise<R> => {
+    <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
       try {
-        return await f(a);
+        return await f(...a);
       } catch (e) {
         throw e instanceof Doubt ? e : new Doubt(String(e));
       }
     };
-  return { read: wrap(reader.read), defined: wrap(reader.defined) };
+  return { read: wrap(reader.read), defined: wrap(reader.defined), trustFiles: wrap(reader.trustFiles) };
 }
 
 /** A cached role, exactly the file the last full refresh trusted (CacheState.verified). */
@@ -182,16 +186,10 @@ interface Delegations {
   succinct_roles?: { bit_length?: unknown; name_prefix?: unknown };
 }
 
-/**
- * TUF 5.6.7 as tuf-js 5.0.1 walks it (Updater.preorderDepthFirstWalk): preorder, depth first
- * from the top-level targets, at most `maxDelegations` roles, a terminating role ending the
- * search of its siblings. Delegations by `path_hash_prefixes`, hashed bins (succinct_roles,
- * TAP 15), and `paths` made of literal and `*` components (keyshare's `shards` role, `index/*`);
- * any other glob pattern is left to tuf-js. Undefined: no role lists it.
- */
-function targetInfo(layout: CacheLayout, state: CacheState, snapshot: Role, targets: Role, clocks: Date[], maxDelegations: number): (path: string) => Info | undefined {
+/** The delegated roles, each the cached file at the version the snapshot lists, current (TUF 5.6.2-5.6.5), loaded once. */
+function roleLoader(layout: CacheLayout, state: CacheState, snapshot: Role, targets: Role, clocks: Date[]): (name: string) => Role {
   const roles = new Map<string, Role>([['targets', targets]]);
-  const load = (name: string): Role => {
+  return (name) => {
     let role = roles.get(name);
     if (!role) {
       role = listedRole(layout, name, state, snapshot);
@@ -200,6 +198,41 @@ function targetInfo(layout: CacheLayout, state: CacheState, snapshot: Role, targ
     }
     return role;
   };
+}
+
+/** A role as every-scope.ts lists it: its target paths, and the roles it delegates to. */
+function listed(role: Role): ListedRole {
+  const d = role.signed.delegations;
+  let delegates: ListedRole['delegates'] = [];
+  if (d?.roles !== undefined) {
+    if (!Array.isArray(d.roles)) throw new Doubt('malformed delegations');
+    delegates = (d.roles as { name?: unknown; paths?: unknown }[]).map((r) => {
+      if (typeof r.name !== 'string' || (r.paths !== undefined && !(Array.isArray(r.paths) && r.paths.every((p) => typeof p === 'string')))) throw new Doubt('malformed delegations');
+      return { name: r.name, ...(r.paths !== undefined ? { paths: r.paths as string[] } : {}) };
+    });
+  } else if (d?.succinct_roles) {
+    const { bits, prefix } = succinct(d.succinct_roles);
+    const width = (2 ** bits - 1).toString(16).length;
+    delegates = Array.from({ length: 2 ** bits }, (_, i) => ({ name: `${prefix}-${i.toString(16).padStart(width, '0')}` }));
+  }
+  return { paths: Object.keys(role.signed.targets ?? {}), delegates };
+}
+
+/** A succinct_roles delegation (TAP 15): its bit length (1 to 32) and name prefix. */
+function succinct(s: NonNullable<Delegations['succinct_roles']>): { bits: number; prefix: string } {
+  const { bit_length: bits, name_prefix: prefix } = s;
+  if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 1 || bits > 32 || typeof prefix !== 'string') throw new Doubt('malformed succinct_roles');
+  return { bits, prefix };
+}
+
+/**
+ * TUF 5.6.7 as tuf-js 5.0.1 walks it (Updater.preorderDepthFirstWalk): preorder, depth first
+ * from the top-level targets, at most `maxDelegations` roles, a terminating role ending the
+ * search of its siblings. Delegations by `path_hash_prefixes`, hashed bins (succinct_roles,
+ * TAP 15), and `paths` made of literal and `*` components (keyshare's `shards` role, `index/*`);
+ * any other glob pattern is left to tuf-js. Undefined: no role lists it.
+ */
+function targetInfo(load: (name: string) => Role, maxDelegations: number): (path: string) => Info | undefined {
   return (path) => {
     const parts = path.split('/');
     const hash = sha256Bytes(path);
@@ -248,8 +281,7 @@ function rolesFor(d: Delegations, hash: Buffer, parts: string[]): { child: strin
     });
   }
   if (!d.succinct_roles) return [];
-  const { bit_length: bits, name_prefix: prefix } = d.succinct_roles;
-  if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 1 || bits > 32 || typeof prefix !== 'string') throw new Doubt('malformed succinct_roles');
+  const { bits, prefix } = succinct(d.succinct_roles);
   // SuccinctRoles.getRoleForTarget: the leftmost bit_length bits of the hash, in hex padded to the last bin's width.
   const bin = hash.readUInt32BE(0) >>> (32 - bits);
   return [{ child: `${prefix}-${bin.toString(16).padStart((2 ** bits - 1).toString(16).length, '0')}`, terminating: true }];

@@ -43,7 +43,7 @@ afterAll(async () => {
 });
 
 describe('when no scope or repository is named', () => {
-  it('returns every scope of index.json, each verified and matching its index entry', async () => {
+  it('returns every scope the verified bins list, each verified, with its version', async () => {
     const r = await fetchTrust(options());
     expect(r.documents.map((d) => d.scope)).toEqual(['*', 'registry.acme.io', 'registry.acme.io/team-a']);
     for (const d of r.documents) {
@@ -139,13 +139,12 @@ describe('when the cache holds the current trust', () => {
     const from = proxy.log.length;
     const r = await fetchTrust(options({ cache }));
     const paths = proxy.since(from).map((l) => l.path);
-    // Issue 17: the scope's index shard and its document, not index.json (it did not change).
+    // Issue 17: the document alone; every scope is listed from the bins, so no index file either.
     expect(paths.filter((p) => p.startsWith('/tuf/targets/')).sort()).toEqual([
-      expect.stringMatching(/^\/tuf\/targets\/index\/[0-9a-f]{64}\.[0-9a-f]+\.json$/),
       expect.stringMatching(/^\/tuf\/targets\/trust\/registry\.acme\.io\/[0-9a-f]{64}\.team-a\.json$/),
     ]);
-    // The bins of the document and of its shard (at most two), no trust role (it did not change), no other bin.
-    expect(paths.filter((p) => /\.bin-[0-9a-f]+\.json$/.test(p)).length).toBeLessThanOrEqual(2);
+    // The document's bin, no trust role (it did not change), no other bin, no shard bin.
+    expect(paths.filter((p) => /\.bin-[0-9a-f]+\.json$/.test(p))).toEqual([expect.stringMatching(/^\/tuf\/\d+\.bin-[0-9a-f]+\.json$/)]);
     expect(paths.some((p) => p.endsWith('.trust.json'))).toBe(false);
     expect(r.documents.find((d) => d.scope === 'registry.acme.io/team-a')!.anchors.map((a) => a.name)).toContain('ci');
   });

@@ -80,7 +80,7 @@ describe('when the cache was filled by a fetch of one repository', () => {
     await ok(svc, 'POST', `${scopePath('registry.acme.io')}/anchors`, { certificate: readFixtureText('certs/root-ca.pem') });
     const root = join(svc.dataDir, 'root.json');
     const cache = tempDir('keyshare-cache-');
-    // Online, a repository is resolved by target lookups: the index is never read.
+    // Online, a repository is resolved by target lookups: only its bins are read.
     await fetchTrust({ server: svc.url, root, cache, repositories: ['registry.acme.io/app'] });
     const same = await fetchTrust({ server: svc.url, root, cache, repositories: ['registry.acme.io/app'], offline: true });
     expect(same.documents.map((d) => d.scope)).toEqual(['registry.acme.io']);
@@ -89,6 +89,7 @@ describe('when the cache was filled by a fetch of one repository', () => {
       (e: unknown) => e as { code?: string; message?: string },
     );
     expect(every?.code).toBe('NOT_CACHED');
-    expect(every?.message).toMatch(/index\.json is not in the offline cache .*--scope or --repository/);
+    // Issue 17: every scope is listed from every bin; the bins of other scopes were never fetched.
+    expect(every?.message).toMatch(/bin-[0-9a-f]+\.json is not in the offline cache .*every bin .*--scope or --repository/);
   });
 });
