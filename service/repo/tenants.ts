@@ -21,7 +21,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Metadata, MetadataKind, Targets, type TargetFile } from '@tufjs/models';
+import { Metadata, Targets, type TargetFile } from '@tufjs/models';
 // @tufjs/models does not re-export the delegation classes from its index.
 import { DelegatedRole, SuccinctRoles } from '@tufjs/models/dist/role.js';
 import { Delegations } from '@tufjs/models/dist/delegations.js';
@@ -32,7 +32,7 @@ import { KeyshareError, Codes } from '../errors.js';
 import type { MetadataRecord, Store } from '../store/index.js';
 import { keysDir, writeNewKey } from './keys.js';
 import { TRUST_ROLE, lifetimeOf, type ExpiryConfig } from './layout.js';
-import { SPEC_VERSION, expiresAt, parseMetadata, tufKey } from './tuf.js';
+import { SPEC_VERSION, expiresAt, parsedTargets, tufKey } from './tuf.js';
 import { signedRecord, sortedKeys } from './writer.js';
 
 export const TENANT_ROLE_PREFIX = 'tenant-';
@@ -173,12 +173,35 @@ export function leafRoleFor(path: string, load: (role: string) => Targets | unde
   return null;
 }
 
-/** DelegatedRole.isDelegatedPath, with path_hash_prefixes of up to 8 hex digits read from the walk's one hash. */
+/**
+ * DelegatedRole.isDelegatedPath, with path_hash_prefixes of up to 8 hex digits read from the walk's
+ * one hash, and `paths` patterns that cannot match the path ruled out before @tufjs/models
+ * compiles them (bench B9: the shards role's `index/*` was compiled once per document path).
+ */
 function delegatesPath(role: DelegatedRole, path: string, hashOf: () => number): boolean {
+  if (role.paths) return couldMatchAny(role, path) && role.isDelegatedPath(path);
   const prefixes = role.pathHashPrefixes;
-  if (!prefixes || role.paths || prefixes.some((p) => p.length > 8)) return role.isDelegatedPath(path);
+  if (!prefixes || prefixes.some((p) => p.length > 8)) return role.isDelegatedPath(path);
   const hex = hashOf().toString(16).padStart(8, '0');
   return prefixes.some((p) => hex.startsWith(p));
+}
+
+/** A component without glob syntax (minimatch's magic characters, `#` comments, escapes) matches only itself. */
+const GLOB_SYNTAX = /[*?[\]{}()!+@#\\]/;
+
+/** Each `paths` pattern as its components, null where a component is a glob. */
+const patternParts = new WeakMap<DelegatedRole, (string | null)[][]>();
+
+/**
+ * False when no pattern of `role` can match `path`: TUF spec 4.5 (as @tufjs/models
+ * isTargetInPathPattern) matches component by component, with as many components in both, so
+ * a pattern whose component count or literal components differ from the path's cannot match.
+ */
+function couldMatchAny(role: DelegatedRole, path: string): boolean {
+  let patterns = patternParts.get(role);
+  if (!patterns) patternParts.set(role, (patterns = role.paths!.map((p) => p.split('/').map((c) => (GLOB_SYNTAX.test(c) ? null : c)))));
+  const parts = path.split('/');
+  return patterns.some((pattern) => pattern.length === parts.length && pattern.every((c, i) => c === null || c === parts[i]));
 }
 
 /** Groups target changes by the role a client finds each in (TUF spec 5.6.7: the same walk of the delegations). */
@@ -193,21 +216,11 @@ export function groupByRole<T>(changes: ReadonlyMap<string, T>, load: (role: str
   return byRole;
 }
 
-/**
- * Parsed targets-type metadata, by the record's bytes: stored records are immutable, and callers
- * only read what they load, so a bin is parsed once, not on every publish (bench B9: a parent
- * change loads every bin).
- */
-const parsedTargets = new WeakMap<Uint8Array, Targets>();
-
-/** Parsed targets-type metadata of the latest records, each parsed once. */
+/** Parsed targets-type metadata of the latest records, each parsed once (tuf.ts parsedTargets). */
 export function targetsLoader(latest: ReadonlyMap<string, MetadataRecord>): (role: string) => Targets | undefined {
   return (role) => {
     const rec = latest.get(role);
-    if (!rec) return undefined;
-    let signed = parsedTargets.get(rec.bytes);
-    if (!signed) parsedTargets.set(rec.bytes, (signed = parseMetadata(MetadataKind.Targets, rec.bytes).signed));
-    return signed;
+    return rec ? parsedTargets(rec.bytes) : undefined;
   };
 }
 

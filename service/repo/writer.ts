@@ -13,7 +13,7 @@ import type { OnlineSigners } from './keys.js';
 import { SnapshotEntries } from './snapshot-entries.js';
 import { defaultScopeStated, indexCustom, logKeyStated } from '../domain/trust-index.js';
 import { INDEX_TARGET, type ExpiryConfig } from './layout.js';
-import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, signMetadata, signedBytes } from './tuf.js';
+import { SPEC_VERSION, expiresAt, metadataBytes, parseMetadata, rememberTargets, signMetadata, signedBytes } from './tuf.js';
 
 export function targetFile(path: string, bytes: Uint8Array, digest?: string): TargetFile {
   return new TargetFile({ path, length: bytes.length, hashes: { sha256: digest ?? digestOf(bytes) } });
@@ -77,7 +77,9 @@ export function nextTargets(old: Targets, expires: string, changes: ReadonlyMap<
 
 /** Signs a targets-type role and returns its stored form. */
 export async function signedRecord(role: string, md: Metadata<Targets>, signer: Signer): Promise<MetadataRecord> {
-  return { role, version: md.signed.version, bytes: await signedBytes(md, [signer]), expires: md.signed.expires };
+  const bytes = await signedBytes(md, [signer]);
+  rememberTargets(bytes, md.signed);
+  return { role, version: md.signed.version, bytes, expires: md.signed.expires };
 }
 
 /**
