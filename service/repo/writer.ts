@@ -67,13 +67,19 @@ export function nextTopLevel(
 
 /** The next version of a targets-type role: `changes` applied to its targets (null removes a path), the same delegations. */
 export function nextTargets(old: Targets, expires: string, changes: ReadonlyMap<string, Uint8Array | null> = new Map()): Targets {
-  const targets = { ...old.targets };
-  for (const [path, bytes] of changes) {
-    if (bytes) targets[path] = targetFile(path, bytes);
-    else delete targets[path];
+  // Built once, in path order (bench B9: a parent change rebuilds every bin; spreading, deleting and sorting a copy cost more).
+  const paths = Object.keys(old.targets);
+  for (const path of changes.keys()) if (!Object.hasOwn(old.targets, path)) paths.push(path);
+  const targets: Record<string, TargetFile> = {};
+  for (const path of paths.sort(comparePaths)) {
+    const bytes = changes.get(path);
+    if (bytes === undefined) targets[path] = old.targets[path]!;
+    else if (bytes) targets[path] = targetFile(path, bytes);
   }
-  return new Targets({ version: old.version + 1, specVersion: SPEC_VERSION, expires, targets: sortedKeys(targets), delegations: old.delegations });
+  return new Targets({ version: old.version + 1, specVersion: SPEC_VERSION, expires, targets, delegations: old.delegations });
 }
+
+const comparePaths = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Signs a targets-type role and returns its stored form. */
 export async function signedRecord(role: string, md: Metadata<Targets>, signer: Signer): Promise<MetadataRecord> {
