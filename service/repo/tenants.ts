@@ -200,8 +200,15 @@ const patternParts = new WeakMap<DelegatedRole, (string | null)[][]>();
 function couldMatchAny(role: DelegatedRole, path: string): boolean {
   let patterns = patternParts.get(role);
   if (!patterns) patternParts.set(role, (patterns = role.paths!.map((p) => p.split('/').map((c) => (GLOB_SYNTAX.test(c) ? null : c)))));
-  const parts = path.split('/');
-  return patterns.some((pattern) => pattern.length === parts.length && pattern.every((c, i) => c === null || c === parts[i]));
+  let parts: string[] | undefined;
+  for (const pattern of patterns) {
+    // A literal first component, checked without splitting the path (the shards role's `index/*` against every trust path).
+    const first = pattern[0];
+    if (first != null && !(path.startsWith(first) && (path.length === first.length || path.charCodeAt(first.length) === 0x2f))) continue;
+    parts ??= path.split('/');
+    if (pattern.length === parts.length && pattern.every((c, i) => c === null || c === parts![i])) return true;
+  }
+  return false;
 }
 
 /** Groups target changes by the role a client finds each in (TUF spec 5.6.7: the same walk of the delegations). */
