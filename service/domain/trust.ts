@@ -66,7 +66,7 @@ export function inheritanceChain(scope: ScopeRecord, ancestors: ScopeRecord[]): 
   return chain;
 }
 
-function cmp(a: string, b: string): number {
+export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -85,7 +85,7 @@ function dedupe<T extends { revokedAt: string; reason: string }>(items: T[], key
   return [...byKey.entries()].sort(([a], [b]) => cmp(a, b)).map(([, v]) => v);
 }
 
-function toTrustAnchor(a: AnchorRecord, tsaSigners: TrustInputs['tsaSigners']): TrustAnchor {
+export function toTrustAnchor(a: AnchorRecord, tsaSigners: TrustInputs['tsaSigners']): TrustAnchor {
   const isCertificate = a.type === 'ca' || a.type === 'signingAuthority' || a.type === 'tsa';
   const out = { id: a.id, name: a.name, type: a.type } as TrustAnchor;
   if (isCertificate) {
@@ -128,11 +128,7 @@ export function effectiveTrust(inputs: TrustInputs): TrustContent {
   const chainScopes = new Set(chain.map((s) => s.scope));
   const level = chain.find((s) => s.level != null)?.level ?? DEFAULT_LEVEL;
 
-  const revocations: Revocations = {
-    certificates: inputs.revocations.certificates.filter((r) => appliesTo(r.scope, chainScopes)),
-    keys: inputs.revocations.keys.filter((r) => appliesTo(r.scope, chainScopes)),
-    signatures: inputs.revocations.signatures.filter((r) => appliesTo(r.scope, chainScopes)),
-  };
+  const revocations = appliedRevocations(inputs.revocations, chainScopes);
   const revokedKeyIds = new Set(revocations.keys.map((k) => k.id));
 
   // The most specific definition of an anchor wins (chain order: most specific first).
@@ -143,34 +139,57 @@ export function effectiveTrust(inputs: TrustInputs): TrustContent {
     }
   }
   const blocked = new Set(chain.flatMap((s) => [...(inputs.blocked?.get(s.scope) ?? [])]));
-  // CONTRACT.md: a revoked key never appears in anchors.
-  const kept = [...anchors.values()]
-    .filter((a) => !blocked.has(a.id))
-    .filter((a) => !isAnchorRevoked(a, revokedKeyIds, revocations.certificates, inputs))
-    .sort((a, b) => cmp(a.id, b.id));
+  const kept = [...anchors.values()].filter((a) => survives(a, blocked, revokedKeyIds, revocations, inputs)).sort((a, b) => cmp(a.id, b.id));
 
-  const strip = <T extends { scope?: string | null }>({ scope: _scope, ...rest }: T) => rest;
   return {
     mediaType: TRUST_MEDIA_TYPE,
     scope: inputs.scope.scope,
     level,
     inherit: inputs.scope.inherit,
     anchors: kept.map((a) => toTrustAnchor(a, inputs.tsaSigners)),
-    revoked: {
-      certificates: dedupe(revocations.certificates, (c) => `${c.issuer}/${c.serial}`).map(strip),
-      keys: dedupe(revocations.keys, (k) => k.id).map(strip),
-      signatures: dedupe(revocations.signatures, (s) => s.digest).map(strip),
-    },
-    crls: kept
-      .filter((a) => (a.type === 'ca' || a.type === 'tsa') && inputs.crlIssuers.has(a.id))
-      .map((a) => {
-        const url = inputs.crlUrls?.get(a.id);
-        return { issuer: a.id, target: crlTargetPath(a.id), ...(url ? { urls: [url] } : {}) };
-      }),
+    revoked: revokedSection(revocations),
+    crls: kept.flatMap((a) => crlEntry(a, inputs) ?? []),
     // A federated scope names where it comes from (service/federation/source.ts), so that a
     // downstream can recognise its own trust coming back round a loop.
     ...(inputs.scope.source ? { source: inputs.scope.source } : {}),
   };
+}
+
+/** The revocations that apply to a chain: those without scope and those scoped to one of its scopes. */
+export function appliedRevocations(all: Revocations, chainScopes: Set<string>): Revocations {
+  return {
+    certificates: all.certificates.filter((r) => appliesTo(r.scope, chainScopes)),
+    keys: all.keys.filter((r) => appliesTo(r.scope, chainScopes)),
+    signatures: all.signatures.filter((r) => appliesTo(r.scope, chainScopes)),
+  };
+}
+
+/** CONTRACT.md: a blocked anchor, or a revoked key, never appears in anchors. */
+export function survives(
+  a: AnchorRecord,
+  blocked: ReadonlySet<string>,
+  revokedKeyIds: Set<string>,
+  applied: Revocations,
+  issuers: Pick<TrustInputs, 'caSubjects' | 'crlRevoked'>,
+): boolean {
+  return !blocked.has(a.id) && !isAnchorRevoked(a, revokedKeyIds, applied.certificates, issuers);
+}
+
+/** A document's `revoked`: the applied revocations, one per key, without their scope. */
+export function revokedSection(applied: Revocations): TrustContent['revoked'] {
+  const strip = <T extends { scope?: string | null }>({ scope: _scope, ...rest }: T) => rest;
+  return {
+    certificates: dedupe(applied.certificates, (c) => `${c.issuer}/${c.serial}`).map(strip),
+    keys: dedupe(applied.keys, (k) => k.id).map(strip),
+    signatures: dedupe(applied.signatures, (s) => s.digest).map(strip),
+  };
+}
+
+/** A kept anchor's entry in `crls`: CA and TSA anchors with a published CRL. */
+export function crlEntry(a: AnchorRecord, inputs: Pick<TrustInputs, 'crlIssuers' | 'crlUrls'>): TrustContent['crls'][number] | null {
+  if (!((a.type === 'ca' || a.type === 'tsa') && inputs.crlIssuers.has(a.id))) return null;
+  const url = inputs.crlUrls?.get(a.id);
+  return { issuer: a.id, target: crlTargetPath(a.id), ...(url ? { urls: [url] } : {}) };
 }
 
 export function crlTargetPath(issuerId: string): string {

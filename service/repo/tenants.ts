@@ -21,7 +21,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Metadata, MetadataKind, Targets, type TargetFile } from '@tufjs/models';
+import { Metadata, Targets, type TargetFile } from '@tufjs/models';
 // @tufjs/models does not re-export the delegation classes from its index.
 import { DelegatedRole, SuccinctRoles } from '@tufjs/models/dist/role.js';
 import { Delegations } from '@tufjs/models/dist/delegations.js';
@@ -32,7 +32,7 @@ import { KeyshareError, Codes } from '../errors.js';
 import type { MetadataRecord, Store } from '../store/index.js';
 import { keysDir, writeNewKey } from './keys.js';
 import { TRUST_ROLE, lifetimeOf, type ExpiryConfig } from './layout.js';
-import { SPEC_VERSION, expiresAt, parseMetadata, tufKey } from './tuf.js';
+import { SPEC_VERSION, expiresAt, parsedTargets, tufKey } from './tuf.js';
 import { signedRecord, sortedKeys } from './writer.js';
 import { inLiteralPathPattern } from '../../shared/tuf-paths.js';
 
@@ -208,21 +208,11 @@ export function groupByRole<T>(changes: ReadonlyMap<string, T>, load: (role: str
   return byRole;
 }
 
-/**
- * Parsed targets-type metadata, by the record's bytes: stored records are immutable, and callers
- * only read what they load, so a bin is parsed once, not on every publish (bench B9: a parent
- * change loads every bin).
- */
-const parsedTargets = new WeakMap<Uint8Array, Targets>();
-
-/** Parsed targets-type metadata of the latest records, each parsed once. */
+/** Parsed targets-type metadata of the latest records, each parsed once (tuf.ts parsedTargets). */
 export function targetsLoader(latest: ReadonlyMap<string, MetadataRecord>): (role: string) => Targets | undefined {
   return (role) => {
     const rec = latest.get(role);
-    if (!rec) return undefined;
-    let signed = parsedTargets.get(rec.bytes);
-    if (!signed) parsedTargets.set(rec.bytes, (signed = parseMetadata(MetadataKind.Targets, rec.bytes).signed));
-    return signed;
+    return rec ? parsedTargets(rec.bytes) : undefined;
   };
 }
 

@@ -8,7 +8,8 @@ import { sha256Hex as sha256 } from '../crypto/encoding.js';
 import { parseCrl } from '../crypto/crl.js';
 import { ancestorCandidates, trustTargetPath } from '../domain/scope.js';
 import { affectedScopes, lowerBound } from '../domain/dirty.js';
-import { effectiveTrust, serializeJson, stampedBytes, type TrustInputs } from '../domain/trust.js';
+import { stampedBytes } from '../domain/trust.js';
+import { TrustComposer } from '../domain/trust-compose.js';
 import type { AnchorRecord, ScopeRecord } from '../domain/types.js';
 import type { Store, TrustDocRecord } from '../store/index.js';
 import { tsaSignersOf } from '../ca/tsa.js';
@@ -168,8 +169,8 @@ export class TrustDocuments {
     const previous = await this.store.getTrustDocs([...affected]);
     const issuedAt = isoSeconds(now);
 
-    // One inputs object for every document: only the scope and its ancestors change (bench B9).
-    const inputs: TrustInputs = { scope: null as never, ancestors: [], anchorsByScope, revocations, ...crlInputs, blocked, tsaSigners };
+    // Every document of this state from parts computed once (bench B9: a parent's children share what they inherit).
+    const composer = new TrustComposer({ anchorsByScope, revocations, ...crlInputs, blocked, tsaSigners });
     for (const scope of [...affected].sort()) {
       const prev = previous.get(scope);
       const rec = byName.get(scope);
@@ -180,10 +181,8 @@ export class TrustDocuments {
         }
         continue;
       }
-      inputs.scope = rec;
-      inputs.ancestors = ancestorsOf(scope);
       // Encoded once: the digest is of these bytes, and the published file is them stamped.
-      const content = Buffer.from(serializeJson(effectiveTrust(inputs)));
+      const content = Buffer.from(composer.json(rec, ancestorsOf(scope)));
       const digest = sha256(content);
       if (prev && !prev.deleted && prev.digest === digest) continue;
       const version = (prev?.version ?? 0) + 1;

@@ -60,4 +60,14 @@ describe('leafRoleFor', () => {
     expect(named).toEqual(paths.map((p) => reference(p, load)));
     expect(new Set(named)).toEqual(new Set(['tenant', 'short', 'long', null]));
   });
+
+  it('rules out `paths` patterns by their literal components exactly where tuf-js finds no match (the shards role, tenants, globs)', () => {
+    const patterns = ['index/*', 'index.json', 'index', 'trust/acme.io.json', 'trust/acme.io/*.json', 'trust/acme.io/*/*.json', 'trust/r1?.acme.io.json', 'trust/[rs]2*', 'trust/{r3,r4}*', 'trust/#r5*', 'trust/+(r6)*', 'crl/*.crl', 'trust\\/r7*'];
+    const many = [...paths, 'trust/acme.io.json', 'trust/acme.io/team.json', 'trust/acme.io/team/app.json', 'trust/acme.io/a/b/c.json', 'crl/ab.crl', 'trust/#r5.json', 'trust/r6.json', 'index/x/y.json', 'trust/r7.json', 'trust/.hidden.json', 'index.json', 'index', 'indexx/a.json', 'index/'];
+    for (const pattern of patterns) {
+      const roles: Record<string, Targets> = { targets: delegating({ roles: { only: role('only', { paths: [pattern] }), rest: role('rest', { pathHashPrefixes: [...'0123456789abcdef'] }) } }) };
+      const load = (r: string) => roles[r];
+      for (const p of many) expect([pattern, p, leafRoleFor(p, load)]).toEqual([pattern, p, reference(p, load)]);
+    }
+  });
 });
