@@ -11,13 +11,12 @@
  *   node bench/b10-service-ab.mjs 100 base=/tmp/w25-base new=. --runs 4 --writes 20 [--prof]
  * A label may name node flags for its runs after `@`. Each directory must hold a build.
  */
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { abTargets, median, scopesTemplate } from './lib/ab.mjs';
+import { abTargets, median, runInterleaved, scopesTemplate } from './lib/ab.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
@@ -80,18 +79,16 @@ const warm = opt('--warm', 3);
 const prof = args.includes('--prof');
 const targets = abTargets(args.slice(1));
 const template = await scopesTemplate(work, n, targets[0][1], 8);
-const all = new Map(targets.map(([l]) => [l, []]));
-for (let r = 0; r < runs; r++) {
-  for (const [label, dir, flags] of r % 2 ? [...targets].reverse() : targets) {
-    const data = `${work}/run-${label}`;
-    rmSync(data, { recursive: true, force: true });
-    cpSync(template, data, { recursive: true });
-    const env = prof ? { ...process.env, B10_PROF: `${work}/prof-${label}-${r + 1}.cpuprofile` } : process.env;
-    const p = spawnSync(process.execPath, [...flags, new URL(import.meta.url).pathname, '--child', dir, data, String(n), String(warm), String(writes)], { encoding: 'utf8', maxBuffer: 1 << 24, env });
-    if (p.status !== 0) { console.error(p.stderr); process.exit(1); }
-    const res = JSON.parse(p.stdout);
-    all.get(label).push(...res);
-    console.log(`${label} run ${r + 1}: cpu p50 ${median(res.map((x) => x.cpu)).toFixed(1)} ms, wall p50 ${median(res.map((x) => x.wall)).toFixed(1)} ms, after p50 ${median(res.map((x) => x.after)).toFixed(1)} ms, GET /healthz p50 ${median(res.map((x) => x.health)).toFixed(1)} ms  [cpu ${res.map((x) => x.cpu.toFixed(0)).join(' ')}]`);
-  }
-}
+const all = runInterleaved({
+  runs,
+  targets,
+  work,
+  template,
+  child: ({ label, dir, flags, data, run }) => ({
+    args: [...flags, new URL(import.meta.url).pathname, '--child', dir, data, String(n), String(warm), String(writes)],
+    env: prof ? { ...process.env, B10_PROF: `${work}/prof-${label}-${run}.cpuprofile` } : process.env,
+  }),
+  report: (label, run, res) =>
+    console.log(`${label} run ${run}: cpu p50 ${median(res.map((x) => x.cpu)).toFixed(1)} ms, wall p50 ${median(res.map((x) => x.wall)).toFixed(1)} ms, after p50 ${median(res.map((x) => x.after)).toFixed(1)} ms, GET /healthz p50 ${median(res.map((x) => x.health)).toFixed(1)} ms  [cpu ${res.map((x) => x.cpu.toFixed(0)).join(' ')}]`),
+});
 for (const [label, res] of all) console.log(`${label} n=${n} all: cpu p50 ${median(res.map((x) => x.cpu)).toFixed(1)} ms, wall p50 ${median(res.map((x) => x.wall)).toFixed(1)} ms, after p50 ${median(res.map((x) => x.after)).toFixed(1)} ms, GET /healthz p50 ${median(res.map((x) => x.health)).toFixed(1)} ms (${res.length} writes)`);

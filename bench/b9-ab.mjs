@@ -10,18 +10,13 @@
  * A label may name node flags for its runs after `@`: `semi=.@--max-semi-space-size=32`.
  * Each directory must hold a build (`npm run build`). Work files go to $TMP/keyshare-b9-ab.
  */
-import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { abTargets, ecKey as key, median, runInterleaved, scopesTemplate } from './lib/ab.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
 const work = `${tmpdir()}/keyshare-b9-ab`;
-
-const key = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
 if (args[0] === '--child') {
   // node b9-ab.mjs --child <dir> <data> <changes>
@@ -59,33 +54,18 @@ const n = Number(args[0]);
 const runs = opt('--runs', 2);
 const changes = opt('--changes', 3);
 const prof = args.includes('--prof');
-const targets = args.slice(1).filter((a) => a.includes('=')).map((a) => { const [label, rest] = a.split(/=(.*)/s); const [dir, ...flags] = rest.split('@'); return [label, resolve(dir), flags]; });
-mkdirSync(work, { recursive: true });
-const template = `${work}/state-${n}`;
-if (!existsSync(`${template}/done`)) {
-  rmSync(template, { recursive: true, force: true });
-  const dir = targets[0][1];
-  const { initDataDir, openInstance } = await import(pathToFileURL(`${dir}/dist/service/instance.js`).href);
-  await initDataDir({ dataDir: template });
-  const instance = await openInstance({ dataDir: template });
-  const keys = Array.from({ length: 64 }, key);
-  await instance.service.apply({ scopes: Array.from({ length: n }, (_, i) => ({ scope: `r${i}.bench.example`, anchors: [{ publicKey: keys[i % 64], name: `key-${i % 64}` }] })) });
-  await instance.close();
-  writeFileSync(`${template}/done`, '');
-}
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const all = new Map(targets.map(([l]) => [l, []]));
-for (let r = 0; r < runs; r++) {
-  for (const [label, dir, flags] of r % 2 ? [...targets].reverse() : targets) {
-    const data = `${work}/run-${label}`;
-    rmSync(data, { recursive: true, force: true });
-    cpSync(template, data, { recursive: true });
+const targets = abTargets(args.slice(1));
+const template = await scopesTemplate(work, n, targets[0][1], 64);
+const all = runInterleaved({
+  runs,
+  targets,
+  work,
+  template,
+  child: ({ label, dir, flags, data }) => {
     const pa = prof ? ['--cpu-prof', '--cpu-prof-dir', `${work}/prof-${label}`] : [];
-    const p = spawnSync(process.execPath, [...pa, ...flags, '--max-old-space-size=4096', new URL(import.meta.url).pathname, '--child', dir, data, String(changes)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-    if (p.status !== 0) { console.error(p.stderr); process.exit(1); }
-    const res = JSON.parse(p.stdout);
-    all.get(label).push(...res);
-    console.log(`${label} run ${r + 1}: cpu p50 ${median(res.map((x) => x.cpu)).toFixed(0)} ms, wall p50 ${median(res.map((x) => x.wall)).toFixed(0)} ms, cpu after p50 ${median(res.map((x) => x.after)).toFixed(0)} ms, docs ${res.map((x) => x.docs).join(',')}  [cpu ${res.map((x) => x.cpu.toFixed(0)).join(' ')}] [wall ${res.map((x) => x.wall.toFixed(0)).join(' ')}]`);
-  }
-}
+    return { args: [...pa, ...flags, '--max-old-space-size=4096', new URL(import.meta.url).pathname, '--child', dir, data, String(changes)] };
+  },
+  report: (label, run, res) =>
+    console.log(`${label} run ${run}: cpu p50 ${median(res.map((x) => x.cpu)).toFixed(0)} ms, wall p50 ${median(res.map((x) => x.wall)).toFixed(0)} ms, cpu after p50 ${median(res.map((x) => x.after)).toFixed(0)} ms, docs ${res.map((x) => x.docs).join(',')}  [cpu ${res.map((x) => x.cpu.toFixed(0)).join(' ')}] [wall ${res.map((x) => x.wall.toFixed(0)).join(' ')}]`),
+});
 for (const [label, res] of all) console.log(`${label} n=${n} all: cpu p50 ${median(res.map((x) => x.cpu)).toFixed(0)} ms, wall p50 ${median(res.map((x) => x.wall)).toFixed(0)} ms, cpu after p50 ${median(res.map((x) => x.after)).toFixed(0)} ms (${res.length} changes)`);

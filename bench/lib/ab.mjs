@@ -2,8 +2,9 @@
  * What the side-by-side scripts (bench/b9-ab.mjs, bench/b10-service-ab.mjs) share: the builds to
  * compare, a data dir of N scopes built once, and medians.
  */
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -38,3 +39,26 @@ export const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
+
+/**
+ * Each build's child process `runs` times, interleaved (a b, b a, ...), each on a fresh copy of
+ * `template`; `child` gives the node arguments (and env) of one run, whose stdout is a JSON array.
+ * `report` sees each run's results; the return value holds them all, by label.
+ */
+export function runInterleaved({ runs, targets, work, template, child, report }) {
+  const all = new Map(targets.map(([l]) => [l, []]));
+  for (let r = 0; r < runs; r++) {
+    for (const [label, dir, flags] of r % 2 ? [...targets].reverse() : targets) {
+      const data = `${work}/run-${label}`;
+      rmSync(data, { recursive: true, force: true });
+      cpSync(template, data, { recursive: true });
+      const { args, env } = child({ label, dir, flags, data, run: r + 1 });
+      const p = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24, env: env ?? process.env });
+      if (p.status !== 0) { console.error(p.stderr); process.exit(1); }
+      const res = JSON.parse(p.stdout);
+      all.get(label).push(...res);
+      report(label, r + 1, res);
+    }
+  }
+  return all;
+}
