@@ -46,7 +46,8 @@ const elementText = (value: unknown): string => JSON.stringify({ a: [value] }, n
 
 const HEAD = `{\n  "mediaType": ${JSON.stringify(TRUST_MEDIA_TYPE)},\n  "scope": `;
 
-const arrayText = (items: string[]): string => (items.length === 0 ? '[]' : `[\n${items.join(',\n')}\n  ]`);
+/** A document's array from its elements' texts joined by `,\\n`. */
+const arrayText = (elements: string): string => (elements === '' ? '[]' : `[\n${elements}\n  ]`);
 
 export class TrustComposer {
   private readonly inherited = new Map<string, Inherited>();
@@ -64,25 +65,46 @@ export class TrustComposer {
 
   /** serializeJson(effectiveTrust({ ...state, scope, ancestors })). */
   json(scope: ScopeRecord, ancestors: ScopeRecord[]): string {
-    if (this.ownRules.has(scope.scope)) return serializeJson(effectiveTrust({ ...this.state, scope, ancestors }));
+    const [head, rest] = this.parts(scope, ancestors);
+    return head + rest;
+  }
+
+  /**
+   * The same text in two parts: its head (the mediaType and scope lines, where the publisher's
+   * stamp goes after) and the rest.
+   */
+  parts(scope: ScopeRecord, ancestors: ScopeRecord[]): [head: string, rest: string] {
+    if (this.ownRules.has(scope.scope)) {
+      const text = serializeJson(effectiveTrust({ ...this.state, scope, ancestors }));
+      let at = -1;
+      for (let line = 0; line < 3; line++) at = text.indexOf('\n', at + 1);
+      return [text.slice(0, at + 1), text.slice(at + 1)];
+    }
     const chain = inheritanceChain(scope, ancestors);
     const from = this.inheritedFrom(chain.slice(1));
-    const own = new Map<string, AnchorRecord>();
-    for (const a of this.state.anchorsByScope.get(scope.scope) ?? []) if (!own.has(a.id)) own.set(a.id, a);
-    const kept = from.kept.filter((a) => !own.has(a.id));
-    for (const a of own.values()) if (survives(a, from.blocked, from.revokedKeyIds, from.applied, this.state)) kept.push(a);
-    if (own.size > 0) kept.sort((a, b) => cmp(a.id, b.id));
-    const crls: string[] = [];
-    for (const a of kept) {
-      const text = this.crlText(a);
-      if (text !== null) crls.push(text);
+    let kept = from.kept;
+    const ownList = this.state.anchorsByScope.get(scope.scope);
+    if (ownList && ownList.length > 0) {
+      const own = new Map<string, AnchorRecord>();
+      for (const a of ownList) if (!own.has(a.id)) own.set(a.id, a);
+      kept = kept.filter((a) => !own.has(a.id));
+      for (const a of own.values()) if (survives(a, from.blocked, from.revokedKeyIds, from.applied, this.state)) kept.push(a);
+      kept.sort((a, b) => cmp(a.id, b.id));
     }
-    return (
-      `${HEAD}${JSON.stringify(scope.scope)},\n` +
+    // The arrays written in one pass each (bench B9: no intermediate arrays a document).
+    let anchors = '';
+    let crls = '';
+    for (const a of kept) {
+      anchors += `${anchors ? ',\n' : ''}${this.anchorText(a)}`;
+      const text = this.crlText(a);
+      if (text !== null) crls += `${crls ? ',\n' : ''}${text}`;
+    }
+    return [
+      `${HEAD}${JSON.stringify(scope.scope)},\n`,
       `  "level": ${JSON.stringify(scope.level ?? from.level ?? DEFAULT_LEVEL)},\n  "inherit": ${JSON.stringify(scope.inherit)},\n` +
-      `  "anchors": ${arrayText(kept.map((a) => this.anchorText(a)))},\n${from.revokedText}  "crls": ${arrayText(crls)}` +
-      (scope.source ? `,\n  "source": ${JSON.stringify(scope.source)}\n}\n` : '\n}\n')
-    );
+        `  "anchors": ${arrayText(anchors)},\n${from.revokedText}  "crls": ${arrayText(crls)}` +
+        (scope.source ? `,\n  "source": ${JSON.stringify(scope.source)}\n}\n` : '\n}\n'),
+    ];
   }
 
   /** The part of a document that `tail` (its chain without itself, most specific first) gives, computed once per tail. */

@@ -8,8 +8,8 @@ import { sha256Hex as sha256 } from '../crypto/encoding.js';
 import { parseCrl } from '../crypto/crl.js';
 import { ancestorCandidates, trustTargetPath } from '../domain/scope.js';
 import { affectedScopes, lowerBound } from '../domain/dirty.js';
-import { stampedBytes } from '../domain/trust.js';
 import { TrustComposer } from '../domain/trust-compose.js';
+import { TrustBytesWriter } from './trust-bytes.js';
 import type { AnchorRecord, ScopeRecord } from '../domain/types.js';
 import type { Store, TrustDocRecord } from '../store/index.js';
 import { tsaSignersOf } from '../ca/tsa.js';
@@ -171,6 +171,7 @@ export class TrustDocuments {
 
     // Every document of this state from parts computed once (bench B9: a parent's children share what they inherit).
     const composer = new TrustComposer({ anchorsByScope, revocations, ...crlInputs, blocked, tsaSigners });
+    const bytes = new TrustBytesWriter();
     for (const scope of [...affected].sort()) {
       const prev = previous.get(scope);
       const rec = byName.get(scope);
@@ -181,13 +182,13 @@ export class TrustDocuments {
         }
         continue;
       }
-      // Encoded once: the digest is of these bytes, and the published file is them stamped.
-      const content = Buffer.from(composer.json(rec, ancestorsOf(scope)));
-      const digest = sha256(content);
+      // Encoded once into a reused buffer: the digest is of these bytes, and the published file is them stamped.
+      const [head, rest] = composer.parts(rec, ancestorsOf(scope));
+      const digest = bytes.digest(head, rest);
       if (prev && !prev.deleted && prev.digest === digest) continue;
       const version = (prev?.version ?? 0) + 1;
       docs.push({ scope, version, issuedAt, digest, deleted: false });
-      targetChanges.set(trustTargetPath(scope), stampedBytes(content, version, issuedAt));
+      targetChanges.set(trustTargetPath(scope), bytes.stamped(version, issuedAt));
     }
     return { docs, targetChanges };
   }

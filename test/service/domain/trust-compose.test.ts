@@ -90,6 +90,9 @@ function state(seed: number): { scopes: ScopeRecord[]; inputs: Omit<TrustInputs,
   };
 }
 
+/** Where the third line of a text ends: after `{`, the mediaType and the scope lines. */
+const headEnd = (text: string): number => text.indexOf('\n', text.indexOf('\n', text.indexOf('\n') + 1) + 1) + 1;
+
 describe('TrustComposer', () => {
   it('writes serializeJson(effectiveTrust(...)) for every scope of 400 random states', () => {
     let composed = 0;
@@ -101,6 +104,9 @@ describe('TrustComposer', () => {
         const ancestors = ancestorCandidates(scope.scope).flatMap((c) => byName.get(c) ?? []);
         const reference = serializeJson(effectiveTrust({ ...inputs, scope, ancestors }));
         expect([seed, scope.scope, composer.json(scope, ancestors)]).toEqual([seed, scope.scope, reference]);
+        // parts(): the same text, split after the scope line, where the publisher's stamp goes.
+        const [head, rest] = composer.parts(scope, ancestors);
+        expect([head, rest]).toEqual([reference.slice(0, headEnd(reference)), reference.slice(headEnd(reference))]);
         composed++;
       }
     }
