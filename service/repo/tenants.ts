@@ -199,21 +199,28 @@ function binNames(bins: SuccinctRoles): string[] {
 /**
  * A role's path_hash_prefixes as the top bits of the path's 32-bit hash, by prefix length
  * (prefixes of 0 to 8 lower-case hex digits: tuf-js compares them with the lower-case hex
- * digest); null when some prefix is not such, and tuf-js decides.
+ * digest); `true` when they match every path (the service's trust role: every hex digit); null
+ * when some prefix is not such, and tuf-js decides.
  */
-const hashPrefixesOf = new WeakMap<DelegatedRole, Map<number, Set<number>> | null>();
-function hashPrefixes(role: DelegatedRole): Map<number, Set<number>> | null {
-  let byLength = hashPrefixesOf.get(role);
-  if (byLength === undefined) {
+type HashPrefixes = { shift: number; values: Set<number> }[] | true | null;
+const hashPrefixesOf = new WeakMap<DelegatedRole, HashPrefixes>();
+function hashPrefixes(role: DelegatedRole): HashPrefixes {
+  let compiled = hashPrefixesOf.get(role);
+  if (compiled === undefined) {
     const prefixes = role.pathHashPrefixes ?? [];
-    byLength = prefixes.every((p) => /^[0-9a-f]{0,8}$/.test(p)) ? new Map() : null;
-    for (const p of byLength ? prefixes : []) {
-      if (!byLength!.has(p.length)) byLength!.set(p.length, new Set());
-      byLength!.get(p.length)!.add(p.length === 0 ? 0 : parseInt(p, 16));
+    const byLength = new Map<number, Set<number>>();
+    for (const p of prefixes) {
+      if (!byLength.has(p.length)) byLength.set(p.length, new Set());
+      byLength.get(p.length)!.add(p.length === 0 ? 0 : parseInt(p, 16));
     }
-    hashPrefixesOf.set(role, byLength);
+    compiled = !prefixes.every((p) => /^[0-9a-f]{0,8}$/.test(p))
+      ? null
+      : [...byLength].some(([length, values]) => values.size === 16 ** length)
+        ? true
+        : [...byLength].map(([length, values]) => ({ shift: 32 - 4 * length, values }));
+    hashPrefixesOf.set(role, compiled);
   }
-  return byLength;
+  return compiled;
 }
 
 /**
@@ -253,10 +260,11 @@ function delegatesPath(role: DelegatedRole, walk: PathWalk): boolean {
     }
     return undecided ? role.isDelegatedPath(walk.path) : false;
   }
-  const byLength = role.pathHashPrefixes ? hashPrefixes(role) : null;
-  if (!byLength) return role.isDelegatedPath(walk.path);
+  const compiled = role.pathHashPrefixes ? hashPrefixes(role) : null;
+  if (compiled === true) return true;
+  if (!compiled) return role.isDelegatedPath(walk.path);
   const h = walk.hash();
-  for (const [length, prefixes] of byLength) if (prefixes.has(length === 0 ? 0 : h >>> (32 - 4 * length))) return true;
+  for (const { shift, values } of compiled) if (values.has(shift === 32 ? 0 : h >>> shift)) return true;
   return false;
 }
 
