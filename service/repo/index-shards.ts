@@ -3,7 +3,8 @@
  * scope with its version, grouped by the shard (hashed bin) that lists it. A publish asks for
  * the bytes of the shards its documents touch, and applies them only after its commit.
  */
-import { headerBytes, shardBytes, shardOfScope, shardPaths } from '../domain/trust-index.js';
+import { headerBytes, pathHash32, shardBytes, shardOfScope, shardPaths } from '../domain/trust-index.js';
+import { trustTargetPath } from '../domain/scope.js';
 
 /** What a publish changes about a scope's published document. */
 export interface IndexChange {
@@ -16,12 +17,15 @@ export class IndexShards {
   private readonly byShard = new Map<string, Map<string, number>>();
   /** The shard of each scope the pending publish changes: asked for by changedShards, sizeAfter and apply (bench B9), emptied by apply. */
   private readonly pending = new Map<string, string>();
+  /** The shards' paths in bin order: a scope's is the one its trust file's hash picks (as shardOfScope, without its strings per scope). */
+  private readonly shardNames: string[];
 
   constructor(
     readonly bitLength: number,
     versions: Iterable<readonly [string, number]> = [],
   ) {
-    for (const path of shardPaths(bitLength)) this.byShard.set(path, new Map());
+    this.shardNames = shardPaths(bitLength);
+    for (const path of this.shardNames) this.byShard.set(path, new Map());
     for (const [scope, version] of versions) this.byShard.get(shardOfScope(scope, bitLength))!.set(scope, version);
   }
 
@@ -48,7 +52,7 @@ export class IndexShards {
 
   private shardOf(scope: string): string {
     let path = this.pending.get(scope);
-    if (path === undefined) this.pending.set(scope, (path = shardOfScope(scope, this.bitLength)));
+    if (path === undefined) this.pending.set(scope, (path = this.shardNames[pathHash32(trustTargetPath(scope)) >>> (32 - this.bitLength)]!));
     return path;
   }
 

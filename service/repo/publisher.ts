@@ -466,7 +466,8 @@ export class Publisher {
       for (const path of changes.keys()) targetChanges.delete(path);
     }
     const heldDocs: TrustDocRecord[] = [];
-    for (let i = docs.length - 1; i >= 0; i--) {
+    // Every document's path is among the changes unless an offline tenant holds it (bench B9: 10k documents).
+    for (let i = held.size > 0 ? docs.length - 1 : -1; i >= 0; i--) {
       const d = docs[i]!;
       if (targetChanges.has(trustTargetPath(d.scope))) continue;
       heldDocs.push(...docs.splice(i, 1));

@@ -27,7 +27,7 @@ import { DelegatedRole, SuccinctRoles } from '@tufjs/models/dist/role.js';
 import { Delegations } from '@tufjs/models/dist/delegations.js';
 import { FileSigner, generateSigningKeyPem, tufKeyId, type Signer, type TufPublicKey } from '../crypto/signer.js';
 import { parseScope, scopeContains, trustTargetPath } from '../domain/scope.js';
-import { binSuffix, pathHash32 } from '../domain/trust-index.js';
+import { pathHash32 } from '../domain/trust-index.js';
 import { KeyshareError, Codes } from '../errors.js';
 import type { MetadataRecord, Store } from '../store/index.js';
 import { keysDir, writeNewKey } from './keys.js';
@@ -156,44 +156,116 @@ export function tenantBins(t: TenantRecord): SuccinctRoles {
  */
 export function leafRoleFor(path: string, load: (role: string) => Targets | undefined): string | null {
   let role = 'targets';
-  // The path's hash, computed once for the walk (bench B9: a parent change walks every child's path).
+  // The path's hash and components, computed once for the walk (bench B9: a parent change walks every child's path).
   let h32: number | undefined;
-  const hashOf = () => (h32 ??= pathHash32(path));
+  let parts: string[] | undefined;
+  const walk: PathWalk = { path, hash: () => (h32 ??= pathHash32(path)), parts: () => (parts ??= path.split('/')) };
   for (let depth = 0; depth < 8; depth++) {
     const d = load(role)?.delegations;
     if (!d) return role;
     if (d.succinctRoles) {
-      // As SuccinctRoles.getRoleForTarget (TAP 15).
-      role = `${d.succinctRoles.namePrefix}-${binSuffix(path, d.succinctRoles.bitLength, hashOf())}`;
+      // As SuccinctRoles.getRoleForTarget (TAP 15): bin i is getRoles()'s i-th.
+      role = binNames(d.succinctRoles)[walk.hash() >>> (32 - d.succinctRoles.bitLength)]!;
       continue;
     }
-    const next = Object.values(d.roles ?? {}).find((r) => delegatesPath(r, path, hashOf));
+    let next: DelegatedRole | undefined;
+    for (const name in d.roles) {
+      if (delegatesPath(d.roles[name]!, walk)) {
+        next = d.roles[name];
+        break;
+      }
+    }
     if (!next) return null;
     role = next.name;
   }
   return null;
 }
 
+/** A path in a walk of the delegations: its hash and components, each computed once. */
+interface PathWalk {
+  path: string;
+  hash: () => number;
+  parts: () => string[];
+}
+
+/** The bins' names in bin order, per succinct delegation (as binSuffix; bench B9: one lookup per governed path). */
+const binNamesOf = new WeakMap<SuccinctRoles, string[]>();
+function binNames(bins: SuccinctRoles): string[] {
+  let names = binNamesOf.get(bins);
+  if (!names) binNamesOf.set(bins, (names = [...bins.getRoles()]));
+  return names;
+}
+
 /**
- * DelegatedRole.isDelegatedPath, with path_hash_prefixes of up to 8 hex digits read from the
- * walk's one hash, and `paths` of literal and `*` components matched without minimatch (every
- * publish walks the `shards` role's `index/*`; issue 25, B10).
+ * A role's path_hash_prefixes as the top bits of the path's 32-bit hash, by prefix length
+ * (prefixes of 0 to 8 lower-case hex digits: tuf-js compares them with the lower-case hex
+ * digest); `true` when they match every path (the service's trust role: every hex digit); null
+ * when some prefix is not such, and tuf-js decides.
  */
-function delegatesPath(role: DelegatedRole, path: string, hashOf: () => number): boolean {
+type HashPrefixes = { shift: number; values: Set<number> }[] | true | null;
+const hashPrefixesOf = new WeakMap<DelegatedRole, HashPrefixes>();
+function hashPrefixes(role: DelegatedRole): HashPrefixes {
+  let compiled = hashPrefixesOf.get(role);
+  if (compiled === undefined) {
+    const prefixes = role.pathHashPrefixes ?? [];
+    const byLength = new Map<number, Set<number>>();
+    for (const p of prefixes) {
+      if (!byLength.has(p.length)) byLength.set(p.length, new Set());
+      byLength.get(p.length)!.add(p.length === 0 ? 0 : parseInt(p, 16));
+    }
+    compiled = !prefixes.every((p) => /^[0-9a-f]{0,8}$/.test(p))
+      ? null
+      : [...byLength].some(([length, values]) => values.size === 16 ** length)
+        ? true
+        : [...byLength].map(([length, values]) => ({ shift: 32 - 4 * length, values }));
+    hashPrefixesOf.set(role, compiled);
+  }
+  return compiled;
+}
+
+/**
+ * Each of a role's `paths` patterns' first component with its "/", when that component is
+ * literal and more follow, else null. tuf-js (isTargetInPathPattern) matches a path of as many
+ * components as the pattern, component by component, so a path that does not start with it is
+ * not matched.
+ */
+const literalHeadsOf = new WeakMap<DelegatedRole, (string | null)[]>();
+function literalHeads(role: DelegatedRole): (string | null)[] {
+  let heads = literalHeadsOf.get(role);
+  if (!heads) {
+    heads = (role.paths ?? []).map((p) => {
+      const slash = p.indexOf('/');
+      return slash > 0 && /^[\w.-]+$/.test(p.slice(0, slash)) ? p.slice(0, slash + 1) : null;
+    });
+    literalHeadsOf.set(role, heads);
+  }
+  return heads;
+}
+
+/**
+ * DelegatedRole.isDelegatedPath, with path_hash_prefixes read from the walk's one hash, and
+ * `paths` of literal and `*` components matched without minimatch (every publish walks the
+ * `shards` role's `index/*`; issue 25, B10).
+ */
+function delegatesPath(role: DelegatedRole, walk: PathWalk): boolean {
   if (role.paths) {
-    const parts = path.split('/');
+    const heads = literalHeads(role);
     let undecided = false;
-    for (const p of role.paths) {
-      const m = inLiteralPathPattern(parts, p);
+    for (let i = 0; i < role.paths.length; i++) {
+      // Not under the pattern's literal first component: no match (`trust/...` against the shards' `index/*`).
+      if (heads[i] !== null && !walk.path.startsWith(heads[i]!)) continue;
+      const m = inLiteralPathPattern(walk.parts(), role.paths[i]!);
       if (m === true) return true;
       if (m === undefined) undecided = true;
     }
-    return undecided ? role.isDelegatedPath(path) : false;
+    return undecided ? role.isDelegatedPath(walk.path) : false;
   }
-  const prefixes = role.pathHashPrefixes;
-  if (!prefixes || prefixes.some((p) => p.length > 8)) return role.isDelegatedPath(path);
-  const hex = hashOf().toString(16).padStart(8, '0');
-  return prefixes.some((p) => hex.startsWith(p));
+  const compiled = role.pathHashPrefixes ? hashPrefixes(role) : null;
+  if (compiled === true) return true;
+  if (!compiled) return role.isDelegatedPath(walk.path);
+  const h = walk.hash();
+  for (const { shift, values } of compiled) if (values.has(shift === 32 ? 0 : h >>> shift)) return true;
+  return false;
 }
 
 /** Groups target changes by the role a client finds each in (TUF spec 5.6.7: the same walk of the delegations). */

@@ -9,6 +9,7 @@ import { Targets } from '@tufjs/models';
 import { DelegatedRole, SuccinctRoles } from '@tufjs/models/dist/role.js';
 import { Delegations } from '@tufjs/models/dist/delegations.js';
 import { leafRoleFor } from '../../../service/repo/tenants.js';
+import { sha256Hex } from '../../../shared/hash.js';
 
 const delegating = (d: Partial<ConstructorParameters<typeof Delegations>[0]>) => new Targets({ version: 1, specVersion: '1.0.31', expires: '2099-01-01T00:00:00Z', delegations: new Delegations({ keys: {}, ...d }) });
 const role = (name: string, extra: { paths?: string[]; pathHashPrefixes?: string[] }) => new DelegatedRole({ name, keyIDs: [], threshold: 1, terminating: true, ...extra });
@@ -61,9 +62,18 @@ describe('leafRoleFor', () => {
     expect(new Set(named)).toEqual(new Set(['tenant', 'short', 'long', null]));
   });
 
+  it('reads prefixes of 8 hex digits, upper-case ones (never matched) and the empty one (matches all) as tuf-js does', () => {
+    const full = paths.slice(0, 20).map((p) => sha256Hex(p).slice(0, 8));
+    for (const prefixes of [full, full.map((h) => h.toUpperCase()), ['A', 'B', 'c'], [''], ['0', '12', '345', '6789', 'abcde', 'f01234', 'ab12cd3', full[3]!]]) {
+      const roles: Record<string, Targets> = { targets: delegating({ roles: { some: role('some', { pathHashPrefixes: prefixes }), rest: role('rest', { paths: ['trust/*', 'index/*'] }) } }) };
+      const load = (r: string) => roles[r];
+      for (const p of paths) expect([prefixes, p, leafRoleFor(p, load)]).toEqual([prefixes, p, reference(p, load)]);
+    }
+  });
+
   it('rules out `paths` patterns by their literal components exactly where tuf-js finds no match (the shards role, tenants, globs)', () => {
-    const patterns = ['index/*', 'index.json', 'index', 'trust/acme.io.json', 'trust/acme.io/*.json', 'trust/acme.io/*/*.json', 'trust/r1?.acme.io.json', 'trust/[rs]2*', 'trust/{r3,r4}*', 'trust/#r5*', 'trust/+(r6)*', 'crl/*.crl', 'trust\\/r7*'];
-    const many = [...paths, 'trust/acme.io.json', 'trust/acme.io/team.json', 'trust/acme.io/team/app.json', 'trust/acme.io/a/b/c.json', 'crl/ab.crl', 'trust/#r5.json', 'trust/r6.json', 'index/x/y.json', 'trust/r7.json', 'trust/.hidden.json', 'index.json', 'index', 'indexx/a.json', 'index/'];
+    const patterns = ['index/*', 'index.json', 'index', 'trust/acme.io.json', 'trust/acme.io/*.json', 'trust/acme.io/*/*.json', 'trust/r1?.acme.io.json', 'trust/[rs]2*', 'trust/{r3,r4}*', 'trust/#r5*', 'trust/+(r6)*', 'crl/*.crl', 'trust\\/r7*', './x.json', 'a-b.c_d/*', '*/r8.json', 'trust/r9.json/*', 'ind*/a.json', 'index/*/'];
+    const many = [...paths, 'trust/acme.io.json', 'trust/acme.io/team.json', 'trust/acme.io/team/app.json', 'trust/acme.io/a/b/c.json', 'crl/ab.crl', 'trust/#r5.json', 'trust/r6.json', 'index/x/y.json', 'trust/r7.json', 'trust/.hidden.json', 'index.json', 'index', 'indexx/a.json', 'index/', './x.json', 'a-b.c_d/x', 'x/r8.json', 'trust/r9.json/z', 'indy/a.json', 'index/a/'];
     for (const pattern of patterns) {
       const roles: Record<string, Targets> = { targets: delegating({ roles: { only: role('only', { paths: [pattern] }), rest: role('rest', { pathHashPrefixes: [...'0123456789abcdef'] }) } }) };
       const load = (r: string) => roles[r];
