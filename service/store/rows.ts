@@ -153,17 +153,8 @@ export function publishRows(c: PublishCommit): { targets: TargetRecord[]; histor
 }
 
 /**
- * The scope whose trust document a target path is (shared/scope.ts trustTargetPath, inverted),
- * or null for any other file: such a path is looked up among the history rows (publishRows).
- */
-export function trustDocScope(path: string): string | null {
-  if (path === trustTargetPath(DEFAULT_SCOPE)) return DEFAULT_SCOPE;
-  return path.startsWith('trust/') && path.endsWith('.json') ? path.slice('trust/'.length, -'.json'.length) : null;
-}
-
-/**
- * The same inverse in SQL, of the column `path` (both dialects): migrations and
- * pruneSuperseded find the history rows that a stored document target belongs to.
+ * shared/trust-index.ts scopeOfTrustPath in SQL, of the column `path` (both dialects):
+ * pruneSuperseded finds the history rows that a stored document target belongs to.
  */
 export const TRUST_DOC_SCOPE_SQL = (path: string) =>
   `(CASE WHEN ${path} = '${trustTargetPath(DEFAULT_SCOPE)}' THEN '${DEFAULT_SCOPE}' WHEN ${path} LIKE 'trust/%.json' THEN substr(${path}, 7, length(${path}) - 11) END)`;

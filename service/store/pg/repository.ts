@@ -1,7 +1,8 @@
 import { and, asc, desc, eq, lte, sql } from 'drizzle-orm';
 import * as t from './schema.js';
 import { KeyshareError, Codes } from '../../errors.js';
-import { publishRows, trustDocScope, TRUST_DOC_SCOPE_SQL } from '../rows.js';
+import { publishRows, TRUST_DOC_SCOPE_SQL } from '../rows.js';
+import { scopeOfTrustPath } from '../../domain/trust-index.js';
 import type { MetadataRecord, PublishCommit, PublishHook, TargetRecord, TrustDocRecord } from '../types.js';
 import type { RepositoryRecords } from '../ports/repository.js';
 import { anyOf, batches, inFrames, type PgCore } from './core.js';
@@ -50,7 +51,7 @@ export class PgRepository implements RepositoryRecords {
   }
   async getTarget(sha256: string, path: string): Promise<TargetRecord | null> {
     // A trust document is stored as its history row (publishRows), newest first; other files, and documents published before that, as targets.
-    const scope = trustDocScope(path);
+    const scope = scopeOfTrustPath(path);
     const { rows } = await this.c.db.execute<{ bytes: Buffer }>(
       scope === null
         ? sql`SELECT bytes FROM tuf_targets WHERE sha256 = ${sha256} AND path = ${path}`

@@ -1,7 +1,8 @@
 import { and, eq, lte, notInArray, desc } from 'drizzle-orm';
 import * as t from '../schema.js';
 import { KeyshareError, Codes } from '../../errors.js';
-import { publishRows, trustDocScope, TRUST_DOC_SCOPE_SQL } from '../rows.js';
+import { publishRows, TRUST_DOC_SCOPE_SQL } from '../rows.js';
+import { scopeOfTrustPath } from '../../domain/trust-index.js';
 import type { MetadataRecord, PublishCommit, PublishHook, TargetRecord, TrustDocRecord } from '../types.js';
 import type { RepositoryRecords } from '../ports/repository.js';
 import { ph, type SqliteCore } from './core.js';
@@ -57,7 +58,7 @@ export class SqliteRepository implements RepositoryRecords {
   getTarget(sha256: string, path: string): Promise<TargetRecord | null> {
     return this.c.call(() => {
       // A trust document is stored as its history row (publishRows), newest first; other files, and documents published before that, as targets.
-      const scope = trustDocScope(path);
+      const scope = scopeOfTrustPath(path);
       const document =
         scope === null
           ? undefined
@@ -103,7 +104,7 @@ export class SqliteRepository implements RepositoryRecords {
         throw new KeyshareError(Codes.CONFLICT, `timestamp moved from ${c.baseTimestampVersion} to ${current} during publish`);
       }
       // Prepared once, as plain better-sqlite3 statements: a parent change writes a row per governed
-      // document in each of two tables, and drizzle's per-row placeholder mapping cost about a
+      // document in each of two tables, and drizzle's per-row parameter mapping cost about a
       // tenth of those writes (bench B4, B9).
       const { doc, target, metadata, history } = this.#publishStatements();
       const rows = publishRows(c);
