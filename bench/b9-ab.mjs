@@ -33,12 +33,17 @@ if (args[0] === '--child') {
     const r = await fn();
     const wall = performance.now() - t0;
     const c = process.cpuUsage(c0);
+    // How long the event loop stays busy once the version is served (a checkpoint on the
+    // connection's thread blocked it: the next write or read waited; eleventh round).
+    const b0 = performance.now();
+    await new Promise((z) => setTimeout(z, 0));
+    const blocked = performance.now() - b0;
     // A pause after each change, as between two admin writes: what the service does once the
     // version is served (e.g. a deferred WAL checkpoint) is measured there, as `after`.
     const a0 = process.cpuUsage();
     await new Promise((z) => setTimeout(z, 300));
     const a = process.cpuUsage(a0);
-    out.push({ wall, cpu: (c.user + c.system) / 1000, after: (a.user + a.system) / 1000, docs: r.published?.documentsChanged ?? 0 });
+    out.push({ wall, blocked, cpu: (c.user + c.system) / 1000, after: (a.user + a.system) / 1000, docs: r.published?.documentsChanged ?? 0 });
     return r;
   };
   for (let i = 0; i < Number(changes); i++) {
@@ -66,6 +71,6 @@ const all = runInterleaved({
     return { args: [...pa, ...flags, '--max-old-space-size=4096', new URL(import.meta.url).pathname, '--child', dir, data, String(changes)] };
   },
   report: (label, run, res) =>
-    console.log(`${label} run ${run}: cpu p50 ${median(res.map((x) => x.cpu)).toFixed(0)} ms, wall p50 ${median(res.map((x) => x.wall)).toFixed(0)} ms, cpu after p50 ${median(res.map((x) => x.after)).toFixed(0)} ms, docs ${res.map((x) => x.docs).join(',')}  [cpu ${res.map((x) => x.cpu.toFixed(0)).join(' ')}] [wall ${res.map((x) => x.wall.toFixed(0)).join(' ')}]`),
+    console.log(`${label} run ${run}: cpu p50 ${median(res.map((x) => x.cpu)).toFixed(0)} ms, wall p50 ${median(res.map((x) => x.wall)).toFixed(0)} ms, cpu after p50 ${median(res.map((x) => x.after)).toFixed(0)} ms, blocked after p50 ${median(res.map((x) => x.blocked)).toFixed(0)} ms, docs ${res.map((x) => x.docs).join(',')}  [cpu ${res.map((x) => x.cpu.toFixed(0)).join(' ')}] [wall ${res.map((x) => x.wall.toFixed(0)).join(' ')}]`),
 });
-for (const [label, res] of all) console.log(`${label} n=${n} all: cpu p50 ${median(res.map((x) => x.cpu)).toFixed(0)} ms, wall p50 ${median(res.map((x) => x.wall)).toFixed(0)} ms, cpu after p50 ${median(res.map((x) => x.after)).toFixed(0)} ms (${res.length} changes)`);
+for (const [label, res] of all) console.log(`${label} n=${n} all: cpu p50 ${median(res.map((x) => x.cpu)).toFixed(0)} ms, wall p50 ${median(res.map((x) => x.wall)).toFixed(0)} ms, cpu after p50 ${median(res.map((x) => x.after)).toFixed(0)} ms, blocked after p50 ${median(res.map((x) => x.blocked)).toFixed(0)} ms (${res.length} changes)`);

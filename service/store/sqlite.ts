@@ -69,9 +69,10 @@ export class SqliteStore implements Store {
     return SqliteStore.open(':memory:');
   }
 
-  close(): Promise<void> {
+  /** The checkpoint thread first (./sqlite/checkpoint.ts): this connection, closed last, checkpoints the WAL and removes it. */
+  async close(): Promise<void> {
+    await this.core.checkpoints?.close();
     return this.core.call(() => {
-      this.core.checkpoints?.cancel();
       this.sqlite.close();
     });
   }

@@ -14,10 +14,16 @@
  * file's length (after a checkpoint SQLite writes the WAL from its start again) waits up to
  * `quietMs` for the others. The WAL stays bounded by the larger of its file's length and the
  * writes of `quietMs`.
+ *
+ * Where it runs (issue 17, eleventh round): on a thread of its own with its own connection
+ * (./checkpoint-thread.ts), so that it no longer blocks the event loop after a big publish; a
+ * PASSIVE checkpoint needs no lock of this connection. Should the thread fail, on this thread,
+ * once no transaction of the connection is open (`lock`), as before.
  */
 import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { Mutex } from '../../util/mutex.js';
+import { CheckpointThread } from './checkpoint-thread.js';
 
 /** How long a commit that did not grow the WAL file waits for its checkpoint. */
 export const SHARED_CHECKPOINT_MS = 1000;
@@ -29,12 +35,21 @@ export class DeferredCheckpoints {
   private readonly walFile: string;
   /** The WAL file's length at the last commit. */
   private walBytes: number;
+  /** The checkpoint thread, started at the first checkpoint (null before, or when checkpoints run here). */
+  private thread: CheckpointThread | null = null;
+  /** The checkpoint under way, if any. */
+  private running: Promise<void> | null = null;
+  private closed = false;
 
-  /** `lock`: the connection's outermost frame (core.ts), held while a transaction is open. */
+  /**
+   * `lock`: the connection's outermost frame (core.ts), held while a transaction is open.
+   * `where`: 'thread' (./checkpoint-thread.ts), or 'inline' on this thread.
+   */
   constructor(
     private readonly sqlite: Database.Database,
     private readonly lock: Mutex,
     private readonly quietMs = SHARED_CHECKPOINT_MS,
+    private where: 'thread' | 'inline' = 'thread',
   ) {
     sqlite.pragma('wal_autocheckpoint = 0');
     this.walFile = `${sqlite.name}-wal`;
@@ -43,6 +58,7 @@ export class DeferredCheckpoints {
 
   /** After an outermost COMMIT: a checkpoint on the next turn when the WAL file grew, else within `quietMs`, shared with the commits until then. */
   committed(): void {
+    if (this.closed) return;
     const length = this.walLength();
     const grew = length > this.walBytes;
     this.walBytes = length;
@@ -52,8 +68,7 @@ export class DeferredCheckpoints {
     this.timer = setTimeout(
       () => {
         this.timer = null;
-        // A checkpoint that fails (a full disk) loses nothing: the WAL keeps the commits, and the next commit tries again.
-        this.lock.run(() => this.run()).catch(() => {});
+        this.running = this.run().finally(() => (this.running = null));
       },
       grew ? 0 : this.quietMs,
     );
@@ -64,13 +79,46 @@ export class DeferredCheckpoints {
     return statSync(this.walFile, { throwIfNoEntry: false })?.size ?? 0;
   }
 
-  /** Drops the pending checkpoint (on close, which checkpoints the WAL itself). */
-  cancel(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+  /** Once the checkpoint asked for and the one under way are done (tests). */
+  async settled(): Promise<void> {
+    while (this.timer || this.running) {
+      if (this.timer) await new Promise((r) => setTimeout(r, 5));
+      else await this.running;
+    }
   }
 
-  private run(): void {
-    if (this.sqlite.open && !this.sqlite.inTransaction) this.sqlite.pragma('wal_checkpoint(PASSIVE)');
+  /**
+   * Drops the pending checkpoint, waits for the one under way and ends the thread: before the
+   * connection closes, which checkpoints the WAL itself.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+    await this.thread?.close();
+    this.thread = null;
+  }
+
+  /** A checkpoint that fails (a full disk) loses nothing: the WAL keeps the commits, and the next commit tries again. */
+  private async run(): Promise<void> {
+    if (this.where === 'thread') {
+      try {
+        if (!this.thread?.alive) this.thread = new CheckpointThread(this.sqlite.name);
+        await this.thread.checkpoint();
+        return;
+      } catch {
+        if (this.thread?.alive) return;
+        // A thread that cannot start, or ended: this one checkpoints from now on.
+        this.where = 'inline';
+        await this.thread?.close();
+        this.thread = null;
+      }
+    }
+    await this.lock
+      .run(() => {
+        if (this.sqlite.open && !this.sqlite.inTransaction) this.sqlite.pragma('wal_checkpoint(PASSIVE)');
+      })
+      .catch(() => {});
   }
 }

@@ -1,15 +1,17 @@
 /**
  * WAL checkpoints after a commit, not inside it (service/store/sqlite/checkpoint.ts; bench B9):
  * a commit leaves its pages in the WAL, and the checkpoint copies them into the database file
- * once the event loop is free and no transaction of the connection is open; commits that fit in
- * the WAL file share one, within a quiet time.
+ * once the event loop is free, on a thread of its own (checkpoint-thread.ts; on this thread once no
+ * transaction of the connection is open, should the thread fail); commits that fit in the WAL
+ * file share one, within a quiet time.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeferredCheckpoints } from '../../../service/store/sqlite/checkpoint.js';
+import { CheckpointThread } from '../../../service/store/sqlite/checkpoint-thread.js';
 import { SqliteStore } from '../../../service/store/index.js';
 import { Mutex } from '../../../service/util/mutex.js';
 
@@ -31,12 +33,18 @@ function bigCommit(db: Database.Database): void {
   })();
 }
 
+/** A database file in WAL mode with one table of blobs. */
+function walDatabase(): { file: string; db: Database.Database } {
+  const file = join(scratch(), 'db.sqlite');
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE t (b BLOB)');
+  return { file, db };
+}
+
 describe('deferred WAL checkpoints', () => {
-  it('leaves a commit in the WAL and checkpoints it on the next turn of the event loop', async () => {
-    const file = join(scratch(), 'db.sqlite');
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.exec('CREATE TABLE t (b BLOB)');
+  it('leaves a commit in the WAL and checkpoints it after the commit, on its own thread', async () => {
+    const { file, db } = walDatabase();
     const checkpoints = new DeferredCheckpoints(db, new Mutex());
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
     const before = statSync(file).size;
@@ -44,18 +52,39 @@ describe('deferred WAL checkpoints', () => {
     checkpoints.committed();
     expect(statSync(file).size).toBe(before);
     expect(statSync(`${file}-wal`).size).toBeGreaterThan(3_000_000);
-    await turn();
+    await checkpoints.settled();
     expect(statSync(file).size).toBeGreaterThan(3_000_000);
+    // Everything in the WAL is in the database file: a checkpoint here finds nothing left to copy.
+    const [left] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
+    expect(left!.checkpointed).toBe(left!.log);
+    await checkpoints.close();
     db.close();
   });
 
-  it('waits for the transaction that holds the connection', async () => {
-    const file = join(scratch(), 'db.sqlite');
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.exec('CREATE TABLE t (b BLOB)');
+  it('on its thread, does not wait for a transaction of the connection, nor block it', async () => {
+    const { file, db } = walDatabase();
     const lock = new Mutex();
     const checkpoints = new DeferredCheckpoints(db, lock);
+    bigCommit(db);
+    let release!: () => void;
+    const held = lock.run(() => new Promise<void>((r) => (release = r)));
+    db.exec('BEGIN IMMEDIATE');
+    checkpoints.committed();
+    await checkpoints.settled();
+    expect(statSync(file).size).toBeGreaterThan(3_000_000);
+    db.prepare('INSERT INTO t (b) VALUES (?)').run(Buffer.alloc(10));
+    db.exec('COMMIT');
+    release();
+    await held;
+    expect(db.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(3001);
+    await checkpoints.close();
+    db.close();
+  });
+
+  it('on this thread (should the thread fail), waits for the transaction that holds the connection', async () => {
+    const { file, db } = walDatabase();
+    const lock = new Mutex();
+    const checkpoints = new DeferredCheckpoints(db, lock, undefined, 'inline');
     const before = statSync(file).size;
     bigCommit(db);
     let release!: () => void;
@@ -71,11 +100,8 @@ describe('deferred WAL checkpoints', () => {
   });
 
   it('checkpoints commits that fit in the WAL file together, within the quiet time (issue 25, B10)', async () => {
-    const file = join(scratch(), 'db.sqlite');
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.exec('CREATE TABLE t (b BLOB)');
-    const checkpoints = new DeferredCheckpoints(db, new Mutex(), 200);
+    const { file, db } = walDatabase();
+    const checkpoints = new DeferredCheckpoints(db, new Mutex(), 200, 'inline');
     bigCommit(db); // grows the WAL file: checkpointed on the next turn
     checkpoints.committed();
     await turn();
@@ -95,6 +121,28 @@ describe('deferred WAL checkpoints', () => {
     db.close();
   });
 
+  it('a thread that cannot open the database fails its checkpoints and ends; close still returns', async () => {
+    const thread = new CheckpointThread(join(scratch(), 'missing.sqlite'));
+    await expect(thread.checkpoint()).rejects.toThrow();
+    expect(thread.alive).toBe(false);
+    await thread.close();
+  });
+
+  it('a thread closed ends after the checkpoints asked for, and takes no more', async () => {
+    const { file, db } = walDatabase();
+    db.pragma('wal_autocheckpoint = 0');
+    bigCommit(db);
+    const thread = new CheckpointThread(file);
+    const done = thread.checkpoint();
+    await thread.close();
+    const r = await done;
+    expect(r.checkpointed).toBe(r.log);
+    expect(r.log).toBeGreaterThan(700);
+    expect(thread.alive).toBe(false);
+    await expect(thread.checkpoint()).rejects.toThrow();
+    db.close();
+  });
+
   it('is what a SQLite store on a file does after each write', async () => {
     const file = join(scratch(), 'keyshare.db');
     const store = SqliteStore.open(file);
@@ -103,8 +151,10 @@ describe('deferred WAL checkpoints', () => {
       for (let i = 0; i < 2000; i++) await store.createScope({ scope: `r${i}.example.com/${'x'.repeat(200)}`, inherit: true, level: null }, now);
     });
     const inWal = statSync(file).size;
-    await turn();
+    await (store as unknown as { core: { checkpoints: DeferredCheckpoints } }).core.checkpoints.settled();
     expect(statSync(file).size).toBeGreaterThan(inWal);
     await store.close();
+    // The checkpoint thread's connection closed first: the store's, the last, removed the WAL.
+    expect(existsSync(`${file}-wal`)).toBe(false);
   });
 });
