@@ -54,7 +54,8 @@ export class CheckpointThread {
 
   constructor(file: string) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(THREAD_CODE, { eval: true, workerData: { file, driver } });
+    // No flags of this process (`--input-type=module` would make the text an ES module, a loader's hooks are not needed).
+    this.worker = new Worker(THREAD_CODE, { eval: true, execArgv: [], workerData: { file, driver } });
     // The thread never keeps the process alive: a store not closed lets the process end, as before.
     this.worker.unref();
     this.worker.on('message', (m: Reply) => {

@@ -5,6 +5,7 @@
  * transaction of the connection is open, should the thread fail); commits that fit in the WAL
  * file share one, within a quiet time.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,6 +156,25 @@ describe('deferred WAL checkpoints', () => {
     expect(statSync(file).size).toBeGreaterThan(inWal);
     await store.close();
     // The checkpoint thread's connection closed first: the store's, the last, removed the WAL.
+    expect(existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  it('lets a program that closes its store at the end finish (the thread, unreferenced while idle, is waited for)', () => {
+    const file = join(scratch(), 'keyshare.db');
+    // The built store, in plain node (tsx's loader thread would keep the program alive on its own): `npm run build` first.
+    const store = new URL('../../../dist/service/store/index.js', import.meta.url).href;
+    const program = `
+      const { SqliteStore } = await import(${JSON.stringify(store)});
+      const store = SqliteStore.open(${JSON.stringify(file)});
+      await store.transaction(async () => {
+        for (let i = 0; i < 2000; i++) await store.createScope({ scope: 'r' + i + '.example.com/' + 'x'.repeat(200), inherit: true, level: null }, new Date());
+      });
+      await store.core.checkpoints.settled();
+      console.log(store.core.checkpoints.where);
+      await store.close();
+      console.log('closed');`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', program], { cwd: import.meta.dirname, encoding: 'utf8', timeout: 60_000 });
+    expect(out).toBe('thread\nclosed\n');
     expect(existsSync(`${file}-wal`)).toBe(false);
   });
 });
