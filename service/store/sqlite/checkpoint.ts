@@ -37,7 +37,7 @@ export class DeferredCheckpoints {
   private walBytes: number;
   /** The checkpoint thread, started at the first checkpoint (null before, or when checkpoints run here). */
   private thread: CheckpointThread | null = null;
-  /** The checkpoint under way, if any. */
+  /** The last checkpoint started, until it is done (the thread, or the lock, runs them in order). */
   private running: Promise<void> | null = null;
   private closed = false;
 
@@ -68,7 +68,10 @@ export class DeferredCheckpoints {
     this.timer = setTimeout(
       () => {
         this.timer = null;
-        this.running = this.run().finally(() => (this.running = null));
+        const run: Promise<void> = this.run().finally(() => {
+          if (this.running === run) this.running = null;
+        });
+        this.running = run;
       },
       grew ? 0 : this.quietMs,
     );
