@@ -3,7 +3,8 @@
  * prepared statements, settings (meta), dirty marks and scope lookups. Each concern's records
  * (./trust.ts, ./repository.ts, ...) run their statements through it; ./store.ts composes them.
  *
- * One connection serves the whole process, so the exclusivity of a transaction is ours to keep:
+ * One connection serves the whole process (besides the WAL checkpoint's, which neither reads
+ * nor writes rows: ./checkpoint.ts), so the exclusivity of a transaction is ours to keep:
  * statements run synchronously (better-sqlite3), and a Frame's mutex makes whoever is outside a
  * transaction wait while it is open (port.ts).
  */
