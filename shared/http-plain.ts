@@ -14,7 +14,7 @@
  * process open), as http.ts's keep-alive agent did.
  */
 import { EventEmitter } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /** node:http's default limit of an answer's head (--max-http-header-size). */
@@ -23,6 +23,13 @@ const MAX_HEAD_BYTES = 16 * 1024;
 const FIRST_ONLY = new Set(['age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent']);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** What node:http's request options hold that a plain request reads; `agent: false`, a connection used once. */
+export interface PlainOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  agent?: unknown;
+}
 
 /** Idle kept-alive connections by host:port. */
 const idle = new Map<string, Socket[]>();
@@ -62,7 +69,7 @@ export class PlainRequest extends EventEmitter {
 
   constructor(
     private readonly url: URL,
-    private readonly options: { method?: string; headers?: Record<string, string>; agent?: unknown },
+    private readonly options: PlainOptions,
     private readonly onAnswer: (answer: PlainAnswer) => void,
   ) {
     super();
@@ -297,7 +304,15 @@ function parseFields(fields: string[]): IncomingHttpHeaders {
   return headers;
 }
 
-/** node:http's `request(url, options, onAnswer)` for plain http (see the top of this file). */
-export function plainRequest(url: URL, options: { method?: string; headers?: Record<string, string>; agent?: unknown }, onAnswer: (answer: PlainAnswer) => void): PlainRequest {
-  return new PlainRequest(url, options, onAnswer);
+let net: Promise<typeof import('node:net')> | undefined;
+let connect: typeof import('node:net').connect;
+
+/**
+ * node:http's `request(url, options, onAnswer)` for plain http (see the top of this file), once
+ * node:net is loaded: it is imported on first use, as http.ts imports node:http (a `fetch
+ * --offline` makes no request; the single-command bundles keep such an import lazy).
+ */
+export async function plainTransport(): Promise<(url: URL, options: PlainOptions, onAnswer: (answer: PlainAnswer) => void) => PlainRequest> {
+  connect ??= (await (net ??= import('node:net'))).connect;
+  return (url, options, onAnswer) => new PlainRequest(url, options, onAnswer);
 }

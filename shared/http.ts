@@ -9,7 +9,7 @@
 import type { Agent, IncomingHttpHeaders, IncomingMessage, RequestOptions, request as HttpRequestFn } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import { KeyshareError } from './errors.js';
-import { plainRequest } from './http-plain.js';
+import { plainTransport } from './http-plain.js';
 
 /**
  * The service's address check for its own fetches (service/net/outbound.ts implements it):
@@ -80,7 +80,7 @@ let httpsModule: Promise<typeof import('node:https')> | undefined;
  * command more than the exchange itself, issue 25); anything else over node:http or node:https.
  */
 function transportFor(url: URL, req: HttpRequest): Promise<{ request: typeof HttpRequestFn; agent?: Agent }> {
-  if (url.protocol === 'http:' && !req.guard && replayable(req)) return Promise.resolve({ request: plainRequest as unknown as typeof HttpRequestFn });
+  if (url.protocol === 'http:' && !req.guard && replayable(req)) return plainTransport().then((request) => ({ request: request as unknown as typeof HttpRequestFn }));
   return transport(url.protocol, req.guard);
 }
 

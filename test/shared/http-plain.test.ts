@@ -6,9 +6,10 @@
 import { request as nodeRequest, type IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { plainRequest } from '../../shared/http-plain.js';
+import { plainTransport } from '../../shared/http-plain.js';
 import { httpRequest } from '../../shared/http.js';
 
+const plainRequest = await plainTransport();
 let server: Server | undefined;
 /** The server's connections: kept-alive ones stay open until closed here. */
 const open = new Set<Socket>();
