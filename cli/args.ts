@@ -9,12 +9,21 @@
  * commander would give the command's action (test/cli/args.test.ts runs both on the same lines).
  */
 
-/** An option as the command declares it to commander: flags, description, and choices if any. */
-export type OptionDecl = readonly [flags: string, description: string, choices?: readonly string[]];
+/** An option as the command declares it to commander (cli/declared-options.ts): flags, description, and how it is read. */
+export type OptionDecl = readonly [flags: string, description: string, read?: OptionRead];
+
+export interface OptionRead {
+  /** The values it takes (commander's `choices`). */
+  choices?: readonly string[];
+  /** A command line without it is refused (commander's `makeOptionMandatory`). */
+  mandatory?: boolean;
+  /** Given again, its values are collected in order (commander's `argParser`, cli/declared-options.ts `collect`). */
+  repeatable?: boolean;
+}
 
 export interface PlainArgs {
   positionals: string[];
-  options: Record<string, string | boolean>;
+  options: Record<string, string | string[] | boolean>;
 }
 
 /** commander's attribute name of a long option: `--crl-url` crlUrl, `--no-wait` wait. */
@@ -25,13 +34,16 @@ const attribute = (long: string) => long.replace(/^--(no-)?/, '').replace(/-([a-
  * `positionals` arguments and the options `decls`; null when their shape is not the plainest.
  */
 export function plainArgs(args: readonly string[], positionals: number, decls: readonly OptionDecl[]): PlainArgs | null {
-  const byFlag = new Map<string, { name: string; value: 'one' | boolean; choices?: readonly string[] }>();
-  const options: Record<string, string | boolean> = {};
-  for (const [flags, , choices] of decls) {
+  const byFlag = new Map<string, { name: string; value: 'one' | boolean; read: OptionRead }>();
+  const options: PlainArgs['options'] = {};
+  for (const [flags, , read = {}] of decls) {
     const m = /^(?:(-[a-zA-Z]), )?(--[a-z][a-z0-9-]*)(?: <([^>]+)>)?$/.exec(flags);
-    if (!m || m[3]?.endsWith('...')) continue; // variadic, optional value or another form: commander's
+    if (!m || m[3]?.endsWith('...')) {
+      if (read.mandatory) return null;
+      continue; // variadic, optional value or another form: commander's
+    }
     const negated = m[2]!.startsWith('--no-');
-    const option = { name: attribute(m[2]!), value: m[3] ? ('one' as const) : !negated, choices };
+    const option = { name: attribute(m[2]!), value: m[3] ? ('one' as const) : !negated, read };
     // Both `--x` and `--no-x`: commander's defaults differ then; not read here.
     if ([...byFlag.values()].some((o) => o.name === option.name)) return null;
     // commander's default of a `--no-x` option alone is true.
@@ -47,15 +59,16 @@ export function plainArgs(args: readonly string[], positionals: number, decls: r
       continue;
     }
     const option = byFlag.get(arg);
-    if (!option || given.has(option.name)) return null;
+    if (!option || (given.has(option.name) && !option.read.repeatable)) return null;
     given.add(option.name);
     if (option.value !== 'one') {
       options[option.name] = option.value;
       continue;
     }
     const value = args[++i];
-    if (value === undefined || value.startsWith('-') || (option.choices && !option.choices.includes(value))) return null;
-    options[option.name] = value;
+    if (value === undefined || value.startsWith('-') || (option.read.choices && !option.read.choices.includes(value))) return null;
+    options[option.name] = option.read.repeatable ? [...((options[option.name] as string[] | undefined) ?? []), value] : value;
   }
-  return found.length === positionals ? { positionals: found, options } : null;
+  const missing = [...byFlag.values()].some((o) => o.read.mandatory && !given.has(o.name));
+  return found.length === positionals && !missing ? { positionals: found, options } : null;
 }

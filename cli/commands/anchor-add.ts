@@ -17,7 +17,7 @@ import type { AdminFlags } from '../client.js';
 export const ANCHOR_ADD_OPTIONS: readonly OptionDecl[] = [
   ['--cert <file>', 'X.509 certificate, PEM or DER'],
   ['--key <file>', 'PEM public key (e.g. cosign.pub) or OpenPGP public key (armored or binary)'],
-  ['--type <type>', 'certificate anchor type', ['ca', 'signingAuthority', 'tsa']],
+  ['--type <type>', 'certificate anchor type', { choices: ['ca', 'signingAuthority', 'tsa'] }],
   ['--name <name>', 'a name for the anchor'],
   ['--identity <identity...>', 'trusted identity, e.g. "x509.subject: CN=ci,O=Acme" (repeatable)'],
   ['--crl-url <url>', "a CA's CRL URL: fetched now, checked, published, and kept fresh by the service"],

@@ -1,4 +1,5 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
+import { addDeclaredOptions } from '../declared-options.js';
 import { AdminClient, scopePath } from '../client.js';
 import { print, publishedNote } from '../output.js';
 import { adminOptions } from './admin-options.js';
@@ -9,8 +10,7 @@ import { addAnchor, ANCHOR_ADD_OPTIONS } from './anchor-add.js';
 
 export function anchorCommand(): Command {
   const cmd = new Command('anchor').description('add or remove trust anchors of a scope');
-  const add = cmd.command('add <scope>').description('add a certificate (--cert) or a public key / OpenPGP key (--key) to a scope');
-  for (const [flags, description, choices] of ANCHOR_ADD_OPTIONS) add.addOption(choices ? new Option(flags, description).choices(choices) : new Option(flags, description));
+  const add = addDeclaredOptions(cmd.command('add <scope>').description('add a certificate (--cert) or a public key / OpenPGP key (--key) to a scope'), ANCHOR_ADD_OPTIONS);
   adminOptions(
     add.addHelpText('after', '\nExamples:\n  keyshare anchor add registry.acme.io --cert acme-root.pem --name acme-root\n  keyshare anchor add registry.acme.io/team-a --key cosign.pub --name ci\n  keyshare anchor add registry.acme.io/team-a --key release.asc'),
   ).action(addAnchor);
