@@ -20,7 +20,7 @@ const COMMANDS: [name: string, load: () => Promise<Command>][] = [
   ['revoke', async () => (await import('./commands/revoke.js')).revokeCommand()],
   ['root', async () => (await import('./commands/root.js')).rootCommand()],
   ['key', async () => (await import('./commands/key.js')).keyCommand()],
-  ['fetch', async () => (await import('./commands/fetch.js')).fetchCommand()],
+  ['fetch', async () => (await import('./commands/fetch-command.js')).fetchCommand()],
   ['token', async () => (await import('./commands/token.js')).tokenCommand()],
   ['audit', async () => (await import('./commands/audit.js')).auditCommand()],
   ['crl', async () => (await import('./commands/crl.js')).crlCommand()],

@@ -1,13 +1,12 @@
 /**
  * The keyshare program around a set of commands, and how a command line's outcome becomes an exit
- * code: 0 on success; 1 with `keyshare: CODE: message` on failure; 2 on a usage error
- * (CONTRACT.md "CLI"). Shared by cli/program.ts (any command) and cli/single/ (one command each,
- * bundled on their own for start-up: issue 25).
+ * code: 0 on success; 2 on a usage error commander finds; else as cli/outcome.ts says (CONTRACT.md
+ * "CLI"). Shared by cli/program.ts (any command) and cli/single/ (one command each, bundled on
+ * their own for start-up: issue 25).
  */
 import { Command, CommanderError } from 'commander';
-import { isKeyshareError } from '../service/errors.js';
 import { addMissingExamples } from './help.js';
-import { CliCodes, fileSystemError } from './errors.js';
+import { failureCode } from './outcome.js';
 import { VERSION } from './version.js';
 import { writeStdout } from './output.js';
 
@@ -36,20 +35,8 @@ export async function runProgram(argv: string[], build: () => Promise<Command>):
     await (await build()).parseAsync(argv);
     return 0;
   } catch (caught) {
-    const e = fileSystemError(caught) ?? caught;
-    if (e instanceof CommanderError) {
-      // --help and --version exit 0; anything else commander refuses is a usage error.
-      return e.exitCode === 0 ? 0 : 2;
-    }
-    if (isKeyshareError(e)) {
-      if (e.code === CliCodes.USAGE) {
-        process.stderr.write(`keyshare: ${e.message}\n`);
-        return 2;
-      }
-      process.stderr.write(`keyshare: ${e.code}: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
-      return 1;
-    }
-    process.stderr.write(`keyshare: INTERNAL: ${(e as Error)?.message ?? String(e)}\n`);
-    return 1;
+    // --help and --version exit 0; anything else commander refuses is a usage error.
+    if (caught instanceof CommanderError) return caught.exitCode === 0 ? 0 : 2;
+    return failureCode(caught);
   }
 }

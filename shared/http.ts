@@ -9,6 +9,7 @@
 import type { Agent, IncomingHttpHeaders, IncomingMessage, RequestOptions, request as HttpRequestFn } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import { KeyshareError } from './errors.js';
+import { plainTransport } from './http-plain.js';
 
 /**
  * The service's address check for its own fetches (service/net/outbound.ts implements it):
@@ -73,6 +74,16 @@ const agents = new Map<string, Agent>();
 let httpModule: Promise<typeof import('node:http')> | undefined;
 let httpsModule: Promise<typeof import('node:https')> | undefined;
 
+/**
+ * How a request goes: plain http with a whole body (or none) and no guard, the client's and the
+ * CLI's requests, over node:net (shared/http-plain.ts: node:http's load and first request cost a
+ * command more than the exchange itself, issue 25); anything else over node:http or node:https.
+ */
+function transportFor(url: URL, req: HttpRequest): Promise<{ request: typeof HttpRequestFn; agent?: Agent }> {
+  if (url.protocol === 'http:' && !req.guard && replayable(req)) return plainTransport().then((request) => ({ request: request as unknown as typeof HttpRequestFn }));
+  return transport(url.protocol, req.guard);
+}
+
 async function transport(protocol: string, guard?: ConnectGuard): Promise<{ request: typeof HttpRequestFn; agent: Agent }> {
   // Only https loads TLS; each module is imported once (an import() per request cost 0.2 ms under a loader: bench B5, every scope).
   const mod = protocol === 'https:' ? await (httpsModule ??= import('node:https')) : protocol === 'http:' ? await (httpModule ??= import('node:http')) : null;
@@ -135,7 +146,7 @@ function once(url: URL, req: HttpRequest, signal: AbortSignal, retry: { fresh: b
   } catch (e) {
     return Promise.reject(e);
   }
-  return transport(url.protocol, req.guard).then(
+  return transportFor(url, req).then(
     ({ request, agent }) =>
       new Promise<HttpAnswer>((resolve, reject) => {
         const timedOut = () => signal.reason instanceof Error && signal.reason.name === 'TimeoutError';

@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { Command, Option } from 'commander';
 import type { FetchTrustResult } from '../../sync/client/index.js';
 import { KeyshareError } from '../../service/errors.js';
 import { FORMAT_NAMES, FormatCodes, type FormatName } from '../../sync/formats/types.js';
@@ -10,8 +9,7 @@ import { serverUrl } from '../settings.js';
 import { parseDuration } from '../../service/util/duration.js';
 import { parseLabelArgs } from '../../service/domain/clients.js';
 import { CliCodes } from '../errors.js';
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+import type { OptionDecl } from '../args.js';
 
 function age(seconds: number): string {
   const d = Math.floor(seconds / 86_400);
@@ -162,198 +160,170 @@ async function report(r: NonNullable<ReturnType<typeof reportOptions>>, result: 
   }
 }
 
-export function fetchCommand(): Command {
-  return new Command('fetch')
-    .description('fetch the trust for registries over TUF, verify it against a pinned root, and write files for verifiers')
-    .option('--server <url>', 'keyshare server (env KEYSHARE_SERVER, default http://127.0.0.1:8080)')
-    .requiredOption('--root <file>', 'the pinned root.json, obtained out of band (never trusted on first use)')
-    .requiredOption('--out <dir>', 'output directory: fetch replaces only the files it wrote there (listed in its .keyshare-fetch.json), and refuses one holding any other')
-    .addOption(new Option('--format <format>', 'what to write').choices(FORMAT_NAMES as string[]).makeOptionMandatory())
-    .option('--scope <scope>', 'a scope to fetch (repeatable)', collect)
-    .option('--repository <repo>', 'a repository (host[:port]/path) to fetch the trust for, resolved to its most specific scope (repeatable)', collect)
-    .option('--cache <dir>', 'cache dir (default $XDG_CACHE_HOME/keyshare/<server>, or ~/.cache/keyshare/<server>)')
-    .option('--offline', 'use only the cache (no network), while its metadata has not expired')
-    .option('--notation-crl-cache <dir>', "with --format notation: also write the CAs' CRLs into notation's CRL cache, <dir>/crl (dir: notation's cache dir, e.g. ~/.cache/notation; notation >= 1.3.0)")
-    .option('--crl-url-base <url>', 'with --notation-crl-cache: another base URL of this service that certificates name in their CRL distribution point, as <url>/crl/<issuer-hex>.crl (repeatable)', collect)
-    .option('--strict', 'refuse (UNENFORCEABLE, nothing written) when the format cannot enforce an item of the trust, instead of warning')
-    .option('--lookaside <url>', 'with --format containers: where simple-signing (OpenPGP) signatures are read, written into registries.d/keyshare.yaml')
-    .option('--lookaside-staging <url>', 'with --format containers: where simple-signing signatures are written (skopeo copy --sign-by), into registries.d/keyshare.yaml')
-    .option('--watch', 'keep running: follow the server\'s change feed and rewrite --out (atomically) after each new verified version')
-    .option('--exec <cmd>', 'with --watch: run CMD (sh -c) after each write of --out, with KEYSHARE_OUT and KEYSHARE_TIMESTAMP_VERSION set')
-    .option('--max-stale <duration>', 'with --watch: exit 1 (TRUST_STALE) once no fetch has verified for longer than this (e.g. 10m); default: keep trying')
-    .option('--interval <duration>', 'with --watch: the longest time between two verified fetches, and the poll period of a server without a change feed (default 30s)')
-    .option('--require-log', "refuse (NOT_LOGGED) a server without a transparency log; without it the log is checked whenever the signed targets state a log key, the server announces a log, or this cache saw one")
-    .option('--log-key <file>', "the log's signed-note verifier key (the text of the server's /log/key, obtained out of band); default: the key the verified TUF targets state (from a service that states none: learnt on first contact), pinned in the cache")
-    .option('--witness <file>', "a witness's cosignature/v1 verifier key (its /witness/key): the log checkpoint needs its cosignature (repeatable; NOT_WITNESSED)", collect)
-    .option('--witness-threshold <n>', 'with --witness: how many of the witnesses given must have cosigned the checkpoint (default: all)')
-    .option('--report', 'after a successful fetch, report the verified version to the service (issue 21), with a client token (--token or KEYSHARE_TOKEN)')
-    .option('--client-id <id>', 'with --report: this client\'s ID (default: a random ID kept in the cache dir)')
-    .option('--label <name=value>', 'with --report: a label of this client, e.g. env=prod (repeatable)', collect)
-    .option('--token <token>', 'with --report: a client token (env KEYSHARE_TOKEN)')
-    .option('--json', 'print machine-readable JSON (with --watch: one line per write)')
-    .addHelpText(
-      'after',
-      `
-With neither --scope nor --repository, every scope the server defines is fetched. Otherwise the
-scopes named, plus the most specific scope of each --repository, plus the default scope * when
-the server defines it (it governs every other repository). --out is written to a temporary sibling and
-renamed into place; a refused fetch (ROLLBACK, EXPIRED_METADATA, BAD_SIGNATURE, HASH_MISMATCH,
-DOWNLOAD_FAILED, UNKNOWN_SCOPE, ...) leaves it untouched and exits 1.
+/** `fetch`'s options, as cli/commands/fetch-command.ts declares them to commander (and cli/args.ts reads them). */
+export const FETCH_OPTIONS: readonly OptionDecl[] = [
+  ['--server <url>', 'keyshare server (env KEYSHARE_SERVER, default http://127.0.0.1:8080)'],
+  ['--root <file>', 'the pinned root.json, obtained out of band (never trusted on first use)', { mandatory: true }],
+  ['--out <dir>', 'output directory: fetch replaces only the files it wrote there (listed in its .keyshare-fetch.json), and refuses one holding any other', { mandatory: true }],
+  ['--format <format>', 'what to write', { choices: FORMAT_NAMES, mandatory: true }],
+  ['--scope <scope>', 'a scope to fetch (repeatable)', { repeatable: true }],
+  ['--repository <repo>', 'a repository (host[:port]/path) to fetch the trust for, resolved to its most specific scope (repeatable)', { repeatable: true }],
+  ['--cache <dir>', 'cache dir (default $XDG_CACHE_HOME/keyshare/<server>, or ~/.cache/keyshare/<server>)'],
+  ['--offline', 'use only the cache (no network), while its metadata has not expired'],
+  ['--notation-crl-cache <dir>', "with --format notation: also write the CAs' CRLs into notation's CRL cache, <dir>/crl (dir: notation's cache dir, e.g. ~/.cache/notation; notation >= 1.3.0)"],
+  ['--crl-url-base <url>', 'with --notation-crl-cache: another base URL of this service that certificates name in their CRL distribution point, as <url>/crl/<issuer-hex>.crl (repeatable)', { repeatable: true }],
+  ['--strict', 'refuse (UNENFORCEABLE, nothing written) when the format cannot enforce an item of the trust, instead of warning'],
+  ['--lookaside <url>', 'with --format containers: where simple-signing (OpenPGP) signatures are read, written into registries.d/keyshare.yaml'],
+  ['--lookaside-staging <url>', 'with --format containers: where simple-signing signatures are written (skopeo copy --sign-by), into registries.d/keyshare.yaml'],
+  ['--watch', 'keep running: follow the server\'s change feed and rewrite --out (atomically) after each new verified version'],
+  ['--exec <cmd>', 'with --watch: run CMD (sh -c) after each write of --out, with KEYSHARE_OUT and KEYSHARE_TIMESTAMP_VERSION set'],
+  ['--max-stale <duration>', 'with --watch: exit 1 (TRUST_STALE) once no fetch has verified for longer than this (e.g. 10m); default: keep trying'],
+  ['--interval <duration>', 'with --watch: the longest time between two verified fetches, and the poll period of a server without a change feed (default 30s)'],
+  ['--require-log', "refuse (NOT_LOGGED) a server without a transparency log; without it the log is checked whenever the signed targets state a log key, the server announces a log, or this cache saw one"],
+  ['--log-key <file>', "the log's signed-note verifier key (the text of the server's /log/key, obtained out of band); default: the key the verified TUF targets state (from a service that states none: learnt on first contact), pinned in the cache"],
+  ['--witness <file>', "a witness's cosignature/v1 verifier key (its /witness/key): the log checkpoint needs its cosignature (repeatable; NOT_WITNESSED)", { repeatable: true }],
+  ['--witness-threshold <n>', 'with --witness: how many of the witnesses given must have cosigned the checkpoint (default: all)'],
+  ['--report', 'after a successful fetch, report the verified version to the service (issue 21), with a client token (--token or KEYSHARE_TOKEN)'],
+  ['--client-id <id>', 'with --report: this client\'s ID (default: a random ID kept in the cache dir)'],
+  ['--label <name=value>', 'with --report: a label of this client, e.g. env=prod (repeatable)', { repeatable: true }],
+  ['--token <token>', 'with --report: a client token (env KEYSHARE_TOKEN)'],
+  ['--json', 'print machine-readable JSON (with --watch: one line per write)'],
+];
 
-fetch lists the files it writes in --out/.keyshare-fetch.json and replaces or removes only
-those. Any other file in --out, at any depth, or one of its files changed since, stops it with
-OUT_INVALID naming the file, before anything changes. Keep your own files elsewhere: for
-containers, --lookaside URL writes the registries.d lookaside entry for you.
+/** What `fetch`'s options give runFetch, by commander's attribute names. */
+export interface FetchOptions {
+  server?: string;
+  root: string;
+  out: string;
+  format: string;
+  scope?: string[];
+  repository?: string[];
+  cache?: string;
+  offline?: boolean;
+  notationCrlCache?: string;
+  crlUrlBase?: string[];
+  strict?: boolean;
+  lookaside?: string;
+  lookasideStaging?: string;
+  watch?: boolean;
+  exec?: string;
+  maxStale?: string;
+  interval?: string;
+  requireLog?: boolean;
+  logKey?: string;
+  witness?: string[];
+  witnessThreshold?: string;
+  report?: boolean;
+  clientId?: string;
+  label?: string[];
+  token?: string;
+  json?: boolean;
+}
 
-A format may be unable to enforce part of the trust: a revoked certificate below a CA anchor
-whose CRL does not list it (notation, pem), a revoked signature (every format but json), an
-anchor of a type it cannot carry (OpenPGP and public keys in notation and pem, certificates in
-containers). fetch warns once per item, --json lists them as unenforced: [{ scope, kind, id,
-reason }], and --strict refuses them with UNENFORCEABLE, writing nothing.
-
---watch keeps fetch running (a sidecar, a DaemonSet): after each verified fetch it waits on the
-server's change feed (GET /tuf/feed, a long-poll) and fetches again, at least every --interval
-(default 30s). When the files change it writes --out again (a new directory renamed into place:
-a reader sees the old set or the new one, never a mix; --out must not be a mount point, so use a
-directory inside a shared volume), prints a line (--json: one JSON object per line) and runs
---exec. A failed fetch leaves --out as it was and is tried again, with backoff. With --max-stale
-DURATION it exits 1 with TRUST_STALE once no fetch has verified for longer than that; local
-faults (OUT_INVALID, CACHE_UNUSABLE, ROOT_INVALID, UNENFORCEABLE) end it at once. SIGTERM or
-SIGINT ends it with exit 0 (a running --exec command gets SIGTERM).
-
---notation-crl-cache DIR pre-seeds notation's CRL file cache (notation v1.3.0 and later), so
-that \`notation verify\` checks revocation offline: for each CA anchor with a CRL, the verified
-CRL is written under every URL a certificate of that CA may name in its CRL distribution
-point: {server}/crl/{issuer-hex}.crl for --server and each --crl-url-base, and the CA's own
---crl-url when the trust document carries it. Each entry is named the SHA-256 of its URL, as
-notation names it; an entry holding a newer CRL stays. notation uses an entry until the CRL's
-nextUpdate: fetch again before then. With --offline the CRLs come from the cache of an earlier
-online fetch with this option.
-
-Transparency log (issue 23): online, a new timestamp is accepted only when the server's log
-checkpoint, signed by the log key, extends the checkpoint this cache verified last (else
-LOG_INCONSISTENT: a split view or a rollback of the log) and holds the timestamp's entry (else
-NOT_LOGGED). The checkpoint and key are kept in <cache>/log/. With --witness, the checkpoint also
-needs valid cosignatures (C2SP tlog-cosignature) by --witness-threshold of the witnesses given
-(else NOT_WITNESSED): a log that shows this client a history its witnesses did not cosign is refused.
-
-Examples:
-  keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/notation \\
-      --format notation --repository registry.acme.io/team-a/app
-  keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/containers --format containers \\
-      --lookaside https://sigs.acme.io
-  keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/pem --format pem --offline
-  keyshare fetch --server https://keyshare.acme.io --root root.json --out ~/.config/notation --format notation \\
-      --repository registry.acme.io/team-a/app --notation-crl-cache ~/.cache/notation
-  keyshare fetch --server https://keyshare.acme.io --root root.json --out /etc/keyshare/sigstore --format sigstore \\
-      --watch --max-stale 1h --exec 'pkill -HUP -x my-verifier'
-  keyshare fetch --server https://keyshare.acme.io --root root.json --out /manifests/keyshare --format kubernetes \\
-      --watch --interval 1m --exec 'kubectl apply -f /manifests/keyshare'`,
-    )
-    .action(async (o) => {
-      const reporting = reportOptions(o);
-      const crlCache = crlCacheOptions(o);
-      const lookaside = lookasideOptions(o);
-      const watching = watchOptions(o);
-      const out = resolve(o.out);
-      // Refuse an unusable CRL cache dir before anything is written.
-      if (crlCache) (await import('../../sync/client/notation-crl-cache.js')).notationCrlDir(crlCache.dir);
-      // Loaded on use: tuf-js and the client are not needed for --help (bench B5).
-      const [{ fetchTrust }, { writeOutDir, outManifest }] = await Promise.all([import('../../sync/client/fetch-trust.js'), import('../../sync/client/out-dir.js')]);
-      // Loaded on use: the writers are not needed to start (bench B5).
-      const { writeFormat } = await import('../../sync/formats/index.js');
-      const server = serverUrl(o.server);
-      /** One verified fetch; writes --out unless its files are those `previous` (a manifest) names. */
-      const fetchOnce = async (previous: string | null) => {
-        const result = await fetchTrust({
-          server,
-          root: o.root,
-          cache: o.cache ? resolve(o.cache) : undefined,
-          scopes: o.scope,
-          repositories: o.repository,
-          offline: Boolean(o.offline),
-          requireLog: Boolean(o.requireLog),
-          logKey: o.logKey ? readInputFile(resolve(o.logKey)).toString('utf8') : undefined,
-          witnesses: (o.witness ?? []).map((f: string) => ({ text: readInputFile(resolve(f)).toString('utf8'), where: f })),
-          witnessThreshold: o.witnessThreshold === undefined ? undefined : Number(o.witnessThreshold),
-          // pem writes {store}.crl.pem beside each bundle, and notation's CRL cache takes the CRLs: fetch the CRL targets too.
-          // notation: the CRLs that tell whether a revoked certificate is enforced (sync/formats/enforce.ts).
-          crls: o.format === 'pem' || crlCache !== null ? true : o.format === 'notation' ? 'revoked' : false,
-        });
-        const written = await writeFormat(o.format as FormatName, {
-          documents: result.documents,
-          repositories: result.repositories,
-          outDir: out,
-          crls: result.crls,
-          ...(lookaside ? { lookaside } : {}),
-        });
-        const unenforced = unenforcedWarnings(o.format, written.unenforced);
-        if (o.strict && unenforced.length > 0) {
-          for (const w of unenforced) process.stderr.write(`keyshare: warning: ${w}\n`);
-          throw new KeyshareError(
-            FormatCodes.UNENFORCEABLE,
-            `--format ${o.format} cannot enforce ${written.unenforced.length} item(s) of the trust (above); --strict: nothing was written to ${out}`,
-          );
-        }
-        const manifest = JSON.stringify(outManifest(written.files));
-        const changed = manifest !== previous;
-        if (changed) writeOutDir(out, written.files);
-        const seeded = crlCache ? await seedCrlCache(result, crlCache) : null;
-        const reported = reporting ? await report(reporting, result, o.format, server) : null;
-        if (!changed) return { result, manifest, changed };
-        for (const w of [...written.warnings, ...(seeded?.warnings ?? []), ...unenforced]) process.stderr.write(`keyshare: warning: ${w}\n`);
-        const json = {
-          out,
-          format: o.format,
-          scopes: result.documents.map((d) => ({ scope: d.scope, version: d.version })),
-          repositories: result.repositories,
-          files: written.files.map((f) => f.path),
-          warnings: [...written.warnings, ...(seeded?.warnings ?? [])],
-          unenforced: written.unenforced,
-          ...(seeded ? { notationCrlCache: { dir: seeded.dir, entries: seeded.entries } } : {}),
-          metadata: result.metadata,
-          ...(result.log ? { log: result.log } : {}),
-          ...(reported ? { reported } : {}),
-        };
-        const lines = () => [...summary(result, o.format, out, written.files.length), ...(seeded ? [seededLine(seeded)] : [])];
-        // --watch --json: one object per line (JSON Lines), so that a reader can follow the stream.
-        if (watching && o.json) writeStdout(JSON.stringify(json) + '\n');
-        else print(o.json, json, lines);
-        return { result, manifest, changed };
-      };
-      if (!watching) {
-        await fetchOnce(null);
-        return;
-      }
-      const { watch, readFeed, runExec } = await import('../../sync/client/watch.js');
-      const stop = new AbortController();
-      const onSignal = () => stop.abort();
-      process.once('SIGTERM', onSignal);
-      process.once('SIGINT', onSignal);
-      const warn = (m: string) => process.stderr.write(`keyshare: warning: ${m}\n`);
-      let manifest: string | null = null;
-      let version = 0;
-      try {
-        await watch(
-          {
-            sync: async () => {
-              const r = await fetchOnce(manifest);
-              manifest = r.manifest;
-              version = r.result.metadata.timestampVersion;
-              return { timestampVersion: version, changed: r.changed };
-            },
-            afterChange: async () => {
-              if (o.exec === undefined) return;
-              await runExec(o.exec, { KEYSHARE_OUT: out, KEYSHARE_TIMESTAMP_VERSION: String(version) }, { signal: stop.signal, stdoutToStderr: Boolean(o.json), warn });
-            },
-            feed: (after, waitMs, signal) => readFeed(server, after, waitMs, signal),
-            warn,
-          },
-          { ...watching, signal: stop.signal },
+/** `keyshare fetch` with its options read (cli/commands/fetch-command.ts, or cli/args.ts for a plain command line). */
+export async function runFetch(o: FetchOptions): Promise<void> {
+    const reporting = reportOptions(o);
+    const crlCache = crlCacheOptions(o);
+    const lookaside = lookasideOptions(o);
+    const watching = watchOptions(o);
+    const out = resolve(o.out);
+    // Refuse an unusable CRL cache dir before anything is written.
+    if (crlCache) (await import('../../sync/client/notation-crl-cache.js')).notationCrlDir(crlCache.dir);
+    // Loaded on use: tuf-js and the client are not needed for --help (bench B5).
+    const [{ fetchTrust }, { writeOutDir, outManifest }] = await Promise.all([import('../../sync/client/fetch-trust.js'), import('../../sync/client/out-dir.js')]);
+    // Loaded on use: the writers are not needed to start (bench B5).
+    const { writeFormat } = await import('../../sync/formats/index.js');
+    const server = serverUrl(o.server);
+    /** One verified fetch; writes --out unless its files are those `previous` (a manifest) names. */
+    const fetchOnce = async (previous: string | null) => {
+      const result = await fetchTrust({
+        server,
+        root: o.root,
+        cache: o.cache ? resolve(o.cache) : undefined,
+        scopes: o.scope,
+        repositories: o.repository,
+        offline: Boolean(o.offline),
+        requireLog: Boolean(o.requireLog),
+        logKey: o.logKey ? readInputFile(resolve(o.logKey)).toString('utf8') : undefined,
+        witnesses: (o.witness ?? []).map((f: string) => ({ text: readInputFile(resolve(f)).toString('utf8'), where: f })),
+        witnessThreshold: o.witnessThreshold === undefined ? undefined : Number(o.witnessThreshold),
+        // pem writes {store}.crl.pem beside each bundle, and notation's CRL cache takes the CRLs: fetch the CRL targets too.
+        // notation: the CRLs that tell whether a revoked certificate is enforced (sync/formats/enforce.ts).
+        crls: o.format === 'pem' || crlCache !== null ? true : o.format === 'notation' ? 'revoked' : false,
+      });
+      const written = await writeFormat(o.format as FormatName, {
+        documents: result.documents,
+        repositories: result.repositories,
+        outDir: out,
+        crls: result.crls,
+        ...(lookaside ? { lookaside } : {}),
+      });
+      const unenforced = unenforcedWarnings(o.format, written.unenforced);
+      if (o.strict && unenforced.length > 0) {
+        for (const w of unenforced) process.stderr.write(`keyshare: warning: ${w}\n`);
+        throw new KeyshareError(
+          FormatCodes.UNENFORCEABLE,
+          `--format ${o.format} cannot enforce ${written.unenforced.length} item(s) of the trust (above); --strict: nothing was written to ${out}`,
         );
-      } finally {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
       }
-    });
+      const manifest = JSON.stringify(outManifest(written.files));
+      const changed = manifest !== previous;
+      if (changed) writeOutDir(out, written.files);
+      const seeded = crlCache ? await seedCrlCache(result, crlCache) : null;
+      const reported = reporting ? await report(reporting, result, o.format, server) : null;
+      if (!changed) return { result, manifest, changed };
+      for (const w of [...written.warnings, ...(seeded?.warnings ?? []), ...unenforced]) process.stderr.write(`keyshare: warning: ${w}\n`);
+      const json = {
+        out,
+        format: o.format,
+        scopes: result.documents.map((d) => ({ scope: d.scope, version: d.version })),
+        repositories: result.repositories,
+        files: written.files.map((f) => f.path),
+        warnings: [...written.warnings, ...(seeded?.warnings ?? [])],
+        unenforced: written.unenforced,
+        ...(seeded ? { notationCrlCache: { dir: seeded.dir, entries: seeded.entries } } : {}),
+        metadata: result.metadata,
+        ...(result.log ? { log: result.log } : {}),
+        ...(reported ? { reported } : {}),
+      };
+      const lines = () => [...summary(result, o.format, out, written.files.length), ...(seeded ? [seededLine(seeded)] : [])];
+      // --watch --json: one object per line (JSON Lines), so that a reader can follow the stream.
+      if (watching && o.json) writeStdout(JSON.stringify(json) + '\n');
+      else print(o.json, json, lines);
+      return { result, manifest, changed };
+    };
+    if (!watching) {
+      await fetchOnce(null);
+      return;
+    }
+    const { watch, readFeed, runExec } = await import('../../sync/client/watch.js');
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    const warn = (m: string) => process.stderr.write(`keyshare: warning: ${m}\n`);
+    let manifest: string | null = null;
+    let version = 0;
+    try {
+      await watch(
+        {
+          sync: async () => {
+            const r = await fetchOnce(manifest);
+            manifest = r.manifest;
+            version = r.result.metadata.timestampVersion;
+            return { timestampVersion: version, changed: r.changed };
+          },
+          afterChange: async () => {
+            if (o.exec === undefined) return;
+            await runExec(o.exec, { KEYSHARE_OUT: out, KEYSHARE_TIMESTAMP_VERSION: String(version) }, { signal: stop.signal, stdoutToStderr: Boolean(o.json), warn });
+          },
+          feed: (after, waitMs, signal) => readFeed(server, after, waitMs, signal),
+          warn,
+        },
+        { ...watching, signal: stop.signal },
+      );
+    } finally {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
 }

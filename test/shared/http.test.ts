@@ -24,7 +24,8 @@ async function resettingServer(): Promise<{ url: string; connections: () => numb
     let requests = 0;
     socket.on('error', () => {});
     socket.on('data', (chunk) => {
-      if (!chunk.includes('\r\n\r\n')) return;
+      // A request starts with its request line (the chunks of a streamed body that follow do not).
+      if (!/^[A-Z]+ \S+ HTTP\/1\.1\r\n/.test(chunk.toString('latin1'))) return;
       if (++requests > 1) return socket.resetAndDestroy();
       socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok');
     });
@@ -48,7 +49,8 @@ describe('a kept-alive connection the server reset while idle', () => {
 
   it('is not retried for a streamed body, which cannot be sent again', async () => {
     const s = await resettingServer();
-    await httpRequest(s.url, { timeoutMs: 5_000 });
+    // A streamed body goes over node:http (a whole one over shared/http-plain.ts): its connection is the one reused.
+    await httpRequest(s.url, { method: 'POST', body: ['a', 'b'][Symbol.iterator]() as Iterable<string>, timeoutMs: 5_000 });
     await expect(httpRequest(s.url, { method: 'POST', body: ['a', 'b'][Symbol.iterator]() as Iterable<string>, timeoutMs: 5_000 })).rejects.toThrow();
     expect(s.connections()).toBe(1);
   });

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { vi } from 'vitest';
 import { checkCommand } from '../../../cli/commands/check.js';
-import { fetchCommand } from '../../../cli/commands/fetch.js';
+import { fetchCommand } from '../../../cli/commands/fetch-command.js';
 import { isKeyshareError } from '../../../service/errors.js';
 import type { Store } from '../../../service/store/index.js';
 import { freshStore } from '../../support/database.js';
