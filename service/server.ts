@@ -114,9 +114,19 @@ export async function bindListener(listen: string, options: Pick<ServerOptions, 
 function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
   const writeHead = res.writeHead;
   res.writeHead = function (this: ServerResponse, ...args: Parameters<typeof writeHead>) {
-    if (!req.complete) this.setHeader('connection', 'close');
+    if (!req.complete && hasBody(req)) this.setHeader('connection', 'close');
     return writeHead.apply(this, args);
   } as typeof writeHead;
+}
+
+/**
+ * RFC 9112 6.3: a request has a body only with Transfer-Encoding or a non-zero Content-Length.
+ * A GET answered in the turn its headers arrived is not yet `complete` (node marks it after the
+ * request handler returns), and has nothing unread: its connection stays open for the next one.
+ */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /** Defaults for the slow-client limits (node's are 60 s and 300 s, checked every 30 s). */

@@ -146,6 +146,39 @@ describe('when a client sends an endless body to the admin API', () => {
   });
 });
 
+describe('when a keep-alive client sends one request after another', () => {
+  it('keeps the connection for the next request after a GET, and closes it after a refusal that left a body unread', async () => {
+    // One raw socket, two GETs written at once: both answers come back on it, the first without
+    // `connection: close` (service/server.ts hasBody: a GET has no body to drain).
+    const answers = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, host);
+      let text = '';
+      const timer = setTimeout(() => { socket.destroy(); resolve(text); }, 5000);
+      socket.on('data', (b: Buffer) => {
+        text += b.toString('latin1');
+        if ((text.match(/HTTP\/1\.1 200 /g) ?? []).length === 2 && text.endsWith('}')) { clearTimeout(timer); socket.destroy(); resolve(text); }
+      });
+      socket.on('error', reject);
+      const get = `GET /tuf/timestamp.json HTTP/1.1\r\nhost: ${host}:${port}\r\n\r\n`;
+      socket.write(get + get);
+    });
+    expect((answers.match(/HTTP\/1\.1 200 /g) ?? []).length).toBe(2);
+    expect(answers.toLowerCase()).not.toContain('connection: close');
+    // A refusal before a declared body was read still closes (issue 16).
+    const refused = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, host);
+      let text = '';
+      socket.on('data', (b: Buffer) => (text += b.toString('latin1')));
+      socket.on('close', () => resolve(text));
+      socket.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? resolve(text) : reject(e)));
+      socket.write(`POST /api/v1/apply HTTP/1.1\r\nhost: ${host}:${port}\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n{`);
+      setTimeout(() => socket.destroy(), 5000);
+    });
+    expect(refused).toMatch(/^HTTP\/1\.1 401 /);
+    expect(refused.toLowerCase()).toContain('connection: close');
+  });
+});
+
 /** The growth of this process's resident memory while `fn` runs (peak, sampled). */
 async function peakGrowth(fn: () => Promise<unknown>): Promise<number> {
   global.gc?.();
