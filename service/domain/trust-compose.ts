@@ -49,8 +49,12 @@ const HEAD = `{\n  "mediaType": ${JSON.stringify(TRUST_MEDIA_TYPE)},\n  "scope":
 /** A document's array from its elements' texts joined by `,\\n`. */
 const arrayText = (elements: string): string => (elements === '' ? '[]' : `[\n${elements}\n  ]`);
 
+const NO_ANCHORS: AnchorRecord[] = [];
+const NO_SCOPE: ScopeRecord = { scope: '', inherit: false, level: null };
+
 export class TrustComposer {
-  private readonly inherited = new Map<string, Inherited>();
+  /** By the tail's first record (NO_SCOPE: an empty tail), each tail with what it gives. */
+  private readonly inherited = new Map<ScopeRecord, [ScopeRecord[], Inherited][]>();
   private readonly anchorTexts = new Map<AnchorRecord, string>();
   private readonly crlTexts = new Map<AnchorRecord, string | null>();
   /** Scopes that have revocations or blocks of their own. */
@@ -81,24 +85,28 @@ export class TrustComposer {
       return [text.slice(0, at + 1), text.slice(at + 1)];
     }
     const chain = inheritanceChain(scope, ancestors);
-    const from = this.inheritedFrom(chain.slice(1));
-    let kept = from.kept;
-    const ownList = this.state.anchorsByScope.get(scope.scope);
-    if (ownList && ownList.length > 0) {
-      const own = new Map<string, AnchorRecord>();
-      for (const a of ownList) if (!own.has(a.id)) own.set(a.id, a);
-      kept = kept.filter((a) => !own.has(a.id));
-      for (const a of own.values()) if (survives(a, from.blocked, from.revokedKeyIds, from.applied, this.state)) kept.push(a);
-      kept.sort((a, b) => cmp(a.id, b.id));
-    }
-    // The arrays written in one pass each (bench B9: no intermediate arrays a document).
+    const from = this.inheritedFrom(chain);
+    // The document's anchors: the inherited ones merged by ID with its own, which hide an inherited
+    // anchor of their ID and are kept if they survive; written in one pass (bench B9: no map,
+    // filter or sort a document).
+    const own = this.ownAnchors(scope.scope);
     let anchors = '';
     let crls = '';
-    for (const a of kept) {
-      anchors += `${anchors ? ',\n' : ''}${this.anchorText(a)}`;
-      const text = this.crlText(a);
+    const add = (a: AnchorRecord, inherited: boolean) => {
+      anchors += `${anchors ? ',\n' : ''}${this.anchorText(a, inherited)}`;
+      const text = this.crlText(a, inherited);
       if (text !== null) crls += `${crls ? ',\n' : ''}${text}`;
+    };
+    const addOwn = (a: AnchorRecord) => {
+      if (survives(a, from.blocked, from.revokedKeyIds, from.applied, this.state)) add(a, false);
+    };
+    let o = 0;
+    for (const a of from.kept) {
+      while (o < own.length && own[o]!.id < a.id) addOwn(own[o++]!);
+      if (o < own.length && own[o]!.id === a.id) continue;
+      add(a, true);
     }
+    while (o < own.length) addOwn(own[o++]!);
     return [
       `${HEAD}${JSON.stringify(scope.scope)},\n`,
       `  "level": ${JSON.stringify(scope.level ?? from.level ?? DEFAULT_LEVEL)},\n  "inherit": ${JSON.stringify(scope.inherit)},\n` +
@@ -107,11 +115,23 @@ export class TrustComposer {
     ];
   }
 
-  /** The part of a document that `tail` (its chain without itself, most specific first) gives, computed once per tail. */
-  private inheritedFrom(tail: ScopeRecord[]): Inherited {
-    const key = tail.map((s) => s.scope).join('\n');
-    let found = this.inherited.get(key);
-    if (found) return found;
+  /** A scope's own anchors, one per ID (the first), sorted by ID. */
+  private ownAnchors(scope: string): AnchorRecord[] {
+    const list = this.state.anchorsByScope.get(scope);
+    if (!list || list.length <= 1) return list ?? NO_ANCHORS;
+    // A stable sort keeps the first of an ID ahead of the others.
+    const sorted = [...list].sort((a, b) => cmp(a.id, b.id));
+    return sorted.filter((a, i) => i === 0 || a.id !== sorted[i - 1]!.id);
+  }
+
+  /**
+   * The part of a document that its chain's tail (without itself, most specific first) gives,
+   * computed once per tail: found by the tail's records, not a key built a document (bench B9).
+   */
+  private inheritedFrom(chain: ScopeRecord[]): Inherited {
+    const byFirst = this.inherited.get(chain[1] ?? NO_SCOPE);
+    if (byFirst) for (const [tail, found] of byFirst) if (tail.length === chain.length - 1 && tail.every((s, i) => s === chain[i + 1])) return found;
+    const tail = chain.slice(1);
     const scopes = new Set(tail.map((s) => s.scope));
     const applied = appliedRevocations(this.state.revocations, scopes);
     const revokedKeyIds = new Set(applied.keys.map((k) => k.id));
@@ -121,22 +141,32 @@ export class TrustComposer {
     const kept = [...anchors.values()].filter((a) => survives(a, blocked, revokedKeyIds, applied, this.state)).sort((a, b) => cmp(a.id, b.id));
     // `"revoked": {...}` one level deep, as the document's stringify writes it: `{"revoked": ...}` without its braces.
     const revokedText = `${JSON.stringify({ revoked: revokedSection(applied) }, null, 2).slice(2, -2)},\n`;
-    found = { level: tail.find((s) => s.level != null)?.level ?? null, applied, revokedKeyIds, blocked, kept, revokedText };
-    this.inherited.set(key, found);
+    const found = { level: tail.find((s) => s.level != null)?.level ?? null, applied, revokedKeyIds, blocked, kept, revokedText };
+    if (!this.inherited.has(tail[0] ?? NO_SCOPE)) this.inherited.set(tail[0] ?? NO_SCOPE, []);
+    this.inherited.get(tail[0] ?? NO_SCOPE)!.push([tail, found]);
     return found;
   }
 
-  private anchorText(a: AnchorRecord): string {
+  /**
+   * An anchor's texts, kept for the documents that inherit it; a scope's own anchor's are not
+   * kept (`keep` false: most appear in one document, and 10,000 kept texts outlive their young
+   * generation; bench B9).
+   */
+  private anchorText(a: AnchorRecord, keep: boolean): string {
     let text = this.anchorTexts.get(a);
-    if (text === undefined) this.anchorTexts.set(a, (text = elementText(toTrustAnchor(a, this.state.tsaSigners))));
+    if (text === undefined) {
+      text = elementText(toTrustAnchor(a, this.state.tsaSigners));
+      if (keep) this.anchorTexts.set(a, text);
+    }
     return text;
   }
 
-  private crlText(a: AnchorRecord): string | null {
+  private crlText(a: AnchorRecord, keep: boolean): string | null {
     let text = this.crlTexts.get(a);
     if (text === undefined) {
       const entry = crlEntry(a, this.state);
-      this.crlTexts.set(a, (text = entry && elementText(entry)));
+      text = entry && elementText(entry);
+      if (keep) this.crlTexts.set(a, text);
     }
     return text;
   }
