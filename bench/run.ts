@@ -179,7 +179,7 @@ try {
 
   await step('B11', () => benchCa(join(work, 'b11'), quick ? 50 : 200, cli.built, log));
 
-  await step('B10', () => benchNotary(join(work, 'b10'), P.startRounds, log));
+  await step('B10', () => benchNotary(join(work, 'b10'), P.startRounds, load, P.read, log));
 
   await step('B12', () => benchTlog(join(work, 'b12'), quick, log));
 } finally {

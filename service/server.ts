@@ -109,12 +109,13 @@ export async function bindListener(listen: string, options: Pick<ServerOptions, 
  * the end (413, a refusal before the body is parsed) says `Connection: close`. The body is
  * drained for a short while and the connection is then cut (@hono/node-server drainIncoming);
  * without the header a keep-alive client sent its next request (a GET /api/v1/scopes in the
- * review's burst) on that connection and got ECONNRESET.
+ * review's burst) on that connection and got ECONNRESET. Only a request with a body (hasBody) is
+ * watched: every other one leaves nothing unread.
  */
 function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
   const writeHead = res.writeHead;
   res.writeHead = function (this: ServerResponse, ...args: Parameters<typeof writeHead>) {
-    if (!req.complete && hasBody(req)) this.setHeader('connection', 'close');
+    if (!req.complete) this.setHeader('connection', 'close');
     return writeHead.apply(this, args);
   } as typeof writeHead;
 }
@@ -251,7 +252,7 @@ async function serveOn(bound: BoundListener, instance: Instance, log: (e: Record
   // The hot TUF reads are answered before hono (service/http/routes/tuf.ts tufFastPath).
   const honoListener = getRequestListener(app.fetch, { hostname: bound.host });
   bound.handle((req, res) => {
-    closeIfBodyUnread(req, res);
+    if (hasBody(req)) closeIfBodyUnread(req, res);
     return fast(req, res) || void honoListener(req, res);
   });
   const server = bound.server;

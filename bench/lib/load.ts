@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { benchDir, projectDir, run, startChild, which, type Child } from './proc.js';
+import { median } from './stats.js';
 
 export interface LoadResult {
   rps: number;
@@ -11,6 +12,20 @@ export interface LoadResult {
   bad: number;
   p50Ms: number;
   p99Ms: number;
+}
+
+/** A URL under load, by name. */
+export interface LoadSubject {
+  name: string;
+  url: string;
+}
+
+/** Rounds of load, their length and connections, after a warm-up per subject. */
+export interface LoadRounds {
+  seconds: number;
+  rounds: number;
+  warmupSeconds: number;
+  connections: number;
 }
 
 export interface LoadTool {
@@ -76,4 +91,33 @@ async function runWrk(bin: string, url: string, o: { seconds: number; connection
     p50Ms: ms(/50%\s+([\d.]+)(us|ms|s)/),
     p99Ms: ms(/99%\s+([\d.]+)(us|ms|s)/),
   };
+}
+
+/**
+ * Each subject's req/s, round by round, after a warm-up each: subjects interleaved, the order
+ * rotating so that no subject always runs first (or right after the same one). A run with a bad
+ * response or a socket error is not a figure: it throws.
+ */
+export async function interleavedLoad(load: LoadTool, subjects: LoadSubject[], o: LoadRounds, log: (s: string) => void, label: string): Promise<Map<string, number[]>> {
+  for (const s of subjects) {
+    const r = await load.run(s.url, { seconds: o.warmupSeconds, connections: o.connections });
+    if (r.bad > 0) throw new Error(`${s.name}: ${r.bad} bad responses during warm-up`);
+  }
+  const samples = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
+  for (let round = 0; round < o.rounds; round++) {
+    const order = subjects.map((_, i) => subjects[(i + round) % subjects.length]!);
+    for (const s of order) {
+      const r = await load.run(s.url, { seconds: o.seconds, connections: o.connections });
+      if (r.bad > 0) throw new Error(`${s.name}: ${r.bad} bad responses`);
+      samples.get(s.name)!.push(r.rps);
+    }
+    log(`  ${label} round ${round + 1}/${o.rounds}: ${[...samples].map(([k, v]) => `${k}=${Math.round(v[v.length - 1]!)}`).join(' ')}`);
+  }
+  return samples;
+}
+
+/** The median of each round's ratio a / b: the two runs of a round are seconds apart, so a change in the machine's load between rounds moves both. */
+export function perRoundRatio(samples: Map<string, number[]>, a: string, b: string): number {
+  const bs = samples.get(b)!;
+  return median(samples.get(a)!.map((x, i) => x / bs[i]!));
 }

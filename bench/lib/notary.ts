@@ -8,6 +8,9 @@
  *   cold read        `keyshare fetch` of one scope, empty cache / `notary lookup`, fresh trust dir
  *   warm read        `keyshare fetch`, nothing changed / `notary lookup` with its trust dir
  *
+ * and the servers' reads: req/s of each one's timestamp.json (keyshare `/tuf/timestamp.json`,
+ * notary-server `/v2/{gun}/_trust/tuf/timestamp.json`), B1's load, interleaved round by round.
+ *
  * Needs `notary` and `notary-server` on the PATH (Debian: `apt-get install notary`).
  */
 import { spawn } from 'node:child_process';
@@ -17,6 +20,7 @@ import { join } from 'node:path';
 import { buildState, keyPool, scopeName } from './fixture.js';
 import { freePort, run, startService, which } from './proc.js';
 import { cliCommand, interleaved, type Subject } from './client.js';
+import { interleavedLoad, perRoundRatio, type LoadRounds, type LoadTool } from './load.js';
 import type { Row } from './report.js';
 import { fmtMs, median, sig } from './stats.js';
 
@@ -59,7 +63,7 @@ async function startNotaryServer(bin: string, work: string): Promise<{ url: stri
   };
 }
 
-export async function benchNotary(work: string, rounds: number, log: (s: string) => void): Promise<Row[]> {
+export async function benchNotary(work: string, rounds: number, load: LoadTool, readRounds: LoadRounds, log: (s: string) => void): Promise<Row[]> {
   const [notary, notaryServer] = await Promise.all([which('notary'), which('notary-server')]);
   if (!notary || !notaryServer) throw new Error('B10 needs Debian\'s notary and notary-server on the PATH (apt-get install notary)');
   const cli = cliCommand();
@@ -152,6 +156,28 @@ export async function benchNotary(work: string, rounds: number, log: (s: string)
         data: { samplesMs: { keyshare: ks, notary: notaryMs } },
       });
     };
+    // Issue 25: the servers' reads stay ≥ 3× notary-server's.
+    const served = await interleavedLoad(
+      load,
+      [
+        { name: 'keyshare', url: `${url}/tuf/timestamp.json` },
+        { name: 'notary-server', url: `${ns.url}/v2/${GUN}/_trust/tuf/timestamp.json` },
+      ],
+      readRounds,
+      log,
+      'B10 reads',
+    );
+    const readRatio = perRoundRatio(served, 'keyshare', 'notary-server');
+    rows.push({
+      id: 'B10',
+      figure: 'reads: req/s of timestamp.json, keyshare against notary-server (Debian)',
+      value: `${Math.round(median(served.get('keyshare')!))} req/s`,
+      baseline: `notary-server ${Math.round(median(served.get('notary-server')!))} req/s`,
+      ratio: `${sig(readRatio, 2)}×`,
+      goal: '≥ 3× notary-server',
+      status: readRatio >= 3 ? 'met' : 'missed',
+      data: { samples: Object.fromEntries(served), ...readRounds },
+    });
     pair(`CLI write → served, ${ENTRIES} entries (\`anchor add\` / \`notary add -p\`)`, write.ksWrite!, write.node!, write.notaryWrite!, 1.5);
     pair('cold read of one entry, empty cache (`fetch --scope` / `notary lookup`)', reads.ksCold!, reads.node!, reads.notaryCold!, 2);
     pair('warm read, no change (`fetch` / `notary lookup`)', reads.ksWarm!, reads.node!, reads.notaryWarm!, 1.5);

@@ -8,24 +8,14 @@
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getBytes, hashedTargetPath, waitFor } from './http.js';
-import type { LoadTool } from './load.js';
+import { interleavedLoad, perRoundRatio, type LoadRounds, type LoadSubject, type LoadTool } from './load.js';
 import { startNginx } from './nginx.js';
 import { benchDir, rssOf, startChild, startService, type Child } from './proc.js';
 import type { Row } from './report.js';
 import { fmtBytes, median, sig, sleep } from './stats.js';
 import { scopeName } from './fixture.js';
 
-export interface ReadOptions {
-  seconds: number;
-  rounds: number;
-  warmupSeconds: number;
-  connections: number;
-}
-
-interface Subject {
-  name: string;
-  url: string;
-}
+export type ReadOptions = LoadRounds;
 
 export async function benchRead(dataDir: string, work: string, load: LoadTool, o: ReadOptions, builtCli: boolean, log: (s: string) => void): Promise<{ rows: Row[]; nginx: string | null }> {
   const staticDir = join(work, 'static');
@@ -46,7 +36,7 @@ export async function benchRead(dataDir: string, work: string, load: LoadTool, o
     children.push(bare);
     const nginx = await startNginx(staticDir, join(work, 'nginx'));
     let nginxNote: string | null = null;
-    const servers: Subject[] = [
+    const servers: LoadSubject[] = [
       { name: 'keyshare', url },
       { name: 'node', url: bare.ready.url as string },
     ];
@@ -58,27 +48,11 @@ export async function benchRead(dataDir: string, work: string, load: LoadTool, o
       servers.push({ name: 'nginx', url: nginx.url });
       nginxNote = 'nginx 1 worker, access log off, sendfile';
     }
-    const subjects: Subject[] = [];
+    const subjects: LoadSubject[] = [];
     for (const [p, path] of Object.entries(paths)) for (const s of servers) subjects.push({ name: `${s.name}:${p}`, url: `${s.url}${path}` });
-    for (const s of subjects) {
-      const r = await load.run(s.url, { seconds: o.warmupSeconds, connections: o.connections });
-      if (r.bad > 0) throw new Error(`${s.name}: ${r.bad} bad responses during warm-up`);
-    }
-    const samples = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
-    for (let round = 0; round < o.rounds; round++) {
-      // Rotate the order so that no subject always runs first (or right after the same one).
-      const order = subjects.map((_, i) => subjects[(i + round) % subjects.length]!);
-      for (const s of order) {
-        const r = await load.run(s.url, { seconds: o.seconds, connections: o.connections });
-        if (r.bad > 0) throw new Error(`${s.name}: ${r.bad} bad responses`);
-        samples.get(s.name)!.push(r.rps);
-      }
-      log(`  B1 round ${round + 1}/${o.rounds}: ${[...samples].map(([k, v]) => `${k}=${Math.round(v[v.length - 1]!)}`).join(' ')}`);
-    }
+    const samples = await interleavedLoad(load, subjects, o, log, 'B1');
     const med = (n: string) => median(samples.get(n)!);
-    // The ratio is the median of each round's ratio: the two runs of a round are seconds apart,
-    // so a change in the machine's load between rounds moves both.
-    const ratioOf = (a: string, b: string) => median(samples.get(a)!.map((x, i) => x / samples.get(b)![i]!));
+    const ratioOf = (a: string, b: string) => perRoundRatio(samples, a, b);
     const rows: Row[] = [];
     for (const p of Object.keys(paths)) {
       const k = med(`keyshare:${p}`);
