@@ -23,6 +23,7 @@ import {
   toTrustAnchor,
   type TrustInputs,
 } from './trust.js';
+import { nearestCandidate } from './scope.js';
 import { TRUST_MEDIA_TYPE, type AnchorRecord, type Level, type Revocations, type ScopeRecord } from './types.js';
 
 /** What a document inherits from the chain above it. */
@@ -50,6 +51,7 @@ const HEAD = `{\n  "mediaType": ${JSON.stringify(TRUST_MEDIA_TYPE)},\n  "scope":
 const arrayText = (elements: string): string => (elements === '' ? '[]' : `[\n${elements}\n  ]`);
 
 const NO_ANCHORS: AnchorRecord[] = [];
+const NO_SCOPES: ScopeRecord[] = [];
 const NO_SCOPE: ScopeRecord = { scope: '', inherit: false, level: null };
 
 export class TrustComposer {
@@ -78,14 +80,23 @@ export class TrustComposer {
    * stamp goes after) and the rest.
    */
   parts(scope: ScopeRecord, ancestors: ScopeRecord[]): [head: string, rest: string] {
+    return this.partsBelow(scope, inheritanceChain(scope, ancestors).slice(1));
+  }
+
+  /**
+   * parts() from the scope's chain without itself, inheritanceChain(scope, ancestors).slice(1)
+   * (ChainTails gives it): documents handed the same array in a row share its inherited part
+   * without comparing chains (bench B9: a parent's children share one tail).
+   */
+  partsBelow(scope: ScopeRecord, tail: ScopeRecord[]): [head: string, rest: string] {
     if (this.ownRules.has(scope.scope)) {
-      const text = serializeJson(effectiveTrust({ ...this.state, scope, ancestors }));
+      // The tail is a chain: as ancestors, it gives the same chain again.
+      const text = serializeJson(effectiveTrust({ ...this.state, scope, ancestors: tail }));
       let at = -1;
       for (let line = 0; line < 3; line++) at = text.indexOf('\n', at + 1);
       return [text.slice(0, at + 1), text.slice(at + 1)];
     }
-    const chain = inheritanceChain(scope, ancestors);
-    const from = this.inheritedFrom(chain);
+    const from = this.inheritedFrom(tail);
     // The document's anchors: the inherited ones merged by ID with its own, which hide an inherited
     // anchor of their ID and are kept if they survive; written in one pass (bench B9: no map,
     // filter or sort a document).
@@ -125,13 +136,27 @@ export class TrustComposer {
   }
 
   /**
-   * The part of a document that its chain's tail (without itself, most specific first) gives,
-   * computed once per tail: found by the tail's records, not a key built a document (bench B9).
+   * The part of a document that its chain's tail (most specific first) gives, computed once per
+   * tail: the last tail asked by identity, others found by their records, not a key built a
+   * document (bench B9).
    */
-  private inheritedFrom(chain: ScopeRecord[]): Inherited {
-    const byFirst = this.inherited.get(chain[1] ?? NO_SCOPE);
-    if (byFirst) for (const [tail, found] of byFirst) if (tail.length === chain.length - 1 && tail.every((s, i) => s === chain[i + 1])) return found;
-    const tail = chain.slice(1);
+  private lastTail: [ScopeRecord[], Inherited] | null = null;
+
+  private inheritedFrom(tail: ScopeRecord[]): Inherited {
+    if (this.lastTail?.[0] === tail) return this.lastTail[1];
+    let found: Inherited | undefined;
+    const byFirst = this.inherited.get(tail[0] ?? NO_SCOPE);
+    if (byFirst) for (const [t, f] of byFirst) if (t.length === tail.length && t.every((s, i) => s === tail[i])) found = f;
+    if (!found) {
+      found = this.inheritedOf(tail);
+      if (!this.inherited.has(tail[0] ?? NO_SCOPE)) this.inherited.set(tail[0] ?? NO_SCOPE, []);
+      this.inherited.get(tail[0] ?? NO_SCOPE)!.push([tail, found]);
+    }
+    this.lastTail = [tail, found];
+    return found;
+  }
+
+  private inheritedOf(tail: ScopeRecord[]): Inherited {
     const scopes = new Set(tail.map((s) => s.scope));
     const applied = appliedRevocations(this.state.revocations, scopes);
     const revokedKeyIds = new Set(applied.keys.map((k) => k.id));
@@ -141,10 +166,7 @@ export class TrustComposer {
     const kept = [...anchors.values()].filter((a) => survives(a, blocked, revokedKeyIds, applied, this.state)).sort((a, b) => cmp(a.id, b.id));
     // `"revoked": {...}` one level deep, as the document's stringify writes it: `{"revoked": ...}` without its braces.
     const revokedText = `${JSON.stringify({ revoked: revokedSection(applied) }, null, 2).slice(2, -2)},\n`;
-    const found = { level: tail.find((s) => s.level != null)?.level ?? null, applied, revokedKeyIds, blocked, kept, revokedText };
-    if (!this.inherited.has(tail[0] ?? NO_SCOPE)) this.inherited.set(tail[0] ?? NO_SCOPE, []);
-    this.inherited.get(tail[0] ?? NO_SCOPE)!.push([tail, found]);
-    return found;
+    return { level: tail.find((s) => s.level != null)?.level ?? null, applied, revokedKeyIds, blocked, kept, revokedText };
   }
 
   /**
@@ -169,5 +191,37 @@ export class TrustComposer {
       if (keep) this.crlTexts.set(a, text);
     }
     return text;
+  }
+}
+
+/**
+ * Each scope's chain without itself, inheritanceChain(scope, its defined ancestors).slice(1),
+ * found by walking its nearest candidates (shared/scope.ts nearestCandidate) and kept per
+ * candidate: the scopes under one parent get one array, without parsing, filtering or sorting
+ * their ancestors (bench B9: a parent change asks it of every scope under it). A chain is its
+ * scope followed, when it inherits, by its nearest defined ancestor's chain: inheritanceChain's
+ * rule (test/service/domain/trust-compose.test.ts compares them).
+ */
+export class ChainTails {
+  /** By candidate, the chain of the most specific defined scope at or above it. */
+  private readonly at = new Map<string, ScopeRecord[]>();
+
+  /** `defined`: every defined scope by name. */
+  constructor(private readonly defined: ReadonlyMap<string, ScopeRecord>) {}
+
+  of(scope: ScopeRecord): ScopeRecord[] {
+    const c = scope.inherit ? nearestCandidate(scope.scope) : null;
+    return c === null ? NO_SCOPES : this.chainAt(c);
+  }
+
+  private chainAt(candidate: string): ScopeRecord[] {
+    let chain = this.at.get(candidate);
+    if (!chain) {
+      const rec = this.defined.get(candidate);
+      const above = nearestCandidate(candidate);
+      chain = rec ? [rec, ...this.of(rec)] : above === null ? NO_SCOPES : this.chainAt(above);
+      this.at.set(candidate, chain);
+    }
+    return chain;
   }
 }
