@@ -209,9 +209,14 @@ export class ChainTails {
   /** `defined`: every defined scope by name. */
   constructor(private readonly defined: ReadonlyMap<string, ScopeRecord>) {}
 
+  /** The last candidate asked, and its chain: siblings in a row compare their candidate to it, without hashing it. */
+  private last: [string, ScopeRecord[]] = ['', NO_SCOPES];
+
   of(scope: ScopeRecord): ScopeRecord[] {
     const c = scope.inherit ? nearestCandidate(scope.scope) : null;
-    return c === null ? NO_SCOPES : this.chainAt(c);
+    if (c === null) return NO_SCOPES;
+    if (c !== this.last[0]) this.last = [c, this.chainAt(c)];
+    return this.last[1];
   }
 
   private chainAt(candidate: string): ScopeRecord[] {

@@ -176,9 +176,8 @@ export class TrustDocuments {
     // Every document of this state from parts computed once (bench B9: a parent's children share what they inherit).
     const composer = new TrustComposer({ anchorsByScope, revocations, ...crlInputs, blocked, tsaSigners });
     const bytes = new TrustBytesWriter();
-    const sorted = [...affected].sort();
-    for (let from = 0; from < sorted.length; from += BATCH) {
-      const batch = sorted.slice(from, from + BATCH);
+    for (let from = 0; from < affected.length; from += BATCH) {
+      const batch = affected.slice(from, from + BATCH);
       const own = batch.filter((s) => byName.has(s) && !inheritedScopes.has(s));
       await readAnchors(own);
       const previous = await this.store.getTrustDocs(batch);

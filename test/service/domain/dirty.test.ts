@@ -55,6 +55,13 @@ describe('affectedScopes', () => {
   it('keeps a dirty scope that is no longer defined (its document is deleted)', () => {
     expect([...affectedScopes(['gone.io'], defined)]).toEqual(['gone.io']);
   });
+
+  it('lists each scope once, in code-unit order, deleted ones in their places', () => {
+    expect(affectedScopes(['b.acme.io', 'acme.io', 'zz.io', '*.acme.io', 'acme.io', 'a.gone', 'zz.io'], defined)).toEqual(
+      ['*.acme.io', 'a.gone', 'acme.io', 'acme.io/team', 'acme.io/team/app', 'acme.io/teamwork', 'b.acme.io', 'b.acme.io/x', 'zz.io'],
+    );
+    expect(affectedScopes([], defined)).toEqual([]);
+  });
 });
 
 describe('underWildcard', () => {
