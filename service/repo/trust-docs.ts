@@ -140,11 +140,12 @@ export class TrustDocuments {
     // The anchors of every scope a document inherits from, read once; a batch's own anchors are
     // read with the batch and dropped after it (bench B9: 10,000 children's anchors held through
     // the whole recompute outlived the young generation).
+    // Each affected scope's record (undefined: deleted) and chain above it, found once (bench B9).
+    const recs = affected.map((s) => byName.get(s));
+    const tailsOf = recs.map((rec) => rec && tails.of(rec));
     const inheritedScopes = new Set<string>();
-    let lastTail: ScopeRecord[] | null = null;
-    for (const s of affected) {
-      const rec = byName.get(s);
-      const tail = rec && tails.of(rec);
+    let lastTail: ScopeRecord[] | undefined;
+    for (const tail of tailsOf) {
       if (!tail || tail === lastTail) continue;
       for (const a of tail) inheritedScopes.add(a.scope);
       lastTail = tail;
@@ -177,13 +178,16 @@ export class TrustDocuments {
     const composer = new TrustComposer({ anchorsByScope, revocations, ...crlInputs, blocked, tsaSigners });
     const bytes = new TrustBytesWriter();
     for (let from = 0; from < affected.length; from += BATCH) {
-      const batch = affected.slice(from, from + BATCH);
-      const own = batch.filter((s) => byName.has(s) && !inheritedScopes.has(s));
+      const to = Math.min(from + BATCH, affected.length);
+      const batch = affected.slice(from, to);
+      const own: string[] = [];
+      for (let i = from; i < to; i++) if (recs[i] && !inheritedScopes.has(affected[i]!)) own.push(affected[i]!);
       await readAnchors(own);
       const previous = await this.store.getTrustDocs(batch);
-      for (const scope of batch) {
+      for (let i = from; i < to; i++) {
+        const scope = affected[i]!;
         const prev = previous.get(scope);
-        const rec = byName.get(scope);
+        const rec = recs[i];
         if (!rec) {
           if (prev && !prev.deleted) {
             docs.push({ ...prev, version: prev.version + 1, issuedAt, deleted: true });
@@ -192,7 +196,7 @@ export class TrustDocuments {
           continue;
         }
         // Encoded once, where the file goes: the digest is of these bytes, and the published file is them stamped.
-        const [head, rest] = composer.partsBelow(rec, tails.of(rec));
+        const [head, rest] = composer.partsBelow(rec, tailsOf[i]!);
         const digest = bytes.digest(head, rest);
         if (prev && !prev.deleted && prev.digest === digest) continue;
         const version = (prev?.version ?? 0) + 1;
