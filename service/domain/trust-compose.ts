@@ -34,8 +34,8 @@ interface Inherited {
   blocked: Set<string>;
   /** The inherited anchors that survive the chain's blocks and revocations, sorted by ID. */
   kept: AnchorRecord[];
-  /** `"revoked": {...}` at its indent, with the line break before `"crls"`. */
-  revokedText: string;
+  /** What follows the anchors up to the `crls` array: `,`, `"revoked": {...}` at its indent, `"crls": `. */
+  crlsText: string;
 }
 
 /**
@@ -99,31 +99,49 @@ export class TrustComposer {
     const from = this.inheritedFrom(tail);
     // The document's anchors: the inherited ones merged by ID with its own, which hide an inherited
     // anchor of their ID and are kept if they survive; written in one pass (bench B9: no map,
-    // filter or sort a document).
+    // filter, sort or closure a document).
     const own = this.ownAnchors(scope.scope);
-    let anchors = '';
-    let crls = '';
-    const add = (a: AnchorRecord, inherited: boolean) => {
-      anchors += `${anchors ? ',\n' : ''}${this.anchorText(a, inherited)}`;
-      const text = this.crlText(a, inherited);
-      if (text !== null) crls += `${crls ? ',\n' : ''}${text}`;
-    };
-    const addOwn = (a: AnchorRecord) => {
-      if (survives(a, from.blocked, from.revokedKeyIds, from.applied, this.state)) add(a, false);
-    };
+    this.anchors = '';
+    this.crls = '';
     let o = 0;
     for (const a of from.kept) {
-      while (o < own.length && own[o]!.id < a.id) addOwn(own[o++]!);
+      while (o < own.length && own[o]!.id < a.id) this.addOwn(own[o++]!, from);
       if (o < own.length && own[o]!.id === a.id) continue;
-      add(a, true);
+      this.add(a, true);
     }
-    while (o < own.length) addOwn(own[o++]!);
+    while (o < own.length) this.addOwn(own[o++]!, from);
     return [
       `${HEAD}${JSON.stringify(scope.scope)},\n`,
-      `  "level": ${JSON.stringify(scope.level ?? from.level ?? DEFAULT_LEVEL)},\n  "inherit": ${JSON.stringify(scope.inherit)},\n` +
-        `  "anchors": ${arrayText(anchors)},\n${from.revokedText}  "crls": ${arrayText(crls)}` +
+      this.levelText(scope.level ?? from.level ?? DEFAULT_LEVEL, scope.inherit) +
+        arrayText(this.anchors) +
+        from.crlsText +
+        arrayText(this.crls) +
         (scope.source ? `,\n  "source": ${JSON.stringify(scope.source)}\n}\n` : '\n}\n'),
     ];
+  }
+
+  /** The document being written: its `anchors` and `crls` elements so far, joined by `,\n`. */
+  private anchors = '';
+  private crls = '';
+
+  private add(a: AnchorRecord, inherited: boolean): void {
+    this.anchors += `${this.anchors ? ',\n' : ''}${this.anchorText(a, inherited)}`;
+    const text = this.crlText(a, inherited);
+    if (text !== null) this.crls += `${this.crls ? ',\n' : ''}${text}`;
+  }
+
+  private addOwn(a: AnchorRecord, from: Inherited): void {
+    if (survives(a, from.blocked, from.revokedKeyIds, from.applied, this.state)) this.add(a, false);
+  }
+
+  /** The level and inherit lines and `"anchors": `, by level and inherit: written once each (bench B9). */
+  private readonly levelTexts = [new Map<Level, string>(), new Map<Level, string>()];
+
+  private levelText(level: Level, inherit: boolean): string {
+    const byLevel = this.levelTexts[inherit ? 1 : 0]!;
+    let text = byLevel.get(level);
+    if (text === undefined) byLevel.set(level, (text = `  "level": ${JSON.stringify(level)},\n  "inherit": ${JSON.stringify(inherit)},\n  "anchors": `));
+    return text;
   }
 
   /** A scope's own anchors, one per ID (the first), sorted by ID. */
@@ -165,8 +183,8 @@ export class TrustComposer {
     for (const s of tail) for (const a of this.state.anchorsByScope.get(s.scope) ?? []) if (!anchors.has(a.id)) anchors.set(a.id, a);
     const kept = [...anchors.values()].filter((a) => survives(a, blocked, revokedKeyIds, applied, this.state)).sort((a, b) => cmp(a.id, b.id));
     // `"revoked": {...}` one level deep, as the document's stringify writes it: `{"revoked": ...}` without its braces.
-    const revokedText = `${JSON.stringify({ revoked: revokedSection(applied) }, null, 2).slice(2, -2)},\n`;
-    return { level: tail.find((s) => s.level != null)?.level ?? null, applied, revokedKeyIds, blocked, kept, revokedText };
+    const revoked = JSON.stringify({ revoked: revokedSection(applied) }, null, 2).slice(2, -2);
+    return { level: tail.find((s) => s.level != null)?.level ?? null, applied, revokedKeyIds, blocked, kept, crlsText: `,\n${revoked},\n  "crls": ` };
   }
 
   /**
