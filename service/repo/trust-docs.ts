@@ -137,12 +137,13 @@ export class TrustDocuments {
     // Each scope's chain above it, one array for the scopes under one parent (bench B9).
     const tails = new ChainTails(byName);
 
-    // The anchors of every scope a document inherits from, read once; a batch's own anchors are
-    // read with the batch and dropped after it (bench B9: 10,000 children's anchors held through
-    // the whole recompute outlived the young generation).
     // Each affected scope's record (undefined: deleted) and chain above it, found once (bench B9).
     const recs = affected.map((s) => byName.get(s));
     const tailsOf = recs.map((rec) => rec && tails.of(rec));
+
+    // The anchors of every scope a document inherits from, read once; a batch's own anchors are
+    // read with the batch and dropped after it (bench B9: 10,000 children's anchors held through
+    // the whole recompute outlived the young generation).
     const inheritedScopes = new Set<string>();
     let lastTail: ScopeRecord[] | undefined;
     for (const tail of tailsOf) {
