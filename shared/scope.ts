@@ -205,3 +205,24 @@ export function ancestorCandidates(scope: string): string[] {
   }
   return out;
 }
+
+/**
+ * The most specific of ancestorCandidates(scope), null for '*': its parent path, its registry's
+ * nearest wildcard (or '*'), or a wildcard's next wider one. Each candidate's own nearest is the
+ * next, so walking them gives ancestorCandidates(scope), most specific first; siblings share the
+ * walk above their nearest (bench B9: a parent change asks for the ancestors of each scope under it).
+ */
+export function nearestCandidate(scope: string): string | null {
+  if (scope === DEFAULT_SCOPE) return null;
+  let host: string;
+  if (scope.startsWith('*.')) host = scope.slice(2);
+  else {
+    const slash = scope.lastIndexOf('/');
+    if (slash >= 0) return scope.slice(0, slash);
+    const colon = scope.lastIndexOf(':');
+    host = colon >= 0 ? scope.slice(0, colon) : scope;
+    if (IPV4.test(host)) return DEFAULT_SCOPE;
+  }
+  const dot = host.indexOf('.');
+  return dot >= 0 ? `*${host.slice(dot)}` : DEFAULT_SCOPE;
+}

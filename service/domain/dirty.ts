@@ -55,23 +55,33 @@ export const dirtyScopesOf = (keys: readonly string[]): string[] => keys.filter(
 /**
  * The scopes whose trust documents the dirty scopes alter: the dirty scopes themselves and
  * every defined scope under one of them (CONTRACT.md "Scopes": a scope inherits from the scopes
- * that contain it). `sorted` is every defined scope, in code-unit order.
+ * that contain it), once each, in code-unit order. `sorted` is every defined scope, in that
+ * order: they are marked by index, without a set of 100k strings to grow and sort (bench B9).
  */
-export function affectedScopes(dirtyScopes: readonly string[], sorted: readonly string[]): Set<string> {
-  const affected = new Set(dirtyScopes);
+export function affectedScopes(dirtyScopes: readonly string[], sorted: readonly string[]): string[] {
+  const marked = new Uint8Array(sorted.length);
+  const undefinedDirty = new Set<string>();
   const wide = new Set(dirtyScopes.filter((d) => d === DEFAULT_SCOPE || d.startsWith('*.')));
   if (wide.size > 0) {
     // The default scope or a wildcard contains scopes by their host: look at every scope.
-    for (const s of sorted) if (!affected.has(s) && underWildcard(s, wide)) affected.add(s);
+    const under = wildcardTest(wide);
+    for (let i = 0; i < sorted.length; i++) if (under(sorted[i]!)) marked[i] = 1;
   }
   for (const d of dirtyScopes) {
+    const at = lowerBound(sorted, d);
+    if (sorted[at] === d) marked[at] = 1;
+    else undefinedDirty.add(d);
     if (wide.has(d)) continue;
     // A registry or path scope contains exactly the scopes that extend it by whole path
     // components (`acme.io/team` does not contain `acme.io/teamwork`): one sorted run.
     const prefix = `${d}/`;
-    for (let i = lowerBound(sorted, prefix); i < sorted.length && sorted[i]!.startsWith(prefix); i++) affected.add(sorted[i]!);
+    for (let i = lowerBound(sorted, prefix); i < sorted.length && sorted[i]!.startsWith(prefix); i++) marked[i] = 1;
   }
-  return affected;
+  const out: string[] = [];
+  for (let i = 0; i < sorted.length; i++) if (marked[i] === 1) out.push(sorted[i]!);
+  if (undefinedDirty.size === 0) return out;
+  // Dirty scopes no longer defined (their documents are deleted) go in their places.
+  return [...out, ...undefinedDirty].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /**
@@ -80,19 +90,35 @@ export function affectedScopes(dirtyScopes: readonly string[], sorted: readonly 
  * B9: a change at `*.domain` asks it of every defined scope).
  */
 export function underWildcard(scope: string, wide: ReadonlySet<string>): boolean {
-  if (scope === DEFAULT_SCOPE) return false;
-  if (wide.has(DEFAULT_SCOPE)) return true;
-  let host: string;
-  if (scope.startsWith('*.')) host = scope.slice(2);
-  else {
-    const slash = scope.indexOf('/');
-    host = slash < 0 ? scope : scope.slice(0, slash);
-    const colon = host.lastIndexOf(':');
-    if (colon >= 0) host = host.slice(0, colon); // a registry's port (scope.ts hostOf)
-  }
-  // a.b.c is under *.b.c and *.c.
-  for (let dot = host.indexOf('.'); dot >= 0; dot = host.indexOf('.', dot + 1)) if (wide.has(`*${host.slice(dot)}`)) return true;
-  return false;
+  return wildcardTest(wide)(scope);
+}
+
+/** Few wildcards are matched as host suffixes, without a string a scope (bench B9); many, by the host's labels. */
+const FEW_WILDCARDS = 4;
+
+/** underWildcard(scope, wide) as a test built once for many scopes. */
+function wildcardTest(wide: ReadonlySet<string>): (scope: string) => boolean {
+  const everywhere = wide.has(DEFAULT_SCOPE);
+  // `*.b.c` as `.b.c`: a host under it ends with that, after one label at least.
+  const suffixes = wide.size <= FEW_WILDCARDS ? [...wide].map((w) => w.slice(1)) : null;
+  return (scope) => {
+    if (scope === DEFAULT_SCOPE) return false;
+    if (everywhere) return true;
+    // The host: a wildcard's domain, or a registry's name without its port (scope.ts hostOf).
+    let start = 0;
+    let end = scope.length;
+    if (scope.startsWith('*.')) start = 2;
+    else {
+      const slash = scope.indexOf('/');
+      if (slash >= 0) end = slash;
+      const colon = scope.lastIndexOf(':', end - 1);
+      if (colon >= 0) end = colon;
+    }
+    if (suffixes) return suffixes.some((x) => end - x.length > start && scope.startsWith(x, end - x.length));
+    // a.b.c is under *.b.c and *.c.
+    for (let dot = scope.indexOf('.', start); dot >= 0 && dot < end; dot = scope.indexOf('.', dot + 1)) if (wide.has(`*${scope.slice(dot, end)}`)) return true;
+    return false;
+  };
 }
 
 /** The first index in `sorted` whose string is not less than `key` (binary search). */

@@ -13,6 +13,8 @@ import { trustStamp } from '../domain/trust.js';
 const CHUNK = 64 * 1024;
 /** Room for the stamp: its two lines with a safe-integer version and an ISO time. */
 const STAMP_ROOM = 128;
+/** Stamps kept at most (bench B9). */
+const MAX_STAMPS = 64;
 
 export class TrustBytesWriter {
   private arena = Buffer.allocUnsafe(0);
@@ -36,13 +38,22 @@ export class TrustBytesWriter {
     return sha256Hex(this.arena.subarray(this.used, this.used + this.contentLength));
   }
 
+  /** Stamps by version, for one issuedAt: a recompute's documents share a time and few versions. */
+  private stamps = new Map<number, Buffer>();
+  private stampsAt = '';
+
   /** The last digested document stamped with its version and time, in place: its own slice of the arena. */
   stamped(version: number, issuedAt: string): Buffer {
-    const stamp = trustStamp(version, issuedAt);
+    if (issuedAt !== this.stampsAt || this.stamps.size >= MAX_STAMPS) {
+      this.stamps.clear();
+      this.stampsAt = issuedAt;
+    }
+    let stamp = this.stamps.get(version);
+    if (!stamp) this.stamps.set(version, (stamp = Buffer.from(trustStamp(version, issuedAt), 'latin1')));
     const at = this.used + this.headLength;
     // The rest moves up to make room for the stamp (ASCII: one byte a character).
     this.arena.copyWithin(at + stamp.length, at, this.used + this.contentLength);
-    this.arena.write(stamp, at, 'latin1');
+    this.arena.set(stamp, at);
     const out = this.arena.subarray(this.used, this.used + this.contentLength + stamp.length);
     this.used += out.length;
     return out;

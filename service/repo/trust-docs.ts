@@ -6,9 +6,9 @@
  */
 import { sha256Hex as sha256 } from '../crypto/encoding.js';
 import { parseCrl } from '../crypto/crl.js';
-import { ancestorCandidates, trustTargetPath } from '../domain/scope.js';
+import { trustTargetPath } from '../domain/scope.js';
 import { affectedScopes, lowerBound } from '../domain/dirty.js';
-import { TrustComposer } from '../domain/trust-compose.js';
+import { ChainTails, TrustComposer } from '../domain/trust-compose.js';
 import { TrustBytesWriter } from './trust-bytes.js';
 import type { AnchorRecord, ScopeRecord } from '../domain/types.js';
 import type { Store, TrustDocRecord } from '../store/index.js';
@@ -134,27 +134,23 @@ export class TrustDocuments {
 
     const byName = await this.definedScopes(dirtyScopes);
     const affected = affectedScopes(dirtyScopes, this.scopeCache!.sorted);
-    // Each scope's defined ancestors, computed once (bench B9: a parent change asks for every child's twice).
-    const ancestors = new Map<string, ScopeRecord[]>();
-    const ancestorsOf = (scope: string): ScopeRecord[] => {
-      let list = ancestors.get(scope);
-      if (!list) {
-        list = [];
-        for (const c of ancestorCandidates(scope)) {
-          const rec = byName.get(c);
-          if (rec) list.push(rec);
-        }
-        ancestors.set(scope, list);
-      }
-      return list;
-    };
+    // Each scope's chain above it, one array for the scopes under one parent (bench B9).
+    const tails = new ChainTails(byName);
+
+    // Each affected scope's record (undefined: deleted) and chain above it, found once (bench B9).
+    const recs = affected.map((s) => byName.get(s));
+    const tailsOf = recs.map((rec) => rec && tails.of(rec));
 
     // The anchors of every scope a document inherits from, read once; a batch's own anchors are
     // read with the batch and dropped after it (bench B9: 10,000 children's anchors held through
     // the whole recompute outlived the young generation).
-    const defined = [...affected].filter((s) => byName.has(s));
     const inheritedScopes = new Set<string>();
-    for (const s of defined) for (const a of ancestorsOf(s)) inheritedScopes.add(a.scope);
+    let lastTail: ScopeRecord[] | undefined;
+    for (const tail of tailsOf) {
+      if (!tail || tail === lastTail) continue;
+      for (const a of tail) inheritedScopes.add(a.scope);
+      lastTail = tail;
+    }
     const anchorsByScope = new Map<string, AnchorRecord[]>();
     const readAnchors = async (scopes: string[]) => {
       // They come sorted by scope: a scope's list is looked up once, not for each anchor.
@@ -182,15 +178,17 @@ export class TrustDocuments {
     // Every document of this state from parts computed once (bench B9: a parent's children share what they inherit).
     const composer = new TrustComposer({ anchorsByScope, revocations, ...crlInputs, blocked, tsaSigners });
     const bytes = new TrustBytesWriter();
-    const sorted = [...affected].sort();
-    for (let from = 0; from < sorted.length; from += BATCH) {
-      const batch = sorted.slice(from, from + BATCH);
-      const own = batch.filter((s) => byName.has(s) && !inheritedScopes.has(s));
+    for (let from = 0; from < affected.length; from += BATCH) {
+      const to = Math.min(from + BATCH, affected.length);
+      const batch = affected.slice(from, to);
+      const own: string[] = [];
+      for (let i = from; i < to; i++) if (recs[i] && !inheritedScopes.has(affected[i]!)) own.push(affected[i]!);
       await readAnchors(own);
       const previous = await this.store.getTrustDocs(batch);
-      for (const scope of batch) {
+      for (let i = from; i < to; i++) {
+        const scope = affected[i]!;
         const prev = previous.get(scope);
-        const rec = byName.get(scope);
+        const rec = recs[i];
         if (!rec) {
           if (prev && !prev.deleted) {
             docs.push({ ...prev, version: prev.version + 1, issuedAt, deleted: true });
@@ -199,7 +197,7 @@ export class TrustDocuments {
           continue;
         }
         // Encoded once, where the file goes: the digest is of these bytes, and the published file is them stamped.
-        const [head, rest] = composer.parts(rec, ancestorsOf(scope));
+        const [head, rest] = composer.partsBelow(rec, tailsOf[i]!);
         const digest = bytes.digest(head, rest);
         if (prev && !prev.deleted && prev.digest === digest) continue;
         const version = (prev?.version ?? 0) + 1;

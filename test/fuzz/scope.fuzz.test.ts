@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ancestorCandidates, parseRepository, repositoryCandidates, parseScope, scopeContains, trustTargetPath } from '../../service/domain/scope.js';
+import { ancestorCandidates, nearestCandidate, parseRepository, repositoryCandidates, parseScope, scopeContains, scopeSpecificity, trustTargetPath } from '../../service/domain/scope.js';
 import { outcome, runs } from './support.js';
 
 const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/);
@@ -64,6 +64,10 @@ describe('scope syntax', () => {
           expect(scopeContains(a, s), `${a} contains ${s}`).toBe(true);
           expect(scopeContains(s, a), `${s} does not contain ${a}`).toBe(false);
         }
+        // The walk of nearest candidates gives them all, most specific first (bench B9's recompute walks it).
+        const walk: string[] = [];
+        for (let c = nearestCandidate(s); c !== null; c = nearestCandidate(c)) walk.push(c);
+        expect(walk).toEqual([...ancestorCandidates(s)].sort((a, b) => scopeSpecificity(b) - scopeSpecificity(a)));
         if (!s.includes('*')) {
           expect(await outcome(() => parseRepository(s))).toBe('ok');
           expect(repositoryCandidates(s).at(-1)).toBe('*');

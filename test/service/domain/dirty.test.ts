@@ -55,12 +55,21 @@ describe('affectedScopes', () => {
   it('keeps a dirty scope that is no longer defined (its document is deleted)', () => {
     expect([...affectedScopes(['gone.io'], defined)]).toEqual(['gone.io']);
   });
+
+  it('lists each scope once, in code-unit order, deleted ones in their places', () => {
+    expect(affectedScopes(['b.acme.io', 'acme.io', 'zz.io', '*.acme.io', 'acme.io', 'a.gone', 'zz.io'], defined)).toEqual(
+      ['*.acme.io', 'a.gone', 'acme.io', 'acme.io/team', 'acme.io/team/app', 'acme.io/teamwork', 'b.acme.io', 'b.acme.io/x', 'zz.io'],
+    );
+    expect(affectedScopes([], defined)).toEqual([]);
+  });
 });
 
 describe('underWildcard', () => {
   it('answers as the ancestor candidates do', () => {
-    const scopes = ['*', '*.io', '*.acme.io', '*.b.acme.io', 'acme.io', 'acme.io:5000', 'b.acme.io:5000/x/y', 'b.acme.io', 'a.b.acme.io/team', 'localhost:5000/x', '10.0.0.1/x', 'io', 'acmeio.com'];
-    const wides = [['*'], ['*.io'], ['*.acme.io'], ['*.b.acme.io'], ['*.acme.io', '*.other.org'], ['*.org']].map((w) => new Set(w));
+    const scopes = ['*', '*.io', '*.acme.io', '*.b.acme.io', 'acme.io', 'acme.io:5000', 'b.acme.io:5000/x/y', 'b.acme.io', 'a.b.acme.io/team', 'localhost:5000/x', '10.0.0.1/x', '10.0.0.1:5000', 'io', 'acmeio.com', 'acme.io:5000/a.io'];
+    // Up to four wildcards are matched as suffixes, more by labels: both ways are asked.
+    const many = ['*.x1.org', '*.x2.org', '*.x3.org', '*.x4.org'];
+    const wides = [['*'], ['*.io'], ['*.acme.io'], ['*.b.acme.io'], ['*.acme.io', '*.other.org'], ['*.org'], [...many, '*.acme.io'], [...many, '*.com'], [...many, '*']].map((w) => new Set(w));
     for (const wide of wides) {
       for (const s of scopes) expect([s, [...wide], underWildcard(s, wide)]).toEqual([s, [...wide], ancestorCandidates(s).some((a) => wide.has(a))]);
     }

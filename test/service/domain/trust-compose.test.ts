@@ -7,8 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { prng as random } from '../../crash/harness.js';
-import { TrustComposer } from '../../../service/domain/trust-compose.js';
-import { effectiveTrust, serializeJson, type TrustInputs } from '../../../service/domain/trust.js';
+import { ChainTails, TrustComposer } from '../../../service/domain/trust-compose.js';
+import { effectiveTrust, inheritanceChain, serializeJson, type TrustInputs } from '../../../service/domain/trust.js';
 import { ancestorCandidates } from '../../../service/domain/scope.js';
 import type { AnchorRecord, AnchorType, Level, Revocations, ScopeRecord } from '../../../service/domain/types.js';
 
@@ -25,6 +25,10 @@ const SCOPES = [
   'other.example:5000/ns',
   'lone.test',
   'lone.test/x',
+  'deep.r.acme.example',
+  '10.0.0.1:5000',
+  '10.0.0.1:5000/ns/app',
+  'localhost/x',
 ];
 const TYPES: AnchorType[] = ['ca', 'signingAuthority', 'tsa', 'publicKey', 'pgp'];
 const LEVELS: (Level | null)[] = [null, null, 'strict', 'permissive', 'audit', 'skip'];
@@ -100,6 +104,7 @@ describe('TrustComposer', () => {
       const { scopes, inputs } = state(seed);
       const byName = new Map(scopes.map((s) => [s.scope, s]));
       const composer = new TrustComposer(inputs);
+      const tails = new ChainTails(byName);
       for (const scope of scopes) {
         const ancestors = ancestorCandidates(scope.scope).flatMap((c) => byName.get(c) ?? []);
         const reference = serializeJson(effectiveTrust({ ...inputs, scope, ancestors }));
@@ -107,6 +112,10 @@ describe('TrustComposer', () => {
         // parts(): the same text, split after the scope line, where the publisher's stamp goes.
         const [head, rest] = composer.parts(scope, ancestors);
         expect([head, rest]).toEqual([reference.slice(0, headEnd(reference)), reference.slice(headEnd(reference))]);
+        // ChainTails gives the chain above the scope, and partsBelow the same text from it.
+        const tail = tails.of(scope);
+        expect([seed, scope.scope, tail]).toEqual([seed, scope.scope, inheritanceChain(scope, ancestors).slice(1)]);
+        expect(composer.partsBelow(scope, tail)).toEqual([head, rest]);
         composed++;
       }
     }

@@ -37,4 +37,21 @@ describe('TrustBytesWriter', () => {
     // Every document's bytes stay its own once later ones are written.
     for (const [bytes, expected] of out) expect(bytes.toString('utf8')).toBe(expected);
   });
+
+  it('stamps documents of one time and many versions, each with its own', () => {
+    const writer = new TrustBytesWriter();
+    const out: [Buffer, string][] = [];
+    // More versions than the stamps kept, repeated, then another time.
+    for (let i = 0; i < 300; i++) {
+      const c = content(i, i % 50);
+      const text = serializeJson(c);
+      const scopeLine = `  "scope": ${JSON.stringify(c.scope)},\n`;
+      const headEnd = text.indexOf(scopeLine) + scopeLine.length;
+      writer.digest(text.slice(0, headEnd), text.slice(headEnd));
+      const version = ((i * 7) % 90) + 1;
+      const issuedAt = i < 250 ? '2026-01-01T00:00:00Z' : '2026-01-02T00:00:00Z';
+      out.push([writer.stamped(version, issuedAt), serializeJson(stampTrust(c, version, issuedAt))]);
+    }
+    for (const [bytes, expected] of out) expect(bytes.toString('utf8')).toBe(expected);
+  });
 });
