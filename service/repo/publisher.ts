@@ -461,9 +461,9 @@ export class Publisher {
     const held = new Map<string, Map<string, Buffer | null>>();
     for (const [bin, changes] of byBin) {
       if (this.tenants.signerFor(bin)) continue;
-      held.set(bin, changes);
+      held.set(bin, new Map(changes));
       byBin.delete(bin);
-      for (const path of changes.keys()) targetChanges.delete(path);
+      for (const [path] of changes) targetChanges.delete(path);
     }
     const heldDocs: TrustDocRecord[] = [];
     // Every document's path is among the changes unless an offline tenant holds it (bench B9: 10k documents).
@@ -511,10 +511,7 @@ export class Publisher {
       const versionOf = (r: string) => this.served.latestMetadata(r)?.version ?? 0;
       metadata.push(...(await layShardBins({ shards, binBits: bits, versionOf, signer: this.signers.targets, expires: targetsExpiry })));
     } else {
-      for (const [bin, changes] of groupByRole(shards, load)) {
-        if (!byBin.has(bin)) byBin.set(bin, new Map());
-        for (const [path, bytes] of changes) byBin.get(bin)!.set(path, bytes);
-      }
+      for (const [bin, changes] of groupByRole(shards, load)) byBin.set(bin, [...(byBin.get(bin) ?? []), ...changes]);
     }
     const targetRecords: TargetRecord[] = [];
     for (const [path, bytes] of [...targetChanges, ...shards, ...(header ? [[INDEX_TARGET, header] as const] : []), ...topChanges]) {
@@ -523,7 +520,7 @@ export class Publisher {
 
     // Re-sign each touched bin once (TAP 15), and bins about to expire (all of the service's were, when they grew).
     const resigned = (role: string) => (grown && (isBinRole(role) || role === TRUST_ROLE)) || (next !== null && (isShardBinRole(role) || role === SHARDS_ROLE));
-    for (const role of expiring) if ((isBinRole(role) || isShardBinRole(role) || isTenantBinRole(role)) && this.tenants.signerFor(role) && !byBin.has(role) && !resigned(role)) byBin.set(role, new Map());
+    for (const role of expiring) if ((isBinRole(role) || isShardBinRole(role) || isTenantBinRole(role)) && this.tenants.signerFor(role) && !byBin.has(role) && !resigned(role)) byBin.set(role, []);
 
     const resign = async (role: string, build: (old: Targets) => Targets) => {
       metadata.push(await signedRecord(role, new Metadata(build(load(role)!)), this.tenants.signerFor(role)!));
