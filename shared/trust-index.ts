@@ -56,9 +56,14 @@ export function pathHash32(path: string): number {
 const pathHashes = new Map<string, number>();
 const MAX_PATH_HASHES = 1 << 18;
 
-/** TAP 15: the suffix of the hashed bin `path` lies in, for `bitLength` bins bits (as @tufjs/models SuccinctRoles). */
+/** TAP 15: the number of the hashed bin `path` lies in, for `bitLength` bins bits: the leftmost bits of its hash (as @tufjs/models SuccinctRoles). */
+export function binIndex(path: string, bitLength: number, h32 = pathHash32(path)): number {
+  return h32 >>> (32 - bitLength);
+}
+
+/** TAP 15: the suffix of the hashed bin `path` lies in (binIndex in hex, padded to the last bin's width). */
 export function binSuffix(path: string, bitLength: number, h32 = pathHash32(path)): string {
-  const bin = h32 >>> (32 - bitLength);
+  const bin = binIndex(path, bitLength, h32);
   return bin.toString(16).padStart(((1 << bitLength) - 1).toString(16).length, '0');
 }
 

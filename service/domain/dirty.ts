@@ -6,6 +6,7 @@
  * byte). The default scope `*` contains every scope, so marking it makes every document dirty.
  */
 import { DEFAULT_SCOPE } from './scope.js';
+import { cmp } from './trust.js';
 
 /** Marks everything dirty: a change that applies everywhere (e.g. a revocation without scope). */
 export const ALL_SCOPES = DEFAULT_SCOPE;
@@ -81,7 +82,7 @@ export function affectedScopes(dirtyScopes: readonly string[], sorted: readonly 
   for (let i = 0; i < sorted.length; i++) if (marked[i] === 1) out.push(sorted[i]!);
   if (undefinedDirty.size === 0) return out;
   // Dirty scopes no longer defined (their documents are deleted) go in their places.
-  return [...out, ...undefinedDirty].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...out, ...undefinedDirty].sort(cmp);
 }
 
 /**

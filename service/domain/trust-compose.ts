@@ -164,7 +164,7 @@ export class TrustComposer {
     if (this.lastTail?.[0] === tail) return this.lastTail[1];
     let found: Inherited | undefined;
     const byFirst = this.inherited.get(tail[0] ?? NO_SCOPE);
-    if (byFirst) for (const [t, f] of byFirst) if (t.length === tail.length && t.every((s, i) => s === tail[i])) found = f;
+    if (byFirst) found = byFirst.find(([t]) => t.length === tail.length && t.every((s, i) => s === tail[i]))?.[1];
     if (!found) {
       found = this.inheritedOf(tail);
       if (!this.inherited.has(tail[0] ?? NO_SCOPE)) this.inherited.set(tail[0] ?? NO_SCOPE, []);

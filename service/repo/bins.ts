@@ -16,7 +16,7 @@ import type { Signer } from '../crypto/signer.js';
 import type { MetadataRecord } from '../store/index.js';
 import { TRUST_ROLE, binRoles } from './layout.js';
 import { SPEC_VERSION } from './tuf.js';
-import { pathHash32 } from '../domain/trust-index.js';
+import { binIndex } from '../domain/trust-index.js';
 import { signedRecord, targetFile } from './writer.js';
 
 /** A new repository starts with 2^MIN_BIN_BITS bins. */
@@ -70,7 +70,7 @@ export async function regrowBins(input: RegrowInput): Promise<{ metadata: Metada
   // is getRoles()'s i-th; a first publish of 100k scopes hashed each path already), each bin's paths sorted as a list.
   const names = [...bins.getRoles()];
   const byBin = names.map((): string[] => []);
-  for (const path of files.keys()) byBin[pathHash32(path) >>> (32 - bits)]!.push(path);
+  for (const path of files.keys()) byBin[binIndex(path, bits)]!.push(path);
 
   const delegations = new Delegations({ keys: trust.delegations!.keys, succinctRoles: bins });
   const metadata = [await signedRecord(TRUST_ROLE, new Metadata(new Targets({ version: trust.version + 1, specVersion: SPEC_VERSION, expires, delegations })), signer)];

@@ -3,7 +3,7 @@
  * scope with its version, grouped by the shard (hashed bin) that lists it. A publish asks for
  * the bytes of the shards its documents touch, and applies them only after its commit.
  */
-import { headerBytes, pathHash32, shardBytes, shardPaths } from '../domain/trust-index.js';
+import { binIndex, headerBytes, shardBytes, shardPaths } from '../domain/trust-index.js';
 import { trustTargetPath } from '../domain/scope.js';
 
 /** What a publish changes about a scope's published document. */
@@ -45,7 +45,7 @@ export class IndexShards {
   }
 
   private shardOf(scope: string): number {
-    return pathHash32(trustTargetPath(scope)) >>> (32 - this.bitLength);
+    return binIndex(trustTargetPath(scope), this.bitLength);
   }
 
   /** The shards `changes` touch, as they are once applied: copies, so that nothing here changes until apply(). */

@@ -16,9 +16,9 @@ import { canonicalJson, canonicalString } from '../../shared/canonical-json.js';
 const SIMPLE_PATH = /^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/;
 const HEX = /^[0-9a-f]*$/;
 
-/** Whether `paths` are in code-unit order (canonical JSON's key order, TUF spec 4.2). */
-export function isSorted(paths: readonly string[]): boolean {
-  for (let i = 1; i < paths.length; i++) if (paths[i - 1]! > paths[i]!) return false;
+/** Whether `items` are in code-unit order of their keys (canonical JSON's key order, TUF spec 4.2); a string is its own key. */
+export function isSorted<T>(items: readonly T[], key: (item: T) => string = (item) => item as string): boolean {
+  for (let i = 1; i < items.length; i++) if (key(items[i - 1]!) > key(items[i]!)) return false;
   return true;
 }
 

@@ -77,7 +77,7 @@ export function nextTargets(old: Targets, expires: string, changes: TargetChange
   const paths = Object.keys(old.targets);
   if (!isSorted(paths)) paths.sort(comparePaths);
   const list = Array.isArray(changes) ? (changes as readonly (readonly [string, Uint8Array | null])[]) : [...changes];
-  const sorted = isSortedBy(list) ? list : [...list].sort(([a], [b]) => comparePaths(a, b));
+  const sorted = isSorted(list, ([path]) => path) ? list : [...list].sort(([a], [b]) => comparePaths(a, b));
   const targets: Record<string, TargetFile> = {};
   let i = 0;
   for (const [changed, bytes] of sorted) {
@@ -92,11 +92,6 @@ export function nextTargets(old: Targets, expires: string, changes: TargetChange
   }
   for (; i < paths.length; i++) targets[paths[i]!] = old.targets[paths[i]!]!;
   return new Targets({ version: old.version + 1, specVersion: SPEC_VERSION, expires, targets, delegations: old.delegations });
-}
-
-function isSortedBy(changes: readonly (readonly [string, unknown])[]): boolean {
-  for (let i = 1; i < changes.length; i++) if (changes[i - 1]![0] > changes[i]![0]) return false;
-  return true;
 }
 
 const comparePaths = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
